@@ -1,0 +1,533 @@
+package dev.kad.api;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The settings of one node. The defaults are the Kademlia paper's: k = 20, alpha = 3, values
+ * expire after 24 h, buckets are refreshed and values replicated every hour and republished
+ * by their publisher every 24 h.
+ *
+ * <p>Instances are immutable and always valid: build them with {@link #builder()}, whose
+ * setters reject a bad value at once with a message naming it, and whose {@link
+ * Builder#build()} checks the settings against each other.
+ *
+ * @param idBits the width of node ids and keys, 160 or 256
+ * @param k the bucket size and replication factor
+ * @param alpha the number of lookup requests in flight at once
+ * @param relaxedSplit whether buckets off the own-id path may split too (Kademlia §4.2)
+ * @param replacementCacheSize the bound on each bucket's replacement cache
+ * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is
+ *     not pinged when a newcomer arrives
+ * @param maxFailures consecutive failed requests after which a contact is removed
+ * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket,
+ *     0 for no limit
+ * @param softTimeout the time after which a lookup request is stalled and frees its slot
+ * @param hardTimeout the time after which a request fails
+ * @param expireAfter how long a stored value lives unless republished
+ * @param refreshInterval a bucket not looked up within this time is refreshed
+ * @param replicateInterval how often held values are re-stored at the k closest nodes
+ * @param republishInterval how often a publisher re-puts its own values
+ * @param jobJitter the largest random delay added to each maintenance job's start
+ * @param maintenance whether the maintenance jobs run at all
+ * @param maxValueBytes the largest value payload accepted
+ * @param maxValuesPerKey the most values one key holds
+ * @param maxStoredBytes the most payload bytes one node stores in all
+ * @param maxFrameBytes the largest message a transport accepts
+ * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
+ * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
+ */
+public record KadConfig(
+    int idBits,
+    int k,
+    int alpha,
+    boolean relaxedSplit,
+    int replacementCacheSize,
+    Duration pingGrace,
+    int maxFailures,
+    int maxPerSubnet,
+    Duration softTimeout,
+    Duration hardTimeout,
+    Duration expireAfter,
+    Duration refreshInterval,
+    Duration replicateInterval,
+    Duration republishInterval,
+    Duration jobJitter,
+    boolean maintenance,
+    int maxValueBytes,
+    int maxValuesPerKey,
+    long maxStoredBytes,
+    int maxFrameBytes,
+    Duration subscriptionTtl,
+    int maxSubscribersPerKey) {
+
+  /**
+   * Checks every setting, as the builder does.
+   *
+   * @param idBits the width of node ids and keys, 160 or 256
+   * @param k the bucket size and replication factor
+   * @param alpha the number of lookup requests in flight at once
+   * @param relaxedSplit whether buckets off the own-id path may split too (Kademlia §4.2)
+   * @param replacementCacheSize the bound on each bucket's replacement cache
+   * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is
+   *     not pinged when a newcomer arrives
+   * @param maxFailures consecutive failed requests after which a contact is removed
+   * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket,
+   *     0 for no limit
+   * @param softTimeout the time after which a lookup request is stalled and frees its slot
+   * @param hardTimeout the time after which a request fails
+   * @param expireAfter how long a stored value lives unless republished
+   * @param refreshInterval a bucket not looked up within this time is refreshed
+   * @param replicateInterval how often held values are re-stored at the k closest nodes
+   * @param republishInterval how often a publisher re-puts its own values
+   * @param jobJitter the largest random delay added to each maintenance job's start
+   * @param maintenance whether the maintenance jobs run at all
+   * @param maxValueBytes the largest value payload accepted
+   * @param maxValuesPerKey the most values one key holds
+   * @param maxStoredBytes the most payload bytes one node stores in all
+   * @param maxFrameBytes the largest message a transport accepts
+   * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
+   * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
+   * @throws IllegalArgumentException when a setting is out of range or two contradict
+   * @throws NullPointerException when a duration is null
+   */
+  public KadConfig {
+    checkBits(idBits);
+    checkRange("k", k, 1, 256);
+    checkRange("alpha", alpha, 1, 64);
+    checkRange("replacementCacheSize", replacementCacheSize, 0, 1024);
+    checkNonNegative("pingGrace", pingGrace);
+    checkRange("maxFailures", maxFailures, 1, 1000);
+    checkRange("maxPerSubnet", maxPerSubnet, 0, 256);
+    checkPositive("softTimeout", softTimeout);
+    checkPositive("hardTimeout", hardTimeout);
+    checkPositive("expireAfter", expireAfter);
+    checkPositive("refreshInterval", refreshInterval);
+    checkPositive("replicateInterval", replicateInterval);
+    checkPositive("republishInterval", republishInterval);
+    checkNonNegative("jobJitter", jobJitter);
+    checkRange("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
+    checkRange("maxValueBytes", maxValueBytes, 1, maxFrameBytes);
+    checkRange("maxValuesPerKey", maxValuesPerKey, 1, 1_000_000);
+    if (maxStoredBytes < maxValueBytes) {
+      throw new IllegalArgumentException(
+          "maxStoredBytes must be at least maxValueBytes (" + maxValueBytes + ") but was "
+              + maxStoredBytes);
+    }
+    checkPositive("subscriptionTtl", subscriptionTtl);
+    checkRange("maxSubscribersPerKey", maxSubscribersPerKey, 1, 1_000_000);
+    if (softTimeout.compareTo(hardTimeout) > 0) {
+      throw new IllegalArgumentException(
+          "softTimeout must not exceed hardTimeout (" + hardTimeout + ") but was " + softTimeout);
+    }
+  }
+
+  /**
+   * The paper's defaults for a 160-bit id space.
+   *
+   * @return the default configuration
+   */
+  public static KadConfig defaults() {
+    return builder().build();
+  }
+
+  /**
+   * A builder starting from the defaults.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * A builder starting from this configuration.
+   *
+   * @return a new builder holding these settings
+   */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.idBits = idBits;
+    b.k = k;
+    b.alpha = alpha;
+    b.relaxedSplit = relaxedSplit;
+    b.replacementCacheSize = replacementCacheSize;
+    b.pingGrace = pingGrace;
+    b.maxFailures = maxFailures;
+    b.maxPerSubnet = maxPerSubnet;
+    b.softTimeout = softTimeout;
+    b.hardTimeout = hardTimeout;
+    b.expireAfter = expireAfter;
+    b.refreshInterval = refreshInterval;
+    b.replicateInterval = replicateInterval;
+    b.republishInterval = republishInterval;
+    b.jobJitter = jobJitter;
+    b.maintenance = maintenance;
+    b.maxValueBytes = maxValueBytes;
+    b.maxValuesPerKey = maxValuesPerKey;
+    b.maxStoredBytes = maxStoredBytes;
+    b.maxFrameBytes = maxFrameBytes;
+    b.subscriptionTtl = subscriptionTtl;
+    b.maxSubscribersPerKey = maxSubscribersPerKey;
+    return b;
+  }
+
+  private static void checkBits(int bits) {
+    if (bits != KadId.BITS_160 && bits != KadId.BITS_256) {
+      throw new IllegalArgumentException("idBits must be 160 or 256 but was " + bits);
+    }
+  }
+
+  private static int checkRange(String name, int value, int min, int max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          name + " must be in [" + min + ", " + max + "] but was " + value);
+    }
+    return value;
+  }
+
+  private static Duration checkPositive(String name, Duration value) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive but was " + value);
+    }
+    return value;
+  }
+
+  private static Duration checkNonNegative(String name, Duration value) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative()) {
+      throw new IllegalArgumentException(name + " must not be negative but was " + value);
+    }
+    return value;
+  }
+
+  /** Collects settings; each setter rejects a bad value at once. Not thread-safe. */
+  public static final class Builder {
+    private int idBits = KadId.BITS_160;
+    private int k = 20;
+    private int alpha = 3;
+    private boolean relaxedSplit = false;
+    private int replacementCacheSize = 20;
+    private Duration pingGrace = Duration.ofMinutes(1);
+    private int maxFailures = 5;
+    private int maxPerSubnet = 0;
+    private Duration softTimeout = Duration.ofMillis(500);
+    private Duration hardTimeout = Duration.ofSeconds(5);
+    private Duration expireAfter = Duration.ofHours(24);
+    private Duration refreshInterval = Duration.ofHours(1);
+    private Duration replicateInterval = Duration.ofHours(1);
+    private Duration republishInterval = Duration.ofHours(24);
+    private Duration jobJitter = Duration.ofMinutes(1);
+    private boolean maintenance = true;
+    private int maxValueBytes = 16 * 1024;
+    private int maxValuesPerKey = 64;
+    private long maxStoredBytes = 256L * 1024 * 1024;
+    private int maxFrameBytes = 64 * 1024;
+    private Duration subscriptionTtl = Duration.ofMinutes(10);
+    private int maxSubscribersPerKey = 64;
+
+    private Builder() {}
+
+    /**
+     * Sets the id width.
+     *
+     * @param idBits 160 or 256
+     * @return this builder
+     * @throws IllegalArgumentException for any other width
+     */
+    public Builder idBits(int idBits) {
+      checkBits(idBits);
+      this.idBits = idBits;
+      return this;
+    }
+
+    /**
+     * Sets the bucket size and replication factor.
+     *
+     * @param k in [1, 256]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder k(int k) {
+      this.k = checkRange("k", k, 1, 256);
+      return this;
+    }
+
+    /**
+     * Sets the lookup parallelism.
+     *
+     * @param alpha in [1, 64]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder alpha(int alpha) {
+      this.alpha = checkRange("alpha", alpha, 1, 64);
+      return this;
+    }
+
+    /**
+     * Lets buckets off the own-id path split too (Kademlia §4.2).
+     *
+     * @param relaxedSplit whether to split relaxed
+     * @return this builder
+     */
+    public Builder relaxedSplit(boolean relaxedSplit) {
+      this.relaxedSplit = relaxedSplit;
+      return this;
+    }
+
+    /**
+     * Sets the bound on each bucket's replacement cache.
+     *
+     * @param size in [0, 1024]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder replacementCacheSize(int size) {
+      this.replacementCacheSize = checkRange("replacementCacheSize", size, 0, 1024);
+      return this;
+    }
+
+    /**
+     * Sets the time within which a heard-from contact is not pinged.
+     *
+     * @param pingGrace not negative
+     * @return this builder
+     * @throws IllegalArgumentException when negative
+     */
+    public Builder pingGrace(Duration pingGrace) {
+      this.pingGrace = checkNonNegative("pingGrace", pingGrace);
+      return this;
+    }
+
+    /**
+     * Sets the consecutive failures after which a contact is removed.
+     *
+     * @param maxFailures in [1, 1000]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxFailures(int maxFailures) {
+      this.maxFailures = checkRange("maxFailures", maxFailures, 1, 1000);
+      return this;
+    }
+
+    /**
+     * Sets the most contacts of one subnet in one bucket.
+     *
+     * @param maxPerSubnet in [0, 256], 0 for no limit
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxPerSubnet(int maxPerSubnet) {
+      this.maxPerSubnet = checkRange("maxPerSubnet", maxPerSubnet, 0, 256);
+      return this;
+    }
+
+    /**
+     * Sets the time after which a lookup request is stalled.
+     *
+     * @param softTimeout positive, at most the hard timeout (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder softTimeout(Duration softTimeout) {
+      this.softTimeout = checkPositive("softTimeout", softTimeout);
+      return this;
+    }
+
+    /**
+     * Sets the time after which a request fails.
+     *
+     * @param hardTimeout positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder hardTimeout(Duration hardTimeout) {
+      this.hardTimeout = checkPositive("hardTimeout", hardTimeout);
+      return this;
+    }
+
+    /**
+     * Sets how long a stored value lives.
+     *
+     * @param expireAfter positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder expireAfter(Duration expireAfter) {
+      this.expireAfter = checkPositive("expireAfter", expireAfter);
+      return this;
+    }
+
+    /**
+     * Sets the bucket refresh interval.
+     *
+     * @param refreshInterval positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder refreshInterval(Duration refreshInterval) {
+      this.refreshInterval = checkPositive("refreshInterval", refreshInterval);
+      return this;
+    }
+
+    /**
+     * Sets the replication interval.
+     *
+     * @param replicateInterval positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder replicateInterval(Duration replicateInterval) {
+      this.replicateInterval = checkPositive("replicateInterval", replicateInterval);
+      return this;
+    }
+
+    /**
+     * Sets the republish interval.
+     *
+     * @param republishInterval positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder republishInterval(Duration republishInterval) {
+      this.republishInterval = checkPositive("republishInterval", republishInterval);
+      return this;
+    }
+
+    /**
+     * Sets the largest random delay added to each maintenance job's start.
+     *
+     * @param jobJitter not negative
+     * @return this builder
+     * @throws IllegalArgumentException when negative
+     */
+    public Builder jobJitter(Duration jobJitter) {
+      this.jobJitter = checkNonNegative("jobJitter", jobJitter);
+      return this;
+    }
+
+    /**
+     * Turns the maintenance jobs on or off.
+     *
+     * @param maintenance whether they run
+     * @return this builder
+     */
+    public Builder maintenance(boolean maintenance) {
+      this.maintenance = maintenance;
+      return this;
+    }
+
+    /**
+     * Sets the largest value payload accepted.
+     *
+     * @param maxValueBytes in [1, maxFrameBytes] (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder maxValueBytes(int maxValueBytes) {
+      this.maxValueBytes = checkRange("maxValueBytes", maxValueBytes, 1, Integer.MAX_VALUE);
+      return this;
+    }
+
+    /**
+     * Sets the most values one key holds.
+     *
+     * @param maxValuesPerKey in [1, 1000000]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxValuesPerKey(int maxValuesPerKey) {
+      this.maxValuesPerKey = checkRange("maxValuesPerKey", maxValuesPerKey, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * Sets the most payload bytes one node stores.
+     *
+     * @param maxStoredBytes positive, at least maxValueBytes (checked by {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder maxStoredBytes(long maxStoredBytes) {
+      if (maxStoredBytes <= 0) {
+        throw new IllegalArgumentException(
+            "maxStoredBytes must be positive but was " + maxStoredBytes);
+      }
+      this.maxStoredBytes = maxStoredBytes;
+      return this;
+    }
+
+    /**
+     * Sets the largest message a transport accepts.
+     *
+     * @param maxFrameBytes in [1024, 67108864]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxFrameBytes(int maxFrameBytes) {
+      this.maxFrameBytes = checkRange("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
+      return this;
+    }
+
+    /**
+     * Sets how long a watch subscription lasts before renewal.
+     *
+     * @param subscriptionTtl positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder subscriptionTtl(Duration subscriptionTtl) {
+      this.subscriptionTtl = checkPositive("subscriptionTtl", subscriptionTtl);
+      return this;
+    }
+
+    /**
+     * Sets the most subscribers a storage node keeps for one key.
+     *
+     * @param maxSubscribersPerKey in [1, 1000000]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxSubscribersPerKey(int maxSubscribersPerKey) {
+      this.maxSubscribersPerKey =
+          checkRange("maxSubscribersPerKey", maxSubscribersPerKey, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * Builds the configuration, checking the settings against each other.
+     *
+     * @return the configuration
+     * @throws IllegalArgumentException when settings contradict (soft timeout over hard
+     *     timeout, value limit over frame limit, store limit under value limit)
+     */
+    public KadConfig build() {
+      return new KadConfig(
+          idBits,
+          k,
+          alpha,
+          relaxedSplit,
+          replacementCacheSize,
+          pingGrace,
+          maxFailures,
+          maxPerSubnet,
+          softTimeout,
+          hardTimeout,
+          expireAfter,
+          refreshInterval,
+          replicateInterval,
+          republishInterval,
+          jobJitter,
+          maintenance,
+          maxValueBytes,
+          maxValuesPerKey,
+          maxStoredBytes,
+          maxFrameBytes,
+          subscriptionTtl,
+          maxSubscribersPerKey);
+    }
+  }
+}

@@ -1,0 +1,251 @@
+package dev.kad.api;
+
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.random.RandomGenerator;
+
+/**
+ * A point in the Kademlia id space: a {@link NodeId} or a {@link Key}. Both share one space of
+ * {@code idBits} bits (160 by default, 256 allowed) and the XOR metric of Kademlia §2.1.
+ *
+ * <p>Instances are immutable: the bytes are copied on the way in and never handed out. Distances
+ * are compared without allocating ({@link #compareDistance(KadId, KadId)}), which is what the
+ * routing table and lookups use on their hot paths.
+ */
+public abstract sealed class KadId permits NodeId, Key {
+
+  /** The id widths kad supports, in bits. */
+  public static final int BITS_160 = 160;
+
+  /** The wide id space, hashed with SHA-256. */
+  public static final int BITS_256 = 256;
+
+  private static final HexFormat HEX = HexFormat.of();
+
+  /** Big-endian bytes, never exposed. */
+  final byte[] bytes;
+
+  private final int hash;
+
+  KadId(byte[] bytes) {
+    this.bytes = bytes;
+    this.hash = Arrays.hashCode(bytes);
+  }
+
+  /**
+   * Checks that {@code bytes} is a supported id length and returns a private copy of it.
+   *
+   * @throws IllegalArgumentException naming the length when it is neither 20 nor 32 bytes
+   */
+  static byte[] checkedCopy(byte[] bytes, String what) {
+    Objects.requireNonNull(bytes, what);
+    checkBits(bytes.length * 8, what + " length in bits");
+    return bytes.clone();
+  }
+
+  static int checkBits(int bits, String what) {
+    if (bits != BITS_160 && bits != BITS_256) {
+      throw new IllegalArgumentException(what + " must be 160 or 256 but was " + bits);
+    }
+    return bits;
+  }
+
+  static byte[] parseHex(String hex, String what) {
+    Objects.requireNonNull(hex, what);
+    if (hex.length() != 40 && hex.length() != 64) {
+      throw new IllegalArgumentException(
+          what + " must be 40 or 64 hex digits but was " + hex.length() + ": '" + hex + "'");
+    }
+    try {
+      return HEX.parseHex(hex);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(what + " is not hexadecimal: '" + hex + "'", e);
+    }
+  }
+
+  static byte[] randomBytes(int bits, RandomGenerator random) {
+    checkBits(bits, "idBits");
+    Objects.requireNonNull(random, "random");
+    byte[] b = new byte[bits / 8];
+    random.nextBytes(b);
+    return b;
+  }
+
+  /**
+   * The width of this id in bits.
+   *
+   * @return 160 or 256
+   */
+  public int bits() {
+    return bytes.length * 8;
+  }
+
+  /**
+   * The big-endian bytes of this id, as a fresh copy.
+   *
+   * @return a copy of the id's bytes
+   */
+  public byte[] toBytes() {
+    return bytes.clone();
+  }
+
+  /**
+   * One byte of this id, without copying.
+   *
+   * @param index the byte index, 0 being the most significant
+   * @return the byte at {@code index}
+   */
+  public byte byteAt(int index) {
+    return bytes[index];
+  }
+
+  /**
+   * One bit of this id.
+   *
+   * @param index the bit index, 0 being the least significant and {@code bits() - 1} the most
+   * @return whether the bit is set
+   */
+  public boolean bit(int index) {
+    Objects.checkIndex(index, bits());
+    int byteIndex = bytes.length - 1 - (index >>> 3);
+    return (bytes[byteIndex] & (1 << (index & 7))) != 0;
+  }
+
+  /**
+   * The XOR distance from this id to {@code other}.
+   *
+   * @param other an id of the same width
+   * @return the distance, an unsigned integer of {@code bits()} bits
+   * @throws IllegalArgumentException when the widths differ
+   */
+  public Distance distance(KadId other) {
+    checkSameWidth(other);
+    byte[] d = new byte[bytes.length];
+    for (int i = 0; i < d.length; i++) {
+      d[i] = (byte) (bytes[i] ^ other.bytes[i]);
+    }
+    return new Distance(d);
+  }
+
+  /**
+   * Compares the distances from this id (the target) to {@code a} and to {@code b} without
+   * allocating: the first byte where {@code a} and {@code b} differ decides, as that is the
+   * highest bit where their distances to this id differ.
+   *
+   * @param a one id
+   * @param b another id
+   * @return negative when {@code a} is closer to this id, positive when {@code b} is, 0 when equal
+   * @throws IllegalArgumentException when the widths differ
+   */
+  public int compareDistance(KadId a, KadId b) {
+    checkSameWidth(a);
+    checkSameWidth(b);
+    for (int i = 0; i < bytes.length; i++) {
+      if (a.bytes[i] != b.bytes[i]) {
+        int da = (a.bytes[i] ^ bytes[i]) & 0xff;
+        int db = (b.bytes[i] ^ bytes[i]) & 0xff;
+        return Integer.compare(da, db);
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The index of the k-bucket that {@code other} falls into as seen from this id: the position
+   * of the highest set bit of {@code this XOR other}, from 0 (the closest half of the last bit)
+   * to {@code bits() - 1} (the far half of the space).
+   *
+   * @param other an id of the same width
+   * @return the bucket index, or -1 when {@code other} equals this id
+   * @throws IllegalArgumentException when the widths differ
+   */
+  public int bucketIndex(KadId other) {
+    checkSameWidth(other);
+    for (int i = 0; i < bytes.length; i++) {
+      int x = (bytes[i] ^ other.bytes[i]) & 0xff;
+      if (x != 0) {
+        return (bytes.length - 1 - i) * 8 + (31 - Integer.numberOfLeadingZeros(x));
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Length of the common prefix of this id and {@code other}, in bits.
+   *
+   * @param other an id of the same width
+   * @return a number in {@code [0, bits()]}
+   */
+  public int commonPrefixLength(KadId other) {
+    return bits() - 1 - bucketIndex(other);
+  }
+
+  /**
+   * Bytes of a uniformly random id at bucket index {@code index} from this id: it shares every
+   * bit above {@code index} with this id, differs at {@code index}, and is random below.
+   */
+  byte[] randomBytesInBucket(int index, RandomGenerator random) {
+    if (index < 0 || index >= bits()) {
+      throw new IllegalArgumentException(
+          "bucket index must be in [0, " + (bits() - 1) + "] but was " + index);
+    }
+    Objects.requireNonNull(random, "random");
+    byte[] noise = new byte[bytes.length];
+    random.nextBytes(noise);
+    byte[] out = bytes.clone();
+    int flipByte = bytes.length - 1 - (index >>> 3);
+    int bitInByte = index & 7;
+    int lowMask = (1 << bitInByte) - 1;
+    out[flipByte] =
+        (byte) (((out[flipByte] ^ (1 << bitInByte)) & ~lowMask) | (noise[flipByte] & lowMask));
+    for (int i = flipByte + 1; i < out.length; i++) {
+      out[i] = noise[i];
+    }
+    return out;
+  }
+
+  private void checkSameWidth(KadId other) {
+    Objects.requireNonNull(other, "other");
+    if (other.bytes.length != bytes.length) {
+      throw new IllegalArgumentException(
+          "id widths differ: " + bits() + " bits vs " + other.bits() + " bits");
+    }
+  }
+
+  /**
+   * The id as lower-case hexadecimal, 40 or 64 digits.
+   *
+   * @return the full hex form
+   */
+  public String toHex() {
+    return HEX.formatHex(bytes);
+  }
+
+  /**
+   * The first eight hex digits, for logs.
+   *
+   * @return a short prefix of {@link #toHex()}
+   */
+  public String toShortHex() {
+    return HEX.formatHex(bytes, 0, 4);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o != null
+        && o.getClass() == getClass()
+        && hash == ((KadId) o).hash
+        && Arrays.equals(bytes, ((KadId) o).bytes);
+  }
+
+  @Override
+  public int hashCode() {
+    return hash;
+  }
+
+  @Override
+  public String toString() {
+    return toHex();
+  }
+}

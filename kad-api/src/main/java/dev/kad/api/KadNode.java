@@ -1,0 +1,168 @@
+package dev.kad.api;
+
+import java.util.Collection;
+import java.util.List;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * One node of a Kademlia network. Every operation is a cold {@link Mono} or {@link Flux}:
+ * nothing happens until subscription, each subscription runs the operation anew, and
+ * cancelling stops its in-flight requests.
+ *
+ * <p>Arguments are checked when the method is called: a bad argument throws at once and never
+ * becomes an error signal. Errors that happen while the operation runs are {@link
+ * KadException}s. After {@link #close()} every operation errors with {@link
+ * NodeClosedException}. Signals are delivered on the node's scheduler; no method blocks.
+ */
+public interface KadNode {
+
+  /**
+   * This node's id.
+   *
+   * @return the id
+   */
+  NodeId id();
+
+  /**
+   * This node's id and the address other nodes reach it at.
+   *
+   * @return the contact
+   */
+  Contact contact();
+
+  /**
+   * The settings this node runs with.
+   *
+   * @return the configuration
+   */
+  KadConfig config();
+
+  /**
+   * Joins the network through the given seed nodes: pings them, looks up this node's own id
+   * and refreshes every bucket farther than the closest neighbour.
+   *
+   * <p>Subscribing starts the join; the {@code Mono} completes when it is done. It errors with
+   * {@link UnreachableContactException} when no seed answers. Cancelling stops the lookups
+   * (seeds already inserted stay in the routing table).
+   *
+   * @param seeds the addresses of nodes already in the network, at least one
+   * @return completes when joined
+   * @throws IllegalArgumentException when {@code seeds} is empty
+   */
+  Mono<Void> bootstrap(Collection<Address> seeds);
+
+  /**
+   * Finds the k nodes closest to {@code target} by an iterative lookup.
+   *
+   * <p>Subscribing starts the lookup; the {@code Mono} emits the closest contacts that
+   * answered, nearest first (possibly fewer than k, empty in an empty network). It does not
+   * error when peers fail; it errors with {@link NodeClosedException} after close. Cancelling
+   * cancels every request in flight.
+   *
+   * @param target the id looked up, of this node's id width
+   * @return the closest contacts, nearest first
+   * @throws IllegalArgumentException when {@code target} has the wrong width
+   */
+  Mono<List<Contact>> findNode(NodeId target);
+
+  /**
+   * Finds the closest nodes to {@code target} and reports how the lookup converged.
+   *
+   * <p>Subscribing starts the lookup; each request sent, answer, stall, failure and closer
+   * contact is emitted as it happens, and a final {@link LookupEvent.Finished} carries the
+   * result, after which the {@code Flux} completes. Cancelling cancels the lookup.
+   *
+   * @param target the id looked up, of this node's id width
+   * @return the lookup's events
+   * @throws IllegalArgumentException when {@code target} has the wrong width
+   */
+  Flux<LookupEvent> trace(NodeId target);
+
+  /**
+   * Finds the values stored under {@code key}.
+   *
+   * <p>Subscribing starts a value lookup; each distinct value (publisher, value id, seq) is
+   * emitted as soon as some node returns it, and the {@code Flux} completes when the lookup
+   * finishes. An empty completion means no node holds a value. Cancelling cancels the lookup.
+   *
+   * @param key the key, of this node's id width
+   * @return the values as they arrive
+   * @throws IllegalArgumentException when {@code key} has the wrong width
+   */
+  Flux<Value> get(Key key);
+
+  /**
+   * Finds the values stored under {@code key}, stopping once {@code quorum} nodes holding
+   * values have answered.
+   *
+   * <p>As {@link #get(Key)}, but completes early at the quorum.
+   *
+   * @param key the key, of this node's id width
+   * @param quorum how many nodes with values to hear from, in [1, k]
+   * @return the values as they arrive
+   * @throws IllegalArgumentException when {@code key} has the wrong width or {@code quorum}
+   *     is out of range
+   */
+  Flux<Value> get(Key key, int quorum);
+
+  /**
+   * Stores {@code data} under {@code key} as a value published by this node, replacing this
+   * node's earlier value of the same key.
+   *
+   * <p>Subscribing looks up the k closest nodes and stores at each; the {@code Mono} emits
+   * which accepted and which refused. It errors with {@link StoreRejectedException} only when
+   * no node accepted. Cancelling stops the stores not yet answered.
+   *
+   * @param key the key, of this node's id width
+   * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes
+   * @return the outcome per contacted node
+   * @throws IllegalArgumentException when the key has the wrong width or the data is too large
+   */
+  Mono<PutResult> put(Key key, byte[] data);
+
+  /**
+   * Stores a prepared value under {@code key} at the k closest nodes.
+   *
+   * <p>As {@link #put(Key, byte[])}; the value keeps its publisher, value id, seq, expiry and
+   * signature.
+   *
+   * @param key the key, of this node's id width
+   * @param value the value
+   * @return the outcome per contacted node
+   * @throws IllegalArgumentException when the key has the wrong width or the value is too large
+   */
+  Mono<PutResult> put(Key key, Value value);
+
+  /**
+   * A live stream of the values of {@code key}.
+   *
+   * <p>Subscribing first emits the values currently stored, then every new or replaced value
+   * as it is stored at any of the key's k closest nodes, each distinct (publisher, value id,
+   * seq) once. The {@code Flux} does not complete on its own; it errors with {@link
+   * NodeClosedException} when the node closes. Cancelling unsubscribes everywhere.
+   *
+   * @param key the key, of this node's id width
+   * @return the values, live
+   * @throws IllegalArgumentException when {@code key} has the wrong width
+   */
+  Flux<Value> watch(Key key);
+
+  /**
+   * An immutable copy of the routing table as it is now.
+   *
+   * @return the snapshot
+   */
+  RoutingTableSnapshot routingTable();
+
+  /**
+   * Shuts the node down: stops the maintenance jobs, ends every watch and pending operation
+   * with {@link NodeClosedException} and closes the transport.
+   *
+   * <p>Subscribing starts the shutdown; the {@code Mono} completes when the transport is
+   * closed. Closing twice is harmless.
+   *
+   * @return completes when closed
+   */
+  Mono<Void> close();
+}

@@ -1,0 +1,86 @@
+package dev.kad.api;
+
+import java.util.random.RandomGenerator;
+
+/**
+ * The identity of a node: {@code idBits} bits (160 or 256), compared by XOR distance.
+ *
+ * <pre>{@code
+ * NodeId id = NodeId.random(160, random);
+ * NodeId peer = NodeId.parse("3f2a...");
+ * int bucket = id.bucketIndex(peer);
+ * }</pre>
+ */
+public final class NodeId extends KadId {
+
+  private NodeId(byte[] bytes) {
+    super(bytes);
+  }
+
+  /**
+   * A node id from its big-endian bytes.
+   *
+   * @param bytes 20 or 32 bytes, copied
+   * @return the id
+   * @throws IllegalArgumentException when the length is not 20 or 32 bytes
+   * @throws NullPointerException when {@code bytes} is null
+   */
+  public static NodeId of(byte[] bytes) {
+    return new NodeId(checkedCopy(bytes, "node id"));
+  }
+
+  /**
+   * A node id from 40 or 64 hexadecimal digits.
+   *
+   * @param hex the digits, either case
+   * @return the id
+   * @throws IllegalArgumentException naming the input when it is not 40 or 64 hex digits
+   */
+  public static NodeId parse(String hex) {
+    return new NodeId(parseHex(hex, "node id"));
+  }
+
+  /**
+   * A uniformly random 160-bit node id.
+   *
+   * @param random the source of randomness (seed it for reproducible runs)
+   * @return a fresh id
+   */
+  public static NodeId random(RandomGenerator random) {
+    return random(BITS_160, random);
+  }
+
+  /**
+   * A uniformly random node id of the given width.
+   *
+   * @param bits 160 or 256
+   * @param random the source of randomness
+   * @return a fresh id
+   * @throws IllegalArgumentException when {@code bits} is not 160 or 256
+   */
+  public static NodeId random(int bits, RandomGenerator random) {
+    return new NodeId(randomBytes(bits, random));
+  }
+
+  /**
+   * A uniformly random id in bucket {@code index} of this node: {@code bucketIndex(result) ==
+   * index}. Bucket refresh looks such an id up.
+   *
+   * @param index the bucket index, in {@code [0, bits() - 1]}
+   * @param random the source of randomness
+   * @return a random id at that bucket distance
+   * @throws IllegalArgumentException naming the index when it is out of range
+   */
+  public NodeId randomInBucket(int index, RandomGenerator random) {
+    return new NodeId(randomBytesInBucket(index, random));
+  }
+
+  /**
+   * This id seen as a key of the same bits, for looking up the nodes that store it.
+   *
+   * @return the key with the same bytes
+   */
+  public Key asKey() {
+    return Key.ofId(bytes.clone());
+  }
+}

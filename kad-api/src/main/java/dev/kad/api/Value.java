@@ -1,0 +1,256 @@
+package dev.kad.api;
+
+import java.nio.ByteBuffer;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.Signature;
+import java.security.spec.X509EncodedKeySpec;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * One value stored under a {@link Key}. A key holds a set of values; inside its key a value is
+ * identified by {@code (publisher, valueId)}, and a higher {@code seq} of the same identity
+ * replaces a lower one. A signed value carries an Ed25519 public key (X.509 encoded) and a
+ * signature over its identity, sequence number, expiry and data; it may only be replaced by a
+ * value signed with the same key.
+ *
+ * <p>The arrays are copied in and out: a {@code Value} is immutable and compares by content.
+ *
+ * @param data the application's bytes
+ * @param publisher the node that published the value
+ * @param valueId the value's id among the publisher's values for the key
+ * @param seq the sequence number; a higher one replaces a lower one of the same identity
+ * @param expiresAt when the value stops being served
+ * @param publicKey the X.509-encoded Ed25519 public key, empty for an unsigned value
+ * @param signature the Ed25519 signature, empty for an unsigned value
+ */
+public record Value(
+    byte[] data,
+    NodeId publisher,
+    long valueId,
+    long seq,
+    Instant expiresAt,
+    byte[] publicKey,
+    byte[] signature) {
+
+  private static final String ED25519 = "Ed25519";
+
+  /**
+   * Validates and copies the parts.
+   *
+   * @param data the application's bytes
+   * @param publisher the node that published the value
+   * @param valueId the value's id among the publisher's values for the key
+   * @param seq the sequence number; a higher one replaces a lower one of the same identity
+   * @param expiresAt when the value stops being served
+   * @param publicKey the X.509-encoded Ed25519 public key, empty for an unsigned value
+   * @param signature the Ed25519 signature, empty for an unsigned value
+   * @throws IllegalArgumentException when only one of public key and signature is present
+   * @throws NullPointerException when a part is null
+   */
+  public Value {
+    data = Objects.requireNonNull(data, "data").clone();
+    Objects.requireNonNull(publisher, "publisher");
+    Objects.requireNonNull(expiresAt, "expiresAt");
+    publicKey = Objects.requireNonNull(publicKey, "publicKey").clone();
+    signature = Objects.requireNonNull(signature, "signature").clone();
+    if ((publicKey.length == 0) != (signature.length == 0)) {
+      throw new IllegalArgumentException(
+          "publicKey and signature must both be present or both be empty but had lengths "
+              + publicKey.length
+              + " and "
+              + signature.length);
+    }
+  }
+
+  /**
+   * An unsigned value.
+   *
+   * @param data the application's bytes
+   * @param publisher the publishing node
+   * @param valueId the value's id among the publisher's values for the key
+   * @param seq the sequence number
+   * @param expiresAt when the value expires
+   * @return the value
+   */
+  public static Value of(byte[] data, NodeId publisher, long valueId, long seq, Instant expiresAt) {
+    return new Value(data, publisher, valueId, seq, expiresAt, new byte[0], new byte[0]);
+  }
+
+  /**
+   * A copy of the application's bytes.
+   *
+   * @return the data
+   */
+  @Override
+  public byte[] data() {
+    return data.clone();
+  }
+
+  /**
+   * A copy of the public key, empty when unsigned.
+   *
+   * @return the X.509-encoded Ed25519 public key
+   */
+  @Override
+  public byte[] publicKey() {
+    return publicKey.clone();
+  }
+
+  /**
+   * A copy of the signature, empty when unsigned.
+   *
+   * @return the Ed25519 signature
+   */
+  @Override
+  public byte[] signature() {
+    return signature.clone();
+  }
+
+  /**
+   * Size of the data in bytes, without copying.
+   *
+   * @return {@code data().length}
+   */
+  public int size() {
+    return data.length;
+  }
+
+  /**
+   * Whether the value carries a signature.
+   *
+   * @return true when public key and signature are present
+   */
+  public boolean isSigned() {
+    return signature.length > 0;
+  }
+
+  /**
+   * Whether this value is expired at {@code now}.
+   *
+   * @param now the current instant
+   * @return true when {@code expiresAt} is not after {@code now}
+   */
+  public boolean isExpiredAt(Instant now) {
+    return !expiresAt.isAfter(now);
+  }
+
+  /**
+   * Whether {@code other} has the same identity, {@code (publisher, valueId)}.
+   *
+   * @param other another value
+   * @return true when both identify the same value of a key
+   */
+  public boolean sameIdentity(Value other) {
+    return valueId == other.valueId && publisher.equals(other.publisher);
+  }
+
+  /**
+   * This value with a new sequence number, data and expiry, unsigned.
+   *
+   * @param newData the new bytes
+   * @param newSeq the new sequence number
+   * @param newExpiresAt the new expiry
+   * @return the replacement value
+   */
+  public Value withUpdate(byte[] newData, long newSeq, Instant newExpiresAt) {
+    return Value.of(newData, publisher, valueId, newSeq, newExpiresAt);
+  }
+
+  /**
+   * This value signed with an Ed25519 key pair.
+   *
+   * @param keyPair an Ed25519 key pair
+   * @return the signed copy
+   * @throws IllegalArgumentException when the key pair is not Ed25519
+   */
+  public Value signedWith(KeyPair keyPair) {
+    Objects.requireNonNull(keyPair, "keyPair");
+    try {
+      Signature signer = Signature.getInstance(ED25519);
+      signer.initSign(keyPair.getPrivate());
+      signer.update(signedBytes());
+      return new Value(
+          data,
+          publisher,
+          valueId,
+          seq,
+          expiresAt,
+          keyPair.getPublic().getEncoded(),
+          signer.sign());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException("keyPair must be an Ed25519 key pair: " + e, e);
+    }
+  }
+
+  /**
+   * Whether the signature is valid for the public key. An unsigned value is never verified.
+   *
+   * @return true when the value is signed and its signature checks out
+   */
+  public boolean verifySignature() {
+    if (!isSigned()) {
+      return false;
+    }
+    try {
+      Signature verifier = Signature.getInstance(ED25519);
+      verifier.initVerify(
+          KeyFactory.getInstance(ED25519).generatePublic(new X509EncodedKeySpec(publicKey)));
+      verifier.update(signedBytes());
+      return verifier.verify(signature);
+    } catch (GeneralSecurityException | IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private byte[] signedBytes() {
+    byte[] id = publisher.bytes;
+    return ByteBuffer.allocate(id.length + 8 + 8 + 12 + data.length)
+        .put(id)
+        .putLong(valueId)
+        .putLong(seq)
+        .putLong(expiresAt.getEpochSecond())
+        .putInt(expiresAt.getNano())
+        .put(data)
+        .array();
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Value v
+        && valueId == v.valueId
+        && seq == v.seq
+        && publisher.equals(v.publisher)
+        && expiresAt.equals(v.expiresAt)
+        && Arrays.equals(data, v.data)
+        && Arrays.equals(publicKey, v.publicKey)
+        && Arrays.equals(signature, v.signature);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(publisher, valueId, seq, expiresAt, Arrays.hashCode(data));
+  }
+
+  @Override
+  public String toString() {
+    return "Value[publisher="
+        + publisher.toShortHex()
+        + ", valueId="
+        + valueId
+        + ", seq="
+        + seq
+        + ", expiresAt="
+        + expiresAt
+        + ", "
+        + data.length
+        + " bytes"
+        + (data.length <= 16 ? " " + HexFormat.of().formatHex(data) : "")
+        + (isSigned() ? ", signed" : "")
+        + "]";
+  }
+}

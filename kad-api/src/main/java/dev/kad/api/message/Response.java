@@ -1,0 +1,181 @@
+package dev.kad.api.message;
+
+import dev.kad.api.Contact;
+import dev.kad.api.Value;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/** The answer to a {@link Request}. */
+public sealed interface Response extends Message {
+
+  /**
+   * Answers {@link Request.Ping}, and acknowledges {@link Request.Unsubscribe} and {@link
+   * Request.Notify}.
+   *
+   * @param sender the answering node
+   */
+  record Pong(Contact sender) implements Response {
+
+    /**
+     * Checks the parts.
+     *
+     * @param sender the answering node
+     * @throws NullPointerException when a part is null
+     */
+    public Pong {
+      Objects.requireNonNull(sender, "sender");
+    }
+  }
+
+  /**
+   * Answers {@link Request.FindNode} with the closest contacts the sender knows.
+   *
+   * @param sender the answering node
+   * @param contacts up to k contacts, nearest to the target first
+   */
+  record NodesFound(Contact sender, List<Contact> contacts) implements Response {
+
+    /**
+     * Checks the parts and copies the list.
+     *
+     * @param sender the answering node
+     * @param contacts up to k contacts, nearest to the target first
+     * @throws NullPointerException when a part is null
+     */
+    public NodesFound {
+      Objects.requireNonNull(sender, "sender");
+      contacts = List.copyOf(contacts);
+    }
+  }
+
+  /**
+   * Answers {@link Request.FindValue} with every value held for the key and the closest
+   * contacts.
+   *
+   * @param sender the answering node
+   * @param values the values held, possibly none
+   * @param contacts up to k contacts, nearest to the key first
+   */
+  record ValuesFound(Contact sender, List<Value> values, List<Contact> contacts)
+      implements Response {
+
+    /**
+     * Checks the parts and copies the lists.
+     *
+     * @param sender the answering node
+     * @param values the values held, possibly none
+     * @param contacts up to k contacts, nearest to the key first
+     * @throws NullPointerException when a part is null
+     */
+    public ValuesFound {
+      Objects.requireNonNull(sender, "sender");
+      values = List.copyOf(values);
+      contacts = List.copyOf(contacts);
+    }
+  }
+
+  /**
+   * Answers {@link Request.Store}: how many values were accepted and why the others were not.
+   *
+   * @param sender the answering node
+   * @param accepted how many values were stored (or already held)
+   * @param rejected the refused values, by index in the request, with reasons
+   */
+  record Stored(Contact sender, int accepted, List<Rejected> rejected) implements Response {
+
+    /**
+     * Checks the parts and copies the list.
+     *
+     * @param sender the answering node
+     * @param accepted how many values were stored (or already held)
+     * @param rejected the refused values, by index in the request, with reasons
+     * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException when {@code accepted} is negative
+     */
+    public Stored {
+      Objects.requireNonNull(sender, "sender");
+      if (accepted < 0) {
+        throw new IllegalArgumentException("accepted must be >= 0 but was " + accepted);
+      }
+      rejected = List.copyOf(rejected);
+    }
+  }
+
+  /**
+   * A value a {@link Request.Store} could not store.
+   *
+   * @param index the value's index in the request
+   * @param reason why it was refused
+   */
+  record Rejected(int index, String reason) {
+
+    /**
+     * Checks the parts.
+     *
+     * @param index the value's index in the request
+     * @param reason why it was refused
+     * @throws NullPointerException when the reason is null
+     */
+    public Rejected {
+      Objects.requireNonNull(reason, "reason");
+    }
+  }
+
+  /**
+   * Answers {@link Request.Subscribe} with the granted time to live.
+   *
+   * @param sender the answering node
+   * @param ttl how long the subscription lasts without renewal
+   */
+  record Subscribed(Contact sender, Duration ttl) implements Response {
+
+    /**
+     * Checks the parts.
+     *
+     * @param sender the answering node
+     * @param ttl how long the subscription lasts without renewal
+     * @throws NullPointerException when a part is null
+     */
+    public Subscribed {
+      Objects.requireNonNull(sender, "sender");
+      Objects.requireNonNull(ttl, "ttl");
+    }
+  }
+
+  /**
+   * A refused request.
+   *
+   * @param sender the answering node
+   * @param code the kind of refusal
+   * @param message a human-readable reason naming the value or limit
+   */
+  record Failure(Contact sender, Code code, String message) implements Response {
+
+    /**
+     * Checks the parts.
+     *
+     * @param sender the answering node
+     * @param code the kind of refusal
+     * @param message a human-readable reason naming the value or limit
+     * @throws NullPointerException when a part is null
+     */
+    public Failure {
+      Objects.requireNonNull(sender, "sender");
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(message, "message");
+    }
+  }
+
+  /** Why a request was refused. */
+  enum Code {
+    /** The request was malformed or named invalid values. */
+    INVALID,
+    /** The request would exceed a limit of the receiver (storage, subscriptions). */
+    LIMIT,
+    /** The sender is sending too fast. */
+    RATE_LIMITED,
+    /** The receiver failed while handling the request. */
+    INTERNAL
+  }
+}

@@ -1,0 +1,72 @@
+package dev.kad.api.spi;
+
+import dev.kad.api.Address;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import reactor.core.publisher.Mono;
+
+/**
+ * Carries requests between nodes. The engine talks only to this interface, so the in-memory
+ * transport of the testkit and the TCP transport are interchangeable.
+ *
+ * <p>Contract every implementation keeps (the testkit's {@code TransportContract} checks it):
+ *
+ * <ul>
+ *   <li>{@link #start(RequestHandler)} is called once, before {@link #send}; inbound requests
+ *       go to the handler from then on, possibly concurrently.
+ *   <li>{@link #send} emits exactly one response or one error; errors are {@link
+ *       dev.kad.api.KadException}s ({@link dev.kad.api.UnreachableContactException} when the
+ *       peer cannot be reached or the connection is lost, {@link
+ *       dev.kad.api.KadTimeoutException} when the transport's own timeout passes, {@link
+ *       dev.kad.api.NodeClosedException} after {@link #close()}).
+ *   <li>Responses are matched to their requests: a response never reaches the wrong caller.
+ *   <li>Nothing blocks the caller's thread.
+ * </ul>
+ */
+public interface Transport {
+
+  /**
+   * Starts serving inbound requests with {@code handler}.
+   *
+   * <p>Subscribing binds whatever the transport listens on; the {@code Mono} completes when
+   * requests can be received and {@link #localAddress()} is known, and errors when binding
+   * fails. Starting twice is an error.
+   *
+   * @param handler answers every inbound request
+   * @return completes once the transport is serving
+   */
+  Mono<Void> start(RequestHandler handler);
+
+  /**
+   * The address other nodes dial to reach this one (the advertised address, when it differs
+   * from the bound one).
+   *
+   * @return the local address
+   * @throws IllegalStateException before {@link #start(RequestHandler)} completed
+   */
+  Address localAddress();
+
+  /**
+   * Sends a request and waits for its response.
+   *
+   * <p>Nothing is sent until subscription. The {@code Mono} emits the peer's response, which
+   * may be a {@link Response.Failure}, or errors as the class contract says. Cancelling
+   * abandons the request: a late response is dropped.
+   *
+   * @param to the address of the peer
+   * @param request the request
+   * @return the response
+   */
+  Mono<Response> send(Address to, Request request);
+
+  /**
+   * Stops the transport: no new requests are accepted or sent, pending ones fail with {@link
+   * dev.kad.api.NodeClosedException}, and every resource is released.
+   *
+   * <p>Subscribing starts the shutdown; the {@code Mono} completes when it is finished.
+   * Closing twice is harmless.
+   *
+   * @return completes when closed
+   */
+  Mono<Void> close();
+}

@@ -1,0 +1,66 @@
+package dev.kad.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class KadConfigTest {
+
+  @Test
+  void defaultsAreThePapers() {
+    KadConfig c = KadConfig.defaults();
+    assertThat(c.idBits()).isEqualTo(160);
+    assertThat(c.k()).isEqualTo(20);
+    assertThat(c.alpha()).isEqualTo(3);
+    assertThat(c.expireAfter()).isEqualTo(Duration.ofHours(24));
+    assertThat(c.refreshInterval()).isEqualTo(Duration.ofHours(1));
+    assertThat(c.replicateInterval()).isEqualTo(Duration.ofHours(1));
+    assertThat(c.republishInterval()).isEqualTo(Duration.ofHours(24));
+    assertThat(c.maxFrameBytes()).isEqualTo(64 * 1024);
+    assertThat(c.softTimeout()).isLessThanOrEqualTo(c.hardTimeout());
+  }
+
+  @Test
+  void settersRejectBadValuesNamingThem() {
+    assertThatThrownBy(() -> KadConfig.builder().k(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("k must be in [1, 256] but was 0");
+    assertThatThrownBy(() -> KadConfig.builder().alpha(-1))
+        .hasMessage("alpha must be in [1, 64] but was -1");
+    assertThatThrownBy(() -> KadConfig.builder().idBits(128))
+        .hasMessage("idBits must be 160 or 256 but was 128");
+    assertThatThrownBy(() -> KadConfig.builder().hardTimeout(Duration.ZERO))
+        .hasMessage("hardTimeout must be positive but was PT0S");
+    assertThatThrownBy(() -> KadConfig.builder().maxFrameBytes(10))
+        .hasMessage("maxFrameBytes must be in [1024, 67108864] but was 10");
+    assertThatThrownBy(() -> KadConfig.builder().expireAfter(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("expireAfter");
+  }
+
+  @Test
+  void buildRejectsContradictingSettings() {
+    assertThatThrownBy(
+            () ->
+                KadConfig.builder()
+                    .softTimeout(Duration.ofSeconds(3))
+                    .hardTimeout(Duration.ofSeconds(1))
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("softTimeout")
+        .hasMessageContaining("PT3S");
+    assertThatThrownBy(() -> KadConfig.builder().maxValueBytes(100_000).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("maxValueBytes must be in [1, 65536] but was 100000");
+  }
+
+  @Test
+  void toBuilderKeepsEverySetting() {
+    KadConfig c =
+        KadConfig.builder().idBits(256).k(8).alpha(2).relaxedSplit(true).maintenance(false).build();
+    assertThat(c.toBuilder().build()).isEqualTo(c);
+    assertThat(c.toBuilder().k(9).build().k()).isEqualTo(9);
+  }
+}

@@ -1,0 +1,74 @@
+package dev.kad.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class KadIdTest {
+
+  @Test
+  void keyOfStringIsTheSha1OrSha256OfItsUtf8Bytes() {
+    // Known digests of "abc" (FIPS 180 test vectors).
+    assertThat(Key.of("abc").toHex()).isEqualTo("a9993e364706816aba3e25717850c26c9cd0d89d");
+    assertThat(Key.of("abc", 256).toHex())
+        .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assertThat(Key.of("abc".getBytes(StandardCharsets.UTF_8))).isEqualTo(Key.of("abc"));
+  }
+
+  @Test
+  void wrongLengthIsRejectedNamingTheLength() {
+    assertThatThrownBy(() -> NodeId.of(new byte[19]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("152");
+    assertThatThrownBy(() -> NodeId.parse("abcd"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("40 or 64 hex digits but was 4")
+        .hasMessageContaining("'abcd'");
+  }
+
+  @Test
+  void nonHexIsRejectedQuotingTheText() {
+    String bad = "zz" + "0".repeat(38);
+    assertThatThrownBy(() -> NodeId.parse(bad))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not hexadecimal")
+        .hasMessageContaining(bad);
+  }
+
+  @Test
+  void nullIsRejectedNamingTheParameter() {
+    assertThatThrownBy(() -> NodeId.parse(null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> NodeId.of(null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> Key.of((String) null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> NodeId.random(null)).isInstanceOf(NullPointerException.class);
+  }
+
+  @Test
+  void bucketOutOfRangeIsRejected() {
+    NodeId id = NodeId.random(new SplittableRandom(1));
+    assertThatThrownBy(() -> id.randomInBucket(160, new SplittableRandom(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("[0, 159] but was 160");
+    assertThatThrownBy(() -> NodeId.random(128, new SplittableRandom(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("128");
+  }
+
+  @Test
+  void bucketIndexOfNeighboursIsZeroAndOfTheFarHalfIsTheTopBit() {
+    byte[] zero = new byte[20];
+    byte[] one = new byte[20];
+    one[19] = 1;
+    byte[] top = new byte[20];
+    top[0] = (byte) 0x80;
+    NodeId origin = NodeId.of(zero);
+    assertThat(origin.bucketIndex(NodeId.of(one))).isZero();
+    assertThat(origin.bucketIndex(NodeId.of(top))).isEqualTo(159);
+    assertThat(origin.bit(0)).isFalse();
+    assertThat(NodeId.of(one).bit(0)).isTrue();
+    assertThat(NodeId.of(top).bit(159)).isTrue();
+  }
+}

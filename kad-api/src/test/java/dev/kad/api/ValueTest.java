@@ -1,0 +1,69 @@
+package dev.kad.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.security.KeyPairGenerator;
+import java.time.Instant;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class ValueTest {
+
+  private final NodeId publisher = NodeId.random(new SplittableRandom(7));
+  private final Instant expiry = Instant.parse("2026-01-01T00:00:00Z");
+
+  @Test
+  void copiesItsBytesInAndOut() {
+    byte[] data = {1, 2, 3};
+    Value value = Value.of(data, publisher, 1, 1, expiry);
+    data[0] = 9;
+    assertThat(value.data()).containsExactly(1, 2, 3);
+    value.data()[1] = 9;
+    assertThat(value.data()).containsExactly(1, 2, 3);
+    assertThat(value.size()).isEqualTo(3);
+  }
+
+  @Test
+  void equalsByContent() {
+    Value a = Value.of(new byte[] {1}, publisher, 1, 1, expiry);
+    Value b = Value.of(new byte[] {1}, publisher, 1, 1, expiry);
+    assertThat(a).isEqualTo(b).hasSameHashCodeAs(b);
+    assertThat(a).isNotEqualTo(a.withUpdate(new byte[] {1}, 2, expiry));
+    assertThat(a.sameIdentity(a.withUpdate(new byte[] {2}, 2, expiry))).isTrue();
+  }
+
+  @Test
+  void expiresAtItsExpiryInstant() {
+    Value value = Value.of(new byte[0], publisher, 1, 1, expiry);
+    assertThat(value.isExpiredAt(expiry.minusMillis(1))).isFalse();
+    assertThat(value.isExpiredAt(expiry)).isTrue();
+  }
+
+  @Test
+  void ed25519SignatureVerifiesAndBreaksWhenDataChanges() throws Exception {
+    var keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Value signed = Value.of(new byte[] {4, 5}, publisher, 3, 1, expiry).signedWith(keys);
+    assertThat(signed.isSigned()).isTrue();
+    assertThat(signed.verifySignature()).isTrue();
+    Value tampered =
+        new Value(
+            new byte[] {4, 6},
+            publisher,
+            3,
+            1,
+            expiry,
+            signed.publicKey(),
+            signed.signature());
+    assertThat(tampered.verifySignature()).isFalse();
+    assertThat(Value.of(new byte[0], publisher, 1, 1, expiry).verifySignature()).isFalse();
+  }
+
+  @Test
+  void keyWithoutSignatureIsRejected() {
+    assertThatThrownBy(
+            () -> new Value(new byte[0], publisher, 1, 1, expiry, new byte[32], new byte[0]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("lengths 32 and 0");
+  }
+}
