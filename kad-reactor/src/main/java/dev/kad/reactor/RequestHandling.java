@@ -1,0 +1,237 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadId;
+import dev.kad.api.Key;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.message.Response.Code;
+import dev.kad.api.spi.RequestHandler;
+import dev.kad.reactor.routing.RoutingTable;
+import dev.kad.reactor.store.RecordStore;
+import dev.kad.reactor.store.StoreOutcome;
+import dev.kad.reactor.watch.SubscriberRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import reactor.core.publisher.Mono;
+
+/**
+ * Answers inbound requests (DESIGN, Messages). Every request is validated before it touches
+ * any state: a wrong id width, an oversized, expired or badly signed value, too many values
+ * or a bad TTL is answered with {@link Response.Failure} and changes nothing, not even the
+ * routing table. A valid request's sender is reported to {@code onSender} first.
+ */
+final class RequestHandling implements RequestHandler {
+
+  /** Callbacks into the node for what follows an accepted request. */
+  interface Hooks {
+    /** A valid request arrived from {@code sender}. */
+    void heardFrom(Contact sender);
+
+    /** Values of {@code key} were stored that changed what the key holds. */
+    void stored(Key key, List<Value> changed);
+
+    /** A node this one watches through pushed values. */
+    void notified(Request.Notify notify);
+  }
+
+  private final KadConfig config;
+  private final Supplier<Contact> self;
+  private final RoutingTable table;
+  private final RecordStore store;
+  private final SubscriberRegistry subscribers;
+  private final Clock clock;
+  private final Hooks hooks;
+
+  RequestHandling(
+      KadConfig config,
+      Supplier<Contact> self,
+      RoutingTable table,
+      RecordStore store,
+      SubscriberRegistry subscribers,
+      Clock clock,
+      Hooks hooks) {
+    this.config = config;
+    this.self = self;
+    this.table = table;
+    this.store = store;
+    this.subscribers = subscribers;
+    this.clock = clock;
+    this.hooks = hooks;
+  }
+
+  @Override
+  public Mono<Response> handle(Request request) {
+    return Mono.fromSupplier(() -> answer(request));
+  }
+
+  Response answer(Request request) {
+    Optional<Response> refusal = validate(request);
+    if (refusal.isPresent()) {
+      return refusal.get();
+    }
+    hooks.heardFrom(request.sender());
+    Contact me = self.get();
+    if (request instanceof Request.Ping) {
+      return new Response.Pong(me);
+    } else if (request instanceof Request.FindNode r) {
+      return new Response.NodesFound(me, closestFor(r.target(), r.sender()));
+    } else if (request instanceof Request.FindValue r) {
+      return new Response.ValuesFound(
+          me, store.get(r.key(), clock.instant()), closestFor(r.key(), r.sender()));
+    } else if (request instanceof Request.Store r) {
+      return store(me, r);
+    } else if (request instanceof Request.Subscribe r) {
+      return subscribers
+          .subscribe(r.key(), r.sender(), r.ttl(), clock.instant())
+          .<Response>map(ttl -> new Response.Subscribed(me, ttl))
+          .orElseGet(
+              () ->
+                  new Response.Failure(
+                      me, Code.LIMIT, "subscriber limit reached for key " + r.key().toShortHex()));
+    } else if (request instanceof Request.Unsubscribe r) {
+      subscribers.unsubscribe(r.key(), r.sender().id());
+      return new Response.Pong(me);
+    } else if (request instanceof Request.Notify r) {
+      hooks.notified(r);
+      return new Response.Pong(me);
+    }
+    return new Response.Failure(me, Code.INVALID, "unknown request " + request.getClass());
+  }
+
+  private List<Contact> closestFor(KadId target, Contact requester) {
+    List<Contact> out = new ArrayList<>(config.k());
+    for (Contact c : table.closest(target, config.k() + 1)) {
+      if (!c.id().equals(requester.id()) && out.size() < config.k()) {
+        out.add(c);
+      }
+    }
+    return out;
+  }
+
+  private Response store(Contact me, Request.Store r) {
+    Instant now = clock.instant();
+    Instant cachedUntil = r.cached() ? cachedKeepUntil(r.key(), now) : Instant.MAX;
+    int accepted = 0;
+    List<Response.Rejected> rejected = new ArrayList<>();
+    List<Value> changed = new ArrayList<>();
+    List<Value> values = r.values();
+    for (int i = 0; i < values.size(); i++) {
+      Value v = values.get(i);
+      StoreOutcome outcome = store.store(r.key(), v, cachedUntil, r.cached(), now);
+      if (outcome.accepted()) {
+        accepted++;
+        if (outcome.changed()) {
+          changed.add(v);
+        }
+      } else {
+        rejected.add(new Response.Rejected(i, outcome.reason()));
+      }
+    }
+    if (!changed.isEmpty()) {
+      hooks.stored(r.key(), changed);
+    }
+    return new Response.Stored(me, accepted, rejected);
+  }
+
+  /**
+   * A cached copy lives {@code expireAfter / 2^n}, where n is the number of known nodes closer
+   * to the key than this one (Kademlia §2.5): copies far from the key fade first.
+   */
+  Instant cachedKeepUntil(Key key, Instant now) {
+    int closer = 0;
+    for (Contact c : table.closest(key, config.k())) {
+      if (key.compareDistance(c.id(), table.self()) < 0) {
+        closer++;
+      }
+    }
+    long nanos = config.expireAfter().toNanos() >> Math.min(closer, 62);
+    return now.plus(Duration.ofNanos(Math.max(nanos, 1)));
+  }
+
+  private Optional<Response> validate(Request request) {
+    String problem = problem(request);
+    if (problem == null) {
+      return Optional.empty();
+    }
+    Code code = problem.startsWith("limit:") ? Code.LIMIT : Code.INVALID;
+    String message = problem.startsWith("limit:") ? problem.substring(6) : problem;
+    return Optional.of(new Response.Failure(self.get(), code, message));
+  }
+
+  /** What is wrong with the request, or null; limit problems start with "limit:". */
+  private String problem(Request request) {
+    Contact sender = request.sender();
+    String bad = width("sender id", sender.id());
+    if (bad != null) {
+      return bad;
+    }
+    if (sender.id().equals(table.self())) {
+      return "sender claims this node's own id " + sender.id().toShortHex();
+    }
+    if (request instanceof Request.FindNode r) {
+      return width("target", r.target());
+    } else if (request instanceof Request.FindValue r) {
+      return width("key", r.key());
+    } else if (request instanceof Request.Store r) {
+      return width("key", r.key()) != null ? width("key", r.key()) : values(r.values(), true);
+    } else if (request instanceof Request.Notify r) {
+      return width("key", r.key()) != null ? width("key", r.key()) : values(r.values(), false);
+    } else if (request instanceof Request.Subscribe r) {
+      if (r.ttl().isNegative() || r.ttl().isZero()) {
+        return "ttl must be positive but was " + r.ttl();
+      }
+      return width("key", r.key());
+    } else if (request instanceof Request.Unsubscribe r) {
+      return width("key", r.key());
+    }
+    return null;
+  }
+
+  private String values(List<Value> values, boolean forStore) {
+    if (forStore && values.isEmpty()) {
+      return "a store must carry at least one value";
+    }
+    if (values.size() > config.maxValuesPerKey()) {
+      return "limit:" + values.size() + " values exceed maxValuesPerKey " + config.maxValuesPerKey();
+    }
+    Instant now = clock.instant();
+    for (int i = 0; i < values.size(); i++) {
+      Value v = values.get(i);
+      String bad = width("value " + i + " publisher", v.publisher());
+      if (bad != null) {
+        return bad;
+      }
+      if (v.size() > config.maxValueBytes()) {
+        return "limit:value "
+            + i
+            + " of "
+            + v.size()
+            + " bytes exceeds maxValueBytes "
+            + config.maxValueBytes();
+      }
+      if (v.isExpiredAt(now)) {
+        return "value " + i + " expired at " + v.expiresAt();
+      }
+      if (v.isSigned() && !v.verifySignature()) {
+        return "value " + i + " has a signature that does not verify";
+      }
+    }
+    return null;
+  }
+
+  private String width(String what, KadId id) {
+    if (id.bits() != config.idBits()) {
+      return what + " must have " + config.idBits() + " bits but had " + id.bits();
+    }
+    return null;
+  }
+}

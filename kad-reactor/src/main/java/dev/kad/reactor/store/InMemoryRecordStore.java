@@ -1,0 +1,212 @@
+package dev.kad.reactor.store;
+
+import dev.kad.api.Key;
+import dev.kad.api.KadConfig;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The default {@link RecordStore}: values in memory, with the limits of {@link KadConfig}
+ * ({@code maxValueBytes}, {@code maxValuesPerKey}, {@code maxStoredBytes}). One short lock
+ * guards the whole store; nothing inside it does I/O.
+ */
+public final class InMemoryRecordStore implements RecordStore {
+
+  private final int maxValueBytes;
+  private final int maxValuesPerKey;
+  private final long maxStoredBytes;
+  private final Map<Key, Map<Identity, StoredValue>> byKey = new HashMap<>();
+  private long storedBytes;
+  private int size;
+
+  /**
+   * Creates an empty store with the limits of {@code config}.
+   *
+   * @param config the node's configuration
+   */
+  public InMemoryRecordStore(KadConfig config) {
+    this.maxValueBytes = config.maxValueBytes();
+    this.maxValuesPerKey = config.maxValuesPerKey();
+    this.maxStoredBytes = config.maxStoredBytes();
+  }
+
+  private record Identity(NodeId publisher, long valueId) {
+    static Identity of(Value v) {
+      return new Identity(v.publisher(), v.valueId());
+    }
+  }
+
+  @Override
+  public StoreOutcome store(Key key, Value value, Instant keepUntil, boolean cached, Instant now) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(value, "value");
+    Objects.requireNonNull(keepUntil, "keepUntil");
+    Objects.requireNonNull(now, "now");
+    if (value.size() > maxValueBytes) {
+      return StoreOutcome.rejected(
+          "value of " + value.size() + " bytes exceeds maxValueBytes " + maxValueBytes);
+    }
+    if (value.isExpiredAt(now)) {
+      return StoreOutcome.rejected("value expired at " + value.expiresAt());
+    }
+    if (value.isSigned() && !value.verifySignature()) {
+      return StoreOutcome.rejected("value signature does not verify");
+    }
+    Instant until = keepUntil.isBefore(value.expiresAt()) ? keepUntil : value.expiresAt();
+    synchronized (this) {
+      Map<Identity, StoredValue> values = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
+      Identity identity = Identity.of(value);
+      StoredValue old = values.get(identity);
+      if (old != null && old.isExpiredAt(now)) {
+        drop(values, identity, old);
+        old = null;
+      }
+      if (old == null) {
+        if (values.size() >= maxValuesPerKey) {
+          removeIfEmpty(key, values);
+          return StoreOutcome.rejected(
+              "key " + key.toShortHex() + " already holds maxValuesPerKey " + maxValuesPerKey
+                  + " values");
+        }
+        if (storedBytes + value.size() > maxStoredBytes) {
+          removeIfEmpty(key, values);
+          return StoreOutcome.rejected(
+              "storing " + value.size() + " bytes would exceed maxStoredBytes " + maxStoredBytes);
+        }
+        put(values, identity, new StoredValue(key, value, now, until, cached));
+        return StoreOutcome.stored();
+      }
+      return replace(values, identity, old, value, until, cached, now);
+    }
+  }
+
+  private StoreOutcome replace(
+      Map<Identity, StoredValue> values,
+      Identity identity,
+      StoredValue old,
+      Value value,
+      Instant until,
+      boolean cached,
+      Instant now) {
+    Value held = old.value();
+    if (held.isSigned() && !Arrays.equals(held.publicKey(), value.publicKey())) {
+      return StoreOutcome.rejected("value is signed: a replacement must be signed with the same key");
+    }
+    if (value.seq() < held.seq()) {
+      return StoreOutcome.rejected(
+          "seq " + value.seq() + " is older than the stored seq " + held.seq());
+    }
+    // An original stays an original: a cached copy arriving later never downgrades it.
+    boolean stillCached = old.cached() && cached;
+    if (value.seq() == held.seq()) {
+      if (!value.equals(held)) {
+        return StoreOutcome.rejected(
+            "seq " + value.seq() + " is already stored with different content");
+      }
+      Instant later = stillCached ? max(until, old.keepUntil()) : held.expiresAt();
+      values.put(identity, new StoredValue(old.key(), held, now, later, stillCached));
+      return StoreOutcome.renewed();
+    }
+    long grown = (long) value.size() - held.size();
+    if (storedBytes + grown > maxStoredBytes) {
+      return StoreOutcome.rejected(
+          "storing " + value.size() + " bytes would exceed maxStoredBytes " + maxStoredBytes);
+    }
+    drop(values, identity, old);
+    Instant keep = stillCached ? until : value.expiresAt();
+    put(values, identity, new StoredValue(old.key(), value, now, keep, stillCached));
+    return StoreOutcome.stored();
+  }
+
+  @Override
+  public synchronized List<Value> get(Key key, Instant now) {
+    Map<Identity, StoredValue> values = byKey.get(key);
+    if (values == null) {
+      return List.of();
+    }
+    List<Value> out = new ArrayList<>(values.size());
+    for (StoredValue v : values.values()) {
+      if (!v.isExpiredAt(now)) {
+        out.add(v.value());
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized List<StoredValue> entries(Instant now) {
+    List<StoredValue> out = new ArrayList<>(size);
+    for (Map<Identity, StoredValue> values : byKey.values()) {
+      for (StoredValue v : values.values()) {
+        if (!v.isExpiredAt(now)) {
+          out.add(v);
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized int expire(Instant now) {
+    int dropped = 0;
+    Iterator<Map<Identity, StoredValue>> keys = byKey.values().iterator();
+    while (keys.hasNext()) {
+      Map<Identity, StoredValue> values = keys.next();
+      Iterator<StoredValue> it = values.values().iterator();
+      while (it.hasNext()) {
+        StoredValue v = it.next();
+        if (v.isExpiredAt(now)) {
+          it.remove();
+          storedBytes -= v.value().size();
+          size--;
+          dropped++;
+        }
+      }
+      if (values.isEmpty()) {
+        keys.remove();
+      }
+    }
+    return dropped;
+  }
+
+  @Override
+  public synchronized int size() {
+    return size;
+  }
+
+  @Override
+  public synchronized long storedBytes() {
+    return storedBytes;
+  }
+
+  private static Instant max(Instant a, Instant b) {
+    return a.isAfter(b) ? a : b;
+  }
+
+  private void put(Map<Identity, StoredValue> values, Identity identity, StoredValue v) {
+    values.put(identity, v);
+    storedBytes += v.value().size();
+    size++;
+  }
+
+  private void drop(Map<Identity, StoredValue> values, Identity identity, StoredValue v) {
+    values.remove(identity);
+    storedBytes -= v.value().size();
+    size--;
+  }
+
+  private void removeIfEmpty(Key key, Map<Identity, StoredValue> values) {
+    if (values.isEmpty()) {
+      byKey.remove(key);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+package dev.kad.reactor.store;
+
+import dev.kad.api.Key;
+import dev.kad.api.Value;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Where a node keeps the values it stores for the network. A key holds a set of values, each
+ * identified by {@code (publisher, valueId)}; a higher {@code seq} replaces a lower one.
+ * Expired values are never returned. Limits reject with a reason; a store never evicts a
+ * value silently to make room.
+ *
+ * <p>Implementations are thread-safe and fast: the engine calls them on its scheduler, so
+ * they must not block (a persistent store keeps an in-memory index and writes behind).
+ */
+public interface RecordStore {
+
+  /**
+   * Stores one value.
+   *
+   * @param key the key
+   * @param value the value
+   * @param keepUntil when to drop it at the latest (its expiry, or earlier for a cached copy)
+   * @param cached whether it is a cached copy from a lookup; a cached copy never downgrades
+   *     an original already held
+   * @param now the current instant
+   * @return whether it was accepted and changed what the key holds, or why it was refused
+   */
+  StoreOutcome store(Key key, Value value, Instant keepUntil, boolean cached, Instant now);
+
+  /**
+   * The values held for {@code key} that have not expired.
+   *
+   * @param key the key
+   * @param now the current instant
+   * @return the values, in no particular order
+   */
+  List<Value> get(Key key, Instant now);
+
+  /**
+   * Every value held that has not expired, with its bookkeeping.
+   *
+   * @param now the current instant
+   * @return the stored values
+   */
+  List<StoredValue> entries(Instant now);
+
+  /**
+   * Drops every value that expired at {@code now}.
+   *
+   * @param now the current instant
+   * @return how many values were dropped
+   */
+  int expire(Instant now);
+
+  /**
+   * The number of values held (expired ones included until {@link #expire(Instant)}).
+   *
+   * @return the count
+   */
+  int size();
+
+  /**
+   * The payload bytes held.
+   *
+   * @return the sum of the values' sizes
+   */
+  long storedBytes();
+}
