@@ -1,0 +1,204 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.message.Response.Code;
+import dev.kad.reactor.routing.RoutingTable;
+import dev.kad.reactor.routing.TestClock;
+import dev.kad.reactor.store.InMemoryRecordStore;
+import dev.kad.reactor.watch.SubscriberRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import reactor.test.StepVerifier;
+
+class RequestHandlingTest {
+
+  private final SplittableRandom rng = new SplittableRandom(11);
+  private final KadConfig config = KadConfig.builder().k(4).maxValueBytes(8).maxValuesPerKey(3).build();
+  private final TestClock clock = new TestClock();
+  private final Contact me = new Contact(NodeId.random(rng), new Address("10.0.0.1", 4000));
+  private final RoutingTable table = new RoutingTable(me.id(), config, clock);
+  private final InMemoryRecordStore store = new InMemoryRecordStore(config);
+  private final SubscriberRegistry subscribers = new SubscriberRegistry(2, 8, Duration.ofMinutes(10));
+  private final List<Contact> heard = new ArrayList<>();
+  private final List<Value> changed = new ArrayList<>();
+  private final List<Request.Notify> notified = new ArrayList<>();
+  private final RequestHandling handling =
+      new RequestHandling(
+          config,
+          () -> me,
+          table,
+          store,
+          subscribers,
+          clock,
+          new RequestHandling.Hooks() {
+            @Override
+            public void heardFrom(Contact sender) {
+              heard.add(sender);
+              table.seen(sender);
+            }
+
+            @Override
+            public void stored(Key key, List<Value> values) {
+              changed.addAll(values);
+            }
+
+            @Override
+            public void notified(Request.Notify notify) {
+              notified.add(notify);
+            }
+          });
+  private final Contact peer = new Contact(NodeId.random(rng), new Address("10.0.1.1", 4000));
+  private final Instant later = clock.instant().plus(Duration.ofHours(1));
+
+  @Test
+  void pingIsAnsweredWithPongAndTheSenderEntersTheTable() {
+    StepVerifier.create(handling.handle(new Request.Ping(peer)))
+        .expectNext(new Response.Pong(me))
+        .verifyComplete();
+    assertThat(table.contains(peer.id())).isTrue();
+  }
+
+  @Test
+  void findNodeReturnsTheKClosestButNeverTheRequester() {
+    List<Contact> known = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      Contact c = new Contact(NodeId.random(rng), new Address("10.0.2." + i, 1));
+      known.add(c);
+      table.seen(c);
+    }
+    Contact requester = known.get(0);
+    Response r = handling.answer(new Request.FindNode(requester, requester.id()));
+    assertThat(r).isInstanceOf(Response.NodesFound.class);
+    List<Contact> contacts = ((Response.NodesFound) r).contacts();
+    assertThat(contacts).hasSize(4).doesNotContain(requester);
+    assertThat(contacts).containsExactlyElementsOf(
+        table.closest(requester.id(), 5).stream().filter(c -> !c.equals(requester)).toList());
+  }
+
+  @Test
+  void findValueReturnsTheValuesHeldAndTheClosestContacts() {
+    Key key = Key.of("k");
+    Value v = Value.of(new byte[] {1}, peer.id(), 1, 1, later);
+    handling.answer(new Request.Store(peer, key, List.of(v), false));
+    Response r = handling.answer(new Request.FindValue(peer, key));
+    assertThat(r).isEqualTo(new Response.ValuesFound(me, List.of(v), List.of()));
+  }
+
+  @Test
+  void storeStoresAndReportsWhatChanged() {
+    Key key = Key.of("k");
+    Value v = Value.of(new byte[] {1}, peer.id(), 1, 1, later);
+    assertThat(handling.answer(new Request.Store(peer, key, List.of(v), false)))
+        .isEqualTo(new Response.Stored(me, 1, List.of()));
+    assertThat(changed).containsExactly(v);
+    // The same value again is accepted but changes nothing.
+    handling.answer(new Request.Store(peer, key, List.of(v), false));
+    assertThat(changed).containsExactly(v);
+  }
+
+  @Test
+  void badInputIsRefusedAndTouchesNoState() {
+    Key key = Key.of("k");
+    Contact wide = new Contact(NodeId.random(256, rng), new Address("10.0.3.1", 1));
+    assertRefused(new Request.Ping(wide), Code.INVALID, "sender id must have 160 bits but had 256");
+    assertRefused(
+        new Request.FindNode(peer, NodeId.random(256, rng)),
+        Code.INVALID,
+        "target must have 160 bits but had 256");
+    assertRefused(
+        new Request.FindValue(peer, Key.of("k", 256)), Code.INVALID, "key must have 160 bits");
+    assertRefused(
+        new Request.Store(peer, key, List.of(Value.of(new byte[9], peer.id(), 1, 1, later)), false),
+        Code.LIMIT,
+        "value 0 of 9 bytes exceeds maxValueBytes 8");
+    List<Value> four = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      four.add(Value.of(new byte[1], peer.id(), i, 1, later));
+    }
+    assertRefused(new Request.Store(peer, key, four, false), Code.LIMIT, "4 values exceed maxValuesPerKey 3");
+    assertRefused(
+        new Request.Store(
+            peer,
+            key,
+            List.of(
+                Value.of(new byte[1], peer.id(), 1, 1, later),
+                Value.of(new byte[1], peer.id(), 2, 1, clock.instant())),
+            false),
+        Code.INVALID,
+        "value 1 expired");
+    assertRefused(new Request.Store(peer, key, List.of(), false), Code.INVALID, "at least one value");
+    assertRefused(
+        new Request.Subscribe(peer, key, Duration.ZERO), Code.INVALID, "ttl must be positive");
+    assertRefused(new Request.Ping(me), Code.INVALID, "own id");
+    assertThat(store.size()).isZero();
+    assertThat(table.size()).isZero();
+    assertThat(heard).isEmpty();
+    assertThat(subscribers.size()).isZero();
+  }
+
+  @Test
+  void cachedCopiesFadeFasterTheMoreNodesAreCloserToTheKey() {
+    Key key = Key.of("cached");
+    Instant now = clock.instant();
+    Instant alone = handling.cachedKeepUntil(key, now);
+    assertThat(alone).isEqualTo(now.plus(config.expireAfter()));
+    // Two nodes closer to the key than this one: a quarter of the time.
+    int added = 0;
+    while (added < 2) {
+      NodeId id = NodeId.random(rng);
+      if (key.compareDistance(id, me.id()) < 0) {
+        table.seen(new Contact(id, new Address("10.0.4." + added, 1)));
+        added++;
+      }
+    }
+    assertThat(handling.cachedKeepUntil(key, now)).isEqualTo(now.plus(config.expireAfter().dividedBy(4)));
+  }
+
+  @Test
+  void subscribeIsGrantedUntilTheLimitAndUnsubscribeEndsIt() {
+    Key key = Key.of("w");
+    Response granted = handling.answer(new Request.Subscribe(peer, key, Duration.ofMinutes(5)));
+    assertThat(granted).isEqualTo(new Response.Subscribed(me, Duration.ofMinutes(5)));
+    handling.answer(
+        new Request.Subscribe(
+            new Contact(NodeId.random(rng), new Address("10.0.5.1", 1)), key, Duration.ofMinutes(5)));
+    Response refused =
+        handling.answer(
+            new Request.Subscribe(
+                new Contact(NodeId.random(rng), new Address("10.0.5.2", 1)), key, Duration.ofMinutes(5)));
+    assertThat(refused).isInstanceOfSatisfying(Response.Failure.class, f -> assertThat(f.code()).isEqualTo(Code.LIMIT));
+    assertThat(handling.answer(new Request.Unsubscribe(peer, key))).isEqualTo(new Response.Pong(me));
+    assertThat(subscribers.subscribers(key, clock.instant())).hasSize(1);
+  }
+
+  @Test
+  void notifyIsAcknowledgedAndPassedOn() {
+    Request.Notify notify =
+        new Request.Notify(peer, Key.of("w"), List.of(Value.of(new byte[1], peer.id(), 1, 1, later)));
+    assertThat(handling.answer(notify)).isEqualTo(new Response.Pong(me));
+    assertThat(notified).containsExactly(notify);
+  }
+
+  private void assertRefused(Request request, Code code, String message) {
+    assertThat(handling.answer(request))
+        .isInstanceOfSatisfying(
+            Response.Failure.class,
+            f -> {
+              assertThat(f.code()).isEqualTo(code);
+              assertThat(f.message()).contains(message);
+            });
+  }
+}

@@ -1,0 +1,143 @@
+package dev.kad.reactor.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import java.security.KeyPairGenerator;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class InMemoryRecordStoreTest {
+
+  private final SplittableRandom rng = new SplittableRandom(3);
+  private final NodeId alice = NodeId.random(rng);
+  private final NodeId bob = NodeId.random(rng);
+  private final Key key = Key.of("k");
+  private final Instant now = Instant.parse("2026-01-01T00:00:00Z");
+  private final Instant day = now.plus(Duration.ofDays(1));
+
+  private InMemoryRecordStore store(KadConfig.Builder config) {
+    return new InMemoryRecordStore(config.build());
+  }
+
+  private InMemoryRecordStore store() {
+    return store(KadConfig.builder());
+  }
+
+  private StoreOutcome put(RecordStore s, Value v) {
+    return s.store(key, v, v.expiresAt(), false, now);
+  }
+
+  @Test
+  void aKeyHoldsOneValuePerPublisherAndValueId() {
+    RecordStore s = store();
+    assertThat(put(s, Value.of(new byte[] {1}, alice, 1, 1, day))).isEqualTo(StoreOutcome.stored());
+    assertThat(put(s, Value.of(new byte[] {2}, alice, 2, 1, day)).changed()).isTrue();
+    assertThat(put(s, Value.of(new byte[] {3}, bob, 1, 1, day)).changed()).isTrue();
+    assertThat(s.get(key, now)).hasSize(3);
+    assertThat(s.get(Key.of("other"), now)).isEmpty();
+  }
+
+  @Test
+  void higherSeqReplacesAndLowerIsRefusedWithAReason() {
+    RecordStore s = store();
+    put(s, Value.of(new byte[] {1}, alice, 1, 5, day));
+    assertThat(put(s, Value.of(new byte[] {2}, alice, 1, 6, day)).changed()).isTrue();
+    assertThat(s.get(key, now)).singleElement().extracting(Value::seq).isEqualTo(6L);
+    StoreOutcome older = put(s, Value.of(new byte[] {3}, alice, 1, 4, day));
+    assertThat(older.accepted()).isFalse();
+    assertThat(older.reason()).contains("seq 4 is older than the stored seq 6");
+    assertThat(s.get(key, now)).singleElement().extracting(Value::seq).isEqualTo(6L);
+  }
+
+  @Test
+  void theSameValueAgainRenewsWithoutCountingAsAChange() {
+    RecordStore s = store();
+    Value v = Value.of(new byte[] {1}, alice, 1, 1, day);
+    put(s, v);
+    assertThat(put(s, v)).isEqualTo(StoreOutcome.renewed());
+    assertThat(s.size()).isEqualTo(1);
+    assertThat(s.storedBytes()).isEqualTo(1);
+  }
+
+  @Test
+  void expiredValuesAreNeverReturnedAndExpireDropsThem() {
+    RecordStore s = store();
+    put(s, Value.of(new byte[] {1, 2}, alice, 1, 1, now.plusSeconds(10)));
+    put(s, Value.of(new byte[] {3}, bob, 1, 1, day));
+    assertThat(s.get(key, now.plusSeconds(9))).hasSize(2);
+    assertThat(s.get(key, now.plusSeconds(10))).hasSize(1);
+    assertThat(s.entries(now.plusSeconds(10))).hasSize(1);
+    assertThat(s.expire(now.plusSeconds(10))).isEqualTo(1);
+    assertThat(s.size()).isEqualTo(1);
+    assertThat(s.storedBytes()).isEqualTo(1);
+  }
+
+  @Test
+  void anAlreadyExpiredValueIsRefused() {
+    StoreOutcome outcome = put(store(), Value.of(new byte[] {1}, alice, 1, 1, now));
+    assertThat(outcome.accepted()).isFalse();
+    assertThat(outcome.reason()).contains("expired");
+  }
+
+  @Test
+  void limitsRefuseWithAReasonAndNeverEvict() {
+    RecordStore s = store(KadConfig.builder().maxValuesPerKey(2).maxValueBytes(4).maxStoredBytes(6));
+    assertThat(put(s, Value.of(new byte[5], alice, 1, 1, day)).reason())
+        .isEqualTo("value of 5 bytes exceeds maxValueBytes 4");
+    put(s, Value.of(new byte[4], alice, 1, 1, day));
+    put(s, Value.of(new byte[1], alice, 2, 1, day));
+    assertThat(put(s, Value.of(new byte[1], alice, 3, 1, day)).reason())
+        .contains("already holds maxValuesPerKey 2 values");
+    assertThat(s.store(Key.of("b"), Value.of(new byte[2], bob, 1, 1, day), day, false, now).reason())
+        .isEqualTo("storing 2 bytes would exceed maxStoredBytes 6");
+    assertThat(s.get(key, now)).hasSize(2);
+    assertThat(s.storedBytes()).isEqualTo(5);
+  }
+
+  @Test
+  void aCachedCopyExpiresAtItsOwnTimeAndNeverDowngradesAnOriginal() {
+    RecordStore s = store();
+    Value v = Value.of(new byte[] {1}, alice, 1, 1, day);
+    s.store(key, v, now.plusSeconds(60), true, now);
+    assertThat(s.get(key, now.plusSeconds(59))).containsExactly(v);
+    assertThat(s.get(key, now.plusSeconds(60))).isEmpty();
+
+    RecordStore original = store();
+    put(original, v);
+    original.store(key, v, now.plusSeconds(60), true, now);
+    assertThat(original.get(key, now.plusSeconds(61))).containsExactly(v);
+    assertThat(original.entries(now).get(0).cached()).isFalse();
+  }
+
+  @Test
+  void storedAtIsTheLastTimeAStoreArrived() {
+    RecordStore s = store();
+    Value v = Value.of(new byte[] {1}, alice, 1, 1, day);
+    put(s, v);
+    s.store(key, v, day, false, now.plusSeconds(30));
+    assertThat(s.entries(now.plusSeconds(31)).get(0).storedAt()).isEqualTo(now.plusSeconds(30));
+  }
+
+  @Test
+  void aSignedValueIsReplacedOnlyUnderTheSameKey() throws Exception {
+    var generator = KeyPairGenerator.getInstance("Ed25519");
+    var owner = generator.generateKeyPair();
+    var intruder = generator.generateKeyPair();
+    RecordStore s = store();
+    Value v1 = Value.of(new byte[] {1}, alice, 1, 1, day).signedWith(owner);
+    assertThat(put(s, v1).accepted()).isTrue();
+    Value forged = Value.of(new byte[] {9}, alice, 1, 2, day).signedWith(intruder);
+    assertThat(put(s, forged).reason()).contains("same key");
+    Value unsigned = Value.of(new byte[] {9}, alice, 1, 2, day);
+    assertThat(put(s, unsigned).accepted()).isFalse();
+    Value v2 = Value.of(new byte[] {2}, alice, 1, 2, day).signedWith(owner);
+    assertThat(put(s, v2).changed()).isTrue();
+    assertThat(s.get(key, now)).containsExactly(v2);
+  }
+}

@@ -1,0 +1,63 @@
+package dev.kad.reactor.watch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class SubscriberRegistryTest {
+
+  private final SplittableRandom rng = new SplittableRandom(5);
+  private final Instant now = Instant.parse("2026-01-01T00:00:00Z");
+  private final Key key = Key.of("watched");
+
+  private Contact node(int i) {
+    return new Contact(NodeId.random(rng), new Address("10.0.0." + i, 1));
+  }
+
+  @Test
+  void subscriptionsLastTheirGrantedTimeClampedToTheBounds() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
+    Contact a = node(1);
+    Contact b = node(2);
+    assertThat(registry.subscribe(key, a, Duration.ofHours(5), now)).contains(Duration.ofMinutes(10));
+    assertThat(registry.subscribe(key, b, Duration.ofMillis(1), now)).contains(Duration.ofSeconds(1));
+    assertThat(registry.subscribers(key, now.plusMillis(999))).containsExactly(a, b);
+    assertThat(registry.subscribers(key, now.plusSeconds(1))).containsExactly(a);
+    assertThat(registry.subscribers(key, now.plus(Duration.ofMinutes(10)))).isEmpty();
+  }
+
+  @Test
+  void renewalExtendsAndUnsubscribeEnds() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
+    Contact a = node(1);
+    registry.subscribe(key, a, Duration.ofMinutes(1), now);
+    registry.subscribe(key, a, Duration.ofMinutes(1), now.plusSeconds(50));
+    assertThat(registry.subscribers(key, now.plusSeconds(100))).containsExactly(a);
+    assertThat(registry.unsubscribe(key, a.id())).isTrue();
+    assertThat(registry.subscribers(key, now.plusSeconds(100))).isEmpty();
+    assertThat(registry.unsubscribe(key, a.id())).isFalse();
+  }
+
+  @Test
+  void limitsPerKeyAndPerSubscriberRefuseAndFreeUpOnExpiry() {
+    SubscriberRegistry registry = new SubscriberRegistry(2, 2, Duration.ofMinutes(10));
+    registry.subscribe(key, node(1), Duration.ofMinutes(1), now);
+    registry.subscribe(key, node(2), Duration.ofMinutes(1), now);
+    assertThat(registry.subscribe(key, node(3), Duration.ofMinutes(1), now)).isEmpty();
+    assertThat(registry.subscribe(key, node(3), Duration.ofMinutes(1), now.plusSeconds(60))).isPresent();
+
+    Contact greedy = node(9);
+    registry.subscribe(Key.of("a"), greedy, Duration.ofMinutes(1), now);
+    registry.subscribe(Key.of("b"), greedy, Duration.ofMinutes(1), now);
+    assertThat(registry.subscribe(Key.of("c"), greedy, Duration.ofMinutes(1), now)).isEmpty();
+    registry.unsubscribe(Key.of("a"), greedy.id());
+    assertThat(registry.subscribe(Key.of("c"), greedy, Duration.ofMinutes(1), now)).isPresent();
+  }
+}
