@@ -1,0 +1,497 @@
+package dev.kad.testkit;
+
+import dev.kad.api.Address;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.message.Request;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * An in-memory network of {@link InMemoryTransport}s with a settable link model: latency (fixed or
+ * uniform in a range, drawn per message leg), a loss probability per message, partitions between
+ * groups of addresses, and nodes that can be killed and revived. Every delay runs on the {@link
+ * Scheduler} given here, so with a {@code VirtualTimeScheduler} hours of simulated time pass in
+ * milliseconds; every random draw comes from one {@link SplittableRandom} seeded here, so the same
+ * seed and the same sequence of sends reproduce the same run.
+ *
+ * <pre>{@code
+ * VirtualTimeScheduler vts = VirtualTimeScheduler.create();
+ * SimulatedNetwork network = new SimulatedNetwork(vts, 42L)
+ *     .latency(Duration.ofMillis(10), Duration.ofMillis(80))
+ *     .lossProbability(0.01);
+ * InMemoryTransport a = network.newTransport();   // 10.0.0.1:4000
+ * InMemoryTransport b = network.newTransport();   // 10.0.0.2:4000
+ * }</pre>
+ *
+ * <p>Rules of the model, checked per message leg (request, then response):
+ *
+ * <ul>
+ *   <li>At send time: a killed sender's requests fail at once with {@link
+ *       UnreachableContactException} (its responses are dropped); a request to an address this
+ *       network never handed out fails at once with {@link UnreachableContactException}, like a
+ *       refused connection; otherwise the message is lost with the loss probability, or scheduled
+ *       to arrive after a latency drawn from the current latency range.
+ *   <li>At arrival: the message is dropped when the destination is killed, closed, not started, or
+ *       on the other side of a partition from the sender. A dropped message gets no answer, so the
+ *       sender's request ends with its own timeout ({@link #requestTimeout()}).
+ * </ul>
+ *
+ * <p>Every setter may be called at any time, from any thread; it applies to messages sent (loss,
+ * latency) or arriving (partitions, kills) afterwards. All methods are thread-safe.
+ */
+public final class SimulatedNetwork {
+
+  /** The request timeout of new networks. */
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(5);
+
+  /** The port of the addresses {@link #newTransport()} hands out. */
+  public static final int DEFAULT_PORT = 4000;
+
+  /** Hosts per /24 subnet used by {@link #newTransport()}: {@code .1} to {@code .254}. */
+  private static final int HOSTS_PER_SUBNET = 254;
+
+  /** Addresses not named in any partition group are on this side together. */
+  private static final int REST_OF_NETWORK = -1;
+
+  private final Scheduler scheduler;
+  private final long seed;
+  private final SplittableRandom random;
+  private final ConcurrentMap<Address, InMemoryTransport> transports = new ConcurrentHashMap<>();
+  private final Set<Address> killed = ConcurrentHashMap.newKeySet();
+  private final AtomicLong addressCounter = new AtomicLong();
+  private final AtomicLong requestIds = new AtomicLong();
+  private final Counters total = new Counters();
+  private final ConcurrentMap<Address, Counters> perAddress = new ConcurrentHashMap<>();
+
+  private volatile LatencyRange latency = new LatencyRange(0, 0);
+  private volatile double lossProbability;
+  private volatile Map<Address, Integer> partitionGroups = Map.of();
+  private volatile Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+
+  /**
+   * A network with no latency, no loss and no partitions.
+   *
+   * @param scheduler runs every latency and timeout (a {@code VirtualTimeScheduler} in tests)
+   * @param seed the seed of every random draw of this network
+   */
+  public SimulatedNetwork(Scheduler scheduler, long seed) {
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    this.seed = seed;
+    this.random = new SplittableRandom(seed);
+  }
+
+  /**
+   * The scheduler every latency and timeout runs on.
+   *
+   * @return the scheduler given at construction
+   */
+  public Scheduler scheduler() {
+    return scheduler;
+  }
+
+  /**
+   * The seed of this network, to print when a test fails.
+   *
+   * @return the seed given at construction
+   */
+  public long seed() {
+    return seed;
+  }
+
+  /**
+   * A new random generator split from this network's, for the caller's own reproducible draws
+   * (node ids, workloads). Each call returns an independent generator.
+   *
+   * @return a fresh generator derived from the seed
+   */
+  public RandomGenerator newRandom() {
+    synchronized (random) {
+      return random.split();
+    }
+  }
+
+  /**
+   * A new, unstarted transport at the next free synthetic address {@code 10.a.b.c:4000}, where
+   * {@code c} runs from 1 to 254, so consecutive transports fill one /24 subnet before the next.
+   *
+   * @return the transport; {@link InMemoryTransport#start} it before sending
+   */
+  public InMemoryTransport newTransport() {
+    while (true) {
+      // syntheticAddress throws once the 10.0.0.0/8 space is used up, which ends the loop.
+      Address candidate = syntheticAddress(addressCounter.getAndIncrement());
+      InMemoryTransport transport = new InMemoryTransport(this, candidate);
+      if (transports.putIfAbsent(candidate, transport) == null) {
+        return transport;
+      }
+    }
+  }
+
+  /**
+   * A new, unstarted transport at the given address. The address may be reused once the
+   * transport that held it is closed (a node restarting at the same address).
+   *
+   * @param address the address the transport serves at
+   * @return the transport; {@link InMemoryTransport#start} it before sending
+   * @throws IllegalArgumentException when an open transport holds the address
+   */
+  public InMemoryTransport newTransport(Address address) {
+    Objects.requireNonNull(address, "address");
+    InMemoryTransport transport = new InMemoryTransport(this, address);
+    InMemoryTransport holder =
+        transports.merge(address, transport, (old, fresh) -> old.isClosed() ? fresh : old);
+    if (holder != transport) {
+      throw new IllegalArgumentException("address " + address + " is already in use");
+    }
+    return transport;
+  }
+
+  /**
+   * Sets a fixed latency for every message leg sent from now on.
+   *
+   * @param latency the one-way delay, zero or positive
+   * @return this network
+   * @throws IllegalArgumentException when the latency is negative
+   */
+  public SimulatedNetwork latency(Duration latency) {
+    return latency(latency, latency);
+  }
+
+  /**
+   * Sets a latency drawn uniformly from {@code [min, max]} (nanosecond resolution, seeded) for
+   * every message leg sent from now on.
+   *
+   * @param min the shortest one-way delay, zero or positive
+   * @param max the longest one-way delay, at least {@code min}
+   * @return this network
+   * @throws IllegalArgumentException when {@code min} is negative or greater than {@code max}
+   */
+  public SimulatedNetwork latency(Duration min, Duration max) {
+    Objects.requireNonNull(min, "min");
+    Objects.requireNonNull(max, "max");
+    if (min.isNegative()) {
+      throw new IllegalArgumentException("min latency must be >= 0 but was " + min);
+    }
+    if (max.compareTo(min) < 0) {
+      throw new IllegalArgumentException(
+          "max latency must be >= min latency " + min + " but was " + max);
+    }
+    this.latency = new LatencyRange(min.toNanos(), max.toNanos());
+    return this;
+  }
+
+  /**
+   * Sets the probability that a message leg sent from now on is lost.
+   *
+   * @param probability in {@code [0, 1]}
+   * @return this network
+   * @throws IllegalArgumentException when the probability is outside {@code [0, 1]}
+   */
+  public SimulatedNetwork lossProbability(double probability) {
+    if (!(probability >= 0.0 && probability <= 1.0)) {
+      throw new IllegalArgumentException(
+          "loss probability must be in [0, 1] but was " + probability);
+    }
+    this.lossProbability = probability;
+    return this;
+  }
+
+  /**
+   * Sets how long a transport waits for a response before its request errors with {@link
+   * dev.kad.api.KadTimeoutException}; applies to requests sent from now on.
+   *
+   * @param timeout positive
+   * @return this network
+   * @throws IllegalArgumentException when the timeout is zero or negative
+   */
+  public SimulatedNetwork requestTimeout(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("request timeout must be > 0 but was " + timeout);
+    }
+    this.requestTimeout = timeout;
+    return this;
+  }
+
+  /**
+   * How long a transport waits for a response.
+   *
+   * @return the current request timeout, {@link #DEFAULT_REQUEST_TIMEOUT} unless set
+   */
+  public Duration requestTimeout() {
+    return requestTimeout;
+  }
+
+  /**
+   * Splits the network: a message arriving from one group at another is dropped. Addresses named
+   * in no group form one more group together. Replaces any previous partition.
+   *
+   * @param groups disjoint groups of addresses
+   * @return this network
+   * @throws IllegalArgumentException when an address is in two groups
+   */
+  public SimulatedNetwork partition(Collection<? extends Collection<Address>> groups) {
+    Objects.requireNonNull(groups, "groups");
+    Map<Address, Integer> assignment = new HashMap<>();
+    int index = 0;
+    for (Collection<Address> group : groups) {
+      for (Address address : group) {
+        Integer previous = assignment.put(Objects.requireNonNull(address, "address"), index);
+        if (previous != null) {
+          throw new IllegalArgumentException(
+              "address " + address + " must be in one partition group but is in two");
+        }
+      }
+      index++;
+    }
+    this.partitionGroups = Map.copyOf(assignment);
+    return this;
+  }
+
+  /**
+   * Cuts {@code group} off from every other address (a partition of two sides).
+   *
+   * @param group the addresses on one side
+   * @return this network
+   */
+  public SimulatedNetwork isolate(Collection<Address> group) {
+    return partition(List.of(group));
+  }
+
+  /**
+   * Removes every partition.
+   *
+   * @return this network
+   */
+  public SimulatedNetwork heal() {
+    this.partitionGroups = Map.of();
+    return this;
+  }
+
+  /**
+   * Kills the node at {@code address}: it stops answering (messages arriving at it are dropped),
+   * its new requests fail at once with {@link UnreachableContactException}, its handlers' answers
+   * are dropped, and the responses to its pending requests are dropped, so those end with their
+   * timeout. Messages it sent before being killed still arrive. Its transport stays open.
+   *
+   * @param address the node's address
+   * @return this network
+   */
+  public SimulatedNetwork kill(Address address) {
+    killed.add(Objects.requireNonNull(address, "address"));
+    return this;
+  }
+
+  /**
+   * Brings a killed node back: it answers and sends again.
+   *
+   * @param address the node's address
+   * @return this network
+   */
+  public SimulatedNetwork revive(Address address) {
+    killed.remove(Objects.requireNonNull(address, "address"));
+    return this;
+  }
+
+  /**
+   * Whether the node at {@code address} is not killed.
+   *
+   * @param address the node's address
+   * @return false after {@link #kill} until {@link #revive}
+   */
+  public boolean isAlive(Address address) {
+    return !killed.contains(address);
+  }
+
+  /**
+   * The counters of the whole network.
+   *
+   * @return a snapshot
+   */
+  public Traffic traffic() {
+    return total.snapshot();
+  }
+
+  /**
+   * The counters of one address: messages it sent (and their fate) and messages it received.
+   *
+   * @param address the address
+   * @return a snapshot, {@link Traffic#NONE} for an address without traffic
+   */
+  public Traffic traffic(Address address) {
+    Counters counters = perAddress.get(address);
+    return counters == null ? Traffic.NONE : counters.snapshot();
+  }
+
+  /** Sets every counter to zero, e.g. after a warm-up phase. */
+  public void resetTraffic() {
+    total.reset();
+    perAddress.clear();
+  }
+
+  /**
+   * Closes every transport of this network.
+   *
+   * <p>Subscribing closes them all (see {@link InMemoryTransport#close()}); the {@code Mono}
+   * completes when they are closed. The network's settings and counters stay usable.
+   *
+   * @return completes when every transport is closed
+   */
+  public Mono<Void> close() {
+    return Flux.defer(() -> Flux.fromIterable(List.copyOf(transports.values())))
+        .flatMap(InMemoryTransport::close)
+        .then();
+  }
+
+  // ---- used by InMemoryTransport ----
+
+  long nextRequestId() {
+    return requestIds.incrementAndGet();
+  }
+
+  /**
+   * Sends a request leg.
+   *
+   * @throws UnreachableContactException when the sender is killed or {@code to} was never handed
+   *     out
+   */
+  void transmitRequest(
+      Address from, Address to, Request request, Consumer<InMemoryTransport> onArrival) {
+    countSent(from, true);
+    if (killed.contains(from)) {
+      countDropped(from);
+      throw new UnreachableContactException(
+          "node " + from + " is killed and cannot send " + kind(request) + " to " + to);
+    }
+    if (!transports.containsKey(to)) {
+      countDropped(from);
+      throw new UnreachableContactException(
+          "no node was ever at " + to + " (" + kind(request) + " from " + from + ")");
+    }
+    schedule(from, to, onArrival);
+  }
+
+  /** Sends a response leg; a killed sender's responses are dropped. */
+  void transmitResponse(Address from, Address to, Consumer<InMemoryTransport> onArrival) {
+    countSent(from, false);
+    if (killed.contains(from)) {
+      countDropped(from);
+      return;
+    }
+    schedule(from, to, onArrival);
+  }
+
+  private void schedule(Address from, Address to, Consumer<InMemoryTransport> onArrival) {
+    double loss = lossProbability;
+    LatencyRange range = latency;
+    boolean lost;
+    long delayNanos;
+    synchronized (random) {
+      lost = loss > 0.0 && random.nextDouble() < loss;
+      delayNanos = lost ? 0 : range.draw(random);
+    }
+    if (lost) {
+      countDropped(from);
+      return;
+    }
+    scheduler.schedule(() -> arrive(from, to, onArrival), delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void arrive(Address from, Address to, Consumer<InMemoryTransport> onArrival) {
+    InMemoryTransport target = transports.get(to);
+    if (target == null || !target.isServing() || killed.contains(to) || !sameSide(from, to)) {
+      countDropped(from);
+      return;
+    }
+    total.delivered.increment();
+    counters(from).delivered.increment();
+    counters(to).received.increment();
+    total.received.increment();
+    onArrival.accept(target);
+  }
+
+  private boolean sameSide(Address a, Address b) {
+    Map<Address, Integer> groups = partitionGroups;
+    return groups.getOrDefault(a, REST_OF_NETWORK).equals(groups.getOrDefault(b, REST_OF_NETWORK));
+  }
+
+  private void countSent(Address from, boolean request) {
+    Counters counters = counters(from);
+    total.sent.increment();
+    counters.sent.increment();
+    if (request) {
+      total.requests.increment();
+      counters.requests.increment();
+    }
+  }
+
+  private void countDropped(Address from) {
+    total.dropped.increment();
+    counters(from).dropped.increment();
+  }
+
+  private Counters counters(Address address) {
+    return perAddress.computeIfAbsent(address, a -> new Counters());
+  }
+
+  private static String kind(Request request) {
+    return request.getClass().getSimpleName();
+  }
+
+  private static Address syntheticAddress(long index) {
+    long host = index % HOSTS_PER_SUBNET + 1;
+    long subnet = index / HOSTS_PER_SUBNET;
+    long b = subnet % 256;
+    long a = subnet / 256;
+    if (a > 255) {
+      throw new IllegalStateException("no free synthetic address left after " + index);
+    }
+    return new Address("10." + a + "." + b + "." + host, DEFAULT_PORT);
+  }
+
+  /** A one-way latency range in nanoseconds. */
+  private record LatencyRange(long minNanos, long maxNanos) {
+
+    long draw(SplittableRandom random) {
+      return minNanos == maxNanos ? minNanos : random.nextLong(minNanos, maxNanos + 1);
+    }
+  }
+
+  /** Mutable counters behind a {@link Traffic} snapshot. */
+  private static final class Counters {
+    final LongAdder sent = new LongAdder();
+    final LongAdder requests = new LongAdder();
+    final LongAdder delivered = new LongAdder();
+    final LongAdder dropped = new LongAdder();
+    final LongAdder received = new LongAdder();
+
+    Traffic snapshot() {
+      return new Traffic(
+          sent.sum(), requests.sum(), delivered.sum(), dropped.sum(), received.sum());
+    }
+
+    void reset() {
+      sent.reset();
+      requests.reset();
+      delivered.reset();
+      dropped.reset();
+      received.reset();
+    }
+  }
+}
