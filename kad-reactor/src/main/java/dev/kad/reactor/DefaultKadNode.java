@@ -1,0 +1,647 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
+import dev.kad.api.KadId;
+import dev.kad.api.KadNode;
+import dev.kad.api.KadTimeoutException;
+import dev.kad.api.Key;
+import dev.kad.api.LookupEvent;
+import dev.kad.api.NodeClosedException;
+import dev.kad.api.NodeId;
+import dev.kad.api.PutResult;
+import dev.kad.api.RoutingTableSnapshot;
+import dev.kad.api.StoreRejectedException;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.Transport;
+import dev.kad.reactor.lookup.Lookup;
+import dev.kad.reactor.lookup.Progress;
+import dev.kad.reactor.routing.Insertion;
+import dev.kad.reactor.routing.RoutingTable;
+import dev.kad.reactor.store.RecordStore;
+import dev.kad.reactor.store.StoreOutcome;
+import dev.kad.reactor.store.StoredValue;
+import dev.kad.reactor.watch.SubscriberRegistry;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.BufferOverflowStrategy;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/** The engine's {@link KadNode}: built and started by {@link KadNodes#builder()}. */
+final class DefaultKadNode implements KadNode {
+
+  private static final Logger log = LoggerFactory.getLogger(DefaultKadNode.class);
+
+  /** Background tasks (pings of old contacts, hand-overs, cache stores) waiting to run. */
+  private static final int MAX_QUEUED_TASKS = 4096;
+
+  private static final int TASK_CONCURRENCY = 8;
+
+  private final KadConfig config;
+  private final Transport transport;
+  private final Scheduler scheduler;
+  private final Clock clock;
+  private final RandomGenerator random;
+  private final NodeId id;
+  private final RoutingTable table;
+  private final RecordStore store;
+  private final SubscriberRegistry subscribers;
+  private final Lookup lookup;
+  private final RequestHandling handling;
+  private final Disposable.Composite background = Disposables.composite();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Sinks.Empty<Void> onClose = Sinks.empty();
+  private final Map<Key, Value> published = new ConcurrentHashMap<>();
+  private volatile FluxSink<Mono<Void>> tasks;
+  private volatile Contact contact;
+
+  DefaultKadNode(
+      KadConfig config,
+      Transport transport,
+      Scheduler scheduler,
+      Clock clock,
+      RandomGenerator random,
+      NodeId id,
+      RecordStore store) {
+    this.config = config;
+    this.transport = transport;
+    this.scheduler = scheduler;
+    this.clock = clock;
+    this.random = random;
+    this.id = id;
+    this.store = store;
+    this.table = new RoutingTable(id, config, clock);
+    this.subscribers =
+        new SubscriberRegistry(
+            config.maxSubscribersPerKey(), config.maxSubscribersPerKey(), config.subscriptionTtl());
+    this.lookup = new Lookup(config, id, scheduler, clock, this::find);
+    this.handling =
+        new RequestHandling(
+            config,
+            this::contact,
+            table,
+            store,
+            subscribers,
+            clock,
+            new RequestHandling.Hooks() {
+              @Override
+              public void heardFrom(Contact sender) {
+                DefaultKadNode.this.heardFrom(sender);
+              }
+
+              @Override
+              public void stored(Key key, List<Value> changed) {
+                // Pushing to subscribers is the live-streams part (issue 7).
+              }
+
+              @Override
+              public void notified(Request.Notify notify) {
+                // Delivering pushed values to local watchers is the live-streams part (issue 7).
+              }
+            });
+  }
+
+  Mono<KadNode> start() {
+    return transport
+        .start(handling)
+        .then(
+            Mono.fromCallable(
+                () -> {
+                  background.add(
+                      Flux.<Mono<Void>>create(sink -> tasks = sink)
+                          .onBackpressureBuffer(
+                              MAX_QUEUED_TASKS,
+                              dropped -> log.debug("node={} background queue full", id.toShortHex()),
+                              BufferOverflowStrategy.DROP_LATEST)
+                          .flatMap(
+                              task ->
+                                  task.onErrorResume(
+                                      e -> {
+                                        log.debug("node={} background task failed: {}", id.toShortHex(), e.toString());
+                                        return Mono.empty();
+                                      }),
+                              TASK_CONCURRENCY)
+                          .subscribe());
+                  log.info("node={} started at {}", id.toShortHex(), contact().address());
+                  return this;
+                }));
+  }
+
+  // ---- identity -------------------------------------------------------------------------
+
+  @Override
+  public NodeId id() {
+    return id;
+  }
+
+  @Override
+  public Contact contact() {
+    Contact c = contact;
+    if (c == null) {
+      c = new Contact(id, transport.localAddress());
+      contact = c;
+    }
+    return c;
+  }
+
+  @Override
+  public KadConfig config() {
+    return config;
+  }
+
+  @Override
+  public RoutingTableSnapshot routingTable() {
+    return table.snapshot();
+  }
+
+  RoutingTable table() {
+    return table;
+  }
+
+  RecordStore store() {
+    return store;
+  }
+
+  Transport transport() {
+    return transport;
+  }
+
+  // ---- contacts and RPCs ----------------------------------------------------------------
+
+  private void heardFrom(Contact sender) {
+    Insertion insertion = table.seen(sender);
+    insertion.toPing().ifPresent(oldest -> submit(probe(oldest)));
+    if (insertion.kind() == Insertion.Kind.ADDED) {
+      submit(handOver(sender));
+    }
+  }
+
+  private void submit(Mono<Void> task) {
+    FluxSink<Mono<Void>> sink = tasks;
+    if (sink != null && !closed.get()) {
+      sink.next(task);
+    }
+  }
+
+  /** Pings a full bucket's oldest contact: a silent one is evicted for the newest replacement. */
+  private Mono<Void> probe(Contact oldest) {
+    return Mono.defer(
+        () ->
+            transport
+                .send(oldest.address(), new Request.Ping(contact()))
+                .timeout(config.hardTimeout(), scheduler)
+                .map(r -> r instanceof Response.Pong && r.sender().id().equals(oldest.id()))
+                .onErrorReturn(false)
+                .defaultIfEmpty(false)
+                .doOnNext(alive -> table.pingResult(oldest, alive))
+                .then());
+  }
+
+  /**
+   * Sends a request with the hard timeout; an answer from the expected id updates the routing
+   * table, a transient failure counts against the contact.
+   */
+  Mono<Response> call(Contact to, Request request) {
+    return transport
+        .send(to.address(), request)
+        .timeout(config.hardTimeout(), scheduler)
+        .onErrorMap(
+            TimeoutException.class,
+            e ->
+                new KadTimeoutException(
+                    "no answer from " + to.address() + " within " + config.hardTimeout(), e))
+        .doOnNext(
+            response -> {
+              if (response.sender().id().equals(to.id())) {
+                heardFrom(response.sender());
+              }
+            })
+        .doOnError(
+            e -> {
+              if (e instanceof KadException k && k.isTransient()) {
+                table.failed(to.id());
+              }
+            });
+  }
+
+  private Mono<Response> find(Contact to, KadId target, boolean findValue) {
+    Request request =
+        findValue
+            ? new Request.FindValue(contact(), (Key) target)
+            : new Request.FindNode(contact(), asNodeId(target));
+    return call(to, request);
+  }
+
+  private static NodeId asNodeId(KadId id) {
+    return id instanceof Key key ? key.asNodeId() : (NodeId) id;
+  }
+
+  private Flux<Progress> lookup(KadId target, boolean findValue) {
+    return Flux.defer(
+        () -> {
+          if (closed.get()) {
+            return Flux.error(closedError());
+          }
+          table.touch(target);
+          return lookup.run(target, findValue, table.closest(target, config.k()));
+        });
+  }
+
+  private NodeClosedException closedError() {
+    return new NodeClosedException("node " + id.toShortHex() + " is closed");
+  }
+
+  // ---- operations -----------------------------------------------------------------------
+
+  @Override
+  public Mono<Void> bootstrap(Collection<Address> seeds) {
+    if (seeds == null || seeds.isEmpty()) {
+      throw new IllegalArgumentException("seeds must name at least one address but was " + seeds);
+    }
+    List<Address> copy = List.copyOf(seeds);
+    return Mono.defer(
+        () -> {
+          if (closed.get()) {
+            return Mono.error(closedError());
+          }
+          return Flux.fromIterable(copy)
+              .flatMap(this::pingSeed)
+              .count()
+              .flatMap(
+                  answered -> {
+                    if (answered == 0) {
+                      return Mono.error(
+                          new UnreachableContactException("no seed answered: " + copy));
+                    }
+                    return findNode(id).then(refreshBeyondClosestNeighbour());
+                  })
+              .doOnSuccess(
+                  v ->
+                      log.info(
+                          "node={} bootstrapped: {} contacts", id.toShortHex(), table.size()));
+        });
+  }
+
+  private Mono<Contact> pingSeed(Address seed) {
+    return transport
+        .send(seed, new Request.Ping(contact()))
+        .timeout(config.hardTimeout(), scheduler)
+        .onErrorResume(
+            e -> {
+              log.debug("node={} seed {} did not answer: {}", id.toShortHex(), seed, e.toString());
+              return Mono.empty();
+            })
+        .filter(
+            r ->
+                r instanceof Response.Pong
+                    && r.sender().id().bits() == config.idBits()
+                    && !r.sender().id().equals(id))
+        .map(
+            r -> {
+              heardFrom(r.sender());
+              return r.sender();
+            });
+  }
+
+  private Mono<Void> refreshBeyondClosestNeighbour() {
+    return Mono.defer(
+        () -> {
+          List<NodeId> targets;
+          synchronized (random) {
+            targets = table.bucketsBeyondClosestNeighbour(random);
+          }
+          return Flux.fromIterable(targets).flatMap(this::findNode, config.alpha()).then();
+        });
+  }
+
+  @Override
+  public Mono<List<Contact>> findNode(NodeId target) {
+    checkWidth("target", target);
+    return lookup(target, false)
+        .map(Progress::event)
+        .ofType(LookupEvent.Finished.class)
+        .last()
+        .map(LookupEvent.Finished::closest);
+  }
+
+  @Override
+  public Flux<LookupEvent> trace(NodeId target) {
+    checkWidth("target", target);
+    return lookup(target, false).map(Progress::event);
+  }
+
+  @Override
+  public Flux<Value> get(Key key) {
+    checkWidth("key", key);
+    return values(key, Integer.MAX_VALUE);
+  }
+
+  @Override
+  public Flux<Value> get(Key key, int quorum) {
+    checkWidth("key", key);
+    if (quorum < 1 || quorum > config.k()) {
+      throw new IllegalArgumentException(
+          "quorum must be in [1, " + config.k() + "] but was " + quorum);
+    }
+    return values(key, quorum);
+  }
+
+  private Flux<Value> values(Key key, int quorum) {
+    return Flux.defer(
+        () -> {
+          if (closed.get()) {
+            return Flux.error(closedError());
+          }
+          ValueCollector collector = new ValueCollector(key, quorum);
+          List<Value> local = collector.local(store.get(key, clock.instant()));
+          if (collector.quorumReached()) {
+            return Flux.fromIterable(local);
+          }
+          Flux<Value> remote =
+              lookup(key, true)
+                  .map(collector::collect)
+                  .takeUntil(step -> collector.quorumReached())
+                  .concatMapIterable(values -> values);
+          return Flux.fromIterable(local)
+              .concatWith(remote)
+              .concatWith(Mono.fromRunnable(() -> submit(collector.cacheStore())));
+        });
+  }
+
+  /** The distinct values of one get, who held them, and where to cache them afterwards. */
+  private final class ValueCollector {
+    private final Key key;
+    private final int quorum;
+    private final Set<List<Object>> seen = new HashSet<>();
+    private final Map<List<Object>, Value> found = new LinkedHashMap<>();
+    private final List<Contact> withoutValues = new ArrayList<>();
+    private int holders;
+
+    ValueCollector(Key key, int quorum) {
+      this.key = key;
+      this.quorum = quorum;
+    }
+
+    List<Value> local(List<Value> values) {
+      if (!values.isEmpty()) {
+        holders++;
+      }
+      return fresh(values);
+    }
+
+    List<Value> collect(Progress step) {
+      if (step.event() instanceof LookupEvent.Answered answered) {
+        if (step.values().isEmpty()) {
+          withoutValues.add(answered.contact());
+        } else {
+          holders++;
+        }
+      }
+      return fresh(step.values());
+    }
+
+    boolean quorumReached() {
+      return holders >= quorum;
+    }
+
+    private List<Value> fresh(List<Value> values) {
+      List<Value> out = new ArrayList<>(values.size());
+      for (Value v : values) {
+        List<Object> identity = List.of(v.publisher(), v.valueId(), v.seq());
+        if (seen.add(identity)) {
+          out.add(v);
+          found.put(List.of(v.publisher(), v.valueId()), newest(found.get(List.of(v.publisher(), v.valueId())), v));
+        }
+      }
+      return out;
+    }
+
+    private Value newest(Value held, Value v) {
+      return held == null || v.seq() > held.seq() ? v : held;
+    }
+
+    /** Kademlia §2.3: store the values at the closest node that was asked and lacked them. */
+    Mono<Void> cacheStore() {
+      if (found.isEmpty() || withoutValues.isEmpty()) {
+        return Mono.empty();
+      }
+      Contact closest = withoutValues.get(0);
+      for (Contact c : withoutValues) {
+        if (key.compareDistance(c.id(), closest.id()) < 0) {
+          closest = c;
+        }
+      }
+      List<Value> values = new ArrayList<>(found.values());
+      if (values.size() > config.maxValuesPerKey()) {
+        values = values.subList(0, config.maxValuesPerKey());
+      }
+      return call(closest, new Request.Store(contact(), key, values, true)).then();
+    }
+  }
+
+  @Override
+  public Mono<PutResult> put(Key key, byte[] data) {
+    checkWidth("key", key);
+    if (data == null) {
+      throw new NullPointerException("data");
+    }
+    checkSize(data.length);
+    byte[] copy = data.clone();
+    return Mono.defer(
+        () -> {
+          Instant now = clock.instant();
+          Value previous = published.get(key);
+          long seq = Math.max(previous == null ? 0 : previous.seq() + 1, now.toEpochMilli());
+          Value value = Value.of(copy, id, 0, seq, now.plus(config.expireAfter()));
+          published.put(key, value);
+          return store(key, value);
+        });
+  }
+
+  @Override
+  public Mono<PutResult> put(Key key, Value value) {
+    checkWidth("key", key);
+    if (value == null) {
+      throw new NullPointerException("value");
+    }
+    checkWidth("value publisher", value.publisher());
+    checkSize(value.size());
+    return Mono.defer(() -> store(key, value));
+  }
+
+  private Mono<PutResult> store(Key key, Value value) {
+    return findNode(key.asNodeId())
+        .flatMap(
+            closest -> {
+              Request.Store request = new Request.Store(contact(), key, List.of(value), false);
+              Mono<List<Object>> remote =
+                  Flux.fromIterable(closest)
+                      .flatMap(c -> storeAt(c, request), config.k())
+                      .collectList();
+              return remote.map(outcomes -> result(key, value, closest, outcomes));
+            })
+        .flatMap(
+            result ->
+                result.accepted().isEmpty()
+                    ? Mono.error(
+                        new StoreRejectedException(
+                            "no node accepted the value for key "
+                                + key.toShortHex()
+                                + ": rejected "
+                                + result.rejected()
+                                + ", failed "
+                                + result.failed().size()))
+                    : Mono.just(result));
+  }
+
+  private Mono<Object> storeAt(Contact c, Request.Store request) {
+    return call(c, request)
+        .<Object>map(
+            response -> {
+              if (response instanceof Response.Stored s && s.accepted() > 0) {
+                return c;
+              }
+              String reason =
+                  response instanceof Response.Stored s && !s.rejected().isEmpty()
+                      ? s.rejected().get(0).reason()
+                      : response instanceof Response.Failure f
+                          ? f.code() + ": " + f.message()
+                          : "unexpected " + response.getClass().getSimpleName();
+              return new PutResult.Rejection(c, reason);
+            })
+        .onErrorResume(e -> Mono.just(new Failed(c)));
+  }
+
+  private record Failed(Contact contact) {}
+
+  private PutResult result(Key key, Value value, List<Contact> closest, List<Object> outcomes) {
+    List<Contact> accepted = new ArrayList<>();
+    List<PutResult.Rejection> rejected = new ArrayList<>();
+    List<Contact> failed = new ArrayList<>();
+    // This node holds the value too when it is one of the k closest to the key.
+    boolean selfAmongClosest =
+        closest.size() < config.k()
+            || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
+    if (selfAmongClosest) {
+      Instant now = clock.instant();
+      StoreOutcome outcome = store.store(key, value, value.expiresAt(), false, now);
+      if (outcome.accepted()) {
+        accepted.add(contact());
+      } else {
+        rejected.add(new PutResult.Rejection(contact(), outcome.reason()));
+      }
+    }
+    for (Object o : outcomes) {
+      if (o instanceof Contact c) {
+        accepted.add(c);
+      } else if (o instanceof PutResult.Rejection r) {
+        rejected.add(r);
+      } else if (o instanceof Failed f) {
+        failed.add(f.contact());
+      }
+    }
+    return new PutResult(key, value, accepted, rejected, failed);
+  }
+
+  /**
+   * Kademlia §2.5: when a new node appears, the node closest to a stored key hands its values
+   * over if the newcomer is among the key's k closest.
+   */
+  private Mono<Void> handOver(Contact newcomer) {
+    return Mono.defer(
+        () -> {
+          Instant now = clock.instant();
+          Map<Key, List<Value>> byKey = new LinkedHashMap<>();
+          for (StoredValue v : store.entries(now)) {
+            if (!v.cached() && shouldHandOver(v.key(), newcomer)) {
+              byKey.computeIfAbsent(v.key(), k -> new ArrayList<>()).add(v.value());
+            }
+          }
+          return Flux.fromIterable(byKey.entrySet())
+              .concatMap(
+                  e -> call(newcomer, new Request.Store(contact(), e.getKey(), e.getValue(), false)))
+              .then();
+        });
+  }
+
+  private boolean shouldHandOver(Key key, Contact newcomer) {
+    List<Contact> closest = table.closest(key, config.k());
+    if (!closest.contains(newcomer)) {
+      return false;
+    }
+    for (Contact c : closest) {
+      if (!c.equals(newcomer) && key.compareDistance(c.id(), id) < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public Flux<Value> watch(Key key) {
+    checkWidth("key", key);
+    return Flux.error(
+        new KadException("watch is not available in this version: it comes with live streams"));
+  }
+
+  @Override
+  public Mono<Void> close() {
+    return Mono.defer(
+        () -> {
+          if (!closed.compareAndSet(false, true)) {
+            return onClose.asMono();
+          }
+          background.dispose();
+          return transport
+              .close()
+              .doFinally(
+                  s -> {
+                    onClose.tryEmitEmpty();
+                    log.info("node={} closed", id.toShortHex());
+                  });
+        });
+  }
+
+  // ---- argument checks ------------------------------------------------------------------
+
+  private void checkWidth(String what, KadId value) {
+    if (value == null) {
+      throw new NullPointerException(what);
+    }
+    if (value.bits() != config.idBits()) {
+      throw new IllegalArgumentException(
+          what + " must have " + config.idBits() + " bits but had " + value.bits());
+    }
+  }
+
+  private void checkSize(int bytes) {
+    if (bytes > config.maxValueBytes()) {
+      throw new IllegalArgumentException(
+          "value of " + bytes + " bytes exceeds maxValueBytes " + config.maxValueBytes());
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
+import dev.kad.api.spi.Transport;
+import dev.kad.reactor.store.InMemoryRecordStore;
+import dev.kad.reactor.store.RecordStore;
+import java.time.Clock;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Builds and starts {@link KadNode}s.
+ *
+ * <pre>{@code
+ * KadNode node = KadNodes.builder()
+ *     .config(KadConfig.defaults())
+ *     .transport(transport)
+ *     .start()                       // Mono<KadNode>: binds the transport
+ *     .block();                      // in main() or a test only
+ * node.bootstrap(List.of(Address.parse("127.0.0.1:7000")))
+ *     .then(node.put(Key.of("greeting"), "hello".getBytes(UTF_8)))
+ *     .subscribe(result -> log.info("stored at {} nodes", result.acceptedCount()));
+ * }</pre>
+ */
+public final class KadNodes {
+
+  private KadNodes() {}
+
+  /**
+   * A builder with the default configuration, the parallel scheduler, a clock that reads it,
+   * an unseeded random source, a random id and an in-memory store.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Feeds contacts to a node's routing table as if it had heard from them, without any
+   * message: the documented warm-up with which simulations of very many nodes fill routing
+   * tables through the same table code instead of the bootstrap protocol.
+   *
+   * @param node a node built by this class
+   * @param contacts the contacts
+   * @throws IllegalArgumentException when the node was not built by this class
+   */
+  public static void learn(KadNode node, Iterable<Contact> contacts) {
+    if (!(node instanceof DefaultKadNode engine)) {
+      throw new IllegalArgumentException("node was not built by KadNodes: " + node);
+    }
+    for (Contact c : contacts) {
+      engine.table().seen(c);
+    }
+  }
+
+  /** Collects the parts of a node. Not thread-safe. */
+  public static final class Builder {
+    private KadConfig config = KadConfig.defaults();
+    private Transport transport;
+    private Scheduler scheduler = Schedulers.parallel();
+    private Clock clock;
+    private RandomGenerator random;
+    private NodeId id;
+    private RecordStore store;
+
+    private Builder() {}
+
+    /**
+     * Sets the configuration.
+     *
+     * @param config the configuration
+     * @return this builder
+     */
+    public Builder config(KadConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /**
+     * Sets the transport (required).
+     *
+     * @param transport an unstarted transport; the node starts and closes it
+     * @return this builder
+     */
+    public Builder transport(Transport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
+    }
+
+    /**
+     * Sets the scheduler every timer of the node runs on (a {@code VirtualTimeScheduler} in
+     * tests and simulations).
+     *
+     * @param scheduler the scheduler
+     * @return this builder
+     */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * Sets the clock for expiries; by default one that reads the scheduler's time.
+     *
+     * @param clock the clock
+     * @return this builder
+     */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Sets the random source of every random choice, so a seed reproduces a run.
+     *
+     * @param random the random source; the node uses it under its own lock
+     * @return this builder
+     */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * Sets the node's id; by default a random one of the configured width.
+     *
+     * @param id the id
+     * @return this builder
+     */
+    public Builder id(NodeId id) {
+      this.id = Objects.requireNonNull(id, "id");
+      return this;
+    }
+
+    /**
+     * Sets the record store; by default an {@link InMemoryRecordStore}.
+     *
+     * @param store the store
+     * @return this builder
+     */
+    public Builder store(RecordStore store) {
+      this.store = Objects.requireNonNull(store, "store");
+      return this;
+    }
+
+    /**
+     * Starts the node: starts the transport with the node's request handler and the
+     * maintenance jobs.
+     *
+     * <p>Subscribing starts it; the {@code Mono} emits the running node, or errors when the
+     * transport cannot start. Each subscription starts a new node on the same transport, so
+     * subscribe once.
+     *
+     * @return the running node
+     * @throws IllegalStateException when no transport was set
+     * @throws IllegalArgumentException when the id's width differs from the configuration
+     */
+    public Mono<KadNode> start() {
+      if (transport == null) {
+        throw new IllegalStateException("a transport is required: call transport(...)");
+      }
+      RandomGenerator rng = random != null ? random : new SplittableRandom();
+      NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), rng);
+      if (nodeId.bits() != config.idBits()) {
+        throw new IllegalArgumentException(
+            "id must have idBits " + config.idBits() + " but had " + nodeId.bits());
+      }
+      DefaultKadNode node =
+          new DefaultKadNode(
+              config,
+              transport,
+              scheduler,
+              clock != null ? clock : new SchedulerClock(scheduler),
+              rng,
+              nodeId,
+              store != null ? store : new InMemoryRecordStore(config));
+      return node.start();
+    }
+  }
+}

@@ -1,0 +1,291 @@
+package dev.kad.reactor.lookup;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadId;
+import dev.kad.api.NodeId;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The closest-set of one iterative lookup (Kademlia §2.3), as plain Java: which contacts are
+ * known, which were asked, which answered or failed, which to ask next, and whether the
+ * lookup is done. Not thread-safe: the lookup pipeline calls it from its serialized output.
+ *
+ * <p>Rules: at most {@code alpha} requests count as in flight; a request past the soft
+ * timeout is stalled and stops counting. Only the {@code k} closest contacts that have not
+ * failed are eligible. When {@code alpha} answers in a row bring nothing closer, the lookup
+ * widens: every eligible contact not yet asked may be asked at once. The lookup is done when
+ * the {@code k} closest contacts that have not failed have all answered.
+ */
+public final class LookupState {
+
+  /** Where a contact stands in this lookup. */
+  public enum Status {
+    /** Known, not asked. */
+    NEW,
+    /** Asked, waiting, counting against alpha. */
+    IN_FLIGHT,
+    /** Asked, past the soft timeout: no longer counting against alpha, answer still welcome. */
+    STALLED,
+    /** Answered. */
+    ANSWERED,
+    /** Did not answer, or answered with a refusal. */
+    FAILED
+  }
+
+  private static final class Candidate {
+    final Contact contact;
+    final int hop;
+    Status status = Status.NEW;
+
+    Candidate(Contact contact, int hop) {
+      this.contact = contact;
+      this.hop = hop;
+    }
+  }
+
+  private final KadId target;
+  private final NodeId self;
+  private final int k;
+  private final int alpha;
+  private final TreeMap<NodeId, Candidate> byDistance;
+  private final Map<NodeId, Candidate> byId = new HashMap<>();
+  private int inFlight;
+  private int pending;
+  private int answersWithoutProgress;
+  private boolean widened;
+  private NodeId closestAnswered;
+  private int queried;
+
+  /**
+   * Starts a lookup.
+   *
+   * @param target the id or key looked up
+   * @param self this node's id, never a candidate
+   * @param k the size of the closest-set
+   * @param alpha requests in flight at once
+   * @param seeds the first contacts, from the routing table (hop 1)
+   */
+  public LookupState(KadId target, NodeId self, int k, int alpha, Collection<Contact> seeds) {
+    this.target = target;
+    this.self = self;
+    this.k = k;
+    this.alpha = alpha;
+    this.byDistance = new TreeMap<>(target::compareDistance);
+    for (Contact c : seeds) {
+      offer(c, 1);
+    }
+  }
+
+  /**
+   * Adds contacts a node returned. Duplicates, this node and contacts of another width are
+   * ignored; ids already known keep their first address.
+   *
+   * @param contacts the returned contacts
+   * @param hop the hop they were learned at
+   * @return the contacts that were new and closer than every contact that answered so far
+   */
+  public List<Contact> offer(Collection<Contact> contacts, int hop) {
+    List<Contact> closer = new ArrayList<>();
+    for (Contact c : contacts) {
+      if (offer(c, hop) && (closestAnswered == null || target.compareDistance(c.id(), closestAnswered) < 0)) {
+        closer.add(c);
+      }
+    }
+    return closer;
+  }
+
+  private boolean offer(Contact c, int hop) {
+    NodeId id = c.id();
+    if (id.equals(self) || id.bits() != self.bits() || byId.containsKey(id)) {
+      return false;
+    }
+    Candidate candidate = new Candidate(c, hop);
+    byId.put(id, candidate);
+    byDistance.put(id, candidate);
+    return true;
+  }
+
+  /**
+   * The contacts to ask now, marked in flight. Call after every change.
+   *
+   * @return the next contacts, closest first, possibly none
+   */
+  public List<Contact> next() {
+    List<Contact> out = new ArrayList<>();
+    int limit = widened ? k : alpha;
+    int eligible = 0;
+    for (Candidate c : byDistance.values()) {
+      if (c.status == Status.FAILED) {
+        continue;
+      }
+      if (++eligible > k || inFlight >= limit) {
+        break;
+      }
+      if (c.status == Status.NEW) {
+        c.status = Status.IN_FLIGHT;
+        inFlight++;
+        pending++;
+        queried++;
+        out.add(c.contact);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Marks a request as past the soft timeout: it frees its alpha slot.
+   *
+   * @param id the contact asked
+   */
+  public void stalled(NodeId id) {
+    Candidate c = byId.get(id);
+    if (c != null && c.status == Status.IN_FLIGHT) {
+      c.status = Status.STALLED;
+      inFlight--;
+    }
+  }
+
+  /**
+   * Records an answer and merges the contacts it carried.
+   *
+   * @param id the contact that answered
+   * @param contacts the contacts it returned, already checked
+   * @return the returned contacts that are closer than any answer so far
+   */
+  public List<Contact> answered(NodeId id, Collection<Contact> contacts) {
+    Candidate c = settle(id, Status.ANSWERED);
+    if (c == null) {
+      return List.of();
+    }
+    boolean progress = closestAnswered == null || target.compareDistance(id, closestAnswered) < 0;
+    List<Contact> closer = offer(contacts, c.hop + 1);
+    if (progress) {
+      closestAnswered = id;
+    }
+    if (progress || !closer.isEmpty()) {
+      answersWithoutProgress = 0;
+      widened = false;
+    } else if (++answersWithoutProgress >= alpha) {
+      widened = true;
+    }
+    return closer;
+  }
+
+  /**
+   * Records a failed request.
+   *
+   * @param id the contact that failed
+   */
+  public void failed(NodeId id) {
+    settle(id, Status.FAILED);
+  }
+
+  private Candidate settle(NodeId id, Status status) {
+    Candidate c = byId.get(id);
+    if (c == null || (c.status != Status.IN_FLIGHT && c.status != Status.STALLED)) {
+      return null;
+    }
+    if (c.status == Status.IN_FLIGHT) {
+      inFlight--;
+    }
+    pending--;
+    c.status = status;
+    return c;
+  }
+
+  /**
+   * Whether the lookup is finished: the k closest contacts that have not failed all answered
+   * (fewer when fewer are known), so nothing closer is pending or left to ask.
+   *
+   * @return true when done
+   */
+  public boolean isDone() {
+    int eligible = 0;
+    for (Candidate c : byDistance.values()) {
+      if (c.status == Status.FAILED) {
+        continue;
+      }
+      if (eligible++ == k) {
+        return true;
+      }
+      if (c.status != Status.ANSWERED) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The closest contacts that answered, nearest first.
+   *
+   * @param n how many at most
+   * @return the contacts
+   */
+  public List<Contact> closestAnswered(int n) {
+    List<Contact> out = new ArrayList<>(n);
+    for (Candidate c : byDistance.values()) {
+      if (out.size() == n) {
+        break;
+      }
+      if (c.status == Status.ANSWERED) {
+        out.add(c.contact);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Where a contact stands.
+   *
+   * @param id the contact's id
+   * @return its status, or null when unknown
+   */
+  public Status status(NodeId id) {
+    Candidate c = byId.get(id);
+    return c == null ? null : c.status;
+  }
+
+  /**
+   * The hop a contact was learned at: 1 for seeds from the routing table, h + 1 for a contact
+   * returned by a hop-h contact.
+   *
+   * @param id the contact's id
+   * @return the hop, or -1 when unknown
+   */
+  public int hop(NodeId id) {
+    Candidate c = byId.get(id);
+    return c == null ? -1 : c.hop;
+  }
+
+  /**
+   * How many requests were sent.
+   *
+   * @return the count
+   */
+  public int queried() {
+    return queried;
+  }
+
+  /**
+   * How many requests have not settled (in flight or stalled).
+   *
+   * @return the count
+   */
+  public int pending() {
+    return pending;
+  }
+
+  /**
+   * Whether the lookup widened after a window of answers brought nothing closer.
+   *
+   * @return true when widened
+   */
+  public boolean isWidened() {
+    return widened;
+  }
+}

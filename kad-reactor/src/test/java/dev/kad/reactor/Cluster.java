@@ -1,0 +1,110 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadId;
+import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
+import dev.kad.testkit.SimulatedNetwork;
+import dev.kad.testkit.VirtualTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/** Nodes on one simulated network and one virtual clock, for the engine's tests. */
+final class Cluster implements AutoCloseable {
+
+  final VirtualTimeScheduler vts = VirtualTimeScheduler.create();
+  final SimulatedNetwork network;
+  final KadConfig config;
+  final List<KadNode> nodes = new ArrayList<>();
+  final RandomGenerator random;
+
+  Cluster(long seed, KadConfig config) {
+    this.network = new SimulatedNetwork(vts, seed).latency(Duration.ofMillis(10), Duration.ofMillis(50));
+    this.config = config;
+    this.random = network.newRandom();
+  }
+
+  /** Starts {@code n} nodes, each bootstrapping from a random node already in. */
+  Cluster grow(int n) {
+    for (int i = 0; i < n; i++) {
+      KadNode node = start(config);
+      if (!nodes.isEmpty()) {
+        KadNode seed = nodes.get(random.nextInt(nodes.size()));
+        await(node.bootstrap(List.of(seed.contact().address())));
+      }
+      nodes.add(node);
+    }
+    return this;
+  }
+
+  KadNode start(KadConfig nodeConfig) {
+    return await(
+        KadNodes.builder()
+            .config(nodeConfig)
+            .transport(network.newTransport())
+            .scheduler(vts)
+            .random(network.newRandom())
+            .start());
+  }
+
+  KadNode startWithId(NodeId id) {
+    return await(
+        KadNodes.builder()
+            .config(config)
+            .transport(network.newTransport())
+            .scheduler(vts)
+            .random(network.newRandom())
+            .id(id)
+            .start());
+  }
+
+  <T> T await(Mono<T> mono) {
+    return VirtualTime.await(vts, mono, Duration.ofMillis(10), Duration.ofHours(2));
+  }
+
+  <T> List<T> await(Flux<T> flux) {
+    return await(flux.collectList());
+  }
+
+  /** The virtual now, as the nodes' clocks read it. */
+  java.time.Instant now() {
+    return java.time.Instant.ofEpochSecond(0, vts.now(java.util.concurrent.TimeUnit.NANOSECONDS));
+  }
+
+  KadNode node(int i) {
+    return nodes.get(i);
+  }
+
+  /** The true k closest live nodes to {@code target}, by brute force. */
+  List<NodeId> trueClosest(KadId target, int k) {
+    return nodes.stream()
+        .filter(n -> network.isAlive(n.contact().address()))
+        .map(KadNode::id)
+        .sorted((a, b) -> target.compareDistance(a, b))
+        .limit(k)
+        .toList();
+  }
+
+  static List<NodeId> ids(List<Contact> contacts) {
+    return contacts.stream().map(Contact::id).toList();
+  }
+
+  static Comparator<KadNode> byDistanceTo(KadId target) {
+    return (a, b) -> target.compareDistance(a.id(), b.id());
+  }
+
+  @Override
+  public void close() {
+    for (KadNode n : nodes) {
+      await(n.close());
+    }
+    vts.dispose();
+  }
+}

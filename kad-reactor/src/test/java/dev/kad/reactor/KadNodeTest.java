@@ -1,0 +1,290 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.LookupEvent;
+import dev.kad.api.NodeClosedException;
+import dev.kad.api.NodeId;
+import dev.kad.api.PutResult;
+import dev.kad.api.StoreRejectedException;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.Value;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class KadNodeTest {
+
+  private static final KadConfig CONFIG =
+      KadConfig.builder()
+          .k(8)
+          .alpha(3)
+          .softTimeout(Duration.ofMillis(300))
+          .hardTimeout(Duration.ofSeconds(2))
+          .maintenance(false)
+          .build();
+
+  private Cluster cluster;
+
+  @AfterEach
+  void closeCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private Cluster cluster(long seed, int nodes) {
+    cluster = new Cluster(seed, CONFIG).grow(nodes);
+    return cluster;
+  }
+
+  @Test
+  void findNodeReturnsTheTrueKClosestOfTheNetwork() {
+    Cluster c = cluster(1, 120);
+    for (int i = 0; i < 20; i++) {
+      NodeId target = NodeId.random(c.random);
+      KadNode from = c.node(c.random.nextInt(c.nodes.size()));
+      List<Contact> found = c.await(from.findNode(target));
+      List<NodeId> expected =
+          c.trueClosest(target, CONFIG.k() + 1).stream().filter(id -> !id.equals(from.id())).limit(CONFIG.k()).toList();
+      assertThat(Cluster.ids(found)).as("lookup %d for %s", i, target).containsExactlyElementsOf(expected);
+    }
+  }
+
+  @Test
+  void lookupsStillFindTheClosestLiveNodesWhenAFifthAreDead() {
+    Cluster c = cluster(2, 120);
+    for (int i = 0; i < 24; i++) {
+      c.network.kill(c.node(5 * i + 1).contact().address());
+    }
+    double hits = 0;
+    int lookups = 10;
+    for (int i = 0; i < lookups; i++) {
+      NodeId target = NodeId.random(c.random);
+      List<Contact> found = c.await(c.node(0).findNode(target));
+      List<NodeId> expected =
+          c.trueClosest(target, CONFIG.k() + 1).stream().filter(id -> !id.equals(c.node(0).id())).limit(CONFIG.k()).toList();
+      hits += Cluster.ids(found).stream().filter(expected::contains).count() / (double) CONFIG.k();
+      assertThat(found).allMatch(x -> c.network.isAlive(x.address()));
+    }
+    assertThat(hits / lookups).isGreaterThanOrEqualTo(0.95);
+  }
+
+  @Test
+  void aValuePutFromOneNodeIsFoundFromAnother() {
+    Cluster c = cluster(3, 60);
+    Key key = Key.of("greeting");
+    PutResult put = c.await(c.node(5).put(key, "hello".getBytes(StandardCharsets.UTF_8)));
+    assertThat(put.acceptedCount()).isEqualTo(CONFIG.k());
+    assertThat(put.rejected()).isEmpty();
+    List<Value> got = c.await(c.node(40).get(key));
+    assertThat(got).singleElement().satisfies(v -> {
+      assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello");
+      assertThat(v.publisher()).isEqualTo(c.node(5).id());
+    });
+  }
+
+  @Test
+  void aSecondPutReplacesTheFirstEverywhere() {
+    Cluster c = cluster(4, 40);
+    Key key = Key.of("counter");
+    c.await(c.node(1).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    c.await(c.node(1).put(key, new byte[] {2}));
+    assertThat(c.await(c.node(30).get(key))).singleElement().satisfies(v -> assertThat(v.data()).containsExactly(2));
+  }
+
+  @Test
+  void getEmitsEachDistinctValueOnceAndCompletesEmptyForAnUnknownKey() {
+    Cluster c = cluster(5, 40);
+    Key key = Key.of("many");
+    c.await(c.node(1).put(key, new byte[] {1}));
+    c.await(c.node(2).put(key, new byte[] {2}));
+    List<Value> got = c.await(c.node(30).get(key));
+    assertThat(got).extracting(v -> v.data()[0]).containsExactlyInAnyOrder((byte) 1, (byte) 2);
+    assertThat(c.await(c.node(30).get(Key.of("nobody")))).isEmpty();
+  }
+
+  @Test
+  void aQuorumOfOneStopsTheLookupEarly() {
+    Cluster c = cluster(6, 80);
+    Key key = Key.of("quorum");
+    c.await(c.node(1).put(key, new byte[] {1}));
+    long before = c.network.traffic().requests();
+    assertThat(c.await(c.node(50).get(key, 1))).hasSize(1);
+    long quorumRpcs = c.network.traffic().requests() - before;
+    before = c.network.traffic().requests();
+    assertThat(c.await(c.node(50).get(key))).hasSize(1);
+    long fullRpcs = c.network.traffic().requests() - before;
+    assertThat(quorumRpcs).isLessThan(fullRpcs);
+  }
+
+  @Test
+  void afterAGetTheValueIsCachedAtTheClosestNodeThatLackedIt() {
+    Cluster c = cluster(7, 60);
+    Key key = Key.of("cache me");
+    c.await(c.node(1).put(key, new byte[] {7}));
+    // Kill the closest holder, so the get meets nodes that lack the value.
+    KadNode closest =
+        c.nodes.stream().filter(n -> n != c.node(45)).min(Cluster.byDistanceTo(key)).orElseThrow();
+    c.network.kill(closest.contact().address());
+    long holdersBefore = holders(c, key);
+    assertThat(c.await(c.node(45).get(key))).hasSize(1);
+    c.await(Mono.delay(Duration.ofSeconds(5), c.vts));
+    assertThat(holders(c, key)).isEqualTo(holdersBefore + 1);
+  }
+
+  private long holders(Cluster c, Key key) {
+    return c.nodes.stream()
+        .filter(n -> c.network.isAlive(n.contact().address()))
+        .filter(n -> !((DefaultKadNode) n).store().get(key, c.now()).isEmpty())
+        .count();
+  }
+
+  @Test
+  void putReportsWhyNodesRefused() {
+    Cluster c = cluster(8, 30);
+    Key key = Key.of("refused");
+    KadNode publisher = c.node(3);
+    java.time.Instant expiry = java.time.Instant.ofEpochSecond(86_400);
+    c.await(publisher.put(key, Value.of(new byte[] {1}, publisher.id(), 9, 5, expiry)));
+    Value older = Value.of(new byte[] {2}, publisher.id(), 9, 4, expiry);
+    assertThatThrownBy(() -> c.await(publisher.put(key, older)))
+        .isInstanceOf(StoreRejectedException.class)
+        .hasMessageContaining("seq 4 is older than the stored seq 5");
+  }
+
+  @Test
+  void aValueReachesANewNodeThatJoinsCloserToTheKey() {
+    Cluster c = cluster(9, 40);
+    Key key = Key.of("hand over");
+    c.await(c.node(1).put(key, new byte[] {3}));
+    // A new node right next to the key: same id but the last bit.
+    byte[] bytes = key.toBytes();
+    bytes[bytes.length - 1] ^= 1;
+    KadNode newcomer = c.startWithId(NodeId.of(bytes));
+    c.await(newcomer.bootstrap(List.of(c.node(0).contact().address())));
+    c.nodes.add(newcomer);
+    c.await(Mono.delay(Duration.ofSeconds(10), c.vts));
+    assertThat(((DefaultKadNode) newcomer).store().get(key, c.now())).hasSize(1);
+  }
+
+  @Test
+  void bootstrapWithoutAReachableSeedFailsClearly() {
+    Cluster c = cluster(10, 2);
+    Address dead = c.node(1).contact().address();
+    c.network.kill(dead);
+    KadNode lonely = c.start(CONFIG);
+    c.nodes.add(lonely);
+    assertThatThrownBy(() -> c.await(lonely.bootstrap(List.of(dead))))
+        .isInstanceOf(UnreachableContactException.class)
+        .hasMessageContaining("no seed answered")
+        .hasMessageContaining(dead.toString());
+  }
+
+  @Test
+  void aSlowNodeStallsWithoutHoldingUpTheLookup() {
+    Cluster c = cluster(11, 60);
+    KadNode from = c.node(0);
+    NodeId target = NodeId.random(c.random);
+    // Kill the first contact the lookup asks: it stalls at the soft timeout and fails later.
+    Contact first = from.routingTable().closest(target, 1).get(0);
+    c.network.kill(first.address());
+    List<LookupEvent> events = c.await(from.trace(target));
+    assertThat(events).filteredOn(e -> e instanceof LookupEvent.Stalled s && s.contact().equals(first)).hasSize(1);
+    // Other requests were sent before the dead one's hard timeout.
+    int stalledAt = indexOf(events, LookupEvent.Stalled.class);
+    assertThat(events.subList(0, stalledAt)).filteredOn(LookupEvent.Queried.class::isInstance).hasSizeGreaterThanOrEqualTo(CONFIG.alpha());
+    assertThat(events.subList(stalledAt, events.size())).filteredOn(LookupEvent.Queried.class::isInstance).isNotEmpty();
+    LookupEvent.Finished finished = (LookupEvent.Finished) events.get(events.size() - 1);
+    assertThat(finished.closest()).doesNotContain(first);
+  }
+
+  private static int indexOf(List<LookupEvent> events, Class<?> type) {
+    for (int i = 0; i < events.size(); i++) {
+      if (type.isInstance(events.get(i))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  @Test
+  void cancellingALookupCancelsItsRequestsInFlight() {
+    Cluster c = cluster(12, 40);
+    KadNode from = c.node(0);
+    NodeId target = NodeId.random(c.random);
+    StepVerifier.withVirtualTime(() -> from.trace(target), () -> c.vts, Long.MAX_VALUE)
+        .expectSubscription()
+        .expectNextMatches(LookupEvent.Queried.class::isInstance)
+        .thenCancel()
+        .verify(Duration.ofSeconds(10));
+    long sent = c.network.traffic().requests();
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    // The requests already sent are answered into the void, nothing more is asked.
+    assertThat(c.network.traffic().requests()).isEqualTo(sent);
+    assertThat(((dev.kad.testkit.InMemoryTransport) transportOf(c, from)).pendingRequests()).isZero();
+  }
+
+  private Object transportOf(Cluster c, KadNode node) {
+    return ((DefaultKadNode) node).transport();
+  }
+
+  @Test
+  void theSameSeedGivesTheSameLookup() {
+    List<LookupEvent> first;
+    try (Cluster a = new Cluster(13, CONFIG).grow(50)) {
+      first = a.await(a.node(3).trace(NodeId.random(a.random)));
+    }
+    try (Cluster b = new Cluster(13, CONFIG).grow(50)) {
+      assertThat(b.await(b.node(3).trace(NodeId.random(b.random)))).isEqualTo(first);
+    }
+  }
+
+  @Test
+  void operationsAfterCloseFailWithNodeClosed() {
+    Cluster c = cluster(14, 3);
+    KadNode node = c.node(2);
+    c.await(node.close());
+    assertThatThrownBy(() -> c.await(node.findNode(NodeId.random(c.random))))
+        .isInstanceOf(NodeClosedException.class);
+    assertThatThrownBy(() -> c.await(node.get(Key.of("x")).collectList()))
+        .isInstanceOf(NodeClosedException.class);
+    c.await(node.close());
+  }
+
+  @Test
+  void badArgumentsFailAtCallTime() {
+    Cluster c = cluster(15, 1);
+    KadNode node = c.node(0);
+    assertThatThrownBy(() -> node.findNode(NodeId.random(256, c.random)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("target must have 160 bits but had 256");
+    assertThatThrownBy(() -> node.put(Key.of("k"), new byte[CONFIG.maxValueBytes() + 1]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("exceeds maxValueBytes");
+    assertThatThrownBy(() -> node.get(Key.of("k"), 0))
+        .hasMessage("quorum must be in [1, 8] but was 0");
+    assertThatThrownBy(() -> node.bootstrap(List.of())).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void aLoneNodeStoresItsOwnValue() {
+    Cluster c = cluster(16, 1);
+    KadNode node = c.node(0);
+    PutResult put = c.await(node.put(Key.of("solo"), new byte[] {1}));
+    assertThat(put.accepted()).containsExactly(node.contact());
+    assertThat(c.await(node.get(Key.of("solo")))).hasSize(1);
+    assertThat(c.await(node.findNode(NodeId.random(c.random)))).isEmpty();
+  }
+}

@@ -1,0 +1,122 @@
+package dev.kad.reactor.lookup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.NodeId;
+import dev.kad.reactor.lookup.LookupState.Status;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class LookupStateTest {
+
+  private final SplittableRandom rng = new SplittableRandom(17);
+  private final NodeId self = NodeId.random(rng);
+  private final NodeId target = NodeId.random(rng);
+
+  private List<Contact> contacts(int n) {
+    List<Contact> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new Contact(NodeId.random(rng), new Address("10.0.0." + i, 1)));
+    }
+    out.sort(Comparator.comparing(c -> target.distance(c.id())));
+    return out;
+  }
+
+  @Test
+  void asksAlphaClosestFirstAndNoMoreUntilOneSettles() {
+    List<Contact> seeds = contacts(6);
+    LookupState state = new LookupState(target, self, 4, 2, seeds);
+    assertThat(state.next()).containsExactly(seeds.get(0), seeds.get(1));
+    assertThat(state.next()).isEmpty();
+    state.failed(seeds.get(0).id());
+    assertThat(state.next()).containsExactly(seeds.get(2));
+  }
+
+  @Test
+  void aStalledRequestFreesItsSlotAndItsLateAnswerStillCounts() {
+    List<Contact> seeds = contacts(3);
+    LookupState state = new LookupState(target, self, 3, 1, seeds);
+    assertThat(state.next()).containsExactly(seeds.get(0));
+    state.stalled(seeds.get(0).id());
+    assertThat(state.status(seeds.get(0).id())).isEqualTo(Status.STALLED);
+    assertThat(state.next()).containsExactly(seeds.get(1));
+    state.answered(seeds.get(0).id(), List.of());
+    assertThat(state.status(seeds.get(0).id())).isEqualTo(Status.ANSWERED);
+    assertThat(state.pending()).isEqualTo(1);
+  }
+
+  @Test
+  void doneWhenTheKClosestThatDidNotFailHaveAnswered() {
+    List<Contact> seeds = contacts(5);
+    LookupState state = new LookupState(target, self, 2, 3, seeds);
+    List<Contact> asked = state.next();
+    assertThat(asked).hasSize(2);
+    state.failed(seeds.get(0).id());
+    assertThat(state.isDone()).isFalse();
+    state.answered(seeds.get(1).id(), List.of());
+    assertThat(state.isDone()).isFalse();
+    assertThat(state.next()).containsExactly(seeds.get(2));
+    state.answered(seeds.get(2).id(), List.of());
+    // seeds 3 and 4 were never asked: they are not among the 2 closest that did not fail.
+    assertThat(state.isDone()).isTrue();
+    assertThat(state.closestAnswered(2)).containsExactly(seeds.get(1), seeds.get(2));
+  }
+
+  @Test
+  void aCloserContactFromAnAnswerIsAskedNextAndKeepsTheLookupGoing() {
+    List<Contact> all = contacts(4);
+    LookupState state = new LookupState(target, self, 1, 1, List.of(all.get(3)));
+    assertThat(state.next()).containsExactly(all.get(3));
+    List<Contact> closer = state.answered(all.get(3).id(), List.of(all.get(0), all.get(1)));
+    assertThat(closer).containsExactly(all.get(0), all.get(1));
+    assertThat(state.hop(all.get(0).id())).isEqualTo(2);
+    assertThat(state.isDone()).isFalse();
+    assertThat(state.next()).containsExactly(all.get(0));
+    state.answered(all.get(0).id(), List.of());
+    assertThat(state.isDone()).isTrue();
+  }
+
+  @Test
+  void ignoresItselfDuplicatesAndOtherWidths() {
+    List<Contact> seeds = contacts(1);
+    LookupState state = new LookupState(target, self, 4, 1, seeds);
+    state.next();
+    Contact me = new Contact(self, new Address("10.9.9.9", 1));
+    Contact wide = new Contact(NodeId.random(256, rng), new Address("10.9.9.8", 1));
+    assertThat(state.answered(seeds.get(0).id(), List.of(me, wide, seeds.get(0)))).isEmpty();
+    assertThat(state.status(self)).isNull();
+    assertThat(state.isDone()).isTrue();
+  }
+
+  @Test
+  void widensToEveryEligibleContactAfterAWindowWithoutProgress() {
+    List<Contact> all = contacts(8);
+    // Seeds: the two closest are asked first; their answers bring nothing closer.
+    LookupState state = new LookupState(target, self, 6, 2, all);
+    assertThat(state.next()).containsExactly(all.get(0), all.get(1));
+    state.answered(all.get(0).id(), List.of());
+    assertThat(state.next()).containsExactly(all.get(2));
+    state.answered(all.get(2).id(), List.of());
+    state.answered(all.get(1).id(), List.of());
+    assertThat(state.isWidened()).isTrue();
+    // Widened: all remaining of the 6 closest at once.
+    assertThat(state.next()).containsExactly(all.get(3), all.get(4), all.get(5));
+  }
+
+  @Test
+  void unknownOrRepeatedOutcomesAreIgnored() {
+    List<Contact> seeds = contacts(2);
+    LookupState state = new LookupState(target, self, 2, 2, seeds);
+    state.next();
+    state.answered(seeds.get(0).id(), List.of());
+    state.failed(seeds.get(0).id());
+    assertThat(state.status(seeds.get(0).id())).isEqualTo(Status.ANSWERED);
+    state.failed(NodeId.random(rng));
+    assertThat(state.pending()).isEqualTo(1);
+  }
+}

@@ -1,0 +1,69 @@
+package dev.kad.testkit;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import reactor.core.publisher.Mono;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * Runs a {@code Mono} to completion on a {@link VirtualTimeScheduler} by advancing virtual
+ * time in small steps: how simulations set up clusters and drive operations without any
+ * real-time wait.
+ */
+public final class VirtualTime {
+
+  private VirtualTime() {}
+
+  /**
+   * Subscribes to {@code mono} and advances {@code scheduler} by {@code step} until it
+   * terminates.
+   *
+   * @param <T> the value type
+   * @param scheduler the virtual clock every node of the simulation uses
+   * @param mono the operation
+   * @param step how far to advance per round
+   * @param limit the most virtual time to spend
+   * @return the value, or null when the {@code Mono} completed empty
+   * @throws IllegalStateException when {@code limit} passes first
+   * @throws RuntimeException the {@code Mono}'s error, unwrapped
+   */
+  public static <T> T await(
+      VirtualTimeScheduler scheduler, Mono<T> mono, Duration step, Duration limit) {
+    Objects.requireNonNull(scheduler, "scheduler");
+    CompletableFuture<T> future = mono.toFuture();
+    long rounds = Math.max(1, limit.toNanos() / Math.max(1, step.toNanos()));
+    for (long i = 0; i < rounds && !future.isDone(); i++) {
+      scheduler.advanceTimeBy(step);
+    }
+    if (!future.isDone()) {
+      future.cancel(true);
+      throw new IllegalStateException("not done within " + limit + " of virtual time");
+    }
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * As {@link #await(VirtualTimeScheduler, Mono, Duration, Duration)} with 10 ms steps and at
+   * most one virtual hour.
+   *
+   * @param <T> the value type
+   * @param scheduler the virtual clock
+   * @param mono the operation
+   * @return the value, or null when empty
+   */
+  public static <T> T await(VirtualTimeScheduler scheduler, Mono<T> mono) {
+    return await(scheduler, mono, Duration.ofMillis(10), Duration.ofHours(1));
+  }
+}
