@@ -111,7 +111,8 @@ public interface KadNode {
    * node's earlier value of the same key.
    *
    * <p>Subscribing looks up the k closest nodes and stores at each; the {@code Mono} emits
-   * which accepted and which refused. It errors with {@link StoreRejectedException} only when
+   * which accepted and which refused. The node republishes the value before it expires until
+   * {@link #stopRepublishing(Key)} or {@link #close()}. It errors with {@link StoreRejectedException} only when
    * no node accepted. Cancelling stops the stores not yet answered.
    *
    * @param key the key, of this node's id width
@@ -133,6 +134,16 @@ public interface KadNode {
    * @throws IllegalArgumentException when the key has the wrong width or the value is too large
    */
   Mono<PutResult> put(Key key, Value value);
+
+  /**
+   * Stops republishing this node's own value of {@code key}, stored by {@link #put(Key,
+   * byte[])}. The copies already stored live until their expiry.
+   *
+   * @param key the key, of this node's id width
+   * @return true when this node was republishing a value of the key
+   * @throws IllegalArgumentException when {@code key} has the wrong width
+   */
+  boolean stopRepublishing(Key key);
 
   /**
    * A live stream of the values of {@code key}.

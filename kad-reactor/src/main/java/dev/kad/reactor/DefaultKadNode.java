@@ -28,6 +28,7 @@ import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.store.StoredValue;
 import dev.kad.reactor.watch.SubscriberRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -78,6 +79,7 @@ final class DefaultKadNode implements KadNode {
   private final Map<Key, Value> published = new ConcurrentHashMap<>();
   private volatile FluxSink<Mono<Void>> tasks;
   private volatile Contact contact;
+  private volatile Maintenance maintenance;
 
   DefaultKadNode(
       KadConfig config,
@@ -146,6 +148,10 @@ final class DefaultKadNode implements KadNode {
                                       }),
                               TASK_CONCURRENCY)
                           .subscribe());
+                  if (config.maintenance()) {
+                    maintenance = new Maintenance(this).start();
+                    background.add(maintenance);
+                  }
                   log.info("node={} started at {}", id.toShortHex(), contact().address());
                   return this;
                 }));
@@ -188,6 +194,74 @@ final class DefaultKadNode implements KadNode {
 
   Transport transport() {
     return transport;
+  }
+
+  Scheduler scheduler() {
+    return scheduler;
+  }
+
+  Instant now() {
+    return clock.instant();
+  }
+
+  /** A random start delay in [0, jobJitter]. */
+  Duration jitter() {
+    long max = config.jobJitter().toNanos();
+    if (max == 0) {
+      return Duration.ZERO;
+    }
+    synchronized (random) {
+      return Duration.ofNanos(random.nextLong(max + 1));
+    }
+  }
+
+  List<NodeId> staleBucketTargets() {
+    synchronized (random) {
+      return table.staleBucketTargets(config.refreshInterval(), random);
+    }
+  }
+
+  Instant lastSeen(NodeId contactId) {
+    return table.lastSeen(contactId).orElse(Instant.MIN);
+  }
+
+  void expire() {
+    Instant now = clock.instant();
+    int dropped = store.expire(now);
+    subscribers.expire(now);
+    if (dropped > 0) {
+      log.debug("node={} dropped {} expired values", id.toShortHex(), dropped);
+    }
+  }
+
+  /** Stores values at the k closest nodes of their key (replication), ignoring refusals. */
+  Mono<Void> storeAtClosest(Key key, List<Value> values) {
+    return findNode(key.asNodeId())
+        .flatMapMany(Flux::fromIterable)
+        .flatMap(
+            c ->
+                call(c, new Request.Store(contact(), key, values, false))
+                    .onErrorResume(e -> Mono.empty()),
+            config.k())
+        .then();
+  }
+
+  /** Re-puts every value this node publishes with a fresh expiry. */
+  Mono<Void> republishAll() {
+    return Flux.fromIterable(List.copyOf(published.entrySet()))
+        .concatMap(
+            e -> {
+              Instant now = clock.instant();
+              Value old = e.getValue();
+              Value renewed =
+                  old.isSigned()
+                      ? old
+                      : Value.of(
+                          old.data(), old.publisher(), old.valueId(), old.seq(), now.plus(config.expireAfter()));
+              published.replace(e.getKey(), old, renewed);
+              return store(e.getKey(), renewed).onErrorResume(x -> Mono.empty());
+            })
+        .then();
   }
 
   // ---- contacts and RPCs ----------------------------------------------------------------
@@ -267,7 +341,8 @@ final class DefaultKadNode implements KadNode {
             return Flux.error(closedError());
           }
           table.touch(target);
-          return lookup.run(target, findValue, table.closest(target, config.k()));
+          // Twice k seeds: the ones past the k closest stand in when the closest are dead.
+          return lookup.run(target, findValue, table.closest(target, 2 * config.k()));
         });
   }
 
@@ -599,6 +674,12 @@ final class DefaultKadNode implements KadNode {
       }
     }
     return true;
+  }
+
+  @Override
+  public boolean stopRepublishing(Key key) {
+    checkWidth("key", key);
+    return published.remove(key) != null;
   }
 
   @Override

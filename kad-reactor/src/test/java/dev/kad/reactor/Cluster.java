@@ -54,6 +54,24 @@ final class Cluster implements AutoCloseable {
             .start());
   }
 
+  /** Starts a node whose sent requests are recorded, and bootstraps it from node 0. */
+  KadNode startRecorded(RecordingTransport[] holder) {
+    holder[0] = new RecordingTransport(network.newTransport());
+    KadNode node =
+        await(
+            KadNodes.builder()
+                .config(config)
+                .transport(holder[0])
+                .scheduler(vts)
+                .random(network.newRandom())
+                .start());
+    if (!nodes.isEmpty()) {
+      await(node.bootstrap(List.of(nodes.get(0).contact().address())));
+    }
+    nodes.add(node);
+    return node;
+  }
+
   KadNode startWithId(NodeId id) {
     return await(
         KadNodes.builder()

@@ -16,8 +16,8 @@ import java.util.TreeMap;
  * lookup is done. Not thread-safe: the lookup pipeline calls it from its serialized output.
  *
  * <p>Rules: at most {@code alpha} requests count as in flight; a request past the soft
- * timeout is stalled and stops counting. Only the {@code k} closest contacts that have not
- * failed are eligible. When {@code alpha} answers in a row bring nothing closer, the lookup
+ * timeout is stalled and stops counting. Only the {@code k} closest contacts that have
+ * neither failed nor stalled are eligible to be asked. When {@code alpha} answers in a row bring nothing closer, the lookup
  * widens: every eligible contact not yet asked may be asked at once. The lookup is done when
  * the {@code k} closest contacts that have not failed have all answered.
  */
@@ -120,7 +120,8 @@ public final class LookupState {
     int limit = widened ? k : alpha;
     int eligible = 0;
     for (Candidate c : byDistance.values()) {
-      if (c.status == Status.FAILED) {
+      // Failed and stalled contacts leave the window, so a slow node never holds it up.
+      if (c.status == Status.FAILED || c.status == Status.STALLED) {
         continue;
       }
       if (++eligible > k || inFlight >= limit) {

@@ -371,6 +371,19 @@ public final class RoutingTable {
   }
 
   /**
+   * When a bucket contact was last heard from.
+   *
+   * @param id the contact's id
+   * @return the instant, or empty when it is not a bucket contact
+   */
+  public Optional<Instant> lastSeen(NodeId id) {
+    Bucket[] current = buckets;
+    Bucket b = current[indexOf(current, id)];
+    int at = b.indexOf(id);
+    return at < 0 ? Optional.empty() : Optional.of(b.entries.get(at).lastSeen());
+  }
+
+  /**
    * Whether the table knows {@code id} as a bucket contact.
    *
    * @param id the id

@@ -108,12 +108,14 @@ public final class InMemoryRecordStore implements RecordStore {
     // An original stays an original: a cached copy arriving later never downgrades it.
     boolean stillCached = old.cached() && cached;
     if (value.seq() == held.seq()) {
-      if (!value.equals(held)) {
+      if (!sameContent(held, value)) {
         return StoreOutcome.rejected(
             "seq " + value.seq() + " is already stored with different content");
       }
-      Instant later = stillCached ? max(until, old.keepUntil()) : held.expiresAt();
-      values.put(identity, new StoredValue(old.key(), held, now, later, stillCached));
+      // The same value again, possibly republished with a later expiry: a renewal.
+      Value kept = value.expiresAt().isAfter(held.expiresAt()) ? value : held;
+      Instant later = stillCached ? max(until, old.keepUntil()) : kept.expiresAt();
+      values.put(identity, new StoredValue(old.key(), kept, now, later, stillCached));
       return StoreOutcome.renewed();
     }
     long grown = (long) value.size() - held.size();
@@ -186,6 +188,12 @@ public final class InMemoryRecordStore implements RecordStore {
   @Override
   public synchronized long storedBytes() {
     return storedBytes;
+  }
+
+  /** Equal but for the expiry of an unsigned value (a signature covers the expiry). */
+  private static boolean sameContent(Value a, Value b) {
+    return a.equals(b)
+        || !a.isSigned() && !b.isSigned() && Arrays.equals(a.data(), b.data());
   }
 
   private static Instant max(Instant a, Instant b) {

@@ -1,0 +1,148 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.RoutingTableSnapshot;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.reactor.store.StoredValue;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The maintenance jobs of one node (DESIGN, Maintenance), each a {@code Flux.interval} on the
+ * node's scheduler with a random start delay up to {@link KadConfig#jobJitter()}. A failed run
+ * is logged and the schedule goes on; {@link #dispose()} stops every job.
+ *
+ * <ul>
+ *   <li>refresh: a find-node for a random id in every bucket not looked up within {@code
+ *       refreshInterval}, checked every sixth of it;
+ *   <li>liveness: one ping per bucket to its least-recently-seen contact when it was not heard
+ *       from within {@code refreshInterval}; failures count as for any request;
+ *   <li>expiry: drops expired values and subscriptions every {@link #EXPIRY_PERIOD};
+ *   <li>replication: every {@code replicateInterval}, stores held originals at the key's k
+ *       closest nodes, skipping values received by Store within the interval;
+ *   <li>republish: the publisher re-puts its own values with a fresh expiry every {@code
+ *       min(republishInterval, expireAfter / 2)}, so a value never expires while its
+ *       publisher lives.
+ * </ul>
+ */
+final class Maintenance implements Disposable {
+
+  private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
+
+  /** How often expired values and subscriptions are dropped. */
+  static final Duration EXPIRY_PERIOD = Duration.ofMinutes(1);
+
+  private final DefaultKadNode node;
+  private final KadConfig config;
+  private final Disposable.Composite jobs = Disposables.composite();
+
+  Maintenance(DefaultKadNode node) {
+    this.node = node;
+    this.config = node.config();
+  }
+
+  static Duration refreshPeriod(KadConfig config) {
+    return config.refreshInterval().dividedBy(6);
+  }
+
+  static Duration republishPeriod(KadConfig config) {
+    Duration half = config.expireAfter().dividedBy(2);
+    return config.republishInterval().compareTo(half) < 0 ? config.republishInterval() : half;
+  }
+
+  Maintenance start() {
+    schedule("refresh", refreshPeriod(config), this::refresh);
+    schedule("liveness", refreshPeriod(config), this::liveness);
+    schedule("expiry", EXPIRY_PERIOD, this::expire);
+    schedule("replicate", config.replicateInterval(), this::replicate);
+    schedule("republish", republishPeriod(config), this::republish);
+    return this;
+  }
+
+  private void schedule(String name, Duration period, Supplier<Mono<Void>> job) {
+    Duration first = period.plus(node.jitter());
+    jobs.add(
+        Flux.interval(first, period, node.scheduler())
+            .onBackpressureDrop()
+            .concatMap(
+                tick ->
+                    Mono.defer(job)
+                        .onErrorResume(
+                            e -> {
+                              log.warn(
+                                  "node={} {} run failed: {}", node.id().toShortHex(), name, e.toString());
+                              return Mono.empty();
+                            }))
+            .subscribe());
+  }
+
+  Mono<Void> refresh() {
+    List<NodeId> targets = node.staleBucketTargets();
+    return Flux.fromIterable(targets).concatMap(node::findNode).then();
+  }
+
+  Mono<Void> liveness() {
+    Instant cutoff = node.now().minus(config.refreshInterval());
+    List<Contact> due = new ArrayList<>();
+    for (RoutingTableSnapshot.Bucket bucket : node.routingTable().buckets()) {
+      if (!bucket.contacts().isEmpty()) {
+        Contact oldest = bucket.contacts().get(0);
+        if (!node.lastSeen(oldest.id()).isAfter(cutoff)) {
+          due.add(oldest);
+        }
+      }
+    }
+    return Flux.fromIterable(due)
+        .flatMap(
+            c -> node.call(c, new Request.Ping(node.contact())).onErrorResume(e -> Mono.empty()),
+            config.alpha())
+        .then();
+  }
+
+  Mono<Void> expire() {
+    return Mono.fromRunnable(node::expire);
+  }
+
+  Mono<Void> replicate() {
+    Instant now = node.now();
+    Instant receivedCutoff = now.minus(config.replicateInterval());
+    Map<Key, List<Value>> byKey = new LinkedHashMap<>();
+    for (StoredValue v : node.store().entries(now)) {
+      if (!v.cached() && v.storedAt().isBefore(receivedCutoff)) {
+        byKey.computeIfAbsent(v.key(), k -> new ArrayList<>()).add(v.value());
+      }
+    }
+    return Flux.fromIterable(byKey.entrySet())
+        .concatMap(e -> node.storeAtClosest(e.getKey(), e.getValue()))
+        .then();
+  }
+
+  Mono<Void> republish() {
+    return node.republishAll();
+  }
+
+  @Override
+  public void dispose() {
+    jobs.dispose();
+  }
+
+  @Override
+  public boolean isDisposed() {
+    return jobs.isDisposed();
+  }
+}

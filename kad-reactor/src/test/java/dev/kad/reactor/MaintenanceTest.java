@@ -1,0 +1,127 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MaintenanceTest {
+
+  private static final KadConfig CONFIG =
+      KadConfig.builder()
+          .k(4)
+          .softTimeout(Duration.ofMillis(300))
+          .hardTimeout(Duration.ofSeconds(2))
+          .refreshInterval(Duration.ofHours(1))
+          .replicateInterval(Duration.ofHours(1))
+          .republishInterval(Duration.ofHours(1))
+          .expireAfter(Duration.ofHours(2))
+          .jobJitter(Duration.ZERO)
+          .build();
+
+  private Cluster cluster;
+
+  @AfterEach
+  void closeCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private Cluster cluster(long seed, int nodes) {
+    cluster = new Cluster(seed, CONFIG).grow(nodes);
+    return cluster;
+  }
+
+  @Test
+  void aBucketNotLookedUpForAnHourIsRefreshedAndOneLookedUpIsNot() {
+    Cluster c = cluster(21, 16);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode node = c.startRecorded(recorder);
+    c.vts.advanceTimeBy(Duration.ofMinutes(50));
+    // A lookup into the far half of the space touches that bucket at minute 50.
+    c.await(node.findNode(node.id().randomInBucket(159, c.random)));
+    recorder[0].clear();
+    c.vts.advanceTimeBy(Duration.ofMinutes(25));
+    List<NodeId> targets =
+        recorder[0].sent().stream()
+            .filter(Request.FindNode.class::isInstance)
+            .map(r -> ((Request.FindNode) r).target())
+            .toList();
+    assertThat(targets).as("refreshed buckets").anyMatch(t -> node.id().bucketIndex(t) < 159);
+    assertThat(targets).as("the far bucket was looked up 25 minutes ago").noneMatch(t -> node.id().bucketIndex(t) == 159);
+  }
+
+  @Test
+  void aValueExpiresAtItsExpiryAndNotBefore() {
+    Cluster c = cluster(22, 12);
+    Key key = Key.of("short-lived");
+    KadNode publisher = c.node(2);
+    var expiry = c.now().plus(Duration.ofMinutes(30));
+    c.await(publisher.put(key, Value.of(new byte[] {1}, publisher.id(), 1, 1, expiry)));
+    c.vts.advanceTimeBy(Duration.ofMinutes(29));
+    assertThat(c.await(c.node(9).get(key))).hasSize(1);
+    c.vts.advanceTimeBy(Duration.ofMinutes(2));
+    assertThat(c.await(c.node(9).get(key))).isEmpty();
+    assertThat(c.nodes).allSatisfy(n -> assertThat(((DefaultKadNode) n).store().size()).isZero());
+  }
+
+  @Test
+  void republishKeepsAValueAliveAcrossExpiryPeriodsUntilStopped() {
+    Cluster c = cluster(23, 12);
+    Key key = Key.of("long-lived");
+    KadNode publisher = c.node(4);
+    c.await(publisher.put(key, new byte[] {5}));
+    c.vts.advanceTimeBy(Duration.ofHours(7));
+    assertThat(c.await(c.node(10).get(key))).singleElement().satisfies(v -> assertThat(v.data()).containsExactly(5));
+    assertThat(publisher.stopRepublishing(key)).isTrue();
+    c.vts.advanceTimeBy(Duration.ofHours(3));
+    assertThat(c.await(c.node(10).get(key))).isEmpty();
+  }
+
+  @Test
+  void replicationRestoresTheCopiesWhenHoldersDie() {
+    Cluster c = cluster(24, 20);
+    Key key = Key.of("replicated");
+    KadNode publisher = c.node(0);
+    c.await(publisher.put(key, Value.of(new byte[] {1}, publisher.id(), 1, 1, c.now().plus(Duration.ofHours(10)))));
+    List<KadNode> holders = holders(c, key);
+    assertThat(holders).hasSizeGreaterThanOrEqualTo(CONFIG.k());
+    // Kill all holders but one.
+    for (KadNode h : holders.subList(1, holders.size())) {
+      c.network.kill(h.contact().address());
+    }
+    assertThat(holders(c, key)).hasSize(1);
+    c.vts.advanceTimeBy(Duration.ofMinutes(130));
+    assertThat(holders(c, key)).hasSizeGreaterThanOrEqualTo(CONFIG.k());
+  }
+
+  private List<KadNode> holders(Cluster c, Key key) {
+    return c.nodes.stream()
+        .filter(n -> c.network.isAlive(n.contact().address()))
+        .filter(n -> !((DefaultKadNode) n).store().get(key, c.now()).isEmpty())
+        .toList();
+  }
+
+  @Test
+  void closeStopsEveryJob() {
+    Cluster c = cluster(25, 8);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode node = c.startRecorded(recorder);
+    c.await(node.put(Key.of("mine"), new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofHours(2));
+    assertThat(recorder[0].sent()).isNotEmpty();
+    c.await(node.close());
+    recorder[0].clear();
+    c.vts.advanceTimeBy(Duration.ofHours(30));
+    assertThat(recorder[0].sent()).isEmpty();
+  }
+}

@@ -1,0 +1,55 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Address;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
+import dev.kad.api.spi.Transport;
+import java.util.ArrayList;
+import java.util.List;
+import reactor.core.publisher.Mono;
+
+/** A transport that remembers every request its node sent. */
+final class RecordingTransport implements Transport {
+
+  private final Transport delegate;
+  private final List<Request> sent = new ArrayList<>();
+
+  RecordingTransport(Transport delegate) {
+    this.delegate = delegate;
+  }
+
+  synchronized List<Request> sent() {
+    return List.copyOf(sent);
+  }
+
+  synchronized void clear() {
+    sent.clear();
+  }
+
+  @Override
+  public Mono<Void> start(RequestHandler handler) {
+    return delegate.start(handler);
+  }
+
+  @Override
+  public Address localAddress() {
+    return delegate.localAddress();
+  }
+
+  @Override
+  public Mono<Response> send(Address to, Request request) {
+    return Mono.defer(
+        () -> {
+          synchronized (this) {
+            sent.add(request);
+          }
+          return delegate.send(to, request);
+        });
+  }
+
+  @Override
+  public Mono<Void> close() {
+    return delegate.close();
+  }
+}
