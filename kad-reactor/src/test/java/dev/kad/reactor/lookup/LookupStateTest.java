@@ -119,4 +119,21 @@ class LookupStateTest {
     state.failed(NodeId.random(rng));
     assertThat(state.pending()).isEqualTo(1);
   }
+
+  @Test
+  void stalledContactsLeaveTheWindowSoFartherOnesAreAsked() {
+    List<Contact> seeds = contacts(4);
+    LookupState state = new LookupState(target, self, 2, 2, seeds);
+    assertThat(state.next()).containsExactly(seeds.get(0), seeds.get(1));
+    state.stalled(seeds.get(0).id());
+    state.stalled(seeds.get(1).id());
+    assertThat(state.next()).containsExactly(seeds.get(2), seeds.get(3));
+    state.answered(seeds.get(2).id(), List.of());
+    state.answered(seeds.get(3).id(), List.of());
+    // The two closest are still pending: the lookup waits for them or their hard timeout.
+    assertThat(state.isDone()).isFalse();
+    state.failed(seeds.get(0).id());
+    state.failed(seeds.get(1).id());
+    assertThat(state.isDone()).isTrue();
+  }
 }

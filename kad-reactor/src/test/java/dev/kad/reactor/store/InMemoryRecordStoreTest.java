@@ -140,4 +140,15 @@ class InMemoryRecordStoreTest {
     assertThat(put(s, v2).changed()).isTrue();
     assertThat(s.get(key, now)).containsExactly(v2);
   }
+
+  @Test
+  void theSameSeqWithALaterExpiryIsARenewalNotAChange() {
+    RecordStore s = store();
+    put(s, Value.of(new byte[] {1}, alice, 1, 1, day));
+    Value renewed = Value.of(new byte[] {1}, alice, 1, 1, day.plus(Duration.ofDays(1)));
+    assertThat(put(s, renewed)).isEqualTo(StoreOutcome.renewed());
+    assertThat(s.get(key, day.plusSeconds(1))).containsExactly(renewed);
+    assertThat(put(s, Value.of(new byte[] {2}, alice, 1, 1, day)).reason())
+        .contains("already stored with different content");
+  }
 }
