@@ -1,0 +1,159 @@
+package dev.kad.transport.tcp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The first inbound handler of every connection. On activation it sends this node's {@link
+ * Preface}; it then expects the peer's preface (within the connect timeout), followed by frames of {@code 4-byte big-endian
+ * length + body}, and passes each body on as a retained slice. A wrong preface, a length
+ * outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is a {@link
+ * Violation}: it is reported once and the connection closed, nothing after it is read. Bytes
+ * left unread when this side closed the connection are not a truncation.
+ */
+final class FrameDecoder extends ByteToMessageDecoder {
+
+  private final WireFormat format;
+  private final int maxFrameBytes;
+  private final TransportMetrics metrics;
+  private final PeerConnection peer;
+  private final long prefaceTimeoutMillis;
+  private boolean prefaceSeen;
+  private boolean failed;
+  private ScheduledFuture<?> prefaceDeadline;
+
+  FrameDecoder(
+      WireFormat format,
+      int maxFrameBytes,
+      long prefaceTimeoutMillis,
+      TransportMetrics metrics,
+      PeerConnection peer) {
+    this.format = format;
+    this.prefaceTimeoutMillis = prefaceTimeoutMillis;
+    this.peer = peer;
+    this.maxFrameBytes = maxFrameBytes;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    ctx.writeAndFlush(Preface.encode(ctx.alloc(), format));
+    // a peer that says nothing must not hold one of the bounded connection slots for long
+    prefaceDeadline =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (!prefaceSeen && !failed && ctx.channel().isActive()) {
+                    failed = true;
+                    metrics.violation(
+                        Violation.BAD_PREFACE,
+                        ctx.channel().remoteAddress(),
+                        "no preface within " + prefaceTimeoutMillis + " ms");
+                    peer.closeChannel();
+                  }
+                },
+                prefaceTimeoutMillis,
+                TimeUnit.MILLISECONDS);
+    super.channelActive(ctx);
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    cancelDeadline();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelDeadline();
+    super.channelInactive(ctx);
+  }
+
+  private void cancelDeadline() {
+    if (prefaceDeadline != null) {
+      prefaceDeadline.cancel(false);
+      prefaceDeadline = null;
+    }
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (failed) {
+      in.skipBytes(in.readableBytes());
+      return;
+    }
+    if (!prefaceSeen) {
+      if (!Preface.plausiblePrefix(in)) {
+        fail(ctx, in, Violation.BAD_PREFACE, Preface.check(firstBytes(in), format));
+        return;
+      }
+      if (in.readableBytes() < Preface.LENGTH) {
+        return;
+      }
+      Optional<String> problem = Preface.check(firstBytes(in), format);
+      in.skipBytes(Preface.LENGTH);
+      if (problem.isPresent()) {
+        fail(ctx, in, Violation.BAD_PREFACE, problem);
+        return;
+      }
+      prefaceSeen = true;
+      cancelDeadline();
+    }
+    while (in.readableBytes() >= WireCodec.LENGTH_BYTES) {
+      long length = in.getUnsignedInt(in.readerIndex());
+      if (length == 0) {
+        fail(ctx, in, Violation.MALFORMED_MESSAGE, Optional.of("empty frame"));
+        return;
+      }
+      if (length > maxFrameBytes) {
+        fail(
+            ctx,
+            in,
+            Violation.OVERSIZED_FRAME,
+            Optional.of("length prefix " + length + " over maxFrameBytes " + maxFrameBytes));
+        return;
+      }
+      if (in.readableBytes() < WireCodec.LENGTH_BYTES + length) {
+        return;
+      }
+      in.skipBytes(WireCodec.LENGTH_BYTES);
+      out.add(in.readRetainedSlice((int) length));
+    }
+  }
+
+  @Override
+  protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
+      throws Exception {
+    if (in.isReadable()) {
+      decode(ctx, in, out);
+    }
+    if (!failed && in.isReadable() && !peer.closedByUs()) {
+      String where = prefaceSeen ? "a frame" : "the preface";
+      failed = true;
+      metrics.violation(
+          Violation.TRUNCATED_FRAME,
+          ctx.channel().remoteAddress(),
+          "connection ended inside " + where + " with " + in.readableBytes() + " bytes unread");
+      in.skipBytes(in.readableBytes());
+    }
+  }
+
+  /** The first bytes of {@code in} padded to a preface's length, for the log line. */
+  private static byte[] firstBytes(ByteBuf in) {
+    byte[] b = new byte[Preface.LENGTH];
+    in.getBytes(in.readerIndex(), b, 0, Math.min(Preface.LENGTH, in.readableBytes()));
+    return b;
+  }
+
+  private void fail(
+      ChannelHandlerContext ctx, ByteBuf in, Violation violation, Optional<String> detail) {
+    failed = true;
+    in.skipBytes(in.readableBytes());
+    metrics.violation(violation, ctx.channel().remoteAddress(), detail.orElse("invalid"));
+    peer.closeChannel();
+  }
+}

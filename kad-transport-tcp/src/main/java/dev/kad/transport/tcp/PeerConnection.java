@@ -1,0 +1,304 @@
+package dev.kad.transport.tcp;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.InvalidMessageException;
+import dev.kad.api.KadException;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
+import reactor.core.publisher.Sinks;
+
+/**
+ * One connection to a peer, whichever side dialed it, carrying requests in both directions.
+ * Outbound requests get a request id ({@code rid}) that is unique on this connection and
+ * increasing; the peer's response carries it back, so any number of requests are in flight at
+ * once and answered in any order. Inbound requests go to the owner's handler and are answered
+ * with the same rid.
+ *
+ * <p>When the connection closes, every pending request fails at once: with the cause given to
+ * {@link #close(KadException)}, or with {@link UnreachableContactException} when the peer or the
+ * network closed it.
+ */
+final class PeerConnection {
+
+  static final AttributeKey<PeerConnection> KEY = AttributeKey.valueOf("kad.peer");
+
+  private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
+
+  /** What a connection needs from the transport that owns it. */
+  interface Owner {
+    /** Answers an inbound request; never errors (failures become {@code Failure}). */
+    Mono<Response> answer(Request request);
+
+    /** The peer's advertised contact, seen on an inbound request over {@code connection}. */
+    void learned(PeerConnection connection, Contact sender);
+  }
+
+  private final Channel channel;
+  private final boolean inbound;
+  private final WireCodec codec;
+  private final TransportMetrics metrics;
+  private final Owner owner;
+  private final int maxConcurrentRequests;
+  private final Map<Long, MonoSink<Response>> pending = new ConcurrentHashMap<>();
+  private final AtomicLong lastRid = new AtomicLong();
+  private final AtomicInteger answering = new AtomicInteger();
+  private final AtomicBoolean senderLearned = new AtomicBoolean();
+  private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
+  private final Sinks.Empty<Void> closed = Sinks.empty();
+  private volatile boolean open = true;
+  private volatile boolean closedByUs;
+  private volatile KadException closeCause;
+
+  PeerConnection(
+      Channel channel,
+      boolean inbound,
+      WireCodec codec,
+      TransportMetrics metrics,
+      Owner owner,
+      int maxConcurrentRequests) {
+    this.channel = channel;
+    this.inbound = inbound;
+    this.codec = codec;
+    this.metrics = metrics;
+    this.owner = owner;
+    this.maxConcurrentRequests = maxConcurrentRequests;
+  }
+
+  boolean inbound() {
+    return inbound;
+  }
+
+  Channel channel() {
+    return channel;
+  }
+
+  /**
+   * Closes the channel from this side (a violation, idleness, shutdown), so that bytes left
+   * unread are not mistaken for a frame the peer truncated.
+   */
+  void closeChannel() {
+    closedByUs = true;
+    channel.close();
+  }
+
+  boolean closedByUs() {
+    return closedByUs;
+  }
+
+  boolean isOpen() {
+    return open && channel.isActive();
+  }
+
+  /** Requests in flight in either direction: an idle connection with any is kept open. */
+  boolean busy() {
+    return !pending.isEmpty() || answering.get() > 0;
+  }
+
+  int pendingRequests() {
+    return pending.size();
+  }
+
+  /** Claims the right to learn the peer's advertised address, once per connection. */
+  boolean claimSender() {
+    return senderLearned.compareAndSet(false, true);
+  }
+
+  void registeredAs(Address address) {
+    registeredAs.add(address);
+  }
+
+  Set<Address> registrations() {
+    return registeredAs;
+  }
+
+  /**
+   * Sends a request and emits its response.
+   *
+   * <p>Subscribing writes the request; the {@code Mono} emits the peer's response, or errors with
+   * {@link UnreachableContactException} when the connection closes or the write fails, with
+   * {@link InvalidMessageException} when the request does not fit in a frame, or with the close
+   * cause. Cancelling forgets the request: its response, if it comes, is dropped as late.
+   */
+  Mono<Response> request(Request request) {
+    return Mono.create(
+        sink -> {
+          if (!open) {
+            sink.error(closedError());
+            return;
+          }
+          long rid = lastRid.incrementAndGet();
+          pending.put(rid, sink);
+          sink.onDispose(() -> pending.remove(rid, sink));
+          if (!open) {
+            // close() may have drained the map before our put
+            fail(rid, sink, closedError());
+            return;
+          }
+          ByteBuf frame;
+          try {
+            frame = codec.encode(channel.alloc(), rid, request);
+          } catch (KadException e) {
+            fail(rid, sink, e);
+            return;
+          }
+          channel
+              .writeAndFlush(frame)
+              .addListener(
+                  f -> {
+                    if (!f.isSuccess()) {
+                      fail(
+                          rid,
+                          sink,
+                          new UnreachableContactException(
+                              "cannot write to " + this + ": " + f.cause(), f.cause()));
+                    }
+                  });
+        });
+  }
+
+  private void fail(long rid, MonoSink<Response> sink, KadException e) {
+    if (pending.remove(rid, sink)) {
+      sink.error(e);
+    }
+  }
+
+  /**
+   * Reads the connection: decodes each frame body, completes pending requests with responses
+   * and answers requests, at most {@code maxConcurrentRequests} at once (more stop the reading).
+   * Completes when the connection's inbound side ends; a body that does not decode closes the
+   * connection.
+   */
+  Mono<Void> serve(Flux<?> frames) {
+    return frames
+        .flatMap(this::onFrame, maxConcurrentRequests)
+        .onErrorResume(
+            e -> {
+              log.debug("{}: inbound ended with {}", this, e.toString());
+              return Mono.empty();
+            })
+        .then();
+  }
+
+  private Mono<Void> onFrame(Object frame) {
+    if (!(frame instanceof ByteBuf body) || !open) {
+      return Mono.empty();
+    }
+    WireCodec.Decoded decoded;
+    try {
+      decoded = codec.decode(body); // synchronous: the body is released after onNext
+    } catch (InvalidMessageException e) {
+      metrics.violation(Violation.MALFORMED_MESSAGE, remote(), e.getMessage());
+      closeChannel();
+      return Mono.empty();
+    }
+    if (decoded.message() instanceof Response response) {
+      onResponse(decoded.rid(), response);
+      return Mono.empty();
+    }
+    Request request = (Request) decoded.message();
+    owner.learned(this, request.sender());
+    return answer(decoded.rid(), request);
+  }
+
+  private void onResponse(long rid, Response response) {
+    MonoSink<Response> sink = pending.remove(rid);
+    if (sink != null) {
+      sink.success(response);
+    } else if (rid > 0 && rid <= lastRid.get()) {
+      metrics.lateResponses.increment();
+      log.debug("{}: dropping late response rid={}", this, rid);
+    } else {
+      metrics.violation(
+          Violation.UNKNOWN_RESPONSE, remote(), "rid=" + rid + " was never sent on this connection");
+      closeChannel();
+    }
+  }
+
+  private Mono<Void> answer(long rid, Request request) {
+    answering.incrementAndGet();
+    return owner
+        .answer(request)
+        .doOnNext(response -> writeResponse(rid, response))
+        .then()
+        .takeUntilOther(closed.asMono())
+        .doFinally(s -> answering.decrementAndGet());
+  }
+
+  private void writeResponse(long rid, Response response) {
+    ByteBuf frame;
+    try {
+      frame = codec.encode(channel.alloc(), rid, response);
+    } catch (KadException e) {
+      log.warn("{}: cannot send response rid={}: {}", this, rid, e.getMessage());
+      frame =
+          codec.encode(
+              channel.alloc(),
+              rid,
+              new Response.Failure(
+                  response.sender(), Response.Code.LIMIT, "response over maxFrameBytes"));
+    }
+    channel.writeAndFlush(frame);
+  }
+
+  /**
+   * Closes the connection, failing pending requests with {@code cause} first.
+   *
+   * @return completes when the channel is closed
+   */
+  Mono<Void> close(KadException cause) {
+    closeCause = cause;
+    open = false;
+    failPending(cause);
+    closeChannel();
+    return closed.asMono();
+  }
+
+  /** Called once the channel is closed, whoever closed it. */
+  void onChannelClosed() {
+    open = false;
+    KadException cause = closeCause;
+    failPending(
+        cause != null
+            ? cause
+            : new UnreachableContactException("connection " + this + " closed"));
+    closed.tryEmitEmpty();
+  }
+
+  private void failPending(KadException cause) {
+    for (Map.Entry<Long, MonoSink<Response>> e : pending.entrySet()) {
+      fail(e.getKey(), e.getValue(), cause);
+    }
+  }
+
+  private KadException closedError() {
+    KadException cause = closeCause;
+    return cause != null
+        ? cause
+        : new UnreachableContactException("connection " + this + " is closed");
+  }
+
+  Object remote() {
+    return channel.remoteAddress();
+  }
+
+  @Override
+  public String toString() {
+    return (inbound ? "from " : "to ") + channel.remoteAddress();
+  }
+}

@@ -1,0 +1,510 @@
+package dev.kad.transport.tcp;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.KadException;
+import dev.kad.api.KadTimeoutException;
+import dev.kad.api.NodeClosedException;
+import dev.kad.api.NodeId;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
+import dev.kad.api.spi.Transport;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.logging.LogLevel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.resolver.NoopAddressResolverGroup;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.DisposableServer;
+import reactor.netty.NettyInbound;
+import reactor.netty.resources.LoopResources;
+import reactor.netty.tcp.TcpClient;
+import reactor.netty.tcp.TcpServer;
+
+/**
+ * The TCP {@link Transport}: reactor-netty server and client, one long-lived connection per
+ * peer reused for requests in both directions and multiplexed by request id, length-prefixed
+ * frames with Jackson bodies (JSON, CBOR or Smile).
+ *
+ * <pre>{@code
+ * TcpTransport transport = TcpTransport.create(TcpTransportOptions.builder()
+ *     .fromConfig(config).bindPort(7000).nodeId(self).build());
+ * transport.start(request -> engine.handle(request)).block();   // binds 127.0.0.1:7000
+ * Response pong = transport.send(Address.parse("10.0.0.5:7000"), new Request.Ping(me)).block();
+ * transport.close().block();                                     // releases every thread
+ * }</pre>
+ *
+ * <p><b>Wire.</b> Each side opens a connection with a five-byte preface ({@code 'K' 'A' 'D'},
+ * protocol version, {@link WireFormat} code), then sends frames of a 4-byte big-endian length
+ * and a body {@code {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over
+ * {@code maxFrameBytes}, a body that does not decode strictly, a response to a request id never
+ * sent, a peer that does not read and a connection over {@code maxInboundConnections} each close
+ * that one connection, log one WARN line (rate-limited) and bump a counter of {@link #stats()};
+ * every other connection carries on.
+ *
+ * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
+ * (concurrent requests share the dial). A connection a peer opened is reused for requests to
+ * that peer's advertised address when the address is an IP literal matching the connection's
+ * remote IP. Connections idle for {@code idleTimeout} with nothing in flight are closed.
+ *
+ * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
+ * after {@code name}) and releases them in {@link #close()}; handlers and response subscribers
+ * run on them, so they must not block. Timeouts run on the options' scheduler.
+ */
+public final class TcpTransport implements Transport {
+
+  private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
+  private static final Logger wire = LoggerFactory.getLogger("dev.kad.wire");
+
+  private final TcpTransportOptions options;
+  private final WireCodec codec;
+  private final TransportMetrics metrics;
+  private final LoopResources loops;
+  private final TcpServer serverSpec;
+  private final TcpClient clientSpec;
+  private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<Address, PeerConnection> peers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Address, Mono<PeerConnection>> dialing =
+      new ConcurrentHashMap<>();
+  private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final Mono<Void> shutdown;
+  private final NodeId nodeId;
+  private volatile DisposableServer server;
+  private volatile Address localAddress;
+
+  private TcpTransport(TcpTransportOptions options) {
+    this.options = options;
+    this.codec =
+        new WireCodec(
+            options.format(), options.idBits(), options.maxValueBytes(), options.maxFrameBytes());
+    this.metrics = new TransportMetrics(options.name());
+    this.nodeId = options.nodeId().orElseGet(() -> NodeId.of(new byte[options.idBits() / 8]));
+    // Our own loops (daemon threads, NIO so behaviour is the same everywhere), disposed by close().
+    this.loops = LoopResources.create(options.name(), 1, options.eventLoopThreads(), true, false);
+    TcpServer s =
+        TcpServer.create()
+            .runOn(loops, false)
+            .host(options.bindHost())
+            .port(options.bindPort())
+            .doOnChannelInit((observer, channel, remote) -> initChannel(channel, true))
+            .handle((in, out) -> serve(in));
+    TcpClient c =
+        TcpClient.newConnection()
+            .runOn(loops, false)
+            .resolver(NoopAddressResolverGroup.INSTANCE)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis()))
+            .doOnChannelInit((observer, channel, remote) -> initChannel(channel, false))
+            .handle((in, out) -> serve(in));
+    if (wire.isTraceEnabled()) {
+      s = s.wiretap("dev.kad.wire", LogLevel.TRACE);
+      c = c.wiretap("dev.kad.wire", LogLevel.TRACE);
+    }
+    this.serverSpec = s;
+    this.clientSpec = c;
+    this.shutdown = Mono.defer(this::shutdown).cache();
+  }
+
+  /**
+   * A transport with the given options. Nothing is bound and no thread started until {@link
+   * #start(RequestHandler)} or {@link #send(Address, Request)}.
+   *
+   * @param options the settings
+   * @return a new transport
+   */
+  public static TcpTransport create(TcpTransportOptions options) {
+    return new TcpTransport(Objects.requireNonNull(options, "options"));
+  }
+
+  /**
+   * A transport with the default options: 127.0.0.1 on a free port, JSON.
+   *
+   * @return a new transport
+   */
+  public static TcpTransport create() {
+    return create(TcpTransportOptions.defaults());
+  }
+
+  /**
+   * The settings of this transport.
+   *
+   * @return the options it was created with
+   */
+  public TcpTransportOptions options() {
+    return options;
+  }
+
+  /**
+   * Starts listening and serving inbound requests with {@code handler}.
+   *
+   * <p>Subscribing binds {@code bindHost:bindPort}; the {@code Mono} completes once the server
+   * is listening and {@link #localAddress()} is known. It errors with {@link KadException} when
+   * binding fails, {@link IllegalStateException} when the transport was already started and
+   * {@link NodeClosedException} after {@link #close()}. The handler is called on an event loop,
+   * concurrently for requests of different connections; an error or empty answer from it is
+   * sent back as {@code Failure(INTERNAL)}.
+   *
+   * @param handler answers every inbound request
+   * @return completes when serving
+   */
+  @Override
+  public Mono<Void> start(RequestHandler handler) {
+    Objects.requireNonNull(handler, "handler");
+    return Mono.defer(
+        () -> {
+          if (closing.get()) {
+            return Mono.error(new NodeClosedException(options.name() + " is closed"));
+          }
+          if (!this.handler.compareAndSet(null, handler)) {
+            return Mono.error(
+                new IllegalStateException(options.name() + " was already started"));
+          }
+          return serverSpec
+              .bind()
+              .onErrorMap(
+                  e ->
+                      new KadException(
+                          "cannot listen on "
+                              + new Address(options.bindHost(), options.bindPort())
+                              + ": "
+                              + e.getMessage(),
+                          e))
+              .flatMap(this::onBound);
+        });
+  }
+
+  private Mono<Void> onBound(DisposableServer bound) {
+    if (closing.get()) {
+      bound.dispose();
+      return bound.onDispose().then(Mono.error(new NodeClosedException(options.name() + " is closed")));
+    }
+    this.server = bound;
+    int port = ((InetSocketAddress) bound.address()).getPort();
+    this.localAddress =
+        options
+            .advertisedAddress()
+            .map(a -> a.port() == 0 ? new Address(a.host(), port) : a)
+            .orElseGet(() -> new Address(options.bindHost(), port));
+    log.info(
+        "{}: listening on {}, advertised as {}, format {}",
+        options.name(),
+        bound.address(),
+        localAddress,
+        options.format());
+    return Mono.empty();
+  }
+
+  @Override
+  public Address localAddress() {
+    Address a = localAddress;
+    if (a == null) {
+      throw new IllegalStateException(options.name() + " is not started");
+    }
+    return a;
+  }
+
+  /**
+   * Sends a request to the peer at {@code to} and emits its response.
+   *
+   * <p>Subscribing reuses the open connection to {@code to} or dials one, then writes the
+   * request. The {@code Mono} emits the response (possibly a {@link Response.Failure}) on an
+   * event loop, or errors with {@link UnreachableContactException} when the peer cannot be
+   * dialed or the connection closes before the answer, {@link KadTimeoutException} after {@code
+   * requestTimeout} (dialing included, measured on the options' scheduler), {@link
+   * dev.kad.api.InvalidMessageException} when the request does not fit in {@code maxFrameBytes},
+   * and {@link NodeClosedException} after {@link #close()}. Cancelling forgets the request; a
+   * dial in progress is left to finish for later requests.
+   *
+   * @param to the peer's address
+   * @param request the request
+   * @return the response
+   */
+  @Override
+  public Mono<Response> send(Address to, Request request) {
+    Objects.requireNonNull(to, "to");
+    Objects.requireNonNull(request, "request");
+    return Mono.defer(
+            () -> {
+              if (closing.get()) {
+                return Mono.<Response>error(closedError());
+              }
+              return connectionTo(to).flatMap(pc -> pc.request(request));
+            })
+        .timeout(
+            options.requestTimeout(),
+            Mono.error(
+                () ->
+                    new KadTimeoutException(
+                        "no response from "
+                            + to
+                            + " to "
+                            + request.getClass().getSimpleName()
+                            + " within requestTimeout "
+                            + options.requestTimeout())),
+            options.scheduler())
+        .onErrorMap(
+            e -> !(e instanceof KadException),
+            e -> new UnreachableContactException("request to " + to + " failed: " + e, e))
+        .onErrorMap(
+            e -> closing.get() && !(e instanceof NodeClosedException), e -> closedError());
+  }
+
+  private NodeClosedException closedError() {
+    return new NodeClosedException(options.name() + " is closed");
+  }
+
+  private Mono<PeerConnection> connectionTo(Address to) {
+    PeerConnection pc = peers.get(to);
+    if (pc != null && pc.isOpen()) {
+      return Mono.just(pc);
+    }
+    return dialing.computeIfAbsent(to, this::dial);
+  }
+
+  /** A shared dial: the first subscriber connects, later ones get the same connection. */
+  private Mono<PeerConnection> dial(Address to) {
+    AtomicReference<Mono<PeerConnection>> self = new AtomicReference<>();
+    Mono<PeerConnection> dial =
+        resolve(to)
+            .flatMap(address -> clientSpec.remoteAddress(() -> address).connect())
+            .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
+            .doOnNext(pc -> register(to, pc))
+            .onErrorMap(
+                e -> !(e instanceof KadException),
+                e -> new UnreachableContactException("cannot connect to " + to + ": " + e, e))
+            .doFinally(signal -> dialing.remove(to, self.get()))
+            .cache();
+    self.set(dial);
+    return dial;
+  }
+
+  /** An IP literal needs no lookup; a host name is resolved off the event loops. */
+  private static Mono<InetSocketAddress> resolve(Address to) {
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(to.host());
+    if (ip != null) {
+      return Mono.fromCallable(
+          () -> new InetSocketAddress(InetAddress.getByAddress(to.host(), ip), to.port()));
+    }
+    return Mono.fromCallable(() -> new InetSocketAddress(InetAddress.getByName(to.host()), to.port()))
+        .subscribeOn(Schedulers.boundedElastic());
+  }
+
+  private void register(Address address, PeerConnection pc) {
+    pc.registeredAs(address);
+    peers.put(address, pc);
+    if (!pc.isOpen()) {
+      peers.remove(address, pc);
+    }
+  }
+
+  private void initChannel(Channel channel, boolean inbound) {
+    boolean rejected = false;
+    if (inbound) {
+      metrics.accepted.increment();
+      rejected = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
+    } else {
+      metrics.dialed.increment();
+    }
+    metrics.open.incrementAndGet();
+    PeerConnection pc =
+        new PeerConnection(
+            channel,
+            inbound,
+            codec,
+            metrics,
+            owner,
+            options.maxConcurrentRequestsPerConnection());
+    channel.attr(PeerConnection.KEY).set(pc);
+    connections.add(pc);
+    int high = options.maxPendingWriteBytes();
+    channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(high / 2, high));
+    ChannelPipeline p = channel.pipeline();
+    p.addFirst(
+        "kad.frames", new FrameDecoder(
+            options.format(),
+            options.maxFrameBytes(),
+            options.connectTimeout().toMillis(),
+            metrics,
+            pc));
+    p.addFirst("kad.guard", new ConnectionGuard(pc, metrics, rejected, high));
+    p.addFirst(
+        "kad.idle",
+        new IdleStateHandler(0, 0, options.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    channel.closeFuture().addListener(f -> onClosed(pc));
+    if (closing.get()) {
+      pc.closeChannel();
+    }
+  }
+
+  private void onClosed(PeerConnection pc) {
+    connections.remove(pc);
+    metrics.open.decrementAndGet();
+    if (pc.inbound()) {
+      metrics.openInbound.decrementAndGet();
+    }
+    for (Address a : pc.registrations()) {
+      peers.remove(a, pc);
+    }
+    pc.onChannelClosed();
+    log.debug("{}: connection {} closed", options.name(), pc);
+  }
+
+  private Publisher<Void> serve(NettyInbound in) {
+    AtomicReference<PeerConnection> pc = new AtomicReference<>();
+    in.withConnection(c -> pc.set(c.channel().attr(PeerConnection.KEY).get()));
+    PeerConnection connection = pc.get();
+    return connection == null ? Mono.empty() : connection.serve(in.receiveObject());
+  }
+
+  private final PeerConnection.Owner owner =
+      new PeerConnection.Owner() {
+        @Override
+        public Mono<Response> answer(Request request) {
+          RequestHandler h = handler.get();
+          if (h == null) {
+            return Mono.just(internalFailure("not started"));
+          }
+          return Mono.defer(() -> h.handle(request))
+              .switchIfEmpty(Mono.error(() -> new IllegalStateException("no response")))
+              .onErrorResume(
+                  e -> {
+                    metrics.handlerFailures.increment();
+                    log.warn(
+                        "{}: request handler failed on {} from {}",
+                        options.name(),
+                        request.getClass().getSimpleName(),
+                        request.sender(),
+                        e);
+                    return Mono.just(internalFailure("request handler failed"));
+                  });
+        }
+
+        @Override
+        public void learned(PeerConnection connection, Contact sender) {
+          if (!connection.inbound() || !connection.claimSender()) {
+            return;
+          }
+          Address advertised = sender.address();
+          if (!sameIp(advertised.host(), connection.remote())) {
+            return;
+          }
+          PeerConnection winner =
+              peers.compute(advertised, (a, old) -> old != null && old.isOpen() ? old : connection);
+          if (winner == connection) {
+            connection.registeredAs(advertised);
+            if (!connection.isOpen()) {
+              peers.remove(advertised, connection);
+            }
+          }
+        }
+      };
+
+  /** Whether {@code host} is an IP literal equal to the remote address of a connection. */
+  private static boolean sameIp(String host, Object remote) {
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
+    return ip != null
+        && remote instanceof InetSocketAddress r
+        && r.getAddress() != null
+        && Arrays.equals(ip, r.getAddress().getAddress());
+  }
+
+  private Response.Failure internalFailure(String message) {
+    Address a = localAddress;
+    return new Response.Failure(
+        new Contact(nodeId, a != null ? a : new Address(options.bindHost(), options.bindPort())),
+        Response.Code.INTERNAL,
+        message);
+  }
+
+  /**
+   * A snapshot of this transport's counters: open connections, pending requests, and how many
+   * connections were closed for each kind of protocol violation.
+   *
+   * @return the counters now
+   */
+  public TcpTransportStats stats() {
+    long pending = 0;
+    for (PeerConnection pc : connections) {
+      pending += pc.pendingRequests();
+    }
+    return metrics.snapshot(pending);
+  }
+
+  /**
+   * Stops the transport and releases everything it holds.
+   *
+   * <p>Subscribing stops accepting connections, fails every pending request with {@link
+   * NodeClosedException}, closes every connection and shuts the event loops down; the {@code
+   * Mono} completes when all of that is done. Requests sent afterwards fail with {@link
+   * NodeClosedException}. Closing again returns the same completion; a close whose subscriber
+   * cancelled is finished by the next {@code close()}.
+   *
+   * @return completes when everything is released
+   */
+  @Override
+  public Mono<Void> close() {
+    return Mono.defer(
+        () -> {
+          closing.set(true);
+          return shutdown;
+        });
+  }
+
+  private Mono<Void> shutdown() {
+    Mono<Void> stopServer =
+        Mono.defer(
+            () -> {
+              DisposableServer s = server;
+              if (s == null) {
+                return Mono.empty();
+              }
+              s.dispose();
+              return s.onDispose();
+            });
+    Mono<Void> closeConnections =
+        Mono.defer(
+            () -> {
+              NodeClosedException cause = closedError();
+              List<Mono<Void>> closed = new ArrayList<>();
+              for (PeerConnection pc : connections) {
+                closed.add(pc.close(cause));
+              }
+              return Mono.when(closed);
+            });
+    Mono<Void> releaseLoops =
+        Mono.defer(() -> loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)));
+    return stopServer
+        .then(closeConnections)
+        .then(releaseLoops)
+        .doOnSuccess(v -> log.info("{}: closed", options.name()));
+  }
+
+  @Override
+  public String toString() {
+    Address a = localAddress;
+    return "TcpTransport[" + options.name() + (a != null ? " " + a : "") + "]";
+  }
+}

@@ -1,0 +1,435 @@
+package dev.kad.transport.tcp;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.NodeId;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Settings of a {@link TcpTransport}. Build them with {@link #builder()}; every setter checks its
+ * value at once and {@link Builder#build()} checks the settings against each other.
+ *
+ * <pre>{@code
+ * TcpTransportOptions options = TcpTransportOptions.builder()
+ *     .fromConfig(kadConfig)            // idBits, maxFrameBytes, maxValueBytes, hardTimeout
+ *     .bindHost("0.0.0.0").bindPort(7000)
+ *     .advertisedAddress(Address.parse("node1.example.org:7000"))
+ *     .format(WireFormat.CBOR)
+ *     .build();
+ * }</pre>
+ *
+ * @param name names the transport's event-loop threads and log lines
+ * @param bindHost the interface to listen on
+ * @param bindPort the port to listen on, 0 for any free port
+ * @param advertisedAddress the address peers should dial, when it differs from the bound one; a
+ *     port of 0 means the bound port
+ * @param nodeId the id of the node using this transport: the sender of the {@code
+ *     Failure(INTERNAL)} answers the transport itself makes when the handler fails (all zero bits
+ *     when absent)
+ * @param format the body encoding; both ends must agree
+ * @param idBits the width of ids on the wire, 160 or 256; other lengths are refused
+ * @param maxFrameBytes the largest frame body sent or accepted; a larger one closes the connection
+ * @param maxValueBytes the largest value accepted in a message
+ * @param requestTimeout how long {@link TcpTransport#send} waits for a response, dialing included
+ * @param connectTimeout how long dialing a peer may take, and how long a peer may take to send its
+ *     preface before the connection is closed
+ * @param idleTimeout a connection without traffic and without pending requests for this long is
+ *     closed
+ * @param maxInboundConnections connections accepted beyond this many are closed at once
+ * @param maxPendingWriteBytes a connection whose unwritten outbound bytes exceed this (a peer that
+ *     does not read) is closed
+ * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection; more
+ *     stop reading from that connection until some are answered
+ * @param eventLoopThreads the number of event-loop threads of this transport
+ * @param scheduler where request timeouts run
+ */
+public record TcpTransportOptions(
+    String name,
+    String bindHost,
+    int bindPort,
+    Optional<Address> advertisedAddress,
+    Optional<NodeId> nodeId,
+    WireFormat format,
+    int idBits,
+    int maxFrameBytes,
+    int maxValueBytes,
+    Duration requestTimeout,
+    Duration connectTimeout,
+    Duration idleTimeout,
+    int maxInboundConnections,
+    int maxPendingWriteBytes,
+    int maxConcurrentRequestsPerConnection,
+    int eventLoopThreads,
+    Scheduler scheduler) {
+
+  /**
+   * Checks every setting; see {@link Builder} for the ranges.
+   *
+   * @param name names the transport's event-loop threads and log lines
+   * @param bindHost the interface to listen on
+   * @param bindPort the port to listen on, 0 for any free port
+   * @param advertisedAddress the address peers should dial
+   * @param nodeId the id of the node using this transport
+   * @param format the body encoding
+   * @param idBits the width of ids on the wire
+   * @param maxFrameBytes the largest frame body
+   * @param maxValueBytes the largest value
+   * @param requestTimeout how long a request may take
+   * @param connectTimeout how long dialing may take
+   * @param idleTimeout when idle connections are closed
+   * @param maxInboundConnections the bound on accepted connections
+   * @param maxPendingWriteBytes the bound on unwritten bytes per connection
+   * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection
+   * @param eventLoopThreads the number of event-loop threads
+   * @param scheduler where request timeouts run
+   * @throws IllegalArgumentException naming the first invalid setting
+   */
+  public TcpTransportOptions {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(bindHost, "bindHost");
+    Objects.requireNonNull(advertisedAddress, "advertisedAddress");
+    Objects.requireNonNull(nodeId, "nodeId");
+    Objects.requireNonNull(format, "format");
+    Objects.requireNonNull(scheduler, "scheduler");
+    if (name.isBlank()) {
+      throw new IllegalArgumentException("name must not be blank");
+    }
+    new Address(bindHost, bindPort); // validates host and port
+    if (idBits != 160 && idBits != 256) {
+      throw new IllegalArgumentException("idBits must be 160 or 256 but was " + idBits);
+    }
+    range("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
+    range("maxValueBytes", maxValueBytes, 1, maxFrameBytes);
+    positive("requestTimeout", requestTimeout);
+    positive("connectTimeout", connectTimeout);
+    positive("idleTimeout", idleTimeout);
+    range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
+    range("maxPendingWriteBytes", maxPendingWriteBytes, maxFrameBytes, Integer.MAX_VALUE);
+    range("maxConcurrentRequestsPerConnection", maxConcurrentRequestsPerConnection, 1, 65536);
+    range("eventLoopThreads", eventLoopThreads, 1, 1024);
+    nodeId.ifPresent(
+        id -> {
+          if (id.bits() != idBits) {
+            throw new IllegalArgumentException(
+                "nodeId must have idBits " + idBits + " but had " + id.bits());
+          }
+        });
+    if (isWildcard(bindHost) && advertisedAddress.isEmpty()) {
+      throw new IllegalArgumentException(
+          "advertisedAddress must be set when bindHost is the wildcard '" + bindHost + "'");
+    }
+  }
+
+  /**
+   * Options with every default: 127.0.0.1 on a free port, JSON, 160-bit ids, 64 KiB frames.
+   *
+   * @return the default options
+   */
+  public static TcpTransportOptions defaults() {
+    return builder().build();
+  }
+
+  /**
+   * A builder holding the defaults.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  static boolean isWildcard(String host) {
+    return host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
+  }
+
+  private static int range(String name, int value, int min, int max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          name + " must be in [" + min + ", " + max + "] but was " + value);
+    }
+    return value;
+  }
+
+  private static Duration positive(String name, Duration value) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive but was " + value);
+    }
+    return value;
+  }
+
+  /** Collects {@link TcpTransportOptions}; setters validate at once. */
+  public static final class Builder {
+    private String name = "kad-tcp";
+    private String bindHost = "127.0.0.1";
+    private int bindPort = 0;
+    private Optional<Address> advertisedAddress = Optional.empty();
+    private Optional<NodeId> nodeId = Optional.empty();
+    private WireFormat format = WireFormat.JSON;
+    private int idBits = 160;
+    private int maxFrameBytes = 64 * 1024;
+    private int maxValueBytes = 16 * 1024;
+    private Duration requestTimeout = Duration.ofSeconds(5);
+    private Duration connectTimeout = Duration.ofSeconds(5);
+    private Duration idleTimeout = Duration.ofMinutes(5);
+    private int maxInboundConnections = 1024;
+    private int maxPendingWriteBytes = 1024 * 1024;
+    private int maxConcurrentRequestsPerConnection = 256;
+    private int eventLoopThreads = 2;
+    private Scheduler scheduler = Schedulers.parallel();
+
+    private Builder() {}
+
+    /**
+     * Copies the settings kad's configuration shares with the transport: {@code idBits},
+     * {@code maxFrameBytes}, {@code maxValueBytes}, and {@code hardTimeout} as the request
+     * timeout.
+     *
+     * @param config the node's configuration
+     * @return this builder
+     */
+    public Builder fromConfig(KadConfig config) {
+      Objects.requireNonNull(config, "config");
+      this.idBits = config.idBits();
+      this.maxFrameBytes = config.maxFrameBytes();
+      this.maxValueBytes = config.maxValueBytes();
+      this.requestTimeout = config.hardTimeout();
+      this.maxPendingWriteBytes = Math.max(maxPendingWriteBytes, maxFrameBytes);
+      return this;
+    }
+
+    /**
+     * Names the event-loop threads and log lines ({@code kad-tcp} by default).
+     *
+     * @param name a non-blank name
+     * @return this builder
+     */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("name must not be blank");
+      }
+      this.name = name;
+      return this;
+    }
+
+    /**
+     * The interface to listen on ({@code 127.0.0.1} by default).
+     *
+     * @param bindHost a host name or IP literal; a wildcard needs an advertised address
+     * @return this builder
+     */
+    public Builder bindHost(String bindHost) {
+      new Address(bindHost, 0);
+      this.bindHost = bindHost;
+      return this;
+    }
+
+    /**
+     * The port to listen on (0, any free port, by default).
+     *
+     * @param bindPort in {@code [0, 65535]}
+     * @return this builder
+     */
+    public Builder bindPort(int bindPort) {
+      this.bindPort = range("bindPort", bindPort, 0, 65535);
+      return this;
+    }
+
+    /**
+     * The address peers dial (by default the bound host and port).
+     *
+     * @param address the advertised address; port 0 stands for the bound port
+     * @return this builder
+     */
+    public Builder advertisedAddress(Address address) {
+      this.advertisedAddress = Optional.of(Objects.requireNonNull(address, "advertisedAddress"));
+      return this;
+    }
+
+    /**
+     * The id of the node this transport serves, used as the sender of the {@code
+     * Failure(INTERNAL)} answers the transport makes itself.
+     *
+     * @param nodeId the node's id
+     * @return this builder
+     */
+    public Builder nodeId(NodeId nodeId) {
+      this.nodeId = Optional.of(Objects.requireNonNull(nodeId, "nodeId"));
+      return this;
+    }
+
+    /**
+     * The body encoding ({@link WireFormat#JSON} by default).
+     *
+     * @param format the format
+     * @return this builder
+     */
+    public Builder format(WireFormat format) {
+      this.format = Objects.requireNonNull(format, "format");
+      return this;
+    }
+
+    /**
+     * The width of ids on the wire (160 by default).
+     *
+     * @param idBits 160 or 256
+     * @return this builder
+     */
+    public Builder idBits(int idBits) {
+      if (idBits != 160 && idBits != 256) {
+        throw new IllegalArgumentException("idBits must be 160 or 256 but was " + idBits);
+      }
+      this.idBits = idBits;
+      return this;
+    }
+
+    /**
+     * The largest frame body (64 KiB by default).
+     *
+     * @param maxFrameBytes in {@code [1024, 64 MiB]}
+     * @return this builder
+     */
+    public Builder maxFrameBytes(int maxFrameBytes) {
+      this.maxFrameBytes = range("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
+      return this;
+    }
+
+    /**
+     * The largest value accepted in a message (16 KiB by default).
+     *
+     * @param maxValueBytes positive, at most {@code maxFrameBytes}
+     * @return this builder
+     */
+    public Builder maxValueBytes(int maxValueBytes) {
+      this.maxValueBytes = range("maxValueBytes", maxValueBytes, 1, Integer.MAX_VALUE);
+      return this;
+    }
+
+    /**
+     * How long a request may wait for its response, dialing included (5 s by default).
+     *
+     * @param requestTimeout positive
+     * @return this builder
+     */
+    public Builder requestTimeout(Duration requestTimeout) {
+      this.requestTimeout = positive("requestTimeout", requestTimeout);
+      return this;
+    }
+
+    /**
+     * How long dialing a peer may take, and how long an accepted peer may take to send its
+     * preface (5 s by default).
+     *
+     * @param connectTimeout positive
+     * @return this builder
+     */
+    public Builder connectTimeout(Duration connectTimeout) {
+      this.connectTimeout = positive("connectTimeout", connectTimeout);
+      return this;
+    }
+
+    /**
+     * After how long without traffic an idle connection is closed (5 min by default).
+     *
+     * @param idleTimeout positive
+     * @return this builder
+     */
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = positive("idleTimeout", idleTimeout);
+      return this;
+    }
+
+    /**
+     * The bound on connections accepted from peers (1024 by default); dialed connections are
+     * one per peer and closed when idle.
+     *
+     * @param maxInboundConnections positive
+     * @return this builder
+     */
+    public Builder maxInboundConnections(int maxInboundConnections) {
+      this.maxInboundConnections =
+          range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * The bound on unwritten outbound bytes per connection (1 MiB by default); a peer that does
+     * not read past it is disconnected.
+     *
+     * @param maxPendingWriteBytes at least {@code maxFrameBytes}
+     * @return this builder
+     */
+    public Builder maxPendingWriteBytes(int maxPendingWriteBytes) {
+      this.maxPendingWriteBytes =
+          range("maxPendingWriteBytes", maxPendingWriteBytes, 1024, Integer.MAX_VALUE);
+      return this;
+    }
+
+    /**
+     * Inbound requests handled at once per connection (256 by default).
+     *
+     * @param max in {@code [1, 65536]}
+     * @return this builder
+     */
+    public Builder maxConcurrentRequestsPerConnection(int max) {
+      this.maxConcurrentRequestsPerConnection =
+          range("maxConcurrentRequestsPerConnection", max, 1, 65536);
+      return this;
+    }
+
+    /**
+     * The number of event-loop threads of this transport (2 by default).
+     *
+     * @param eventLoopThreads in {@code [1, 1024]}
+     * @return this builder
+     */
+    public Builder eventLoopThreads(int eventLoopThreads) {
+      this.eventLoopThreads = range("eventLoopThreads", eventLoopThreads, 1, 1024);
+      return this;
+    }
+
+    /**
+     * Where request timeouts run ({@code Schedulers.parallel()} by default).
+     *
+     * @param scheduler the node's scheduler
+     * @return this builder
+     */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /**
+     * The options, checked as a whole.
+     *
+     * @return the options
+     * @throws IllegalArgumentException when settings contradict each other, e.g. {@code
+     *     maxValueBytes} above {@code maxFrameBytes}
+     */
+    public TcpTransportOptions build() {
+      return new TcpTransportOptions(
+          name,
+          bindHost,
+          bindPort,
+          advertisedAddress,
+          nodeId,
+          format,
+          idBits,
+          maxFrameBytes,
+          maxValueBytes,
+          requestTimeout,
+          connectTimeout,
+          idleTimeout,
+          maxInboundConnections,
+          maxPendingWriteBytes,
+          maxConcurrentRequestsPerConnection,
+          eventLoopThreads,
+          scheduler);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+package dev.kad.transport.tcp;
+
+/**
+ * A snapshot of a {@link TcpTransport}'s counters. Connection counts are current; every other
+ * figure counts events since the transport was created. Each protocol-violation counter counts
+ * connections closed (or frames dropped) for that reason.
+ *
+ * @param openConnections connections open now, both directions
+ * @param pendingRequests requests sent and waiting for their response now
+ * @param acceptedConnections connections accepted from peers
+ * @param dialedConnections connections this transport opened
+ * @param rejectedConnections accepted connections closed at once because {@code
+ *     maxInboundConnections} were open
+ * @param badPrefaces connections closed because their preface named another protocol, version or
+ *     format (garbage bytes included)
+ * @param oversizedFrames connections closed for a length prefix over {@code maxFrameBytes}
+ * @param truncatedFrames connections that ended in the middle of a preface or frame
+ * @param malformedMessages connections closed for a body that did not decode: bad syntax, unknown
+ *     type, missing field, id of the wrong length, value over {@code maxValueBytes}
+ * @param unknownResponses connections closed for a response to a request id never sent on them
+ * @param lateResponses responses dropped because their request had timed out or been cancelled
+ * @param slowReadersClosed connections closed because the peer did not read and unwritten bytes
+ *     exceeded {@code maxPendingWriteBytes}
+ * @param idleClosed connections closed for being idle
+ * @param handlerFailures inbound requests whose handler failed, answered with {@code
+ *     Failure(INTERNAL)}
+ */
+public record TcpTransportStats(
+    long openConnections,
+    long pendingRequests,
+    long acceptedConnections,
+    long dialedConnections,
+    long rejectedConnections,
+    long badPrefaces,
+    long oversizedFrames,
+    long truncatedFrames,
+    long malformedMessages,
+    long unknownResponses,
+    long lateResponses,
+    long slowReadersClosed,
+    long idleClosed,
+    long handlerFailures) {
+
+  /**
+   * The sum of every protocol-violation counter.
+   *
+   * @return connections closed because a peer misbehaved
+   */
+  public long violations() {
+    return rejectedConnections
+        + badPrefaces
+        + oversizedFrames
+        + truncatedFrames
+        + malformedMessages
+        + unknownResponses
+        + slowReadersClosed;
+  }
+}

@@ -1,0 +1,22 @@
+package dev.kad.transport.tcp;
+
+/** The ways a peer can break the protocol; each closes that peer's connection. */
+enum Violation {
+  CONNECTION_LIMIT("too many connections"),
+  BAD_PREFACE("bad preface"),
+  OVERSIZED_FRAME("oversized frame"),
+  TRUNCATED_FRAME("truncated frame"),
+  MALFORMED_MESSAGE("malformed message"),
+  UNKNOWN_RESPONSE("response to an unknown request id"),
+  SLOW_READER("peer does not read");
+
+  private final String description;
+
+  Violation(String description) {
+    this.description = description;
+  }
+
+  String description() {
+    return description;
+  }
+}

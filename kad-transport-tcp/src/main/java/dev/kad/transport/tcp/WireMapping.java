@@ -1,0 +1,245 @@
+package dev.kad.transport.tcp;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.InvalidMessageException;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Message;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Maps the API's message records to the {@link Wire} shapes and back. Mapping back checks what
+ * Jackson cannot: id lengths against the configured {@code idBits}, value sizes against {@code
+ * maxValueBytes}, and every invariant of the API records (their constructors' {@code
+ * IllegalArgumentException} and {@code NullPointerException} become {@link
+ * InvalidMessageException}).
+ */
+final class WireMapping {
+
+  private final int idBytes;
+  private final int maxValueBytes;
+
+  WireMapping(int idBits, int maxValueBytes) {
+    this.idBytes = idBits / 8;
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  // ---------------------------------------------------------------- API -> wire
+
+  static Wire.Msg toWire(Message message) {
+    if (message instanceof Request r) {
+      return requestToWire(r);
+    }
+    return responseToWire((Response) message);
+  }
+
+  private static Wire.Msg requestToWire(Request request) {
+    Wire.Peer s = peer(request.sender());
+    if (request instanceof Request.Ping) {
+      return new Wire.Ping(s);
+    } else if (request instanceof Request.FindNode r) {
+      return new Wire.FindNode(s, r.target().toBytes());
+    } else if (request instanceof Request.FindValue r) {
+      return new Wire.FindValue(s, r.key().toBytes());
+    } else if (request instanceof Request.Store r) {
+      return new Wire.Store(s, r.key().toBytes(), vals(r.values()), r.cached());
+    } else if (request instanceof Request.Subscribe r) {
+      return new Wire.Subscribe(s, r.key().toBytes(), r.ttl().toMillis());
+    } else if (request instanceof Request.Unsubscribe r) {
+      return new Wire.Unsubscribe(s, r.key().toBytes());
+    } else if (request instanceof Request.Notify r) {
+      return new Wire.Notify(s, r.key().toBytes(), vals(r.values()));
+    }
+    throw new IllegalArgumentException("unknown request type " + request.getClass().getName());
+  }
+
+  private static Wire.Msg responseToWire(Response response) {
+    Wire.Peer s = peer(response.sender());
+    if (response instanceof Response.Pong) {
+      return new Wire.Pong(s);
+    } else if (response instanceof Response.NodesFound r) {
+      return new Wire.NodesFound(s, peers(r.contacts()));
+    } else if (response instanceof Response.ValuesFound r) {
+      return new Wire.ValuesFound(s, vals(r.values()), peers(r.contacts()));
+    } else if (response instanceof Response.Stored r) {
+      List<Wire.Rejection> rejected = new ArrayList<>(r.rejected().size());
+      for (Response.Rejected x : r.rejected()) {
+        rejected.add(new Wire.Rejection(x.index(), x.reason()));
+      }
+      return new Wire.Stored(s, r.accepted(), rejected);
+    } else if (response instanceof Response.Subscribed r) {
+      return new Wire.Subscribed(s, r.ttl().toMillis());
+    } else if (response instanceof Response.Failure r) {
+      return new Wire.Failure(s, r.code(), r.message());
+    }
+    throw new IllegalArgumentException("unknown response type " + response.getClass().getName());
+  }
+
+  private static Wire.Peer peer(Contact c) {
+    return new Wire.Peer(c.id().toBytes(), c.address().host(), c.address().port());
+  }
+
+  private static List<Wire.Peer> peers(List<Contact> contacts) {
+    List<Wire.Peer> out = new ArrayList<>(contacts.size());
+    for (Contact c : contacts) {
+      out.add(peer(c));
+    }
+    return out;
+  }
+
+  private static List<Wire.Val> vals(List<Value> values) {
+    List<Wire.Val> out = new ArrayList<>(values.size());
+    for (Value v : values) {
+      out.add(
+          new Wire.Val(
+              v.data(),
+              v.publisher().toBytes(),
+              v.valueId(),
+              v.seq(),
+              v.expiresAt().getEpochSecond(),
+              v.expiresAt().getNano(),
+              v.publicKey(),
+              v.signature()));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- wire -> API
+
+  /**
+   * The API message a wire message stands for.
+   *
+   * @throws InvalidMessageException naming the first violated rule
+   */
+  Message toApi(Wire.Msg msg) {
+    try {
+      return convert(msg);
+    } catch (InvalidMessageException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // the API records' own checks: blank host, port range, negative counts, null elements
+      throw new InvalidMessageException("invalid " + typeName(msg) + ": " + e, e);
+    }
+  }
+
+  private Message convert(Wire.Msg msg) {
+    Contact s = contact(msg.sender(), "sender");
+    if (msg instanceof Wire.Ping) {
+      return new Request.Ping(s);
+    } else if (msg instanceof Wire.FindNode m) {
+      return new Request.FindNode(s, nodeId(m.target(), "target"));
+    } else if (msg instanceof Wire.FindValue m) {
+      return new Request.FindValue(s, key(m.key()));
+    } else if (msg instanceof Wire.Store m) {
+      return new Request.Store(s, key(m.key()), values(m.values()), m.cached());
+    } else if (msg instanceof Wire.Subscribe m) {
+      return new Request.Subscribe(s, key(m.key()), ttl(m.ttlMillis()));
+    } else if (msg instanceof Wire.Unsubscribe m) {
+      return new Request.Unsubscribe(s, key(m.key()));
+    } else if (msg instanceof Wire.Notify m) {
+      return new Request.Notify(s, key(m.key()), values(m.values()));
+    } else if (msg instanceof Wire.Pong) {
+      return new Response.Pong(s);
+    } else if (msg instanceof Wire.NodesFound m) {
+      return new Response.NodesFound(s, contacts(m.contacts()));
+    } else if (msg instanceof Wire.ValuesFound m) {
+      return new Response.ValuesFound(s, values(m.values()), contacts(m.contacts()));
+    } else if (msg instanceof Wire.Stored m) {
+      List<Response.Rejected> rejected = new ArrayList<>(m.rejected().size());
+      for (Wire.Rejection r : m.rejected()) {
+        rejected.add(new Response.Rejected(r.index(), r.reason()));
+      }
+      return new Response.Stored(s, m.accepted(), rejected);
+    } else if (msg instanceof Wire.Subscribed m) {
+      return new Response.Subscribed(s, ttl(m.ttlMillis()));
+    } else if (msg instanceof Wire.Failure m) {
+      return new Response.Failure(s, m.code(), m.message());
+    }
+    throw new InvalidMessageException("unknown message type " + typeName(msg));
+  }
+
+  private static String typeName(Wire.Msg msg) {
+    return msg == null ? "null message" : msg.getClass().getSimpleName();
+  }
+
+  private Contact contact(Wire.Peer p, String what) {
+    if (p == null) {
+      throw new InvalidMessageException(what + " is missing");
+    }
+    return new Contact(nodeId(p.id(), what + " id"), new Address(p.host(), p.port()));
+  }
+
+  private List<Contact> contacts(List<Wire.Peer> peers) {
+    List<Contact> out = new ArrayList<>(peers.size());
+    for (Wire.Peer p : peers) {
+      out.add(contact(p, "contact"));
+    }
+    return out;
+  }
+
+  private NodeId nodeId(byte[] bytes, String what) {
+    return NodeId.of(checkIdLength(bytes, what));
+  }
+
+  private Key key(byte[] bytes) {
+    return NodeId.of(checkIdLength(bytes, "key")).asKey();
+  }
+
+  private byte[] checkIdLength(byte[] bytes, String what) {
+    if (bytes == null) {
+      throw new InvalidMessageException(what + " is missing");
+    }
+    if (bytes.length != idBytes) {
+      throw new InvalidMessageException(
+          what + " must be " + idBytes + " bytes (idBits " + idBytes * 8 + ") but was "
+              + bytes.length);
+    }
+    return bytes;
+  }
+
+  private List<Value> values(List<Wire.Val> vals) {
+    List<Value> out = new ArrayList<>(vals.size());
+    for (Wire.Val v : vals) {
+      if (v == null) {
+        throw new InvalidMessageException("value is missing");
+      }
+      if (v.data().length > maxValueBytes) {
+        throw new InvalidMessageException(
+            "value must be at most maxValueBytes " + maxValueBytes + " but was "
+                + v.data().length + " bytes");
+      }
+      out.add(
+          new Value(
+              v.data(),
+              nodeId(v.publisher(), "publisher"),
+              v.valueId(),
+              v.seq(),
+              Instant.ofEpochSecond(v.expiresSec(), checkNanos(v.expiresNano())),
+              v.publicKey(),
+              v.signature()));
+    }
+    return out;
+  }
+
+  private static int checkNanos(int nanos) {
+    if (nanos < 0 || nanos > 999_999_999) {
+      throw new InvalidMessageException(
+          "expiresNano must be in [0, 999999999] but was " + nanos);
+    }
+    return nanos;
+  }
+
+  private static Duration ttl(long millis) {
+    if (millis < 0) {
+      throw new InvalidMessageException("ttlMillis must not be negative but was " + millis);
+    }
+    return Duration.ofMillis(millis);
+  }
+}

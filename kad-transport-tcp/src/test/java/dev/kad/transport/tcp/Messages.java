@@ -1,0 +1,99 @@
+package dev.kad.transport.tcp;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Message;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+
+/** Generators and fixtures of API messages for codec and transport tests. */
+final class Messages {
+
+  private Messages() {}
+
+  static NodeId id(int seed) {
+    byte[] b = new byte[20];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (byte) (seed * 31 + i);
+    }
+    b[0] = (byte) (seed >>> 24);
+    b[1] = (byte) (seed >>> 16);
+    b[2] = (byte) (seed >>> 8);
+    b[3] = (byte) seed;
+    return NodeId.of(b);
+  }
+
+  static Contact contact(int seed, Address address) {
+    return new Contact(id(seed), address);
+  }
+
+  static Value value(int size) {
+    return Value.of(new byte[size], id(7), 1, 1, Instant.ofEpochSecond(1_700_000_000L, 5));
+  }
+
+  static Arbitrary<NodeId> ids(int bits) {
+    return Arbitraries.bytes().array(byte[].class).ofSize(bits / 8).map(NodeId::of);
+  }
+
+  static Arbitrary<Message> messages(int bits) {
+    Arbitrary<NodeId> ids = ids(bits);
+    Arbitrary<Key> keys = ids.map(NodeId::asKey);
+    Arbitrary<String> hosts =
+        Arbitraries.oneOf(
+            Arbitraries.of("127.0.0.1", "::1", "fe80::1", "10.0.0.5", "node-1.example.org"),
+            Arbitraries.strings().alpha().numeric().ofMinLength(1).ofMaxLength(30));
+    Arbitrary<Address> addresses =
+        Combinators.combine(hosts, Arbitraries.integers().between(0, 65535)).as(Address::new);
+    Arbitrary<Contact> contacts = Combinators.combine(ids, addresses).as(Contact::new);
+    Arbitrary<Instant> instants =
+        Combinators.combine(
+                Arbitraries.longs().between(-100_000_000_000L, 100_000_000_000L),
+                Arbitraries.integers().between(0, 999_999_999))
+            .as(Instant::ofEpochSecond);
+    Arbitrary<byte[]> data = Arbitraries.bytes().array(byte[].class).ofMaxSize(64);
+    Arbitrary<byte[]> nonEmpty = Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(64);
+    Arbitrary<byte[][]> signatures =
+        Arbitraries.oneOf(
+            Arbitraries.just(new byte[][] {new byte[0], new byte[0]}),
+            Combinators.combine(nonEmpty, nonEmpty).as((k, s) -> new byte[][] {k, s}));
+    Arbitrary<Value> values =
+        Combinators.combine(
+                data, ids, Arbitraries.longs(), Arbitraries.longs(), instants, signatures)
+            .as((d, p, vid, seq, exp, sig) -> new Value(d, p, vid, seq, exp, sig[0], sig[1]));
+    Arbitrary<List<Value>> valueLists = values.list().ofMaxSize(4);
+    Arbitrary<List<Contact>> contactLists = contacts.list().ofMaxSize(6);
+    Arbitrary<Duration> ttls = Arbitraries.longs().between(0, 10_000_000_000L).map(Duration::ofMillis);
+    Arbitrary<Response.Rejected> rejections =
+        Combinators.combine(Arbitraries.integers().between(0, 100), Arbitraries.strings().ofMaxLength(40))
+            .as(Response.Rejected::new);
+    return Arbitraries.oneOf(
+        List.of(
+            contacts.map(Request.Ping::new),
+            Combinators.combine(contacts, ids).as(Request.FindNode::new),
+            Combinators.combine(contacts, keys).as(Request.FindValue::new),
+            Combinators.combine(contacts, keys, valueLists, Arbitraries.of(true, false))
+                .as(Request.Store::new),
+            Combinators.combine(contacts, keys, ttls).as(Request.Subscribe::new),
+            Combinators.combine(contacts, keys).as(Request.Unsubscribe::new),
+            Combinators.combine(contacts, keys, valueLists).as(Request.Notify::new),
+            contacts.map(Response.Pong::new),
+            Combinators.combine(contacts, contactLists).as(Response.NodesFound::new),
+            Combinators.combine(contacts, valueLists, contactLists).as(Response.ValuesFound::new),
+            Combinators.combine(
+                    contacts, Arbitraries.integers().between(0, 1000), rejections.list().ofMaxSize(3))
+                .as(Response.Stored::new),
+            Combinators.combine(contacts, ttls).as(Response.Subscribed::new),
+            Combinators.combine(
+                    contacts, Arbitraries.of(Response.Code.class), Arbitraries.strings().ofMaxLength(60))
+                .as(Response.Failure::new)));
+  }
+}

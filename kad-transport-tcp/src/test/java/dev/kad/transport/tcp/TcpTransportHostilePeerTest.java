@@ -1,0 +1,344 @@
+package dev.kad.transport.tcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * Every kind of bad input closes that one connection, is counted, and leaves the node serving
+ * others. Hostile peers are plain blocking sockets.
+ */
+class TcpTransportHostilePeerTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(10);
+  private static final byte[] PREFACE = {'K', 'A', 'D', 1, 0};
+
+  private final List<TcpTransport> transports = new ArrayList<>();
+  private final List<Socket> sockets = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws IOException {
+    for (Socket s : sockets) {
+      s.close();
+    }
+    Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
+  }
+
+  private TcpTransport started(RequestHandler handler, Consumer<TcpTransportOptions.Builder> opts) {
+    TcpTransportOptions.Builder b = TcpTransportOptions.builder();
+    opts.accept(b);
+    TcpTransport t = TcpTransport.create(b.build());
+    transports.add(t);
+    t.start(handler).block(BOUND);
+    return t;
+  }
+
+  private TcpTransport server() {
+    return started(new EchoHandler(1), b -> {});
+  }
+
+  private Socket connect(TcpTransport server, Consumer<Socket> beforeConnect) throws IOException {
+    Socket s = new Socket();
+    sockets.add(s);
+    beforeConnect.accept(s);
+    s.setSoTimeout((int) BOUND.toMillis());
+    s.connect(new InetSocketAddress("127.0.0.1", server.localAddress().port()), (int) BOUND.toMillis());
+    return s;
+  }
+
+  private Socket connect(TcpTransport server) throws IOException {
+    return connect(server, s -> {});
+  }
+
+  /** Reads until the server closes the connection; fails after the bound. */
+  private static void assertClosedByServer(Socket s) throws IOException {
+    InputStream in = s.getInputStream();
+    byte[] buf = new byte[64 * 1024];
+    try {
+      while (in.read(buf) != -1) {
+        // drain: the server's preface, maybe more
+      }
+    } catch (SocketException reset) {
+      // a reset is a close too
+    }
+  }
+
+  private static byte[] frame(byte[] body) {
+    return ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array();
+  }
+
+  private static byte[] json(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String b64(byte[] b) {
+    return Base64.getEncoder().encodeToString(b);
+  }
+
+  private static String sender(int idBytes) {
+    return "{\"id\":\"" + b64(new byte[idBytes]) + "\",\"host\":\"127.0.0.1\",\"port\":9}";
+  }
+
+  /** A well-behaved node still gets answers from {@code server}. */
+  private void assertStillServes(TcpTransport server) {
+    TcpTransport good = started(new EchoHandler(5), b -> {});
+    StepVerifier.create(
+            good.send(server.localAddress(), new Request.Ping(Messages.contact(5, good.localAddress()))))
+        .expectNextMatches(r -> !(r instanceof Response.Failure))
+        .expectComplete()
+        .verify(BOUND);
+  }
+
+  private void assertCounted(TcpTransport server, String what, ToLongFunction<TcpTransportStats> counter) {
+    Await.until(what + " to be counted", () -> counter.applyAsLong(server.stats()) == 1);
+    assertThat(server.stats().violations()).isEqualTo(1);
+  }
+
+  private void sendAndExpectClose(TcpTransport server, byte[]... chunks) throws IOException {
+    Socket s = connect(server);
+    OutputStream out = s.getOutputStream();
+    for (byte[] c : chunks) {
+      out.write(c);
+    }
+    out.flush();
+    assertClosedByServer(s);
+  }
+
+  @Test
+  void garbageBytesCloseTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(server, json("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aPrefaceOfAnotherVersionClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(server, new byte[] {'K', 'A', 'D', 2, 0});
+    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aPrefaceOfAnotherFormatClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(server, new byte[] {'K', 'A', 'D', 1, 2});
+    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aPeerThatSendsNoPrefaceIsDisconnected() throws IOException {
+    TcpTransport server =
+        started(new EchoHandler(1), b -> b.connectTimeout(Duration.ofMillis(200)));
+    assertClosedByServer(connect(server));
+    assertCounted(server, "the missing preface", TcpTransportStats::badPrefaces);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aTwoGibibyteLengthPrefixClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(server, PREFACE, new byte[] {(byte) 0x80, 0, 0, 0, '{'});
+    assertCounted(server, "the oversized frame", TcpTransportStats::oversizedFrames);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aFrameJustOverTheLimitClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(server, PREFACE, ByteBuffer.allocate(4).putInt(64 * 1024 + 1).array());
+    assertCounted(server, "the oversized frame", TcpTransportStats::oversizedFrames);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aTruncatedFrameIsCountedWhenThePeerCloses() throws IOException {
+    TcpTransport server = server();
+    Socket s = connect(server);
+    s.getOutputStream().write(PREFACE);
+    s.getOutputStream().write(ByteBuffer.allocate(14).putInt(100).put(json("{\"rid\":1,")).array());
+    s.getOutputStream().flush();
+    s.close();
+    assertCounted(server, "the truncated frame", TcpTransportStats::truncatedFrames);
+    assertStillServes(server);
+  }
+
+  @Test
+  void validJsonOfAnUnknownTypeClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(
+        server,
+        PREFACE,
+        frame(json("{\"rid\":1,\"msg\":{\"type\":\"teleport\",\"sender\":" + sender(20) + "}}")));
+    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
+    assertStillServes(server);
+  }
+
+  @Test
+  void anIdOfTheWrongLengthClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(
+        server, PREFACE, frame(json("{\"rid\":1,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(32) + "}}")));
+    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aValueOverTheLimitClosesTheConnection() throws IOException {
+    TcpTransport server = started(new EchoHandler(1), b -> b.maxValueBytes(1000));
+    String value =
+        "{\"data\":\""
+            + b64(new byte[1001])
+            + "\",\"publisher\":\""
+            + b64(new byte[20])
+            + "\",\"valueId\":1,\"seq\":1,\"expiresSec\":0,\"expiresNano\":0,"
+            + "\"publicKey\":\"\",\"signature\":\"\"}";
+    sendAndExpectClose(
+        server,
+        PREFACE,
+        frame(
+            json(
+                "{\"rid\":1,\"msg\":{\"type\":\"store\",\"sender\":"
+                    + sender(20)
+                    + ",\"key\":\""
+                    + b64(new byte[20])
+                    + "\",\"values\":["
+                    + value
+                    + "],\"cached\":false}}")));
+    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aResponseToARequestNeverSentClosesTheConnection() throws IOException {
+    TcpTransport server = server();
+    sendAndExpectClose(
+        server, PREFACE, frame(json("{\"rid\":77,\"msg\":{\"type\":\"pong\",\"sender\":" + sender(20) + "}}")));
+    assertCounted(server, "the unknown response", TcpTransportStats::unknownResponses);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aValidRequestFromARawPeerIsAnswered() throws IOException {
+    TcpTransport server = server();
+    Socket s = connect(server);
+    s.getOutputStream()
+        .write(frameAfterPreface(json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
+    s.getOutputStream().flush();
+    InputStream in = s.getInputStream();
+    assertThat(in.readNBytes(5)).containsExactly(PREFACE);
+    int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
+    String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    assertThat(body).startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
+    assertThat(server.stats().violations()).isZero();
+  }
+
+  private static byte[] frameAfterPreface(byte[] body) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(PREFACE);
+    out.writeBytes(frame(body));
+    return out.toByteArray();
+  }
+
+  @Test
+  void connectionsOverTheBoundAreClosed() throws IOException {
+    TcpTransport server = started(new EchoHandler(1), b -> b.maxInboundConnections(8));
+    TcpTransport good = started(new EchoHandler(5), b -> {});
+    Request ping = new Request.Ping(Messages.contact(5, good.localAddress()));
+    good.send(server.localAddress(), ping).block(BOUND);
+    for (int i = 0; i < 20; i++) {
+      connect(server).getOutputStream().write(PREFACE);
+    }
+    Await.until("13 connections refused", () -> server.stats().rejectedConnections() == 13);
+    Await.until("8 connections open", () -> server.stats().openConnections() == 8);
+    // the connection opened before the flood still works
+    StepVerifier.create(good.send(server.localAddress(), ping))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(good.stats().dialedConnections()).isEqualTo(1);
+    // and once the flood ends, new peers get in
+    for (Socket s : sockets) {
+      s.close();
+    }
+    Await.until("the flood's connections to close", () -> server.stats().openConnections() == 1);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aPeerThatNeverReadsIsDisconnectedBeforeItsBacklogGrowsPastTheLimit() throws IOException {
+    Contact self = Messages.contact(1, new Address("127.0.0.1", 1));
+    Response big = new Response.ValuesFound(self, List.of(Messages.value(16 * 1024)), List.of());
+    TcpTransport server =
+        started(request -> Mono.just(big), b -> b.maxPendingWriteBytes(128 * 1024));
+    Socket s = connect(server, sock -> {
+      try {
+        sock.setReceiveBufferSize(4096);
+      } catch (SocketException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    byte[] request =
+        frame(
+            json(
+                "{\"rid\":1,\"msg\":{\"type\":\"findValue\",\"sender\":"
+                    + sender(20)
+                    + ",\"key\":\""
+                    + b64(new byte[20])
+                    + "\"}}"));
+    ByteArrayOutputStream burst = new ByteArrayOutputStream();
+    burst.writeBytes(PREFACE);
+    for (int i = 0; i < 4000; i++) {
+      burst.writeBytes(request);
+    }
+    try {
+      s.getOutputStream().write(burst.toByteArray());
+      s.getOutputStream().flush();
+    } catch (IOException closedWhileWriting) {
+      // the server may disconnect us before the burst is written
+    }
+    Await.until("the slow reader to be disconnected", () -> server.stats().slowReadersClosed() == 1);
+    Await.until("its connection to close", () -> server.stats().openConnections() == 0);
+    assertStillServes(server);
+  }
+
+  @Test
+  void keysOfTheWrongWidthFromAWellFormedPeerAreRefused() {
+    TcpTransport server = server();
+    TcpTransport wide = started(new EchoHandler(5), b -> b.idBits(256));
+    Contact sender =
+        new Contact(dev.kad.api.NodeId.of(new byte[32]), wide.localAddress());
+    StepVerifier.create(wide.send(server.localAddress(), new Request.FindValue(sender, Key.of("k", 256))))
+        .expectError(dev.kad.api.UnreachableContactException.class)
+        .verify(BOUND);
+    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
+    assertStillServes(server);
+  }
+}

@@ -1,0 +1,394 @@
+package dev.kad.transport.tcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.InvalidMessageException;
+import dev.kad.api.KadTimeoutException;
+import dev.kad.api.Key;
+import dev.kad.api.NodeClosedException;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
+import dev.kad.api.spi.Transport;
+import dev.kad.testkit.TransportContract;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * The transport contract of the testkit, plus what is particular to TCP: formats, connection
+ * reuse, idleness, limits, and releasing everything on close.
+ */
+class TcpTransportTest implements TransportContract {
+
+  private static final Duration BOUND = Duration.ofSeconds(10);
+
+  private final List<TcpTransport> transports = new CopyOnWriteArrayList<>();
+
+  @Override
+  public Transport newTransport() {
+    TcpTransport t =
+        TcpTransport.create(TcpTransportOptions.builder().requestTimeout(requestTimeout()).build());
+    transports.add(t);
+    return t;
+  }
+
+  @Override
+  public Duration requestTimeout() {
+    return Duration.ofMillis(500);
+  }
+
+  @Override
+  public void cleanup() {
+    Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
+  }
+
+  private TcpTransport started(RequestHandler handler, Consumer<TcpTransportOptions.Builder> opts) {
+    TcpTransportOptions.Builder b = TcpTransportOptions.builder();
+    opts.accept(b);
+    TcpTransport t = TcpTransport.create(b.build());
+    transports.add(t);
+    t.start(handler).block(BOUND);
+    return t;
+  }
+
+  private TcpTransport started(RequestHandler handler) {
+    return started(handler, b -> {});
+  }
+
+  private static Contact me(TcpTransport t, int seed) {
+    return Messages.contact(seed, t.localAddress());
+  }
+
+  private static List<Request> everyRequest(Contact sender) {
+    Key key = Key.of("k");
+    return List.of(
+        new Request.Ping(sender),
+        new Request.FindNode(sender, Messages.id(9)),
+        new Request.FindValue(sender, key),
+        new Request.Store(sender, key, List.of(Messages.value(100), Messages.value(3)), false),
+        new Request.Subscribe(sender, key, Duration.ofMinutes(10)),
+        new Request.Unsubscribe(sender, key),
+        new Request.Notify(sender, key, List.of(Messages.value(5))));
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void everyRequestTypeIsAnsweredOverLoopback(WireFormat format) {
+    EchoHandler echo = new EchoHandler(1);
+    TcpTransport server = started(echo, b -> b.format(format));
+    TcpTransport client = started(new EchoHandler(2), b -> b.format(format));
+    for (Request request : everyRequest(me(client, 2))) {
+      StepVerifier.create(client.send(server.localAddress(), request))
+          .expectNext(echo.answer(request))
+          .expectComplete()
+          .verify(BOUND);
+    }
+    assertThat(client.stats().dialedConnections()).isEqualTo(1);
+    assertThat(server.stats().acceptedConnections()).isEqualTo(1);
+    assertThat(server.stats().violations()).isZero();
+  }
+
+  @Test
+  void hundredsOfConcurrentRequestsAreMatchedToTheirResponses() {
+    // answers come back in a shuffled order: each waits a different time
+    RequestHandler slowEcho =
+        request -> {
+          Response r = new EchoHandler(1).answer(request);
+          int delay = request instanceof Request.FindNode f ? (f.target().byteAt(19) & 0x0f) : 0;
+          return Mono.delay(Duration.ofMillis(delay)).thenReturn(r);
+        };
+    TcpTransport server = started(slowEcho);
+    TcpTransport client = started(new EchoHandler(2));
+    Contact sender = me(client, 2);
+    int n = 500;
+    Map<Integer, Boolean> matched =
+        Flux.range(0, n)
+            .flatMap(
+                i ->
+                    client
+                        .send(server.localAddress(), new Request.FindNode(sender, Messages.id(i)))
+                        .map(
+                            r ->
+                                Map.entry(
+                                    i,
+                                    ((Response.NodesFound) r)
+                                        .contacts()
+                                        .get(0)
+                                        .id()
+                                        .equals(Messages.id(i)))),
+                n)
+            .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue))
+            .block(BOUND);
+    assertThat(matched).hasSize(n).doesNotContainValue(false);
+    assertThat(client.stats().dialedConnections()).isEqualTo(1);
+    assertThat(client.stats().pendingRequests()).isZero();
+  }
+
+  @Test
+  void aConnectionCarriesRequestsBothWays() {
+    TcpTransport a = started(new EchoHandler(1));
+    TcpTransport b = started(new EchoHandler(2));
+    StepVerifier.create(b.send(a.localAddress(), new Request.Ping(me(b, 2))))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    // a answers b over the connection b opened
+    StepVerifier.create(a.send(b.localAddress(), new Request.Ping(me(a, 1))))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(a.stats().dialedConnections()).isZero();
+    assertThat(b.stats().acceptedConnections()).isZero();
+    assertThat(a.stats().openConnections()).isEqualTo(1);
+    assertThat(b.stats().openConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionFromAnAddressOtherThanTheAdvertisedOneIsNotReused() {
+    TcpTransport a = started(new EchoHandler(1));
+    TcpTransport b = started(new EchoHandler(2));
+    Contact liar = Messages.contact(2, new Address("10.9.9.9", b.localAddress().port()));
+    b.send(a.localAddress(), new Request.Ping(liar)).block(BOUND);
+    a.send(b.localAddress(), new Request.Ping(me(a, 1))).block(BOUND);
+    assertThat(a.stats().dialedConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void aSilentPeerTimesOut() {
+    TcpTransport server = started(request -> Mono.never());
+    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(200)));
+    StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(KadTimeoutException.class)
+                    .hasMessageContaining(server.localAddress().toString()))
+        .verify(BOUND);
+    assertThat(client.stats().pendingRequests()).isZero();
+  }
+
+  @Test
+  void aLateResponseIsDroppedAndCounted() {
+    TcpTransport server =
+        started(request -> Mono.delay(Duration.ofMillis(300)).thenReturn(new EchoHandler(1).answer(request)));
+    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(100)));
+    StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
+        .expectError(KadTimeoutException.class)
+        .verify(BOUND);
+    Await.until("the late response", () -> client.stats().lateResponses() == 1);
+    assertThat(client.stats().violations()).isZero();
+    assertThat(client.stats().openConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void aRefusedConnectionIsUnreachable() throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    TcpTransport client = started(new EchoHandler(2));
+    StepVerifier.create(client.send(new Address("127.0.0.1", port), new Request.Ping(me(client, 2))))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(UnreachableContactException.class)
+                    .hasMessageContaining("127.0.0.1:" + port))
+        .verify(BOUND);
+  }
+
+  @Test
+  void aClosedConnectionFailsItsPendingRequestsAtOnce() {
+    TcpTransport server = started(request -> Mono.never());
+    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMinutes(5)));
+    StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
+        .then(() -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
+        .then(() -> server.close().block(BOUND))
+        .expectError(UnreachableContactException.class)
+        .verify(BOUND);
+    assertThat(client.stats().pendingRequests()).isZero();
+  }
+
+  @Test
+  void closeFailsPendingRequestsAndLaterOnesWithNodeClosed() {
+    TcpTransport server = started(request -> Mono.never());
+    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMinutes(5)));
+    Request ping = new Request.Ping(me(client, 2));
+    StepVerifier.create(client.send(server.localAddress(), ping))
+        .then(() -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
+        .then(() -> client.close().block(BOUND))
+        .expectError(NodeClosedException.class)
+        .verify(BOUND);
+    StepVerifier.create(client.send(server.localAddress(), ping))
+        .expectError(NodeClosedException.class)
+        .verify(BOUND);
+    StepVerifier.create(client.close()).expectComplete().verify(BOUND);
+    StepVerifier.create(client.start(new EchoHandler(3)))
+        .expectError(NodeClosedException.class)
+        .verify(BOUND);
+  }
+
+  @Test
+  void closeReleasesConnectionsThreadsAndThePort() throws IOException {
+    String name = "close-check-" + System.identityHashCode(this);
+    TcpTransport a = started(new EchoHandler(1), b -> b.name(name));
+    TcpTransport b = started(new EchoHandler(2));
+    b.send(a.localAddress(), new Request.Ping(me(b, 2))).block(BOUND);
+    a.send(b.localAddress(), new Request.Ping(me(a, 1))).block(BOUND);
+    a.send(b.localAddress(), new Request.FindNode(me(a, 1), Messages.id(3))).block(BOUND);
+    assertThat(threadsNamed(name)).isNotEmpty();
+
+    StepVerifier.create(a.close()).expectComplete().verify(BOUND);
+
+    assertThat(a.stats().openConnections()).isZero();
+    assertThat(a.stats().pendingRequests()).isZero();
+    Await.until("b to see the connection closed", () -> b.stats().openConnections() == 0);
+    Await.until("a's event loops to end", () -> threadsNamed(name).isEmpty());
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress("127.0.0.1", a.localAddress().port()));
+    }
+  }
+
+  private static List<String> threadsNamed(String prefix) {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(Thread::isAlive)
+        .map(Thread::getName)
+        .filter(n -> n.startsWith(prefix))
+        .collect(Collectors.toList());
+  }
+
+  @Test
+  void closeBeforeStartReleasesTheLoops() {
+    TcpTransport t = TcpTransport.create();
+    StepVerifier.create(t.close()).expectComplete().verify(BOUND);
+    assertThatThrownBy(t::localAddress).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void aFailingHandlerIsAnsweredWithAnInternalFailure() {
+    TcpTransport server =
+        started(
+            request ->
+                request instanceof Request.Ping
+                    ? Mono.error(new IllegalStateException("boom"))
+                    : Mono.empty(),
+            b -> b.nodeId(Messages.id(1)));
+    TcpTransport client = started(new EchoHandler(2));
+    for (Request r : List.of(new Request.Ping(me(client, 2)), new Request.FindValue(me(client, 2), Key.of("x")))) {
+      StepVerifier.create(client.send(server.localAddress(), r))
+          .expectNextMatches(
+              resp ->
+                  resp instanceof Response.Failure f
+                      && f.code() == Response.Code.INTERNAL
+                      && f.sender().id().equals(Messages.id(1))
+                      && f.sender().address().equals(server.localAddress())
+                      && !f.message().contains("boom"))
+          .expectComplete()
+          .verify(BOUND);
+    }
+    assertThat(server.stats().handlerFailures()).isEqualTo(2);
+  }
+
+  @Test
+  void idleConnectionsAreClosedAndRedialed() {
+    TcpTransport server = started(new EchoHandler(1), b -> b.idleTimeout(Duration.ofMillis(200)));
+    TcpTransport client = started(new EchoHandler(2), b -> b.idleTimeout(Duration.ofMillis(200)));
+    Request ping = new Request.Ping(me(client, 2));
+    client.send(server.localAddress(), ping).block(BOUND);
+    Await.until("the idle connection to close", () -> client.stats().openConnections() == 0);
+    Await.until("the server side to close", () -> server.stats().openConnections() == 0);
+    assertThat(client.stats().idleClosed() + server.stats().idleClosed()).isPositive();
+    StepVerifier.create(client.send(server.localAddress(), ping))
+        .expectNextCount(1)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(client.stats().dialedConnections()).isEqualTo(2);
+  }
+
+  @Test
+  void aBusyConnectionIsNotClosedForIdleness() {
+    TcpTransport server =
+        started(request -> Mono.delay(Duration.ofMillis(600)).thenReturn(new EchoHandler(1).answer(request)),
+            b -> b.idleTimeout(Duration.ofMillis(100)));
+    TcpTransport client = started(new EchoHandler(2), b -> b.idleTimeout(Duration.ofMillis(100)));
+    StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(client.stats().dialedConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void aRequestOverTheFrameLimitFailsWithoutClosingTheConnection() {
+    TcpTransport server = started(new EchoHandler(1));
+    TcpTransport client =
+        started(new EchoHandler(2), b -> b.maxFrameBytes(1024).maxValueBytes(1000));
+    Request big =
+        new Request.Store(me(client, 2), Key.of("k"), List.of(Messages.value(1000), Messages.value(1000)), false);
+    StepVerifier.create(client.send(server.localAddress(), big))
+        .expectError(InvalidMessageException.class)
+        .verify(BOUND);
+    StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
+        .expectNextCount(1)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(client.stats().dialedConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void peersOfDifferentFormatsDoNotTalk() {
+    TcpTransport server = started(new EchoHandler(1));
+    TcpTransport cborClient = started(new EchoHandler(2), b -> b.format(WireFormat.CBOR));
+    StepVerifier.create(cborClient.send(server.localAddress(), new Request.Ping(me(cborClient, 2))))
+        .expectError(UnreachableContactException.class)
+        .verify(BOUND);
+    Await.until("the bad preface to be counted", () -> server.stats().badPrefaces() == 1);
+    TcpTransport jsonClient = started(new EchoHandler(3));
+    StepVerifier.create(jsonClient.send(server.localAddress(), new Request.Ping(me(jsonClient, 3))))
+        .expectNextCount(1)
+        .expectComplete()
+        .verify(BOUND);
+  }
+
+  @Test
+  void startsOnceAndAdvertisesTheConfiguredAddress() {
+    TcpTransport t =
+        started(new EchoHandler(1), b -> b.advertisedAddress(new Address("node.example.org", 0)));
+    assertThat(t.localAddress().host()).isEqualTo("node.example.org");
+    assertThat(t.localAddress().port()).isPositive();
+    StepVerifier.create(t.start(new EchoHandler(2)))
+        .expectError(IllegalStateException.class)
+        .verify(BOUND);
+  }
+
+  @Test
+  void optionsAreValidated() {
+    assertThatThrownBy(() -> TcpTransportOptions.builder().maxFrameBytes(10))
+        .hasMessageContaining("maxFrameBytes must be in [1024");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().maxFrameBytes(2048).maxValueBytes(4096).build())
+        .hasMessageContaining("maxValueBytes");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost("0.0.0.0").build())
+        .hasMessageContaining("advertisedAddress");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().idleTimeout(Duration.ZERO))
+        .hasMessageContaining("idleTimeout must be positive");
+    assertThat(TcpTransportOptions.builder().fromConfig(dev.kad.api.KadConfig.builder().idBits(256).build()).build().idBits())
+        .isEqualTo(256);
+  }
+}
