@@ -1,0 +1,84 @@
+package dev.kad.transport.tcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.PutResult;
+import dev.kad.api.Value;
+import dev.kad.reactor.KadNodes;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+
+/** Fifty real nodes on 127.0.0.1: bootstrap, find nodes, put and get over TCP. */
+class TcpClusterIntegrationTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(30);
+  private static final KadConfig CONFIG =
+      KadConfig.builder().k(8).maintenance(false).hardTimeout(Duration.ofSeconds(3)).build();
+
+  private final List<KadNode> nodes = new ArrayList<>();
+  private final SplittableRandom random = new SplittableRandom(50);
+
+  @AfterEach
+  void closeAll() {
+    Flux.fromIterable(nodes).flatMap(KadNode::close).then().block(BOUND);
+  }
+
+  private KadNode start() {
+    TcpTransport transport =
+        TcpTransport.create(
+            TcpTransportOptions.builder()
+                .fromConfig(CONFIG)
+                .bindHost("127.0.0.1")
+                .bindPort(0)
+                .eventLoopThreads(1)
+                .build());
+    KadNode node =
+        KadNodes.builder().config(CONFIG).transport(transport).random(random.split()).start().block(BOUND);
+    nodes.add(node);
+    return node;
+  }
+
+  @Test
+  void fiftyNodesBootstrapFindEachOtherAndShareValues() {
+    KadNode first = start();
+    for (int i = 1; i < 50; i++) {
+      KadNode node = start();
+      KadNode seed = nodes.get(random.nextInt(i));
+      node.bootstrap(List.of(seed.contact().address())).block(BOUND);
+    }
+    assertThat(first.routingTable().size()).isPositive();
+
+    for (int i = 0; i < 10; i++) {
+      NodeId target = NodeId.random(random);
+      KadNode from = nodes.get(random.nextInt(nodes.size()));
+      List<Contact> found = from.findNode(target).block(BOUND);
+      List<NodeId> expected =
+          nodes.stream()
+              .map(KadNode::id)
+              .filter(id -> !id.equals(from.id()))
+              .sorted(target::compareDistance)
+              .limit(CONFIG.k())
+              .toList();
+      assertThat(found).extracting(Contact::id).containsExactlyElementsOf(expected);
+    }
+
+    Key key = Key.of("over tcp");
+    PutResult put = nodes.get(7).put(key, "hello".getBytes(StandardCharsets.UTF_8)).block(BOUND);
+    assertThat(put.acceptedCount()).isGreaterThanOrEqualTo(CONFIG.k());
+    List<Value> got = nodes.get(42).get(key).collectList().block(BOUND);
+    assertThat(got)
+        .singleElement()
+        .satisfies(v -> assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello"));
+  }
+}
