@@ -27,6 +27,7 @@ import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.store.StoredValue;
 import dev.kad.reactor.watch.SubscriberRegistry;
+import dev.kad.reactor.watch.WatchSession;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,6 +78,7 @@ final class DefaultKadNode implements KadNode {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Sinks.Empty<Void> onClose = Sinks.empty();
   private final Map<Key, Value> published = new ConcurrentHashMap<>();
+  private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
   private volatile FluxSink<Mono<Void>> tasks;
   private volatile Contact contact;
   private volatile Maintenance maintenance;
@@ -117,12 +119,12 @@ final class DefaultKadNode implements KadNode {
 
               @Override
               public void stored(Key key, List<Value> changed) {
-                // Pushing to subscribers is the live-streams part (issue 7).
+                DefaultKadNode.this.stored(key, changed);
               }
 
               @Override
               public void notified(Request.Notify notify) {
-                // Delivering pushed values to local watchers is the live-streams part (issue 7).
+                deliver(notify.key(), notify.values());
               }
             });
   }
@@ -318,6 +320,7 @@ final class DefaultKadNode implements KadNode {
             e -> {
               if (e instanceof KadException k && k.isTransient()) {
                 table.failed(to.id());
+                kickWatchesSubscribedAt(to);
               }
             });
   }
@@ -624,6 +627,9 @@ final class DefaultKadNode implements KadNode {
     if (selfAmongClosest) {
       Instant now = clock.instant();
       StoreOutcome outcome = store.store(key, value, value.expiresAt(), false, now);
+      if (outcome.changed()) {
+        stored(key, List.of(value));
+      }
       if (outcome.accepted()) {
         accepted.add(contact());
       } else {
@@ -685,8 +691,121 @@ final class DefaultKadNode implements KadNode {
   @Override
   public Flux<Value> watch(Key key) {
     checkWidth("key", key);
-    return Flux.error(
-        new KadException("watch is not available in this version: it comes with live streams"));
+    return Flux.defer(
+        () -> {
+          if (closed.get()) {
+            return Flux.error(closedError());
+          }
+          WatchSession session = new WatchSession(key, 4 * config.maxValuesPerKey());
+          Flux<Value> values =
+              Flux.create(
+                  sink -> {
+                    watches.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(session);
+                    session.attach(sink);
+                  });
+          // Current values first, then the subscriptions kept up: renewed every half TTL,
+          // at once when a subscribed node fails.
+          Flux<Value> upkeep =
+              values(key, Integer.MAX_VALUE)
+                  .collectList()
+                  .doOnNext(session::offer)
+                  .thenMany(
+                      Flux.merge(
+                              Flux.interval(Duration.ZERO, config.subscriptionTtl().dividedBy(2), scheduler),
+                              session.kicks())
+                          .onBackpressureDrop()
+                          .concatMap(tick -> resubscribe(session)))
+                  .thenMany(Flux.empty());
+          return Flux.merge(values, upkeep)
+              .doFinally(signal -> endWatch(session));
+        });
+  }
+
+  /** Subscribes at the key's current k closest nodes and drops the ones that left the set. */
+  private Mono<Void> resubscribe(WatchSession session) {
+    Key key = session.key();
+    return findNode(key.asNodeId())
+        .flatMap(
+            closest -> {
+              Request.Subscribe subscribe =
+                  new Request.Subscribe(contact(), key, config.subscriptionTtl());
+              Mono<Void> subscribeAll =
+                  Flux.fromIterable(closest)
+                      .flatMap(
+                          c ->
+                              call(c, subscribe)
+                                  .filter(Response.Subscribed.class::isInstance)
+                                  .map(r -> c)
+                                  .onErrorResume(e -> Mono.empty()),
+                          config.k())
+                      .collectList()
+                      .doOnNext(
+                          accepted -> {
+                            List<Contact> left = new ArrayList<>(session.subscribedAt());
+                            left.removeAll(accepted);
+                            session.subscribedAt().retainAll(accepted);
+                            session.subscribedAt().addAll(accepted);
+                            left.forEach(c -> submit(unsubscribe(c, key)));
+                          })
+                      .then();
+              return subscribeAll;
+            })
+        .onErrorResume(
+            e -> {
+              log.debug("node={} watch of {} could not resubscribe: {}", id.toShortHex(), key.toShortHex(), e.toString());
+              return Mono.empty();
+            });
+  }
+
+  private Mono<Void> unsubscribe(Contact at, Key key) {
+    return call(at, new Request.Unsubscribe(contact(), key)).onErrorResume(e -> Mono.empty()).then();
+  }
+
+  private void endWatch(WatchSession session) {
+    Key key = session.key();
+    watches.computeIfPresent(
+        key,
+        (k, sessions) -> {
+          sessions.remove(session);
+          return sessions.isEmpty() ? null : sessions;
+        });
+    boolean othersWatch = watches.containsKey(key);
+    if (!othersWatch && !closed.get()) {
+      for (Contact c : List.copyOf(session.subscribedAt())) {
+        submit(unsubscribe(c, key));
+      }
+    }
+    session.subscribedAt().clear();
+  }
+
+  /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */
+  private void stored(Key key, List<Value> changed) {
+    deliver(key, changed);
+    for (Contact subscriber : subscribers.subscribers(key, clock.instant())) {
+      submit(
+          call(subscriber, new Request.Notify(contact(), key, changed))
+              .onErrorResume(e -> Mono.empty())
+              .then());
+    }
+  }
+
+  private void deliver(Key key, List<Value> values) {
+    Set<WatchSession> sessions = watches.get(key);
+    if (sessions != null) {
+      for (WatchSession session : sessions) {
+        session.offer(values);
+      }
+    }
+  }
+
+  private void kickWatchesSubscribedAt(Contact failed) {
+    for (Set<WatchSession> sessions : watches.values()) {
+      for (WatchSession session : sessions) {
+        if (session.subscribedAt().contains(failed)) {
+          session.kick();
+        }
+      }
+    }
   }
 
   @Override
@@ -697,6 +816,9 @@ final class DefaultKadNode implements KadNode {
             return onClose.asMono();
           }
           background.dispose();
+          NodeClosedException error = closedError();
+          watches.values().forEach(sessions -> sessions.forEach(w -> w.error(error)));
+          watches.clear();
           return transport
               .close()
               .doFinally(

@@ -1,0 +1,173 @@
+package dev.kad.reactor.watch;
+
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Sinks;
+
+/**
+ * The watcher side of one {@code watch(key)} subscription: de-duplicates the values that
+ * arrive (from the initial get and from pushed notifications), buffers them for a slow
+ * subscriber and remembers which nodes it is subscribed at.
+ *
+ * <p>Overflow policy: the buffer holds at most one value per (publisher, value id), the one
+ * with the highest seq, so a slow subscriber sees the latest value of each publisher and
+ * memory stays bounded by the number of identities, itself capped at {@code maxPending}
+ * (beyond it the oldest identity is dropped). Each (publisher, value id, seq) is delivered
+ * at most once, and never a lower seq after a higher one.
+ */
+public final class WatchSession {
+
+  private record Identity(NodeId publisher, long valueId) {
+    static Identity of(Value v) {
+      return new Identity(v.publisher(), v.valueId());
+    }
+  }
+
+  private final Key key;
+  private final int maxPending;
+  private final Map<Identity, Value> pending = new LinkedHashMap<>();
+  private final Map<Identity, Long> delivered = new LinkedHashMap<>();
+  private final AtomicInteger wip = new AtomicInteger();
+  private final Set<Contact> subscribedAt = ConcurrentHashMap.newKeySet();
+  private final Sinks.Many<Boolean> kicks = Sinks.many().multicast().directBestEffort();
+  private volatile FluxSink<Value> sink;
+
+  /**
+   * Starts a session.
+   *
+   * @param key the watched key
+   * @param maxPending the most identities buffered for a slow subscriber
+   */
+  public WatchSession(Key key, int maxPending) {
+    this.key = key;
+    this.maxPending = maxPending;
+  }
+
+  /**
+   * The watched key.
+   *
+   * @return the key
+   */
+  public Key key() {
+    return key;
+  }
+
+  /**
+   * Connects the subscriber's sink; values offered before are delivered on demand.
+   *
+   * @param sink the subscriber's sink
+   */
+  public void attach(FluxSink<Value> sink) {
+    this.sink = sink;
+    sink.onRequest(n -> drain());
+    drain();
+  }
+
+  /**
+   * Offers values; the ones not delivered yet with a higher seq are buffered and delivered as
+   * the subscriber asks.
+   *
+   * @param values values of the key, from a get or a notification
+   */
+  public void offer(List<Value> values) {
+    synchronized (this) {
+      for (Value v : values) {
+        Identity id = Identity.of(v);
+        Long done = delivered.get(id);
+        if (done != null && done >= v.seq()) {
+          continue;
+        }
+        Value waiting = pending.get(id);
+        if (waiting == null || waiting.seq() < v.seq()) {
+          pending.remove(id);
+          pending.put(id, v);
+        }
+        while (pending.size() > maxPending) {
+          Iterator<Identity> oldest = pending.keySet().iterator();
+          oldest.next();
+          oldest.remove();
+        }
+      }
+    }
+    drain();
+  }
+
+  private void drain() {
+    FluxSink<Value> s = sink;
+    if (s == null || wip.getAndIncrement() != 0) {
+      return;
+    }
+    do {
+      while (s.requestedFromDownstream() > 0 && !s.isCancelled()) {
+        Value next = poll();
+        if (next == null) {
+          break;
+        }
+        s.next(next);
+      }
+    } while (wip.decrementAndGet() != 0);
+  }
+
+  private synchronized Value poll() {
+    Iterator<Map.Entry<Identity, Value>> it = pending.entrySet().iterator();
+    if (!it.hasNext()) {
+      return null;
+    }
+    Map.Entry<Identity, Value> first = it.next();
+    it.remove();
+    delivered.put(first.getKey(), first.getValue().seq());
+    if (delivered.size() > 16 * maxPending) {
+      Iterator<Identity> oldest = delivered.keySet().iterator();
+      oldest.next();
+      oldest.remove();
+    }
+    return first.getValue();
+  }
+
+  /**
+   * Ends the stream with an error, e.g. when the node closes.
+   *
+   * @param error the error
+   */
+  public void error(Throwable error) {
+    FluxSink<Value> s = sink;
+    if (s != null) {
+      s.error(error);
+    }
+  }
+
+  /**
+   * The nodes holding a subscription for this watch.
+   *
+   * @return a live, thread-safe set
+   */
+  public Set<Contact> subscribedAt() {
+    return subscribedAt;
+  }
+
+  /**
+   * Asks for an early re-subscription, e.g. because a subscribed node failed.
+   */
+  public void kick() {
+    kicks.tryEmitNext(Boolean.TRUE);
+  }
+
+  /**
+   * The early re-subscription requests.
+   *
+   * @return a hot stream of kicks
+   */
+  public reactor.core.publisher.Flux<Boolean> kicks() {
+    return kicks.asFlux();
+  }
+}

@@ -1,0 +1,150 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+
+class WatchTest {
+
+  private static final KadConfig CONFIG =
+      KadConfig.builder()
+          .k(6)
+          .softTimeout(Duration.ofMillis(300))
+          .hardTimeout(Duration.ofSeconds(2))
+          .subscriptionTtl(Duration.ofMinutes(2))
+          .maintenance(false)
+          .build();
+
+  private Cluster cluster;
+  private final List<Disposable> watches = new ArrayList<>();
+
+  @AfterEach
+  void closeCluster() {
+    watches.forEach(Disposable::dispose);
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private Cluster cluster(long seed, int nodes) {
+    cluster = new Cluster(seed, CONFIG).grow(nodes);
+    return cluster;
+  }
+
+  private List<Value> watch(KadNode node, Key key) {
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    watches.add(node.watch(key).subscribe(seen::add));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(10));
+    return seen;
+  }
+
+  private static List<Integer> firstBytes(List<Value> values) {
+    return values.stream().map(v -> (int) v.data()[0]).toList();
+  }
+
+  @Test
+  void aWatcherSeesTheCurrentValueThenAValuePutFromAnotherNode() {
+    Cluster c = cluster(31, 40);
+    Key key = Key.of("news");
+    c.await(c.node(3).put(key, new byte[] {1}));
+    List<Value> seen = watch(c.node(20), key);
+    assertThat(firstBytes(seen)).containsExactly(1);
+    c.await(c.node(7).put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(1, 2);
+  }
+
+  @Test
+  void aReplacementWithAHigherSeqArrivesOnce() {
+    Cluster c = cluster(32, 40);
+    Key key = Key.of("score");
+    List<Value> seen = watch(c.node(20), key);
+    c.await(c.node(3).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    c.await(c.node(3).put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(seen.get(1).seq()).isGreaterThan(seen.get(0).seq());
+  }
+
+  @Test
+  void twoWatchersOnOneNodeEachGetEveryValue() {
+    Cluster c = cluster(33, 30);
+    Key key = Key.of("shared");
+    List<Value> first = watch(c.node(10), key);
+    List<Value> second = watch(c.node(10), key);
+    c.await(c.node(2).put(key, new byte[] {1}));
+    c.await(c.node(4).put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(first)).containsExactlyInAnyOrder(1, 2);
+    assertThat(firstBytes(second)).containsExactlyInAnyOrder(1, 2);
+  }
+
+  @Test
+  void keepsReceivingWhenHalfTheClosestDieAndNewNodesJoinCloser() {
+    Cluster c = cluster(34, 40);
+    Key key = Key.of("resilient");
+    KadNode watcher = c.node(25);
+    List<Value> seen = watch(watcher, key);
+    List<KadNode> closest =
+        c.nodes.stream().filter(n -> n != watcher).sorted(Cluster.byDistanceTo(key)).limit(CONFIG.k()).toList();
+    for (int i = 0; i < closest.size(); i += 2) {
+      c.network.kill(closest.get(i).contact().address());
+    }
+    for (int i = 0; i < 3; i++) {
+      byte[] near = key.toBytes();
+      near[near.length - 1] ^= (byte) (i + 1);
+      KadNode newcomer = c.startWithId(NodeId.of(near));
+      c.await(newcomer.bootstrap(List.of(c.node(0).contact().address())));
+      c.nodes.add(newcomer);
+    }
+    // Past a renewal: the watcher has found the new closest set.
+    c.vts.advanceTimeBy(CONFIG.subscriptionTtl());
+    c.await(c.node(1).put(key, new byte[] {9}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(9);
+  }
+
+  @Test
+  void cancellingUnsubscribesAndStopsAllTraffic() {
+    Cluster c = cluster(35, 20);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode watcher = c.startRecorded(recorder);
+    Key key = Key.of("bye");
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    Disposable watch = watcher.watch(key).subscribe(seen::add);
+    c.vts.advanceTimeBy(Duration.ofMinutes(5));
+    assertThat(recorder[0].sent()).anyMatch(Request.Subscribe.class::isInstance);
+    recorder[0].clear();
+    watch.dispose();
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(recorder[0].sent()).isNotEmpty().allMatch(Request.Unsubscribe.class::isInstance);
+    recorder[0].clear();
+    c.await(c.node(1).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(recorder[0].sent()).isEmpty();
+    assertThat(seen).isEmpty();
+  }
+
+  @Test
+  void closingTheNodeEndsItsWatchesWithAnError() {
+    Cluster c = cluster(36, 5);
+    List<Throwable> errors = new CopyOnWriteArrayList<>();
+    watches.add(c.node(2).watch(Key.of("k")).subscribe(v -> {}, errors::add));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    c.await(c.node(2).close());
+    assertThat(errors).singleElement().isInstanceOf(dev.kad.api.NodeClosedException.class);
+  }
+}

@@ -1,0 +1,68 @@
+package dev.kad.reactor.watch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+class WatchSessionTest {
+
+  private final SplittableRandom rng = new SplittableRandom(8);
+  private final NodeId alice = NodeId.random(rng);
+  private final NodeId bob = NodeId.random(rng);
+  private final Instant expiry = Instant.parse("2030-01-01T00:00:00Z");
+
+  private Value v(NodeId publisher, long seq) {
+    return Value.of(new byte[] {(byte) seq}, publisher, 1, seq, expiry);
+  }
+
+  @Test
+  void aSlowSubscriberGetsTheLatestValueOfEachPublisher() {
+    WatchSession session = new WatchSession(Key.of("k"), 16);
+    StepVerifier.create(Flux.<Value>create(session::attach), 0)
+        .then(
+            () -> {
+              for (int seq = 1; seq <= 100; seq++) {
+                session.offer(List.of(v(alice, seq), v(bob, seq)));
+              }
+            })
+        .thenRequest(10)
+        .expectNext(v(alice, 100), v(bob, 100))
+        .expectNoEvent(Duration.ofMillis(10))
+        .thenCancel()
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void eachSeqIsDeliveredOnceAndNeverALowerOneAfterAHigher() {
+    WatchSession session = new WatchSession(Key.of("k"), 16);
+    StepVerifier.create(Flux.<Value>create(session::attach))
+        .then(() -> session.offer(List.of(v(alice, 2))))
+        .expectNext(v(alice, 2))
+        .then(() -> session.offer(List.of(v(alice, 2), v(alice, 1))))
+        .then(() -> session.offer(List.of(v(alice, 3))))
+        .expectNext(v(alice, 3))
+        .thenCancel()
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void theBufferIsBoundedByIdentities() {
+    WatchSession session = new WatchSession(Key.of("k"), 2);
+    NodeId carol = NodeId.random(rng);
+    StepVerifier.create(Flux.<Value>create(session::attach), 0)
+        .then(() -> session.offer(List.of(v(alice, 1), v(bob, 1), v(carol, 1))))
+        .thenRequest(5)
+        .expectNext(v(bob, 1), v(carol, 1))
+        .thenCancel()
+        .verify(Duration.ofSeconds(5));
+  }
+}
