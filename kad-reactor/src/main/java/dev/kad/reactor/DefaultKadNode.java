@@ -703,16 +703,16 @@ final class DefaultKadNode implements KadNode {
                     watches.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(session);
                     session.attach(sink);
                   });
-          // Current values first, then the subscriptions kept up: renewed every half TTL,
-          // at once when a subscribed node fails.
+          // Subscribe first, then read the current values, so a store between the two is
+          // seen either way; then keep the subscriptions up: renewed every half TTL, at once
+          // when a subscribed node fails.
+          Duration renewal = config.subscriptionTtl().dividedBy(2);
           Flux<Value> upkeep =
-              values(key, Integer.MAX_VALUE)
-                  .collectList()
+              resubscribe(session)
+                  .then(values(key, Integer.MAX_VALUE).collectList())
                   .doOnNext(session::offer)
                   .thenMany(
-                      Flux.merge(
-                              Flux.interval(Duration.ZERO, config.subscriptionTtl().dividedBy(2), scheduler),
-                              session.kicks())
+                      Flux.merge(Flux.interval(renewal, renewal, scheduler), session.kicks())
                           .onBackpressureDrop()
                           .concatMap(tick -> resubscribe(session)))
                   .thenMany(Flux.empty());

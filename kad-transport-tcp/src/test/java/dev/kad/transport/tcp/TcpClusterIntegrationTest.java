@@ -18,6 +18,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
 
 /** Fifty real nodes on 127.0.0.1: bootstrap, find nodes, put and get over TCP. */
 class TcpClusterIntegrationTest {
@@ -80,5 +81,24 @@ class TcpClusterIntegrationTest {
     assertThat(got)
         .singleElement()
         .satisfies(v -> assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello"));
+  }
+
+  @Test
+  void aWatcherSeesValuesPutByAnotherNodeOfATwentyNodeCluster() {
+    start();
+    for (int i = 1; i < 20; i++) {
+      start().bootstrap(List.of(nodes.get(0).contact().address())).block(BOUND);
+    }
+    Key key = Key.of("live over tcp");
+    KadNode watcher = nodes.get(5);
+    KadNode publisher = nodes.get(15);
+    StepVerifier.create(watcher.watch(key).map(v -> new String(v.data(), StandardCharsets.UTF_8)))
+        .then(() -> publisher.put(key, "first".getBytes(StandardCharsets.UTF_8)).block(BOUND))
+        .expectNext("first")
+        // The first value arrived after the watch subscribed, so the second comes as a push.
+        .then(() -> publisher.put(key, "second".getBytes(StandardCharsets.UTF_8)).block(BOUND))
+        .expectNext("second")
+        .thenCancel()
+        .verify(BOUND);
   }
 }
