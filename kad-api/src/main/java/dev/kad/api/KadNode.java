@@ -167,6 +167,14 @@ public interface KadNode {
   RoutingTableSnapshot routingTable();
 
   /**
+   * Figures of the node as they are now: routing-table size, stored values and bytes, open
+   * watches and subscribers.
+   *
+   * @return the figures
+   */
+  NodeStats stats();
+
+  /**
    * Shuts the node down: stops the maintenance jobs, ends every watch and pending operation
    * with {@link NodeClosedException} and closes the transport.
    *

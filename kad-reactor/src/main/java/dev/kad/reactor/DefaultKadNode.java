@@ -11,6 +11,7 @@ import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
+import dev.kad.api.NodeStats;
 import dev.kad.api.PutResult;
 import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.api.StoreRejectedException;
@@ -18,6 +19,7 @@ import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
+import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.lookup.Lookup;
 import dev.kad.reactor.lookup.Progress;
@@ -39,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
@@ -63,6 +66,7 @@ final class DefaultKadNode implements KadNode {
 
   private static final int TASK_CONCURRENCY = 8;
 
+  private final NodeListener listener;
   private final KadConfig config;
   private final Transport transport;
   private final Scheduler scheduler;
@@ -90,7 +94,9 @@ final class DefaultKadNode implements KadNode {
       Clock clock,
       RandomGenerator random,
       NodeId id,
-      RecordStore store) {
+      RecordStore store,
+      NodeListener listener) {
+    this.listener = listener;
     this.config = config;
     this.transport = transport;
     this.scheduler = scheduler;
@@ -131,7 +137,15 @@ final class DefaultKadNode implements KadNode {
 
   Mono<KadNode> start() {
     return transport
-        .start(handling)
+        .start(
+            request ->
+                handling
+                    .handle(request)
+                    .doOnNext(
+                        response ->
+                            listener.rpcReceived(
+                                typeOf(request),
+                                response instanceof Response.Failure ? "refused" : "ok")))
         .then(
             Mono.fromCallable(
                 () -> {
@@ -287,9 +301,7 @@ final class DefaultKadNode implements KadNode {
   private Mono<Void> probe(Contact oldest) {
     return Mono.defer(
         () ->
-            transport
-                .send(oldest.address(), new Request.Ping(contact()))
-                .timeout(config.hardTimeout(), scheduler)
+            send(oldest.address(), new Request.Ping(contact()))
                 .map(r -> r instanceof Response.Pong && r.sender().id().equals(oldest.id()))
                 .onErrorReturn(false)
                 .defaultIfEmpty(false)
@@ -302,14 +314,7 @@ final class DefaultKadNode implements KadNode {
    * table, a transient failure counts against the contact.
    */
   Mono<Response> call(Contact to, Request request) {
-    return transport
-        .send(to.address(), request)
-        .timeout(config.hardTimeout(), scheduler)
-        .onErrorMap(
-            TimeoutException.class,
-            e ->
-                new KadTimeoutException(
-                    "no answer from " + to.address() + " within " + config.hardTimeout(), e))
+    return send(to.address(), request)
         .doOnNext(
             response -> {
               if (response.sender().id().equals(to.id())) {
@@ -323,6 +328,83 @@ final class DefaultKadNode implements KadNode {
                 kickWatchesSubscribedAt(to);
               }
             });
+  }
+
+  /** Sends with the hard timeout and reports the outcome to the listener. */
+  private Mono<Response> send(Address to, Request request) {
+    return Mono.defer(
+        () -> {
+          long start = scheduler.now(TimeUnit.NANOSECONDS);
+          return transport
+              .send(to, request)
+              .timeout(config.hardTimeout(), scheduler)
+              .onErrorMap(
+                  TimeoutException.class,
+                  e ->
+                      new KadTimeoutException(
+                          "no answer from " + to + " within " + config.hardTimeout(), e))
+              .doOnNext(
+                  response ->
+                      listener.rpcSent(
+                          typeOf(request),
+                          response instanceof Response.Failure ? "refused" : "ok",
+                          since(start)))
+              .doOnError(e -> listener.rpcSent(typeOf(request), outcomeOf(e), since(start)));
+        });
+  }
+
+  private Duration since(long startNanos) {
+    return Duration.ofNanos(scheduler.now(TimeUnit.NANOSECONDS) - startNanos);
+  }
+
+  private static String outcomeOf(Throwable e) {
+    if (e instanceof KadTimeoutException) {
+      return "timeout";
+    }
+    if (e instanceof UnreachableContactException) {
+      return "unreachable";
+    }
+    return "error";
+  }
+
+  static String typeOf(Request request) {
+    if (request instanceof Request.Ping) {
+      return "ping";
+    } else if (request instanceof Request.FindNode) {
+      return "find_node";
+    } else if (request instanceof Request.FindValue) {
+      return "find_value";
+    } else if (request instanceof Request.Store) {
+      return "store";
+    } else if (request instanceof Request.Subscribe) {
+      return "subscribe";
+    } else if (request instanceof Request.Unsubscribe) {
+      return "unsubscribe";
+    }
+    return "notify";
+  }
+
+  /** Reports how an operation ended to the listener. */
+  private <T> Mono<T> timed(String kind, Mono<T> operation) {
+    return Mono.defer(
+        () -> {
+          long start = scheduler.now(TimeUnit.NANOSECONDS);
+          return operation
+              .doOnSuccess(v -> listener.operationFinished(kind, "ok", since(start)))
+              .doOnError(e -> listener.operationFinished(kind, "error", since(start)))
+              .doOnCancel(() -> listener.operationFinished(kind, "cancelled", since(start)));
+        });
+  }
+
+  private <T> Flux<T> timed(String kind, Flux<T> operation) {
+    return Flux.defer(
+        () -> {
+          long start = scheduler.now(TimeUnit.NANOSECONDS);
+          return operation
+              .doOnComplete(() -> listener.operationFinished(kind, "ok", since(start)))
+              .doOnError(e -> listener.operationFinished(kind, "error", since(start)))
+              .doOnCancel(() -> listener.operationFinished(kind, "cancelled", since(start)));
+        });
   }
 
   private Mono<Response> find(Contact to, KadId target, boolean findValue) {
@@ -361,7 +443,7 @@ final class DefaultKadNode implements KadNode {
       throw new IllegalArgumentException("seeds must name at least one address but was " + seeds);
     }
     List<Address> copy = List.copyOf(seeds);
-    return Mono.defer(
+    return timed("bootstrap", Mono.defer(
         () -> {
           if (closed.get()) {
             return Mono.error(closedError());
@@ -381,13 +463,11 @@ final class DefaultKadNode implements KadNode {
                   v ->
                       log.info(
                           "node={} bootstrapped: {} contacts", id.toShortHex(), table.size()));
-        });
+        }));
   }
 
   private Mono<Contact> pingSeed(Address seed) {
-    return transport
-        .send(seed, new Request.Ping(contact()))
-        .timeout(config.hardTimeout(), scheduler)
+    return send(seed, new Request.Ping(contact()))
         .onErrorResume(
             e -> {
               log.debug("node={} seed {} did not answer: {}", id.toShortHex(), seed, e.toString());
@@ -419,11 +499,13 @@ final class DefaultKadNode implements KadNode {
   @Override
   public Mono<List<Contact>> findNode(NodeId target) {
     checkWidth("target", target);
-    return lookup(target, false)
-        .map(Progress::event)
-        .ofType(LookupEvent.Finished.class)
-        .last()
-        .map(LookupEvent.Finished::closest);
+    return timed(
+        "find_node",
+        lookup(target, false)
+            .map(Progress::event)
+            .ofType(LookupEvent.Finished.class)
+            .last()
+            .map(LookupEvent.Finished::closest));
   }
 
   @Override
@@ -435,7 +517,7 @@ final class DefaultKadNode implements KadNode {
   @Override
   public Flux<Value> get(Key key) {
     checkWidth("key", key);
-    return values(key, Integer.MAX_VALUE);
+    return timed("get", values(key, Integer.MAX_VALUE));
   }
 
   @Override
@@ -445,7 +527,7 @@ final class DefaultKadNode implements KadNode {
       throw new IllegalArgumentException(
           "quorum must be in [1, " + config.k() + "] but was " + quorum);
     }
-    return values(key, quorum);
+    return timed("get", values(key, quorum));
   }
 
   private Flux<Value> values(Key key, int quorum) {
@@ -556,7 +638,7 @@ final class DefaultKadNode implements KadNode {
           long seq = Math.max(previous == null ? 0 : previous.seq() + 1, now.toEpochMilli());
           Value value = Value.of(copy, id, 0, seq, now.plus(config.expireAfter()));
           published.put(key, value);
-          return store(key, value);
+          return timed("put", store(key, value));
         });
   }
 
@@ -568,7 +650,7 @@ final class DefaultKadNode implements KadNode {
     }
     checkWidth("value publisher", value.publisher());
     checkSize(value.size());
-    return Mono.defer(() -> store(key, value));
+    return timed("put", Mono.defer(() -> store(key, value)));
   }
 
   private Mono<PutResult> store(Key key, Value value) {
@@ -806,6 +888,16 @@ final class DefaultKadNode implements KadNode {
         }
       }
     }
+  }
+
+  @Override
+  public NodeStats stats() {
+    int active = 0;
+    for (Set<WatchSession> sessions : watches.values()) {
+      active += sessions.size();
+    }
+    return new NodeStats(
+        table.size(), table.bucketCount(), store.size(), store.storedBytes(), active, subscribers.size());
   }
 
   @Override

@@ -4,6 +4,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
+import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
@@ -70,8 +71,20 @@ public final class KadNodes {
     private RandomGenerator random;
     private NodeId id;
     private RecordStore store;
+    private NodeListener listener = NodeListener.NONE;
 
     private Builder() {}
+
+    /**
+     * Sets the listener told of every request and operation, for metrics.
+     *
+     * @param listener a fast, thread-safe, non-blocking listener
+     * @return this builder
+     */
+    public Builder listener(NodeListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
 
     /**
      * Sets the configuration.
@@ -181,7 +194,8 @@ public final class KadNodes {
               clock != null ? clock : new SchedulerClock(scheduler),
               rng,
               nodeId,
-              store != null ? store : new InMemoryRecordStore(config));
+              store != null ? store : new InMemoryRecordStore(config),
+              listener);
       return node.start();
     }
   }

@@ -72,6 +72,23 @@ final class Cluster implements AutoCloseable {
     return node;
   }
 
+  KadNode startWithListener(dev.kad.api.spi.NodeListener listener) {
+    KadNode node =
+        await(
+            KadNodes.builder()
+                .config(config)
+                .transport(network.newTransport())
+                .scheduler(vts)
+                .random(network.newRandom())
+                .listener(listener)
+                .start());
+    if (!nodes.isEmpty()) {
+      await(node.bootstrap(List.of(nodes.get(0).contact().address())));
+    }
+    nodes.add(node);
+    return node;
+  }
+
   KadNode startWithId(NodeId id) {
     return await(
         KadNodes.builder()

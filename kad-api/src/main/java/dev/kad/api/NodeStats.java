@@ -1,0 +1,14 @@
+package dev.kad.api;
+
+/**
+ * Figures of one node at one moment, for health checks and gauges.
+ *
+ * @param contacts contacts in the routing table's buckets
+ * @param buckets buckets in the routing table
+ * @param storedValues values held for the network
+ * @param storedBytes payload bytes of those values
+ * @param activeWatches {@code watch} streams open on this node
+ * @param subscribers subscriptions other nodes hold here
+ */
+public record NodeStats(
+    int contacts, int buckets, int storedValues, long storedBytes, int activeWatches, int subscribers) {}

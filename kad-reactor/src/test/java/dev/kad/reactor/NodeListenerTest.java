@@ -1,0 +1,63 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.NodeStats;
+import dev.kad.api.spi.NodeListener;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+class NodeListenerTest {
+
+  private static final KadConfig CONFIG = KadConfig.builder().k(4).maintenance(false).build();
+
+  /** Remembers every call as "sent|received|op:type:outcome". */
+  static final class Recorder implements NodeListener {
+    final List<String> events = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void rpcSent(String type, String outcome, Duration elapsed) {
+      events.add("sent:" + type + ":" + outcome);
+    }
+
+    @Override
+    public void rpcReceived(String type, String outcome) {
+      events.add("received:" + type + ":" + outcome);
+    }
+
+    @Override
+    public void operationFinished(String kind, String outcome, Duration elapsed) {
+      events.add("op:" + kind + ":" + outcome);
+    }
+  }
+
+  @Test
+  void theListenerHearsEveryRequestAndOperationAndStatsFollowTheState() {
+    try (Cluster c = new Cluster(41, CONFIG).grow(10)) {
+      Recorder recorder = new Recorder();
+      KadNode node = c.startWithListener(recorder);
+      assertThat(recorder.events).contains("op:bootstrap:ok", "sent:ping:ok", "sent:find_node:ok");
+      c.await(node.put(Key.of("metered"), new byte[] {1}));
+      assertThat(recorder.events).contains("sent:store:ok", "op:put:ok");
+      c.await(node.get(Key.of("metered")).collectList());
+      assertThat(recorder.events).contains("op:get:ok");
+      c.await(c.node(3).findNode(node.id()));
+      assertThat(recorder.events).contains("received:find_node:ok");
+
+      c.network.kill(c.node(1).contact().address());
+      c.vts.advanceTimeBy(Duration.ofSeconds(1));
+      c.await(node.findNode(c.node(1).id()));
+      assertThat(recorder.events).contains("sent:find_node:timeout");
+
+      NodeStats stats = node.stats();
+      assertThat(stats.contacts()).isEqualTo(node.routingTable().size()).isPositive();
+      assertThat(stats.buckets()).isPositive();
+      assertThat(stats.activeWatches()).isZero();
+    }
+  }
+}
