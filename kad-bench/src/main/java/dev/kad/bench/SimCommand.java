@@ -1,0 +1,181 @@
+package dev.kad.bench;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/** {@code kad-bench sim}: lookups, puts and gets on a simulated network in virtual time. */
+@Command(
+    name = "sim",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    header = "Lookups, puts and gets on a simulated network in virtual time.",
+    description = {
+      "Builds N nodes on one simulated in-memory network driven by virtual time,",
+      "kills the --dead fraction, then runs M find-node lookups for random targets",
+      "from random live nodes and M put-then-get pairs between random live nodes.",
+      "Prints one JSON line on stdout; progress and logs go to stderr. Every random",
+      "draw derives from --seed: the same seed gives the same figures (heap and",
+      "wall time aside).",
+      "",
+    },
+    footer = {
+      "",
+      "Figures:",
+      "  find_node_accuracy  mean fraction of the true k closest live nodes (brute",
+      "                      force, the asking node excluded) a lookup returned",
+      "  find_node_hops_*    hop of the closest contact returned (table seeds: 1)",
+      "  find_node_rpcs/ms   requests and simulated time per lookup",
+      "  get_success         fraction of gets that returned the value put",
+      "  get_rpcs_mean       requests the whole network sent during a get: its",
+      "                      lookup and caching store, and the pings and hand-overs",
+      "                      it sets off (stderr shows the getting node's share)",
+      "  get_ms_p50          simulated time until a get completes",
+      "  put_acks_mean       nodes that stored a put's value, the putter included",
+      "  heap_bytes_per_node used heap of the built network / N",
+      "",
+      "Bootstrap modes:",
+      "  protocol  nodes join in waves, each at most as large as the network",
+      "            joined so far (and at most 64); every node of a wave calls",
+      "            bootstrap() with a random joined node as its seed: ping,",
+      "            lookup of its own id, refresh of the farther buckets.",
+      "  warm      no messages: every routing table is fed through the engine's",
+      "            own table code (KadNodes.learn) as if each bucket had just been",
+      "            refreshed: for each bucket (the ids sharing the node's first d",
+      "            bits and differing at bit d) up to k random members, and where",
+      "            the node's k nearest neighbours lie, the nearest ones, so every",
+      "            node knows its true k closest, as after a real join.",
+    })
+final class SimCommand implements Callable<Integer> {
+
+  /** Below this many nodes the default bootstrap is the real protocol, above the warm-up. */
+  static final int WARM_FROM_NODES = 20_000;
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--nodes", required = true, description = "Number of nodes, at least 2.")
+  int nodes;
+
+  @Option(names = "--lookups", required = true, description = "Lookups, and put-get pairs.")
+  int lookups;
+
+  @Option(names = "--seed", required = true, description = "Seed of every random draw.")
+  long seed;
+
+  @Option(
+      names = "--latency-ms",
+      paramLabel = "MIN-MAX",
+      defaultValue = "10-100",
+      converter = LatencyConverter.class,
+      description = "One-way latency in ms: uniform in MIN-MAX, or fixed (default: 10-100).")
+  Latency latency;
+
+  @Option(
+      names = "--k",
+      defaultValue = "20",
+      description = "Bucket size and replication (default: ${DEFAULT-VALUE}).")
+  int k;
+
+  @Option(
+      names = "--alpha",
+      defaultValue = "3",
+      description = "Lookup parallelism (default: ${DEFAULT-VALUE}).")
+  int alpha;
+
+  @Option(
+      names = "--loss",
+      defaultValue = "0.0",
+      description = "Loss probability per message, in [0, 1) (default: ${DEFAULT-VALUE}).")
+  double loss;
+
+  @Option(
+      names = "--dead",
+      defaultValue = "0.0",
+      description = "Fraction of nodes killed after the build (default: ${DEFAULT-VALUE}).")
+  double dead;
+
+  @Option(
+      names = "--bootstrap",
+      paramLabel = "protocol|warm",
+      converter = JoinConverter.class,
+      description = "How routing tables are filled: protocol below 20000 nodes, warm from there"
+              + " unless set (see below).")
+  Simulation.Join join;
+
+  @Override
+  public Integer call() {
+    Simulation.Settings settings = settings();
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter progress = spec.commandLine().getErr();
+    SimResult result = new Simulation(settings, progress).run();
+    out.println(result.toJson());
+    out.flush();
+    return 0;
+  }
+
+  private Simulation.Settings settings() {
+    check(nodes >= 2, "--nodes must be at least 2 but was " + nodes);
+    check(lookups >= 1, "--lookups must be at least 1 but was " + lookups);
+    check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
+    check(alpha >= 1 && alpha <= 64, "--alpha must be in [1, 64] but was " + alpha);
+    check(loss >= 0.0 && loss < 1.0, "--loss must be in [0, 1) but was " + loss);
+    check(dead >= 0.0 && dead < 1.0, "--dead must be in [0, 1) but was " + dead);
+    int killed = Simulation.deadCount(nodes, dead);
+    check(
+        nodes - killed >= 2,
+        "--dead " + dead + " leaves " + (nodes - killed) + " live nodes but at least 2 are needed");
+    Simulation.Join mode =
+        join != null
+            ? join
+            : nodes < WARM_FROM_NODES ? Simulation.Join.PROTOCOL : Simulation.Join.WARM;
+    return new Simulation.Settings(
+        nodes, lookups, seed, k, alpha, loss, dead, latency.minMs(), latency.maxMs(), mode);
+  }
+
+  private void check(boolean condition, String message) {
+    if (!condition) {
+      throw new ParameterException(spec.commandLine(), message);
+    }
+  }
+
+  /** A one-way latency range in milliseconds. */
+  record Latency(long minMs, long maxMs) {}
+
+  /** Parses {@code 10-100} or {@code 50}. */
+  static final class LatencyConverter implements ITypeConverter<Latency> {
+    @Override
+    public Latency convert(String value) {
+      String[] parts = value.trim().split("-", -1);
+      try {
+        long min = Long.parseLong(parts[0].trim());
+        long max = parts.length == 2 ? Long.parseLong(parts[1].trim()) : min;
+        if (parts.length > 2 || min < 0 || max < min) {
+          throw new NumberFormatException();
+        }
+        return new Latency(min, max);
+      } catch (NumberFormatException e) {
+        throw new TypeConversionException(
+            "'" + value + "' is not MIN-MAX or a single value in ms with 0 <= MIN <= MAX");
+      }
+    }
+  }
+
+  /** Parses {@code protocol} or {@code warm}, either case. */
+  static final class JoinConverter implements ITypeConverter<Simulation.Join> {
+    @Override
+    public Simulation.Join convert(String value) {
+      try {
+        return Simulation.Join.valueOf(value.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("'" + value + "' is not protocol or warm");
+      }
+    }
+  }
+}
