@@ -119,8 +119,10 @@ final class DefaultKadNode implements KadNode {
             clock,
             new RequestHandling.Hooks() {
               @Override
-              public void heardFrom(Contact sender) {
-                DefaultKadNode.this.heardFrom(sender);
+              public void heardFrom(Contact sender, Request request) {
+                // A ping's sender never triggers a probe: probes are pings, and a probe that
+                // triggers a probe at the other end cascades through the network.
+                DefaultKadNode.this.heardFrom(sender, !(request instanceof Request.Ping));
               }
 
               @Override
@@ -283,8 +285,16 @@ final class DefaultKadNode implements KadNode {
   // ---- contacts and RPCs ----------------------------------------------------------------
 
   private void heardFrom(Contact sender) {
+    heardFrom(sender, true);
+  }
+
+  private void heardFrom(Contact sender, boolean mayProbe) {
     Insertion insertion = table.seen(sender);
-    insertion.toPing().ifPresent(oldest -> submit(probe(oldest)));
+    if (mayProbe) {
+      insertion.toPing().ifPresent(oldest -> submit(probe(oldest)));
+    } else {
+      insertion.toPing().ifPresent(oldest -> table.pingResult(oldest, true));
+    }
     if (insertion.kind() == Insertion.Kind.ADDED) {
       submit(handOver(sender));
     }
@@ -658,8 +668,13 @@ final class DefaultKadNode implements KadNode {
         .flatMap(
             closest -> {
               Request.Store request = new Request.Store(contact(), key, List.of(value), false);
+              // When this node is among the k closest it is one of the k copies.
+              List<Contact> targets =
+                  selfAmongClosest(key, closest) && closest.size() >= config.k()
+                      ? closest.subList(0, config.k() - 1)
+                      : closest;
               Mono<List<Object>> remote =
-                  Flux.fromIterable(closest)
+                  Flux.fromIterable(targets)
                       .flatMap(c -> storeAt(c, request), config.k())
                       .collectList();
               return remote.map(outcomes -> result(key, value, closest, outcomes));
@@ -698,15 +713,17 @@ final class DefaultKadNode implements KadNode {
 
   private record Failed(Contact contact) {}
 
+  private boolean selfAmongClosest(Key key, List<Contact> closest) {
+    return closest.size() < config.k()
+        || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
+  }
+
   private PutResult result(Key key, Value value, List<Contact> closest, List<Object> outcomes) {
     List<Contact> accepted = new ArrayList<>();
     List<PutResult.Rejection> rejected = new ArrayList<>();
     List<Contact> failed = new ArrayList<>();
     // This node holds the value too when it is one of the k closest to the key.
-    boolean selfAmongClosest =
-        closest.size() < config.k()
-            || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
-    if (selfAmongClosest) {
+    if (selfAmongClosest(key, closest)) {
       Instant now = clock.instant();
       StoreOutcome outcome = store.store(key, value, value.expiresAt(), false, now);
       if (outcome.changed()) {

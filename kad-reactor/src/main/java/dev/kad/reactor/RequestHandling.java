@@ -34,7 +34,7 @@ final class RequestHandling implements RequestHandler {
   /** Callbacks into the node for what follows an accepted request. */
   interface Hooks {
     /** A valid request arrived from {@code sender}. */
-    void heardFrom(Contact sender);
+    void heardFrom(Contact sender, Request request);
 
     /** Values of {@code key} were stored that changed what the key holds. */
     void stored(Key key, List<Value> changed);
@@ -78,7 +78,7 @@ final class RequestHandling implements RequestHandler {
     if (refusal.isPresent()) {
       return refusal.get();
     }
-    hooks.heardFrom(request.sender());
+    hooks.heardFrom(request.sender(), request);
     Contact me = self.get();
     if (request instanceof Request.Ping) {
       return new Response.Pong(me);

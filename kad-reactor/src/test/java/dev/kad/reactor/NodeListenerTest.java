@@ -50,9 +50,8 @@ class NodeListenerTest {
       assertThat(recorder.events).contains("received:find_node:ok");
 
       c.network.kill(c.node(1).contact().address());
-      c.vts.advanceTimeBy(Duration.ofSeconds(1));
-      c.await(node.findNode(c.node(1).id()));
-      assertThat(recorder.events).contains("sent:find_node:timeout");
+      c.await(node.bootstrap(List.of(c.node(1).contact().address())).onErrorResume(e -> reactor.core.publisher.Mono.empty()));
+      assertThat(recorder.events).contains("sent:ping:timeout", "op:bootstrap:error");
 
       NodeStats stats = node.stats();
       assertThat(stats.contacts()).isEqualTo(node.routingTable().size()).isPositive();

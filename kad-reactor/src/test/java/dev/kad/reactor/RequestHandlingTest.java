@@ -45,7 +45,7 @@ class RequestHandlingTest {
           clock,
           new RequestHandling.Hooks() {
             @Override
-            public void heardFrom(Contact sender) {
+            public void heardFrom(Contact sender, Request request) {
               heard.add(sender);
               table.seen(sender);
             }

@@ -19,7 +19,7 @@ import java.util.TreeMap;
  * timeout is stalled and stops counting. Only the {@code k} closest contacts that have
  * neither failed nor stalled are eligible to be asked. When {@code alpha} answers in a row bring nothing closer, the lookup
  * widens: every eligible contact not yet asked may be asked at once. The lookup is done when
- * the {@code k} closest contacts that have not failed have all answered.
+ * {@code k} contacts answered and nobody closer than the k-th is still to ask or in flight.
  */
 public final class LookupState {
 
@@ -200,25 +200,33 @@ public final class LookupState {
   }
 
   /**
-   * Whether the lookup is finished: the k closest contacts that have not failed all answered
-   * (fewer when fewer are known), so nothing closer is pending or left to ask.
+   * Whether the lookup is finished: k contacts answered and no contact closer than the k-th
+   * is still to ask or in flight. A stalled contact (past the soft timeout, most likely
+   * dead) does not hold the lookup up once k others answered; with fewer than k answers the
+   * lookup waits for the stalled ones to answer or fail.
    *
    * @return true when done
    */
   public boolean isDone() {
-    int eligible = 0;
+    int answered = 0;
+    boolean stalledPending = false;
     for (Candidate c : byDistance.values()) {
-      if (c.status == Status.FAILED) {
-        continue;
-      }
-      if (eligible++ == k) {
-        return true;
-      }
-      if (c.status != Status.ANSWERED) {
-        return false;
+      switch (c.status) {
+        case FAILED -> {
+          continue;
+        }
+        case STALLED -> stalledPending = true;
+        case NEW, IN_FLIGHT -> {
+          return false;
+        }
+        case ANSWERED -> {
+          if (++answered == k) {
+            return true;
+          }
+        }
       }
     }
-    return true;
+    return !stalledPending;
   }
 
   /**

@@ -129,11 +129,21 @@ class LookupStateTest {
     state.stalled(seeds.get(1).id());
     assertThat(state.next()).containsExactly(seeds.get(2), seeds.get(3));
     state.answered(seeds.get(2).id(), List.of());
-    state.answered(seeds.get(3).id(), List.of());
-    // The two closest are still pending: the lookup waits for them or their hard timeout.
     assertThat(state.isDone()).isFalse();
-    state.failed(seeds.get(0).id());
-    state.failed(seeds.get(1).id());
+    state.answered(seeds.get(3).id(), List.of());
+    // k answered: the stalled two, most likely dead, do not hold the lookup up.
+    assertThat(state.isDone()).isTrue();
+  }
+
+  @Test
+  void withFewerThanKAnswersTheLookupWaitsForStalledOnes() {
+    List<Contact> seeds = contacts(2);
+    LookupState state = new LookupState(target, self, 4, 2, seeds);
+    state.next();
+    state.stalled(seeds.get(0).id());
+    state.answered(seeds.get(1).id(), List.of());
+    assertThat(state.isDone()).isFalse();
+    state.answered(seeds.get(0).id(), List.of());
     assertThat(state.isDone()).isTrue();
   }
 }
