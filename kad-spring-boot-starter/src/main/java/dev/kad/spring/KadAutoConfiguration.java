@@ -1,0 +1,126 @@
+package dev.kad.spring;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.spi.NodeListener;
+import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
+import dev.kad.transport.tcp.WireFormat;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Creates a started {@link KadNode} on the TCP transport from the {@code kad.*} properties.
+ * The node binds its port while the context starts, joins its network in the background
+ * once the context is running, and closes with the context. A user bean of type {@link
+ * KadNode} (or {@link KadConfig}, or {@link TcpTransport}) replaces the one made here.
+ */
+@AutoConfiguration
+@EnableConfigurationProperties(KadProperties.class)
+@ConditionalOnProperty(prefix = "kad", name = "enabled", matchIfMissing = true)
+public class KadAutoConfiguration {
+
+  /** The longest the context waits for the transport to bind. */
+  static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+  @Bean
+  @ConditionalOnMissingBean
+  KadConfig kadConfig(KadProperties properties) {
+    return properties.toConfig();
+  }
+
+  @Bean(destroyMethod = "")
+  @ConditionalOnMissingBean
+  TcpTransport kadTransport(KadProperties properties, KadConfig config) {
+    TcpTransportOptions.Builder options =
+        TcpTransportOptions.builder()
+            .fromConfig(config)
+            .bindHost(properties.getHost())
+            .bindPort(properties.getPort())
+            .format(format(properties.getFormat()));
+    if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
+      options.advertisedAddress(Address.parse(properties.getAdvertise()));
+    }
+    return TcpTransport.create(options.build());
+  }
+
+  // The node closes through KadNodeLifecycle, without blocking: no destroy method here.
+  @Bean(destroyMethod = "")
+  @ConditionalOnMissingBean
+  KadNode kadNode(KadConfig config, TcpTransport transport, ObjectProvider<NodeListener> listeners) {
+    KadNodes.Builder builder = KadNodes.builder().config(config).transport(transport);
+    listeners.ifUnique(builder::listener);
+    // Binding a port is start-up work on the thread that builds the context, never an event
+    // loop; the bean must be usable once it is injected, so the context waits for it.
+    try {
+      return builder.start().toFuture().get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("kad node could not start: " + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("kad node did not start within " + START_TIMEOUT, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting the kad node", e);
+    }
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  KadNodeLifecycle kadNodeLifecycle(KadNode kadNode, KadProperties properties) {
+    return new KadNodeLifecycle(kadNode, properties.bootstrapAddresses(), Clock.systemUTC());
+  }
+
+  private static WireFormat format(String name) {
+    for (WireFormat f : WireFormat.values()) {
+      if (f.name().equals(name.trim().toUpperCase(Locale.ROOT))) {
+        return f;
+      }
+    }
+    throw new IllegalArgumentException("kad.format must be json, cbor or smile but was '" + name + "'");
+  }
+
+  /** The health indicator, when Spring Boot's health support is on the class path. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+  static class Health {
+
+    @Bean
+    @ConditionalOnMissingBean(name = "kadHealthIndicator")
+    KadHealthIndicator kadHealthIndicator(KadNode kadNode, KadNodeLifecycle kadNodeLifecycle) {
+      return new KadHealthIndicator(kadNode, kadNodeLifecycle);
+    }
+  }
+
+  /** Meters, when Micrometer is on the class path. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterRegistry.class)
+  static class Metrics {
+
+    @Bean
+    @ConditionalOnMissingBean
+    KadMetrics kadMetrics(ObjectProvider<MeterRegistry> registry) {
+      return new KadMetrics(registry);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    KadNodeMeters kadNodeMeters(KadNode kadNode, TcpTransport kadTransport) {
+      return new KadNodeMeters(kadNode, kadTransport);
+    }
+  }
+}

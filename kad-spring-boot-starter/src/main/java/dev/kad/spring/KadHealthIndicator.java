@@ -1,0 +1,52 @@
+package dev.kad.spring;
+
+import dev.kad.api.KadNode;
+import dev.kad.api.NodeStats;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+
+/**
+ * Reports the node's routing-table size and last bootstrap result. Up when the node knows
+ * at least one contact or is the first node of its network (no bootstrap addresses); down
+ * when bootstrapping failed and the table is empty; unknown while joining.
+ */
+public class KadHealthIndicator implements HealthIndicator {
+
+  private final KadNode node;
+  private final KadNodeLifecycle lifecycle;
+
+  /**
+   * Creates the indicator.
+   *
+   * @param node the node
+   * @param lifecycle its lifecycle, which knows the bootstrap outcome
+   */
+  public KadHealthIndicator(KadNode node, KadNodeLifecycle lifecycle) {
+    this.node = node;
+    this.lifecycle = lifecycle;
+  }
+
+  @Override
+  public Health health() {
+    NodeStats stats = node.stats();
+    BootstrapStatus bootstrap = lifecycle.status();
+    Health.Builder builder;
+    if (stats.contacts() > 0 || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED) {
+      builder = Health.up();
+    } else if (bootstrap.state() == BootstrapStatus.State.FAILED) {
+      builder = Health.down();
+    } else {
+      builder = Health.unknown();
+    }
+    builder
+        .withDetail("id", node.id().toHex())
+        .withDetail("address", node.contact().address().toString())
+        .withDetail("contacts", stats.contacts())
+        .withDetail("buckets", stats.buckets())
+        .withDetail("storedValues", stats.storedValues())
+        .withDetail("bootstrap", bootstrap.state().name())
+        .withDetail("bootstrapAt", bootstrap.at().toString());
+    bootstrap.error().ifPresent(e -> builder.withDetail("bootstrapError", e));
+    return builder.build();
+  }
+}

@@ -1,0 +1,285 @@
+package dev.kad.spring;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}; values are checked
+ * by {@link KadConfig}'s builder, so a bad one fails start-up with a message naming it.
+ */
+@ConfigurationProperties(prefix = "kad")
+public class KadProperties {
+
+  private static final KadConfig DEFAULTS = KadConfig.defaults();
+
+  /** Whether to create a node at all. */
+  private boolean enabled = true;
+
+  /** Width of node ids and keys: 160 or 256. */
+  private int idBits = DEFAULTS.idBits();
+
+  /** Bucket size and replication factor. */
+  private int k = DEFAULTS.k();
+
+  /** Lookup requests in flight at once. */
+  private int alpha = DEFAULTS.alpha();
+
+  /** Host to bind the TCP transport to. */
+  private String host = "127.0.0.1";
+
+  /** Port to bind to; 0 picks a free port. */
+  private int port = 0;
+
+  /** Address other nodes dial, HOST:PORT, when it differs from the bound one. */
+  private String advertise;
+
+  /** Addresses (HOST:PORT) of nodes to join through at start-up. */
+  private List<String> bootstrap = new ArrayList<>();
+
+  /** Wire format: json, cbor or smile. */
+  private String format = "json";
+
+  /** Time after which a lookup request stalls and frees its slot. */
+  private Duration softTimeout = DEFAULTS.softTimeout();
+
+  /** Time after which a request fails. */
+  private Duration hardTimeout = DEFAULTS.hardTimeout();
+
+  /** Largest value payload accepted, in bytes. */
+  private int maxValueBytes = DEFAULTS.maxValueBytes();
+
+  /** Most values one key holds. */
+  private int maxValuesPerKey = DEFAULTS.maxValuesPerKey();
+
+  /** Most payload bytes this node stores. */
+  private long maxStoredBytes = DEFAULTS.maxStoredBytes();
+
+  /** Largest message accepted, in bytes. */
+  private int maxFrameBytes = DEFAULTS.maxFrameBytes();
+
+  /** How long a stored value lives unless republished. */
+  private Duration expireAfter = DEFAULTS.expireAfter();
+
+  /** A bucket not looked up within this time is refreshed. */
+  private Duration refreshInterval = DEFAULTS.refreshInterval();
+
+  /** How often held values are re-stored at the k closest nodes. */
+  private Duration replicateInterval = DEFAULTS.replicateInterval();
+
+  /** How often this node re-puts its own values. */
+  private Duration republishInterval = DEFAULTS.republishInterval();
+
+  /** Whether the maintenance jobs run. */
+  private boolean maintenance = DEFAULTS.maintenance();
+
+  /** How long a watch subscription lasts before renewal. */
+  private Duration subscriptionTtl = DEFAULTS.subscriptionTtl();
+
+  /**
+   * The engine configuration these properties describe.
+   *
+   * @return the checked configuration
+   * @throws IllegalArgumentException naming the first bad value
+   */
+  public KadConfig toConfig() {
+    return KadConfig.builder()
+        .idBits(idBits)
+        .k(k)
+        .alpha(alpha)
+        .softTimeout(softTimeout)
+        .hardTimeout(hardTimeout)
+        .maxValueBytes(maxValueBytes)
+        .maxValuesPerKey(maxValuesPerKey)
+        .maxStoredBytes(maxStoredBytes)
+        .maxFrameBytes(maxFrameBytes)
+        .expireAfter(expireAfter)
+        .refreshInterval(refreshInterval)
+        .replicateInterval(replicateInterval)
+        .republishInterval(republishInterval)
+        .maintenance(maintenance)
+        .subscriptionTtl(subscriptionTtl)
+        .build();
+  }
+
+  /**
+   * The bootstrap addresses, parsed.
+   *
+   * @return the addresses
+   * @throws IllegalArgumentException naming an address that does not parse
+   */
+  public List<Address> bootstrapAddresses() {
+    return bootstrap.stream().map(Address::parse).toList();
+  }
+
+  public boolean isEnabled() {
+    return enabled;
+  }
+
+  public void setEnabled(boolean enabled) {
+    this.enabled = enabled;
+  }
+
+  public int getIdBits() {
+    return idBits;
+  }
+
+  public void setIdBits(int idBits) {
+    this.idBits = idBits;
+  }
+
+  public int getK() {
+    return k;
+  }
+
+  public void setK(int k) {
+    this.k = k;
+  }
+
+  public int getAlpha() {
+    return alpha;
+  }
+
+  public void setAlpha(int alpha) {
+    this.alpha = alpha;
+  }
+
+  public String getHost() {
+    return host;
+  }
+
+  public void setHost(String host) {
+    this.host = host;
+  }
+
+  public int getPort() {
+    return port;
+  }
+
+  public void setPort(int port) {
+    this.port = port;
+  }
+
+  public String getAdvertise() {
+    return advertise;
+  }
+
+  public void setAdvertise(String advertise) {
+    this.advertise = advertise;
+  }
+
+  public List<String> getBootstrap() {
+    return bootstrap;
+  }
+
+  public void setBootstrap(List<String> bootstrap) {
+    this.bootstrap = bootstrap;
+  }
+
+  public String getFormat() {
+    return format;
+  }
+
+  public void setFormat(String format) {
+    this.format = format;
+  }
+
+  public Duration getSoftTimeout() {
+    return softTimeout;
+  }
+
+  public void setSoftTimeout(Duration softTimeout) {
+    this.softTimeout = softTimeout;
+  }
+
+  public Duration getHardTimeout() {
+    return hardTimeout;
+  }
+
+  public void setHardTimeout(Duration hardTimeout) {
+    this.hardTimeout = hardTimeout;
+  }
+
+  public int getMaxValueBytes() {
+    return maxValueBytes;
+  }
+
+  public void setMaxValueBytes(int maxValueBytes) {
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  public int getMaxValuesPerKey() {
+    return maxValuesPerKey;
+  }
+
+  public void setMaxValuesPerKey(int maxValuesPerKey) {
+    this.maxValuesPerKey = maxValuesPerKey;
+  }
+
+  public long getMaxStoredBytes() {
+    return maxStoredBytes;
+  }
+
+  public void setMaxStoredBytes(long maxStoredBytes) {
+    this.maxStoredBytes = maxStoredBytes;
+  }
+
+  public int getMaxFrameBytes() {
+    return maxFrameBytes;
+  }
+
+  public void setMaxFrameBytes(int maxFrameBytes) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  public Duration getExpireAfter() {
+    return expireAfter;
+  }
+
+  public void setExpireAfter(Duration expireAfter) {
+    this.expireAfter = expireAfter;
+  }
+
+  public Duration getRefreshInterval() {
+    return refreshInterval;
+  }
+
+  public void setRefreshInterval(Duration refreshInterval) {
+    this.refreshInterval = refreshInterval;
+  }
+
+  public Duration getReplicateInterval() {
+    return replicateInterval;
+  }
+
+  public void setReplicateInterval(Duration replicateInterval) {
+    this.replicateInterval = replicateInterval;
+  }
+
+  public Duration getRepublishInterval() {
+    return republishInterval;
+  }
+
+  public void setRepublishInterval(Duration republishInterval) {
+    this.republishInterval = republishInterval;
+  }
+
+  public boolean isMaintenance() {
+    return maintenance;
+  }
+
+  public void setMaintenance(boolean maintenance) {
+    this.maintenance = maintenance;
+  }
+
+  public Duration getSubscriptionTtl() {
+    return subscriptionTtl;
+  }
+
+  public void setSubscriptionTtl(Duration subscriptionTtl) {
+    this.subscriptionTtl = subscriptionTtl;
+  }
+}
