@@ -5,6 +5,7 @@ import dev.kad.api.KadId;
 import dev.kad.api.NodeId;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -23,20 +24,29 @@ final class Bucket {
   Bucket(byte[] low, int depth, List<Entry> entries, List<Contact> replacements, Instant touchedAt) {
     this.low = low;
     this.depth = depth;
-    this.entries = List.copyOf(entries);
-    this.replacements = List.copyOf(replacements);
+    // Callers hand over fresh lists they never touch again: wrapping is enough.
+    this.entries = Collections.unmodifiableList(entries);
+    this.replacements = Collections.unmodifiableList(replacements);
     this.touchedAt = touchedAt;
   }
 
-  /** One contact with what the table knows of its liveness. */
-  record Entry(Contact contact, Instant lastSeen, int failures, long failureEpoch, boolean pinging) {
+  /**
+   * One contact with what the table knows of its liveness. {@code prefix} caches the first 64
+   * bits of the id, so sorting by distance mostly compares longs.
+   */
+  record Entry(
+      Contact contact, long prefix, Instant lastSeen, int failures, long failureEpoch, boolean pinging) {
+
+    Entry(Contact contact, Instant lastSeen, int failures, long failureEpoch, boolean pinging) {
+      this(contact, prefixOf(contact.id()), lastSeen, failures, failureEpoch, pinging);
+    }
 
     NodeId id() {
       return contact.id();
     }
 
     Entry seen(Instant now) {
-      return new Entry(contact, now, 0, failureEpoch, false);
+      return new Entry(contact, prefix, now, 0, failureEpoch, false);
     }
   }
 
@@ -103,6 +113,15 @@ final class Bucket {
 
   Bucket touched(Instant now) {
     return new Bucket(low, depth, entries, replacements, now);
+  }
+
+  /** The first 64 bits of an id, big-endian. */
+  static long prefixOf(KadId id) {
+    long key = 0;
+    for (int b = 0; b < 8; b++) {
+      key = (key << 8) | (id.byteAt(b) & 0xff);
+    }
+    return key;
   }
 
   /** Bit {@code index} counted from the most significant bit. */

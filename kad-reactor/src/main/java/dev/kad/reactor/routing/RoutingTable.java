@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -31,6 +30,9 @@ import java.util.random.RandomGenerator;
  * published through a volatile field, so they never lock and never see a half-made change.
  */
 public final class RoutingTable {
+
+  /** How precisely the table keeps "last seen" for a contact already at its bucket's tail. */
+  static final Duration SEEN_RESOLUTION = Duration.ofSeconds(1);
 
   /** The b of Kademlia §4.2: relaxed splitting stops at depths that are multiples of it. */
   public static final int SPLIT_BASE = 5;
@@ -96,6 +98,14 @@ public final class RoutingTable {
         Bucket bucket = current[index];
         int known = bucket.indexOf(contact.id());
         if (known >= 0) {
+          Entry entry0 = bucket.entries.get(known);
+          if (known == bucket.entries.size() - 1
+              && entry0.failures() == 0
+              && !entry0.pinging()
+              && Duration.between(entry0.lastSeen(), now).compareTo(SEEN_RESOLUTION) < 0) {
+            // Already the most recently seen, and just now: nothing to change.
+            return Insertion.of(Kind.REFRESHED);
+          }
           List<Entry> entries = new ArrayList<>(bucket.entries);
           Entry entry = entries.remove(known);
           entries.add(entry.seen(now));
@@ -108,8 +118,11 @@ public final class RoutingTable {
         if (!bucket.isFull(config.k())) {
           List<Entry> entries = new ArrayList<>(bucket.entries);
           entries.add(new Entry(contact, now, 0, successEpoch, false));
-          List<Contact> cache = without(bucket.replacements, contact.id());
-          publish(current, index, bucket.withEntries(entries).withReplacements(cache));
+          Bucket updated = bucket.withEntries(entries);
+          if (containsId(bucket.replacements, contact.id())) {
+            updated = updated.withReplacements(without(bucket.replacements, contact.id()));
+          }
+          publish(current, index, updated);
           return Insertion.of(Kind.ADDED);
         }
         if (canSplit(bucket)) {
@@ -326,33 +339,83 @@ public final class RoutingTable {
       throw new IllegalArgumentException("n must not be negative but was " + n);
     }
     Bucket[] current = buckets;
-    Integer[] order = new Integer[current.length];
-    byte[][] keys = new byte[current.length][];
-    for (int i = 0; i < current.length; i++) {
-      order[i] = i;
-      keys[i] = rangeKey(current[i], target);
-    }
-    Arrays.sort(order, (a, b) -> Arrays.compareUnsigned(keys[a], keys[b]));
+    boolean[] taken = new boolean[current.length];
+    long targetPrefix = Bucket.prefixOf(target);
     List<Contact> out = new ArrayList<>(Math.min(n, 64));
-    Comparator<Contact> byDistance = (a, b) -> target.compareDistance(a.id(), b.id());
-    for (int i = 0; i < order.length && out.size() < n; i++) {
-      List<Entry> entries = current[order[i]].entries;
-      if (entries.isEmpty()) {
-        continue;
-      }
-      List<Contact> inBucket = new ArrayList<>(entries.size());
-      for (Entry e : entries) {
-        inBucket.add(e.contact());
-      }
-      inBucket.sort(byDistance);
-      for (Contact c : inBucket) {
-        if (out.size() == n) {
-          break;
+    while (out.size() < n) {
+      // The nearest bucket not taken yet: a few linear scans beat sorting every bucket.
+      int next = -1;
+      for (int i = 0; i < current.length; i++) {
+        if (!taken[i]
+            && !current[i].entries.isEmpty()
+            && (next < 0 || compareRanges(current[i], current[next], target) < 0)) {
+          next = i;
         }
-        out.add(c);
       }
+      if (next < 0) {
+        break;
+      }
+      taken[next] = true;
+      addNearestFirst(current[next].entries, target, targetPrefix, n - out.size(), out);
     }
     return out;
+  }
+
+  /**
+   * Appends up to {@code limit} of {@code entries}, nearest to {@code target} first. Sorts on
+   * the first 64 bits of the XOR distance and falls back to the full comparison on a tie.
+   */
+  private static void addNearestFirst(
+      List<Entry> entries, KadId target, long targetPrefix, int limit, List<Contact> out) {
+    int size = entries.size();
+    long[] keys = new long[size];
+    Contact[] contacts = new Contact[size];
+    for (int i = 0; i < size; i++) {
+      Entry e = entries.get(i);
+      Contact c = e.contact();
+      long key = e.prefix() ^ targetPrefix;
+      // Insertion sort: buckets hold at most k contacts.
+      int j = i - 1;
+      while (j >= 0 && closer(key, c, keys[j], contacts[j], target)) {
+        keys[j + 1] = keys[j];
+        contacts[j + 1] = contacts[j];
+        j--;
+      }
+      keys[j + 1] = key;
+      contacts[j + 1] = c;
+    }
+    for (int i = 0; i < size && i < limit; i++) {
+      out.add(contacts[i]);
+    }
+  }
+
+  private static boolean closer(long key, Contact c, long otherKey, Contact other, KadId target) {
+    int cmp = Long.compareUnsigned(key, otherKey);
+    return cmp < 0 || cmp == 0 && target.compareDistance(c.id(), other.id()) < 0;
+  }
+
+  /** Orders two buckets by the distance ranges {@code target} XOR maps them to. */
+  private static int compareRanges(Bucket a, Bucket b, KadId target) {
+    for (int i = 0; i < a.low.length; i++) {
+      int x = rangeByte(a, target, i);
+      int y = rangeByte(b, target, i);
+      if (x != y) {
+        return Integer.compare(x, y);
+      }
+    }
+    return 0;
+  }
+
+  private static int rangeByte(Bucket b, KadId target, int i) {
+    int full = b.depth >>> 3;
+    if (i < full) {
+      return (b.low[i] ^ target.byteAt(i)) & 0xff;
+    }
+    if (i == full && (b.depth & 7) != 0) {
+      int mask = (0xff << (8 - (b.depth & 7))) & 0xff;
+      return ((b.low[i] ^ target.byteAt(i)) & mask) & 0xff;
+    }
+    return 0;
   }
 
   /** The low end of the distances from {@code target} to ids in {@code b}. */
@@ -466,6 +529,15 @@ public final class RoutingTable {
     Bucket[] next = current.clone();
     next[index] = replacement;
     buckets = next;
+  }
+
+  private static boolean containsId(List<Contact> contacts, NodeId id) {
+    for (Contact c : contacts) {
+      if (c.id().equals(id)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static List<Contact> without(List<Contact> contacts, NodeId id) {
