@@ -32,8 +32,9 @@ import reactor.core.publisher.Sinks;
  *
  * <pre>{@code
  * InMemoryTransport transport = network.newTransport();
- * transport.start(request -> Mono.just(new Response.Pong(me))).block();
- * Mono<Response> pong = transport.send(peer, new Request.Ping(me));
+ * Mono<Response> pong =
+ *     transport.start(request -> Mono.just(new Response.Pong(me)))
+ *         .then(transport.send(peer, new Request.Ping(me)));
  * }</pre>
  *
  * <p>Failure semantics, all on the network's scheduler:

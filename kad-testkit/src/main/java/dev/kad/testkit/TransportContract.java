@@ -58,7 +58,8 @@ import reactor.test.StepVerifier;
  *   }
  *
  *   public void cleanup() {
- *     Flux.fromIterable(created).flatMap(Transport::close).blockLast(Duration.ofSeconds(10));
+ *     StepVerifier.create(Flux.fromIterable(created).flatMap(Transport::close))
+ *         .verifyComplete();
  *   }
  * }
  * }</pre>
@@ -101,9 +102,9 @@ public interface TransportContract {
    */
   default Address deadAddress() {
     Transport dead = newTransport();
-    dead.start(request -> Mono.never()).block(verifyTimeout());
+    StepVerifier.create(dead.start(request -> Mono.never())).expectComplete().verify(verifyTimeout());
     Address address = dead.localAddress();
-    dead.close().block(verifyTimeout());
+    StepVerifier.create(dead.close()).expectComplete().verify(verifyTimeout());
     return address;
   }
 
