@@ -143,6 +143,19 @@ final class DefaultKadNode implements KadNode {
             request ->
                 handling
                     .handle(request)
+                    .onErrorResume(
+                        e -> {
+                          // A bug in handling must not leave the peer without an answer.
+                          log.warn(
+                              "node={} failed to answer {} from {}: {}",
+                              id.toShortHex(),
+                              typeOf(request),
+                              request.sender().address(),
+                              e.toString());
+                          return Mono.just(
+                              new Response.Failure(
+                                  contact(), Response.Code.INTERNAL, "internal error"));
+                        })
                     .doOnNext(
                         response ->
                             listener.rpcReceived(

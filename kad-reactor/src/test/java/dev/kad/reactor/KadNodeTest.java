@@ -287,4 +287,71 @@ class KadNodeTest {
     assertThat(c.await(node.get(Key.of("solo")))).hasSize(1);
     assertThat(c.await(node.findNode(NodeId.random(c.random)))).isEmpty();
   }
+
+  @Test
+  void aFailureWhileAnsweringIsAnsweredWithAnInternalFailureAndTheNodeKeepsServing() {
+    Cluster c = cluster(17, 1);
+    dev.kad.reactor.store.RecordStore healthy = new dev.kad.reactor.store.InMemoryRecordStore(CONFIG);
+    dev.kad.reactor.store.RecordStore broken =
+        new dev.kad.reactor.store.RecordStore() {
+          @Override
+          public dev.kad.reactor.store.StoreOutcome store(
+              Key key, Value value, java.time.Instant keepUntil, boolean cached, java.time.Instant now) {
+            throw new IllegalStateException("disk on fire");
+          }
+
+          @Override
+          public List<Value> get(Key key, java.time.Instant now) {
+            return healthy.get(key, now);
+          }
+
+          @Override
+          public List<dev.kad.reactor.store.StoredValue> entries(java.time.Instant now) {
+            return healthy.entries(now);
+          }
+
+          @Override
+          public int expire(java.time.Instant now) {
+            return healthy.expire(now);
+          }
+
+          @Override
+          public int size() {
+            return healthy.size();
+          }
+
+          @Override
+          public long storedBytes() {
+            return healthy.storedBytes();
+          }
+        };
+    KadNode faulty =
+        c.await(
+            KadNodes.builder()
+                .config(CONFIG)
+                .transport(c.network.newTransport())
+                .scheduler(c.vts)
+                .random(c.network.newRandom())
+                .store(broken)
+                .start());
+    c.nodes.add(faulty);
+    KadNode client = c.node(0);
+    c.await(faulty.bootstrap(List.of(client.contact().address())));
+    var response =
+        c.await(
+            ((DefaultKadNode) client)
+                .call(
+                    faulty.contact(),
+                    new dev.kad.api.message.Request.Store(
+                        client.contact(),
+                        Key.of("k"),
+                        List.of(Value.of(new byte[] {1}, client.id(), 1, 1, c.now().plusSeconds(60))),
+                        false)));
+    assertThat(response)
+        .isEqualTo(
+            new dev.kad.api.message.Response.Failure(
+                faulty.contact(), dev.kad.api.message.Response.Code.INTERNAL, "internal error"));
+    assertThat(c.await(((DefaultKadNode) client).call(faulty.contact(), new dev.kad.api.message.Request.Ping(client.contact()))))
+        .isInstanceOf(dev.kad.api.message.Response.Pong.class);
+  }
 }
