@@ -1,0 +1,34 @@
+package dev.kad.examples.cli;
+
+import dev.kad.api.KadTimeoutException;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import reactor.core.publisher.Mono;
+
+/** Blocking with a bound, for the command line's main thread only (never an event loop). */
+final class Await {
+
+  private Await() {}
+
+  /**
+   * Subscribes, waits at most {@code timeout} and returns the value (null for an empty Mono).
+   *
+   * @throws KadTimeoutException naming {@code what} when the bound passes first
+   */
+  static <T> T of(Mono<T> mono, Duration timeout, String what) {
+    return mono.timeout(timeout)
+        .onErrorMap(
+            TimeoutException.class,
+            e -> new KadTimeoutException(what + " did not finish within " + human(timeout)))
+        .block();
+  }
+
+  /** {@code 1.5 s}, {@code 250 ms}: how the command line shows durations. */
+  static String human(Duration d) {
+    long ms = d.toMillis();
+    if (ms < 1000) {
+      return ms + " ms";
+    }
+    return ms % 1000 == 0 ? (ms / 1000) + " s" : String.format("%.1f s", ms / 1000.0);
+  }
+}

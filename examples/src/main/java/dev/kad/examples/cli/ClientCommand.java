@@ -1,0 +1,111 @@
+package dev.kad.examples.cli;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.Key;
+import dev.kad.api.Value;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * The shared part of {@code kad put|get|watch}: a short-lived node on a free port of {@code --host}
+ * joins the network through {@code --bootstrap}, does one operation and closes. Keys are hashed
+ * from their text ({@link Key#of(String)}); values are UTF-8 text.
+ */
+abstract class ClientCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--bootstrap",
+      required = true,
+      paramLabel = "HOST:PORT",
+      split = ",",
+      converter = AddressConverter.class,
+      description = "A node of the network to join through (e.g. a `kad node`); repeat for more.")
+  List<Address> bootstrap;
+
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      paramLabel = "HOST",
+      description = "Interface this client node listens on (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(
+      names = "--port",
+      defaultValue = "0",
+      paramLabel = "PORT",
+      description = "Port this client node listens on (default: a free one).")
+  int port;
+
+  @Option(
+      names = "--advertise",
+      paramLabel = "HOST:PORT",
+      converter = AddressConverter.class,
+      description =
+          "Address other nodes dial to reach this client, when it differs from the bound one.")
+  Address advertise;
+
+  @Option(
+      names = "--timeout",
+      defaultValue = "30s",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description = "Bound on joining and on the operation (default: ${DEFAULT-VALUE}).")
+  Duration timeout;
+
+  @Option(
+      names = {"-v", "--verbose"},
+      description = "Log the node's lifecycle on stderr.")
+  boolean verbose;
+
+  @Parameters(index = "0", paramLabel = "KEY", description = "The key, any text (hashed to an id).")
+  String key;
+
+  /** The exit code when Ctrl-C stops an operation, as a shell reports SIGINT. */
+  static final int INTERRUPTED = 130;
+
+  final KadConfig config = KadConfig.defaults();
+
+  @Override
+  public final Integer call() {
+    check();
+    Logging.quietUnless(verbose);
+    try (RunningNode running =
+        RunningNode.start(config, host, port, advertise, new SplittableRandom(), timeout)) {
+      try {
+        RunningNode.join(running.node(), bootstrap, timeout);
+        return run(running, Key.of(key));
+      } catch (RuntimeException e) {
+        if (running.closing()) {
+          return INTERRUPTED; // Ctrl-C closed the node mid-operation: nothing more to say
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Checks the arguments before any node starts; throws a {@code ParameterException}. */
+  void check() {}
+
+  /** Does the operation on the joined node; returns the exit code. */
+  abstract int run(RunningNode running, Key key);
+
+  PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  /** A value as the commands print it: its data as UTF-8 text. */
+  static String text(Value value) {
+    return new String(value.data(), StandardCharsets.UTF_8);
+  }
+}

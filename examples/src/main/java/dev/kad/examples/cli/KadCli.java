@@ -1,0 +1,103 @@
+package dev.kad.examples.cli;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code kad} command line, packaged as {@code examples/target/kad.jar} and started by the
+ * {@code ./kad} launcher at the repository root.
+ *
+ * <pre>{@code
+ * ./kad demo --nodes 8 --seed 42                  # a local cluster, step by step
+ * ./kad node --port 7000                          # one node, until Ctrl-C
+ * ./kad node --port 7001 --bootstrap 127.0.0.1:7000
+ * ./kad put --bootstrap 127.0.0.1:7000 greeting hello
+ * ./kad get --bootstrap 127.0.0.1:7001 greeting
+ * ./kad watch --bootstrap 127.0.0.1:7001 greeting
+ * }</pre>
+ *
+ * <p>Exit codes: 0 success, 1 a failure while running (one line on stderr), 2 bad input (one line
+ * on stderr). Embedders and tests get a fully configured command line from {@link #commandLine()}.
+ */
+@Command(
+    name = "kad",
+    mixinStandardHelpOptions = true,
+    versionProvider = KadCli.Version.class,
+    description = "A Kademlia DHT on the JVM: run a local demo, a node, or one operation.",
+    footer = {
+      "",
+      "Examples:",
+      "  kad demo --nodes 8 --seed 42",
+      "  kad node --port 7000",
+      "  kad node --port 7001 --bootstrap 127.0.0.1:7000",
+      "  kad put --bootstrap 127.0.0.1:7000 greeting hello",
+      "  kad get --bootstrap 127.0.0.1:7001 greeting",
+      "  kad watch --bootstrap 127.0.0.1:7001 greeting",
+      "",
+      "Exit codes: 0 success, 1 failure while running, 2 bad input."
+    },
+    subcommands = {
+      DemoCommand.class,
+      NodeCommand.class,
+      PutCommand.class,
+      GetCommand.class,
+      WatchCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class KadCli implements Callable<Integer> {
+
+  @Spec private CommandSpec spec;
+
+  /** Creates the top-level command; prefer {@link #commandLine()}, which adds error handling. */
+  public KadCli() {}
+
+  /**
+   * Runs the command line and exits the JVM with its exit code.
+   *
+   * @param args the arguments, e.g. {@code demo --nodes 8}
+   */
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * A {@code kad} command line whose errors are one line on stderr with exit code 1 (failure while
+   * running) or 2 (bad input), never a stack trace.
+   *
+   * @return the configured command line; call {@code execute(args)} on it
+   */
+  public static CommandLine commandLine() {
+    ErrorHandler errors = new ErrorHandler();
+    return new CommandLine(new KadCli())
+        .setExecutionExceptionHandler(errors)
+        .setParameterExceptionHandler(errors)
+        // a VALUE starting with '@' is data, not an argument file
+        .setExpandAtFiles(false)
+        .setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  /**
+   * Without a subcommand there is nothing to do: a usage error.
+   *
+   * @return never returns normally
+   */
+  @Override
+  public Integer call() {
+    throw new ParameterException(
+        spec.commandLine(), "Missing command: one of demo, node, put, get, watch, help");
+  }
+
+  /** The version from the jar's manifest ({@code dev} when run from classes). */
+  static final class Version implements IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = KadCli.class.getPackage().getImplementationVersion();
+      return new String[] {"kad " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,120 @@
+package dev.kad.examples.cli;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kad node}: runs one node until interrupted. Prints its id and address on stdout (for a
+ * second node's {@code --bootstrap}), logs lifecycle at INFO on stderr; Ctrl-C closes it gracefully
+ * through the shutdown hook.
+ */
+@Command(
+    name = "node",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs one kad node until interrupted (Ctrl-C closes it gracefully).",
+      "",
+      "Prints its id and address on stdout and logs its lifecycle on stderr. Without"
+          + " --bootstrap it starts a new network that others join through its address."
+    })
+final class NodeCommand implements Callable<Integer> {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeCommand.class);
+
+  @Spec private CommandSpec spec;
+
+  @Option(
+      names = "--port",
+      required = true,
+      paramLabel = "PORT",
+      description = "Port to listen on; 0 picks a free one.")
+  private int port;
+
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      paramLabel = "HOST",
+      description =
+          "Interface to listen on (default: ${DEFAULT-VALUE}); 0.0.0.0 needs --advertise.")
+  private String host;
+
+  @Option(
+      names = "--advertise",
+      paramLabel = "HOST:PORT",
+      converter = AddressConverter.class,
+      description =
+          "Address other nodes dial, when it differs from the bound one (port 0: the bound port).")
+  private Address advertise;
+
+  @Option(
+      names = "--bootstrap",
+      paramLabel = "HOST:PORT",
+      split = ",",
+      converter = AddressConverter.class,
+      description = "A node of the network to join through; repeat for more.")
+  private List<Address> bootstrap = new ArrayList<>();
+
+  @Option(
+      names = "--timeout",
+      defaultValue = "30s",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description = "Bound on starting and joining (default: ${DEFAULT-VALUE}).")
+  private Duration timeout;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    KadConfig config = KadConfig.defaults();
+    try (RunningNode running =
+        RunningNode.start(config, host, port, advertise, new SplittableRandom(), timeout)) {
+      KadNode node = running.node();
+      out.println("kad node " + node.id().toHex() + " listening on " + node.contact().address());
+      out.flush();
+      if (!bootstrap.isEmpty()) {
+        try {
+          RunningNode.join(node, bootstrap, timeout);
+        } catch (RuntimeException e) {
+          if (running.closing()) {
+            return ClientCommand.INTERRUPTED; // Ctrl-C while joining
+          }
+          throw e;
+        }
+        int contacts = node.routingTable().size();
+        out.println(
+            "joined the network: "
+                + contacts
+                + (contacts == 1 ? " contact" : " contacts")
+                + " in the routing table");
+      }
+      out.println("running; press Ctrl-C to stop");
+      out.flush();
+      log.info("node={} running at {}", node.id().toShortHex(), node.contact().address());
+      awaitStop(running);
+    }
+    return 0;
+  }
+
+  /** Returns once the shutdown hook has closed the node, or the thread is interrupted. */
+  private static void awaitStop(RunningNode running) {
+    try {
+      running.awaitClosed();
+    } catch (InterruptedException e) {
+      // the embedding thread asks us to stop: RunningNode.close() closes the node
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package dev.kad.examples.cli;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node started by a command: a {@link KadNode} on a TCP transport plus a JVM shutdown hook, so
+ * that Ctrl-C (or SIGTERM) closes it gracefully. {@link #close()} closes it once, from whichever
+ * comes first: the command finishing, an interrupt, or the hook.
+ */
+final class RunningNode implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(RunningNode.class);
+
+  /** How long a graceful close may take before the command gives up on it. */
+  static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+  private final KadNode node;
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final CountDownLatch closed = new CountDownLatch(1);
+  private final Thread hook;
+
+  private RunningNode(KadNode node) {
+    this.node = node;
+    this.hook =
+        new Thread(
+            () -> {
+              log.info("node={} shutting down", node.id().toShortHex());
+              closeNode();
+              // logged here, on the hook's thread, so the line is out before the JVM halts
+              log.info("node={} shut down", node.id().toShortHex());
+            },
+            "kad-shutdown");
+  }
+
+  /**
+   * Starts a node listening on {@code host:port} and registers its shutdown hook.
+   *
+   * @param advertise the address peers dial, or null for the bound one
+   */
+  static RunningNode start(
+      KadConfig config,
+      String host,
+      int port,
+      Address advertise,
+      RandomGenerator random,
+      Duration timeout) {
+    KadNode node = startNode(config, "kad", host, port, advertise, 2, random, timeout);
+    RunningNode running = new RunningNode(node);
+    Runtime.getRuntime().addShutdownHook(running.hook);
+    return running;
+  }
+
+  /**
+   * Starts a node on a TCP transport without a shutdown hook (the demo closes its own nodes).
+   *
+   * @param advertise the address peers dial, or null for the bound one
+   */
+  static KadNode startNode(
+      KadConfig config,
+      String name,
+      String host,
+      int port,
+      Address advertise,
+      int eventLoopThreads,
+      RandomGenerator random,
+      Duration timeout) {
+    NodeId id = NodeId.random(config.idBits(), random);
+    TcpTransportOptions.Builder options =
+        TcpTransportOptions.builder()
+            .fromConfig(config)
+            .name(name)
+            .bindHost(host)
+            .bindPort(port)
+            .nodeId(id)
+            .eventLoopThreads(eventLoopThreads);
+    if (advertise != null) {
+      options.advertisedAddress(advertise);
+    }
+    TcpTransport transport = TcpTransport.create(options.build());
+    try {
+      return Await.of(
+          KadNodes.builder().config(config).transport(transport).id(id).random(random).start(),
+          timeout,
+          "starting a node on " + host + ":" + port);
+    } catch (RuntimeException e) {
+      // failed or timed out (and cancelled): release the port and the event loops
+      try {
+        Await.of(transport.close(), CLOSE_TIMEOUT, "closing the transport");
+      } catch (RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Joins the network through {@code seeds}, turning "no seed answered" into a line a user can act
+   * on.
+   */
+  static void join(KadNode node, List<Address> seeds, Duration timeout) {
+    String names = seeds.stream().map(Address::toString).collect(Collectors.joining(", "));
+    try {
+      Await.of(node.bootstrap(seeds), timeout, "joining through " + names);
+    } catch (UnreachableContactException e) {
+      throw new UnreachableContactException(
+          "cannot join the network: no bootstrap node answered at " + names, e);
+    }
+  }
+
+  KadNode node() {
+    return node;
+  }
+
+  /** Whether the node is closing or closed (by the shutdown hook or {@link #close()}). */
+  boolean closing() {
+    return closing.get();
+  }
+
+  /**
+   * Waits until the node is closed: by the shutdown hook (Ctrl-C) or by another thread.
+   *
+   * @throws InterruptedException when the waiting thread is interrupted first
+   */
+  void awaitClosed() throws InterruptedException {
+    closed.await();
+  }
+
+  /** Removes the shutdown hook (unless the JVM is already shutting down) and closes the node. */
+  @Override
+  public void close() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException shutdownInProgress) {
+      // the hook runs or ran: it closes the node
+    }
+    closeNode();
+  }
+
+  private void closeNode() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
+    // A pending interrupt would make block() fail at once; close first, then restore it.
+    boolean interrupted = Thread.interrupted();
+    try {
+      Await.of(node.close(), CLOSE_TIMEOUT, "closing node " + node.id().toShortHex());
+    } catch (RuntimeException e) {
+      log.warn(
+          "node={} did not close cleanly: {}", node.id().toShortHex(), ErrorHandler.describe(e));
+    } finally {
+      closed.countDown();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package dev.kad.examples.cli;
+
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+
+/** Runs {@code kad} in-process through picocli, with stdout and stderr captured line by line. */
+final class Cli {
+
+  /** The result of one command: exit code and the lines it printed. */
+  record Run(int exitCode, List<String> out, List<String> err) {
+    String outText() {
+      return String.join("\n", out);
+    }
+
+    String errText() {
+      return String.join("\n", err);
+    }
+  }
+
+  final Lines out = new Lines();
+  final Lines err = new Lines();
+
+  /** Runs {@code kad args...} on the calling thread. */
+  static Run kad(String... args) {
+    return new Cli().execute(args);
+  }
+
+  /** Runs {@code kad args...} on the calling thread; {@link #out} shows lines as they come. */
+  Run execute(String... args) {
+    CommandLine cmd = KadCli.commandLine();
+    cmd.setOut(new PrintWriter(out, true));
+    cmd.setErr(new PrintWriter(err, true));
+    int code = cmd.execute(args);
+    return new Run(code, out.all(), err.all());
+  }
+
+  /** A writer that hands out every completed line, so tests wait for output without sleeping. */
+  static final class Lines extends Writer {
+    private final StringBuilder partial = new StringBuilder();
+    private final List<String> all = new ArrayList<>();
+    private final BlockingQueue<String> fresh = new LinkedBlockingQueue<>();
+
+    @Override
+    public synchronized void write(char[] buf, int off, int len) {
+      for (int i = off; i < off + len; i++) {
+        char c = buf[i];
+        if (c == '\n') {
+          String line = partial.toString().replace("\r", "");
+          partial.setLength(0);
+          all.add(line);
+          fresh.add(line);
+        } else {
+          partial.append(c);
+        }
+      }
+    }
+
+    @Override
+    public void flush() {}
+
+    @Override
+    public void close() {}
+
+    synchronized List<String> all() {
+      List<String> copy = new ArrayList<>(all);
+      if (partial.length() > 0) {
+        copy.add(partial.toString());
+      }
+      return copy;
+    }
+
+    /**
+     * Waits for a line containing {@code text}, at most {@code seconds}.
+     *
+     * @return the line
+     * @throws AssertionError naming what was printed when the time passes first
+     */
+    String await(String text, long seconds) throws InterruptedException {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+      while (true) {
+        long left = deadline - System.nanoTime();
+        String line = left > 0 ? fresh.poll(left, TimeUnit.NANOSECONDS) : null;
+        if (line == null) {
+          throw new AssertionError(
+              "no line containing '" + text + "' within " + seconds + " s; printed: " + all());
+        }
+        if (line.contains(text)) {
+          return line;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,178 @@
+package dev.kad.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@code kad demo} and the one-line errors of bad input, run in-process through picocli. */
+class KadCliTest {
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void demoWithEightNodesRunsEveryStepAndExitsZero() {
+    Cli.Run run = Cli.kad("demo", "--nodes", "8", "--seed", "7");
+
+    assertThat(run.exitCode()).as(run.outText() + "\n" + run.errText()).isZero();
+    assertThat(run.err()).isEmpty();
+    assertThat(run.outText())
+        .contains("kad demo: 8 nodes on 127.0.0.1")
+        .contains("seed 7")
+        .contains("[1/8] Start 8 TCP nodes")
+        .contains("[2/8] Bootstrap")
+        .contains("[3/8] Put")
+        .contains("[4/8] Get")
+        .contains("[5/8] Watch")
+        .contains("[6/8] Trace")
+        .contains("[7/8] Routing tables")
+        .contains("[8/8] Shut down")
+        .contains("closed 8 nodes")
+        .contains("demo finished: all steps succeeded")
+        .doesNotContain("FAILED");
+    assertThat(run.out().stream().filter(l -> l.equals("  ok") || l.startsWith("  ok (")))
+        .hasSize(8);
+    // the get found the put's value, the watch saw both values, the trace finished
+    assertThat(run.outText())
+        .containsPattern("found \"hello from node \\d+\"")
+        .containsPattern("<- \"hello again from node \\d+\"")
+        .containsPattern("finished +\\d+ requests; closest: node \\d+");
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void demoWithTheSameSeedPicksTheSameIdsAndNodes() {
+    Cli.Run first = Cli.kad("demo", "--nodes", "4", "--seed", "99");
+    Cli.Run second = Cli.kad("demo", "--nodes", "4", "--seed", "99");
+
+    assertThat(first.exitCode()).as(first.outText()).isZero();
+    assertThat(second.exitCode()).as(second.outText()).isZero();
+    assertThat(idsAndChoices(second)).isEqualTo(idsAndChoices(first)).isNotEmpty();
+  }
+
+  /** The lines that depend only on the seed: node ids (without ports) and who does what. */
+  private static String idsAndChoices(Cli.Run run) {
+    return run.out().stream()
+        .filter(
+            l ->
+                l.matches("  node +\\d+  id .*")
+                    || l.matches("  node \\d+ (puts|looks up \"|watches).*"))
+        .map(l -> l.replaceAll("127\\.0\\.0\\.1:\\d+", "ADDR").replaceAll("\\(.*\\)", ""))
+        .reduce("", (a, b) -> a + b + "\n");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void demoExitsWithOneAndOneErrorLineWhenAStepFails() {
+    Cli.Run run = Cli.kad("demo", "--nodes", "3", "--step-timeout", "1ms");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).hasSize(1);
+    assertThat(run.err().get(0)).startsWith("kad demo: step 1 (Start 3 TCP nodes) failed: ");
+    assertThat(run.outText())
+        .contains("FAILED")
+        .contains("[8/8] Shut down")
+        .endsWith("demo FAILED")
+        .doesNotContain("[2/8]");
+  }
+
+  @Test
+  void demoRefusesTooFewNodes() {
+    Cli.Run run = Cli.kad("demo", "--nodes", "2");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .containsExactly("kad demo: --nodes must be in [3, 100] but was 2 (see 'kad demo --help')");
+    assertThat(run.out()).isEmpty();
+  }
+
+  @Test
+  void unknownOptionIsAUsageErrorOnOneLine() {
+    Cli.Run run = Cli.kad("get", "--bootstrap", "127.0.0.1:7000", "--frobnicate", "key");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .containsExactly("kad get: Unknown option: '--frobnicate' (see 'kad get --help')");
+  }
+
+  @Test
+  void unparsableAddressIsAUsageErrorOnOneLine() {
+    Cli.Run run = Cli.kad("put", "--bootstrap", "localhost", "key", "value");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).hasSize(1);
+    assertThat(run.err().get(0))
+        .startsWith("kad put: Invalid value for option '--bootstrap'")
+        .contains("address must be HOST:PORT but was 'localhost'");
+  }
+
+  @Test
+  void unparsableAdvertisedAddressOfANodeIsAUsageError() {
+    Cli.Run run = Cli.kad("node", "--port", "0", "--advertise", "example.org:http");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).hasSize(1);
+    assertThat(run.err().get(0))
+        .startsWith("kad node: Invalid value for option '--advertise'")
+        .contains("numeric port");
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void unreachableBootstrapNodeFailsWithOneLine() throws IOException {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort(); // closed again: nobody listens there
+    }
+    String seed = "127.0.0.1:" + port;
+
+    Cli.Run run = Cli.kad("get", "--bootstrap", seed, "key");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err())
+        .containsExactly("kad get: cannot join the network: no bootstrap node answered at " + seed);
+    assertThat(run.out()).isEmpty();
+  }
+
+  @Test
+  void valueOverTheSizeLimitIsRefusedBeforeJoining() {
+    String value = "x".repeat(16 * 1024 + 1);
+
+    // the bootstrap address is never dialed: the size is checked first
+    Cli.Run run = Cli.kad("put", "--bootstrap", "127.0.0.1:1", "key", value);
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .containsExactly(
+            "kad put: VALUE is 16385 bytes but values are limited to 16384 bytes"
+                + " (see 'kad put --help')");
+  }
+
+  @Test
+  void missingCommandIsAUsageError() {
+    Cli.Run run = Cli.kad();
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).hasSize(1);
+    assertThat(run.err().get(0)).startsWith("kad: Missing command");
+  }
+
+  @Test
+  void badDurationIsAUsageError() {
+    Cli.Run run = Cli.kad("get", "--bootstrap", "127.0.0.1:1", "--timeout", "soon", "key");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).hasSize(1);
+    assertThat(run.err().get(0)).contains("duration must look like 500ms, 15s, 2m or PT15S");
+  }
+
+  @Test
+  void helpListsTheCommandsAndExitsZero() {
+    Cli.Run run = Cli.kad("--help");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.outText()).contains("demo", "node", "put", "get", "watch");
+  }
+}

@@ -1,0 +1,231 @@
+package dev.kad.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code kad put|get|watch} between two {@code kad node} processes on loopback, and the node's
+ * graceful shutdown. The nodes run as separate JVMs on this test's class path; the client commands
+ * run in-process through picocli.
+ */
+class NodeProcessTest {
+
+  private static final Pattern LISTENING = Pattern.compile("listening on (\\S+)");
+  private static final long WAIT_SECONDS = 30;
+
+  @TempDir Path logs;
+
+  private final List<NodeProcess> nodes = new ArrayList<>();
+  private final List<Thread> threads = new ArrayList<>();
+
+  @AfterEach
+  void stopEverything() throws InterruptedException {
+    for (Thread t : threads) {
+      t.interrupt();
+      t.join(TimeUnit.SECONDS.toMillis(15));
+    }
+    for (NodeProcess node : nodes) {
+      node.stop();
+    }
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void putGetAndWatchBetweenTwoNodeProcesses() throws Exception {
+    NodeProcess first = start("node", "--port", "0");
+    NodeProcess second = start("node", "--port", "0", "--bootstrap", first.address);
+    assertThat(second.stdout).anyMatch(l -> l.startsWith("joined the network: 1 contact"));
+    String key = "cli-test-key";
+
+    Cli.Run put = Cli.kad("put", "--bootstrap", first.address, key, "first value");
+    assertThat(put.exitCode()).as(put.errText()).isZero();
+    assertThat(put.out()).singleElement().asString().startsWith("stored 'cli-test-key' at ");
+
+    Cli.Run get = Cli.kad("get", "--bootstrap", second.address, key);
+    assertThat(get.exitCode()).as(get.errText()).isZero();
+    assertThat(get.out()).containsExactly("first value");
+
+    Cli watcher = new Cli();
+    CompletableFuture<Cli.Run> watch =
+        inBackground(
+            () -> watcher.execute("watch", "--bootstrap", second.address, key, "--count", "2"));
+    watcher.out.await("first value", WAIT_SECONDS);
+    Cli.Run update = Cli.kad("put", "--bootstrap", first.address, key, "second value");
+    assertThat(update.exitCode()).as(update.errText()).isZero();
+
+    Cli.Run watched = watch.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(watched.exitCode()).as(watched.errText()).isZero();
+    assertThat(watched.out()).containsExactly("first value", "second value");
+    assertThat(watched.err()).isEmpty();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void getOfAnUnknownKeyExitsWithOneLine() throws Exception {
+    NodeProcess node = start("node", "--port", "0");
+
+    Cli.Run get = Cli.kad("get", "--bootstrap", node.address, "nobody-stored-this");
+
+    assertThat(get.exitCode()).isEqualTo(1);
+    assertThat(get.out()).isEmpty();
+    assertThat(get.err()).containsExactly("kad get: no value found for key 'nobody-stored-this'");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void nodeProcessClosesGracefullyOnSigterm() throws Exception {
+    NodeProcess node = start("node", "--port", "0");
+
+    node.process.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the shutdown hook runs
+
+    assertThat(node.process.waitFor(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+    String log = Files.readString(node.stderr);
+    assertThat(log)
+        .contains("started at " + node.address)
+        .contains("shutting down")
+        .containsPattern("node=[0-9a-f]{8} shut down")
+        .doesNotContain("did not close cleanly")
+        .doesNotContain("Exception");
+    assertRefused(node.address);
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void nodeCommandInProcessClosesItsNodeWhenItsThreadIsInterrupted() throws Exception {
+    Cli cli = new Cli();
+    CompletableFuture<Cli.Run> run = inBackground(() -> cli.execute("node", "--port", "0"));
+    String address = address(cli.out.await("listening on", WAIT_SECONDS));
+    cli.out.await("running", WAIT_SECONDS);
+
+    threads.get(0).interrupt();
+
+    assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
+    assertRefused(address);
+  }
+
+  private CompletableFuture<Cli.Run> inBackground(java.util.function.Supplier<Cli.Run> command) {
+    CompletableFuture<Cli.Run> result = new CompletableFuture<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                result.complete(command.get());
+              } catch (Throwable e) {
+                result.completeExceptionally(e);
+              }
+            },
+            "kad-cli-test");
+    t.setDaemon(true);
+    threads.add(t);
+    t.start();
+    return result;
+  }
+
+  private static void assertRefused(String address) {
+    String[] hostPort = address.split(":");
+    assertThatThrownBy(
+            () -> {
+              try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), 2000);
+              }
+            })
+        .as("the node's port is released")
+        .isInstanceOf(ConnectException.class);
+  }
+
+  private static String address(String line) {
+    Matcher m = LISTENING.matcher(line);
+    assertThat(m.find()).as(line).isTrue();
+    return m.group(1);
+  }
+
+  /** Starts {@code kad args...} in a new JVM and waits until it prints that it is running. */
+  private NodeProcess start(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-XX:TieredStopAtLevel=1");
+    command.add("-Xmx256m");
+    command.add("-cp");
+    command.add(
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+    command.add(KadCli.class.getName());
+    command.addAll(List.of(args));
+    Path stderr = logs.resolve("node-" + nodes.size() + ".err");
+    Process process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+    NodeProcess node = new NodeProcess(process, stderr);
+    nodes.add(node);
+    node.awaitRunning();
+    return node;
+  }
+
+  /** A {@code kad node} JVM, its stdout lines and its stderr file. */
+  private static final class NodeProcess {
+    final Process process;
+    final Path stderr;
+    final Cli.Lines lines = new Cli.Lines();
+    final List<String> stdout = new ArrayList<>();
+    String address;
+
+    NodeProcess(Process process, Path stderr) {
+      this.process = process;
+      this.stderr = stderr;
+      Thread reader =
+          new Thread(
+              () -> {
+                try (BufferedReader in =
+                    new BufferedReader(
+                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                  String line;
+                  while ((line = in.readLine()) != null) {
+                    lines.write(line + "\n");
+                  }
+                } catch (IOException e) {
+                  // the process ended
+                }
+              },
+              "kad-node-stdout");
+      reader.setDaemon(true);
+      reader.start();
+    }
+
+    void awaitRunning() throws InterruptedException, IOException {
+      try {
+        address = address(lines.await("listening on", WAIT_SECONDS));
+        lines.await("running", WAIT_SECONDS);
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; stderr: " + Files.readString(stderr), e);
+      }
+      stdout.addAll(lines.all());
+    }
+
+    void stop() throws InterruptedException {
+      if (!process.isAlive()) {
+        return;
+      }
+      process.destroy();
+      if (!process.waitFor(15, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+}
