@@ -35,7 +35,7 @@ public final class KadNodes {
   private KadNodes() {}
 
   /**
-   * A builder with the default configuration, the parallel scheduler, a clock that reads it,
+   * A builder with the default configuration, the parallel scheduler, the system clock,
    * an unseeded random source, a random id and an in-memory store.
    *
    * @return a new builder
@@ -66,7 +66,7 @@ public final class KadNodes {
   public static final class Builder {
     private KadConfig config = KadConfig.defaults();
     private Transport transport;
-    private Scheduler scheduler = Schedulers.parallel();
+    private Scheduler scheduler;
     private Clock clock;
     private RandomGenerator random;
     private NodeId id;
@@ -110,7 +110,8 @@ public final class KadNodes {
 
     /**
      * Sets the scheduler every timer of the node runs on (a {@code VirtualTimeScheduler} in
-     * tests and simulations).
+     * tests and simulations); by default {@link Schedulers#parallel()}. Unless a {@link
+     * #clock(Clock)} is set too, the node reads the time from this scheduler.
      *
      * @param scheduler the scheduler
      * @return this builder
@@ -121,7 +122,9 @@ public final class KadNodes {
     }
 
     /**
-     * Sets the clock for expiries; by default one that reads the scheduler's time.
+     * Sets the clock for expiries. By default: the system clock (UTC) when no scheduler was
+     * set, and a clock reading {@link Scheduler#now} of the scheduler that was set, so a node
+     * on a virtual-time scheduler expires values in virtual time.
      *
      * @param clock the clock
      * @return this builder
@@ -190,8 +193,10 @@ public final class KadNodes {
           new DefaultKadNode(
               config,
               transport,
-              scheduler,
-              clock != null ? clock : new SchedulerClock(scheduler),
+              scheduler != null ? scheduler : Schedulers.parallel(),
+              clock != null
+                  ? clock
+                  : scheduler != null ? new SchedulerClock(scheduler) : Clock.systemUTC(),
               rng,
               nodeId,
               store != null ? store : new InMemoryRecordStore(config),

@@ -45,6 +45,9 @@ final class Demo {
   private final KadConfig config;
   private final int size;
   private final long seed;
+  /** The least time closing the nodes is given. */
+  private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
   private final Duration stepTimeout;
   private final SplittableRandom random;
   private final List<KadNode> nodes = new CopyOnWriteArrayList<>();
@@ -409,10 +412,13 @@ final class Demo {
       return;
     }
     int count = nodes.size();
+    // Closing gets at least CLOSE_TIMEOUT whatever the step timeout: a failed step must not
+    // also leave nodes open.
+    Duration closeTimeout = stepTimeout.compareTo(CLOSE_TIMEOUT) < 0 ? CLOSE_TIMEOUT : stepTimeout;
     try {
       Await.of(
           Flux.fromIterable(nodes).flatMap(KadNode::close).then(),
-          stepTimeout,
+          closeTimeout,
           "closing the nodes");
     } finally {
       nodes.clear();

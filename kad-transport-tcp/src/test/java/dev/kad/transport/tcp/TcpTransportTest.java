@@ -186,9 +186,16 @@ class TcpTransportTest implements TransportContract {
 
   @Test
   void aLateResponseIsDroppedAndCounted() {
+    java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+    // The first request is answered at once (it opens the connection, however slow the
+    // machine), the second only after the client has given up on it.
     TcpTransport server =
-        started(request -> Mono.delay(Duration.ofMillis(300)).thenReturn(new EchoHandler(1).answer(request)));
-    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(100)));
+        started(
+            request ->
+                Mono.delay(served.getAndIncrement() == 0 ? Duration.ZERO : Duration.ofMillis(1500))
+                    .thenReturn(new EchoHandler(1).answer(request)));
+    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(500)));
+    client.send(server.localAddress(), new Request.Ping(me(client, 2))).block(BOUND);
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
         .expectError(KadTimeoutException.class)
         .verify(BOUND);

@@ -1,0 +1,31 @@
+package dev.kad.examples.web;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+
+/**
+ * A WebFlux application that puts a kad node on HTTP using only the starter:
+ *
+ * <pre>
+ * PUT  /keys/{key}          body = value         -> the put result
+ * GET  /keys/{key}          JSON array, or NDJSON as values arrive (Accept: application/x-ndjson)
+ * GET  /keys/{key}/watch    server-sent events, one per value
+ * GET  /node                id, address, routing-table summary
+ * GET  /lookups/{id}        server-sent events of one lookup's progress
+ * </pre>
+ *
+ * <p>Run with {@code java -cp examples/target/kad.jar dev.kad.examples.web.KadWebApplication
+ * --kad.port=7000 --kad.bootstrap=127.0.0.1:7001}.
+ */
+@SpringBootApplication
+public class KadWebApplication {
+
+  /**
+   * Starts the application.
+   *
+   * @param args Spring Boot arguments, e.g. {@code --kad.bootstrap=HOST:PORT}
+   */
+  public static void main(String[] args) {
+    SpringApplication.run(KadWebApplication.class, args);
+  }
+}

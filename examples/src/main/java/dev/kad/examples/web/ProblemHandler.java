@@ -1,0 +1,77 @@
+package dev.kad.examples.web;
+
+import dev.kad.api.KadException;
+import dev.kad.api.KadTimeoutException;
+import dev.kad.api.NodeClosedException;
+import dev.kad.api.StoreRejectedException;
+import dev.kad.api.UnreachableContactException;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.codec.DecodingException;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.ErrorResponseException;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebInputException;
+
+/**
+ * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused
+ * store 502, no reachable node 503. Never a stack trace in a response.
+ */
+@RestControllerAdvice
+class ProblemHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+
+  @ExceptionHandler({IllegalArgumentException.class, ServerWebInputException.class, DecodingException.class})
+  ProblemDetail badInput(Exception e) {
+    return problem(HttpStatus.BAD_REQUEST, "Bad input", e.getMessage());
+  }
+
+  @ExceptionHandler({KadTimeoutException.class, TimeoutException.class})
+  ProblemDetail timeout(Exception e) {
+    return problem(HttpStatus.GATEWAY_TIMEOUT, "DHT timeout", e.getMessage());
+  }
+
+  @ExceptionHandler(StoreRejectedException.class)
+  ProblemDetail rejected(StoreRejectedException e) {
+    return problem(HttpStatus.BAD_GATEWAY, "Store rejected", e.getMessage());
+  }
+
+  @ExceptionHandler({UnreachableContactException.class, NodeClosedException.class})
+  ProblemDetail unavailable(KadException e) {
+    return problem(HttpStatus.SERVICE_UNAVAILABLE, "DHT unavailable", e.getMessage());
+  }
+
+  @ExceptionHandler(KadException.class)
+  ProblemDetail other(KadException e) {
+    return problem(HttpStatus.BAD_GATEWAY, "DHT error", e.getMessage());
+  }
+
+  /** Spring's own rejections (415, 406, 405...) keep their status. */
+  @ExceptionHandler(ErrorResponseException.class)
+  ProblemDetail spring(ErrorResponseException e) {
+    return e.getBody();
+  }
+
+  @ExceptionHandler(ResponseStatusException.class)
+  ProblemDetail status(ResponseStatusException e) {
+    ProblemDetail p = ProblemDetail.forStatusAndDetail(e.getStatusCode(), e.getReason());
+    return p;
+  }
+
+  @ExceptionHandler(Exception.class)
+  ProblemDetail unexpected(Exception e) {
+    log.warn("request failed unexpectedly", e);
+    return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error", "the request failed; see the server log");
+  }
+
+  private static ProblemDetail problem(HttpStatus status, String title, String detail) {
+    ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
+    p.setTitle(title);
+    return p;
+  }
+}

@@ -1,0 +1,198 @@
+package dev.kad.examples.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+/** The application joined to a small in-JVM cluster of TCP nodes. */
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {
+      "kad.host=127.0.0.1",
+      "kad.port=0",
+      "kad.k=4",
+      "kad.maintenance=false",
+      "kad.hard-timeout=2s",
+      "kad.max-value-bytes=64",
+      "management.endpoints.web.exposure.include=health,metrics",
+      "management.endpoint.health.show-details=always"
+    })
+@org.springframework.boot.webtestclient.autoconfigure.AutoConfigureWebTestClient
+class KadWebApplicationTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(20);
+  private static final KadConfig CLUSTER = KadConfig.builder().k(4).maintenance(false).build();
+  private static final List<KadNode> cluster = new ArrayList<>();
+
+  @Autowired WebTestClient http;
+  @Autowired KadNode node;
+
+  @BeforeAll
+  static void startCluster() {
+    for (int i = 0; i < 4; i++) {
+      KadNode n =
+          KadNodes.builder()
+              .config(CLUSTER)
+              .transport(
+                  TcpTransport.create(
+                      TcpTransportOptions.builder().fromConfig(CLUSTER).bindHost("127.0.0.1").bindPort(0).eventLoopThreads(1).build()))
+              .start()
+              .block(BOUND);
+      if (!cluster.isEmpty()) {
+        n.bootstrap(List.of(cluster.get(0).contact().address())).block(BOUND);
+      }
+      cluster.add(n);
+    }
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    Flux.fromIterable(cluster).flatMap(KadNode::close).then().block(BOUND);
+  }
+
+  @DynamicPropertySource
+  static void bootstrap(DynamicPropertyRegistry registry) {
+    registry.add("kad.bootstrap", () -> cluster.get(0).contact().address().toString());
+  }
+
+  private void awaitJoined() {
+    for (int i = 0; i < 200 && node.routingTable().size() < cluster.size(); i++) {
+      reactor.core.publisher.Mono.delay(Duration.ofMillis(50)).block(BOUND);
+    }
+    assertThat(node.routingTable().size()).isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
+  void putThenGetAsAJsonArray() {
+    awaitJoined();
+    http.put().uri("/keys/{key}", "greeting").bodyValue("hello".getBytes(StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.key").isEqualTo(Key.of("greeting").toHex())
+        .jsonPath("$.accepted.length()").isEqualTo(4);
+    http.get().uri("/keys/{key}", "greeting").accept(MediaType.APPLICATION_JSON)
+        .exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$[0].text").isEqualTo("hello")
+        .jsonPath("$[0].publisher").isEqualTo(node.id().toHex());
+  }
+
+  @Test
+  void getStreamsNdjson() {
+    awaitJoined();
+    cluster.get(2).put(Key.of("streamed"), "one".getBytes(StandardCharsets.UTF_8)).block(BOUND);
+    Flux<Views.ValueView> values =
+        http.get().uri("/keys/{key}", "streamed").accept(MediaType.APPLICATION_NDJSON)
+            .exchange()
+            .expectStatus().isOk()
+            .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_NDJSON)
+            .returnResult(Views.ValueView.class)
+            .getResponseBody();
+    StepVerifier.create(values.map(Views.ValueView::text)).expectNext("one").verifyComplete();
+  }
+
+  @Test
+  void watchSendsTheCurrentValueThenAValuePutByAnotherNode() {
+    awaitJoined();
+    // SSE headers go out with the first event, so there is a current value to send first.
+    cluster.get(3).put(Key.of("live"), "first".getBytes(StandardCharsets.UTF_8)).block(BOUND);
+    Flux<ServerSentEvent<Views.ValueView>> events =
+        http.mutate().responseTimeout(BOUND).build()
+            .get().uri("/keys/{key}/watch", "live").accept(MediaType.TEXT_EVENT_STREAM)
+            .exchange()
+            .expectStatus().isOk()
+            .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
+            .getResponseBody();
+    StepVerifier.create(events.map(e -> e.data().text()))
+        .expectNext("first")
+        .then(() -> cluster.get(1).put(Key.of("live"), "second".getBytes(StandardCharsets.UTF_8)).block(BOUND))
+        .expectNext("second")
+        .thenCancel()
+        .verify(BOUND);
+  }
+
+  @Test
+  void nodeDescribesItselfAndItsTable() {
+    awaitJoined();
+    http.get().uri("/node").exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.id").isEqualTo(node.id().toHex())
+        .jsonPath("$.address").isEqualTo(node.contact().address().toString())
+        .jsonPath("$.contacts").value(c -> assertThat((Integer) c).isPositive())
+        .jsonPath("$.buckets.length()").value(b -> assertThat((Integer) b).isPositive());
+  }
+
+  @Test
+  void lookupsStreamTheirEventsEndingWithFinished() {
+    awaitJoined();
+    Flux<ServerSentEvent<String>> events =
+        http.get().uri("/lookups/{id}", cluster.get(1).id().toHex()).accept(MediaType.TEXT_EVENT_STREAM)
+            .exchange()
+            .expectStatus().isOk()
+            .returnResult(new ParameterizedTypeReference<ServerSentEvent<String>>() {})
+            .getResponseBody();
+    List<String> types = events.map(ServerSentEvent::event).collectList().block(BOUND);
+    assertThat(types).startsWith("queried").endsWith("finished").contains("answered");
+  }
+
+  @Test
+  void badInputIsA400ProblemWithoutAStackTrace() {
+    http.get().uri("/lookups/{id}", "not-hex").exchange()
+        .expectStatus().isBadRequest()
+        .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+        .expectBody()
+        .jsonPath("$.status").isEqualTo(400)
+        .jsonPath("$.detail").value(d -> assertThat((String) d).contains("not-hex"))
+        .jsonPath("$.trace").doesNotExist();
+    http.put().uri("/keys/{key}", "big").bodyValue(new byte[65]).exchange()
+        .expectStatus().isBadRequest()
+        .expectBody().jsonPath("$.detail").value(d -> assertThat((String) d).contains("65 bytes exceeds maxValueBytes 64"));
+    http.put().uri("/keys/{key}", "form").contentType(MediaType.APPLICATION_FORM_URLENCODED).bodyValue("a=b").exchange()
+        .expectStatus().isEqualTo(415)
+        .expectBody().jsonPath("$.status").isEqualTo(415);
+    http.get().uri("/keys/{key}", "k".repeat(1025)).exchange()
+        .expectStatus().isBadRequest()
+        .expectBody().jsonPath("$.detail").value(d -> assertThat((String) d).contains("at most 1024 bytes but was 1025"));
+  }
+
+  @Test
+  void healthAndMetersReportTheNode() {
+    awaitJoined();
+    http.get().uri("/actuator/health").exchange()
+        .expectStatus().isOk()
+        .expectBody()
+        .jsonPath("$.components.kad.status").isEqualTo("UP")
+        .jsonPath("$.components.kad.details.contacts").value(c -> assertThat((Integer) c).isPositive());
+    http.get().uri("/actuator/metrics/kad.routing.contacts").exchange()
+        .expectStatus().isOk()
+        .expectBody().jsonPath("$.measurements[0].value").value(v -> assertThat(((Number) v).doubleValue()).isPositive());
+    http.get().uri("/actuator/metrics/kad.rpc.sent").exchange()
+        .expectStatus().isOk()
+        .expectBody().jsonPath("$.name").isEqualTo("kad.rpc.sent");
+  }
+}
