@@ -12,6 +12,11 @@ import picocli.CommandLine.Spec;
  *
  * <pre>{@code
  * java -jar kad-bench/target/kad-bench.jar sim --nodes 10000 --lookups 1000 --seed 1
+ * java -jar kad-bench/target/kad-bench.jar sim --nodes 5000 --lookups 1000 --seed 1 \
+ *     --churn-per-hour 0.1 --hours 24
+ * java -jar kad-bench/target/kad-bench.jar tcp --nodes 200 --lookups 1000
+ * java -jar kad-bench/target/kad-bench.jar rpc --seconds 10 --concurrency 64 --format cbor
+ * java -jar kad-bench/target/kad-bench.jar watch --nodes 2000 --puts 1000 --seed 1
  * java -cp kad-bench/target/kad-bench.jar org.openjdk.jmh.Main Distance
  * }</pre>
  *
@@ -22,7 +27,13 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "kad-bench 0.1.0",
     description = "Benchmarks of the kad Kademlia toolkit.",
-    subcommands = {SimCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      SimCommand.class,
+      TcpCommand.class,
+      RpcCommand.class,
+      WatchCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Bench implements Runnable {
 
   @Spec CommandSpec spec;
@@ -59,6 +70,6 @@ public final class Bench implements Runnable {
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "a command is required, e.g. sim");
+    throw new ParameterException(spec.commandLine(), "a command is required: sim, tcp, rpc or watch");
   }
 }

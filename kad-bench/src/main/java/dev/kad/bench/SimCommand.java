@@ -41,6 +41,19 @@ import picocli.CommandLine.TypeConversionException;
       "  put_acks_mean       nodes that stored a put's value, the putter included",
       "  heap_bytes_per_node used heap of the built network / N",
       "",
+      "Churn (--hours H, optionally --churn-per-hour F): nodes run with maintenance on",
+      "(refresh and replicate 1 h, republish 24 h, 1 min jitter); values expire",
+      "H + 24 h after publication, so the count measures replication, not expiry. After",
+      "the build, --values values are put from random live nodes; then for H",
+      "simulated hours F of the live nodes per hour are killed at random times, each",
+      "replaced at once by a fresh node bootstrapping from a random live node. The",
+      "lookup and get figures above are then measured on the churned network, and",
+      "the line gains:",
+      "  values_retrievable  fraction of the values a get from a random live node",
+      "                      finds after the churn",
+      "  maintenance_rpcs_per_node_hour  requests during the churn hours, minus the",
+      "                      replacements' bootstrap requests, per live node and hour",
+      "",
       "Bootstrap modes:",
       "  protocol  nodes join in waves, each at most as large as the network",
       "            joined so far (and at most 64); every node of a wave calls",
@@ -109,6 +122,27 @@ final class SimCommand implements Callable<Integer> {
               + " unless set (see below).")
   Simulation.Join join;
 
+  @Option(
+      names = "--churn-per-hour",
+      defaultValue = "0.0",
+      description =
+          "Fraction of the live nodes replaced by fresh nodes per simulated hour, in [0, 1)"
+              + " (default: ${DEFAULT-VALUE}); needs --hours.")
+  double churnPerHour;
+
+  @Option(
+      names = "--hours",
+      defaultValue = "0",
+      description =
+          "Simulated hours of churn, with maintenance on (default: ${DEFAULT-VALUE}: no churn"
+              + " phase, maintenance off).")
+  int hours;
+
+  @Option(
+      names = "--values",
+      description = "Values put before the churn (default: the --lookups count).")
+  Integer values;
+
   @Override
   public Integer call() {
     Simulation.Settings settings = settings();
@@ -131,12 +165,33 @@ final class SimCommand implements Callable<Integer> {
     check(
         nodes - killed >= 2,
         "--dead " + dead + " leaves " + (nodes - killed) + " live nodes but at least 2 are needed");
+    check(
+        churnPerHour >= 0.0 && churnPerHour < 1.0,
+        "--churn-per-hour must be in [0, 1) but was " + churnPerHour);
+    check(hours >= 0 && hours <= 24 * 365, "--hours must be in [0, 8760] but was " + hours);
+    check(
+        churnPerHour == 0.0 || hours > 0,
+        "--churn-per-hour " + churnPerHour + " needs --hours of at least 1");
+    int valueCount = values == null ? lookups : values;
+    check(valueCount >= 0, "--values must not be negative but was " + valueCount);
     Simulation.Join mode =
         join != null
             ? join
             : nodes < WARM_FROM_NODES ? Simulation.Join.PROTOCOL : Simulation.Join.WARM;
     return new Simulation.Settings(
-        nodes, lookups, seed, k, alpha, loss, dead, latency.minMs(), latency.maxMs(), mode);
+        nodes,
+        lookups,
+        seed,
+        k,
+        alpha,
+        loss,
+        dead,
+        latency.minMs(),
+        latency.maxMs(),
+        mode,
+        churnPerHour,
+        hours,
+        valueCount);
   }
 
   private void check(boolean condition, String message) {

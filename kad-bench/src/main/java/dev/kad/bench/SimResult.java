@@ -1,5 +1,7 @@
 package dev.kad.bench;
 
+import java.util.Optional;
+
 /**
  * The figures of one {@code sim} run, as printed on its JSON line.
  *
@@ -16,6 +18,8 @@ package dev.kad.bench;
  * @param putAcksMean mean number of nodes that accepted a put
  * @param heapBytesPerNode used heap of the built network divided by the node count
  * @param wallSeconds real time of the whole run
+ * @param churn the churn phase's figures, when there was one; the lookup and get figures are
+ *     then measured after it
  */
 record SimResult(
     Simulation.Settings settings,
@@ -30,12 +34,26 @@ record SimResult(
     double getMsP50,
     double putAcksMean,
     long heapBytesPerNode,
-    double wallSeconds) {
+    double wallSeconds,
+    Optional<ChurnFigures> churn) {
+
+  /**
+   * What survived the churn.
+   *
+   * @param valuesRetrievable fraction of the values put before the churn that a get from a
+   *     random live node found after it
+   * @param maintenanceRpcsPerNodeHour requests per live node and hour during the churn, the
+   *     replacements' own bootstrap requests left out
+   * @param replaced nodes killed and replaced
+   * @param joinFailures replacements whose bootstrap failed
+   */
+  record ChurnFigures(
+      double valuesRetrievable, double maintenanceRpcsPerNodeHour, int replaced, int joinFailures) {}
 
   /** The JSON line: every field, in a fixed order. */
   String toJson() {
     Simulation.Settings s = settings;
-    return new JsonLine()
+    JsonLine json = new JsonLine()
         .field("scenario", "sim")
         .field("nodes", s.nodes())
         .field("lookups", s.lookups())
@@ -56,7 +74,16 @@ record SimResult(
         .field("get_ms_p50", getMsP50, 1)
         .field("put_acks_mean", putAcksMean, 2)
         .field("heap_bytes_per_node", heapBytesPerNode)
-        .field("wall_s", wallSeconds, 2)
-        .toString();
+        .field("wall_s", wallSeconds, 2);
+    churn.ifPresent(
+        c ->
+            json.field("churn_per_hour", s.churnPerHour(), 6)
+                .field("hours", s.hours())
+                .field("values", s.values())
+                .field("values_retrievable", c.valuesRetrievable(), 4)
+                .field("maintenance_rpcs_per_node_hour", c.maintenanceRpcsPerNodeHour(), 1)
+                .field("nodes_replaced", c.replaced())
+                .field("join_failures", c.joinFailures()));
+    return json.toString();
   }
 }

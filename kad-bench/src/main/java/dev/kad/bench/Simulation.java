@@ -1,6 +1,5 @@
 package dev.kad.bench;
 
-import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
@@ -9,9 +8,7 @@ import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
 import dev.kad.api.Value;
-import dev.kad.reactor.KadNodes;
 import dev.kad.testkit.SimulatedNetwork;
-import dev.kad.testkit.VirtualTime;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,18 +19,18 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
- * One run of {@code kad-bench sim}: builds the network, kills some nodes, measures lookups and
- * put-get pairs. Everything runs on one {@link VirtualTimeScheduler} advanced from this thread,
- * and every random draw derives from the seed, so the same settings give the same figures.
+ * One run of {@code kad-bench sim}: builds the network, kills some nodes, optionally puts values
+ * and runs hours of churn with maintenance on, then measures lookups and put-get pairs.
+ * Everything runs on one {@link SimScheduler} advanced from this thread, and every random draw
+ * derives from the seed, so the same settings give the same figures.
  */
 final class Simulation {
 
@@ -62,6 +59,9 @@ final class Simulation {
    * @param latencyMinMs shortest one-way latency
    * @param latencyMaxMs longest one-way latency
    * @param join how the tables are filled
+   * @param churnPerHour fraction of the live nodes replaced per simulated hour
+   * @param hours simulated hours of churn; 0 runs no churn phase and keeps maintenance off
+   * @param values values put before the churn
    */
   record Settings(
       int nodes,
@@ -73,35 +73,48 @@ final class Simulation {
       double dead,
       long latencyMinMs,
       long latencyMaxMs,
-      Join join) {}
+      Join join,
+      double churnPerHour,
+      int hours,
+      int values) {
 
-  /** How far virtual time moves per round while waiting for an operation. */
-  private static final Duration STEP = Duration.ofMillis(10);
+    boolean churn() {
+      return hours > 0;
+    }
 
-  /** The most virtual time one lookup, put or get may take. */
-  private static final Duration OPERATION_LIMIT = Duration.ofMinutes(5);
-
-  /** The most virtual time one wave of joins may take. */
-  private static final Duration WAVE_LIMIT = Duration.ofMinutes(30);
-
-  /**
-   * The largest wave of concurrent joins. Waves are what keep the build fast (the joins of a
-   * wave share the virtual clock's rounds); they are capped because every pending timer sits in
-   * the virtual scheduler's queue, whose cancellation cost grows with its length.
-   */
-  private static final int MAX_WAVE = 64;
+    /**
+     * The nodes' configuration: maintenance on with the paper's intervals (refresh and
+     * replicate 1 h, republish 24 h, 1 min jitter: the defaults) when there is a churn phase,
+     * off otherwise. Values expire {@code hours + 24 h} after they are published (24 h
+     * without churn): Kademlia expires a value 24 h after its publisher last published it,
+     * and with 10% churn per hour most publishers are gone by then, so counting at hour 24
+     * with a 24 h expiry would measure expiry, not whether replication kept the values.
+     */
+    KadConfig config() {
+      return KadConfig.builder()
+          .k(k)
+          .alpha(alpha)
+          .maintenance(churn())
+          .refreshInterval(Duration.ofHours(1))
+          .replicateInterval(Duration.ofHours(1))
+          .republishInterval(Duration.ofHours(24))
+          .expireAfter(Duration.ofHours(24 + Math.max(0, hours)))
+          .jobJitter(Duration.ofMinutes(1))
+          .build();
+    }
+  }
 
   /** Virtual time left between a put and its get, so the put's background work settles. */
   private static final Duration SETTLE = Duration.ofSeconds(10);
 
+  /** Values put, and checked after the churn, at once. */
+  private static final int CONCURRENT_VALUES = 32;
+
   private final Settings settings;
   private final PrintWriter progress;
-  private final long wallStart = System.nanoTime();
 
-  private VirtualTimeScheduler vts;
-  private SimulatedNetwork network;
+  private SimNetwork sim;
   private RandomGenerator workload;
-  private final List<KadNode> nodes = new ArrayList<>();
 
   Simulation(Settings settings, PrintWriter progress) {
     this.settings = settings;
@@ -114,34 +127,36 @@ final class Simulation {
   }
 
   SimResult run() {
-    long baseline = usedHeap();
-    vts = VirtualTimeScheduler.create();
+    long baseline = SimNetwork.usedHeap();
+    sim =
+        new SimNetwork(
+            new SimNetwork.Shape(
+                settings.nodes(),
+                settings.seed(),
+                settings.config(),
+                settings.loss(),
+                settings.latencyMinMs(),
+                settings.latencyMaxMs(),
+                settings.join()),
+            progress,
+            "sim");
     try {
-      network =
-          new SimulatedNetwork(vts, settings.seed())
-              .latency(
-                  Duration.ofMillis(settings.latencyMinMs()),
-                  Duration.ofMillis(settings.latencyMaxMs()))
-              .lossProbability(settings.loss());
-      workload = network.newRandom();
-      startNodes();
-      if (settings.join() == Join.PROTOCOL) {
-        joinByProtocol();
-      } else {
-        report("warming up %d routing tables", nodes.size());
-        new WarmUp(nodes, settings.k(), network.newRandom()).fill();
-      }
-      long heapPerNode = Math.max(0, (usedHeap() - baseline) / settings.nodes());
+      workload = sim.workload();
+      sim.build();
+      long heapPerNode = Math.max(0, (SimNetwork.usedHeap() - baseline) / settings.nodes());
       report(
           "network built: %d bytes of heap per node, %d requests sent",
           heapPerNode,
-          network.traffic().requests());
-      List<KadNode> live = killSome();
+          sim.network().traffic().requests());
+      killSome();
+      Optional<SimResult.ChurnFigures> churn =
+          settings.churn() ? Optional.of(churn()) : Optional.empty();
+      List<KadNode> live = List.copyOf(sim.live());
       Oracle oracle = new Oracle(live, settings.k());
       LookupFigures lookups = lookups(live, oracle);
       GetFigures gets = putsAndGets(live);
-      double wall = (System.nanoTime() - wallStart) / 1e9;
-      report("done");
+      double wall = sim.wallSeconds();
+      report("done: %d scheduler tasks run", sim.clock().tasksRun());
       return new SimResult(
           settings,
           lookups.accuracy.mean(),
@@ -155,100 +170,70 @@ final class Simulation {
           gets.ms.percentile(0.50),
           gets.acks.mean(),
           heapPerNode,
-          wall);
+          wall,
+          churn);
     } finally {
-      vts.dispose();
+      sim.clock().dispose();
     }
   }
 
-  // ---- building -------------------------------------------------------------------------
-
-  private void startNodes() {
-    KadConfig config =
-        KadConfig.builder().k(settings.k()).alpha(settings.alpha()).maintenance(false).build();
-    RandomGenerator idRandom = network.newRandom();
-    Set<NodeId> ids = new HashSet<>();
-    for (int i = 0; i < settings.nodes(); i++) {
-      NodeId id;
-      do {
-        id = NodeId.random(config.idBits(), idRandom);
-      } while (!ids.add(id));
-      Mono<KadNode> start =
-          KadNodes.builder()
-              .config(config)
-              .transport(network.newTransport())
-              .scheduler(vts)
-              .random(network.newRandom())
-              .id(id)
-              .start();
-      nodes.add(VirtualTime.await(vts, start, STEP, OPERATION_LIMIT));
+  private void killSome() {
+    int dead = deadCount(settings.nodes(), settings.dead());
+    if (dead > 0) {
+      sim.killRandom(dead);
+      report("killed %d nodes, %d live", dead, sim.live().size());
     }
-    report("started %d nodes", nodes.size());
   }
+
+  // ---- churn ----------------------------------------------------------------------------
+
+  private record Put(Key key, byte[] data, NodeId publisher) {}
 
   /**
-   * Joins node 1.. through the protocol, in waves: a wave is at most as large as the network
-   * already joined (and at most {@link #MAX_WAVE}); each of its nodes bootstraps from a random
-   * node of the joined part, all of the wave at once. A failed join is retried once through
-   * another seed.
+   * Puts the values from random live nodes, runs the churn hours, then gets every value from a
+   * random live node.
    */
-  private void joinByProtocol() {
-    int joined = 1;
-    int failures = 0;
-    int nextReport = Math.max(1, settings.nodes() / 10);
-    while (joined < nodes.size()) {
-      int wave = Math.min(nodes.size() - joined, Math.min(joined, MAX_WAVE));
-      List<Mono<Boolean>> joins = new ArrayList<>(wave);
-      for (int i = joined; i < joined + wave; i++) {
-        KadNode node = nodes.get(i);
-        Address seed = nodes.get(workload.nextInt(joined)).contact().address();
-        Address retry = nodes.get(workload.nextInt(joined)).contact().address();
-        joins.add(
-            node.bootstrap(List.of(seed))
-                .onErrorResume(e -> node.bootstrap(List.of(retry)))
-                .thenReturn(true)
-                .onErrorReturn(false));
-      }
-      Long ok =
-          VirtualTime.await(
-              vts, Flux.merge(joins).filter(b -> b).count(), STEP, WAVE_LIMIT);
-      failures += wave - (ok == null ? 0 : ok.intValue());
-      joined += wave;
-      if (joined >= nextReport || joined == nodes.size()) {
-        report("joined %d/%d nodes by the protocol (%d failed)", joined, nodes.size(), failures);
-        nextReport += Math.max(1, settings.nodes() / 10);
-      }
+  private SimResult.ChurnFigures churn() {
+    List<Put> puts = new ArrayList<>(settings.values());
+    List<Mono<Boolean>> putting = new ArrayList<>(settings.values());
+    for (int i = 0; i < settings.values(); i++) {
+      KadNode putter = sim.randomLive();
+      Key key = Key.of("churn-" + settings.seed() + "-" + i + "-" + workload.nextLong());
+      byte[] data = ("churn value " + i).getBytes(StandardCharsets.UTF_8);
+      puts.add(new Put(key, data, putter.id()));
+      putting.add(putter.put(key, data).map(r -> r.acceptedCount() > 0).onErrorReturn(false));
     }
-  }
+    Long stored =
+        sim.await(
+            Flux.fromIterable(putting).flatMap(m -> m, CONCURRENT_VALUES).filter(b -> b).count(),
+            Duration.ofHours(1));
+    report("put %d values before the churn, %d stored", puts.size(), stored);
 
-  private List<KadNode> killSome() {
-    int dead = deadCount(settings.nodes(), settings.dead());
-    List<Integer> indexes = new ArrayList<>(nodes.size());
-    for (int i = 0; i < nodes.size(); i++) {
-      indexes.add(i);
+    SimNetwork.Churn churn =
+        sim.churn(settings.churnPerHour(), settings.hours(), Set.of(), List.of());
+
+    List<Mono<Boolean>> getting = new ArrayList<>(puts.size());
+    for (Put put : puts) {
+      KadNode getter = sim.randomLive();
+      getting.add(
+          getter
+              .get(put.key())
+              .any(v -> Arrays.equals(v.data(), put.data()) && v.publisher().equals(put.publisher()))
+              .onErrorReturn(false));
     }
-    // Fisher-Yates with the seeded workload random.
-    for (int i = indexes.size() - 1; i > 0; i--) {
-      int j = workload.nextInt(i + 1);
-      Integer t = indexes.get(i);
-      indexes.set(i, indexes.get(j));
-      indexes.set(j, t);
-    }
-    boolean[] killed = new boolean[nodes.size()];
-    for (int i = 0; i < dead; i++) {
-      killed[indexes.get(i)] = true;
-      network.kill(nodes.get(indexes.get(i)).contact().address());
-    }
-    List<KadNode> live = new ArrayList<>(nodes.size() - dead);
-    for (int i = 0; i < nodes.size(); i++) {
-      if (!killed[i]) {
-        live.add(nodes.get(i));
-      }
-    }
-    if (dead > 0) {
-      report("killed %d nodes, %d live", dead, live.size());
-    }
-    return live;
+    Long found =
+        sim.await(
+            Flux.fromIterable(getting).flatMap(m -> m, CONCURRENT_VALUES).filter(b -> b).count(),
+            Duration.ofHours(1));
+    double retrievable = puts.isEmpty() ? 1.0 : (double) found / puts.size();
+    report(
+        "after %d h of churn %d/%d values retrievable; maintenance %.1f requests per node-hour",
+        settings.hours(),
+        found,
+        puts.size(),
+        churn.maintenancePerNodeHour());
+    return new SimResult.ChurnFigures(
+        retrievable, churn.maintenancePerNodeHour(), churn.replaced(), churn.joinFailures());
   }
 
   // ---- measuring ------------------------------------------------------------------------
@@ -265,8 +250,7 @@ final class Simulation {
     for (int i = 0; i < settings.lookups(); i++) {
       KadNode origin = live.get(workload.nextInt(live.size()));
       NodeId target = NodeId.random(origin.id().bits(), workload);
-      List<LookupEvent> events =
-          VirtualTime.await(vts, origin.trace(target).collectList(), STEP, OPERATION_LIMIT);
+      List<LookupEvent> events = sim.await(origin.trace(target).collectList());
       Map<NodeId, Integer> hops = new HashMap<>();
       LookupEvent.Finished finished = null;
       for (LookupEvent e : events) {
@@ -316,6 +300,8 @@ final class Simulation {
 
   private GetFigures putsAndGets(List<KadNode> live) {
     GetFigures figures = new GetFigures();
+    SimulatedNetwork network = sim.network();
+    SimScheduler clock = sim.clock();
     for (int i = 0; i < settings.lookups(); i++) {
       KadNode putter = live.get(workload.nextInt(live.size()));
       KadNode getter;
@@ -325,31 +311,23 @@ final class Simulation {
       Key key = Key.of("sim-" + settings.seed() + "-" + i + "-" + workload.nextLong());
       byte[] data = ("value " + i + " of seed " + settings.seed()).getBytes(StandardCharsets.UTF_8);
 
-      PutResult put =
-          VirtualTime.await(
-              vts,
-              putter.put(key, data).onErrorResume(e -> Mono.empty()),
-              STEP,
-              OPERATION_LIMIT);
+      PutResult put = sim.await(putter.put(key, data).onErrorResume(e -> Mono.empty()));
       figures.acks.add(put == null ? 0 : put.acceptedCount());
-      vts.advanceTimeBy(SETTLE);
+      clock.advanceBy(SETTLE);
 
       KadNode from = getter;
       long before = network.traffic().requests();
       long getterBefore = network.traffic(getter.contact().address()).requests();
       Got got =
-          VirtualTime.await(
-              vts,
+          sim.await(
               Mono.defer(
                   () -> {
-                    long start = vts.now(TimeUnit.NANOSECONDS);
+                    long start = clock.nanos();
                     return from.get(key)
                         .collectList()
                         .onErrorResume(e -> Mono.just(List.of()))
-                        .map(v -> new Got(v, vts.now(TimeUnit.NANOSECONDS) - start));
-                  }),
-              STEP,
-              OPERATION_LIMIT);
+                        .map(v -> new Got(v, clock.nanos() - start));
+                  }));
       figures.rpcs.add(network.traffic().requests() - before);
       figures.getterRpcs.add(network.traffic(getter.contact().address()).requests() - getterBefore);
       boolean success = false;
@@ -360,7 +338,7 @@ final class Simulation {
       }
       figures.success.add(success ? 1 : 0);
       figures.ms.add(got.nanos() / 1e6);
-      vts.advanceTimeBy(SETTLE);
+      clock.advanceBy(SETTLE);
       if ((i + 1) % Math.max(1, settings.lookups() / 5) == 0) {
         report(
             "%d/%d put-get pairs, success so far %.4f",
@@ -378,7 +356,7 @@ final class Simulation {
   }
 
   /** The true k closest live nodes to a target, by brute force over every live id. */
-  private static final class Oracle {
+  static final class Oracle {
     private final NodeId[] ids;
     private final int k;
 
@@ -410,22 +388,6 @@ final class Simulation {
   // ---- helpers --------------------------------------------------------------------------
 
   private void report(String format, Object... args) {
-    double wall = (System.nanoTime() - wallStart) / 1e9;
-    double virtual = vts == null ? 0 : vts.now(TimeUnit.MILLISECONDS) / 1000.0;
-    progress.printf(
-        Locale.ROOT,
-        "[sim %7.2fs wall, %.1fs virtual] %s%n",
-        wall,
-        virtual,
-        String.format(Locale.ROOT, format, args));
-    progress.flush();
-  }
-
-  private static long usedHeap() {
-    Runtime runtime = Runtime.getRuntime();
-    for (int i = 0; i < 3; i++) {
-      System.gc();
-    }
-    return runtime.totalMemory() - runtime.freeMemory();
+    sim.report(format, args);
   }
 }

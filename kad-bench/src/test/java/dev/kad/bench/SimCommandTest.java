@@ -103,6 +103,36 @@ class SimCommandTest {
   }
 
   @Test
+  void churnHoursAddRetrievabilityAndMaintenanceTraffic() {
+    Map<String, String> fields =
+        Cli.run(
+                "sim", "--nodes", "50", "--lookups", "5", "--values", "10", "--seed", "2",
+                "--churn-per-hour", "0.1", "--hours", "1")
+            .json();
+
+    List<String> churnFields =
+        List.of(
+            "churn_per_hour", "hours", "values", "values_retrievable",
+            "maintenance_rpcs_per_node_hour", "nodes_replaced", "join_failures");
+    assertThat(fields.keySet()).startsWith(FIELDS.toArray(String[]::new));
+    assertThat(List.copyOf(fields.keySet()).subList(FIELDS.size(), fields.size()))
+        .containsExactlyElementsOf(churnFields);
+    assertThat(Cli.number(fields, "values_retrievable")).isEqualTo(1.0);
+    assertThat(Cli.number(fields, "nodes_replaced")).isEqualTo(5.0);
+    assertThat(Cli.number(fields, "maintenance_rpcs_per_node_hour")).isPositive();
+    assertThat(Cli.number(fields, "find_node_accuracy")).isGreaterThan(0.8);
+  }
+
+  @Test
+  void churnWithoutHoursIsRejected() {
+    String line =
+        Cli.run("sim", "--nodes", "50", "--lookups", "5", "--seed", "2", "--churn-per-hour", "0.1")
+            .rejected();
+
+    assertThat(line).contains("--churn-per-hour 0.1 needs --hours");
+  }
+
+  @Test
   void aBadLatencyIsRejected() {
     Run run = run("sim", "--nodes", "10", "--lookups", "1", "--seed", "1", "--latency-ms", "9-3");
 

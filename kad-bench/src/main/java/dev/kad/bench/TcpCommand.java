@@ -1,0 +1,320 @@
+package dev.kad.bench;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.LookupEvent;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
+import dev.kad.transport.tcp.WireFormat;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** {@code kad-bench tcp}: N real nodes on 127.0.0.1 in this JVM, measured in real time. */
+@Command(
+    name = "tcp",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    header = "Lookups, pings, puts and gets among real nodes over loopback TCP.",
+    description = {
+      "Starts N nodes in this JVM, each with its own TcpTransport on 127.0.0.1 (a free",
+      "port, one event-loop thread), joins them by the protocol (node 0 first, then",
+      "waves bootstrapping from random joined nodes), then measures M pings between",
+      "random pairs (the connection set up by an untimed ping first), M find-node",
+      "lookups for random targets, and M put-then-get pairs. Closes every node at the",
+      "end. Prints one JSON line on stdout; logs go to stderr.",
+      "",
+    },
+    footer = {
+      "",
+      "Figures (wall-clock time of this JVM):",
+      "  setup_ms             starting and joining all nodes",
+      "  ping_us_p50          one Ping RPC on an open connection, transport.send",
+      "  find_node_hops_p50   hop of the closest contact a lookup returned",
+      "  find_node_ms_*       time of one lookup",
+      "  find_node_rpcs_mean  requests per lookup",
+      "  get_ms_*             time of one get, its put done",
+      "  get_success          fraction of gets that returned the value put",
+      "  heap_bytes_per_node  used heap after the setup / N",
+    })
+final class TcpCommand implements Callable<Integer> {
+
+  /** Joins running at once during the setup. */
+  private static final int MAX_WAVE = 16;
+
+  /** The longest any single blocking wait may take. */
+  private static final Duration BOUND = Duration.ofSeconds(60);
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--nodes", required = true, description = "Number of nodes, at least 2.")
+  int nodes;
+
+  @Option(names = "--lookups", required = true, description = "Lookups, pings and put-get pairs.")
+  int lookups;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of ids and choices.")
+  long seed;
+
+  @Option(
+      names = "--format",
+      defaultValue = "json",
+      converter = RpcCommand.FormatConverter.class,
+      description = "Wire format: json, cbor or smile (default: ${DEFAULT-VALUE}).")
+  WireFormat format;
+
+  @Option(names = "--k", defaultValue = "20", description = "Bucket size (default: 20).")
+  int k;
+
+  @Option(names = "--alpha", defaultValue = "3", description = "Lookup parallelism (default: 3).")
+  int alpha;
+
+  @Override
+  public Integer call() {
+    check(nodes >= 2 && nodes <= 2000, "--nodes must be in [2, 2000] but was " + nodes);
+    check(lookups >= 1, "--lookups must be at least 1 but was " + lookups);
+    check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
+    check(alpha >= 1 && alpha <= 64, "--alpha must be in [1, 64] but was " + alpha);
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(new Run(spec.commandLine().getErr()).measure());
+    out.flush();
+    return 0;
+  }
+
+  private void check(boolean condition, String message) {
+    if (!condition) {
+      throw new ParameterException(spec.commandLine(), message);
+    }
+  }
+
+  /** One measurement; closes every node it started. */
+  private final class Run {
+    private final PrintWriter progress;
+    private final long wallStart = System.nanoTime();
+    private final SplittableRandom random = new SplittableRandom(seed);
+    private final KadConfig config =
+        KadConfig.builder().k(k).alpha(alpha).maintenance(false).build();
+    private final List<KadNode> started = new ArrayList<>();
+    private final List<TcpTransport> transports = new ArrayList<>();
+    /** Pings and lookups that errored (not sampled); the run goes on. */
+    private int failures;
+    private String lastFailure = "";
+
+    Run(PrintWriter progress) {
+      this.progress = progress;
+    }
+
+    String measure() {
+      long baseline = SimNetwork.usedHeap();
+      try {
+        long setupStart = System.nanoTime();
+        for (int i = 0; i < nodes; i++) {
+          start(i);
+        }
+        report("started %d nodes", nodes);
+        join();
+        double setupMs = (System.nanoTime() - setupStart) / 1e6;
+        long heapPerNode = Math.max(0, (SimNetwork.usedHeap() - baseline) / nodes);
+        report("joined in %.0f ms, %d bytes of heap per node", setupMs, heapPerNode);
+
+        Samples ping = pings();
+        report("pings: p50 %.1f us", ping.percentile(0.5));
+        Samples hops = new Samples();
+        Samples lookupMs = new Samples();
+        Samples rpcs = new Samples();
+        lookups(hops, lookupMs, rpcs);
+        report("lookups: p50 %.2f ms, %.1f hops", lookupMs.percentile(0.5), hops.percentile(0.5));
+        Samples getMs = new Samples();
+        Samples success = new Samples();
+        putsAndGets(getMs, success);
+        report("gets: p50 %.2f ms, success %.4f", getMs.percentile(0.5), success.mean());
+        if (failures > 0) {
+          report("%d pings or lookups failed and were not sampled, last: %s", failures, lastFailure);
+        }
+        return new JsonLine()
+            .field("scenario", "tcp")
+            .field("nodes", nodes)
+            .field("lookups", lookups)
+            .field("setup_ms", setupMs, 1)
+            .field("ping_us_p50", ping.percentile(0.50), 1)
+            .field("find_node_hops_p50", hops.percentile(0.50), 1)
+            .field("find_node_ms_p50", lookupMs.percentile(0.50), 3)
+            .field("find_node_ms_p90", lookupMs.percentile(0.90), 3)
+            .field("find_node_ms_p99", lookupMs.percentile(0.99), 3)
+            .field("find_node_rpcs_mean", rpcs.mean(), 2)
+            .field("get_ms_p50", getMs.percentile(0.50), 3)
+            .field("get_ms_p99", getMs.percentile(0.99), 3)
+            .field("get_success", success.mean(), 4)
+            .field("heap_bytes_per_node", heapPerNode)
+            .toString();
+      } finally {
+        closeAll();
+      }
+    }
+
+    private void start(int i) {
+      NodeId id = NodeId.random(config.idBits(), random);
+      TcpTransport transport =
+          TcpTransport.create(
+              TcpTransportOptions.builder()
+                  .fromConfig(config)
+                  .name("kad-bench-" + i)
+                  .bindHost("127.0.0.1")
+                  .bindPort(0)
+                  .nodeId(id)
+                  .format(format)
+                  .eventLoopThreads(1)
+                  .build());
+      transports.add(transport);
+      KadNode node =
+          KadNodes.builder()
+              .config(config)
+              .transport(transport)
+              .random(random.split())
+              .id(id)
+              .start()
+              .block(BOUND);
+      started.add(node);
+    }
+
+    /** Node 0 alone, then waves of concurrent bootstraps from random joined nodes. */
+    private void join() {
+      int joined = 1;
+      int failed = 0;
+      while (joined < nodes) {
+        int wave = Math.min(nodes - joined, Math.min(joined, MAX_WAVE));
+        List<Mono<Boolean>> joins = new ArrayList<>(wave);
+        for (int i = joined; i < joined + wave; i++) {
+          KadNode node = started.get(i);
+          KadNode seedNode = started.get(random.nextInt(joined));
+          KadNode retry = started.get(random.nextInt(joined));
+          joins.add(
+              node.bootstrap(List.of(seedNode.contact().address()))
+                  .onErrorResume(e -> node.bootstrap(List.of(retry.contact().address())))
+                  .thenReturn(true)
+                  .onErrorReturn(false));
+        }
+        Long ok = Flux.merge(joins).filter(b -> b).count().block(BOUND);
+        failed += wave - (ok == null ? 0 : ok.intValue());
+        joined += wave;
+      }
+      if (failed > 0) {
+        report("%d joins failed", failed);
+      }
+    }
+
+    private Samples pings() {
+      Samples us = new Samples();
+      for (int i = 0; i < lookups; i++) {
+        int a = random.nextInt(nodes);
+        int b = (a + 1 + random.nextInt(nodes - 1)) % nodes;
+        TcpTransport from = transports.get(a);
+        Request.Ping ping = new Request.Ping(started.get(a).contact());
+        var to = started.get(b).contact().address();
+        try {
+          from.send(to, ping).block(BOUND);
+          long t0 = System.nanoTime();
+          from.send(to, ping).block(BOUND);
+          us.add((System.nanoTime() - t0) / 1e3);
+        } catch (RuntimeException e) {
+          failures++;
+          lastFailure = e.toString();
+        }
+      }
+      return us;
+    }
+
+    private void lookups(Samples hopSamples, Samples ms, Samples rpcs) {
+      for (int i = 0; i < lookups; i++) {
+        KadNode origin = started.get(random.nextInt(nodes));
+        NodeId target = NodeId.random(config.idBits(), random);
+        long t0 = System.nanoTime();
+        List<LookupEvent> events;
+        try {
+          events = origin.trace(target).collectList().block(BOUND);
+        } catch (RuntimeException e) {
+          failures++;
+          lastFailure = e.toString();
+          continue;
+        }
+        ms.add((System.nanoTime() - t0) / 1e6);
+        Map<NodeId, Integer> hops = new HashMap<>();
+        for (LookupEvent e : events) {
+          if (e instanceof LookupEvent.Queried q) {
+            hops.putIfAbsent(q.contact().id(), q.hop());
+          } else if (e instanceof LookupEvent.Finished f) {
+            rpcs.add(f.queried());
+            List<Contact> closest = f.closest();
+            if (!closest.isEmpty()) {
+              hopSamples.add(hops.getOrDefault(closest.get(0).id(), 0));
+            }
+          }
+        }
+      }
+    }
+
+    private void putsAndGets(Samples ms, Samples success) {
+      for (int i = 0; i < lookups; i++) {
+        int p = random.nextInt(nodes);
+        int g = (p + 1 + random.nextInt(nodes - 1)) % nodes;
+        KadNode putter = started.get(p);
+        KadNode getter = started.get(g);
+        Key key = Key.of("tcp-" + seed + "-" + i + "-" + random.nextLong());
+        byte[] data = ("tcp value " + i).getBytes(StandardCharsets.UTF_8);
+        putter.put(key, data).onErrorResume(e -> Mono.empty()).block(BOUND);
+        long t0 = System.nanoTime();
+        List<Value> got =
+            getter.get(key).collectList().onErrorReturn(List.of()).block(BOUND);
+        ms.add((System.nanoTime() - t0) / 1e6);
+        boolean ok = false;
+        for (Value v : got) {
+          ok |= Arrays.equals(v.data(), data) && v.publisher().equals(putter.id());
+        }
+        success.add(ok ? 1 : 0);
+      }
+    }
+
+    private void closeAll() {
+      Flux.fromIterable(started)
+          .flatMap(n -> n.close().onErrorResume(e -> Mono.empty()), 64)
+          .then()
+          .block(BOUND);
+      // Transports whose node did not start are closed on their own.
+      Flux.fromIterable(transports.subList(started.size(), transports.size()))
+          .flatMap(t -> t.close().onErrorResume(e -> Mono.empty()))
+          .then()
+          .block(BOUND);
+      report("closed %d nodes", started.size());
+    }
+
+    private void report(String format, Object... args) {
+      progress.printf(
+          Locale.ROOT,
+          "[tcp %7.2fs] %s%n",
+          (System.nanoTime() - wallStart) / 1e9,
+          String.format(Locale.ROOT, format, args));
+      progress.flush();
+    }
+  }
+}

@@ -1,0 +1,251 @@
+package dev.kad.bench;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+
+/** {@code kad-bench watch}: how fast and how surely a watcher hears of puts, in virtual time. */
+@Command(
+    name = "watch",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    header = "Notification latency and delivery of watch(key) on a simulated network.",
+    description = {
+      "Builds N nodes on the simulated network (as sim does), starts watch(key) on a",
+      "random node, waits a virtual minute, then makes M puts of distinct values to",
+      "that key from random other nodes at random times: spread over one virtual hour,",
+      "or over the --hours of churn when given, during which --churn-per-hour of the",
+      "live nodes per hour are replaced (the watcher is never killed; maintenance is",
+      "on). Two virtual minutes after the last put it counts what the watcher got.",
+      "",
+      "Figures (virtual time):",
+      "  notify_ms_p50/p99   from a put's start to the value's delivery at the watcher",
+      "  delivered_fraction  fraction of the M puts the watcher received",
+      "  puts_failed         puts no node accepted (counted as not delivered)",
+      "  churn_delivered_fraction  with churn: the fraction delivered while nodes are",
+      "                      replaced (every put is then made during the churn, so",
+      "                      it equals delivered_fraction)",
+      "",
+    })
+final class WatchCommand implements Callable<Integer> {
+
+  /** Virtual time between the watch's start and the first put. */
+  private static final Duration WATCH_SETTLE = Duration.ofMinutes(1);
+
+  /** Virtual time after the last put before counting. */
+  private static final Duration DELIVERY_SETTLE = Duration.ofMinutes(2);
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--nodes", required = true, description = "Number of nodes, at least 3.")
+  int nodes;
+
+  @Option(names = "--puts", required = true, description = "Puts to the watched key.")
+  int puts;
+
+  @Option(names = "--seed", required = true, description = "Seed of every random draw.")
+  long seed;
+
+  @Option(
+      names = "--churn-per-hour",
+      defaultValue = "0.0",
+      description = "Fraction of live nodes replaced per hour, in [0, 1); needs --hours.")
+  double churnPerHour;
+
+  @Option(
+      names = "--hours",
+      defaultValue = "0",
+      description = "Hours of churn the puts are spread over (default: 0, no churn, 1 h).")
+  int hours;
+
+  @Option(
+      names = "--latency-ms",
+      paramLabel = "MIN-MAX",
+      defaultValue = "10-100",
+      converter = SimCommand.LatencyConverter.class,
+      description = "One-way latency in ms: uniform in MIN-MAX, or fixed (default: 10-100).")
+  SimCommand.Latency latency;
+
+  @Option(names = "--k", defaultValue = "20", description = "Bucket size (default: 20).")
+  int k;
+
+  @Option(
+      names = "--bootstrap",
+      paramLabel = "protocol|warm",
+      converter = SimCommand.JoinConverter.class,
+      description = "How tables are filled: protocol below 20000 nodes, warm from there.")
+  Simulation.Join join;
+
+  @Override
+  public Integer call() {
+    check(nodes >= 3, "--nodes must be at least 3 but was " + nodes);
+    check(puts >= 1 && puts <= 100_000, "--puts must be in [1, 100000] but was " + puts);
+    check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
+    check(
+        churnPerHour >= 0.0 && churnPerHour < 1.0,
+        "--churn-per-hour must be in [0, 1) but was " + churnPerHour);
+    check(hours >= 0 && hours <= 24 * 365, "--hours must be in [0, 8760] but was " + hours);
+    check(
+        churnPerHour == 0.0 || hours > 0,
+        "--churn-per-hour " + churnPerHour + " needs --hours of at least 1");
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(measure(spec.commandLine().getErr()));
+    out.flush();
+    return 0;
+  }
+
+  private void check(boolean condition, String message) {
+    if (!condition) {
+      throw new ParameterException(spec.commandLine(), message);
+    }
+  }
+
+  /** One put: when it started, when the watcher got it, whether any node accepted it. */
+  private static final class Put {
+    long startNanos = -1;
+    long deliveredNanos = -1;
+    boolean failed;
+  }
+
+  private String measure(PrintWriter progress) {
+    boolean churn = hours > 0;
+    KadConfig config =
+        KadConfig.builder()
+            .k(k)
+            .maintenance(churn)
+            // Every put is a value of its own publisher under one key: room for all of them.
+            .maxValuesPerKey(Math.max(64, puts + 1))
+            .build();
+    Simulation.Join mode =
+        join != null
+            ? join
+            : nodes < SimCommand.WARM_FROM_NODES ? Simulation.Join.PROTOCOL : Simulation.Join.WARM;
+    SimNetwork sim =
+        new SimNetwork(
+            new SimNetwork.Shape(
+                nodes, seed, config, 0.0, latency.minMs(), latency.maxMs(), mode),
+            progress,
+            "watch");
+    Disposable watching = null;
+    try {
+      sim.build();
+      SimScheduler clock = sim.clock();
+      KadNode watcher = sim.randomLive();
+      Key key = Key.of("watch-" + seed);
+      Map<String, Put> byData = new HashMap<>();
+      List<Put> all = new ArrayList<>(puts);
+      for (int i = 0; i < puts; i++) {
+        Put put = new Put();
+        all.add(put);
+        byData.put("watch value " + i, put);
+      }
+      long[] unexpected = {0};
+      watching =
+          watcher
+              .watch(key)
+              .subscribe(
+                  value -> {
+                    Put put = byData.get(new String(value.data(), StandardCharsets.UTF_8));
+                    if (put != null && put.deliveredNanos < 0) {
+                      put.deliveredNanos = clock.nanos();
+                    } else if (put == null) {
+                      unexpected[0]++;
+                    }
+                  },
+                  e -> sim.report("watch ended: %s", e));
+      clock.advanceBy(WATCH_SETTLE);
+      sim.report("watching %s from %s", key.toShortHex(), watcher.contact());
+
+      long windowNanos = Duration.ofHours(churn ? hours : 1).toNanos();
+      long start = clock.nanos();
+      List<SimNetwork.Timed> events = new ArrayList<>(puts);
+      for (int i = 0; i < puts; i++) {
+        Put put = all.get(i);
+        byte[] data = ("watch value " + i).getBytes(StandardCharsets.UTF_8);
+        long at = start + sim.workload().nextLong(windowNanos);
+        events.add(
+            new SimNetwork.Timed(
+                at,
+                () -> {
+                  KadNode putter = pickPutter(sim, watcher);
+                  put.startNanos = clock.nanos();
+                  putter
+                      .put(key, data)
+                      .doOnError(e -> put.failed = true)
+                      .onErrorResume(e -> Mono.empty())
+                      .toFuture();
+                }));
+      }
+      SimNetwork.Churn phase =
+          sim.churn(churn ? churnPerHour : 0.0, churn ? hours : 1, Set.of(watcher), events);
+      clock.advanceBy(DELIVERY_SETTLE);
+
+      Samples notifyMs = new Samples();
+      int delivered = 0;
+      int failed = 0;
+      for (Put put : all) {
+        if (put.failed) {
+          failed++;
+        }
+        if (put.deliveredNanos >= 0) {
+          delivered++;
+          notifyMs.add(Math.max(0, put.deliveredNanos - put.startNanos) / 1e6);
+        }
+      }
+      double fraction = (double) delivered / puts;
+      sim.report(
+          "%d/%d delivered, %d puts failed, %d unexpected values, %d replaced",
+          delivered,
+          puts,
+          failed,
+          unexpected[0],
+          phase.replaced());
+      JsonLine json =
+          new JsonLine()
+              .field("scenario", "watch")
+              .field("nodes", nodes)
+              .field("puts", puts)
+              .field("seed", seed)
+              .field("notify_ms_p50", notifyMs.percentile(0.50), 1)
+              .field("notify_ms_p99", notifyMs.percentile(0.99), 1)
+              .field("delivered_fraction", fraction, 4)
+              .field("puts_failed", failed);
+      if (churn) {
+        json.field("churn_per_hour", churnPerHour, 6)
+            .field("hours", hours)
+            .field("churn_delivered_fraction", fraction, 4)
+            .field("nodes_replaced", phase.replaced());
+      }
+      return json.field("wall_s", sim.wallSeconds(), 2).toString();
+    } finally {
+      if (watching != null) {
+        watching.dispose();
+      }
+      sim.clock().dispose();
+    }
+  }
+
+  private static KadNode pickPutter(SimNetwork sim, KadNode watcher) {
+    KadNode putter = sim.randomLive();
+    for (int i = 0; i < 100 && putter == watcher; i++) {
+      putter = sim.randomLive();
+    }
+    return putter;
+  }
+}

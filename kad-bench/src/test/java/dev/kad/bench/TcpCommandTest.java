@@ -1,0 +1,34 @@
+package dev.kad.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TcpCommandTest {
+
+  private static final List<String> FIELDS =
+      List.of(
+          "scenario", "nodes", "lookups", "setup_ms", "ping_us_p50", "find_node_hops_p50",
+          "find_node_ms_p50", "find_node_ms_p90", "find_node_ms_p99", "find_node_rpcs_mean",
+          "get_ms_p50", "get_ms_p99", "get_success", "heap_bytes_per_node");
+
+  @Test
+  void realNodesOnLoopbackPrintOneJsonLineWithTheIssueFields() {
+    Map<String, String> fields = Cli.run("tcp", "--nodes", "6", "--lookups", "5").json();
+
+    assertThat(fields.keySet()).containsExactlyElementsOf(FIELDS);
+    assertThat(fields.get("scenario")).isEqualTo("\"tcp\"");
+    assertThat(Cli.number(fields, "get_success")).isEqualTo(1.0);
+    assertThat(Cli.number(fields, "ping_us_p50")).isPositive();
+    assertThat(Cli.number(fields, "find_node_rpcs_mean")).isPositive();
+  }
+
+  @Test
+  void tooFewNodesIsOneLineOnStderrAndExitCode2() {
+    String line = Cli.run("tcp", "--nodes", "1", "--lookups", "5").rejected();
+
+    assertThat(line).contains("--nodes must be in [2, 2000]");
+  }
+}

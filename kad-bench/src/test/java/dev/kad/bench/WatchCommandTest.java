@@ -1,0 +1,59 @@
+package dev.kad.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class WatchCommandTest {
+
+  @Test
+  void aWatcherHearsOfEveryPutWithoutChurn() {
+    Map<String, String> fields =
+        Cli.run("watch", "--nodes", "40", "--puts", "10", "--seed", "5").json();
+
+    assertThat(fields.keySet())
+        .containsExactlyElementsOf(
+            List.of(
+                "scenario", "nodes", "puts", "seed", "notify_ms_p50", "notify_ms_p99",
+                "delivered_fraction", "puts_failed", "wall_s"));
+    assertThat(Cli.number(fields, "delivered_fraction")).isEqualTo(1.0);
+    assertThat(Cli.number(fields, "notify_ms_p50")).isPositive();
+  }
+
+  @Test
+  void withChurnTheLineGainsTheChurnFigures() {
+    Map<String, String> fields =
+        Cli.run(
+                "watch", "--nodes", "40", "--puts", "10", "--seed", "5", "--churn-per-hour",
+                "0.1", "--hours", "1")
+            .json();
+
+    assertThat(fields)
+        .containsKeys("churn_per_hour", "hours", "churn_delivered_fraction", "nodes_replaced");
+    assertThat(Cli.number(fields, "nodes_replaced")).isEqualTo(4.0);
+    assertThat(Cli.number(fields, "churn_delivered_fraction")).isBetween(0.0, 1.0);
+  }
+
+  @Test
+  void theSameSeedGivesTheSameFigures() {
+    Map<String, String> first =
+        Cli.run("watch", "--nodes", "30", "--puts", "5", "--seed", "9").json();
+    Map<String, String> second =
+        Cli.run("watch", "--nodes", "30", "--puts", "5", "--seed", "9").json();
+
+    first.remove("wall_s");
+    second.remove("wall_s");
+    assertThat(second).isEqualTo(first);
+  }
+
+  @Test
+  void churnWithoutHoursIsRejected() {
+    String line =
+        Cli.run("watch", "--nodes", "40", "--puts", "10", "--seed", "5", "--churn-per-hour", "0.1")
+            .rejected();
+
+    assertThat(line).contains("needs --hours");
+  }
+}
