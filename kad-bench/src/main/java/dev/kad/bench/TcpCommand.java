@@ -185,6 +185,9 @@ final class TcpCommand implements Callable<Integer> {
                   .nodeId(id)
                   .format(format)
                   .eventLoopThreads(1)
+                  // Hundreds of nodes in one JVM would otherwise keep a full mesh of
+                  // connections open and run out of file descriptors.
+                  .idleTimeout(Duration.ofSeconds(2))
                   .build());
       transports.add(transport);
       KadNode node =
