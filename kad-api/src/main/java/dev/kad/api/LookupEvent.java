@@ -7,8 +7,8 @@ import java.util.Objects;
 /**
  * One step of a lookup, for tracing, tests and live pages. A lookup emits {@link Queried} when it
  * sends a request, then {@link Stalled} if the request passes the soft timeout, then {@link
- * Answered} or {@link Failed}; {@link CloserFound} when an answer improves the closest known
- * contact; and {@link Finished} once, last.
+ * Answered} or {@link Failed}; {@link CloserFound} for each new contact an answer brings that
+ * is closer than every contact that answered so far; and {@link Finished} once, last.
  */
 public sealed interface LookupEvent {
 
@@ -137,11 +137,12 @@ public sealed interface LookupEvent {
   }
 
   /**
-   * An answer brought a contact closer to the target than any known before.
+   * An answer brought a new contact closer to the target than every contact that had
+   * answered so far; one answer may bring several.
    *
    * @param target the lookup's target
    * @param elapsed time since the lookup started
-   * @param contact the new closest contact
+   * @param contact the new contact
    * @param hop its hop count
    */
   record CloserFound(NodeId target, Duration elapsed, Contact contact, int hop)

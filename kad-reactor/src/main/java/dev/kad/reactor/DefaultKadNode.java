@@ -943,11 +943,9 @@ final class DefaultKadNode implements KadNode {
           watches.clear();
           return transport
               .close()
-              .doFinally(
-                  s -> {
-                    onClose.tryEmitEmpty();
-                    log.info("node={} closed", id.toShortHex());
-                  });
+              // Logged before completing: whoever waits for close() may end the process next.
+              .doOnTerminate(() -> log.info("node={} closed", id.toShortHex()))
+              .doFinally(s -> onClose.tryEmitEmpty());
         });
   }
 
