@@ -85,7 +85,6 @@ final class DefaultKadNode implements KadNode {
   private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
   private volatile FluxSink<Mono<Void>> tasks;
   private volatile Contact contact;
-  private volatile Maintenance maintenance;
 
   DefaultKadNode(
       KadConfig config,
@@ -180,8 +179,7 @@ final class DefaultKadNode implements KadNode {
                               TASK_CONCURRENCY)
                           .subscribe());
                   if (config.maintenance()) {
-                    maintenance = new Maintenance(this).start();
-                    background.add(maintenance);
+                    background.add(new Maintenance(this).start());
                   }
                   log.info("node={} started at {}", id.toShortHex(), contact().address());
                   return this;
@@ -686,7 +684,7 @@ final class DefaultKadNode implements KadNode {
                   selfAmongClosest(key, closest) && closest.size() >= config.k()
                       ? closest.subList(0, config.k() - 1)
                       : closest;
-              Mono<List<Object>> remote =
+              Mono<List<StoreAttempt>> remote =
                   Flux.fromIterable(targets)
                       .flatMap(c -> storeAt(c, request), config.k())
                       .collectList();
@@ -706,12 +704,21 @@ final class DefaultKadNode implements KadNode {
                     : Mono.just(result));
   }
 
-  private Mono<Object> storeAt(Contact c, Request.Store request) {
+  /** How one node answered a store of {@code put}. */
+  private sealed interface StoreAttempt {
+    record Accepted(Contact contact) implements StoreAttempt {}
+
+    record Refused(PutResult.Rejection rejection) implements StoreAttempt {}
+
+    record Unanswered(Contact contact) implements StoreAttempt {}
+  }
+
+  private Mono<StoreAttempt> storeAt(Contact c, Request.Store request) {
     return call(c, request)
-        .<Object>map(
+        .map(
             response -> {
               if (response instanceof Response.Stored s && s.accepted() > 0) {
-                return c;
+                return (StoreAttempt) new StoreAttempt.Accepted(c);
               }
               String reason =
                   response instanceof Response.Stored s && !s.rejected().isEmpty()
@@ -719,19 +726,18 @@ final class DefaultKadNode implements KadNode {
                       : response instanceof Response.Failure f
                           ? f.code() + ": " + f.message()
                           : "unexpected " + response.getClass().getSimpleName();
-              return new PutResult.Rejection(c, reason);
+              return new StoreAttempt.Refused(new PutResult.Rejection(c, reason));
             })
-        .onErrorResume(e -> Mono.just(new Failed(c)));
+        .onErrorResume(e -> Mono.just(new StoreAttempt.Unanswered(c)));
   }
-
-  private record Failed(Contact contact) {}
 
   private boolean selfAmongClosest(Key key, List<Contact> closest) {
     return closest.size() < config.k()
         || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
   }
 
-  private PutResult result(Key key, Value value, List<Contact> closest, List<Object> outcomes) {
+  private PutResult result(
+      Key key, Value value, List<Contact> closest, List<StoreAttempt> attempts) {
     List<Contact> accepted = new ArrayList<>();
     List<PutResult.Rejection> rejected = new ArrayList<>();
     List<Contact> failed = new ArrayList<>();
@@ -748,13 +754,13 @@ final class DefaultKadNode implements KadNode {
         rejected.add(new PutResult.Rejection(contact(), outcome.reason()));
       }
     }
-    for (Object o : outcomes) {
-      if (o instanceof Contact c) {
-        accepted.add(c);
-      } else if (o instanceof PutResult.Rejection r) {
-        rejected.add(r);
-      } else if (o instanceof Failed f) {
-        failed.add(f.contact());
+    for (StoreAttempt attempt : attempts) {
+      if (attempt instanceof StoreAttempt.Accepted a) {
+        accepted.add(a.contact());
+      } else if (attempt instanceof StoreAttempt.Refused r) {
+        rejected.add(r.rejection());
+      } else if (attempt instanceof StoreAttempt.Unanswered u) {
+        failed.add(u.contact());
       }
     }
     return new PutResult(key, value, accepted, rejected, failed);
