@@ -8,25 +8,24 @@ import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}; values are checked
+ * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}, written out as
+ * literals so the generated metadata shows them to IDEs (a test keeps them equal); values are checked
  * by {@link KadConfig}'s builder, so a bad one fails start-up with a message naming it.
  */
 @ConfigurationProperties(prefix = "kad")
 public class KadProperties {
 
-  private static final KadConfig DEFAULTS = KadConfig.defaults();
-
   /** Whether to create a node at all. */
   private boolean enabled = true;
 
   /** Width of node ids and keys: 160 or 256. */
-  private int idBits = DEFAULTS.idBits();
+  private int idBits = 160;
 
   /** Bucket size and replication factor. */
-  private int k = DEFAULTS.k();
+  private int k = 20;
 
   /** Lookup requests in flight at once. */
-  private int alpha = DEFAULTS.alpha();
+  private int alpha = 3;
 
   /** Host to bind the TCP transport to. */
   private String host = "127.0.0.1";
@@ -44,40 +43,40 @@ public class KadProperties {
   private String format = "json";
 
   /** Time after which a lookup request stalls and frees its slot. */
-  private Duration softTimeout = DEFAULTS.softTimeout();
+  private Duration softTimeout = Duration.ofMillis(500);
 
   /** Time after which a request fails. */
-  private Duration hardTimeout = DEFAULTS.hardTimeout();
+  private Duration hardTimeout = Duration.ofSeconds(5);
 
   /** Largest value payload accepted, in bytes. */
-  private int maxValueBytes = DEFAULTS.maxValueBytes();
+  private int maxValueBytes = 16384;
 
   /** Most values one key holds. */
-  private int maxValuesPerKey = DEFAULTS.maxValuesPerKey();
+  private int maxValuesPerKey = 64;
 
   /** Most payload bytes this node stores. */
-  private long maxStoredBytes = DEFAULTS.maxStoredBytes();
+  private long maxStoredBytes = 268435456L;
 
   /** Largest message accepted, in bytes. */
-  private int maxFrameBytes = DEFAULTS.maxFrameBytes();
+  private int maxFrameBytes = 65536;
 
   /** How long a stored value lives unless republished. */
-  private Duration expireAfter = DEFAULTS.expireAfter();
+  private Duration expireAfter = Duration.ofHours(24);
 
   /** A bucket not looked up within this time is refreshed. */
-  private Duration refreshInterval = DEFAULTS.refreshInterval();
+  private Duration refreshInterval = Duration.ofHours(1);
 
   /** How often held values are re-stored at the k closest nodes. */
-  private Duration replicateInterval = DEFAULTS.replicateInterval();
+  private Duration replicateInterval = Duration.ofHours(1);
 
   /** How often this node re-puts its own values. */
-  private Duration republishInterval = DEFAULTS.republishInterval();
+  private Duration republishInterval = Duration.ofHours(24);
 
   /** Whether the maintenance jobs run. */
-  private boolean maintenance = DEFAULTS.maintenance();
+  private boolean maintenance = true;
 
   /** How long a watch subscription lasts before renewal. */
-  private Duration subscriptionTtl = DEFAULTS.subscriptionTtl();
+  private Duration subscriptionTtl = Duration.ofMinutes(10);
 
   /**
    * The engine configuration these properties describe.

@@ -155,4 +155,17 @@ class KadAutoConfigurationTest {
     assertThat(last.getStatus()).isEqualTo(wanted);
     return last;
   }
+
+  @Test
+  void propertyDefaultsAreTheEngineDefaultsAndIdesSeeThem() throws Exception {
+    assertThat(new KadProperties().toConfig()).isEqualTo(KadConfig.defaults());
+    String metadata =
+        new String(
+            getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json").readAllBytes(),
+            java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(metadata)
+        .contains("\"name\": \"kad.k\"")
+        .contains("Bucket size and replication factor.")
+        .contains("\"name\": \"kad.hard-timeout\"");
+  }
 }
