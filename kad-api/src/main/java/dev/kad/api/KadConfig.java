@@ -1,6 +1,9 @@
 package dev.kad.api;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -30,6 +33,8 @@ import java.util.Objects;
  * @param republishInterval how often a publisher re-puts its own values
  * @param jobJitter the largest random delay added to each maintenance job's start
  * @param maintenance whether the maintenance jobs run at all
+ * @param jobs which maintenance jobs run when {@code maintenance} is on
+ * @param expiryInterval how often expired values and subscriptions are dropped
  * @param maxValueBytes the largest value payload accepted
  * @param maxValuesPerKey the most values one key holds
  * @param maxStoredBytes the most payload bytes one node stores in all
@@ -54,6 +59,8 @@ public record KadConfig(
     Duration republishInterval,
     Duration jobJitter,
     boolean maintenance,
+    Set<MaintenanceJob> jobs,
+    Duration expiryInterval,
     int maxValueBytes,
     int maxValuesPerKey,
     long maxStoredBytes,
@@ -82,6 +89,8 @@ public record KadConfig(
    * @param republishInterval how often a publisher re-puts its own values
    * @param jobJitter the largest random delay added to each maintenance job's start
    * @param maintenance whether the maintenance jobs run at all
+   * @param jobs which maintenance jobs run when {@code maintenance} is on
+   * @param expiryInterval how often expired values and subscriptions are dropped
    * @param maxValueBytes the largest value payload accepted
    * @param maxValuesPerKey the most values one key holds
    * @param maxStoredBytes the most payload bytes one node stores in all
@@ -106,6 +115,9 @@ public record KadConfig(
     checkPositive("replicateInterval", replicateInterval);
     checkPositive("republishInterval", republishInterval);
     checkNonNegative("jobJitter", jobJitter);
+    Objects.requireNonNull(jobs, "jobs");
+    jobs = jobs.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(jobs));
+    checkPositive("expiryInterval", expiryInterval);
     checkRange("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
     checkRange("maxValueBytes", maxValueBytes, 1, maxFrameBytes);
     checkRange("maxValuesPerKey", maxValuesPerKey, 1, 1_000_000);
@@ -163,6 +175,8 @@ public record KadConfig(
     b.republishInterval = republishInterval;
     b.jobJitter = jobJitter;
     b.maintenance = maintenance;
+    b.jobs = jobs;
+    b.expiryInterval = expiryInterval;
     b.maxValueBytes = maxValueBytes;
     b.maxValuesPerKey = maxValuesPerKey;
     b.maxStoredBytes = maxStoredBytes;
@@ -220,6 +234,8 @@ public record KadConfig(
     private Duration republishInterval = Duration.ofHours(24);
     private Duration jobJitter = Duration.ofMinutes(1);
     private boolean maintenance = true;
+    private Set<MaintenanceJob> jobs = EnumSet.allOf(MaintenanceJob.class);
+    private Duration expiryInterval = Duration.ofMinutes(1);
     private int maxValueBytes = 16 * 1024;
     private int maxValuesPerKey = 64;
     private long maxStoredBytes = 256L * 1024 * 1024;
@@ -421,6 +437,31 @@ public record KadConfig(
     }
 
     /**
+     * Chooses which maintenance jobs run (all by default) when maintenance is on.
+     *
+     * @param jobs the jobs to run
+     * @return this builder
+     * @throws NullPointerException when {@code jobs} is null
+     */
+    public Builder jobs(Set<MaintenanceJob> jobs) {
+      this.jobs = Set.copyOf(Objects.requireNonNull(jobs, "jobs"));
+      return this;
+    }
+
+    /**
+     * Sets how often expired values and subscriptions are dropped (they are never served
+     * after their expiry either way).
+     *
+     * @param expiryInterval positive
+     * @return this builder
+     * @throws IllegalArgumentException when not positive
+     */
+    public Builder expiryInterval(Duration expiryInterval) {
+      this.expiryInterval = checkPositive("expiryInterval", expiryInterval);
+      return this;
+    }
+
+    /**
      * Sets the largest value payload accepted.
      *
      * @param maxValueBytes in [1, maxFrameBytes] (checked by {@link #build()})
@@ -522,6 +563,8 @@ public record KadConfig(
           republishInterval,
           jobJitter,
           maintenance,
+          jobs,
+          expiryInterval,
           maxValueBytes,
           maxValuesPerKey,
           maxStoredBytes,

@@ -63,4 +63,16 @@ class KadConfigTest {
     assertThat(c.toBuilder().build()).isEqualTo(c);
     assertThat(c.toBuilder().k(9).build().k()).isEqualTo(9);
   }
+
+  @Test
+  void everyMaintenanceJobRunsByDefaultAndTheSetIsCopied() {
+    assertThat(KadConfig.defaults().jobs()).containsExactlyInAnyOrder(MaintenanceJob.values());
+    java.util.Set<MaintenanceJob> chosen = new java.util.HashSet<>(java.util.Set.of(MaintenanceJob.EXPIRY));
+    KadConfig c = KadConfig.builder().jobs(chosen).build();
+    chosen.add(MaintenanceJob.REFRESH);
+    assertThat(c.jobs()).containsExactly(MaintenanceJob.EXPIRY);
+    assertThat(KadConfig.builder().jobs(java.util.Set.of()).build().jobs()).isEmpty();
+    assertThatThrownBy(() -> KadConfig.builder().expiryInterval(Duration.ZERO))
+        .hasMessage("expiryInterval must be positive but was PT0S");
+  }
 }

@@ -3,6 +3,7 @@ package dev.kad.reactor;
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
+import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.api.Value;
@@ -24,7 +25,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * The maintenance jobs of one node (DESIGN, Maintenance), each a {@code Flux.interval} on the
- * node's scheduler with a random start delay up to {@link KadConfig#jobJitter()}. A failed run
+ * node's scheduler with a random start delay up to {@link KadConfig#jobJitter()}, each
+ * switched on or off by {@link KadConfig#jobs()}. A failed run
  * is logged and the schedule goes on; {@link #dispose()} stops every job.
  *
  * <ul>
@@ -32,7 +34,7 @@ import reactor.core.publisher.Mono;
  *       refreshInterval}, checked every sixth of it;
  *   <li>liveness: one ping per bucket to its least-recently-seen contact when it was not heard
  *       from within {@code refreshInterval}; failures count as for any request;
- *   <li>expiry: drops expired values and subscriptions every {@link #EXPIRY_PERIOD};
+ *   <li>expiry: drops expired values and subscriptions every {@code expiryInterval};
  *   <li>replication: every {@code replicateInterval}, stores held originals at the key's k
  *       closest nodes, skipping values received by Store within the interval;
  *   <li>republish: the publisher re-puts its own values with a fresh expiry every {@code
@@ -43,9 +45,6 @@ import reactor.core.publisher.Mono;
 final class Maintenance implements Disposable {
 
   private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
-
-  /** How often expired values and subscriptions are dropped. */
-  static final Duration EXPIRY_PERIOD = Duration.ofMinutes(1);
 
   private final DefaultKadNode node;
   private final KadConfig config;
@@ -66,15 +65,18 @@ final class Maintenance implements Disposable {
   }
 
   Maintenance start() {
-    schedule("refresh", refreshPeriod(config), this::refresh);
-    schedule("liveness", refreshPeriod(config), this::liveness);
-    schedule("expiry", EXPIRY_PERIOD, this::expire);
-    schedule("replicate", config.replicateInterval(), this::replicate);
-    schedule("republish", republishPeriod(config), this::republish);
+    schedule(MaintenanceJob.REFRESH, refreshPeriod(config), this::refresh);
+    schedule(MaintenanceJob.LIVENESS, refreshPeriod(config), this::liveness);
+    schedule(MaintenanceJob.EXPIRY, config.expiryInterval(), this::expire);
+    schedule(MaintenanceJob.REPLICATE, config.replicateInterval(), this::replicate);
+    schedule(MaintenanceJob.REPUBLISH, republishPeriod(config), this::republish);
     return this;
   }
 
-  private void schedule(String name, Duration period, Supplier<Mono<Void>> job) {
+  private void schedule(MaintenanceJob name, Duration period, Supplier<Mono<Void>> job) {
+    if (!config.jobs().contains(name)) {
+      return;
+    }
     Duration first = period.plus(node.jitter());
     jobs.add(
         Flux.interval(first, period, node.scheduler())

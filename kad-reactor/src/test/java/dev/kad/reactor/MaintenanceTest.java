@@ -124,4 +124,18 @@ class MaintenanceTest {
     c.vts.advanceTimeBy(Duration.ofHours(30));
     assertThat(recorder[0].sent()).isEmpty();
   }
+
+  @Test
+  void aJobSwitchedOffInTheConfigurationDoesNotRun() {
+    KadConfig noRepublish =
+        CONFIG.toBuilder()
+            .jobs(java.util.EnumSet.complementOf(java.util.EnumSet.of(dev.kad.api.MaintenanceJob.REPUBLISH)))
+            .build();
+    cluster = new Cluster(26, noRepublish).grow(12);
+    Key key = Key.of("not republished");
+    cluster.await(cluster.node(4).put(key, new byte[] {5}));
+    cluster.vts.advanceTimeBy(Duration.ofHours(3));
+    // Expired after expireAfter (2 h): nobody renewed it.
+    assertThat(cluster.await(cluster.node(10).get(key))).isEmpty();
+  }
 }
