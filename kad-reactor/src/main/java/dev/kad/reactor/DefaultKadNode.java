@@ -441,6 +441,15 @@ final class DefaultKadNode implements KadNode {
   }
 
   private Flux<Progress> lookup(KadId target, boolean findValue) {
+    return lookup(target, findValue, Integer.MAX_VALUE);
+  }
+
+  /** A bucket refresh: a find-node that sends at most k requests. */
+  Mono<Void> refresh(NodeId target) {
+    return lookup(target, false, config.k()).then();
+  }
+
+  private Flux<Progress> lookup(KadId target, boolean findValue, int budget) {
     return Flux.defer(
         () -> {
           if (closed.get()) {
@@ -448,7 +457,7 @@ final class DefaultKadNode implements KadNode {
           }
           table.touch(target);
           // Twice k seeds: the ones past the k closest stand in when the closest are dead.
-          return lookup.run(target, findValue, table.closest(target, 2 * config.k()));
+          return lookup.run(target, findValue, budget, table.closest(target, 2 * config.k()));
         });
   }
 

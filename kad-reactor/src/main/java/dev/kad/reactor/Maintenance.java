@@ -31,7 +31,7 @@ import reactor.core.publisher.Mono;
  *
  * <ul>
  *   <li>refresh: a find-node for a random id in every bucket not looked up within {@code
- *       refreshInterval}, checked every sixth of it;
+ *       refreshInterval}, checked every sixth of it, of at most k requests per bucket;
  *   <li>liveness: one ping per bucket to its least-recently-seen contact when it was not heard
  *       from within {@code refreshInterval}; failures count as for any request;
  *   <li>expiry: drops expired values and subscriptions every {@code expiryInterval};
@@ -95,7 +95,7 @@ final class Maintenance implements Disposable {
 
   Mono<Void> refresh() {
     List<NodeId> targets = node.staleBucketTargets();
-    return Flux.fromIterable(targets).concatMap(node::findNode).then();
+    return Flux.fromIterable(targets).concatMap(node::refresh).then();
   }
 
   Mono<Void> liveness() {

@@ -58,6 +58,10 @@ class MaintenanceTest {
             .toList();
     assertThat(targets).as("refreshed buckets").anyMatch(t -> node.id().bucketIndex(t) < 159);
     assertThat(targets).as("the far bucket was looked up 25 minutes ago").noneMatch(t -> node.id().bucketIndex(t) == 159);
+    // At most k requests per refreshed bucket.
+    java.util.Map<NodeId, Long> perTarget =
+        targets.stream().collect(java.util.stream.Collectors.groupingBy(t -> t, java.util.stream.Collectors.counting()));
+    assertThat(perTarget.values()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo((long) CONFIG.k()));
   }
 
   @Test

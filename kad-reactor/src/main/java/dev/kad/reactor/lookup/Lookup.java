@@ -98,11 +98,26 @@ public final class Lookup {
    * @return the steps of the lookup
    */
   public Flux<Progress> run(KadId target, boolean findValue, List<Contact> seeds) {
+    return run(target, findValue, Integer.MAX_VALUE, seeds);
+  }
+
+  /**
+   * Runs one lookup that sends at most {@code budget} requests, as {@link #run(KadId,
+   * boolean, List)} otherwise.
+   *
+   * @param target the id or key looked up
+   * @param findValue whether to ask for values too
+   * @param budget the most requests to send
+   * @param seeds the starting contacts
+   * @return the steps of the lookup
+   */
+  public Flux<Progress> run(KadId target, boolean findValue, int budget, List<Contact> seeds) {
     return Flux.defer(
         () -> {
           long start = scheduler.now(TimeUnit.NANOSECONDS);
           NodeId targetId = target instanceof Key key ? key.asNodeId() : (NodeId) target;
-          LookupState state = new LookupState(target, self, config.k(), config.alpha(), seeds);
+          LookupState state =
+              new LookupState(target, self, config.k(), config.alpha(), budget, seeds);
           Sinks.Many<Contact> candidates = Sinks.many().unicast().onBackpressureBuffer();
           Context context = new Context(targetId, start, state, candidates);
           List<Progress> first = context.askNext();

@@ -60,6 +60,7 @@ public final class LookupState {
   private boolean widened;
   private NodeId closestAnswered;
   private int queried;
+  private final int budget;
 
   /**
    * Starts a lookup.
@@ -71,6 +72,23 @@ public final class LookupState {
    * @param seeds the first contacts, from the routing table (hop 1)
    */
   public LookupState(KadId target, NodeId self, int k, int alpha, Collection<Contact> seeds) {
+    this(target, self, k, alpha, Integer.MAX_VALUE, seeds);
+  }
+
+  /**
+   * Starts a lookup that sends at most {@code budget} requests: done once they are spent and
+   * settled, e.g. a bucket refresh, which may send no more than k requests per bucket.
+   *
+   * @param target the id or key looked up
+   * @param self this node's id, never a candidate
+   * @param k the size of the closest-set
+   * @param alpha requests in flight at once
+   * @param budget the most requests the lookup sends
+   * @param seeds the first contacts, from the routing table (hop 1)
+   */
+  public LookupState(
+      KadId target, NodeId self, int k, int alpha, int budget, Collection<Contact> seeds) {
+    this.budget = budget;
     this.target = target;
     this.self = self;
     this.k = k;
@@ -127,7 +145,7 @@ public final class LookupState {
       if (++eligible > k || inFlight >= limit) {
         break;
       }
-      if (c.status == Status.NEW) {
+      if (c.status == Status.NEW && queried < budget) {
         c.status = Status.IN_FLIGHT;
         inFlight++;
         pending++;
@@ -208,6 +226,9 @@ public final class LookupState {
    * @return true when done
    */
   public boolean isDone() {
+    if (queried >= budget && pending == 0) {
+      return true;
+    }
     int answered = 0;
     boolean stalledPending = false;
     for (Candidate c : byDistance.values()) {

@@ -146,4 +146,22 @@ class LookupStateTest {
     state.answered(seeds.get(0).id(), List.of());
     assertThat(state.isDone()).isTrue();
   }
+
+  @Test
+  void aLookupWithABudgetSendsNoMoreAndEndsWhenItIsSpent() {
+    List<Contact> seeds = contacts(8);
+    LookupState state = new LookupState(target, self, 6, 3, 4, seeds);
+    List<Contact> asked = new java.util.ArrayList<>(state.next());
+    assertThat(asked).hasSize(3);
+    for (Contact c : List.copyOf(asked)) {
+      state.answered(c.id(), List.of());
+      asked.addAll(state.next());
+    }
+    assertThat(asked).hasSize(4);
+    assertThat(state.queried()).isEqualTo(4);
+    assertThat(state.isDone()).isFalse();
+    state.answered(asked.get(3).id(), List.of());
+    assertThat(state.isDone()).isTrue();
+    assertThat(state.next()).isEmpty();
+  }
 }
