@@ -11,9 +11,7 @@ import dev.kad.api.message.Response;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -249,7 +247,6 @@ public final class Lookup {
     /** De-duplicated, bounded by k, without this node, the responder or ids of another width. */
     private List<Contact> sanitize(List<Contact> contacts, Contact responder) {
       List<Contact> out = new ArrayList<>(Math.min(contacts.size(), config.k()));
-      Set<NodeId> ids = new HashSet<>();
       for (Contact c : contacts) {
         if (out.size() == config.k()) {
           break;
@@ -258,11 +255,21 @@ public final class Lookup {
         if (id.bits() == self.bits()
             && !id.equals(self)
             && !id.equals(responder.id())
-            && ids.add(id)) {
+            && !containsId(out, id)) {
           out.add(c);
         }
       }
       return out;
+    }
+
+    /** A linear scan: the list holds at most k contacts, fewer than a hash set would pay for. */
+    private static boolean containsId(List<Contact> contacts, NodeId id) {
+      for (int i = 0, n = contacts.size(); i < n; i++) {
+        if (contacts.get(i).id().equals(id)) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private List<Value> sanitizeValues(List<Value> values) {

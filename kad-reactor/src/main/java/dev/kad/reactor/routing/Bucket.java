@@ -70,8 +70,12 @@ final class Bucket {
   }
 
   int indexOf(NodeId id) {
-    for (int i = 0; i < entries.size(); i++) {
-      if (entries.get(i).id().equals(id)) {
+    // The cached prefix rules out nearly every other entry without touching its id.
+    long prefix = prefixOf(id);
+    List<Entry> list = entries;
+    for (int i = 0, n = list.size(); i < n; i++) {
+      Entry e = list.get(i);
+      if (e.prefix() == prefix && e.id().equals(id)) {
         return i;
       }
     }

@@ -106,7 +106,7 @@ public final class RoutingTable {
             // Already the most recently seen, and just now: nothing to change.
             return Insertion.of(Kind.REFRESHED);
           }
-          List<Entry> entries = new ArrayList<>(bucket.entries);
+          List<Entry> entries = copyWithRoom(bucket.entries);
           Entry entry = entries.remove(known);
           entries.add(entry.seen(now));
           publish(current, index, bucket.withEntries(entries));
@@ -116,7 +116,7 @@ public final class RoutingTable {
           return Insertion.of(Kind.REJECTED_SUBNET);
         }
         if (!bucket.isFull(config.k())) {
-          List<Entry> entries = new ArrayList<>(bucket.entries);
+          List<Entry> entries = copyWithRoom(bucket.entries);
           entries.add(new Entry(contact, now, 0, successEpoch, false));
           Bucket updated = bucket.withEntries(entries);
           if (containsId(bucket.replacements, contact.id())) {
@@ -217,7 +217,7 @@ public final class RoutingTable {
         evict(id);
         return true;
       }
-      List<Entry> entries = new ArrayList<>(bucket.entries);
+      List<Entry> entries = copyWithRoom(bucket.entries);
       entries.set(
           at, new Entry(e.contact(), e.lastSeen(), failures, successEpoch, e.pinging()));
       publish(current, index, bucket.withEntries(entries));
@@ -245,7 +245,7 @@ public final class RoutingTable {
     if (at < 0) {
       return false;
     }
-    List<Entry> entries = new ArrayList<>(bucket.entries);
+    List<Entry> entries = copyWithRoom(bucket.entries);
     entries.remove(at);
     List<Contact> cache = new ArrayList<>(bucket.replacements);
     if (!cache.isEmpty()) {
@@ -529,6 +529,13 @@ public final class RoutingTable {
     Bucket[] next = current.clone();
     next[index] = replacement;
     buckets = next;
+  }
+
+  /** A mutable copy with room for one more, so adding does not grow the array. */
+  private static <T> List<T> copyWithRoom(List<T> list) {
+    List<T> copy = new ArrayList<>(list.size() + 1);
+    copy.addAll(list);
+    return copy;
   }
 
   private static boolean containsId(List<Contact> contacts, NodeId id) {
