@@ -20,13 +20,12 @@ import reactor.core.scheduler.Schedulers;
  * Builds and starts {@link KadNode}s.
  *
  * <pre>{@code
- * KadNode node = KadNodes.builder()
+ * KadNodes.builder()
  *     .config(KadConfig.defaults())
  *     .transport(transport)
  *     .start()                       // Mono<KadNode>: binds the transport
- *     .block();                      // in main() or a test only
- * node.bootstrap(List.of(Address.parse("127.0.0.1:7000")))
- *     .then(node.put(Key.of("greeting"), "hello".getBytes(UTF_8)))
+ *     .flatMap(node -> node.bootstrap(List.of(Address.parse("127.0.0.1:7000")))
+ *         .then(node.put(Key.of("greeting"), "hello".getBytes(UTF_8))))
  *     .subscribe(result -> log.info("stored at {} nodes", result.acceptedCount()));
  * }</pre>
  */

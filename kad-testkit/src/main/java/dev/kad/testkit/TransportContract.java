@@ -291,7 +291,7 @@ public interface TransportContract {
 
     StepVerifier.create(client.send(to, ping))
         .expectSubscription()
-        .then(() -> client.close().block(verifyTimeout()))
+        .then(() -> client.close().subscribe())
         .expectError(KadException.class)
         .verify(verifyTimeout());
 
@@ -315,7 +315,7 @@ public interface TransportContract {
         });
     Transport client = started(newTransport());
     Address to = server.localAddress();
-    server.close().block(verifyTimeout());
+    StepVerifier.create(server.close()).expectComplete().verify(verifyTimeout());
 
     StepVerifier.create(client.send(to, new Request.Ping(contact(client, random))))
         .expectError(KadException.class)

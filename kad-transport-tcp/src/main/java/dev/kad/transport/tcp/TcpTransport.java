@@ -50,9 +50,10 @@ import reactor.netty.tcp.TcpServer;
  * <pre>{@code
  * TcpTransport transport = TcpTransport.create(TcpTransportOptions.builder()
  *     .fromConfig(config).bindPort(7000).nodeId(self).build());
- * transport.start(request -> engine.handle(request)).block();   // binds 127.0.0.1:7000
- * Response pong = transport.send(Address.parse("10.0.0.5:7000"), new Request.Ping(me)).block();
- * transport.close().block();                                     // releases every thread
+ * Mono<Response> pong =
+ *     transport.start(request -> engine.handle(request))          // binds 127.0.0.1:7000
+ *         .then(transport.send(Address.parse("10.0.0.5:7000"), new Request.Ping(me)));
+ * Mono<Void> closed = transport.close();                          // releases every thread
  * }</pre>
  *
  * <p><b>Wire.</b> Each side opens a connection with a five-byte preface ({@code 'K' 'A' 'D'},
