@@ -1,0 +1,135 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.LookupEvent;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.testkit.InMemoryTransport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+
+/** Peers that answer lookups with junk never reach the routing table or the results. */
+class HostilePeerTest {
+
+  private static final KadConfig CONFIG = KadConfig.builder().k(8).maintenance(false).build();
+  private Cluster cluster;
+
+  @AfterEach
+  void close() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  /** A peer that answers every find with many junk contacts and expired or foreign values. */
+  private Contact hostile(Cluster c, Contact victim, SplittableRandom rng) {
+    InMemoryTransport transport = c.network.newTransport();
+    Contact me = new Contact(NodeId.random(rng), transport.address());
+    List<Contact> junk = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      junk.add(new Contact(NodeId.random(rng), new Address("10.66." + (i >> 8) + "." + (i & 0xff), 1)));
+    }
+    junk.add(victim);
+    junk.add(junk.get(0));
+    junk.add(new Contact(NodeId.random(256, rng), new Address("10.67.0.1", 1)));
+    Value expired = Value.of(new byte[] {1}, me.id(), 1, 1, c.now().minusSeconds(1));
+    c.await(
+        transport.start(
+            request -> {
+              if (request instanceof Request.FindNode) {
+                return Mono.just(new Response.NodesFound(me, junk));
+              }
+              if (request instanceof Request.FindValue) {
+                return Mono.just(new Response.ValuesFound(me, List.of(expired), junk));
+              }
+              return Mono.just(new Response.Pong(me));
+            }));
+    return me;
+  }
+
+  @Test
+  void junkContactsAndValuesFromAPeerTouchNeitherTheTableNorTheResults() {
+    cluster = new Cluster(51, CONFIG).grow(20);
+    Cluster c = cluster;
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(51);
+    Contact bad = hostile(c, victim.contact(), rng);
+    KadNodes.learn(victim, List.of(bad));
+    int tableBefore = victim.routingTable().size();
+
+    NodeId target = NodeId.random(rng);
+    List<LookupEvent> events = c.await(victim.trace(target));
+    LookupEvent.Answered answer =
+        events.stream()
+            .filter(e -> e instanceof LookupEvent.Answered a && a.contact().equals(bad))
+            .map(LookupEvent.Answered.class::cast)
+            .findFirst()
+            .orElseThrow();
+    // Bounded by k, without the asker, duplicates or ids of another width.
+    assertThat(answer.returned()).isEqualTo(CONFIG.k());
+    LookupEvent.Finished finished = (LookupEvent.Finished) events.get(events.size() - 1);
+    // Junk contacts never answer, so none is a result; the real closest still are.
+    assertThat(finished.closest()).noneMatch(x -> x.address().host().startsWith("10.66."));
+    List<NodeId> expected =
+        c.trueClosest(target, CONFIG.k() + 1).stream().filter(id -> !id.equals(victim.id())).limit(CONFIG.k()).toList();
+    assertThat(Cluster.ids(finished.closest())).containsAll(expected.subList(0, CONFIG.k() - 1));
+    // Returned contacts are never added to the table: only nodes heard from are.
+    assertThat(victim.routingTable().contacts()).noneMatch(x -> x.address().host().startsWith("10.66."));
+    assertThat(victim.routingTable().size()).isLessThanOrEqualTo(tableBefore + c.nodes.size());
+
+    // An expired value from the peer is never emitted by get.
+    assertThat(c.await(victim.get(Key.of("anything")))).isEmpty();
+  }
+
+  @Test
+  void anAnswerFromAnotherIdThanTheOneAskedIsAFailure() {
+    cluster = new Cluster(52, CONFIG).grow(5);
+    Cluster c = cluster;
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(52);
+    InMemoryTransport transport = c.network.newTransport();
+    Contact claimed = new Contact(NodeId.random(rng), transport.address());
+    Contact actual = new Contact(NodeId.random(rng), transport.address());
+    c.await(transport.start(request -> Mono.just(new Response.NodesFound(actual, List.of()))));
+    KadNodes.learn(victim, List.of(claimed));
+    List<LookupEvent> events = c.await(victim.trace(claimed.id()));
+    assertThat(events)
+        .anySatisfy(
+            e ->
+                assertThat(e)
+                    .isInstanceOfSatisfying(
+                        LookupEvent.Failed.class,
+                        f -> {
+                          assertThat(f.contact()).isEqualTo(claimed);
+                          assertThat(f.reason()).contains("answered as");
+                        }));
+    assertThat(victim.routingTable().contacts()).doesNotContain(actual);
+  }
+
+  @Test
+  void aFlappingPeerIsEvictedAfterMaxFailures() {
+    cluster = new Cluster(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build()).grow(6);
+    Cluster c = cluster;
+    KadNode node = c.node(0);
+    Contact gone = c.node(3).contact();
+    c.network.kill(gone.address());
+    for (int i = 0; i < 3; i++) {
+      c.await(node.findNode(gone.id()));
+      c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    }
+    assertThat(node.routingTable().contacts()).doesNotContain(gone);
+  }
+}
