@@ -29,7 +29,6 @@ import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.store.StoredValue;
 import dev.kad.reactor.watch.SubscriberRegistry;
-import dev.kad.reactor.watch.WatchSession;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -82,7 +81,7 @@ final class DefaultKadNode implements KadNode {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Sinks.Empty<Void> onClose = Sinks.empty();
   private final Map<Key, Value> published = new ConcurrentHashMap<>();
-  private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
+  private final LiveStreams liveStreams = new LiveStreams(this);
   private volatile FluxSink<Mono<Void>> tasks;
   private volatile Contact contact;
 
@@ -126,12 +125,12 @@ final class DefaultKadNode implements KadNode {
 
               @Override
               public void stored(Key key, List<Value> changed) {
-                DefaultKadNode.this.stored(key, changed);
+                liveStreams.stored(key, changed);
               }
 
               @Override
               public void notified(Request.Notify notify) {
-                deliver(notify.key(), notify.values());
+                liveStreams.deliver(notify.key(), notify.values());
               }
             });
   }
@@ -311,7 +310,7 @@ final class DefaultKadNode implements KadNode {
     }
   }
 
-  private void submit(Mono<Void> task) {
+  void submit(Mono<Void> task) {
     FluxSink<Mono<Void>> sink = tasks;
     if (sink != null && !closed.get()) {
       sink.next(task);
@@ -346,7 +345,7 @@ final class DefaultKadNode implements KadNode {
             e -> {
               if (e instanceof KadException k && k.isTransient()) {
                 table.failed(to.id());
-                kickWatchesSubscribedAt(to);
+                liveStreams.kick(to);
               }
             });
   }
@@ -461,7 +460,19 @@ final class DefaultKadNode implements KadNode {
         });
   }
 
-  private NodeClosedException closedError() {
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  SubscriberRegistry subscribers() {
+    return subscribers;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  NodeClosedException closedError() {
     return new NodeClosedException("node " + id.toShortHex() + " is closed");
   }
 
@@ -560,7 +571,7 @@ final class DefaultKadNode implements KadNode {
     return timed("get", values(key, quorum));
   }
 
-  private Flux<Value> values(Key key, int quorum) {
+  Flux<Value> values(Key key, int quorum) {
     return Flux.defer(
         () -> {
           if (closed.get()) {
@@ -755,7 +766,7 @@ final class DefaultKadNode implements KadNode {
       Instant now = clock.instant();
       StoreOutcome outcome = store.store(key, value, value.expiresAt(), false, now);
       if (outcome.changed()) {
-        stored(key, List.of(value));
+        liveStreams.stored(key, List.of(value));
       }
       if (outcome.accepted()) {
         accepted.add(contact());
@@ -818,131 +829,18 @@ final class DefaultKadNode implements KadNode {
   @Override
   public Flux<Value> watch(Key key) {
     checkWidth("key", key);
-    return Flux.defer(
-        () -> {
-          if (closed.get()) {
-            return Flux.error(closedError());
-          }
-          WatchSession session = new WatchSession(key, 4 * config.maxValuesPerKey());
-          Flux<Value> values =
-              Flux.create(
-                  sink -> {
-                    watches.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(session);
-                    session.attach(sink);
-                  });
-          // Subscribe first, then read the current values, so a store between the two is
-          // seen either way; then keep the subscriptions up: renewed every half TTL, at once
-          // when a subscribed node fails.
-          Duration renewal = config.subscriptionTtl().dividedBy(2);
-          Flux<Value> upkeep =
-              resubscribe(session)
-                  .then(values(key, Integer.MAX_VALUE).collectList())
-                  .doOnNext(session::offer)
-                  .thenMany(
-                      Flux.merge(Flux.interval(renewal, renewal, scheduler), session.kicks())
-                          .onBackpressureDrop()
-                          .concatMap(tick -> resubscribe(session)))
-                  .thenMany(Flux.empty());
-          return Flux.merge(values, upkeep)
-              .doFinally(signal -> endWatch(session));
-        });
-  }
-
-  /** Subscribes at the key's current k closest nodes and drops the ones that left the set. */
-  private Mono<Void> resubscribe(WatchSession session) {
-    Key key = session.key();
-    return findNode(key.asNodeId())
-        .flatMap(
-            closest -> {
-              Request.Subscribe subscribe =
-                  new Request.Subscribe(contact(), key, config.subscriptionTtl());
-              Mono<Void> subscribeAll =
-                  Flux.fromIterable(closest)
-                      .flatMap(
-                          c ->
-                              call(c, subscribe)
-                                  .filter(Response.Subscribed.class::isInstance)
-                                  .map(r -> c)
-                                  .onErrorResume(e -> Mono.empty()),
-                          config.k())
-                      .collectList()
-                      .doOnNext(
-                          accepted -> {
-                            List<Contact> left = new ArrayList<>(session.subscribedAt());
-                            left.removeAll(accepted);
-                            session.subscribedAt().retainAll(accepted);
-                            session.subscribedAt().addAll(accepted);
-                            left.forEach(c -> submit(unsubscribe(c, key)));
-                          })
-                      .then();
-              return subscribeAll;
-            })
-        .onErrorResume(
-            e -> {
-              log.debug("node={} watch of {} could not resubscribe: {}", id.toShortHex(), key.toShortHex(), e.toString());
-              return Mono.empty();
-            });
-  }
-
-  private Mono<Void> unsubscribe(Contact at, Key key) {
-    return call(at, new Request.Unsubscribe(contact(), key)).onErrorResume(e -> Mono.empty()).then();
-  }
-
-  private void endWatch(WatchSession session) {
-    Key key = session.key();
-    watches.computeIfPresent(
-        key,
-        (k, sessions) -> {
-          sessions.remove(session);
-          return sessions.isEmpty() ? null : sessions;
-        });
-    boolean othersWatch = watches.containsKey(key);
-    if (!othersWatch && !closed.get()) {
-      for (Contact c : List.copyOf(session.subscribedAt())) {
-        submit(unsubscribe(c, key));
-      }
-    }
-    session.subscribedAt().clear();
-  }
-
-  /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */
-  private void stored(Key key, List<Value> changed) {
-    deliver(key, changed);
-    for (Contact subscriber : subscribers.subscribers(key, clock.instant())) {
-      submit(
-          call(subscriber, new Request.Notify(contact(), key, changed))
-              .onErrorResume(e -> Mono.empty())
-              .then());
-    }
-  }
-
-  private void deliver(Key key, List<Value> values) {
-    Set<WatchSession> sessions = watches.get(key);
-    if (sessions != null) {
-      for (WatchSession session : sessions) {
-        session.offer(values);
-      }
-    }
-  }
-
-  private void kickWatchesSubscribedAt(Contact failed) {
-    for (Set<WatchSession> sessions : watches.values()) {
-      for (WatchSession session : sessions) {
-        if (session.subscribedAt().contains(failed)) {
-          session.kick();
-        }
-      }
-    }
+    return liveStreams.watch(key);
   }
 
   @Override
   public NodeStats stats() {
-    int active = 0;
-    for (Set<WatchSession> sessions : watches.values()) {
-      active += sessions.size();
-    }
     return new NodeStats(
-        table.size(), table.bucketCount(), store.size(), store.storedBytes(), active, subscribers.size());
+        table.size(),
+        table.bucketCount(),
+        store.size(),
+        store.storedBytes(),
+        liveStreams.active(),
+        subscribers.size());
   }
 
   @Override
@@ -953,9 +851,7 @@ final class DefaultKadNode implements KadNode {
             return onClose.asMono();
           }
           background.dispose();
-          NodeClosedException error = closedError();
-          watches.values().forEach(sessions -> sessions.forEach(w -> w.error(error)));
-          watches.clear();
+          liveStreams.endAll(closedError());
           return transport
               .close()
               // Logged before completing: whoever waits for close() may end the process next.

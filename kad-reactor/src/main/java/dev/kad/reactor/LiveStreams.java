@@ -1,0 +1,168 @@
+package dev.kad.reactor;
+
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.reactor.watch.WatchSession;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The live streams of one node (DESIGN, Live value streams): the watcher side (subscribing at
+ * a key's k closest nodes, renewing, de-duplicating) and the storage side's push of {@code
+ * Notify} to subscribers when a store changes a key.
+ */
+final class LiveStreams {
+
+  private static final Logger log = LoggerFactory.getLogger(LiveStreams.class);
+
+  private final DefaultKadNode node;
+  private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
+
+  LiveStreams(DefaultKadNode node) {
+    this.node = node;
+  }
+
+  Flux<Value> watch(Key key) {
+    return Flux.defer(
+        () -> {
+          if (node.isClosed()) {
+            return Flux.error(node.closedError());
+          }
+          WatchSession session = new WatchSession(key, 4 * node.config().maxValuesPerKey());
+          Flux<Value> values =
+              Flux.create(
+                  sink -> {
+                    watches.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(session);
+                    session.attach(sink);
+                  });
+          // Subscribe first, then read the current values, so a store between the two is
+          // seen either way; then keep the subscriptions up: renewed every half TTL, at once
+          // when a subscribed node fails.
+          Duration renewal = node.config().subscriptionTtl().dividedBy(2);
+          Flux<Value> upkeep =
+              resubscribe(session)
+                  .then(node.values(key, Integer.MAX_VALUE).collectList())
+                  .doOnNext(session::offer)
+                  .thenMany(
+                      Flux.merge(Flux.interval(renewal, renewal, node.scheduler()), session.kicks())
+                          .onBackpressureDrop()
+                          .concatMap(tick -> resubscribe(session)))
+                  .thenMany(Flux.empty());
+          return Flux.merge(values, upkeep)
+              .doFinally(signal -> endWatch(session));
+        });
+  }
+
+  /** Subscribes at the key's current k closest nodes and drops the ones that left the set. */
+  private Mono<Void> resubscribe(WatchSession session) {
+    Key key = session.key();
+    return node.findNode(key.asNodeId())
+        .flatMap(
+            closest -> {
+              Request.Subscribe subscribe =
+                  new Request.Subscribe(node.contact(), key, node.config().subscriptionTtl());
+              Mono<Void> subscribeAll =
+                  Flux.fromIterable(closest)
+                      .flatMap(
+                          c ->
+                              node.call(c, subscribe)
+                                  .filter(Response.Subscribed.class::isInstance)
+                                  .map(r -> c)
+                                  .onErrorResume(e -> Mono.empty()),
+                          node.config().k())
+                      .collectList()
+                      .doOnNext(
+                          accepted -> {
+                            List<Contact> left = new ArrayList<>(session.subscribedAt());
+                            left.removeAll(accepted);
+                            session.subscribedAt().retainAll(accepted);
+                            session.subscribedAt().addAll(accepted);
+                            left.forEach(c -> node.submit(unsubscribe(c, key)));
+                          })
+                      .then();
+              return subscribeAll;
+            })
+        .onErrorResume(
+            e -> {
+              log.debug("node={} watch of {} could not resubscribe: {}", node.id().toShortHex(), key.toShortHex(), e.toString());
+              return Mono.empty();
+            });
+  }
+
+  private Mono<Void> unsubscribe(Contact at, Key key) {
+    return node.call(at, new Request.Unsubscribe(node.contact(), key)).onErrorResume(e -> Mono.empty()).then();
+  }
+
+  private void endWatch(WatchSession session) {
+    Key key = session.key();
+    watches.computeIfPresent(
+        key,
+        (k, sessions) -> {
+          sessions.remove(session);
+          return sessions.isEmpty() ? null : sessions;
+        });
+    boolean othersWatch = watches.containsKey(key);
+    if (!othersWatch && !node.isClosed()) {
+      for (Contact c : List.copyOf(session.subscribedAt())) {
+        node.submit(unsubscribe(c, key));
+      }
+    }
+    session.subscribedAt().clear();
+  }
+
+  /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */
+  void stored(Key key, List<Value> changed) {
+    deliver(key, changed);
+    for (Contact subscriber : node.subscribers().subscribers(key, node.clock().instant())) {
+      node.submit(
+          node.call(subscriber, new Request.Notify(node.contact(), key, changed))
+              .onErrorResume(e -> Mono.empty())
+              .then());
+    }
+  }
+
+  void deliver(Key key, List<Value> values) {
+    Set<WatchSession> sessions = watches.get(key);
+    if (sessions != null) {
+      for (WatchSession session : sessions) {
+        session.offer(values);
+      }
+    }
+  }
+
+  void kick(Contact failed) {
+    for (Set<WatchSession> sessions : watches.values()) {
+      for (WatchSession session : sessions) {
+        if (session.subscribedAt().contains(failed)) {
+          session.kick();
+        }
+      }
+    }
+  }
+
+  /** The watch streams open now. */
+  int active() {
+    int active = 0;
+    for (Set<WatchSession> sessions : watches.values()) {
+      active += sessions.size();
+    }
+    return active;
+  }
+
+  /** Ends every watch with {@code error}: the node is closing. */
+  void endAll(Throwable error) {
+    watches.values().forEach(sessions -> sessions.forEach(w -> w.error(error)));
+    watches.clear();
+  }
+}
