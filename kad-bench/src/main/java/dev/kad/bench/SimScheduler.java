@@ -1,9 +1,9 @@
 package dev.kad.bench;
 
+import dev.kad.testkit.VirtualTime;
 import java.time.Duration;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import reactor.core.Disposable;
@@ -118,21 +118,7 @@ final class SimScheduler implements Scheduler {
       }
       runOne();
     }
-    if (!future.isDone()) {
-      future.cancel(true);
-      throw new IllegalStateException("not done within " + limit + " of virtual time");
-    }
-    try {
-      return future.get();
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new IllegalStateException(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return VirtualTime.resultOf(future, limit);
   }
 
   private void runUntil(long target) {

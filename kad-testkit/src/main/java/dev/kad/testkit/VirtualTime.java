@@ -37,6 +37,21 @@ public final class VirtualTime {
     for (long i = 0; i < rounds && !future.isDone(); i++) {
       scheduler.advanceTimeBy(step);
     }
+    return resultOf(future, limit);
+  }
+
+  /**
+   * The outcome of an operation that virtual time has been driven for: its value, or its
+   * error unwrapped. For simulations with their own virtual clock.
+   *
+   * @param <T> the value type
+   * @param future the operation, subscribed with {@code Mono.toFuture()}
+   * @param limit the virtual time that was spent, for the message
+   * @return the value, or null when the operation completed empty
+   * @throws IllegalStateException when the operation is not done (it is cancelled)
+   * @throws RuntimeException the operation's error, unwrapped
+   */
+  public static <T> T resultOf(CompletableFuture<T> future, Duration limit) {
     if (!future.isDone()) {
       future.cancel(true);
       throw new IllegalStateException("not done within " + limit + " of virtual time");
