@@ -24,9 +24,10 @@ import reactor.core.publisher.Mono;
 
 /**
  * Answers inbound requests (DESIGN, Messages). Every request is validated before it touches
- * any state: a wrong id width, an oversized, expired or badly signed value, too many values
- * or a bad TTL is answered with {@link Response.Failure} and changes nothing, not even the
- * routing table. A valid request's sender is reported to {@code onSender} first.
+ * any state: a wrong id width, an oversized or expired value, too many values or a bad TTL is
+ * answered with {@link Response.Failure} and changes nothing, not even the routing table. A
+ * value whose signature does not verify is refused by the store, with its index and reason
+ * in {@link Response.Stored}. A valid request's sender is reported to {@code onSender} first.
  */
 final class RequestHandling implements RequestHandler {
 
@@ -156,81 +157,83 @@ final class RequestHandling implements RequestHandler {
     return now.plus(Duration.ofNanos(Math.max(nanos, 1)));
   }
 
-  private Optional<Response> validate(Request request) {
-    String problem = problem(request);
-    if (problem == null) {
-      return Optional.empty();
+  /** Why a request is refused. */
+  private record Problem(Code code, String message) {
+    static Optional<Problem> invalid(String message) {
+      return Optional.of(new Problem(Code.INVALID, message));
     }
-    Code code = problem.startsWith("limit:") ? Code.LIMIT : Code.INVALID;
-    String message = problem.startsWith("limit:") ? problem.substring(6) : problem;
-    return Optional.of(new Response.Failure(self.get(), code, message));
+
+    static Optional<Problem> limit(String message) {
+      return Optional.of(new Problem(Code.LIMIT, message));
+    }
   }
 
-  /** What is wrong with the request, or null; limit problems start with "limit:". */
-  private String problem(Request request) {
+  private Optional<Response> validate(Request request) {
+    return problem(request).map(p -> new Response.Failure(self.get(), p.code(), p.message()));
+  }
+
+  private Optional<Problem> problem(Request request) {
     Contact sender = request.sender();
-    String bad = width("sender id", sender.id());
-    if (bad != null) {
+    Optional<Problem> bad = width("sender id", sender.id());
+    if (bad.isPresent()) {
       return bad;
     }
     if (sender.id().equals(table.self())) {
-      return "sender claims this node's own id " + sender.id().toShortHex();
+      return Problem.invalid("sender claims this node's own id " + sender.id().toShortHex());
     }
     if (request instanceof Request.FindNode r) {
       return width("target", r.target());
     } else if (request instanceof Request.FindValue r) {
       return width("key", r.key());
     } else if (request instanceof Request.Store r) {
-      return width("key", r.key()) != null ? width("key", r.key()) : values(r.values(), true);
+      return width("key", r.key()).or(() -> values(r.values(), true));
     } else if (request instanceof Request.Notify r) {
-      return width("key", r.key()) != null ? width("key", r.key()) : values(r.values(), false);
+      return width("key", r.key()).or(() -> values(r.values(), false));
     } else if (request instanceof Request.Subscribe r) {
       if (r.ttl().isNegative() || r.ttl().isZero()) {
-        return "ttl must be positive but was " + r.ttl();
+        return Problem.invalid("ttl must be positive but was " + r.ttl());
       }
       return width("key", r.key());
     } else if (request instanceof Request.Unsubscribe r) {
       return width("key", r.key());
     }
-    return null;
+    return Optional.empty();
   }
 
-  private String values(List<Value> values, boolean forStore) {
+  /**
+   * Checks what can be judged without the store. Signatures are left to the store, which
+   * verifies them for every caller; checking them here too would verify each twice.
+   */
+  private Optional<Problem> values(List<Value> values, boolean forStore) {
     if (forStore && values.isEmpty()) {
-      return "a store must carry at least one value";
+      return Problem.invalid("a store must carry at least one value");
     }
     if (values.size() > config.maxValuesPerKey()) {
-      return "limit:" + values.size() + " values exceed maxValuesPerKey " + config.maxValuesPerKey();
+      return Problem.limit(
+          values.size() + " values exceed maxValuesPerKey " + config.maxValuesPerKey());
     }
     Instant now = clock.instant();
     for (int i = 0; i < values.size(); i++) {
       Value v = values.get(i);
-      String bad = width("value " + i + " publisher", v.publisher());
-      if (bad != null) {
+      Optional<Problem> bad = width("value " + i + " publisher", v.publisher());
+      if (bad.isPresent()) {
         return bad;
       }
       if (v.size() > config.maxValueBytes()) {
-        return "limit:value "
-            + i
-            + " of "
-            + v.size()
-            + " bytes exceeds maxValueBytes "
-            + config.maxValueBytes();
+        return Problem.limit(
+            "value " + i + " of " + v.size() + " bytes exceeds maxValueBytes " + config.maxValueBytes());
       }
       if (v.isExpiredAt(now)) {
-        return "value " + i + " expired at " + v.expiresAt();
-      }
-      if (v.isSigned() && !v.verifySignature()) {
-        return "value " + i + " has a signature that does not verify";
+        return Problem.invalid("value " + i + " expired at " + v.expiresAt());
       }
     }
-    return null;
+    return Optional.empty();
   }
 
-  private String width(String what, KadId id) {
+  private Optional<Problem> width(String what, KadId id) {
     if (id.bits() != config.idBits()) {
-      return what + " must have " + config.idBits() + " bits but had " + id.bits();
+      return Problem.invalid(what + " must have " + config.idBits() + " bits but had " + id.bits());
     }
-    return null;
+    return Optional.empty();
   }
 }

@@ -201,4 +201,25 @@ class RequestHandlingTest {
               assertThat(f.message()).contains(message);
             });
   }
+
+  @Test
+  void aValueWithABadSignatureIsRefusedByIndexAndTheOthersAreStored() throws Exception {
+    var keys = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Value signed = Value.of(new byte[] {1}, peer.id(), 1, 1, later).signedWith(keys);
+    Value forged =
+        new Value(new byte[] {2}, peer.id(), 2, 1, later, signed.publicKey(), signed.signature());
+    Value plain = Value.of(new byte[] {3}, peer.id(), 3, 1, later);
+    Response r = handling.answer(new Request.Store(peer, Key.of("k"), List.of(signed, forged, plain), false));
+    assertThat(r)
+        .isInstanceOfSatisfying(
+            Response.Stored.class,
+            s -> {
+              assertThat(s.accepted()).isEqualTo(2);
+              assertThat(s.rejected()).singleElement().satisfies(x -> {
+                assertThat(x.index()).isEqualTo(1);
+                assertThat(x.reason()).contains("signature does not verify");
+              });
+            });
+    assertThat(store.get(Key.of("k"), clock.instant())).containsExactlyInAnyOrder(signed, plain);
+  }
 }
