@@ -168,4 +168,18 @@ class KadAutoConfigurationTest {
         .contains("Bucket size and replication factor.")
         .contains("\"name\": \"kad.hard-timeout\"");
   }
+
+  @Test
+  void aPortInUseFailsStartUpWithAClearMessage() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      runner
+          .withPropertyValues("kad.port=" + taken.getLocalPort())
+          .run(
+              context ->
+                  assertThat(context)
+                      .hasFailed()
+                      .getFailure()
+                      .hasStackTraceContaining("kad node could not start"));
+    }
+  }
 }

@@ -14,7 +14,6 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.ErrorResponseException;
-import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.server.ServerWebInputException;
 
 /**
@@ -51,16 +50,10 @@ class ProblemHandler {
     return problem(HttpStatus.BAD_GATEWAY, "DHT error", e.getMessage());
   }
 
-  /** Spring's own rejections (415, 406, 405...) keep their status. */
+  /** Spring's own rejections (415, 406, 405...) keep their status and problem body. */
   @ExceptionHandler(ErrorResponseException.class)
   ProblemDetail spring(ErrorResponseException e) {
     return e.getBody();
-  }
-
-  @ExceptionHandler(ResponseStatusException.class)
-  ProblemDetail status(ResponseStatusException e) {
-    ProblemDetail p = ProblemDetail.forStatusAndDetail(e.getStatusCode(), e.getReason());
-    return p;
   }
 
   @ExceptionHandler(Exception.class)
