@@ -488,12 +488,10 @@ public final class RoutingTable {
   public RoutingTableSnapshot snapshot() {
     Bucket[] current = buckets;
     Integer[] order = new Integer[current.length];
-    byte[][] keys = new byte[current.length][];
     for (int i = 0; i < current.length; i++) {
       order[i] = i;
-      keys[i] = rangeKey(current[i], self);
     }
-    Arrays.sort(order, (a, b) -> Arrays.compareUnsigned(keys[b], keys[a]));
+    Arrays.sort(order, (a, b) -> compareRanges(current[b], current[a], self));
     List<RoutingTableSnapshot.Bucket> out = new ArrayList<>(current.length);
     for (int i : order) {
       Bucket b = current[i];
