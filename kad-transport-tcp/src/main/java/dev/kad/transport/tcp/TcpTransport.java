@@ -70,8 +70,9 @@ import reactor.netty.tcp.TcpServer;
  * remote IP. Connections idle for {@code idleTimeout} with nothing in flight are closed.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
- * after {@code name}) and releases them in {@link #close()}; handlers and response subscribers
- * run on them, so they must not block. Timeouts run on the options' scheduler.
+ * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
+ * {@code eventLoops}, which it leaves to their owner; handlers and response subscribers run on
+ * them, so they must not block. Timeouts run on the options' scheduler.
  */
 public final class TcpTransport implements Transport {
 
@@ -82,6 +83,7 @@ public final class TcpTransport implements Transport {
   private final WireCodec codec;
   private final TransportMetrics metrics;
   private final LoopResources loops;
+  private final boolean ownLoops;
   private final TcpServer serverSpec;
   private final TcpClient clientSpec;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
@@ -102,8 +104,14 @@ public final class TcpTransport implements Transport {
             options.format(), options.idBits(), options.maxValueBytes(), options.maxFrameBytes());
     this.metrics = new TransportMetrics(options.name());
     this.nodeId = options.nodeId().orElseGet(() -> NodeId.of(new byte[options.idBits() / 8]));
-    // Our own loops (daemon threads, NIO so behaviour is the same everywhere), disposed by close().
-    this.loops = LoopResources.create(options.name(), 1, options.eventLoopThreads(), true, false);
+    // Shared loops belong to the caller; our own (daemon threads, NIO so behaviour is the same
+    // everywhere) are disposed by close().
+    this.ownLoops = options.eventLoops().isEmpty();
+    this.loops =
+        options
+            .eventLoops()
+            .orElseGet(
+                () -> LoopResources.create(options.name(), 1, options.eventLoopThreads(), true, false));
     TcpServer s =
         TcpServer.create()
             .runOn(loops, false)
@@ -458,7 +466,8 @@ public final class TcpTransport implements Transport {
    * Stops the transport and releases everything it holds.
    *
    * <p>Subscribing stops accepting connections, fails every pending request with {@link
-   * NodeClosedException}, closes every connection and shuts the event loops down; the {@code
+   * NodeClosedException}, closes every connection and shuts its own event loops down (shared ones
+   * keep running); the {@code
    * Mono} completes when all of that is done. Requests sent afterwards fail with {@link
    * NodeClosedException}. Closing again returns the same completion; a close whose subscriber
    * cancelled is finished by the next {@code close()}.
@@ -496,7 +505,8 @@ public final class TcpTransport implements Transport {
               return Mono.when(closed);
             });
     Mono<Void> releaseLoops =
-        Mono.defer(() -> loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)));
+        Mono.defer(
+            () -> ownLoops ? loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)) : Mono.empty());
     return stopServer
         .then(closeConnections)
         .then(releaseLoops)

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Optional;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.netty.resources.LoopResources;
 
 /**
  * Settings of a {@link TcpTransport}. Build them with {@link #builder()}; every setter checks its
@@ -44,7 +45,9 @@ import reactor.core.scheduler.Schedulers;
  *     does not read) is closed
  * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection; more
  *     stop reading from that connection until some are answered
- * @param eventLoopThreads the number of event-loop threads of this transport
+ * @param eventLoopThreads the number of event-loop threads of this transport, when it owns them
+ * @param eventLoops event loops shared with other transports in this JVM instead of its own (the
+ *     transport then neither creates threads nor disposes these on close)
  * @param scheduler where request timeouts run
  */
 public record TcpTransportOptions(
@@ -64,6 +67,7 @@ public record TcpTransportOptions(
     int maxPendingWriteBytes,
     int maxConcurrentRequestsPerConnection,
     int eventLoopThreads,
+    Optional<LoopResources> eventLoops,
     Scheduler scheduler) {
 
   /**
@@ -85,6 +89,7 @@ public record TcpTransportOptions(
    * @param maxPendingWriteBytes the bound on unwritten bytes per connection
    * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection
    * @param eventLoopThreads the number of event-loop threads
+   * @param eventLoops shared event loops, or empty for the transport's own
    * @param scheduler where request timeouts run
    * @throws IllegalArgumentException naming the first invalid setting
    */
@@ -94,6 +99,7 @@ public record TcpTransportOptions(
     Objects.requireNonNull(advertisedAddress, "advertisedAddress");
     Objects.requireNonNull(nodeId, "nodeId");
     Objects.requireNonNull(format, "format");
+    Objects.requireNonNull(eventLoops, "eventLoops");
     Objects.requireNonNull(scheduler, "scheduler");
     if (name.isBlank()) {
       throw new IllegalArgumentException("name must not be blank");
@@ -180,6 +186,7 @@ public record TcpTransportOptions(
     private int maxPendingWriteBytes = 1024 * 1024;
     private int maxConcurrentRequestsPerConnection = 256;
     private int eventLoopThreads = 2;
+    private Optional<LoopResources> eventLoops = Optional.empty();
     private Scheduler scheduler = Schedulers.parallel();
 
     private Builder() {}
@@ -394,6 +401,20 @@ public record TcpTransportOptions(
     }
 
     /**
+     * Event loops shared with other transports in this JVM, instead of {@code
+     * eventLoopThreads} threads of this transport's own. Many nodes in one process (tests, a
+     * simulation on loopback) then run on a few threads rather than two each. The caller owns
+     * the loops: {@link TcpTransport#close()} leaves them running.
+     *
+     * @param eventLoops the loops to run on
+     * @return this builder
+     */
+    public Builder eventLoops(LoopResources eventLoops) {
+      this.eventLoops = Optional.of(Objects.requireNonNull(eventLoops, "eventLoops"));
+      return this;
+    }
+
+    /**
      * Where request timeouts run ({@code Schedulers.parallel()} by default).
      *
      * @param scheduler the node's scheduler
@@ -429,6 +450,7 @@ public record TcpTransportOptions(
           maxPendingWriteBytes,
           maxConcurrentRequestsPerConnection,
           eventLoopThreads,
+          eventLoops,
           scheduler);
     }
   }

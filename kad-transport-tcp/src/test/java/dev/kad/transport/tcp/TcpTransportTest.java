@@ -29,6 +29,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.resources.LoopResources;
 import reactor.test.StepVerifier;
 
 /**
@@ -271,6 +272,32 @@ class TcpTransportTest implements TransportContract {
       s.setReuseAddress(true);
       s.bind(new InetSocketAddress("127.0.0.1", a.localAddress().port()));
     }
+  }
+
+  @Test
+  void transportsOnSharedEventLoopsTalkAndLeaveTheLoopsRunningWhenClosed() {
+    String name = "shared-loops-" + System.identityHashCode(this);
+    LoopResources loops = LoopResources.create(name, 1, 1, true, false);
+    try {
+      TcpTransport a = started(new EchoHandler(1), b -> b.eventLoops(loops));
+      TcpTransport b = started(new EchoHandler(2), o -> o.eventLoops(loops));
+      TcpTransport c = started(new EchoHandler(3), o -> o.eventLoops(loops));
+      assertThat(a.send(b.localAddress(), new Request.Ping(me(a, 1))).block(BOUND))
+          .isInstanceOf(Response.Pong.class);
+      assertThat(threadsNamed(name)).isNotEmpty();
+
+      StepVerifier.create(a.close()).expectComplete().verify(BOUND);
+
+      assertThat(threadsNamed(name)).isNotEmpty();
+      assertThat(c.send(b.localAddress(), new Request.Ping(me(c, 3))).block(BOUND))
+          .isInstanceOf(Response.Pong.class);
+    } finally {
+      cleanup();
+      loops.disposeLater().block(BOUND);
+    }
+    Await.until(
+        "the shared loops to end when their owner disposes them",
+        () -> threadsNamed(name).isEmpty());
   }
 
   private static List<String> threadsNamed(String prefix) {
