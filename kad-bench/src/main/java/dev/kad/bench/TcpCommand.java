@@ -30,6 +30,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.resources.LoopResources;
 
 /** {@code kad-bench tcp}: N real nodes on 127.0.0.1 in this JVM, measured in real time. */
 @Command(
@@ -39,11 +40,18 @@ import reactor.core.publisher.Mono;
     header = "Lookups, pings, puts and gets among real nodes over loopback TCP.",
     description = {
       "Starts N nodes in this JVM, each with its own TcpTransport on 127.0.0.1 (a free",
-      "port, one event-loop thread), joins them by the protocol (node 0 first, then",
-      "waves bootstrapping from random joined nodes), then measures M pings between",
-      "random pairs (the connection set up by an untimed ping first), M find-node",
-      "lookups for random targets, and M put-then-get pairs. Closes every node at the",
-      "end. Prints one JSON line on stdout; logs go to stderr.",
+      "port), joins them by the protocol (node 0 first, then waves bootstrapping from",
+      "random joined nodes), then measures M pings between random pairs (the connection",
+      "set up by an untimed ping first), M find-node lookups for random targets, and M",
+      "put-then-get pairs. Closes every node at the end. Prints one JSON line on stdout;",
+      "logs go to stderr.",
+      "",
+      "Lookups and gets start at --origins nodes, after an untimed pass of M lookups",
+      "from the same nodes that opens their connections: a long-running node keeps its",
+      "connections to its contacts, but N nodes in one JVM cannot keep a full mesh open",
+      "(two file descriptors per connection), so connections idle for 2 s are closed.",
+      "--origins 0 starts each lookup at a random node without warm-up, so most of its",
+      "requests dial a new connection first.",
       "",
     },
     footer = {
@@ -54,6 +62,7 @@ import reactor.core.publisher.Mono;
       "  find_node_hops_p50   hop of the closest contact a lookup returned",
       "  find_node_ms_*       time of one lookup",
       "  find_node_rpcs_mean  requests per lookup",
+      "  find_node_dials_mean connections the origins dialed per measured lookup",
       "  get_ms_*             time of one get, its put done",
       "  get_success          fraction of gets that returned the value put",
       "  heap_bytes_per_node  used heap after the setup / N",
@@ -90,12 +99,36 @@ final class TcpCommand implements Callable<Integer> {
   @Option(names = "--alpha", defaultValue = "3", description = "Lookup parallelism (default: 3).")
   int alpha;
 
+  @Option(
+      names = "--event-loops",
+      defaultValue = "2",
+      description = {
+        "Event-loop threads shared by all nodes; 0 gives each node a thread of its own",
+        "(default: ${DEFAULT-VALUE})."
+      })
+  int eventLoops;
+
+  @Option(
+      names = "--origins",
+      defaultValue = "10",
+      description = {
+        "Nodes that lookups and gets start from, their connections opened by an untimed",
+        "pass; 0 starts each at a random node without warm-up (default: ${DEFAULT-VALUE},",
+        "at most --nodes)."
+      })
+  int origins;
+
   @Override
   public Integer call() {
     check(nodes >= 2 && nodes <= 2000, "--nodes must be in [2, 2000] but was " + nodes);
     check(lookups >= 1, "--lookups must be at least 1 but was " + lookups);
     check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
     check(alpha >= 1 && alpha <= 64, "--alpha must be in [1, 64] but was " + alpha);
+    check(
+        eventLoops >= 0 && eventLoops <= 64,
+        "--event-loops must be in [0, 64] but was " + eventLoops);
+    check(origins >= 0, "--origins must be at least 0 but was " + origins);
+    origins = Math.min(origins, nodes);
     PrintWriter out = spec.commandLine().getOut();
     out.println(new Run(spec.commandLine().getErr()).measure());
     out.flush();
@@ -117,6 +150,8 @@ final class TcpCommand implements Callable<Integer> {
         KadConfig.builder().k(k).alpha(alpha).maintenance(false).build();
     private final List<KadNode> started = new ArrayList<>();
     private final List<TcpTransport> transports = new ArrayList<>();
+    private final LoopResources sharedLoops =
+        eventLoops == 0 ? null : LoopResources.create("kad-bench", 1, eventLoops, true, false);
     /** Pings and lookups that errored (not sampled); the run goes on. */
     private int failures;
     private String lastFailure = "";
@@ -143,8 +178,12 @@ final class TcpCommand implements Callable<Integer> {
         Samples hops = new Samples();
         Samples lookupMs = new Samples();
         Samples rpcs = new Samples();
-        lookups(hops, lookupMs, rpcs);
-        report("lookups: p50 %.2f ms, %.1f hops", lookupMs.percentile(0.5), hops.percentile(0.5));
+        double dials = lookups(hops, lookupMs, rpcs);
+        report(
+            "lookups: p50 %.2f ms, %.1f hops, %.2f connections dialed per lookup",
+            lookupMs.percentile(0.5),
+            hops.percentile(0.5),
+            dials);
         Samples getMs = new Samples();
         Samples success = new Samples();
         putsAndGets(getMs, success);
@@ -167,6 +206,9 @@ final class TcpCommand implements Callable<Integer> {
             .field("get_ms_p99", getMs.percentile(0.99), 3)
             .field("get_success", success.mean(), 4)
             .field("heap_bytes_per_node", heapPerNode)
+            .field("find_node_dials_mean", dials, 2)
+            .field("event_loops", eventLoops)
+            .field("origins", origins)
             .toString();
       } finally {
         closeAll();
@@ -175,20 +217,22 @@ final class TcpCommand implements Callable<Integer> {
 
     private void start(int i) {
       NodeId id = NodeId.random(config.idBits(), random);
-      TcpTransport transport =
-          TcpTransport.create(
-              TcpTransportOptions.builder()
-                  .fromConfig(config)
-                  .name("kad-bench-" + i)
-                  .bindHost("127.0.0.1")
-                  .bindPort(0)
-                  .nodeId(id)
-                  .format(format)
-                  .eventLoopThreads(1)
-                  // Hundreds of nodes in one JVM would otherwise keep a full mesh of
-                  // connections open and run out of file descriptors.
-                  .idleTimeout(Duration.ofSeconds(2))
-                  .build());
+      TcpTransportOptions.Builder options =
+          TcpTransportOptions.builder()
+              .fromConfig(config)
+              .name("kad-bench-" + i)
+              .bindHost("127.0.0.1")
+              .bindPort(0)
+              .nodeId(id)
+              .format(format)
+              .eventLoopThreads(1)
+              // Hundreds of nodes in one JVM would otherwise keep a full mesh of
+              // connections open and run out of file descriptors.
+              .idleTimeout(Duration.ofSeconds(2));
+      if (sharedLoops != null) {
+        options.eventLoops(sharedLoops);
+      }
+      TcpTransport transport = TcpTransport.create(options.build());
       transports.add(transport);
       KadNode node =
           KadNodes.builder()
@@ -248,9 +292,24 @@ final class TcpCommand implements Callable<Integer> {
       return us;
     }
 
-    private void lookups(Samples hopSamples, Samples ms, Samples rpcs) {
+    /**
+     * Measures the lookups, after the warm-up pass when there are origins.
+     *
+     * @return connections the origins dialed per measured lookup
+     */
+    private double lookups(Samples hopSamples, Samples ms, Samples rpcs) {
+      if (origins > 0) {
+        for (int i = 0; i < lookups; i++) {
+          started
+              .get(origin(i))
+              .findNode(NodeId.random(config.idBits(), random))
+              .onErrorResume(e -> Mono.empty())
+              .block(BOUND);
+        }
+      }
+      long dialsBefore = originDials();
       for (int i = 0; i < lookups; i++) {
-        KadNode origin = started.get(random.nextInt(nodes));
+        KadNode origin = started.get(origin(i));
         NodeId target = NodeId.random(config.idBits(), random);
         long t0 = System.nanoTime();
         List<LookupEvent> events;
@@ -275,12 +334,28 @@ final class TcpCommand implements Callable<Integer> {
           }
         }
       }
+      return (originDials() - dialsBefore) / (double) lookups;
+    }
+
+    /** Connections dialed so far by the nodes that start lookups. */
+    private long originDials() {
+      List<TcpTransport> from = origins > 0 ? transports.subList(0, origins) : transports;
+      long sum = 0;
+      for (TcpTransport t : from) {
+        sum += t.stats().dialedConnections();
+      }
+      return sum;
+    }
+
+    /** Node 0 to {@code origins - 1} in turn, or a random node when there are no origins. */
+    private int origin(int i) {
+      return origins > 0 ? i % origins : random.nextInt(nodes);
     }
 
     private void putsAndGets(Samples ms, Samples success) {
       for (int i = 0; i < lookups; i++) {
-        int p = random.nextInt(nodes);
-        int g = (p + 1 + random.nextInt(nodes - 1)) % nodes;
+        int g = origin(i);
+        int p = (g + 1 + random.nextInt(nodes - 1)) % nodes;
         KadNode putter = started.get(p);
         KadNode getter = started.get(g);
         Key key = Key.of("tcp-" + seed + "-" + i + "-" + random.nextLong());
@@ -308,6 +383,9 @@ final class TcpCommand implements Callable<Integer> {
           .flatMap(t -> t.close().onErrorResume(e -> Mono.empty()))
           .then()
           .block(BOUND);
+      if (sharedLoops != null) {
+        sharedLoops.disposeLater().block(BOUND);
+      }
       report("closed %d nodes", started.size());
     }
 

@@ -12,7 +12,8 @@ class TcpCommandTest {
       List.of(
           "scenario", "nodes", "lookups", "setup_ms", "ping_us_p50", "find_node_hops_p50",
           "find_node_ms_p50", "find_node_ms_p90", "find_node_ms_p99", "find_node_rpcs_mean",
-          "get_ms_p50", "get_ms_p99", "get_success", "heap_bytes_per_node");
+          "get_ms_p50", "get_ms_p99", "get_success", "heap_bytes_per_node",
+          "find_node_dials_mean", "event_loops", "origins");
 
   @Test
   void realNodesOnLoopbackPrintOneJsonLineWithTheIssueFields() {
@@ -23,6 +24,18 @@ class TcpCommandTest {
     assertThat(Cli.number(fields, "get_success")).isEqualTo(1.0);
     assertThat(Cli.number(fields, "ping_us_p50")).isPositive();
     assertThat(Cli.number(fields, "find_node_rpcs_mean")).isPositive();
+    assertThat(Cli.number(fields, "origins")).isEqualTo(6);
+  }
+
+  @Test
+  void randomOriginsOnLoopsOfTheirOwnStillWork() {
+    Map<String, String> fields =
+        Cli.run("tcp", "--nodes", "6", "--lookups", "5", "--origins", "0", "--event-loops", "0")
+            .json();
+
+    assertThat(Cli.number(fields, "get_success")).isEqualTo(1.0);
+    assertThat(Cli.number(fields, "event_loops")).isZero();
+    assertThat(Cli.number(fields, "origins")).isZero();
   }
 
   @Test
