@@ -61,6 +61,7 @@ public final class InMemoryTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(InMemoryTransport.class);
 
   private final SimulatedNetwork network;
+  private final SimulatedNetwork.Endpoint endpoint;
   private final Address address;
   private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -69,9 +70,10 @@ public final class InMemoryTransport implements Transport {
   private final AtomicReference<Contact> servingContact = new AtomicReference<>();
   private final Sinks.Empty<Void> onClose = Sinks.empty();
 
-  InMemoryTransport(SimulatedNetwork network, Address address) {
+  InMemoryTransport(SimulatedNetwork network, SimulatedNetwork.Endpoint endpoint) {
     this.network = network;
-    this.address = address;
+    this.endpoint = endpoint;
+    this.address = endpoint.address;
   }
 
   /**
@@ -189,7 +191,7 @@ public final class InMemoryTransport implements Transport {
                 timeout.toNanos(),
                 TimeUnit.NANOSECONDS));
     try {
-      network.transmitRequest(address, to, request, target -> target.serve(request, address, id));
+      network.transmitRequest(endpoint, to, request, target -> target.serve(request, endpoint, id));
     } catch (UnreachableContactException e) {
       fail(id, e);
     }
@@ -257,7 +259,7 @@ public final class InMemoryTransport implements Transport {
   }
 
   /** A request arrived: answer it with the handler, subscribing its Mono once. */
-  private void serve(Request request, Address from, long id) {
+  private void serve(Request request, SimulatedNetwork.Endpoint from, long id) {
     RequestHandler current = handler.get();
     if (current == null || closed.get()) {
       return;
@@ -276,12 +278,13 @@ public final class InMemoryTransport implements Transport {
                 error -> answerHandlerError(from, id, request, error)));
   }
 
-  private void answer(Address to, long id, Response response) {
+  private void answer(SimulatedNetwork.Endpoint to, long id, Response response) {
     servingContact.set(response.sender());
-    network.transmitResponse(address, to, caller -> caller.complete(id, response));
+    network.transmitResponse(endpoint, to, caller -> caller.complete(id, response));
   }
 
-  private void answerHandlerError(Address to, long id, Request request, Throwable error) {
+  private void answerHandlerError(
+      SimulatedNetwork.Endpoint to, long id, Request request, Throwable error) {
     log.warn(
         "handler at {} failed on {} from {}: {}",
         address,
@@ -292,10 +295,10 @@ public final class InMemoryTransport implements Transport {
     Contact self = servingContact.get();
     if (self != null) {
       Response failure = new Response.Failure(self, Response.Code.INTERNAL, message);
-      network.transmitResponse(address, to, caller -> caller.complete(id, failure));
+      network.transmitResponse(endpoint, to, caller -> caller.complete(id, failure));
     } else {
       KadException exception = new KadException("peer " + address + " failed: " + message);
-      network.transmitResponse(address, to, caller -> caller.fail(id, exception));
+      network.transmitResponse(endpoint, to, caller -> caller.fail(id, exception));
     }
   }
 

@@ -4,12 +4,12 @@ import dev.kad.api.Address;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.message.Request;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -72,12 +72,11 @@ public final class SimulatedNetwork {
   private final Scheduler scheduler;
   private final long seed;
   private final SplittableRandom random;
-  private final ConcurrentMap<Address, InMemoryTransport> transports = new ConcurrentHashMap<>();
-  private final Set<Address> killed = ConcurrentHashMap.newKeySet();
+  /** Every address handed out, killed or counted; an entry is never removed. */
+  private final ConcurrentMap<Address, Endpoint> endpoints = new ConcurrentHashMap<>();
   private final AtomicLong addressCounter = new AtomicLong();
   private final AtomicLong requestIds = new AtomicLong();
   private final Counters total = new Counters();
-  private final ConcurrentMap<Address, Counters> perAddress = new ConcurrentHashMap<>();
 
   private volatile LatencyRange latency = new LatencyRange(0, 0);
   private volatile double lossProbability;
@@ -135,10 +134,12 @@ public final class SimulatedNetwork {
   public InMemoryTransport newTransport() {
     while (true) {
       // syntheticAddress throws once the 10.0.0.0/8 space is used up, which ends the loop.
-      Address candidate = syntheticAddress(addressCounter.getAndIncrement());
-      InMemoryTransport transport = new InMemoryTransport(this, candidate);
-      if (transports.putIfAbsent(candidate, transport) == null) {
-        return transport;
+      Endpoint endpoint = endpoint(syntheticAddress(addressCounter.getAndIncrement()));
+      synchronized (endpoint) {
+        if (endpoint.transport == null) {
+          endpoint.transport = new InMemoryTransport(this, endpoint);
+          return endpoint.transport;
+        }
       }
     }
   }
@@ -152,14 +153,14 @@ public final class SimulatedNetwork {
    * @throws IllegalArgumentException when an open transport holds the address
    */
   public InMemoryTransport newTransport(Address address) {
-    Objects.requireNonNull(address, "address");
-    InMemoryTransport transport = new InMemoryTransport(this, address);
-    InMemoryTransport holder =
-        transports.merge(address, transport, (old, fresh) -> old.isClosed() ? fresh : old);
-    if (holder != transport) {
-      throw new IllegalArgumentException("address " + address + " is already in use");
+    Endpoint endpoint = endpoint(Objects.requireNonNull(address, "address"));
+    synchronized (endpoint) {
+      if (endpoint.transport != null && !endpoint.transport.isClosed()) {
+        throw new IllegalArgumentException("address " + address + " is already in use");
+      }
+      endpoint.transport = new InMemoryTransport(this, endpoint);
+      return endpoint.transport;
     }
-    return transport;
   }
 
   /**
@@ -294,7 +295,7 @@ public final class SimulatedNetwork {
    * @return this network
    */
   public SimulatedNetwork kill(Address address) {
-    killed.add(Objects.requireNonNull(address, "address"));
+    endpoint(Objects.requireNonNull(address, "address")).killed = true;
     return this;
   }
 
@@ -305,7 +306,10 @@ public final class SimulatedNetwork {
    * @return this network
    */
   public SimulatedNetwork revive(Address address) {
-    killed.remove(Objects.requireNonNull(address, "address"));
+    Endpoint endpoint = endpoints.get(Objects.requireNonNull(address, "address"));
+    if (endpoint != null) {
+      endpoint.killed = false;
+    }
     return this;
   }
 
@@ -316,7 +320,8 @@ public final class SimulatedNetwork {
    * @return false after {@link #kill} until {@link #revive}
    */
   public boolean isAlive(Address address) {
-    return !killed.contains(address);
+    Endpoint endpoint = endpoints.get(address);
+    return endpoint == null || !endpoint.killed;
   }
 
   /**
@@ -335,14 +340,16 @@ public final class SimulatedNetwork {
    * @return a snapshot, {@link Traffic#NONE} for an address without traffic
    */
   public Traffic traffic(Address address) {
-    Counters counters = perAddress.get(address);
-    return counters == null ? Traffic.NONE : counters.snapshot();
+    Endpoint endpoint = endpoints.get(address);
+    return endpoint == null ? Traffic.NONE : endpoint.counters.snapshot();
   }
 
   /** Sets every counter to zero, e.g. after a warm-up phase. */
   public void resetTraffic() {
     total.reset();
-    perAddress.clear();
+    for (Endpoint endpoint : endpoints.values()) {
+      endpoint.counters.reset();
+    }
   }
 
   /**
@@ -354,12 +361,43 @@ public final class SimulatedNetwork {
    * @return completes when every transport is closed
    */
   public Mono<Void> close() {
-    return Flux.defer(() -> Flux.fromIterable(List.copyOf(transports.values())))
+    return Flux.defer(() -> Flux.fromIterable(transports()))
         .flatMap(InMemoryTransport::close)
         .then();
   }
 
+  private List<InMemoryTransport> transports() {
+    List<InMemoryTransport> out = new ArrayList<>();
+    for (Endpoint endpoint : endpoints.values()) {
+      InMemoryTransport transport = endpoint.transport;
+      if (transport != null) {
+        out.add(transport);
+      }
+    }
+    return out;
+  }
+
+  private Endpoint endpoint(Address address) {
+    return endpoints.computeIfAbsent(address, Endpoint::new);
+  }
+
   // ---- used by InMemoryTransport ----
+
+  /**
+   * What the network knows of one address. A transport keeps its own, and a message carries
+   * its sender's and its destination's, so sending and arriving look nothing up by address.
+   */
+  static final class Endpoint {
+    final Address address;
+    final Counters counters = new Counters();
+    /** The transport serving here, the latest one if the address was reused; null before. */
+    volatile InMemoryTransport transport;
+    volatile boolean killed;
+
+    Endpoint(Address address) {
+      this.address = address;
+    }
+  }
 
   long nextRequestId() {
     return requestIds.incrementAndGet();
@@ -372,32 +410,33 @@ public final class SimulatedNetwork {
    *     out
    */
   void transmitRequest(
-      Address from, Address to, Request request, Consumer<InMemoryTransport> onArrival) {
+      Endpoint from, Address to, Request request, Consumer<InMemoryTransport> onArrival) {
     countSent(from, true);
-    if (killed.contains(from)) {
+    if (from.killed) {
       countDropped(from);
       throw new UnreachableContactException(
-          "node " + from + " is killed and cannot send " + kind(request) + " to " + to);
+          "node " + from.address + " is killed and cannot send " + kind(request) + " to " + to);
     }
-    if (!transports.containsKey(to)) {
+    Endpoint destination = endpoints.get(to);
+    if (destination == null || destination.transport == null) {
       countDropped(from);
       throw new UnreachableContactException(
-          "no node was ever at " + to + " (" + kind(request) + " from " + from + ")");
+          "no node was ever at " + to + " (" + kind(request) + " from " + from.address + ")");
     }
-    schedule(from, to, onArrival);
+    schedule(from, destination, onArrival);
   }
 
   /** Sends a response leg; a killed sender's responses are dropped. */
-  void transmitResponse(Address from, Address to, Consumer<InMemoryTransport> onArrival) {
+  void transmitResponse(Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival) {
     countSent(from, false);
-    if (killed.contains(from)) {
+    if (from.killed) {
       countDropped(from);
       return;
     }
     schedule(from, to, onArrival);
   }
 
-  private void schedule(Address from, Address to, Consumer<InMemoryTransport> onArrival) {
+  private void schedule(Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival) {
     double loss = lossProbability;
     LatencyRange range = latency;
     boolean lost;
@@ -413,41 +452,40 @@ public final class SimulatedNetwork {
     scheduler.schedule(() -> arrive(from, to, onArrival), delayNanos, TimeUnit.NANOSECONDS);
   }
 
-  private void arrive(Address from, Address to, Consumer<InMemoryTransport> onArrival) {
-    InMemoryTransport target = transports.get(to);
-    if (target == null || !target.isServing() || killed.contains(to) || !sameSide(from, to)) {
+  private void arrive(Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival) {
+    InMemoryTransport target = to.transport;
+    if (target == null
+        || !target.isServing()
+        || to.killed
+        || !sameSide(from.address, to.address)) {
       countDropped(from);
       return;
     }
     total.delivered.increment();
-    counters(from).delivered.increment();
-    counters(to).received.increment();
+    from.counters.delivered.increment();
+    to.counters.received.increment();
     total.received.increment();
     onArrival.accept(target);
   }
 
   private boolean sameSide(Address a, Address b) {
     Map<Address, Integer> groups = partitionGroups;
-    return groups.getOrDefault(a, REST_OF_NETWORK).equals(groups.getOrDefault(b, REST_OF_NETWORK));
+    return groups.isEmpty()
+        || groups.getOrDefault(a, REST_OF_NETWORK).equals(groups.getOrDefault(b, REST_OF_NETWORK));
   }
 
-  private void countSent(Address from, boolean request) {
-    Counters counters = counters(from);
+  private void countSent(Endpoint from, boolean request) {
     total.sent.increment();
-    counters.sent.increment();
+    from.counters.sent.increment();
     if (request) {
       total.requests.increment();
-      counters.requests.increment();
+      from.counters.requests.increment();
     }
   }
 
-  private void countDropped(Address from) {
+  private void countDropped(Endpoint from) {
     total.dropped.increment();
-    counters(from).dropped.increment();
-  }
-
-  private Counters counters(Address address) {
-    return perAddress.computeIfAbsent(address, a -> new Counters());
+    from.counters.dropped.increment();
   }
 
   private static String kind(Request request) {
