@@ -41,7 +41,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -82,6 +81,8 @@ final class DefaultKadNode implements KadNode {
   private final Sinks.Empty<Void> onClose = Sinks.empty();
   private final Map<Key, Value> published = new ConcurrentHashMap<>();
   private final LiveStreams liveStreams = new LiveStreams(this);
+  /** Fires once per subscription after the hard timeout; cold, so one serves every request. */
+  private final Mono<Long> hardTimer;
   private volatile FluxSink<Mono<Void>> tasks;
   private volatile Contact contact;
 
@@ -103,6 +104,8 @@ final class DefaultKadNode implements KadNode {
     this.id = id;
     this.store = store;
     this.table = new RoutingTable(id, config, clock);
+    // As timeout(Duration, Scheduler) does: a scheduler that rejects the timer times out at once.
+    this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
     this.subscribers =
         new SubscriberRegistry(
             config.maxSubscribersPerKey(), config.maxSubscribersPerKey(), config.subscriptionTtl());
@@ -137,28 +140,7 @@ final class DefaultKadNode implements KadNode {
 
   Mono<KadNode> start() {
     return transport
-        .start(
-            request ->
-                handling
-                    .handle(request)
-                    .onErrorResume(
-                        e -> {
-                          // A bug in handling must not leave the peer without an answer.
-                          log.warn(
-                              "node={} failed to answer {} from {}: {}",
-                              id.toShortHex(),
-                              typeOf(request),
-                              request.sender().address(),
-                              e.toString());
-                          return Mono.just(
-                              new Response.Failure(
-                                  contact(), Response.Code.INTERNAL, "internal error"));
-                        })
-                    .doOnNext(
-                        response ->
-                            listener.rpcReceived(
-                                typeOf(request),
-                                response instanceof Response.Failure ? "refused" : "ok")))
+        .start(this::answer)
         .then(
             Mono.fromCallable(
                 () -> {
@@ -183,6 +165,32 @@ final class DefaultKadNode implements KadNode {
                   log.info("node={} started at {}", id.toShortHex(), contact().address());
                   return this;
                 }));
+  }
+
+  /** Answers an inbound request, and tells the listener. */
+  private Mono<Response> answer(Request request) {
+    Mono<Response> answer =
+        handling
+            .handle(request)
+            .onErrorResume(
+                e -> {
+                  // A bug in handling must not leave the peer without an answer.
+                  log.warn(
+                      "node={} failed to answer {} from {}: {}",
+                      id.toShortHex(),
+                      typeOf(request),
+                      request.sender().address(),
+                      e.toString());
+                  return Mono.just(
+                      new Response.Failure(contact(), Response.Code.INTERNAL, "internal error"));
+                });
+    if (listener == NodeListener.NONE) {
+      return answer;
+    }
+    return answer.doOnNext(
+        response ->
+            listener.rpcReceived(
+                typeOf(request), response instanceof Response.Failure ? "refused" : "ok"));
   }
 
   // ---- identity -------------------------------------------------------------------------
@@ -352,18 +360,24 @@ final class DefaultKadNode implements KadNode {
 
   /** Sends with the hard timeout and reports the outcome to the listener. */
   private Mono<Response> send(Address to, Request request) {
+    // timeout(Publisher, fallback) rather than timeout(Duration, Scheduler), which builds a
+    // description of its source on every subscription: this runs once per request.
+    Mono<Response> sent =
+        transport
+            .send(to, request)
+            .timeout(
+                hardTimer,
+                Mono.error(
+                    () ->
+                        new KadTimeoutException(
+                            "no answer from " + to + " within " + config.hardTimeout())));
+    if (listener == NodeListener.NONE) {
+      return sent;
+    }
     return Mono.defer(
         () -> {
           long start = scheduler.now(TimeUnit.NANOSECONDS);
-          return transport
-              .send(to, request)
-              .timeout(config.hardTimeout(), scheduler)
-              .onErrorMap(
-                  TimeoutException.class,
-                  e ->
-                      new KadTimeoutException(
-                          "no answer from " + to + " within " + config.hardTimeout(), e))
-              .doOnNext(
+          return sent.doOnNext(
                   response ->
                       listener.rpcSent(
                           typeOf(request),
@@ -406,6 +420,9 @@ final class DefaultKadNode implements KadNode {
 
   /** Reports how an operation ended to the listener. */
   private <T> Mono<T> timed(String kind, Mono<T> operation) {
+    if (listener == NodeListener.NONE) {
+      return operation;
+    }
     return Mono.defer(
         () -> {
           long start = scheduler.now(TimeUnit.NANOSECONDS);
@@ -417,6 +434,9 @@ final class DefaultKadNode implements KadNode {
   }
 
   private <T> Flux<T> timed(String kind, Flux<T> operation) {
+    if (listener == NodeListener.NONE) {
+      return operation;
+    }
     return Flux.defer(
         () -> {
           long start = scheduler.now(TimeUnit.NANOSECONDS);

@@ -108,13 +108,7 @@ final class RequestHandling implements RequestHandler {
   }
 
   private List<Contact> closestFor(KadId target, Contact requester) {
-    List<Contact> out = new ArrayList<>(config.k());
-    for (Contact c : table.closest(target, config.k() + 1)) {
-      if (!c.id().equals(requester.id()) && out.size() < config.k()) {
-        out.add(c);
-      }
-    }
-    return out;
+    return table.closest(target, config.k(), requester.id());
   }
 
   private Response store(Contact me, Request.Store r) {

@@ -64,6 +64,8 @@ public final class Lookup {
   private final Scheduler scheduler;
   private final Clock clock;
   private final Rpc rpc;
+  /** Fires once per subscription after the soft timeout; cold, so one serves every request. */
+  private final Mono<Long> softTimer;
 
   /**
    * Creates the engine of one node.
@@ -80,6 +82,7 @@ public final class Lookup {
     this.scheduler = scheduler;
     this.clock = clock;
     this.rpc = rpc;
+    this.softTimer = Mono.delay(config.softTimeout(), scheduler);
   }
 
   /**
@@ -140,8 +143,7 @@ public final class Lookup {
             .onErrorResume(e -> Mono.just(new Failed(contact, reason(e))));
     return answer
         .flux()
-        .mergeWith(
-            Mono.delay(config.softTimeout(), scheduler).map(t -> new Stalled(contact)))
+        .mergeWith(softTimer.map(t -> new Stalled(contact)))
         .takeUntil(o -> !(o instanceof Stalled));
   }
 

@@ -8,7 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The closest-set of one iterative lookup (Kademlia §2.3), as plain Java: which contacts are
@@ -39,11 +39,14 @@ public final class LookupState {
 
   private static final class Candidate {
     final Contact contact;
+    /** The first 64 bits of the distance to the target: orders most pairs without the ids. */
+    final long distance;
     final int hop;
     Status status = Status.NEW;
 
-    Candidate(Contact contact, int hop) {
+    Candidate(Contact contact, long distance, int hop) {
       this.contact = contact;
+      this.distance = distance;
       this.hop = hop;
     }
   }
@@ -52,7 +55,8 @@ public final class LookupState {
   private final NodeId self;
   private final int k;
   private final int alpha;
-  private final TreeMap<NodeId, Candidate> byDistance;
+  private final long targetPrefix;
+  private final TreeSet<Candidate> byDistance = new TreeSet<>(this::compareDistance);
   private final Map<NodeId, Candidate> byId = new HashMap<>();
   private int inFlight;
   private int pending;
@@ -93,7 +97,7 @@ public final class LookupState {
     this.self = self;
     this.k = k;
     this.alpha = alpha;
-    this.byDistance = new TreeMap<>(target::compareDistance);
+    this.targetPrefix = prefixOf(target);
     for (Contact c : seeds) {
       offer(c, 1);
     }
@@ -122,10 +126,24 @@ public final class LookupState {
     if (id.equals(self) || id.bits() != self.bits() || byId.containsKey(id)) {
       return false;
     }
-    Candidate candidate = new Candidate(c, hop);
+    Candidate candidate = new Candidate(c, prefixOf(id) ^ targetPrefix, hop);
     byId.put(id, candidate);
-    byDistance.put(id, candidate);
+    byDistance.add(candidate);
     return true;
+  }
+
+  private int compareDistance(Candidate a, Candidate b) {
+    int byPrefix = Long.compareUnsigned(a.distance, b.distance);
+    return byPrefix != 0 ? byPrefix : target.compareDistance(a.contact.id(), b.contact.id());
+  }
+
+  /** The first 64 bits of an id, big-endian. */
+  private static long prefixOf(KadId id) {
+    long prefix = 0;
+    for (int i = 0; i < 8; i++) {
+      prefix = (prefix << 8) | (id.byteAt(i) & 0xff);
+    }
+    return prefix;
   }
 
   /**
@@ -137,7 +155,7 @@ public final class LookupState {
     List<Contact> out = new ArrayList<>();
     int limit = widened ? k : alpha;
     int eligible = 0;
-    for (Candidate c : byDistance.values()) {
+    for (Candidate c : byDistance) {
       // Failed and stalled contacts leave the window, so a slow node never holds it up.
       if (c.status == Status.FAILED || c.status == Status.STALLED) {
         continue;
@@ -231,7 +249,7 @@ public final class LookupState {
     }
     int answered = 0;
     boolean stalledPending = false;
-    for (Candidate c : byDistance.values()) {
+    for (Candidate c : byDistance) {
       switch (c.status) {
         case FAILED -> {
           continue;
@@ -258,7 +276,7 @@ public final class LookupState {
    */
   public List<Contact> closestAnswered(int n) {
     List<Contact> out = new ArrayList<>(n);
-    for (Candidate c : byDistance.values()) {
+    for (Candidate c : byDistance) {
       if (out.size() == n) {
         break;
       }

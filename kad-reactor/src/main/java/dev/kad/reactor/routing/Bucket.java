@@ -4,54 +4,100 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadId;
 import dev.kad.api.NodeId;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * One k-bucket: the contacts whose ids start with a prefix of {@code depth} bits, least
  * recently seen first, and a replacement cache, most recently seen last. Immutable: every
  * change makes a new bucket, so a table snapshot never changes under a reader.
+ *
+ * <p>The contacts sit in a {@link ContactArray} beside the entries, so finding a contact and
+ * picking the closest never touch the entries.
  */
 final class Bucket {
 
+  private static final Entry[] NO_ENTRIES = new Entry[0];
+
   final byte[] low;
   final int depth;
-  final List<Entry> entries;
-  final List<Contact> replacements;
   final Instant touchedAt;
+  /** Least recently seen first. */
+  private final Entry[] entries;
+  /** {@code entries[i].contact()}, in the same order. */
+  private final ContactArray members;
+  /** Most recently seen last. */
+  private final ContactArray replacements;
 
-  Bucket(byte[] low, int depth, List<Entry> entries, List<Contact> replacements, Instant touchedAt) {
+  /** An empty bucket. */
+  Bucket(byte[] low, int depth, Instant touchedAt) {
+    this(low, depth, NO_ENTRIES, ContactArray.EMPTY, ContactArray.EMPTY, touchedAt);
+  }
+
+  private Bucket(
+      byte[] low,
+      int depth,
+      Entry[] entries,
+      ContactArray members,
+      ContactArray replacements,
+      Instant touchedAt) {
     this.low = low;
     this.depth = depth;
-    // Callers hand over fresh lists they never touch again: wrapping is enough.
-    this.entries = Collections.unmodifiableList(entries);
-    this.replacements = Collections.unmodifiableList(replacements);
+    this.entries = entries;
+    this.members = members;
+    this.replacements = replacements;
     this.touchedAt = touchedAt;
   }
 
-  /**
-   * One contact with what the table knows of its liveness. {@code prefix} caches the first 64
-   * bits of the id, so sorting by distance mostly compares longs.
-   */
+  /** One contact with what the table knows of its liveness. */
   record Entry(
-      Contact contact, long prefix, Instant lastSeen, int failures, long failureEpoch, boolean pinging) {
-
-    Entry(Contact contact, Instant lastSeen, int failures, long failureEpoch, boolean pinging) {
-      this(contact, prefixOf(contact.id()), lastSeen, failures, failureEpoch, pinging);
-    }
+      Contact contact, Instant lastSeen, int failures, long failureEpoch, boolean pinging) {
 
     NodeId id() {
       return contact.id();
     }
 
     Entry seen(Instant now) {
-      return new Entry(contact, prefix, now, 0, failureEpoch, false);
+      return new Entry(contact, now, 0, failureEpoch, false);
+    }
+
+    Entry pinged() {
+      return new Entry(contact, lastSeen, failures, failureEpoch, true);
+    }
+
+    Entry failed(long epoch) {
+      return new Entry(contact, lastSeen, failures + 1, epoch, pinging);
     }
   }
 
   NodeId low() {
     return NodeId.of(low);
+  }
+
+  int size() {
+    return entries.length;
+  }
+
+  boolean isEmpty() {
+    return entries.length == 0;
+  }
+
+  boolean isFull(int k) {
+    return entries.length >= k;
+  }
+
+  Entry entry(int index) {
+    return entries[index];
+  }
+
+  /** The contacts, least recently seen first, with their id prefixes. */
+  ContactArray members() {
+    return members;
+  }
+
+  /** The replacement cache, most recently seen last. */
+  ContactArray replacements() {
+    return replacements;
   }
 
   boolean covers(KadId id) {
@@ -69,21 +115,50 @@ final class Bucket {
     return ((id.byteAt(full) ^ low[full]) & mask) == 0;
   }
 
+  /** The index of the entry with {@code id}, or -1. */
   int indexOf(NodeId id) {
-    // The cached prefix rules out nearly every other entry without touching its id.
-    long prefix = prefixOf(id);
-    List<Entry> list = entries;
-    for (int i = 0, n = list.size(); i < n; i++) {
-      Entry e = list.get(i);
-      if (e.prefix() == prefix && e.id().equals(id)) {
-        return i;
-      }
-    }
-    return -1;
+    return members.indexOf(id);
   }
 
-  boolean isFull(int k) {
-    return entries.size() >= k;
+  /** This bucket with {@code added} as its most recently seen entry. */
+  Bucket plus(Entry added) {
+    Entry[] e = Arrays.copyOf(entries, entries.length + 1);
+    e[entries.length] = added;
+    ContactArray m = members.plus(added.contact());
+    return new Bucket(low, depth, e, m, replacements, touchedAt);
+  }
+
+  /** This bucket without entry {@code index}. */
+  Bucket minus(int index) {
+    Entry[] e = new Entry[entries.length - 1];
+    System.arraycopy(entries, 0, e, 0, index);
+    System.arraycopy(entries, index + 1, e, index, entries.length - index - 1);
+    return new Bucket(low, depth, e, members.minus(index), replacements, touchedAt);
+  }
+
+  /** This bucket with entry {@code index} taken out and {@code moved}, the same contact, last. */
+  Bucket movedToTail(int index, Entry moved) {
+    Entry[] e = new Entry[entries.length];
+    System.arraycopy(entries, 0, e, 0, index);
+    System.arraycopy(entries, index + 1, e, index, entries.length - index - 1);
+    e[entries.length - 1] = moved;
+    return new Bucket(low, depth, e, members.movedToEnd(index), replacements, touchedAt);
+  }
+
+  /** This bucket with entry {@code index} replaced by {@code changed}, the same contact. */
+  Bucket with(int index, Entry changed) {
+    Entry[] e = entries.clone();
+    e[index] = changed;
+    return new Bucket(low, depth, e, members, replacements, touchedAt);
+  }
+
+  /** This bucket with another replacement cache. */
+  Bucket withReplacements(ContactArray newReplacements) {
+    return new Bucket(low, depth, entries, members, newReplacements, touchedAt);
+  }
+
+  Bucket touched(Instant now) {
+    return new Bucket(low, depth, entries, members, replacements, now);
   }
 
   /** Splits on the bit after the prefix, keeping the order of contacts and replacements. */
@@ -91,45 +166,23 @@ final class Bucket {
     int bit = depth;
     byte[] highLow = low.clone();
     highLow[bit >>> 3] |= (byte) (0x80 >>> (bit & 7));
-    List<Entry> zeroEntries = new ArrayList<>();
-    List<Entry> oneEntries = new ArrayList<>();
+    Bucket zero = new Bucket(low, depth + 1, touchedAt);
+    Bucket one = new Bucket(highLow, depth + 1, touchedAt);
     for (Entry e : entries) {
-      (bitAt(e.id(), bit) ? oneEntries : zeroEntries).add(e);
-    }
-    List<Contact> zeroCache = new ArrayList<>();
-    List<Contact> oneCache = new ArrayList<>();
-    for (Contact c : replacements) {
-      (bitAt(c.id(), bit) ? oneCache : zeroCache).add(c);
+      if (ContactArray.bitAt(e.id(), bit)) {
+        one = one.plus(e);
+      } else {
+        zero = zero.plus(e);
+      }
     }
     return new Bucket[] {
-      new Bucket(low, depth + 1, zeroEntries, zeroCache, touchedAt),
-      new Bucket(highLow, depth + 1, oneEntries, oneCache, touchedAt)
+      zero.withReplacements(replacements.withBit(bit, false)),
+      one.withReplacements(replacements.withBit(bit, true))
     };
   }
 
-  Bucket withEntries(List<Entry> newEntries) {
-    return new Bucket(low, depth, newEntries, replacements, touchedAt);
-  }
-
-  Bucket withReplacements(List<Contact> newReplacements) {
-    return new Bucket(low, depth, entries, newReplacements, touchedAt);
-  }
-
-  Bucket touched(Instant now) {
-    return new Bucket(low, depth, entries, replacements, now);
-  }
-
-  /** The first 64 bits of an id, big-endian. */
-  static long prefixOf(KadId id) {
-    long key = 0;
-    for (int b = 0; b < 8; b++) {
-      key = (key << 8) | (id.byteAt(b) & 0xff);
-    }
-    return key;
-  }
-
-  /** Bit {@code index} counted from the most significant bit. */
-  static boolean bitAt(KadId id, int index) {
-    return ((id.byteAt(index >>> 3) >>> (7 - (index & 7))) & 1) != 0;
+  /** The contacts, least recently seen first. */
+  List<Contact> contacts() {
+    return members.asList();
   }
 }

@@ -27,7 +27,19 @@ public record Insertion(Kind kind, Optional<Contact> toPing) {
     SELF
   }
 
+  /** One shared instance per kind for the insertions that ask for no ping. */
+  private static final Insertion[] WITHOUT_PING = withoutPing();
+
   static Insertion of(Kind kind) {
-    return new Insertion(kind, Optional.empty());
+    return WITHOUT_PING[kind.ordinal()];
+  }
+
+  private static Insertion[] withoutPing() {
+    Kind[] kinds = Kind.values();
+    Insertion[] out = new Insertion[kinds.length];
+    for (Kind kind : kinds) {
+      out[kind.ordinal()] = new Insertion(kind, Optional.empty());
+    }
+    return out;
   }
 }

@@ -63,7 +63,7 @@ public final class RoutingTable {
           "self id must have idBits " + config.idBits() + " but had " + self.bits());
     }
     this.buckets =
-        new Bucket[] {new Bucket(new byte[self.bits() / 8], 0, List.of(), List.of(), clock.instant())};
+        new Bucket[] {new Bucket(new byte[self.bits() / 8], 0, clock.instant())};
   }
 
   /**
@@ -98,29 +98,25 @@ public final class RoutingTable {
         Bucket bucket = current[index];
         int known = bucket.indexOf(contact.id());
         if (known >= 0) {
-          Entry entry0 = bucket.entries.get(known);
-          if (known == bucket.entries.size() - 1
-              && entry0.failures() == 0
-              && !entry0.pinging()
-              && Duration.between(entry0.lastSeen(), now).compareTo(SEEN_RESOLUTION) < 0) {
+          Entry entry = bucket.entry(known);
+          if (known == bucket.size() - 1
+              && entry.failures() == 0
+              && !entry.pinging()
+              && Duration.between(entry.lastSeen(), now).compareTo(SEEN_RESOLUTION) < 0) {
             // Already the most recently seen, and just now: nothing to change.
             return Insertion.of(Kind.REFRESHED);
           }
-          List<Entry> entries = copyWithRoom(bucket.entries);
-          Entry entry = entries.remove(known);
-          entries.add(entry.seen(now));
-          publish(current, index, bucket.withEntries(entries));
+          publish(current, index, bucket.movedToTail(known, entry.seen(now)));
           return Insertion.of(Kind.REFRESHED);
         }
         if (violatesSubnetLimit(bucket, contact)) {
           return Insertion.of(Kind.REJECTED_SUBNET);
         }
         if (!bucket.isFull(config.k())) {
-          List<Entry> entries = copyWithRoom(bucket.entries);
-          entries.add(new Entry(contact, now, 0, successEpoch, false));
-          Bucket updated = bucket.withEntries(entries);
-          if (containsId(bucket.replacements, contact.id())) {
-            updated = updated.withReplacements(without(bucket.replacements, contact.id()));
+          Bucket updated = bucket.plus(new Entry(contact, now, 0, successEpoch, false));
+          int cached = bucket.replacements().indexOf(contact.id());
+          if (cached >= 0) {
+            updated = updated.withReplacements(bucket.replacements().minus(cached));
           }
           publish(current, index, updated);
           return Insertion.of(Kind.ADDED);
@@ -141,31 +137,32 @@ public final class RoutingTable {
   }
 
   private Insertion cache(Bucket[] current, int index, Bucket bucket, Contact contact, Instant now) {
-    List<Contact> cache = without(bucket.replacements, contact.id());
-    if (config.replacementCacheSize() > 0) {
-      cache.add(contact);
-      while (cache.size() > config.replacementCacheSize()) {
-        cache.remove(0);
-      }
-    }
-    Entry oldest = bucket.entries.get(0);
+    Entry oldest = bucket.entry(0);
     boolean due =
         !oldest.pinging()
             && Duration.between(oldest.lastSeen(), now).compareTo(config.pingGrace()) >= 0;
-    List<Entry> entries = bucket.entries;
-    if (due) {
-      entries = new ArrayList<>(entries);
-      entries.set(
-          0,
-          new Entry(
-              oldest.contact(),
-              oldest.lastSeen(),
-              oldest.failures(),
-              oldest.failureEpoch(),
-              true));
+    Bucket updated = bucket;
+    // Already the newest replacement: caching it again changes nothing.
+    if (!bucket.replacements().endsWith(contact)) {
+      updated = updated.withReplacements(newest(bucket.replacements(), contact));
     }
-    publish(current, index, bucket.withEntries(entries).withReplacements(cache));
-    return new Insertion(Kind.CACHED, due ? Optional.of(oldest.contact()) : Optional.empty());
+    if (due) {
+      updated = updated.with(0, oldest.pinged());
+    }
+    if (updated != bucket) {
+      publish(current, index, updated);
+    }
+    return due
+        ? new Insertion(Kind.CACHED, Optional.of(oldest.contact()))
+        : Insertion.of(Kind.CACHED);
+  }
+
+  /** The cache with {@code contact} as its newest, the oldest dropped beyond its size. */
+  private ContactArray newest(ContactArray cache, Contact contact) {
+    if (config.replacementCacheSize() == 0) {
+      return cache;
+    }
+    return cache.withNewest(contact, config.replacementCacheSize());
   }
 
   /**
@@ -202,25 +199,21 @@ public final class RoutingTable {
       Bucket bucket = current[index];
       int at = bucket.indexOf(id);
       if (at < 0) {
-        List<Contact> cache = without(bucket.replacements, id);
-        if (cache.size() != bucket.replacements.size()) {
-          publish(current, index, bucket.withReplacements(cache));
+        int cached = bucket.replacements().indexOf(id);
+        if (cached >= 0) {
+          publish(current, index, bucket.withReplacements(bucket.replacements().minus(cached)));
         }
         return false;
       }
-      Entry e = bucket.entries.get(at);
+      Entry e = bucket.entry(at);
       if (e.failures() > 0 && e.failureEpoch() == successEpoch) {
         return false;
       }
-      int failures = e.failures() + 1;
-      if (failures >= config.maxFailures()) {
+      if (e.failures() + 1 >= config.maxFailures()) {
         evict(id);
         return true;
       }
-      List<Entry> entries = copyWithRoom(bucket.entries);
-      entries.set(
-          at, new Entry(e.contact(), e.lastSeen(), failures, successEpoch, e.pinging()));
-      publish(current, index, bucket.withEntries(entries));
+      publish(current, index, bucket.with(at, e.failed(successEpoch)));
       return false;
     }
   }
@@ -245,14 +238,16 @@ public final class RoutingTable {
     if (at < 0) {
       return false;
     }
-    List<Entry> entries = copyWithRoom(bucket.entries);
-    entries.remove(at);
-    List<Contact> cache = new ArrayList<>(bucket.replacements);
+    Bucket updated = bucket.minus(at);
+    ContactArray cache = bucket.replacements();
     if (!cache.isEmpty()) {
-      Contact promoted = cache.remove(cache.size() - 1);
-      entries.add(new Entry(promoted, clock.instant(), 0, successEpoch, false));
+      Contact promoted = cache.get(cache.size() - 1);
+      updated =
+          updated
+              .plus(new Entry(promoted, clock.instant(), 0, successEpoch, false))
+              .withReplacements(cache.first(cache.size() - 1));
     }
-    publish(current, index, bucket.withEntries(entries).withReplacements(cache));
+    publish(current, index, updated);
     return true;
   }
 
@@ -334,20 +329,35 @@ public final class RoutingTable {
    * @return the closest contacts, nearest first
    */
   public List<Contact> closest(KadId target, int n) {
+    // This node is never in its own table: leaving it out leaves nothing out.
+    return closest(target, n, self);
+  }
+
+  /**
+   * The {@code n} known contacts closest to {@code target} but {@code excluded}, nearest first:
+   * what a find-node answer carries, which never names the node that asked.
+   *
+   * @param target the id to measure from
+   * @param n how many at most
+   * @param excluded an id left out
+   * @return the closest contacts, nearest first
+   */
+  public List<Contact> closest(KadId target, int n, NodeId excluded) {
     checkWidth(target);
+    Objects.requireNonNull(excluded, "excluded");
     if (n < 0) {
       throw new IllegalArgumentException("n must not be negative but was " + n);
     }
     Bucket[] current = buckets;
     boolean[] taken = new boolean[current.length];
-    long targetPrefix = Bucket.prefixOf(target);
+    long targetPrefix = ContactArray.prefixOf(target);
     List<Contact> out = new ArrayList<>(Math.min(n, 64));
     while (out.size() < n) {
       // The nearest bucket not taken yet: a few linear scans beat sorting every bucket.
       int next = -1;
       for (int i = 0; i < current.length; i++) {
         if (!taken[i]
-            && !current[i].entries.isEmpty()
+            && !current[i].isEmpty()
             && (next < 0 || compareRanges(current[i], current[next], target) < 0)) {
           next = i;
         }
@@ -356,42 +366,63 @@ public final class RoutingTable {
         break;
       }
       taken[next] = true;
-      addNearestFirst(current[next].entries, target, targetPrefix, n - out.size(), out);
+      addNearestFirst(
+          current[next].members(), target, targetPrefix, excluded, n - out.size(), out);
     }
     return out;
   }
 
   /**
-   * Appends up to {@code limit} of {@code entries}, nearest to {@code target} first. Sorts on
-   * the first 64 bits of the XOR distance and falls back to the full comparison on a tie.
+   * Appends the {@code limit} of {@code contacts} nearest to {@code target} but {@code
+   * excluded}, nearest first. An insertion sort into at most {@code limit} places (buckets hold
+   * at most k contacts) on the first 64 bits of the XOR distance, with the full comparison on a
+   * tie.
    */
   private static void addNearestFirst(
-      List<Entry> entries, KadId target, long targetPrefix, int limit, List<Contact> out) {
-    int size = entries.size();
-    long[] keys = new long[size];
-    Contact[] contacts = new Contact[size];
+      ContactArray contacts,
+      KadId target,
+      long targetPrefix,
+      NodeId excluded,
+      int limit,
+      List<Contact> out) {
+    int size = contacts.size();
+    int places = Math.min(size, limit);
+    long[] keys = new long[places];
+    int[] order = new int[places];
+    int kept = 0;
+    long excludedPrefix = ContactArray.prefixOf(excluded);
     for (int i = 0; i < size; i++) {
-      Entry e = entries.get(i);
-      Contact c = e.contact();
-      long key = e.prefix() ^ targetPrefix;
-      // Insertion sort: buckets hold at most k contacts.
-      int j = i - 1;
-      while (j >= 0 && closer(key, c, keys[j], contacts[j], target)) {
+      if (contacts.prefix(i) == excludedPrefix && contacts.get(i).id().equals(excluded)) {
+        continue;
+      }
+      long key = contacts.prefix(i) ^ targetPrefix;
+      int j;
+      if (kept < places) {
+        j = kept++ - 1;
+      } else if (closer(contacts, target, key, i, keys[places - 1], order[places - 1])) {
+        j = places - 2; // the farthest kept one drops out
+      } else {
+        continue;
+      }
+      while (j >= 0 && closer(contacts, target, key, i, keys[j], order[j])) {
         keys[j + 1] = keys[j];
-        contacts[j + 1] = contacts[j];
+        order[j + 1] = order[j];
         j--;
       }
       keys[j + 1] = key;
-      contacts[j + 1] = c;
+      order[j + 1] = i;
     }
-    for (int i = 0; i < size && i < limit; i++) {
-      out.add(contacts[i]);
+    for (int i = 0; i < kept; i++) {
+      out.add(contacts.get(order[i]));
     }
   }
 
-  private static boolean closer(long key, Contact c, long otherKey, Contact other, KadId target) {
-    int cmp = Long.compareUnsigned(key, otherKey);
-    return cmp < 0 || cmp == 0 && target.compareDistance(c.id(), other.id()) < 0;
+  /** Whether contact {@code a} (distance prefix {@code keyA}) is nearer than contact {@code b}. */
+  private static boolean closer(
+      ContactArray contacts, KadId target, long keyA, int a, long keyB, int b) {
+    int cmp = Long.compareUnsigned(keyA, keyB);
+    return cmp < 0
+        || cmp == 0 && target.compareDistance(contacts.get(a).id(), contacts.get(b).id()) < 0;
   }
 
   /** Orders two buckets by the distance ranges {@code target} XOR maps them to. */
@@ -443,7 +474,7 @@ public final class RoutingTable {
     Bucket[] current = buckets;
     Bucket b = current[indexOf(current, id)];
     int at = b.indexOf(id);
-    return at < 0 ? Optional.empty() : Optional.of(b.entries.get(at).lastSeen());
+    return at < 0 ? Optional.empty() : Optional.of(b.entry(at).lastSeen());
   }
 
   /**
@@ -465,7 +496,7 @@ public final class RoutingTable {
   public int size() {
     int n = 0;
     for (Bucket b : buckets) {
-      n += b.entries.size();
+      n += b.size();
     }
     return n;
   }
@@ -495,8 +526,9 @@ public final class RoutingTable {
     List<RoutingTableSnapshot.Bucket> out = new ArrayList<>(current.length);
     for (int i : order) {
       Bucket b = current[i];
-      List<Contact> contacts = b.entries.stream().map(Entry::contact).toList();
-      out.add(new RoutingTableSnapshot.Bucket(b.low(), b.depth, contacts, b.replacements));
+      out.add(
+          new RoutingTableSnapshot.Bucket(
+              b.low(), b.depth, b.contacts(), b.replacements().asList()));
     }
     return new RoutingTableSnapshot(self, out);
   }
@@ -515,8 +547,8 @@ public final class RoutingTable {
     }
     String subnet = Subnets.of(contact.address());
     int same = 0;
-    for (Entry e : bucket.entries) {
-      if (Subnets.of(e.contact().address()).equals(subnet)) {
+    for (int i = 0; i < bucket.size(); i++) {
+      if (Subnets.of(bucket.members().get(i).address()).equals(subnet)) {
         same++;
       }
     }
@@ -527,32 +559,6 @@ public final class RoutingTable {
     Bucket[] next = current.clone();
     next[index] = replacement;
     buckets = next;
-  }
-
-  /** A mutable copy with room for one more, so adding does not grow the array. */
-  private static <T> List<T> copyWithRoom(List<T> list) {
-    List<T> copy = new ArrayList<>(list.size() + 1);
-    copy.addAll(list);
-    return copy;
-  }
-
-  private static boolean containsId(List<Contact> contacts, NodeId id) {
-    for (Contact c : contacts) {
-      if (c.id().equals(id)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static List<Contact> without(List<Contact> contacts, NodeId id) {
-    List<Contact> out = new ArrayList<>(contacts.size() + 1);
-    for (Contact c : contacts) {
-      if (!c.id().equals(id)) {
-        out.add(c);
-      }
-    }
-    return out;
   }
 
   /** The bucket covering {@code id}: the last one whose low end is not above it. */

@@ -1,0 +1,161 @@
+package dev.kad.reactor.routing;
+
+import dev.kad.api.Contact;
+import dev.kad.api.KadId;
+import dev.kad.api.NodeId;
+import java.util.List;
+
+/**
+ * An immutable sequence of contacts beside the first 64 bits of each id. Finding a contact and
+ * ordering contacts by distance mostly compare those longs without touching the contacts: a
+ * lookup through a large network meets every routing table cold, so each object not touched
+ * is a cache miss saved. Every change makes a new array.
+ */
+final class ContactArray {
+
+  static final ContactArray EMPTY = new ContactArray(new Contact[0], new long[0]);
+
+  private final Contact[] contacts;
+  /** {@code prefixOf(contacts[i].id())}, in the same order. */
+  private final long[] prefixes;
+
+  private ContactArray(Contact[] contacts, long[] prefixes) {
+    this.contacts = contacts;
+    this.prefixes = prefixes;
+  }
+
+  int size() {
+    return contacts.length;
+  }
+
+  boolean isEmpty() {
+    return contacts.length == 0;
+  }
+
+  Contact get(int index) {
+    return contacts[index];
+  }
+
+  /** The first 64 bits of the id of contact {@code index}. */
+  long prefix(int index) {
+    return prefixes[index];
+  }
+
+  /** The index of the contact with {@code id}, or -1. */
+  int indexOf(NodeId id) {
+    long prefix = prefixOf(id);
+    for (int i = 0; i < prefixes.length; i++) {
+      if (prefixes[i] == prefix && contacts[i].id().equals(id)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Whether {@code contact} (id and address) is the last one. */
+  boolean endsWith(Contact contact) {
+    return contacts.length > 0 && contacts[contacts.length - 1].equals(contact);
+  }
+
+  /** These contacts and {@code added} last. */
+  ContactArray plus(Contact added) {
+    return plus(added, prefixOf(added.id()));
+  }
+
+  /** These contacts without the one at {@code index}. */
+  ContactArray minus(int index) {
+    return new ContactArray(
+        without(contacts, new Contact[contacts.length - 1], index),
+        without(prefixes, new long[prefixes.length - 1], index));
+  }
+
+  /** These contacts with the one at {@code index} moved to the end. */
+  ContactArray movedToEnd(int index) {
+    int last = contacts.length - 1;
+    Contact[] c = without(contacts, new Contact[last + 1], index);
+    long[] p = without(prefixes, new long[last + 1], index);
+    c[last] = contacts[index];
+    p[last] = prefixes[index];
+    return new ContactArray(c, p);
+  }
+
+  /** The first {@code count} contacts. */
+  ContactArray first(int count) {
+    Contact[] c = new Contact[count];
+    long[] p = new long[count];
+    System.arraycopy(contacts, 0, c, 0, count);
+    System.arraycopy(prefixes, 0, p, 0, count);
+    return new ContactArray(c, p);
+  }
+
+  /**
+   * These contacts with {@code newest} last, in place of any contact with its id, and the
+   * oldest dropped beyond {@code capacity} (at least 1).
+   */
+  ContactArray withNewest(Contact newest, int capacity) {
+    long prefix = prefixOf(newest.id());
+    int known = indexOf(newest.id());
+    int kept = Math.min(contacts.length - (known >= 0 ? 1 : 0), capacity - 1);
+    Contact[] c = new Contact[kept + 1];
+    long[] p = new long[kept + 1];
+    // Copy the newest kept ones, from the end, skipping the one replaced.
+    int to = kept;
+    for (int from = contacts.length - 1; to > 0; from--) {
+      if (from != known) {
+        to--;
+        c[to] = contacts[from];
+        p[to] = prefixes[from];
+      }
+    }
+    c[kept] = newest;
+    p[kept] = prefix;
+    return new ContactArray(c, p);
+  }
+
+  /** The contacts whose id has bit {@code index} (from the most significant) set, or clear. */
+  ContactArray withBit(int index, boolean set) {
+    ContactArray out = EMPTY;
+    for (int i = 0; i < contacts.length; i++) {
+      if (bitAt(contacts[i].id(), index) == set) {
+        out = out.plus(contacts[i], prefixes[i]);
+      }
+    }
+    return out;
+  }
+
+  List<Contact> asList() {
+    return List.of(contacts);
+  }
+
+  private ContactArray plus(Contact added, long prefix) {
+    int n = contacts.length;
+    Contact[] c = new Contact[n + 1];
+    long[] p = new long[n + 1];
+    System.arraycopy(contacts, 0, c, 0, n);
+    System.arraycopy(prefixes, 0, p, 0, n);
+    c[n] = added;
+    p[n] = prefix;
+    return new ContactArray(c, p);
+  }
+
+  /** Copies {@code from}, an array of this one's length, to {@code to} without one element. */
+  private <T> T without(T from, T to, int index) {
+    System.arraycopy(from, 0, to, 0, index);
+    System.arraycopy(from, index + 1, to, index, contacts.length - index - 1);
+    return to;
+  }
+
+  /** The first 64 bits of an id, big-endian. */
+  static long prefixOf(KadId id) {
+    long key = 0;
+    for (int b = 0; b < 8; b++) {
+      key = (key << 8) | (id.byteAt(b) & 0xff);
+    }
+    return key;
+  }
+
+  /** Bit {@code index} counted from the most significant bit. */
+  static boolean bitAt(KadId id, int index) {
+    return ((id.byteAt(index >>> 3) >>> (7 - (index & 7))) & 1) != 0;
+  }
+}
