@@ -17,8 +17,10 @@ import java.util.TreeSet;
  *
  * <p>Rules: at most {@code alpha} requests count as in flight; a request past the soft
  * timeout is stalled and stops counting. Only the {@code k} closest contacts that have
- * neither failed nor stalled are eligible to be asked. When {@code alpha} answers in a row bring nothing closer, the lookup
- * widens: every eligible contact not yet asked may be asked at once. The lookup is done when
+ * neither failed nor stalled are eligible to be asked. When {@code alpha} answers in a row bring
+ * no contact closer than the closest seen so far (Kademlia §2.3: a round that "fails to return a
+ * node any closer than the closest already seen"), the lookup widens: every eligible contact
+ * not yet asked may be asked at once; a closer contact narrows it to {@code alpha} again. The lookup is done when
  * {@code k} contacts answered and nobody closer than the k-th is still to ask or in flight.
  */
 public final class LookupState {
@@ -199,12 +201,12 @@ public final class LookupState {
     if (c == null) {
       return List.of();
     }
-    boolean progress = closestAnswered == null || target.compareDistance(id, closestAnswered) < 0;
-    List<Contact> closer = offer(contacts, c.hop + 1);
-    if (progress) {
+    if (closestAnswered == null || target.compareDistance(id, closestAnswered) < 0) {
       closestAnswered = id;
     }
-    if (progress || !closer.isEmpty()) {
+    Candidate closestSeen = byDistance.first();
+    List<Contact> closer = offer(contacts, c.hop + 1);
+    if (byDistance.first() != closestSeen) {
       answersWithoutProgress = 0;
       widened = false;
     } else if (++answersWithoutProgress >= alpha) {

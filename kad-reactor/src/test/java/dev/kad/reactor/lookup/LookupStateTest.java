@@ -109,6 +109,22 @@ class LookupStateTest {
   }
 
   @Test
+  void progressMeansCloserThanTheClosestSeenNotJustCloserThanTheAnswerers() {
+    List<Contact> all = contacts(8);
+    LookupState state =
+        new LookupState(
+            target, self, 6, 2, List.of(all.get(0), all.get(1), all.get(5), all.get(6)));
+    assertThat(state.next()).containsExactly(all.get(0), all.get(1));
+    // Both answers bring a contact closer than any node that answered, but none closer than
+    // all.get(0), the closest seen since the start: a round without progress (Kademlia §2.3).
+    state.answered(all.get(1).id(), List.of(all.get(2)));
+    assertThat(state.isWidened()).isFalse();
+    state.answered(all.get(0).id(), List.of(all.get(3)));
+    assertThat(state.isWidened()).isTrue();
+    assertThat(state.next()).containsExactly(all.get(2), all.get(3), all.get(5), all.get(6));
+  }
+
+  @Test
   void unknownOrRepeatedOutcomesAreIgnored() {
     List<Contact> seeds = contacts(2);
     LookupState state = new LookupState(target, self, 2, 2, seeds);
