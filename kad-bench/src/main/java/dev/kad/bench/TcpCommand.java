@@ -62,7 +62,8 @@ import reactor.netty.resources.LoopResources;
       "  find_node_hops_p50   hop of the closest contact a lookup returned",
       "  find_node_ms_*       time of one lookup",
       "  find_node_rpcs_mean  requests per lookup",
-      "  find_node_dials_mean connections the origins dialed per measured lookup",
+      "  find_node_dials_mean connections dialed per timed lookup by the origins (by",
+      "                       any node with --origins 0)",
       "  get_ms_*             time of one get, its put done",
       "  get_success          fraction of gets that returned the value put",
       "  heap_bytes_per_node  used heap after the setup / N",
@@ -225,12 +226,13 @@ final class TcpCommand implements Callable<Integer> {
               .bindPort(0)
               .nodeId(id)
               .format(format)
-              .eventLoopThreads(1)
               // Hundreds of nodes in one JVM would otherwise keep a full mesh of
               // connections open and run out of file descriptors.
               .idleTimeout(Duration.ofSeconds(2));
       if (sharedLoops != null) {
         options.eventLoops(sharedLoops);
+      } else {
+        options.eventLoopThreads(1);
       }
       TcpTransport transport = TcpTransport.create(options.build());
       transports.add(transport);
