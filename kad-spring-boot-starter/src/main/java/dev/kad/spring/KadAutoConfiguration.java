@@ -3,12 +3,14 @@ package dev.kad.spring;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
 import dev.kad.reactor.KadNodes;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import dev.kad.transport.tcp.WireFormat;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Locale;
@@ -44,12 +46,20 @@ public class KadAutoConfiguration {
     return properties.toConfig();
   }
 
+  /** The id shared by the node and its transport (which signs its own error answers with it). */
+  @Bean
+  @ConditionalOnMissingBean
+  NodeId kadNodeId(KadProperties properties, KadConfig config) {
+    return properties.nodeId(config, new SecureRandom());
+  }
+
   @Bean(destroyMethod = "")
   @ConditionalOnMissingBean
-  TcpTransport kadTransport(KadProperties properties, KadConfig config) {
+  TcpTransport kadTransport(KadProperties properties, KadConfig config, NodeId kadNodeId) {
     TcpTransportOptions.Builder options =
         TcpTransportOptions.builder()
             .fromConfig(config)
+            .nodeId(kadNodeId)
             .bindHost(properties.getHost())
             .bindPort(properties.getPort())
             .format(format(properties.getFormat()));
@@ -62,8 +72,13 @@ public class KadAutoConfiguration {
   // The node closes through KadNodeLifecycle, without blocking: no destroy method here.
   @Bean(destroyMethod = "")
   @ConditionalOnMissingBean
-  KadNode kadNode(KadConfig config, TcpTransport transport, ObjectProvider<NodeListener> listeners) {
-    KadNodes.Builder builder = KadNodes.builder().config(config).transport(transport);
+  KadNode kadNode(
+      KadConfig config,
+      TcpTransport transport,
+      NodeId kadNodeId,
+      ObjectProvider<NodeListener> listeners) {
+    KadNodes.Builder builder =
+        KadNodes.builder().config(config).transport(transport).id(kadNodeId);
     listeners.ifUnique(builder::listener);
     // Binding a port is start-up work on the thread that builds the context, never an event
     // loop; the bean must be usable once it is injected, so the context waits for it.

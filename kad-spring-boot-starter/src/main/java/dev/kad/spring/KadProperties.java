@@ -2,9 +2,11 @@ package dev.kad.spring;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
+import dev.kad.api.NodeId;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.random.RandomGenerator;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -20,6 +22,12 @@ public class KadProperties {
 
   /** Width of node ids and keys: 160 or 256. */
   private int idBits = 160;
+
+  /**
+   * This node's id in hex (40 digits for 160 id bits, 64 for 256). Unset, each start picks a
+   * random one; set it to keep the node's place in the key space across restarts.
+   */
+  private String nodeId;
 
   /** Bucket size and replication factor. */
   private int k = 20;
@@ -105,6 +113,32 @@ public class KadProperties {
   }
 
   /**
+   * The node's id: {@code node-id} when set, otherwise a random one.
+   *
+   * @param config the configuration whose {@code idBits} the id must have
+   * @param random where a random id comes from
+   * @return the id
+   * @throws IllegalArgumentException naming {@code node-id} when it is not hex of the width
+   */
+  public NodeId nodeId(KadConfig config, RandomGenerator random) {
+    if (nodeId == null || nodeId.isBlank()) {
+      return NodeId.random(config.idBits(), random);
+    }
+    NodeId id = NodeId.parse(nodeId.strip());
+    if (id.bits() != config.idBits()) {
+      throw new IllegalArgumentException(
+          "kad.node-id must have "
+              + config.idBits() / 4
+              + " hex digits for id-bits "
+              + config.idBits()
+              + " but was '"
+              + nodeId
+              + "'");
+    }
+    return id;
+  }
+
+  /**
    * The bootstrap addresses, parsed.
    *
    * @return the addresses
@@ -120,6 +154,14 @@ public class KadProperties {
 
   public void setEnabled(boolean enabled) {
     this.enabled = enabled;
+  }
+
+  public String getNodeId() {
+    return nodeId;
+  }
+
+  public void setNodeId(String nodeId) {
+    this.nodeId = nodeId;
   }
 
   public int getIdBits() {

@@ -72,6 +72,37 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void aConfiguredNodeIdIsTheNodesIdAcrossRestartsAndABadOneFailsStartUp() {
+    String hex = "00112233445566778899aabbccddeeff00112233";
+    for (int start = 0; start < 2; start++) {
+      runner
+          .withPropertyValues("kad.node-id=" + hex)
+          .run(context -> assertThat(context.getBean(KadNode.class).id().toHex()).isEqualTo(hex));
+    }
+    runner
+        .withPropertyValues("kad.node-id=xyz")
+        .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("xyz"));
+    runner
+        .withPropertyValues("kad.node-id=" + hex, "kad.id-bits=256")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage(
+                        "kad.node-id must have 64 hex digits for id-bits 256 but was '"
+                            + hex
+                            + "'"));
+  }
+
+  @Test
+  void withoutANodeIdEachStartPicksADifferentOne() {
+    AtomicReference<NodeId> first = new AtomicReference<>();
+    runner.run(context -> first.set(context.getBean(KadNode.class).id()));
+    runner.run(context -> assertThat(context.getBean(KadNode.class).id()).isNotEqualTo(first.get()));
+  }
+
+  @Test
   void aUserNodeReplacesTheAutoConfiguredOne() {
     runner
         .withUserConfiguration(UserNode.class)
