@@ -81,7 +81,7 @@ abstract class ClientCommand implements Callable<Integer> {
     check();
     Logging.quietUnless(verbose);
     try (RunningNode running =
-        RunningNode.start(config, host, port, advertise, new SplittableRandom(), timeout)) {
+        RunningNode.start(config, null, host, port, advertise, new SplittableRandom(), timeout)) {
       try {
         RunningNode.join(running.node(), bootstrap, timeout);
         return run(running, Key.of(key));

@@ -133,6 +133,7 @@ final class Demo {
           RunningNode.startNode(
               config,
               "kad-node-" + (i + 1),
+              null,
               "127.0.0.1",
               0,
               null,

@@ -3,6 +3,7 @@ package dev.kad.examples.cli;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -60,6 +62,15 @@ final class NodeCommand implements Callable<Integer> {
   private Address advertise;
 
   @Option(
+      names = "--id",
+      paramLabel = "HEX",
+      converter = NodeIdConverter.class,
+      description =
+          "The node's id, 40 hex digits: the same place in the key space after a restart"
+              + " (default: a random one).")
+  private NodeId id;
+
+  @Option(
       names = "--bootstrap",
       paramLabel = "HOST:PORT",
       split = ",",
@@ -79,8 +90,18 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     KadConfig config = KadConfig.defaults();
+    if (id != null && id.bits() != config.idBits()) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--id must have "
+              + config.idBits() / 4
+              + " hex digits ("
+              + config.idBits()
+              + "-bit ids) but had "
+              + id.bits() / 4);
+    }
     try (RunningNode running =
-        RunningNode.start(config, host, port, advertise, new SplittableRandom(), timeout)) {
+        RunningNode.start(config, id, host, port, advertise, new SplittableRandom(), timeout)) {
       KadNode node = running.node();
       out.println("kad node " + node.id().toHex() + " listening on " + node.contact().address());
       out.flush();

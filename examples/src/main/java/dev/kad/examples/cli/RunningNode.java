@@ -50,16 +50,18 @@ final class RunningNode implements AutoCloseable {
   /**
    * Starts a node listening on {@code host:port} and registers its shutdown hook.
    *
+   * @param id the node's id, or null for a random one
    * @param advertise the address peers dial, or null for the bound one
    */
   static RunningNode start(
       KadConfig config,
+      NodeId id,
       String host,
       int port,
       Address advertise,
       RandomGenerator random,
       Duration timeout) {
-    KadNode node = startNode(config, "kad", host, port, advertise, 2, random, timeout);
+    KadNode node = startNode(config, "kad", id, host, port, advertise, 2, random, timeout);
     RunningNode running = new RunningNode(node);
     Runtime.getRuntime().addShutdownHook(running.hook);
     return running;
@@ -68,25 +70,27 @@ final class RunningNode implements AutoCloseable {
   /**
    * Starts a node on a TCP transport without a shutdown hook (the demo closes its own nodes).
    *
+   * @param id the node's id, or null for one drawn from {@code random} first
    * @param advertise the address peers dial, or null for the bound one
    */
   static KadNode startNode(
       KadConfig config,
       String name,
+      NodeId id,
       String host,
       int port,
       Address advertise,
       int eventLoopThreads,
       RandomGenerator random,
       Duration timeout) {
-    NodeId id = NodeId.random(config.idBits(), random);
+    NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
     TcpTransportOptions.Builder options =
         TcpTransportOptions.builder()
             .fromConfig(config)
             .name(name)
             .bindHost(host)
             .bindPort(port)
-            .nodeId(id)
+            .nodeId(nodeId)
             .eventLoopThreads(eventLoopThreads);
     if (advertise != null) {
       options.advertisedAddress(advertise);
@@ -94,7 +98,7 @@ final class RunningNode implements AutoCloseable {
     TcpTransport transport = TcpTransport.create(options.build());
     try {
       return Await.of(
-          KadNodes.builder().config(config).transport(transport).id(id).random(random).start(),
+          KadNodes.builder().config(config).transport(transport).id(nodeId).random(random).start(),
           timeout,
           "starting a node on " + host + ":" + port);
     } catch (RuntimeException e) {

@@ -120,6 +120,22 @@ class KadCliTest {
   }
 
   @Test
+  void aNodeIdThatIsNotFortyHexDigitsIsAUsageErrorNamingIt() {
+    Cli.Run notHex = Cli.kad("node", "--port", "0", "--id", "not-an-id");
+    Cli.Run tooWide = Cli.kad("node", "--port", "0", "--id", "ab".repeat(32));
+
+    assertThat(notHex.exitCode()).isEqualTo(2);
+    assertThat(notHex.err()).hasSize(1);
+    assertThat(notHex.err().get(0))
+        .startsWith("kad node: Invalid value for option '--id'")
+        .contains("not-an-id");
+    assertThat(tooWide.exitCode()).isEqualTo(2);
+    assertThat(tooWide.err()).hasSize(1);
+    assertThat(tooWide.err().get(0))
+        .startsWith("kad node: --id must have 40 hex digits (160-bit ids) but had 64");
+  }
+
+  @Test
   @Timeout(value = 30, unit = TimeUnit.SECONDS)
   void unreachableBootstrapNodeFailsWithOneLine() throws IOException {
     int port;

@@ -123,6 +123,20 @@ class NodeProcessTest {
     assertRefused(address);
   }
 
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aNodeStartedWithAnIdHasThatId() throws Exception {
+    String id = "00112233445566778899aabbccddeeff00112233";
+    Cli cli = new Cli();
+    CompletableFuture<Cli.Run> run =
+        inBackground(() -> cli.execute("node", "--port", "0", "--id", id));
+
+    assertThat(cli.out.await("listening on", WAIT_SECONDS)).startsWith("kad node " + id + " ");
+    cli.out.await("running", WAIT_SECONDS);
+    threads.get(0).interrupt();
+    assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
+  }
+
   private CompletableFuture<Cli.Run> inBackground(java.util.function.Supplier<Cli.Run> command) {
     CompletableFuture<Cli.Run> result = new CompletableFuture<>();
     Thread t =
