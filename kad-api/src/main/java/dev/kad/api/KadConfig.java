@@ -41,6 +41,7 @@ import java.util.Objects;
  * @param maxFrameBytes the largest message a transport accepts
  * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
  * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
+ * @param maxSubscriptionsPerPeer the most keys one subscribing node may watch at a storage node
  */
 public record KadConfig(
     int idBits,
@@ -66,7 +67,8 @@ public record KadConfig(
     long maxStoredBytes,
     int maxFrameBytes,
     Duration subscriptionTtl,
-    int maxSubscribersPerKey) {
+    int maxSubscribersPerKey,
+    int maxSubscriptionsPerPeer) {
 
   /**
    * Checks every setting, as the builder does.
@@ -97,6 +99,7 @@ public record KadConfig(
    * @param maxFrameBytes the largest message a transport accepts
    * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
    * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
+   * @param maxSubscriptionsPerPeer the most keys one subscribing node may watch here
    * @throws IllegalArgumentException when a setting is out of range or two contradict
    * @throws NullPointerException when a duration is null
    */
@@ -128,6 +131,7 @@ public record KadConfig(
     }
     checkPositive("subscriptionTtl", subscriptionTtl);
     checkRange("maxSubscribersPerKey", maxSubscribersPerKey, 1, 1_000_000);
+    checkRange("maxSubscriptionsPerPeer", maxSubscriptionsPerPeer, 1, 1_000_000);
     if (softTimeout.compareTo(hardTimeout) > 0) {
       throw new IllegalArgumentException(
           "softTimeout must not exceed hardTimeout (" + hardTimeout + ") but was " + softTimeout);
@@ -183,6 +187,7 @@ public record KadConfig(
     b.maxFrameBytes = maxFrameBytes;
     b.subscriptionTtl = subscriptionTtl;
     b.maxSubscribersPerKey = maxSubscribersPerKey;
+    b.maxSubscriptionsPerPeer = maxSubscriptionsPerPeer;
     return b;
   }
 
@@ -242,6 +247,7 @@ public record KadConfig(
     private int maxFrameBytes = 64 * 1024;
     private Duration subscriptionTtl = Duration.ofMinutes(10);
     private int maxSubscribersPerKey = 64;
+    private int maxSubscriptionsPerPeer = 64;
 
     private Builder() {}
 
@@ -539,6 +545,21 @@ public record KadConfig(
     }
 
     /**
+     * Sets the most keys one subscribing node may watch at this node (64 by default): a
+     * storage node refuses a peer's further subscriptions, so one peer cannot fill the
+     * registry.
+     *
+     * @param maxSubscriptionsPerPeer in [1, 1000000]
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxSubscriptionsPerPeer(int maxSubscriptionsPerPeer) {
+      this.maxSubscriptionsPerPeer =
+          checkRange("maxSubscriptionsPerPeer", maxSubscriptionsPerPeer, 1, 1_000_000);
+      return this;
+    }
+
+    /**
      * Builds the configuration, checking the settings against each other.
      *
      * @return the configuration
@@ -570,7 +591,8 @@ public record KadConfig(
           maxStoredBytes,
           maxFrameBytes,
           subscriptionTtl,
-          maxSubscribersPerKey);
+          maxSubscribersPerKey,
+          maxSubscriptionsPerPeer);
     }
   }
 }

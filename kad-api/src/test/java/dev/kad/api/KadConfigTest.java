@@ -35,6 +35,8 @@ class KadConfigTest {
         .hasMessage("hardTimeout must be positive but was PT0S");
     assertThatThrownBy(() -> KadConfig.builder().maxFrameBytes(10))
         .hasMessage("maxFrameBytes must be in [1024, 67108864] but was 10");
+    assertThatThrownBy(() -> KadConfig.builder().maxSubscriptionsPerPeer(0))
+        .hasMessage("maxSubscriptionsPerPeer must be in [1, 1000000] but was 0");
     assertThatThrownBy(() -> KadConfig.builder().expireAfter(null))
         .isInstanceOf(NullPointerException.class)
         .hasMessage("expireAfter");
@@ -59,7 +61,14 @@ class KadConfigTest {
   @Test
   void toBuilderKeepsEverySetting() {
     KadConfig c =
-        KadConfig.builder().idBits(256).k(8).alpha(2).relaxedSplit(true).maintenance(false).build();
+        KadConfig.builder()
+            .idBits(256)
+            .k(8)
+            .alpha(2)
+            .relaxedSplit(true)
+            .maintenance(false)
+            .maxSubscriptionsPerPeer(5)
+            .build();
     assertThat(c.toBuilder().build()).isEqualTo(c);
     assertThat(c.toBuilder().k(9).build().k()).isEqualTo(9);
   }

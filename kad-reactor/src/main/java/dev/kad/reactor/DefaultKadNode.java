@@ -108,7 +108,9 @@ final class DefaultKadNode implements KadNode {
     this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
     this.subscribers =
         new SubscriberRegistry(
-            config.maxSubscribersPerKey(), config.maxSubscribersPerKey(), config.subscriptionTtl());
+            config.maxSubscribersPerKey(),
+            config.maxSubscriptionsPerPeer(),
+            config.subscriptionTtl());
     this.lookup = new Lookup(config, id, scheduler, clock, this::find);
     this.handling =
         new RequestHandling(

@@ -96,7 +96,11 @@ final class RequestHandling implements RequestHandler {
           .orElseGet(
               () ->
                   new Response.Failure(
-                      me, Code.LIMIT, "subscriber limit reached for key " + r.key().toShortHex()));
+                      me,
+                      Code.LIMIT,
+                      "subscriber limit reached: maxSubscribersPerKey for key "
+                          + r.key().toShortHex()
+                          + " or maxSubscriptionsPerPeer for this subscriber"));
     } else if (request instanceof Request.Unsubscribe r) {
       subscribers.unsubscribe(r.key(), r.sender().id());
       return new Response.Pong(me);

@@ -61,6 +61,36 @@ class HostilePeerTest {
   }
 
   @Test
+  void aPeerWatchingMoreKeysThanMaxSubscriptionsPerPeerIsRefusedAndOthersAreNot() {
+    cluster = new Cluster(53, CONFIG.toBuilder().maxSubscriptionsPerPeer(2).build()).grow(1);
+    Cluster c = cluster;
+    Address node = c.node(0).contact().address();
+    SplittableRandom rng = new SplittableRandom(53);
+    InMemoryTransport greedy = c.network.newTransport();
+    InMemoryTransport modest = c.network.newTransport();
+    Contact greedyContact = new Contact(NodeId.random(rng), greedy.address());
+    Contact modestContact = new Contact(NodeId.random(rng), modest.address());
+    Duration ttl = Duration.ofMinutes(5);
+    c.await(greedy.start(request -> Mono.just(new Response.Pong(greedyContact))));
+    c.await(modest.start(request -> Mono.just(new Response.Pong(modestContact))));
+
+    List<Response> answers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      answers.add(
+          c.await(greedy.send(node, new Request.Subscribe(greedyContact, Key.of("k" + i), ttl))));
+    }
+    Response other =
+        c.await(modest.send(node, new Request.Subscribe(modestContact, Key.of("k2"), ttl)));
+
+    assertThat(answers.subList(0, 2)).allMatch(Response.Subscribed.class::isInstance);
+    assertThat(answers.get(2))
+        .isInstanceOfSatisfying(
+            Response.Failure.class,
+            f -> assertThat(f.message()).contains("maxSubscriptionsPerPeer"));
+    assertThat(other).isInstanceOf(Response.Subscribed.class);
+  }
+
+  @Test
   void junkContactsAndValuesFromAPeerTouchNeitherTheTableNorTheResults() {
     cluster = new Cluster(51, CONFIG).grow(20);
     Cluster c = cluster;

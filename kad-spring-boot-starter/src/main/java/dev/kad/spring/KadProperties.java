@@ -86,6 +86,12 @@ public class KadProperties {
   /** How long a watch subscription lasts before renewal. */
   private Duration subscriptionTtl = Duration.ofMinutes(10);
 
+  /** The most watchers this node keeps for one key. */
+  private int maxSubscribersPerKey = 64;
+
+  /** The most keys one watching node may subscribe to at this node. */
+  private int maxSubscriptionsPerPeer = 64;
+
   /**
    * The engine configuration these properties describe.
    *
@@ -109,6 +115,8 @@ public class KadProperties {
         .republishInterval(republishInterval)
         .maintenance(maintenance)
         .subscriptionTtl(subscriptionTtl)
+        .maxSubscribersPerKey(maxSubscribersPerKey)
+        .maxSubscriptionsPerPeer(maxSubscriptionsPerPeer)
         .build();
   }
 
@@ -322,5 +330,21 @@ public class KadProperties {
 
   public void setSubscriptionTtl(Duration subscriptionTtl) {
     this.subscriptionTtl = subscriptionTtl;
+  }
+
+  public int getMaxSubscribersPerKey() {
+    return maxSubscribersPerKey;
+  }
+
+  public void setMaxSubscribersPerKey(int maxSubscribersPerKey) {
+    this.maxSubscribersPerKey = maxSubscribersPerKey;
+  }
+
+  public int getMaxSubscriptionsPerPeer() {
+    return maxSubscriptionsPerPeer;
+  }
+
+  public void setMaxSubscriptionsPerPeer(int maxSubscriptionsPerPeer) {
+    this.maxSubscriptionsPerPeer = maxSubscriptionsPerPeer;
   }
 }

@@ -35,7 +35,12 @@ class KadAutoConfigurationTest {
   void createsAStartedNodeFromThePropertiesAndClosesItWithTheContext() {
     AtomicReference<KadNode> node = new AtomicReference<>();
     runner
-        .withPropertyValues("kad.k=8", "kad.alpha=2", "kad.hard-timeout=3s", "kad.max-value-bytes=2048")
+        .withPropertyValues(
+            "kad.k=8",
+            "kad.alpha=2",
+            "kad.hard-timeout=3s",
+            "kad.max-value-bytes=2048",
+            "kad.max-subscriptions-per-peer=7")
         .run(
             context -> {
               assertThat(context).hasSingleBean(KadNode.class);
@@ -45,6 +50,7 @@ class KadAutoConfigurationTest {
               assertThat(kad.config().alpha()).isEqualTo(2);
               assertThat(kad.config().hardTimeout()).isEqualTo(Duration.ofSeconds(3));
               assertThat(kad.config().maxValueBytes()).isEqualTo(2048);
+              assertThat(kad.config().maxSubscriptionsPerPeer()).isEqualTo(7);
               assertThat(kad.contact().address().port()).isPositive();
             });
     StepVerifier.create(node.get().findNode(NodeId.random(new java.util.SplittableRandom(1))))
