@@ -44,60 +44,41 @@ final class Cluster implements AutoCloseable {
     return this;
   }
 
+  /** A builder for one more node on this network and clock; {@code start()} it. */
+  KadNodes.Builder builder() {
+    return KadNodes.builder()
+        .config(config)
+        .transport(network.newTransport())
+        .scheduler(vts)
+        .random(network.newRandom());
+  }
+
   KadNode start(KadConfig nodeConfig) {
-    return await(
-        KadNodes.builder()
-            .config(nodeConfig)
-            .transport(network.newTransport())
-            .scheduler(vts)
-            .random(network.newRandom())
-            .start());
+    return await(builder().config(nodeConfig).start());
   }
 
   /** Starts a node whose sent requests are recorded, and bootstraps it from node 0. */
   KadNode startRecorded(RecordingTransport[] holder) {
     holder[0] = new RecordingTransport(network.newTransport());
-    KadNode node =
-        await(
-            KadNodes.builder()
-                .config(config)
-                .transport(holder[0])
-                .scheduler(vts)
-                .random(network.newRandom())
-                .start());
-    if (!nodes.isEmpty()) {
-      await(node.bootstrap(List.of(nodes.get(0).contact().address())));
-    }
-    nodes.add(node);
-    return node;
+    return join(builder().transport(holder[0]));
   }
 
   KadNode startWithListener(dev.kad.api.spi.NodeListener listener) {
-    KadNode node =
-        await(
-            KadNodes.builder()
-                .config(config)
-                .transport(network.newTransport())
-                .scheduler(vts)
-                .random(network.newRandom())
-                .listener(listener)
-                .start());
-    if (!nodes.isEmpty()) {
-      await(node.bootstrap(List.of(nodes.get(0).contact().address())));
-    }
-    nodes.add(node);
-    return node;
+    return join(builder().listener(listener));
   }
 
   KadNode startWithId(NodeId id) {
-    return await(
-        KadNodes.builder()
-            .config(config)
-            .transport(network.newTransport())
-            .scheduler(vts)
-            .random(network.newRandom())
-            .id(id)
-            .start());
+    return await(builder().id(id).start());
+  }
+
+  /** Starts the node, bootstraps it from node 0 when there is one, and adds it. */
+  KadNode join(KadNodes.Builder node) {
+    KadNode started = await(node.start());
+    if (!nodes.isEmpty()) {
+      await(started.bootstrap(List.of(nodes.get(0).contact().address())));
+    }
+    nodes.add(started);
+    return started;
   }
 
   <T> T await(Mono<T> mono) {

@@ -15,8 +15,12 @@ import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
+import dev.kad.reactor.store.InMemoryRecordStore;
+import dev.kad.reactor.store.RecordStore;
+import dev.kad.reactor.store.StoreOutcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -291,52 +295,16 @@ class KadNodeTest {
   @Test
   void aFailureWhileAnsweringIsAnsweredWithAnInternalFailureAndTheNodeKeepsServing() {
     Cluster c = cluster(17, 1);
-    dev.kad.reactor.store.RecordStore healthy = new dev.kad.reactor.store.InMemoryRecordStore(CONFIG);
-    dev.kad.reactor.store.RecordStore broken =
-        new dev.kad.reactor.store.RecordStore() {
+    RecordStore broken =
+        new ForwardingRecordStore(new InMemoryRecordStore(CONFIG)) {
           @Override
-          public dev.kad.reactor.store.StoreOutcome store(
-              Key key, Value value, java.time.Instant keepUntil, boolean cached, java.time.Instant now) {
+          public StoreOutcome store(
+              Key key, Value value, Instant keepUntil, boolean cached, Instant now) {
             throw new IllegalStateException("disk on fire");
           }
-
-          @Override
-          public List<Value> get(Key key, java.time.Instant now) {
-            return healthy.get(key, now);
-          }
-
-          @Override
-          public List<dev.kad.reactor.store.StoredValue> entries(java.time.Instant now) {
-            return healthy.entries(now);
-          }
-
-          @Override
-          public int expire(java.time.Instant now) {
-            return healthy.expire(now);
-          }
-
-          @Override
-          public int size() {
-            return healthy.size();
-          }
-
-          @Override
-          public long storedBytes() {
-            return healthy.storedBytes();
-          }
         };
-    KadNode faulty =
-        c.await(
-            KadNodes.builder()
-                .config(CONFIG)
-                .transport(c.network.newTransport())
-                .scheduler(c.vts)
-                .random(c.network.newRandom())
-                .store(broken)
-                .start());
-    c.nodes.add(faulty);
     KadNode client = c.node(0);
-    c.await(faulty.bootstrap(List.of(client.contact().address())));
+    KadNode faulty = c.join(c.builder().store(broken));
     var response =
         c.await(
             ((DefaultKadNode) client)

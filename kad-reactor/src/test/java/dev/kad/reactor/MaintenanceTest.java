@@ -8,6 +8,8 @@ import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
+import dev.kad.reactor.store.InMemoryRecordStore;
+import dev.kad.reactor.store.RecordStore;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -147,50 +149,15 @@ class MaintenanceTest {
   void aFailedRunNeverStopsItsSchedule() {
     cluster = new Cluster(27, CONFIG).grow(4);
     java.util.concurrent.atomic.AtomicInteger expiryRuns = new java.util.concurrent.atomic.AtomicInteger();
-    dev.kad.reactor.store.RecordStore healthy = new dev.kad.reactor.store.InMemoryRecordStore(CONFIG);
-    dev.kad.reactor.store.RecordStore failing =
-        new dev.kad.reactor.store.RecordStore() {
-          @Override
-          public dev.kad.reactor.store.StoreOutcome store(
-              Key key, Value value, java.time.Instant keepUntil, boolean cached, java.time.Instant now) {
-            return healthy.store(key, value, keepUntil, cached, now);
-          }
-
-          @Override
-          public List<Value> get(Key key, java.time.Instant now) {
-            return healthy.get(key, now);
-          }
-
-          @Override
-          public List<dev.kad.reactor.store.StoredValue> entries(java.time.Instant now) {
-            return healthy.entries(now);
-          }
-
+    RecordStore failing =
+        new ForwardingRecordStore(new InMemoryRecordStore(CONFIG)) {
           @Override
           public int expire(java.time.Instant now) {
             expiryRuns.incrementAndGet();
             throw new IllegalStateException("expiry broke");
           }
-
-          @Override
-          public int size() {
-            return healthy.size();
-          }
-
-          @Override
-          public long storedBytes() {
-            return healthy.storedBytes();
-          }
         };
-    KadNode node =
-        cluster.await(
-            KadNodes.builder()
-                .config(CONFIG)
-                .transport(cluster.network.newTransport())
-                .scheduler(cluster.vts)
-                .random(cluster.network.newRandom())
-                .store(failing)
-                .start());
+    KadNode node = cluster.await(cluster.builder().store(failing).start());
     cluster.nodes.add(node);
     cluster.vts.advanceTimeBy(CONFIG.expiryInterval().multipliedBy(5).plusSeconds(1));
     assertThat(expiryRuns.get()).isEqualTo(5);
