@@ -83,7 +83,6 @@ public final class TcpTransport implements Transport {
   private final WireCodec codec;
   private final TransportMetrics metrics;
   private final LoopResources loops;
-  private final boolean ownLoops;
   private final TcpServer serverSpec;
   private final TcpClient clientSpec;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
@@ -106,7 +105,6 @@ public final class TcpTransport implements Transport {
     this.nodeId = options.nodeId().orElseGet(() -> NodeId.of(new byte[options.idBits() / 8]));
     // Shared loops belong to the caller; our own (daemon threads, NIO so behaviour is the same
     // everywhere) are disposed by close().
-    this.ownLoops = options.eventLoops().isEmpty();
     this.loops =
         options
             .eventLoops()
@@ -506,7 +504,10 @@ public final class TcpTransport implements Transport {
             });
     Mono<Void> releaseLoops =
         Mono.defer(
-            () -> ownLoops ? loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)) : Mono.empty());
+            () ->
+                options.eventLoops().isPresent()
+                    ? Mono.empty()
+                    : loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)));
     return stopServer
         .then(closeConnections)
         .then(releaseLoops)
