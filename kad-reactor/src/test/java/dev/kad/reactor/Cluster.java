@@ -4,6 +4,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadId;
 import dev.kad.api.KadNode;
+import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.testkit.SimulatedNetwork;
 import dev.kad.testkit.VirtualTime;
@@ -12,6 +13,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.random.RandomGenerator;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -108,6 +111,14 @@ final class Cluster implements AutoCloseable {
         .toList();
   }
 
+  /** The live nodes whose store holds {@code key} now. */
+  List<KadNode> holders(Key key) {
+    return nodes.stream()
+        .filter(n -> network.isAlive(n.contact().address()))
+        .filter(n -> !((DefaultKadNode) n).store().get(key, now()).isEmpty())
+        .toList();
+  }
+
   static List<NodeId> ids(List<Contact> contacts) {
     return contacts.stream().map(Contact::id).toList();
   }
@@ -122,5 +133,36 @@ final class Cluster implements AutoCloseable {
       await(n.close());
     }
     vts.dispose();
+  }
+
+  /**
+   * Grows the clusters of a test class's tests and closes them after each test. Register it as a
+   * {@code @RegisterExtension} field.
+   */
+  static final class PerTest implements AfterEachCallback {
+
+    private final KadConfig config;
+    private final List<Cluster> open = new ArrayList<>();
+
+    PerTest(KadConfig config) {
+      this.config = config;
+    }
+
+    /** {@code nodes} nodes with the class's config on a network seeded with {@code seed}. */
+    Cluster grow(long seed, int nodes) {
+      return grow(seed, config, nodes);
+    }
+
+    Cluster grow(long seed, KadConfig clusterConfig, int nodes) {
+      Cluster cluster = new Cluster(seed, clusterConfig);
+      open.add(cluster);
+      return cluster.grow(nodes);
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+      open.forEach(Cluster::close);
+      open.clear();
+    }
   }
 }

@@ -22,8 +22,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -38,23 +38,11 @@ class KadNodeTest {
           .maintenance(false)
           .build();
 
-  private Cluster cluster;
-
-  @AfterEach
-  void closeCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  private Cluster cluster(long seed, int nodes) {
-    cluster = new Cluster(seed, CONFIG).grow(nodes);
-    return cluster;
-  }
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
 
   @Test
   void findNodeReturnsTheTrueKClosestOfTheNetwork() {
-    Cluster c = cluster(1, 120);
+    Cluster c = clusters.grow(1, 120);
     for (int i = 0; i < 20; i++) {
       NodeId target = NodeId.random(c.random);
       KadNode from = c.node(c.random.nextInt(c.nodes.size()));
@@ -67,7 +55,7 @@ class KadNodeTest {
 
   @Test
   void lookupsStillFindTheClosestLiveNodesWhenAFifthAreDead() {
-    Cluster c = cluster(2, 120);
+    Cluster c = clusters.grow(2, 120);
     for (int i = 0; i < 24; i++) {
       c.network.kill(c.node(5 * i + 1).contact().address());
     }
@@ -86,7 +74,7 @@ class KadNodeTest {
 
   @Test
   void aValuePutFromOneNodeIsFoundFromAnother() {
-    Cluster c = cluster(3, 60);
+    Cluster c = clusters.grow(3, 60);
     Key key = Key.of("greeting");
     PutResult put = c.await(c.node(5).put(key, "hello".getBytes(StandardCharsets.UTF_8)));
     assertThat(put.acceptedCount()).isEqualTo(CONFIG.k());
@@ -100,7 +88,7 @@ class KadNodeTest {
 
   @Test
   void aSecondPutReplacesTheFirstEverywhere() {
-    Cluster c = cluster(4, 40);
+    Cluster c = clusters.grow(4, 40);
     Key key = Key.of("counter");
     c.await(c.node(1).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
@@ -110,7 +98,7 @@ class KadNodeTest {
 
   @Test
   void getEmitsEachDistinctValueOnceAndCompletesEmptyForAnUnknownKey() {
-    Cluster c = cluster(5, 40);
+    Cluster c = clusters.grow(5, 40);
     Key key = Key.of("many");
     c.await(c.node(1).put(key, new byte[] {1}));
     c.await(c.node(2).put(key, new byte[] {2}));
@@ -121,7 +109,7 @@ class KadNodeTest {
 
   @Test
   void aQuorumOfOneStopsTheLookupEarly() {
-    Cluster c = cluster(6, 80);
+    Cluster c = clusters.grow(6, 80);
     Key key = Key.of("quorum");
     c.await(c.node(1).put(key, new byte[] {1}));
     long before = c.network.traffic().requests();
@@ -135,29 +123,22 @@ class KadNodeTest {
 
   @Test
   void afterAGetTheValueIsCachedAtTheClosestNodeThatLackedIt() {
-    Cluster c = cluster(7, 60);
+    Cluster c = clusters.grow(7, 60);
     Key key = Key.of("cache me");
     c.await(c.node(1).put(key, new byte[] {7}));
     // Kill the closest holder, so the get meets nodes that lack the value.
     KadNode closest =
         c.nodes.stream().filter(n -> n != c.node(45)).min(Cluster.byDistanceTo(key)).orElseThrow();
     c.network.kill(closest.contact().address());
-    long holdersBefore = holders(c, key);
+    int holdersBefore = c.holders(key).size();
     assertThat(c.await(c.node(45).get(key))).hasSize(1);
     c.await(Mono.delay(Duration.ofSeconds(5), c.vts));
-    assertThat(holders(c, key)).isEqualTo(holdersBefore + 1);
-  }
-
-  private long holders(Cluster c, Key key) {
-    return c.nodes.stream()
-        .filter(n -> c.network.isAlive(n.contact().address()))
-        .filter(n -> !((DefaultKadNode) n).store().get(key, c.now()).isEmpty())
-        .count();
+    assertThat(c.holders(key)).hasSize(holdersBefore + 1);
   }
 
   @Test
   void putReportsWhyNodesRefused() {
-    Cluster c = cluster(8, 30);
+    Cluster c = clusters.grow(8, 30);
     Key key = Key.of("refused");
     KadNode publisher = c.node(3);
     java.time.Instant expiry = java.time.Instant.ofEpochSecond(86_400);
@@ -170,7 +151,7 @@ class KadNodeTest {
 
   @Test
   void aValueReachesANewNodeThatJoinsCloserToTheKey() {
-    Cluster c = cluster(9, 40);
+    Cluster c = clusters.grow(9, 40);
     Key key = Key.of("hand over");
     c.await(c.node(1).put(key, new byte[] {3}));
     // A new node right next to the key: same id but the last bit.
@@ -185,7 +166,7 @@ class KadNodeTest {
 
   @Test
   void bootstrapWithoutAReachableSeedFailsClearly() {
-    Cluster c = cluster(10, 2);
+    Cluster c = clusters.grow(10, 2);
     Address dead = c.node(1).contact().address();
     c.network.kill(dead);
     KadNode lonely = c.start(CONFIG);
@@ -198,7 +179,7 @@ class KadNodeTest {
 
   @Test
   void aSlowNodeStallsWithoutHoldingUpTheLookup() {
-    Cluster c = cluster(11, 60);
+    Cluster c = clusters.grow(11, 60);
     KadNode from = c.node(0);
     NodeId target = NodeId.random(c.random);
     // Kill the first contact the lookup asks: it stalls at the soft timeout and fails later.
@@ -225,7 +206,7 @@ class KadNodeTest {
 
   @Test
   void cancellingALookupCancelsItsRequestsInFlight() {
-    Cluster c = cluster(12, 40);
+    Cluster c = clusters.grow(12, 40);
     KadNode from = c.node(0);
     NodeId target = NodeId.random(c.random);
     StepVerifier.withVirtualTime(() -> from.trace(target), () -> c.vts, Long.MAX_VALUE)
@@ -257,7 +238,7 @@ class KadNodeTest {
 
   @Test
   void operationsAfterCloseFailWithNodeClosed() {
-    Cluster c = cluster(14, 3);
+    Cluster c = clusters.grow(14, 3);
     KadNode node = c.node(2);
     c.await(node.close());
     assertThatThrownBy(() -> c.await(node.findNode(NodeId.random(c.random))))
@@ -269,7 +250,7 @@ class KadNodeTest {
 
   @Test
   void badArgumentsFailAtCallTime() {
-    Cluster c = cluster(15, 1);
+    Cluster c = clusters.grow(15, 1);
     KadNode node = c.node(0);
     assertThatThrownBy(() -> node.findNode(NodeId.random(256, c.random)))
         .isInstanceOf(IllegalArgumentException.class)
@@ -284,7 +265,7 @@ class KadNodeTest {
 
   @Test
   void aLoneNodeStoresItsOwnValue() {
-    Cluster c = cluster(16, 1);
+    Cluster c = clusters.grow(16, 1);
     KadNode node = c.node(0);
     PutResult put = c.await(node.put(Key.of("solo"), new byte[] {1}));
     assertThat(put.accepted()).containsExactly(node.contact());
@@ -294,7 +275,7 @@ class KadNodeTest {
 
   @Test
   void aFailureWhileAnsweringIsAnsweredWithAnInternalFailureAndTheNodeKeepsServing() {
-    Cluster c = cluster(17, 1);
+    Cluster c = clusters.grow(17, 1);
     RecordStore broken =
         new ForwardingRecordStore(new InMemoryRecordStore(CONFIG)) {
           @Override

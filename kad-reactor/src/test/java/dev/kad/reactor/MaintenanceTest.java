@@ -12,8 +12,8 @@ import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class MaintenanceTest {
 
@@ -29,23 +29,11 @@ class MaintenanceTest {
           .jobJitter(Duration.ZERO)
           .build();
 
-  private Cluster cluster;
-
-  @AfterEach
-  void closeCluster() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
-
-  private Cluster cluster(long seed, int nodes) {
-    cluster = new Cluster(seed, CONFIG).grow(nodes);
-    return cluster;
-  }
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
 
   @Test
   void aBucketNotLookedUpForAnHourIsRefreshedAndOneLookedUpIsNot() {
-    Cluster c = cluster(21, 16);
+    Cluster c = clusters.grow(21, 16);
     RecordingTransport[] recorder = new RecordingTransport[1];
     KadNode node = c.startRecorded(recorder);
     c.vts.advanceTimeBy(Duration.ofMinutes(50));
@@ -68,7 +56,7 @@ class MaintenanceTest {
 
   @Test
   void aValueExpiresAtItsExpiryAndNotBefore() {
-    Cluster c = cluster(22, 12);
+    Cluster c = clusters.grow(22, 12);
     Key key = Key.of("short-lived");
     KadNode publisher = c.node(2);
     var expiry = c.now().plus(Duration.ofMinutes(30));
@@ -82,7 +70,7 @@ class MaintenanceTest {
 
   @Test
   void republishKeepsAValueAliveAcrossExpiryPeriodsUntilStopped() {
-    Cluster c = cluster(23, 12);
+    Cluster c = clusters.grow(23, 12);
     Key key = Key.of("long-lived");
     KadNode publisher = c.node(4);
     c.await(publisher.put(key, new byte[] {5}));
@@ -95,31 +83,24 @@ class MaintenanceTest {
 
   @Test
   void replicationRestoresTheCopiesWhenHoldersDie() {
-    Cluster c = cluster(24, 20);
+    Cluster c = clusters.grow(24, 20);
     Key key = Key.of("replicated");
     KadNode publisher = c.node(0);
     c.await(publisher.put(key, Value.of(new byte[] {1}, publisher.id(), 1, 1, c.now().plus(Duration.ofHours(10)))));
-    List<KadNode> holders = holders(c, key);
+    List<KadNode> holders = c.holders(key);
     assertThat(holders).hasSizeGreaterThanOrEqualTo(CONFIG.k());
     // Kill all holders but one.
     for (KadNode h : holders.subList(1, holders.size())) {
       c.network.kill(h.contact().address());
     }
-    assertThat(holders(c, key)).hasSize(1);
+    assertThat(c.holders(key)).hasSize(1);
     c.vts.advanceTimeBy(Duration.ofMinutes(130));
-    assertThat(holders(c, key)).hasSizeGreaterThanOrEqualTo(CONFIG.k());
-  }
-
-  private List<KadNode> holders(Cluster c, Key key) {
-    return c.nodes.stream()
-        .filter(n -> c.network.isAlive(n.contact().address()))
-        .filter(n -> !((DefaultKadNode) n).store().get(key, c.now()).isEmpty())
-        .toList();
+    assertThat(c.holders(key)).hasSizeGreaterThanOrEqualTo(CONFIG.k());
   }
 
   @Test
   void closeStopsEveryJob() {
-    Cluster c = cluster(25, 8);
+    Cluster c = clusters.grow(25, 8);
     RecordingTransport[] recorder = new RecordingTransport[1];
     KadNode node = c.startRecorded(recorder);
     c.await(node.put(Key.of("mine"), new byte[] {1}));
@@ -137,17 +118,17 @@ class MaintenanceTest {
         CONFIG.toBuilder()
             .jobs(java.util.EnumSet.complementOf(java.util.EnumSet.of(dev.kad.api.MaintenanceJob.REPUBLISH)))
             .build();
-    cluster = new Cluster(26, noRepublish).grow(12);
+    Cluster c = clusters.grow(26, noRepublish, 12);
     Key key = Key.of("not republished");
-    cluster.await(cluster.node(4).put(key, new byte[] {5}));
-    cluster.vts.advanceTimeBy(Duration.ofHours(3));
+    c.await(c.node(4).put(key, new byte[] {5}));
+    c.vts.advanceTimeBy(Duration.ofHours(3));
     // Expired after expireAfter (2 h): nobody renewed it.
-    assertThat(cluster.await(cluster.node(10).get(key))).isEmpty();
+    assertThat(c.await(c.node(10).get(key))).isEmpty();
   }
 
   @Test
   void aFailedRunNeverStopsItsSchedule() {
-    cluster = new Cluster(27, CONFIG).grow(4);
+    Cluster c = clusters.grow(27, 4);
     java.util.concurrent.atomic.AtomicInteger expiryRuns = new java.util.concurrent.atomic.AtomicInteger();
     RecordStore failing =
         new ForwardingRecordStore(new InMemoryRecordStore(CONFIG)) {
@@ -157,9 +138,9 @@ class MaintenanceTest {
             throw new IllegalStateException("expiry broke");
           }
         };
-    KadNode node = cluster.await(cluster.builder().store(failing).start());
-    cluster.nodes.add(node);
-    cluster.vts.advanceTimeBy(CONFIG.expiryInterval().multipliedBy(5).plusSeconds(1));
+    KadNode node = c.await(c.builder().store(failing).start());
+    c.nodes.add(node);
+    c.vts.advanceTimeBy(CONFIG.expiryInterval().multipliedBy(5).plusSeconds(1));
     assertThat(expiryRuns.get()).isEqualTo(5);
   }
 }

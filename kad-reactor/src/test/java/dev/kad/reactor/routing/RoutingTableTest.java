@@ -8,6 +8,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
+import dev.kad.api.RoutingTableSnapshot.Bucket;
 import dev.kad.reactor.routing.Insertion.Kind;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,7 +48,7 @@ class RoutingTableTest {
     table.seen(a);
     table.seen(b);
     assertThat(table.seen(a).kind()).isEqualTo(Kind.REFRESHED);
-    assertThat(bucketOf(table, a)).containsExactly(b, a);
+    assertThat(bucketOf(table, a).contacts()).containsExactly(b, a);
   }
 
   @Test
@@ -57,8 +58,11 @@ class RoutingTableTest {
     assertThat(table.size()).isZero();
   }
 
-  @Test
-  void fullBucketAwayFromOwnIdCachesTheNewcomerAndAsksToPingTheOldestWhenItIsQuiet() {
+  /**
+   * A k=2 table whose far bucket holds {@code oldest} and {@code second} and may not split any
+   * more, after {@code quiet} without hearing from either.
+   */
+  private FullFarBucket fullFarBucketQuietFor(Duration quiet) {
     RoutingTable table = table(k(2));
     Contact oldest = contactInBucket(159);
     Contact second = contactInBucket(159);
@@ -66,61 +70,55 @@ class RoutingTableTest {
     table.seen(second);
     // Fill the own-id side so the far bucket is a leaf that may not split any more.
     table.seen(contactInBucket(10));
-    clock.advance(Duration.ofMinutes(2));
-    Contact newcomer = contactInBucket(159);
-    Insertion insertion = table.seen(newcomer);
+    clock.advance(quiet);
+    return new FullFarBucket(table, oldest, second);
+  }
+
+  private record FullFarBucket(RoutingTable table, Contact oldest, Contact second) {}
+
+  @Test
+  void fullBucketAwayFromOwnIdCachesTheNewcomerAndAsksToPingTheOldestWhenItIsQuiet() {
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
+    Insertion insertion = far.table().seen(contactInBucket(159));
     assertThat(insertion.kind()).isEqualTo(Kind.CACHED);
-    assertThat(insertion.toPing()).contains(oldest);
-    assertThat(bucketOf(table, oldest)).containsExactly(oldest, second);
+    assertThat(insertion.toPing()).contains(far.oldest());
+    assertThat(bucketOf(far.table(), far.oldest()).contacts())
+        .containsExactly(far.oldest(), far.second());
     // A second newcomer while the ping is pending does not ask for another ping.
-    assertThat(table.seen(contactInBucket(159)).toPing()).isEmpty();
+    assertThat(far.table().seen(contactInBucket(159)).toPing()).isEmpty();
   }
 
   @Test
   void oldestHeardFromWithinTheGraceIsNotPinged() {
-    RoutingTable table = table(k(2));
-    table.seen(contactInBucket(159));
-    table.seen(contactInBucket(159));
-    table.seen(contactInBucket(10));
-    clock.advance(Duration.ofSeconds(30));
-    Insertion insertion = table.seen(contactInBucket(159));
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofSeconds(30));
+    Insertion insertion = far.table().seen(contactInBucket(159));
     assertThat(insertion.kind()).isEqualTo(Kind.CACHED);
     assertThat(insertion.toPing()).isEmpty();
   }
 
   @Test
   void liveOldestStaysAndTheNewcomerWaitsInTheCache() {
-    RoutingTable table = table(k(2));
-    Contact oldest = contactInBucket(159);
-    Contact second = contactInBucket(159);
-    table.seen(oldest);
-    table.seen(second);
-    table.seen(contactInBucket(10));
-    clock.advance(Duration.ofMinutes(2));
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
     Contact newcomer = contactInBucket(159);
-    table.seen(newcomer);
-    table.pingResult(oldest, true);
-    assertThat(bucketOf(table, oldest)).containsExactly(second, oldest);
-    assertThat(replacementsOf(table, oldest)).containsExactly(newcomer);
+    far.table().seen(newcomer);
+    far.table().pingResult(far.oldest(), true);
+    Bucket bucket = bucketOf(far.table(), far.oldest());
+    assertThat(bucket.contacts()).containsExactly(far.second(), far.oldest());
+    assertThat(bucket.replacements()).containsExactly(newcomer);
   }
 
   @Test
   void deadOldestIsEvictedForTheNewestReplacement() {
-    RoutingTable table = table(k(2));
-    Contact oldest = contactInBucket(159);
-    Contact second = contactInBucket(159);
-    table.seen(oldest);
-    table.seen(second);
-    table.seen(contactInBucket(10));
-    clock.advance(Duration.ofMinutes(2));
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
     Contact first = contactInBucket(159);
     Contact newest = contactInBucket(159);
-    table.seen(first);
-    table.seen(newest);
-    table.pingResult(oldest, false);
-    assertThat(bucketOf(table, second)).containsExactly(second, newest);
-    assertThat(replacementsOf(table, second)).containsExactly(first);
-    assertThat(table.contains(oldest.id())).isFalse();
+    far.table().seen(first);
+    far.table().seen(newest);
+    far.table().pingResult(far.oldest(), false);
+    Bucket bucket = bucketOf(far.table(), far.second());
+    assertThat(bucket.contacts()).containsExactly(far.second(), newest);
+    assertThat(bucket.replacements()).containsExactly(first);
+    assertThat(far.table().contains(far.oldest().id())).isFalse();
   }
 
   @Test
@@ -137,7 +135,7 @@ class RoutingTableTest {
     }
     // Seen again: moves to the newest end.
     table.seen(newcomers.get(3));
-    assertThat(replacementsOf(table, member))
+    assertThat(bucketOf(table, member).replacements())
         .containsExactly(newcomers.get(2), newcomers.get(4), newcomers.get(3));
   }
 
@@ -158,7 +156,7 @@ class RoutingTableTest {
     RoutingTableSnapshot snapshot = table.snapshot();
     assertThat(snapshot.buckets()).allSatisfy(b -> assertThat(b.contacts()).hasSizeLessThanOrEqualTo(2));
     // Every bucket but the last is a sibling of the own-id path: depth d holds bucket 159 - d.
-    List<RoutingTableSnapshot.Bucket> buckets = snapshot.buckets();
+    List<Bucket> buckets = snapshot.buckets();
     for (int d = 0; d < buckets.size() - 1; d++) {
       assertThat(buckets.get(d).depth()).isEqualTo(d + 1);
       for (Contact c : buckets.get(d).contacts()) {
@@ -186,36 +184,52 @@ class RoutingTableTest {
     assertThat(strict.size()).isEqualTo(2);
   }
 
-  @Test
-  void failuresInARowRemoveTheContactOnlyWhileOthersAnswer() {
-    RoutingTable table = table(KadConfig.builder().k(4).maxFailures(3).build());
+  /** A k=4 table that drops a contact after {@code maxFailures} failures in a row. */
+  private FlakyContact flakyContact(int maxFailures) {
+    RoutingTable table = table(KadConfig.builder().k(4).maxFailures(maxFailures).build());
     Contact flaky = contactInBucket(159);
     Contact healthy = contactInBucket(100);
     table.seen(flaky);
-    table.seen(healthy);
+    return new FlakyContact(table, flaky, healthy);
+  }
+
+  /** {@code table} holds {@code flaky}; {@code healthy}, from another bucket, is not seen yet. */
+  private record FlakyContact(RoutingTable table, Contact flaky, Contact healthy) {
+
+    /** Counts one failed request to {@code flaky}; true when that removed it. */
+    boolean fails() {
+      return table.failed(flaky.id());
+    }
+
+    boolean isKept() {
+      return table.contains(flaky.id());
+    }
+  }
+
+  @Test
+  void failuresInARowRemoveTheContactOnlyWhileOthersAnswer() {
+    FlakyContact c = flakyContact(3);
+    c.table().seen(c.healthy());
     // Nothing heard in between: the node itself may be offline, so only the first counts.
     for (int i = 0; i < 10; i++) {
-      assertThat(table.failed(flaky.id())).isFalse();
+      assertThat(c.fails()).isFalse();
     }
-    assertThat(table.contains(flaky.id())).isTrue();
-    table.seen(healthy);
-    assertThat(table.failed(flaky.id())).isFalse();
-    table.seen(healthy);
-    assertThat(table.failed(flaky.id())).isTrue();
-    assertThat(table.contains(flaky.id())).isFalse();
+    assertThat(c.isKept()).isTrue();
+    c.table().seen(c.healthy());
+    assertThat(c.fails()).isFalse();
+    c.table().seen(c.healthy());
+    assertThat(c.fails()).isTrue();
+    assertThat(c.isKept()).isFalse();
   }
 
   @Test
   void anAnswerResetsTheFailureCount() {
-    RoutingTable table = table(KadConfig.builder().k(4).maxFailures(2).build());
-    Contact flaky = contactInBucket(159);
-    Contact healthy = contactInBucket(100);
-    table.seen(flaky);
-    table.failed(flaky.id());
-    table.seen(flaky);
-    table.seen(healthy);
-    assertThat(table.failed(flaky.id())).isFalse();
-    assertThat(table.contains(flaky.id())).isTrue();
+    FlakyContact c = flakyContact(2);
+    c.fails();
+    c.table().seen(c.flaky());
+    c.table().seen(c.healthy());
+    assertThat(c.fails()).isFalse();
+    assertThat(c.isKept()).isTrue();
   }
 
   @Test
@@ -271,19 +285,10 @@ class RoutingTableTest {
     assertThat(table.snapshot().size()).isEqualTo(2);
   }
 
-  private List<Contact> bucketOf(RoutingTable table, Contact member) {
+  private static Bucket bucketOf(RoutingTable table, Contact member) {
     return table.snapshot().buckets().stream()
         .filter(b -> b.contacts().contains(member))
         .findFirst()
-        .orElseThrow()
-        .contacts();
-  }
-
-  private List<Contact> replacementsOf(RoutingTable table, Contact member) {
-    return table.snapshot().buckets().stream()
-        .filter(b -> b.contacts().contains(member))
-        .findFirst()
-        .orElseThrow()
-        .replacements();
+        .orElseThrow();
   }
 }

@@ -23,8 +23,11 @@ import java.util.Base64;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
@@ -37,6 +40,7 @@ class TcpTransportHostilePeerTest {
 
   private static final Duration BOUND = Duration.ofSeconds(10);
   private static final byte[] PREFACE = {'K', 'A', 'D', 1, 0};
+  private static final Consumer<TcpTransportOptions.Builder> DEFAULT_OPTIONS = b -> {};
 
   private final List<TcpTransport> transports = new ArrayList<>();
   private final List<Socket> sockets = new ArrayList<>();
@@ -129,52 +133,117 @@ class TcpTransportHostilePeerTest {
     assertClosedByServer(s);
   }
 
-  @Test
-  void garbageBytesCloseTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(server, json("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
-    assertStillServes(server);
+  /**
+   * One kind of bad input: how the server is configured, what a raw peer sends on a fresh
+   * connection (maybe nothing), and the counter that must count it.
+   */
+  private record HostileInput(
+      String behaviour,
+      Consumer<TcpTransportOptions.Builder> options,
+      String what,
+      ToLongFunction<TcpTransportStats> counter,
+      byte[]... sent) {
+
+    @Override
+    public String toString() {
+      return behaviour;
+    }
   }
 
-  @Test
-  void aPrefaceOfAnotherVersionClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(server, new byte[] {'K', 'A', 'D', 2, 0});
-    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
-    assertStillServes(server);
+  static Stream<HostileInput> hostileInputs() {
+    return Stream.of(
+        new HostileInput(
+            "garbage bytes close the connection",
+            DEFAULT_OPTIONS,
+            "the bad preface",
+            TcpTransportStats::badPrefaces,
+            json("GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+        new HostileInput(
+            "a preface of another version closes the connection",
+            DEFAULT_OPTIONS,
+            "the bad preface",
+            TcpTransportStats::badPrefaces,
+            new byte[] {'K', 'A', 'D', 2, 0}),
+        new HostileInput(
+            "a preface of another format closes the connection",
+            DEFAULT_OPTIONS,
+            "the bad preface",
+            TcpTransportStats::badPrefaces,
+            new byte[] {'K', 'A', 'D', 1, 2}),
+        new HostileInput(
+            "a peer that sends no preface is disconnected",
+            b -> b.connectTimeout(Duration.ofMillis(200)),
+            "the missing preface",
+            TcpTransportStats::badPrefaces),
+        new HostileInput(
+            "a two gibibyte length prefix closes the connection",
+            DEFAULT_OPTIONS,
+            "the oversized frame",
+            TcpTransportStats::oversizedFrames,
+            PREFACE,
+            new byte[] {(byte) 0x80, 0, 0, 0, '{'}),
+        new HostileInput(
+            "a frame just over the limit closes the connection",
+            DEFAULT_OPTIONS,
+            "the oversized frame",
+            TcpTransportStats::oversizedFrames,
+            PREFACE,
+            ByteBuffer.allocate(4).putInt(64 * 1024 + 1).array()),
+        new HostileInput(
+            "valid JSON of an unknown type closes the connection",
+            DEFAULT_OPTIONS,
+            "the malformed message",
+            TcpTransportStats::malformedMessages,
+            PREFACE,
+            frame(json("{\"rid\":1,\"msg\":{\"type\":\"teleport\",\"sender\":" + sender(20) + "}}"))),
+        new HostileInput(
+            "an id of the wrong length closes the connection",
+            DEFAULT_OPTIONS,
+            "the malformed message",
+            TcpTransportStats::malformedMessages,
+            PREFACE,
+            frame(json("{\"rid\":1,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(32) + "}}"))),
+        new HostileInput(
+            "a value over the limit closes the connection",
+            b -> b.maxValueBytes(1000),
+            "the malformed message",
+            TcpTransportStats::malformedMessages,
+            PREFACE,
+            frame(json(storeOfOneValue(1001)))),
+        new HostileInput(
+            "a response to a request never sent closes the connection",
+            DEFAULT_OPTIONS,
+            "the unknown response",
+            TcpTransportStats::unknownResponses,
+            PREFACE,
+            frame(json("{\"rid\":77,\"msg\":{\"type\":\"pong\",\"sender\":" + sender(20) + "}}"))));
   }
 
-  @Test
-  void aPrefaceOfAnotherFormatClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(server, new byte[] {'K', 'A', 'D', 1, 2});
-    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
-    assertStillServes(server);
+  /** A store request carrying one value of {@code dataBytes} bytes. */
+  private static String storeOfOneValue(int dataBytes) {
+    String value =
+        "{\"data\":\""
+            + b64(new byte[dataBytes])
+            + "\",\"publisher\":\""
+            + b64(new byte[20])
+            + "\",\"valueId\":1,\"seq\":1,\"expiresSec\":0,\"expiresNano\":0,"
+            + "\"publicKey\":\"\",\"signature\":\"\"}";
+    return "{\"rid\":1,\"msg\":{\"type\":\"store\",\"sender\":"
+        + sender(20)
+        + ",\"key\":\""
+        + b64(new byte[20])
+        + "\",\"values\":["
+        + value
+        + "],\"cached\":false}}";
   }
 
-  @Test
-  void aPeerThatSendsNoPrefaceIsDisconnected() throws IOException {
-    TcpTransport server =
-        started(new EchoHandler(1), b -> b.connectTimeout(Duration.ofMillis(200)));
-    assertClosedByServer(connect(server));
-    assertCounted(server, "the missing preface", TcpTransportStats::badPrefaces);
-    assertStillServes(server);
-  }
-
-  @Test
-  void aTwoGibibyteLengthPrefixClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(server, PREFACE, new byte[] {(byte) 0x80, 0, 0, 0, '{'});
-    assertCounted(server, "the oversized frame", TcpTransportStats::oversizedFrames);
-    assertStillServes(server);
-  }
-
-  @Test
-  void aFrameJustOverTheLimitClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(server, PREFACE, ByteBuffer.allocate(4).putInt(64 * 1024 + 1).array());
-    assertCounted(server, "the oversized frame", TcpTransportStats::oversizedFrames);
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("hostileInputs")
+  void hostileInputClosesThatConnectionIsCountedAndTheServerKeepsServing(HostileInput input)
+      throws IOException {
+    TcpTransport server = started(new EchoHandler(1), input.options());
+    sendAndExpectClose(server, input.sent());
+    assertCounted(server, input.what(), input.counter());
     assertStillServes(server);
   }
 
@@ -187,61 +256,6 @@ class TcpTransportHostilePeerTest {
     s.getOutputStream().flush();
     s.close();
     assertCounted(server, "the truncated frame", TcpTransportStats::truncatedFrames);
-    assertStillServes(server);
-  }
-
-  @Test
-  void validJsonOfAnUnknownTypeClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(
-        server,
-        PREFACE,
-        frame(json("{\"rid\":1,\"msg\":{\"type\":\"teleport\",\"sender\":" + sender(20) + "}}")));
-    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
-    assertStillServes(server);
-  }
-
-  @Test
-  void anIdOfTheWrongLengthClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(
-        server, PREFACE, frame(json("{\"rid\":1,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(32) + "}}")));
-    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
-    assertStillServes(server);
-  }
-
-  @Test
-  void aValueOverTheLimitClosesTheConnection() throws IOException {
-    TcpTransport server = started(new EchoHandler(1), b -> b.maxValueBytes(1000));
-    String value =
-        "{\"data\":\""
-            + b64(new byte[1001])
-            + "\",\"publisher\":\""
-            + b64(new byte[20])
-            + "\",\"valueId\":1,\"seq\":1,\"expiresSec\":0,\"expiresNano\":0,"
-            + "\"publicKey\":\"\",\"signature\":\"\"}";
-    sendAndExpectClose(
-        server,
-        PREFACE,
-        frame(
-            json(
-                "{\"rid\":1,\"msg\":{\"type\":\"store\",\"sender\":"
-                    + sender(20)
-                    + ",\"key\":\""
-                    + b64(new byte[20])
-                    + "\",\"values\":["
-                    + value
-                    + "],\"cached\":false}}")));
-    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
-    assertStillServes(server);
-  }
-
-  @Test
-  void aResponseToARequestNeverSentClosesTheConnection() throws IOException {
-    TcpTransport server = server();
-    sendAndExpectClose(
-        server, PREFACE, frame(json("{\"rid\":77,\"msg\":{\"type\":\"pong\",\"sender\":" + sender(20) + "}}")));
-    assertCounted(server, "the unknown response", TcpTransportStats::unknownResponses);
     assertStillServes(server);
   }
 
