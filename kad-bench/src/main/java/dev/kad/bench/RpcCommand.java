@@ -22,7 +22,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 import reactor.core.publisher.Flux;
@@ -88,28 +87,17 @@ final class RpcCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    check(seconds >= 1 && seconds <= 3600, "--seconds must be in [1, 3600] but was " + seconds);
-    check(
-        concurrency >= 1 && concurrency <= 65536,
-        "--concurrency must be in [1, 65536] but was " + concurrency);
-    check(warmup >= 0 && warmup <= 600, "--warmup must be in [0, 600] but was " + warmup);
-    check(table >= 0 && table <= 100_000, "--table must be in [0, 100000] but was " + table);
-    check(
-        serverThreads >= 1 && serverThreads <= 64,
-        "--server-threads must be in [1, 64] but was " + serverThreads);
-    check(
-        clientThreads >= 1 && clientThreads <= 64,
-        "--client-threads must be in [1, 64] but was " + clientThreads);
+    new OptionChecks(spec)
+        .inRange("--seconds", seconds, 1, 3600)
+        .inRange("--concurrency", concurrency, 1, 65536)
+        .inRange("--warmup", warmup, 0, 600)
+        .inRange("--table", table, 0, 100_000)
+        .inRange("--server-threads", serverThreads, 1, 64)
+        .inRange("--client-threads", clientThreads, 1, 64);
     PrintWriter out = spec.commandLine().getOut();
     out.println(measure(spec.commandLine().getErr()));
     out.flush();
     return 0;
-  }
-
-  private void check(boolean condition, String message) {
-    if (!condition) {
-      throw new ParameterException(spec.commandLine(), message);
-    }
   }
 
   /** Latencies of one window, in microseconds, and the failures. */

@@ -5,9 +5,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
@@ -79,22 +79,7 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--lookups", required = true, description = "Lookups, and put-get pairs.")
   int lookups;
 
-  @Option(names = "--seed", required = true, description = "Seed of every random draw.")
-  long seed;
-
-  @Option(
-      names = "--latency-ms",
-      paramLabel = "MIN-MAX",
-      defaultValue = "10-100",
-      converter = LatencyConverter.class,
-      description = "One-way latency in ms: uniform in MIN-MAX, or fixed (default: 10-100).")
-  Latency latency;
-
-  @Option(
-      names = "--k",
-      defaultValue = "20",
-      description = "Bucket size and replication (default: ${DEFAULT-VALUE}).")
-  int k;
+  @Mixin SimOptions network;
 
   @Option(
       names = "--alpha",
@@ -122,13 +107,7 @@ final class SimCommand implements Callable<Integer> {
               + " unless set (see below).")
   Simulation.Join join;
 
-  @Option(
-      names = "--churn-per-hour",
-      defaultValue = "0.0",
-      description =
-          "Fraction of the live nodes replaced by fresh nodes per simulated hour, in [0, 1)"
-              + " (default: ${DEFAULT-VALUE}); needs --hours.")
-  double churnPerHour;
+  @Mixin ChurnOption churnRate;
 
   @Option(
       names = "--hours",
@@ -155,71 +134,39 @@ final class SimCommand implements Callable<Integer> {
   }
 
   private Simulation.Settings settings() {
-    check(nodes >= 2, "--nodes must be at least 2 but was " + nodes);
-    check(lookups >= 1, "--lookups must be at least 1 but was " + lookups);
-    check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
-    check(alpha >= 1 && alpha <= 64, "--alpha must be in [1, 64] but was " + alpha);
-    check(loss >= 0.0 && loss < 1.0, "--loss must be in [0, 1) but was " + loss);
-    check(dead >= 0.0 && dead < 1.0, "--dead must be in [0, 1) but was " + dead);
+    OptionChecks check = new OptionChecks(spec);
+    check.atLeast("--nodes", nodes, 2).atLeast("--lookups", lookups, 1);
+    network.check(check);
+    check.inRange("--alpha", alpha, 1, 64).fraction("--loss", loss).fraction("--dead", dead);
     int killed = Simulation.deadCount(nodes, dead);
-    check(
+    check.that(
         nodes - killed >= 2,
         "--dead " + dead + " leaves " + (nodes - killed) + " live nodes but at least 2 are needed");
-    check(
-        churnPerHour >= 0.0 && churnPerHour < 1.0,
-        "--churn-per-hour must be in [0, 1) but was " + churnPerHour);
-    check(hours >= 0 && hours <= 24 * 365, "--hours must be in [0, 8760] but was " + hours);
-    check(
-        churnPerHour == 0.0 || hours > 0,
-        "--churn-per-hour " + churnPerHour + " needs --hours of at least 1");
+    churnRate.check(check, hours);
     int valueCount = values == null ? lookups : values;
-    check(valueCount >= 0, "--values must not be negative but was " + valueCount);
-    Simulation.Join mode =
-        join != null
-            ? join
-            : nodes < WARM_FROM_NODES ? Simulation.Join.PROTOCOL : Simulation.Join.WARM;
+    check.that(valueCount >= 0, "--values must not be negative but was " + valueCount);
     return new Simulation.Settings(
         nodes,
         lookups,
-        seed,
-        k,
+        network.seed,
+        network.k,
         alpha,
         loss,
         dead,
-        latency.minMs(),
-        latency.maxMs(),
-        mode,
-        churnPerHour,
+        network.latency.minMs(),
+        network.latency.maxMs(),
+        joinMode(join, nodes),
+        churnRate.perHour,
         hours,
         valueCount);
   }
 
-  private void check(boolean condition, String message) {
-    if (!condition) {
-      throw new ParameterException(spec.commandLine(), message);
+  /** The {@code --bootstrap} mode: {@code chosen} when given, else by the node count. */
+  static Simulation.Join joinMode(Simulation.Join chosen, int nodes) {
+    if (chosen != null) {
+      return chosen;
     }
-  }
-
-  /** A one-way latency range in milliseconds. */
-  record Latency(long minMs, long maxMs) {}
-
-  /** Parses {@code 10-100} or {@code 50}. */
-  static final class LatencyConverter implements ITypeConverter<Latency> {
-    @Override
-    public Latency convert(String value) {
-      String[] parts = value.trim().split("-", -1);
-      try {
-        long min = Long.parseLong(parts[0].trim());
-        long max = parts.length == 2 ? Long.parseLong(parts[1].trim()) : min;
-        if (parts.length > 2 || min < 0 || max < min) {
-          throw new NumberFormatException();
-        }
-        return new Latency(min, max);
-      } catch (NumberFormatException e) {
-        throw new TypeConversionException(
-            "'" + value + "' is not MIN-MAX or a single value in ms with 0 <= MIN <= MAX");
-      }
-    }
+    return nodes < WARM_FROM_NODES ? Simulation.Join.PROTOCOL : Simulation.Join.WARM;
   }
 
   /** Parses {@code protocol} or {@code warm}, either case. */

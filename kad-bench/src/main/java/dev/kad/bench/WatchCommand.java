@@ -13,9 +13,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
@@ -59,31 +59,7 @@ final class WatchCommand implements Callable<Integer> {
   @Option(names = "--puts", required = true, description = "Puts to the watched key.")
   int puts;
 
-  @Option(names = "--seed", required = true, description = "Seed of every random draw.")
-  long seed;
-
-  @Option(
-      names = "--churn-per-hour",
-      defaultValue = "0.0",
-      description = "Fraction of live nodes replaced per hour, in [0, 1); needs --hours.")
-  double churnPerHour;
-
-  @Option(
-      names = "--hours",
-      defaultValue = "0",
-      description = "Hours of churn the puts are spread over (default: 0, no churn, 1 h).")
-  int hours;
-
-  @Option(
-      names = "--latency-ms",
-      paramLabel = "MIN-MAX",
-      defaultValue = "10-100",
-      converter = SimCommand.LatencyConverter.class,
-      description = "One-way latency in ms: uniform in MIN-MAX, or fixed (default: 10-100).")
-  SimCommand.Latency latency;
-
-  @Option(names = "--k", defaultValue = "20", description = "Bucket size (default: 20).")
-  int k;
+  @Mixin SimOptions network;
 
   @Option(
       names = "--bootstrap",
@@ -92,28 +68,24 @@ final class WatchCommand implements Callable<Integer> {
       description = "How tables are filled: protocol below 20000 nodes, warm from there.")
   Simulation.Join join;
 
+  @Mixin ChurnOption churnRate;
+
+  @Option(
+      names = "--hours",
+      defaultValue = "0",
+      description = "Hours of churn the puts are spread over (default: 0, no churn, 1 h).")
+  int hours;
+
   @Override
   public Integer call() {
-    check(nodes >= 3, "--nodes must be at least 3 but was " + nodes);
-    check(puts >= 1 && puts <= 100_000, "--puts must be in [1, 100000] but was " + puts);
-    check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
-    check(
-        churnPerHour >= 0.0 && churnPerHour < 1.0,
-        "--churn-per-hour must be in [0, 1) but was " + churnPerHour);
-    check(hours >= 0 && hours <= 24 * 365, "--hours must be in [0, 8760] but was " + hours);
-    check(
-        churnPerHour == 0.0 || hours > 0,
-        "--churn-per-hour " + churnPerHour + " needs --hours of at least 1");
+    OptionChecks check = new OptionChecks(spec);
+    check.atLeast("--nodes", nodes, 3).inRange("--puts", puts, 1, 100_000);
+    network.check(check);
+    churnRate.check(check, hours);
     PrintWriter out = spec.commandLine().getOut();
     out.println(measure(spec.commandLine().getErr()));
     out.flush();
     return 0;
-  }
-
-  private void check(boolean condition, String message) {
-    if (!condition) {
-      throw new ParameterException(spec.commandLine(), message);
-    }
   }
 
   /** One put: when it started, when the watcher got it, whether any node accepted it. */
@@ -127,19 +99,21 @@ final class WatchCommand implements Callable<Integer> {
     boolean churn = hours > 0;
     KadConfig config =
         KadConfig.builder()
-            .k(k)
+            .k(network.k)
             .maintenance(churn)
             // Every put is a value of its own publisher under one key: room for all of them.
             .maxValuesPerKey(Math.max(64, puts + 1))
             .build();
-    Simulation.Join mode =
-        join != null
-            ? join
-            : nodes < SimCommand.WARM_FROM_NODES ? Simulation.Join.PROTOCOL : Simulation.Join.WARM;
     SimNetwork sim =
         new SimNetwork(
             new SimNetwork.Shape(
-                nodes, seed, config, 0.0, latency.minMs(), latency.maxMs(), mode),
+                nodes,
+                network.seed,
+                config,
+                0.0,
+                network.latency.minMs(),
+                network.latency.maxMs(),
+                SimCommand.joinMode(join, nodes)),
             progress,
             "watch");
     Disposable watching = null;
@@ -147,7 +121,7 @@ final class WatchCommand implements Callable<Integer> {
       sim.build();
       SimScheduler clock = sim.clock();
       KadNode watcher = sim.randomLive();
-      Key key = Key.of("watch-" + seed);
+      Key key = Key.of("watch-" + network.seed);
       Map<String, Put> byData = new HashMap<>();
       List<Put> all = new ArrayList<>(puts);
       for (int i = 0; i < puts; i++) {
@@ -193,7 +167,7 @@ final class WatchCommand implements Callable<Integer> {
                 }));
       }
       SimNetwork.Churn phase =
-          sim.churn(churn ? churnPerHour : 0.0, churn ? hours : 1, Set.of(watcher), events);
+          sim.churn(churn ? churnRate.perHour : 0.0, churn ? hours : 1, Set.of(watcher), events);
       clock.advanceBy(DELIVERY_SETTLE);
 
       Samples notifyMs = new Samples();
@@ -221,13 +195,13 @@ final class WatchCommand implements Callable<Integer> {
               .field("scenario", "watch")
               .field("nodes", nodes)
               .field("puts", puts)
-              .field("seed", seed)
+              .field("seed", network.seed)
               .field("notify_ms_p50", notifyMs.percentile(0.50), 1)
               .field("notify_ms_p99", notifyMs.percentile(0.99), 1)
               .field("delivered_fraction", fraction, 4)
               .field("puts_failed", failed);
       if (churn) {
-        json.field("churn_per_hour", churnPerHour, 6)
+        json.field("churn_per_hour", churnRate.perHour, 6)
             .field("hours", hours)
             .field("churn_delivered_fraction", fraction, 4)
             .field("nodes_replaced", phase.replaced());
