@@ -1,18 +1,16 @@
 package dev.kad.transport.tcp;
 
-import com.fasterxml.jackson.annotation.JsonSubTypes;
-import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.kad.api.message.Response;
 import java.util.List;
 
 /**
- * The Jackson-mapped shapes of frame bodies, private to this module so that {@code kad-api}
- * stays free of Jackson. Ids, keys and byte strings are {@code byte[]}: base64 text in JSON,
- * native byte strings in CBOR and Smile. Times are exact: an expiry is epoch seconds plus
+ * The shapes of frame bodies, private to this module so that {@code kad-api} stays free of
+ * Jackson; {@link WireWriter} writes them and {@link WireReader} reads them. Ids, keys and byte
+ * strings are {@code byte[]}: base64 text in JSON, native byte strings in CBOR and Smile. Times are exact: an expiry is epoch seconds plus
  * nanoseconds (the signature covers both), a time to live is milliseconds.
  *
- * <p>Every component is required: the codec's mapper fails on missing, null and unknown
- * properties, so a body either maps onto one of these records completely or is refused.
+ * <p>Every component is required: the reader refuses missing, null, repeated and unknown
+ * fields, so a body either maps onto one of these records completely or is refused.
  */
 final class Wire {
 
@@ -38,23 +36,7 @@ final class Wire {
   /** A refused value of a store, by index. */
   record Rejection(int index, String reason) {}
 
-  /** Every message type, tagged by the {@code type} property. */
-  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.PROPERTY, property = "type")
-  @JsonSubTypes({
-    @JsonSubTypes.Type(value = Ping.class, name = "ping"),
-    @JsonSubTypes.Type(value = FindNode.class, name = "findNode"),
-    @JsonSubTypes.Type(value = FindValue.class, name = "findValue"),
-    @JsonSubTypes.Type(value = Store.class, name = "store"),
-    @JsonSubTypes.Type(value = Subscribe.class, name = "subscribe"),
-    @JsonSubTypes.Type(value = Unsubscribe.class, name = "unsubscribe"),
-    @JsonSubTypes.Type(value = Notify.class, name = "notify"),
-    @JsonSubTypes.Type(value = Pong.class, name = "pong"),
-    @JsonSubTypes.Type(value = NodesFound.class, name = "nodesFound"),
-    @JsonSubTypes.Type(value = ValuesFound.class, name = "valuesFound"),
-    @JsonSubTypes.Type(value = Stored.class, name = "stored"),
-    @JsonSubTypes.Type(value = Subscribed.class, name = "subscribed"),
-    @JsonSubTypes.Type(value = Failure.class, name = "failure")
-  })
+  /** Every message type, tagged by the {@code type} field ({@link WireReader} names them). */
   sealed interface Msg {
     Peer sender();
   }

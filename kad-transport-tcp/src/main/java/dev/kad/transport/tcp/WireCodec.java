@@ -1,15 +1,11 @@
 package dev.kad.transport.tcp;
 
 import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.MapperFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.cfg.MapperBuilder;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper;
-import com.fasterxml.jackson.dataformat.smile.databind.SmileMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.dataformat.cbor.CBORFactory;
+import com.fasterxml.jackson.dataformat.smile.SmileFactory;
 import dev.kad.api.InvalidMessageException;
 import dev.kad.api.message.Message;
 import io.netty.buffer.ByteBuf;
@@ -32,42 +28,24 @@ final class WireCodec {
   static final int LENGTH_BYTES = 4;
 
   private final WireFormat format;
-  private final ObjectReader reader;
-  private final ObjectWriter writer;
+  private final JsonFactory factory;
   private final WireMapping mapping;
   private final int maxFrameBytes;
 
   WireCodec(WireFormat format, int idBits, int maxValueBytes, int maxFrameBytes) {
     this.format = Objects.requireNonNull(format, "format");
-    ObjectMapper mapper = mapper(format);
-    this.reader = mapper.readerFor(Wire.Frame.class);
-    this.writer = mapper.writerFor(Wire.Frame.class);
+    this.factory = factory(format);
     this.mapping = new WireMapping(idBits, maxValueBytes);
     this.maxFrameBytes = maxFrameBytes;
   }
 
-  /** A strict mapper for {@code format}; also used by tests to craft hostile bodies. */
-  static ObjectMapper mapper(WireFormat format) {
-    MapperBuilder<?, ?> b =
-        switch (format) {
-          case JSON -> JsonMapper.builder();
-          case CBOR -> CBORMapper.builder();
-          case SMILE -> SmileMapper.builder();
-        };
-    return b.enable(
-            DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
-            DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES,
-            DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES,
-            DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES,
-            DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS,
-            DeserializationFeature.FAIL_ON_TRAILING_TOKENS,
-            DeserializationFeature.FAIL_ON_INVALID_SUBTYPE)
-        .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
-        .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-        // Duplicate keys are not checked: the check costs a hash set per object on the hot
-        // path (a third of JSON decoding in the rpc benchmark) and a duplicate can only
-        // replace a field with another value that is validated like the first.
-        .build();
+  /** The streaming parser and generator factory of {@code format}; tests craft bodies with it. */
+  static JsonFactory factory(WireFormat format) {
+    return switch (format) {
+      case JSON -> new JsonFactory();
+      case CBOR -> new CBORFactory();
+      case SMILE -> new SmileFactory();
+    };
   }
 
   WireFormat format() {
@@ -82,13 +60,13 @@ final class WireCodec {
    * @throws InvalidMessageException when the body would exceed {@code maxFrameBytes}
    */
   ByteBuf encode(ByteBufAllocator alloc, long rid, Message message) {
-    Wire.Frame frame = new Wire.Frame(rid, WireMapping.toWire(message));
     ByteBuf buf = alloc.buffer(256);
     boolean done = false;
     try {
       buf.writeInt(0);
-      try (OutputStream out = new ByteBufOutputStream(buf)) {
-        writer.writeValue(out, frame);
+      try (OutputStream out = new ByteBufOutputStream(buf);
+          JsonGenerator g = factory.createGenerator(out)) {
+        WireWriter.write(g, rid, WireMapping.toWire(message));
       }
       int bodyBytes = buf.readableBytes() - LENGTH_BYTES;
       if (bodyBytes > maxFrameBytes) {
@@ -120,17 +98,29 @@ final class WireCodec {
    */
   Decoded decode(ByteBuf body) {
     Wire.Frame frame;
-    try (InputStream in = new ByteBufInputStream(body)) {
-      frame = reader.readValue(in);
+    try (JsonParser p = parser(body)) {
+      frame = WireReader.read(p);
     } catch (JacksonException e) {
-      throw new InvalidMessageException("malformed " + format + " body: " + e.getOriginalMessage(), e);
-    } catch (IOException e) {
-      throw new InvalidMessageException("malformed " + format + " body: " + e.getMessage(), e);
-    }
-    if (frame == null || frame.msg() == null) {
-      throw new InvalidMessageException("malformed " + format + " body: no message");
+      throw malformed(e.getOriginalMessage(), e);
+    } catch (IOException | InvalidMessageException e) {
+      throw malformed(e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      // the parser's own complaint about bad base64
+      throw malformed(e.getMessage(), e);
     }
     return new Decoded(frame.rid(), mapping.toApi(frame.msg()));
+  }
+
+  private JsonParser parser(ByteBuf body) throws IOException {
+    if (body.hasArray()) {
+      return factory.createParser(
+          body.array(), body.arrayOffset() + body.readerIndex(), body.readableBytes());
+    }
+    return factory.createParser((InputStream) new ByteBufInputStream(body));
+  }
+
+  private InvalidMessageException malformed(String detail, Exception cause) {
+    return new InvalidMessageException("malformed " + format + " body: " + detail, cause);
   }
 
   /** A decoded frame body. */

@@ -3,6 +3,8 @@ package dev.kad.transport.tcp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kad.api.Address;
@@ -13,8 +15,10 @@ import dev.kad.api.message.Message;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -34,12 +38,21 @@ class WireCodecTest {
     return new WireCodec(format, 160, MAX_VALUE, 64 * 1024);
   }
 
-  /** The body of {@code message} as a tree, changed by {@code edit}, encoded in {@code format}. */
+  /**
+   * The body the codec writes for {@code message}, read as a tree, changed by {@code edit} and
+   * written again in {@code format}.
+   */
   private static byte[] edited(WireFormat format, Message message, Consumer<ObjectNode> edit)
       throws IOException {
-    ObjectMapper mapper = WireCodec.mapper(format);
-    ObjectNode tree =
-        mapper.valueToTree(new Wire.Frame(42, WireMapping.toWire(message)));
+    ObjectMapper mapper = new ObjectMapper(WireCodec.factory(format));
+    ByteBuf frame = codec(format).encode(ALLOC, 42, message);
+    ObjectNode tree;
+    try {
+      frame.skipBytes(WireCodec.LENGTH_BYTES);
+      tree = (ObjectNode) mapper.readTree(ByteBufUtil.getBytes(frame));
+    } finally {
+      frame.release();
+    }
     edit.accept(tree);
     return mapper.writeValueAsBytes(tree);
   }
@@ -115,6 +128,90 @@ class WireCodecTest {
   void refusesAnUnknownField(WireFormat format) throws IOException {
     assertRefused(
         format, edited(format, new Request.Ping(SENDER), t -> msg(t).put("extra", 1)), "extra");
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesAFieldOfAnotherMessageType(WireFormat format) throws IOException {
+    assertRefused(
+        format,
+        edited(format, new Request.Ping(SENDER), t -> msg(t).put("target", new byte[20])),
+        "ping has an unknown or repeated field 'target'");
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesARepeatedField(WireFormat format) throws IOException {
+    // A tree cannot hold a key twice, so the body is JSON text carried over token by token.
+    String repeated =
+        "{\"rid\":1,\"msg\":{\"type\":\"ping\",\"type\":\"ping\",\"sender\":"
+            + "{\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"host\":\"h\",\"port\":1}}}";
+    assertRefused(format, transcoded(format, repeated), "unknown or repeated field 'type'");
+  }
+
+  /** {@code json} in {@code format}, event for event, repeated keys included. */
+  private static byte[] transcoded(WireFormat format, String json) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (JsonParser p = WireCodec.factory(WireFormat.JSON).createParser(json);
+        JsonGenerator g = WireCodec.factory(format).createGenerator(out)) {
+      while (p.nextToken() != null) {
+        g.copyCurrentEvent(p);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesTextWhereANumberBelongs(WireFormat format) throws IOException {
+    assertRefused(
+        format,
+        edited(
+            format,
+            new Request.Subscribe(SENDER, Key.of("k"), Duration.ofSeconds(1)),
+            t -> msg(t).put("ttlMillis", "1000")),
+        "ttlMillis must be an integer but was a string");
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesAFractionWhereAnIntegerBelongs(WireFormat format) throws IOException {
+    assertRefused(
+        format,
+        edited(
+            format,
+            new Request.Ping(SENDER),
+            t -> ((ObjectNode) msg(t).get("sender")).put("port", 7000.5)),
+        "sender port must be an integer but was a fraction");
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void readsFieldsInAnyOrder(WireFormat format) throws IOException {
+    Message found = new Response.NodesFound(SENDER, List.of(SENDER));
+    byte[] body =
+        edited(
+            format,
+            found,
+            t -> {
+              ObjectNode m = msg(t);
+              ObjectNode reordered = t.objectNode();
+              reordered.set("contacts", m.get("contacts"));
+              reordered.set("sender", m.get("sender"));
+              reordered.set("type", m.get("type"));
+              t.remove("msg");
+              t.remove("rid");
+              t.set("msg", reordered);
+              t.put("rid", 42);
+            });
+    ByteBuf buf = Unpooled.wrappedBuffer(body);
+    try {
+      WireCodec.Decoded decoded = codec(format).decode(buf);
+      assertThat(decoded.rid()).isEqualTo(42);
+      assertThat(decoded.message()).isEqualTo(found);
+    } finally {
+      buf.release();
+    }
   }
 
   @ParameterizedTest

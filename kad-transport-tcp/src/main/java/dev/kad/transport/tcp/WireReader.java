@@ -1,0 +1,434 @@
+package dev.kad.transport.tcp;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import dev.kad.api.InvalidMessageException;
+import dev.kad.api.message.Response;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads frame bodies with Jackson's streaming parser into the {@link Wire} shapes, strictly:
+ * every field of a shape is required exactly once, in any order; an unknown, duplicate or null
+ * field, a value of the wrong kind (a string for a number, a number for a name, a fraction for
+ * an integer), an unknown message type or anything after the body is refused with an {@link
+ * InvalidMessageException} naming it. What the shapes cannot say (id lengths, value sizes) is
+ * {@link WireMapping}'s to check.
+ *
+ * <p>Hand-written rather than data-bound: the engine exchanges these frames on every request,
+ * and reading them field by field costs a fraction of reflective binding.
+ */
+final class WireReader {
+
+  // One bit per message field, to find duplicates, fields a type does not have, and gaps.
+  private static final String[] FIELDS = {
+    "type", "sender", "target", "key", "values", "cached", "ttlMillis", "contacts", "accepted",
+    "rejected", "code", "message"
+  };
+  private static final int TYPE = 1;
+  private static final int SENDER = 1 << 1;
+  private static final int TARGET = 1 << 2;
+  private static final int KEY = 1 << 3;
+  private static final int VALUES = 1 << 4;
+  private static final int CACHED = 1 << 5;
+  private static final int TTL = 1 << 6;
+  private static final int CONTACTS = 1 << 7;
+  private static final int ACCEPTED = 1 << 8;
+  private static final int REJECTED = 1 << 9;
+  private static final int CODE = 1 << 10;
+  private static final int MESSAGE = 1 << 11;
+
+  /** Every message type: its name on the wire and the fields it has besides the type. */
+  private enum Type {
+    PING("ping", Wire.Ping.class, SENDER),
+    FIND_NODE("findNode", Wire.FindNode.class, SENDER | TARGET),
+    FIND_VALUE("findValue", Wire.FindValue.class, SENDER | KEY),
+    STORE("store", Wire.Store.class, SENDER | KEY | VALUES | CACHED),
+    SUBSCRIBE("subscribe", Wire.Subscribe.class, SENDER | KEY | TTL),
+    UNSUBSCRIBE("unsubscribe", Wire.Unsubscribe.class, SENDER | KEY),
+    NOTIFY("notify", Wire.Notify.class, SENDER | KEY | VALUES),
+    PONG("pong", Wire.Pong.class, SENDER),
+    NODES_FOUND("nodesFound", Wire.NodesFound.class, SENDER | CONTACTS),
+    VALUES_FOUND("valuesFound", Wire.ValuesFound.class, SENDER | VALUES | CONTACTS),
+    STORED("stored", Wire.Stored.class, SENDER | ACCEPTED | REJECTED),
+    SUBSCRIBED("subscribed", Wire.Subscribed.class, SENDER | TTL),
+    FAILURE("failure", Wire.Failure.class, SENDER | CODE | MESSAGE);
+
+    final String wireName;
+    final Class<? extends Wire.Msg> shape;
+    final int fields;
+
+    Type(String wireName, Class<? extends Wire.Msg> shape, int fields) {
+      this.wireName = wireName;
+      this.shape = shape;
+      this.fields = fields | TYPE;
+    }
+  }
+
+  private static final Map<String, Type> BY_NAME = new HashMap<>();
+  private static final Map<Class<?>, Type> BY_SHAPE = new HashMap<>();
+
+  static {
+    for (Type t : Type.values()) {
+      BY_NAME.put(t.wireName, t);
+      BY_SHAPE.put(t.shape, t);
+    }
+  }
+
+  private WireReader() {}
+
+  /** The name under which {@code msg}'s type travels. */
+  static String typeName(Wire.Msg msg) {
+    return BY_SHAPE.get(msg.getClass()).wireName;
+  }
+
+  /**
+   * Reads one frame body, and checks that nothing follows it.
+   *
+   * @throws InvalidMessageException naming what is wrong with the body's shape
+   * @throws IOException when the bytes are not the format at all
+   */
+  static Wire.Frame read(JsonParser p) throws IOException {
+    if (p.nextToken() != JsonToken.START_OBJECT) {
+      throw wrongKind("frame", "an object", p.currentToken());
+    }
+    long rid = 0;
+    Wire.Msg msg = null;
+    boolean hasRid = false;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      if (name.equals("rid") && !hasRid) {
+        rid = longValue(p, "rid");
+        hasRid = true;
+      } else if (name.equals("msg") && msg == null) {
+        msg = msg(p);
+      } else {
+        throw unexpected("frame", name);
+      }
+    }
+    if (!hasRid) {
+      throw missing("frame", "rid");
+    }
+    if (msg == null) {
+      throw missing("frame", "msg");
+    }
+    if (p.nextToken() != null) {
+      throw new InvalidMessageException("trailing data after the frame");
+    }
+    return new Wire.Frame(rid, msg);
+  }
+
+  /** The fields of one message as they come, before its type says which it must have. */
+  private static final class Fields {
+    int seen;
+    Type type;
+    Wire.Peer sender;
+    byte[] target;
+    byte[] key;
+    List<Wire.Val> values;
+    boolean cached;
+    long ttlMillis;
+    List<Wire.Peer> contacts;
+    int accepted;
+    List<Wire.Rejection> rejected;
+    Response.Code code;
+    String message;
+  }
+
+  private static Wire.Msg msg(JsonParser p) throws IOException {
+    if (p.currentToken() != JsonToken.START_OBJECT) {
+      throw wrongKind("msg", "an object", p.currentToken());
+    }
+    Fields f = new Fields();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      int bit = field(p, name, f);
+      if ((f.seen & bit) != 0) {
+        throw unexpected("message", name);
+      }
+      f.seen |= bit;
+    }
+    if (f.type == null) {
+      throw new InvalidMessageException("message has no type");
+    }
+    int extra = f.seen & ~f.type.fields;
+    if (extra != 0) {
+      throw unexpected(f.type.wireName, FIELDS[Integer.numberOfTrailingZeros(extra)]);
+    }
+    int gaps = f.type.fields & ~f.seen;
+    if (gaps != 0) {
+      throw missing(f.type.wireName, FIELDS[Integer.numberOfTrailingZeros(gaps)]);
+    }
+    return switch (f.type) {
+      case PING -> new Wire.Ping(f.sender);
+      case FIND_NODE -> new Wire.FindNode(f.sender, f.target);
+      case FIND_VALUE -> new Wire.FindValue(f.sender, f.key);
+      case STORE -> new Wire.Store(f.sender, f.key, f.values, f.cached);
+      case SUBSCRIBE -> new Wire.Subscribe(f.sender, f.key, f.ttlMillis);
+      case UNSUBSCRIBE -> new Wire.Unsubscribe(f.sender, f.key);
+      case NOTIFY -> new Wire.Notify(f.sender, f.key, f.values);
+      case PONG -> new Wire.Pong(f.sender);
+      case NODES_FOUND -> new Wire.NodesFound(f.sender, f.contacts);
+      case VALUES_FOUND -> new Wire.ValuesFound(f.sender, f.values, f.contacts);
+      case STORED -> new Wire.Stored(f.sender, f.accepted, f.rejected);
+      case SUBSCRIBED -> new Wire.Subscribed(f.sender, f.ttlMillis);
+      case FAILURE -> new Wire.Failure(f.sender, f.code, f.message);
+    };
+  }
+
+  /** Reads the value of field {@code name} into {@code f}; returns the field's bit. */
+  private static int field(JsonParser p, String name, Fields f) throws IOException {
+    switch (name) {
+      case "type" -> {
+        String type = string(p, "type");
+        f.type = BY_NAME.get(type);
+        if (f.type == null) {
+          throw new InvalidMessageException("unknown message type '" + type + "'");
+        }
+        return TYPE;
+      }
+      case "sender" -> {
+        f.sender = peer(p, "sender");
+        return SENDER;
+      }
+      case "target" -> {
+        f.target = bytes(p, "target");
+        return TARGET;
+      }
+      case "key" -> {
+        f.key = bytes(p, "key");
+        return KEY;
+      }
+      case "values" -> {
+        f.values = list(p, "values", WireReader::val);
+        return VALUES;
+      }
+      case "cached" -> {
+        f.cached = bool(p, "cached");
+        return CACHED;
+      }
+      case "ttlMillis" -> {
+        f.ttlMillis = longValue(p, "ttlMillis");
+        return TTL;
+      }
+      case "contacts" -> {
+        f.contacts = list(p, "contacts", WireReader::peer);
+        return CONTACTS;
+      }
+      case "accepted" -> {
+        f.accepted = intValue(p, "accepted");
+        return ACCEPTED;
+      }
+      case "rejected" -> {
+        f.rejected = list(p, "rejected", WireReader::rejection);
+        return REJECTED;
+      }
+      case "code" -> {
+        f.code = code(p);
+        return CODE;
+      }
+      case "message" -> {
+        f.message = string(p, "message");
+        return MESSAGE;
+      }
+      default -> throw unexpected("message", name);
+    }
+  }
+
+  private static Wire.Peer peer(JsonParser p, String what) throws IOException {
+    startObject(p, what);
+    byte[] id = null;
+    String host = null;
+    int port = 0;
+    boolean hasPort = false;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      if (name.equals("id") && id == null) {
+        id = bytes(p, what + " id");
+      } else if (name.equals("host") && host == null) {
+        host = string(p, what + " host");
+      } else if (name.equals("port") && !hasPort) {
+        port = intValue(p, what + " port");
+        hasPort = true;
+      } else {
+        throw unexpected(what, name);
+      }
+    }
+    if (id == null) {
+      throw missing(what, "id");
+    }
+    if (host == null) {
+      throw missing(what, "host");
+    }
+    if (!hasPort) {
+      throw missing(what, "port");
+    }
+    return new Wire.Peer(id, host, port);
+  }
+
+  private static Wire.Val val(JsonParser p, String what) throws IOException {
+    startObject(p, what);
+    byte[][] bytes = new byte[4][]; // data, publisher, publicKey, signature
+    long[] longs = new long[4]; // valueId, seq, expiresSec, expiresNano
+    int seen = 0;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      int i = VAL_FIELDS.indexOf(name);
+      if (i < 0 || (seen & (1 << i)) != 0) {
+        throw unexpected(what, name);
+      }
+      seen |= 1 << i;
+      switch (i) {
+        case 0, 1 -> bytes[i] = bytes(p, name);
+        case 6, 7 -> bytes[i - 4] = bytes(p, name);
+        case 5 -> longs[3] = intValue(p, name);
+        default -> longs[i - 2] = longValue(p, name);
+      }
+    }
+    if (seen != (1 << VAL_FIELDS.size()) - 1) {
+      throw missing(what, VAL_FIELDS.get(Integer.numberOfTrailingZeros(~seen)));
+    }
+    return new Wire.Val(
+        bytes[0], bytes[1], longs[0], longs[1], longs[2], (int) longs[3], bytes[2], bytes[3]);
+  }
+
+  private static final List<String> VAL_FIELDS =
+      List.of(
+          "data", "publisher", "valueId", "seq", "expiresSec", "expiresNano", "publicKey",
+          "signature");
+
+  private static Wire.Rejection rejection(JsonParser p, String what) throws IOException {
+    startObject(p, what);
+    int index = 0;
+    boolean hasIndex = false;
+    String reason = null;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      if (name.equals("index") && !hasIndex) {
+        index = intValue(p, "index");
+        hasIndex = true;
+      } else if (name.equals("reason") && reason == null) {
+        reason = string(p, "reason");
+      } else {
+        throw unexpected(what, name);
+      }
+    }
+    if (!hasIndex) {
+      throw missing(what, "index");
+    }
+    if (reason == null) {
+      throw missing(what, "reason");
+    }
+    return new Wire.Rejection(index, reason);
+  }
+
+  /** How one element of a list is read, the parser on its first token. */
+  @FunctionalInterface
+  private interface Element<T> {
+    T read(JsonParser p, String what) throws IOException;
+  }
+
+  private static <T> List<T> list(JsonParser p, String field, Element<T> element)
+      throws IOException {
+    if (p.currentToken() != JsonToken.START_ARRAY) {
+      throw wrongKind(field, "a list", p.currentToken());
+    }
+    List<T> out = new ArrayList<>();
+    JsonToken t;
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t == JsonToken.VALUE_NULL) {
+        throw new InvalidMessageException("null element in " + field);
+      }
+      out.add(element.read(p, field + " element"));
+    }
+    return out;
+  }
+
+  private static void startObject(JsonParser p, String what) {
+    if (p.currentToken() != JsonToken.START_OBJECT) {
+      throw wrongKind(what, "an object", p.currentToken());
+    }
+  }
+
+  /** Base64 text in JSON, a native byte string in CBOR and Smile. */
+  private static byte[] bytes(JsonParser p, String what) throws IOException {
+    JsonToken t = p.currentToken();
+    if (t != JsonToken.VALUE_STRING && t != JsonToken.VALUE_EMBEDDED_OBJECT) {
+      throw wrongKind(what, "a byte string", t);
+    }
+    return p.getBinaryValue();
+  }
+
+  private static String string(JsonParser p, String what) throws IOException {
+    if (p.currentToken() != JsonToken.VALUE_STRING) {
+      throw wrongKind(what, "a string", p.currentToken());
+    }
+    return p.getText();
+  }
+
+  private static boolean bool(JsonParser p, String what) {
+    JsonToken t = p.currentToken();
+    if (t != JsonToken.VALUE_TRUE && t != JsonToken.VALUE_FALSE) {
+      throw wrongKind(what, "true or false", t);
+    }
+    return t == JsonToken.VALUE_TRUE;
+  }
+
+  /** An integer that fits a {@code long}; the parser refuses a larger one. */
+  private static long longValue(JsonParser p, String what) throws IOException {
+    if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+      throw wrongKind(what, "an integer", p.currentToken());
+    }
+    return p.getLongValue();
+  }
+
+  /** An integer that fits an {@code int}; the parser refuses a larger one. */
+  private static int intValue(JsonParser p, String what) throws IOException {
+    if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+      throw wrongKind(what, "an integer", p.currentToken());
+    }
+    return p.getIntValue();
+  }
+
+  private static Response.Code code(JsonParser p) throws IOException {
+    String name = string(p, "code");
+    try {
+      return Response.Code.valueOf(name);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidMessageException("unknown failure code '" + name + "'");
+    }
+  }
+
+  private static InvalidMessageException wrongKind(String what, String expected, JsonToken got) {
+    String kind =
+        got == null
+            ? "nothing"
+            : switch (got) {
+              case START_OBJECT -> "an object";
+              case START_ARRAY -> "a list";
+              case VALUE_STRING -> "a string";
+              case VALUE_NUMBER_INT -> "an integer";
+              case VALUE_NUMBER_FLOAT -> "a fraction";
+              case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+              case VALUE_NULL -> "null";
+              default -> got.name();
+            };
+    return new InvalidMessageException(what + " must be " + expected + " but was " + kind);
+  }
+
+  private static InvalidMessageException unexpected(String in, String field) {
+    return new InvalidMessageException(in + " has an unknown or repeated field '" + field + "'");
+  }
+
+  private static InvalidMessageException missing(String in, String field) {
+    return new InvalidMessageException(in + " is missing field '" + field + "'");
+  }
+}
