@@ -26,7 +26,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -46,8 +45,9 @@ import reactor.netty.resources.LoopResources;
       "put-then-get pairs. Closes every node at the end. Prints one JSON line on stdout;",
       "logs go to stderr.",
       "",
-      "Lookups and gets start at --origins nodes, after an untimed pass of M lookups",
-      "from the same nodes that opens their connections: a long-running node keeps its",
+      "Lookups and gets start at --origins nodes, after an untimed pass of --warmup",
+      "lookups (M unless given) from the same nodes that opens their connections and",
+      "compiles the hot paths: a long-running node is warm and keeps its",
       "connections to its contacts, but N nodes in one JVM cannot keep a full mesh open",
       "(two file descriptors per connection), so connections idle for 2 s are closed.",
       "--origins 0 starts each lookup at a random node without warm-up, so most of its",
@@ -119,27 +119,33 @@ final class TcpCommand implements Callable<Integer> {
       })
   int origins;
 
+  @Option(
+      names = "--warmup",
+      paramLabel = "LOOKUPS",
+      description = {
+        "Untimed lookups from the origins before the timed ones, which open their",
+        "connections and let the JIT compile the hot paths (default: as many as --lookups)."
+      })
+  Integer warmup;
+
   @Override
   public Integer call() {
-    check(nodes >= 2 && nodes <= 2000, "--nodes must be in [2, 2000] but was " + nodes);
-    check(lookups >= 1, "--lookups must be at least 1 but was " + lookups);
-    check(k >= 1 && k <= 256, "--k must be in [1, 256] but was " + k);
-    check(alpha >= 1 && alpha <= 64, "--alpha must be in [1, 64] but was " + alpha);
-    check(
-        eventLoops >= 0 && eventLoops <= 64,
-        "--event-loops must be in [0, 64] but was " + eventLoops);
-    check(origins >= 0, "--origins must be at least 0 but was " + origins);
+    new OptionChecks(spec)
+        .inRange("--nodes", nodes, 2, 2000)
+        .atLeast("--lookups", lookups, 1)
+        .inRange("--k", k, 1, 256)
+        .inRange("--alpha", alpha, 1, 64)
+        .inRange("--event-loops", eventLoops, 0, 64)
+        .atLeast("--origins", origins, 0)
+        .inRange("--warmup", warmup == null ? lookups : warmup, 0, 1_000_000);
     origins = Math.min(origins, nodes);
+    if (warmup == null) {
+      warmup = lookups;
+    }
     PrintWriter out = spec.commandLine().getOut();
     out.println(new Run(spec.commandLine().getErr()).measure());
     out.flush();
     return 0;
-  }
-
-  private void check(boolean condition, String message) {
-    if (!condition) {
-      throw new ParameterException(spec.commandLine(), message);
-    }
   }
 
   /** One measurement; closes every node it started. */
@@ -210,6 +216,7 @@ final class TcpCommand implements Callable<Integer> {
             .field("find_node_dials_mean", dials, 2)
             .field("event_loops", eventLoops)
             .field("origins", origins)
+            .field("warmup", origins > 0 ? warmup : 0)
             .toString();
       } finally {
         closeAll();
@@ -301,7 +308,7 @@ final class TcpCommand implements Callable<Integer> {
      */
     private double lookups(Samples hopSamples, Samples ms, Samples rpcs) {
       if (origins > 0) {
-        for (int i = 0; i < lookups; i++) {
+        for (int i = 0; i < warmup; i++) {
           started
               .get(origin(i))
               .findNode(NodeId.random(config.idBits(), random))
