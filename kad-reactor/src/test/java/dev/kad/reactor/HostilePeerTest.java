@@ -125,6 +125,36 @@ class HostilePeerTest {
   }
 
   @Test
+  void contactsRepeatedInOneAnswerCountOnce() {
+    cluster = new Cluster(53, CONFIG).grow(5);
+    Cluster c = cluster;
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(53);
+    InMemoryTransport transport = c.network.newTransport();
+    Contact me = new Contact(NodeId.random(rng), transport.address());
+    Contact x = new Contact(NodeId.random(rng), new Address("10.68.0.1", 1));
+    Contact y = new Contact(NodeId.random(rng), new Address("10.68.0.2", 1));
+    // The same id under another address is the same contact too.
+    Contact xElsewhere = new Contact(x.id(), new Address("10.68.0.3", 1));
+    List<Contact> repeated = List.of(x, x, y, xElsewhere, y, x, me, y);
+    c.await(transport.start(request -> Mono.just(new Response.NodesFound(me, repeated))));
+    KadNodes.learn(victim, List.of(me));
+
+    List<LookupEvent> events = c.await(victim.trace(NodeId.random(rng)));
+
+    LookupEvent.Answered answer =
+        events.stream()
+            .filter(e -> e instanceof LookupEvent.Answered a && a.contact().equals(me))
+            .map(LookupEvent.Answered.class::cast)
+            .findFirst()
+            .orElseThrow();
+    assertThat(answer.returned()).isEqualTo(2);
+    assertThat(events)
+        .filteredOn(e -> e instanceof LookupEvent.Queried q && q.contact().id().equals(x.id()))
+        .hasSize(1);
+  }
+
+  @Test
   void anAnswerFromAnotherIdThanTheOneAskedIsAFailure() {
     cluster = new Cluster(52, CONFIG).grow(5);
     Cluster c = cluster;

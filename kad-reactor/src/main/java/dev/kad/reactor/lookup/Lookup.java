@@ -11,6 +11,7 @@ import dev.kad.api.message.Response;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import reactor.core.publisher.Flux;
@@ -158,6 +159,8 @@ public final class Lookup {
     final long start;
     final LookupState state;
     final Sinks.Many<Contact> candidates;
+    /** Positions + 1 in the answer being sanitized, by id hash; at least twice k, so never full. */
+    final int[] slots = new int[Integer.highestOneBit(Math.max(1, 2 * config.k() - 1)) << 1];
 
     Context(NodeId target, long start, LookupState state, Sinks.Many<Contact> candidates) {
       this.target = target;
@@ -249,6 +252,7 @@ public final class Lookup {
     /** De-duplicated, bounded by k, without this node, the responder or ids of another width. */
     private List<Contact> sanitize(List<Contact> contacts, Contact responder) {
       List<Contact> out = new ArrayList<>(Math.min(contacts.size(), config.k()));
+      Arrays.fill(slots, 0);
       for (Contact c : contacts) {
         if (out.size() == config.k()) {
           break;
@@ -257,21 +261,31 @@ public final class Lookup {
         if (id.bits() == self.bits()
             && !id.equals(self)
             && !id.equals(responder.id())
-            && !containsId(out, id)) {
+            && isNew(out, id)) {
           out.add(c);
         }
       }
       return out;
     }
 
-    /** A linear scan: the list holds at most k contacts, fewer than a hash set would pay for. */
-    private static boolean containsId(List<Contact> contacts, NodeId id) {
-      for (int i = 0, n = contacts.size(); i < n; i++) {
-        if (contacts.get(i).id().equals(id)) {
+    /**
+     * Whether {@code out} lacks {@code id}, remembering it as the next element if so. An
+     * open-addressing table of positions in {@code out} by id hash: a linear scan of the list
+     * was a tenth of the simulation benchmark's time (k squared comparisons per answer).
+     */
+    private boolean isNew(List<Contact> out, NodeId id) {
+      int mask = slots.length - 1;
+      int h = id.hashCode();
+      for (int i = (h ^ (h >>> 16)) & mask; ; i = (i + 1) & mask) {
+        int slot = slots[i];
+        if (slot == 0) {
+          slots[i] = out.size() + 1;
           return true;
         }
+        if (out.get(slot - 1).id().equals(id)) {
+          return false;
+        }
       }
-      return false;
     }
 
     private List<Value> sanitizeValues(List<Value> values) {
