@@ -3,8 +3,8 @@ package dev.kad.api;
 import java.util.Objects;
 
 /**
- * A node as others know it: its id and the address it advertises. Two contacts are equal when
- * both id and address are equal; the routing table keys contacts by id.
+ * A node as others know it: its id and the address it advertises. Two contacts are equal when both
+ * id and address are equal; the routing table keys contacts by id.
  *
  * @param id the node's id
  * @param address the address other nodes dial to reach it

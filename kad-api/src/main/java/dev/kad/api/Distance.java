@@ -5,8 +5,8 @@ import java.util.HexFormat;
 
 /**
  * The XOR distance between two ids, an unsigned big-endian integer of the ids' width (Kademlia
- * §2.1). Ordered from zero upward. Obtain one with {@link KadId#distance(KadId)}; hot paths
- * compare with {@link KadId#compareDistance(KadId, KadId)} instead, which allocates nothing.
+ * §2.1). Ordered from zero upward. Obtain one with {@link KadId#distance(KadId)}; hot paths compare
+ * with {@link KadId#compareDistance(KadId, KadId)} instead, which allocates nothing.
  */
 public final class Distance implements Comparable<Distance> {
 

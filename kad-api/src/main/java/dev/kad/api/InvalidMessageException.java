@@ -1,6 +1,9 @@
 package dev.kad.api;
 
-/** A message was malformed or violated the protocol (wrong id length, oversized value, unexpected reply). */
+/**
+ * A message was malformed or violated the protocol (wrong id length, oversized value, unexpected
+ * reply).
+ */
 public class InvalidMessageException extends KadException {
 
   private static final long serialVersionUID = 1L;

@@ -3,28 +3,28 @@ package dev.kad.api;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.EnumSet;
-import java.util.Set;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * The settings of one node. The defaults are the Kademlia paper's: k = 20, alpha = 3, values
- * expire after 24 h, buckets are refreshed and values replicated every hour and republished
- * by their publisher every 24 h.
+ * The settings of one node. The defaults are the Kademlia paper's: k = 20, alpha = 3, values expire
+ * after 24 h, buckets are refreshed and values replicated every hour and republished by their
+ * publisher every 24 h.
  *
- * <p>Instances are immutable and always valid: build them with {@link #builder()}, whose
- * setters reject a bad value at once with a message naming it, and whose {@link
- * Builder#build()} checks the settings against each other.
+ * <p>Instances are immutable and always valid: build them with {@link #builder()}, whose setters
+ * reject a bad value at once with a message naming it, and whose {@link Builder#build()} checks the
+ * settings against each other.
  *
  * @param idBits the width of node ids and keys, 160 or 256
  * @param k the bucket size and replication factor
  * @param alpha the number of lookup requests in flight at once
  * @param relaxedSplit whether buckets off the own-id path may split too (Kademlia §4.2)
  * @param replacementCacheSize the bound on each bucket's replacement cache
- * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is
- *     not pinged when a newcomer arrives
+ * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is not
+ *     pinged when a newcomer arrives
  * @param maxFailures consecutive failed requests after which a contact is removed
- * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket,
- *     0 for no limit
+ * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket, 0 for
+ *     no limit
  * @param softTimeout the time after which a lookup request is stalled and frees its slot
  * @param hardTimeout the time after which a request fails
  * @param expireAfter how long a stored value lives unless republished
@@ -78,11 +78,11 @@ public record KadConfig(
    * @param alpha the number of lookup requests in flight at once
    * @param relaxedSplit whether buckets off the own-id path may split too (Kademlia §4.2)
    * @param replacementCacheSize the bound on each bucket's replacement cache
-   * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is
-   *     not pinged when a newcomer arrives
+   * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is not
+   *     pinged when a newcomer arrives
    * @param maxFailures consecutive failed requests after which a contact is removed
-   * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket,
-   *     0 for no limit
+   * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket, 0
+   *     for no limit
    * @param softTimeout the time after which a lookup request is stalled and frees its slot
    * @param hardTimeout the time after which a request fails
    * @param expireAfter how long a stored value lives unless republished
@@ -126,7 +126,9 @@ public record KadConfig(
     checkRange("maxValuesPerKey", maxValuesPerKey, 1, 1_000_000);
     if (maxStoredBytes < maxValueBytes) {
       throw new IllegalArgumentException(
-          "maxStoredBytes must be at least maxValueBytes (" + maxValueBytes + ") but was "
+          "maxStoredBytes must be at least maxValueBytes ("
+              + maxValueBytes
+              + ") but was "
               + maxStoredBytes);
     }
     checkPositive("subscriptionTtl", subscriptionTtl);
@@ -455,8 +457,8 @@ public record KadConfig(
     }
 
     /**
-     * Sets how often expired values and subscriptions are dropped (they are never served
-     * after their expiry either way).
+     * Sets how often expired values and subscriptions are dropped (they are never served after
+     * their expiry either way).
      *
      * @param expiryInterval positive
      * @return this builder
@@ -545,9 +547,8 @@ public record KadConfig(
     }
 
     /**
-     * Sets the most keys one subscribing node may watch at this node (64 by default): a
-     * storage node refuses a peer's further subscriptions, so one peer cannot fill the
-     * registry.
+     * Sets the most keys one subscribing node may watch at this node (64 by default): a storage
+     * node refuses a peer's further subscriptions, so one peer cannot fill the registry.
      *
      * @param maxSubscriptionsPerPeer in [1, 1000000]
      * @return this builder
@@ -563,8 +564,8 @@ public record KadConfig(
      * Builds the configuration, checking the settings against each other.
      *
      * @return the configuration
-     * @throws IllegalArgumentException when settings contradict (soft timeout over hard
-     *     timeout, value limit over frame limit, store limit under value limit)
+     * @throws IllegalArgumentException when settings contradict (soft timeout over hard timeout,
+     *     value limit over frame limit, store limit under value limit)
      */
     public KadConfig build() {
       return new KadConfig(

@@ -130,8 +130,8 @@ public abstract sealed class KadId permits NodeId, Key {
 
   /**
    * Compares the distances from this id (the target) to {@code a} and to {@code b} without
-   * allocating: the first byte where {@code a} and {@code b} differ decides, as that is the
-   * highest bit where their distances to this id differ.
+   * allocating: the first byte where {@code a} and {@code b} differ decides, as that is the highest
+   * bit where their distances to this id differ.
    *
    * @param a one id
    * @param b another id
@@ -152,9 +152,9 @@ public abstract sealed class KadId permits NodeId, Key {
   }
 
   /**
-   * The index of the k-bucket that {@code other} falls into as seen from this id: the position
-   * of the highest set bit of {@code this XOR other}, from 0 (the closest half of the last bit)
-   * to {@code bits() - 1} (the far half of the space).
+   * The index of the k-bucket that {@code other} falls into as seen from this id: the position of
+   * the highest set bit of {@code this XOR other}, from 0 (the closest half of the last bit) to
+   * {@code bits() - 1} (the far half of the space).
    *
    * @param other an id of the same width
    * @return the bucket index, or -1 when {@code other} equals this id
@@ -182,8 +182,8 @@ public abstract sealed class KadId permits NodeId, Key {
   }
 
   /**
-   * Bytes of a uniformly random id at bucket index {@code index} from this id: it shares every
-   * bit above {@code index} with this id, differs at {@code index}, and is random below.
+   * Bytes of a uniformly random id at bucket index {@code index} from this id: it shares every bit
+   * above {@code index} with this id, differs at {@code index}, and is random below.
    */
   byte[] randomBytesInBucket(int index, RandomGenerator random) {
     if (index < 0 || index >= bits()) {

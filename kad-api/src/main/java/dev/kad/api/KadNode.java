@@ -6,14 +6,14 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * One node of a Kademlia network. Every operation is a cold {@link Mono} or {@link Flux}:
- * nothing happens until subscription, each subscription runs the operation anew, and
- * cancelling stops its in-flight requests.
+ * One node of a Kademlia network. Every operation is a cold {@link Mono} or {@link Flux}: nothing
+ * happens until subscription, each subscription runs the operation anew, and cancelling stops its
+ * in-flight requests.
  *
  * <p>Arguments are checked when the method is called: a bad argument throws at once and never
- * becomes an error signal. Errors that happen while the operation runs are {@link
- * KadException}s. After {@link #close()} every operation errors with {@link
- * NodeClosedException}. Signals are delivered on the node's scheduler; no method blocks.
+ * becomes an error signal. Errors that happen while the operation runs are {@link KadException}s.
+ * After {@link #close()} every operation errors with {@link NodeClosedException}. Signals are
+ * delivered on the node's scheduler; no method blocks.
  */
 public interface KadNode {
 
@@ -39,12 +39,12 @@ public interface KadNode {
   KadConfig config();
 
   /**
-   * Joins the network through the given seed nodes: pings them, looks up this node's own id
-   * and refreshes every bucket farther than the closest neighbour.
+   * Joins the network through the given seed nodes: pings them, looks up this node's own id and
+   * refreshes every bucket farther than the closest neighbour.
    *
    * <p>Subscribing starts the join; the {@code Mono} completes when it is done. It errors with
-   * {@link UnreachableContactException} when no seed answers. Cancelling stops the lookups
-   * (seeds already inserted stay in the routing table).
+   * {@link UnreachableContactException} when no seed answers. Cancelling stops the lookups (seeds
+   * already inserted stay in the routing table).
    *
    * @param seeds the addresses of nodes already in the network, at least one
    * @return completes when joined
@@ -55,10 +55,10 @@ public interface KadNode {
   /**
    * Finds the k nodes closest to {@code target} by an iterative lookup.
    *
-   * <p>Subscribing starts the lookup; the {@code Mono} emits the closest contacts that
-   * answered, nearest first (possibly fewer than k, empty in an empty network). It does not
-   * error when peers fail; it errors with {@link NodeClosedException} after close. Cancelling
-   * cancels every request in flight.
+   * <p>Subscribing starts the lookup; the {@code Mono} emits the closest contacts that answered,
+   * nearest first (possibly fewer than k, empty in an empty network). It does not error when peers
+   * fail; it errors with {@link NodeClosedException} after close. Cancelling cancels every request
+   * in flight.
    *
    * @param target the id looked up, of this node's id width
    * @return the closest contacts, nearest first
@@ -69,9 +69,9 @@ public interface KadNode {
   /**
    * Finds the closest nodes to {@code target} and reports how the lookup converged.
    *
-   * <p>Subscribing starts the lookup; each request sent, answer, stall, failure and closer
-   * contact is emitted as it happens, and a final {@link LookupEvent.Finished} carries the
-   * result, after which the {@code Flux} completes. Cancelling cancels the lookup.
+   * <p>Subscribing starts the lookup; each request sent, answer, stall, failure and closer contact
+   * is emitted as it happens, and a final {@link LookupEvent.Finished} carries the result, after
+   * which the {@code Flux} completes. Cancelling cancels the lookup.
    *
    * @param target the id looked up, of this node's id width
    * @return the lookup's events
@@ -82,9 +82,9 @@ public interface KadNode {
   /**
    * Finds the values stored under {@code key}.
    *
-   * <p>Subscribing starts a value lookup; each distinct value (publisher, value id, seq) is
-   * emitted as soon as some node returns it, and the {@code Flux} completes when the lookup
-   * finishes. An empty completion means no node holds a value. Cancelling cancels the lookup.
+   * <p>Subscribing starts a value lookup; each distinct value (publisher, value id, seq) is emitted
+   * as soon as some node returns it, and the {@code Flux} completes when the lookup finishes. An
+   * empty completion means no node holds a value. Cancelling cancels the lookup.
    *
    * @param key the key, of this node's id width
    * @return the values as they arrive
@@ -93,27 +93,27 @@ public interface KadNode {
   Flux<Value> get(Key key);
 
   /**
-   * Finds the values stored under {@code key}, stopping once {@code quorum} nodes holding
-   * values have answered.
+   * Finds the values stored under {@code key}, stopping once {@code quorum} nodes holding values
+   * have answered.
    *
    * <p>As {@link #get(Key)}, but completes early at the quorum.
    *
    * @param key the key, of this node's id width
    * @param quorum how many nodes with values to hear from, in [1, k]
    * @return the values as they arrive
-   * @throws IllegalArgumentException when {@code key} has the wrong width or {@code quorum}
-   *     is out of range
+   * @throws IllegalArgumentException when {@code key} has the wrong width or {@code quorum} is out
+   *     of range
    */
   Flux<Value> get(Key key, int quorum);
 
   /**
-   * Stores {@code data} under {@code key} as a value published by this node, replacing this
-   * node's earlier value of the same key.
+   * Stores {@code data} under {@code key} as a value published by this node, replacing this node's
+   * earlier value of the same key.
    *
-   * <p>Subscribing looks up the k closest nodes and stores at each; the {@code Mono} emits
-   * which accepted and which refused. The node republishes the value before it expires until
-   * {@link #stopRepublishing(Key)} or {@link #close()}. It errors with {@link StoreRejectedException} only when
-   * no node accepted. Cancelling stops the stores not yet answered.
+   * <p>Subscribing looks up the k closest nodes and stores at each; the {@code Mono} emits which
+   * accepted and which refused. The node republishes the value before it expires until {@link
+   * #stopRepublishing(Key)} or {@link #close()}. It errors with {@link StoreRejectedException} only
+   * when no node accepted. Cancelling stops the stores not yet answered.
    *
    * @param key the key, of this node's id width
    * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes
@@ -136,8 +136,8 @@ public interface KadNode {
   Mono<PutResult> put(Key key, Value value);
 
   /**
-   * Stops republishing this node's own value of {@code key}, stored by {@link #put(Key,
-   * byte[])}. The copies already stored live until their expiry.
+   * Stops republishing this node's own value of {@code key}, stored by {@link #put(Key, byte[])}.
+   * The copies already stored live until their expiry.
    *
    * @param key the key, of this node's id width
    * @return true when this node was republishing a value of the key
@@ -148,10 +148,10 @@ public interface KadNode {
   /**
    * A live stream of the values of {@code key}.
    *
-   * <p>Subscribing first emits the values currently stored, then every new or replaced value
-   * as it is stored at any of the key's k closest nodes, each distinct (publisher, value id,
-   * seq) once. The {@code Flux} does not complete on its own; it errors with {@link
-   * NodeClosedException} when the node closes. Cancelling unsubscribes everywhere.
+   * <p>Subscribing first emits the values currently stored, then every new or replaced value as it
+   * is stored at any of the key's k closest nodes, each distinct (publisher, value id, seq) once.
+   * The {@code Flux} does not complete on its own; it errors with {@link NodeClosedException} when
+   * the node closes. Cancelling unsubscribes everywhere.
    *
    * @param key the key, of this node's id width
    * @return the values, live
@@ -167,19 +167,19 @@ public interface KadNode {
   RoutingTableSnapshot routingTable();
 
   /**
-   * Figures of the node as they are now: routing-table size, stored values and bytes, open
-   * watches and subscribers.
+   * Figures of the node as they are now: routing-table size, stored values and bytes, open watches
+   * and subscribers.
    *
    * @return the figures
    */
   NodeStats stats();
 
   /**
-   * Shuts the node down: stops the maintenance jobs, ends every watch and pending operation
-   * with {@link NodeClosedException} and closes the transport.
+   * Shuts the node down: stops the maintenance jobs, ends every watch and pending operation with
+   * {@link NodeClosedException} and closes the transport.
    *
-   * <p>Subscribing starts the shutdown; the {@code Mono} completes when the transport is
-   * closed. Closing twice is harmless.
+   * <p>Subscribing starts the shutdown; the {@code Mono} completes when the transport is closed.
+   * Closing twice is harmless.
    *
    * @return completes when closed
    */

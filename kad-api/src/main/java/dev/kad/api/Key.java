@@ -6,9 +6,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Objects;
 
 /**
- * The key of a record in the DHT, in the same id space as {@link NodeId}. A key is usually the
- * hash of an application name: {@code Key.of("alice/avatar")} (SHA-1 for 160 bits, SHA-256 for
- * 256 bits).
+ * The key of a record in the DHT, in the same id space as {@link NodeId}. A key is usually the hash
+ * of an application name: {@code Key.of("alice/avatar")} (SHA-1 for 160 bits, SHA-256 for 256
+ * bits).
  */
 public final class Key extends KadId {
 
@@ -95,8 +95,8 @@ public final class Key extends KadId {
   }
 
   /**
-   * This key as a node id of the same bits: the target of the lookup that finds the nodes
-   * storing it.
+   * This key as a node id of the same bits: the target of the lookup that finds the nodes storing
+   * it.
    *
    * @return the node id with the same bytes
    */

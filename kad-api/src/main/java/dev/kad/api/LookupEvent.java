@@ -7,8 +7,8 @@ import java.util.Objects;
 /**
  * One step of a lookup, for tracing, tests and live pages. A lookup emits {@link Queried} when it
  * sends a request, then {@link Stalled} if the request passes the soft timeout, then {@link
- * Answered} or {@link Failed}; {@link CloserFound} for each new contact an answer brings that
- * is closer than every contact that answered so far; and {@link Finished} once, last.
+ * Answered} or {@link Failed}; {@link CloserFound} for each new contact an answer brings that is
+ * closer than every contact that answered so far; and {@link Finished} once, last.
  */
 public sealed interface LookupEvent {
 
@@ -35,8 +35,7 @@ public sealed interface LookupEvent {
    * @param hop the hop count of the contact: seeds are hop 1, a contact learnt from a hop-h reply
    *     is hop h+1
    */
-  record Queried(NodeId target, Duration elapsed, Contact contact, int hop)
-      implements LookupEvent {
+  record Queried(NodeId target, Duration elapsed, Contact contact, int hop) implements LookupEvent {
 
     /**
      * Checks the parts.
@@ -137,8 +136,8 @@ public sealed interface LookupEvent {
   }
 
   /**
-   * An answer brought a new contact closer to the target than every contact that had
-   * answered so far; one answer may bring several.
+   * An answer brought a new contact closer to the target than every contact that had answered so
+   * far; one answer may bring several.
    *
    * @param target the lookup's target
    * @param elapsed time since the lookup started

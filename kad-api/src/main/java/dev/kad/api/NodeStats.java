@@ -11,4 +11,9 @@ package dev.kad.api;
  * @param subscribers subscriptions other nodes hold here
  */
 public record NodeStats(
-    int contacts, int buckets, int storedValues, long storedBytes, int activeWatches, int subscribers) {}
+    int contacts,
+    int buckets,
+    int storedValues,
+    long storedBytes,
+    int activeWatches,
+    int subscribers) {}

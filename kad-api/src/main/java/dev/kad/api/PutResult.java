@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The outcome of a {@code put}: which of the key's closest nodes accepted the value, which
- * refused it and why, and which did not answer.
+ * The outcome of a {@code put}: which of the key's closest nodes accepted the value, which refused
+ * it and why, and which did not answer.
  *
  * @param key the key that was stored
  * @param value the value that was stored

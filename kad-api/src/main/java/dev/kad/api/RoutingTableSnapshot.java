@@ -62,7 +62,8 @@ public record RoutingTableSnapshot(NodeId self, List<Bucket> buckets) {
    * @param contacts the contacts, least recently seen first
    * @param replacements the replacement cache, most recently seen last
    */
-  public record Bucket(NodeId prefix, int depth, List<Contact> contacts, List<Contact> replacements) {
+  public record Bucket(
+      NodeId prefix, int depth, List<Contact> contacts, List<Contact> replacements) {
 
     /**
      * Copies the lists.

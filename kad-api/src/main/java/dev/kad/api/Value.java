@@ -15,8 +15,8 @@ import java.util.Objects;
  * One value stored under a {@link Key}. A key holds a set of values; inside its key a value is
  * identified by {@code (publisher, valueId)}, and a higher {@code seq} of the same identity
  * replaces a lower one. A signed value carries an Ed25519 public key (X.509 encoded) and a
- * signature over its identity, sequence number, expiry and data; it may only be replaced by a
- * value signed with the same key.
+ * signature over its identity, sequence number, expiry and data; it may only be replaced by a value
+ * signed with the same key.
  *
  * <p>The arrays are copied in and out: a {@code Value} is immutable and compares by content.
  *

@@ -76,7 +76,8 @@ class KadConfigTest {
   @Test
   void everyMaintenanceJobRunsByDefaultAndTheSetIsCopied() {
     assertThat(KadConfig.defaults().jobs()).containsExactlyInAnyOrder(MaintenanceJob.values());
-    java.util.Set<MaintenanceJob> chosen = new java.util.HashSet<>(java.util.Set.of(MaintenanceJob.EXPIRY));
+    java.util.Set<MaintenanceJob> chosen =
+        new java.util.HashSet<>(java.util.Set.of(MaintenanceJob.EXPIRY));
     KadConfig c = KadConfig.builder().jobs(chosen).build();
     chosen.add(MaintenanceJob.REFRESH);
     assertThat(c.jobs()).containsExactly(MaintenanceJob.EXPIRY);

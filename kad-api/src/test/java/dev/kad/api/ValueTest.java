@@ -48,13 +48,7 @@ class ValueTest {
     assertThat(signed.verifySignature()).isTrue();
     Value tampered =
         new Value(
-            new byte[] {4, 6},
-            publisher,
-            3,
-            1,
-            expiry,
-            signed.publicKey(),
-            signed.signature());
+            new byte[] {4, 6}, publisher, 3, 1, expiry, signed.publicKey(), signed.signature());
     assertThat(tampered.verifySignature()).isFalse();
     assertThat(Value.of(new byte[0], publisher, 1, 1, expiry).verifySignature()).isFalse();
   }

@@ -7,8 +7,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code kad-bench} command line: one subcommand per benchmark, each printing one JSON line
- * on stdout and its progress and logs on stderr.
+ * The {@code kad-bench} command line: one subcommand per benchmark, each printing one JSON line on
+ * stdout and its progress and logs on stderr.
  *
  * <pre>{@code
  * java -jar kad-bench/target/kad-bench.jar sim --nodes 10000 --lookups 1000 --seed 1
@@ -48,8 +48,8 @@ public final class Bench implements Runnable {
   }
 
   /**
-   * The command line with kad-bench's error handling: a bad option prints one line on stderr
-   * and exits with 2, without the usage text.
+   * The command line with kad-bench's error handling: a bad option prints one line on stderr and
+   * exits with 2, without the usage text.
    *
    * @return a fresh command line
    */
@@ -60,8 +60,7 @@ public final class Bench implements Runnable {
           CommandLine failed = ex.getCommandLine();
           failed
               .getErr()
-              .println(
-                  failed.getCommandName() + ": " + ex.getMessage() + " (see --help)");
+              .println(failed.getCommandName() + ": " + ex.getMessage() + " (see --help)");
           failed.getErr().flush();
           return failed.getCommandSpec().exitCodeOnInvalidInput();
         });
@@ -70,6 +69,7 @@ public final class Bench implements Runnable {
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "a command is required: sim, tcp, rpc or watch");
+    throw new ParameterException(
+        spec.commandLine(), "a command is required: sim, tcp, rpc or watch");
   }
 }

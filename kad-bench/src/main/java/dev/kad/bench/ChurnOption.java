@@ -3,9 +3,9 @@ package dev.kad.bench;
 import picocli.CommandLine.Option;
 
 /**
- * {@code --churn-per-hour} of {@code sim} and {@code watch}, a picocli mixin. Each command
- * declares its own {@code --hours}, since the hours mean more in {@code watch} (its puts are
- * spread over them), and passes it to {@link #check}: the rate needs hours to run in.
+ * {@code --churn-per-hour} of {@code sim} and {@code watch}, a picocli mixin. Each command declares
+ * its own {@code --hours}, since the hours mean more in {@code watch} (its puts are spread over
+ * them), and passes it to {@link #check}: the rate needs hours to run in.
  */
 final class ChurnOption {
 

@@ -17,8 +17,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * XOR-distance comparison, the inner loop of every lookup and table query: the allocation-free
- * {@code compareDistance} (STYLE §3, mldht's {@code threeWayDistance}) against building both
- * {@code Distance}s and comparing them.
+ * {@code compareDistance} (STYLE §3, mldht's {@code threeWayDistance}) against building both {@code
+ * Distance}s and comparing them.
  *
  * <pre>{@code
  * java -cp kad-bench/target/kad-bench.jar org.openjdk.jmh.Main Distance

@@ -4,9 +4,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
 /**
- * Checks of a command's option values after parsing. A failed check is a usage error, which
- * {@link Bench} prints as one line before exiting with 2; the message names the option, the
- * allowed values and the value given: {@code --k must be in [1, 256] but was 0}.
+ * Checks of a command's option values after parsing. A failed check is a usage error, which {@link
+ * Bench} prints as one line before exiting with 2; the message names the option, the allowed values
+ * and the value given: {@code --k must be in [1, 256] but was 0}.
  */
 final class OptionChecks {
 

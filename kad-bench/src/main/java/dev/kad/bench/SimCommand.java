@@ -103,7 +103,8 @@ final class SimCommand implements Callable<Integer> {
       names = "--bootstrap",
       paramLabel = "protocol|warm",
       converter = JoinConverter.class,
-      description = "How routing tables are filled: protocol below 20000 nodes, warm from there"
+      description =
+          "How routing tables are filled: protocol below 20000 nodes, warm from there"
               + " unless set (see below).")
   Simulation.Join join;
 

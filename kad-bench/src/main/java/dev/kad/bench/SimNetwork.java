@@ -20,10 +20,10 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The simulated network the {@code sim} and {@code watch} benchmarks run on: N engine nodes on
- * one {@link SimulatedNetwork} driven by one {@link SimScheduler}, advanced from the calling
- * thread. Builds and joins the nodes, kills them, and replaces them under churn. Every random
- * draw derives from the seed.
+ * The simulated network the {@code sim} and {@code watch} benchmarks run on: N engine nodes on one
+ * {@link SimulatedNetwork} driven by one {@link SimScheduler}, advanced from the calling thread.
+ * Builds and joins the nodes, kills them, and replaces them under churn. Every random draw derives
+ * from the seed.
  */
 final class SimNetwork {
 
@@ -61,12 +61,7 @@ final class SimNetwork {
    * @param hours the phase's length
    */
   record Churn(
-      int replaced,
-      int joinFailures,
-      long requests,
-      long joinRequests,
-      int liveNodes,
-      int hours) {
+      int replaced, int joinFailures, long requests, long joinRequests, int liveNodes, int hours) {
 
     /** Requests per live node and hour, the replacements' joins left out. */
     double maintenancePerNodeHour() {
@@ -86,8 +81,8 @@ final class SimNetwork {
   private static final Duration WAVE_LIMIT = Duration.ofMinutes(30);
 
   /**
-   * The largest wave of concurrent joins: the joins of a wave overlap in virtual time, which
-   * keeps the build short; the cap keeps a wave from loading the few nodes joined before it.
+   * The largest wave of concurrent joins: the joins of a wave overlap in virtual time, which keeps
+   * the build short; the cap keeps a wave from loading the few nodes joined before it.
    */
   private static final int MAX_WAVE = 64;
 
@@ -178,9 +173,9 @@ final class SimNetwork {
 
   /**
    * Joins node 1.. through the protocol, in waves: a wave is at most as large as the network
-   * already joined (and at most {@link #MAX_WAVE}); each of its nodes bootstraps from a random
-   * node of the joined part, all of the wave at once. A failed join is retried once through
-   * another seed.
+   * already joined (and at most {@link #MAX_WAVE}); each of its nodes bootstraps from a random node
+   * of the joined part, all of the wave at once. A failed join is retried once through another
+   * seed.
    */
   private void joinByProtocol() {
     int joined = 1;
@@ -228,10 +223,10 @@ final class SimNetwork {
   }
 
   /**
-   * Runs {@code hours} of churn: each hour, {@code perHour} of the live nodes (rounded) are
-   * killed at random times of the hour, each replaced at once by a fresh node that bootstraps
-   * from a random live node that is not itself still joining. The {@code extra} actions run at
-   * their times, in order with the churn events. Nodes in {@code keep} are never killed.
+   * Runs {@code hours} of churn: each hour, {@code perHour} of the live nodes (rounded) are killed
+   * at random times of the hour, each replaced at once by a fresh node that bootstraps from a
+   * random live node that is not itself still joining. The {@code extra} actions run at their
+   * times, in order with the churn events. Nodes in {@code keep} are never killed.
    */
   Churn churn(double perHour, int hours, Set<KadNode> keep, List<Timed> extra) {
     long start = clock.nanos();
@@ -291,20 +286,14 @@ final class SimNetwork {
       if (replaced % step == 0) {
         report(
             "churn: %d/%d nodes replaced, %d live, %d scheduler tasks queued",
-            replaced,
-            churnEvents,
-            live.size(),
-            clock.queued());
+            replaced, churnEvents, live.size(), clock.queued());
       }
     }
     clock.advanceBy(Duration.ofNanos(Math.max(0, start + hours * hourNanos - clock.nanos())));
     long requests = network.traffic().requests() - requestsBefore;
     report(
         "churn done: %d replaced, %d joins failed, %d requests (%d by joins)",
-        replaced,
-        joinFailures[0],
-        requests,
-        joinRequests[0]);
+        replaced, joinFailures[0], requests, joinRequests[0]);
     return new Churn(replaced, joinFailures[0], requests, joinRequests[0], liveNodes, hours);
   }
 

@@ -6,8 +6,8 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * The options of the simulated network that {@code sim} and {@code watch} both build: its seed,
- * latency and bucket size. A picocli mixin ({@code @Mixin SimOptions network;}); the command
- * calls {@link #check} among its own checks.
+ * latency and bucket size. A picocli mixin ({@code @Mixin SimOptions network;}); the command calls
+ * {@link #check} among its own checks.
  */
 final class SimOptions {
 

@@ -18,8 +18,8 @@ import java.util.Optional;
  * @param putAcksMean mean number of nodes that accepted a put
  * @param heapBytesPerNode used heap of the built network divided by the node count
  * @param wallSeconds real time of the whole run
- * @param churn the churn phase's figures, when there was one; the lookup and get figures are
- *     then measured after it
+ * @param churn the churn phase's figures, when there was one; the lookup and get figures are then
+ *     measured after it
  */
 record SimResult(
     Simulation.Settings settings,
@@ -40,41 +40,45 @@ record SimResult(
   /**
    * What survived the churn.
    *
-   * @param valuesRetrievable fraction of the values put before the churn that a get from a
-   *     random live node found after it
+   * @param valuesRetrievable fraction of the values put before the churn that a get from a random
+   *     live node found after it
    * @param maintenanceRpcsPerNodeHour requests per live node and hour during the churn, the
    *     replacements' own bootstrap requests left out
    * @param replaced nodes killed and replaced
    * @param joinFailures replacements whose bootstrap failed
    */
   record ChurnFigures(
-      double valuesRetrievable, double maintenanceRpcsPerNodeHour, int replaced, int joinFailures) {}
+      double valuesRetrievable,
+      double maintenanceRpcsPerNodeHour,
+      int replaced,
+      int joinFailures) {}
 
   /** The JSON line: every field, in a fixed order. */
   String toJson() {
     Simulation.Settings s = settings;
-    JsonLine json = new JsonLine()
-        .field("scenario", "sim")
-        .field("nodes", s.nodes())
-        .field("lookups", s.lookups())
-        .field("seed", s.seed())
-        .field("k", s.k())
-        .field("alpha", s.alpha())
-        .field("loss", s.loss(), 6)
-        .field("dead", s.dead(), 6)
-        .field("bootstrap", s.join().label())
-        .field("find_node_accuracy", findNodeAccuracy, 4)
-        .field("find_node_hops_p50", findNodeHopsP50, 1)
-        .field("find_node_hops_p99", findNodeHopsP99, 1)
-        .field("find_node_rpcs_mean", findNodeRpcsMean, 2)
-        .field("find_node_ms_p50", findNodeMsP50, 1)
-        .field("find_node_ms_p99", findNodeMsP99, 1)
-        .field("get_success", getSuccess, 4)
-        .field("get_rpcs_mean", getRpcsMean, 2)
-        .field("get_ms_p50", getMsP50, 1)
-        .field("put_acks_mean", putAcksMean, 2)
-        .field("heap_bytes_per_node", heapBytesPerNode)
-        .field("wall_s", wallSeconds, 2);
+    JsonLine json =
+        new JsonLine()
+            .field("scenario", "sim")
+            .field("nodes", s.nodes())
+            .field("lookups", s.lookups())
+            .field("seed", s.seed())
+            .field("k", s.k())
+            .field("alpha", s.alpha())
+            .field("loss", s.loss(), 6)
+            .field("dead", s.dead(), 6)
+            .field("bootstrap", s.join().label())
+            .field("find_node_accuracy", findNodeAccuracy, 4)
+            .field("find_node_hops_p50", findNodeHopsP50, 1)
+            .field("find_node_hops_p99", findNodeHopsP99, 1)
+            .field("find_node_rpcs_mean", findNodeRpcsMean, 2)
+            .field("find_node_ms_p50", findNodeMsP50, 1)
+            .field("find_node_ms_p99", findNodeMsP99, 1)
+            .field("get_success", getSuccess, 4)
+            .field("get_rpcs_mean", getRpcsMean, 2)
+            .field("get_ms_p50", getMsP50, 1)
+            .field("put_acks_mean", putAcksMean, 2)
+            .field("heap_bytes_per_node", heapBytesPerNode)
+            .field("wall_s", wallSeconds, 2);
     churn.ifPresent(
         c ->
             json.field("churn_per_hour", s.churnPerHour(), 6)

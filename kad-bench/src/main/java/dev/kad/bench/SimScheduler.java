@@ -12,22 +12,22 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * A virtual clock for large simulations: the same contract as reactor-test's {@code
- * VirtualTimeScheduler} (tasks run on the thread that advances time, in order of due time and
- * then of scheduling; a task scheduled while nothing runs and already due runs at once), but
- * cancelling a task costs O(log n) instead of a linear scan of the queue.
+ * VirtualTimeScheduler} (tasks run on the thread that advances time, in order of due time and then
+ * of scheduling; a task scheduled while nothing runs and already due runs at once), but cancelling
+ * a task costs O(log n) instead of a linear scan of the queue.
  *
  * <p>Why: {@code VirtualTimeScheduler} keeps its tasks in a {@code PriorityBlockingQueue} and a
  * cancelled task removes itself with {@code queue.remove(task)}, a linear scan. Every RPC of the
- * engine cancels three timers when it is answered (the transport's request timeout, the node's
- * hard timeout, the lookup's soft timeout), and with maintenance on every node keeps five
- * periodic jobs queued, so at 5,000 nodes each answered RPC scans 25,000+ entries. Here the
- * queue is a binary heap whose tasks know their slot, so a cancelled task leaves it at once.
- * Leaving it matters as much as the time: a timer left in the queue until it is due keeps the
- * whole cancelled operator chain of its RPC reachable for seconds of virtual time, which the
- * garbage collector then copies again and again.
+ * engine cancels three timers when it is answered (the transport's request timeout, the node's hard
+ * timeout, the lookup's soft timeout), and with maintenance on every node keeps five periodic jobs
+ * queued, so at 5,000 nodes each answered RPC scans 25,000+ entries. Here the queue is a binary
+ * heap whose tasks know their slot, so a cancelled task leaves it at once. Leaving it matters as
+ * much as the time: a timer left in the queue until it is due keeps the whole cancelled operator
+ * chain of its RPC reachable for seconds of virtual time, which the garbage collector then copies
+ * again and again.
  *
- * <p>Not thread-safe: one thread schedules, advances and runs everything (as the simulation
- * does); tasks must not block.
+ * <p>Not thread-safe: one thread schedules, advances and runs everything (as the simulation does);
+ * tasks must not block.
  */
 final class SimScheduler implements Scheduler {
 
@@ -107,8 +107,8 @@ final class SimScheduler implements Scheduler {
    * Subscribes to {@code mono} and runs tasks in time order until it terminates.
    *
    * @return the value, or null when the {@code Mono} completed empty
-   * @throws IllegalStateException when {@code limit} of virtual time passes first, or nothing
-   *     is left to run
+   * @throws IllegalStateException when {@code limit} of virtual time passes first, or nothing is
+   *     left to run
    */
   <T> T await(Mono<T> mono, Duration limit) {
     CompletableFuture<T> future = mono.toFuture();
@@ -191,6 +191,7 @@ final class SimScheduler implements Scheduler {
     final long seq;
     final SimWorker worker;
     boolean cancelled;
+
     /** The task's slot in the heap, -1 once it left the heap. */
     int slot = -1;
 
@@ -220,8 +221,8 @@ final class SimScheduler implements Scheduler {
   }
 
   /**
-   * A binary min-heap of tasks in run order. Each task knows its slot, so removing a cancelled
-   * one costs O(log n) and no scan.
+   * A binary min-heap of tasks in run order. Each task knows its slot, so removing a cancelled one
+   * costs O(log n) and no scan.
    */
   private static final class TaskHeap {
     private Task[] heap = new Task[1024];

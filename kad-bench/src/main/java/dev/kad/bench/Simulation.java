@@ -28,9 +28,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * One run of {@code kad-bench sim}: builds the network, kills some nodes, optionally puts values
- * and runs hours of churn with maintenance on, then measures lookups and put-get pairs.
- * Everything runs on one {@link SimScheduler} advanced from this thread, and every random draw
- * derives from the seed, so the same settings give the same figures.
+ * and runs hours of churn with maintenance on, then measures lookups and put-get pairs. Everything
+ * runs on one {@link SimScheduler} advanced from this thread, and every random draw derives from
+ * the seed, so the same settings give the same figures.
  */
 final class Simulation {
 
@@ -83,12 +83,12 @@ final class Simulation {
     }
 
     /**
-     * The nodes' configuration: maintenance on with the paper's intervals (refresh and
-     * replicate 1 h, republish 24 h, 1 min jitter: the defaults) when there is a churn phase,
-     * off otherwise. Values expire {@code hours + 24 h} after they are published (24 h
-     * without churn): Kademlia expires a value 24 h after its publisher last published it,
-     * and with 10% churn per hour most publishers are gone by then, so counting at hour 24
-     * with a 24 h expiry would measure expiry, not whether replication kept the values.
+     * The nodes' configuration: maintenance on with the paper's intervals (refresh and replicate 1
+     * h, republish 24 h, 1 min jitter: the defaults) when there is a churn phase, off otherwise.
+     * Values expire {@code hours + 24 h} after they are published (24 h without churn): Kademlia
+     * expires a value 24 h after its publisher last published it, and with 10% churn per hour most
+     * publishers are gone by then, so counting at hour 24 with a 24 h expiry would measure expiry,
+     * not whether replication kept the values.
      */
     KadConfig config() {
       return KadConfig.builder()
@@ -146,8 +146,7 @@ final class Simulation {
       long heapPerNode = Math.max(0, (SimNetwork.usedHeap() - baseline) / settings.nodes());
       report(
           "network built: %d bytes of heap per node, %d requests sent",
-          heapPerNode,
-          sim.network().traffic().requests());
+          heapPerNode, sim.network().traffic().requests());
       killSome();
       Optional<SimResult.ChurnFigures> churn =
           settings.churn() ? Optional.of(churn()) : Optional.empty();
@@ -218,7 +217,8 @@ final class Simulation {
       getting.add(
           getter
               .get(put.key())
-              .any(v -> Arrays.equals(v.data(), put.data()) && v.publisher().equals(put.publisher()))
+              .any(
+                  v -> Arrays.equals(v.data(), put.data()) && v.publisher().equals(put.publisher()))
               .onErrorReturn(false));
     }
     Long found =
@@ -228,10 +228,7 @@ final class Simulation {
     double retrievable = puts.isEmpty() ? 1.0 : (double) found / puts.size();
     report(
         "after %d h of churn %d/%d values retrievable; maintenance %.1f requests per node-hour",
-        settings.hours(),
-        found,
-        puts.size(),
-        churn.maintenancePerNodeHour());
+        settings.hours(), found, puts.size(), churn.maintenancePerNodeHour());
     return new SimResult.ChurnFigures(
         retrievable, churn.maintenancePerNodeHour(), churn.replaced(), churn.joinFailures());
   }
@@ -280,9 +277,7 @@ final class Simulation {
       if ((i + 1) % Math.max(1, settings.lookups() / 5) == 0) {
         report(
             "%d/%d lookups, accuracy so far %.4f",
-            i + 1,
-            settings.lookups(),
-            figures.accuracy.mean());
+            i + 1, settings.lookups(), figures.accuracy.mean());
       }
     }
     return figures;
@@ -342,16 +337,13 @@ final class Simulation {
       if ((i + 1) % Math.max(1, settings.lookups() / 5) == 0) {
         report(
             "%d/%d put-get pairs, success so far %.4f",
-            i + 1,
-            settings.lookups(),
-            figures.success.mean());
+            i + 1, settings.lookups(), figures.success.mean());
       }
     }
     report(
         "requests per get: %.2f by the whole network, %.2f by the getting node (its lookup and"
             + " caching store); the rest are other nodes' pings and hand-overs the get set off",
-        figures.rpcs.mean(),
-        figures.getterRpcs.mean());
+        figures.rpcs.mean(), figures.getterRpcs.mean());
     return figures;
   }
 

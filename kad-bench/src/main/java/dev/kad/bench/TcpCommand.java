@@ -159,8 +159,10 @@ final class TcpCommand implements Callable<Integer> {
     private final List<TcpTransport> transports = new ArrayList<>();
     private final LoopResources sharedLoops =
         eventLoops == 0 ? null : LoopResources.create("kad-bench", 1, eventLoops, true, false);
+
     /** Pings and lookups that errored (not sampled); the run goes on. */
     private int failures;
+
     private String lastFailure = "";
 
     Run(PrintWriter progress) {
@@ -188,15 +190,14 @@ final class TcpCommand implements Callable<Integer> {
         double dials = lookups(hops, lookupMs, rpcs);
         report(
             "lookups: p50 %.2f ms, %.1f hops, %.2f connections dialed per lookup",
-            lookupMs.percentile(0.5),
-            hops.percentile(0.5),
-            dials);
+            lookupMs.percentile(0.5), hops.percentile(0.5), dials);
         Samples getMs = new Samples();
         Samples success = new Samples();
         putsAndGets(getMs, success);
         report("gets: p50 %.2f ms, success %.4f", getMs.percentile(0.5), success.mean());
         if (failures > 0) {
-          report("%d pings or lookups failed and were not sampled, last: %s", failures, lastFailure);
+          report(
+              "%d pings or lookups failed and were not sampled, last: %s", failures, lastFailure);
         }
         return new JsonLine()
             .field("scenario", "tcp")
@@ -371,8 +372,7 @@ final class TcpCommand implements Callable<Integer> {
         byte[] data = ("tcp value " + i).getBytes(StandardCharsets.UTF_8);
         putter.put(key, data).onErrorResume(e -> Mono.empty()).block(BOUND);
         long t0 = System.nanoTime();
-        List<Value> got =
-            getter.get(key).collectList().onErrorReturn(List.of()).block(BOUND);
+        List<Value> got = getter.get(key).collectList().onErrorReturn(List.of()).block(BOUND);
         ms.add((System.nanoTime() - t0) / 1e6);
         boolean ok = false;
         for (Value v : got) {

@@ -20,19 +20,21 @@ import java.util.random.RandomGenerator;
  * form one contiguous range of that order (the node's subtree at depth {@code d}), and the ids of
  * its bucket {@code d} (same first {@code d} bits, differing at bit {@code d}) another. For each
  * depth, from the root down, the node learns up to k random members of its bucket, as a refresh
- * lookup would have found them (Kademlia §2.2: every bucket holds up to k contacts of its
- * range). At the depth below which fewer than k other nodes share the node's prefix, it learns
- * the members of that bucket nearest to it and everybody deeper, so it knows its true k nearest
- * neighbours, as after the lookup of its own id a real join makes. No bucket receives more than
- * k contacts, so nothing lands in a replacement cache. Costs O(N log² N) and no messages.
+ * lookup would have found them (Kademlia §2.2: every bucket holds up to k contacts of its range).
+ * At the depth below which fewer than k other nodes share the node's prefix, it learns the members
+ * of that bucket nearest to it and everybody deeper, so it knows its true k nearest neighbours, as
+ * after the lookup of its own id a real join makes. No bucket receives more than k contacts, so
+ * nothing lands in a replacement cache. Costs O(N log² N) and no messages.
  */
 final class WarmUp {
 
   private final List<KadNode> nodes;
   private final int k;
   private final RandomGenerator random;
+
   /** Node indexes sorted by id. */
   private final int[] order;
+
   /** The ids' bytes in sorted order. */
   private final byte[][] sorted;
 
@@ -125,8 +127,8 @@ final class WarmUp {
   }
 
   /**
-   * The smallest ({@code ones} false) or largest id whose first {@code depth} bits are the
-   * node's, with bit {@code depth} flipped when {@code flip}.
+   * The smallest ({@code ones} false) or largest id whose first {@code depth} bits are the node's,
+   * with bit {@code depth} flipped when {@code flip}.
    */
   private static byte[] prefixBound(byte[] self, int depth, boolean flip, boolean ones) {
     byte[] b = self.clone();

@@ -185,11 +185,7 @@ final class WatchCommand implements Callable<Integer> {
       double fraction = (double) delivered / puts;
       sim.report(
           "%d/%d delivered, %d puts failed, %d unexpected values, %d replaced",
-          delivered,
-          puts,
-          failed,
-          unexpected[0],
-          phase.replaced());
+          delivered, puts, failed, unexpected[0], phase.replaced());
       JsonLine json =
           new JsonLine()
               .field("scenario", "watch")

@@ -11,13 +11,28 @@ class RpcCommandTest {
   void drivesFindNodeRpcsAndPrintsThroughputAndLatency() {
     Map<String, String> fields =
         Cli.run(
-                "rpc", "--seconds", "1", "--warmup", "0", "--concurrency", "4", "--format",
-                "cbor", "--table", "50")
+                "rpc",
+                "--seconds",
+                "1",
+                "--warmup",
+                "0",
+                "--concurrency",
+                "4",
+                "--format",
+                "cbor",
+                "--table",
+                "50")
             .json();
 
     assertThat(fields.keySet())
         .containsExactly(
-            "scenario", "seconds", "concurrency", "format", "rpcs_per_s", "p50_us", "p99_us",
+            "scenario",
+            "seconds",
+            "concurrency",
+            "format",
+            "rpcs_per_s",
+            "p50_us",
+            "p99_us",
             "errors");
     assertThat(fields.get("format")).isEqualTo("\"cbor\"");
     assertThat(Cli.number(fields, "rpcs_per_s")).isPositive();

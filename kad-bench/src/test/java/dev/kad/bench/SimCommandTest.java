@@ -16,10 +16,27 @@ class SimCommandTest {
 
   private static final List<String> FIELDS =
       List.of(
-          "scenario", "nodes", "lookups", "seed", "k", "alpha", "loss", "dead", "bootstrap",
-          "find_node_accuracy", "find_node_hops_p50", "find_node_hops_p99", "find_node_rpcs_mean",
-          "find_node_ms_p50", "find_node_ms_p99", "get_success", "get_rpcs_mean", "get_ms_p50",
-          "put_acks_mean", "heap_bytes_per_node", "wall_s");
+          "scenario",
+          "nodes",
+          "lookups",
+          "seed",
+          "k",
+          "alpha",
+          "loss",
+          "dead",
+          "bootstrap",
+          "find_node_accuracy",
+          "find_node_hops_p50",
+          "find_node_hops_p99",
+          "find_node_rpcs_mean",
+          "find_node_ms_p50",
+          "find_node_ms_p99",
+          "get_success",
+          "get_rpcs_mean",
+          "get_ms_p50",
+          "put_acks_mean",
+          "heap_bytes_per_node",
+          "wall_s");
 
   private static final Pattern FIELD = Pattern.compile("\"([a-z0-9_]+)\":(\"[^\"]*\"|[-0-9.eE]+)");
 
@@ -81,8 +98,7 @@ class SimCommandTest {
 
   @Test
   void warmBootstrapFindsTheClosestNodesWithoutMessages() {
-    Run run =
-        run("sim", "--nodes", "200", "--lookups", "10", "--seed", "3", "--bootstrap", "warm");
+    Run run = run("sim", "--nodes", "200", "--lookups", "10", "--seed", "3", "--bootstrap", "warm");
 
     assertThat(run.exitCode()).as("stderr: %s", run.err()).isZero();
     Map<String, String> fields = parse(run.out().strip());
@@ -106,14 +122,30 @@ class SimCommandTest {
   void churnHoursAddRetrievabilityAndMaintenanceTraffic() {
     Map<String, String> fields =
         Cli.run(
-                "sim", "--nodes", "50", "--lookups", "5", "--values", "10", "--seed", "2",
-                "--churn-per-hour", "0.1", "--hours", "1")
+                "sim",
+                "--nodes",
+                "50",
+                "--lookups",
+                "5",
+                "--values",
+                "10",
+                "--seed",
+                "2",
+                "--churn-per-hour",
+                "0.1",
+                "--hours",
+                "1")
             .json();
 
     List<String> churnFields =
         List.of(
-            "churn_per_hour", "hours", "values", "values_retrievable",
-            "maintenance_rpcs_per_node_hour", "nodes_replaced", "join_failures");
+            "churn_per_hour",
+            "hours",
+            "values",
+            "values_retrievable",
+            "maintenance_rpcs_per_node_hour",
+            "nodes_replaced",
+            "join_failures");
     assertThat(fields.keySet()).startsWith(FIELDS.toArray(String[]::new));
     assertThat(List.copyOf(fields.keySet()).subList(FIELDS.size(), fields.size()))
         .containsExactlyElementsOf(churnFields);

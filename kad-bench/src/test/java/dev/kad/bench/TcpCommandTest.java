@@ -10,10 +10,24 @@ class TcpCommandTest {
 
   private static final List<String> FIELDS =
       List.of(
-          "scenario", "nodes", "lookups", "setup_ms", "ping_us_p50", "find_node_hops_p50",
-          "find_node_ms_p50", "find_node_ms_p90", "find_node_ms_p99", "find_node_rpcs_mean",
-          "get_ms_p50", "get_ms_p99", "get_success", "heap_bytes_per_node",
-          "find_node_dials_mean", "event_loops", "origins", "warmup");
+          "scenario",
+          "nodes",
+          "lookups",
+          "setup_ms",
+          "ping_us_p50",
+          "find_node_hops_p50",
+          "find_node_ms_p50",
+          "find_node_ms_p90",
+          "find_node_ms_p99",
+          "find_node_rpcs_mean",
+          "get_ms_p50",
+          "get_ms_p99",
+          "get_success",
+          "heap_bytes_per_node",
+          "find_node_dials_mean",
+          "event_loops",
+          "origins",
+          "warmup");
 
   @Test
   void realNodesOnLoopbackPrintOneJsonLineWithTheIssueFields() {

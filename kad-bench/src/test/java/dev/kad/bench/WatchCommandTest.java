@@ -16,8 +16,15 @@ class WatchCommandTest {
     assertThat(fields.keySet())
         .containsExactlyElementsOf(
             List.of(
-                "scenario", "nodes", "puts", "seed", "notify_ms_p50", "notify_ms_p99",
-                "delivered_fraction", "puts_failed", "wall_s"));
+                "scenario",
+                "nodes",
+                "puts",
+                "seed",
+                "notify_ms_p50",
+                "notify_ms_p99",
+                "delivered_fraction",
+                "puts_failed",
+                "wall_s"));
     assertThat(Cli.number(fields, "delivered_fraction")).isEqualTo(1.0);
     assertThat(Cli.number(fields, "notify_ms_p50")).isPositive();
   }
@@ -26,8 +33,17 @@ class WatchCommandTest {
   void withChurnTheLineGainsTheChurnFigures() {
     Map<String, String> fields =
         Cli.run(
-                "watch", "--nodes", "40", "--puts", "10", "--seed", "5", "--churn-per-hour",
-                "0.1", "--hours", "1")
+                "watch",
+                "--nodes",
+                "40",
+                "--puts",
+                "10",
+                "--seed",
+                "5",
+                "--churn-per-hour",
+                "0.1",
+                "--hours",
+                "1")
             .json();
 
     assertThat(fields)

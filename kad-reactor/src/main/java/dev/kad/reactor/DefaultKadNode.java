@@ -81,8 +81,10 @@ final class DefaultKadNode implements KadNode {
   private final Sinks.Empty<Void> onClose = Sinks.empty();
   private final Map<Key, Value> published = new ConcurrentHashMap<>();
   private final LiveStreams liveStreams = new LiveStreams(this);
+
   /** Fires once per subscription after the hard timeout; cold, so one serves every request. */
   private final Mono<Long> hardTimer;
+
   private volatile FluxSink<Mono<Void>> tasks;
   private volatile Contact contact;
 
@@ -150,13 +152,17 @@ final class DefaultKadNode implements KadNode {
                       Flux.<Mono<Void>>create(sink -> tasks = sink)
                           .onBackpressureBuffer(
                               MAX_QUEUED_TASKS,
-                              dropped -> log.debug("node={} background queue full", id.toShortHex()),
+                              dropped ->
+                                  log.debug("node={} background queue full", id.toShortHex()),
                               BufferOverflowStrategy.DROP_LATEST)
                           .flatMap(
                               task ->
                                   task.onErrorResume(
                                       e -> {
-                                        log.debug("node={} background task failed: {}", id.toShortHex(), e.toString());
+                                        log.debug(
+                                            "node={} background task failed: {}",
+                                            id.toShortHex(),
+                                            e.toString());
                                         return Mono.empty();
                                       }),
                               TASK_CONCURRENCY)
@@ -295,7 +301,11 @@ final class DefaultKadNode implements KadNode {
                   old.isSigned()
                       ? old
                       : Value.of(
-                          old.data(), old.publisher(), old.valueId(), old.seq(), now.plus(config.expireAfter()));
+                          old.data(),
+                          old.publisher(),
+                          old.valueId(),
+                          old.seq(),
+                          now.plus(config.expireAfter()));
               published.replace(e.getKey(), old, renewed);
               return store(e.getKey(), renewed).onErrorResume(x -> Mono.empty());
             })
@@ -506,27 +516,29 @@ final class DefaultKadNode implements KadNode {
       throw new IllegalArgumentException("seeds must name at least one address but was " + seeds);
     }
     List<Address> copy = List.copyOf(seeds);
-    return timed("bootstrap", Mono.defer(
-        () -> {
-          if (closed.get()) {
-            return Mono.error(closedError());
-          }
-          return Flux.fromIterable(copy)
-              .flatMap(this::pingSeed)
-              .count()
-              .flatMap(
-                  answered -> {
-                    if (answered == 0) {
-                      return Mono.error(
-                          new UnreachableContactException("no seed answered: " + copy));
-                    }
-                    return findNode(id).then(refreshBeyondClosestNeighbour());
-                  })
-              .doOnSuccess(
-                  v ->
-                      log.info(
-                          "node={} bootstrapped: {} contacts", id.toShortHex(), table.size()));
-        }));
+    return timed(
+        "bootstrap",
+        Mono.defer(
+            () -> {
+              if (closed.get()) {
+                return Mono.error(closedError());
+              }
+              return Flux.fromIterable(copy)
+                  .flatMap(this::pingSeed)
+                  .count()
+                  .flatMap(
+                      answered -> {
+                        if (answered == 0) {
+                          return Mono.error(
+                              new UnreachableContactException("no seed answered: " + copy));
+                        }
+                        return findNode(id).then(refreshBeyondClosestNeighbour());
+                      })
+                  .doOnSuccess(
+                      v ->
+                          log.info(
+                              "node={} bootstrapped: {} contacts", id.toShortHex(), table.size()));
+            }));
   }
 
   private Mono<Contact> pingSeed(Address seed) {
@@ -657,7 +669,9 @@ final class DefaultKadNode implements KadNode {
         List<Object> identity = List.of(v.publisher(), v.valueId(), v.seq());
         if (seen.add(identity)) {
           out.add(v);
-          found.put(List.of(v.publisher(), v.valueId()), newest(found.get(List.of(v.publisher(), v.valueId())), v));
+          found.put(
+              List.of(v.publisher(), v.valueId()),
+              newest(found.get(List.of(v.publisher(), v.valueId())), v));
         }
       }
       return out;
@@ -809,8 +823,8 @@ final class DefaultKadNode implements KadNode {
   }
 
   /**
-   * Kademlia §2.5: when a new node appears, the node closest to a stored key hands its values
-   * over if the newcomer is among the key's k closest.
+   * Kademlia §2.5: when a new node appears, the node closest to a stored key hands its values over
+   * if the newcomer is among the key's k closest.
    */
   private Mono<Void> handOver(Contact newcomer) {
     return Mono.defer(
@@ -824,7 +838,8 @@ final class DefaultKadNode implements KadNode {
           }
           return Flux.fromIterable(byKey.entrySet())
               .concatMap(
-                  e -> call(newcomer, new Request.Store(contact(), e.getKey(), e.getValue(), false)))
+                  e ->
+                      call(newcomer, new Request.Store(contact(), e.getKey(), e.getValue(), false)))
               .then();
         });
   }

@@ -34,8 +34,8 @@ public final class KadNodes {
   private KadNodes() {}
 
   /**
-   * A builder with the default configuration, the parallel scheduler, the system clock,
-   * an unseeded random source, a random id and an in-memory store.
+   * A builder with the default configuration, the parallel scheduler, the system clock, an unseeded
+   * random source, a random id and an in-memory store.
    *
    * @return a new builder
    */
@@ -44,9 +44,9 @@ public final class KadNodes {
   }
 
   /**
-   * Feeds contacts to a node's routing table as if it had heard from them, without any
-   * message: the documented warm-up with which simulations of very many nodes fill routing
-   * tables through the same table code instead of the bootstrap protocol.
+   * Feeds contacts to a node's routing table as if it had heard from them, without any message: the
+   * documented warm-up with which simulations of very many nodes fill routing tables through the
+   * same table code instead of the bootstrap protocol.
    *
    * @param node a node built by this class
    * @param contacts the contacts
@@ -108,9 +108,9 @@ public final class KadNodes {
     }
 
     /**
-     * Sets the scheduler every timer of the node runs on (a {@code VirtualTimeScheduler} in
-     * tests and simulations); by default {@link Schedulers#parallel()}. Unless a {@link
-     * #clock(Clock)} is set too, the node reads the time from this scheduler.
+     * Sets the scheduler every timer of the node runs on (a {@code VirtualTimeScheduler} in tests
+     * and simulations); by default {@link Schedulers#parallel()}. Unless a {@link #clock(Clock)} is
+     * set too, the node reads the time from this scheduler.
      *
      * @param scheduler the scheduler
      * @return this builder
@@ -121,9 +121,9 @@ public final class KadNodes {
     }
 
     /**
-     * Sets the clock for expiries. By default: the system clock (UTC) when no scheduler was
-     * set, and a clock reading {@link Scheduler#now} of the scheduler that was set, so a node
-     * on a virtual-time scheduler expires values in virtual time.
+     * Sets the clock for expiries. By default: the system clock (UTC) when no scheduler was set,
+     * and a clock reading {@link Scheduler#now} of the scheduler that was set, so a node on a
+     * virtual-time scheduler expires values in virtual time.
      *
      * @param clock the clock
      * @return this builder
@@ -167,8 +167,8 @@ public final class KadNodes {
     }
 
     /**
-     * Starts the node: starts the transport with the node's request handler and the
-     * maintenance jobs.
+     * Starts the node: starts the transport with the node's request handler and the maintenance
+     * jobs.
      *
      * <p>Subscribing starts it; the {@code Mono} emits the running node, or errors when the
      * transport cannot start. Each subscription starts a new node on the same transport, so

@@ -18,9 +18,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The live streams of one node (DESIGN, Live value streams): the watcher side (subscribing at
- * a key's k closest nodes, renewing, de-duplicating) and the storage side's push of {@code
- * Notify} to subscribers when a store changes a key.
+ * The live streams of one node (DESIGN, Live value streams): the watcher side (subscribing at a
+ * key's k closest nodes, renewing, de-duplicating) and the storage side's push of {@code Notify} to
+ * subscribers when a store changes a key.
  */
 final class LiveStreams {
 
@@ -59,8 +59,7 @@ final class LiveStreams {
                           .onBackpressureDrop()
                           .concatMap(tick -> resubscribe(session)))
                   .thenMany(Flux.empty());
-          return Flux.merge(values, upkeep)
-              .doFinally(signal -> endWatch(session));
+          return Flux.merge(values, upkeep).doFinally(signal -> endWatch(session));
         });
   }
 
@@ -95,13 +94,19 @@ final class LiveStreams {
             })
         .onErrorResume(
             e -> {
-              log.debug("node={} watch of {} could not resubscribe: {}", node.id().toShortHex(), key.toShortHex(), e.toString());
+              log.debug(
+                  "node={} watch of {} could not resubscribe: {}",
+                  node.id().toShortHex(),
+                  key.toShortHex(),
+                  e.toString());
               return Mono.empty();
             });
   }
 
   private Mono<Void> unsubscribe(Contact at, Key key) {
-    return node.call(at, new Request.Unsubscribe(node.contact(), key)).onErrorResume(e -> Mono.empty()).then();
+    return node.call(at, new Request.Unsubscribe(node.contact(), key))
+        .onErrorResume(e -> Mono.empty())
+        .then();
   }
 
   private void endWatch(WatchSession session) {

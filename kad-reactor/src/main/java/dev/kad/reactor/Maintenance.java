@@ -25,21 +25,21 @@ import reactor.core.publisher.Mono;
 
 /**
  * The maintenance jobs of one node (DESIGN, Maintenance), each a {@code Flux.interval} on the
- * node's scheduler with a random start delay up to {@link KadConfig#jobJitter()}, each
- * switched on or off by {@link KadConfig#jobs()}. A failed run
- * is logged and the schedule goes on; {@link #dispose()} stops every job.
+ * node's scheduler with a random start delay up to {@link KadConfig#jobJitter()}, each switched on
+ * or off by {@link KadConfig#jobs()}. A failed run is logged and the schedule goes on; {@link
+ * #dispose()} stops every job.
  *
  * <ul>
  *   <li>refresh: a find-node for a random id in every bucket not looked up within {@code
  *       refreshInterval}, checked every sixth of it, of at most k requests per bucket;
- *   <li>liveness: one ping per bucket to its least-recently-seen contact when it was not heard
- *       from within {@code refreshInterval}; failures count as for any request;
+ *   <li>liveness: one ping per bucket to its least-recently-seen contact when it was not heard from
+ *       within {@code refreshInterval}; failures count as for any request;
  *   <li>expiry: drops expired values and subscriptions every {@code expiryInterval};
- *   <li>replication: every {@code replicateInterval}, stores held originals at the key's k
- *       closest nodes, skipping values received by Store within the interval;
+ *   <li>replication: every {@code replicateInterval}, stores held originals at the key's k closest
+ *       nodes, skipping values received by Store within the interval;
  *   <li>republish: the publisher re-puts its own values with a fresh expiry every {@code
- *       min(republishInterval, expireAfter / 2)}, so a value never expires while its
- *       publisher lives.
+ *       min(republishInterval, expireAfter / 2)}, so a value never expires while its publisher
+ *       lives.
  * </ul>
  */
 final class Maintenance implements Disposable {
@@ -87,7 +87,10 @@ final class Maintenance implements Disposable {
                         .onErrorResume(
                             e -> {
                               log.warn(
-                                  "node={} {} run failed: {}", node.id().toShortHex(), name, e.toString());
+                                  "node={} {} run failed: {}",
+                                  node.id().toShortHex(),
+                                  name,
+                                  e.toString());
                               return Mono.empty();
                             }))
             .subscribe());

@@ -23,11 +23,11 @@ import java.util.function.Supplier;
 import reactor.core.publisher.Mono;
 
 /**
- * Answers inbound requests (DESIGN, Messages). Every request is validated before it touches
- * any state: a wrong id width, an oversized or expired value, too many values or a bad TTL is
- * answered with {@link Response.Failure} and changes nothing, not even the routing table. A
- * value whose signature does not verify is refused by the store, with its index and reason
- * in {@link Response.Stored}. A valid request's sender is reported to {@code onSender} first.
+ * Answers inbound requests (DESIGN, Messages). Every request is validated before it touches any
+ * state: a wrong id width, an oversized or expired value, too many values or a bad TTL is answered
+ * with {@link Response.Failure} and changes nothing, not even the routing table. A value whose
+ * signature does not verify is refused by the store, with its index and reason in {@link
+ * Response.Stored}. A valid request's sender is reported to {@code onSender} first.
  */
 final class RequestHandling implements RequestHandler {
 
@@ -141,8 +141,8 @@ final class RequestHandling implements RequestHandler {
   }
 
   /**
-   * A cached copy lives {@code expireAfter / 2^n}, where n is the number of known nodes closer
-   * to the key than this one (Kademlia §2.5): copies far from the key fade first.
+   * A cached copy lives {@code expireAfter / 2^n}, where n is the number of known nodes closer to
+   * the key than this one (Kademlia §2.5): copies far from the key fade first.
    */
   Instant cachedKeepUntil(Key key, Instant now) {
     int closer = 0;
@@ -199,8 +199,8 @@ final class RequestHandling implements RequestHandler {
   }
 
   /**
-   * Checks what can be judged without the store. Signatures are left to the store, which
-   * verifies them for every caller; checking them here too would verify each twice.
+   * Checks what can be judged without the store. Signatures are left to the store, which verifies
+   * them for every caller; checking them here too would verify each twice.
    */
   private Optional<Problem> values(List<Value> values, boolean forStore) {
     if (forStore && values.isEmpty()) {
@@ -219,7 +219,12 @@ final class RequestHandling implements RequestHandler {
       }
       if (v.size() > config.maxValueBytes()) {
         return Problem.limit(
-            "value " + i + " of " + v.size() + " bytes exceeds maxValueBytes " + config.maxValueBytes());
+            "value "
+                + i
+                + " of "
+                + v.size()
+                + " bytes exceeds maxValueBytes "
+                + config.maxValueBytes());
       }
       if (v.isExpiredAt(now)) {
         return Problem.invalid("value " + i + " expired at " + v.expiresAt());

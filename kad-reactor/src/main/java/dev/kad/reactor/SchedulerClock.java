@@ -8,8 +8,8 @@ import java.util.concurrent.TimeUnit;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * A clock that reads a scheduler's time, so a node on a {@code VirtualTimeScheduler} sees
- * virtual time in its expiries and grace periods too.
+ * A clock that reads a scheduler's time, so a node on a {@code VirtualTimeScheduler} sees virtual
+ * time in its expiries and grace periods too.
  */
 final class SchedulerClock extends Clock {
 

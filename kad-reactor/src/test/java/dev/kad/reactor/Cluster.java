@@ -29,7 +29,8 @@ final class Cluster implements AutoCloseable {
   final RandomGenerator random;
 
   Cluster(long seed, KadConfig config) {
-    this.network = new SimulatedNetwork(vts, seed).latency(Duration.ofMillis(10), Duration.ofMillis(50));
+    this.network =
+        new SimulatedNetwork(vts, seed).latency(Duration.ofMillis(10), Duration.ofMillis(50));
     this.config = config;
     this.random = network.newRandom();
   }

@@ -40,7 +40,8 @@ class HostilePeerTest {
     Contact me = new Contact(NodeId.random(rng), transport.address());
     List<Contact> junk = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
-      junk.add(new Contact(NodeId.random(rng), new Address("10.66." + (i >> 8) + "." + (i & 0xff), 1)));
+      junk.add(
+          new Contact(NodeId.random(rng), new Address("10.66." + (i >> 8) + "." + (i & 0xff), 1)));
     }
     junk.add(victim);
     junk.add(junk.get(0));
@@ -114,10 +115,14 @@ class HostilePeerTest {
     // Junk contacts never answer, so none is a result; the real closest still are.
     assertThat(finished.closest()).noneMatch(x -> x.address().host().startsWith("10.66."));
     List<NodeId> expected =
-        c.trueClosest(target, CONFIG.k() + 1).stream().filter(id -> !id.equals(victim.id())).limit(CONFIG.k()).toList();
+        c.trueClosest(target, CONFIG.k() + 1).stream()
+            .filter(id -> !id.equals(victim.id()))
+            .limit(CONFIG.k())
+            .toList();
     assertThat(Cluster.ids(finished.closest())).containsAll(expected.subList(0, CONFIG.k() - 1));
     // Returned contacts are never added to the table: only nodes heard from are.
-    assertThat(victim.routingTable().contacts()).noneMatch(x -> x.address().host().startsWith("10.66."));
+    assertThat(victim.routingTable().contacts())
+        .noneMatch(x -> x.address().host().startsWith("10.66."));
     assertThat(victim.routingTable().size()).isLessThanOrEqualTo(tableBefore + c.nodes.size());
 
     // An expired value from the peer is never emitted by get.
@@ -181,7 +186,8 @@ class HostilePeerTest {
 
   @Test
   void aFlappingPeerIsEvictedAfterMaxFailures() {
-    cluster = new Cluster(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build()).grow(6);
+    cluster =
+        new Cluster(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build()).grow(6);
     Cluster c = cluster;
     KadNode node = c.node(0);
     Contact gone = c.node(3).contact();

@@ -48,8 +48,13 @@ class KadNodeTest {
       KadNode from = c.node(c.random.nextInt(c.nodes.size()));
       List<Contact> found = c.await(from.findNode(target));
       List<NodeId> expected =
-          c.trueClosest(target, CONFIG.k() + 1).stream().filter(id -> !id.equals(from.id())).limit(CONFIG.k()).toList();
-      assertThat(Cluster.ids(found)).as("lookup %d for %s", i, target).containsExactlyElementsOf(expected);
+          c.trueClosest(target, CONFIG.k() + 1).stream()
+              .filter(id -> !id.equals(from.id()))
+              .limit(CONFIG.k())
+              .toList();
+      assertThat(Cluster.ids(found))
+          .as("lookup %d for %s", i, target)
+          .containsExactlyElementsOf(expected);
     }
   }
 
@@ -65,7 +70,10 @@ class KadNodeTest {
       NodeId target = NodeId.random(c.random);
       List<Contact> found = c.await(c.node(0).findNode(target));
       List<NodeId> expected =
-          c.trueClosest(target, CONFIG.k() + 1).stream().filter(id -> !id.equals(c.node(0).id())).limit(CONFIG.k()).toList();
+          c.trueClosest(target, CONFIG.k() + 1).stream()
+              .filter(id -> !id.equals(c.node(0).id()))
+              .limit(CONFIG.k())
+              .toList();
       hits += Cluster.ids(found).stream().filter(expected::contains).count() / (double) CONFIG.k();
       assertThat(found).allMatch(x -> c.network.isAlive(x.address()));
     }
@@ -80,10 +88,13 @@ class KadNodeTest {
     assertThat(put.acceptedCount()).isEqualTo(CONFIG.k());
     assertThat(put.rejected()).isEmpty();
     List<Value> got = c.await(c.node(40).get(key));
-    assertThat(got).singleElement().satisfies(v -> {
-      assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello");
-      assertThat(v.publisher()).isEqualTo(c.node(5).id());
-    });
+    assertThat(got)
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello");
+              assertThat(v.publisher()).isEqualTo(c.node(5).id());
+            });
   }
 
   @Test
@@ -93,7 +104,9 @@ class KadNodeTest {
     c.await(c.node(1).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
     c.await(c.node(1).put(key, new byte[] {2}));
-    assertThat(c.await(c.node(30).get(key))).singleElement().satisfies(v -> assertThat(v.data()).containsExactly(2));
+    assertThat(c.await(c.node(30).get(key)))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).containsExactly(2));
   }
 
   @Test
@@ -186,11 +199,17 @@ class KadNodeTest {
     Contact first = from.routingTable().closest(target, 1).get(0);
     c.network.kill(first.address());
     List<LookupEvent> events = c.await(from.trace(target));
-    assertThat(events).filteredOn(e -> e instanceof LookupEvent.Stalled s && s.contact().equals(first)).hasSize(1);
+    assertThat(events)
+        .filteredOn(e -> e instanceof LookupEvent.Stalled s && s.contact().equals(first))
+        .hasSize(1);
     // Other requests were sent before the dead one's hard timeout.
     int stalledAt = indexOf(events, LookupEvent.Stalled.class);
-    assertThat(events.subList(0, stalledAt)).filteredOn(LookupEvent.Queried.class::isInstance).hasSizeGreaterThanOrEqualTo(CONFIG.alpha());
-    assertThat(events.subList(stalledAt, events.size())).filteredOn(LookupEvent.Queried.class::isInstance).isNotEmpty();
+    assertThat(events.subList(0, stalledAt))
+        .filteredOn(LookupEvent.Queried.class::isInstance)
+        .hasSizeGreaterThanOrEqualTo(CONFIG.alpha());
+    assertThat(events.subList(stalledAt, events.size()))
+        .filteredOn(LookupEvent.Queried.class::isInstance)
+        .isNotEmpty();
     LookupEvent.Finished finished = (LookupEvent.Finished) events.get(events.size() - 1);
     assertThat(finished.closest()).doesNotContain(first);
   }
@@ -218,7 +237,8 @@ class KadNodeTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(10));
     // The requests already sent are answered into the void, nothing more is asked.
     assertThat(c.network.traffic().requests()).isEqualTo(sent);
-    assertThat(((dev.kad.testkit.InMemoryTransport) transportOf(c, from)).pendingRequests()).isZero();
+    assertThat(((dev.kad.testkit.InMemoryTransport) transportOf(c, from)).pendingRequests())
+        .isZero();
   }
 
   private Object transportOf(Cluster c, KadNode node) {
@@ -260,7 +280,8 @@ class KadNodeTest {
         .hasMessageContaining("exceeds maxValueBytes");
     assertThatThrownBy(() -> node.get(Key.of("k"), 0))
         .hasMessage("quorum must be in [1, 8] but was 0");
-    assertThatThrownBy(() -> node.bootstrap(List.of())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> node.bootstrap(List.of()))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -294,13 +315,18 @@ class KadNodeTest {
                     new dev.kad.api.message.Request.Store(
                         client.contact(),
                         Key.of("k"),
-                        List.of(Value.of(new byte[] {1}, client.id(), 1, 1, c.now().plusSeconds(60))),
+                        List.of(
+                            Value.of(new byte[] {1}, client.id(), 1, 1, c.now().plusSeconds(60))),
                         false)));
     assertThat(response)
         .isEqualTo(
             new dev.kad.api.message.Response.Failure(
                 faulty.contact(), dev.kad.api.message.Response.Code.INTERNAL, "internal error"));
-    assertThat(c.await(((DefaultKadNode) client).call(faulty.contact(), new dev.kad.api.message.Request.Ping(client.contact()))))
+    assertThat(
+            c.await(
+                ((DefaultKadNode) client)
+                    .call(
+                        faulty.contact(), new dev.kad.api.message.Request.Ping(client.contact()))))
         .isInstanceOf(dev.kad.api.message.Response.Pong.class);
   }
 }

@@ -47,11 +47,17 @@ class MaintenanceTest {
             .map(r -> ((Request.FindNode) r).target())
             .toList();
     assertThat(targets).as("refreshed buckets").anyMatch(t -> node.id().bucketIndex(t) < 159);
-    assertThat(targets).as("the far bucket was looked up 25 minutes ago").noneMatch(t -> node.id().bucketIndex(t) == 159);
+    assertThat(targets)
+        .as("the far bucket was looked up 25 minutes ago")
+        .noneMatch(t -> node.id().bucketIndex(t) == 159);
     // At most k requests per refreshed bucket.
     java.util.Map<NodeId, Long> perTarget =
-        targets.stream().collect(java.util.stream.Collectors.groupingBy(t -> t, java.util.stream.Collectors.counting()));
-    assertThat(perTarget.values()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo((long) CONFIG.k()));
+        targets.stream()
+            .collect(
+                java.util.stream.Collectors.groupingBy(
+                    t -> t, java.util.stream.Collectors.counting()));
+    assertThat(perTarget.values())
+        .allSatisfy(n -> assertThat(n).isLessThanOrEqualTo((long) CONFIG.k()));
   }
 
   @Test
@@ -75,7 +81,9 @@ class MaintenanceTest {
     KadNode publisher = c.node(4);
     c.await(publisher.put(key, new byte[] {5}));
     c.vts.advanceTimeBy(Duration.ofHours(7));
-    assertThat(c.await(c.node(10).get(key))).singleElement().satisfies(v -> assertThat(v.data()).containsExactly(5));
+    assertThat(c.await(c.node(10).get(key)))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).containsExactly(5));
     assertThat(publisher.stopRepublishing(key)).isTrue();
     c.vts.advanceTimeBy(Duration.ofHours(3));
     assertThat(c.await(c.node(10).get(key))).isEmpty();
@@ -86,7 +94,10 @@ class MaintenanceTest {
     Cluster c = clusters.grow(24, 20);
     Key key = Key.of("replicated");
     KadNode publisher = c.node(0);
-    c.await(publisher.put(key, Value.of(new byte[] {1}, publisher.id(), 1, 1, c.now().plus(Duration.ofHours(10)))));
+    c.await(
+        publisher.put(
+            key,
+            Value.of(new byte[] {1}, publisher.id(), 1, 1, c.now().plus(Duration.ofHours(10)))));
     List<KadNode> holders = c.holders(key);
     assertThat(holders).hasSizeGreaterThanOrEqualTo(CONFIG.k());
     // Kill all holders but one.
@@ -116,7 +127,9 @@ class MaintenanceTest {
   void aJobSwitchedOffInTheConfigurationDoesNotRun() {
     KadConfig noRepublish =
         CONFIG.toBuilder()
-            .jobs(java.util.EnumSet.complementOf(java.util.EnumSet.of(dev.kad.api.MaintenanceJob.REPUBLISH)))
+            .jobs(
+                java.util.EnumSet.complementOf(
+                    java.util.EnumSet.of(dev.kad.api.MaintenanceJob.REPUBLISH)))
             .build();
     Cluster c = clusters.grow(26, noRepublish, 12);
     Key key = Key.of("not republished");
@@ -129,7 +142,8 @@ class MaintenanceTest {
   @Test
   void aFailedRunNeverStopsItsSchedule() {
     Cluster c = clusters.grow(27, 4);
-    java.util.concurrent.atomic.AtomicInteger expiryRuns = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger expiryRuns =
+        new java.util.concurrent.atomic.AtomicInteger();
     RecordStore failing =
         new ForwardingRecordStore(new InMemoryRecordStore(CONFIG)) {
           @Override

@@ -50,7 +50,9 @@ class NodeListenerTest {
       assertThat(recorder.events).contains("received:find_node:ok");
 
       c.network.kill(c.node(1).contact().address());
-      c.await(node.bootstrap(List.of(c.node(1).contact().address())).onErrorResume(e -> reactor.core.publisher.Mono.empty()));
+      c.await(
+          node.bootstrap(List.of(c.node(1).contact().address()))
+              .onErrorResume(e -> reactor.core.publisher.Mono.empty()));
       assertThat(recorder.events).contains("sent:ping:timeout", "op:bootstrap:error");
 
       NodeStats stats = node.stats();

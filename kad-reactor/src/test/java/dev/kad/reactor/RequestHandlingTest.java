@@ -26,12 +26,14 @@ import reactor.test.StepVerifier;
 class RequestHandlingTest {
 
   private final SplittableRandom rng = new SplittableRandom(11);
-  private final KadConfig config = KadConfig.builder().k(4).maxValueBytes(8).maxValuesPerKey(3).build();
+  private final KadConfig config =
+      KadConfig.builder().k(4).maxValueBytes(8).maxValuesPerKey(3).build();
   private final TestClock clock = new TestClock();
   private final Contact me = new Contact(NodeId.random(rng), new Address("10.0.0.1", 4000));
   private final RoutingTable table = new RoutingTable(me.id(), config, clock);
   private final InMemoryRecordStore store = new InMemoryRecordStore(config);
-  private final SubscriberRegistry subscribers = new SubscriberRegistry(2, 8, Duration.ofMinutes(10));
+  private final SubscriberRegistry subscribers =
+      new SubscriberRegistry(2, 8, Duration.ofMinutes(10));
   private final List<Contact> heard = new ArrayList<>();
   private final List<Value> changed = new ArrayList<>();
   private final List<Request.Notify> notified = new ArrayList<>();
@@ -84,8 +86,9 @@ class RequestHandlingTest {
     assertThat(r).isInstanceOf(Response.NodesFound.class);
     List<Contact> contacts = ((Response.NodesFound) r).contacts();
     assertThat(contacts).hasSize(4).doesNotContain(requester);
-    assertThat(contacts).containsExactlyElementsOf(
-        table.closest(requester.id(), 5).stream().filter(c -> !c.equals(requester)).toList());
+    assertThat(contacts)
+        .containsExactlyElementsOf(
+            table.closest(requester.id(), 5).stream().filter(c -> !c.equals(requester)).toList());
   }
 
   @Test
@@ -128,7 +131,8 @@ class RequestHandlingTest {
     for (int i = 0; i < 4; i++) {
       four.add(Value.of(new byte[1], peer.id(), i, 1, later));
     }
-    assertRefused(new Request.Store(peer, key, four, false), Code.LIMIT, "4 values exceed maxValuesPerKey 3");
+    assertRefused(
+        new Request.Store(peer, key, four, false), Code.LIMIT, "4 values exceed maxValuesPerKey 3");
     assertRefused(
         new Request.Store(
             peer,
@@ -139,7 +143,8 @@ class RequestHandlingTest {
             false),
         Code.INVALID,
         "value 1 expired");
-    assertRefused(new Request.Store(peer, key, List.of(), false), Code.INVALID, "at least one value");
+    assertRefused(
+        new Request.Store(peer, key, List.of(), false), Code.INVALID, "at least one value");
     assertRefused(
         new Request.Subscribe(peer, key, Duration.ZERO), Code.INVALID, "ttl must be positive");
     assertRefused(new Request.Ping(me), Code.INVALID, "own id");
@@ -164,7 +169,8 @@ class RequestHandlingTest {
         added++;
       }
     }
-    assertThat(handling.cachedKeepUntil(key, now)).isEqualTo(now.plus(config.expireAfter().dividedBy(4)));
+    assertThat(handling.cachedKeepUntil(key, now))
+        .isEqualTo(now.plus(config.expireAfter().dividedBy(4)));
   }
 
   @Test
@@ -174,20 +180,28 @@ class RequestHandlingTest {
     assertThat(granted).isEqualTo(new Response.Subscribed(me, Duration.ofMinutes(5)));
     handling.answer(
         new Request.Subscribe(
-            new Contact(NodeId.random(rng), new Address("10.0.5.1", 1)), key, Duration.ofMinutes(5)));
+            new Contact(NodeId.random(rng), new Address("10.0.5.1", 1)),
+            key,
+            Duration.ofMinutes(5)));
     Response refused =
         handling.answer(
             new Request.Subscribe(
-                new Contact(NodeId.random(rng), new Address("10.0.5.2", 1)), key, Duration.ofMinutes(5)));
-    assertThat(refused).isInstanceOfSatisfying(Response.Failure.class, f -> assertThat(f.code()).isEqualTo(Code.LIMIT));
-    assertThat(handling.answer(new Request.Unsubscribe(peer, key))).isEqualTo(new Response.Pong(me));
+                new Contact(NodeId.random(rng), new Address("10.0.5.2", 1)),
+                key,
+                Duration.ofMinutes(5)));
+    assertThat(refused)
+        .isInstanceOfSatisfying(
+            Response.Failure.class, f -> assertThat(f.code()).isEqualTo(Code.LIMIT));
+    assertThat(handling.answer(new Request.Unsubscribe(peer, key)))
+        .isEqualTo(new Response.Pong(me));
     assertThat(subscribers.subscribers(key, clock.instant())).hasSize(1);
   }
 
   @Test
   void notifyIsAcknowledgedAndPassedOn() {
     Request.Notify notify =
-        new Request.Notify(peer, Key.of("w"), List.of(Value.of(new byte[1], peer.id(), 1, 1, later)));
+        new Request.Notify(
+            peer, Key.of("w"), List.of(Value.of(new byte[1], peer.id(), 1, 1, later)));
     assertThat(handling.answer(notify)).isEqualTo(new Response.Pong(me));
     assertThat(notified).containsExactly(notify);
   }
@@ -209,16 +223,21 @@ class RequestHandlingTest {
     Value forged =
         new Value(new byte[] {2}, peer.id(), 2, 1, later, signed.publicKey(), signed.signature());
     Value plain = Value.of(new byte[] {3}, peer.id(), 3, 1, later);
-    Response r = handling.answer(new Request.Store(peer, Key.of("k"), List.of(signed, forged, plain), false));
+    Response r =
+        handling.answer(
+            new Request.Store(peer, Key.of("k"), List.of(signed, forged, plain), false));
     assertThat(r)
         .isInstanceOfSatisfying(
             Response.Stored.class,
             s -> {
               assertThat(s.accepted()).isEqualTo(2);
-              assertThat(s.rejected()).singleElement().satisfies(x -> {
-                assertThat(x.index()).isEqualTo(1);
-                assertThat(x.reason()).contains("signature does not verify");
-              });
+              assertThat(s.rejected())
+                  .singleElement()
+                  .satisfies(
+                      x -> {
+                        assertThat(x.index()).isEqualTo(1);
+                        assertThat(x.reason()).contains("signature does not verify");
+                      });
             });
     assertThat(store.get(Key.of("k"), clock.instant())).containsExactlyInAnyOrder(signed, plain);
   }

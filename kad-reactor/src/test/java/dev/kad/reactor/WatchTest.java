@@ -99,7 +99,11 @@ class WatchTest {
     KadNode watcher = c.node(25);
     List<Value> seen = watch(watcher, key);
     List<KadNode> closest =
-        c.nodes.stream().filter(n -> n != watcher).sorted(Cluster.byDistanceTo(key)).limit(CONFIG.k()).toList();
+        c.nodes.stream()
+            .filter(n -> n != watcher)
+            .sorted(Cluster.byDistanceTo(key))
+            .limit(CONFIG.k())
+            .toList();
     for (int i = 0; i < closest.size(); i += 2) {
       c.network.kill(closest.get(i).contact().address());
     }

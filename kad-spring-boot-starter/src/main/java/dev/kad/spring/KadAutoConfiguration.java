@@ -27,10 +27,10 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Creates a started {@link KadNode} on the TCP transport from the {@code kad.*} properties.
- * The node binds its port while the context starts, joins its network in the background
- * once the context is running, and closes with the context. A user bean of type {@link
- * KadNode} (or {@link KadConfig}, or {@link TcpTransport}) replaces the one made here.
+ * Creates a started {@link KadNode} on the TCP transport from the {@code kad.*} properties. The
+ * node binds its port while the context starts, joins its network in the background once the
+ * context is running, and closes with the context. A user bean of type {@link KadNode} (or {@link
+ * KadConfig}, or {@link TcpTransport}) replaces the one made here.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(KadProperties.class)
@@ -77,15 +77,15 @@ public class KadAutoConfiguration {
       TcpTransport transport,
       NodeId kadNodeId,
       ObjectProvider<NodeListener> listeners) {
-    KadNodes.Builder builder =
-        KadNodes.builder().config(config).transport(transport).id(kadNodeId);
+    KadNodes.Builder builder = KadNodes.builder().config(config).transport(transport).id(kadNodeId);
     listeners.ifUnique(builder::listener);
     // Binding a port is start-up work on the thread that builds the context, never an event
     // loop; the bean must be usable once it is injected, so the context waits for it.
     try {
       return builder.start().toFuture().get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("kad node could not start: " + e.getCause().getMessage(), e.getCause());
+      throw new IllegalStateException(
+          "kad node could not start: " + e.getCause().getMessage(), e.getCause());
     } catch (TimeoutException e) {
       throw new IllegalStateException("kad node did not start within " + START_TIMEOUT, e);
     } catch (InterruptedException e) {
@@ -106,7 +106,8 @@ public class KadAutoConfiguration {
         return f;
       }
     }
-    throw new IllegalArgumentException("kad.format must be json, cbor or smile but was '" + name + "'");
+    throw new IllegalArgumentException(
+        "kad.format must be json, cbor or smile but was '" + name + "'");
   }
 
   /** The health indicator, when Spring Boot's health support is on the class path. */

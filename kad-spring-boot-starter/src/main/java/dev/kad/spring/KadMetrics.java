@@ -10,8 +10,8 @@ import org.springframework.beans.factory.ObjectProvider;
 /**
  * Turns what the node reports into Micrometer meters: {@code kad.rpc.sent} (timer, by type and
  * outcome), {@code kad.rpc.received} (counter, by type and outcome) and {@code kad.operations}
- * (timer, by kind and outcome). The registry is looked up lazily, so the node may report
- * before the registry exists; until then reports are dropped.
+ * (timer, by kind and outcome). The registry is looked up lazily, so the node may report before the
+ * registry exists; until then reports are dropped.
  */
 public class KadMetrics implements NodeListener {
 

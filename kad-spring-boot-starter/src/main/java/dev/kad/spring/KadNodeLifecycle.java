@@ -40,7 +40,9 @@ public class KadNodeLifecycle implements SmartLifecycle {
     this.status =
         new AtomicReference<>(
             new BootstrapStatus(
-                seeds.isEmpty() ? BootstrapStatus.State.NOT_CONFIGURED : BootstrapStatus.State.RUNNING,
+                seeds.isEmpty()
+                    ? BootstrapStatus.State.NOT_CONFIGURED
+                    : BootstrapStatus.State.RUNNING,
                 clock.instant(),
                 Optional.empty()));
   }
@@ -60,13 +62,18 @@ public class KadNodeLifecycle implements SmartLifecycle {
     if (seeds.isEmpty()) {
       return;
     }
-    status.set(new BootstrapStatus(BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty()));
+    status.set(
+        new BootstrapStatus(BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty()));
     bootstrap =
         node.bootstrap(seeds)
             .subscribe(
                 null,
                 e -> {
-                  log.warn("kad node {} could not bootstrap from {}: {}", node.id().toShortHex(), seeds, e.getMessage());
+                  log.warn(
+                      "kad node {} could not bootstrap from {}: {}",
+                      node.id().toShortHex(),
+                      seeds,
+                      e.getMessage());
                   status.set(
                       new BootstrapStatus(
                           BootstrapStatus.State.FAILED,
@@ -75,7 +82,8 @@ public class KadNodeLifecycle implements SmartLifecycle {
                 },
                 () ->
                     status.set(
-                        new BootstrapStatus(BootstrapStatus.State.DONE, clock.instant(), Optional.empty())));
+                        new BootstrapStatus(
+                            BootstrapStatus.State.DONE, clock.instant(), Optional.empty())));
   }
 
   @Override
@@ -94,7 +102,8 @@ public class KadNodeLifecycle implements SmartLifecycle {
         .subscribe(
             null,
             e -> {
-              log.warn("kad node {} did not close cleanly: {}", node.id().toShortHex(), e.toString());
+              log.warn(
+                  "kad node {} did not close cleanly: {}", node.id().toShortHex(), e.toString());
               callback.run();
             },
             callback);

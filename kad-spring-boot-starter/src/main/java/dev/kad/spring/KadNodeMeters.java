@@ -10,8 +10,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 /**
  * Gauges of the node's state: {@code kad.routing.contacts}, {@code kad.store.values}, {@code
  * kad.store.bytes}, {@code kad.watches.active}, and the transport's {@code
- * kad.transport.connections.open} and {@code kad.transport.connections.dropped} (connections
- * closed for misbehaving).
+ * kad.transport.connections.open} and {@code kad.transport.connections.dropped} (connections closed
+ * for misbehaving).
  */
 public class KadNodeMeters implements MeterBinder {
 

@@ -10,9 +10,9 @@ import java.util.random.RandomGenerator;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}, written out as
- * literals so the generated metadata shows them to IDEs (a test keeps them equal); values are checked
- * by {@link KadConfig}'s builder, so a bad one fails start-up with a message naming it.
+ * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}, written out as literals
+ * so the generated metadata shows them to IDEs (a test keeps them equal); values are checked by
+ * {@link KadConfig}'s builder, so a bad one fails start-up with a message naming it.
  */
 @ConfigurationProperties(prefix = "kad")
 public class KadProperties {
@@ -24,8 +24,8 @@ public class KadProperties {
   private int idBits = 160;
 
   /**
-   * This node's id in hex (40 digits for 160 id bits, 64 for 256). Unset, each start picks a
-   * random one; set it to keep the node's place in the key space across restarts.
+   * This node's id in hex (40 digits for 160 id bits, 64 for 256). Unset, each start picks a random
+   * one; set it to keep the node's place in the key space across restarts.
    */
   private String nodeId;
 

@@ -74,7 +74,9 @@ class KadAutoConfigurationTest {
         .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("'xml'"));
     runner
         .withPropertyValues("kad.bootstrap=nowhere")
-        .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("nowhere"));
+        .run(
+            context ->
+                assertThat(context).getFailure().rootCause().hasMessageContaining("nowhere"));
   }
 
   @Test
@@ -105,7 +107,8 @@ class KadAutoConfigurationTest {
   void withoutANodeIdEachStartPicksADifferentOne() {
     AtomicReference<NodeId> first = new AtomicReference<>();
     runner.run(context -> first.set(context.getBean(KadNode.class).id()));
-    runner.run(context -> assertThat(context.getBean(KadNode.class).id()).isNotEqualTo(first.get()));
+    runner.run(
+        context -> assertThat(context.getBean(KadNode.class).id()).isNotEqualTo(first.get()));
   }
 
   @Test
@@ -115,7 +118,8 @@ class KadAutoConfigurationTest {
         .run(
             context -> {
               assertThat(context).hasSingleBean(KadNode.class);
-              assertThat(context.getBean(KadNode.class)).isSameAs(context.getBean(UserNode.class).node);
+              assertThat(context.getBean(KadNode.class))
+                  .isSameAs(context.getBean(UserNode.class).node);
             });
   }
 
@@ -136,7 +140,9 @@ class KadAutoConfigurationTest {
 
   @Test
   void disabledMeansNoNode() {
-    runner.withPropertyValues("kad.enabled=false").run(context -> assertThat(context).doesNotHaveBean(KadNode.class));
+    runner
+        .withPropertyValues("kad.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean(KadNode.class));
   }
 
   @Test
@@ -144,7 +150,8 @@ class KadAutoConfigurationTest {
     runner.run(
         first -> {
           KadNode seed = first.getBean(KadNode.class);
-          assertThat(first.getBean(KadHealthIndicator.class).health().getStatus()).isEqualTo(Status.UP);
+          assertThat(first.getBean(KadHealthIndicator.class).health().getStatus())
+              .isEqualTo(Status.UP);
           runner
               .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
               .withPropertyValues("kad.bootstrap=" + seed.contact().address())
@@ -158,11 +165,18 @@ class KadAutoConfigurationTest {
                     // Boot's metrics auto-configuration binds every MeterBinder bean; this
                     // context has none, so bind the gauges as it would.
                     second.getBean(KadNodeMeters.class).bindTo(registry);
-                    assertThat(registry.find("kad.rpc.sent").tag("type", "ping").timer()).isNotNull();
-                    assertThat(registry.find("kad.operations").tag("kind", "bootstrap").tag("outcome", "ok").timer())
+                    assertThat(registry.find("kad.rpc.sent").tag("type", "ping").timer())
+                        .isNotNull();
+                    assertThat(
+                            registry
+                                .find("kad.operations")
+                                .tag("kind", "bootstrap")
+                                .tag("outcome", "ok")
+                                .timer())
                         .isNotNull();
                     assertThat(registry.find("kad.routing.contacts").gauge().value()).isPositive();
-                    assertThat(registry.find("kad.transport.connections.dropped").functionCounter()).isNotNull();
+                    assertThat(registry.find("kad.transport.connections.dropped").functionCounter())
+                        .isNotNull();
                   });
         });
   }
@@ -170,10 +184,12 @@ class KadAutoConfigurationTest {
   @Test
   void healthIsDownWhenNoSeedAnswers() {
     runner
-        .withPropertyValues("kad.bootstrap=127.0.0.1:1", "kad.hard-timeout=1s", "kad.soft-timeout=500ms")
+        .withPropertyValues(
+            "kad.bootstrap=127.0.0.1:1", "kad.hard-timeout=1s", "kad.soft-timeout=500ms")
         .run(
             context -> {
-              Health report = awaitHealth(context.getBean(KadHealthIndicator.class), Status.DOWN, "FAILED");
+              Health report =
+                  awaitHealth(context.getBean(KadHealthIndicator.class), Status.DOWN, "FAILED");
               assertThat(report.getDetails()).containsEntry("bootstrap", "FAILED");
               assertThat(report.getDetails()).containsKey("bootstrapError");
             });
@@ -184,7 +200,8 @@ class KadAutoConfigurationTest {
     Health last = indicator.health();
     for (int i = 0;
         i < 200
-            && !(last.getStatus().equals(wanted) && bootstrap.equals(last.getDetails().get("bootstrap")));
+            && !(last.getStatus().equals(wanted)
+                && bootstrap.equals(last.getDetails().get("bootstrap")));
         i++) {
       reactor.core.publisher.Mono.delay(Duration.ofMillis(50)).block(BOUND);
       last = indicator.health();
@@ -198,7 +215,9 @@ class KadAutoConfigurationTest {
     assertThat(new KadProperties().toConfig()).isEqualTo(KadConfig.defaults());
     String metadata =
         new String(
-            getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json").readAllBytes(),
+            getClass()
+                .getResourceAsStream("/META-INF/spring-configuration-metadata.json")
+                .readAllBytes(),
             java.nio.charset.StandardCharsets.UTF_8);
     assertThat(metadata)
         .contains("\"name\": \"kad.k\"")
@@ -208,7 +227,8 @@ class KadAutoConfigurationTest {
 
   @Test
   void aPortInUseFailsStartUpWithAClearMessage() throws Exception {
-    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       runner
           .withPropertyValues("kad.port=" + taken.getLocalPort())
           .run(

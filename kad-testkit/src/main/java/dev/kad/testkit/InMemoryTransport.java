@@ -46,9 +46,9 @@ import reactor.core.publisher.Sinks;
  *       errors at once with {@link UnreachableContactException}.
  *   <li>The handler of the serving node signals an error (or completes empty): the caller receives
  *       {@code Failure(sender, INTERNAL, ...)} as a value, where {@code sender} is the contact the
- *       serving handler put in its latest response. A transport does not know its node's id, so
- *       if the handler fails before it ever answered, the caller's request errors with a
- *       non-transient {@link KadException} naming the peer instead.
+ *       serving handler put in its latest response. A transport does not know its node's id, so if
+ *       the handler fails before it ever answered, the caller's request errors with a non-transient
+ *       {@link KadException} naming the peer instead.
  *   <li>After {@link #close()}: pending requests and new sends error with {@link
  *       NodeClosedException}, and inbound requests are dropped.
  * </ul>
@@ -137,8 +137,8 @@ public final class InMemoryTransport implements Transport {
   /**
    * Sends {@code request} to {@code to} through the network.
    *
-   * <p>Subscribing transmits the request (after the network's latency). The {@code Mono} emits
-   * the peer's response, possibly a {@link Response.Failure}, and errors with {@link
+   * <p>Subscribing transmits the request (after the network's latency). The {@code Mono} emits the
+   * peer's response, possibly a {@link Response.Failure}, and errors with {@link
    * KadTimeoutException} when no response arrives within the network's request timeout, {@link
    * UnreachableContactException} at once when {@code to} was never handed out or this node is
    * killed, {@link NodeClosedException} when this transport is or becomes closed, and {@link

@@ -72,8 +72,10 @@ public final class SimulatedNetwork {
   private final Scheduler scheduler;
   private final long seed;
   private final SplittableRandom random;
+
   /** Every address handed out, killed or counted; an entry is never removed. */
   private final ConcurrentMap<Address, Endpoint> endpoints = new ConcurrentHashMap<>();
+
   private final AtomicLong addressCounter = new AtomicLong();
   private final AtomicLong requestIds = new AtomicLong();
   private final Counters total = new Counters();
@@ -114,8 +116,8 @@ public final class SimulatedNetwork {
   }
 
   /**
-   * A new random generator split from this network's, for the caller's own reproducible draws
-   * (node ids, workloads). Each call returns an independent generator.
+   * A new random generator split from this network's, for the caller's own reproducible draws (node
+   * ids, workloads). Each call returns an independent generator.
    *
    * @return a fresh generator derived from the seed
    */
@@ -145,8 +147,8 @@ public final class SimulatedNetwork {
   }
 
   /**
-   * A new, unstarted transport at the given address. The address may be reused once the
-   * transport that held it is closed (a node restarting at the same address).
+   * A new, unstarted transport at the given address. The address may be reused once the transport
+   * that held it is closed (a node restarting at the same address).
    *
    * @param address the address the transport serves at
    * @return the transport; {@link InMemoryTransport#start} it before sending
@@ -240,8 +242,8 @@ public final class SimulatedNetwork {
   }
 
   /**
-   * Splits the network: a message arriving from one group at another is dropped. Addresses named
-   * in no group form one more group together. Replaces any previous partition.
+   * Splits the network: a message arriving from one group at another is dropped. Addresses named in
+   * no group form one more group together. Replaces any previous partition.
    *
    * @param groups disjoint groups of addresses
    * @return this network
@@ -384,14 +386,16 @@ public final class SimulatedNetwork {
   // ---- used by InMemoryTransport ----
 
   /**
-   * What the network knows of one address. A transport keeps its own, and a message carries
-   * its sender's and its destination's, so sending and arriving look nothing up by address.
+   * What the network knows of one address. A transport keeps its own, and a message carries its
+   * sender's and its destination's, so sending and arriving look nothing up by address.
    */
   static final class Endpoint {
     final Address address;
     final Counters counters = new Counters();
+
     /** The transport serving here, the latest one if the address was reused; null before. */
     volatile InMemoryTransport transport;
+
     volatile boolean killed;
 
     Endpoint(Address address) {
@@ -454,10 +458,7 @@ public final class SimulatedNetwork {
 
   private void arrive(Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival) {
     InMemoryTransport target = to.transport;
-    if (target == null
-        || !target.isServing()
-        || to.killed
-        || !sameSide(from.address, to.address)) {
+    if (target == null || !target.isServing() || to.killed || !sameSide(from.address, to.address)) {
       countDropped(from);
       return;
     }

@@ -40,8 +40,8 @@ import reactor.test.StepVerifier;
 
 /**
  * The behaviour every {@link Transport} keeps, as JUnit 5 default test methods. A transport's test
- * class implements this interface and the hooks; the tests run in real time, waiting with
- * generous bounds ({@link #verifyTimeout()}), never sleeping.
+ * class implements this interface and the hooks; the tests run in real time, waiting with generous
+ * bounds ({@link #verifyTimeout()}), never sleeping.
  *
  * <pre>{@code
  * class TcpTransportTest implements TransportContract {
@@ -65,15 +65,15 @@ import reactor.test.StepVerifier;
  * }</pre>
  *
  * <p>What the contract needs from a transport: {@link Transport#localAddress()} is dialable by
- * other transports of the same test after {@code start}; the transport has its own request
- * timeout ({@link #requestTimeout()}) that errors with {@link KadTimeoutException}; the handler's
- * {@code Mono} may answer on any thread and late.
+ * other transports of the same test after {@code start}; the transport has its own request timeout
+ * ({@link #requestTimeout()}) that errors with {@link KadTimeoutException}; the handler's {@code
+ * Mono} may answer on any thread and late.
  */
 public interface TransportContract {
 
   /**
-   * A new, unstarted transport that can reach every other transport this method returns during
-   * the same test. The contract starts it with its own handler.
+   * A new, unstarted transport that can reach every other transport this method returns during the
+   * same test. The contract starts it with its own handler.
    *
    * @return a fresh transport
    */
@@ -94,23 +94,25 @@ public interface TransportContract {
   default void cleanup() {}
 
   /**
-   * An address no live transport answers at. The default starts a transport, closes it and
-   * returns its address, so a send to it errors with {@link UnreachableContactException}
-   * (connection refused) or {@link KadTimeoutException} (silently dropped).
+   * An address no live transport answers at. The default starts a transport, closes it and returns
+   * its address, so a send to it errors with {@link UnreachableContactException} (connection
+   * refused) or {@link KadTimeoutException} (silently dropped).
    *
    * @return an address of a dead peer
    */
   default Address deadAddress() {
     Transport dead = newTransport();
-    StepVerifier.create(dead.start(request -> Mono.never())).expectComplete().verify(verifyTimeout());
+    StepVerifier.create(dead.start(request -> Mono.never()))
+        .expectComplete()
+        .verify(verifyTimeout());
     Address address = dead.localAddress();
     StepVerifier.create(dead.close()).expectComplete().verify(verifyTimeout());
     return address;
   }
 
   /**
-   * The real-time bound of every wait of the contract, on top of {@link #requestTimeout()} where
-   * a test waits for a timeout.
+   * The real-time bound of every wait of the contract, on top of {@link #requestTimeout()} where a
+   * test waits for a timeout.
    *
    * @return how long a single step may take before the test fails
    */
@@ -247,8 +249,8 @@ public interface TransportContract {
   }
 
   /**
-   * Many requests in flight at once, sent from several threads and answered out of order, each
-   * get their own response.
+   * Many requests in flight at once, sent from several threads and answered out of order, each get
+   * their own response.
    */
   @Test
   default void concurrentRequestsAreEachMatchedToTheirOwnResponse() {
@@ -402,8 +404,7 @@ public interface TransportContract {
   }
 
   /**
-   * A cancelled request's late response is dropped: it never reaches the caller of a later
-   * request.
+   * A cancelled request's late response is dropped: it never reaches the caller of a later request.
    */
   @Test
   default void cancelledRequestsLateResponseDoesNotReachAnotherCaller() {
@@ -430,7 +431,9 @@ public interface TransportContract {
         client
             .send(to, new Request.FindNode(clientContact, first))
             .subscribe(cancelledCallerReceived::add);
-    StepVerifier.create(firstArrived.asMono()).expectNextCount(1).expectComplete()
+    StepVerifier.create(firstArrived.asMono())
+        .expectNextCount(1)
+        .expectComplete()
         .verify(verifyTimeout());
     firstCall.dispose();
     firstAnswer.tryEmitValue(echo(serverContact, new Request.FindNode(clientContact, first)));
@@ -454,8 +457,8 @@ public interface TransportContract {
   }
 
   /**
-   * Starts {@code server} with a handler answering Ping with Pong and FindNode with an echo of
-   * the target; {@code observer} sees each request first.
+   * Starts {@code server} with a handler answering Ping with Pong and FindNode with an echo of the
+   * target; {@code observer} sees each request first.
    */
   private Contact startAnswering(
       Transport server, SplittableRandom random, Consumer<Request> observer) {

@@ -8,17 +8,15 @@ import reactor.core.publisher.Mono;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
- * Runs a {@code Mono} to completion on a {@link VirtualTimeScheduler} by advancing virtual
- * time in small steps: how simulations set up clusters and drive operations without any
- * real-time wait.
+ * Runs a {@code Mono} to completion on a {@link VirtualTimeScheduler} by advancing virtual time in
+ * small steps: how simulations set up clusters and drive operations without any real-time wait.
  */
 public final class VirtualTime {
 
   private VirtualTime() {}
 
   /**
-   * Subscribes to {@code mono} and advances {@code scheduler} by {@code step} until it
-   * terminates.
+   * Subscribes to {@code mono} and advances {@code scheduler} by {@code step} until it terminates.
    *
    * @param <T> the value type
    * @param scheduler the virtual clock every node of the simulation uses
@@ -41,8 +39,8 @@ public final class VirtualTime {
   }
 
   /**
-   * The outcome of an operation that virtual time has been driven for: its value, or its
-   * error unwrapped. For simulations with their own virtual clock.
+   * The outcome of an operation that virtual time has been driven for: its value, or its error
+   * unwrapped. For simulations with their own virtual clock.
    *
    * @param <T> the value type
    * @param future the operation, subscribed with {@code Mono.toFuture()}
@@ -70,8 +68,8 @@ public final class VirtualTime {
   }
 
   /**
-   * As {@link #await(VirtualTimeScheduler, Mono, Duration, Duration)} with 10 ms steps and at
-   * most one virtual hour.
+   * As {@link #await(VirtualTimeScheduler, Mono, Duration, Duration)} with 10 ms steps and at most
+   * one virtual hour.
    *
    * @param <T> the value type
    * @param scheduler the virtual clock

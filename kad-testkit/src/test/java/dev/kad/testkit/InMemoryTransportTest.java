@@ -233,8 +233,7 @@ class InMemoryTransportTest implements TransportContract {
 
   // ---- helpers ----
 
-  private static InMemoryTransport started(
-      InMemoryTransport transport, RequestHandler handler) {
+  private static InMemoryTransport started(InMemoryTransport transport, RequestHandler handler) {
     transport.start(handler).block(REAL_TIME_GUARD);
     return transport;
   }

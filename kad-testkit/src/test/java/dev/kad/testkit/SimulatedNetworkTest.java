@@ -68,8 +68,7 @@ class SimulatedNetworkTest {
         .allSatisfy(
             nanos ->
                 assertThat(nanos)
-                    .isBetween(
-                        Duration.ofMillis(20).toNanos(), Duration.ofMillis(100).toNanos()));
+                    .isBetween(Duration.ofMillis(20).toNanos(), Duration.ofMillis(100).toNanos()));
     assertThat(Set.copyOf(roundTrips)).as("distinct round trips").hasSizeGreaterThan(150);
   }
 
@@ -228,9 +227,7 @@ class SimulatedNetworkTest {
     InMemoryTransport a = pongServer(network);
     InMemoryTransport b = network.newTransport();
     Contact self = new Contact(NodeId.random(ids), b.address());
-    b.start(
-            request ->
-                Mono.delay(Duration.ofMillis(10), vts).thenReturn(new Response.Pong(self)))
+    b.start(request -> Mono.delay(Duration.ofMillis(10), vts).thenReturn(new Response.Pong(self)))
         .block(REAL_TIME_GUARD);
     List<Object> outcomes = new ArrayList<>();
     a.send(b.address(), ping(a)).subscribe(outcomes::add, outcomes::add);

@@ -45,6 +45,7 @@ final class Demo {
   private final KadConfig config;
   private final int size;
   private final long seed;
+
   /** The least time closing the nodes is given. */
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 

@@ -41,7 +41,9 @@ class KadController {
     return node.put(key(key), value).timeout(timeout).map(PutView::of);
   }
 
-  @GetMapping(value = "/keys/{key}", produces = {MediaType.APPLICATION_JSON_VALUE, MediaType.APPLICATION_NDJSON_VALUE})
+  @GetMapping(
+      value = "/keys/{key}",
+      produces = {MediaType.APPLICATION_JSON_VALUE, MediaType.APPLICATION_NDJSON_VALUE})
   Flux<ValueView> get(@PathVariable String key) {
     return node.get(key(key)).timeout(timeout).map(ValueView::of);
   }
@@ -49,7 +51,12 @@ class KadController {
   @GetMapping(value = "/keys/{key}/watch", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   Flux<ServerSentEvent<ValueView>> watch(@PathVariable String key) {
     return node.watch(key(key))
-        .map(v -> ServerSentEvent.builder(ValueView.of(v)).event("value").id(v.publisher().toShortHex() + ":" + v.seq()).build());
+        .map(
+            v ->
+                ServerSentEvent.builder(ValueView.of(v))
+                    .event("value")
+                    .id(v.publisher().toShortHex() + ":" + v.seq())
+                    .build());
   }
 
   @GetMapping("/node")
@@ -61,10 +68,11 @@ class KadController {
   Flux<ServerSentEvent<LookupEventView>> lookup(@PathVariable String id) {
     NodeId target = NodeId.parse(id);
     return node.trace(target)
-        .map(e -> {
-          LookupEventView view = LookupEventView.of(e);
-          return ServerSentEvent.builder(view).event(view.type()).build();
-        });
+        .map(
+            e -> {
+              LookupEventView view = LookupEventView.of(e);
+              return ServerSentEvent.builder(view).event(view.type()).build();
+            });
   }
 
   private static Key key(String name) {

@@ -11,21 +11,25 @@ import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
-import org.springframework.web.ErrorResponseException;
 import org.springframework.web.server.ServerWebInputException;
 
 /**
- * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused
- * store 502, no reachable node 503. Never a stack trace in a response.
+ * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused store
+ * 502, no reachable node 503. Never a stack trace in a response.
  */
 @RestControllerAdvice
 class ProblemHandler {
 
   private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
 
-  @ExceptionHandler({IllegalArgumentException.class, ServerWebInputException.class, DecodingException.class})
+  @ExceptionHandler({
+    IllegalArgumentException.class,
+    ServerWebInputException.class,
+    DecodingException.class
+  })
   ProblemDetail badInput(Exception e) {
     return problem(HttpStatus.BAD_REQUEST, "Bad input", e.getMessage());
   }
@@ -59,7 +63,10 @@ class ProblemHandler {
   @ExceptionHandler(Exception.class)
   ProblemDetail unexpected(Exception e) {
     log.warn("request failed unexpectedly", e);
-    return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error", "the request failed; see the server log");
+    return problem(
+        HttpStatus.INTERNAL_SERVER_ERROR,
+        "Internal error",
+        "the request failed; see the server log");
   }
 
   private static ProblemDetail problem(HttpStatus status, String title, String detail) {

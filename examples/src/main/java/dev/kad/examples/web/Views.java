@@ -18,7 +18,8 @@ final class Views {
   private Views() {}
 
   /** A value: its bytes as base64 and, when they are UTF-8, as text. */
-  record ValueView(String publisher, long valueId, long seq, String expiresAt, String data, String text) {
+  record ValueView(
+      String publisher, long valueId, long seq, String expiresAt, String data, String text) {
     static ValueView of(Value v) {
       return new ValueView(
           v.publisher().toHex(),
@@ -32,7 +33,8 @@ final class Views {
 
   record Rejection(String node, String reason) {}
 
-  record PutView(String key, long seq, List<String> accepted, List<Rejection> rejected, List<String> failed) {
+  record PutView(
+      String key, long seq, List<String> accepted, List<Rejection> rejected, List<String> failed) {
     static PutView of(PutResult r) {
       return new PutView(
           r.key().toHex(),
@@ -45,7 +47,13 @@ final class Views {
 
   record BucketView(int depth, String prefix, int contacts, int replacements) {}
 
-  record NodeView(String id, String address, int contacts, int storedValues, long storedBytes, List<BucketView> buckets) {
+  record NodeView(
+      String id,
+      String address,
+      int contacts,
+      int storedValues,
+      long storedBytes,
+      List<BucketView> buckets) {
     static NodeView of(KadNode node) {
       RoutingTableSnapshot table = node.routingTable();
       var stats = node.stats();
@@ -56,7 +64,13 @@ final class Views {
           stats.storedValues(),
           stats.storedBytes(),
           table.buckets().stream()
-              .map(b -> new BucketView(b.depth(), b.prefix().toShortHex(), b.contacts().size(), b.replacements().size()))
+              .map(
+                  b ->
+                      new BucketView(
+                          b.depth(),
+                          b.prefix().toShortHex(),
+                          b.contacts().size(),
+                          b.replacements().size()))
               .toList());
     }
   }
@@ -68,7 +82,8 @@ final class Views {
       if (e instanceof LookupEvent.Queried q) {
         return new LookupEventView("queried", ms, describe(q.contact()), q.hop(), null);
       } else if (e instanceof LookupEvent.Answered a) {
-        return new LookupEventView("answered", ms, describe(a.contact()), null, a.returned() + " contacts");
+        return new LookupEventView(
+            "answered", ms, describe(a.contact()), null, a.returned() + " contacts");
       } else if (e instanceof LookupEvent.Stalled s) {
         return new LookupEventView("stalled", ms, describe(s.contact()), null, null);
       } else if (e instanceof LookupEvent.Failed f) {
@@ -78,7 +93,11 @@ final class Views {
       }
       LookupEvent.Finished f = (LookupEvent.Finished) e;
       return new LookupEventView(
-          "finished", ms, null, null, f.closest().size() + " closest after " + f.queried() + " requests");
+          "finished",
+          ms,
+          null,
+          null,
+          f.closest().size() + " closest after " + f.queried() + " requests");
     }
   }
 

@@ -57,7 +57,12 @@ class KadWebApplicationTest {
               .config(CLUSTER)
               .transport(
                   TcpTransport.create(
-                      TcpTransportOptions.builder().fromConfig(CLUSTER).bindHost("127.0.0.1").bindPort(0).eventLoopThreads(1).build()))
+                      TcpTransportOptions.builder()
+                          .fromConfig(CLUSTER)
+                          .bindHost("127.0.0.1")
+                          .bindPort(0)
+                          .eventLoopThreads(1)
+                          .build()))
               .start()
               .block(BOUND);
       if (!cluster.isEmpty()) {
@@ -87,18 +92,28 @@ class KadWebApplicationTest {
   @Test
   void putThenGetAsAJsonArray() {
     awaitJoined();
-    http.put().uri("/keys/{key}", "greeting").bodyValue("hello".getBytes(StandardCharsets.UTF_8))
+    http.put()
+        .uri("/keys/{key}", "greeting")
+        .bodyValue("hello".getBytes(StandardCharsets.UTF_8))
         .exchange()
-        .expectStatus().isOk()
+        .expectStatus()
+        .isOk()
         .expectBody()
-        .jsonPath("$.key").isEqualTo(Key.of("greeting").toHex())
-        .jsonPath("$.accepted.length()").isEqualTo(4);
-    http.get().uri("/keys/{key}", "greeting").accept(MediaType.APPLICATION_JSON)
+        .jsonPath("$.key")
+        .isEqualTo(Key.of("greeting").toHex())
+        .jsonPath("$.accepted.length()")
+        .isEqualTo(4);
+    http.get()
+        .uri("/keys/{key}", "greeting")
+        .accept(MediaType.APPLICATION_JSON)
         .exchange()
-        .expectStatus().isOk()
+        .expectStatus()
+        .isOk()
         .expectBody()
-        .jsonPath("$[0].text").isEqualTo("hello")
-        .jsonPath("$[0].publisher").isEqualTo(node.id().toHex());
+        .jsonPath("$[0].text")
+        .isEqualTo("hello")
+        .jsonPath("$[0].publisher")
+        .isEqualTo(node.id().toHex());
   }
 
   @Test
@@ -106,10 +121,14 @@ class KadWebApplicationTest {
     awaitJoined();
     cluster.get(2).put(Key.of("streamed"), "one".getBytes(StandardCharsets.UTF_8)).block(BOUND);
     Flux<Views.ValueView> values =
-        http.get().uri("/keys/{key}", "streamed").accept(MediaType.APPLICATION_NDJSON)
+        http.get()
+            .uri("/keys/{key}", "streamed")
+            .accept(MediaType.APPLICATION_NDJSON)
             .exchange()
-            .expectStatus().isOk()
-            .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_NDJSON)
+            .expectStatus()
+            .isOk()
+            .expectHeader()
+            .contentTypeCompatibleWith(MediaType.APPLICATION_NDJSON)
             .returnResult(Views.ValueView.class)
             .getResponseBody();
     StepVerifier.create(values.map(Views.ValueView::text)).expectNext("one").verifyComplete();
@@ -121,15 +140,25 @@ class KadWebApplicationTest {
     // SSE headers go out with the first event, so there is a current value to send first.
     cluster.get(3).put(Key.of("live"), "first".getBytes(StandardCharsets.UTF_8)).block(BOUND);
     Flux<ServerSentEvent<Views.ValueView>> events =
-        http.mutate().responseTimeout(BOUND).build()
-            .get().uri("/keys/{key}/watch", "live").accept(MediaType.TEXT_EVENT_STREAM)
+        http.mutate()
+            .responseTimeout(BOUND)
+            .build()
+            .get()
+            .uri("/keys/{key}/watch", "live")
+            .accept(MediaType.TEXT_EVENT_STREAM)
             .exchange()
-            .expectStatus().isOk()
+            .expectStatus()
+            .isOk()
             .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
             .getResponseBody();
     StepVerifier.create(events.map(e -> e.data().text()))
         .expectNext("first")
-        .then(() -> cluster.get(1).put(Key.of("live"), "second".getBytes(StandardCharsets.UTF_8)).block(BOUND))
+        .then(
+            () ->
+                cluster
+                    .get(1)
+                    .put(Key.of("live"), "second".getBytes(StandardCharsets.UTF_8))
+                    .block(BOUND))
         .expectNext("second")
         .thenCancel()
         .verify(BOUND);
@@ -138,22 +167,32 @@ class KadWebApplicationTest {
   @Test
   void nodeDescribesItselfAndItsTable() {
     awaitJoined();
-    http.get().uri("/node").exchange()
-        .expectStatus().isOk()
+    http.get()
+        .uri("/node")
+        .exchange()
+        .expectStatus()
+        .isOk()
         .expectBody()
-        .jsonPath("$.id").isEqualTo(node.id().toHex())
-        .jsonPath("$.address").isEqualTo(node.contact().address().toString())
-        .jsonPath("$.contacts").value(c -> assertThat((Integer) c).isPositive())
-        .jsonPath("$.buckets.length()").value(b -> assertThat((Integer) b).isPositive());
+        .jsonPath("$.id")
+        .isEqualTo(node.id().toHex())
+        .jsonPath("$.address")
+        .isEqualTo(node.contact().address().toString())
+        .jsonPath("$.contacts")
+        .value(c -> assertThat((Integer) c).isPositive())
+        .jsonPath("$.buckets.length()")
+        .value(b -> assertThat((Integer) b).isPositive());
   }
 
   @Test
   void lookupsStreamTheirEventsEndingWithFinished() {
     awaitJoined();
     Flux<ServerSentEvent<String>> events =
-        http.get().uri("/lookups/{id}", cluster.get(1).id().toHex()).accept(MediaType.TEXT_EVENT_STREAM)
+        http.get()
+            .uri("/lookups/{id}", cluster.get(1).id().toHex())
+            .accept(MediaType.TEXT_EVENT_STREAM)
             .exchange()
-            .expectStatus().isOk()
+            .expectStatus()
+            .isOk()
             .returnResult(new ParameterizedTypeReference<ServerSentEvent<String>>() {})
             .getResponseBody();
     List<String> types = events.map(ServerSentEvent::event).collectList().block(BOUND);
@@ -162,37 +201,77 @@ class KadWebApplicationTest {
 
   @Test
   void badInputIsA400ProblemWithoutAStackTrace() {
-    http.get().uri("/lookups/{id}", "not-hex").exchange()
-        .expectStatus().isBadRequest()
-        .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+    http.get()
+        .uri("/lookups/{id}", "not-hex")
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
         .expectBody()
-        .jsonPath("$.status").isEqualTo(400)
-        .jsonPath("$.detail").value(d -> assertThat((String) d).contains("not-hex"))
-        .jsonPath("$.trace").doesNotExist();
-    http.put().uri("/keys/{key}", "big").bodyValue(new byte[65]).exchange()
-        .expectStatus().isBadRequest()
-        .expectBody().jsonPath("$.detail").value(d -> assertThat((String) d).contains("65 bytes exceeds maxValueBytes 64"));
-    http.put().uri("/keys/{key}", "form").contentType(MediaType.APPLICATION_FORM_URLENCODED).bodyValue("a=b").exchange()
-        .expectStatus().isEqualTo(415)
-        .expectBody().jsonPath("$.status").isEqualTo(415);
-    http.get().uri("/keys/{key}", "k".repeat(1025)).exchange()
-        .expectStatus().isBadRequest()
-        .expectBody().jsonPath("$.detail").value(d -> assertThat((String) d).contains("at most 1024 bytes but was 1025"));
+        .jsonPath("$.status")
+        .isEqualTo(400)
+        .jsonPath("$.detail")
+        .value(d -> assertThat((String) d).contains("not-hex"))
+        .jsonPath("$.trace")
+        .doesNotExist();
+    http.put()
+        .uri("/keys/{key}", "big")
+        .bodyValue(new byte[65])
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.detail")
+        .value(d -> assertThat((String) d).contains("65 bytes exceeds maxValueBytes 64"));
+    http.put()
+        .uri("/keys/{key}", "form")
+        .contentType(MediaType.APPLICATION_FORM_URLENCODED)
+        .bodyValue("a=b")
+        .exchange()
+        .expectStatus()
+        .isEqualTo(415)
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo(415);
+    http.get()
+        .uri("/keys/{key}", "k".repeat(1025))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.detail")
+        .value(d -> assertThat((String) d).contains("at most 1024 bytes but was 1025"));
   }
 
   @Test
   void healthAndMetersReportTheNode() {
     awaitJoined();
-    http.get().uri("/actuator/health").exchange()
-        .expectStatus().isOk()
+    http.get()
+        .uri("/actuator/health")
+        .exchange()
+        .expectStatus()
+        .isOk()
         .expectBody()
-        .jsonPath("$.components.kad.status").isEqualTo("UP")
-        .jsonPath("$.components.kad.details.contacts").value(c -> assertThat((Integer) c).isPositive());
-    http.get().uri("/actuator/metrics/kad.routing.contacts").exchange()
-        .expectStatus().isOk()
-        .expectBody().jsonPath("$.measurements[0].value").value(v -> assertThat(((Number) v).doubleValue()).isPositive());
-    http.get().uri("/actuator/metrics/kad.rpc.sent").exchange()
-        .expectStatus().isOk()
-        .expectBody().jsonPath("$.name").isEqualTo("kad.rpc.sent");
+        .jsonPath("$.components.kad.status")
+        .isEqualTo("UP")
+        .jsonPath("$.components.kad.details.contacts")
+        .value(c -> assertThat((Integer) c).isPositive());
+    http.get()
+        .uri("/actuator/metrics/kad.routing.contacts")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.measurements[0].value")
+        .value(v -> assertThat(((Number) v).doubleValue()).isPositive());
+    http.get()
+        .uri("/actuator/metrics/kad.rpc.sent")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.name")
+        .isEqualTo("kad.rpc.sent");
   }
 }

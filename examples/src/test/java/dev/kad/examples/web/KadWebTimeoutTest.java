@@ -37,7 +37,8 @@ class KadWebTimeoutTest {
               .transport(network.newTransport())
               .start()
               .block(Duration.ofSeconds(10));
-      Contact silent = new Contact(NodeId.random(new SplittableRandom(7)), network.newTransport().address());
+      Contact silent =
+          new Contact(NodeId.random(new SplittableRandom(7)), network.newTransport().address());
       KadNodes.learn(node, List.of(silent));
       return node;
     }
@@ -47,9 +48,15 @@ class KadWebTimeoutTest {
 
   @Test
   void aDhtTimeoutIsA504Problem() {
-    http.get().uri("/keys/{key}", "slow").exchange()
-        .expectStatus().isEqualTo(504)
-        .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
-        .expectBody().jsonPath("$.title").isEqualTo("DHT timeout");
+    http.get()
+        .uri("/keys/{key}", "slow")
+        .exchange()
+        .expectStatus()
+        .isEqualTo(504)
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+        .expectBody()
+        .jsonPath("$.title")
+        .isEqualTo("DHT timeout");
   }
 }

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A request one node sends another. Every request is answered with one {@link Response}; a
- * refused request is answered with {@link Response.Failure}.
+ * A request one node sends another. Every request is answered with one {@link Response}; a refused
+ * request is answered with {@link Response.Failure}.
  */
 public sealed interface Request extends Message {
 
@@ -33,8 +33,7 @@ public sealed interface Request extends Message {
   }
 
   /**
-   * Asks for the k contacts closest to {@code target}, answered with {@link
-   * Response.NodesFound}.
+   * Asks for the k contacts closest to {@code target}, answered with {@link Response.NodesFound}.
    *
    * @param sender the requesting node
    * @param target the id looked up
@@ -149,8 +148,8 @@ public sealed interface Request extends Message {
   }
 
   /**
-   * Pushed by a storage node to a subscriber when values of {@code key} were stored, answered
-   * with {@link Response.Pong}.
+   * Pushed by a storage node to a subscriber when values of {@code key} were stored, answered with
+   * {@link Response.Pong}.
    *
    * @param sender the storage node
    * @param key the watched key

@@ -50,8 +50,7 @@ public sealed interface Response extends Message {
   }
 
   /**
-   * Answers {@link Request.FindValue} with every value held for the key and the closest
-   * contacts.
+   * Answers {@link Request.FindValue} with every value held for the key and the closest contacts.
    *
    * @param sender the answering node
    * @param values the values held, possibly none

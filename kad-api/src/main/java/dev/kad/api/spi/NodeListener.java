@@ -3,8 +3,8 @@ package dev.kad.api.spi;
 import java.time.Duration;
 
 /**
- * Receives what a node does, for metrics. Called on the node's threads: implementations
- * must be fast, thread-safe and must not block. Every method does nothing by default.
+ * Receives what a node does, for metrics. Called on the node's threads: implementations must be
+ * fast, thread-safe and must not block. Every method does nothing by default.
  */
 public interface NodeListener {
 
@@ -15,8 +15,8 @@ public interface NodeListener {
    * A request this node sent was settled.
    *
    * @param type the request type, e.g. {@code "find_node"}
-   * @param outcome {@code "ok"}, {@code "refused"}, {@code "timeout"}, {@code "unreachable"}
-   *     or {@code "error"}
+   * @param outcome {@code "ok"}, {@code "refused"}, {@code "timeout"}, {@code "unreachable"} or
+   *     {@code "error"}
    * @param elapsed from sending to the outcome
    */
   default void rpcSent(String type, String outcome, Duration elapsed) {}

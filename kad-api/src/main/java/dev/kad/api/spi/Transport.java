@@ -12,13 +12,13 @@ import reactor.core.publisher.Mono;
  * <p>Contract every implementation keeps (the testkit's {@code TransportContract} checks it):
  *
  * <ul>
- *   <li>{@link #start(RequestHandler)} is called once, before {@link #send}; inbound requests
- *       go to the handler from then on, possibly concurrently.
+ *   <li>{@link #start(RequestHandler)} is called once, before {@link #send}; inbound requests go to
+ *       the handler from then on, possibly concurrently.
  *   <li>{@link #send} emits exactly one response or one error; errors are {@link
- *       dev.kad.api.KadException}s ({@link dev.kad.api.UnreachableContactException} when the
- *       peer cannot be reached or the connection is lost, {@link
- *       dev.kad.api.KadTimeoutException} when the transport's own timeout passes, {@link
- *       dev.kad.api.NodeClosedException} after {@link #close()}).
+ *       dev.kad.api.KadException}s ({@link dev.kad.api.UnreachableContactException} when the peer
+ *       cannot be reached or the connection is lost, {@link dev.kad.api.KadTimeoutException} when
+ *       the transport's own timeout passes, {@link dev.kad.api.NodeClosedException} after {@link
+ *       #close()}).
  *   <li>Responses are matched to their requests: a response never reaches the wrong caller.
  *   <li>Nothing blocks the caller's thread.
  * </ul>
@@ -29,8 +29,8 @@ public interface Transport {
    * Starts serving inbound requests with {@code handler}.
    *
    * <p>Subscribing binds whatever the transport listens on; the {@code Mono} completes when
-   * requests can be received and {@link #localAddress()} is known, and errors when binding
-   * fails. Starting twice is an error.
+   * requests can be received and {@link #localAddress()} is known, and errors when binding fails.
+   * Starting twice is an error.
    *
    * @param handler answers every inbound request
    * @return completes once the transport is serving
@@ -38,8 +38,8 @@ public interface Transport {
   Mono<Void> start(RequestHandler handler);
 
   /**
-   * The address other nodes dial to reach this one (the advertised address, when it differs
-   * from the bound one).
+   * The address other nodes dial to reach this one (the advertised address, when it differs from
+   * the bound one).
    *
    * @return the local address
    * @throws IllegalStateException before {@link #start(RequestHandler)} completed
@@ -49,9 +49,9 @@ public interface Transport {
   /**
    * Sends a request and waits for its response.
    *
-   * <p>Nothing is sent until subscription. The {@code Mono} emits the peer's response, which
-   * may be a {@link Response.Failure}, or errors as the class contract says. Cancelling
-   * abandons the request: a late response is dropped.
+   * <p>Nothing is sent until subscription. The {@code Mono} emits the peer's response, which may be
+   * a {@link Response.Failure}, or errors as the class contract says. Cancelling abandons the
+   * request: a late response is dropped.
    *
    * @param to the address of the peer
    * @param request the request
@@ -63,8 +63,8 @@ public interface Transport {
    * Stops the transport: no new requests are accepted or sent, pending ones fail with {@link
    * dev.kad.api.NodeClosedException}, and every resource is released.
    *
-   * <p>Subscribing starts the shutdown; the {@code Mono} completes when it is finished.
-   * Closing twice is harmless.
+   * <p>Subscribing starts the shutdown; the {@code Mono} completes when it is finished. Closing
+   * twice is harmless.
    *
    * @return completes when closed
    */

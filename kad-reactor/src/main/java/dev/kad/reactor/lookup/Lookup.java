@@ -20,8 +20,8 @@ import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * The iterative lookup of Kademlia §2.3 as a Flux pipeline (DESIGN, Lookups are Flux
- * pipelines; STYLE §6). {@link LookupState} decides; this class only wires it:
+ * The iterative lookup of Kademlia §2.3 as a Flux pipeline (DESIGN, Lookups are Flux pipelines;
+ * STYLE §6). {@link LookupState} decides; this class only wires it:
  *
  * <pre>
  * candidates (a sink fed by the state)
@@ -30,9 +30,8 @@ import reactor.core.scheduler.Scheduler;
  *   -> take until the state says done
  * </pre>
  *
- * <p>Every outcome passes through {@code flatMap}'s serialized output, so the state has one
- * writer and needs no lock. Cancelling the returned {@code Flux} cancels every request in
- * flight.
+ * <p>Every outcome passes through {@code flatMap}'s serialized output, so the state has one writer
+ * and needs no lock. Cancelling the returned {@code Flux} cancels every request in flight.
  */
 public final class Lookup {
 
@@ -65,6 +64,7 @@ public final class Lookup {
   private final Scheduler scheduler;
   private final Clock clock;
   private final Rpc rpc;
+
   /** Fires once per subscription after the soft timeout; cold, so one serves every request. */
   private final Mono<Long> softTimer;
 
@@ -90,9 +90,9 @@ public final class Lookup {
    * Runs one lookup.
    *
    * <p>Subscribing starts it; each step is emitted as it happens and the last is a {@link
-   * LookupEvent.Finished}, after which the {@code Flux} completes. It never errors for a
-   * failed request (that is a {@link LookupEvent.Failed} step). Cancelling cancels every
-   * request in flight.
+   * LookupEvent.Finished}, after which the {@code Flux} completes. It never errors for a failed
+   * request (that is a {@link LookupEvent.Failed} step). Cancelling cancels every request in
+   * flight.
    *
    * @param target the id or key looked up
    * @param findValue whether to ask for values too
@@ -104,8 +104,8 @@ public final class Lookup {
   }
 
   /**
-   * Runs one lookup that sends at most {@code budget} requests, as {@link #run(KadId,
-   * boolean, List)} otherwise.
+   * Runs one lookup that sends at most {@code budget} requests, as {@link #run(KadId, boolean,
+   * List)} otherwise.
    *
    * @param target the id or key looked up
    * @param findValue whether to ask for values too
@@ -159,6 +159,7 @@ public final class Lookup {
     final long start;
     final LookupState state;
     final Sinks.Many<Contact> candidates;
+
     /** Positions + 1 in the answer being sanitized, by id hash; at least twice k, so never full. */
     final int[] slots = new int[Integer.highestOneBit(Math.max(1, 2 * config.k() - 1)) << 1];
 
@@ -270,8 +271,8 @@ public final class Lookup {
 
     /**
      * Whether {@code out} lacks {@code id}, remembering it as the next element if so. An
-     * open-addressing table of positions in {@code out} by id hash: a linear scan of the list
-     * was a tenth of the simulation benchmark's time (k squared comparisons per answer).
+     * open-addressing table of positions in {@code out} by id hash: a linear scan of the list was a
+     * tenth of the simulation benchmark's time (k squared comparisons per answer).
      */
     private boolean isNew(List<Contact> out, NodeId id) {
       int mask = slots.length - 1;

@@ -11,17 +11,17 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * The closest-set of one iterative lookup (Kademlia §2.3), as plain Java: which contacts are
- * known, which were asked, which answered or failed, which to ask next, and whether the
- * lookup is done. Not thread-safe: the lookup pipeline calls it from its serialized output.
+ * The closest-set of one iterative lookup (Kademlia §2.3), as plain Java: which contacts are known,
+ * which were asked, which answered or failed, which to ask next, and whether the lookup is done.
+ * Not thread-safe: the lookup pipeline calls it from its serialized output.
  *
- * <p>Rules: at most {@code alpha} requests count as in flight; a request past the soft
- * timeout is stalled and stops counting. Only the {@code k} closest contacts that have
- * neither failed nor stalled are eligible to be asked. When {@code alpha} answers in a row bring
- * no contact closer than the closest seen so far (Kademlia §2.3: a round that "fails to return a
- * node any closer than the closest already seen"), the lookup widens: every eligible contact
- * not yet asked may be asked at once; a closer contact narrows it to {@code alpha} again. The lookup is done when
- * {@code k} contacts answered and nobody closer than the k-th is still to ask or in flight.
+ * <p>Rules: at most {@code alpha} requests count as in flight; a request past the soft timeout is
+ * stalled and stops counting. Only the {@code k} closest contacts that have neither failed nor
+ * stalled are eligible to be asked. When {@code alpha} answers in a row bring no contact closer
+ * than the closest seen so far (Kademlia §2.3: a round that "fails to return a node any closer than
+ * the closest already seen"), the lookup widens: every eligible contact not yet asked may be asked
+ * at once; a closer contact narrows it to {@code alpha} again. The lookup is done when {@code k}
+ * contacts answered and nobody closer than the k-th is still to ask or in flight.
  */
 public final class LookupState {
 
@@ -41,8 +41,10 @@ public final class LookupState {
 
   private static final class Candidate {
     final Contact contact;
+
     /** The first 64 bits of the distance to the target: orders most pairs without the ids. */
     final long distance;
+
     final int hop;
     Status status = Status.NEW;
 
@@ -106,8 +108,8 @@ public final class LookupState {
   }
 
   /**
-   * Adds contacts a node returned. Duplicates, this node and contacts of another width are
-   * ignored; ids already known keep their first address.
+   * Adds contacts a node returned. Duplicates, this node and contacts of another width are ignored;
+   * ids already known keep their first address.
    *
    * @param contacts the returned contacts
    * @param hop the hop they were learned at
@@ -116,7 +118,8 @@ public final class LookupState {
   public List<Contact> offer(Collection<Contact> contacts, int hop) {
     List<Contact> closer = new ArrayList<>();
     for (Contact c : contacts) {
-      if (offer(c, hop) && (closestAnswered == null || target.compareDistance(c.id(), closestAnswered) < 0)) {
+      if (offer(c, hop)
+          && (closestAnswered == null || target.compareDistance(c.id(), closestAnswered) < 0)) {
         closer.add(c);
       }
     }
@@ -238,10 +241,10 @@ public final class LookupState {
   }
 
   /**
-   * Whether the lookup is finished: k contacts answered and no contact closer than the k-th
-   * is still to ask or in flight. A stalled contact (past the soft timeout, most likely
-   * dead) does not hold the lookup up once k others answered; with fewer than k answers the
-   * lookup waits for the stalled ones to answer or fail.
+   * Whether the lookup is finished: k contacts answered and no contact closer than the k-th is
+   * still to ask or in flight. A stalled contact (past the soft timeout, most likely dead) does not
+   * hold the lookup up once k others answered; with fewer than k answers the lookup waits for the
+   * stalled ones to answer or fail.
    *
    * @return true when done
    */

@@ -5,8 +5,7 @@ import dev.kad.api.Value;
 import java.util.List;
 
 /**
- * One step of a lookup: the public event, and for an answer to a find-value the values it
- * carried.
+ * One step of a lookup: the public event, and for an answer to a find-value the values it carried.
  *
  * @param event what happened
  * @param values the values an answer carried, empty otherwise

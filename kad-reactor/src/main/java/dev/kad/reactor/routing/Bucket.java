@@ -8,9 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One k-bucket: the contacts whose ids start with a prefix of {@code depth} bits, least
- * recently seen first, and a replacement cache, most recently seen last. Immutable: every
- * change makes a new bucket, so a table snapshot never changes under a reader.
+ * One k-bucket: the contacts whose ids start with a prefix of {@code depth} bits, least recently
+ * seen first, and a replacement cache, most recently seen last. Immutable: every change makes a new
+ * bucket, so a table snapshot never changes under a reader.
  *
  * <p>The contacts sit in a {@link ContactArray} beside the entries, so finding a contact and
  * picking the closest never touch the entries.
@@ -22,10 +22,13 @@ final class Bucket {
   final byte[] low;
   final int depth;
   final Instant touchedAt;
+
   /** Least recently seen first. */
   private final Entry[] entries;
+
   /** {@code entries[i].contact()}, in the same order. */
   private final ContactArray members;
+
   /** Most recently seen last. */
   private final ContactArray replacements;
 

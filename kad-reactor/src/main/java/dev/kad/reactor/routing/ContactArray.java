@@ -7,15 +7,16 @@ import java.util.List;
 
 /**
  * An immutable sequence of contacts beside the first 64 bits of each id. Finding a contact and
- * ordering contacts by distance mostly compare those longs without touching the contacts: a
- * lookup through a large network meets every routing table cold, so each object not touched
- * is a cache miss saved. Every change makes a new array.
+ * ordering contacts by distance mostly compare those longs without touching the contacts: a lookup
+ * through a large network meets every routing table cold, so each object not touched is a cache
+ * miss saved. Every change makes a new array.
  */
 final class ContactArray {
 
   static final ContactArray EMPTY = new ContactArray(new Contact[0], new long[0]);
 
   private final Contact[] contacts;
+
   /** {@code prefixOf(contacts[i].id())}, in the same order. */
   private final long[] prefixes;
 
@@ -89,8 +90,8 @@ final class ContactArray {
   }
 
   /**
-   * These contacts with {@code newest} last, in place of any contact with its id, and the
-   * oldest dropped beyond {@code capacity} (at least 1).
+   * These contacts with {@code newest} last, in place of any contact with its id, and the oldest
+   * dropped beyond {@code capacity} (at least 1).
    */
   ContactArray withNewest(Contact newest, int capacity) {
     long prefix = prefixOf(newest.id());

@@ -7,9 +7,9 @@ import java.util.Optional;
  * What the routing table did with a contact it heard from.
  *
  * @param kind what happened
- * @param toPing the least-recently-seen contact of the full bucket that should be pinged now,
- *     if any: the caller pings it and reports the outcome with {@link
- *     RoutingTable#pingResult(Contact, boolean)}
+ * @param toPing the least-recently-seen contact of the full bucket that should be pinged now, if
+ *     any: the caller pings it and reports the outcome with {@link RoutingTable#pingResult(Contact,
+ *     boolean)}
  */
 public record Insertion(Kind kind, Optional<Contact> toPing) {
 

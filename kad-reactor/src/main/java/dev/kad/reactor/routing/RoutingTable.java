@@ -19,15 +19,15 @@ import java.util.random.RandomGenerator;
 
 /**
  * The k-buckets of one node (Kademlia §2.2, §2.4), as plain Java: no I/O, no Reactor. The node
- * feeds it every contact it hears from and every failed request, and pings the contacts it is
- * told to ping.
+ * feeds it every contact it hears from and every failed request, and pings the contacts it is told
+ * to ping.
  *
- * <p>Buckets partition the id space into prefix ranges kept in ascending order. The bucket
- * holding the node's own id splits when full; with {@link KadConfig#relaxedSplit()} any bucket
- * whose depth is not a multiple of {@value #SPLIT_BASE} splits too (§4.2).
+ * <p>Buckets partition the id space into prefix ranges kept in ascending order. The bucket holding
+ * the node's own id splits when full; with {@link KadConfig#relaxedSplit()} any bucket whose depth
+ * is not a multiple of {@value #SPLIT_BASE} splits too (§4.2).
  *
- * <p>Thread-safe. Writers take a short lock without I/O; readers see an immutable state
- * published through a volatile field, so they never lock and never see a half-made change.
+ * <p>Thread-safe. Writers take a short lock without I/O; readers see an immutable state published
+ * through a volatile field, so they never lock and never see a half-made change.
  */
 public final class RoutingTable {
 
@@ -62,8 +62,7 @@ public final class RoutingTable {
       throw new IllegalArgumentException(
           "self id must have idBits " + config.idBits() + " but had " + self.bits());
     }
-    this.buckets =
-        new Bucket[] {new Bucket(new byte[self.bits() / 8], 0, clock.instant())};
+    this.buckets = new Bucket[] {new Bucket(new byte[self.bits() / 8], 0, clock.instant())};
   }
 
   /**
@@ -76,8 +75,8 @@ public final class RoutingTable {
   }
 
   /**
-   * Records that {@code contact} was heard from (an inbound request or an answer): moves it
-   * to the tail of its bucket, adds it, or keeps it in the replacement cache of a full bucket.
+   * Records that {@code contact} was heard from (an inbound request or an answer): moves it to the
+   * tail of its bucket, adds it, or keeps it in the replacement cache of a full bucket.
    *
    * @param contact the contact heard from
    * @return what was done, and which contact to ping when a full bucket's oldest is due
@@ -136,7 +135,8 @@ public final class RoutingTable {
     }
   }
 
-  private Insertion cache(Bucket[] current, int index, Bucket bucket, Contact contact, Instant now) {
+  private Insertion cache(
+      Bucket[] current, int index, Bucket bucket, Contact contact, Instant now) {
     Entry oldest = bucket.entry(0);
     boolean due =
         !oldest.pinging()
@@ -166,8 +166,8 @@ public final class RoutingTable {
   }
 
   /**
-   * Reports the outcome of a ping asked for by {@link #seen(Contact)}. An answer keeps the
-   * contact (moved to the tail); no answer evicts it and promotes the newest replacement.
+   * Reports the outcome of a ping asked for by {@link #seen(Contact)}. An answer keeps the contact
+   * (moved to the tail); no answer evicts it and promotes the newest replacement.
    *
    * @param contact the pinged contact
    * @param answered whether it answered
@@ -183,10 +183,10 @@ public final class RoutingTable {
   }
 
   /**
-   * Records a failed request to {@code id}. After {@link KadConfig#maxFailures()} failures in
-   * a row the contact is removed and the newest replacement takes its place. A failure counts
-   * only when something was heard from the network since the contact's previous counted
-   * failure, so a node that has lost all connectivity does not wipe its own table.
+   * Records a failed request to {@code id}. After {@link KadConfig#maxFailures()} failures in a row
+   * the contact is removed and the newest replacement takes its place. A failure counts only when
+   * something was heard from the network since the contact's previous counted failure, so a node
+   * that has lost all connectivity does not wipe its own table.
    *
    * @param id the contact that did not answer
    * @return true when the contact was removed
@@ -267,8 +267,8 @@ public final class RoutingTable {
   }
 
   /**
-   * Random ids, one in each bucket not touched within {@code interval}: the targets of a
-   * bucket refresh.
+   * Random ids, one in each bucket not touched within {@code interval}: the targets of a bucket
+   * refresh.
    *
    * @param interval how recent a touch must be to skip the bucket
    * @param random the node's random source
@@ -296,7 +296,9 @@ public final class RoutingTable {
     Bucket[] current = buckets;
     List<Contact> nearest = closest(self, 1);
     byte[] neighbour =
-        nearest.isEmpty() ? new byte[self.bits() / 8] : self.distance(nearest.get(0).id()).toBytes();
+        nearest.isEmpty()
+            ? new byte[self.bits() / 8]
+            : self.distance(nearest.get(0).id()).toBytes();
     List<NodeId> targets = new ArrayList<>();
     for (Bucket b : current) {
       if (Arrays.compareUnsigned(rangeKey(b, self), neighbour) > 0) {
@@ -320,9 +322,9 @@ public final class RoutingTable {
   }
 
   /**
-   * The {@code n} known contacts closest to {@code target}, nearest first. Visits buckets in
-   * order of their distance range from the target (XOR maps each prefix range onto one
-   * disjoint range of distances), so it sorts only the buckets it needs.
+   * The {@code n} known contacts closest to {@code target}, nearest first. Visits buckets in order
+   * of their distance range from the target (XOR maps each prefix range onto one disjoint range of
+   * distances), so it sorts only the buckets it needs.
    *
    * @param target the id to measure from
    * @param n how many at most
@@ -366,17 +368,15 @@ public final class RoutingTable {
         break;
       }
       taken[next] = true;
-      addNearestFirst(
-          current[next].members(), target, targetPrefix, excluded, n - out.size(), out);
+      addNearestFirst(current[next].members(), target, targetPrefix, excluded, n - out.size(), out);
     }
     return out;
   }
 
   /**
-   * Appends the {@code limit} of {@code contacts} nearest to {@code target} but {@code
-   * excluded}, nearest first. An insertion sort into at most {@code limit} places (buckets hold
-   * at most k contacts) on the first 64 bits of the XOR distance, with the full comparison on a
-   * tie.
+   * Appends the {@code limit} of {@code contacts} nearest to {@code target} but {@code excluded},
+   * nearest first. An insertion sort into at most {@code limit} places (buckets hold at most k
+   * contacts) on the first 64 bits of the XOR distance, with the full comparison on a tie.
    */
   private static void addNearestFirst(
       ContactArray contacts,
@@ -511,8 +511,8 @@ public final class RoutingTable {
   }
 
   /**
-   * An immutable copy of the table, buckets ordered from the farthest range to the one
-   * holding this node.
+   * An immutable copy of the table, buckets ordered from the farthest range to the one holding this
+   * node.
    *
    * @return the snapshot
    */

@@ -11,8 +11,8 @@ final class Subnets {
   private Subnets() {}
 
   /**
-   * A key equal for two addresses of the same subnet. A host name (not an IP literal) is its
-   * own subnet: names are never resolved here.
+   * A key equal for two addresses of the same subnet. A host name (not an IP literal) is its own
+   * subnet: names are never resolved here.
    */
   static String of(Address address) {
     String host = address.host();

@@ -1,7 +1,7 @@
 package dev.kad.reactor.store;
 
-import dev.kad.api.Key;
 import dev.kad.api.KadConfig;
+import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import java.time.Instant;
@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The default {@link RecordStore}: values in memory, with the limits of {@link KadConfig}
- * ({@code maxValueBytes}, {@code maxValuesPerKey}, {@code maxStoredBytes}). One short lock
- * guards the whole store; nothing inside it does I/O.
+ * The default {@link RecordStore}: values in memory, with the limits of {@link KadConfig} ({@code
+ * maxValueBytes}, {@code maxValuesPerKey}, {@code maxStoredBytes}). One short lock guards the whole
+ * store; nothing inside it does I/O.
  */
 public final class InMemoryRecordStore implements RecordStore {
 
@@ -74,7 +74,10 @@ public final class InMemoryRecordStore implements RecordStore {
         if (values.size() >= maxValuesPerKey) {
           removeIfEmpty(key, values);
           return StoreOutcome.rejected(
-              "key " + key.toShortHex() + " already holds maxValuesPerKey " + maxValuesPerKey
+              "key "
+                  + key.toShortHex()
+                  + " already holds maxValuesPerKey "
+                  + maxValuesPerKey
                   + " values");
         }
         if (storedBytes + value.size() > maxStoredBytes) {
@@ -99,7 +102,8 @@ public final class InMemoryRecordStore implements RecordStore {
       Instant now) {
     Value held = old.value();
     if (held.isSigned() && !Arrays.equals(held.publicKey(), value.publicKey())) {
-      return StoreOutcome.rejected("value is signed: a replacement must be signed with the same key");
+      return StoreOutcome.rejected(
+          "value is signed: a replacement must be signed with the same key");
     }
     if (value.seq() < held.seq()) {
       return StoreOutcome.rejected(
@@ -192,8 +196,7 @@ public final class InMemoryRecordStore implements RecordStore {
 
   /** Equal but for the expiry of an unsigned value (a signature covers the expiry). */
   private static boolean sameContent(Value a, Value b) {
-    return a.equals(b)
-        || !a.isSigned() && !b.isSigned() && Arrays.equals(a.data(), b.data());
+    return a.equals(b) || !a.isSigned() && !b.isSigned() && Arrays.equals(a.data(), b.data());
   }
 
   private static Instant max(Instant a, Instant b) {

@@ -7,12 +7,12 @@ import java.util.List;
 
 /**
  * Where a node keeps the values it stores for the network. A key holds a set of values, each
- * identified by {@code (publisher, valueId)}; a higher {@code seq} replaces a lower one.
- * Expired values are never returned. Limits reject with a reason; a store never evicts a
- * value silently to make room.
+ * identified by {@code (publisher, valueId)}; a higher {@code seq} replaces a lower one. Expired
+ * values are never returned. Limits reject with a reason; a store never evicts a value silently to
+ * make room.
  *
- * <p>Implementations are thread-safe and fast: the engine calls them on its scheduler, so
- * they must not block (a persistent store keeps an in-memory index and writes behind).
+ * <p>Implementations are thread-safe and fast: the engine calls them on its scheduler, so they must
+ * not block (a persistent store keeps an in-memory index and writes behind).
  */
 public interface RecordStore {
 
@@ -22,8 +22,8 @@ public interface RecordStore {
    * @param key the key
    * @param value the value
    * @param keepUntil when to drop it at the latest (its expiry, or earlier for a cached copy)
-   * @param cached whether it is a cached copy from a lookup; a cached copy never downgrades
-   *     an original already held
+   * @param cached whether it is a cached copy from a lookup; a cached copy never downgrades an
+   *     original already held
    * @param now the current instant
    * @return whether it was accepted and changed what the key holds, or why it was refused
    */

@@ -6,8 +6,8 @@ import java.util.Objects;
  * What a store did with one value.
  *
  * @param accepted whether the value is now held
- * @param changed whether what the key holds changed (a new value, or a higher seq): the
- *     trigger for notifying watchers
+ * @param changed whether what the key holds changed (a new value, or a higher seq): the trigger for
+ *     notifying watchers
  * @param reason why it was refused, empty when accepted
  */
 public record StoreOutcome(boolean accepted, boolean changed, String reason) {

@@ -10,12 +10,13 @@ import java.util.Objects;
  *
  * @param key the key it is stored under
  * @param value the value
- * @param storedAt when it was last received by a Store request (the replication rule skips
- *     values received within the replication interval)
+ * @param storedAt when it was last received by a Store request (the replication rule skips values
+ *     received within the replication interval)
  * @param keepUntil when this node drops it: the value's expiry, or earlier for a cached copy
  * @param cached whether it is a cached copy left by a lookup rather than a stored original
  */
-public record StoredValue(Key key, Value value, Instant storedAt, Instant keepUntil, boolean cached) {
+public record StoredValue(
+    Key key, Value value, Instant storedAt, Instant keepUntil, boolean cached) {
 
   /**
    * Checks the parts.

@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The storage side of live streams: which nodes subscribed to which keys, until when. Bounded
- * per key and per subscriber; expired subscriptions are never returned. Thread-safe, one short
- * lock, no I/O.
+ * The storage side of live streams: which nodes subscribed to which keys, until when. Bounded per
+ * key and per subscriber; expired subscriptions are never returned. Thread-safe, one short lock, no
+ * I/O.
  */
 public final class SubscriberRegistry {
 
@@ -68,12 +68,14 @@ public final class SubscriberRegistry {
    */
   public synchronized Optional<Duration> subscribe(
       Key key, Contact subscriber, Duration ttl, Instant now) {
-    Duration granted = ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
+    Duration granted =
+        ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
     Map<NodeId, Subscription> subs = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
     purge(subs, now);
     NodeId id = subscriber.id();
     if (!subs.containsKey(id)) {
-      if (subs.size() >= maxPerKey || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
+      if (subs.size() >= maxPerKey
+          || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
         if (subs.isEmpty()) {
           byKey.remove(key);
         }

@@ -15,15 +15,15 @@ import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Sinks;
 
 /**
- * The watcher side of one {@code watch(key)} subscription: de-duplicates the values that
- * arrive (from the initial get and from pushed notifications), buffers them for a slow
- * subscriber and remembers which nodes it is subscribed at.
+ * The watcher side of one {@code watch(key)} subscription: de-duplicates the values that arrive
+ * (from the initial get and from pushed notifications), buffers them for a slow subscriber and
+ * remembers which nodes it is subscribed at.
  *
- * <p>Overflow policy: the buffer holds at most one value per (publisher, value id), the one
- * with the highest seq, so a slow subscriber sees the latest value of each publisher and
- * memory stays bounded by the number of identities, itself capped at {@code maxPending}
- * (beyond it the oldest identity is dropped). Each (publisher, value id, seq) is delivered
- * at most once, and never a lower seq after a higher one.
+ * <p>Overflow policy: the buffer holds at most one value per (publisher, value id), the one with
+ * the highest seq, so a slow subscriber sees the latest value of each publisher and memory stays
+ * bounded by the number of identities, itself capped at {@code maxPending} (beyond it the oldest
+ * identity is dropped). Each (publisher, value id, seq) is delivered at most once, and never a
+ * lower seq after a higher one.
  */
 public final class WatchSession {
 
@@ -74,8 +74,8 @@ public final class WatchSession {
   }
 
   /**
-   * Offers values; the ones not delivered yet with a higher seq are buffered and delivered as
-   * the subscriber asks.
+   * Offers values; the ones not delivered yet with a higher seq are buffered and delivered as the
+   * subscriber asks.
    *
    * @param values values of the key, from a get or a notification
    */
@@ -155,9 +155,7 @@ public final class WatchSession {
     return subscribedAt;
   }
 
-  /**
-   * Asks for an early re-subscription, e.g. because a subscribed node failed.
-   */
+  /** Asks for an early re-subscription, e.g. because a subscribed node failed. */
   public void kick() {
     kicks.tryEmitNext(Boolean.TRUE);
   }

@@ -27,7 +27,8 @@ class RoutingTableConcurrencyTest {
     RoutingTable table = new RoutingTable(self, config, Clock.systemUTC());
     List<Contact> pool = new ArrayList<>();
     for (int i = 0; i < 2_000; i++) {
-      pool.add(new Contact(self.randomInBucket(seedRng.nextInt(160), seedRng), new Address("n" + i, 1)));
+      pool.add(
+          new Contact(self.randomInBucket(seedRng.nextInt(160), seedRng), new Address("n" + i, 1)));
     }
     int threads = 8;
     ExecutorService executor = Executors.newFixedThreadPool(threads);
@@ -45,7 +46,11 @@ class RoutingTableConcurrencyTest {
                   for (int i = 0; i < 8_000; i++) {
                     Contact c = pool.get(rng.nextInt(pool.size()));
                     switch (rng.nextInt(5)) {
-                      case 0, 1 -> table.seen(c).toPing().ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
+                      case 0, 1 ->
+                          table
+                              .seen(c)
+                              .toPing()
+                              .ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
                       case 2 -> table.failed(c.id());
                       case 3 -> reads += table.closest(c.id(), 20).size() <= 20 ? 1 : 0;
                       default -> reads += table.snapshot().size() >= 0 ? 1 : 0;

@@ -76,7 +76,8 @@ class RoutingTableProperties {
       for (Contact c : bucket.contacts()) {
         assertThat(seen.add(c.id())).as("contact %s appears once", c.id()).isTrue();
         assertThat(c.id()).isNotEqualTo(self);
-        assertThat(bucket.prefix().commonPrefixLength(c.id())).isGreaterThanOrEqualTo(bucket.depth());
+        assertThat(bucket.prefix().commonPrefixLength(c.id()))
+            .isGreaterThanOrEqualTo(bucket.depth());
       }
       for (Contact c : bucket.replacements()) {
         assertThat(bucket.contacts()).doesNotContain(c);

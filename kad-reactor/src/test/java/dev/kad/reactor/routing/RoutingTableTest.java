@@ -37,7 +37,11 @@ class RoutingTableTest {
   }
 
   private KadConfig k(int k) {
-    return KadConfig.builder().k(k).replacementCacheSize(3).pingGrace(Duration.ofMinutes(1)).build();
+    return KadConfig.builder()
+        .k(k)
+        .replacementCacheSize(3)
+        .pingGrace(Duration.ofMinutes(1))
+        .build();
   }
 
   @Test
@@ -154,7 +158,8 @@ class RoutingTableTest {
       table.seen(contactInBucket(bucket));
     }
     RoutingTableSnapshot snapshot = table.snapshot();
-    assertThat(snapshot.buckets()).allSatisfy(b -> assertThat(b.contacts()).hasSizeLessThanOrEqualTo(2));
+    assertThat(snapshot.buckets())
+        .allSatisfy(b -> assertThat(b.contacts()).hasSizeLessThanOrEqualTo(2));
     // Every bucket but the last is a sibling of the own-id path: depth d holds bucket 159 - d.
     List<Bucket> buckets = snapshot.buckets();
     for (int d = 0; d < buckets.size() - 1; d++) {

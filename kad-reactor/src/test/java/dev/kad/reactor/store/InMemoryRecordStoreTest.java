@@ -87,14 +87,16 @@ class InMemoryRecordStoreTest {
 
   @Test
   void limitsRefuseWithAReasonAndNeverEvict() {
-    RecordStore s = store(KadConfig.builder().maxValuesPerKey(2).maxValueBytes(4).maxStoredBytes(6));
+    RecordStore s =
+        store(KadConfig.builder().maxValuesPerKey(2).maxValueBytes(4).maxStoredBytes(6));
     assertThat(put(s, Value.of(new byte[5], alice, 1, 1, day)).reason())
         .isEqualTo("value of 5 bytes exceeds maxValueBytes 4");
     put(s, Value.of(new byte[4], alice, 1, 1, day));
     put(s, Value.of(new byte[1], alice, 2, 1, day));
     assertThat(put(s, Value.of(new byte[1], alice, 3, 1, day)).reason())
         .contains("already holds maxValuesPerKey 2 values");
-    assertThat(s.store(Key.of("b"), Value.of(new byte[2], bob, 1, 1, day), day, false, now).reason())
+    assertThat(
+            s.store(Key.of("b"), Value.of(new byte[2], bob, 1, 1, day), day, false, now).reason())
         .isEqualTo("storing 2 bytes would exceed maxStoredBytes 6");
     assertThat(s.get(key, now)).hasSize(2);
     assertThat(s.storedBytes()).isEqualTo(5);

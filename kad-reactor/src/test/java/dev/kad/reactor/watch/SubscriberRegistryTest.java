@@ -26,8 +26,10 @@ class SubscriberRegistryTest {
     SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
     Contact a = node(1);
     Contact b = node(2);
-    assertThat(registry.subscribe(key, a, Duration.ofHours(5), now)).contains(Duration.ofMinutes(10));
-    assertThat(registry.subscribe(key, b, Duration.ofMillis(1), now)).contains(Duration.ofSeconds(1));
+    assertThat(registry.subscribe(key, a, Duration.ofHours(5), now))
+        .contains(Duration.ofMinutes(10));
+    assertThat(registry.subscribe(key, b, Duration.ofMillis(1), now))
+        .contains(Duration.ofSeconds(1));
     assertThat(registry.subscribers(key, now.plusMillis(999))).containsExactly(a, b);
     assertThat(registry.subscribers(key, now.plusSeconds(1))).containsExactly(a);
     assertThat(registry.subscribers(key, now.plus(Duration.ofMinutes(10)))).isEmpty();
@@ -51,7 +53,8 @@ class SubscriberRegistryTest {
     registry.subscribe(key, node(1), Duration.ofMinutes(1), now);
     registry.subscribe(key, node(2), Duration.ofMinutes(1), now);
     assertThat(registry.subscribe(key, node(3), Duration.ofMinutes(1), now)).isEmpty();
-    assertThat(registry.subscribe(key, node(3), Duration.ofMinutes(1), now.plusSeconds(60))).isPresent();
+    assertThat(registry.subscribe(key, node(3), Duration.ofMinutes(1), now.plusSeconds(60)))
+        .isPresent();
 
     Contact greedy = node(9);
     registry.subscribe(Key.of("a"), greedy, Duration.ofMinutes(1), now);

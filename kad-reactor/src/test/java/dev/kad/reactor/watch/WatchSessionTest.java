@@ -1,7 +1,5 @@
 package dev.kad.reactor.watch;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;

@@ -7,10 +7,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Closes a connection that should not stay open: one accepted over {@code
- * maxInboundConnections} (at activation, before anything is sent), one whose peer does not read
- * (the outbound buffer passed {@code maxPendingWriteBytes}, the channel's high water mark), and
- * one idle for {@code idleTimeout} with no request in flight in either direction.
+ * Closes a connection that should not stay open: one accepted over {@code maxInboundConnections}
+ * (at activation, before anything is sent), one whose peer does not read (the outbound buffer
+ * passed {@code maxPendingWriteBytes}, the channel's high water mark), and one idle for {@code
+ * idleTimeout} with no request in flight in either direction.
  */
 final class ConnectionGuard extends ChannelDuplexHandler {
 

@@ -10,11 +10,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The first inbound handler of every connection. On activation it sends this node's {@link
- * Preface}; it then expects the peer's preface (within the connect timeout), followed by frames of {@code 4-byte big-endian
- * length + body}, and passes each body on as a retained slice. A wrong preface, a length
- * outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is a {@link
- * Violation}: it is reported once and the connection closed, nothing after it is read. Bytes
- * left unread when this side closed the connection are not a truncation.
+ * Preface}; it then expects the peer's preface (within the connect timeout), followed by frames of
+ * {@code 4-byte big-endian length + body}, and passes each body on as a retained slice. A wrong
+ * preface, a length outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is
+ * a {@link Violation}: it is reported once and the connection closed, nothing after it is read.
+ * Bytes left unread when this side closed the connection are not a truncation.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
 

@@ -26,9 +26,9 @@ import reactor.core.publisher.Sinks;
 /**
  * One connection to a peer, whichever side dialed it, carrying requests in both directions.
  * Outbound requests get a request id ({@code rid}) that is unique on this connection and
- * increasing; the peer's response carries it back, so any number of requests are in flight at
- * once and answered in any order. Inbound requests go to the owner's handler and are answered
- * with the same rid.
+ * increasing; the peer's response carries it back, so any number of requests are in flight at once
+ * and answered in any order. Inbound requests go to the owner's handler and are answered with the
+ * same rid.
  *
  * <p>When the connection closes, every pending request fails at once: with the cause given to
  * {@link #close(KadException)}, or with {@link UnreachableContactException} when the peer or the
@@ -89,8 +89,8 @@ final class PeerConnection {
   }
 
   /**
-   * Closes the channel from this side (a violation, idleness, shutdown), so that bytes left
-   * unread are not mistaken for a frame the peer truncated.
+   * Closes the channel from this side (a violation, idleness, shutdown), so that bytes left unread
+   * are not mistaken for a frame the peer truncated.
    */
   void closeChannel() {
     closedByUs = true;
@@ -131,9 +131,9 @@ final class PeerConnection {
    * Sends a request and emits its response.
    *
    * <p>Subscribing writes the request; the {@code Mono} emits the peer's response, or errors with
-   * {@link UnreachableContactException} when the connection closes or the write fails, with
-   * {@link InvalidMessageException} when the request does not fit in a frame, or with the close
-   * cause. Cancelling forgets the request: its response, if it comes, is dropped as late.
+   * {@link UnreachableContactException} when the connection closes or the write fails, with {@link
+   * InvalidMessageException} when the request does not fit in a frame, or with the close cause.
+   * Cancelling forgets the request: its response, if it comes, is dropped as late.
    */
   Mono<Response> request(Request request) {
     return Mono.create(
@@ -179,8 +179,8 @@ final class PeerConnection {
   }
 
   /**
-   * Reads the connection: decodes each frame body, completes pending requests with responses
-   * and answers requests, at most {@code maxConcurrentRequests} at once (more stop the reading).
+   * Reads the connection: decodes each frame body, completes pending requests with responses and
+   * answers requests, at most {@code maxConcurrentRequests} at once (more stop the reading).
    * Completes when the connection's inbound side ends; a body that does not decode closes the
    * connection.
    */
@@ -225,7 +225,9 @@ final class PeerConnection {
       log.debug("{}: dropping late response rid={}", this, rid);
     } else {
       metrics.violation(
-          Violation.UNKNOWN_RESPONSE, remote(), "rid=" + rid + " was never sent on this connection");
+          Violation.UNKNOWN_RESPONSE,
+          remote(),
+          "rid=" + rid + " was never sent on this connection");
       closeChannel();
     }
   }
@@ -274,9 +276,7 @@ final class PeerConnection {
     open = false;
     KadException cause = closeCause;
     failPending(
-        cause != null
-            ? cause
-            : new UnreachableContactException("connection " + this + " closed"));
+        cause != null ? cause : new UnreachableContactException("connection " + this + " closed"));
     closed.tryEmitEmpty();
   }
 

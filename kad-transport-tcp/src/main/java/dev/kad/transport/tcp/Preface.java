@@ -5,8 +5,8 @@ import io.netty.buffer.ByteBufAllocator;
 import java.util.Optional;
 
 /**
- * The five bytes each side sends first on a connection: {@code 'K' 'A' 'D'}, the protocol
- * version and the {@link WireFormat} code. A peer whose preface differs is closed.
+ * The five bytes each side sends first on a connection: {@code 'K' 'A' 'D'}, the protocol version
+ * and the {@link WireFormat} code. A peer whose preface differs is closed.
  */
 final class Preface {
 
@@ -25,8 +25,8 @@ final class Preface {
   }
 
   /**
-   * Whether the first readable bytes can still start a valid preface, so garbage is refused
-   * without waiting for five bytes.
+   * Whether the first readable bytes can still start a valid preface, so garbage is refused without
+   * waiting for five bytes.
    */
   static boolean plausiblePrefix(ByteBuf in) {
     int n = Math.min(in.readableBytes(), MAGIC.length);

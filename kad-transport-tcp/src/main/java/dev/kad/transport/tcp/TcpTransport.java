@@ -43,9 +43,9 @@ import reactor.netty.tcp.TcpClient;
 import reactor.netty.tcp.TcpServer;
 
 /**
- * The TCP {@link Transport}: reactor-netty server and client, one long-lived connection per
- * peer reused for requests in both directions and multiplexed by request id, length-prefixed
- * frames with Jackson bodies (JSON, CBOR or Smile).
+ * The TCP {@link Transport}: reactor-netty server and client, one long-lived connection per peer
+ * reused for requests in both directions and multiplexed by request id, length-prefixed frames with
+ * Jackson bodies (JSON, CBOR or Smile).
  *
  * <pre>{@code
  * TcpTransport transport = TcpTransport.create(TcpTransportOptions.builder()
@@ -57,17 +57,17 @@ import reactor.netty.tcp.TcpServer;
  * }</pre>
  *
  * <p><b>Wire.</b> Each side opens a connection with a five-byte preface ({@code 'K' 'A' 'D'},
- * protocol version, {@link WireFormat} code), then sends frames of a 4-byte big-endian length
- * and a body {@code {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over
- * {@code maxFrameBytes}, a body that does not decode strictly, a response to a request id never
- * sent, a peer that does not read and a connection over {@code maxInboundConnections} each close
- * that one connection, log one WARN line (rate-limited) and bump a counter of {@link #stats()};
- * every other connection carries on.
+ * protocol version, {@link WireFormat} code), then sends frames of a 4-byte big-endian length and a
+ * body {@code {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over {@code
+ * maxFrameBytes}, a body that does not decode strictly, a response to a request id never sent, a
+ * peer that does not read and a connection over {@code maxInboundConnections} each close that one
+ * connection, log one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other
+ * connection carries on.
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
- * (concurrent requests share the dial). A connection a peer opened is reused for requests to
- * that peer's advertised address when the address is an IP literal matching the connection's
- * remote IP. Connections idle for {@code idleTimeout} with nothing in flight are closed.
+ * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
+ * peer's advertised address when the address is an IP literal matching the connection's remote IP.
+ * Connections idle for {@code idleTimeout} with nothing in flight are closed.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
@@ -109,7 +109,9 @@ public final class TcpTransport implements Transport {
         options
             .eventLoops()
             .orElseGet(
-                () -> LoopResources.create(options.name(), 1, options.eventLoopThreads(), true, false));
+                () ->
+                    LoopResources.create(
+                        options.name(), 1, options.eventLoopThreads(), true, false));
     TcpServer s =
         TcpServer.create()
             .runOn(loops, false)
@@ -167,12 +169,12 @@ public final class TcpTransport implements Transport {
   /**
    * Starts listening and serving inbound requests with {@code handler}.
    *
-   * <p>Subscribing binds {@code bindHost:bindPort}; the {@code Mono} completes once the server
-   * is listening and {@link #localAddress()} is known. It errors with {@link KadException} when
-   * binding fails, {@link IllegalStateException} when the transport was already started and
-   * {@link NodeClosedException} after {@link #close()}. The handler is called on an event loop,
-   * concurrently for requests of different connections; an error or empty answer from it is
-   * sent back as {@code Failure(INTERNAL)}.
+   * <p>Subscribing binds {@code bindHost:bindPort}; the {@code Mono} completes once the server is
+   * listening and {@link #localAddress()} is known. It errors with {@link KadException} when
+   * binding fails, {@link IllegalStateException} when the transport was already started and {@link
+   * NodeClosedException} after {@link #close()}. The handler is called on an event loop,
+   * concurrently for requests of different connections; an error or empty answer from it is sent
+   * back as {@code Failure(INTERNAL)}.
    *
    * @param handler answers every inbound request
    * @return completes when serving
@@ -186,8 +188,7 @@ public final class TcpTransport implements Transport {
             return Mono.error(new NodeClosedException(options.name() + " is closed"));
           }
           if (!this.handler.compareAndSet(null, handler)) {
-            return Mono.error(
-                new IllegalStateException(options.name() + " was already started"));
+            return Mono.error(new IllegalStateException(options.name() + " was already started"));
           }
           return serverSpec
               .bind()
@@ -206,7 +207,9 @@ public final class TcpTransport implements Transport {
   private Mono<Void> onBound(DisposableServer bound) {
     if (closing.get()) {
       bound.dispose();
-      return bound.onDispose().then(Mono.error(new NodeClosedException(options.name() + " is closed")));
+      return bound
+          .onDispose()
+          .then(Mono.error(new NodeClosedException(options.name() + " is closed")));
     }
     this.server = bound;
     int port = ((InetSocketAddress) bound.address()).getPort();
@@ -236,14 +239,14 @@ public final class TcpTransport implements Transport {
   /**
    * Sends a request to the peer at {@code to} and emits its response.
    *
-   * <p>Subscribing reuses the open connection to {@code to} or dials one, then writes the
-   * request. The {@code Mono} emits the response (possibly a {@link Response.Failure}) on an
-   * event loop, or errors with {@link UnreachableContactException} when the peer cannot be
-   * dialed or the connection closes before the answer, {@link KadTimeoutException} after {@code
-   * requestTimeout} (dialing included, measured on the options' scheduler), {@link
+   * <p>Subscribing reuses the open connection to {@code to} or dials one, then writes the request.
+   * The {@code Mono} emits the response (possibly a {@link Response.Failure}) on an event loop, or
+   * errors with {@link UnreachableContactException} when the peer cannot be dialed or the
+   * connection closes before the answer, {@link KadTimeoutException} after {@code requestTimeout}
+   * (dialing included, measured on the options' scheduler), {@link
    * dev.kad.api.InvalidMessageException} when the request does not fit in {@code maxFrameBytes},
-   * and {@link NodeClosedException} after {@link #close()}. Cancelling forgets the request; a
-   * dial in progress is left to finish for later requests.
+   * and {@link NodeClosedException} after {@link #close()}. Cancelling forgets the request; a dial
+   * in progress is left to finish for later requests.
    *
    * @param to the peer's address
    * @param request the request
@@ -275,8 +278,7 @@ public final class TcpTransport implements Transport {
         .onErrorMap(
             e -> !(e instanceof KadException),
             e -> new UnreachableContactException("request to " + to + " failed: " + e, e))
-        .onErrorMap(
-            e -> closing.get() && !(e instanceof NodeClosedException), e -> closedError());
+        .onErrorMap(e -> closing.get() && !(e instanceof NodeClosedException), e -> closedError());
   }
 
   private NodeClosedException closedError() {
@@ -315,7 +317,8 @@ public final class TcpTransport implements Transport {
       return Mono.fromCallable(
           () -> new InetSocketAddress(InetAddress.getByAddress(to.host(), ip), to.port()));
     }
-    return Mono.fromCallable(() -> new InetSocketAddress(InetAddress.getByName(to.host()), to.port()))
+    return Mono.fromCallable(
+            () -> new InetSocketAddress(InetAddress.getByName(to.host()), to.port()))
         .subscribeOn(Schedulers.boundedElastic());
   }
 
@@ -338,19 +341,15 @@ public final class TcpTransport implements Transport {
     metrics.open.incrementAndGet();
     PeerConnection pc =
         new PeerConnection(
-            channel,
-            inbound,
-            codec,
-            metrics,
-            owner,
-            options.maxConcurrentRequestsPerConnection());
+            channel, inbound, codec, metrics, owner, options.maxConcurrentRequestsPerConnection());
     channel.attr(PeerConnection.KEY).set(pc);
     connections.add(pc);
     int high = options.maxPendingWriteBytes();
     channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(high / 2, high));
     ChannelPipeline p = channel.pipeline();
     p.addFirst(
-        "kad.frames", new FrameDecoder(
+        "kad.frames",
+        new FrameDecoder(
             options.format(),
             options.maxFrameBytes(),
             options.connectTimeout().toMillis(),
@@ -465,10 +464,9 @@ public final class TcpTransport implements Transport {
    *
    * <p>Subscribing stops accepting connections, fails every pending request with {@link
    * NodeClosedException}, closes every connection and shuts its own event loops down (shared ones
-   * keep running); the {@code
-   * Mono} completes when all of that is done. Requests sent afterwards fail with {@link
-   * NodeClosedException}. Closing again returns the same completion; a close whose subscriber
-   * cancelled is finished by the next {@code close()}.
+   * keep running); the {@code Mono} completes when all of that is done. Requests sent afterwards
+   * fail with {@link NodeClosedException}. Closing again returns the same completion; a close whose
+   * subscriber cancelled is finished by the next {@code close()}.
    *
    * @return completes when everything is released
    */

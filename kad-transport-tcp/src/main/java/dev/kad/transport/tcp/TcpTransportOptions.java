@@ -192,9 +192,8 @@ public record TcpTransportOptions(
     private Builder() {}
 
     /**
-     * Copies the settings kad's configuration shares with the transport: {@code idBits},
-     * {@code maxFrameBytes}, {@code maxValueBytes}, and {@code hardTimeout} as the request
-     * timeout.
+     * Copies the settings kad's configuration shares with the transport: {@code idBits}, {@code
+     * maxFrameBytes}, {@code maxValueBytes}, and {@code hardTimeout} as the request timeout.
      *
      * @param config the node's configuration
      * @return this builder
@@ -259,8 +258,8 @@ public record TcpTransportOptions(
     }
 
     /**
-     * The id of the node this transport serves, used as the sender of the {@code
-     * Failure(INTERNAL)} answers the transport makes itself.
+     * The id of the node this transport serves, used as the sender of the {@code Failure(INTERNAL)}
+     * answers the transport makes itself.
      *
      * @param nodeId the node's id
      * @return this builder
@@ -329,8 +328,8 @@ public record TcpTransportOptions(
     }
 
     /**
-     * How long dialing a peer may take, and how long an accepted peer may take to send its
-     * preface (5 s by default).
+     * How long dialing a peer may take, and how long an accepted peer may take to send its preface
+     * (5 s by default).
      *
      * @param connectTimeout positive
      * @return this builder
@@ -352,8 +351,8 @@ public record TcpTransportOptions(
     }
 
     /**
-     * The bound on connections accepted from peers (1024 by default); dialed connections are
-     * one per peer and closed when idle.
+     * The bound on connections accepted from peers (1024 by default); dialed connections are one
+     * per peer and closed when idle.
      *
      * @param maxInboundConnections positive
      * @return this builder
@@ -365,8 +364,8 @@ public record TcpTransportOptions(
     }
 
     /**
-     * The bound on unwritten outbound bytes per connection (1 MiB by default); a peer that does
-     * not read past it is disconnected.
+     * The bound on unwritten outbound bytes per connection (1 MiB by default); a peer that does not
+     * read past it is disconnected.
      *
      * @param maxPendingWriteBytes at least {@code maxFrameBytes}
      * @return this builder
@@ -401,10 +400,10 @@ public record TcpTransportOptions(
     }
 
     /**
-     * Event loops shared with other transports in this JVM, instead of {@code
-     * eventLoopThreads} threads of this transport's own. Many nodes in one process (tests, a
-     * simulation on loopback) then run on a few threads rather than two each. The caller owns
-     * the loops: {@link TcpTransport#close()} leaves them running.
+     * Event loops shared with other transports in this JVM, instead of {@code eventLoopThreads}
+     * threads of this transport's own. Many nodes in one process (tests, a simulation on loopback)
+     * then run on a few threads rather than two each. The caller owns the loops: {@link
+     * TcpTransport#close()} leaves them running.
      *
      * @param eventLoops the loops to run on
      * @return this builder

@@ -8,9 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The counters behind {@link TcpTransportStats}, and the one place protocol violations are
- * logged: one WARN line per event, at most one per kind and second (the rest go to DEBUG and
- * are summed into the next WARN line), so a flood cannot flood the log.
+ * The counters behind {@link TcpTransportStats}, and the one place protocol violations are logged:
+ * one WARN line per event, at most one per kind and second (the rest go to DEBUG and are summed
+ * into the next WARN line), so a flood cannot flood the log.
  */
 final class TransportMetrics {
 

@@ -4,13 +4,14 @@ import dev.kad.api.message.Response;
 import java.util.List;
 
 /**
- * The shapes of frame bodies, private to this module so that {@code kad-api} stays free of
- * Jackson; {@link WireWriter} writes them and {@link WireReader} reads them. Ids, keys and byte
- * strings are {@code byte[]}: base64 text in JSON, native byte strings in CBOR and Smile. Times are exact: an expiry is epoch seconds plus
- * nanoseconds (the signature covers both), a time to live is milliseconds.
+ * The shapes of frame bodies, private to this module so that {@code kad-api} stays free of Jackson;
+ * {@link WireWriter} writes them and {@link WireReader} reads them. Ids, keys and byte strings are
+ * {@code byte[]}: base64 text in JSON, native byte strings in CBOR and Smile. Times are exact: an
+ * expiry is epoch seconds plus nanoseconds (the signature covers both), a time to live is
+ * milliseconds.
  *
- * <p>Every component is required: the reader refuses missing, null, repeated and unknown
- * fields, so a body either maps onto one of these records completely or is refused.
+ * <p>Every component is required: the reader refuses missing, null, repeated and unknown fields, so
+ * a body either maps onto one of these records completely or is refused.
  */
 final class Wire {
 

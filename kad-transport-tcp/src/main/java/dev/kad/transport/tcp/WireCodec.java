@@ -18,9 +18,9 @@ import java.io.OutputStream;
 import java.util.Objects;
 
 /**
- * Encodes messages into frames ({@code 4-byte big-endian length + body}) and decodes frame
- * bodies, strictly: an unknown type, a missing, null or unknown field, trailing bytes, an id of
- * the wrong length or an oversized value is an {@link InvalidMessageException}. Thread-safe.
+ * Encodes messages into frames ({@code 4-byte big-endian length + body}) and decodes frame bodies,
+ * strictly: an unknown type, a missing, null or unknown field, trailing bytes, an id of the wrong
+ * length or an oversized value is an {@link InvalidMessageException}. Thread-safe.
  */
 final class WireCodec {
 

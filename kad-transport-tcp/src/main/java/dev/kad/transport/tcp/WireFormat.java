@@ -3,8 +3,8 @@ package dev.kad.transport.tcp;
 import java.util.Optional;
 
 /**
- * The encoding of frame bodies. Both ends of a connection must use the same format: the
- * connection preface names it, and a mismatch closes the connection.
+ * The encoding of frame bodies. Both ends of a connection must use the same format: the connection
+ * preface names it, and a mismatch closes the connection.
  */
 public enum WireFormat {
   /** JSON text, the default: readable in a packet capture. */

@@ -198,7 +198,12 @@ final class WireMapping {
     }
     if (bytes.length != idBytes) {
       throw new InvalidMessageException(
-          what + " must be " + idBytes + " bytes (idBits " + idBytes * 8 + ") but was "
+          what
+              + " must be "
+              + idBytes
+              + " bytes (idBits "
+              + idBytes * 8
+              + ") but was "
               + bytes.length);
     }
     return bytes;
@@ -212,8 +217,11 @@ final class WireMapping {
       }
       if (v.data().length > maxValueBytes) {
         throw new InvalidMessageException(
-            "value must be at most maxValueBytes " + maxValueBytes + " but was "
-                + v.data().length + " bytes");
+            "value must be at most maxValueBytes "
+                + maxValueBytes
+                + " but was "
+                + v.data().length
+                + " bytes");
       }
       out.add(
           new Value(
@@ -230,8 +238,7 @@ final class WireMapping {
 
   private static int checkNanos(int nanos) {
     if (nanos < 0 || nanos > 999_999_999) {
-      throw new InvalidMessageException(
-          "expiresNano must be in [0, 999999999] but was " + nanos);
+      throw new InvalidMessageException("expiresNano must be in [0, 999999999] but was " + nanos);
     }
     return nanos;
   }

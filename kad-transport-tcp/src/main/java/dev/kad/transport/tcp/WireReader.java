@@ -11,22 +11,32 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads frame bodies with Jackson's streaming parser into the {@link Wire} shapes, strictly:
- * every field of a shape is required exactly once, in any order; an unknown, duplicate or null
- * field, a value of the wrong kind (a string for a number, a number for a name, a fraction for
- * an integer), an unknown message type or anything after the body is refused with an {@link
+ * Reads frame bodies with Jackson's streaming parser into the {@link Wire} shapes, strictly: every
+ * field of a shape is required exactly once, in any order; an unknown, duplicate or null field, a
+ * value of the wrong kind (a string for a number, a number for a name, a fraction for an integer),
+ * an unknown message type or anything after the body is refused with an {@link
  * InvalidMessageException} naming it. What the shapes cannot say (id lengths, value sizes) is
  * {@link WireMapping}'s to check.
  *
- * <p>Hand-written rather than data-bound: the engine exchanges these frames on every request,
- * and reading them field by field costs a fraction of reflective binding.
+ * <p>Hand-written rather than data-bound: the engine exchanges these frames on every request, and
+ * reading them field by field costs a fraction of reflective binding.
  */
 final class WireReader {
 
   // One bit per message field, to find duplicates, fields a type does not have, and gaps.
   private static final String[] FIELDS = {
-    "type", "sender", "target", "key", "values", "cached", "ttlMillis", "contacts", "accepted",
-    "rejected", "code", "message"
+    "type",
+    "sender",
+    "target",
+    "key",
+    "values",
+    "cached",
+    "ttlMillis",
+    "contacts",
+    "accepted",
+    "rejected",
+    "code",
+    "message"
   };
   private static final int TYPE = 1;
   private static final int SENDER = 1 << 1;
@@ -301,7 +311,13 @@ final class WireReader {
 
   private static final List<String> VAL_FIELDS =
       List.of(
-          "data", "publisher", "valueId", "seq", "expiresSec", "expiresNano", "publicKey",
+          "data",
+          "publisher",
+          "valueId",
+          "seq",
+          "expiresSec",
+          "expiresNano",
+          "publicKey",
           "signature");
 
   private static Wire.Rejection rejection(JsonParser p, String what) throws IOException {

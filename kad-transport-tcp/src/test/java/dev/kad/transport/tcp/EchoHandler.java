@@ -9,8 +9,8 @@ import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
- * Answers every request type with the matching response; a {@code FindNode} is answered with
- * one contact whose id is the target, so tests can tell which request a response belongs to.
+ * Answers every request type with the matching response; a {@code FindNode} is answered with one
+ * contact whose id is the target, so tests can tell which request a response belongs to.
  */
 final class EchoHandler implements RequestHandler {
 

@@ -71,9 +71,11 @@ final class Messages {
             .as((d, p, vid, seq, exp, sig) -> new Value(d, p, vid, seq, exp, sig[0], sig[1]));
     Arbitrary<List<Value>> valueLists = values.list().ofMaxSize(4);
     Arbitrary<List<Contact>> contactLists = contacts.list().ofMaxSize(6);
-    Arbitrary<Duration> ttls = Arbitraries.longs().between(0, 10_000_000_000L).map(Duration::ofMillis);
+    Arbitrary<Duration> ttls =
+        Arbitraries.longs().between(0, 10_000_000_000L).map(Duration::ofMillis);
     Arbitrary<Response.Rejected> rejections =
-        Combinators.combine(Arbitraries.integers().between(0, 100), Arbitraries.strings().ofMaxLength(40))
+        Combinators.combine(
+                Arbitraries.integers().between(0, 100), Arbitraries.strings().ofMaxLength(40))
             .as(Response.Rejected::new);
     return Arbitraries.oneOf(
         List.of(
@@ -89,11 +91,15 @@ final class Messages {
             Combinators.combine(contacts, contactLists).as(Response.NodesFound::new),
             Combinators.combine(contacts, valueLists, contactLists).as(Response.ValuesFound::new),
             Combinators.combine(
-                    contacts, Arbitraries.integers().between(0, 1000), rejections.list().ofMaxSize(3))
+                    contacts,
+                    Arbitraries.integers().between(0, 1000),
+                    rejections.list().ofMaxSize(3))
                 .as(Response.Stored::new),
             Combinators.combine(contacts, ttls).as(Response.Subscribed::new),
             Combinators.combine(
-                    contacts, Arbitraries.of(Response.Code.class), Arbitraries.strings().ofMaxLength(60))
+                    contacts,
+                    Arbitraries.of(Response.Code.class),
+                    Arbitraries.strings().ofMaxLength(60))
                 .as(Response.Failure::new)));
   }
 }

@@ -45,7 +45,12 @@ class TcpClusterIntegrationTest {
                 .eventLoopThreads(1)
                 .build());
     KadNode node =
-        KadNodes.builder().config(CONFIG).transport(transport).random(random.split()).start().block(BOUND);
+        KadNodes.builder()
+            .config(CONFIG)
+            .transport(transport)
+            .random(random.split())
+            .start()
+            .block(BOUND);
     nodes.add(node);
     return node;
   }
@@ -80,7 +85,8 @@ class TcpClusterIntegrationTest {
     List<Value> got = nodes.get(42).get(key).collectList().block(BOUND);
     assertThat(got)
         .singleElement()
-        .satisfies(v -> assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello"));
+        .satisfies(
+            v -> assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("hello"));
   }
 
   @Test

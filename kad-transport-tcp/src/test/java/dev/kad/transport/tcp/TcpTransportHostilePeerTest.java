@@ -71,7 +71,8 @@ class TcpTransportHostilePeerTest {
     sockets.add(s);
     beforeConnect.accept(s);
     s.setSoTimeout((int) BOUND.toMillis());
-    s.connect(new InetSocketAddress("127.0.0.1", server.localAddress().port()), (int) BOUND.toMillis());
+    s.connect(
+        new InetSocketAddress("127.0.0.1", server.localAddress().port()), (int) BOUND.toMillis());
     return s;
   }
 
@@ -112,13 +113,15 @@ class TcpTransportHostilePeerTest {
   private void assertStillServes(TcpTransport server) {
     TcpTransport good = started(new EchoHandler(5), b -> {});
     StepVerifier.create(
-            good.send(server.localAddress(), new Request.Ping(Messages.contact(5, good.localAddress()))))
+            good.send(
+                server.localAddress(), new Request.Ping(Messages.contact(5, good.localAddress()))))
         .expectNextMatches(r -> !(r instanceof Response.Failure))
         .expectComplete()
         .verify(BOUND);
   }
 
-  private void assertCounted(TcpTransport server, String what, ToLongFunction<TcpTransportStats> counter) {
+  private void assertCounted(
+      TcpTransport server, String what, ToLongFunction<TcpTransportStats> counter) {
     Await.until(what + " to be counted", () -> counter.applyAsLong(server.stats()) == 1);
     assertThat(server.stats().violations()).isEqualTo(1);
   }
@@ -195,7 +198,8 @@ class TcpTransportHostilePeerTest {
             "the malformed message",
             TcpTransportStats::malformedMessages,
             PREFACE,
-            frame(json("{\"rid\":1,\"msg\":{\"type\":\"teleport\",\"sender\":" + sender(20) + "}}"))),
+            frame(
+                json("{\"rid\":1,\"msg\":{\"type\":\"teleport\",\"sender\":" + sender(20) + "}}"))),
         new HostileInput(
             "an id of the wrong length closes the connection",
             DEFAULT_OPTIONS,
@@ -264,7 +268,9 @@ class TcpTransportHostilePeerTest {
     TcpTransport server = server();
     Socket s = connect(server);
     s.getOutputStream()
-        .write(frameAfterPreface(json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
+        .write(
+            frameAfterPreface(
+                json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
     assertThat(in.readNBytes(5)).containsExactly(PREFACE);
@@ -312,13 +318,16 @@ class TcpTransportHostilePeerTest {
     Response big = new Response.ValuesFound(self, List.of(Messages.value(16 * 1024)), List.of());
     TcpTransport server =
         started(request -> Mono.just(big), b -> b.maxPendingWriteBytes(128 * 1024));
-    Socket s = connect(server, sock -> {
-      try {
-        sock.setReceiveBufferSize(4096);
-      } catch (SocketException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    Socket s =
+        connect(
+            server,
+            sock -> {
+              try {
+                sock.setReceiveBufferSize(4096);
+              } catch (SocketException e) {
+                throw new IllegalStateException(e);
+              }
+            });
     byte[] request =
         frame(
             json(
@@ -338,7 +347,8 @@ class TcpTransportHostilePeerTest {
     } catch (IOException closedWhileWriting) {
       // the server may disconnect us before the burst is written
     }
-    Await.until("the slow reader to be disconnected", () -> server.stats().slowReadersClosed() == 1);
+    Await.until(
+        "the slow reader to be disconnected", () -> server.stats().slowReadersClosed() == 1);
     Await.until("its connection to close", () -> server.stats().openConnections() == 0);
     assertStillServes(server);
   }
@@ -347,9 +357,9 @@ class TcpTransportHostilePeerTest {
   void keysOfTheWrongWidthFromAWellFormedPeerAreRefused() {
     TcpTransport server = server();
     TcpTransport wide = started(new EchoHandler(5), b -> b.idBits(256));
-    Contact sender =
-        new Contact(dev.kad.api.NodeId.of(new byte[32]), wide.localAddress());
-    StepVerifier.create(wide.send(server.localAddress(), new Request.FindValue(sender, Key.of("k", 256))))
+    Contact sender = new Contact(dev.kad.api.NodeId.of(new byte[32]), wide.localAddress());
+    StepVerifier.create(
+            wide.send(server.localAddress(), new Request.FindValue(sender, Key.of("k", 256))))
         .expectError(dev.kad.api.UnreachableContactException.class)
         .verify(BOUND);
     assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);

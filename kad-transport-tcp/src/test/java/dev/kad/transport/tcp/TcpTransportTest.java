@@ -33,8 +33,8 @@ import reactor.netty.resources.LoopResources;
 import reactor.test.StepVerifier;
 
 /**
- * The transport contract of the testkit, plus what is particular to TCP: formats, connection
- * reuse, idleness, limits, and releasing everything on close.
+ * The transport contract of the testkit, plus what is particular to TCP: formats, connection reuse,
+ * idleness, limits, and releasing everything on close.
  */
 class TcpTransportTest implements TransportContract {
 
@@ -176,7 +176,8 @@ class TcpTransportTest implements TransportContract {
   @Test
   void aSilentPeerTimesOut() {
     TcpTransport server = started(request -> Mono.never());
-    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(200)));
+    TcpTransport client =
+        started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(200)));
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
         .expectErrorSatisfies(
             e ->
@@ -189,7 +190,8 @@ class TcpTransportTest implements TransportContract {
 
   @Test
   void aLateResponseIsDroppedAndCounted() {
-    java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger served =
+        new java.util.concurrent.atomic.AtomicInteger();
     // The first request is answered at once (it opens the connection, however slow the
     // machine), the second only after the client has given up on it.
     TcpTransport server =
@@ -197,7 +199,8 @@ class TcpTransportTest implements TransportContract {
             request ->
                 Mono.delay(served.getAndIncrement() == 0 ? Duration.ZERO : Duration.ofMillis(1500))
                     .thenReturn(new EchoHandler(1).answer(request)));
-    TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(500)));
+    TcpTransport client =
+        started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMillis(500)));
     client.send(server.localAddress(), new Request.Ping(me(client, 2))).block(BOUND);
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
         .expectError(KadTimeoutException.class)
@@ -214,7 +217,8 @@ class TcpTransportTest implements TransportContract {
       port = s.getLocalPort();
     }
     TcpTransport client = started(new EchoHandler(2));
-    StepVerifier.create(client.send(new Address("127.0.0.1", port), new Request.Ping(me(client, 2))))
+    StepVerifier.create(
+            client.send(new Address("127.0.0.1", port), new Request.Ping(me(client, 2))))
         .expectErrorSatisfies(
             e ->
                 assertThat(e)
@@ -228,7 +232,8 @@ class TcpTransportTest implements TransportContract {
     TcpTransport server = started(request -> Mono.never());
     TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMinutes(5)));
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
-        .then(() -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
+        .then(
+            () -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
         .then(() -> server.close().block(BOUND))
         .expectError(UnreachableContactException.class)
         .verify(BOUND);
@@ -241,7 +246,8 @@ class TcpTransportTest implements TransportContract {
     TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(Duration.ofMinutes(5)));
     Request ping = new Request.Ping(me(client, 2));
     StepVerifier.create(client.send(server.localAddress(), ping))
-        .then(() -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
+        .then(
+            () -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
         .then(() -> client.close().block(BOUND))
         .expectError(NodeClosedException.class)
         .verify(BOUND);
@@ -327,7 +333,9 @@ class TcpTransportTest implements TransportContract {
                     : Mono.empty(),
             b -> b.nodeId(Messages.id(1)));
     TcpTransport client = started(new EchoHandler(2));
-    for (Request r : List.of(new Request.Ping(me(client, 2)), new Request.FindValue(me(client, 2), Key.of("x")))) {
+    for (Request r :
+        List.of(
+            new Request.Ping(me(client, 2)), new Request.FindValue(me(client, 2), Key.of("x")))) {
       StepVerifier.create(client.send(server.localAddress(), r))
           .expectNextMatches(
               resp ->
@@ -361,7 +369,9 @@ class TcpTransportTest implements TransportContract {
   @Test
   void aBusyConnectionIsNotClosedForIdleness() {
     TcpTransport server =
-        started(request -> Mono.delay(Duration.ofMillis(600)).thenReturn(new EchoHandler(1).answer(request)),
+        started(
+            request ->
+                Mono.delay(Duration.ofMillis(600)).thenReturn(new EchoHandler(1).answer(request)),
             b -> b.idleTimeout(Duration.ofMillis(100)));
     TcpTransport client = started(new EchoHandler(2), b -> b.idleTimeout(Duration.ofMillis(100)));
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
@@ -377,7 +387,8 @@ class TcpTransportTest implements TransportContract {
     TcpTransport client =
         started(new EchoHandler(2), b -> b.maxFrameBytes(1024).maxValueBytes(1000));
     Request big =
-        new Request.Store(me(client, 2), Key.of("k"), List.of(Messages.value(1000), Messages.value(1000)), false);
+        new Request.Store(
+            me(client, 2), Key.of("k"), List.of(Messages.value(1000), Messages.value(1000)), false);
     StepVerifier.create(client.send(server.localAddress(), big))
         .expectError(InvalidMessageException.class)
         .verify(BOUND);
@@ -418,13 +429,18 @@ class TcpTransportTest implements TransportContract {
   void optionsAreValidated() {
     assertThatThrownBy(() -> TcpTransportOptions.builder().maxFrameBytes(10))
         .hasMessageContaining("maxFrameBytes must be in [1024");
-    assertThatThrownBy(() -> TcpTransportOptions.builder().maxFrameBytes(2048).maxValueBytes(4096).build())
+    assertThatThrownBy(
+            () -> TcpTransportOptions.builder().maxFrameBytes(2048).maxValueBytes(4096).build())
         .hasMessageContaining("maxValueBytes");
     assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost("0.0.0.0").build())
         .hasMessageContaining("advertisedAddress");
     assertThatThrownBy(() -> TcpTransportOptions.builder().idleTimeout(Duration.ZERO))
         .hasMessageContaining("idleTimeout must be positive");
-    assertThat(TcpTransportOptions.builder().fromConfig(dev.kad.api.KadConfig.builder().idBits(256).build()).build().idBits())
+    assertThat(
+            TcpTransportOptions.builder()
+                .fromConfig(dev.kad.api.KadConfig.builder().idBits(256).build())
+                .build()
+                .idBits())
         .isEqualTo(256);
   }
 }

@@ -96,7 +96,8 @@ class WireCodecTest {
   @ParameterizedTest
   @EnumSource(WireFormat.class)
   void refusesAMissingType(WireFormat format) throws IOException {
-    assertRefused(format, edited(format, new Request.Ping(SENDER), t -> msg(t).remove("type")), "type");
+    assertRefused(
+        format, edited(format, new Request.Ping(SENDER), t -> msg(t).remove("type")), "type");
   }
 
   @ParameterizedTest
@@ -249,7 +250,8 @@ class WireCodecTest {
   @ParameterizedTest
   @EnumSource(WireFormat.class)
   void acceptsAValueAtTheLimit(WireFormat format) throws IOException {
-    Message store = new Request.Store(SENDER, Key.of("k"), List.of(Messages.value(MAX_VALUE)), true);
+    Message store =
+        new Request.Store(SENDER, Key.of("k"), List.of(Messages.value(MAX_VALUE)), true);
     ByteBuf buf = Unpooled.wrappedBuffer(edited(format, store, t -> {}));
     try {
       assertThat(codec(format).decode(buf).message()).isEqualTo(store);
@@ -265,9 +267,7 @@ class WireCodecTest {
     assertRefused(
         format,
         edited(
-            format,
-            notify,
-            t -> ((ObjectNode) msg(t).get("values").get(0)).put("expiresNano", -1)),
+            format, notify, t -> ((ObjectNode) msg(t).get("values").get(0)).put("expiresNano", -1)),
         "expiresNano");
   }
 
@@ -334,7 +334,8 @@ class WireCodecTest {
   @ParameterizedTest
   @EnumSource(WireFormat.class)
   void refusesGarbage(WireFormat format) {
-    assertRefused(format, "\u0000\u00ff garbage {".getBytes(StandardCharsets.ISO_8859_1), "malformed");
+    assertRefused(
+        format, "\u0000\u00ff garbage {".getBytes(StandardCharsets.ISO_8859_1), "malformed");
   }
 
   @Test
@@ -347,7 +348,8 @@ class WireCodecTest {
   void refusesToEncodeAFrameOverTheLimit() {
     WireCodec small = new WireCodec(WireFormat.JSON, 160, 1024, 1024);
     Message store =
-        new Request.Store(SENDER, Key.of("k"), List.of(Messages.value(1000), Messages.value(1000)), false);
+        new Request.Store(
+            SENDER, Key.of("k"), List.of(Messages.value(1000), Messages.value(1000)), false);
     assertThatThrownBy(() -> small.encode(ALLOC, 1, store))
         .isInstanceOf(InvalidMessageException.class)
         .hasMessageContaining("maxFrameBytes 1024");
