@@ -17,21 +17,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
 
 /** Peers that answer lookups with junk never reach the routing table or the results. */
 class HostilePeerTest {
 
   private static final KadConfig CONFIG = KadConfig.builder().k(8).maintenance(false).build();
-  private Cluster cluster;
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
 
-  @AfterEach
-  void close() {
-    if (cluster != null) {
-      cluster.close();
-    }
+  /** The lookup's answer from {@code from}. */
+  private static LookupEvent.Answered answerFrom(List<LookupEvent> events, Contact from) {
+    return events.stream()
+        .filter(e -> e instanceof LookupEvent.Answered a && a.contact().equals(from))
+        .map(LookupEvent.Answered.class::cast)
+        .findFirst()
+        .orElseThrow();
   }
 
   /** A peer that answers every find with many junk contacts and expired or foreign values. */
@@ -63,8 +65,7 @@ class HostilePeerTest {
 
   @Test
   void aPeerWatchingMoreKeysThanMaxSubscriptionsPerPeerIsRefusedAndOthersAreNot() {
-    cluster = new Cluster(53, CONFIG.toBuilder().maxSubscriptionsPerPeer(2).build()).grow(1);
-    Cluster c = cluster;
+    Cluster c = clusters.grow(53, CONFIG.toBuilder().maxSubscriptionsPerPeer(2).build(), 1);
     Address node = c.node(0).contact().address();
     SplittableRandom rng = new SplittableRandom(53);
     InMemoryTransport greedy = c.network.newTransport();
@@ -93,8 +94,7 @@ class HostilePeerTest {
 
   @Test
   void junkContactsAndValuesFromAPeerTouchNeitherTheTableNorTheResults() {
-    cluster = new Cluster(51, CONFIG).grow(20);
-    Cluster c = cluster;
+    Cluster c = clusters.grow(51, 20);
     KadNode victim = c.node(0);
     SplittableRandom rng = new SplittableRandom(51);
     Contact bad = hostile(c, victim.contact(), rng);
@@ -103,12 +103,7 @@ class HostilePeerTest {
 
     NodeId target = NodeId.random(rng);
     List<LookupEvent> events = c.await(victim.trace(target));
-    LookupEvent.Answered answer =
-        events.stream()
-            .filter(e -> e instanceof LookupEvent.Answered a && a.contact().equals(bad))
-            .map(LookupEvent.Answered.class::cast)
-            .findFirst()
-            .orElseThrow();
+    LookupEvent.Answered answer = answerFrom(events, bad);
     // Bounded by k, without the asker, duplicates or ids of another width.
     assertThat(answer.returned()).isEqualTo(CONFIG.k());
     LookupEvent.Finished finished = (LookupEvent.Finished) events.get(events.size() - 1);
@@ -131,8 +126,7 @@ class HostilePeerTest {
 
   @Test
   void contactsRepeatedInOneAnswerCountOnce() {
-    cluster = new Cluster(53, CONFIG).grow(5);
-    Cluster c = cluster;
+    Cluster c = clusters.grow(53, 5);
     KadNode victim = c.node(0);
     SplittableRandom rng = new SplittableRandom(53);
     InMemoryTransport transport = c.network.newTransport();
@@ -147,13 +141,7 @@ class HostilePeerTest {
 
     List<LookupEvent> events = c.await(victim.trace(NodeId.random(rng)));
 
-    LookupEvent.Answered answer =
-        events.stream()
-            .filter(e -> e instanceof LookupEvent.Answered a && a.contact().equals(me))
-            .map(LookupEvent.Answered.class::cast)
-            .findFirst()
-            .orElseThrow();
-    assertThat(answer.returned()).isEqualTo(2);
+    assertThat(answerFrom(events, me).returned()).isEqualTo(2);
     assertThat(events)
         .filteredOn(e -> e instanceof LookupEvent.Queried q && q.contact().id().equals(x.id()))
         .hasSize(1);
@@ -161,8 +149,7 @@ class HostilePeerTest {
 
   @Test
   void anAnswerFromAnotherIdThanTheOneAskedIsAFailure() {
-    cluster = new Cluster(52, CONFIG).grow(5);
-    Cluster c = cluster;
+    Cluster c = clusters.grow(52, 5);
     KadNode victim = c.node(0);
     SplittableRandom rng = new SplittableRandom(52);
     InMemoryTransport transport = c.network.newTransport();
@@ -186,9 +173,8 @@ class HostilePeerTest {
 
   @Test
   void aFlappingPeerIsEvictedAfterMaxFailures() {
-    cluster =
-        new Cluster(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build()).grow(6);
-    Cluster c = cluster;
+    Cluster c =
+        clusters.grow(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build(), 6);
     KadNode node = c.node(0);
     Contact gone = c.node(3).contact();
     c.network.kill(gone.address());

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 
 class WatchTest {
@@ -27,19 +28,18 @@ class WatchTest {
           .maintenance(false)
           .build();
 
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
   private Cluster cluster;
   private final List<Disposable> watches = new ArrayList<>();
 
+  /** Runs before the extension closes the cluster, so watches end on a live network. */
   @AfterEach
-  void closeCluster() {
+  void disposeWatches() {
     watches.forEach(Disposable::dispose);
-    if (cluster != null) {
-      cluster.close();
-    }
   }
 
   private Cluster cluster(long seed, int nodes) {
-    cluster = new Cluster(seed, CONFIG).grow(nodes);
+    cluster = clusters.grow(seed, nodes);
     return cluster;
   }
 
