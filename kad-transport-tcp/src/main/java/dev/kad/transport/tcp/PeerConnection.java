@@ -62,6 +62,10 @@ final class PeerConnection {
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
   private volatile boolean open = true;
+
+  /** {@link System#nanoTime()} of the last request sent or frame read, for eviction. */
+  private volatile long lastUsed = System.nanoTime();
+
   private volatile boolean closedByUs;
   private volatile KadException closeCause;
 
@@ -114,6 +118,10 @@ final class PeerConnection {
     return pending.size();
   }
 
+  long lastUsed() {
+    return lastUsed;
+  }
+
   /** Claims the right to learn the peer's advertised address, once per connection. */
   boolean claimSender() {
     return senderLearned.compareAndSet(false, true);
@@ -143,6 +151,7 @@ final class PeerConnection {
             return;
           }
           long rid = lastRid.incrementAndGet();
+          lastUsed = System.nanoTime();
           pending.put(rid, sink);
           sink.onDispose(() -> pending.remove(rid, sink));
           if (!open) {
@@ -199,6 +208,7 @@ final class PeerConnection {
     if (!(frame instanceof ByteBuf body) || !open) {
       return Mono.empty();
     }
+    lastUsed = System.nanoTime();
     WireCodec.Decoded decoded;
     try {
       decoded = codec.decode(body); // synchronous: the body is released after onNext

@@ -298,6 +298,7 @@ public final class TcpTransport implements Transport {
     AtomicReference<Mono<PeerConnection>> self = new AtomicReference<>();
     Mono<PeerConnection> dial =
         resolve(to)
+            .doOnNext(address -> trimOutbound())
             .flatMap(address -> clientSpec.remoteAddress(() -> address).connect())
             .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
             .doOnNext(pc -> register(to, pc))
@@ -308,6 +309,35 @@ public final class TcpTransport implements Transport {
             .cache();
     self.set(dial);
     return dial;
+  }
+
+  /**
+   * Makes room for one more dialed connection: at {@code maxOutboundConnections}, closes the least
+   * recently used dialed connection with nothing in flight, if there is one. A scan, but only when
+   * dialing at the bound, and the set holds about that many connections.
+   */
+  private void trimOutbound() {
+    if (metrics.openOutbound.get() < options.maxOutboundConnections()) {
+      return;
+    }
+    PeerConnection oldest = null;
+    for (PeerConnection pc : connections) {
+      if (!pc.inbound()
+          && pc.isOpen()
+          && !pc.busy()
+          && (oldest == null || pc.lastUsed() - oldest.lastUsed() < 0)) {
+        oldest = pc;
+      }
+    }
+    if (oldest != null) {
+      log.debug("{}: closing {} to stay within maxOutboundConnections", options.name(), oldest);
+      metrics.evicted.increment();
+      // Unregistered first, so that new requests to that peer dial afresh.
+      for (Address a : oldest.registrations()) {
+        peers.remove(a, oldest);
+      }
+      oldest.closeChannel();
+    }
   }
 
   /** An IP literal needs no lookup; a host name is resolved off the event loops. */
@@ -337,6 +367,7 @@ public final class TcpTransport implements Transport {
       rejected = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
     } else {
       metrics.dialed.increment();
+      metrics.openOutbound.incrementAndGet();
     }
     metrics.open.incrementAndGet();
     PeerConnection pc =
@@ -370,6 +401,8 @@ public final class TcpTransport implements Transport {
     metrics.open.decrementAndGet();
     if (pc.inbound()) {
       metrics.openInbound.decrementAndGet();
+    } else {
+      metrics.openOutbound.decrementAndGet();
     }
     for (Address a : pc.registrations()) {
       peers.remove(a, pc);

@@ -41,6 +41,9 @@ import reactor.netty.resources.LoopResources;
  * @param idleTimeout a connection without traffic and without pending requests for this long is
  *     closed
  * @param maxInboundConnections connections accepted beyond this many are closed at once
+ * @param maxOutboundConnections dialing a peer while this many dialed connections are open first
+ *     closes the least recently used one with nothing in flight (a soft bound: when every one is
+ *     busy, the dial goes ahead)
  * @param maxPendingWriteBytes a connection whose unwritten outbound bytes exceed this (a peer that
  *     does not read) is closed
  * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection; more
@@ -64,6 +67,7 @@ public record TcpTransportOptions(
     Duration connectTimeout,
     Duration idleTimeout,
     int maxInboundConnections,
+    int maxOutboundConnections,
     int maxPendingWriteBytes,
     int maxConcurrentRequestsPerConnection,
     int eventLoopThreads,
@@ -86,6 +90,7 @@ public record TcpTransportOptions(
    * @param connectTimeout how long dialing may take
    * @param idleTimeout when idle connections are closed
    * @param maxInboundConnections the bound on accepted connections
+   * @param maxOutboundConnections the soft bound on dialed connections
    * @param maxPendingWriteBytes the bound on unwritten bytes per connection
    * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection
    * @param eventLoopThreads the number of event-loop threads
@@ -114,6 +119,7 @@ public record TcpTransportOptions(
     positive("connectTimeout", connectTimeout);
     positive("idleTimeout", idleTimeout);
     range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
+    range("maxOutboundConnections", maxOutboundConnections, 1, 1_000_000);
     range("maxPendingWriteBytes", maxPendingWriteBytes, maxFrameBytes, Integer.MAX_VALUE);
     range("maxConcurrentRequestsPerConnection", maxConcurrentRequestsPerConnection, 1, 65536);
     range("eventLoopThreads", eventLoopThreads, 1, 1024);
@@ -183,6 +189,7 @@ public record TcpTransportOptions(
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration idleTimeout = Duration.ofMinutes(5);
     private int maxInboundConnections = 1024;
+    private int maxOutboundConnections = 512;
     private int maxPendingWriteBytes = 1024 * 1024;
     private int maxConcurrentRequestsPerConnection = 256;
     private int eventLoopThreads = 2;
@@ -352,7 +359,7 @@ public record TcpTransportOptions(
 
     /**
      * The bound on connections accepted from peers (1024 by default); dialed connections are one
-     * per peer and closed when idle.
+     * per peer, closed when idle and bounded by {@link #maxOutboundConnections(int)}.
      *
      * @param maxInboundConnections positive
      * @return this builder
@@ -360,6 +367,21 @@ public record TcpTransportOptions(
     public Builder maxInboundConnections(int maxInboundConnections) {
       this.maxInboundConnections =
           range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * The bound on connections dialed to peers (512 by default). Dialing one more first closes the
+     * least recently used dialed connection that has no request in flight either way, so a node
+     * that talks to many peers keeps a bounded number of sockets; when every dialed connection is
+     * busy the dial goes ahead, and the next one trims again.
+     *
+     * @param maxOutboundConnections positive
+     * @return this builder
+     */
+    public Builder maxOutboundConnections(int maxOutboundConnections) {
+      this.maxOutboundConnections =
+          range("maxOutboundConnections", maxOutboundConnections, 1, 1_000_000);
       return this;
     }
 
@@ -446,6 +468,7 @@ public record TcpTransportOptions(
           connectTimeout,
           idleTimeout,
           maxInboundConnections,
+          maxOutboundConnections,
           maxPendingWriteBytes,
           maxConcurrentRequestsPerConnection,
           eventLoopThreads,

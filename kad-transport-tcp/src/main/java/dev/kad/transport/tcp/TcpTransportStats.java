@@ -24,6 +24,8 @@ package dev.kad.transport.tcp;
  * @param idleClosed connections closed for being idle
  * @param handlerFailures inbound requests whose handler failed, answered with {@code
  *     Failure(INTERNAL)}
+ * @param evictedConnections idle dialed connections closed to dial another within {@code
+ *     maxOutboundConnections}
  */
 public record TcpTransportStats(
     long openConnections,
@@ -39,7 +41,8 @@ public record TcpTransportStats(
     long lateResponses,
     long slowReadersClosed,
     long idleClosed,
-    long handlerFailures) {
+    long handlerFailures,
+    long evictedConnections) {
 
   /**
    * The sum of every protocol-violation counter.

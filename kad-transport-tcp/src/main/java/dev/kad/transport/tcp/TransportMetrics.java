@@ -26,6 +26,8 @@ final class TransportMetrics {
   final LongAdder dialed = new LongAdder();
   final AtomicLong open = new AtomicLong();
   final AtomicLong openInbound = new AtomicLong();
+  final AtomicLong openOutbound = new AtomicLong();
+  final LongAdder evicted = new LongAdder();
   final LongAdder lateResponses = new LongAdder();
   final LongAdder idleClosed = new LongAdder();
   final LongAdder handlerFailures = new LongAdder();
@@ -83,6 +85,7 @@ final class TransportMetrics {
         lateResponses.sum(),
         count(Violation.SLOW_READER),
         idleClosed.sum(),
-        handlerFailures.sum());
+        handlerFailures.sum(),
+        evicted.sum());
   }
 }

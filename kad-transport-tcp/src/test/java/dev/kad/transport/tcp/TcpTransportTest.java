@@ -382,6 +382,57 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
+  void dialingPastMaxOutboundConnectionsClosesTheLeastRecentlyUsedIdleOne() {
+    TcpTransport a = started(new EchoHandler(1));
+    TcpTransport b = started(new EchoHandler(3));
+    TcpTransport c = started(new EchoHandler(4));
+    TcpTransport client = started(new EchoHandler(2), o -> o.maxOutboundConnections(2));
+    Request ping = new Request.Ping(me(client, 2));
+    client.send(a.localAddress(), ping).block(BOUND);
+    client.send(b.localAddress(), ping).block(BOUND);
+    client.send(a.localAddress(), ping).block(BOUND); // b is now the least recently used
+
+    client.send(c.localAddress(), ping).block(BOUND);
+
+    assertThat(client.stats().evictedConnections()).isEqualTo(1);
+    Await.until(
+        "b's side of the evicted connection to close", () -> b.stats().openConnections() == 0);
+    assertThat(a.stats().openConnections()).isEqualTo(1);
+    assertThat(client.stats().openConnections()).isEqualTo(2);
+    // b is dialed again when needed, evicting a, now the least recently used.
+    StepVerifier.create(client.send(b.localAddress(), ping))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    Await.until("a's connection to be evicted", () -> a.stats().openConnections() == 0);
+    assertThat(client.stats().dialedConnections()).isEqualTo(4);
+    assertThat(client.stats().evictedConnections()).isEqualTo(2);
+  }
+
+  @Test
+  void aConnectionWithARequestInFlightIsNotEvicted() {
+    TcpTransport slow =
+        started(
+            request ->
+                Mono.delay(Duration.ofMillis(500)).thenReturn(new EchoHandler(1).answer(request)));
+    TcpTransport other = started(new EchoHandler(3));
+    TcpTransport client = started(new EchoHandler(2), o -> o.maxOutboundConnections(1));
+    Request ping = new Request.Ping(me(client, 2));
+    Mono<Response> inFlight = client.send(slow.localAddress(), ping).cache();
+    inFlight.subscribe(r -> {}, e -> {}); // its outcome is checked below
+    Await.until("the slow request to be sent", () -> client.stats().pendingRequests() == 1);
+
+    client.send(other.localAddress(), ping).block(BOUND);
+
+    StepVerifier.create(inFlight)
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(client.stats().evictedConnections()).isZero();
+    assertThat(client.stats().openConnections()).isEqualTo(2);
+  }
+
+  @Test
   void aRequestOverTheFrameLimitFailsWithoutClosingTheConnection() {
     TcpTransport server = started(new EchoHandler(1));
     TcpTransport client =
@@ -436,6 +487,8 @@ class TcpTransportTest implements TransportContract {
         .hasMessageContaining("advertisedAddress");
     assertThatThrownBy(() -> TcpTransportOptions.builder().idleTimeout(Duration.ZERO))
         .hasMessageContaining("idleTimeout must be positive");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().maxOutboundConnections(0))
+        .hasMessageContaining("maxOutboundConnections must be in [1, 1000000] but was 0");
     assertThat(
             TcpTransportOptions.builder()
                 .fromConfig(dev.kad.api.KadConfig.builder().idBits(256).build())
