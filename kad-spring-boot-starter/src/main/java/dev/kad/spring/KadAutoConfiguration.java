@@ -62,7 +62,10 @@ public class KadAutoConfiguration {
             .nodeId(kadNodeId)
             .bindHost(properties.getHost())
             .bindPort(properties.getPort())
-            .format(format(properties.getFormat()));
+            .format(format(properties.getFormat()))
+            .idleTimeout(properties.getIdleTimeout())
+            .maxInboundConnections(properties.getMaxInboundConnections())
+            .maxOutboundConnections(properties.getMaxOutboundConnections());
     if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
       options.advertisedAddress(Address.parse(properties.getAdvertise()));
     }

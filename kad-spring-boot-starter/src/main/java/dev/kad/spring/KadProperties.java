@@ -92,6 +92,18 @@ public class KadProperties {
   /** The most keys one watching node may subscribe to at this node. */
   private int maxSubscriptionsPerPeer = 64;
 
+  /** How long a TCP connection may go without traffic before it is closed. */
+  private Duration idleTimeout = Duration.ofMinutes(5);
+
+  /** The most TCP connections accepted from peers; more are closed at once. */
+  private int maxInboundConnections = 1024;
+
+  /**
+   * The TCP connections this node keeps dialed to peers; dialing one more first closes the least
+   * recently used idle one.
+   */
+  private int maxOutboundConnections = 512;
+
   /**
    * The engine configuration these properties describe.
    *
@@ -346,5 +358,29 @@ public class KadProperties {
 
   public void setMaxSubscriptionsPerPeer(int maxSubscriptionsPerPeer) {
     this.maxSubscriptionsPerPeer = maxSubscriptionsPerPeer;
+  }
+
+  public Duration getIdleTimeout() {
+    return idleTimeout;
+  }
+
+  public void setIdleTimeout(Duration idleTimeout) {
+    this.idleTimeout = idleTimeout;
+  }
+
+  public int getMaxInboundConnections() {
+    return maxInboundConnections;
+  }
+
+  public void setMaxInboundConnections(int maxInboundConnections) {
+    this.maxInboundConnections = maxInboundConnections;
+  }
+
+  public int getMaxOutboundConnections() {
+    return maxOutboundConnections;
+  }
+
+  public void setMaxOutboundConnections(int maxOutboundConnections) {
+    this.maxOutboundConnections = maxOutboundConnections;
   }
 }

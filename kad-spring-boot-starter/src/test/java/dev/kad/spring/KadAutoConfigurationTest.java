@@ -8,6 +8,8 @@ import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.reactor.KadNodes;
 import dev.kad.testkit.SimulatedNetwork;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -59,6 +61,22 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void connectionPropertiesReachTheTransport() {
+    runner
+        .withPropertyValues(
+            "kad.idle-timeout=90s",
+            "kad.max-inbound-connections=100",
+            "kad.max-outbound-connections=50")
+        .run(
+            context -> {
+              TcpTransportOptions options = context.getBean(TcpTransport.class).options();
+              assertThat(options.idleTimeout()).isEqualTo(Duration.ofSeconds(90));
+              assertThat(options.maxInboundConnections()).isEqualTo(100);
+              assertThat(options.maxOutboundConnections()).isEqualTo(50);
+            });
+  }
+
+  @Test
   void aBadPropertyFailsStartUpNamingTheValue() {
     runner
         .withPropertyValues("kad.k=0")
@@ -72,6 +90,14 @@ class KadAutoConfigurationTest {
     runner
         .withPropertyValues("kad.format=xml")
         .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("'xml'"));
+    runner
+        .withPropertyValues("kad.max-outbound-connections=0")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage("maxOutboundConnections must be in [1, 1000000] but was 0"));
     runner
         .withPropertyValues("kad.bootstrap=nowhere")
         .run(
