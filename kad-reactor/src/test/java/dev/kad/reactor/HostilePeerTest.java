@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
@@ -36,11 +37,32 @@ class HostilePeerTest {
         .orElseThrow();
   }
 
-  /** A peer that answers every find with many junk contacts and expired or foreign values. */
-  private Contact hostile(Cluster c, Contact victim, SplittableRandom rng) {
+  /** A peer on the cluster's network, its id drawn from {@code rng}, answering as it is told. */
+  private static Contact peer(
+      Cluster c, SplittableRandom rng, BiFunction<Contact, Request, Response> answer) {
     InMemoryTransport transport = c.network.newTransport();
     Contact me = new Contact(NodeId.random(rng), transport.address());
-    List<Contact> junk = new ArrayList<>();
+    c.await(transport.start(request -> Mono.just(answer.apply(me, request))));
+    return me;
+  }
+
+  /** A peer that answers every find with many junk contacts and expired or foreign values. */
+  private Contact hostile(Cluster c, Contact victim, SplittableRandom rng) {
+    List<Contact> junk = new ArrayList<>(); // filled below, before anyone asks
+    Contact me =
+        peer(
+            c,
+            rng,
+            (self, request) -> {
+              if (request instanceof Request.FindNode) {
+                return new Response.NodesFound(self, junk);
+              }
+              if (request instanceof Request.FindValue) {
+                Value expired = Value.of(new byte[] {1}, self.id(), 1, 1, c.now().minusSeconds(1));
+                return new Response.ValuesFound(self, List.of(expired), junk);
+              }
+              return new Response.Pong(self);
+            });
     for (int i = 0; i < 300; i++) {
       junk.add(
           new Contact(NodeId.random(rng), new Address("10.66." + (i >> 8) + "." + (i & 0xff), 1)));
@@ -48,18 +70,6 @@ class HostilePeerTest {
     junk.add(victim);
     junk.add(junk.get(0));
     junk.add(new Contact(NodeId.random(256, rng), new Address("10.67.0.1", 1)));
-    Value expired = Value.of(new byte[] {1}, me.id(), 1, 1, c.now().minusSeconds(1));
-    c.await(
-        transport.start(
-            request -> {
-              if (request instanceof Request.FindNode) {
-                return Mono.just(new Response.NodesFound(me, junk));
-              }
-              if (request instanceof Request.FindValue) {
-                return Mono.just(new Response.ValuesFound(me, List.of(expired), junk));
-              }
-              return Mono.just(new Response.Pong(me));
-            }));
     return me;
   }
 
@@ -129,14 +139,16 @@ class HostilePeerTest {
     Cluster c = clusters.grow(53, 5);
     KadNode victim = c.node(0);
     SplittableRandom rng = new SplittableRandom(53);
-    InMemoryTransport transport = c.network.newTransport();
-    Contact me = new Contact(NodeId.random(rng), transport.address());
     Contact x = new Contact(NodeId.random(rng), new Address("10.68.0.1", 1));
     Contact y = new Contact(NodeId.random(rng), new Address("10.68.0.2", 1));
     // The same id under another address is the same contact too.
     Contact xElsewhere = new Contact(x.id(), new Address("10.68.0.3", 1));
-    List<Contact> repeated = List.of(x, x, y, xElsewhere, y, x, me, y);
-    c.await(transport.start(request -> Mono.just(new Response.NodesFound(me, repeated))));
+    Contact me =
+        peer(
+            c,
+            rng,
+            (self, request) ->
+                new Response.NodesFound(self, List.of(x, x, y, xElsewhere, y, x, self, y)));
     KadNodes.learn(victim, List.of(me));
 
     List<LookupEvent> events = c.await(victim.trace(NodeId.random(rng)));
