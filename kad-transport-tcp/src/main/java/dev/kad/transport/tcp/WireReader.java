@@ -266,7 +266,7 @@ final class WireReader {
 
   /**
    * A contact, read without the generic {@link #object}: every answer carries up to k of them, and
-   * the boxing and indirection of the generic reader cost a tenth of decoding one.
+   * the boxing and indirection of the generic reader cost up to a tenth of decoding them.
    */
   private static Wire.Peer peer(JsonParser p, String what) throws IOException {
     if (p.currentToken() != JsonToken.START_OBJECT) {
