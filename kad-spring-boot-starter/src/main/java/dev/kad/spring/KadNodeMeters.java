@@ -51,5 +51,9 @@ public class KadNodeMeters implements MeterBinder {
             "kad.transport.connections.dropped", transport, t -> t.stats().violations())
         .description("Connections closed because the peer misbehaved")
         .register(registry);
+    FunctionCounter.builder(
+            "kad.transport.connections.evicted", transport, t -> t.stats().evictedConnections())
+        .description("Idle dialed connections closed to stay within max-outbound-connections")
+        .register(registry);
   }
 }

@@ -203,6 +203,8 @@ class KadAutoConfigurationTest {
                     assertThat(registry.find("kad.routing.contacts").gauge().value()).isPositive();
                     assertThat(registry.find("kad.transport.connections.dropped").functionCounter())
                         .isNotNull();
+                    assertThat(registry.find("kad.transport.connections.evicted").functionCounter())
+                        .isNotNull();
                   });
         });
   }
