@@ -1,7 +1,11 @@
 package dev.kad.transport.tcp;
 
+import dev.kad.api.message.Message;
+import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The shapes of frame bodies, private to this module so that {@code kad-api} stays free of Jackson;
@@ -37,7 +41,104 @@ final class Wire {
   /** A refused value of a store, by index. */
   record Rejection(int index, String reason) {}
 
-  /** Every message type, tagged by the {@code type} field ({@link WireReader} names them). */
+  /** Every field a message may carry; a field's bit is {@code 1 << ordinal()}. */
+  enum Field {
+    TYPE("type"),
+    SENDER("sender"),
+    TARGET("target"),
+    KEY("key"),
+    VALUES("values"),
+    CACHED("cached"),
+    TTL("ttlMillis"),
+    CONTACTS("contacts"),
+    ACCEPTED("accepted"),
+    REJECTED("rejected"),
+    CODE("code"),
+    MESSAGE("message");
+
+    private static final Map<String, Field> BY_NAME = new HashMap<>();
+
+    static {
+      for (Field f : values()) {
+        BY_NAME.put(f.wireName, f);
+      }
+    }
+
+    final String wireName;
+
+    Field(String wireName) {
+      this.wireName = wireName;
+    }
+
+    int bit() {
+      return 1 << ordinal();
+    }
+
+    /** The field named {@code name} on the wire, or null. */
+    static Field named(String name) {
+      return BY_NAME.get(name);
+    }
+
+    /** The first field among {@code bits}. */
+    static Field first(int bits) {
+      return values()[Integer.numberOfTrailingZeros(bits)];
+    }
+  }
+
+  /** Every message type: its name on the wire, its API record and the fields it carries. */
+  enum Type {
+    PING("ping", Request.Ping.class),
+    FIND_NODE("findNode", Request.FindNode.class, Field.TARGET),
+    FIND_VALUE("findValue", Request.FindValue.class, Field.KEY),
+    STORE("store", Request.Store.class, Field.KEY, Field.VALUES, Field.CACHED),
+    SUBSCRIBE("subscribe", Request.Subscribe.class, Field.KEY, Field.TTL),
+    UNSUBSCRIBE("unsubscribe", Request.Unsubscribe.class, Field.KEY),
+    NOTIFY("notify", Request.Notify.class, Field.KEY, Field.VALUES),
+    PONG("pong", Response.Pong.class),
+    NODES_FOUND("nodesFound", Response.NodesFound.class, Field.CONTACTS),
+    VALUES_FOUND("valuesFound", Response.ValuesFound.class, Field.VALUES, Field.CONTACTS),
+    STORED("stored", Response.Stored.class, Field.ACCEPTED, Field.REJECTED),
+    SUBSCRIBED("subscribed", Response.Subscribed.class, Field.TTL),
+    FAILURE("failure", Response.Failure.class, Field.CODE, Field.MESSAGE);
+
+    private static final Map<String, Type> BY_NAME = new HashMap<>();
+    private static final Map<Class<?>, Type> BY_RECORD = new HashMap<>();
+
+    static {
+      for (Type t : values()) {
+        BY_NAME.put(t.wireName, t);
+        BY_RECORD.put(t.record, t);
+      }
+    }
+
+    final String wireName;
+    final Class<? extends Message> record;
+
+    /** The bits of its fields, type and sender included. */
+    final int fields;
+
+    Type(String wireName, Class<? extends Message> record, Field... fields) {
+      this.wireName = wireName;
+      this.record = record;
+      int bits = Field.TYPE.bit() | Field.SENDER.bit();
+      for (Field f : fields) {
+        bits |= f.bit();
+      }
+      this.fields = bits;
+    }
+
+    /** The type named {@code name} on the wire, or null. */
+    static Type named(String name) {
+      return BY_NAME.get(name);
+    }
+
+    /** The type of an API message. */
+    static Type of(Message message) {
+      return BY_RECORD.get(message.getClass());
+    }
+  }
+
+  /** Every message type, as {@link WireReader} reads it before it becomes an API record. */
   sealed interface Msg {
     Peer sender();
   }

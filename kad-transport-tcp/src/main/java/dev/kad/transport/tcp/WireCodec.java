@@ -66,7 +66,7 @@ final class WireCodec {
       buf.writeInt(0);
       try (OutputStream out = new ByteBufOutputStream(buf);
           JsonGenerator g = factory.createGenerator(out)) {
-        WireWriter.write(g, rid, WireMapping.toWire(message));
+        WireWriter.write(g, rid, message);
       }
       int bodyBytes = buf.readableBytes() - LENGTH_BYTES;
       if (bodyBytes > maxFrameBytes) {

@@ -15,11 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Maps the API's message records to the {@link Wire} shapes and back. Mapping back checks what
- * Jackson cannot: id lengths against the configured {@code idBits}, value sizes against {@code
- * maxValueBytes}, and every invariant of the API records (their constructors' {@code
- * IllegalArgumentException} and {@code NullPointerException} become {@link
- * InvalidMessageException}).
+ * Turns the {@link Wire} shapes {@link WireReader} read into the API's message records ({@link
+ * WireWriter} writes those records directly), checking what the reader cannot: id lengths against
+ * the configured {@code idBits}, value sizes against {@code maxValueBytes}, and every invariant of
+ * the API records (their constructors' {@code IllegalArgumentException} and {@code
+ * NullPointerException} become {@link InvalidMessageException}).
  */
 final class WireMapping {
 
@@ -30,88 +30,6 @@ final class WireMapping {
     this.idBytes = idBits / 8;
     this.maxValueBytes = maxValueBytes;
   }
-
-  // ---------------------------------------------------------------- API -> wire
-
-  static Wire.Msg toWire(Message message) {
-    if (message instanceof Request r) {
-      return requestToWire(r);
-    }
-    return responseToWire((Response) message);
-  }
-
-  private static Wire.Msg requestToWire(Request request) {
-    Wire.Peer s = peer(request.sender());
-    if (request instanceof Request.Ping) {
-      return new Wire.Ping(s);
-    } else if (request instanceof Request.FindNode r) {
-      return new Wire.FindNode(s, r.target().toBytes());
-    } else if (request instanceof Request.FindValue r) {
-      return new Wire.FindValue(s, r.key().toBytes());
-    } else if (request instanceof Request.Store r) {
-      return new Wire.Store(s, r.key().toBytes(), vals(r.values()), r.cached());
-    } else if (request instanceof Request.Subscribe r) {
-      return new Wire.Subscribe(s, r.key().toBytes(), r.ttl().toMillis());
-    } else if (request instanceof Request.Unsubscribe r) {
-      return new Wire.Unsubscribe(s, r.key().toBytes());
-    } else if (request instanceof Request.Notify r) {
-      return new Wire.Notify(s, r.key().toBytes(), vals(r.values()));
-    }
-    throw new IllegalArgumentException("unknown request type " + request.getClass().getName());
-  }
-
-  private static Wire.Msg responseToWire(Response response) {
-    Wire.Peer s = peer(response.sender());
-    if (response instanceof Response.Pong) {
-      return new Wire.Pong(s);
-    } else if (response instanceof Response.NodesFound r) {
-      return new Wire.NodesFound(s, peers(r.contacts()));
-    } else if (response instanceof Response.ValuesFound r) {
-      return new Wire.ValuesFound(s, vals(r.values()), peers(r.contacts()));
-    } else if (response instanceof Response.Stored r) {
-      List<Wire.Rejection> rejected = new ArrayList<>(r.rejected().size());
-      for (Response.Rejected x : r.rejected()) {
-        rejected.add(new Wire.Rejection(x.index(), x.reason()));
-      }
-      return new Wire.Stored(s, r.accepted(), rejected);
-    } else if (response instanceof Response.Subscribed r) {
-      return new Wire.Subscribed(s, r.ttl().toMillis());
-    } else if (response instanceof Response.Failure r) {
-      return new Wire.Failure(s, r.code(), r.message());
-    }
-    throw new IllegalArgumentException("unknown response type " + response.getClass().getName());
-  }
-
-  private static Wire.Peer peer(Contact c) {
-    return new Wire.Peer(c.id().toBytes(), c.address().host(), c.address().port());
-  }
-
-  private static List<Wire.Peer> peers(List<Contact> contacts) {
-    List<Wire.Peer> out = new ArrayList<>(contacts.size());
-    for (Contact c : contacts) {
-      out.add(peer(c));
-    }
-    return out;
-  }
-
-  private static List<Wire.Val> vals(List<Value> values) {
-    List<Wire.Val> out = new ArrayList<>(values.size());
-    for (Value v : values) {
-      out.add(
-          new Wire.Val(
-              v.data(),
-              v.publisher().toBytes(),
-              v.valueId(),
-              v.seq(),
-              v.expiresAt().getEpochSecond(),
-              v.expiresAt().getNano(),
-              v.publicKey(),
-              v.signature()));
-    }
-    return out;
-  }
-
-  // ---------------------------------------------------------------- wire -> API
 
   /**
    * The API message a wire message stands for.

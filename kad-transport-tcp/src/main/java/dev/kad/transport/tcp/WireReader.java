@@ -6,9 +6,7 @@ import dev.kad.api.InvalidMessageException;
 import dev.kad.api.message.Response;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Reads frame bodies with Jackson's streaming parser into the {@link Wire} shapes, strictly: every
@@ -23,77 +21,7 @@ import java.util.Map;
  */
 final class WireReader {
 
-  // One bit per message field, to find duplicates, fields a type does not have, and gaps.
-  private static final String[] FIELDS = {
-    "type",
-    "sender",
-    "target",
-    "key",
-    "values",
-    "cached",
-    "ttlMillis",
-    "contacts",
-    "accepted",
-    "rejected",
-    "code",
-    "message"
-  };
-  private static final int TYPE = 1;
-  private static final int SENDER = 1 << 1;
-  private static final int TARGET = 1 << 2;
-  private static final int KEY = 1 << 3;
-  private static final int VALUES = 1 << 4;
-  private static final int CACHED = 1 << 5;
-  private static final int TTL = 1 << 6;
-  private static final int CONTACTS = 1 << 7;
-  private static final int ACCEPTED = 1 << 8;
-  private static final int REJECTED = 1 << 9;
-  private static final int CODE = 1 << 10;
-  private static final int MESSAGE = 1 << 11;
-
-  /** Every message type: its name on the wire and the fields it has besides the type. */
-  private enum Type {
-    PING("ping", Wire.Ping.class, SENDER),
-    FIND_NODE("findNode", Wire.FindNode.class, SENDER | TARGET),
-    FIND_VALUE("findValue", Wire.FindValue.class, SENDER | KEY),
-    STORE("store", Wire.Store.class, SENDER | KEY | VALUES | CACHED),
-    SUBSCRIBE("subscribe", Wire.Subscribe.class, SENDER | KEY | TTL),
-    UNSUBSCRIBE("unsubscribe", Wire.Unsubscribe.class, SENDER | KEY),
-    NOTIFY("notify", Wire.Notify.class, SENDER | KEY | VALUES),
-    PONG("pong", Wire.Pong.class, SENDER),
-    NODES_FOUND("nodesFound", Wire.NodesFound.class, SENDER | CONTACTS),
-    VALUES_FOUND("valuesFound", Wire.ValuesFound.class, SENDER | VALUES | CONTACTS),
-    STORED("stored", Wire.Stored.class, SENDER | ACCEPTED | REJECTED),
-    SUBSCRIBED("subscribed", Wire.Subscribed.class, SENDER | TTL),
-    FAILURE("failure", Wire.Failure.class, SENDER | CODE | MESSAGE);
-
-    final String wireName;
-    final Class<? extends Wire.Msg> shape;
-    final int fields;
-
-    Type(String wireName, Class<? extends Wire.Msg> shape, int fields) {
-      this.wireName = wireName;
-      this.shape = shape;
-      this.fields = fields | TYPE;
-    }
-  }
-
-  private static final Map<String, Type> BY_NAME = new HashMap<>();
-  private static final Map<Class<?>, Type> BY_SHAPE = new HashMap<>();
-
-  static {
-    for (Type t : Type.values()) {
-      BY_NAME.put(t.wireName, t);
-      BY_SHAPE.put(t.shape, t);
-    }
-  }
-
   private WireReader() {}
-
-  /** The name under which {@code msg}'s type travels. */
-  static String typeName(Wire.Msg msg) {
-    return BY_SHAPE.get(msg.getClass()).wireName;
-  }
 
   /**
    * Reads one frame body, and checks that nothing follows it.
@@ -134,8 +62,7 @@ final class WireReader {
 
   /** The fields of one message as they come, before its type says which it must have. */
   private static final class Fields {
-    int seen;
-    Type type;
+    Wire.Type type;
     Wire.Peer sender;
     byte[] target;
     byte[] key;
@@ -154,25 +81,27 @@ final class WireReader {
       throw wrongKind("msg", "an object", p.currentToken());
     }
     Fields f = new Fields();
+    int seen = 0;
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String name = p.currentName();
       p.nextToken();
-      int bit = field(p, name, f);
-      if ((f.seen & bit) != 0) {
+      Wire.Field field = Wire.Field.named(name);
+      if (field == null || (seen & field.bit()) != 0) {
         throw unexpected("message", name);
       }
-      f.seen |= bit;
+      seen |= field.bit();
+      read(p, field, f);
     }
     if (f.type == null) {
       throw new InvalidMessageException("message has no type");
     }
-    int extra = f.seen & ~f.type.fields;
+    int extra = seen & ~f.type.fields;
     if (extra != 0) {
-      throw unexpected(f.type.wireName, FIELDS[Integer.numberOfTrailingZeros(extra)]);
+      throw unexpected(f.type.wireName, Wire.Field.first(extra).wireName);
     }
-    int gaps = f.type.fields & ~f.seen;
+    int gaps = f.type.fields & ~seen;
     if (gaps != 0) {
-      throw missing(f.type.wireName, FIELDS[Integer.numberOfTrailingZeros(gaps)]);
+      throw missing(f.type.wireName, Wire.Field.first(gaps).wireName);
     }
     return switch (f.type) {
       case PING -> new Wire.Ping(f.sender);
@@ -191,78 +120,44 @@ final class WireReader {
     };
   }
 
-  /** Reads the value of field {@code name} into {@code f}; returns the field's bit. */
-  private static int field(JsonParser p, String name, Fields f) throws IOException {
-    switch (name) {
-      case "type" -> {
-        String type = string(p, "type");
-        f.type = BY_NAME.get(type);
+  /** Reads the value of {@code field} into {@code f}. */
+  private static void read(JsonParser p, Wire.Field field, Fields f) throws IOException {
+    String name = field.wireName;
+    switch (field) {
+      case TYPE -> {
+        String type = string(p, name);
+        f.type = Wire.Type.named(type);
         if (f.type == null) {
           throw new InvalidMessageException("unknown message type '" + type + "'");
         }
-        return TYPE;
       }
-      case "sender" -> {
-        f.sender = peer(p, "sender");
-        return SENDER;
-      }
-      case "target" -> {
-        f.target = bytes(p, "target");
-        return TARGET;
-      }
-      case "key" -> {
-        f.key = bytes(p, "key");
-        return KEY;
-      }
-      case "values" -> {
-        f.values = list(p, "values", WireReader::val);
-        return VALUES;
-      }
-      case "cached" -> {
-        f.cached = bool(p, "cached");
-        return CACHED;
-      }
-      case "ttlMillis" -> {
-        f.ttlMillis = longValue(p, "ttlMillis");
-        return TTL;
-      }
-      case "contacts" -> {
-        f.contacts = list(p, "contacts", WireReader::peer);
-        return CONTACTS;
-      }
-      case "accepted" -> {
-        f.accepted = intValue(p, "accepted");
-        return ACCEPTED;
-      }
-      case "rejected" -> {
-        f.rejected = list(p, "rejected", WireReader::rejection);
-        return REJECTED;
-      }
-      case "code" -> {
-        f.code = code(p);
-        return CODE;
-      }
-      case "message" -> {
-        f.message = string(p, "message");
-        return MESSAGE;
-      }
-      default -> throw unexpected("message", name);
+      case SENDER -> f.sender = peer(p, name);
+      case TARGET -> f.target = bytes(p, name);
+      case KEY -> f.key = bytes(p, name);
+      case VALUES -> f.values = list(p, name, WireReader::val);
+      case CACHED -> f.cached = bool(p, name);
+      case TTL -> f.ttlMillis = longValue(p, name);
+      case CONTACTS -> f.contacts = list(p, name, WireReader::peer);
+      case ACCEPTED -> f.accepted = intValue(p, name);
+      case REJECTED -> f.rejected = list(p, name, WireReader::rejection);
+      case CODE -> f.code = code(p);
+      case MESSAGE -> f.message = string(p, name);
     }
   }
 
-  private static final List<Field> VAL =
+  private static final List<Member> VAL =
       List.of(
-          new Field("data", WireReader::bytes),
-          new Field("publisher", WireReader::bytes),
-          new Field("valueId", WireReader::longValue),
-          new Field("seq", WireReader::longValue),
-          new Field("expiresSec", WireReader::longValue),
-          new Field("expiresNano", WireReader::intValue),
-          new Field("publicKey", WireReader::bytes),
-          new Field("signature", WireReader::bytes));
+          new Member("data", WireReader::bytes),
+          new Member("publisher", WireReader::bytes),
+          new Member("valueId", WireReader::longValue),
+          new Member("seq", WireReader::longValue),
+          new Member("expiresSec", WireReader::longValue),
+          new Member("expiresNano", WireReader::intValue),
+          new Member("publicKey", WireReader::bytes),
+          new Member("signature", WireReader::bytes));
 
-  private static final List<Field> REJECTION =
-      List.of(new Field("index", WireReader::intValue), new Field("reason", WireReader::string));
+  private static final List<Member> REJECTION =
+      List.of(new Member("index", WireReader::intValue), new Member("reason", WireReader::string));
 
   /**
    * A contact, read without the generic {@link #object}: every answer carries up to k of them, and
@@ -315,14 +210,15 @@ final class WireReader {
   }
 
   /** One field of a nested object: its name and how its value is read. */
-  private record Field(String name, Element<?> reader) {}
+  private record Member(String name, Element<?> reader) {}
 
   /**
    * Reads an object that has exactly {@code fields}, each once and in any order.
    *
    * @return the values, in the order of {@code fields}
    */
-  private static Object[] object(JsonParser p, String what, List<Field> fields) throws IOException {
+  private static Object[] object(JsonParser p, String what, List<Member> fields)
+      throws IOException {
     if (p.currentToken() != JsonToken.START_OBJECT) {
       throw wrongKind(what, "an object", p.currentToken());
     }
@@ -344,7 +240,7 @@ final class WireReader {
     return values;
   }
 
-  private static int indexOf(List<Field> fields, String name) {
+  private static int indexOf(List<Member> fields, String name) {
     for (int i = 0; i < fields.size(); i++) {
       if (fields.get(i).name().equals(name)) {
         return i;

@@ -1,102 +1,128 @@
 package dev.kad.transport.tcp;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.kad.api.Contact;
+import dev.kad.api.Value;
+import dev.kad.api.message.Message;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
 import java.io.IOException;
 import java.util.List;
 
 /**
- * Writes frame bodies with Jackson's streaming generator, field by field, in the shape {@link
- * WireReader} reads: {@code {"rid": 7, "msg": {"type": "findNode", "sender": {...}, "target":
- * ...}}}. The same code writes JSON, CBOR and Smile; byte strings are base64 text in JSON and
- * native byte strings in the binary formats.
+ * Writes frame bodies straight from the API's message records with Jackson's streaming generator,
+ * field by field, in the shape {@link WireReader} reads: {@code {"rid": 7, "msg": {"type":
+ * "findNode", "sender": {...}, "target": ...}}}. The same code writes JSON, CBOR and Smile; byte
+ * strings are base64 text in JSON and native byte strings in the binary formats.
  */
 final class WireWriter {
 
   private WireWriter() {}
 
-  static void write(JsonGenerator g, long rid, Wire.Msg msg) throws IOException {
+  static void write(JsonGenerator g, long rid, Message message) throws IOException {
+    Wire.Type type = Wire.Type.of(message);
+    if (type == null) {
+      throw new IllegalArgumentException("unknown message type " + message.getClass().getName());
+    }
     g.writeStartObject();
     g.writeNumberField("rid", rid);
     g.writeFieldName("msg");
     g.writeStartObject();
-    g.writeStringField("type", WireReader.typeName(msg));
-    g.writeFieldName("sender");
-    peer(g, msg.sender());
-    fields(g, msg);
+    g.writeStringField(Wire.Field.TYPE.wireName, type.wireName);
+    g.writeFieldName(Wire.Field.SENDER.wireName);
+    contact(g, message.sender());
+    fields(g, type, message);
     g.writeEndObject();
     g.writeEndObject();
   }
 
-  private static void fields(JsonGenerator g, Wire.Msg msg) throws IOException {
-    if (msg instanceof Wire.FindNode m) {
-      g.writeBinaryField("target", m.target());
-    } else if (msg instanceof Wire.FindValue m) {
-      g.writeBinaryField("key", m.key());
-    } else if (msg instanceof Wire.Store m) {
-      g.writeBinaryField("key", m.key());
-      vals(g, m.values());
-      g.writeBooleanField("cached", m.cached());
-    } else if (msg instanceof Wire.Subscribe m) {
-      g.writeBinaryField("key", m.key());
-      g.writeNumberField("ttlMillis", m.ttlMillis());
-    } else if (msg instanceof Wire.Unsubscribe m) {
-      g.writeBinaryField("key", m.key());
-    } else if (msg instanceof Wire.Notify m) {
-      g.writeBinaryField("key", m.key());
-      vals(g, m.values());
-    } else if (msg instanceof Wire.NodesFound m) {
-      peers(g, m.contacts());
-    } else if (msg instanceof Wire.ValuesFound m) {
-      vals(g, m.values());
-      peers(g, m.contacts());
-    } else if (msg instanceof Wire.Stored m) {
-      g.writeNumberField("accepted", m.accepted());
-      g.writeFieldName("rejected");
-      g.writeStartArray();
-      for (Wire.Rejection r : m.rejected()) {
-        g.writeStartObject();
-        g.writeNumberField("index", r.index());
-        g.writeStringField("reason", r.reason());
-        g.writeEndObject();
+  /** The fields besides type and sender, in the order {@link Wire.Type} lists them. */
+  private static void fields(JsonGenerator g, Wire.Type type, Message message) throws IOException {
+    switch (type) {
+      case PING, PONG -> {}
+      case FIND_NODE ->
+          binary(g, Wire.Field.TARGET, ((Request.FindNode) message).target().toBytes());
+      case FIND_VALUE -> binary(g, Wire.Field.KEY, ((Request.FindValue) message).key().toBytes());
+      case STORE -> {
+        Request.Store m = (Request.Store) message;
+        binary(g, Wire.Field.KEY, m.key().toBytes());
+        values(g, m.values());
+        g.writeBooleanField(Wire.Field.CACHED.wireName, m.cached());
       }
-      g.writeEndArray();
-    } else if (msg instanceof Wire.Subscribed m) {
-      g.writeNumberField("ttlMillis", m.ttlMillis());
-    } else if (msg instanceof Wire.Failure m) {
-      g.writeStringField("code", m.code().name());
-      g.writeStringField("message", m.message());
+      case SUBSCRIBE -> {
+        Request.Subscribe m = (Request.Subscribe) message;
+        binary(g, Wire.Field.KEY, m.key().toBytes());
+        g.writeNumberField(Wire.Field.TTL.wireName, m.ttl().toMillis());
+      }
+      case UNSUBSCRIBE ->
+          binary(g, Wire.Field.KEY, ((Request.Unsubscribe) message).key().toBytes());
+      case NOTIFY -> {
+        Request.Notify m = (Request.Notify) message;
+        binary(g, Wire.Field.KEY, m.key().toBytes());
+        values(g, m.values());
+      }
+      case NODES_FOUND -> contacts(g, ((Response.NodesFound) message).contacts());
+      case VALUES_FOUND -> {
+        Response.ValuesFound m = (Response.ValuesFound) message;
+        values(g, m.values());
+        contacts(g, m.contacts());
+      }
+      case STORED -> {
+        Response.Stored m = (Response.Stored) message;
+        g.writeNumberField(Wire.Field.ACCEPTED.wireName, m.accepted());
+        g.writeFieldName(Wire.Field.REJECTED.wireName);
+        g.writeStartArray();
+        for (Response.Rejected r : m.rejected()) {
+          g.writeStartObject();
+          g.writeNumberField("index", r.index());
+          g.writeStringField("reason", r.reason());
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+      }
+      case SUBSCRIBED ->
+          g.writeNumberField(
+              Wire.Field.TTL.wireName, ((Response.Subscribed) message).ttl().toMillis());
+      case FAILURE -> {
+        Response.Failure m = (Response.Failure) message;
+        g.writeStringField(Wire.Field.CODE.wireName, m.code().name());
+        g.writeStringField(Wire.Field.MESSAGE.wireName, m.message());
+      }
     }
-    // Ping and Pong carry the sender only.
   }
 
-  private static void peer(JsonGenerator g, Wire.Peer p) throws IOException {
+  private static void binary(JsonGenerator g, Wire.Field field, byte[] bytes) throws IOException {
+    g.writeBinaryField(field.wireName, bytes);
+  }
+
+  private static void contact(JsonGenerator g, Contact c) throws IOException {
     g.writeStartObject();
-    g.writeBinaryField("id", p.id());
-    g.writeStringField("host", p.host());
-    g.writeNumberField("port", p.port());
+    g.writeBinaryField("id", c.id().toBytes());
+    g.writeStringField("host", c.address().host());
+    g.writeNumberField("port", c.address().port());
     g.writeEndObject();
   }
 
-  private static void peers(JsonGenerator g, List<Wire.Peer> peers) throws IOException {
-    g.writeFieldName("contacts");
+  private static void contacts(JsonGenerator g, List<Contact> contacts) throws IOException {
+    g.writeFieldName(Wire.Field.CONTACTS.wireName);
     g.writeStartArray();
-    for (Wire.Peer p : peers) {
-      peer(g, p);
+    for (Contact c : contacts) {
+      contact(g, c);
     }
     g.writeEndArray();
   }
 
-  private static void vals(JsonGenerator g, List<Wire.Val> vals) throws IOException {
-    g.writeFieldName("values");
+  private static void values(JsonGenerator g, List<Value> values) throws IOException {
+    g.writeFieldName(Wire.Field.VALUES.wireName);
     g.writeStartArray();
-    for (Wire.Val v : vals) {
+    for (Value v : values) {
       g.writeStartObject();
       g.writeBinaryField("data", v.data());
-      g.writeBinaryField("publisher", v.publisher());
+      g.writeBinaryField("publisher", v.publisher().toBytes());
       g.writeNumberField("valueId", v.valueId());
       g.writeNumberField("seq", v.seq());
-      g.writeNumberField("expiresSec", v.expiresSec());
-      g.writeNumberField("expiresNano", v.expiresNano());
+      g.writeNumberField("expiresSec", v.expiresAt().getEpochSecond());
+      g.writeNumberField("expiresNano", v.expiresAt().getNano());
       g.writeBinaryField("publicKey", v.publicKey());
       g.writeBinaryField("signature", v.signature());
       g.writeEndObject();
