@@ -186,6 +186,52 @@ class WireCodecTest {
         "sender port must be an integer but was a fraction");
   }
 
+  /** A message, how its body is spoiled, and what the refusal must say. */
+  private record Spoiled(Message message, Consumer<ObjectNode> edit, String refusal) {}
+
+  private static ObjectNode firstValue(ObjectNode frame) {
+    return (ObjectNode) msg(frame).get("values").get(0);
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesAValueOfTheWrongShapeWhereverItStands(WireFormat format) throws IOException {
+    Key key = Key.of("k");
+    List<Spoiled> cases =
+        List.of(
+            new Spoiled(
+                new Response.Failure(SENDER, Response.Code.LIMIT, "full"),
+                t -> msg(t).put("code", "TELEPORT"),
+                "unknown failure code 'TELEPORT'"),
+            new Spoiled(
+                new Request.Store(SENDER, key, List.of(Messages.value(3)), false),
+                t -> msg(t).put("cached", "yes"),
+                "cached must be true or false but was a string"),
+            new Spoiled(
+                new Response.NodesFound(SENDER, List.of(SENDER)),
+                t -> msg(t).putObject("contacts"),
+                "contacts must be a list but was an object"),
+            new Spoiled(
+                new Request.Ping(SENDER),
+                t -> msg(t).put("sender", "me"),
+                "sender must be an object but was a string"),
+            new Spoiled(
+                new Request.Notify(SENDER, key, List.of(Messages.value(3))),
+                t -> firstValue(t).remove("seq"),
+                "values element is missing field 'seq'"),
+            new Spoiled(
+                new Request.Notify(SENDER, key, List.of(Messages.value(3))),
+                t -> firstValue(t).put("extra", 1),
+                "values element has an unknown or repeated field 'extra'"),
+            new Spoiled(
+                new Request.Ping(SENDER),
+                t -> t.putArray("msg"),
+                "msg must be an object but was a list"));
+    for (Spoiled c : cases) {
+      assertRefused(format, edited(format, c.message(), c.edit()), c.refusal());
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(WireFormat.class)
   void readsFieldsInAnyOrder(WireFormat format) throws IOException {
