@@ -130,6 +130,9 @@ final class TcpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (warmup == null) {
+      warmup = lookups;
+    }
     new OptionChecks(spec)
         .inRange("--nodes", nodes, 2, 2000)
         .atLeast("--lookups", lookups, 1)
@@ -137,11 +140,8 @@ final class TcpCommand implements Callable<Integer> {
         .inRange("--alpha", alpha, 1, 64)
         .inRange("--event-loops", eventLoops, 0, 64)
         .atLeast("--origins", origins, 0)
-        .inRange("--warmup", warmup == null ? lookups : warmup, 0, 1_000_000);
+        .inRange("--warmup", warmup, 0, 1_000_000);
     origins = Math.min(origins, nodes);
-    if (warmup == null) {
-      warmup = lookups;
-    }
     PrintWriter out = spec.commandLine().getOut();
     out.println(new Run(spec.commandLine().getErr()).measure());
     out.flush();
