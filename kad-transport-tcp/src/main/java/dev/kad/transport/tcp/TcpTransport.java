@@ -67,7 +67,9 @@ import reactor.netty.tcp.TcpServer;
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
  * peer's advertised address when the address is an IP literal matching the connection's remote IP.
- * Connections idle for {@code idleTimeout} with nothing in flight are closed.
+ * Connections idle for {@code idleTimeout} with nothing in flight are closed, and dialing at {@code
+ * maxOutboundConnections} first closes the least recently used dialed connection that has nothing
+ * in flight.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
