@@ -30,7 +30,14 @@ public abstract sealed class KadId permits NodeId, Key {
 
   KadId(byte[] bytes) {
     this.bytes = bytes;
-    this.hash = Arrays.hashCode(bytes);
+    // Ids are uniform (random or a SHA digest) and Kademlia makes neighbours share prefixes, so
+    // the last four bytes hash as well as all of them, for nothing: every decoded contact pays it.
+    int n = bytes.length;
+    this.hash =
+        (bytes[n - 4] & 0xff) << 24
+            | (bytes[n - 3] & 0xff) << 16
+            | (bytes[n - 2] & 0xff) << 8
+            | (bytes[n - 1] & 0xff);
   }
 
   /**
