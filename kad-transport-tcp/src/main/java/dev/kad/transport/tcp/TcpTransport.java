@@ -15,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.logging.LogLevel;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.NoopAddressResolverGroup;
@@ -389,6 +390,10 @@ public final class TcpTransport implements Transport {
             metrics,
             pc));
     p.addFirst("kad.guard", new ConnectionGuard(pc, metrics, rejected, high));
+    // Answers written while a read is in progress go out in one write at its end: a peer with many
+    // requests in flight costs a system call per read, not one per answer. Writes outside a read
+    // (a lookup's requests) are flushed at once, so no request waits.
+    p.addFirst("kad.flush", new FlushConsolidationHandler());
     p.addFirst(
         "kad.idle",
         new IdleStateHandler(0, 0, options.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
