@@ -42,12 +42,12 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
-import reactor.core.publisher.BufferOverflowStrategy;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
@@ -86,6 +86,10 @@ final class DefaultKadNode implements KadNode {
   private final Mono<Long> hardTimer;
 
   private volatile FluxSink<Mono<Void>> tasks;
+
+  /** Background tasks queued or running. */
+  private final AtomicInteger queued = new AtomicInteger();
+
   private volatile Contact contact;
 
   DefaultKadNode(
@@ -149,12 +153,8 @@ final class DefaultKadNode implements KadNode {
             Mono.fromCallable(
                 () -> {
                   background.add(
+                      // submit() bounds what waits here to MAX_QUEUED_TASKS.
                       Flux.<Mono<Void>>create(sink -> tasks = sink)
-                          .onBackpressureBuffer(
-                              MAX_QUEUED_TASKS,
-                              dropped ->
-                                  log.debug("node={} background queue full", id.toShortHex()),
-                              BufferOverflowStrategy.DROP_LATEST)
                           .flatMap(
                               task ->
                                   task.onErrorResume(
@@ -320,21 +320,38 @@ final class DefaultKadNode implements KadNode {
 
   private void heardFrom(Contact sender, boolean mayProbe) {
     Insertion insertion = table.seen(sender);
-    if (mayProbe) {
-      insertion.toPing().ifPresent(oldest -> submit(probe(oldest)));
-    } else {
-      insertion.toPing().ifPresent(oldest -> table.pingResult(oldest, true));
-    }
+    insertion
+        .toPing()
+        .ifPresent(
+            oldest -> {
+              if (!mayProbe || !submit(probe(oldest))) {
+                // Unsent, the oldest contact is neither alive nor dead: a later newcomer asks
+                // again.
+                table.pingNotSent(oldest);
+              }
+            });
     if (insertion.kind() == Insertion.Kind.ADDED) {
       submit(handOver(sender));
     }
   }
 
-  void submit(Mono<Void> task) {
+  /**
+   * Queues a background task.
+   *
+   * @return false when it was not queued: the node is not started, is closed, or the queue is full
+   */
+  boolean submit(Mono<Void> task) {
     FluxSink<Mono<Void>> sink = tasks;
-    if (sink != null && !closed.get()) {
-      sink.next(task);
+    if (sink == null || closed.get()) {
+      return false;
     }
+    if (queued.get() >= MAX_QUEUED_TASKS) {
+      log.debug("node={} background queue full, task dropped", id.toShortHex());
+      return false;
+    }
+    queued.incrementAndGet();
+    sink.next(task.doFinally(s -> queued.decrementAndGet()));
+    return true;
   }
 
   /** Pings a full bucket's oldest contact: a silent one is evicted for the newest replacement. */

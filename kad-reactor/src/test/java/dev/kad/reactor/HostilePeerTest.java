@@ -40,10 +40,26 @@ class HostilePeerTest {
   /** A peer on the cluster's network, its id drawn from {@code rng}, answering as it is told. */
   private static Contact peer(
       Cluster c, SplittableRandom rng, BiFunction<Contact, Request, Response> answer) {
+    return peer(c, NodeId.random(rng), answer).contact();
+  }
+
+  /** A peer on the cluster's network with the given id, answering as it is told. */
+  private static RawPeer peer(Cluster c, NodeId id, BiFunction<Contact, Request, Response> answer) {
     InMemoryTransport transport = c.network.newTransport();
-    Contact me = new Contact(NodeId.random(rng), transport.address());
+    Contact me = new Contact(id, transport.address());
     c.await(transport.start(request -> Mono.just(answer.apply(me, request))));
-    return me;
+    return new RawPeer(me, transport);
+  }
+
+  /** A peer that is no node: it answers pings and sends what the test tells it to. */
+  private record RawPeer(Contact contact, InMemoryTransport transport) {
+    static RawPeer pinging(Cluster c, NodeId id) {
+      return peer(c, id, (self, request) -> new Response.Pong(self));
+    }
+
+    void send(Cluster c, KadNode to, Request request) {
+      c.await(transport.send(to.contact().address(), request));
+    }
   }
 
   /** A peer that answers every find with many junk contacts and expired or foreign values. */
@@ -181,6 +197,41 @@ class HostilePeerTest {
                           assertThat(f.reason()).contains("answered as");
                         }));
     assertThat(victim.routingTable().contacts()).doesNotContain(actual);
+  }
+
+  @Test
+  void aNewcomersPingNeverVouchesForTheQuietOldestContactOfAFullBucket() {
+    KadConfig config =
+        KadConfig.builder()
+            .k(2)
+            .pingGrace(Duration.ofMinutes(1))
+            .hardTimeout(Duration.ofSeconds(2))
+            .maintenance(false)
+            .build();
+    Cluster c = clusters.grow(54, config, 1);
+    KadNode node = c.node(0);
+    SplittableRandom rng = new SplittableRandom(54);
+    // The far half of the id space: once the own-id side holds a contact, it may not split.
+    RawPeer oldest = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
+    for (RawPeer p : List.of(oldest, second, near)) {
+      p.send(c, node, new Request.Ping(p.contact()));
+    }
+    c.network.kill(oldest.contact().address());
+    c.vts.advanceTimeBy(Duration.ofMinutes(2));
+
+    // A newcomer's ping finds the bucket full; it must not make the dead oldest look alive.
+    RawPeer pinger = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    pinger.send(c, node, new Request.Ping(pinger.contact()));
+    // The next newcomer's request has the oldest probed: silent, it makes room.
+    RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
+    c.vts.advanceTimeBy(config.hardTimeout().multipliedBy(2));
+
+    assertThat(node.routingTable().contacts())
+        .doesNotContain(oldest.contact())
+        .contains(second.contact(), asker.contact());
   }
 
   @Test

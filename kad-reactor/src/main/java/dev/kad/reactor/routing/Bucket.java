@@ -68,6 +68,10 @@ final class Bucket {
       return new Entry(contact, lastSeen, failures, failureEpoch, true);
     }
 
+    Entry unpinged() {
+      return new Entry(contact, lastSeen, failures, failureEpoch, false);
+    }
+
     Entry failed(long epoch) {
       return new Entry(contact, lastSeen, failures + 1, epoch, pinging);
     }

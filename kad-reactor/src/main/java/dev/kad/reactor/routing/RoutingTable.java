@@ -183,6 +183,24 @@ public final class RoutingTable {
   }
 
   /**
+   * Reports that a ping asked for by {@link #seen(Contact)} was not sent: the contact stays as it
+   * was, neither seen nor failed, and the next newcomer to its full bucket asks for the ping again.
+   *
+   * @param contact the contact that was to be pinged
+   */
+  public void pingNotSent(Contact contact) {
+    synchronized (lock) {
+      Bucket[] current = buckets;
+      int index = indexOf(current, contact.id());
+      Bucket bucket = current[index];
+      int at = bucket.indexOf(contact.id());
+      if (at >= 0 && bucket.entry(at).pinging()) {
+        publish(current, index, bucket.with(at, bucket.entry(at).unpinged()));
+      }
+    }
+  }
+
+  /**
    * Records a failed request to {@code id}. After {@link KadConfig#maxFailures()} failures in a row
    * the contact is removed and the newest replacement takes its place. A failure counts only when
    * something was heard from the network since the contact's previous counted failure, so a node

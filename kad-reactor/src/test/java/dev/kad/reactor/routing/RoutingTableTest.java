@@ -112,6 +112,19 @@ class RoutingTableTest {
   }
 
   @Test
+  void anUnsentPingLeavesTheOldestAsItWasAndTheNextNewcomerAsksAgain() {
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
+    Contact newcomer = contactInBucket(159);
+    assertThat(far.table().seen(newcomer).toPing()).contains(far.oldest());
+    far.table().pingNotSent(far.oldest());
+    Bucket bucket = bucketOf(far.table(), far.oldest());
+    // Not moved to the tail as if it had answered: it is still the oldest, still quiet.
+    assertThat(bucket.contacts()).containsExactly(far.oldest(), far.second());
+    assertThat(bucket.replacements()).containsExactly(newcomer);
+    assertThat(far.table().seen(contactInBucket(159)).toPing()).contains(far.oldest());
+  }
+
+  @Test
   void deadOldestIsEvictedForTheNewestReplacement() {
     FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
     Contact first = contactInBucket(159);
