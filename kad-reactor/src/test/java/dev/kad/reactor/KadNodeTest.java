@@ -214,6 +214,37 @@ class KadNodeTest {
     assertThat(finished.closest()).doesNotContain(first);
   }
 
+  @Test
+  void deadContactsNeverFillTheLookupsPipeline() {
+    Cluster c = clusters.grow(18, 120);
+    KadNode from = c.node(0);
+    NodeId target = NodeId.random(c.random);
+    // The 3k nodes closest to the target die: each request to one stalls and holds its place
+    // in the pipeline until the hard timeout.
+    for (NodeId dead : c.trueClosest(target, 3 * CONFIG.k() + 1)) {
+      if (!dead.equals(from.id())) {
+        c.network.kill(
+            c.nodes.stream()
+                .filter(n -> n.id().equals(dead))
+                .findFirst()
+                .orElseThrow()
+                .contact()
+                .address());
+      }
+    }
+    List<LookupEvent> events = c.await(from.trace(target));
+    // The lookup went on past more dead contacts than k + alpha, the most it could have in
+    // flight if stalled requests kept it from asking others, and found k live nodes before the
+    // first hard timeout freed anything.
+    assertThat(events)
+        .filteredOn(LookupEvent.Stalled.class::isInstance)
+        .hasSizeGreaterThan(CONFIG.k() + CONFIG.alpha());
+    LookupEvent.Finished finished = (LookupEvent.Finished) events.get(events.size() - 1);
+    assertThat(finished.elapsed()).isLessThan(CONFIG.hardTimeout());
+    assertThat(finished.closest()).hasSize(CONFIG.k());
+    assertThat(finished.closest()).allMatch(x -> c.network.isAlive(x.address()));
+  }
+
   private static int indexOf(List<LookupEvent> events, Class<?> type) {
     for (int i = 0; i < events.size(); i++) {
       if (type.isInstance(events.get(i))) {

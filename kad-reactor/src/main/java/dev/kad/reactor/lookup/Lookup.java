@@ -68,6 +68,9 @@ public final class Lookup {
   /** Fires once per subscription after the soft timeout; cold, so one serves every request. */
   private final Mono<Long> softTimer;
 
+  /** The most requests of one lookup unsettled at once: the flatMap's safety cap. */
+  private final int maxPending;
+
   /**
    * Creates the engine of one node.
    *
@@ -84,6 +87,11 @@ public final class Lookup {
     this.clock = clock;
     this.rpc = rpc;
     this.softTimer = Mono.delay(config.softTimeout(), scheduler);
+    // A stalled request keeps its flatMap slot until the hard timeout while the state asks
+    // others: room for k + alpha fresh requests in every soft period of a hard timeout, so dead
+    // contacts never fill the pipeline. The state knows the cap and never hands out more.
+    long periods = Math.max(1, config.hardTimeout().toNanos() / config.softTimeout().toNanos() + 1);
+    this.maxPending = (int) Math.min(4096, periods * (config.k() + config.alpha()));
   }
 
   /**
@@ -119,7 +127,7 @@ public final class Lookup {
           long start = scheduler.now(TimeUnit.NANOSECONDS);
           NodeId targetId = target instanceof Key key ? key.asNodeId() : (NodeId) target;
           LookupState state =
-              new LookupState(target, self, config.k(), config.alpha(), budget, seeds);
+              new LookupState(target, self, config.k(), config.alpha(), budget, maxPending, seeds);
           Sinks.Many<Contact> candidates = Sinks.many().unicast().onBackpressureBuffer();
           Context context = new Context(targetId, start, state, candidates);
           List<Progress> first = context.askNext();
@@ -130,7 +138,7 @@ public final class Lookup {
           Flux<Progress> rest =
               candidates
                   .asFlux()
-                  .flatMap(c -> ask(c, target, findValue), config.k() + config.alpha())
+                  .flatMap(c -> ask(c, target, findValue), maxPending)
                   .concatMapIterable(context::apply)
                   .takeUntil(p -> p.event() instanceof LookupEvent.Finished);
           return Flux.fromIterable(first).concatWith(rest);
@@ -178,7 +186,8 @@ public final class Lookup {
       List<Progress> out = new ArrayList<>();
       for (Contact c : state.next()) {
         out.add(Progress.of(new LookupEvent.Queried(target, elapsed(), c, state.hop(c.id()))));
-        candidates.tryEmitNext(c).orThrow();
+        // Fails only once the lookup is cancelled or done, when nobody needs the contact.
+        candidates.tryEmitNext(c);
       }
       return out;
     }

@@ -69,6 +69,7 @@ public final class LookupState {
   private NodeId closestAnswered;
   private int queried;
   private final int budget;
+  private final int maxPending;
 
   /**
    * Starts a lookup.
@@ -96,7 +97,32 @@ public final class LookupState {
    */
   public LookupState(
       KadId target, NodeId self, int k, int alpha, int budget, Collection<Contact> seeds) {
+    this(target, self, k, alpha, budget, Integer.MAX_VALUE, seeds);
+  }
+
+  /**
+   * Starts a lookup that sends at most {@code budget} requests and never has more than {@code
+   * maxPending} unsettled (in flight or stalled) at once: the pipeline's cap on requests it runs
+   * together, so that every contact {@link #next()} hands out is really asked.
+   *
+   * @param target the id or key looked up
+   * @param self this node's id, never a candidate
+   * @param k the size of the closest-set
+   * @param alpha requests in flight at once
+   * @param budget the most requests the lookup sends
+   * @param maxPending the most unsettled requests at once, at least alpha
+   * @param seeds the first contacts, from the routing table (hop 1)
+   */
+  public LookupState(
+      KadId target,
+      NodeId self,
+      int k,
+      int alpha,
+      int budget,
+      int maxPending,
+      Collection<Contact> seeds) {
     this.budget = budget;
+    this.maxPending = maxPending;
     this.target = target;
     this.self = self;
     this.k = k;
@@ -168,7 +194,7 @@ public final class LookupState {
       if (++eligible > k || inFlight >= limit) {
         break;
       }
-      if (c.status == Status.NEW && queried < budget) {
+      if (c.status == Status.NEW && queried < budget && pending < maxPending) {
         c.status = Status.IN_FLIGHT;
         inFlight++;
         pending++;
