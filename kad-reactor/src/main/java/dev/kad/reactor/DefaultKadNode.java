@@ -728,10 +728,17 @@ final class DefaultKadNode implements KadNode {
     return Mono.defer(
         () -> {
           Instant now = clock.instant();
-          Value previous = published.get(key);
-          long seq = Math.max(previous == null ? 0 : previous.seq() + 1, now.toEpochMilli());
-          Value value = Value.of(copy, id, 0, seq, now.plus(config.expireAfter()));
-          published.put(key, value);
+          // Atomic, so two puts of one key at once never share a seq with different data.
+          Value value =
+              published.compute(
+                  key,
+                  (k, previous) ->
+                      Value.of(
+                          copy,
+                          id,
+                          0,
+                          Math.max(previous == null ? 0 : previous.seq() + 1, now.toEpochMilli()),
+                          now.plus(config.expireAfter())));
           return timed("put", store(key, value));
         });
   }
