@@ -22,6 +22,7 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * The maintenance jobs of one node (DESIGN, Maintenance), each a {@code Flux.interval} on the
@@ -77,23 +78,26 @@ final class Maintenance implements Disposable {
     if (!config.jobs().contains(name)) {
       return;
     }
-    Duration first = period.plus(node.jitter());
-    jobs.add(
-        Flux.interval(first, period, node.scheduler())
-            .onBackpressureDrop()
-            .concatMap(
-                tick ->
-                    Mono.defer(job)
-                        .onErrorResume(
-                            e -> {
-                              log.warn(
-                                  "node={} {} run failed: {}",
-                                  node.id().toShortHex(),
-                                  name,
-                                  e.toString());
-                              return Mono.empty();
-                            }))
-            .subscribe());
+    Mono<Void> run =
+        Mono.defer(job)
+            .onErrorResume(
+                e -> {
+                  log.warn("node={} {} run failed: {}", node.id().toShortHex(), name, e.toString());
+                  return Mono.empty();
+                });
+    jobs.add(every(period.plus(node.jitter()), period, node.scheduler(), run).subscribe());
+  }
+
+  /**
+   * Runs {@code run} first after {@code first}, then every {@code period}, never two at once: ticks
+   * while a run is still going are dropped, so a run slower than its period is followed by one more
+   * run at the next tick, not by a burst of the ticks it missed.
+   */
+  static Flux<Void> every(Duration first, Duration period, Scheduler scheduler, Mono<Void> run) {
+    return Flux.interval(first, period, scheduler)
+        .onBackpressureDrop()
+        // Prefetch 0: concatMap's default queue would keep 32 missed ticks and replay them.
+        .concatMap(tick -> run, 0);
   }
 
   Mono<Void> refresh() {

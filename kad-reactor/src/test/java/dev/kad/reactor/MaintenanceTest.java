@@ -12,8 +12,12 @@ import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.test.scheduler.VirtualTimeScheduler;
 
 class MaintenanceTest {
 
@@ -156,5 +160,25 @@ class MaintenanceTest {
     c.nodes.add(node);
     c.vts.advanceTimeBy(CONFIG.expiryInterval().multipliedBy(5).plusSeconds(1));
     assertThat(expiryRuns.get()).isEqualTo(5);
+  }
+
+  @Test
+  void aRunSlowerThanItsPeriodIsFollowedByOneRunNotABurstOfMissedOnes() {
+    VirtualTimeScheduler time = VirtualTimeScheduler.create();
+    AtomicInteger runs = new AtomicInteger();
+    // The first run takes 40 periods, the later ones none.
+    Mono<Void> run =
+        Mono.defer(
+            () ->
+                runs.incrementAndGet() == 1
+                    ? Mono.delay(Duration.ofSeconds(40), time).then()
+                    : Mono.<Void>empty());
+    Disposable job =
+        Maintenance.every(Duration.ofSeconds(1), Duration.ofSeconds(1), time, run).subscribe();
+    time.advanceTimeBy(Duration.ofMillis(41_500));
+    assertThat(runs.get()).isEqualTo(2);
+    time.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(runs.get()).isEqualTo(12);
+    job.dispose();
   }
 }
