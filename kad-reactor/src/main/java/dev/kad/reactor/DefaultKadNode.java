@@ -141,7 +141,7 @@ final class DefaultKadNode implements KadNode {
 
               @Override
               public void notified(Request.Notify notify) {
-                liveStreams.deliver(notify.key(), notify.values());
+                liveStreams.notified(notify);
               }
             });
   }

@@ -26,6 +26,9 @@ final class LiveStreams {
 
   private static final Logger log = LoggerFactory.getLogger(LiveStreams.class);
 
+  /** The shortest subscription TTL a watch takes from a node, so renewals stay sparse. */
+  private static final Duration MIN_TTL = Duration.ofSeconds(1);
+
   private final DefaultKadNode node;
   private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
 
@@ -39,7 +42,9 @@ final class LiveStreams {
           if (node.isClosed()) {
             return Flux.error(node.closedError());
           }
-          WatchSession session = new WatchSession(key, 4 * node.config().maxValuesPerKey());
+          WatchSession session =
+              new WatchSession(
+                  key, 4 * node.config().maxValuesPerKey(), node.config().subscriptionTtl());
           Flux<Value> values =
               Flux.create(
                   sink -> {
@@ -47,17 +52,18 @@ final class LiveStreams {
                     session.attach(sink);
                   });
           // Subscribe first, then read the current values, so a store between the two is
-          // seen either way; then keep the subscriptions up: renewed every half TTL, at once
-          // when a subscribed node fails.
-          Duration renewal = node.config().subscriptionTtl().dividedBy(2);
+          // seen either way; then keep the subscriptions up: renewed at half the shortest TTL
+          // granted, at once when a subscribed node fails.
+          Flux<Long> renewals =
+              Mono.defer(() -> Mono.delay(session.renewal(), node.scheduler())).repeat();
           Flux<Value> upkeep =
               resubscribe(session)
                   .then(node.values(key, Integer.MAX_VALUE).collectList())
                   .doOnNext(session::offer)
                   .thenMany(
-                      Flux.merge(Flux.interval(renewal, renewal, node.scheduler()), session.kicks())
+                      Flux.merge(renewals, session.kicks())
                           .onBackpressureDrop()
-                          .concatMap(tick -> resubscribe(session)))
+                          .concatMap(tick -> resubscribe(session), 0))
                   .thenMany(Flux.empty());
           return Flux.merge(values, upkeep).doFinally(signal -> endWatch(session));
         });
@@ -69,28 +75,38 @@ final class LiveStreams {
     return node.findNode(key.asNodeId())
         .flatMap(
             closest -> {
-              Request.Subscribe subscribe =
-                  new Request.Subscribe(node.contact(), key, node.config().subscriptionTtl());
-              Mono<Void> subscribeAll =
-                  Flux.fromIterable(closest)
-                      .flatMap(
-                          c ->
-                              node.call(c, subscribe)
-                                  .filter(Response.Subscribed.class::isInstance)
-                                  .map(r -> c)
-                                  .onErrorResume(e -> Mono.empty()),
-                          node.config().k())
-                      .collectList()
-                      .doOnNext(
-                          accepted -> {
-                            List<Contact> left = new ArrayList<>(session.subscribedAt());
-                            left.removeAll(accepted);
-                            session.subscribedAt().retainAll(accepted);
-                            session.subscribedAt().addAll(accepted);
-                            left.forEach(c -> node.submit(unsubscribe(c, key)));
-                          })
-                      .then();
-              return subscribeAll;
+              Duration ttl = node.config().subscriptionTtl();
+              Request.Subscribe subscribe = new Request.Subscribe(node.contact(), key, ttl);
+              List<Contact> before = List.copyOf(session.subscribedAt());
+              // Welcome their pushes from now: one may come before its node's answer does.
+              session.subscribedAt().addAll(closest);
+              Map<Contact, Duration> accepted = new ConcurrentHashMap<>();
+              return Flux.fromIterable(closest)
+                  .flatMap(
+                      c ->
+                          node.call(c, subscribe)
+                              .ofType(Response.Subscribed.class)
+                              .doOnNext(r -> accepted.put(c, r.ttl()))
+                              .onErrorResume(e -> Mono.empty()),
+                      node.config().k())
+                  .then(
+                      Mono.<Void>fromRunnable(
+                          () -> {
+                            session.subscribedAt().retainAll(accepted.keySet());
+                            for (Contact c : before) {
+                              if (!accepted.containsKey(c)) {
+                                node.submit(unsubscribe(c, key));
+                              }
+                            }
+                            // A node may grant less than asked, never less than a second.
+                            Duration shortest = ttl;
+                            for (Duration granted : accepted.values()) {
+                              if (granted.compareTo(shortest) < 0) {
+                                shortest = granted;
+                              }
+                            }
+                            session.granted(max(shortest, MIN_TTL));
+                          }));
             })
         .onErrorResume(
             e -> {
@@ -144,6 +160,41 @@ final class LiveStreams {
         session.offer(values);
       }
     }
+  }
+
+  /**
+   * A node pushed values: only the watches that subscribed there see them, and only the values
+   * whose signature, if any, verifies. A push from anyone else is dropped.
+   */
+  void notified(Request.Notify notify) {
+    Set<WatchSession> sessions = watches.get(notify.key());
+    if (sessions == null) {
+      return;
+    }
+    List<Value> genuine = null;
+    for (WatchSession session : sessions) {
+      if (!session.subscribedAt(notify.sender().id())) {
+        log.debug(
+            "node={} dropped a push for {} from {}, not subscribed there",
+            node.id().toShortHex(),
+            notify.key().toShortHex(),
+            notify.sender());
+        continue;
+      }
+      if (genuine == null) {
+        genuine = new ArrayList<>(notify.values().size());
+        for (Value v : notify.values()) {
+          if (!v.isSigned() || v.verifySignature()) {
+            genuine.add(v);
+          }
+        }
+      }
+      session.offer(genuine);
+    }
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   void kick(Contact failed) {

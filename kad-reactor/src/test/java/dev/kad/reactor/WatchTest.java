@@ -2,12 +2,14 @@ package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
+import dev.kad.testkit.InMemoryTransport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
 
 class WatchTest {
 
@@ -150,5 +153,47 @@ class WatchTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
     c.await(c.node(2).close());
     assertThat(errors).singleElement().isInstanceOf(dev.kad.api.NodeClosedException.class);
+  }
+
+  @Test
+  void aPushFromANodeTheWatchDidNotSubscribeAtIsDropped() {
+    Cluster c = cluster(37, 30);
+    Key key = Key.of("guarded");
+    KadNode watcher = c.node(12);
+    List<Value> seen = watch(watcher, key);
+    // An outsider pushes a value claiming another node's publisher id and the highest seq,
+    // which would hide that publisher's genuine updates from the watch.
+    InMemoryTransport outsider = c.network.newTransport();
+    Contact self = new Contact(NodeId.random(c.random), outsider.address());
+    c.await(outsider.start(request -> Mono.empty()));
+    Value forged =
+        Value.of(new byte[] {66}, c.node(3).id(), 0, Long.MAX_VALUE, c.now().plusSeconds(600));
+    c.await(
+        outsider.send(watcher.contact().address(), new Request.Notify(self, key, List.of(forged))));
+    c.await(c.node(3).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(1);
+  }
+
+  @Test
+  void subscriptionsAreRenewedBeforeTheShortestGrantedTtlEnds() {
+    // The storage nodes grant 20 s; the watcher asks for 2 min.
+    Cluster c =
+        clusters.grow(
+            38,
+            KadConfig.builder()
+                .k(6)
+                .subscriptionTtl(Duration.ofSeconds(20))
+                .maintenance(false)
+                .build(),
+            30);
+    cluster = c;
+    KadNode watcher = c.join(c.builder().config(CONFIG));
+    Key key = Key.of("short-lived");
+    List<Value> seen = watch(watcher, key);
+    c.vts.advanceTimeBy(Duration.ofSeconds(50));
+    c.await(c.node(4).put(key, new byte[] {7}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(7);
   }
 }

@@ -4,6 +4,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,16 +42,19 @@ public final class WatchSession {
   private final Set<Contact> subscribedAt = ConcurrentHashMap.newKeySet();
   private final Sinks.Many<Boolean> kicks = Sinks.many().multicast().directBestEffort();
   private volatile FluxSink<Value> sink;
+  private volatile Duration renewal;
 
   /**
    * Starts a session.
    *
    * @param key the watched key
    * @param maxPending the most identities buffered for a slow subscriber
+   * @param ttl the subscription TTL asked for; renewals come at half of it until nodes grant less
    */
-  public WatchSession(Key key, int maxPending) {
+  public WatchSession(Key key, int maxPending, Duration ttl) {
     this.key = key;
     this.maxPending = maxPending;
+    this.renewal = ttl.dividedBy(2);
   }
 
   /**
@@ -153,6 +157,40 @@ public final class WatchSession {
    */
   public Set<Contact> subscribedAt() {
     return subscribedAt;
+  }
+
+  /**
+   * Whether {@code node} holds or is being asked for a subscription of this watch: only such nodes
+   * may push values to it.
+   *
+   * @param node the id of the node that pushed
+   * @return true when the push is welcome
+   */
+  public boolean subscribedAt(NodeId node) {
+    for (Contact c : subscribedAt) {
+      if (c.id().equals(node)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * How long until the subscriptions are renewed: half the shortest TTL the nodes granted.
+   *
+   * @return the time to the next renewal
+   */
+  public Duration renewal() {
+    return renewal;
+  }
+
+  /**
+   * Records the TTLs granted by the last round of subscriptions.
+   *
+   * @param shortest the shortest of them
+   */
+  public void granted(Duration shortest) {
+    renewal = shortest.dividedBy(2);
   }
 
   /** Asks for an early re-subscription, e.g. because a subscribed node failed. */

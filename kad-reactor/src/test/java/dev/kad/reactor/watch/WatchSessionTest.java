@@ -24,7 +24,7 @@ class WatchSessionTest {
 
   @Test
   void aSlowSubscriberGetsTheLatestValueOfEachPublisher() {
-    WatchSession session = new WatchSession(Key.of("k"), 16);
+    WatchSession session = new WatchSession(Key.of("k"), 16, Duration.ofMinutes(1));
     StepVerifier.create(Flux.<Value>create(session::attach), 0)
         .then(
             () -> {
@@ -41,7 +41,7 @@ class WatchSessionTest {
 
   @Test
   void eachSeqIsDeliveredOnceAndNeverALowerOneAfterAHigher() {
-    WatchSession session = new WatchSession(Key.of("k"), 16);
+    WatchSession session = new WatchSession(Key.of("k"), 16, Duration.ofMinutes(1));
     StepVerifier.create(Flux.<Value>create(session::attach))
         .then(() -> session.offer(List.of(v(alice, 2))))
         .expectNext(v(alice, 2))
@@ -54,7 +54,7 @@ class WatchSessionTest {
 
   @Test
   void theBufferIsBoundedByIdentities() {
-    WatchSession session = new WatchSession(Key.of("k"), 2);
+    WatchSession session = new WatchSession(Key.of("k"), 2, Duration.ofMinutes(1));
     NodeId carol = NodeId.random(rng);
     StepVerifier.create(Flux.<Value>create(session::attach), 0)
         .then(() -> session.offer(List.of(v(alice, 1), v(bob, 1), v(carol, 1))))
