@@ -1,8 +1,6 @@
 package dev.kad.reactor.routing;
 
 import dev.kad.api.Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Arrays;
 
 /** The subnet of an address for the per-bucket diversity limit: /24 for IPv4, /48 for IPv6. */
@@ -11,31 +9,94 @@ final class Subnets {
   private Subnets() {}
 
   /**
-   * A key equal for two addresses of the same subnet. A host name (not an IP literal) is its own
-   * subnet: names are never resolved here.
+   * A key equal for two addresses of the same subnet. Anything but an IP literal (a host name, a
+   * malformed literal, a scoped IPv6 address) is its own subnet: nothing is ever looked up, since
+   * this runs on the transport's thread under the routing table's lock.
    */
   static String of(Address address) {
     String host = address.host();
     if (host.indexOf(':') >= 0) {
-      try {
-        // A literal with ':' is parsed, never looked up.
-        byte[] b = InetAddress.getByName(host).getAddress();
-        return "v6:" + Arrays.toString(Arrays.copyOf(b, 6));
-      } catch (UnknownHostException e) {
+      int[] g = ipv6(host);
+      if (g == null) {
         return host;
       }
+      if (g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0xffff) {
+        // An IPv4-mapped address is that IPv4 address.
+        return "v4:" + (g[6] >> 8) + "." + (g[6] & 0xff) + "." + (g[7] >> 8);
+      }
+      return "v6:" + g[0] + ":" + g[1] + ":" + g[2];
     }
-    String[] parts = host.split("\\.", -1);
-    if (parts.length == 4 && Arrays.stream(parts).allMatch(Subnets::isOctet)) {
-      return "v4:" + parts[0] + "." + parts[1] + "." + parts[2];
-    }
-    return host;
+    int[] octets = ipv4(host);
+    return octets == null ? host : "v4:" + octets[0] + "." + octets[1] + "." + octets[2];
   }
 
-  private static boolean isOctet(String s) {
-    if (s.isEmpty() || s.length() > 3 || !s.chars().allMatch(Character::isDigit)) {
-      return false;
+  /** The four octets of a dotted IPv4 literal, or null. */
+  static int[] ipv4(String s) {
+    String[] parts = s.split("\\.", -1);
+    if (parts.length != 4) {
+      return null;
     }
-    return Integer.parseInt(s) <= 255;
+    int[] octets = new int[4];
+    for (int i = 0; i < 4; i++) {
+      String p = parts[i];
+      if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        return null;
+      }
+      octets[i] = Integer.parseInt(p);
+      if (octets[i] > 255) {
+        return null;
+      }
+    }
+    return octets;
+  }
+
+  /** The eight 16-bit groups of an IPv6 literal (RFC 4291 text forms), or null. */
+  static int[] ipv6(String s) {
+    int gap = s.indexOf("::");
+    if (gap >= 0 && s.indexOf("::", gap + 1) >= 0) {
+      return null;
+    }
+    int[] head = groups(gap < 0 ? s : s.substring(0, gap), gap < 0);
+    int[] tail = gap < 0 ? new int[0] : groups(s.substring(gap + 2), true);
+    if (head == null || tail == null) {
+      return null;
+    }
+    int given = head.length + tail.length;
+    if (gap < 0 ? given != 8 : given > 7) {
+      return null;
+    }
+    int[] out = Arrays.copyOf(head, 8);
+    System.arraycopy(tail, 0, out, 8 - tail.length, tail.length);
+    return out;
+  }
+
+  /** Colon-separated hex groups, the last possibly a dotted IPv4 address (two groups). */
+  private static int[] groups(String s, boolean mayEndInIpv4) {
+    if (s.isEmpty()) {
+      return new int[0];
+    }
+    String[] parts = s.split(":", -1);
+    int[] out = new int[parts.length + 1];
+    int n = 0;
+    for (int i = 0; i < parts.length; i++) {
+      String p = parts[i];
+      if (i == parts.length - 1 && mayEndInIpv4 && p.indexOf('.') >= 0) {
+        int[] v4 = ipv4(p);
+        if (v4 == null) {
+          return null;
+        }
+        out[n++] = v4[0] << 8 | v4[1];
+        out[n++] = v4[2] << 8 | v4[3];
+      } else if (p.isEmpty() || p.length() > 4 || !p.chars().allMatch(Subnets::isHex)) {
+        return null;
+      } else {
+        out[n++] = Integer.parseInt(p, 16);
+      }
+    }
+    return Arrays.copyOf(out, n);
+  }
+
+  private static boolean isHex(int c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
 }

@@ -1,0 +1,99 @@
+package dev.kad.reactor.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import java.net.InetAddress;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class SubnetsTest {
+
+  private static String subnet(String host) {
+    return Subnets.of(new Address(host, 4000));
+  }
+
+  @Test
+  void ipv4AddressesShareTheirSlash24() {
+    assertThat(subnet("10.1.2.3")).isEqualTo(subnet("10.1.2.200"));
+    assertThat(subnet("10.1.2.3")).isNotEqualTo(subnet("10.1.3.3"));
+    assertThat(subnet("::ffff:10.1.2.3")).isEqualTo(subnet("10.1.2.99"));
+  }
+
+  @Test
+  void ipv6AddressesShareTheirSlash48InEveryTextForm() {
+    assertThat(subnet("2001:db8:1::1")).isEqualTo(subnet("2001:0db8:0001:ffff::2"));
+    assertThat(subnet("2001:db8:1::1")).isEqualTo(subnet("2001:DB8:1:0:0:0:0:9"));
+    assertThat(subnet("2001:db8:1::1")).isNotEqualTo(subnet("2001:db8:2::1"));
+    assertThat(subnet("::1")).isEqualTo(subnet("0:0:0:0:0:0:0:1"));
+  }
+
+  @Test
+  void parsesWhatTheJdkFormatsAndAgreesWithIt() throws Exception {
+    SplittableRandom rng = new SplittableRandom(7);
+    for (int i = 0; i < 500; i++) {
+      byte[] bytes = new byte[16];
+      rng.nextBytes(bytes);
+      // Runs of zero groups, written compressed as well.
+      for (int g = 0; g < 8; g++) {
+        if (rng.nextInt(3) == 0) {
+          bytes[2 * g] = 0;
+          bytes[2 * g + 1] = 0;
+        }
+      }
+      String full = InetAddress.getByAddress(bytes).getHostAddress();
+      for (String text : new String[] {full, compressed(full)}) {
+        int[] groups = Subnets.ipv6(text);
+        assertThat(groups).as(text).isNotNull();
+        for (int g = 0; g < 8; g++) {
+          assertThat(groups[g])
+              .as(text)
+              .isEqualTo((bytes[2 * g] & 0xff) << 8 | (bytes[2 * g + 1] & 0xff));
+        }
+      }
+    }
+  }
+
+  /** The JDK's full form with its first run of zero groups written as {@code ::}. */
+  private static String compressed(String full) {
+    String[] g = full.split(":");
+    int start = -1;
+    int end = -1;
+    for (int i = 0; i < g.length && start < 0; i++) {
+      if (g[i].equals("0")) {
+        start = i;
+        end = i;
+        while (end + 1 < g.length && g[end + 1].equals("0")) {
+          end++;
+        }
+      }
+    }
+    if (start < 0) {
+      return full;
+    }
+    String head = String.join(":", java.util.Arrays.copyOfRange(g, 0, start));
+    String tail = String.join(":", java.util.Arrays.copyOfRange(g, end + 1, g.length));
+    return head + "::" + tail;
+  }
+
+  /** Not literals: each is its own subnet, and nothing is looked up (g:1 is a valid host name). */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "g:1",
+        "1:2:3",
+        "1::2::3",
+        "12345::1",
+        "1:2:3:4:5:6:7:8:9",
+        "fe80::1%eth0",
+        "::1.2.3",
+        "node-7.example",
+        "10.1.2",
+        "10.1.2.256"
+      })
+  void anythingButALiteralIsItsOwnSubnet(String host) {
+    assertThat(subnet(host)).isEqualTo(host);
+  }
+}
