@@ -37,7 +37,8 @@ import java.util.Set;
  * @param expiryInterval how often expired values and subscriptions are dropped
  * @param maxValueBytes the largest value payload accepted
  * @param maxValuesPerKey the most values one key holds
- * @param maxStoredBytes the most payload bytes one node stores in all
+ * @param maxStoredBytes the most bytes one node stores in all, each value counted as its payload
+ *     plus {@link #STORED_VALUE_OVERHEAD}
  * @param maxFrameBytes the largest message a transport accepts
  * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
  * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
@@ -71,6 +72,19 @@ public record KadConfig(
     int maxSubscriptionsPerPeer) {
 
   /**
+   * Bytes each stored value counts against {@link #maxStoredBytes()} on top of its payload: about
+   * what a node keeps with it (ids, seq, expiry, keys, bookkeeping).
+   */
+  public static final int STORED_VALUE_OVERHEAD = 128;
+
+  /**
+   * How much later than {@link #expireAfter()} from now a value received may expire, for the
+   * publisher's clock running ahead; a value set to live longer is refused, so that nothing a peer
+   * stores outlives {@code expireAfter} without being stored again.
+   */
+  public static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
+
+  /**
    * Checks every setting, as the builder does.
    *
    * @param idBits the width of node ids and keys, 160 or 256
@@ -95,7 +109,8 @@ public record KadConfig(
    * @param expiryInterval how often expired values and subscriptions are dropped
    * @param maxValueBytes the largest value payload accepted
    * @param maxValuesPerKey the most values one key holds
-   * @param maxStoredBytes the most payload bytes one node stores in all
+   * @param maxStoredBytes the most bytes one node stores in all, each value counted as its payload
+   *     plus {@link #STORED_VALUE_OVERHEAD}
    * @param maxFrameBytes the largest message a transport accepts
    * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
    * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
@@ -124,10 +139,12 @@ public record KadConfig(
     checkRange("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
     checkRange("maxValueBytes", maxValueBytes, 1, maxFrameBytes);
     checkRange("maxValuesPerKey", maxValuesPerKey, 1, 1_000_000);
-    if (maxStoredBytes < maxValueBytes) {
+    if (maxStoredBytes < (long) maxValueBytes + STORED_VALUE_OVERHEAD) {
       throw new IllegalArgumentException(
-          "maxStoredBytes must be at least maxValueBytes ("
-              + maxValueBytes
+          "maxStoredBytes must be at least maxValueBytes + "
+              + STORED_VALUE_OVERHEAD
+              + " ("
+              + ((long) maxValueBytes + STORED_VALUE_OVERHEAD)
               + ") but was "
               + maxStoredBytes);
     }
@@ -494,9 +511,12 @@ public record KadConfig(
     }
 
     /**
-     * Sets the most payload bytes one node stores.
+     * Sets the most bytes one node stores: each value counts its payload plus {@link
+     * #STORED_VALUE_OVERHEAD} for what is kept with it, so that empty values cannot fill memory for
+     * free.
      *
-     * @param maxStoredBytes positive, at least maxValueBytes (checked by {@link #build()})
+     * @param maxStoredBytes positive, at least maxValueBytes + STORED_VALUE_OVERHEAD (checked by
+     *     {@link #build()})
      * @return this builder
      * @throws IllegalArgumentException when not positive
      */

@@ -6,7 +6,8 @@ package dev.kad.api;
  * @param contacts contacts in the routing table's buckets
  * @param buckets buckets in the routing table
  * @param storedValues values held for the network
- * @param storedBytes payload bytes of those values
+ * @param storedBytes bytes of those values as counted against {@link KadConfig#maxStoredBytes()}:
+ *     payload plus {@link KadConfig#STORED_VALUE_OVERHEAD} each
  * @param activeWatches {@code watch} streams open on this node
  * @param subscribers subscriptions other nodes hold here
  */

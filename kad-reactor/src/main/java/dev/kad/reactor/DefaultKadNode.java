@@ -751,6 +751,15 @@ final class DefaultKadNode implements KadNode {
     }
     checkWidth("value publisher", value.publisher());
     checkSize(value.size());
+    Instant latest = clock.instant().plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW);
+    if (value.expiresAt().isAfter(latest)) {
+      throw new IllegalArgumentException(
+          "value expires at "
+              + value.expiresAt()
+              + ", later than expireAfter "
+              + config.expireAfter()
+              + " from now: nodes refuse it");
+    }
     return timed("put", Mono.defer(() -> store(key, value)));
   }
 

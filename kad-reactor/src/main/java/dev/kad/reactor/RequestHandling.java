@@ -229,8 +229,23 @@ final class RequestHandling implements RequestHandler {
       if (v.isExpiredAt(now)) {
         return Problem.invalid("value " + i + " expired at " + v.expiresAt());
       }
+      if (v.expiresAt().isAfter(latestExpiry(now))) {
+        return Problem.invalid(
+            "value "
+                + i
+                + " expires at "
+                + v.expiresAt()
+                + ", later than expireAfter "
+                + config.expireAfter()
+                + " from now");
+      }
     }
     return Optional.empty();
+  }
+
+  /** The latest expiry a value received now may have: {@code expireAfter} plus clock skew. */
+  private Instant latestExpiry(Instant now) {
+    return now.plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW);
   }
 
   private Optional<Problem> width(String what, KadId id) {

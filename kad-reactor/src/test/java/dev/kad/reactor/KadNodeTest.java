@@ -309,6 +309,12 @@ class KadNodeTest {
     assertThatThrownBy(() -> node.put(Key.of("k"), new byte[CONFIG.maxValueBytes() + 1]))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("exceeds maxValueBytes");
+    Value forever =
+        Value.of(
+            new byte[] {1}, node.id(), 1, 1, c.now().plus(CONFIG.expireAfter()).plusSeconds(3600));
+    assertThatThrownBy(() -> node.put(Key.of("k"), forever))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("later than expireAfter PT24H from now: nodes refuse it");
     assertThatThrownBy(() -> node.get(Key.of("k"), 0))
         .hasMessage("quorum must be in [1, 8] but was 0");
     assertThatThrownBy(() -> node.bootstrap(List.of()))

@@ -95,7 +95,8 @@ class MaintenanceTest {
 
   @Test
   void replicationRestoresTheCopiesWhenHoldersDie() {
-    Cluster c = clusters.grow(24, 20);
+    // Values live 10 hours here, so that this one outlasts two replication periods unrepublished.
+    Cluster c = clusters.grow(24, CONFIG.toBuilder().expireAfter(Duration.ofHours(10)).build(), 20);
     Key key = Key.of("replicated");
     KadNode publisher = c.node(0);
     c.await(

@@ -143,6 +143,17 @@ class RequestHandlingTest {
             false),
         Code.INVALID,
         "value 1 expired");
+    Instant tooLate =
+        clock.instant().plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW).plusSeconds(1);
+    assertRefused(
+        new Request.Store(
+            peer, key, List.of(Value.of(new byte[1], peer.id(), 1, 1, tooLate)), false),
+        Code.INVALID,
+        "value 0 expires at " + tooLate + ", later than expireAfter PT24H from now");
+    assertRefused(
+        new Request.Notify(peer, key, List.of(Value.of(new byte[1], peer.id(), 1, 1, tooLate))),
+        Code.INVALID,
+        "later than expireAfter");
     assertRefused(
         new Request.Store(peer, key, List.of(), false), Code.INVALID, "at least one value");
     assertRefused(
@@ -152,6 +163,15 @@ class RequestHandlingTest {
     assertThat(table.size()).isZero();
     assertThat(heard).isEmpty();
     assertThat(subscribers.size()).isZero();
+    assertThat(notified).isEmpty();
+  }
+
+  @Test
+  void aValueMayExpireUpToExpireAfterPlusClockSkewFromNow() {
+    Instant latest = clock.instant().plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW);
+    Value v = Value.of(new byte[] {1}, peer.id(), 1, 1, latest);
+    assertThat(handling.answer(new Request.Store(peer, Key.of("k"), List.of(v), false)))
+        .isEqualTo(new Response.Stored(me, 1, List.of()));
   }
 
   @Test

@@ -80,10 +80,10 @@ public final class InMemoryRecordStore implements RecordStore {
                   + maxValuesPerKey
                   + " values");
         }
-        if (storedBytes + value.size() > maxStoredBytes) {
+        if (storedBytes + cost(value) > maxStoredBytes) {
           removeIfEmpty(key, values);
           return StoreOutcome.rejected(
-              "storing " + value.size() + " bytes would exceed maxStoredBytes " + maxStoredBytes);
+              "storing " + cost(value) + " bytes would exceed maxStoredBytes " + maxStoredBytes);
         }
         put(values, identity, new StoredValue(key, value, now, until, cached));
         return StoreOutcome.stored();
@@ -122,10 +122,10 @@ public final class InMemoryRecordStore implements RecordStore {
       values.put(identity, new StoredValue(old.key(), kept, now, later, stillCached));
       return StoreOutcome.renewed();
     }
-    long grown = (long) value.size() - held.size();
+    long grown = cost(value) - cost(held);
     if (storedBytes + grown > maxStoredBytes) {
       return StoreOutcome.rejected(
-          "storing " + value.size() + " bytes would exceed maxStoredBytes " + maxStoredBytes);
+          "storing " + cost(value) + " bytes would exceed maxStoredBytes " + maxStoredBytes);
     }
     drop(values, identity, old);
     Instant keep = stillCached ? until : value.expiresAt();
@@ -172,7 +172,7 @@ public final class InMemoryRecordStore implements RecordStore {
         StoredValue v = it.next();
         if (v.isExpiredAt(now)) {
           it.remove();
-          storedBytes -= v.value().size();
+          storedBytes -= cost(v.value());
           size--;
           dropped++;
         }
@@ -199,19 +199,24 @@ public final class InMemoryRecordStore implements RecordStore {
     return a.equals(b) || !a.isSigned() && !b.isSigned() && Arrays.equals(a.data(), b.data());
   }
 
+  /** What a value counts against maxStoredBytes: its payload and what is kept with it. */
+  private static long cost(Value v) {
+    return (long) v.size() + KadConfig.STORED_VALUE_OVERHEAD;
+  }
+
   private static Instant max(Instant a, Instant b) {
     return a.isAfter(b) ? a : b;
   }
 
   private void put(Map<Identity, StoredValue> values, Identity identity, StoredValue v) {
     values.put(identity, v);
-    storedBytes += v.value().size();
+    storedBytes += cost(v.value());
     size++;
   }
 
   private void drop(Map<Identity, StoredValue> values, Identity identity, StoredValue v) {
     values.remove(identity);
-    storedBytes -= v.value().size();
+    storedBytes -= cost(v.value());
     size--;
   }
 

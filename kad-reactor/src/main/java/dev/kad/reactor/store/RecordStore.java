@@ -62,9 +62,10 @@ public interface RecordStore {
   int size();
 
   /**
-   * The payload bytes held.
+   * The bytes held, as counted against {@link dev.kad.api.KadConfig#maxStoredBytes()}.
    *
-   * @return the sum of the values' sizes
+   * @return the sum of the values' sizes plus {@link dev.kad.api.KadConfig#STORED_VALUE_OVERHEAD}
+   *     each
    */
   long storedBytes();
 }

@@ -62,7 +62,7 @@ class InMemoryRecordStoreTest {
     put(s, v);
     assertThat(put(s, v)).isEqualTo(StoreOutcome.renewed());
     assertThat(s.size()).isEqualTo(1);
-    assertThat(s.storedBytes()).isEqualTo(1);
+    assertThat(s.storedBytes()).isEqualTo(1 + KadConfig.STORED_VALUE_OVERHEAD);
   }
 
   @Test
@@ -75,7 +75,7 @@ class InMemoryRecordStoreTest {
     assertThat(s.entries(now.plusSeconds(10))).hasSize(1);
     assertThat(s.expire(now.plusSeconds(10))).isEqualTo(1);
     assertThat(s.size()).isEqualTo(1);
-    assertThat(s.storedBytes()).isEqualTo(1);
+    assertThat(s.storedBytes()).isEqualTo(1 + KadConfig.STORED_VALUE_OVERHEAD);
   }
 
   @Test
@@ -87,8 +87,13 @@ class InMemoryRecordStoreTest {
 
   @Test
   void limitsRefuseWithAReasonAndNeverEvict() {
+    int overhead = KadConfig.STORED_VALUE_OVERHEAD;
     RecordStore s =
-        store(KadConfig.builder().maxValuesPerKey(2).maxValueBytes(4).maxStoredBytes(6));
+        store(
+            KadConfig.builder()
+                .maxValuesPerKey(2)
+                .maxValueBytes(4)
+                .maxStoredBytes(6 + 2L * overhead));
     assertThat(put(s, Value.of(new byte[5], alice, 1, 1, day)).reason())
         .isEqualTo("value of 5 bytes exceeds maxValueBytes 4");
     put(s, Value.of(new byte[4], alice, 1, 1, day));
@@ -97,9 +102,28 @@ class InMemoryRecordStoreTest {
         .contains("already holds maxValuesPerKey 2 values");
     assertThat(
             s.store(Key.of("b"), Value.of(new byte[2], bob, 1, 1, day), day, false, now).reason())
-        .isEqualTo("storing 2 bytes would exceed maxStoredBytes 6");
+        .isEqualTo(
+            "storing "
+                + (2 + overhead)
+                + " bytes would exceed maxStoredBytes "
+                + (6 + 2 * overhead));
     assertThat(s.get(key, now)).hasSize(2);
-    assertThat(s.storedBytes()).isEqualTo(5);
+    assertThat(s.storedBytes()).isEqualTo(5 + 2 * overhead);
+  }
+
+  @Test
+  void emptyValuesStillCountAgainstTheStoreLimit() {
+    int overhead = KadConfig.STORED_VALUE_OVERHEAD;
+    RecordStore s = store(KadConfig.builder().maxValueBytes(4).maxStoredBytes(10L * overhead));
+    int accepted = 0;
+    for (int i = 0; i < 100; i++) {
+      Key k = Key.of("empty-" + i);
+      if (s.store(k, Value.of(new byte[0], alice, i, 1, day), day, false, now).accepted()) {
+        accepted++;
+      }
+    }
+    assertThat(accepted).isEqualTo(10);
+    assertThat(s.storedBytes()).isEqualTo(10L * overhead);
   }
 
   @Test
