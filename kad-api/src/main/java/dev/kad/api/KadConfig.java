@@ -84,6 +84,18 @@ public record KadConfig(
    */
   public static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
 
+  /** A contact's share of a message besides its id: a host of up to 64 characters, port, names. */
+  private static final int CONTACT_WIRE_BYTES = 100;
+
+  /** A message's share besides its values and contacts: request id, type, sender, key. */
+  private static final int MESSAGE_WIRE_BYTES = 512;
+
+  /** A value's share of a message besides its byte strings: field names, numbers, punctuation. */
+  private static final int VALUE_WIRE_BYTES = 200;
+
+  /** An Ed25519 public key (X.509, 44 bytes) and signature (64 bytes), as base64. */
+  private static final int SIGNATURE_WIRE_BYTES = 60 + 88;
+
   /**
    * Checks every setting, as the builder does.
    *
@@ -148,6 +160,22 @@ public record KadConfig(
               + ") but was "
               + maxStoredBytes);
     }
+    long budget = keyWireBudget(maxFrameBytes, k, idBits);
+    long largest = valueWireBytes(maxValueBytes, idBits, true);
+    if (largest > budget) {
+      throw new IllegalArgumentException(
+          "maxValueBytes "
+              + maxValueBytes
+              + " does not fit one message: a signed value that size takes up to "
+              + largest
+              + " bytes encoded, and maxFrameBytes "
+              + maxFrameBytes
+              + " leaves "
+              + budget
+              + " for a key's values next to k = "
+              + k
+              + " contacts");
+    }
     checkPositive("subscriptionTtl", subscriptionTtl);
     checkRange("maxSubscribersPerKey", maxSubscribersPerKey, 1, 1_000_000);
     checkRange("maxSubscriptionsPerPeer", maxSubscriptionsPerPeer, 1, 1_000_000);
@@ -155,6 +183,46 @@ public record KadConfig(
       throw new IllegalArgumentException(
           "softTimeout must not exceed hardTimeout (" + hardTimeout + ") but was " + softTimeout);
     }
+  }
+
+  /**
+   * The most bytes the values of one key may take in a message: what {@code maxFrameBytes} leaves
+   * next to k contacts in an answer to FindValue. A node refuses to store a value that would take
+   * its key's values over this, so that every key it holds can be read in one answer, and every
+   * Store of a key's values fits one message. Reckoned for the widest format (JSON, base64).
+   *
+   * @return the budget in bytes
+   */
+  public long keyWireBudget() {
+    return keyWireBudget(maxFrameBytes, k, idBits);
+  }
+
+  /**
+   * The most bytes {@code value} takes in a message in any wire format (JSON's base64 is the
+   * widest), counted against {@link #keyWireBudget()}.
+   *
+   * @param value the value
+   * @return the bytes, an upper bound
+   */
+  public long valueWireBytes(Value value) {
+    return valueWireBytes(value.size(), idBits, value.isSigned());
+  }
+
+  private static long keyWireBudget(int maxFrameBytes, int k, int idBits) {
+    return (long) maxFrameBytes
+        - MESSAGE_WIRE_BYTES
+        - (long) k * (CONTACT_WIRE_BYTES + base64(idBits / 8));
+  }
+
+  private static long valueWireBytes(int payload, int idBits, boolean signed) {
+    return VALUE_WIRE_BYTES
+        + base64(payload)
+        + base64(idBits / 8)
+        + (signed ? SIGNATURE_WIRE_BYTES : 0);
+  }
+
+  private static long base64(int bytes) {
+    return 4L * ((bytes + 2) / 3);
   }
 
   /**

@@ -56,6 +56,29 @@ class KadConfigTest {
     assertThatThrownBy(() -> KadConfig.builder().maxValueBytes(100_000).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("maxValueBytes must be in [1, 65536] but was 100000");
+    // 60,000 bytes are 80,000 in base64: no answer could carry such a value.
+    assertThatThrownBy(() -> KadConfig.builder().maxValueBytes(60_000).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("maxValueBytes 60000 does not fit one message")
+        .hasMessageContaining("maxFrameBytes 65536");
+  }
+
+  @Test
+  void theDefaultsFitTwoLargestValuesOfAKeyInOneAnswer() {
+    KadConfig c = KadConfig.defaults();
+    long largest =
+        c.valueWireBytes(
+            new Value(
+                new byte[c.maxValueBytes()],
+                NodeId.random(new java.util.SplittableRandom(1)),
+                1,
+                1,
+                java.time.Instant.EPOCH,
+                new byte[44],
+                new byte[64]));
+    assertThat(2 * largest).isLessThanOrEqualTo(c.keyWireBudget());
+    assertThat(3 * largest).isGreaterThan(c.keyWireBudget());
+    assertThat(c.keyWireBudget()).isLessThan(c.maxFrameBytes());
   }
 
   @Test

@@ -282,11 +282,33 @@ final class DefaultKadNode implements KadNode {
   Mono<Void> storeAtClosest(Key key, List<Value> values) {
     return findNode(key.asNodeId())
         .flatMapMany(Flux::fromIterable)
-        .flatMap(
-            c ->
-                call(c, new Request.Store(contact(), key, values, false))
-                    .onErrorResume(e -> Mono.empty()),
-            config.k())
+        .flatMap(c -> storeAt(c, key, values, false).onErrorResume(e -> Mono.empty()), config.k())
+        .then();
+  }
+
+  /**
+   * Sends {@code values} of {@code key} to {@code to} in as many Stores as it takes for each to fit
+   * one message ({@link KadConfig#keyWireBudget()}), one after the other.
+   */
+  private Mono<Void> storeAt(Contact to, Key key, List<Value> values, boolean cached) {
+    List<List<Value>> batches = new ArrayList<>();
+    List<Value> batch = new ArrayList<>();
+    long bytes = 0;
+    for (Value v : values) {
+      long size = config.valueWireBytes(v);
+      if (!batch.isEmpty() && bytes + size > config.keyWireBudget()) {
+        batches.add(batch);
+        batch = new ArrayList<>();
+        bytes = 0;
+      }
+      batch.add(v);
+      bytes += size;
+    }
+    if (!batch.isEmpty()) {
+      batches.add(batch);
+    }
+    return Flux.fromIterable(batches)
+        .concatMap(b -> call(to, new Request.Store(contact(), key, b, cached)))
         .then();
   }
 
@@ -713,7 +735,7 @@ final class DefaultKadNode implements KadNode {
       if (values.size() > config.maxValuesPerKey()) {
         values = values.subList(0, config.maxValuesPerKey());
       }
-      return call(closest, new Request.Store(contact(), key, values, true)).then();
+      return storeAt(closest, key, values, true);
     }
   }
 
@@ -870,9 +892,7 @@ final class DefaultKadNode implements KadNode {
             }
           }
           return Flux.fromIterable(byKey.entrySet())
-              .concatMap(
-                  e ->
-                      call(newcomer, new Request.Store(contact(), e.getKey(), e.getValue(), false)))
+              .concatMap(e -> storeAt(newcomer, e.getKey(), e.getValue(), false))
               .then();
         });
   }

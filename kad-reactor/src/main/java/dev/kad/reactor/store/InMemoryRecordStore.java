@@ -21,6 +21,7 @@ import java.util.Objects;
  */
 public final class InMemoryRecordStore implements RecordStore {
 
+  private final KadConfig config;
   private final int maxValueBytes;
   private final int maxValuesPerKey;
   private final long maxStoredBytes;
@@ -34,6 +35,7 @@ public final class InMemoryRecordStore implements RecordStore {
    * @param config the node's configuration
    */
   public InMemoryRecordStore(KadConfig config) {
+    this.config = config;
     this.maxValueBytes = config.maxValueBytes();
     this.maxValuesPerKey = config.maxValuesPerKey();
     this.maxStoredBytes = config.maxStoredBytes();
@@ -69,6 +71,11 @@ public final class InMemoryRecordStore implements RecordStore {
       if (old != null && old.isExpiredAt(now)) {
         drop(values, identity, old);
         old = null;
+      }
+      String overBudget = overBudget(key, values, identity, value, now);
+      if (overBudget != null) {
+        removeIfEmpty(key, values);
+        return StoreOutcome.rejected(overBudget);
       }
       if (old == null) {
         if (values.size() >= maxValuesPerKey) {
@@ -197,6 +204,27 @@ public final class InMemoryRecordStore implements RecordStore {
   /** Equal but for the expiry of an unsigned value (a signature covers the expiry). */
   private static boolean sameContent(Value a, Value b) {
     return a.equals(b) || !a.isSigned() && !b.isSigned() && Arrays.equals(a.data(), b.data());
+  }
+
+  /** Why {@code value} would take the key's values over what one message carries, or null. */
+  private String overBudget(
+      Key key, Map<Identity, StoredValue> values, Identity identity, Value value, Instant now) {
+    long bytes = config.valueWireBytes(value);
+    for (Map.Entry<Identity, StoredValue> e : values.entrySet()) {
+      if (!e.getKey().equals(identity) && !e.getValue().isExpiredAt(now)) {
+        bytes += config.valueWireBytes(e.getValue().value());
+      }
+    }
+    long budget = config.keyWireBudget();
+    return bytes <= budget
+        ? null
+        : "key "
+            + key.toShortHex()
+            + " would hold "
+            + bytes
+            + " bytes of values encoded, more than the "
+            + budget
+            + " one message carries (maxFrameBytes)";
   }
 
   /** What a value counts against maxStoredBytes: its payload and what is kept with it. */

@@ -9,7 +9,9 @@ import java.util.List;
  * Where a node keeps the values it stores for the network. A key holds a set of values, each
  * identified by {@code (publisher, valueId)}; a higher {@code seq} replaces a lower one. Expired
  * values are never returned. Limits reject with a reason; a store never evicts a value silently to
- * make room.
+ * make room. Besides the configured counts and bytes, a store refuses a value that would take its
+ * key's values over {@link dev.kad.api.KadConfig#keyWireBudget()}, so that whatever it holds for a
+ * key fits one answer.
  *
  * <p>Implementations are thread-safe and fast: the engine calls them on its scheduler, so they must
  * not block (a persistent store keeps an in-memory index and writes behind).

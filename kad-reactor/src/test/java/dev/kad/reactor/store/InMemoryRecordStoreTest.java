@@ -177,4 +177,26 @@ class InMemoryRecordStoreTest {
     assertThat(put(s, Value.of(new byte[] {2}, alice, 1, 1, day)).reason())
         .contains("already stored with different content");
   }
+
+  @Test
+  void aKeyHoldsNoMoreThanOneAnswerCarries() {
+    KadConfig config = KadConfig.defaults();
+    RecordStore s = new InMemoryRecordStore(config);
+    byte[] large = new byte[config.maxValueBytes()];
+    assertThat(put(s, Value.of(large, alice, 1, 1, day)).accepted()).isTrue();
+    assertThat(put(s, Value.of(large, bob, 1, 1, day)).accepted()).isTrue();
+    StoreOutcome third = put(s, Value.of(large, bob, 2, 1, day));
+    assertThat(third.accepted()).isFalse();
+    assertThat(third.reason()).contains("more than the " + config.keyWireBudget());
+    // A replacement counts instead of what it replaces, and other keys have their own budget.
+    assertThat(put(s, Value.of(large, bob, 1, 2, day)).accepted()).isTrue();
+    assertThat(
+            s.store(Key.of("other"), Value.of(large, bob, 2, 1, day), day, false, now).accepted())
+        .isTrue();
+    long held = 0;
+    for (Value v : s.get(key, now)) {
+      held += config.valueWireBytes(v);
+    }
+    assertThat(held).isLessThanOrEqualTo(config.keyWireBudget());
+  }
 }

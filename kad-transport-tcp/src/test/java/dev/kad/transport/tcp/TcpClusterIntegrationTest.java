@@ -1,6 +1,7 @@
 package dev.kad.transport.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
@@ -8,6 +9,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
+import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
 import dev.kad.reactor.KadNodes;
 import java.nio.charset.StandardCharsets;
@@ -106,5 +108,28 @@ class TcpClusterIntegrationTest {
         .expectNext("second")
         .thenCancel()
         .verify(BOUND);
+  }
+
+  @Test
+  void aKeyHoldsNoMoreLargeValuesThanOneAnswerCarriesAndStaysReadable() {
+    start();
+    for (int i = 1; i < 6; i++) {
+      start().bootstrap(List.of(nodes.get(0).contact().address())).block(BOUND);
+    }
+    Key key = Key.of("large values");
+    // Three publishers each put the largest value: the third would not fit one answer.
+    List<byte[]> accepted = new ArrayList<>();
+    for (int p = 1; p <= 2; p++) {
+      byte[] data = new byte[CONFIG.maxValueBytes()];
+      random.nextBytes(data);
+      assertThat(nodes.get(p).put(key, data).block(BOUND).acceptedCount()).isPositive();
+      accepted.add(data);
+    }
+    byte[] third = new byte[CONFIG.maxValueBytes()];
+    assertThatThrownBy(() -> nodes.get(3).put(key, third).block(BOUND))
+        .isInstanceOf(StoreRejectedException.class)
+        .hasMessageContaining("more than the " + CONFIG.keyWireBudget() + " one message carries");
+    List<Value> got = nodes.get(5).get(key).collectList().block(BOUND);
+    assertThat(got).extracting(Value::data).containsExactlyInAnyOrderElementsOf(accepted);
   }
 }
