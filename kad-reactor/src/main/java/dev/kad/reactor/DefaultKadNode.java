@@ -79,6 +79,10 @@ final class DefaultKadNode implements KadNode {
   private final Disposable.Composite background = Disposables.composite();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Sinks.Empty<Void> onClose = Sinks.empty();
+
+  /** Completes when close() begins: operations in flight end with NodeClosedException. */
+  private final Sinks.Empty<Void> closing = Sinks.empty();
+
   private final Map<Key, Value> published = new ConcurrentHashMap<>();
   private final LiveStreams liveStreams = new LiveStreams(this);
 
@@ -527,7 +531,12 @@ final class DefaultKadNode implements KadNode {
           }
           table.touch(target);
           // Twice k seeds: the ones past the k closest stand in when the closest are dead.
-          return lookup.run(target, findValue, budget, table.closest(target, 2 * config.k()));
+          Flux<Progress> run =
+              lookup.run(target, findValue, budget, table.closest(target, 2 * config.k()));
+          // close() ends a lookup in flight with NodeClosedException, not as if peers failed.
+          AtomicBoolean cut = new AtomicBoolean();
+          return run.takeUntilOther(closing.asMono().thenReturn(true).doOnNext(cut::set))
+              .concatWith(Flux.defer(() -> cut.get() ? Flux.error(closedError()) : Flux.empty()));
         });
   }
 
@@ -940,6 +949,7 @@ final class DefaultKadNode implements KadNode {
           if (!closed.compareAndSet(false, true)) {
             return onClose.asMono();
           }
+          closing.tryEmitEmpty();
           background.dispose();
           liveStreams.endAll(closedError());
           return transport

@@ -50,6 +50,10 @@ final class LiveStreams {
                   sink -> {
                     watches.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(session);
                     session.attach(sink);
+                    if (node.isClosed()) {
+                      // close() may have ended every watch just before this one was added.
+                      session.error(node.closedError());
+                    }
                   });
           // Subscribe first, then read the current values, so a store between the two is
           // seen either way; then keep the subscriptions up: renewed at half the shortest TTL

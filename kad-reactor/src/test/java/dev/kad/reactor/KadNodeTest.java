@@ -300,6 +300,20 @@ class KadNodeTest {
   }
 
   @Test
+  void closingEndsOperationsInFlightWithNodeClosed() {
+    Cluster c = clusters.grow(19, 40);
+    KadNode node = c.node(7);
+    List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    node.findNode(NodeId.random(c.random)).subscribe(r -> {}, errors::add);
+    node.get(Key.of("in flight")).subscribe(v -> {}, errors::add);
+    // One hop of 10 to 50 ms in: both lookups are waiting for answers.
+    c.vts.advanceTimeBy(Duration.ofMillis(15));
+    assertThat(errors).isEmpty();
+    c.await(node.close());
+    assertThat(errors).hasSize(2).allMatch(NodeClosedException.class::isInstance);
+  }
+
+  @Test
   void badArgumentsFailAtCallTime() {
     Cluster c = clusters.grow(15, 1);
     KadNode node = c.node(0);
