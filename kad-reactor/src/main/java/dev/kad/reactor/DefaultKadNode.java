@@ -42,14 +42,12 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
@@ -59,7 +57,7 @@ final class DefaultKadNode implements KadNode {
 
   private static final Logger log = LoggerFactory.getLogger(DefaultKadNode.class);
 
-  /** Background tasks (pings of old contacts, hand-overs, cache stores) waiting to run. */
+  /** Background tasks waiting or running, per queue. */
   private static final int MAX_QUEUED_TASKS = 4096;
 
   private static final int TASK_CONCURRENCY = 8;
@@ -89,10 +87,11 @@ final class DefaultKadNode implements KadNode {
   /** Fires once per subscription after the hard timeout; cold, so one serves every request. */
   private final Mono<Long> hardTimer;
 
-  private volatile FluxSink<Mono<Void>> tasks;
+  /** Pings of old contacts, hand-overs, cache stores, unsubscribes. */
+  private final TaskQueue tasks;
 
-  /** Background tasks queued or running. */
-  private final AtomicInteger queued = new AtomicInteger();
+  /** Notify pushes to subscribers. */
+  private final TaskQueue pushes;
 
   private volatile Contact contact;
 
@@ -114,6 +113,10 @@ final class DefaultKadNode implements KadNode {
     this.id = id;
     this.store = store;
     this.table = new RoutingTable(id, config, clock);
+    this.tasks =
+        new TaskQueue("node=" + id.toShortHex() + " tasks", MAX_QUEUED_TASKS, TASK_CONCURRENCY);
+    this.pushes =
+        new TaskQueue("node=" + id.toShortHex() + " pushes", MAX_QUEUED_TASKS, TASK_CONCURRENCY);
     // As timeout(Duration, Scheduler) does: a scheduler that rejects the timer times out at once.
     this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
     this.subscribers =
@@ -156,21 +159,8 @@ final class DefaultKadNode implements KadNode {
         .then(
             Mono.fromCallable(
                 () -> {
-                  background.add(
-                      // submit() bounds what waits here to MAX_QUEUED_TASKS.
-                      Flux.<Mono<Void>>create(sink -> tasks = sink)
-                          .flatMap(
-                              task ->
-                                  task.onErrorResume(
-                                      e -> {
-                                        log.debug(
-                                            "node={} background task failed: {}",
-                                            id.toShortHex(),
-                                            e.toString());
-                                        return Mono.empty();
-                                      }),
-                              TASK_CONCURRENCY)
-                          .subscribe());
+                  background.add(tasks.start());
+                  background.add(pushes.start());
                   if (config.maintenance()) {
                     background.add(new Maintenance(this).start());
                   }
@@ -367,17 +357,17 @@ final class DefaultKadNode implements KadNode {
    * @return false when it was not queued: the node is not started, is closed, or the queue is full
    */
   boolean submit(Mono<Void> task) {
-    FluxSink<Mono<Void>> sink = tasks;
-    if (sink == null || closed.get()) {
-      return false;
-    }
-    if (queued.get() >= MAX_QUEUED_TASKS) {
-      log.debug("node={} background queue full, task dropped", id.toShortHex());
-      return false;
-    }
-    queued.incrementAndGet();
-    sink.next(task.doFinally(s -> queued.decrementAndGet()));
-    return true;
+    return !closed.get() && tasks.submit(task);
+  }
+
+  /**
+   * Queues a push to a subscriber. Pushes have their own queue, so subscribers that never answer
+   * (each push waits up to the hard timeout) cannot crowd out probes and hand-overs.
+   *
+   * @return false when it was not queued
+   */
+  boolean push(Mono<Void> push) {
+    return !closed.get() && pushes.submit(push);
   }
 
   /** Pings a full bucket's oldest contact: a silent one is evicted for the newest replacement. */

@@ -150,10 +150,16 @@ final class LiveStreams {
   void stored(Key key, List<Value> changed) {
     deliver(key, changed);
     for (Contact subscriber : node.subscribers().subscribers(key, node.clock().instant())) {
-      node.submit(
+      node.push(
           node.call(subscriber, new Request.Notify(node.contact(), key, changed))
-              .onErrorResume(e -> Mono.empty())
-              .then());
+              .then()
+              .onErrorResume(
+                  e -> {
+                    // A subscriber that does not take its push loses the subscription; a live
+                    // watcher subscribes again at its next renewal.
+                    node.subscribers().unsubscribe(key, subscriber.id());
+                    return Mono.empty();
+                  }));
     }
   }
 

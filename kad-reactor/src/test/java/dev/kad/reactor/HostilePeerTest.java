@@ -235,6 +235,20 @@ class HostilePeerTest {
   }
 
   @Test
+  void aSubscriberThatDoesNotTakeItsPushLosesTheSubscription() {
+    Cluster c = clusters.grow(55, 1);
+    DefaultKadNode node = (DefaultKadNode) c.node(0);
+    Key key = Key.of("pushed");
+    RawPeer watcher = RawPeer.pinging(c, NodeId.random(new SplittableRandom(55)));
+    watcher.send(c, node, new Request.Subscribe(watcher.contact(), key, Duration.ofMinutes(5)));
+    assertThat(node.subscribers().subscribers(key, c.now())).containsExactly(watcher.contact());
+    c.network.kill(watcher.contact().address());
+    c.await(node.put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
+    assertThat(node.subscribers().subscribers(key, c.now())).isEmpty();
+  }
+
+  @Test
   void aFlappingPeerIsEvictedAfterMaxFailures() {
     Cluster c =
         clusters.grow(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build(), 6);
