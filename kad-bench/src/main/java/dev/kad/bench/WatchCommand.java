@@ -101,8 +101,10 @@ final class WatchCommand implements Callable<Integer> {
         KadConfig.builder()
             .k(network.k)
             .maintenance(churn)
-            // Every put is a value of its own publisher under one key: room for all of them.
+            // Every put is a value of its own publisher under one key: room for all of them,
+            // in the store and in one answer (a key holds no more than one message carries).
             .maxValuesPerKey(Math.max(64, puts + 1))
+            .maxFrameBytes((int) Math.min(64L << 20, 64 * 1024 + 512L * (puts + 1)))
             .build();
     SimNetwork sim =
         new SimNetwork(
