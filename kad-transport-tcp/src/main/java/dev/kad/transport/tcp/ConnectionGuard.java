@@ -2,15 +2,20 @@ package dev.kad.transport.tcp;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.timeout.IdleStateEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Closes a connection that should not stay open: one accepted over {@code maxInboundConnections}
- * (at activation, before anything is sent), one whose peer does not read (the outbound buffer
- * passed {@code maxPendingWriteBytes}, the channel's high water mark), and one idle for {@code
- * idleTimeout} with no request in flight in either direction.
+ * (at activation, before anything is sent), one whose peer does not read (more than {@code
+ * maxPendingWriteBytes} still unwritten once flushed), and one idle for {@code idleTimeout} with no
+ * request in flight in either direction.
+ *
+ * <p>It sits on the socket's side of the {@code FlushConsolidationHandler}, so that its own flush
+ * reaches the socket at once.
  */
 final class ConnectionGuard extends ChannelDuplexHandler {
 
@@ -42,17 +47,34 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     super.channelActive(ctx);
   }
 
+  /**
+   * Judges the peer by what the socket would not take. Netty counts a write against the buffer (its
+   * body, prefix and about 100 bytes of bookkeeping) before anything is flushed, and answers
+   * written during a read wait for the read's end: being over the bound at this point says nothing
+   * about the peer. So the guard flushes first, and closes the connection only when the socket left
+   * data behind and more than {@code maxPendingWriteBytes} is still waiting. Checking on every
+   * write keeps the backlog within the bound and one frame, however many answers one read produces.
+   */
   @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-    if (!ctx.channel().isWritable() && ctx.channel().isActive()) {
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
+      throws Exception {
+    super.write(ctx, msg, promise);
+    ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
+    if (buffer == null || buffer.totalPendingWriteBytes() <= maxPendingWriteBytes) {
+      return;
+    }
+    ctx.flush();
+    if (ctx.channel().isActive()
+        && !buffer.isEmpty()
+        && buffer.totalPendingWriteBytes() > maxPendingWriteBytes) {
       metrics.violation(
           Violation.SLOW_READER,
           ctx.channel().remoteAddress(),
-          "more than maxPendingWriteBytes " + maxPendingWriteBytes + " unwritten");
+          buffer.totalPendingWriteBytes()
+              + " bytes unwritten after a flush, over maxPendingWriteBytes "
+              + maxPendingWriteBytes);
       peer.closeChannel();
-      return;
     }
-    super.channelWritabilityChanged(ctx);
   }
 
   @Override

@@ -33,6 +33,10 @@ import reactor.core.publisher.Sinks;
  * <p>When the connection closes, every pending request fails at once: with the cause given to
  * {@link #close(KadException)}, or with {@link UnreachableContactException} when the peer or the
  * network closed it.
+ *
+ * <p>A dialed connection can be {@linkplain #retire() retired} to stay within {@code
+ * maxOutboundConnections}: from then on it refuses new requests with {@link Retired}, so that their
+ * senders dial again, and it closes as soon as the requests it already carries are answered.
  */
 final class PeerConnection {
 
@@ -59,6 +63,7 @@ final class PeerConnection {
   private final AtomicLong lastRid = new AtomicLong();
   private final AtomicInteger answering = new AtomicInteger();
   private final AtomicBoolean senderLearned = new AtomicBoolean();
+  private final AtomicBoolean outOfService = new AtomicBoolean();
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
   private volatile boolean open = true;
@@ -66,6 +71,8 @@ final class PeerConnection {
   /** {@link System#nanoTime()} of the last request sent or frame read, for eviction. */
   private volatile long lastUsed = System.nanoTime();
 
+  private volatile boolean retired;
+  private volatile boolean requested;
   private volatile boolean closedByUs;
   private volatile KadException closeCause;
 
@@ -105,13 +112,64 @@ final class PeerConnection {
     return closedByUs;
   }
 
-  boolean isOpen() {
-    return open && channel.isActive();
+  /** Whether new requests may use this connection: open and not retired. */
+  boolean takesRequests() {
+    return open && !retired && channel.isActive();
+  }
+
+  /**
+   * Takes this connection out of service for eviction. Only the first of this and {@link
+   * #leaveService()} succeeds, so the caller that gets {@code true} owns the eviction and takes the
+   * connection off the outbound count, exactly once. New requests are refused with {@link Retired}
+   * from now on; the channel closes once no request sent on it is pending, at once when none is.
+   *
+   * <p>{@code retired} is written before {@code pending} is read here, and {@link #request} adds to
+   * {@code pending} before reading {@code retired}, so at least one side sees the other: a request
+   * is either refused, or seen pending here and answered before the close.
+   */
+  boolean retire() {
+    if (!outOfService.compareAndSet(false, true)) {
+      return false;
+    }
+    retired = true;
+    closeIfRetiredAndIdle();
+    return true;
+  }
+
+  /**
+   * Takes a closed connection out of service, unless {@link #retire()} already did.
+   *
+   * @return true when this call did, and the caller takes it off the outbound count
+   */
+  boolean leaveService() {
+    return outOfService.compareAndSet(false, true);
+  }
+
+  private void closeIfRetiredAndIdle() {
+    if (retired && open && pending.isEmpty()) {
+      closeChannel();
+    }
+  }
+
+  /** Why a new request cannot go out on this connection, or null when it can. */
+  private KadException refusal() {
+    if (retired && closeCause == null) {
+      return new Retired(this);
+    }
+    return open ? null : closedError();
   }
 
   /** Requests in flight in either direction: an idle connection with any is kept open. */
   boolean busy() {
     return !pending.isEmpty() || answering.get() > 0;
+  }
+
+  /**
+   * Whether a request was ever sent on this connection. One just dialed is not worth evicting: the
+   * request it was dialed for is about to use it.
+   */
+  boolean requested() {
+    return requested;
   }
 
   int pendingRequests() {
@@ -140,23 +198,27 @@ final class PeerConnection {
    *
    * <p>Subscribing writes the request; the {@code Mono} emits the peer's response, or errors with
    * {@link UnreachableContactException} when the connection closes or the write fails, with {@link
-   * InvalidMessageException} when the request does not fit in a frame, or with the close cause.
-   * Cancelling forgets the request: its response, if it comes, is dropped as late.
+   * InvalidMessageException} when the request does not fit in a frame, with {@link Retired} when
+   * the connection was retired (nothing was written; send it on another connection), or with the
+   * close cause. Cancelling forgets the request: its response, if it comes, is dropped as late.
    */
   Mono<Response> request(Request request) {
     return Mono.create(
         sink -> {
-          if (!open) {
-            sink.error(closedError());
+          KadException refused = refusal();
+          if (refused != null) {
+            sink.error(refused);
             return;
           }
           long rid = lastRid.incrementAndGet();
           lastUsed = System.nanoTime();
+          requested = true;
           pending.put(rid, sink);
-          sink.onDispose(() -> pending.remove(rid, sink));
-          if (!open) {
-            // close() may have drained the map before our put
-            fail(rid, sink, closedError());
+          sink.onDispose(() -> forget(rid, sink));
+          refused = refusal();
+          if (refused != null) {
+            // close() may have drained the map, or retire() found it empty, before our put
+            fail(rid, sink, refused);
             return;
           }
           ByteBuf frame;
@@ -184,6 +246,13 @@ final class PeerConnection {
   private void fail(long rid, MonoSink<Response> sink, KadException e) {
     if (pending.remove(rid, sink)) {
       sink.error(e);
+      closeIfRetiredAndIdle();
+    }
+  }
+
+  private void forget(long rid, MonoSink<Response> sink) {
+    if (pending.remove(rid, sink)) {
+      closeIfRetiredAndIdle();
     }
   }
 
@@ -230,6 +299,7 @@ final class PeerConnection {
     MonoSink<Response> sink = pending.remove(rid);
     if (sink != null) {
       sink.success(response);
+      closeIfRetiredAndIdle();
     } else if (rid > 0 && rid <= lastRid.get()) {
       metrics.lateResponses.increment();
       log.debug("{}: dropping late response rid={}", this, rid);
@@ -257,7 +327,12 @@ final class PeerConnection {
     try {
       frame = codec.encode(channel.alloc(), rid, response);
     } catch (KadException e) {
-      log.warn("{}: cannot send response rid={}: {}", this, rid, e.getMessage());
+      metrics.warn(
+          TransportMetrics.Warning.OVERSIZED_RESPONSE,
+          "{}: cannot send response rid={}: {}",
+          this,
+          rid,
+          e.getMessage());
       frame =
           codec.encode(
               channel.alloc(),
@@ -310,5 +385,15 @@ final class PeerConnection {
   @Override
   public String toString() {
     return (inbound ? "from " : "to ") + channel.remoteAddress();
+  }
+
+  /** A request refused by a retired connection; the transport dials again and retries it. */
+  static final class Retired extends UnreachableContactException {
+
+    private static final long serialVersionUID = 1L;
+
+    Retired(PeerConnection connection) {
+      super("connection " + connection + " was closed to stay within maxOutboundConnections");
+    }
   }
 }

@@ -31,6 +31,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
@@ -42,6 +43,7 @@ import reactor.netty.NettyInbound;
 import reactor.netty.resources.LoopResources;
 import reactor.netty.tcp.TcpClient;
 import reactor.netty.tcp.TcpServer;
+import reactor.util.retry.Retry;
 
 /**
  * The TCP {@link Transport}: reactor-netty server and client, one long-lived connection per peer
@@ -68,9 +70,10 @@ import reactor.netty.tcp.TcpServer;
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
  * peer's advertised address when the address is an IP literal matching the connection's remote IP.
- * Connections idle for {@code idleTimeout} with nothing in flight are closed, and dialing at {@code
- * maxOutboundConnections} first closes the least recently used dialed connection that has nothing
- * in flight.
+ * Connections idle for {@code idleTimeout} with nothing in flight are closed. Dialed connections
+ * are kept within {@code maxOutboundConnections} by retiring the least recently used one that has
+ * nothing in flight, when a dial would pass the bound and when a request ends while over it; a
+ * retired connection takes no new requests (they dial again) and closes once its own are answered.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
@@ -81,6 +84,15 @@ public final class TcpTransport implements Transport {
 
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
   private static final Logger wire = LoggerFactory.getLogger("dev.kad.wire");
+
+  /**
+   * A request refused by a connection retired under it is sent again, on a new dial; a fresh
+   * connection is rarely retired before its first request, so a few attempts are plenty.
+   */
+  private static final Retry RETRY_ON_RETIRED =
+      Retry.max(3)
+          .filter(PeerConnection.Retired.class::isInstance)
+          .onRetryExhaustedThrow((spec, signal) -> signal.failure());
 
   private final TcpTransportOptions options;
   private final WireCodec codec;
@@ -94,6 +106,10 @@ public final class TcpTransport implements Transport {
       new ConcurrentHashMap<>();
   private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
   private final AtomicBoolean closing = new AtomicBoolean();
+
+  /** Dialed connections not retired: what {@code maxOutboundConnections} bounds. */
+  private final AtomicInteger outboundInService = new AtomicInteger();
+
   private final Mono<Void> shutdown;
   private final NodeId nodeId;
   private volatile DisposableServer server;
@@ -174,10 +190,11 @@ public final class TcpTransport implements Transport {
    *
    * <p>Subscribing binds {@code bindHost:bindPort}; the {@code Mono} completes once the server is
    * listening and {@link #localAddress()} is known. It errors with {@link KadException} when
-   * binding fails, {@link IllegalStateException} when the transport was already started and {@link
-   * NodeClosedException} after {@link #close()}. The handler is called on an event loop,
-   * concurrently for requests of different connections; an error or empty answer from it is sent
-   * back as {@code Failure(INTERNAL)}.
+   * binding fails (the transport can then be started again), {@link IllegalStateException} when the
+   * transport was already started and {@link NodeClosedException} after {@link #close()}, also when
+   * it closes while binding. The handler is called on an event loop, concurrently for requests of
+   * different connections; an error or empty answer from it is sent back as {@code
+   * Failure(INTERNAL)}.
    *
    * @param handler answers every inbound request
    * @return completes when serving
@@ -197,24 +214,28 @@ public final class TcpTransport implements Transport {
               .bind()
               .onErrorMap(
                   e ->
-                      new KadException(
-                          "cannot listen on "
-                              + new Address(options.bindHost(), options.bindPort())
-                              + ": "
-                              + e.getMessage(),
-                          e))
+                      closing.get()
+                          ? closedError()
+                          : new KadException(
+                              "cannot listen on "
+                                  + new Address(options.bindHost(), options.bindPort())
+                                  + ": "
+                                  + e.getMessage(),
+                              e))
+              // Not bound, so not started: a later start() may try again.
+              .doOnError(e -> this.handler.compareAndSet(handler, null))
               .flatMap(this::onBound);
         });
   }
 
   private Mono<Void> onBound(DisposableServer bound) {
+    // Published before closing is read, as close() sets closing before shutdown reads server:
+    // whichever runs second sees the other, so the server is disposed by one or both.
+    this.server = bound;
     if (closing.get()) {
       bound.dispose();
-      return bound
-          .onDispose()
-          .then(Mono.error(new NodeClosedException(options.name() + " is closed")));
+      return bound.onDispose().then(Mono.error(closedError()));
     }
-    this.server = bound;
     int port = ((InetSocketAddress) bound.address()).getPort();
     this.localAddress =
         options
@@ -266,6 +287,7 @@ public final class TcpTransport implements Transport {
               }
               return connectionTo(to).flatMap(pc -> pc.request(request));
             })
+        .retryWhen(RETRY_ON_RETIRED)
         .timeout(
             options.requestTimeout(),
             Mono.error(
@@ -281,7 +303,9 @@ public final class TcpTransport implements Transport {
         .onErrorMap(
             e -> !(e instanceof KadException),
             e -> new UnreachableContactException("request to " + to + " failed: " + e, e))
-        .onErrorMap(e -> closing.get() && !(e instanceof NodeClosedException), e -> closedError());
+        .onErrorMap(e -> closing.get() && !(e instanceof NodeClosedException), e -> closedError())
+        // Over the bound because every dialed connection was busy: this one may now be idle.
+        .doFinally(signal -> trimOutbound());
   }
 
   private NodeClosedException closedError() {
@@ -290,7 +314,7 @@ public final class TcpTransport implements Transport {
 
   private Mono<PeerConnection> connectionTo(Address to) {
     PeerConnection pc = peers.get(to);
-    if (pc != null && pc.isOpen()) {
+    if (pc != null && pc.takesRequests()) {
       return Mono.just(pc);
     }
     return dialing.computeIfAbsent(to, this::dial);
@@ -301,10 +325,15 @@ public final class TcpTransport implements Transport {
     AtomicReference<Mono<PeerConnection>> self = new AtomicReference<>();
     Mono<PeerConnection> dial =
         resolve(to)
-            .doOnNext(address -> trimOutbound())
             .flatMap(address -> clientSpec.remoteAddress(() -> address).connect())
             .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
-            .doOnNext(pc -> register(to, pc))
+            .doOnNext(
+                pc -> {
+                  register(to, pc);
+                  // Before the shared result reaches anyone: a sender whose request this connection
+                  // refuses (retired meanwhile) must find a new dial, not this one again.
+                  dialing.remove(to, self.get());
+                })
             .onErrorMap(
                 e -> !(e instanceof KadException),
                 e -> new UnreachableContactException("cannot connect to " + to + ": " + e, e))
@@ -315,32 +344,51 @@ public final class TcpTransport implements Transport {
   }
 
   /**
-   * Makes room for one more dialed connection: at {@code maxOutboundConnections}, closes the least
-   * recently used dialed connection with nothing in flight, if there is one. A scan, but only when
-   * dialing at the bound, and the set holds about that many connections.
+   * Brings the dialed connections in service back within {@code maxOutboundConnections}: while over
+   * it, retires the least recently used one with nothing in flight that has carried a request, if
+   * there is one (when every one is busy or just dialed the bound is exceeded, and a later call
+   * trims). Each retirement first takes one off the count with a compare-and-set and then claims
+   * the connection with {@link PeerConnection#retire}, so concurrent callers retire exactly the
+   * excess, never the same connection twice, and count every connection they close once. A scan,
+   * but only while over the bound.
    */
   private void trimOutbound() {
-    if (metrics.openOutbound.get() < options.maxOutboundConnections()) {
-      return;
+    int max = options.maxOutboundConnections();
+    for (int inService = outboundInService.get();
+        inService > max;
+        inService = outboundInService.get()) {
+      PeerConnection victim = leastRecentlyUsedIdle();
+      if (victim == null) {
+        return;
+      }
+      if (!outboundInService.compareAndSet(inService, inService - 1)) {
+        continue;
+      }
+      if (!victim.retire()) {
+        // Retired or closed meanwhile, and counted off by whoever did that.
+        outboundInService.incrementAndGet();
+        continue;
+      }
+      metrics.evicted.increment();
+      log.debug("{}: closing {} to stay within maxOutboundConnections", options.name(), victim);
+      for (Address a : victim.registrations()) {
+        peers.remove(a, victim);
+      }
     }
+  }
+
+  private PeerConnection leastRecentlyUsedIdle() {
     PeerConnection oldest = null;
     for (PeerConnection pc : connections) {
       if (!pc.inbound()
-          && pc.isOpen()
+          && pc.takesRequests()
+          && pc.requested()
           && !pc.busy()
           && (oldest == null || pc.lastUsed() - oldest.lastUsed() < 0)) {
         oldest = pc;
       }
     }
-    if (oldest != null) {
-      log.debug("{}: closing {} to stay within maxOutboundConnections", options.name(), oldest);
-      metrics.evicted.increment();
-      // Unregistered first, so that new requests to that peer dial afresh.
-      for (Address a : oldest.registrations()) {
-        peers.remove(a, oldest);
-      }
-      oldest.closeChannel();
-    }
+    return oldest;
   }
 
   /** An IP literal needs no lookup; a host name is resolved off the event loops. */
@@ -358,7 +406,7 @@ public final class TcpTransport implements Transport {
   private void register(Address address, PeerConnection pc) {
     pc.registeredAs(address);
     peers.put(address, pc);
-    if (!pc.isOpen()) {
+    if (!pc.takesRequests()) {
       peers.remove(address, pc);
     }
   }
@@ -370,7 +418,7 @@ public final class TcpTransport implements Transport {
       rejected = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
     } else {
       metrics.dialed.increment();
-      metrics.openOutbound.incrementAndGet();
+      outboundInService.incrementAndGet();
     }
     metrics.open.incrementAndGet();
     PeerConnection pc =
@@ -389,17 +437,20 @@ public final class TcpTransport implements Transport {
             options.connectTimeout().toMillis(),
             metrics,
             pc));
-    p.addFirst("kad.guard", new ConnectionGuard(pc, metrics, rejected, high));
     // Answers written while a read is in progress go out in one write at its end: a peer with many
     // requests in flight costs a system call per read, not one per answer. Writes outside a read
     // (a lookup's requests) are flushed at once, so no request waits.
     p.addFirst("kad.flush", new FlushConsolidationHandler());
+    // Nearer the socket than kad.flush, so that its flush of a backlog is not deferred.
+    p.addFirst("kad.guard", new ConnectionGuard(pc, metrics, rejected, high));
     p.addFirst(
         "kad.idle",
         new IdleStateHandler(0, 0, options.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
     channel.closeFuture().addListener(f -> onClosed(pc));
     if (closing.get()) {
       pc.closeChannel();
+    } else if (!inbound) {
+      trimOutbound();
     }
   }
 
@@ -408,8 +459,8 @@ public final class TcpTransport implements Transport {
     metrics.open.decrementAndGet();
     if (pc.inbound()) {
       metrics.openInbound.decrementAndGet();
-    } else {
-      metrics.openOutbound.decrementAndGet();
+    } else if (pc.leaveService()) {
+      outboundInService.decrementAndGet();
     }
     for (Address a : pc.registrations()) {
       peers.remove(a, pc);
@@ -438,7 +489,8 @@ public final class TcpTransport implements Transport {
               .onErrorResume(
                   e -> {
                     metrics.handlerFailures.increment();
-                    log.warn(
+                    metrics.warn(
+                        TransportMetrics.Warning.HANDLER_FAILURE,
                         "{}: request handler failed on {} from {}",
                         options.name(),
                         request.getClass().getSimpleName(),
@@ -458,10 +510,11 @@ public final class TcpTransport implements Transport {
             return;
           }
           PeerConnection winner =
-              peers.compute(advertised, (a, old) -> old != null && old.isOpen() ? old : connection);
+              peers.compute(
+                  advertised, (a, old) -> old != null && old.takesRequests() ? old : connection);
           if (winner == connection) {
             connection.registeredAs(advertised);
-            if (!connection.isOpen()) {
+            if (!connection.takesRequests()) {
               peers.remove(advertised, connection);
             }
           }

@@ -43,9 +43,10 @@ import reactor.netty.resources.LoopResources;
  * @param maxInboundConnections connections accepted beyond this many are closed at once
  * @param maxOutboundConnections dialing a peer while this many dialed connections are open first
  *     closes the least recently used one with nothing in flight (a soft bound: when every one is
- *     busy, the dial goes ahead)
- * @param maxPendingWriteBytes a connection whose unwritten outbound bytes exceed this (a peer that
- *     does not read) is closed
+ *     busy, the dial goes ahead, and connections over the bound close as their requests end)
+ * @param maxPendingWriteBytes a connection whose unwritten outbound bytes still exceed this once
+ *     they were flushed (a peer that does not read) is closed; at least {@code 2 * (maxFrameBytes +
+ *     1024)}, so that a full frame or two never trip it
  * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection; more
  *     stop reading from that connection until some are answered
  * @param eventLoopThreads the number of event-loop threads of this transport, when it owns them
@@ -120,7 +121,17 @@ public record TcpTransportOptions(
     positive("idleTimeout", idleTimeout);
     range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
     range("maxOutboundConnections", maxOutboundConnections, 1, 1_000_000);
-    range("maxPendingWriteBytes", maxPendingWriteBytes, maxFrameBytes, Integer.MAX_VALUE);
+    if (maxPendingWriteBytes < minPendingWriteBytes(maxFrameBytes)) {
+      throw new IllegalArgumentException(
+          "maxPendingWriteBytes must be at least 2 * (maxFrameBytes + "
+              + FRAME_OVERHEAD_BYTES
+              + ") = "
+              + minPendingWriteBytes(maxFrameBytes)
+              + " for maxFrameBytes "
+              + maxFrameBytes
+              + " but was "
+              + maxPendingWriteBytes);
+    }
     range("maxConcurrentRequestsPerConnection", maxConcurrentRequestsPerConnection, 1, 65536);
     range("eventLoopThreads", eventLoopThreads, 1, 1024);
     nodeId.ifPresent(
@@ -154,6 +165,21 @@ public record TcpTransportOptions(
     return new Builder();
   }
 
+  /**
+   * What a queued frame costs beyond its body, rounded up: the 4-byte length prefix, and the
+   * bookkeeping Netty counts per queued write (96 bytes in its outbound buffer, 32 more for a write
+   * handed over from another thread).
+   */
+  static final int FRAME_OVERHEAD_BYTES = 1024;
+
+  /**
+   * The smallest {@code maxPendingWriteBytes} for {@code maxFrameBytes}: room for two full frames,
+   * so that one frame never makes a peer look like one that does not read.
+   */
+  static int minPendingWriteBytes(int maxFrameBytes) {
+    return 2 * (maxFrameBytes + FRAME_OVERHEAD_BYTES);
+  }
+
   static boolean isWildcard(String host) {
     return host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
   }
@@ -176,6 +202,8 @@ public record TcpTransportOptions(
 
   /** Collects {@link TcpTransportOptions}; setters validate at once. */
   public static final class Builder {
+    private static final int DEFAULT_MAX_PENDING_WRITE_BYTES = 1024 * 1024;
+
     private String name = "kad-tcp";
     private String bindHost = "127.0.0.1";
     private int bindPort = 0;
@@ -190,7 +218,8 @@ public record TcpTransportOptions(
     private Duration idleTimeout = Duration.ofMinutes(5);
     private int maxInboundConnections = 1024;
     private int maxOutboundConnections = 512;
-    private int maxPendingWriteBytes = 1024 * 1024;
+    private int maxPendingWriteBytes = DEFAULT_MAX_PENDING_WRITE_BYTES;
+    private boolean maxPendingWriteBytesSet;
     private int maxConcurrentRequestsPerConnection = 256;
     private int eventLoopThreads = 2;
     private Optional<LoopResources> eventLoops = Optional.empty();
@@ -200,7 +229,8 @@ public record TcpTransportOptions(
 
     /**
      * Copies the settings kad's configuration shares with the transport: {@code idBits}, {@code
-     * maxFrameBytes}, {@code maxValueBytes}, and {@code hardTimeout} as the request timeout.
+     * maxFrameBytes}, {@code maxValueBytes}, and {@code hardTimeout} as the request timeout; raises
+     * {@code maxPendingWriteBytes} to the least that {@code maxFrameBytes} needs.
      *
      * @param config the node's configuration
      * @return this builder
@@ -211,7 +241,8 @@ public record TcpTransportOptions(
       this.maxFrameBytes = config.maxFrameBytes();
       this.maxValueBytes = config.maxValueBytes();
       this.requestTimeout = config.hardTimeout();
-      this.maxPendingWriteBytes = Math.max(maxPendingWriteBytes, maxFrameBytes);
+      this.maxPendingWriteBytes =
+          Math.max(maxPendingWriteBytes, minPendingWriteBytes(maxFrameBytes));
       return this;
     }
 
@@ -374,7 +405,8 @@ public record TcpTransportOptions(
      * The bound on connections dialed to peers (512 by default). Dialing one more first closes the
      * least recently used dialed connection that has no request in flight either way, so a node
      * that talks to many peers keeps a bounded number of sockets; when every dialed connection is
-     * busy the dial goes ahead, and the next one trims again.
+     * busy the dial goes ahead, and while over the bound the least recently used idle connections
+     * are closed as requests end.
      *
      * @param maxOutboundConnections positive
      * @return this builder
@@ -386,15 +418,19 @@ public record TcpTransportOptions(
     }
 
     /**
-     * The bound on unwritten outbound bytes per connection (1 MiB by default); a peer that does not
-     * read past it is disconnected.
+     * The bound on unwritten outbound bytes per connection (by default 1 MiB, or {@code 2 *
+     * (maxFrameBytes + 1024)} when that is more); a peer that does not read past it is
+     * disconnected. The bound is checked once what was written had a chance to be flushed, so
+     * answers that pile up during one read do not count against a peer that reads.
      *
-     * @param maxPendingWriteBytes at least {@code maxFrameBytes}
+     * @param maxPendingWriteBytes at least {@code 2 * (maxFrameBytes + 1024)}, checked by {@link
+     *     #build()}
      * @return this builder
      */
     public Builder maxPendingWriteBytes(int maxPendingWriteBytes) {
       this.maxPendingWriteBytes =
           range("maxPendingWriteBytes", maxPendingWriteBytes, 1024, Integer.MAX_VALUE);
+      this.maxPendingWriteBytesSet = true;
       return this;
     }
 
@@ -454,6 +490,11 @@ public record TcpTransportOptions(
      *     maxValueBytes} above {@code maxFrameBytes}
      */
     public TcpTransportOptions build() {
+      // Unless set, the default grows with maxFrameBytes instead of refusing a large frame size.
+      int pendingWriteBytes =
+          maxPendingWriteBytesSet
+              ? maxPendingWriteBytes
+              : Math.max(maxPendingWriteBytes, minPendingWriteBytes(maxFrameBytes));
       return new TcpTransportOptions(
           name,
           bindHost,
@@ -469,7 +510,7 @@ public record TcpTransportOptions(
           idleTimeout,
           maxInboundConnections,
           maxOutboundConnections,
-          maxPendingWriteBytes,
+          pendingWriteBytes,
           maxConcurrentRequestsPerConnection,
           eventLoopThreads,
           eventLoops,

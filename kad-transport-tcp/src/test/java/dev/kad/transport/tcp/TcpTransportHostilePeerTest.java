@@ -317,7 +317,9 @@ class TcpTransportHostilePeerTest {
     Contact self = Messages.contact(1, new Address("127.0.0.1", 1));
     Response big = new Response.ValuesFound(self, List.of(Messages.value(16 * 1024)), List.of());
     TcpTransport server =
-        started(request -> Mono.just(big), b -> b.maxPendingWriteBytes(128 * 1024));
+        started(
+            request -> Mono.just(big),
+            b -> b.maxPendingWriteBytes(TcpTransportOptions.minPendingWriteBytes(64 * 1024)));
     Socket s =
         connect(
             server,

@@ -15,10 +15,13 @@ import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
 import dev.kad.testkit.TransportContract;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -423,13 +426,147 @@ class TcpTransportTest implements TransportContract {
     Await.until("the slow request to be sent", () -> client.stats().pendingRequests() == 1);
 
     client.send(other.localAddress(), ping).block(BOUND);
+    assertThat(client.stats().dialedConnections()).isEqualTo(2);
 
+    // Over the bound, the connection to other is retired once its answer is in, not the busy one.
+    Await.until("other's connection to be retired", () -> other.stats().openConnections() == 0);
     StepVerifier.create(inFlight)
         .expectNextMatches(Response.Pong.class::isInstance)
         .expectComplete()
         .verify(BOUND);
-    assertThat(client.stats().evictedConnections()).isZero();
-    assertThat(client.stats().openConnections()).isEqualTo(2);
+    assertThat(client.stats().evictedConnections()).isEqualTo(1);
+    assertThat(slow.stats().openConnections()).isEqualTo(1);
+    assertThat(client.stats().openConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void concurrentDialsPastTheBoundEvictEachConnectionOnceAndEndAtTheBound() {
+    LoopResources loops =
+        LoopResources.create("evict-" + System.identityHashCode(this), 1, 2, true, false);
+    try {
+      List<TcpTransport> servers = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        servers.add(started(new EchoHandler(10 + i), b -> b.eventLoops(loops)));
+      }
+      TcpTransport client =
+          started(
+              new EchoHandler(2),
+              b -> b.maxOutboundConnections(2).requestTimeout(Duration.ofSeconds(5)));
+      Request ping = new Request.Ping(me(client, 2));
+
+      List<Response> answers =
+          Flux.fromIterable(servers)
+              .flatMap(server -> client.send(server.localAddress(), ping), servers.size())
+              .collectList()
+              .block(BOUND);
+
+      assertThat(answers).hasSize(20).allMatch(Response.Pong.class::isInstance);
+      Await.until(
+          "the client's connections to come back to the bound",
+          () -> client.stats().openConnections() == 2);
+      Await.until(
+          "the servers to see the evicted connections close",
+          () -> servers.stream().mapToLong(s -> s.stats().openConnections()).sum() == 2);
+      TcpTransportStats stats = client.stats();
+      assertThat(stats.evictedConnections())
+          .isEqualTo(stats.dialedConnections() - stats.openConnections());
+      assertThat(stats.violations()).isZero();
+    } finally {
+      cleanup();
+      loops.disposeLater().block(BOUND);
+    }
+  }
+
+  @Test
+  void aRequestAfterItsConnectionWasEvictedDialsAgain() {
+    TcpTransport a = started(new EchoHandler(1));
+    TcpTransport b = started(new EchoHandler(3));
+    TcpTransport client = started(new EchoHandler(2), o -> o.maxOutboundConnections(1));
+    Request ping = new Request.Ping(me(client, 2));
+    // Alternating between two peers with room for one connection evicts at every step; every
+    // request still goes through.
+    for (int i = 0; i < 10; i++) {
+      TcpTransport to = i % 2 == 0 ? a : b;
+      StepVerifier.create(client.send(to.localAddress(), ping))
+          .expectNextMatches(Response.Pong.class::isInstance)
+          .expectComplete()
+          .verify(BOUND);
+    }
+    Await.until("the last eviction to close", () -> client.stats().openConnections() == 1);
+    assertThat(client.stats().dialedConnections()).isEqualTo(10);
+    assertThat(client.stats().evictedConnections()).isEqualTo(9);
+  }
+
+  /**
+   * A {@code ValuesFound} whose CBOR body is at most {@code maxFrameBytes}, and within 64 bytes.
+   */
+  private static Response valuesFoundJustUnder(int maxFrameBytes) {
+    Contact self = Messages.contact(1, new Address("127.0.0.1", 1));
+    WireCodec codec = new WireCodec(WireFormat.CBOR, 160, maxFrameBytes, Integer.MAX_VALUE);
+    int dataBytes = maxFrameBytes - 256;
+    Response answer = null;
+    int bodyBytes = 0;
+    for (int i = 0; i < 3; i++) {
+      answer = new Response.ValuesFound(self, List.of(Messages.value(dataBytes)), List.of());
+      ByteBuf frame = codec.encode(UnpooledByteBufAllocator.DEFAULT, 1, answer);
+      bodyBytes = frame.readableBytes() - WireCodec.LENGTH_BYTES;
+      frame.release();
+      dataBytes += maxFrameBytes - bodyBytes;
+    }
+    assertThat(bodyBytes).isBetween(maxFrameBytes - 64, maxFrameBytes);
+    return answer;
+  }
+
+  /** A CBOR server with 64 KiB frames and the least {@code maxPendingWriteBytes} allowed. */
+  private TcpTransport serverOfFullFrames(Response answer) {
+    int maxFrameBytes = 64 * 1024;
+    return started(
+        request -> Mono.just(answer),
+        b ->
+            b.format(WireFormat.CBOR)
+                .maxFrameBytes(maxFrameBytes)
+                .maxValueBytes(maxFrameBytes)
+                .maxPendingWriteBytes(TcpTransportOptions.minPendingWriteBytes(maxFrameBytes)));
+  }
+
+  private TcpTransport clientOfFullFrames() {
+    return started(
+        new EchoHandler(2),
+        b -> b.format(WireFormat.CBOR).maxFrameBytes(64 * 1024).maxValueBytes(64 * 1024));
+  }
+
+  @Test
+  void aFrameJustUnderMaxFrameBytesGoesThroughWithTheLeastPendingWriteBytesAllowed() {
+    Response big = valuesFoundJustUnder(64 * 1024);
+    TcpTransport server = serverOfFullFrames(big);
+    TcpTransport client = clientOfFullFrames();
+    for (int i = 0; i < 3; i++) {
+      StepVerifier.create(
+              client.send(server.localAddress(), new Request.FindValue(me(client, 2), Key.of("k"))))
+          .expectNext(big)
+          .expectComplete()
+          .verify(BOUND);
+    }
+    assertThat(server.stats().violations()).isZero();
+    assertThat(client.stats().dialedConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void aBurstOfFullFramesToAPeerThatReadsIsNotTakenForASlowReader() {
+    Response big = valuesFoundJustUnder(64 * 1024);
+    TcpTransport server = serverOfFullFrames(big);
+    TcpTransport client = clientOfFullFrames();
+    Request findValue = new Request.FindValue(me(client, 2), Key.of("k"));
+    client.send(server.localAddress(), findValue).block(BOUND);
+    // Eight requests read at once are answered together: 512 KiB written before the read's flush.
+    List<Response> answers =
+        Flux.range(0, 8)
+            .flatMap(i -> client.send(server.localAddress(), findValue))
+            .collectList()
+            .block(BOUND);
+    assertThat(answers).hasSize(8).containsOnly(big);
+    assertThat(server.stats().violations()).isZero();
+    assertThat(client.stats().dialedConnections()).isEqualTo(1);
   }
 
   @Test
@@ -466,6 +603,73 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
+  void aFailedStartCanBeRetried() throws IOException {
+    TcpTransport t;
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      t = TcpTransport.create(TcpTransportOptions.builder().bindPort(port).build());
+      transports.add(t);
+      StepVerifier.create(t.start(new EchoHandler(1)))
+          .expectErrorSatisfies(
+              e ->
+                  assertThat(e)
+                      .isInstanceOf(dev.kad.api.KadException.class)
+                      .hasMessageContaining("cannot listen on 127.0.0.1:" + port))
+          .verify(BOUND);
+    }
+    StepVerifier.create(t.start(new EchoHandler(1))).expectComplete().verify(BOUND);
+    TcpTransport client = started(new EchoHandler(2));
+    StepVerifier.create(client.send(t.localAddress(), new Request.Ping(me(client, 2))))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+  }
+
+  @Test
+  void closeRightAfterStartLeavesNothingListening() throws IOException {
+    LoopResources loops =
+        LoopResources.create("close-start-" + System.identityHashCode(this), 1, 2, true, false);
+    try {
+      for (int i = 0; i < 50; i++) {
+        int port;
+        try (ServerSocket free =
+            new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+          port = free.getLocalPort();
+        }
+        TcpTransport t =
+            TcpTransport.create(
+                TcpTransportOptions.builder().bindPort(port).eventLoops(loops).build());
+        transports.add(t);
+        // start() is subscribed first, so close() lands anywhere from before the bind to after it
+        Mono.when(
+                t.start(new EchoHandler(1))
+                    .onErrorResume(NodeClosedException.class, e -> Mono.empty()),
+                t.close())
+            .block(BOUND);
+        // Closing completes before NIO releases the socket, at the loop's next select: poll.
+        int closedPort = port;
+        Await.until("port " + port + " to be free", () -> isFree(closedPort));
+      }
+    } finally {
+      cleanup();
+      loops.disposeLater().block(BOUND);
+    }
+  }
+
+  /** Whether nothing listens on {@code port}: binding it succeeds. */
+  private static boolean isFree(int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress("127.0.0.1", port));
+      return true;
+    } catch (java.net.BindException inUse) {
+      return false;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
   void startsOnceAndAdvertisesTheConfiguredAddress() {
     TcpTransport t =
         started(new EchoHandler(1), b -> b.advertisedAddress(new Address("node.example.org", 0)));
@@ -495,5 +699,35 @@ class TcpTransportTest implements TransportContract {
                 .build()
                 .idBits())
         .isEqualTo(256);
+  }
+
+  @Test
+  void maxPendingWriteBytesLeavesRoomForTwoFullFrames() {
+    assertThatThrownBy(
+            () ->
+                TcpTransportOptions.builder()
+                    .maxFrameBytes(65536)
+                    .maxPendingWriteBytes(65536)
+                    .build())
+        .hasMessage(
+            "maxPendingWriteBytes must be at least 2 * (maxFrameBytes + 1024) = 133120"
+                + " for maxFrameBytes 65536 but was 65536");
+    assertThat(
+            TcpTransportOptions.builder()
+                .fromConfig(dev.kad.api.KadConfig.builder().maxFrameBytes(1024 * 1024).build())
+                .build()
+                .maxPendingWriteBytes())
+        .isEqualTo(2 * (1024 * 1024 + 1024));
+    assertThat(
+            TcpTransportOptions.builder()
+                .maxPendingWriteBytes(100_000)
+                .fromConfig(dev.kad.api.KadConfig.defaults())
+                .build()
+                .maxPendingWriteBytes())
+        .isEqualTo(133120);
+    assertThat(TcpTransportOptions.builder().maxFrameBytes(4 * 1024 * 1024).build())
+        .extracting(TcpTransportOptions::maxPendingWriteBytes)
+        .isEqualTo(2 * (4 * 1024 * 1024 + 1024));
+    assertThat(TcpTransportOptions.defaults().maxPendingWriteBytes()).isEqualTo(1024 * 1024);
   }
 }

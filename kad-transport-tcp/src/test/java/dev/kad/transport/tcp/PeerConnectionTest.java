@@ -1,0 +1,124 @@
+package dev.kad.transport.tcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * Retiring a dialed connection, on an embedded channel: what happens to requests around it does not
+ * depend on timing.
+ */
+class PeerConnectionTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(10);
+  private static final Contact PEER = Messages.contact(1, new Address("127.0.0.1", 1));
+  private static final Request PING = new Request.Ping(Messages.contact(2, PEER.address()));
+
+  private final WireCodec codec = new WireCodec(WireFormat.JSON, 160, 1024, 64 * 1024);
+  private final TransportMetrics metrics = new TransportMetrics("test");
+  private EmbeddedChannel channel;
+  private PeerConnection connection;
+
+  @BeforeEach
+  void connect() {
+    channel = new EmbeddedChannel();
+    connection =
+        new PeerConnection(
+            channel,
+            false,
+            codec,
+            metrics,
+            new PeerConnection.Owner() {
+              @Override
+              public Mono<Response> answer(Request request) {
+                return Mono.never();
+              }
+
+              @Override
+              public void learned(PeerConnection c, Contact sender) {}
+            },
+            16);
+    channel.closeFuture().addListener(f -> connection.onChannelClosed());
+  }
+
+  @AfterEach
+  void release() {
+    channel.finishAndReleaseAll();
+  }
+
+  /** The peer's answer to request {@code rid}, as the transport's frame decoder hands it on. */
+  private ByteBuf pongBody(long rid) {
+    ByteBuf frame = codec.encode(ByteBufAllocator.DEFAULT, rid, new Response.Pong(PEER));
+    return frame.skipBytes(WireCodec.LENGTH_BYTES);
+  }
+
+  private void answer(long rid) {
+    ByteBuf body = pongBody(rid);
+    try {
+      connection.serve(Flux.just(body)).block(BOUND);
+    } finally {
+      body.release();
+    }
+  }
+
+  @Test
+  void retiringAnIdleConnectionClosesItAndRefusesLaterRequestsSoTheyDialAgain() {
+    assertThat(connection.retire()).isTrue();
+
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(connection.takesRequests()).isFalse();
+    // A sender that took the connection before it was retired is told to dial again, not that
+    // the peer is unreachable.
+    StepVerifier.create(connection.request(PING))
+        .expectError(PeerConnection.Retired.class)
+        .verify(BOUND);
+  }
+
+  @Test
+  void aConnectionIsRetiredOrLeavesServiceOnlyOnce() {
+    assertThat(connection.retire()).isTrue();
+    assertThat(connection.retire()).isFalse();
+    assertThat(connection.leaveService()).isFalse();
+  }
+
+  @Test
+  void aClosedConnectionThatLeftServiceCannotBeRetired() {
+    channel.close();
+    assertThat(connection.leaveService()).isTrue();
+    assertThat(connection.retire()).isFalse();
+  }
+
+  @Test
+  void aRequestInFlightWhenRetiredIsAnsweredBeforeTheConnectionCloses() {
+    StepVerifier.create(connection.request(PING))
+        .then(() -> assertThat(connection.retire()).isTrue())
+        .then(() -> assertThat(channel.isOpen()).isTrue())
+        .then(() -> answer(1))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(channel.isOpen()).isFalse();
+  }
+
+  @Test
+  void aCancelledRequestLetsARetiredConnectionClose() {
+    StepVerifier.create(connection.request(PING))
+        .then(() -> assertThat(connection.retire()).isTrue())
+        .thenCancel()
+        .verify(BOUND);
+    assertThat(channel.isOpen()).isFalse();
+  }
+}
