@@ -25,12 +25,15 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Creates a started {@link KadNode} on the TCP transport from the {@code kad.*} properties. The
  * node binds its port while the context starts, joins its network in the background once the
- * context is running, and closes with the context. A user bean of type {@link KadNode} (or {@link
- * KadConfig}, or {@link TcpTransport}) replaces the one made here.
+ * context is running (retrying a failed join with back-off), and closes with the context, after the
+ * web server. Every {@link NodeListener} bean hears what the node does. A user bean of type {@link
+ * KadNode} (or {@link KadConfig}, or {@link TcpTransport}) replaces the one made here; with a user
+ * node no transport is made.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(KadProperties.class)
@@ -53,54 +56,12 @@ public class KadAutoConfiguration {
     return properties.nodeId(config, new SecureRandom());
   }
 
-  @Bean(destroyMethod = "")
-  @ConditionalOnMissingBean
-  TcpTransport kadTransport(KadProperties properties, KadConfig config, NodeId kadNodeId) {
-    TcpTransportOptions.Builder options =
-        TcpTransportOptions.builder()
-            .fromConfig(config)
-            .nodeId(kadNodeId)
-            .bindHost(properties.getHost())
-            .bindPort(properties.getPort())
-            .format(format(properties.getFormat()))
-            .idleTimeout(properties.getIdleTimeout())
-            .maxInboundConnections(properties.getMaxInboundConnections())
-            .maxOutboundConnections(properties.getMaxOutboundConnections());
-    if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
-      options.advertisedAddress(Address.parse(properties.getAdvertise()));
-    }
-    return TcpTransport.create(options.build());
-  }
-
-  // The node closes through KadNodeLifecycle, without blocking: no destroy method here.
-  @Bean(destroyMethod = "")
-  @ConditionalOnMissingBean
-  KadNode kadNode(
-      KadConfig config,
-      TcpTransport transport,
-      NodeId kadNodeId,
-      ObjectProvider<NodeListener> listeners) {
-    KadNodes.Builder builder = KadNodes.builder().config(config).transport(transport).id(kadNodeId);
-    listeners.ifUnique(builder::listener);
-    // Binding a port is start-up work on the thread that builds the context, never an event
-    // loop; the bean must be usable once it is injected, so the context waits for it.
-    try {
-      return builder.start().toFuture().get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException(
-          "kad node could not start: " + e.getCause().getMessage(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new IllegalStateException("kad node did not start within " + START_TIMEOUT, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while starting the kad node", e);
-    }
-  }
-
   @Bean
   @ConditionalOnMissingBean
   KadNodeLifecycle kadNodeLifecycle(KadNode kadNode, KadProperties properties) {
-    return new KadNodeLifecycle(kadNode, properties.bootstrapAddresses(), Clock.systemUTC());
+    // Bootstrap retries wait on the scheduler KadNodes gives a node unless told otherwise.
+    return new KadNodeLifecycle(
+        kadNode, properties.bootstrapAddresses(), Clock.systemUTC(), Schedulers.parallel());
   }
 
   private static WireFormat format(String name) {
@@ -111,6 +72,67 @@ public class KadAutoConfiguration {
     }
     throw new IllegalArgumentException(
         "kad.format must be json, cbor or smile but was '" + name + "'");
+  }
+
+  /** The node on the TCP transport, unless the application has a node of its own. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnMissingBean(KadNode.class)
+  static class Tcp {
+
+    // The node closes its transport; this closes one whose node did not start (a port in use,
+    // say), whose event loops would otherwise outlive the context. Closing again is harmless.
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    TcpTransport kadTransport(KadProperties properties, KadConfig config, NodeId kadNodeId) {
+      TcpTransportOptions.Builder options =
+          TcpTransportOptions.builder()
+              .fromConfig(config)
+              .nodeId(kadNodeId)
+              .bindHost(properties.getHost())
+              .bindPort(properties.getPort())
+              .format(format(properties.getFormat()))
+              .idleTimeout(properties.getIdleTimeout())
+              .maxInboundConnections(properties.getMaxInboundConnections())
+              .maxOutboundConnections(properties.getMaxOutboundConnections());
+      if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
+        options.advertisedAddress(Address.parse(properties.getAdvertise()));
+      }
+      return TcpTransport.create(options.build());
+    }
+
+    // KadNodeLifecycle closes the node without blocking when the context stops. The destroy
+    // method closes it when the lifecycle never ran: a bean created after this one failed and
+    // the context was torn down before it started. Spring waits for the Mono; closing twice is
+    // harmless.
+    @Bean(destroyMethod = "close")
+    KadNode kadNode(
+        KadProperties properties,
+        KadConfig config,
+        TcpTransport transport,
+        NodeId kadNodeId,
+        ObjectProvider<NodeListener> listeners) {
+      // Checked before the port is bound, so that a bad address leaves no node behind.
+      properties.bootstrapAddresses();
+      KadNodes.Builder builder =
+          KadNodes.builder()
+              .config(config)
+              .transport(transport)
+              .id(kadNodeId)
+              .listener(CompositeNodeListener.of(listeners.orderedStream().toList()));
+      // Binding a port is start-up work on the thread that builds the context, never an event
+      // loop; the bean must be usable once it is injected, so the context waits for it.
+      try {
+        return builder.start().toFuture().get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        throw new IllegalStateException(
+            "kad node could not start: " + e.getCause().getMessage(), e.getCause());
+      } catch (TimeoutException e) {
+        throw new IllegalStateException("kad node did not start within " + START_TIMEOUT, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting the kad node", e);
+      }
+    }
   }
 
   /** The health indicator, when Spring Boot's health support is on the class path. */
@@ -138,8 +160,10 @@ public class KadAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    KadNodeMeters kadNodeMeters(KadNode kadNode, TcpTransport kadTransport) {
-      return new KadNodeMeters(kadNode, kadTransport);
+    KadNodeMeters kadNodeMeters(KadNode kadNode, ObjectProvider<TcpTransport> kadTransport) {
+      // An application's own node may run on another transport: then only the node's gauges.
+      TcpTransport transport = kadTransport.getIfUnique();
+      return transport == null ? new KadNodeMeters(kadNode) : new KadNodeMeters(kadNode, transport);
     }
   }
 }

@@ -7,8 +7,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * Reports the node's routing-table size and last bootstrap result. Up when the node knows at least
- * one contact or is the first node of its network (no bootstrap addresses); down when bootstrapping
- * failed and the table is empty; unknown while joining.
+ * one contact or is the first node of its network (no bootstrap addresses); down when the last
+ * bootstrap attempt failed (it is retried) and the table is empty; unknown while joining.
  */
 public class KadHealthIndicator implements HealthIndicator {
 

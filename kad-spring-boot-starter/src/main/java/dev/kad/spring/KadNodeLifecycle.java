@@ -2,7 +2,9 @@ package dev.kad.spring;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeClosedException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -10,18 +12,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import reactor.core.Disposable;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
 
 /**
  * Bootstraps the node in the background when the context starts, so joining never delays
- * application start-up, and closes it when the context stops, without blocking.
+ * application start-up, and closes it when the context stops, without blocking. A failed bootstrap
+ * is tried again after {@link #FIRST_RETRY_DELAY}, the delay doubling up to {@link
+ * #MAX_RETRY_DELAY} (with jitter), until the node joins or closes; {@link #status()} is the last
+ * attempt's outcome meanwhile.
  */
 public class KadNodeLifecycle implements SmartLifecycle {
+
+  /**
+   * The phase: below Spring Boot's web server lifecycles (graceful shutdown at {@code DEFAULT_PHASE
+   * - 1024}, start and stop at {@code DEFAULT_PHASE - 2048}). Higher phases stop first, so requests
+   * in flight finish while the node is still open.
+   */
+  public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
+
+  /** The delay before the first retry of a failed bootstrap. */
+  public static final Duration FIRST_RETRY_DELAY = Duration.ofSeconds(1);
+
+  /** The longest delay between two bootstrap attempts. */
+  public static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(1);
 
   private static final Logger log = LoggerFactory.getLogger(KadNodeLifecycle.class);
 
   private final KadNode node;
   private final List<Address> seeds;
   private final Clock clock;
+  private final Scheduler scheduler;
   private final AtomicReference<BootstrapStatus> status;
   private volatile Disposable bootstrap;
   private volatile boolean running;
@@ -32,11 +53,13 @@ public class KadNodeLifecycle implements SmartLifecycle {
    * @param node the node
    * @param seeds the bootstrap addresses, possibly none
    * @param clock the clock for the status timestamps
+   * @param scheduler where the delays between bootstrap attempts run: the node's scheduler
    */
-  public KadNodeLifecycle(KadNode node, List<Address> seeds, Clock clock) {
+  public KadNodeLifecycle(KadNode node, List<Address> seeds, Clock clock, Scheduler scheduler) {
     this.node = node;
     this.seeds = List.copyOf(seeds);
     this.clock = clock;
+    this.scheduler = scheduler;
     this.status =
         new AtomicReference<>(
             new BootstrapStatus(
@@ -66,24 +89,47 @@ public class KadNodeLifecycle implements SmartLifecycle {
         new BootstrapStatus(BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty()));
     bootstrap =
         node.bootstrap(seeds)
+            .doOnError(e -> !(e instanceof NodeClosedException), this::failed)
+            .retryWhen(
+                Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
+                    .maxBackoff(MAX_RETRY_DELAY)
+                    .filter(e -> !(e instanceof NodeClosedException))
+                    .scheduler(scheduler))
             .subscribe(
                 null,
-                e -> {
-                  log.warn(
-                      "kad node {} could not bootstrap from {}: {}",
-                      node.id().toShortHex(),
-                      seeds,
-                      e.getMessage());
-                  status.set(
-                      new BootstrapStatus(
-                          BootstrapStatus.State.FAILED,
-                          clock.instant(),
-                          Optional.of(String.valueOf(e.getMessage()))));
-                },
+                e ->
+                    log.debug(
+                        "kad node {} stopped bootstrapping: {}",
+                        node.id().toShortHex(),
+                        e.toString()),
                 () ->
                     status.set(
                         new BootstrapStatus(
                             BootstrapStatus.State.DONE, clock.instant(), Optional.empty())));
+  }
+
+  /** Records a failed attempt; warns on the first of a run of failures only. */
+  private void failed(Throwable e) {
+    BootstrapStatus previous =
+        status.getAndSet(
+            new BootstrapStatus(
+                BootstrapStatus.State.FAILED,
+                clock.instant(),
+                Optional.of(String.valueOf(e.getMessage()))));
+    if (previous.state() == BootstrapStatus.State.FAILED) {
+      log.debug(
+          "kad node {} could not bootstrap from {} again: {}",
+          node.id().toShortHex(),
+          seeds,
+          e.getMessage());
+    } else {
+      log.warn(
+          "kad node {} could not bootstrap from {}: {}; retrying, at least every {}",
+          node.id().toShortHex(),
+          seeds,
+          e.getMessage(),
+          MAX_RETRY_DELAY);
+    }
   }
 
   @Override
@@ -112,5 +158,10 @@ public class KadNodeLifecycle implements SmartLifecycle {
   @Override
   public boolean isRunning() {
     return running;
+  }
+
+  @Override
+  public int getPhase() {
+    return PHASE;
   }
 }

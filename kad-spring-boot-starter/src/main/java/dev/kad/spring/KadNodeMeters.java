@@ -6,27 +6,38 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Optional;
 
 /**
  * Gauges of the node's state: {@code kad.routing.contacts}, {@code kad.store.values}, {@code
- * kad.store.bytes}, {@code kad.watches.active}, and the transport's {@code
- * kad.transport.connections.open} and {@code kad.transport.connections.dropped} (connections closed
- * for misbehaving).
+ * kad.store.bytes}, {@code kad.watches.active}; and, when the node's {@link TcpTransport} is known,
+ * the transport's {@code kad.transport.connections.open}, {@code kad.transport.connections.dropped}
+ * (connections closed for misbehaving) and {@code kad.transport.connections.evicted}.
  */
 public class KadNodeMeters implements MeterBinder {
 
   private final KadNode node;
-  private final TcpTransport transport;
+  private final Optional<TcpTransport> transport;
 
   /**
-   * Creates the binder.
+   * Creates the binder of the node's gauges only, for a node on a transport not known here.
+   *
+   * @param node the node
+   */
+  public KadNodeMeters(KadNode node) {
+    this.node = node;
+    this.transport = Optional.empty();
+  }
+
+  /**
+   * Creates the binder of the node's and its transport's gauges.
    *
    * @param node the node
    * @param transport its transport
    */
   public KadNodeMeters(KadNode node, TcpTransport transport) {
     this.node = node;
-    this.transport = transport;
+    this.transport = Optional.of(transport);
   }
 
   @Override
@@ -44,6 +55,10 @@ public class KadNodeMeters implements MeterBinder {
     Gauge.builder("kad.watches.active", node, n -> n.stats().activeWatches())
         .description("Open watch streams")
         .register(registry);
+    transport.ifPresent(t -> bindTransport(t, registry));
+  }
+
+  private static void bindTransport(TcpTransport transport, MeterRegistry registry) {
     Gauge.builder("kad.transport.connections.open", transport, t -> t.stats().openConnections())
         .description("Open TCP connections")
         .register(registry);

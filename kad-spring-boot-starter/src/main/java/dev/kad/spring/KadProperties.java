@@ -2,10 +2,13 @@ package dev.kad.spring;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
+import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.random.RandomGenerator;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -34,6 +37,24 @@ public class KadProperties {
 
   /** Lookup requests in flight at once. */
   private int alpha = 3;
+
+  /** Whether buckets off the own-id path may split too (Kademlia §4.2). */
+  private boolean relaxedSplit = false;
+
+  /** The most contacts each bucket keeps in reserve for when one of its contacts fails. */
+  private int replacementCacheSize = 20;
+
+  /**
+   * A full bucket's least recently seen contact heard from within this time is not pinged when a
+   * newcomer arrives.
+   */
+  private Duration pingGrace = Duration.ofMinutes(1);
+
+  /** Consecutive failed requests after which a contact is removed. */
+  private int maxFailures = 5;
+
+  /** The most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket; 0 for no limit. */
+  private int maxPerSubnet = 0;
 
   /** Host to bind the TCP transport to. */
   private String host = "127.0.0.1";
@@ -80,8 +101,20 @@ public class KadProperties {
   /** How often this node re-puts its own values. */
   private Duration republishInterval = Duration.ofHours(24);
 
+  /** The largest random delay added to each maintenance job's start. */
+  private Duration jobJitter = Duration.ofMinutes(1);
+
   /** Whether the maintenance jobs run. */
   private boolean maintenance = true;
+
+  /**
+   * Which maintenance jobs run when maintenance is on: refresh, liveness, expiry, replicate,
+   * republish.
+   */
+  private Set<MaintenanceJob> jobs = EnumSet.allOf(MaintenanceJob.class);
+
+  /** How often expired values and subscriptions are dropped. */
+  private Duration expiryInterval = Duration.ofMinutes(1);
 
   /** How long a watch subscription lasts before renewal. */
   private Duration subscriptionTtl = Duration.ofMinutes(10);
@@ -115,6 +148,11 @@ public class KadProperties {
         .idBits(idBits)
         .k(k)
         .alpha(alpha)
+        .relaxedSplit(relaxedSplit)
+        .replacementCacheSize(replacementCacheSize)
+        .pingGrace(pingGrace)
+        .maxFailures(maxFailures)
+        .maxPerSubnet(maxPerSubnet)
         .softTimeout(softTimeout)
         .hardTimeout(hardTimeout)
         .maxValueBytes(maxValueBytes)
@@ -125,7 +163,10 @@ public class KadProperties {
         .refreshInterval(refreshInterval)
         .replicateInterval(replicateInterval)
         .republishInterval(republishInterval)
+        .jobJitter(jobJitter)
         .maintenance(maintenance)
+        .jobs(jobs)
+        .expiryInterval(expiryInterval)
         .subscriptionTtl(subscriptionTtl)
         .maxSubscribersPerKey(maxSubscribersPerKey)
         .maxSubscriptionsPerPeer(maxSubscriptionsPerPeer)
@@ -206,6 +247,46 @@ public class KadProperties {
 
   public void setAlpha(int alpha) {
     this.alpha = alpha;
+  }
+
+  public boolean isRelaxedSplit() {
+    return relaxedSplit;
+  }
+
+  public void setRelaxedSplit(boolean relaxedSplit) {
+    this.relaxedSplit = relaxedSplit;
+  }
+
+  public int getReplacementCacheSize() {
+    return replacementCacheSize;
+  }
+
+  public void setReplacementCacheSize(int replacementCacheSize) {
+    this.replacementCacheSize = replacementCacheSize;
+  }
+
+  public Duration getPingGrace() {
+    return pingGrace;
+  }
+
+  public void setPingGrace(Duration pingGrace) {
+    this.pingGrace = pingGrace;
+  }
+
+  public int getMaxFailures() {
+    return maxFailures;
+  }
+
+  public void setMaxFailures(int maxFailures) {
+    this.maxFailures = maxFailures;
+  }
+
+  public int getMaxPerSubnet() {
+    return maxPerSubnet;
+  }
+
+  public void setMaxPerSubnet(int maxPerSubnet) {
+    this.maxPerSubnet = maxPerSubnet;
   }
 
   public String getHost() {
@@ -326,6 +407,30 @@ public class KadProperties {
 
   public void setRepublishInterval(Duration republishInterval) {
     this.republishInterval = republishInterval;
+  }
+
+  public Duration getJobJitter() {
+    return jobJitter;
+  }
+
+  public void setJobJitter(Duration jobJitter) {
+    this.jobJitter = jobJitter;
+  }
+
+  public Set<MaintenanceJob> getJobs() {
+    return jobs;
+  }
+
+  public void setJobs(Set<MaintenanceJob> jobs) {
+    this.jobs = jobs;
+  }
+
+  public Duration getExpiryInterval() {
+    return expiryInterval;
+  }
+
+  public void setExpiryInterval(Duration expiryInterval) {
+    this.expiryInterval = expiryInterval;
   }
 
   public boolean isMaintenance() {

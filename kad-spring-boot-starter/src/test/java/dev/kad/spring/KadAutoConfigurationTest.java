@@ -2,25 +2,39 @@ package dev.kad.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
+import dev.kad.api.spi.NodeListener;
+import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
 import dev.kad.testkit.SimulatedNetwork;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.lang.reflect.RecordComponent;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
@@ -98,11 +112,81 @@ class KadAutoConfigurationTest {
                     .getFailure()
                     .rootCause()
                     .hasMessage("maxOutboundConnections must be in [1, 1000000] but was 0"));
+    // Parsed before the node binds its port: nothing is left open.
+    Created created = new Created();
     runner
+        .withBean(Created.class, () -> created)
         .withPropertyValues("kad.bootstrap=nowhere")
         .run(
             context ->
                 assertThat(context).getFailure().rootCause().hasMessageContaining("nowhere"));
+    created.assertAllClosed();
+  }
+
+  @Test
+  void aBeanFailingAfterTheNodeStartedClosesTheNode() {
+    Created created = new Created();
+    runner
+        .withBean(Created.class, () -> created)
+        .withUserConfiguration(BrokenAfterTheNode.class)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage("broken after the node started"));
+    assertThat(created.nodes).hasSize(1);
+    created.assertAllClosed();
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class BrokenAfterTheNode {
+    @Bean
+    Object brokenAfterTheNode(KadNode kadNode) {
+      throw new IllegalStateException("broken after the node started");
+    }
+  }
+
+  /**
+   * Records every node and transport a context creates, to check that none outlives a failed start.
+   */
+  static final class Created implements BeanPostProcessor {
+    final List<KadNode> nodes = new CopyOnWriteArrayList<>();
+    final List<TcpTransport> transports = new CopyOnWriteArrayList<>();
+
+    @Override
+    public Object postProcessAfterInitialization(Object bean, String beanName) {
+      if (bean instanceof KadNode node) {
+        nodes.add(node);
+      } else if (bean instanceof TcpTransport transport) {
+        transports.add(transport);
+      }
+      return bean;
+    }
+
+    /**
+     * Every transport and node is closed, and every node's port free again: no listening socket, no
+     * event loop left.
+     */
+    void assertAllClosed() {
+      for (TcpTransport transport : transports) {
+        // Only a closed transport refuses to start with NodeClosedException, binding nothing.
+        StepVerifier.create(transport.start(request -> Mono.empty()))
+            .expectError(NodeClosedException.class)
+            .verify(BOUND);
+      }
+      for (KadNode node : nodes) {
+        StepVerifier.create(node.findNode(NodeId.random(new SplittableRandom(3))))
+            .expectError(NodeClosedException.class)
+            .verify(BOUND);
+        int port = node.contact().address().port();
+        try (ServerSocket again = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+          assertThat(again.getLocalPort()).isEqualTo(port);
+        } catch (IOException e) {
+          throw new AssertionError("port " + port + " of a failed context is still bound", e);
+        }
+      }
+    }
   }
 
   @Test
@@ -138,15 +222,56 @@ class KadAutoConfigurationTest {
   }
 
   @Test
-  void aUserNodeReplacesTheAutoConfiguredOne() {
+  void aUserNodeReplacesTheAutoConfiguredOneAndNoTransportIsMade() {
     runner
         .withUserConfiguration(UserNode.class)
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
         .run(
             context -> {
               assertThat(context).hasSingleBean(KadNode.class);
               assertThat(context.getBean(KadNode.class))
                   .isSameAs(context.getBean(UserNode.class).node);
+              assertThat(context).doesNotHaveBean(TcpTransport.class);
+              MeterRegistry registry = context.getBean(MeterRegistry.class);
+              context.getBean(KadNodeMeters.class).bindTo(registry);
+              assertThat(registry.find("kad.routing.contacts").gauge()).isNotNull();
+              assertThat(registry.find("kad.transport.connections.open").gauge()).isNull();
             });
+  }
+
+  @Test
+  void everyNodeListenerBeanHearsTheNodeAndSoDoTheMetrics() {
+    List<String> first = new CopyOnWriteArrayList<>();
+    List<String> second = new CopyOnWriteArrayList<>();
+    runner
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withBean("firstListener", NodeListener.class, () -> operations(first))
+        .withBean("secondListener", NodeListener.class, () -> operations(second))
+        .run(
+            context -> {
+              KadNode kad = context.getBean(KadNode.class);
+              kad.findNode(NodeId.random(new SplittableRandom(2)))
+                  .onErrorResume(e -> Mono.empty())
+                  .block(BOUND);
+              assertThat(first).contains("find_node");
+              assertThat(second).contains("find_node");
+              assertThat(
+                      context
+                          .getBean(MeterRegistry.class)
+                          .find("kad.operations")
+                          .tag("kind", "find_node")
+                          .timer())
+                  .isNotNull();
+            });
+  }
+
+  private static NodeListener operations(List<String> kinds) {
+    return new NodeListener() {
+      @Override
+      public void operationFinished(String kind, String outcome, Duration elapsed) {
+        kinds.add(kind);
+      }
+    };
   }
 
   @Configuration(proxyBeanMethods = false)
@@ -223,6 +348,37 @@ class KadAutoConfigurationTest {
             });
   }
 
+  @Test
+  void aFailedBootstrapIsRetriedUntilASeedAnswers() {
+    SimulatedNetwork network = new SimulatedNetwork(Schedulers.parallel(), 5);
+    // Never handed out by the network: sending there fails at once, until a node starts there.
+    Address seed = Address.parse("10.9.0.1:4000");
+    runner
+        .withBean(KadNode.class, () -> simulatedNode(network.newTransport()))
+        .withPropertyValues("kad.bootstrap=" + seed)
+        .run(
+            context -> {
+              KadHealthIndicator health = context.getBean(KadHealthIndicator.class);
+              awaitHealth(health, Status.DOWN, "FAILED");
+              KadNode seedNode = simulatedNode(network.newTransport(seed));
+              try {
+                // The first retries come after 1 to 1.5 s, then 1 to 3 s.
+                Health report = awaitHealth(health, Status.UP, "DONE");
+                assertThat(report.getDetails()).doesNotContainKey("bootstrapError");
+              } finally {
+                seedNode.close().block(BOUND);
+              }
+            });
+  }
+
+  private static KadNode simulatedNode(Transport transport) {
+    return KadNodes.builder()
+        .config(KadConfig.builder().maintenance(false).build())
+        .transport(transport)
+        .start()
+        .block(BOUND);
+  }
+
   /** Polls the indicator, bounded in count and time: bootstrap runs in the background. */
   private static Health awaitHealth(KadHealthIndicator indicator, Status wanted, String bootstrap) {
     Health last = indicator.health();
@@ -251,13 +407,57 @@ class KadAutoConfigurationTest {
         .contains("\"name\": \"kad.k\"")
         .contains("Bucket size and replication factor.")
         .contains("\"name\": \"kad.hard-timeout\"");
+    for (RecordComponent setting : KadConfig.class.getRecordComponents()) {
+      String property =
+          "kad." + setting.getName().replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+      assertThat(metadata)
+          .as("a property for KadConfig.%s", setting.getName())
+          .contains("\"name\": \"" + property + "\"");
+    }
+  }
+
+  @Test
+  void everyEngineSettingBindsFromItsProperty() {
+    runner
+        .withPropertyValues(
+            "kad.relaxed-split=true",
+            "kad.replacement-cache-size=7",
+            "kad.ping-grace=30s",
+            "kad.max-failures=9",
+            "kad.max-per-subnet=2",
+            "kad.job-jitter=5s",
+            "kad.jobs=refresh,expiry",
+            "kad.expiry-interval=2m")
+        .run(
+            context -> {
+              KadConfig config = context.getBean(KadNode.class).config();
+              assertThat(config.relaxedSplit()).isTrue();
+              assertThat(config.replacementCacheSize()).isEqualTo(7);
+              assertThat(config.pingGrace()).isEqualTo(Duration.ofSeconds(30));
+              assertThat(config.maxFailures()).isEqualTo(9);
+              assertThat(config.maxPerSubnet()).isEqualTo(2);
+              assertThat(config.jobJitter()).isEqualTo(Duration.ofSeconds(5));
+              assertThat(config.jobs())
+                  .containsExactlyInAnyOrder(MaintenanceJob.REFRESH, MaintenanceJob.EXPIRY);
+              assertThat(config.expiryInterval()).isEqualTo(Duration.ofMinutes(2));
+            });
+    runner
+        .withPropertyValues("kad.max-failures=0")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessage("maxFailures must be in [1, 1000] but was 0"));
   }
 
   @Test
   void aPortInUseFailsStartUpWithAClearMessage() throws Exception {
+    Created created = new Created();
     try (java.net.ServerSocket taken =
         new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       runner
+          .withBean(Created.class, () -> created)
           .withPropertyValues("kad.port=" + taken.getLocalPort())
           .run(
               context ->
@@ -266,5 +466,7 @@ class KadAutoConfigurationTest {
                       .getFailure()
                       .hasStackTraceContaining("kad node could not start"));
     }
+    assertThat(created.transports).hasSize(1);
+    created.assertAllClosed();
   }
 }

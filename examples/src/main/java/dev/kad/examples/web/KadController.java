@@ -1,6 +1,7 @@
 package dev.kad.examples.web;
 
 import dev.kad.api.KadNode;
+import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.examples.web.Views.LookupEventView;
@@ -9,9 +10,15 @@ import dev.kad.examples.web.Views.PutView;
 import dev.kad.examples.web.Views.ValueView;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PutMapping;
@@ -19,8 +26,12 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
-/** The HTTP face of the node: every handler returns the node's Mono or Flux as it is. */
+/**
+ * The HTTP face of the node: every handler returns the node's Mono or Flux, mapped to the JSON
+ * views; operations that end are bounded by {@code kad.web.timeout} as a whole.
+ */
 @RestController
 class KadController {
 
@@ -30,27 +41,72 @@ class KadController {
   private final KadNode node;
   private final Duration timeout;
 
+  /**
+   * Completes when the application starts to close. Watch streams never end on their own, and the
+   * node closes only after the web server has drained its requests: without this, an open watch
+   * would hold graceful shutdown for its whole timeout.
+   */
+  private final Sinks.Empty<Void> closing = Sinks.empty();
+
   KadController(KadNode node, @Value("${kad.web.timeout:10s}") Duration timeout) {
     this.node = node;
     this.timeout = timeout;
   }
 
   @PutMapping("/keys/{key}")
-  Mono<PutView> put(@PathVariable String key, @RequestBody(required = false) byte[] body) {
+  Mono<PutView> put(
+      @PathVariable String key,
+      @RequestBody(required = false) byte[] body,
+      ServerHttpRequest request) {
     byte[] value = body == null ? new byte[0] : body;
-    return node.put(key(key), value).timeout(timeout).map(PutView::of);
+    return node.put(key(key, request), value)
+        .timeout(timeout)
+        .onErrorMap(TimeoutException.class, e -> timedOut("put", key))
+        .map(PutView::of);
   }
 
-  @GetMapping(
-      value = "/keys/{key}",
-      produces = {MediaType.APPLICATION_JSON_VALUE, MediaType.APPLICATION_NDJSON_VALUE})
-  Flux<ValueView> get(@PathVariable String key) {
-    return node.get(key(key)).timeout(timeout).map(ValueView::of);
+  /**
+   * The values as one JSON array, written only once the lookup has finished: a lookup still running
+   * at the deadline is a 504, never an array cut short.
+   */
+  @GetMapping(value = "/keys/{key}", produces = MediaType.APPLICATION_JSON_VALUE)
+  Mono<List<ValueView>> get(@PathVariable String key, ServerHttpRequest request) {
+    return node.get(key(key, request))
+        .map(ValueView::of)
+        .collectList()
+        .timeout(timeout)
+        .onErrorMap(TimeoutException.class, e -> timedOut("get", key));
   }
 
+  /**
+   * The values as they arrive, one per line, for at most the timeout. Nothing is written before the
+   * first value, so a deadline passing first is a 504; after it the status is sent, and the stream
+   * ends cleanly with the values that came in time.
+   */
+  @GetMapping(value = "/keys/{key}", produces = MediaType.APPLICATION_NDJSON_VALUE)
+  Flux<ValueView> stream(@PathVariable String key, ServerHttpRequest request) {
+    Key k = key(key, request);
+    return Flux.defer(
+        () -> {
+          // One timer for the whole stream: cache() keeps it running while timeout(...)
+          // subscribes to it afresh after each value.
+          Mono<Long> deadline = Mono.delay(timeout).cache();
+          AtomicBoolean started = new AtomicBoolean();
+          return node.get(k)
+              .timeout(deadline, v -> deadline)
+              .doOnNext(v -> started.set(true))
+              .onErrorResume(
+                  TimeoutException.class,
+                  e -> started.get() ? Flux.empty() : Flux.error(timedOut("get", key)))
+              .map(ValueView::of);
+        });
+  }
+
+  /** The values of the key as server-sent events, until the client leaves or the app closes. */
   @GetMapping(value = "/keys/{key}/watch", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-  Flux<ServerSentEvent<ValueView>> watch(@PathVariable String key) {
-    return node.watch(key(key))
+  Flux<ServerSentEvent<ValueView>> watch(@PathVariable String key, ServerHttpRequest request) {
+    return node.watch(key(key, request))
+        .takeUntilOther(closing.asMono())
         .map(
             v ->
                 ServerSentEvent.builder(ValueView.of(v))
@@ -75,12 +131,33 @@ class KadController {
             });
   }
 
-  private static Key key(String name) {
+  // Published before any lifecycle stops, so before the web server's graceful shutdown.
+  @EventListener(ContextClosedEvent.class)
+  void endLiveStreams() {
+    // A second event (a child context closing) finds the sink done: nothing left to do.
+    closing.tryEmitEmpty();
+  }
+
+  /**
+   * The key named in the path. WebFlux takes a ';' in a path segment as the start of matrix
+   * parameters and leaves them out of the path variable, so {@code /keys/user;99} would name the
+   * key {@code user}: a bare ';' is refused, and an encoded one ({@code %3B}) is part of the key.
+   */
+  private static Key key(String name, ServerHttpRequest request) {
+    if (request.getPath().pathWithinApplication().value().indexOf(';') >= 0) {
+      throw new IllegalArgumentException(
+          "key must not contain a bare ';', which starts matrix parameters: encode it as %3B");
+    }
     int bytes = name.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > MAX_KEY_BYTES) {
       throw new IllegalArgumentException(
           "key must be at most " + MAX_KEY_BYTES + " bytes but was " + bytes);
     }
     return Key.of(name);
+  }
+
+  private KadTimeoutException timedOut(String operation, String key) {
+    return new KadTimeoutException(
+        operation + " of key '" + key + "' did not finish within " + timeout);
   }
 }

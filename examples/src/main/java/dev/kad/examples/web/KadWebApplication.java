@@ -14,6 +14,9 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  * GET  /lookups/{id}        server-sent events of one lookup's progress
  * </pre>
  *
+ * <p>A key is one path segment: a ';' in it must be sent encoded ({@code %3B}), as a bare one would
+ * start matrix parameters. Operations that end are bounded by {@code kad.web.timeout} (10 s).
+ *
  * <p>Run with {@code java -cp examples/target/kad.jar dev.kad.examples.web.KadWebApplication
  * --kad.port=7000 --kad.bootstrap=127.0.0.1:7001}.
  */

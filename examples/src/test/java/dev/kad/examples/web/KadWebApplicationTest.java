@@ -6,17 +6,22 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.reactor.KadNodes;
+import dev.kad.spring.KadNodeLifecycle;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
@@ -48,6 +53,7 @@ class KadWebApplicationTest {
 
   @Autowired WebTestClient http;
   @Autowired KadNode node;
+  @Autowired ApplicationContext context;
 
   @BeforeAll
   static void startCluster() {
@@ -114,6 +120,76 @@ class KadWebApplicationTest {
         .isEqualTo("hello")
         .jsonPath("$[0].publisher")
         .isEqualTo(node.id().toHex());
+    // What curl sends by default: the JSON array too.
+    http.get()
+        .uri("/keys/{key}", "greeting")
+        .accept(MediaType.ALL)
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_JSON)
+        .expectBody()
+        .jsonPath("$[0].text")
+        .isEqualTo("hello");
+  }
+
+  @Test
+  void aBareSemicolonInAKeyIsRefusedAndAnEncodedOneIsPartOfTheKey() {
+    // WebFlux would take ";99" as matrix parameters and store under "user".
+    http.put()
+        .uri("/keys/user;99")
+        .bodyValue("x".getBytes(StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+        .expectBody()
+        .jsonPath("$.detail")
+        .isEqualTo(
+            "key must not contain a bare ';', which starts matrix parameters: encode it as %3B");
+    http.get()
+        .uri("/keys/user;99")
+        .accept(MediaType.APPLICATION_NDJSON)
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo(400);
+    http.get()
+        .uri("/keys/user;99/watch")
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo(400);
+    awaitJoined();
+    // The URI template encodes the ';' as %3B.
+    http.put()
+        .uri("/keys/{key}", "user;99")
+        .bodyValue("x".getBytes(StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.key")
+        .isEqualTo(Key.of("user;99").toHex());
+  }
+
+  @Test
+  void theNodeStopsAfterTheWebServer() {
+    // Spring stops higher phases first: the web server drains its requests while the node is open.
+    Map<String, SmartLifecycle> webServer =
+        context.getBeansOfType(SmartLifecycle.class).entrySet().stream()
+            .filter(
+                e -> e.getValue().getClass().getName().startsWith("org.springframework.boot.web"))
+            .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+    assertThat(webServer).isNotEmpty();
+    int kad = context.getBean(KadNodeLifecycle.class).getPhase();
+    assertThat(webServer.values()).allSatisfy(l -> assertThat(l.getPhase()).isGreaterThan(kad));
   }
 
   @Test

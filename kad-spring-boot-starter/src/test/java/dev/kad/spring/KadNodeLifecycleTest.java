@@ -1,0 +1,168 @@
+package dev.kad.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.spi.NodeListener;
+import dev.kad.api.spi.Transport;
+import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.SimulatedNetwork;
+import dev.kad.testkit.VirtualTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.health.contributor.Status;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/** The background bootstrap of {@link KadNodeLifecycle}, on virtual time. */
+class KadNodeLifecycleTest {
+
+  private static final KadConfig CONFIG = KadConfig.builder().maintenance(false).build();
+
+  /** An address the network never handed out: sending there fails at once, like a refusal. */
+  private static final Address SEED = Address.parse("10.9.0.1:4000");
+
+  private final VirtualTimeScheduler vts = VirtualTimeScheduler.create();
+  private final SimulatedNetwork network = new SimulatedNetwork(vts, 11);
+  private final Clock clock = Clock.fixed(Instant.EPOCH, ZoneOffset.UTC);
+  private final List<KadNode> nodes = new ArrayList<>();
+
+  /** The virtual times at which bootstrap attempts succeeded or failed. */
+  private final List<Duration> attempts = new CopyOnWriteArrayList<>();
+
+  private final KadNode node = start(network.newTransport(), recordingAttempts());
+
+  @AfterEach
+  void closeEverything() {
+    for (KadNode n : nodes) {
+      VirtualTime.await(vts, n.close());
+    }
+    vts.dispose();
+  }
+
+  @Test
+  void retriesAFailedBootstrapWithBoundedBackOffUntilASeedAnswers() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle);
+    lifecycle.start();
+    assertThat(attempts).hasSize(1);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+    assertThat(lifecycle.status().error())
+        .hasValueSatisfying(e -> assertThat(e).contains(SEED.toString()));
+
+    vts.advanceTimeBy(KadNodeLifecycle.FIRST_RETRY_DELAY.minusMillis(1));
+    assertThat(attempts).hasSize(1);
+    // The first retry waits between 1 and 1.5 s (jitter).
+    vts.advanceTimeBy(KadNodeLifecycle.FIRST_RETRY_DELAY.dividedBy(2).plusMillis(1));
+    assertThat(attempts).hasSize(2);
+
+    vts.advanceTimeBy(Duration.ofMinutes(30));
+    List<Duration> gaps = gaps();
+    assertThat(gaps)
+        .allSatisfy(g -> assertThat(g).isLessThanOrEqualTo(KadNodeLifecycle.MAX_RETRY_DELAY));
+    // Doubling reaches the cap: the late attempts come about once a minute, not in a busy loop.
+    assertThat(gaps.subList(gaps.size() - 5, gaps.size()))
+        .allSatisfy(
+            g ->
+                assertThat(g)
+                    .isGreaterThanOrEqualTo(KadNodeLifecycle.MAX_RETRY_DELAY.dividedBy(2)));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+
+    start(network.newTransport(SEED), NodeListener.NONE);
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(1));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    int joinedAfter = attempts.size();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(joinedAfter);
+    lifecycle.stop();
+  }
+
+  @Test
+  void stoppingEndsTheRetries() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    int before = attempts.size();
+    assertThat(before).isGreaterThan(1);
+
+    lifecycle.stop();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(before);
+    assertThat(lifecycle.isRunning()).isFalse();
+  }
+
+  @Test
+  void aNodeClosedElsewhereEndsTheRetries() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    String lastError = lifecycle.status().error().orElseThrow();
+
+    // As when the context fails after the lifecycle started: the node's destroy method closes it.
+    VirtualTime.await(vts, node.close());
+    int closedAt = attempts.size();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    // At most the one attempt that finds the node closed, and the status keeps the last failure.
+    assertThat(attempts.size()).isLessThanOrEqualTo(closedAt + 1);
+    int after = attempts.size();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(after);
+    assertThat(lifecycle.status().error()).hasValue(lastError);
+    lifecycle.stop();
+  }
+
+  @Test
+  void withoutSeedsNothingIsTried() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).isEmpty();
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.NOT_CONFIGURED);
+    lifecycle.stop();
+  }
+
+  private KadNode start(Transport transport, NodeListener listener) {
+    KadNode n =
+        VirtualTime.await(
+            vts,
+            KadNodes.builder()
+                .config(CONFIG)
+                .transport(transport)
+                .scheduler(vts)
+                .listener(listener)
+                .start());
+    nodes.add(n);
+    return n;
+  }
+
+  private NodeListener recordingAttempts() {
+    return new NodeListener() {
+      @Override
+      public void operationFinished(String kind, String outcome, Duration elapsed) {
+        // A cancel reaching an attempt that already ended is reported too: not an attempt.
+        if (kind.equals("bootstrap") && !outcome.equals("cancelled")) {
+          attempts.add(Duration.ofNanos(vts.now(TimeUnit.NANOSECONDS)));
+        }
+      }
+    };
+  }
+
+  private List<Duration> gaps() {
+    List<Duration> gaps = new ArrayList<>();
+    for (int i = 1; i < attempts.size(); i++) {
+      gaps.add(attempts.get(i).minus(attempts.get(i - 1)));
+    }
+    return gaps;
+  }
+}
