@@ -10,8 +10,9 @@ import reactor.core.Exceptions;
 
 /**
  * Turns every failure into one line on stderr and an exit code, never a stack trace: bad input
- * (unknown option, unparsable address, value too large) exits with picocli's usage code 2, a
- * failure while running (unreachable bootstrap node, timeout, refused store) with 1.
+ * (unknown option, unparsable address, value too large, a setting a builder refuses) exits with
+ * picocli's usage code 2, a failure while running (unreachable bootstrap node, timeout, refused
+ * store) with 1.
  */
 final class ErrorHandler implements IExecutionExceptionHandler, IParameterExceptionHandler {
 
@@ -28,7 +29,11 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
   public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
     cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + describe(ex));
     cmd.getErr().flush();
-    return cmd.getCommandSpec().exitCodeOnExecutionException();
+    // An argument the options parsed but a builder refused (a port out of range, 0.0.0.0
+    // without --advertise) is bad input like any other.
+    return Exceptions.unwrap(ex) instanceof IllegalArgumentException
+        ? cmd.getCommandSpec().exitCodeOnInvalidInput()
+        : cmd.getCommandSpec().exitCodeOnExecutionException();
   }
 
   /** The message of the failure that matters, on one line. */

@@ -109,6 +109,16 @@ class KadCliTest {
   }
 
   @Test
+  void settingsANodeCannotHaveAreUsageErrorsNamingThem() {
+    Cli.Run port = Cli.kad("node", "--port", "99999");
+    assertThat(port.exitCode()).isEqualTo(2);
+    assertThat(port.err()).singleElement().asString().startsWith("kad node: ").contains("99999");
+    Cli.Run wildcard = Cli.kad("node", "--port", "0", "--host", "0.0.0.0");
+    assertThat(wildcard.exitCode()).isEqualTo(2);
+    assertThat(wildcard.err()).singleElement().asString().contains("0.0.0.0");
+  }
+
+  @Test
   void unparsableAdvertisedAddressOfANodeIsAUsageError() {
     Cli.Run run = Cli.kad("node", "--port", "0", "--advertise", "example.org:http");
 
