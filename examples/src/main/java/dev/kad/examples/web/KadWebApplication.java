@@ -17,8 +17,9 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  * <p>A key is one path segment: a ';' in it must be sent encoded ({@code %3B}), as a bare one would
  * start matrix parameters. Operations that end are bounded by {@code kad.web.timeout} (10 s).
  *
- * <p>Run with {@code java -cp examples/target/kad.jar dev.kad.examples.web.KadWebApplication
- * --kad.port=7000 --kad.bootstrap=127.0.0.1:7001}.
+ * <p>Run with {@code mvn -B -q install -DskipTests && mvn -B -q -pl examples exec:java
+ * -Dexec.args="--server.port=8080 --kad.port=7000 --kad.bootstrap=127.0.0.1:7001"} (the shaded
+ * {@code kad.jar} holds the command line only, without Spring).
  */
 @SpringBootApplication
 public class KadWebApplication {
