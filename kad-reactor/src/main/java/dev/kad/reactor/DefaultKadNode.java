@@ -470,11 +470,11 @@ final class DefaultKadNode implements KadNode {
     }
     return Mono.defer(
         () -> {
-          long start = scheduler.now(TimeUnit.NANOSECONDS);
+          Outcome outcome = new Outcome(kind);
           return operation
-              .doOnSuccess(v -> listener.operationFinished(kind, "ok", since(start)))
-              .doOnError(e -> listener.operationFinished(kind, "error", since(start)))
-              .doOnCancel(() -> listener.operationFinished(kind, "cancelled", since(start)));
+              .doOnSuccess(v -> outcome.report("ok"))
+              .doOnError(e -> outcome.report("error"))
+              .doOnCancel(() -> outcome.report("cancelled"));
         });
   }
 
@@ -484,12 +484,32 @@ final class DefaultKadNode implements KadNode {
     }
     return Flux.defer(
         () -> {
-          long start = scheduler.now(TimeUnit.NANOSECONDS);
+          Outcome outcome = new Outcome(kind);
           return operation
-              .doOnComplete(() -> listener.operationFinished(kind, "ok", since(start)))
-              .doOnError(e -> listener.operationFinished(kind, "error", since(start)))
-              .doOnCancel(() -> listener.operationFinished(kind, "cancelled", since(start)));
+              .doOnComplete(() -> outcome.report("ok"))
+              .doOnError(e -> outcome.report("error"))
+              .doOnCancel(() -> outcome.report("cancelled"));
         });
+  }
+
+  /**
+   * How one operation ended, told to the listener once: a cancel reaching an operation that had
+   * already ended (a context stopping after its bootstrap finished) is not a second outcome.
+   */
+  private final class Outcome {
+    private final String kind;
+    private final long start = scheduler.now(TimeUnit.NANOSECONDS);
+    private final AtomicBoolean reported = new AtomicBoolean();
+
+    Outcome(String kind) {
+      this.kind = kind;
+    }
+
+    void report(String outcome) {
+      if (reported.compareAndSet(false, true)) {
+        listener.operationFinished(kind, outcome, since(start));
+      }
+    }
   }
 
   private Mono<Response> find(Contact to, KadId target, boolean findValue) {

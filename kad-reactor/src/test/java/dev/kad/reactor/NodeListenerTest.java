@@ -61,4 +61,18 @@ class NodeListenerTest {
       assertThat(stats.activeWatches()).isZero();
     }
   }
+
+  @Test
+  void anOperationIsReportedOnceEvenWhenACancelFollowsItsEnd() {
+    try (Cluster c = new Cluster(42, CONFIG).grow(10)) {
+      Recorder recorder = new Recorder();
+      KadNode node = c.startWithListener(recorder);
+      recorder.events.clear();
+      // take(1) cancels the Mono once its value arrives, after the operation has ended.
+      c.await(node.findNode(c.node(3).id()).flux().take(1).collectList());
+      assertThat(recorder.events)
+          .filteredOn(e -> e.startsWith("op:"))
+          .containsExactly("op:find_node:ok");
+    }
+  }
 }
