@@ -93,6 +93,26 @@ class NodeProcessTest {
 
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aPortInUseFailsWithOneLine() throws Exception {
+    NodeProcess first = start("node", "--port", "0");
+    String port = first.address.split(":")[1];
+    Path stderr = logs.resolve("port-in-use.err");
+    Process second =
+        new ProcessBuilder(kadCommand("node", "--port", port))
+            .redirectError(stderr.toFile())
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    assertThat(second.waitFor(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+    assertThat(second.exitValue()).isEqualTo(1);
+    assertThat(Files.readAllLines(stderr))
+        .singleElement()
+        .asString()
+        .startsWith("kad node: cannot listen on ")
+        .contains(port);
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void nodeProcessClosesGracefullyOnSigterm() throws Exception {
     NodeProcess node = start("node", "--port", "0");
 
@@ -174,7 +194,8 @@ class NodeProcessTest {
   }
 
   /** Starts {@code kad args...} in a new JVM and waits until it prints that it is running. */
-  private NodeProcess start(String... args) throws IOException, InterruptedException {
+  /** The command line of a {@code kad} JVM on the test class path. */
+  private static List<String> kadCommand(String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-XX:TieredStopAtLevel=1");
@@ -184,8 +205,12 @@ class NodeProcessTest {
         System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
     command.add(KadCli.class.getName());
     command.addAll(List.of(args));
+    return command;
+  }
+
+  private NodeProcess start(String... args) throws IOException, InterruptedException {
     Path stderr = logs.resolve("node-" + nodes.size() + ".err");
-    Process process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+    Process process = new ProcessBuilder(kadCommand(args)).redirectError(stderr.toFile()).start();
     NodeProcess node = new NodeProcess(process, stderr);
     nodes.add(node);
     node.awaitRunning();

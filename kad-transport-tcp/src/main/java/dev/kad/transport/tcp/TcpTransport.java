@@ -602,7 +602,16 @@ public final class TcpTransport implements Transport {
     return stopServer
         .then(closeConnections)
         .then(releaseLoops)
-        .doOnSuccess(v -> log.info("{}: closed", options.name()));
+        .doOnSuccess(
+            v -> {
+              // A transport that never listened (its start failed) has no lifecycle to report:
+              // the failure itself is what its owner tells the user.
+              if (localAddress != null) {
+                log.info("{}: closed", options.name());
+              } else {
+                log.debug("{}: closed before it listened", options.name());
+              }
+            });
   }
 
   @Override
