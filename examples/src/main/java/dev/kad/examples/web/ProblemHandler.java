@@ -10,7 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
 import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
@@ -30,44 +32,44 @@ class ProblemHandler {
     ServerWebInputException.class,
     DecodingException.class
   })
-  ProblemDetail badInput(Exception e) {
+  ResponseEntity<ProblemDetail> badInput(Exception e) {
     return problem(HttpStatus.BAD_REQUEST, "Bad input", e.getMessage());
   }
 
   @ExceptionHandler(KadTimeoutException.class)
-  ProblemDetail timeout(KadTimeoutException e) {
+  ResponseEntity<ProblemDetail> timeout(KadTimeoutException e) {
     return problem(HttpStatus.GATEWAY_TIMEOUT, "DHT timeout", e.getMessage());
   }
 
   /** Reactor's own timeout message names its operators, nothing the client knows: not shown. */
   @ExceptionHandler(TimeoutException.class)
-  ProblemDetail timeout(TimeoutException e) {
+  ResponseEntity<ProblemDetail> timeout(TimeoutException e) {
     return problem(HttpStatus.GATEWAY_TIMEOUT, "DHT timeout", "the DHT did not answer in time");
   }
 
   @ExceptionHandler(StoreRejectedException.class)
-  ProblemDetail rejected(StoreRejectedException e) {
+  ResponseEntity<ProblemDetail> rejected(StoreRejectedException e) {
     return problem(HttpStatus.BAD_GATEWAY, "Store rejected", e.getMessage());
   }
 
   @ExceptionHandler({UnreachableContactException.class, NodeClosedException.class})
-  ProblemDetail unavailable(KadException e) {
+  ResponseEntity<ProblemDetail> unavailable(KadException e) {
     return problem(HttpStatus.SERVICE_UNAVAILABLE, "DHT unavailable", e.getMessage());
   }
 
   @ExceptionHandler(KadException.class)
-  ProblemDetail other(KadException e) {
+  ResponseEntity<ProblemDetail> other(KadException e) {
     return problem(HttpStatus.BAD_GATEWAY, "DHT error", e.getMessage());
   }
 
   /** Spring's own rejections (415, 406, 405...) keep their status and problem body. */
   @ExceptionHandler(ErrorResponseException.class)
-  ProblemDetail spring(ErrorResponseException e) {
-    return e.getBody();
+  ResponseEntity<ProblemDetail> spring(ErrorResponseException e) {
+    return respond(e.getBody());
   }
 
   @ExceptionHandler(Exception.class)
-  ProblemDetail unexpected(Exception e) {
+  ResponseEntity<ProblemDetail> unexpected(Exception e) {
     log.warn("request failed unexpectedly", e);
     return problem(
         HttpStatus.INTERNAL_SERVER_ERROR,
@@ -75,9 +77,21 @@ class ProblemHandler {
         "the request failed; see the server log");
   }
 
-  private static ProblemDetail problem(HttpStatus status, String title, String detail) {
+  private static ResponseEntity<ProblemDetail> problem(
+      HttpStatus status, String title, String detail) {
     ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
     p.setTitle(title);
-    return p;
+    return respond(p);
+  }
+
+  /**
+   * The problem as {@code application/problem+json} whatever the request accepts: a client of an
+   * event stream (EventSource sends {@code Accept: text/event-stream}) would otherwise get the
+   * problem as an event.
+   */
+  private static ResponseEntity<ProblemDetail> respond(ProblemDetail p) {
+    return ResponseEntity.status(p.getStatus())
+        .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+        .body(p);
   }
 }

@@ -276,6 +276,22 @@ class KadWebApplicationTest {
   }
 
   @Test
+  void anEventStreamClientGetsItsErrorsAsProblemJson() {
+    // What a browser's EventSource asks for: the problem must not come back as an event.
+    http.get()
+        .uri("/lookups/{id}", "not-hex")
+        .accept(MediaType.TEXT_EVENT_STREAM)
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+        .expectBody()
+        .jsonPath("$.status")
+        .isEqualTo(400);
+  }
+
+  @Test
   void badInputIsA400ProblemWithoutAStackTrace() {
     http.get()
         .uri("/lookups/{id}", "not-hex")
