@@ -1,6 +1,7 @@
 package dev.kad.api;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Objects;
@@ -183,6 +184,17 @@ public record KadConfig(
       throw new IllegalArgumentException(
           "softTimeout must not exceed hardTimeout (" + hardTimeout + ") but was " + softTimeout);
     }
+  }
+
+  /**
+   * The latest expiry a value received at {@code now} may have: {@link #expireAfter()} plus {@link
+   * #MAX_CLOCK_SKEW}. Nodes refuse a value set to expire later.
+   *
+   * @param now when the value is received or put
+   * @return the latest expiry accepted
+   */
+  public Instant latestExpiry(Instant now) {
+    return now.plus(expireAfter).plus(MAX_CLOCK_SKEW);
   }
 
   /**

@@ -792,8 +792,7 @@ final class DefaultKadNode implements KadNode {
     }
     checkWidth("value publisher", value.publisher());
     checkSize(value.size());
-    Instant latest = clock.instant().plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW);
-    if (value.expiresAt().isAfter(latest)) {
+    if (value.expiresAt().isAfter(config.latestExpiry(clock.instant()))) {
       throw new IllegalArgumentException(
           "value expires at "
               + value.expiresAt()

@@ -229,7 +229,7 @@ final class RequestHandling implements RequestHandler {
       if (v.isExpiredAt(now)) {
         return Problem.invalid("value " + i + " expired at " + v.expiresAt());
       }
-      if (v.expiresAt().isAfter(latestExpiry(now))) {
+      if (v.expiresAt().isAfter(config.latestExpiry(now))) {
         return Problem.invalid(
             "value "
                 + i
@@ -241,11 +241,6 @@ final class RequestHandling implements RequestHandler {
       }
     }
     return Optional.empty();
-  }
-
-  /** The latest expiry a value received now may have: {@code expireAfter} plus clock skew. */
-  private Instant latestExpiry(Instant now) {
-    return now.plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW);
   }
 
   private Optional<Problem> width(String what, KadId id) {

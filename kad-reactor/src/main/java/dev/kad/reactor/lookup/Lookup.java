@@ -90,7 +90,7 @@ public final class Lookup {
     // A stalled request keeps its flatMap slot until the hard timeout while the state asks
     // others: room for k + alpha fresh requests in every soft period of a hard timeout, so dead
     // contacts never fill the pipeline. The state knows the cap and never hands out more.
-    long periods = Math.max(1, config.hardTimeout().toNanos() / config.softTimeout().toNanos() + 1);
+    long periods = config.hardTimeout().toNanos() / config.softTimeout().toNanos() + 1;
     this.maxPending = (int) Math.min(4096, periods * (config.k() + config.alpha()));
   }
 

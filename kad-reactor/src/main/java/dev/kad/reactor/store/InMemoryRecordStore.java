@@ -22,9 +22,6 @@ import java.util.Objects;
 public final class InMemoryRecordStore implements RecordStore {
 
   private final KadConfig config;
-  private final int maxValueBytes;
-  private final int maxValuesPerKey;
-  private final long maxStoredBytes;
   private final Map<Key, Map<Identity, StoredValue>> byKey = new HashMap<>();
   private long storedBytes;
   private int size;
@@ -36,9 +33,6 @@ public final class InMemoryRecordStore implements RecordStore {
    */
   public InMemoryRecordStore(KadConfig config) {
     this.config = config;
-    this.maxValueBytes = config.maxValueBytes();
-    this.maxValuesPerKey = config.maxValuesPerKey();
-    this.maxStoredBytes = config.maxStoredBytes();
   }
 
   private record Identity(NodeId publisher, long valueId) {
@@ -53,9 +47,9 @@ public final class InMemoryRecordStore implements RecordStore {
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(keepUntil, "keepUntil");
     Objects.requireNonNull(now, "now");
-    if (value.size() > maxValueBytes) {
+    if (value.size() > config.maxValueBytes()) {
       return StoreOutcome.rejected(
-          "value of " + value.size() + " bytes exceeds maxValueBytes " + maxValueBytes);
+          "value of " + value.size() + " bytes exceeds maxValueBytes " + config.maxValueBytes());
     }
     if (value.isExpiredAt(now)) {
       return StoreOutcome.rejected("value expired at " + value.expiresAt());
@@ -78,19 +72,22 @@ public final class InMemoryRecordStore implements RecordStore {
         return StoreOutcome.rejected(overBudget);
       }
       if (old == null) {
-        if (values.size() >= maxValuesPerKey) {
+        if (values.size() >= config.maxValuesPerKey()) {
           removeIfEmpty(key, values);
           return StoreOutcome.rejected(
               "key "
                   + key.toShortHex()
                   + " already holds maxValuesPerKey "
-                  + maxValuesPerKey
+                  + config.maxValuesPerKey()
                   + " values");
         }
-        if (storedBytes + cost(value) > maxStoredBytes) {
+        if (storedBytes + cost(value) > config.maxStoredBytes()) {
           removeIfEmpty(key, values);
           return StoreOutcome.rejected(
-              "storing " + cost(value) + " bytes would exceed maxStoredBytes " + maxStoredBytes);
+              "storing "
+                  + cost(value)
+                  + " bytes would exceed maxStoredBytes "
+                  + config.maxStoredBytes());
         }
         put(values, identity, new StoredValue(key, value, now, until, cached));
         return StoreOutcome.stored();
@@ -130,9 +127,12 @@ public final class InMemoryRecordStore implements RecordStore {
       return StoreOutcome.renewed();
     }
     long grown = cost(value) - cost(held);
-    if (storedBytes + grown > maxStoredBytes) {
+    if (storedBytes + grown > config.maxStoredBytes()) {
       return StoreOutcome.rejected(
-          "storing " + cost(value) + " bytes would exceed maxStoredBytes " + maxStoredBytes);
+          "storing "
+              + cost(value)
+              + " bytes would exceed maxStoredBytes "
+              + config.maxStoredBytes());
     }
     drop(values, identity, old);
     Instant keep = stillCached ? until : value.expiresAt();
