@@ -12,7 +12,8 @@ import java.util.Optional;
  * Gauges of the node's state: {@code kad.routing.contacts}, {@code kad.store.values}, {@code
  * kad.store.bytes}, {@code kad.watches.active}; and, when the node's {@link TcpTransport} is known,
  * the transport's {@code kad.transport.connections.open}, {@code kad.transport.connections.dropped}
- * (connections closed for misbehaving) and {@code kad.transport.connections.evicted}.
+ * (connections closed for misbehaving), {@code kad.transport.connections.evicted} and {@code
+ * kad.transport.claims.refuted} (peers that claimed another node's address).
  */
 public class KadNodeMeters implements MeterBinder {
 
@@ -69,6 +70,10 @@ public class KadNodeMeters implements MeterBinder {
     FunctionCounter.builder(
             "kad.transport.connections.evicted", transport, t -> t.stats().evictedConnections())
         .description("Idle dialed connections closed to stay within max-outbound-connections")
+        .register(registry);
+    FunctionCounter.builder(
+            "kad.transport.claims.refuted", transport, t -> t.stats().claimsRefuted())
+        .description("Peers that claimed an address whose node, dialed back, disowned them")
         .register(registry);
   }
 }

@@ -330,6 +330,8 @@ class KadAutoConfigurationTest {
                         .isNotNull();
                     assertThat(registry.find("kad.transport.connections.evicted").functionCounter())
                         .isNotNull();
+                    assertThat(registry.find("kad.transport.claims.refuted").functionCounter())
+                        .isNotNull();
                   });
         });
   }

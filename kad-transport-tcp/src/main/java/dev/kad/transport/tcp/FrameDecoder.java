@@ -9,8 +9,9 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The first inbound handler of every connection. On activation it sends this node's {@link
- * Preface}; it then expects the peer's preface (within the connect timeout), followed by frames of
+ * The first inbound handler of every connection. The dialing side sends its {@link Preface} on
+ * activation, the accepting side once it has read the dialer's (its answer to a dial-back depends
+ * on it). Each side expects the peer's preface within the connect timeout, followed by frames of
  * {@code 4-byte big-endian length + body}, and passes each body on as a retained slice. A wrong
  * preface, a length outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is
  * a {@link Violation}: it is reported once and the connection closed, nothing after it is read.
@@ -42,7 +43,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    ctx.writeAndFlush(Preface.encode(ctx.alloc(), format));
+    if (!peer.inbound()) {
+      PeerConnection.Claim checking = peer.checking();
+      byte[] echo = checking == null ? null : checking.claimant().peerNonce();
+      ctx.writeAndFlush(
+          Preface.encode(ctx.alloc(), format, echo == null ? 0 : Preface.ECHO, peer.nonce(), echo));
+    }
     // a peer that says nothing must not hold one of the bounded connection slots for long
     prefaceDeadline =
         ctx.executor()
@@ -94,7 +100,8 @@ final class FrameDecoder extends ByteToMessageDecoder {
       if (in.readableBytes() < Preface.LENGTH) {
         return;
       }
-      Optional<String> problem = Preface.check(firstBytes(in), format);
+      byte[] preface = firstBytes(in);
+      Optional<String> problem = Preface.check(preface, format);
       in.skipBytes(Preface.LENGTH);
       if (problem.isPresent()) {
         fail(ctx, in, Violation.BAD_PREFACE, problem);
@@ -102,6 +109,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
       }
       prefaceSeen = true;
       cancelDeadline();
+      boolean confirmed = peer.prefaceReceived(Preface.parse(preface));
+      if (peer.inbound()) {
+        // written before any answer to the frames that follow
+        ctx.writeAndFlush(
+            Preface.encode(ctx.alloc(), format, confirmed ? Preface.CONFIRMED : 0, null, null));
+      }
     }
     while (in.readableBytes() >= WireCodec.LENGTH_BYTES) {
       long length = in.getUnsignedInt(in.readerIndex());

@@ -42,6 +42,9 @@ final class PeerConnection {
 
   static final AttributeKey<PeerConnection> KEY = AttributeKey.valueOf("kad.peer");
 
+  /** On a dial-back's channel, set by the dial: the claim it checks. */
+  static final AttributeKey<Claim> CHECKS = AttributeKey.valueOf("kad.checks");
+
   private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
 
   /** What a connection needs from the transport that owns it. */
@@ -51,7 +54,19 @@ final class PeerConnection {
 
     /** The peer's advertised contact, seen on an inbound request over {@code connection}. */
     void learned(PeerConnection connection, Contact sender);
+
+    /** Whether {@code nonce} is the one this node sent on a dialed connection still open. */
+    boolean dialedWith(byte[] nonce);
+
+    /** The answer to the dial-back {@code dialBack}: whether its claimant's claim holds. */
+    void claimChecked(PeerConnection dialBack, boolean confirmed);
   }
+
+  /**
+   * An accepted connection whose peer advertised {@code address}, as a dial-back to that address
+   * checks it.
+   */
+  record Claim(Address address, PeerConnection claimant) {}
 
   private final Channel channel;
   private final boolean inbound;
@@ -66,7 +81,15 @@ final class PeerConnection {
   private final AtomicBoolean outOfService = new AtomicBoolean();
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
+  private final byte[] nonce;
+  private final Claim checking;
   private volatile boolean open = true;
+
+  /** On an accepted connection, the nonce the dialing peer sent in its preface. */
+  private volatile byte[] peerNonce;
+
+  /** On an accepted connection, the address its peer advertised (same IP), unchecked. */
+  private volatile Address claimed;
 
   /** {@link System#nanoTime()} of the last request sent or frame read, for eviction. */
   private volatile long lastUsed = System.nanoTime();
@@ -82,8 +105,12 @@ final class PeerConnection {
       WireCodec codec,
       TransportMetrics metrics,
       Owner owner,
-      int maxConcurrentRequests) {
+      int maxConcurrentRequests,
+      byte[] nonce,
+      Claim checking) {
     this.channel = channel;
+    this.nonce = nonce;
+    this.checking = checking;
     this.inbound = inbound;
     this.codec = codec;
     this.metrics = metrics;
@@ -93,6 +120,48 @@ final class PeerConnection {
 
   boolean inbound() {
     return inbound;
+  }
+
+  /** This side's nonce, sent in its preface when it dialed. */
+  byte[] nonce() {
+    return nonce;
+  }
+
+  /** On a dial-back, the claim it checks; otherwise null. */
+  Claim checking() {
+    return checking;
+  }
+
+  /**
+   * Takes in the peer's preface. On an accepted connection it keeps the dialer's nonce, for a
+   * dial-back to echo later, and tells whether the nonce the dialer echoed is one of this node's.
+   * On a dial-back it reports the acceptor's answer to the owner.
+   *
+   * @return whether to set {@link Preface#CONFIRMED} in the answering preface (accepted side)
+   */
+  boolean prefaceReceived(Preface.Received preface) {
+    if (inbound) {
+      peerNonce = preface.nonce();
+      return preface.has(Preface.ECHO) && owner.dialedWith(preface.echo());
+    }
+    if (checking != null) {
+      owner.claimChecked(this, preface.has(Preface.CONFIRMED));
+    }
+    return false;
+  }
+
+  /** On an accepted connection, the dialer's nonce, or null before its preface. */
+  byte[] peerNonce() {
+    return peerNonce;
+  }
+
+  void claimed(Address address) {
+    claimed = address;
+  }
+
+  /** On an accepted connection, the address its peer claimed, or null. */
+  Address claimed() {
+    return claimed;
   }
 
   Channel channel() {

@@ -5,28 +5,77 @@ import io.netty.buffer.ByteBufAllocator;
 import java.util.Optional;
 
 /**
- * The five bytes each side sends first on a connection: {@code 'K' 'A' 'D'}, the protocol version
- * and the {@link WireFormat} code. A peer whose preface differs is closed.
+ * The {@value #LENGTH} bytes each side sends first on a connection: {@code 'K' 'A' 'D'}, the
+ * protocol version, the {@link WireFormat} code, a flags byte, this connection's nonce and an
+ * echoed nonce (16 bytes each). A peer whose magic, version or format differs is closed.
+ *
+ * <p>The dialing side speaks first, with a fresh random nonce for the connection. When it dials to
+ * check a connection that a peer opened to it claiming this address (a dial-back), it also echoes
+ * the nonce that peer sent and sets {@link #ECHO}. The accepting side answers with its preface once
+ * it has read the dialer's, setting {@link #CONFIRMED} when the echoed nonce is one it sent on a
+ * connection it dialed itself and still has open: only the node really listening at the address
+ * knows it.
  */
 final class Preface {
 
   /** Length of the preface in bytes. */
-  static final int LENGTH = 5;
+  static final int LENGTH = 38;
+
+  /** Length of a nonce in bytes. */
+  static final int NONCE_BYTES = 16;
 
   /** The protocol version this transport speaks. */
-  static final int VERSION = 1;
+  static final int VERSION = 2;
 
+  /** Flag of a dialer's preface: the echo field carries a nonce to check. */
+  static final int ECHO = 1;
+
+  /**
+   * Flag of an acceptor's preface: the echoed nonce is one this side sent on a dialed connection.
+   */
+  static final int CONFIRMED = 2;
+
+  private static final int HEADER = 6;
   private static final byte[] MAGIC = {'K', 'A', 'D'};
+  private static final byte[] NO_NONCE = new byte[NONCE_BYTES];
+
+  /** A peer's preface, once checked. */
+  record Received(int flags, byte[] nonce, byte[] echo) {
+    boolean has(int flag) {
+      return (flags & flag) != 0;
+    }
+  }
 
   private Preface() {}
 
-  static ByteBuf encode(ByteBufAllocator alloc, WireFormat format) {
-    return alloc.buffer(LENGTH).writeBytes(MAGIC).writeByte(VERSION).writeByte(format.code());
+  static ByteBuf encode(
+      ByteBufAllocator alloc, WireFormat format, int flags, byte[] nonce, byte[] echo) {
+    return alloc
+        .buffer(LENGTH)
+        .writeBytes(MAGIC)
+        .writeByte(VERSION)
+        .writeByte(format.code())
+        .writeByte(flags)
+        .writeBytes(nonce == null ? NO_NONCE : nonce)
+        .writeBytes(echo == null ? NO_NONCE : echo);
+  }
+
+  /**
+   * Reads a checked preface's flags and nonces.
+   *
+   * @param b the {@link #LENGTH} bytes the peer sent, for which {@link #check} found no problem
+   */
+  static Received parse(byte[] b) {
+    byte[] nonce = new byte[NONCE_BYTES];
+    byte[] echo = new byte[NONCE_BYTES];
+    System.arraycopy(b, HEADER, nonce, 0, NONCE_BYTES);
+    System.arraycopy(b, HEADER + NONCE_BYTES, echo, 0, NONCE_BYTES);
+    return new Received(b[HEADER - 1] & 0xff, nonce, echo);
   }
 
   /**
    * Whether the first readable bytes can still start a valid preface, so garbage is refused without
-   * waiting for five bytes.
+   * waiting for the whole preface.
    */
   static boolean plausiblePrefix(ByteBuf in) {
     int n = Math.min(in.readableBytes(), MAGIC.length);

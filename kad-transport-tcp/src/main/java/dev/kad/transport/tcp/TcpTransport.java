@@ -22,6 +22,8 @@ import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -69,11 +71,16 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
- * peer's advertised address when the address is an IP literal matching the connection's remote IP.
- * Connections idle for {@code idleTimeout} with nothing in flight are closed. Dialed connections
- * are kept within {@code maxOutboundConnections} by retiring the least recently used one that has
- * nothing in flight, when a dial would pass the bound and when a request ends while over it; a
- * retired connection takes no new requests (they dial again) and closes once its own are answered.
+ * peer's advertised address once a dial-back confirms it: the address must be an IP literal
+ * matching the connection's remote IP, and the first dial to it asks the node there, in the
+ * connection preface, whether it opened that connection (only it knows the nonce the connection
+ * started with). Confirmed, the dialed connection closes once its requests are answered and the
+ * peer's carries requests both ways; refuted, the claim is counted and the peer's connection only
+ * answers. Connections idle for {@code idleTimeout} with nothing in flight are closed. Dialed
+ * connections are kept within {@code maxOutboundConnections} by retiring the least recently used
+ * one that has nothing in flight, when a dial would pass the bound and when a request ends while
+ * over it; a retired connection takes no new requests (they dial again) and closes once its own are
+ * answered.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
@@ -102,6 +109,11 @@ public final class TcpTransport implements Transport {
   private final TcpClient clientSpec;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<Address, PeerConnection> peers = new ConcurrentHashMap<>();
+
+  /** Accepted connections by the address their peer advertised, until a dial-back checks them. */
+  private final ConcurrentHashMap<Address, PeerConnection> claims = new ConcurrentHashMap<>();
+
+  private final SecureRandom nonces = new SecureRandom();
   private final ConcurrentHashMap<Address, Mono<PeerConnection>> dialing =
       new ConcurrentHashMap<>();
   private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
@@ -325,7 +337,7 @@ public final class TcpTransport implements Transport {
     AtomicReference<Mono<PeerConnection>> self = new AtomicReference<>();
     Mono<PeerConnection> dial =
         resolve(to)
-            .flatMap(address -> clientSpec.remoteAddress(() -> address).connect())
+            .flatMap(address -> clientFor(to).remoteAddress(() -> address).connect())
             .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
             .doOnNext(
                 pc -> {
@@ -341,6 +353,18 @@ public final class TcpTransport implements Transport {
             .cache();
     self.set(dial);
     return dial;
+  }
+
+  /**
+   * The client for a dial to {@code to}: when a peer's accepted connection claims that address, the
+   * dial is also a dial-back that asks the node at {@code to} whether it opened that connection.
+   */
+  private TcpClient clientFor(Address to) {
+    PeerConnection claimant = claims.get(to);
+    if (claimant == null || !claimant.takesRequests() || claimant.peerNonce() == null) {
+      return clientSpec;
+    }
+    return clientSpec.attr(PeerConnection.CHECKS, new PeerConnection.Claim(to, claimant));
   }
 
   /**
@@ -405,7 +429,8 @@ public final class TcpTransport implements Transport {
 
   private void register(Address address, PeerConnection pc) {
     pc.registeredAs(address);
-    peers.put(address, pc);
+    // A dial-back answered before this ran has registered the connection it confirmed: keep that.
+    peers.compute(address, (a, old) -> pc.takesRequests() || old == null ? pc : old);
     if (!pc.takesRequests()) {
       peers.remove(address, pc);
     }
@@ -423,7 +448,14 @@ public final class TcpTransport implements Transport {
     metrics.open.incrementAndGet();
     PeerConnection pc =
         new PeerConnection(
-            channel, inbound, codec, metrics, owner, options.maxConcurrentRequestsPerConnection());
+            channel,
+            inbound,
+            codec,
+            metrics,
+            owner,
+            options.maxConcurrentRequestsPerConnection(),
+            inbound ? null : newNonce(),
+            inbound ? null : channel.attr(PeerConnection.CHECKS).get());
     channel.attr(PeerConnection.KEY).set(pc);
     connections.add(pc);
     int high = options.maxPendingWriteBytes();
@@ -454,8 +486,18 @@ public final class TcpTransport implements Transport {
     }
   }
 
+  private byte[] newNonce() {
+    byte[] nonce = new byte[Preface.NONCE_BYTES];
+    nonces.nextBytes(nonce);
+    return nonce;
+  }
+
   private void onClosed(PeerConnection pc) {
     connections.remove(pc);
+    Address claimed = pc.claimed();
+    if (claimed != null) {
+      claims.remove(claimed, pc);
+    }
     metrics.open.decrementAndGet();
     if (pc.inbound()) {
       metrics.openInbound.decrementAndGet();
@@ -509,15 +551,58 @@ public final class TcpTransport implements Transport {
           if (!sameIp(advertised.host(), connection.remote())) {
             return;
           }
-          PeerConnection winner =
-              peers.compute(
-                  advertised, (a, old) -> old != null && old.takesRequests() ? old : connection);
-          if (winner == connection) {
-            connection.registeredAs(advertised);
-            if (!connection.takesRequests()) {
-              peers.remove(advertised, connection);
+          // Not reused yet: another process on that IP could claim the address. The next dial to
+          // it asks the node there whether this connection is its own.
+          connection.claimed(advertised);
+          claims.put(advertised, connection);
+          if (!connection.takesRequests()) {
+            claims.remove(advertised, connection);
+          }
+        }
+
+        @Override
+        public boolean dialedWith(byte[] nonce) {
+          for (PeerConnection pc : connections) {
+            if (!pc.inbound() && pc.takesRequests() && MessageDigest.isEqual(pc.nonce(), nonce)) {
+              return true;
             }
           }
+          return false;
+        }
+
+        @Override
+        public void claimChecked(PeerConnection dialBack, boolean confirmed) {
+          PeerConnection.Claim claim = dialBack.checking();
+          PeerConnection claimant = claim.claimant();
+          Address address = claim.address();
+          claims.remove(address, claimant);
+          if (!claimant.takesRequests()) {
+            return;
+          }
+          if (!confirmed) {
+            metrics.claimsRefuted.increment();
+            metrics.warn(
+                TransportMetrics.Warning.REFUTED_CLAIM,
+                "{}: the peer at {} claimed address {}, but the node there did not open that"
+                    + " connection; requests to {} use a connection dialed to it",
+                options.name(),
+                claimant.remote(),
+                address,
+                address);
+            return;
+          }
+          // One connection to the peer: the one it opened, from now on both ways.
+          metrics.claimsConfirmed.increment();
+          claimant.registeredAs(address);
+          peers.put(address, claimant);
+          if (!claimant.takesRequests()) {
+            peers.remove(address, claimant);
+            return;
+          }
+          if (dialBack.retire()) {
+            outboundInService.decrementAndGet();
+          }
+          peers.remove(address, dialBack);
         }
       };
 

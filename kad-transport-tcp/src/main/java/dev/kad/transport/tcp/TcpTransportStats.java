@@ -26,6 +26,10 @@ package dev.kad.transport.tcp;
  *     Failure(INTERNAL)}
  * @param evictedConnections idle dialed connections closed to dial another within {@code
  *     maxOutboundConnections}
+ * @param claimsConfirmed connections peers opened that a dial-back to the address they advertised
+ *     confirmed, and that then carried requests to them
+ * @param claimsRefuted connections peers opened claiming an address whose node, asked by a
+ *     dial-back, did not open them: never used for requests to that address
  */
 public record TcpTransportStats(
     long openConnections,
@@ -42,7 +46,9 @@ public record TcpTransportStats(
     long slowReadersClosed,
     long idleClosed,
     long handlerFailures,
-    long evictedConnections) {
+    long evictedConnections,
+    long claimsConfirmed,
+    long claimsRefuted) {
 
   /**
    * The sum of every protocol-violation counter.

@@ -22,7 +22,9 @@ final class TransportMetrics {
     /** The request handler failed or answered nothing; the peer gets {@code Failure(INTERNAL)}. */
     HANDLER_FAILURE,
     /** An answer did not fit in {@code maxFrameBytes}; the peer gets {@code Failure(LIMIT)}. */
-    OVERSIZED_RESPONSE
+    OVERSIZED_RESPONSE,
+    /** A peer claimed an address whose node, asked by a dial-back, did not open its connection. */
+    REFUTED_CLAIM
   }
 
   private final String name;
@@ -38,6 +40,8 @@ final class TransportMetrics {
   final LongAdder lateResponses = new LongAdder();
   final LongAdder idleClosed = new LongAdder();
   final LongAdder handlerFailures = new LongAdder();
+  final LongAdder claimsConfirmed = new LongAdder();
+  final LongAdder claimsRefuted = new LongAdder();
 
   TransportMetrics(String name) {
     this.name = name;
@@ -148,6 +152,8 @@ final class TransportMetrics {
         count(Violation.SLOW_READER),
         idleClosed.sum(),
         handlerFailures.sum(),
-        evicted.sum());
+        evicted.sum(),
+        claimsConfirmed.sum(),
+        claimsRefuted.sum());
   }
 }

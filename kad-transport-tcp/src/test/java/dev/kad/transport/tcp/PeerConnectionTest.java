@@ -49,8 +49,18 @@ class PeerConnectionTest {
 
               @Override
               public void learned(PeerConnection c, Contact sender) {}
+
+              @Override
+              public boolean dialedWith(byte[] nonce) {
+                return false;
+              }
+
+              @Override
+              public void claimChecked(PeerConnection dialBack, boolean confirmed) {}
             },
-            16);
+            16,
+            new byte[Preface.NONCE_BYTES],
+            null);
     channel.closeFuture().addListener(f -> connection.onChannelClosed());
   }
 

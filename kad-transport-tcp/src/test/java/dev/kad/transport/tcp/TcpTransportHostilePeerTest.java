@@ -39,7 +39,7 @@ import reactor.test.StepVerifier;
 class TcpTransportHostilePeerTest {
 
   private static final Duration BOUND = Duration.ofSeconds(10);
-  private static final byte[] PREFACE = {'K', 'A', 'D', 1, 0};
+  private static final byte[] PREFACE = preface(2, 0);
   private static final Consumer<TcpTransportOptions.Builder> DEFAULT_OPTIONS = b -> {};
 
   private final List<TcpTransport> transports = new ArrayList<>();
@@ -91,6 +91,17 @@ class TcpTransportHostilePeerTest {
     } catch (SocketException reset) {
       // a reset is a close too
     }
+  }
+
+  /** A dialer's preface of that version and format code, without a nonce to check. */
+  private static byte[] preface(int version, int format) {
+    byte[] b = new byte[38];
+    b[0] = 'K';
+    b[1] = 'A';
+    b[2] = 'D';
+    b[3] = (byte) version;
+    b[4] = (byte) format;
+    return b;
   }
 
   private static byte[] frame(byte[] body) {
@@ -166,13 +177,13 @@ class TcpTransportHostilePeerTest {
             DEFAULT_OPTIONS,
             "the bad preface",
             TcpTransportStats::badPrefaces,
-            new byte[] {'K', 'A', 'D', 2, 0}),
+            preface(1, 0)),
         new HostileInput(
             "a preface of another format closes the connection",
             DEFAULT_OPTIONS,
             "the bad preface",
             TcpTransportStats::badPrefaces,
-            new byte[] {'K', 'A', 'D', 1, 2}),
+            preface(2, 2)),
         new HostileInput(
             "a peer that sends no preface is disconnected",
             b -> b.connectTimeout(Duration.ofMillis(200)),
@@ -273,7 +284,8 @@ class TcpTransportHostilePeerTest {
                 json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
-    assertThat(in.readNBytes(5)).containsExactly(PREFACE);
+    // the accepting side's preface: no flags, no nonces
+    assertThat(in.readNBytes(PREFACE.length)).containsExactly(PREFACE);
     int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
     String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
     assertThat(body).startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");

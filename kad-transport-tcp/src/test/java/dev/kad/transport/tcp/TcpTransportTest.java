@@ -148,22 +148,63 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
-  void aConnectionCarriesRequestsBothWays() {
+  void aConnectionCarriesRequestsBothWaysOnceADialBackConfirmsIt() {
     TcpTransport a = started(new EchoHandler(1));
     TcpTransport b = started(new EchoHandler(2));
+    Request.Ping fromA = new Request.Ping(me(a, 1));
     StepVerifier.create(b.send(a.localAddress(), new Request.Ping(me(b, 2))))
         .expectNextMatches(Response.Pong.class::isInstance)
         .expectComplete()
         .verify(BOUND);
-    // a answers b over the connection b opened
-    StepVerifier.create(a.send(b.localAddress(), new Request.Ping(me(a, 1))))
+    // a's first request to b dials back, which confirms that b opened the connection
+    StepVerifier.create(a.send(b.localAddress(), fromA))
+        .expectNextMatches(r -> r.sender().equals(new EchoHandler(2).self))
+        .expectComplete()
+        .verify(BOUND);
+    assertThat(a.stats().dialedConnections()).isEqualTo(1);
+    assertThat(a.stats().claimsConfirmed()).isEqualTo(1);
+    // the dial-back closes once answered; from then on a answers b over the connection b opened
+    Await.until("the dial-back to close", () -> a.stats().openConnections() == 1);
+    for (int i = 0; i < 3; i++) {
+      StepVerifier.create(a.send(b.localAddress(), fromA))
+          .expectNextMatches(Response.Pong.class::isInstance)
+          .expectComplete()
+          .verify(BOUND);
+    }
+    assertThat(a.stats().dialedConnections()).isEqualTo(1);
+    assertThat(b.stats().acceptedConnections()).isEqualTo(1);
+    Await.until("one connection at b", () -> b.stats().openConnections() == 1);
+    assertThat(a.stats().claimsRefuted()).isZero();
+  }
+
+  @Test
+  void aPeerOnTheSameIpCannotTakeOverAnotherNodesAddress() {
+    TcpTransport a = started(new EchoHandler(1));
+    TcpTransport b = started(new EchoHandler(2));
+    TcpTransport mallory = started(new EchoHandler(3));
+    // mallory, on b's IP, tells a that it is b, listening at b's address
+    Contact impostor = new Contact(new EchoHandler(2).self.id(), b.localAddress());
+    mallory.send(a.localAddress(), new Request.Ping(impostor)).block(BOUND);
+    // a's requests for b reach b, not mallory, now and later
+    for (int i = 0; i < 3; i++) {
+      StepVerifier.create(a.send(b.localAddress(), new Request.FindNode(me(a, 1), Messages.id(9))))
+          .expectNextMatches(
+              r ->
+                  r instanceof Response.NodesFound n
+                      && n.contacts().get(0).address().equals(new EchoHandler(2).self.address())
+                      && r.sender().equals(new EchoHandler(2).self))
+          .expectComplete()
+          .verify(BOUND);
+    }
+    assertThat(mallory.stats().acceptedConnections()).isZero();
+    assertThat(a.stats().claimsRefuted()).isEqualTo(1);
+    assertThat(a.stats().claimsConfirmed()).isZero();
+    assertThat(a.stats().dialedConnections()).isEqualTo(1);
+    // the impostor's own connection still gets answers
+    StepVerifier.create(mallory.send(a.localAddress(), new Request.Ping(impostor)))
         .expectNextMatches(Response.Pong.class::isInstance)
         .expectComplete()
         .verify(BOUND);
-    assertThat(a.stats().dialedConnections()).isZero();
-    assertThat(b.stats().acceptedConnections()).isZero();
-    assertThat(a.stats().openConnections()).isEqualTo(1);
-    assertThat(b.stats().openConnections()).isEqualTo(1);
   }
 
   @Test
@@ -174,6 +215,7 @@ class TcpTransportTest implements TransportContract {
     b.send(a.localAddress(), new Request.Ping(liar)).block(BOUND);
     a.send(b.localAddress(), new Request.Ping(me(a, 1))).block(BOUND);
     assertThat(a.stats().dialedConnections()).isEqualTo(1);
+    assertThat(a.stats().claimsConfirmed() + a.stats().claimsRefuted()).isZero();
   }
 
   @Test

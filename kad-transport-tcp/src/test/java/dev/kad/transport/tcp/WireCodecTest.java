@@ -22,6 +22,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
@@ -402,15 +403,25 @@ class WireCodecTest {
   }
 
   @Test
-  void prefaceNamesVersionAndFormat() {
-    ByteBuf buf = Preface.encode(ALLOC, WireFormat.CBOR);
+  void prefaceNamesVersionAndFormatAndCarriesTheNonces() {
+    byte[] nonce = new byte[Preface.NONCE_BYTES];
+    byte[] echo = new byte[Preface.NONCE_BYTES];
+    Arrays.fill(nonce, (byte) 7);
+    Arrays.fill(echo, (byte) 9);
+    ByteBuf buf = Preface.encode(ALLOC, WireFormat.CBOR, Preface.ECHO, nonce, echo);
     try {
       byte[] b = new byte[Preface.LENGTH];
       buf.readBytes(b);
-      assertThat(b).containsExactly('K', 'A', 'D', 1, 1);
+      assertThat(buf.isReadable()).isFalse();
+      assertThat(Arrays.copyOf(b, 6)).containsExactly('K', 'A', 'D', 2, 1, Preface.ECHO);
       assertThat(Preface.check(b, WireFormat.CBOR)).isEmpty();
+      Preface.Received received = Preface.parse(b);
+      assertThat(received.has(Preface.ECHO)).isTrue();
+      assertThat(received.has(Preface.CONFIRMED)).isFalse();
+      assertThat(received.nonce()).isEqualTo(nonce);
+      assertThat(received.echo()).isEqualTo(echo);
       assertThat(Preface.check(b, WireFormat.JSON))
-          .hasValueSatisfying(m -> assertThat(m).contains("format CBOR").contains("v1 with JSON"));
+          .hasValueSatisfying(m -> assertThat(m).contains("format CBOR").contains("v2 with JSON"));
       assertThat(Preface.check(new byte[] {'K', 'A', 'D', 9, 0}, WireFormat.JSON))
           .hasValueSatisfying(m -> assertThat(m).contains("v9"));
       assertThat(Preface.check("GET /".getBytes(StandardCharsets.US_ASCII), WireFormat.JSON))
