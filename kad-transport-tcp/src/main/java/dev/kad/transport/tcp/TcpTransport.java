@@ -583,8 +583,9 @@ public final class TcpTransport implements Transport {
             metrics.claimsRefuted.increment();
             metrics.warn(
                 TransportMetrics.Warning.REFUTED_CLAIM,
-                "{}: the peer at {} claimed address {}, but the node there did not open that"
-                    + " connection; requests to {} use a connection dialed to it",
+                "{}: the peer at {} claimed address {}, and the node there did not confirm"
+                    + " it (another process, or a connection it is closing); requests to {} use"
+                    + " a connection dialed to it",
                 options.name(),
                 claimant.remote(),
                 address,
