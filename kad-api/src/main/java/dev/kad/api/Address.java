@@ -1,5 +1,7 @@
 package dev.kad.api;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Objects;
 
 /**
@@ -30,11 +32,15 @@ public record Address(String host, int port) {
   }
 
   /**
-   * Parses {@code host:port}, {@code [ipv6]:port} or {@code ipv6-literal:port}.
+   * Parses {@code host:port}, {@code [ipv6]:port} or {@code ipv6-literal:port}. The port is 1 to 5
+   * decimal digits; a host with a colon, bracketed or not, must be an IPv6 literal (checked without
+   * any name lookup), so an IPv6 address given without its port ({@code ::1}, {@code fe80::1}) is
+   * refused rather than read as a host ending in a colon and a port.
    *
    * @param text the address text
    * @return the address
-   * @throws IllegalArgumentException naming the text when it has no port or the port is invalid
+   * @throws IllegalArgumentException naming the text when it has no port, the port is invalid or
+   *     the host is not a valid IPv6 literal where one is needed
    */
   public static Address parse(String text) {
     Objects.requireNonNull(text, "address");
@@ -44,21 +50,65 @@ public record Address(String host, int port) {
       throw new IllegalArgumentException("address must be HOST:PORT but was '" + text + "'");
     }
     String host = s.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
+    String portText = s.substring(colon + 1);
+    if (portText.length() > 5 || !portText.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw new IllegalArgumentException(
+          "address must be HOST:PORT with a numeric port but was '" + text + "'");
+    }
+    boolean bracketed = host.startsWith("[") && host.endsWith("]") && host.length() >= 2;
+    if (bracketed) {
       host = host.substring(1, host.length() - 1);
     }
-    int port;
-    try {
-      port = Integer.parseInt(s.substring(colon + 1));
-    } catch (NumberFormatException e) {
+    if (host.indexOf('[') >= 0 || host.indexOf(']') >= 0) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT with a numeric port but was '" + text + "'", e);
+          "address must be HOST:PORT or [IPV6]:PORT but was '" + text + "'");
+    }
+    if ((bracketed || host.indexOf(':') >= 0) && !host.isEmpty() && !isIpv6Literal(host)) {
+      throw new IllegalArgumentException(
+          "address must be HOST:PORT, [IPV6]:PORT or IPV6:PORT, and '"
+              + host
+              + "' is not an IPv6 literal (a port missing?) in '"
+              + text
+              + "'");
     }
     try {
-      return new Address(host, port);
+      return new Address(host, Integer.parseInt(portText));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("invalid address '" + text + "': " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Whether {@code host} is an IPv6 literal, with an optional {@code %zone}. Only hex digits,
+   * colons and dots reach {@link InetAddress#getByName}, starting with a hex digit or a colon,
+   * which it parses as a literal and never resolves.
+   */
+  private static boolean isIpv6Literal(String host) {
+    int percent = host.indexOf('%');
+    String literal = percent < 0 ? host : host.substring(0, percent);
+    if (percent == host.length() - 1 || literal.indexOf(':') < 0) {
+      return false;
+    }
+    char first = literal.charAt(0);
+    if (first != ':' && !isAsciiHexDigit(first)) {
+      return false;
+    }
+    for (int i = 0; i < literal.length(); i++) {
+      char c = literal.charAt(i);
+      if (c != ':' && c != '.' && !isAsciiHexDigit(c)) {
+        return false;
+      }
+    }
+    try {
+      InetAddress.getByName(literal);
+      return true;
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private static boolean isAsciiHexDigit(char c) {
+    return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
   }
 
   /**

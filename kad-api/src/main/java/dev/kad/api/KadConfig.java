@@ -85,6 +85,14 @@ public record KadConfig(
    */
   public static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
 
+  /**
+   * The longest duration any setting may have, 36,500 days (about a century). The engine hands its
+   * durations to schedulers in nanoseconds and adds them to instants; a longer one (say {@code
+   * ChronoUnit.FOREVER.getDuration()}) would overflow there and fail the node at run time, so it is
+   * refused here. To switch a job off, leave it out of {@link #jobs()}.
+   */
+  public static final Duration MAX_DURATION = Duration.ofDays(36_500);
+
   /** A contact's share of a message besides its id: a host of up to 64 characters, port, names. */
   private static final int CONTACT_WIRE_BYTES = 100;
 
@@ -217,7 +225,16 @@ public record KadConfig(
    * @return the bytes, an upper bound
    */
   public long valueWireBytes(Value value) {
-    return valueWireBytes(value.size(), idBits, value.isSigned());
+    // A genuine Ed25519 key and signature are 44 and 64 bytes, but a Value may carry any lengths
+    // (one that does not verify, or from a peer): count what it carries so the bound holds.
+    return VALUE_WIRE_BYTES
+        + base64(value.size())
+        + base64(value.publisher().bits() / 8)
+        + (value.isSigned()
+            ? Math.max(
+                SIGNATURE_WIRE_BYTES,
+                base64(value.publicKeyLength()) + base64(value.signatureLength()))
+            : 0);
   }
 
   private static long keyWireBudget(int maxFrameBytes, int k, int idBits) {
@@ -309,13 +326,21 @@ public record KadConfig(
     if (value.isNegative() || value.isZero()) {
       throw new IllegalArgumentException(name + " must be positive but was " + value);
     }
-    return value;
+    return checkNotTooLong(name, value);
   }
 
   private static Duration checkNonNegative(String name, Duration value) {
     Objects.requireNonNull(value, name);
     if (value.isNegative()) {
       throw new IllegalArgumentException(name + " must not be negative but was " + value);
+    }
+    return checkNotTooLong(name, value);
+  }
+
+  private static Duration checkNotTooLong(String name, Duration value) {
+    if (value.compareTo(MAX_DURATION) > 0) {
+      throw new IllegalArgumentException(
+          name + " must be at most " + MAX_DURATION + " but was " + value);
     }
     return value;
   }
@@ -415,7 +440,7 @@ public record KadConfig(
      *
      * @param pingGrace not negative
      * @return this builder
-     * @throws IllegalArgumentException when negative
+     * @throws IllegalArgumentException when negative or over {@link #MAX_DURATION}
      */
     public Builder pingGrace(Duration pingGrace) {
       this.pingGrace = checkNonNegative("pingGrace", pingGrace);
@@ -451,7 +476,7 @@ public record KadConfig(
      *
      * @param softTimeout positive, at most the hard timeout (checked by {@link #build()})
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder softTimeout(Duration softTimeout) {
       this.softTimeout = checkPositive("softTimeout", softTimeout);
@@ -463,7 +488,7 @@ public record KadConfig(
      *
      * @param hardTimeout positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder hardTimeout(Duration hardTimeout) {
       this.hardTimeout = checkPositive("hardTimeout", hardTimeout);
@@ -475,7 +500,7 @@ public record KadConfig(
      *
      * @param expireAfter positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder expireAfter(Duration expireAfter) {
       this.expireAfter = checkPositive("expireAfter", expireAfter);
@@ -487,7 +512,7 @@ public record KadConfig(
      *
      * @param refreshInterval positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder refreshInterval(Duration refreshInterval) {
       this.refreshInterval = checkPositive("refreshInterval", refreshInterval);
@@ -499,7 +524,7 @@ public record KadConfig(
      *
      * @param replicateInterval positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder replicateInterval(Duration replicateInterval) {
       this.replicateInterval = checkPositive("replicateInterval", replicateInterval);
@@ -511,7 +536,7 @@ public record KadConfig(
      *
      * @param republishInterval positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder republishInterval(Duration republishInterval) {
       this.republishInterval = checkPositive("republishInterval", republishInterval);
@@ -523,7 +548,7 @@ public record KadConfig(
      *
      * @param jobJitter not negative
      * @return this builder
-     * @throws IllegalArgumentException when negative
+     * @throws IllegalArgumentException when negative or over {@link #MAX_DURATION}
      */
     public Builder jobJitter(Duration jobJitter) {
       this.jobJitter = checkNonNegative("jobJitter", jobJitter);
@@ -559,7 +584,7 @@ public record KadConfig(
      *
      * @param expiryInterval positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder expiryInterval(Duration expiryInterval) {
       this.expiryInterval = checkPositive("expiryInterval", expiryInterval);
@@ -626,7 +651,7 @@ public record KadConfig(
      *
      * @param subscriptionTtl positive
      * @return this builder
-     * @throws IllegalArgumentException when not positive
+     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
      */
     public Builder subscriptionTtl(Duration subscriptionTtl) {
       this.subscriptionTtl = checkPositive("subscriptionTtl", subscriptionTtl);

@@ -32,6 +32,8 @@ public abstract sealed class KadId permits NodeId, Key {
     this.bytes = bytes;
     // Ids are uniform (random or a SHA digest) and Kademlia makes neighbours share prefixes, so
     // the last four bytes hash as well as all of them, for nothing: every decoded contact pays it.
+    // A peer can pick ids or raw keys that share them, so NodeId and Key are Comparable: a HashMap
+    // bin of colliding ids then becomes a tree searched in O(log n), not a list scanned in O(n).
     int n = bytes.length;
     this.hash =
         (bytes[n - 4] & 0xff) << 24
@@ -210,6 +212,14 @@ public abstract sealed class KadId permits NodeId, Key {
       out[i] = noise[i];
     }
     return out;
+  }
+
+  /**
+   * Unsigned big-endian order of the bytes, for the natural order of {@link NodeId} and {@link
+   * Key}: 0 exactly when the bytes are equal.
+   */
+  final int compareBytes(KadId other) {
+    return Arrays.compareUnsigned(bytes, other.bytes);
   }
 
   private void checkSameWidth(KadId other) {

@@ -10,7 +10,7 @@ import java.util.Objects;
  * of an application name: {@code Key.of("alice/avatar")} (SHA-1 for 160 bits, SHA-256 for 256
  * bits).
  */
-public final class Key extends KadId {
+public final class Key extends KadId implements Comparable<Key> {
 
   private Key(byte[] bytes) {
     super(bytes);
@@ -92,6 +92,19 @@ public final class Key extends KadId {
    */
   public static Key parse(String hex) {
     return new Key(parseHex(hex, "key"));
+  }
+
+  /**
+   * Orders keys by their unsigned big-endian value (on equal leading bytes a 160-bit key comes
+   * before a 256-bit one); consistent with {@link #equals(Object)}. This is not the XOR order
+   * around a target, which is {@link #compareDistance(KadId, KadId)}.
+   *
+   * @param other another key
+   * @return negative, zero or positive as this key is below, equal to or above {@code other}
+   */
+  @Override
+  public int compareTo(Key other) {
+    return compareBytes(other);
   }
 
   /**

@@ -11,7 +11,7 @@ import java.util.random.RandomGenerator;
  * int bucket = id.bucketIndex(peer);
  * }</pre>
  */
-public final class NodeId extends KadId {
+public final class NodeId extends KadId implements Comparable<NodeId> {
 
   private NodeId(byte[] bytes) {
     super(bytes);
@@ -73,6 +73,19 @@ public final class NodeId extends KadId {
    */
   public NodeId randomInBucket(int index, RandomGenerator random) {
     return new NodeId(randomBytesInBucket(index, random));
+  }
+
+  /**
+   * Orders node ids by their unsigned big-endian value (on equal leading bytes a 160-bit id comes
+   * before a 256-bit one); consistent with {@link #equals(Object)}. This is not the XOR order
+   * around a target, which is {@link #compareDistance(KadId, KadId)}.
+   *
+   * @param other another node id
+   * @return negative, zero or positive as this id is below, equal to or above {@code other}
+   */
+  @Override
+  public int compareTo(NodeId other) {
+    return compareBytes(other);
   }
 
   /**

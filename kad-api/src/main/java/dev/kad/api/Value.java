@@ -120,6 +120,16 @@ public record Value(
     return data.length;
   }
 
+  /** Length of the public key in bytes, without copying (0 when unsigned). */
+  int publicKeyLength() {
+    return publicKey.length;
+  }
+
+  /** Length of the signature in bytes, without copying (0 when unsigned). */
+  int signatureLength() {
+    return signature.length;
+  }
+
   /**
    * Whether the value carries a signature.
    *
@@ -165,26 +175,38 @@ public record Value(
    * This value signed with an Ed25519 key pair.
    *
    * @param keyPair an Ed25519 key pair
-   * @return the signed copy
-   * @throws IllegalArgumentException when the key pair is not Ed25519
+   * @return the signed copy, whose signature verifies
+   * @throws IllegalArgumentException when the key pair is not Ed25519, or its public key is not the
+   *     private key's (every node would refuse the value)
    */
   public Value signedWith(KeyPair keyPair) {
     Objects.requireNonNull(keyPair, "keyPair");
+    Objects.requireNonNull(keyPair.getPublic(), "keyPair public key");
+    Objects.requireNonNull(keyPair.getPrivate(), "keyPair private key");
+    Value signed;
     try {
       Signature signer = Signature.getInstance(ED25519);
       signer.initSign(keyPair.getPrivate());
       signer.update(signedBytes());
-      return new Value(
-          data,
-          publisher,
-          valueId,
-          seq,
-          expiresAt,
-          keyPair.getPublic().getEncoded(),
-          signer.sign());
+      signed =
+          new Value(
+              data,
+              publisher,
+              valueId,
+              seq,
+              expiresAt,
+              keyPair.getPublic().getEncoded(),
+              signer.sign());
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("keyPair must be an Ed25519 key pair: " + e, e);
     }
+    if (!signed.verifySignature()) {
+      throw new IllegalArgumentException(
+          "keyPair must be an Ed25519 key pair whose public key matches its private key, but the"
+              + " signature does not verify with "
+              + keyPair.getPublic());
+    }
+    return signed;
   }
 
   /**

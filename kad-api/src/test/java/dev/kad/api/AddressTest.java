@@ -33,4 +33,30 @@ class AddressTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("host");
   }
+
+  @Test
+  void ipv6LiteralWithoutAPortIsRejectedNotReadAsAHostEndingInAColon() {
+    // Before, "::1" parsed as host ":" port 1 and "fe80::1" as host "fe80:" port 1.
+    for (String text : new String[] {"::1", "fe80::1", "2001:db8::1", "[::1]x:80", "x]:80"}) {
+      assertThatThrownBy(() -> Address.parse(text))
+          .as(text)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("'" + text + "'");
+    }
+    assertThat(Address.parse("2001:db8::1:8080")).isEqualTo(new Address("2001:db8::1", 8080));
+    assertThat(Address.parse("::ffff:10.0.0.1:80")).isEqualTo(new Address("::ffff:10.0.0.1", 80));
+    assertThat(Address.parse("[fe80::1%eth0]:80")).isEqualTo(new Address("fe80::1%eth0", 80));
+    assertThat(Address.parse("[::]:0")).isEqualTo(new Address("::", 0));
+  }
+
+  @Test
+  void portIsDecimalDigitsOnly() {
+    for (String text : new String[] {"host:+80", "host:-1", "host:0x50", "host:000080"}) {
+      assertThatThrownBy(() -> Address.parse(text))
+          .as(text)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(text);
+    }
+    assertThat(Address.parse("host:080")).isEqualTo(new Address("host", 80));
+  }
 }

@@ -108,4 +108,68 @@ class KadConfigTest {
     assertThatThrownBy(() -> KadConfig.builder().expiryInterval(Duration.ZERO))
         .hasMessage("expiryInterval must be positive but was PT0S");
   }
+
+  @Test
+  void durationsTheSchedulersCannotHoldAreRejectedNamingThem() {
+    // Before, these built and then failed the node at run time: Duration.toNanos() overflows past
+    // 292 years (timeouts, intervals, jitter) and Instant.plus past Instant.MAX (latestExpiry).
+    Duration forever = java.time.temporal.ChronoUnit.FOREVER.getDuration();
+    Duration threeCenturies = Duration.ofDays(365L * 300);
+    assertThatThrownBy(() -> KadConfig.builder().hardTimeout(threeCenturies))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("hardTimeout must be at most PT876000H but was PT2628000H");
+    java.util.Map<String, java.util.function.Consumer<Duration>> setters =
+        java.util.Map.of(
+            "pingGrace", d -> KadConfig.builder().pingGrace(d),
+            "softTimeout", d -> KadConfig.builder().softTimeout(d),
+            "expireAfter", d -> KadConfig.builder().expireAfter(d),
+            "refreshInterval", d -> KadConfig.builder().refreshInterval(d),
+            "replicateInterval", d -> KadConfig.builder().replicateInterval(d),
+            "republishInterval", d -> KadConfig.builder().republishInterval(d),
+            "jobJitter", d -> KadConfig.builder().jobJitter(d),
+            "expiryInterval", d -> KadConfig.builder().expiryInterval(d),
+            "subscriptionTtl", d -> KadConfig.builder().subscriptionTtl(d));
+    setters.forEach(
+        (name, setter) ->
+            assertThatThrownBy(() -> setter.accept(forever))
+                .as(name)
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(name + " must be at most PT876000H but was"));
+    KadConfig longest =
+        KadConfig.builder()
+            .hardTimeout(KadConfig.MAX_DURATION)
+            .expireAfter(KadConfig.MAX_DURATION)
+            .build();
+    assertThat(longest.hardTimeout().toNanos()).isPositive();
+    assertThat(longest.latestExpiry(java.time.Instant.parse("2026-01-01T00:00:00Z")))
+        .isAfter(java.time.Instant.parse("2125-01-01T00:00:00Z"));
+  }
+
+  @Test
+  void valueWireBytesBoundsAValueWhateverTheLengthsOfItsKeyAndSignature() {
+    // A Value may carry a key and signature of any length (one that does not verify, or from a
+    // peer); before, each was counted as a genuine Ed25519 one, 148 bytes for both.
+    KadConfig c = KadConfig.defaults();
+    Value odd =
+        new Value(
+            new byte[10],
+            NodeId.random(new java.util.SplittableRandom(1)),
+            1,
+            1,
+            java.time.Instant.EPOCH,
+            new byte[3000],
+            new byte[3000]);
+    assertThat(c.valueWireBytes(odd)).isGreaterThanOrEqualTo(2 * 4000L);
+    Value wide =
+        Value.of(
+            new byte[10],
+            NodeId.random(256, new java.util.SplittableRandom(1)),
+            1,
+            1,
+            java.time.Instant.EPOCH);
+    Value narrow =
+        Value.of(
+            new byte[10], NodeId.random(new java.util.SplittableRandom(1)), 1, 1, wide.expiresAt());
+    assertThat(c.valueWireBytes(wide) - c.valueWireBytes(narrow)).isEqualTo(44 - 28);
+  }
 }

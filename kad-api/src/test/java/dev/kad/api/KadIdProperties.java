@@ -144,6 +144,21 @@ class KadIdProperties {
   }
 
   @Property
+  void naturalOrderIsTheUnsignedValueAndAgreesWithEquals(@ForAll("triples") NodeId[] ids) {
+    NodeId a = ids[0];
+    NodeId b = ids[2];
+    int expected =
+        Integer.signum(
+            new java.math.BigInteger(1, a.toBytes())
+                .compareTo(new java.math.BigInteger(1, b.toBytes())));
+    assertThat(Integer.signum(a.compareTo(b))).isEqualTo(expected);
+    assertThat(Integer.signum(b.compareTo(a))).isEqualTo(-expected);
+    assertThat(Integer.signum(a.asKey().compareTo(b.asKey()))).isEqualTo(expected);
+    assertThat(a.compareTo(b) == 0).isEqualTo(a.equals(b));
+    assertThat(a.compareTo(NodeId.of(a.toBytes()))).isZero();
+  }
+
+  @Property
   void keysHashWithTheWidthsDigest(@ForAll String name) {
     assertThat(Key.of(name).bits()).isEqualTo(160);
     assertThat(Key.of(name, 256).bits()).isEqualTo(256);

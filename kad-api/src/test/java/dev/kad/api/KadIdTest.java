@@ -71,4 +71,39 @@ class KadIdTest {
     assertThat(NodeId.of(one).bit(0)).isTrue();
     assertThat(NodeId.of(top).bit(159)).isTrue();
   }
+
+  @Test
+  void idsAPeerMadeToShareAHashCodeStaySearchableInLogarithmicTime() {
+    // The hash is the last four bytes, so a peer can send any number of raw keys or ids sharing
+    // one. HashMap turns such a bin into a tree ordered by compareTo, but only when the key class C
+    // implements Comparable<C> itself (HashMap.comparableClassFor); otherwise every lookup in the
+    // bin compares against every entry (the store's map of keys under its lock, for one).
+    for (Class<?> type : java.util.List.of(NodeId.class, Key.class)) {
+      assertThat(type.getGenericInterfaces())
+          .as(type.getSimpleName())
+          .anySatisfy(
+              t ->
+                  assertThat(t)
+                      .isInstanceOfSatisfying(
+                          java.lang.reflect.ParameterizedType.class,
+                          p -> {
+                            assertThat(p.getRawType()).isEqualTo(Comparable.class);
+                            assertThat(p.getActualTypeArguments()).containsExactly(type);
+                          }));
+    }
+    java.util.Map<Key, Integer> store = new java.util.HashMap<>();
+    for (int i = 0; i < 2_000; i++) {
+      byte[] raw = new byte[20];
+      raw[0] = (byte) (i >>> 8);
+      raw[1] = (byte) i;
+      store.put(Key.ofRaw(raw), i);
+    }
+    assertThat(store.keySet().stream().mapToInt(Key::hashCode).distinct()).hasSize(1);
+    for (int i = 0; i < 2_000; i++) {
+      byte[] raw = new byte[20];
+      raw[0] = (byte) (i >>> 8);
+      raw[1] = (byte) i;
+      assertThat(store.get(Key.ofRaw(raw))).isEqualTo(i);
+    }
+  }
 }

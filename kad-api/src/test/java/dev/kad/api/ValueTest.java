@@ -60,4 +60,23 @@ class ValueTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("lengths 32 and 0");
   }
+
+  @Test
+  void signingWithAPublicKeyThatIsNotThePrivateKeysIsRefused() throws Exception {
+    // Before, this made a value that no node accepts ("signature does not verify"), found out only
+    // when a put failed everywhere.
+    var generator = KeyPairGenerator.getInstance("Ed25519");
+    var mine = generator.generateKeyPair();
+    var other = generator.generateKeyPair();
+    Value value = Value.of(new byte[] {1}, publisher, 1, 1, expiry);
+
+    assertThatThrownBy(
+            () -> value.signedWith(new java.security.KeyPair(other.getPublic(), mine.getPrivate())))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("does not verify");
+    assertThatThrownBy(
+            () -> value.signedWith(KeyPairGenerator.getInstance("Ed448").generateKeyPair()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Ed25519");
+  }
 }

@@ -234,7 +234,10 @@ public interface TransportContract {
         .verify(requestTimeout().plus(verifyTimeout()));
   }
 
-  /** A peer that accepts a request but never answers makes the send time out. */
+  /**
+   * A peer that accepts a request but never answers makes the send time out, and not before half
+   * the request timeout has passed (a timer in the wrong unit or never armed fails this).
+   */
   @Test
   default void sendToPeerThatNeverAnswersErrorsWithTimeout() {
     SplittableRandom random = new SplittableRandom(4);
@@ -244,8 +247,57 @@ public interface TransportContract {
     Request.Ping ping = new Request.Ping(contact(client, random));
 
     StepVerifier.create(client.send(server.localAddress(), ping))
+        .expectSubscription()
+        .expectNoEvent(requestTimeout().dividedBy(2))
         .expectError(KadTimeoutException.class)
         .verify(requestTimeout().plus(verifyTimeout()));
+  }
+
+  /**
+   * {@link Transport#send} is lazy: nothing reaches the peer until the {@code Mono} is subscribed.
+   */
+  @Test
+  default void sendTransmitsNothingUntilSubscribed() {
+    SplittableRandom random = new SplittableRandom(11);
+    List<Request> received = new CopyOnWriteArrayList<>();
+    Transport server = newTransport();
+    Contact serverContact = startAnswering(server, random, received::add);
+    Transport client = started(newTransport());
+    Contact clientContact = contact(client, random);
+    Address to = server.localAddress();
+    Request.FindNode unsubscribed = new Request.FindNode(clientContact, NodeId.random(random));
+    Request.Ping ping = new Request.Ping(clientContact);
+
+    Mono<Response> notYet = client.send(to, unsubscribed);
+    // A Ping sent after it and answered: an eager transport would have sent the FindNode first.
+    StepVerifier.create(client.send(to, ping))
+        .expectNext(new Response.Pong(serverContact))
+        .expectComplete()
+        .verify(verifyTimeout());
+    assertThat(received).containsExactly(ping);
+
+    StepVerifier.create(notYet)
+        .assertNext(
+            response ->
+                assertThat(isEchoOf(response, unsubscribed.target(), serverContact)).isTrue())
+        .expectComplete()
+        .verify(verifyTimeout());
+    assertThat(received).containsExactly(ping, unsubscribed);
+  }
+
+  /** {@link Transport#localAddress()} is an {@link IllegalStateException} before start. */
+  @Test
+  default void localAddressBeforeStartIsAnIllegalState() {
+    Transport transport = newTransport();
+
+    Throwable thrown = null;
+    try {
+      transport.localAddress();
+    } catch (RuntimeException e) {
+      thrown = e;
+    }
+    assertThat(thrown).isInstanceOf(IllegalStateException.class);
+    assertThat(started(transport).localAddress()).isNotNull();
   }
 
   /**
@@ -282,19 +334,30 @@ public interface TransportContract {
         .verify(verifyTimeout());
   }
 
-  /** Closing a transport releases its pending requests with an error, and later sends fail. */
+  /**
+   * Closing a transport fails its pending requests with {@link NodeClosedException} (not by letting
+   * them time out), and later sends fail the same way.
+   */
   @Test
   default void closeFailsPendingRequestsAndLaterSends() {
     SplittableRandom random = new SplittableRandom(6);
-    Transport server = started(newTransport(), request -> Mono.never());
+    Sinks.One<Request> arrived = Sinks.one();
+    Transport server =
+        started(
+            newTransport(),
+            request -> Mono.fromRunnable(() -> arrived.tryEmitValue(request)).then(Mono.never()));
     Transport client = started(newTransport());
     Request.Ping ping = new Request.Ping(contact(client, random));
     Address to = server.localAddress();
 
-    StepVerifier.create(client.send(to, ping))
-        .expectSubscription()
-        .then(() -> client.close().subscribe())
-        .expectError(KadException.class)
+    Sinks.One<Object> outcome = Sinks.one();
+    client.send(to, ping).subscribe(outcome::tryEmitValue, outcome::tryEmitValue);
+    StepVerifier.create(arrived.asMono()).expectNext(ping).expectComplete().verify(verifyTimeout());
+    StepVerifier.create(client.close()).expectComplete().verify(verifyTimeout());
+
+    StepVerifier.create(outcome.asMono())
+        .assertNext(pending -> assertThat(pending).isInstanceOf(NodeClosedException.class))
+        .expectComplete()
         .verify(verifyTimeout());
 
     StepVerifier.create(client.send(to, ping))

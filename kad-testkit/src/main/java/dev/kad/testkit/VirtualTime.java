@@ -21,19 +21,33 @@ public final class VirtualTime {
    * @param <T> the value type
    * @param scheduler the virtual clock every node of the simulation uses
    * @param mono the operation
-   * @param step how far to advance per round
-   * @param limit the most virtual time to spend
+   * @param step how far to advance per round, positive (the last round is cut short at {@code
+   *     limit})
+   * @param limit the most virtual time to spend, not negative
    * @return the value, or null when the {@code Mono} completed empty
+   * @throws IllegalArgumentException when {@code step} is not positive or {@code limit} is negative
    * @throws IllegalStateException when {@code limit} passes first
    * @throws RuntimeException the {@code Mono}'s error, unwrapped
    */
   public static <T> T await(
       VirtualTimeScheduler scheduler, Mono<T> mono, Duration step, Duration limit) {
     Objects.requireNonNull(scheduler, "scheduler");
+    Objects.requireNonNull(mono, "mono");
+    Objects.requireNonNull(step, "step");
+    Objects.requireNonNull(limit, "limit");
+    if (step.isNegative() || step.isZero()) {
+      throw new IllegalArgumentException("step must be positive but was " + step);
+    }
+    if (limit.isNegative()) {
+      throw new IllegalArgumentException("limit must not be negative but was " + limit);
+    }
     CompletableFuture<T> future = mono.toFuture();
-    long rounds = Math.max(1, limit.toNanos() / Math.max(1, step.toNanos()));
-    for (long i = 0; i < rounds && !future.isDone(); i++) {
-      scheduler.advanceTimeBy(step);
+    Duration spent = Duration.ZERO;
+    while (!future.isDone() && spent.compareTo(limit) < 0) {
+      Duration left = limit.minus(spent);
+      Duration advance = step.compareTo(left) < 0 ? step : left;
+      scheduler.advanceTimeBy(advance);
+      spent = spent.plus(advance);
     }
     return resultOf(future, limit);
   }
