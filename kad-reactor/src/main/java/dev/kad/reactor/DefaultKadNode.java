@@ -34,6 +34,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,9 +115,11 @@ final class DefaultKadNode implements KadNode {
     this.store = store;
     this.table = new RoutingTable(id, config, clock);
     this.tasks =
-        new TaskQueue("node=" + id.toShortHex() + " tasks", MAX_QUEUED_TASKS, TASK_CONCURRENCY);
+        new TaskQueue(
+            "node=" + id.toShortHex() + " tasks", MAX_QUEUED_TASKS, TASK_CONCURRENCY, scheduler);
     this.pushes =
-        new TaskQueue("node=" + id.toShortHex() + " pushes", MAX_QUEUED_TASKS, TASK_CONCURRENCY);
+        new TaskQueue(
+            "node=" + id.toShortHex() + " pushes", MAX_QUEUED_TASKS, TASK_CONCURRENCY, scheduler);
     // As timeout(Duration, Scheduler) does: a scheduler that rejects the timer times out at once.
     this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
     this.subscribers =
@@ -322,7 +325,10 @@ final class DefaultKadNode implements KadNode {
                           old.valueId(),
                           old.seq(),
                           now.plus(config.expireAfter()));
-              published.replace(e.getKey(), old, renewed);
+              // Stopped (or put again) since the run began: nothing of this run to renew.
+              if (!published.replace(e.getKey(), old, renewed)) {
+                return Mono.empty();
+              }
               return store(e.getKey(), renewed).onErrorResume(x -> Mono.empty());
             })
         .then();
@@ -370,12 +376,15 @@ final class DefaultKadNode implements KadNode {
     return !closed.get() && pushes.submit(push);
   }
 
-  /** Pings a full bucket's oldest contact: a silent one is evicted for the newest replacement. */
+  /**
+   * Pings a full bucket's oldest contact: a silent one is evicted for the newest replacement. Any
+   * answer from its id, a refusal too, shows it alive, as it does for every other request.
+   */
   private Mono<Void> probe(Contact oldest) {
     return Mono.defer(
         () ->
             send(oldest.address(), new Request.Ping(contact()))
-                .map(r -> r instanceof Response.Pong && r.sender().id().equals(oldest.id()))
+                .map(r -> r.sender().id().equals(oldest.id()))
                 .onErrorReturn(false)
                 .defaultIfEmpty(false)
                 .doOnNext(alive -> table.pingResult(oldest, alive))
@@ -384,7 +393,8 @@ final class DefaultKadNode implements KadNode {
 
   /**
    * Sends a request with the hard timeout; an answer from the expected id updates the routing
-   * table, a transient failure counts against the contact.
+   * table, a transient failure counts against the contact, and so does an answer from another id:
+   * whoever serves that address now, the contact is not there (a node restarted with a new id).
    */
   Mono<Response> call(Contact to, Request request) {
     return send(to.address(), request)
@@ -392,6 +402,8 @@ final class DefaultKadNode implements KadNode {
             response -> {
               if (response.sender().id().equals(to.id())) {
                 heardFrom(response.sender());
+              } else {
+                table.failed(to.id());
               }
             })
         .doOnError(
@@ -904,8 +916,11 @@ final class DefaultKadNode implements KadNode {
         () -> {
           Instant now = clock.instant();
           Map<Key, List<Value>> byKey = new LinkedHashMap<>();
+          // Once per key, not per value: each decision is a closest() of the table.
+          Map<Key, Boolean> decided = new HashMap<>();
           for (StoredValue v : store.entries(now)) {
-            if (!v.cached() && shouldHandOver(v.key(), newcomer)) {
+            if (!v.cached()
+                && decided.computeIfAbsent(v.key(), key -> shouldHandOver(key, newcomer))) {
               byKey.computeIfAbsent(v.key(), k -> new ArrayList<>()).add(v.value());
             }
           }

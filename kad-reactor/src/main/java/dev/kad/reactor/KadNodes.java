@@ -57,7 +57,9 @@ public final class KadNodes {
       throw new IllegalArgumentException("node was not built by KadNodes: " + node);
     }
     for (Contact c : contacts) {
-      engine.table().seen(c);
+      // No message goes out, so neither does the ping a full bucket asks for: left marked as
+      // pending, it would keep that bucket from ever probing its oldest contact again.
+      engine.table().seen(c).toPing().ifPresent(engine.table()::pingNotSent);
     }
   }
 

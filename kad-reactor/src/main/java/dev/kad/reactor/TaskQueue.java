@@ -7,11 +7,15 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * Fire-and-forget work of a node, run a few at a time: at most {@code maxQueued} wait or run, and a
  * task submitted beyond that is refused, so a flood of requests from the network cannot grow memory
  * or starve other queues. A failed task is logged at DEBUG and forgotten.
+ *
+ * <p>Tasks start on the node's scheduler, never on the thread that submits them: that is usually a
+ * transport's event loop answering a request, and a hand-over scans the whole store.
  */
 final class TaskQueue {
 
@@ -20,6 +24,7 @@ final class TaskQueue {
   private final String name;
   private final int maxQueued;
   private final int concurrency;
+  private final Scheduler scheduler;
   private final AtomicInteger queued = new AtomicInteger();
   private volatile FluxSink<Mono<Void>> sink;
 
@@ -29,11 +34,13 @@ final class TaskQueue {
    * @param name for log lines, e.g. the node's short id and what the queue holds
    * @param maxQueued the most tasks waiting or running
    * @param concurrency the most tasks running at once
+   * @param scheduler where tasks start
    */
-  TaskQueue(String name, int maxQueued, int concurrency) {
+  TaskQueue(String name, int maxQueued, int concurrency, Scheduler scheduler) {
     this.name = name;
     this.maxQueued = maxQueued;
     this.concurrency = concurrency;
+    this.scheduler = scheduler;
   }
 
   /**
@@ -45,11 +52,12 @@ final class TaskQueue {
     return Flux.<Mono<Void>>create(s -> sink = s)
         .flatMap(
             task ->
-                task.onErrorResume(
-                    e -> {
-                      log.debug("{}: task failed: {}", name, e.toString());
-                      return Mono.empty();
-                    }),
+                task.subscribeOn(scheduler)
+                    .onErrorResume(
+                        e -> {
+                          log.debug("{}: task failed: {}", name, e.toString());
+                          return Mono.empty();
+                        }),
             concurrency)
         .subscribe();
   }

@@ -200,6 +200,25 @@ class HostilePeerTest {
   }
 
   @Test
+  void aContactWhoseAddressAnswersWithAnotherIdIsEvictedAfterMaxFailures() {
+    // What a node restarted at the same address with a new id looks like to those that knew it.
+    Cluster c =
+        clusters.grow(56, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build(), 5);
+    KadNode node = c.node(0);
+    SplittableRandom rng = new SplittableRandom(56);
+    InMemoryTransport transport = c.network.newTransport();
+    Contact old = new Contact(NodeId.random(rng), transport.address());
+    Contact restarted = new Contact(NodeId.random(rng), transport.address());
+    c.await(transport.start(request -> Mono.just(new Response.NodesFound(restarted, List.of()))));
+    KadNodes.learn(node, List.of(old));
+    for (int i = 0; i < 3; i++) {
+      c.await(node.findNode(old.id()));
+      c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    }
+    assertThat(node.routingTable().contacts()).doesNotContain(old, restarted);
+  }
+
+  @Test
   void aNewcomersPingNeverVouchesForTheQuietOldestContactOfAFullBucket() {
     KadConfig config =
         KadConfig.builder()
@@ -232,6 +251,75 @@ class HostilePeerTest {
     assertThat(node.routingTable().contacts())
         .doesNotContain(oldest.contact())
         .contains(second.contact(), asker.contact());
+  }
+
+  @Test
+  void aContactLearntWithoutAMessageLeavesTheFullBucketFreeToProbeItsOldest() {
+    KadConfig config =
+        KadConfig.builder()
+            .k(2)
+            .pingGrace(Duration.ofMinutes(1))
+            .hardTimeout(Duration.ofSeconds(2))
+            .maintenance(false)
+            .build();
+    Cluster c = clusters.grow(57, config, 1);
+    KadNode node = c.node(0);
+    SplittableRandom rng = new SplittableRandom(57);
+    RawPeer oldest = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
+    for (RawPeer p : List.of(oldest, second, near)) {
+      p.send(c, node, new Request.Ping(p.contact()));
+    }
+    c.network.kill(oldest.contact().address());
+    c.vts.advanceTimeBy(Duration.ofMinutes(2));
+    // Learnt while the oldest is quiet: the table asks for a ping that learn() never sends.
+    KadNodes.learn(
+        node,
+        List.of(new Contact(node.id().randomInBucket(159, rng), new Address("10.99.0.1", 4000))));
+    RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
+    c.vts.advanceTimeBy(config.hardTimeout().multipliedBy(2));
+
+    assertThat(node.routingTable().contacts())
+        .doesNotContain(oldest.contact())
+        .contains(second.contact(), asker.contact());
+  }
+
+  @Test
+  void aProbedOldestThatRefusesThePingHasAnsweredAndStays() {
+    KadConfig config =
+        KadConfig.builder()
+            .k(2)
+            .pingGrace(Duration.ofMinutes(1))
+            .hardTimeout(Duration.ofSeconds(2))
+            .maintenance(false)
+            .build();
+    Cluster c = clusters.grow(58, config, 1);
+    KadNode node = c.node(0);
+    SplittableRandom rng = new SplittableRandom(58);
+    // Alive, but it refuses pings (rate-limited, say): a refusal is an answer.
+    RawPeer oldest =
+        peer(
+            c,
+            node.id().randomInBucket(159, rng),
+            (self, request) ->
+                request instanceof Request.Ping
+                    ? new Response.Failure(self, Response.Code.LIMIT, "busy")
+                    : new Response.Pong(self));
+    RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
+    for (RawPeer p : List.of(oldest, second, near)) {
+      p.send(c, node, new Request.FindNode(p.contact(), NodeId.random(rng)));
+    }
+    c.vts.advanceTimeBy(Duration.ofMinutes(2));
+    RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+    asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
+    c.vts.advanceTimeBy(config.hardTimeout().multipliedBy(2));
+
+    assertThat(node.routingTable().contacts())
+        .contains(oldest.contact(), second.contact())
+        .doesNotContain(asker.contact());
   }
 
   @Test

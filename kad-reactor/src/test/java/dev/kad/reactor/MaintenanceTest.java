@@ -11,8 +11,11 @@ import dev.kad.api.message.Request;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
@@ -91,6 +94,41 @@ class MaintenanceTest {
     assertThat(publisher.stopRepublishing(key)).isTrue();
     c.vts.advanceTimeBy(Duration.ofHours(3));
     assertThat(c.await(c.node(10).get(key))).isEmpty();
+  }
+
+  @Test
+  void keysNoLongerRepublishedAreLeftOutOfARepublishRunAlreadyGoing() {
+    Cluster c = clusters.grow(28, 12);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    Instant started = c.now();
+    KadNode node = c.startRecorded(recorder);
+    List<Key> keys = List.of(Key.of("a"), Key.of("b"), Key.of("c"));
+    for (Key key : keys) {
+      c.await(node.put(key, new byte[] {1}));
+    }
+    Instant putExpiry = c.now().plus(CONFIG.expireAfter());
+    Set<NodeId> lookups = keys.stream().map(Key::asNodeId).collect(Collectors.toSet());
+    c.vts.advanceTimeBy(Duration.between(c.now(), started.plus(Duration.ofMinutes(59))));
+    recorder[0].clear();
+    // Step to the republish run's first lookup of one of the keys, then stop all three.
+    for (int ms = 0; ms < 120_000; ms++) {
+      if (recorder[0].sent().stream()
+          .anyMatch(r -> r instanceof Request.FindNode f && lookups.contains(f.target()))) {
+        break;
+      }
+      c.vts.advanceTimeBy(Duration.ofMillis(1));
+    }
+    keys.forEach(key -> assertThat(node.stopRepublishing(key)).isTrue());
+    c.vts.advanceTimeBy(Duration.ofMinutes(10));
+    Set<Key> renewed =
+        recorder[0].sent().stream()
+            .filter(Request.Store.class::isInstance)
+            .map(Request.Store.class::cast)
+            .filter(r -> r.values().stream().anyMatch(v -> v.expiresAt().isAfter(putExpiry)))
+            .map(Request.Store::key)
+            .collect(Collectors.toSet());
+    // Only the key whose renewal was under way when they were stopped.
+    assertThat(renewed).hasSize(1);
   }
 
   @Test

@@ -80,15 +80,6 @@ final class ContactArray {
     return new ContactArray(c, p);
   }
 
-  /** The first {@code count} contacts. */
-  ContactArray first(int count) {
-    Contact[] c = new Contact[count];
-    long[] p = new long[count];
-    System.arraycopy(contacts, 0, c, 0, count);
-    System.arraycopy(prefixes, 0, p, 0, count);
-    return new ContactArray(c, p);
-  }
-
   /**
    * These contacts with {@code newest} last, in place of any contact with its id, and the oldest
    * dropped beyond {@code capacity} (at least 1).

@@ -167,7 +167,9 @@ public final class RoutingTable {
 
   /**
    * Reports the outcome of a ping asked for by {@link #seen(Contact)}. An answer keeps the contact
-   * (moved to the tail); no answer evicts it and promotes the newest replacement.
+   * (moved to the tail); no answer evicts it and promotes the newest replacement, unless the
+   * contact was heard from while the ping was out (a lost answer does not outweigh a request it
+   * sent).
    *
    * @param contact the pinged contact
    * @param answered whether it answered
@@ -177,7 +179,13 @@ public final class RoutingTable {
       seen(contact);
     } else {
       synchronized (lock) {
-        evict(contact.id());
+        Bucket[] current = buckets;
+        Bucket bucket = current[indexOf(current, contact.id())];
+        int at = bucket.indexOf(contact.id());
+        // Heard from since the ping was asked for, seen() cleared the flag.
+        if (at >= 0 && bucket.entry(at).pinging()) {
+          evict(contact.id());
+        }
       }
     }
   }
@@ -258,12 +266,17 @@ public final class RoutingTable {
     }
     Bucket updated = bucket.minus(at);
     ContactArray cache = bucket.replacements();
-    if (!cache.isEmpty()) {
-      Contact promoted = cache.get(cache.size() - 1);
-      updated =
-          updated
-              .plus(new Entry(promoted, clock.instant(), 0, successEpoch, false))
-              .withReplacements(cache.first(cache.size() - 1));
+    // The newest replacement the subnet limit admits: the cache was filled against the bucket as
+    // it was then, so a subnet may have filled up since.
+    for (int i = cache.size() - 1; i >= 0; i--) {
+      Contact promoted = cache.get(i);
+      if (!violatesSubnetLimit(updated, promoted)) {
+        updated =
+            updated
+                .plus(new Entry(promoted, clock.instant(), 0, successEpoch, false))
+                .withReplacements(cache.minus(i));
+        break;
+      }
     }
     publish(current, index, updated);
     return true;

@@ -139,6 +139,40 @@ class RoutingTableTest {
   }
 
   @Test
+  void aContactHeardFromWhileItsPingIsOutIsNotEvictedWhenThatPingFails() {
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
+    Contact newcomer = contactInBucket(159);
+    assertThat(far.table().seen(newcomer).toPing()).contains(far.oldest());
+    // The oldest sends a request while the probe is out: it is alive, whatever the probe says.
+    far.table().seen(far.oldest());
+    far.table().pingResult(far.oldest(), false);
+    Bucket bucket = bucketOf(far.table(), far.second());
+    assertThat(bucket.contacts()).containsExactly(far.second(), far.oldest());
+    assertThat(bucket.replacements()).containsExactly(newcomer);
+  }
+
+  @Test
+  void aPromotedReplacementNeverBreaksTheSubnetLimit() {
+    RoutingTable table =
+        table(KadConfig.builder().k(2).replacementCacheSize(3).maxPerSubnet(1).build());
+    Contact a = new Contact(self.randomInBucket(159, rng), new Address("192.168.1.1", 1));
+    Contact b = new Contact(self.randomInBucket(159, rng), new Address("192.168.2.1", 1));
+    table.seen(a);
+    table.seen(b);
+    table.seen(contactInBucket(10));
+    // Each is alone in its subnet when it arrives, so both wait in the full bucket's cache.
+    Contact x1 = new Contact(self.randomInBucket(159, rng), new Address("192.168.3.1", 1));
+    Contact x2 = new Contact(self.randomInBucket(159, rng), new Address("192.168.3.2", 1));
+    assertThat(table.seen(x1).kind()).isEqualTo(Kind.CACHED);
+    assertThat(table.seen(x2).kind()).isEqualTo(Kind.CACHED);
+    table.remove(a.id());
+    table.remove(b.id());
+    Bucket bucket = bucketOf(table, x2);
+    assertThat(bucket.contacts()).containsExactly(x2);
+    assertThat(bucket.replacements()).containsExactly(x1);
+  }
+
+  @Test
   void replacementCacheKeepsTheNewestAndDropsTheOldest() {
     RoutingTable table = table(k(1));
     Contact member = contactInBucket(159);
