@@ -1,6 +1,7 @@
 package dev.kad.api;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -15,8 +16,8 @@ import java.util.Objects;
  * One value stored under a {@link Key}. A key holds a set of values; inside its key a value is
  * identified by {@code (publisher, valueId)}, and a higher {@code seq} of the same identity
  * replaces a lower one. A signed value carries an Ed25519 public key (X.509 encoded) and a
- * signature over its identity, sequence number, expiry and data; it may only be replaced by a value
- * signed with the same key.
+ * signature over the key it is stored under, its identity, sequence number, expiry and data; it may
+ * only be replaced by a value signed with the same key.
  *
  * <p>The arrays are copied in and out: a {@code Value} is immutable and compares by content.
  *
@@ -38,6 +39,9 @@ public record Value(
     byte[] signature) {
 
   private static final String ED25519 = "Ed25519";
+
+  /** The first bytes of everything a signature covers: names the layout that follows. */
+  private static final byte[] SIGNATURE_DOMAIN = "kad-value-v1".getBytes(StandardCharsets.US_ASCII);
 
   /**
    * Validates and copies the parts.
@@ -172,14 +176,18 @@ public record Value(
   }
 
   /**
-   * This value signed with an Ed25519 key pair.
+   * This value signed with an Ed25519 key pair, for storing under {@code key}. The signature covers
+   * the key with everything else, so it cannot be replayed under another key: a value signed for
+   * one key does not verify under any other.
    *
+   * @param key the key the value is stored under
    * @param keyPair an Ed25519 key pair
-   * @return the signed copy, whose signature verifies
+   * @return the signed copy, whose signature verifies under {@code key}
    * @throws IllegalArgumentException when the key pair is not Ed25519, or its public key is not the
    *     private key's (every node would refuse the value)
    */
-  public Value signedWith(KeyPair keyPair) {
+  public Value signedWith(Key key, KeyPair keyPair) {
+    Objects.requireNonNull(key, "key");
     Objects.requireNonNull(keyPair, "keyPair");
     Objects.requireNonNull(keyPair.getPublic(), "keyPair public key");
     Objects.requireNonNull(keyPair.getPrivate(), "keyPair private key");
@@ -187,7 +195,7 @@ public record Value(
     try {
       Signature signer = Signature.getInstance(ED25519);
       signer.initSign(keyPair.getPrivate());
-      signer.update(signedBytes());
+      signer.update(signedBytes(key));
       signed =
           new Value(
               data,
@@ -200,7 +208,7 @@ public record Value(
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("keyPair must be an Ed25519 key pair: " + e, e);
     }
-    if (!signed.verifySignature()) {
+    if (!signed.verifySignature(key)) {
       throw new IllegalArgumentException(
           "keyPair must be an Ed25519 key pair whose public key matches its private key, but the"
               + " signature does not verify with "
@@ -210,11 +218,14 @@ public record Value(
   }
 
   /**
-   * Whether the signature is valid for the public key. An unsigned value is never verified.
+   * Whether the signature is valid for the public key and this value stored under {@code key}. An
+   * unsigned value is never verified.
    *
-   * @return true when the value is signed and its signature checks out
+   * @param key the key the value is stored (or offered) under
+   * @return true when the value is signed and its signature checks out for {@code key}
    */
-  public boolean verifySignature() {
+  public boolean verifySignature(Key key) {
+    Objects.requireNonNull(key, "key");
     if (!isSigned()) {
       return false;
     }
@@ -222,16 +233,27 @@ public record Value(
       Signature verifier = Signature.getInstance(ED25519);
       verifier.initVerify(
           KeyFactory.getInstance(ED25519).generatePublic(new X509EncodedKeySpec(publicKey)));
-      verifier.update(signedBytes());
+      verifier.update(signedBytes(key));
       return verifier.verify(signature);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       return false;
     }
   }
 
-  private byte[] signedBytes() {
+  /**
+   * What a signature covers: a domain tag naming the layout, then the key and the publisher (each
+   * with its length, so that no layout of one width reads as another), value id, seq, expiry and
+   * data.
+   */
+  private byte[] signedBytes(Key key) {
+    byte[] k = key.bytes;
     byte[] id = publisher.bytes;
-    return ByteBuffer.allocate(id.length + 8 + 8 + 12 + data.length)
+    return ByteBuffer.allocate(
+            SIGNATURE_DOMAIN.length + 2 + k.length + id.length + 8 + 8 + 12 + data.length)
+        .put(SIGNATURE_DOMAIN)
+        .put((byte) k.length)
+        .put(k)
+        .put((byte) id.length)
         .put(id)
         .putLong(valueId)
         .putLong(seq)

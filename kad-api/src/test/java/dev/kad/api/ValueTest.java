@@ -43,14 +43,30 @@ class ValueTest {
   @Test
   void ed25519SignatureVerifiesAndBreaksWhenDataChanges() throws Exception {
     var keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-    Value signed = Value.of(new byte[] {4, 5}, publisher, 3, 1, expiry).signedWith(keys);
+    Key key = Key.of("k");
+    Value signed = Value.of(new byte[] {4, 5}, publisher, 3, 1, expiry).signedWith(key, keys);
     assertThat(signed.isSigned()).isTrue();
-    assertThat(signed.verifySignature()).isTrue();
+    assertThat(signed.verifySignature(key)).isTrue();
     Value tampered =
         new Value(
             new byte[] {4, 6}, publisher, 3, 1, expiry, signed.publicKey(), signed.signature());
-    assertThat(tampered.verifySignature()).isFalse();
-    assertThat(Value.of(new byte[0], publisher, 1, 1, expiry).verifySignature()).isFalse();
+    assertThat(tampered.verifySignature(key)).isFalse();
+    assertThat(Value.of(new byte[0], publisher, 1, 1, expiry).verifySignature(key)).isFalse();
+  }
+
+  @Test
+  void aSignatureMadeForOneKeyDoesNotVerifyUnderAnother() throws Exception {
+    // A publisher who signs (publisher, value id, seq) under two keys must not let anyone move the
+    // higher-seq value from one key to the other, where it would replace the real one.
+    var keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Value forA = Value.of(new byte[] {1}, publisher, 0, 100, expiry).signedWith(Key.of("a"), keys);
+    assertThat(forA.verifySignature(Key.of("a"))).isTrue();
+    assertThat(forA.verifySignature(Key.of("b"))).isFalse();
+    Key wide = Key.of("a", 256);
+    NodeId widePublisher = NodeId.random(256, new SplittableRandom(3));
+    Value forWide = Value.of(new byte[] {1}, widePublisher, 0, 1, expiry).signedWith(wide, keys);
+    assertThat(forWide.verifySignature(wide)).isTrue();
+    assertThat(forWide.verifySignature(Key.of("a"))).isFalse();
   }
 
   @Test
@@ -71,11 +87,15 @@ class ValueTest {
     Value value = Value.of(new byte[] {1}, publisher, 1, 1, expiry);
 
     assertThatThrownBy(
-            () -> value.signedWith(new java.security.KeyPair(other.getPublic(), mine.getPrivate())))
+            () ->
+                value.signedWith(
+                    Key.of("k"), new java.security.KeyPair(other.getPublic(), mine.getPrivate())))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("does not verify");
     assertThatThrownBy(
-            () -> value.signedWith(KeyPairGenerator.getInstance("Ed448").generateKeyPair()))
+            () ->
+                value.signedWith(
+                    Key.of("k"), KeyPairGenerator.getInstance("Ed448").generateKeyPair()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("Ed25519");
   }

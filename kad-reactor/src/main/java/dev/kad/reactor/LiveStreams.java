@@ -194,7 +194,7 @@ final class LiveStreams {
       if (genuine == null) {
         genuine = new ArrayList<>(notify.values().size());
         for (Value v : notify.values()) {
-          if (!v.isSigned() || v.verifySignature()) {
+          if (!v.isSigned() || v.verifySignature(notify.key())) {
             genuine.add(v);
           }
         }

@@ -151,6 +151,32 @@ class HostilePeerTest {
   }
 
   @Test
+  void getTakesASignedValueOnlyUnderTheKeyItWasSignedFor() throws Exception {
+    Cluster c = clusters.grow(57, 6);
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(57);
+    var owner = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Key key = Key.of("profile");
+    NodeId publisher = NodeId.random(rng);
+    java.time.Instant expiry = c.now().plus(Duration.ofHours(1));
+    Value genuine = Value.of(new byte[] {1}, publisher, 1, 1, expiry).signedWith(key, owner);
+    // the owner's value for another key, replayed here with a higher seq
+    Value replayed =
+        Value.of(new byte[] {2}, publisher, 1, 9, expiry).signedWith(Key.of("other"), owner);
+    Contact peer =
+        peer(
+            c,
+            rng,
+            (self, request) ->
+                request instanceof Request.FindValue
+                    ? new Response.ValuesFound(self, List.of(replayed, genuine), List.of())
+                    : new Response.Pong(self));
+    KadNodes.learn(victim, List.of(peer));
+
+    assertThat(c.await(victim.get(key))).containsExactly(genuine);
+  }
+
+  @Test
   void contactsRepeatedInOneAnswerCountOnce() {
     Cluster c = clusters.grow(53, 5);
     KadNode victim = c.node(0);

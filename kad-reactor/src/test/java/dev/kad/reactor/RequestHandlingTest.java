@@ -239,7 +239,7 @@ class RequestHandlingTest {
   @Test
   void aValueWithABadSignatureIsRefusedByIndexAndTheOthersAreStored() throws Exception {
     var keys = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-    Value signed = Value.of(new byte[] {1}, peer.id(), 1, 1, later).signedWith(keys);
+    Value signed = Value.of(new byte[] {1}, peer.id(), 1, 1, later).signedWith(Key.of("k"), keys);
     Value forged =
         new Value(new byte[] {2}, peer.id(), 2, 1, later, signed.publicKey(), signed.signature());
     Value plain = Value.of(new byte[] {3}, peer.id(), 3, 1, later);

@@ -175,7 +175,7 @@ public interface TransportContract {
         List.of(
             Value.of(new byte[] {1, 2, 3}, NodeId.random(random), 7, 9, expiry),
             Value.of(new byte[0], NodeId.random(random), Long.MAX_VALUE, 0, expiry)
-                .signedWith(ed25519()));
+                .signedWith(Key.of("signed"), ed25519()));
     List<Map.Entry<Request, Response>> exchanges =
         List.of(
             Map.entry(new Request.Ping(clientContact), new Response.Pong(serverContact)),

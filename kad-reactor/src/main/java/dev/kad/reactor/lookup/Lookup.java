@@ -129,7 +129,9 @@ public final class Lookup {
           LookupState state =
               new LookupState(target, self, config.k(), config.alpha(), budget, maxPending, seeds);
           Sinks.Many<Contact> candidates = Sinks.many().unicast().onBackpressureBuffer();
-          Context context = new Context(targetId, start, state, candidates);
+          Context context =
+              new Context(
+                  targetId, target instanceof Key key ? key : null, start, state, candidates);
           List<Progress> first = context.askNext();
           if (state.isDone()) {
             first.add(context.finished());
@@ -164,6 +166,10 @@ public final class Lookup {
   /** The per-subscription part of a lookup: the state and how outcomes become steps. */
   private final class Context {
     final NodeId target;
+
+    /** The key of a value lookup, under which signed values must verify; null for a node lookup. */
+    final Key key;
+
     final long start;
     final LookupState state;
     final Sinks.Many<Contact> candidates;
@@ -171,8 +177,9 @@ public final class Lookup {
     /** Positions + 1 in the answer being sanitized, by id hash; at least twice k, so never full. */
     final int[] slots = new int[Integer.highestOneBit(Math.max(1, 2 * config.k() - 1)) << 1];
 
-    Context(NodeId target, long start, LookupState state, Sinks.Many<Contact> candidates) {
+    Context(NodeId target, Key key, long start, LookupState state, Sinks.Many<Contact> candidates) {
       this.target = target;
+      this.key = key;
       this.start = start;
       this.state = state;
       this.candidates = candidates;
@@ -299,6 +306,9 @@ public final class Lookup {
     }
 
     private List<Value> sanitizeValues(List<Value> values) {
+      if (key == null) {
+        return List.of();
+      }
       List<Value> out = new ArrayList<>(values.size());
       var now = clock.instant();
       for (Value v : values) {
@@ -308,7 +318,7 @@ public final class Lookup {
         if (v.publisher().bits() == self.bits()
             && v.size() <= config.maxValueBytes()
             && !v.isExpiredAt(now)
-            && (!v.isSigned() || v.verifySignature())) {
+            && (!v.isSigned() || v.verifySignature(key))) {
           out.add(v);
         }
       }

@@ -54,7 +54,7 @@ public final class InMemoryRecordStore implements RecordStore {
     if (value.isExpiredAt(now)) {
       return StoreOutcome.rejected("value expired at " + value.expiresAt());
     }
-    if (value.isSigned() && !value.verifySignature()) {
+    if (value.isSigned() && !value.verifySignature(key)) {
       return StoreOutcome.rejected("value signature does not verify");
     }
     Instant until = keepUntil.isBefore(value.expiresAt()) ? keepUntil : value.expiresAt();

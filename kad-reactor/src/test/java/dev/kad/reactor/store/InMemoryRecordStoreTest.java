@@ -156,15 +156,28 @@ class InMemoryRecordStoreTest {
     var owner = generator.generateKeyPair();
     var intruder = generator.generateKeyPair();
     RecordStore s = store();
-    Value v1 = Value.of(new byte[] {1}, alice, 1, 1, day).signedWith(owner);
+    Value v1 = Value.of(new byte[] {1}, alice, 1, 1, day).signedWith(key, owner);
     assertThat(put(s, v1).accepted()).isTrue();
-    Value forged = Value.of(new byte[] {9}, alice, 1, 2, day).signedWith(intruder);
+    Value forged = Value.of(new byte[] {9}, alice, 1, 2, day).signedWith(key, intruder);
     assertThat(put(s, forged).reason()).contains("same key");
     Value unsigned = Value.of(new byte[] {9}, alice, 1, 2, day);
     assertThat(put(s, unsigned).accepted()).isFalse();
-    Value v2 = Value.of(new byte[] {2}, alice, 1, 2, day).signedWith(owner);
+    Value v2 = Value.of(new byte[] {2}, alice, 1, 2, day).signedWith(key, owner);
     assertThat(put(s, v2).changed()).isTrue();
     assertThat(s.get(key, now)).containsExactly(v2);
+  }
+
+  @Test
+  void aSignedValueOfAnotherKeyIsRefusedSoItCannotBeReplayedHere() throws Exception {
+    var owner = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    RecordStore s = store();
+    Value mine = Value.of(new byte[] {1}, alice, 1, 5, day).signedWith(key, owner);
+    assertThat(put(s, mine).accepted()).isTrue();
+    // the same identity with a higher seq, signed by the same owner for another key
+    Value elsewhere =
+        Value.of(new byte[] {2}, alice, 1, 100, day).signedWith(Key.of("elsewhere"), owner);
+    assertThat(put(s, elsewhere).reason()).contains("signature does not verify");
+    assertThat(s.get(key, now)).containsExactly(mine);
   }
 
   @Test
