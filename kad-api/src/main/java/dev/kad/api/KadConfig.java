@@ -23,7 +23,7 @@ import java.util.Set;
  * @param replacementCacheSize the bound on each bucket's replacement cache
  * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is not
  *     pinged when a newcomer arrives
- * @param maxFailures consecutive failed requests after which a contact is removed
+ * @param maxFailures consecutive failed requests after which a contact is removed, at least 2
  * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket, 0 for
  *     no limit
  * @param softTimeout the time after which a lookup request is stalled and frees its slot
@@ -115,7 +115,7 @@ public record KadConfig(
    * @param replacementCacheSize the bound on each bucket's replacement cache
    * @param pingGrace a full bucket's least-recently-seen contact heard from within this time is not
    *     pinged when a newcomer arrives
-   * @param maxFailures consecutive failed requests after which a contact is removed
+   * @param maxFailures consecutive failed requests after which a contact is removed, at least 2
    * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket, 0
    *     for no limit
    * @param softTimeout the time after which a lookup request is stalled and frees its slot
@@ -145,7 +145,7 @@ public record KadConfig(
     checkRange("alpha", alpha, 1, 64);
     checkRange("replacementCacheSize", replacementCacheSize, 0, 1024);
     checkNonNegative("pingGrace", pingGrace);
-    checkRange("maxFailures", maxFailures, 1, 1000);
+    checkRange("maxFailures", maxFailures, 2, 1000);
     checkRange("maxPerSubnet", maxPerSubnet, 0, 256);
     checkPositive("softTimeout", softTimeout);
     checkPositive("hardTimeout", hardTimeout);
@@ -448,14 +448,16 @@ public record KadConfig(
     }
 
     /**
-     * Sets the consecutive failures after which a contact is removed.
+     * Sets the consecutive failures after which a contact is removed. At least 2: a failure counts
+     * only when the network was heard from since the contact's previous one, which keeps an offline
+     * node's table, and with 1 the first failure of each contact would empty it.
      *
-     * @param maxFailures in [1, 1000]
+     * @param maxFailures in [2, 1000]
      * @return this builder
      * @throws IllegalArgumentException when out of range
      */
     public Builder maxFailures(int maxFailures) {
-      this.maxFailures = checkRange("maxFailures", maxFailures, 1, 1000);
+      this.maxFailures = checkRange("maxFailures", maxFailures, 2, 1000);
       return this;
     }
 

@@ -35,6 +35,9 @@ class KadConfigTest {
         .hasMessage("hardTimeout must be positive but was PT0S");
     assertThatThrownBy(() -> KadConfig.builder().maxFrameBytes(10))
         .hasMessage("maxFrameBytes must be in [1024, 67108864] but was 10");
+    // with 1, an offline node's first failed request to each contact would empty its table
+    assertThatThrownBy(() -> KadConfig.builder().maxFailures(1))
+        .hasMessage("maxFailures must be in [2, 1000] but was 1");
     assertThatThrownBy(() -> KadConfig.builder().maxSubscriptionsPerPeer(0))
         .hasMessage("maxSubscriptionsPerPeer must be in [1, 1000000] but was 0");
     assertThatThrownBy(() -> KadConfig.builder().expireAfter(null))

@@ -50,7 +50,7 @@ public class KadProperties {
    */
   private Duration pingGrace = Duration.ofMinutes(1);
 
-  /** Consecutive failed requests after which a contact is removed. */
+  /** Consecutive failed requests after which a contact is removed, at least 2. */
   private int maxFailures = 5;
 
   /** The most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket; 0 for no limit. */

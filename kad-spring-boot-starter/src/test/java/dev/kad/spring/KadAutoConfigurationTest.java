@@ -450,7 +450,7 @@ class KadAutoConfigurationTest {
                 assertThat(context)
                     .getFailure()
                     .rootCause()
-                    .hasMessage("maxFailures must be in [1, 1000] but was 0"));
+                    .hasMessage("maxFailures must be in [2, 1000] but was 0"));
   }
 
   @Test
