@@ -4,6 +4,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
 import dev.kad.api.MaintenanceJob;
+import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.api.Value;
@@ -82,7 +83,13 @@ final class Maintenance implements Disposable {
         Mono.defer(job)
             .onErrorResume(
                 e -> {
-                  log.warn("node={} {} run failed: {}", node.id().toShortHex(), name, e.toString());
+                  if (e instanceof NodeClosedException) {
+                    // close() ends the lookups of a run going on; nothing went wrong
+                    log.debug("node={} {} run ended by close", node.id().toShortHex(), name);
+                  } else {
+                    log.warn(
+                        "node={} {} run failed: {}", node.id().toShortHex(), name, e.toString());
+                  }
                   return Mono.empty();
                 });
     jobs.add(every(period.plus(node.jitter()), period, node.scheduler(), run).subscribe());
