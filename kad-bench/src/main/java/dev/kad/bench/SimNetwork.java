@@ -310,14 +310,17 @@ final class SimNetwork {
 
   /** Closes every node, so that their timers stop. */
   void close() {
-    for (KadNode node : List.copyOf(live)) {
-      try {
-        await(node.close().onErrorResume(e -> Mono.empty()), Duration.ofMinutes(1));
-      } catch (IllegalStateException e) {
-        // A node that cannot close within a virtual minute is left to the garbage collector.
-      }
+    try {
+      await(
+          Flux.fromIterable(List.copyOf(live))
+              .flatMap(node -> node.close().onErrorResume(e -> Mono.empty()))
+              .then(),
+          Duration.ofMinutes(1));
+    } catch (IllegalStateException e) {
+      // Nodes that cannot close within a virtual minute are left to the garbage collector.
+    } finally {
+      clock.dispose();
     }
-    clock.dispose();
   }
 
   void report(String format, Object... args) {

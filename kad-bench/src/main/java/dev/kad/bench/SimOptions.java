@@ -19,7 +19,8 @@ final class SimOptions {
       paramLabel = "MIN-MAX",
       defaultValue = "10-100",
       converter = LatencyConverter.class,
-      description = "One-way latency in ms: uniform in MIN-MAX, or fixed (default: 10-100).")
+      description =
+          "One-way latency in ms: uniform in MIN-MAX, or fixed; at most 60000 (default: 10-100).")
   Latency latency;
 
   @Option(
@@ -35,6 +36,13 @@ final class SimOptions {
   /** A one-way latency range in milliseconds. */
   record Latency(long minMs, long maxMs) {}
 
+  /**
+   * The longest one-way latency accepted, in ms: a minute, twelve times the default hard timeout.
+   * Without a bound, a value past 292 years of nanoseconds overflowed in the simulated network and
+   * ended the run with a stack trace.
+   */
+  static final long MAX_LATENCY_MS = 60_000;
+
   /** Parses {@code 10-100} or {@code 50}. */
   static final class LatencyConverter implements ITypeConverter<Latency> {
     @Override
@@ -43,13 +51,16 @@ final class SimOptions {
       try {
         long min = Long.parseLong(parts[0].trim());
         long max = parts.length == 2 ? Long.parseLong(parts[1].trim()) : min;
-        if (parts.length > 2 || min < 0 || max < min) {
+        if (parts.length > 2 || min < 0 || max < min || max > MAX_LATENCY_MS) {
           throw new NumberFormatException();
         }
         return new Latency(min, max);
       } catch (NumberFormatException e) {
         throw new TypeConversionException(
-            "'" + value + "' is not MIN-MAX or a single value in ms with 0 <= MIN <= MAX");
+            "'"
+                + value
+                + "' is not MIN-MAX or a single value in ms with 0 <= MIN <= MAX <= "
+                + MAX_LATENCY_MS);
       }
     }
   }

@@ -2,7 +2,9 @@ package dev.kad.bench;
 
 import dev.kad.testkit.VirtualTime;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -76,7 +78,12 @@ final class SimScheduler implements Scheduler {
   @Override
   public Disposable schedulePeriodically(
       Runnable task, long initialDelay, long period, TimeUnit unit) {
-    Periodic periodic = new Periodic(task, unit.toNanos(period));
+    return startPeriodic(task, initialDelay, period, unit, null);
+  }
+
+  private Periodic startPeriodic(
+      Runnable task, long initialDelay, long period, TimeUnit unit, SimWorker worker) {
+    Periodic periodic = new Periodic(task, unit.toNanos(period), worker);
     periodic.next(nanoTime + Math.max(0, unit.toNanos(initialDelay)));
     drainDue();
     return periodic;
@@ -319,16 +326,21 @@ final class SimScheduler implements Scheduler {
     }
   }
 
-  /** A periodic task: re-queues itself at start + n * period until disposed. */
+  /**
+   * A periodic task: re-queues itself at start + n * period until disposed, or until the worker
+   * that scheduled it is disposed ({@code Flux.interval} cancels by disposing its worker).
+   */
   private final class Periodic implements Disposable {
     private final Runnable action;
     private final long period;
+    private final SimWorker worker;
     private Task current;
     private boolean stopped;
 
-    Periodic(Runnable action, long period) {
+    Periodic(Runnable action, long period, SimWorker worker) {
       this.action = action;
       this.period = period;
+      this.worker = worker;
     }
 
     void next(long at) {
@@ -343,7 +355,7 @@ final class SimScheduler implements Scheduler {
                 }
               },
               at,
-              null);
+              worker);
     }
 
     @Override
@@ -360,9 +372,15 @@ final class SimScheduler implements Scheduler {
     }
   }
 
-  /** A worker: its tasks are skipped once it is disposed. */
+  /**
+   * A worker: its tasks are skipped once it is disposed, and its periodic tasks leave the queue
+   * then (a cancelled {@code Flux.interval} disposes its worker, not the periodic task: before, the
+   * task went on re-queueing itself forever, keeping every killed node's jobs and their operator
+   * chains alive for the rest of a churn run).
+   */
   private final class SimWorker implements Worker {
     boolean disposed;
+    private final List<Periodic> periodics = new ArrayList<>(1);
 
     @Override
     public Disposable schedule(Runnable task) {
@@ -385,12 +403,19 @@ final class SimScheduler implements Scheduler {
       if (disposed) {
         throw new RejectedExecutionException("worker disposed");
       }
-      return SimScheduler.this.schedulePeriodically(task, initialDelay, period, unit);
+      Periodic periodic = startPeriodic(task, initialDelay, period, unit, this);
+      periodics.removeIf(Periodic::isDisposed);
+      periodics.add(periodic);
+      return periodic;
     }
 
     @Override
     public void dispose() {
       disposed = true;
+      for (Periodic periodic : periodics) {
+        periodic.dispose();
+      }
+      periodics.clear();
     }
 
     @Override

@@ -172,8 +172,14 @@ final class Simulation {
           wall,
           churn);
     } finally {
-      sim.clock().dispose();
+      // Every node is closed (its jobs and timers stopped), then the clock is disposed.
+      sim.close();
     }
+  }
+
+  /** The network of the last {@link #run}, for tests: its live nodes are closed once it ends. */
+  SimNetwork network() {
+    return sim;
   }
 
   private void killSome() {

@@ -53,6 +53,9 @@ final class WatchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  /** The network of the last run, for tests: its live nodes are closed once the run ends. */
+  SimNetwork lastNetwork;
+
   @Option(names = "--nodes", required = true, description = "Number of nodes, at least 3.")
   int nodes;
 
@@ -209,7 +212,9 @@ final class WatchCommand implements Callable<Integer> {
       if (watching != null) {
         watching.dispose();
       }
-      sim.clock().dispose();
+      // Every node is closed (its jobs and timers stopped), then the clock is disposed.
+      sim.close();
+      lastNetwork = sim;
     }
   }
 

@@ -2,8 +2,10 @@ package dev.kad.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.KadNode;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.Writer;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -165,10 +167,44 @@ class SimCommandTest {
   }
 
   @Test
+  void aLatencyTooLargeToSimulateIsRejectedNamingIt() {
+    String line =
+        Cli.run(
+                "sim",
+                "--nodes",
+                "10",
+                "--lookups",
+                "1",
+                "--seed",
+                "1",
+                "--latency-ms",
+                "9223372036854775807")
+            .rejected();
+
+    assertThat(line).contains("'9223372036854775807'").contains("MAX <= 60000");
+  }
+
+  @Test
   void aBadLatencyIsRejected() {
     Run run = run("sim", "--nodes", "10", "--lookups", "1", "--seed", "1", "--latency-ms", "9-3");
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().lines().toList()).singleElement().asString().contains("9-3");
+  }
+
+  @Test
+  void everyNodeIsClosedWhenTheRunEnds() throws InterruptedException {
+    Simulation simulation =
+        new Simulation(
+            new Simulation.Settings(
+                30, 3, 5, 20, 3, 0.0, 0.1, 10, 100, Simulation.Join.PROTOCOL, 0.0, 0, 3),
+            new PrintWriter(Writer.nullWriter()));
+
+    simulation.run();
+
+    assertThat(simulation.network().live()).hasSize(27);
+    for (KadNode node : simulation.network().live()) {
+      Closed.assertClosed(node);
+    }
   }
 }

@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Scheduler;
 
 class SimSchedulerTest {
@@ -117,5 +118,22 @@ class SimSchedulerTest {
     scheduler.advanceBy(Duration.ofSeconds(2));
 
     assertThat(ran).containsExactly("scheduler");
+  }
+
+  @Test
+  void aCancelledIntervalLeavesTheQueue() {
+    SimScheduler scheduler = new SimScheduler();
+    List<Long> ticks = new ArrayList<>();
+    // Flux.interval schedules through a worker and cancels by disposing the worker.
+    Disposable interval = Flux.interval(Duration.ofSeconds(1), scheduler).subscribe(ticks::add);
+    scheduler.advanceBy(Duration.ofMillis(3_500));
+
+    interval.dispose();
+    long ranBefore = scheduler.tasksRun();
+    scheduler.advanceBy(Duration.ofHours(1));
+
+    assertThat(ticks).containsExactly(0L, 1L, 2L);
+    assertThat(scheduler.queued()).as("tasks left in the queue").isZero();
+    assertThat(scheduler.tasksRun()).as("tasks run after the cancel").isEqualTo(ranBefore);
   }
 }

@@ -2,9 +2,13 @@ package dev.kad.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.KadNode;
+import java.io.PrintWriter;
+import java.io.Writer;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 class WatchCommandTest {
 
@@ -71,5 +75,21 @@ class WatchCommandTest {
             .rejected();
 
     assertThat(line).contains("needs --hours");
+  }
+
+  @Test
+  void everyNodeIsClosedWhenTheRunEnds() throws InterruptedException {
+    CommandLine commandLine = Bench.commandLine();
+    commandLine.setOut(new PrintWriter(Writer.nullWriter()));
+    commandLine.setErr(new PrintWriter(Writer.nullWriter()));
+
+    int code = commandLine.execute("watch", "--nodes", "20", "--puts", "3", "--seed", "4");
+
+    assertThat(code).isZero();
+    WatchCommand watch = commandLine.getSubcommands().get("watch").getCommand();
+    assertThat(watch.lastNetwork.live()).hasSize(20);
+    for (KadNode node : watch.lastNetwork.live()) {
+      Closed.assertClosed(node);
+    }
   }
 }

@@ -65,7 +65,7 @@ abstract class ClientCommand implements Callable<Integer> {
 
   @Option(
       names = {"-v", "--verbose"},
-      description = "Log the node's lifecycle on stderr.")
+      description = "Log the node's lifecycle and warnings on stderr.")
   boolean verbose;
 
   @Parameters(index = "0", paramLabel = "KEY", description = "The key, any text (hashed to an id).")

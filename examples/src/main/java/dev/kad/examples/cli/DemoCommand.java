@@ -67,7 +67,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(
       names = {"-v", "--verbose"},
-      description = "Log every node's lifecycle on stderr.")
+      description = "Log every node's lifecycle and warnings on stderr.")
   private boolean verbose;
 
   @Override

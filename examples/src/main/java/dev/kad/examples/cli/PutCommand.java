@@ -1,21 +1,30 @@
 package dev.kad.examples.cli;
 
+import dev.kad.api.Contact;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code kad put}: stores VALUE under KEY at the key's k closest nodes and prints how many accepted
- * it. Each run publishes as a new node, so a key collects one value per run (a Kademlia key holds a
- * set of values, one per publisher); {@code get} prints them all.
+ * {@code kad put}: stores VALUE under KEY at the key's k closest nodes and prints how many other
+ * than this client accepted it (the client's own copy ends with the command); none is a failure.
+ * Each run publishes as a new node, so a key collects one value per run (a Kademlia key holds a set
+ * of values, one per publisher); {@code get} prints them all.
  */
 @Command(
     name = "put",
     mixinStandardHelpOptions = true,
-    description = "Stores VALUE under KEY at the key's k closest nodes.")
+    description = {
+      "Stores VALUE under KEY at the key's k closest nodes.",
+      "",
+      "Prints at how many of the nodes asked it is stored, this client's own short-lived copy"
+          + " left out; exits with 1 when no other node stored it."
+    })
 final class PutCommand extends ClientCommand {
 
   @Parameters(index = "1", paramLabel = "VALUE", description = "The value, UTF-8 text.")
@@ -40,23 +49,33 @@ final class PutCommand extends ClientCommand {
   @Override
   int run(RunningNode running, Key k) {
     PutResult result = Await.of(running.node().put(k, data), timeout, "put '" + key + "'");
-    int asked = result.acceptedCount() + result.rejected().size() + result.failed().size();
-    StringBuilder line =
-        new StringBuilder("stored '")
-            .append(key)
-            .append("' at ")
-            .append(result.acceptedCount())
-            .append(" of ")
-            .append(asked)
-            .append(" nodes");
-    if (!result.rejected().isEmpty()) {
-      line.append("; refused by ").append(result.rejected().size());
-      line.append(" (").append(result.rejected().get(0).reason()).append(")");
+    // This client node stores the value too when it is among the key's k closest, and counts
+    // itself among the nodes that accepted; its copy ends when the command exits, so only the
+    // other nodes are reported, and a put that none of them stored fails.
+    NodeId self = running.node().id();
+    List<Contact> stored = result.accepted().stream().filter(c -> !c.id().equals(self)).toList();
+    List<PutResult.Rejection> refused =
+        result.rejected().stream().filter(r -> !r.contact().id().equals(self)).toList();
+    int asked = stored.size() + refused.size() + result.failed().size();
+    StringBuilder problems = new StringBuilder();
+    if (!refused.isEmpty()) {
+      problems.append("; refused by ").append(refused.size());
+      problems.append(" (").append(refused.get(0).reason()).append(")");
     }
     if (!result.failed().isEmpty()) {
-      line.append("; ").append(result.failed().size()).append(" did not answer");
+      problems.append("; ").append(result.failed().size()).append(" did not answer");
     }
-    out().println(line);
+    if (stored.isEmpty()) {
+      throw new CliException(
+          "no node stored '"
+              + key
+              + "': asked "
+              + asked
+              + (asked == 1 ? " node" : " nodes")
+              + problems);
+    }
+    out()
+        .println("stored '" + key + "' at " + stored.size() + " of " + asked + " nodes" + problems);
     out().flush();
     return 0;
   }

@@ -195,6 +195,26 @@ class KadCliTest {
   }
 
   @Test
+  void aDurationTooLongForATimerIsAUsageErrorNamingIt() {
+    // Duration.ofHours accepts it, Reactor's nanosecond timers overflow on it.
+    Cli.Run hours = Cli.kad("get", "--bootstrap", "127.0.0.1:1", "--timeout", "9999999999h", "key");
+    Cli.Run digits = Cli.kad("demo", "--step-timeout", "99999999999999999999s", "--nodes", "3");
+
+    assertThat(hours.exitCode()).isEqualTo(2);
+    assertThat(hours.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad get: Invalid value for option '--timeout'")
+        .contains("duration must be at most 24h but was '9999999999h'");
+    assertThat(digits.exitCode()).isEqualTo(2);
+    assertThat(digits.err())
+        .singleElement()
+        .asString()
+        .contains("duration must be at most 24h but was '99999999999999999999s'");
+    assertThat(digits.out()).isEmpty();
+  }
+
+  @Test
   void helpListsTheCommandsAndExitsZero() {
     Cli.Run run = Cli.kad("--help");
 

@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -109,6 +112,44 @@ class NodeProcessTest {
         .asString()
         .startsWith("kad node: cannot listen on ")
         .contains(port);
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aBootstrapAddressThatIsNotAKadNodeFailsWithOneLine() throws Exception {
+    // A web server, say, where a kad node was expected: it answers kad's preface with HTTP.
+    try (ServerSocket web = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      Thread server =
+          new Thread(
+              () -> {
+                while (!web.isClosed()) {
+                  // answers, then keeps the connection open until the client closes it
+                  try (Socket s = web.accept()) {
+                    s.getOutputStream()
+                        .write("HTTP/1.1 400 Bad Request\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+                    s.getInputStream().transferTo(OutputStream.nullOutputStream());
+                  } catch (IOException e) {
+                    // closed by the test, or the client went away
+                  }
+                }
+              },
+              "fake-web-server");
+      server.setDaemon(true);
+      server.start();
+      String seed = "127.0.0.1:" + web.getLocalPort();
+      Path stderr = logs.resolve("not-kad.err");
+      Process get =
+          new ProcessBuilder(kadCommand("get", "--bootstrap", seed, "key"))
+              .redirectError(stderr.toFile())
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+
+      assertThat(get.waitFor(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+      assertThat(get.exitValue()).isEqualTo(1);
+      assertThat(Files.readAllLines(stderr))
+          .containsExactly(
+              "kad get: cannot join the network: no bootstrap node answered at " + seed);
+    }
   }
 
   @Test

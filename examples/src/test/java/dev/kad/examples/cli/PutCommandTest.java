@@ -1,0 +1,73 @@
+package dev.kad.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code kad put} against nodes started in-process on 127.0.0.1: what it reports counts the nodes
+ * that keep the value, never the short-lived client node itself.
+ */
+class PutCommandTest {
+
+  private final List<KadNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void closeNodes() {
+    for (KadNode node : nodes) {
+      node.close().block(Duration.ofSeconds(10));
+    }
+  }
+
+  private String startNode(KadConfig config) {
+    KadNode node =
+        RunningNode.startNode(
+            config,
+            "put-test-" + nodes.size(),
+            null,
+            "127.0.0.1",
+            0,
+            null,
+            1,
+            new SplittableRandom(nodes.size()),
+            Duration.ofSeconds(30));
+    nodes.add(node);
+    return node.contact().address().toString();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void reportsTheNodesThatKeepTheValueNotTheClient() {
+    String seed = startNode(KadConfig.defaults());
+
+    Cli.Run run = Cli.kad("put", "--bootstrap", seed, "greeting", "hello");
+
+    assertThat(run.exitCode()).as(run.errText()).isZero();
+    assertThat(run.out()).containsExactly("stored 'greeting' at 1 of 1 nodes");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void failsWithOneLineWhenOnlyTheClientItselfStoredTheValue() {
+    // The only other node takes no value over 4 bytes.
+    String seed = startNode(KadConfig.builder().maxValueBytes(4).build());
+
+    Cli.Run run = Cli.kad("put", "--bootstrap", seed, "greeting", "hello world");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad put: no node stored 'greeting': asked 1 node; ");
+  }
+}
