@@ -975,9 +975,15 @@ final class DefaultKadNode implements KadNode {
           }
           closing.tryEmitEmpty();
           background.dispose();
+          // Goodbyes to the nodes the watches are subscribed at, for at most the soft timeout.
+          Mono<Void> farewell =
+              liveStreams
+                  .farewell()
+                  .timeout(config.softTimeout(), Mono.empty(), scheduler)
+                  .onErrorResume(e -> Mono.empty());
           liveStreams.endAll(closedError());
-          return transport
-              .close()
+          return farewell
+              .then(transport.close())
               // Logged before completing: whoever waits for close() may end the process next.
               .doOnTerminate(() -> log.info("node={} closed", id.toShortHex()))
               .doFinally(s -> onClose.tryEmitEmpty());

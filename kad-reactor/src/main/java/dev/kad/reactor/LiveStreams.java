@@ -8,6 +8,7 @@ import dev.kad.api.message.Response;
 import dev.kad.reactor.watch.WatchSession;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -224,6 +225,22 @@ final class LiveStreams {
       active += sessions.size();
     }
     return active;
+  }
+
+  /**
+   * The Unsubscribes a closing node owes: one per key and node its watches are subscribed at, so
+   * storage nodes stop pushing to it at once instead of after a failed push or the TTL. Subscribing
+   * sends them all at once; errors are ignored. Take it before {@link #endAll}, which forgets them.
+   */
+  Mono<Void> farewell() {
+    List<Mono<Void>> goodbyes = new ArrayList<>();
+    watches.forEach(
+        (key, sessions) -> {
+          Set<Contact> at = new HashSet<>();
+          sessions.forEach(s -> at.addAll(s.subscribedAt()));
+          at.forEach(c -> goodbyes.add(unsubscribe(c, key)));
+        });
+    return Flux.merge(goodbyes).then();
   }
 
   /** Ends every watch with {@code error}: the node is closing. */

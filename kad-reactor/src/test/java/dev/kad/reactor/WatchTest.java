@@ -146,6 +146,23 @@ class WatchTest {
   }
 
   @Test
+  void closingTheNodeUnsubscribesItsWatchesEverywhere() {
+    Cluster c = cluster(37, 12);
+    KadNode watcher = c.node(3);
+    Key key = Key.of("farewell");
+    watches.add(watcher.watch(key).subscribe(v -> {}, e -> {}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    int subscribedAt = c.nodes.stream().mapToInt(n -> n.stats().subscribers()).sum();
+    assertThat(subscribedAt).isEqualTo(CONFIG.k());
+
+    c.await(watcher.close());
+
+    // The storage nodes forget the watcher at once, not after a failed push or the TTL.
+    assertThat(c.nodes.stream().filter(n -> n != watcher).mapToInt(n -> n.stats().subscribers()))
+        .containsOnly(0);
+  }
+
+  @Test
   void closingTheNodeEndsItsWatchesWithAnError() {
     Cluster c = cluster(36, 5);
     List<Throwable> errors = new CopyOnWriteArrayList<>();
