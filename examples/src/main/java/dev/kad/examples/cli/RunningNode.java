@@ -11,6 +11,7 @@ import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
@@ -144,6 +145,14 @@ final class RunningNode implements AutoCloseable {
     closed.await();
   }
 
+  private void waitForClose() {
+    try {
+      closed.await(CLOSE_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Removes the shutdown hook (unless the JVM is already shutting down) and closes the node. */
   @Override
   public void close() {
@@ -157,6 +166,8 @@ final class RunningNode implements AutoCloseable {
 
   private void closeNode() {
     if (!closing.compareAndSet(false, true)) {
+      // Closing elsewhere: the shutdown hook must not return (and let the JVM halt) before it ends.
+      waitForClose();
       return;
     }
     // A pending interrupt would make block() fail at once; close first, then restore it.
