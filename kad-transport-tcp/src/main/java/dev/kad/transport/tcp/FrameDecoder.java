@@ -45,7 +45,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
     if (!peer.inbound()) {
       PeerConnection.Claim checking = peer.checking();
-      byte[] echo = checking == null ? null : checking.claimant().peerNonce();
+      byte[] echo = checking == null ? null : checking.echo();
       ctx.writeAndFlush(
           Preface.encode(ctx.alloc(), format, echo == null ? 0 : Preface.ECHO, peer.nonce(), echo));
     }
@@ -98,6 +98,14 @@ final class FrameDecoder extends ByteToMessageDecoder {
         return;
       }
       if (in.readableBytes() < Preface.LENGTH) {
+        // Another version or format shows in the first five bytes: a version 1 peer sends only
+        // those, then closes on ours, which must not pass for a truncated preface.
+        if (in.readableBytes() >= Preface.VERSIONED_BYTES) {
+          Optional<String> early = Preface.check(firstBytes(in), format);
+          if (early.isPresent()) {
+            fail(ctx, in, Violation.BAD_PREFACE, early);
+          }
+        }
         return;
       }
       byte[] preface = firstBytes(in);

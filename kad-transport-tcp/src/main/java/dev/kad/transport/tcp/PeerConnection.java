@@ -45,6 +45,9 @@ final class PeerConnection {
   /** On a dial-back's channel, set by the dial: the claim it checks. */
   static final AttributeKey<Claim> CHECKS = AttributeKey.valueOf("kad.checks");
 
+  /** On a dialed channel, set by the dial: the address dialed. */
+  static final AttributeKey<Address> DIALED = AttributeKey.valueOf("kad.dialed");
+
   private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
 
   /** What a connection needs from the transport that owns it. */
@@ -55,8 +58,11 @@ final class PeerConnection {
     /** The peer's advertised contact, seen on an inbound request over {@code connection}. */
     void learned(PeerConnection connection, Contact sender);
 
-    /** Whether {@code nonce} is the one this node sent on a dialed connection still open. */
-    boolean dialedWith(byte[] nonce);
+    /**
+     * Whether {@code echo} is the {@linkplain Preface#binding binding} of a connection this node
+     * dialed and still has open.
+     */
+    boolean dialedWith(byte[] echo);
 
     /** The answer to the dial-back {@code dialBack}: whether its claimant's claim holds. */
     void claimChecked(PeerConnection dialBack, boolean confirmed);
@@ -64,9 +70,9 @@ final class PeerConnection {
 
   /**
    * An accepted connection whose peer advertised {@code address}, as a dial-back to that address
-   * checks it.
+   * checks it: {@code echo} binds the claimant's nonce to this node's advertised address.
    */
-  record Claim(Address address, PeerConnection claimant) {}
+  record Claim(Address address, PeerConnection claimant, byte[] echo) {}
 
   private final Channel channel;
   private final boolean inbound;
@@ -82,6 +88,7 @@ final class PeerConnection {
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
   private final byte[] nonce;
+  private final byte[] binding;
   private final Claim checking;
   private volatile boolean open = true;
 
@@ -107,9 +114,11 @@ final class PeerConnection {
       Owner owner,
       int maxConcurrentRequests,
       byte[] nonce,
+      byte[] binding,
       Claim checking) {
     this.channel = channel;
     this.nonce = nonce;
+    this.binding = binding;
     this.checking = checking;
     this.inbound = inbound;
     this.codec = codec;
@@ -127,6 +136,14 @@ final class PeerConnection {
     return nonce;
   }
 
+  /**
+   * On a dialed connection, its nonce bound to the address dialed ({@link Preface#binding}), which
+   * a dial-back from the node there echoes; null when accepted or dialed without an address.
+   */
+  byte[] binding() {
+    return binding;
+  }
+
   /** On a dial-back, the claim it checks; otherwise null. */
   Claim checking() {
     return checking;
@@ -134,7 +151,7 @@ final class PeerConnection {
 
   /**
    * Takes in the peer's preface. On an accepted connection it keeps the dialer's nonce, for a
-   * dial-back to echo later, and tells whether the nonce the dialer echoed is one of this node's.
+   * dial-back to bind later, and tells whether the binding the dialer echoed is one of this node's.
    * On a dial-back it reports the acceptor's answer to the owner.
    *
    * @return whether to set {@link Preface#CONFIRMED} in the answering preface (accepted side)

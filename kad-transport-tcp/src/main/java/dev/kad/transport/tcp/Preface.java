@@ -1,7 +1,14 @@
 package dev.kad.transport.tcp;
 
+import dev.kad.api.Address;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.NetUtil;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -10,11 +17,13 @@ import java.util.Optional;
  * echoed nonce (16 bytes each). A peer whose magic, version or format differs is closed.
  *
  * <p>The dialing side speaks first, with a fresh random nonce for the connection. When it dials to
- * check a connection that a peer opened to it claiming this address (a dial-back), it also echoes
- * the nonce that peer sent and sets {@link #ECHO}. The accepting side answers with its preface once
- * it has read the dialer's, setting {@link #CONFIRMED} when the echoed nonce is one it sent on a
- * connection it dialed itself and still has open: only the node really listening at the address
- * knows it.
+ * check a connection that a peer opened to it claiming this address (a dial-back), it also sets
+ * {@link #ECHO} and sends, in the echo field, the {@linkplain #binding binding} of the nonce that
+ * peer sent to the dialer's own advertised address. The accepting side answers with its preface
+ * once it has read the dialer's, setting {@link #CONFIRMED} when the echo is the binding of a
+ * connection it dialed itself, to that address, and still has open. The nonce alone would not do: a
+ * node sends it to whoever it dials, so an impostor it dialed could present it as its own; the
+ * binding holds only for the nonce sent to the node that asks.
  */
 final class Preface {
 
@@ -27,13 +36,20 @@ final class Preface {
   /** The protocol version this transport speaks. */
   static final int VERSION = 2;
 
-  /** Flag of a dialer's preface: the echo field carries a nonce to check. */
+  /** Flag of a dialer's preface: the echo field carries a binding to check. */
   static final int ECHO = 1;
 
   /**
-   * Flag of an acceptor's preface: the echoed nonce is one this side sent on a dialed connection.
+   * Flag of an acceptor's preface: the echo is the binding of a connection this side dialed to the
+   * asking node's address and still has open.
    */
   static final int CONFIRMED = 2;
+
+  /**
+   * Bytes that name the version and format: magic, version and format code, the same in every
+   * version, and all a version 1 peer ever sends as its preface.
+   */
+  static final int VERSIONED_BYTES = 5;
 
   private static final int HEADER = 6;
   private static final byte[] MAGIC = {'K', 'A', 'D'};
@@ -58,6 +74,32 @@ final class Preface {
         .writeByte(flags)
         .writeBytes(nonce == null ? NO_NONCE : nonce)
         .writeBytes(echo == null ? NO_NONCE : echo);
+  }
+
+  /**
+   * What identifies a dialed connection to the node it was dialed to: the first {@value
+   * #NONCE_BYTES} bytes of SHA-256 over the connection's nonce and the address dialed (an IP
+   * literal as its bytes, a host name in lower case, and the port).
+   *
+   * @param nonce the nonce the dialer sent in its preface
+   * @param dialed the address it dialed
+   * @return the binding, {@value #NONCE_BYTES} bytes
+   */
+  static byte[] binding(byte[] nonce, Address dialed) {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+    }
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(dialed.host());
+    byte[] host =
+        ip != null ? ip : dialed.host().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8);
+    sha.update(nonce);
+    sha.update((byte) (ip != null ? 1 : 0));
+    sha.update(host);
+    sha.update(new byte[] {(byte) (dialed.port() >>> 8), (byte) dialed.port()});
+    return Arrays.copyOf(sha.digest(), NONCE_BYTES);
   }
 
   /**

@@ -61,26 +61,27 @@ import reactor.util.retry.Retry;
  * Mono<Void> closed = transport.close();                          // releases every thread
  * }</pre>
  *
- * <p><b>Wire.</b> Each side opens a connection with a five-byte preface ({@code 'K' 'A' 'D'},
- * protocol version, {@link WireFormat} code), then sends frames of a 4-byte big-endian length and a
- * body {@code {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over {@code
- * maxFrameBytes}, a body that does not decode strictly, a response to a request id never sent, a
- * peer that does not read and a connection over {@code maxInboundConnections} each close that one
- * connection, log one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other
- * connection carries on.
+ * <p><b>Wire.</b> Each side opens a connection with a {@link Preface} ({@code 'K' 'A' 'D'},
+ * protocol version, {@link WireFormat} code, flags and two nonces; the dialer first, the acceptor
+ * once it has read the dialer's), then sends frames of a 4-byte big-endian length and a body {@code
+ * {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over {@code maxFrameBytes}, a
+ * body that does not decode strictly, a response to a request id never sent, a peer that does not
+ * read and a connection over {@code maxInboundConnections} each close that one connection, log one
+ * WARN line (rate-limited) and bump a counter of {@link #stats()}; every other connection carries
+ * on.
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
  * peer's advertised address once a dial-back confirms it: the address must be an IP literal
  * matching the connection's remote IP, and the first dial to it asks the node there, in the
- * connection preface, whether it opened that connection (only it knows the nonce the connection
- * started with). Confirmed, the dialed connection closes once its requests are answered and the
- * peer's carries requests both ways; refuted, the claim is counted and the peer's connection only
- * answers. Connections idle for {@code idleTimeout} with nothing in flight are closed. Dialed
- * connections are kept within {@code maxOutboundConnections} by retiring the least recently used
- * one that has nothing in flight, when a dial would pass the bound and when a request ends while
- * over it; a retired connection takes no new requests (they dial again) and closes once its own are
- * answered.
+ * connection preface, whether it opened that connection to this node (only it knows the nonce the
+ * connection started with together with the address it dialed). Confirmed, the dialed connection
+ * closes once its requests are answered and the peer's carries requests both ways; refuted, the
+ * claim is counted and the peer's connection only answers. Connections idle for {@code idleTimeout}
+ * with nothing in flight are closed. Dialed connections are kept within {@code
+ * maxOutboundConnections} by retiring the least recently used one that has nothing in flight, when
+ * a dial would pass the bound and when a request ends while over it; a retired connection takes no
+ * new requests (they dial again) and closes once its own are answered.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
@@ -360,11 +361,19 @@ public final class TcpTransport implements Transport {
    * dial is also a dial-back that asks the node at {@code to} whether it opened that connection.
    */
   private TcpClient clientFor(Address to) {
+    TcpClient client = clientSpec.attr(PeerConnection.DIALED, to);
     PeerConnection claimant = claims.get(to);
-    if (claimant == null || !claimant.takesRequests() || claimant.peerNonce() == null) {
-      return clientSpec;
+    Address self = localAddress;
+    if (claimant == null
+        || !claimant.takesRequests()
+        || claimant.peerNonce() == null
+        || self == null) {
+      return client;
     }
-    return clientSpec.attr(PeerConnection.CHECKS, new PeerConnection.Claim(to, claimant));
+    // Bound to this node's address: the node at `to` sent that nonce to whoever it dialed, so the
+    // nonce alone would also confirm an impostor that node once dialed.
+    byte[] echo = Preface.binding(claimant.peerNonce(), self);
+    return client.attr(PeerConnection.CHECKS, new PeerConnection.Claim(to, claimant, echo));
   }
 
   /**
@@ -446,6 +455,8 @@ public final class TcpTransport implements Transport {
       outboundInService.incrementAndGet();
     }
     metrics.open.incrementAndGet();
+    byte[] nonce = inbound ? null : newNonce();
+    Address dialed = inbound ? null : channel.attr(PeerConnection.DIALED).get();
     PeerConnection pc =
         new PeerConnection(
             channel,
@@ -454,7 +465,8 @@ public final class TcpTransport implements Transport {
             metrics,
             owner,
             options.maxConcurrentRequestsPerConnection(),
-            inbound ? null : newNonce(),
+            nonce,
+            nonce == null || dialed == null ? null : Preface.binding(nonce, dialed),
             inbound ? null : channel.attr(PeerConnection.CHECKS).get());
     channel.attr(PeerConnection.KEY).set(pc);
     connections.add(pc);
@@ -561,9 +573,12 @@ public final class TcpTransport implements Transport {
         }
 
         @Override
-        public boolean dialedWith(byte[] nonce) {
+        public boolean dialedWith(byte[] echo) {
           for (PeerConnection pc : connections) {
-            if (!pc.inbound() && pc.takesRequests() && MessageDigest.isEqual(pc.nonce(), nonce)) {
+            if (!pc.inbound()
+                && pc.takesRequests()
+                && pc.binding() != null
+                && MessageDigest.isEqual(pc.binding(), echo)) {
               return true;
             }
           }

@@ -12,13 +12,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.function.Consumer;
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
@@ -44,11 +48,15 @@ class TcpTransportHostilePeerTest {
 
   private final List<TcpTransport> transports = new ArrayList<>();
   private final List<Socket> sockets = new ArrayList<>();
+  private final List<ServerSocket> listeners = new ArrayList<>();
 
   @AfterEach
   void closeAll() throws IOException {
     for (Socket s : sockets) {
       s.close();
+    }
+    for (ServerSocket l : listeners) {
+      l.close();
     }
     Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
   }
@@ -365,6 +373,95 @@ class TcpTransportHostilePeerTest {
         "the slow reader to be disconnected", () -> server.stats().slowReadersClosed() == 1);
     Await.until("its connection to close", () -> server.stats().openConnections() == 0);
     assertStillServes(server);
+  }
+
+  /** A raw listener standing in for a hostile node that other nodes dial. */
+  private ServerSocket listener() throws IOException {
+    ServerSocket l = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+    listeners.add(l);
+    return l;
+  }
+
+  private Socket accept(ServerSocket listener) throws IOException {
+    listener.setSoTimeout((int) BOUND.toMillis());
+    Socket s = listener.accept();
+    sockets.add(s);
+    s.setSoTimeout((int) BOUND.toMillis());
+    return s;
+  }
+
+  @Test
+  void aNonceSeenOnAConnectionDialedToTheImpostorDoesNotConfirmItsClaim() throws IOException {
+    TcpTransport a = server();
+    TcpTransport b = started(new EchoHandler(2), DEFAULT_OPTIONS);
+    // b dials mallory, as nodes dial any peer they learn of; its preface shows mallory its nonce
+    ServerSocket mallory = listener();
+    Address malloryAddress = new Address("127.0.0.1", mallory.getLocalPort());
+    Disposable unanswered =
+        b.send(malloryAddress, new Request.Ping(Messages.contact(2, b.localAddress())))
+            .subscribe(r -> {}, e -> {});
+    try {
+      Socket fromB = accept(mallory);
+      byte[] seen = Arrays.copyOfRange(fromB.getInputStream().readNBytes(38), 6, 22);
+      // answered as an acceptor would, so b keeps that connection open
+      fromB.getOutputStream().write(PREFACE);
+      fromB.getOutputStream().flush();
+      // mallory, on b's IP, dials a with b's nonce and claims b's address
+      byte[] preface = PREFACE.clone();
+      System.arraycopy(seen, 0, preface, 6, 16);
+      String claim =
+          "{\"id\":\""
+              + b64(new byte[20])
+              + "\",\"host\":\"127.0.0.1\",\"port\":"
+              + b.localAddress().port()
+              + "}";
+      Socket toA = connect(a);
+      toA.getOutputStream().write(preface);
+      toA.getOutputStream()
+          .write(frame(json("{\"rid\":1,\"msg\":{\"type\":\"ping\",\"sender\":" + claim + "}}")));
+      toA.getOutputStream().flush();
+      // a's preface and its answer: the claim is made
+      InputStream in = toA.getInputStream();
+      in.readNBytes(PREFACE.length);
+      in.readNBytes(ByteBuffer.wrap(in.readNBytes(4)).getInt());
+      // a's requests for b reach b, the first (on the dial-back) and the later ones
+      Request find = new Request.FindNode(Messages.contact(1, a.localAddress()), Messages.id(9));
+      for (int i = 0; i < 3; i++) {
+        StepVerifier.create(a.send(b.localAddress(), find))
+            .expectNextMatches(r -> r.sender().equals(new EchoHandler(2).self))
+            .expectComplete()
+            .verify(BOUND);
+      }
+      assertThat(a.stats().claimsConfirmed()).isZero();
+      assertThat(a.stats().claimsRefuted()).isEqualTo(1);
+    } finally {
+      unanswered.dispose();
+    }
+  }
+
+  @Test
+  void aPeerOfTheFirstProtocolVersionIsToldApartByItsVersionNotAsATruncation() throws IOException {
+    TcpTransport client = server();
+    ServerSocket v1 = listener();
+    Mono<Response> ping =
+        client.send(
+            new Address("127.0.0.1", v1.getLocalPort()),
+            new Request.Ping(Messages.contact(1, client.localAddress())));
+    Disposable pending = ping.subscribe(r -> {}, e -> {});
+    try {
+      // a v1 node speaks its five-byte preface at once, reads the dialer's, and closes on v2
+      Socket s = accept(v1);
+      s.getOutputStream().write(new byte[] {'K', 'A', 'D', 1, 0});
+      s.getOutputStream().flush();
+      InputStream in = s.getInputStream();
+      in.readNBytes(38);
+      in.readNBytes(ByteBuffer.wrap(in.readNBytes(4)).getInt());
+      s.close();
+      Await.until("the version mismatch to be counted", () -> client.stats().badPrefaces() == 1);
+      assertThat(client.stats().truncatedFrames()).isZero();
+    } finally {
+      pending.dispose();
+    }
   }
 
   @Test
