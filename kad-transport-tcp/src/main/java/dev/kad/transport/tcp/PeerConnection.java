@@ -92,6 +92,12 @@ final class PeerConnection {
   private final Claim checking;
   private volatile boolean open = true;
 
+  /**
+   * Whether a well-formed message came from the peer: it took the connection and what was sent on
+   * it, so a close after that is most likely an idle close or an eviction, not a refusal.
+   */
+  private volatile boolean exchanged;
+
   /** On an accepted connection, the nonce the dialing peer sent in its preface. */
   private volatile byte[] peerNonce;
 
@@ -231,8 +237,9 @@ final class PeerConnection {
     return outOfService.compareAndSet(false, true);
   }
 
+  /** Closes a retired connection once nothing is in flight either way, an answer included. */
   private void closeIfRetiredAndIdle() {
-    if (retired && open && pending.isEmpty()) {
+    if (retired && open && pending.isEmpty() && answering.get() == 0) {
       closeChannel();
     }
   }
@@ -372,6 +379,7 @@ final class PeerConnection {
       closeChannel();
       return Mono.empty();
     }
+    exchanged = true;
     if (decoded.message() instanceof Response response) {
       onResponse(decoded.rid(), response);
       return Mono.empty();
@@ -405,7 +413,11 @@ final class PeerConnection {
         .doOnNext(response -> writeResponse(rid, response))
         .then()
         .takeUntilOther(closed.asMono())
-        .doFinally(s -> answering.decrementAndGet());
+        .doFinally(
+            s -> {
+              answering.decrementAndGet();
+              closeIfRetiredAndIdle();
+            });
   }
 
   private void writeResponse(long rid, Response response) {
@@ -446,8 +458,16 @@ final class PeerConnection {
   void onChannelClosed() {
     open = false;
     KadException cause = closeCause;
-    failPending(
-        cause != null ? cause : new UnreachableContactException("connection " + this + " closed"));
+    if (cause == null) {
+      // Closed before anything came from the peer, the connection or a message on it was refused
+      // (another format, too many connections, a message it takes for malformed): sending again
+      // would be refused again.
+      cause =
+          closedByUs || !exchanged
+              ? new UnreachableContactException("connection " + this + " closed")
+              : new ClosedByPeer(this);
+    }
+    failPending(cause);
     closed.tryEmitEmpty();
   }
 
@@ -471,6 +491,21 @@ final class PeerConnection {
   @Override
   public String toString() {
     return (inbound ? "from " : "to ") + channel.remoteAddress();
+  }
+
+  /**
+   * A request pending on a connection the peer closed after messages went both ways. The peer may
+   * be gone, or may have closed an idle-looking connection just as the request went out (TCP has no
+   * way to tell it one was on the wire): the transport dials again and retries it, which a peer
+   * that is gone refuses at once. A connection closed before anything came back is not retried.
+   */
+  static final class ClosedByPeer extends UnreachableContactException {
+
+    private static final long serialVersionUID = 1L;
+
+    ClosedByPeer(PeerConnection connection) {
+      super("connection " + connection + " closed by the peer before the answer");
+    }
   }
 
   /** A request refused by a retired connection; the transport dials again and retries it. */

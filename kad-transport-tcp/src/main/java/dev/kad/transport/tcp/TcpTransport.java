@@ -94,12 +94,14 @@ public final class TcpTransport implements Transport {
   private static final Logger wire = LoggerFactory.getLogger("dev.kad.wire");
 
   /**
-   * A request refused by a connection retired under it is sent again, on a new dial; a fresh
-   * connection is rarely retired before its first request, so a few attempts are plenty.
+   * A request refused by a connection retired under it, or pending on one the peer closed, is sent
+   * again on a new dial; a fresh connection is rarely retired or closed before its first request,
+   * so a few attempts are plenty, and a peer that is gone refuses the dial at once.
    */
   private static final Retry RETRY_ON_RETIRED =
       Retry.max(3)
-          .filter(PeerConnection.Retired.class::isInstance)
+          .filter(
+              e -> e instanceof PeerConnection.Retired || e instanceof PeerConnection.ClosedByPeer)
           .onRetryExhaustedThrow((spec, signal) -> signal.failure());
 
   private final TcpTransportOptions options;

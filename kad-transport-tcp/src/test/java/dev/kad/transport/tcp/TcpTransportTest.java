@@ -17,15 +17,23 @@ import dev.kad.api.spi.Transport;
 import dev.kad.testkit.TransportContract;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -283,6 +291,85 @@ class TcpTransportTest implements TransportContract {
         .expectError(UnreachableContactException.class)
         .verify(BOUND);
     assertThat(client.stats().pendingRequests()).isZero();
+  }
+
+  @Test
+  void aRequestOnAConnectionThePeerClosesIsSentAgainOnANewOne() throws Exception {
+    TcpTransport client = started(new EchoHandler(2));
+    Request ping = new Request.Ping(me(client, 2));
+    try (ServerSocket listener = new ServerSocket()) {
+      listener.bind(new InetSocketAddress("127.0.0.1", 0));
+      listener.setSoTimeout((int) BOUND.toMillis());
+      Address peer = new Address("127.0.0.1", listener.getLocalPort());
+      var first = client.send(peer, ping).toFuture();
+      java.net.Socket connection = listener.accept();
+      try {
+        RawPeer raw = new RawPeer(connection, peer);
+        raw.greet();
+        raw.answer(raw.readRequest());
+        assertThat(first.get(BOUND.toMillis(), TimeUnit.MILLISECONDS))
+            .isInstanceOf(Response.Pong.class);
+        // The peer reads the next request, then closes the connection, as an idle close racing
+        // with a request on the wire does.
+        var second = client.send(peer, ping).toFuture();
+        raw.readRequest();
+        connection.close();
+        // The request comes again on a new connection, and its answer is taken.
+        try (java.net.Socket again = listener.accept()) {
+          RawPeer retried = new RawPeer(again, peer);
+          retried.greet();
+          retried.answer(retried.readRequest());
+          assertThat(second.get(BOUND.toMillis(), TimeUnit.MILLISECONDS))
+              .isInstanceOf(Response.Pong.class);
+        }
+      } finally {
+        connection.close();
+      }
+    }
+    assertThat(client.stats().dialedConnections()).isEqualTo(2);
+  }
+
+  /** A kad peer played by a blocking socket: JSON, no nonces. */
+  private record RawPeer(java.net.Socket socket, Address self) {
+    RawPeer {
+      try {
+        socket.setSoTimeout((int) BOUND.toMillis());
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** Reads the dialer's preface and answers with an acceptor's. */
+    void greet() throws IOException {
+      new DataInputStream(socket.getInputStream()).readNBytes(Preface.LENGTH);
+      OutputStream out = socket.getOutputStream();
+      out.write(new byte[] {'K', 'A', 'D', Preface.VERSION, 0});
+      out.write(new byte[Preface.LENGTH - 5]);
+      out.flush();
+    }
+
+    String readRequest() throws IOException {
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      return new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
+    }
+
+    void answer(String request) throws IOException {
+      Matcher rid = Pattern.compile("\"rid\":(\\d+)").matcher(request);
+      assertThat(rid.find()).as(request).isTrue();
+      String pong =
+          "{\"rid\":"
+              + rid.group(1)
+              + ",\"msg\":{\"type\":\"pong\",\"sender\":{\"id\":\""
+              + Base64.getEncoder().encodeToString(new byte[20])
+              + "\",\"host\":\"127.0.0.1\",\"port\":"
+              + self.port()
+              + "}}}";
+      byte[] body = pong.getBytes(StandardCharsets.UTF_8);
+      DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+      out.writeInt(body.length);
+      out.write(body);
+      out.flush();
+    }
   }
 
   @Test
