@@ -244,107 +244,103 @@ class HostilePeerTest {
     assertThat(node.routingTable().contacts()).doesNotContain(old, restarted);
   }
 
-  @Test
-  void aNewcomersPingNeverVouchesForTheQuietOldestContactOfAFullBucket() {
-    KadConfig config =
+  /** A k = 2 node whose far bucket is full: {@code oldest}, then {@code second}. */
+  private record FullBucket(
+      Cluster c, KadNode node, SplittableRandom rng, RawPeer oldest, RawPeer second) {
+
+    static final KadConfig CONFIG =
         KadConfig.builder()
             .k(2)
             .pingGrace(Duration.ofMinutes(1))
             .hardTimeout(Duration.ofSeconds(2))
             .maintenance(false)
             .build();
-    Cluster c = clusters.grow(54, config, 1);
-    KadNode node = c.node(0);
-    SplittableRandom rng = new SplittableRandom(54);
-    // The far half of the id space: once the own-id side holds a contact, it may not split.
-    RawPeer oldest = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
-    for (RawPeer p : List.of(oldest, second, near)) {
-      p.send(c, node, new Request.Ping(p.contact()));
+
+    /**
+     * Fills the bucket by a request from each of {@code oldest} (answering as told), a second
+     * contact and one on the own-id side (so the far bucket may not split), then lets two minutes
+     * pass: the oldest is past the ping grace.
+     */
+    static FullBucket of(
+        Cluster.PerTest clusters,
+        long seed,
+        BiFunction<Contact, Request, Response> oldestAnswers,
+        boolean oldestDies) {
+      Cluster c = clusters.grow(seed, CONFIG, 1);
+      KadNode node = c.node(0);
+      SplittableRandom rng = new SplittableRandom(seed);
+      RawPeer oldest = peer(c, node.id().randomInBucket(159, rng), oldestAnswers);
+      RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+      RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
+      for (RawPeer p : List.of(oldest, second, near)) {
+        p.send(c, node, new Request.Ping(p.contact()));
+      }
+      if (oldestDies) {
+        c.network.kill(oldest.contact().address());
+      }
+      c.vts.advanceTimeBy(Duration.ofMinutes(2));
+      return new FullBucket(c, node, rng, oldest, second);
     }
-    c.network.kill(oldest.contact().address());
-    c.vts.advanceTimeBy(Duration.ofMinutes(2));
 
+    /** A newcomer to the full bucket whose FindNode has the oldest probed; waits for the probe. */
+    RawPeer newcomerAsks() {
+      RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
+      asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
+      c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
+      return asker;
+    }
+  }
+
+  private static Response pong(Contact self, Request request) {
+    return new Response.Pong(self);
+  }
+
+  @Test
+  void aNewcomersPingNeverVouchesForTheQuietOldestContactOfAFullBucket() {
+    FullBucket b = FullBucket.of(clusters, 54, HostilePeerTest::pong, true);
     // A newcomer's ping finds the bucket full; it must not make the dead oldest look alive.
-    RawPeer pinger = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    pinger.send(c, node, new Request.Ping(pinger.contact()));
+    RawPeer pinger = RawPeer.pinging(b.c(), b.node().id().randomInBucket(159, b.rng()));
+    pinger.send(b.c(), b.node(), new Request.Ping(pinger.contact()));
     // The next newcomer's request has the oldest probed: silent, it makes room.
-    RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
-    c.vts.advanceTimeBy(config.hardTimeout().multipliedBy(2));
+    RawPeer asker = b.newcomerAsks();
 
-    assertThat(node.routingTable().contacts())
-        .doesNotContain(oldest.contact())
-        .contains(second.contact(), asker.contact());
+    assertThat(b.node().routingTable().contacts())
+        .doesNotContain(b.oldest().contact())
+        .contains(b.second().contact(), asker.contact());
   }
 
   @Test
   void aContactLearntWithoutAMessageLeavesTheFullBucketFreeToProbeItsOldest() {
-    KadConfig config =
-        KadConfig.builder()
-            .k(2)
-            .pingGrace(Duration.ofMinutes(1))
-            .hardTimeout(Duration.ofSeconds(2))
-            .maintenance(false)
-            .build();
-    Cluster c = clusters.grow(57, config, 1);
-    KadNode node = c.node(0);
-    SplittableRandom rng = new SplittableRandom(57);
-    RawPeer oldest = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
-    for (RawPeer p : List.of(oldest, second, near)) {
-      p.send(c, node, new Request.Ping(p.contact()));
-    }
-    c.network.kill(oldest.contact().address());
-    c.vts.advanceTimeBy(Duration.ofMinutes(2));
+    FullBucket b = FullBucket.of(clusters, 57, HostilePeerTest::pong, true);
     // Learnt while the oldest is quiet: the table asks for a ping that learn() never sends.
     KadNodes.learn(
-        node,
-        List.of(new Contact(node.id().randomInBucket(159, rng), new Address("10.99.0.1", 4000))));
-    RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
-    c.vts.advanceTimeBy(config.hardTimeout().multipliedBy(2));
+        b.node(),
+        List.of(
+            new Contact(
+                b.node().id().randomInBucket(159, b.rng()), new Address("10.99.0.1", 4000))));
+    RawPeer asker = b.newcomerAsks();
 
-    assertThat(node.routingTable().contacts())
-        .doesNotContain(oldest.contact())
-        .contains(second.contact(), asker.contact());
+    assertThat(b.node().routingTable().contacts())
+        .doesNotContain(b.oldest().contact())
+        .contains(b.second().contact(), asker.contact());
   }
 
   @Test
   void aProbedOldestThatRefusesThePingHasAnsweredAndStays() {
-    KadConfig config =
-        KadConfig.builder()
-            .k(2)
-            .pingGrace(Duration.ofMinutes(1))
-            .hardTimeout(Duration.ofSeconds(2))
-            .maintenance(false)
-            .build();
-    Cluster c = clusters.grow(58, config, 1);
-    KadNode node = c.node(0);
-    SplittableRandom rng = new SplittableRandom(58);
     // Alive, but it refuses pings (rate-limited, say): a refusal is an answer.
-    RawPeer oldest =
-        peer(
-            c,
-            node.id().randomInBucket(159, rng),
+    FullBucket b =
+        FullBucket.of(
+            clusters,
+            58,
             (self, request) ->
                 request instanceof Request.Ping
                     ? new Response.Failure(self, Response.Code.LIMIT, "busy")
-                    : new Response.Pong(self));
-    RawPeer second = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    RawPeer near = RawPeer.pinging(c, node.id().randomInBucket(10, rng));
-    for (RawPeer p : List.of(oldest, second, near)) {
-      p.send(c, node, new Request.FindNode(p.contact(), NodeId.random(rng)));
-    }
-    c.vts.advanceTimeBy(Duration.ofMinutes(2));
-    RawPeer asker = RawPeer.pinging(c, node.id().randomInBucket(159, rng));
-    asker.send(c, node, new Request.FindNode(asker.contact(), NodeId.random(rng)));
-    c.vts.advanceTimeBy(config.hardTimeout().multipliedBy(2));
+                    : new Response.Pong(self),
+            false);
+    RawPeer asker = b.newcomerAsks();
 
-    assertThat(node.routingTable().contacts())
-        .contains(oldest.contact(), second.contact())
+    assertThat(b.node().routingTable().contacts())
+        .contains(b.oldest().contact(), b.second().contact())
         .doesNotContain(asker.contact());
   }
 

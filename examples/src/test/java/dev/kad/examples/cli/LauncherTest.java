@@ -23,14 +23,26 @@ class LauncherTest {
 
   @TempDir Path repo;
 
+  /** The repository's launcher, copied into the stand-in repository. */
+  private Path launcher() throws IOException {
+    Path launcher = repo.resolve("kad");
+    Files.copy(Path.of("..", "kad"), launcher);
+    return launcher;
+  }
+
+  /** A stand-in for the built jar. */
+  private Path jar(String content) throws IOException {
+    Path jar = repo.resolve("examples/target/kad.jar");
+    Files.createDirectories(jar.getParent());
+    Files.writeString(jar, content);
+    return jar;
+  }
+
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void buildsOnceWhenAFileOutsideTheJarIsNewerThanTheJar() throws Exception {
-    Path launcher = repo.resolve("kad");
-    Files.copy(Path.of("..", "kad"), launcher);
-    Path jar = repo.resolve("examples/target/kad.jar");
-    Files.createDirectories(jar.getParent());
-    Files.writeString(jar, "jar");
+    Path launcher = launcher();
+    Path jar = jar("jar");
     Instant now = Instant.now();
     Files.setLastModifiedTime(jar, FileTime.from(now.minusSeconds(3600)));
     // A newer source of a module the jar is not built from: Maven leaves the jar as it is.
@@ -58,11 +70,8 @@ class LauncherTest {
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aRebuildLeavesTheJarOfACommandStillRunningAsItWas() throws Exception {
-    Path launcher = repo.resolve("kad");
-    Files.copy(Path.of("..", "kad"), launcher);
-    Path jar = repo.resolve("examples/target/kad.jar");
-    Files.createDirectories(jar.getParent());
-    Files.writeString(jar, "first build");
+    Path launcher = launcher();
+    Path jar = jar("first build");
     Path source = repo.resolve("examples/src/main/java/Cli.java");
     Files.createDirectories(source.getParent());
     Files.writeString(source, "class Cli {}");
