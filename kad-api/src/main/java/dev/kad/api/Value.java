@@ -40,6 +40,12 @@ public record Value(
 
   private static final String ED25519 = "Ed25519";
 
+  /** Length of an X.509-encoded Ed25519 public key. */
+  public static final int PUBLIC_KEY_BYTES = 44;
+
+  /** Length of an Ed25519 signature. */
+  public static final int SIGNATURE_BYTES = 64;
+
   /** The first bytes of everything a signature covers: names the layout that follows. */
   private static final byte[] SIGNATURE_DOMAIN = "kad-value-v1".getBytes(StandardCharsets.US_ASCII);
 
@@ -53,7 +59,9 @@ public record Value(
    * @param expiresAt when the value stops being served
    * @param publicKey the X.509-encoded Ed25519 public key, empty for an unsigned value
    * @param signature the Ed25519 signature, empty for an unsigned value
-   * @throws IllegalArgumentException when only one of public key and signature is present
+   * @throws IllegalArgumentException when only one of public key and signature is present, or
+   *     either has another length than an Ed25519 one ({@value #PUBLIC_KEY_BYTES} and {@value
+   *     #SIGNATURE_BYTES} bytes)
    * @throws NullPointerException when a part is null
    */
   public Value {
@@ -65,6 +73,18 @@ public record Value(
     if ((publicKey.length == 0) != (signature.length == 0)) {
       throw new IllegalArgumentException(
           "publicKey and signature must both be present or both be empty but had lengths "
+              + publicKey.length
+              + " and "
+              + signature.length);
+    }
+    if (publicKey.length != 0
+        && (publicKey.length != PUBLIC_KEY_BYTES || signature.length != SIGNATURE_BYTES)) {
+      throw new IllegalArgumentException(
+          "publicKey and signature must be an Ed25519 key ("
+              + PUBLIC_KEY_BYTES
+              + " bytes, X.509) and signature ("
+              + SIGNATURE_BYTES
+              + " bytes) but had lengths "
               + publicKey.length
               + " and "
               + signature.length);

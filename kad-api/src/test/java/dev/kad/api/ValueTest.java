@@ -70,6 +70,18 @@ class ValueTest {
   }
 
   @Test
+  void keysAndSignaturesOfOtherLengthsThanEd25519OnesAreRejected() {
+    assertThatThrownBy(
+            () -> new Value(new byte[0], publisher, 1, 1, expiry, new byte[3000], new byte[64]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("lengths 3000 and 64");
+    assertThatThrownBy(
+            () -> new Value(new byte[0], publisher, 1, 1, expiry, new byte[44], new byte[65]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("lengths 44 and 65");
+  }
+
+  @Test
   void keyWithoutSignatureIsRejected() {
     assertThatThrownBy(
             () -> new Value(new byte[0], publisher, 1, 1, expiry, new byte[32], new byte[0]))

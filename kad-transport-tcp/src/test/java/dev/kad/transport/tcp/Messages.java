@@ -60,11 +60,14 @@ final class Messages {
                 Arbitraries.integers().between(0, 999_999_999))
             .as(Instant::ofEpochSecond);
     Arbitrary<byte[]> data = Arbitraries.bytes().array(byte[].class).ofMaxSize(64);
-    Arbitrary<byte[]> nonEmpty = Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(64);
+    Arbitrary<byte[]> publicKeys =
+        Arbitraries.bytes().array(byte[].class).ofSize(Value.PUBLIC_KEY_BYTES);
+    Arbitrary<byte[]> signed =
+        Arbitraries.bytes().array(byte[].class).ofSize(Value.SIGNATURE_BYTES);
     Arbitrary<byte[][]> signatures =
         Arbitraries.oneOf(
             Arbitraries.just(new byte[][] {new byte[0], new byte[0]}),
-            Combinators.combine(nonEmpty, nonEmpty).as((k, s) -> new byte[][] {k, s}));
+            Combinators.combine(publicKeys, signed).as((k, s) -> new byte[][] {k, s}));
     Arbitrary<Value> values =
         Combinators.combine(
                 data, ids, Arbitraries.longs(), Arbitraries.longs(), instants, signatures)
