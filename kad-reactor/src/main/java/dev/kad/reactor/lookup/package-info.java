@@ -1,0 +1,7 @@
+/**
+ * Iterative lookups (Kademlia §2.3): {@link dev.kad.reactor.lookup.LookupState}, the closest-set as
+ * plain Java that decides whom to ask next and when the lookup is done, and {@link
+ * dev.kad.reactor.lookup.Lookup}, the Reactor pipeline that asks alpha contacts at a time through
+ * {@code flatMap} and merges every answer back into the state.
+ */
+package dev.kad.reactor.lookup;
