@@ -23,6 +23,7 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -116,7 +117,7 @@ public final class TcpTransport implements Transport {
   /** Accepted connections by the address their peer advertised, until a dial-back checks them. */
   private final ConcurrentHashMap<Address, PeerConnection> claims = new ConcurrentHashMap<>();
 
-  private final SecureRandom nonces = new SecureRandom();
+  private final SecureRandom nonces = seededRandom();
   private final ConcurrentHashMap<Address, Mono<PeerConnection>> dialing =
       new ConcurrentHashMap<>();
   private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
@@ -498,6 +499,21 @@ public final class TcpTransport implements Transport {
     } else if (!inbound) {
       trimOutbound();
     }
+  }
+
+  /**
+   * A generator that draws nonces on the event loops without I/O: the JDK's default reads
+   * /dev/urandom on every call, a DRBG only when it is seeded, here, off the loops.
+   */
+  private static SecureRandom seededRandom() {
+    SecureRandom random;
+    try {
+      random = SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      random = new SecureRandom();
+    }
+    random.nextBytes(new byte[Preface.NONCE_BYTES]);
+    return random;
   }
 
   private byte[] newNonce() {

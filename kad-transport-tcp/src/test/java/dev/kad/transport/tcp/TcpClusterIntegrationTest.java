@@ -18,11 +18,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
-/** Fifty real nodes on 127.0.0.1: bootstrap, find nodes, put and get over TCP. */
+/**
+ * Fifty real nodes on 127.0.0.1: bootstrap, find nodes, put and get over TCP, with BlockHound
+ * watching that nothing blocks an event loop.
+ */
 class TcpClusterIntegrationTest {
 
   private static final Duration BOUND = Duration.ofSeconds(30);
@@ -32,9 +36,16 @@ class TcpClusterIntegrationTest {
   private final List<KadNode> nodes = new ArrayList<>();
   private final SplittableRandom random = new SplittableRandom(50);
 
+  @BeforeEach
+  void watchForBlocking() {
+    NoBlocking.start();
+  }
+
   @AfterEach
   void closeAll() {
     Flux.fromIterable(nodes).flatMap(KadNode::close).then().block(BOUND);
+    // Nothing blocks an event loop or a Reactor non-blocking thread, start to close.
+    assertThat(NoBlocking.calls()).isEmpty();
   }
 
   private KadNode start() {

@@ -35,6 +35,7 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -71,6 +72,12 @@ class TcpTransportTest implements TransportContract {
   @Override
   public void cleanup() {
     Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
+    assertThat(NoBlocking.calls()).as("blocking calls on event loops").isEmpty();
+  }
+
+  @BeforeEach
+  void watchForBlocking() {
+    NoBlocking.start();
   }
 
   private TcpTransport started(RequestHandler handler, Consumer<TcpTransportOptions.Builder> opts) {
