@@ -45,9 +45,6 @@ final class PeerConnection {
   /** On a dial-back's channel, set by the dial: the claim it checks. */
   static final AttributeKey<Claim> CHECKS = AttributeKey.valueOf("kad.checks");
 
-  /** On a dialed channel, set by the dial: the address dialed. */
-  static final AttributeKey<Address> DIALED = AttributeKey.valueOf("kad.dialed");
-
   private static final Logger log = LoggerFactory.getLogger(PeerConnection.class);
 
   /** What a connection needs from the transport that owns it. */
@@ -88,7 +85,7 @@ final class PeerConnection {
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
   private final byte[] nonce;
-  private final byte[] binding;
+  private volatile byte[] binding;
   private final Claim checking;
   private volatile boolean open = true;
 
@@ -120,11 +117,9 @@ final class PeerConnection {
       Owner owner,
       int maxConcurrentRequests,
       byte[] nonce,
-      byte[] binding,
       Claim checking) {
     this.channel = channel;
     this.nonce = nonce;
-    this.binding = binding;
     this.checking = checking;
     this.inbound = inbound;
     this.codec = codec;
@@ -143,11 +138,16 @@ final class PeerConnection {
   }
 
   /**
-   * On a dialed connection, its nonce bound to the address dialed ({@link Preface#binding}), which
-   * a dial-back from the node there echoes; null when accepted or dialed without an address.
+   * On a dialed connection, its nonce bound to the socket it reached ({@link Preface#binding}),
+   * which a dial-back from the node there echoes; null when accepted or not connected.
    */
   byte[] binding() {
-    return binding;
+    byte[] b = binding;
+    if (b == null && !inbound) {
+      b = Preface.binding(nonce, channel.remoteAddress());
+      binding = b;
+    }
+    return b;
   }
 
   /** On a dial-back, the claim it checks; otherwise null. */

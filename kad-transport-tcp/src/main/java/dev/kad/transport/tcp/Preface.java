@@ -1,14 +1,12 @@
 package dev.kad.transport.tcp;
 
-import dev.kad.api.Address;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.util.NetUtil;
-import java.nio.charset.StandardCharsets;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -19,11 +17,11 @@ import java.util.Optional;
  * <p>The dialing side speaks first, with a fresh random nonce for the connection. When it dials to
  * check a connection that a peer opened to it claiming this address (a dial-back), it also sets
  * {@link #ECHO} and sends, in the echo field, the {@linkplain #binding binding} of the nonce that
- * peer sent to the dialer's own advertised address. The accepting side answers with its preface
- * once it has read the dialer's, setting {@link #CONFIRMED} when the echo is the binding of a
- * connection it dialed itself, to that address, and still has open. The nonce alone would not do: a
- * node sends it to whoever it dials, so an impostor it dialed could present it as its own; the
- * binding holds only for the nonce sent to the node that asks.
+ * peer sent to the socket address that peer's connection reached. The accepting side answers with
+ * its preface once it has read the dialer's, setting {@link #CONFIRMED} when the echo is the
+ * binding of a connection it dialed itself, to that socket, and still has open. The nonce alone
+ * would not do: a node sends it to whoever it dials, so an impostor it dialed could present it as
+ * its own; the binding holds only for the nonce sent to the node that asks.
  */
 final class Preface {
 
@@ -78,27 +76,30 @@ final class Preface {
 
   /**
    * What identifies a dialed connection to the node it was dialed to: the first {@value
-   * #NONCE_BYTES} bytes of SHA-256 over the connection's nonce and the address dialed (an IP
-   * literal as its bytes, a host name in lower case, and the port).
+   * #NONCE_BYTES} bytes of SHA-256 over the connection's nonce and the socket address it reached
+   * there (IP and port). The dialer computes it from the connection's remote address, the node
+   * asking from the local address of the connection it checks: the same socket, whatever name
+   * either used for the other.
    *
    * @param nonce the nonce the dialer sent in its preface
-   * @param dialed the address it dialed
-   * @return the binding, {@value #NONCE_BYTES} bytes
+   * @param reached the IP and port the connection reached at the node it was dialed to
+   * @return the binding, {@value #NONCE_BYTES} bytes, or null when the address is not resolved
    */
-  static byte[] binding(byte[] nonce, Address dialed) {
+  static byte[] binding(byte[] nonce, SocketAddress reached) {
+    if (nonce == null
+        || !(reached instanceof InetSocketAddress socket)
+        || socket.getAddress() == null) {
+      return null;
+    }
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JDK", e);
     }
-    byte[] ip = NetUtil.createByteArrayFromIpAddressString(dialed.host());
-    byte[] host =
-        ip != null ? ip : dialed.host().toLowerCase(Locale.ROOT).getBytes(StandardCharsets.UTF_8);
     sha.update(nonce);
-    sha.update((byte) (ip != null ? 1 : 0));
-    sha.update(host);
-    sha.update(new byte[] {(byte) (dialed.port() >>> 8), (byte) dialed.port()});
+    sha.update(socket.getAddress().getAddress());
+    sha.update(new byte[] {(byte) (socket.getPort() >>> 8), (byte) socket.getPort()});
     return Arrays.copyOf(sha.digest(), NONCE_BYTES);
   }
 

@@ -364,19 +364,17 @@ public final class TcpTransport implements Transport {
    * dial is also a dial-back that asks the node at {@code to} whether it opened that connection.
    */
   private TcpClient clientFor(Address to) {
-    TcpClient client = clientSpec.attr(PeerConnection.DIALED, to);
     PeerConnection claimant = claims.get(to);
-    Address self = localAddress;
-    if (claimant == null
-        || !claimant.takesRequests()
-        || claimant.peerNonce() == null
-        || self == null) {
-      return client;
+    if (claimant == null || !claimant.takesRequests()) {
+      return clientSpec;
     }
-    // Bound to this node's address: the node at `to` sent that nonce to whoever it dialed, so the
-    // nonce alone would also confirm an impostor that node once dialed.
-    byte[] echo = Preface.binding(claimant.peerNonce(), self);
-    return client.attr(PeerConnection.CHECKS, new PeerConnection.Claim(to, claimant, echo));
+    // Bound to the socket the claimant's connection reached here: the node at `to` sent that nonce
+    // to whoever it dialed, so the nonce alone would also confirm an impostor it once dialed.
+    byte[] echo = Preface.binding(claimant.peerNonce(), claimant.channel().localAddress());
+    if (echo == null) {
+      return clientSpec;
+    }
+    return clientSpec.attr(PeerConnection.CHECKS, new PeerConnection.Claim(to, claimant, echo));
   }
 
   /**
@@ -458,8 +456,6 @@ public final class TcpTransport implements Transport {
       outboundInService.incrementAndGet();
     }
     metrics.open.incrementAndGet();
-    byte[] nonce = inbound ? null : newNonce();
-    Address dialed = inbound ? null : channel.attr(PeerConnection.DIALED).get();
     PeerConnection pc =
         new PeerConnection(
             channel,
@@ -468,8 +464,7 @@ public final class TcpTransport implements Transport {
             metrics,
             owner,
             options.maxConcurrentRequestsPerConnection(),
-            nonce,
-            nonce == null || dialed == null ? null : Preface.binding(nonce, dialed),
+            inbound ? null : newNonce(),
             inbound ? null : channel.attr(PeerConnection.CHECKS).get());
     channel.attr(PeerConnection.KEY).set(pc);
     connections.add(pc);

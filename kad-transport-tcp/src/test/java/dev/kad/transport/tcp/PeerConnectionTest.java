@@ -60,7 +60,6 @@ class PeerConnectionTest {
             },
             16,
             new byte[Preface.NONCE_BYTES],
-            null,
             null);
     channel.closeFuture().addListener(f -> connection.onChannelClosed());
   }

@@ -193,6 +193,18 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
+  void aPeerThatDialedThisNodeByAHostNameIsConfirmedToo() {
+    TcpTransport a = started(new EchoHandler(1));
+    TcpTransport b = started(new EchoHandler(2));
+    // b knows a as "localhost", a advertises 127.0.0.1: the same socket either way
+    Address aByName = new Address("localhost", a.localAddress().port());
+    b.send(aByName, new Request.Ping(me(b, 2))).block(BOUND);
+    a.send(b.localAddress(), new Request.Ping(me(a, 1))).block(BOUND);
+    assertThat(a.stats().claimsConfirmed()).isEqualTo(1);
+    assertThat(a.stats().claimsRefuted()).isZero();
+  }
+
+  @Test
   void aPeerOnTheSameIpCannotTakeOverAnotherNodesAddress() {
     TcpTransport a = started(new EchoHandler(1));
     TcpTransport b = started(new EchoHandler(2));
