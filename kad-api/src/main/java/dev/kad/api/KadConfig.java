@@ -9,8 +9,9 @@ import java.util.Set;
 
 /**
  * The settings of one node. The defaults are the Kademlia paper's: k = 20, alpha = 3, values expire
- * after 24 h, buckets are refreshed and values replicated every hour and republished by their
- * publisher every 24 h.
+ * after 24 h, buckets are refreshed and values replicated every hour, and a publisher republishes
+ * its values every {@code min(republishInterval, expireAfter / 2)}: 12 h with the defaults
+ * (republishInterval 24 h).
  *
  * <p>Instances are immutable and always valid: build them with {@link #builder()}, whose setters
  * reject a bad value at once with a message naming it, and whose {@link Builder#build()} checks the
@@ -31,7 +32,8 @@ import java.util.Set;
  * @param expireAfter how long a stored value lives unless republished
  * @param refreshInterval a bucket not looked up within this time is refreshed
  * @param replicateInterval how often held values are re-stored at the k closest nodes
- * @param republishInterval how often a publisher re-puts its own values
+ * @param republishInterval how often a publisher re-puts its own values, at most half of {@code
+ *     expireAfter} apart
  * @param jobJitter the largest random delay added to each maintenance job's start
  * @param maintenance whether the maintenance jobs run at all
  * @param jobs which maintenance jobs run when {@code maintenance} is on
@@ -123,7 +125,8 @@ public record KadConfig(
    * @param expireAfter how long a stored value lives unless republished
    * @param refreshInterval a bucket not looked up within this time is refreshed
    * @param replicateInterval how often held values are re-stored at the k closest nodes
-   * @param republishInterval how often a publisher re-puts its own values
+   * @param republishInterval how often a publisher re-puts its own values, at most half of {@code
+   *     expireAfter} apart
    * @param jobJitter the largest random delay added to each maintenance job's start
    * @param maintenance whether the maintenance jobs run at all
    * @param jobs which maintenance jobs run when {@code maintenance} is on
@@ -596,7 +599,8 @@ public record KadConfig(
     /**
      * Sets the largest value payload accepted.
      *
-     * @param maxValueBytes in [1, maxFrameBytes] (checked by {@link #build()})
+     * @param maxValueBytes in [1, maxFrameBytes], and a signed value that size must fit {@link
+     *     #keyWireBudget()} (both checked by {@link #build()})
      * @return this builder
      * @throws IllegalArgumentException when not positive
      */
@@ -692,7 +696,8 @@ public record KadConfig(
      *
      * @return the configuration
      * @throws IllegalArgumentException when settings contradict (soft timeout over hard timeout,
-     *     value limit over frame limit, store limit under value limit)
+     *     value limit over frame limit or too large for one answer next to k contacts, store limit
+     *     under value limit plus {@link #STORED_VALUE_OVERHEAD})
      */
     public KadConfig build() {
       return new KadConfig(

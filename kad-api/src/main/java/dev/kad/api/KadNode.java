@@ -12,8 +12,9 @@ import reactor.core.publisher.Mono;
  *
  * <p>Arguments are checked when the method is called: a bad argument throws at once and never
  * becomes an error signal. Errors that happen while the operation runs are {@link KadException}s.
- * After {@link #close()} every operation errors with {@link NodeClosedException}. Signals are
- * delivered on the node's scheduler; no method blocks.
+ * After {@link #close()} every operation errors with {@link NodeClosedException}. No method blocks.
+ * Signals arrive on whichever thread settled them: the subscribing thread, the node's scheduler, or
+ * the transport's (a TCP transport's event loops), so subscribers must not block.
  */
 public interface KadNode {
 
@@ -96,7 +97,8 @@ public interface KadNode {
    * Finds the values stored under {@code key}, stopping once {@code quorum} nodes holding values
    * have answered.
    *
-   * <p>As {@link #get(Key)}, but completes early at the quorum.
+   * <p>As {@link #get(Key)}, but completes early at the quorum. This node counts as one when it
+   * holds values of the key itself: with a quorum of 1 it then answers from its own store.
    *
    * @param key the key, of this node's id width
    * @param quorum how many nodes with values to hear from, in [1, k]
@@ -125,13 +127,15 @@ public interface KadNode {
   /**
    * Stores a prepared value under {@code key} at the k closest nodes.
    *
-   * <p>As {@link #put(Key, byte[])}; the value keeps its publisher, value id, seq, expiry and
-   * signature.
+   * <p>As {@link #put(Key, byte[])}, except that the node does not republish it; the value keeps
+   * its publisher, value id, seq, expiry and signature.
    *
    * @param key the key, of this node's id width
    * @param value the value
    * @return the outcome per contacted node
-   * @throws IllegalArgumentException when the key has the wrong width or the value is too large
+   * @throws IllegalArgumentException when the key or the value's publisher has the wrong width, the
+   *     value is too large, or it expires later than {@link KadConfig#latestExpiry} of now (nodes
+   *     would refuse it)
    */
   Mono<PutResult> put(Key key, Value value);
 
@@ -151,7 +155,8 @@ public interface KadNode {
    * <p>Subscribing first emits the values currently stored, then every new or replaced value as it
    * is stored at any of the key's k closest nodes, each distinct (publisher, value id, seq) once.
    * The {@code Flux} does not complete on its own; it errors with {@link NodeClosedException} when
-   * the node closes. Cancelling unsubscribes everywhere.
+   * the node closes. Cancelling unsubscribes everywhere, unless another watch of the key on this
+   * node still uses the subscriptions.
    *
    * @param key the key, of this node's id width
    * @return the values, live

@@ -83,7 +83,7 @@ public class KadProperties {
   /** Most values one key holds. */
   private int maxValuesPerKey = 64;
 
-  /** Most payload bytes this node stores. */
+  /** Most bytes this node stores: each value counts its payload plus 128 bytes. */
   private long maxStoredBytes = 268435456L;
 
   /** Largest message accepted, in bytes. */
@@ -98,7 +98,7 @@ public class KadProperties {
   /** How often held values are re-stored at the k closest nodes. */
   private Duration replicateInterval = Duration.ofHours(1);
 
-  /** How often this node re-puts its own values. */
+  /** How often this node re-puts its own values; at most half of expire-after apart. */
   private Duration republishInterval = Duration.ofHours(24);
 
   /** The largest random delay added to each maintenance job's start. */
