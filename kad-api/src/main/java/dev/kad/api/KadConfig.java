@@ -228,16 +228,11 @@ public record KadConfig(
    * @return the bytes, an upper bound
    */
   public long valueWireBytes(Value value) {
-    // A genuine Ed25519 key and signature are 44 and 64 bytes, but a Value may carry any lengths
-    // (one that does not verify, or from a peer): count what it carries so the bound holds.
+    // Value admits only Ed25519 lengths for a key and signature (44 and 64 bytes).
     return VALUE_WIRE_BYTES
         + base64(value.size())
         + base64(value.publisher().bits() / 8)
-        + (value.isSigned()
-            ? Math.max(
-                SIGNATURE_WIRE_BYTES,
-                base64(value.publicKeyLength()) + base64(value.signatureLength()))
-            : 0);
+        + (value.isSigned() ? SIGNATURE_WIRE_BYTES : 0);
   }
 
   private static long keyWireBudget(int maxFrameBytes, int k, int idBits) {

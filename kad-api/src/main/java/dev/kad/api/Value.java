@@ -144,16 +144,6 @@ public record Value(
     return data.length;
   }
 
-  /** Length of the public key in bytes, without copying (0 when unsigned). */
-  int publicKeyLength() {
-    return publicKey.length;
-  }
-
-  /** Length of the signature in bytes, without copying (0 when unsigned). */
-  int signatureLength() {
-    return signature.length;
-  }
-
   /**
    * Whether the value carries a signature.
    *
