@@ -422,6 +422,17 @@ final class DefaultKadNode implements KadNode {
     Mono<Response> sent =
         transport
             .send(to, request)
+            // The SPI promises a response or an error; an empty answer would leave a lookup
+            // waiting forever for a stalled request that never settles.
+            .switchIfEmpty(
+                Mono.error(
+                    () ->
+                        new KadException(
+                            "the transport completed a "
+                                + typeOf(request)
+                                + " to "
+                                + to
+                                + " without a response")))
             .timeout(
                 hardTimer,
                 Mono.error(
@@ -562,6 +573,16 @@ final class DefaultKadNode implements KadNode {
         });
   }
 
+  /**
+   * Ends {@code operation} with {@link NodeClosedException} once close() begins, cancelling what it
+   * still has in flight: otherwise the closing transport fails its requests one by one and the
+   * operation ends as if peers had failed (a put reported no node accepting, a bootstrap no seed
+   * answering), or even completes after close.
+   */
+  private <T> Mono<T> untilClosed(Mono<T> operation) {
+    return Mono.firstWithSignal(operation, closing.asMono().then(Mono.error(this::closedError)));
+  }
+
   boolean isClosed() {
     return closed.get();
   }
@@ -593,21 +614,24 @@ final class DefaultKadNode implements KadNode {
               if (closed.get()) {
                 return Mono.error(closedError());
               }
-              return Flux.fromIterable(copy)
-                  .flatMap(this::pingSeed)
-                  .count()
-                  .flatMap(
-                      answered -> {
-                        if (answered == 0) {
-                          return Mono.error(
-                              new UnreachableContactException("no seed answered: " + copy));
-                        }
-                        return findNode(id).then(refreshBeyondClosestNeighbour());
-                      })
-                  .doOnSuccess(
-                      v ->
-                          log.info(
-                              "node={} bootstrapped: {} contacts", id.toShortHex(), table.size()));
+              return untilClosed(
+                  Flux.fromIterable(copy)
+                      .flatMap(this::pingSeed)
+                      .count()
+                      .flatMap(
+                          answered -> {
+                            if (answered == 0) {
+                              return Mono.error(
+                                  new UnreachableContactException("no seed answered: " + copy));
+                            }
+                            return findNode(id).then(refreshBeyondClosestNeighbour());
+                          })
+                      .doOnSuccess(
+                          v ->
+                              log.info(
+                                  "node={} bootstrapped: {} contacts",
+                                  id.toShortHex(),
+                                  table.size())));
             }));
   }
 
@@ -816,6 +840,11 @@ final class DefaultKadNode implements KadNode {
   }
 
   private Mono<PutResult> store(Key key, Value value) {
+    // Past the lookup too: the Stores' answers and the local store must not outlive close().
+    return untilClosed(putAtClosest(key, value));
+  }
+
+  private Mono<PutResult> putAtClosest(Key key, Value value) {
     return findNode(key.asNodeId())
         .flatMap(
             closest -> {

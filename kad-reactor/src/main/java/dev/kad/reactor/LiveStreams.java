@@ -58,17 +58,20 @@ final class LiveStreams {
                   });
           // Subscribe first, then read the current values, so a store between the two is
           // seen either way; then keep the subscriptions up: renewed at half the shortest TTL
-          // granted, at once when a subscribed node fails.
-          Flux<Long> renewals =
-              Mono.defer(() -> Mono.delay(session.renewal(), node.scheduler())).repeat();
+          // granted, at once when a subscribed node fails. Each wait is measured after the
+          // resubscription before it, so a shorter grant takes effect at the next renewal, not
+          // one renewal late (a wait started before the grant let the subscription lapse).
+          Mono<Void> nextRenewal =
+              Mono.defer(
+                  () ->
+                      Mono.firstWithSignal(
+                          Mono.delay(session.renewal(), node.scheduler()).then(),
+                          session.kicks().next().then()));
           Flux<Value> upkeep =
               resubscribe(session)
                   .then(node.values(key, Integer.MAX_VALUE).collectList())
                   .doOnNext(session::offer)
-                  .thenMany(
-                      Flux.merge(renewals, session.kicks())
-                          .onBackpressureDrop()
-                          .concatMap(tick -> resubscribe(session), 0))
+                  .then(nextRenewal.then(Mono.defer(() -> resubscribe(session))).repeat().then())
                   .thenMany(Flux.empty());
           return Flux.merge(values, upkeep).doFinally(signal -> endWatch(session));
         });
@@ -99,7 +102,7 @@ final class LiveStreams {
                           () -> {
                             session.subscribedAt().retainAll(accepted.keySet());
                             for (Contact c : before) {
-                              if (!accepted.containsKey(c)) {
+                              if (!accepted.containsKey(c) && !subscribedByOthers(session, c)) {
                                 node.submit(unsubscribe(c, key));
                               }
                             }
@@ -138,13 +141,33 @@ final class LiveStreams {
           sessions.remove(session);
           return sessions.isEmpty() ? null : sessions;
         });
-    boolean othersWatch = watches.containsKey(key);
-    if (!othersWatch && !node.isClosed()) {
+    if (!node.isClosed()) {
       for (Contact c : List.copyOf(session.subscribedAt())) {
-        node.submit(unsubscribe(c, key));
+        if (!subscribedByOthers(session, c)) {
+          node.submit(unsubscribe(c, key));
+        }
       }
     }
     session.subscribedAt().clear();
+  }
+
+  /**
+   * Whether another watch of the session's key on this node is subscribed at {@code at}. A storage
+   * node keeps one subscription per key and subscribing node, shared by this node's watches of the
+   * key: only the last of them to leave a node may unsubscribe there, and each must unsubscribe
+   * from the nodes no other watch uses (skipping every Unsubscribe while any other watch of the key
+   * was open left those nodes pushing until the TTL ran out).
+   */
+  private boolean subscribedByOthers(WatchSession session, Contact at) {
+    Set<WatchSession> sessions = watches.get(session.key());
+    if (sessions != null) {
+      for (WatchSession other : sessions) {
+        if (other != session && other.subscribedAt().contains(at)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */

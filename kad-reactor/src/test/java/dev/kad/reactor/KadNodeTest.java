@@ -15,6 +15,10 @@ import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
+import dev.kad.api.spi.Transport;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
@@ -379,5 +383,80 @@ class KadNodeTest {
                     .call(
                         faulty.contact(), new dev.kad.api.message.Request.Ping(client.contact()))))
         .isInstanceOf(dev.kad.api.message.Response.Pong.class);
+  }
+
+  @Test
+  void closingWhileAPutsStoresAreInFlightEndsItWithNodeClosed() {
+    Cluster c = clusters.grow(22, 30);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode node = c.startRecorded(recorder);
+    List<Object> signals = new java.util.concurrent.CopyOnWriteArrayList<>();
+    node.put(Key.of("closing"), new byte[] {1}).subscribe(signals::add, signals::add);
+    // Past the lookup: the first Stores are out, their answers 10 to 50 ms away.
+    for (int ms = 0;
+        ms < 10_000 && recorder[0].sent().stream().noneMatch(Request.Store.class::isInstance);
+        ms++) {
+      c.vts.advanceTimeBy(Duration.ofMillis(1));
+    }
+    assertThat(recorder[0].sent()).anyMatch(Request.Store.class::isInstance);
+    assertThat(signals).isEmpty();
+    c.await(node.close());
+    assertThat(signals).singleElement().isInstanceOf(NodeClosedException.class);
+  }
+
+  @Test
+  void closingWhileABootstrapPingsItsSeedsEndsItWithNodeClosed() {
+    Cluster c = clusters.grow(23, 5);
+    KadNode node = c.start(CONFIG);
+    c.nodes.add(node);
+    List<Object> signals = new java.util.concurrent.CopyOnWriteArrayList<>();
+    node.bootstrap(List.of(c.node(0).contact().address()))
+        .subscribe(v -> {}, signals::add, () -> signals.add("completed"));
+    c.vts.advanceTimeBy(Duration.ofMillis(5));
+    assertThat(signals).isEmpty();
+    c.await(node.close());
+    assertThat(signals).singleElement().isInstanceOf(NodeClosedException.class);
+  }
+
+  @Test
+  void aTransportThatCompletesWithoutAResponseFailsTheRequestRatherThanHangingTheLookup() {
+    Cluster c = clusters.grow(24, 3);
+    Transport network = c.network.newTransport();
+    Transport silent =
+        new Transport() {
+          @Override
+          public Mono<Void> start(RequestHandler handler) {
+            return network.start(handler);
+          }
+
+          @Override
+          public Address localAddress() {
+            return network.localAddress();
+          }
+
+          @Override
+          public Mono<Response> send(Address to, Request request) {
+            // Against the SPI's contract: neither a response nor an error.
+            return request instanceof Request.FindNode ? Mono.empty() : network.send(to, request);
+          }
+
+          @Override
+          public Mono<Void> close() {
+            return network.close();
+          }
+        };
+    KadNode node = c.await(c.builder().transport(silent).start());
+    c.nodes.add(node);
+    KadNodes.learn(node, List.of(c.node(0).contact()));
+    List<List<LookupEvent>> traces = new java.util.concurrent.CopyOnWriteArrayList<>();
+    node.trace(NodeId.random(c.random)).collectList().subscribe(traces::add);
+    c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
+    assertThat(traces)
+        .singleElement()
+        .satisfies(
+            events -> {
+              assertThat(events).anyMatch(LookupEvent.Failed.class::isInstance);
+              assertThat(events.get(events.size() - 1)).isInstanceOf(LookupEvent.Finished.class);
+            });
   }
 }

@@ -9,11 +9,14 @@ import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
 import dev.kad.testkit.InMemoryTransport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -212,5 +215,95 @@ class WatchTest {
     c.await(c.node(4).put(key, new byte[] {7}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
     assertThat(firstBytes(seen)).containsExactly(7);
+  }
+
+  /**
+   * A storage peer that is no node: it knows no other contacts, holds no values, records the
+   * requests it receives and answers a Subscribe as {@code onSubscribe} says.
+   */
+  private static Contact storagePeer(
+      Cluster c, List<Request> received, BiFunction<Contact, Integer, Response> onSubscribe) {
+    InMemoryTransport transport = c.network.newTransport();
+    Contact peer = new Contact(NodeId.random(c.random), transport.address());
+    c.await(
+        transport.start(
+            request -> {
+              received.add(request);
+              if (request instanceof Request.FindNode) {
+                return Mono.just(new Response.NodesFound(peer, List.of()));
+              }
+              if (request instanceof Request.FindValue) {
+                return Mono.just(new Response.ValuesFound(peer, List.of(), List.of()));
+              }
+              if (request instanceof Request.Subscribe) {
+                int earlier =
+                    (int) received.stream().filter(Request.Subscribe.class::isInstance).count() - 1;
+                return Mono.just(onSubscribe.apply(peer, earlier));
+              }
+              return Mono.just(new Response.Pong(peer));
+            }));
+    return peer;
+  }
+
+  @Test
+  void aShorterGrantAtARenewalBringsTheNextRenewalForward() {
+    Cluster c = cluster(39, 1);
+    KadNode watcher = c.node(0);
+    // The only storage node grants the full TTL first and 4 s at every renewal after.
+    List<Duration> subscribes = new CopyOnWriteArrayList<>();
+    Contact peer =
+        storagePeer(
+            c,
+            new CopyOnWriteArrayList<>(),
+            (self, earlier) -> {
+              subscribes.add(Duration.ofNanos(c.vts.now(TimeUnit.NANOSECONDS)));
+              return new Response.Subscribed(
+                  self, earlier == 0 ? CONFIG.subscriptionTtl() : Duration.ofSeconds(4));
+            });
+    KadNodes.learn(watcher, List.of(peer));
+    watches.add(watcher.watch(Key.of("shrinking")).subscribe());
+
+    // The first renewal comes at half the 2 min granted and is granted only 4 s.
+    c.vts.advanceTimeBy(CONFIG.subscriptionTtl().dividedBy(2).plusSeconds(1));
+    assertThat(subscribes).hasSize(2);
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    // The next renewal comes before those 4 s end, not after another minute.
+    assertThat(subscribes).hasSizeGreaterThanOrEqualTo(3);
+    assertThat(subscribes.get(2).minus(subscribes.get(1))).isLessThan(Duration.ofSeconds(4));
+  }
+
+  @Test
+  void aWatchEndingWhileAnotherOfItsKeyRunsUnsubscribesWhereOnlyItWasSubscribed() {
+    Cluster c = cluster(40, 1);
+    KadNode watcher = c.node(0);
+    Key key = Key.of("two watches");
+    List<Request> toShared = new CopyOnWriteArrayList<>();
+    List<Request> toFirstOnly = new CopyOnWriteArrayList<>();
+    Contact shared =
+        storagePeer(
+            c,
+            toShared,
+            (self, earlier) -> new Response.Subscribed(self, CONFIG.subscriptionTtl()));
+    // Takes the first watch's subscription and refuses the second's.
+    Contact firstOnly =
+        storagePeer(
+            c,
+            toFirstOnly,
+            (self, earlier) ->
+                earlier == 0
+                    ? new Response.Subscribed(self, CONFIG.subscriptionTtl())
+                    : new Response.Failure(self, Response.Code.LIMIT, "full"));
+    KadNodes.learn(watcher, List.of(shared, firstOnly));
+    Disposable first = watcher.watch(key).subscribe();
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    watches.add(watcher.watch(key).subscribe());
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    first.dispose();
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    // The second watch still needs the shared node; nobody needs the other one any more.
+    assertThat(toShared).noneMatch(Request.Unsubscribe.class::isInstance);
+    assertThat(toFirstOnly).anyMatch(Request.Unsubscribe.class::isInstance);
   }
 }

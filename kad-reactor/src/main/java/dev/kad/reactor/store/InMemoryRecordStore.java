@@ -60,12 +60,11 @@ public final class InMemoryRecordStore implements RecordStore {
     Instant until = keepUntil.isBefore(value.expiresAt()) ? keepUntil : value.expiresAt();
     synchronized (this) {
       Map<Identity, StoredValue> values = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
+      // Values of the key that expired make room at once, not at the next expiry run: until
+      // then they counted against maxValuesPerKey and maxStoredBytes though no one saw them.
+      dropExpired(values, now);
       Identity identity = Identity.of(value);
       StoredValue old = values.get(identity);
-      if (old != null && old.isExpiredAt(now)) {
-        drop(values, identity, old);
-        old = null;
-      }
       String overBudget = overBudget(key, values, identity, value, now);
       if (overBudget != null) {
         removeIfEmpty(key, values);
@@ -246,6 +245,18 @@ public final class InMemoryRecordStore implements RecordStore {
     values.remove(identity);
     storedBytes -= cost(v.value());
     size--;
+  }
+
+  private void dropExpired(Map<Identity, StoredValue> values, Instant now) {
+    Iterator<StoredValue> it = values.values().iterator();
+    while (it.hasNext()) {
+      StoredValue v = it.next();
+      if (v.isExpiredAt(now)) {
+        it.remove();
+        storedBytes -= cost(v.value());
+        size--;
+      }
+    }
   }
 
   private void removeIfEmpty(Key key, Map<Identity, StoredValue> values) {

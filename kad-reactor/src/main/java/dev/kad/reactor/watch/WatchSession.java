@@ -129,6 +129,10 @@ public final class WatchSession {
     }
     Map.Entry<Identity, Value> first = it.next();
     it.remove();
+    // Most recently delivered last, so the bound forgets the identities quiet the longest: kept
+    // in first-delivery order, it forgot a busy identity first, and a lagging node's older seq
+    // of it was then delivered after a higher one.
+    delivered.remove(first.getKey());
     delivered.put(first.getKey(), first.getValue().seq());
     if (delivered.size() > 16 * maxPending) {
       Iterator<Identity> oldest = delivered.keySet().iterator();

@@ -212,4 +212,19 @@ class InMemoryRecordStoreTest {
     }
     assertThat(held).isLessThanOrEqualTo(config.keyWireBudget());
   }
+
+  @Test
+  void expiredValuesOfAKeyMakeRoomBeforeTheNextExpiryRun() {
+    RecordStore s = store(KadConfig.builder().maxValuesPerKey(2));
+    Instant soon = now.plusSeconds(60);
+    put(s, Value.of(new byte[] {1}, alice, 1, 1, soon));
+    put(s, Value.of(new byte[] {2}, bob, 1, 1, soon));
+    Instant later = now.plusSeconds(120);
+    Value carol = Value.of(new byte[] {3}, NodeId.random(rng), 1, 1, day);
+    StoreOutcome outcome = s.store(key, carol, carol.expiresAt(), false, later);
+    assertThat(outcome).isEqualTo(StoreOutcome.stored());
+    assertThat(s.get(key, later)).containsExactly(carol);
+    assertThat(s.size()).isEqualTo(1);
+    assertThat(s.storedBytes()).isEqualTo(1 + KadConfig.STORED_VALUE_OVERHEAD);
+  }
 }

@@ -63,4 +63,32 @@ class WatchSessionTest {
         .thenCancel()
         .verify(Duration.ofSeconds(5));
   }
+
+  @Test
+  void aBusyIdentityIsNotForgottenBeforeQuietOnesSoAnOlderSeqStaysOut() {
+    // One pending identity at most, so the session remembers 16 delivered ones.
+    WatchSession session = new WatchSession(Key.of("k"), 1, Duration.ofMinutes(1));
+    List<Value> quiet = new java.util.ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      quiet.add(v(NodeId.random(rng), 1));
+    }
+    StepVerifier.create(Flux.<Value>create(session::attach))
+        .then(() -> session.offer(List.of(v(alice, 1))))
+        .expectNext(v(alice, 1))
+        .then(() -> quiet.subList(0, 15).forEach(q -> session.offer(List.of(q))))
+        .expectNextCount(15)
+        .then(() -> session.offer(List.of(v(alice, 5))))
+        .expectNext(v(alice, 5))
+        // One identity more than the session remembers: the quietest is forgotten, not alice.
+        .then(() -> session.offer(List.of(quiet.get(15))))
+        .expectNext(quiet.get(15))
+        .then(
+            () -> {
+              session.offer(List.of(v(alice, 3)));
+              session.offer(List.of(v(alice, 6)));
+            })
+        .expectNext(v(alice, 6))
+        .thenCancel()
+        .verify(Duration.ofSeconds(5));
+  }
 }
