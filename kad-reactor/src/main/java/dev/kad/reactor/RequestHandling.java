@@ -100,7 +100,8 @@ final class RequestHandling implements RequestHandler {
                       Code.LIMIT,
                       "subscriber limit reached: maxSubscribersPerKey for key "
                           + r.key().toShortHex()
-                          + " or maxSubscriptionsPerPeer for this subscriber"));
+                          + ", maxSubscriptionsPerPeer for this subscriber, or this node's"
+                          + " total"));
     } else if (request instanceof Request.Unsubscribe r) {
       subscribers.unsubscribe(r.key(), r.sender().id());
       return new Response.Pong(me);

@@ -15,16 +15,22 @@ import java.util.Optional;
 
 /**
  * The storage side of live streams: which nodes subscribed to which keys, until when. Bounded per
- * key and per subscriber; expired subscriptions are never returned. Thread-safe, one short lock, no
- * I/O.
+ * key, per subscriber and in total (ids cost a peer nothing, so the per-subscriber bound alone does
+ * not bound the registry); expired subscriptions are never returned. Thread-safe, one short lock,
+ * no I/O.
  */
 public final class SubscriberRegistry {
 
   /** The shortest subscription granted, so a renewal storm cannot be requested. */
   public static final Duration MIN_TTL = Duration.ofSeconds(1);
 
+  /** The most subscriptions a registry holds unless told otherwise, a few megabytes. */
+  public static final int DEFAULT_MAX_TOTAL = 65_536;
+
   private final int maxPerKey;
   private final int maxKeysPerSubscriber;
+  private final int maxTotal;
+  private int total;
   private final Duration maxTtl;
   private final Map<Key, Map<NodeId, Subscription>> byKey = new HashMap<>();
   private final Map<NodeId, Integer> keysPerSubscriber = new HashMap<>();
@@ -45,6 +51,23 @@ public final class SubscriberRegistry {
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
   public SubscriberRegistry(int maxPerKey, int maxKeysPerSubscriber, Duration maxTtl) {
+    this(maxPerKey, maxKeysPerSubscriber, DEFAULT_MAX_TOTAL, maxTtl);
+  }
+
+  /**
+   * Creates an empty registry with a bound on all subscriptions together.
+   *
+   * @param maxPerKey the most subscribers of one key
+   * @param maxKeysPerSubscriber the most keys one node may watch here
+   * @param maxTotal the most subscriptions of all keys together
+   * @param maxTtl the longest subscription granted; longer requests are shortened
+   */
+  public SubscriberRegistry(
+      int maxPerKey, int maxKeysPerSubscriber, int maxTotal, Duration maxTtl) {
+    if (maxTotal < 1) {
+      throw new IllegalArgumentException("maxTotal must be at least 1 but was " + maxTotal);
+    }
+    this.maxTotal = maxTotal;
     if (maxPerKey < 1) {
       throw new IllegalArgumentException("maxPerKey must be at least 1 but was " + maxPerKey);
     }
@@ -74,7 +97,13 @@ public final class SubscriberRegistry {
     purge(subs, now);
     NodeId id = subscriber.id();
     if (!subs.containsKey(id)) {
-      if (subs.size() >= maxPerKey
+      if (total >= maxTotal) {
+        // Full: lapsed subscriptions of other keys are only purged when their key is read.
+        expire(now);
+        subs = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
+      }
+      if (total >= maxTotal
+          || subs.size() >= maxPerKey
           || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
         if (subs.isEmpty()) {
           byKey.remove(key);
@@ -82,6 +111,7 @@ public final class SubscriberRegistry {
         return Optional.empty();
       }
       keysPerSubscriber.merge(id, 1, Integer::sum);
+      total++;
     }
     subs.put(id, new Subscription(subscriber, now.plus(granted)));
     return Optional.of(granted);
@@ -151,11 +181,7 @@ public final class SubscriberRegistry {
    * @return the count
    */
   public synchronized int size() {
-    int n = 0;
-    for (Map<NodeId, Subscription> subs : byKey.values()) {
-      n += subs.size();
-    }
-    return n;
+    return total;
   }
 
   private void purge(Map<NodeId, Subscription> subs, Instant now) {
@@ -170,6 +196,7 @@ public final class SubscriberRegistry {
   }
 
   private void release(NodeId subscriber) {
+    total--;
     keysPerSubscriber.computeIfPresent(subscriber, (id, n) -> n <= 1 ? null : n - 1);
   }
 }

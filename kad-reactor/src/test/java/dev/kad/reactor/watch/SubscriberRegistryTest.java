@@ -63,4 +63,24 @@ class SubscriberRegistryTest {
     registry.unsubscribe(Key.of("a"), greedy.id());
     assertThat(registry.subscribe(Key.of("c"), greedy, Duration.ofMinutes(1), now)).isPresent();
   }
+
+  @Test
+  void aPeerMakingUpIdsAndKeysIsBoundedByTheTotal() {
+    SubscriberRegistry registry = new SubscriberRegistry(2, 2, 100, Duration.ofMinutes(10));
+    int granted = 0;
+    for (int i = 0; i < 1000; i++) {
+      // a fresh id and a fresh key each time: neither per-key nor per-subscriber bound applies
+      if (registry
+          .subscribe(Key.of("k" + i), node(i % 250), Duration.ofMinutes(1), now)
+          .isPresent()) {
+        granted++;
+      }
+    }
+    assertThat(granted).isEqualTo(100);
+    assertThat(registry.size()).isEqualTo(100);
+    // once they lapse, the room is there again, even for keys nobody read since
+    assertThat(registry.subscribe(key, node(1), Duration.ofMinutes(1), now.plusSeconds(60)))
+        .isPresent();
+    assertThat(registry.size()).isEqualTo(1);
+  }
 }
