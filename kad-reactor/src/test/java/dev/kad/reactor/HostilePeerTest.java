@@ -177,6 +177,38 @@ class HostilePeerTest {
   }
 
   @Test
+  void contactsAtAddressesNoRequestCouldReachAreNeitherAskedNorKept() {
+    Cluster c = clusters.grow(59, 10);
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(59);
+    List<Contact> bogons = new ArrayList<>();
+    for (String host : List.of("0.0.0.0", "224.0.0.1", "255.255.255.255", "::", "ff02::1")) {
+      bogons.add(new Contact(NodeId.random(rng), new Address(host, 4000)));
+    }
+    bogons.add(new Contact(NodeId.random(rng), new Address("10.1.2.3", 0)));
+    Contact steering =
+        peer(
+            c,
+            rng,
+            (self, request) ->
+                request instanceof Request.FindNode
+                    ? new Response.NodesFound(self, bogons)
+                    : new Response.Pong(self));
+    KadNodes.learn(victim, List.of(steering));
+
+    List<LookupEvent> events = c.await(victim.trace(NodeId.random(rng)));
+
+    assertThat(answerFrom(events, steering).returned()).isZero();
+    assertThat(events)
+        .noneMatch(e -> e instanceof LookupEvent.Queried q && bogons.contains(q.contact()));
+    // nor does a sender advertising one get into the table
+    RawPeer portZero = peer(c, NodeId.random(rng), (self, request) -> new Response.Pong(self));
+    Contact claimed = new Contact(portZero.contact().id(), new Address("10.1.2.3", 0));
+    portZero.send(c, victim, new Request.Ping(claimed));
+    assertThat(victim.routingTable().contacts()).doesNotContain(claimed);
+  }
+
+  @Test
   void contactsRepeatedInOneAnswerCountOnce() {
     Cluster c = clusters.grow(53, 5);
     KadNode victim = c.node(0);

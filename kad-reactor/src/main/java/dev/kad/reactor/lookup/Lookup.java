@@ -8,6 +8,7 @@ import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Response;
+import dev.kad.reactor.routing.Subnets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -266,7 +267,10 @@ public final class Lookup {
       return null;
     }
 
-    /** De-duplicated, bounded by k, without this node, the responder or ids of another width. */
+    /**
+     * De-duplicated, bounded by k, without this node, the responder, ids of another width or
+     * addresses no request could reach (a peer would otherwise steer requests at them).
+     */
     private List<Contact> sanitize(List<Contact> contacts, Contact responder) {
       List<Contact> out = new ArrayList<>(Math.min(contacts.size(), config.k()));
       Arrays.fill(slots, 0);
@@ -278,6 +282,7 @@ public final class Lookup {
         if (id.bits() == self.bits()
             && !id.equals(self)
             && !id.equals(responder.id())
+            && Subnets.dialable(c.address())
             && isNew(out, id)) {
           out.add(c);
         }

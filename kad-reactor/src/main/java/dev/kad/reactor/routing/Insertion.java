@@ -23,6 +23,8 @@ public record Insertion(Kind kind, Optional<Contact> toPing) {
     CACHED,
     /** The subnet limit of its bucket was reached. */
     REJECTED_SUBNET,
+    /** Its address cannot be dialed: port 0, an unspecified, multicast or broadcast IP. */
+    REJECTED_ADDRESS,
     /** It is this node. */
     SELF
   }

@@ -108,6 +108,9 @@ public final class RoutingTable {
           publish(current, index, bucket.movedToTail(known, entry.seen(now)));
           return Insertion.of(Kind.REFRESHED);
         }
+        if (!Subnets.dialable(contact.address())) {
+          return Insertion.of(Kind.REJECTED_ADDRESS);
+        }
         if (violatesSubnetLimit(bucket, contact)) {
           return Insertion.of(Kind.REJECTED_SUBNET);
         }

@@ -3,10 +3,52 @@ package dev.kad.reactor.routing;
 import dev.kad.api.Address;
 import java.util.Arrays;
 
-/** The subnet of an address for the per-bucket diversity limit: /24 for IPv4, /48 for IPv6. */
-final class Subnets {
+/**
+ * What the routing table reads from an address without looking anything up: its subnet for the
+ * per-bucket diversity limit (/24 for IPv4, /48 for IPv6), and whether it can be dialed at all.
+ */
+public final class Subnets {
 
   private Subnets() {}
+
+  /**
+   * Whether a contact at {@code address} could be dialed: not port 0, and, for an IP literal, not
+   * an unspecified (0.0.0.0/8, ::), multicast (224.0.0.0/4, ff00::/8) or reserved-and-broadcast
+   * (240.0.0.0/4) address. A host name is taken as dialable: nothing is looked up here. Loopback
+   * and private ranges are dialable, as local clusters and tests use them.
+   *
+   * @param address an address a peer advertised or returned
+   * @return false for an address no request could reach
+   */
+  public static boolean dialable(Address address) {
+    if (address.port() == 0) {
+      return false;
+    }
+    String host = address.host();
+    if (host.indexOf(':') >= 0) {
+      int[] g = ipv6(host);
+      if (g == null) {
+        return true;
+      }
+      if ((g[0] & 0xff00) == 0xff00) {
+        return false;
+      }
+      boolean unspecified = true;
+      for (int group : g) {
+        unspecified &= group == 0;
+      }
+      if (g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0xffff) {
+        return ipv4Dialable(g[6] >> 8);
+      }
+      return !unspecified;
+    }
+    int[] octets = ipv4(host);
+    return octets == null || ipv4Dialable(octets[0]);
+  }
+
+  private static boolean ipv4Dialable(int firstOctet) {
+    return firstOctet != 0 && firstOctet < 224;
+  }
 
   /**
    * A key equal for two addresses of the same subnet. Anything but an IP literal (a host name, a

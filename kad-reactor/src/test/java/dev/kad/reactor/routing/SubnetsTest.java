@@ -15,6 +15,40 @@ class SubnetsTest {
     return Subnets.of(new Address(host, 4000));
   }
 
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "0.0.0.0:4000",
+        "0.1.2.3:4000",
+        "224.0.0.1:4000",
+        "239.255.255.250:1900",
+        "255.255.255.255:4000",
+        "[::]:4000",
+        "[ff02::1]:4000",
+        "[::ffff:224.0.0.1]:4000",
+        "10.1.2.3:0",
+        "node.example:0"
+      })
+  void addressesNoRequestCouldReachAreNotDialable(String address) {
+    assertThat(Subnets.dialable(Address.parse(address))).isFalse();
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "10.1.2.3:4000",
+        "127.0.0.1:7000",
+        "192.168.1.1:1",
+        "223.255.255.254:4000",
+        "[::1]:4000",
+        "[2001:db8::1]:65535",
+        "[::ffff:10.1.2.3]:4000",
+        "node.example:4000"
+      })
+  void addressesOfRealNodesAreDialable(String address) {
+    assertThat(Subnets.dialable(Address.parse(address))).isTrue();
+  }
+
   @Test
   void ipv4AddressesShareTheirSlash24() {
     assertThat(subnet("10.1.2.3")).isEqualTo(subnet("10.1.2.200"));
