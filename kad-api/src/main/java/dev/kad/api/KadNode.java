@@ -114,8 +114,9 @@ public interface KadNode {
    *
    * <p>Subscribing looks up the k closest nodes and stores at each; the {@code Mono} emits which
    * accepted and which refused. The node republishes the value before it expires until {@link
-   * #stopRepublishing(Key)} or {@link #close()}. It errors with {@link StoreRejectedException} only
-   * when no node accepted. Cancelling stops the stores not yet answered.
+   * #stopRepublishing(Key)} or {@link #close()}. It errors with {@link StoreRejectedException} when
+   * nodes answered and none accepted, with {@link UnreachableContactException} (transient: a retry
+   * may help) when none of them answered. Cancelling stops the stores not yet answered.
    *
    * @param key the key, of this node's id width
    * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes

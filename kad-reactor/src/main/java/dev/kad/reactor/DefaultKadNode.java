@@ -861,17 +861,29 @@ final class DefaultKadNode implements KadNode {
               return remote.map(outcomes -> result(key, value, closest, outcomes));
             })
         .flatMap(
-            result ->
-                result.accepted().isEmpty()
-                    ? Mono.error(
-                        new StoreRejectedException(
-                            "no node accepted the value for key "
-                                + key.toShortHex()
-                                + ": rejected "
-                                + result.rejected()
-                                + ", failed "
-                                + result.failed().size()))
-                    : Mono.just(result));
+            result -> {
+              if (!result.accepted().isEmpty()) {
+                return Mono.just(result);
+              }
+              // Nobody answered: the network, not the value, is the problem, and a retry may help.
+              if (result.rejected().isEmpty()) {
+                return Mono.error(
+                    new UnreachableContactException(
+                        "no node answered the stores for key "
+                            + key.toShortHex()
+                            + ": "
+                            + result.failed().size()
+                            + " failed"));
+              }
+              return Mono.error(
+                  new StoreRejectedException(
+                      "no node accepted the value for key "
+                          + key.toShortHex()
+                          + ": rejected "
+                          + result.rejected()
+                          + ", failed "
+                          + result.failed().size()));
+            });
   }
 
   /** How one node answered a store of {@code put}. */

@@ -1,14 +1,17 @@
 package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeId;
+import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -206,6 +209,37 @@ class HostilePeerTest {
     Contact claimed = new Contact(portZero.contact().id(), new Address("10.1.2.3", 0));
     portZero.send(c, victim, new Request.Ping(claimed));
     assertThat(victim.routingTable().contacts()).doesNotContain(claimed);
+  }
+
+  @Test
+  void aPutThatNoNodeAnswersFailsAsTransientNotAsRejected() {
+    KadConfig config = CONFIG.toBuilder().hardTimeout(Duration.ofSeconds(2)).build();
+    Cluster c = clusters.grow(60, config, 1);
+    KadNode publisher = c.node(0);
+    Key key = Key.of("unanswered");
+    SplittableRandom rng = new SplittableRandom(60);
+    List<Contact> silent = new ArrayList<>();
+    for (int i = 0; i < config.k(); i++) {
+      // closer to the key than the publisher, so it keeps no copy itself
+      NodeId id = key.asNodeId().randomInBucket(100, rng);
+      InMemoryTransport transport = c.network.newTransport();
+      Contact me = new Contact(id, transport.address());
+      c.await(
+          transport.start(
+              request ->
+                  request instanceof Request.Store
+                      ? Mono.never()
+                      : request instanceof Request.FindNode
+                          ? Mono.just(new Response.NodesFound(me, List.of()))
+                          : Mono.just(new Response.Pong(me))));
+      silent.add(me);
+    }
+    KadNodes.learn(publisher, silent);
+
+    assertThatThrownBy(() -> c.await(publisher.put(key, new byte[] {1})))
+        .isInstanceOf(UnreachableContactException.class)
+        .hasMessageContaining("no node answered")
+        .satisfies(e -> assertThat(((KadException) e).isTransient()).isTrue());
   }
 
   @Test
