@@ -173,16 +173,7 @@ public final class InMemoryRecordStore implements RecordStore {
     Iterator<Map<Identity, StoredValue>> keys = byKey.values().iterator();
     while (keys.hasNext()) {
       Map<Identity, StoredValue> values = keys.next();
-      Iterator<StoredValue> it = values.values().iterator();
-      while (it.hasNext()) {
-        StoredValue v = it.next();
-        if (v.isExpiredAt(now)) {
-          it.remove();
-          storedBytes -= cost(v.value());
-          size--;
-          dropped++;
-        }
-      }
+      dropped += dropExpired(values, now);
       if (values.isEmpty()) {
         keys.remove();
       }
@@ -247,7 +238,9 @@ public final class InMemoryRecordStore implements RecordStore {
     size--;
   }
 
-  private void dropExpired(Map<Identity, StoredValue> values, Instant now) {
+  /** Drops the expired values of one key; returns how many. */
+  private int dropExpired(Map<Identity, StoredValue> values, Instant now) {
+    int dropped = 0;
     Iterator<StoredValue> it = values.values().iterator();
     while (it.hasNext()) {
       StoredValue v = it.next();
@@ -255,8 +248,10 @@ public final class InMemoryRecordStore implements RecordStore {
         it.remove();
         storedBytes -= cost(v.value());
         size--;
+        dropped++;
       }
     }
+    return dropped;
   }
 
   private void removeIfEmpty(Key key, Map<Identity, StoredValue> values) {
