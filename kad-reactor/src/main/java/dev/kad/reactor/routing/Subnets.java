@@ -25,6 +25,9 @@ public final class Subnets {
       return false;
     }
     String host = address.host();
+    if (plainlyDialable(host)) {
+      return true;
+    }
     if (host.indexOf(':') >= 0) {
       int[] g = ipv6(host);
       if (g == null) {
@@ -44,6 +47,30 @@ public final class Subnets {
     }
     int[] octets = ipv4(host);
     return octets == null || ipv4Dialable(octets[0]);
+  }
+
+  /**
+   * The common case without parsing, since every contact of every answer passes here: a host that
+   * starts with 1 to 223 (an IPv4 literal of a unicast range, or a host name) or with a letter
+   * other than the f of an IPv6 multicast literal.
+   */
+  private static boolean plainlyDialable(String host) {
+    if (host.isEmpty()) {
+      return false;
+    }
+    char c = host.charAt(0);
+    if (c >= '1' && c <= '9') {
+      int octet = 0;
+      for (int i = 0; i < host.length() && i < 3; i++) {
+        char d = host.charAt(i);
+        if (d < '0' || d > '9') {
+          break;
+        }
+        octet = octet * 10 + (d - '0');
+      }
+      return octet < 224 && host.indexOf(':') < 0;
+    }
+    return (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') && c != 'f' && c != 'F';
   }
 
   private static boolean ipv4Dialable(int firstOctet) {

@@ -50,6 +50,22 @@ class SubnetsTest {
   }
 
   @Test
+  void everyIpv4LiteralIsDialableExactlyWhenItsFirstOctetIsAUnicastOne() {
+    SplittableRandom rng = new SplittableRandom(11);
+    for (int i = 0; i < 5000; i++) {
+      int first = i < 256 ? i : rng.nextInt(256);
+      String host =
+          first + "." + rng.nextInt(256) + "." + rng.nextInt(256) + "." + rng.nextInt(256);
+      assertThat(Subnets.dialable(new Address(host, 4000)))
+          .as(host)
+          .isEqualTo(first != 0 && first < 224);
+      assertThat(Subnets.dialable(new Address("::ffff:" + host, 4000)))
+          .as("::ffff:" + host)
+          .isEqualTo(first != 0 && first < 224);
+    }
+  }
+
+  @Test
   void ipv4AddressesShareTheirSlash24() {
     assertThat(subnet("10.1.2.3")).isEqualTo(subnet("10.1.2.200"));
     assertThat(subnet("10.1.2.3")).isNotEqualTo(subnet("10.1.3.3"));
