@@ -64,7 +64,7 @@ public class KadAutoConfiguration {
         kadNode, properties.bootstrapAddresses(), Clock.systemUTC(), Schedulers.parallel());
   }
 
-  private static WireFormat format(String name) {
+  static WireFormat format(String name) {
     for (WireFormat f : WireFormat.values()) {
       if (f.name().equals(name.trim().toUpperCase(Locale.ROOT))) {
         return f;

@@ -4,6 +4,7 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
+import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -11,14 +12,22 @@ import java.util.List;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.Errors;
+import org.springframework.validation.Validator;
 
 /**
  * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}, written out as literals
  * so the generated metadata shows them to IDEs (a test keeps them equal); values are checked by
  * {@link KadConfig}'s builder, so a bad one fails start-up with a message naming it.
+ *
+ * <p>The properties validate themselves when they are bound (Spring Boot uses a properties object
+ * that is a {@link Validator}): each bad value is reported as a field error of its own property,
+ * {@code kad.port must be in [0, 65535] but was 99999}, which Spring Boot's failure analysis prints
+ * with the property's origin, instead of the engine's or transport's name for the setting.
  */
 @ConfigurationProperties(prefix = "kad")
-public class KadProperties {
+public class KadProperties implements Validator {
 
   /** Whether to create a node at all. */
   private boolean enabled = true;
@@ -77,17 +86,20 @@ public class KadProperties {
   /** Time after which a request fails. */
   private Duration hardTimeout = Duration.ofSeconds(5);
 
-  /** Largest value payload accepted, in bytes. */
-  private int maxValueBytes = 16384;
+  /** Largest value payload accepted: a size such as 16KB, or a number of bytes. */
+  private DataSize maxValueBytes = DataSize.ofKilobytes(16);
 
   /** Most values one key holds. */
   private int maxValuesPerKey = 64;
 
-  /** Most bytes this node stores: each value counts its payload plus 128 bytes. */
-  private long maxStoredBytes = 268435456L;
+  /**
+   * Most bytes this node stores, each value counting its payload plus 128 bytes: a size such as
+   * 256MB, or a number of bytes.
+   */
+  private DataSize maxStoredBytes = DataSize.ofMegabytes(256);
 
-  /** Largest message accepted, in bytes. */
-  private int maxFrameBytes = 65536;
+  /** Largest message accepted: a size such as 64KB, or a number of bytes. */
+  private DataSize maxFrameBytes = DataSize.ofKilobytes(64);
 
   /** How long a stored value lives unless republished. */
   private Duration expireAfter = Duration.ofHours(24);
@@ -155,10 +167,10 @@ public class KadProperties {
         .maxPerSubnet(maxPerSubnet)
         .softTimeout(softTimeout)
         .hardTimeout(hardTimeout)
-        .maxValueBytes(maxValueBytes)
+        .maxValueBytes(intBytes("maxValueBytes", maxValueBytes))
         .maxValuesPerKey(maxValuesPerKey)
-        .maxStoredBytes(maxStoredBytes)
-        .maxFrameBytes(maxFrameBytes)
+        .maxStoredBytes(maxStoredBytes.toBytes())
+        .maxFrameBytes(intBytes("maxFrameBytes", maxFrameBytes))
         .expireAfter(expireAfter)
         .refreshInterval(refreshInterval)
         .replicateInterval(replicateInterval)
@@ -200,13 +212,141 @@ public class KadProperties {
   }
 
   /**
-   * The bootstrap addresses, parsed.
+   * The bootstrap addresses, parsed. Blank entries (a trailing comma in {@code
+   * KAD_BOOTSTRAP=a:7000,}) are left out.
    *
    * @return the addresses
    * @throws IllegalArgumentException naming an address that does not parse
    */
   public List<Address> bootstrapAddresses() {
-    return bootstrap.stream().map(Address::parse).toList();
+    return bootstrap.stream().filter(a -> a != null && !a.isBlank()).map(Address::parse).toList();
+  }
+
+  @Override
+  public boolean supports(Class<?> type) {
+    return KadProperties.class.isAssignableFrom(type);
+  }
+
+  /**
+   * Checks every value on its own, then the engine settings together, rejecting each bad one under
+   * its property's name.
+   */
+  @Override
+  public void validate(Object target, Errors errors) {
+    KadProperties p = (KadProperties) target;
+    KadConfig.Builder engine = KadConfig.builder();
+    check(errors, "idBits", p.idBits, v -> engine.idBits(v));
+    check(errors, "k", p.k, v -> engine.k(v));
+    check(errors, "alpha", p.alpha, v -> engine.alpha(v));
+    check(errors, "replacementCacheSize", p.replacementCacheSize, engine::replacementCacheSize);
+    check(errors, "pingGrace", p.pingGrace, engine::pingGrace);
+    check(errors, "maxFailures", p.maxFailures, engine::maxFailures);
+    check(errors, "maxPerSubnet", p.maxPerSubnet, engine::maxPerSubnet);
+    check(errors, "softTimeout", p.softTimeout, engine::softTimeout);
+    check(errors, "hardTimeout", p.hardTimeout, engine::hardTimeout);
+    check(
+        errors,
+        "maxValueBytes",
+        p.maxValueBytes,
+        v -> engine.maxValueBytes(intBytes("maxValueBytes", v)));
+    check(errors, "maxValuesPerKey", p.maxValuesPerKey, engine::maxValuesPerKey);
+    check(errors, "maxStoredBytes", p.maxStoredBytes, v -> engine.maxStoredBytes(v.toBytes()));
+    check(
+        errors,
+        "maxFrameBytes",
+        p.maxFrameBytes,
+        v -> engine.maxFrameBytes(intBytes("maxFrameBytes", v)));
+    check(errors, "expireAfter", p.expireAfter, engine::expireAfter);
+    check(errors, "refreshInterval", p.refreshInterval, engine::refreshInterval);
+    check(errors, "replicateInterval", p.replicateInterval, engine::replicateInterval);
+    check(errors, "republishInterval", p.republishInterval, engine::republishInterval);
+    check(errors, "jobJitter", p.jobJitter, engine::jobJitter);
+    check(errors, "jobs", p.jobs, engine::jobs);
+    check(errors, "expiryInterval", p.expiryInterval, engine::expiryInterval);
+    check(errors, "subscriptionTtl", p.subscriptionTtl, engine::subscriptionTtl);
+    check(errors, "maxSubscribersPerKey", p.maxSubscribersPerKey, engine::maxSubscribersPerKey);
+    check(
+        errors,
+        "maxSubscriptionsPerPeer",
+        p.maxSubscriptionsPerPeer,
+        engine::maxSubscriptionsPerPeer);
+    TcpTransportOptions.Builder transport = TcpTransportOptions.builder();
+    check(errors, "host", p.host, transport::bindHost);
+    check(errors, "port", p.port, transport::bindPort);
+    check(errors, "idleTimeout", p.idleTimeout, transport::idleTimeout);
+    check(
+        errors, "maxInboundConnections", p.maxInboundConnections, transport::maxInboundConnections);
+    check(
+        errors,
+        "maxOutboundConnections",
+        p.maxOutboundConnections,
+        transport::maxOutboundConnections);
+    if (p.advertise != null && !p.advertise.isBlank()) {
+      check(errors, "advertise", p.advertise, Address::parse);
+    }
+    check(errors, "format", p.format, KadAutoConfiguration::format);
+    for (int i = 0; i < p.bootstrap.size(); i++) {
+      String address = p.bootstrap.get(i);
+      if (address != null && !address.isBlank()) {
+        check(errors, "bootstrap[" + i + "]", address, Address::parse);
+      }
+    }
+    if (errors.hasErrors()) {
+      return;
+    }
+    // Each value is good on its own: what is left are rules between them.
+    try {
+      KadConfig config = p.toConfig();
+      if (p.nodeId != null && !p.nodeId.isBlank()) {
+        check(errors, "nodeId", p.nodeId, v -> p.nodeId(config, RandomGenerator.getDefault()));
+      }
+    } catch (IllegalArgumentException e) {
+      errors.reject("kad.invalid", "kad.* settings disagree: " + e.getMessage());
+    }
+  }
+
+  /** A size the engine takes as an {@code int} of bytes. */
+  private static int intBytes(String setting, DataSize size) {
+    long bytes = size.toBytes();
+    if (bytes > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          setting + " must be at most " + Integer.MAX_VALUE + " bytes but was " + size);
+    }
+    return (int) bytes;
+  }
+
+  /** A setting's check, which throws {@link IllegalArgumentException} for a bad value. */
+  private interface Check<T> {
+    void accept(T value);
+  }
+
+  private static <T> void check(Errors errors, String field, T value, Check<T> setter) {
+    String property =
+        "kad." + field.replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
+    if (value == null) {
+      errors.rejectValue(field, "kad.missing", property + " must be set");
+      return;
+    }
+    try {
+      setter.accept(value);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      errors.rejectValue(field, "kad.invalid", named(property, String.valueOf(e.getMessage())));
+    }
+  }
+
+  /**
+   * The message of a refused value with the property's name in place of the setting's: {@code
+   * bindPort must be ...} becomes {@code kad.port must be ...}.
+   */
+  private static String named(String property, String message) {
+    if (message.startsWith(property)) {
+      return message;
+    }
+    int space = message.indexOf(' ');
+    if (space > 0 && message.substring(0, space).matches("[A-Za-z]+")) {
+      return property + message.substring(space);
+    }
+    return property + ": " + message;
   }
 
   public boolean isEnabled() {
@@ -345,11 +485,11 @@ public class KadProperties {
     this.hardTimeout = hardTimeout;
   }
 
-  public int getMaxValueBytes() {
+  public DataSize getMaxValueBytes() {
     return maxValueBytes;
   }
 
-  public void setMaxValueBytes(int maxValueBytes) {
+  public void setMaxValueBytes(DataSize maxValueBytes) {
     this.maxValueBytes = maxValueBytes;
   }
 
@@ -361,19 +501,19 @@ public class KadProperties {
     this.maxValuesPerKey = maxValuesPerKey;
   }
 
-  public long getMaxStoredBytes() {
+  public DataSize getMaxStoredBytes() {
     return maxStoredBytes;
   }
 
-  public void setMaxStoredBytes(long maxStoredBytes) {
+  public void setMaxStoredBytes(DataSize maxStoredBytes) {
     this.maxStoredBytes = maxStoredBytes;
   }
 
-  public int getMaxFrameBytes() {
+  public DataSize getMaxFrameBytes() {
     return maxFrameBytes;
   }
 
-  public void setMaxFrameBytes(int maxFrameBytes) {
+  public void setMaxFrameBytes(DataSize maxFrameBytes) {
     this.maxFrameBytes = maxFrameBytes;
   }
 

@@ -100,7 +100,7 @@ class KadAutoConfigurationTest {
                     .hasFailed()
                     .getFailure()
                     .rootCause()
-                    .hasMessage("k must be in [1, 256] but was 0"));
+                    .hasMessageContaining("kad.k must be in [1, 256] but was 0"));
     runner
         .withPropertyValues("kad.format=xml")
         .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("'xml'"));
@@ -111,7 +111,8 @@ class KadAutoConfigurationTest {
                 assertThat(context)
                     .getFailure()
                     .rootCause()
-                    .hasMessage("maxOutboundConnections must be in [1, 1000000] but was 0"));
+                    .hasMessageContaining(
+                        "kad.max-outbound-connections must be in [1, 1000000] but was 0"));
     // Parsed before the node binds its port: nothing is left open.
     Created created = new Created();
     runner
@@ -119,8 +120,71 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.bootstrap=nowhere")
         .run(
             context ->
-                assertThat(context).getFailure().rootCause().hasMessageContaining("nowhere"));
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("kad.bootstrap[0] must be HOST:PORT but was 'nowhere'"));
     created.assertAllClosed();
+  }
+
+  @Test
+  void aBadTransportOrAddressPropertyFailsStartUpNamingTheProperty() {
+    assertFailure("kad.port=99999", "kad.port must be in [0, 65535] but was 99999");
+    assertFailure("kad.host=", "kad.host must not be blank");
+    assertFailure("kad.advertise=foo", "kad.advertise must be HOST:PORT but was 'foo'");
+    assertFailure("kad.idle-timeout=0s", "kad.idle-timeout must be positive but was PT0S");
+    assertFailure("kad.hard-timeout=-1s", "kad.hard-timeout must be positive but was PT-1S");
+    assertFailure(
+        "kad.bootstrap=127.0.0.1:7000,bad", "kad.bootstrap[1] must be HOST:PORT but was 'bad'");
+    // Every bad value is reported, not only the first.
+    runner
+        .withPropertyValues("kad.k=0", "kad.port=-1")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("kad.k must be")
+                    .hasMessageContaining("kad.port must be"));
+  }
+
+  @Test
+  void sizesTakeUnitsAndPlainNumbersAreBytes() {
+    runner
+        .withPropertyValues(
+            "kad.max-value-bytes=8KB", "kad.max-stored-bytes=1GB", "kad.max-frame-bytes=131072")
+        .run(
+            context -> {
+              KadConfig config = context.getBean(KadNode.class).config();
+              assertThat(config.maxValueBytes()).isEqualTo(8192);
+              assertThat(config.maxStoredBytes()).isEqualTo(1L << 30);
+              assertThat(config.maxFrameBytes()).isEqualTo(131072);
+            });
+    assertFailure(
+        "kad.max-value-bytes=4GB", "kad.max-value-bytes must be at most 2147483647 bytes");
+  }
+
+  @Test
+  void aTrailingCommaInTheBootstrapListIsNoAddress() {
+    runner
+        .withPropertyValues("kad.bootstrap=127.0.0.1:7000, 127.0.0.1:7001,")
+        .run(
+            context ->
+                assertThat(context.getBean(KadProperties.class).bootstrapAddresses())
+                    .containsExactly(
+                        Address.parse("127.0.0.1:7000"), Address.parse("127.0.0.1:7001")));
+  }
+
+  private void assertFailure(String property, String message) {
+    runner
+        .withPropertyValues(property)
+        .run(
+            context ->
+                assertThat(context)
+                    .as(property)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining(message));
   }
 
   @Test
@@ -207,7 +271,7 @@ class KadAutoConfigurationTest {
                 assertThat(context)
                     .getFailure()
                     .rootCause()
-                    .hasMessage(
+                    .hasMessageContaining(
                         "kad.node-id must have 64 hex digits for id-bits 256 but was '"
                             + hex
                             + "'"));
@@ -263,6 +327,29 @@ class KadAutoConfigurationTest {
                           .timer())
                   .isNotNull();
             });
+  }
+
+  @Test
+  void metricsThatFindNoSingleRegistryNeverBreakTheNode() {
+    // Two registries and no primary: the metrics cannot choose, and must not fail the node's
+    // operations for it (a listener's exception would fail the request it reports).
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    runner
+        .withBean("firstRegistry", MeterRegistry.class, SimpleMeterRegistry::new)
+        .withBean("secondRegistry", MeterRegistry.class, SimpleMeterRegistry::new)
+        .run(
+            context -> {
+              KadNode kad = context.getBean(KadNode.class);
+              kad.findNode(NodeId.random(new SplittableRandom(4)))
+                  .doOnError(failure::set)
+                  .onErrorResume(e -> Mono.empty())
+                  .block(BOUND);
+            });
+    // Without contacts a lookup ends at once, empty or as a kad error: never a bean lookup error.
+    assertThat(failure.get())
+        .satisfiesAnyOf(
+            f -> assertThat(f).isNull(),
+            f -> assertThat(f).isInstanceOf(dev.kad.api.KadException.class));
   }
 
   private static NodeListener operations(List<String> kinds) {
@@ -408,7 +495,10 @@ class KadAutoConfigurationTest {
     assertThat(metadata)
         .contains("\"name\": \"kad.k\"")
         .contains("Bucket size and replication factor.")
-        .contains("\"name\": \"kad.hard-timeout\"");
+        .contains("\"name\": \"kad.hard-timeout\"")
+        // IDEs offer the wire formats and take sizes with units.
+        .contains("\"value\": \"smile\"")
+        .contains("\"defaultValue\": \"16KB\"");
     for (RecordComponent setting : KadConfig.class.getRecordComponents()) {
       String property =
           "kad." + setting.getName().replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
@@ -450,7 +540,7 @@ class KadAutoConfigurationTest {
                 assertThat(context)
                     .getFailure()
                     .rootCause()
-                    .hasMessage("maxFailures must be in [2, 1000] but was 0"));
+                    .hasMessageContaining("kad.max-failures must be in [2, 1000] but was 0"));
   }
 
   @Test

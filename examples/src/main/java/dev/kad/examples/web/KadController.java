@@ -8,16 +8,22 @@ import dev.kad.examples.web.Views.LookupEventView;
 import dev.kad.examples.web.Views.NodeView;
 import dev.kad.examples.web.Views.PutView;
 import dev.kad.examples.web.Views.ValueView;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.http.server.PathContainer;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -38,8 +44,12 @@ class KadController {
   /** Keys are names up to this many UTF-8 bytes; they are hashed into the id space. */
   static final int MAX_KEY_BYTES = 1024;
 
+  /** How often an open watch stream writes a comment when no value comes. */
+  static final Duration HEARTBEAT = Duration.ofSeconds(15);
+
   private final KadNode node;
   private final Duration timeout;
+  private final ApplicationContext context;
 
   /**
    * Completes when the application starts to close. Watch streams never end on their own, and the
@@ -48,9 +58,15 @@ class KadController {
    */
   private final Sinks.Empty<Void> closing = Sinks.empty();
 
-  KadController(KadNode node, @Value("${kad.web.timeout:10s}") Duration timeout) {
+  KadController(
+      KadNode node, @Value("${kad.web.timeout:10s}") Duration timeout, ApplicationContext context) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      // Every put and get would be a 504.
+      throw new IllegalArgumentException("kad.web.timeout must be positive but was " + timeout);
+    }
     this.node = node;
     this.timeout = timeout;
+    this.context = context;
   }
 
   @PutMapping("/keys/{key}")
@@ -102,17 +118,30 @@ class KadController {
         });
   }
 
-  /** The values of the key as server-sent events, until the client leaves or the app closes. */
+  /**
+   * The values of the key as server-sent events, until the client leaves or the app closes. A
+   * comment opens the stream, so the status and headers go out at once even for a key without
+   * values (a client would otherwise wait, and an {@code EventSource} not open, until the first
+   * value), and another follows every {@link #HEARTBEAT}: writing is how a server notices a client
+   * that vanished without closing its connection, and that ends the watch at the DHT.
+   */
   @GetMapping(value = "/keys/{key}/watch", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   Flux<ServerSentEvent<ValueView>> watch(@PathVariable String key, ServerHttpRequest request) {
-    return node.watch(key(key, request))
-        .takeUntilOther(closing.asMono())
-        .map(
-            v ->
-                ServerSentEvent.builder(ValueView.of(v))
-                    .event("value")
-                    .id(v.publisher().toShortHex() + ":" + v.seq())
-                    .build());
+    Flux<ServerSentEvent<ValueView>> values =
+        node.watch(key(key, request))
+            .map(
+                v ->
+                    ServerSentEvent.builder(ValueView.of(v))
+                        .event("value")
+                        .id(v.publisher().toShortHex() + ":" + v.valueId() + ":" + v.seq())
+                        .build());
+    Flux<ServerSentEvent<ValueView>> heartbeats =
+        Flux.interval(HEARTBEAT, HEARTBEAT)
+            .onBackpressureDrop()
+            .map(i -> ServerSentEvent.<ValueView>builder().comment("heartbeat").build());
+    return Flux.merge(values, heartbeats)
+        .startWith(ServerSentEvent.<ValueView>builder().comment("watching").build())
+        .takeUntilOther(closing.asMono());
   }
 
   @GetMapping("/node")
@@ -131,11 +160,14 @@ class KadController {
             });
   }
 
-  // Published before any lifecycle stops, so before the web server's graceful shutdown.
-  @EventListener(ContextClosedEvent.class)
-  void endLiveStreams() {
-    // A second event (a child context closing) finds the sink done: nothing left to do.
-    closing.tryEmitEmpty();
+  // Published before any lifecycle stops, so before the web server's graceful shutdown. A child
+  // context's closing (a management context, a refresh scope) is published here too: only this
+  // application's own ends the streams.
+  @EventListener
+  void endLiveStreams(ContextClosedEvent event) {
+    if (event.getApplicationContext() == context) {
+      closing.tryEmitEmpty();
+    }
   }
 
   /**
@@ -148,12 +180,56 @@ class KadController {
       throw new IllegalArgumentException(
           "key must not contain a bare ';', which starts matrix parameters: encode it as %3B");
     }
+    requireUtf8(request);
     int bytes = name.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > MAX_KEY_BYTES) {
       throw new IllegalArgumentException(
           "key must be at most " + MAX_KEY_BYTES + " bytes but was " + bytes);
     }
     return Key.of(name);
+  }
+
+  /**
+   * Refuses a key whose percent-encoded bytes are not UTF-8. Spring decodes them leniently, each
+   * bad sequence becoming U+FFFD, so {@code /keys/a%FF} and {@code /keys/a%FE} would be one key.
+   */
+  private static void requireUtf8(ServerHttpRequest request) {
+    // The key is the segment after "keys": /keys/{key} and /keys/{key}/watch.
+    String raw =
+        request.getPath().pathWithinApplication().elements().stream()
+            .filter(PathContainer.PathSegment.class::isInstance)
+            .skip(1)
+            .findFirst()
+            .map(PathContainer.Element::value)
+            .orElse("");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(raw.length());
+    for (int i = 0; i < raw.length(); i++) {
+      char c = raw.charAt(i);
+      if (c == '%') {
+        int hi = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+        int lo = hi >= 0 ? Character.digit(raw.charAt(i + 2), 16) : -1;
+        if (lo < 0) {
+          throw notUtf8();
+        }
+        bytes.write(hi * 16 + lo);
+        i += 2;
+      } else {
+        bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    try {
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes.toByteArray()));
+    } catch (CharacterCodingException e) {
+      throw notUtf8();
+    }
+  }
+
+  private static IllegalArgumentException notUtf8() {
+    return new IllegalArgumentException("key must be percent-encoded UTF-8");
   }
 
   private KadTimeoutException timedOut(String operation, String key) {

@@ -1,7 +1,11 @@
 package dev.kad.examples.web;
 
+import dev.kad.api.KadNode;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.http.codec.ServerCodecConfigurer;
+import org.springframework.web.reactive.config.WebFluxConfigurer;
 
 /**
  * A WebFlux application that puts a kad node on HTTP using only the starter:
@@ -31,5 +35,24 @@ public class KadWebApplication {
    */
   public static void main(String[] args) {
     SpringApplication.run(KadWebApplication.class, args);
+  }
+
+  /**
+   * Reads no request body larger than a value may be: the only body this application takes is a
+   * value, and WebFlux would otherwise buffer up to 256 KiB of it before the node refuses it. A
+   * longer body is a 400 ({@link ProblemHandler}).
+   *
+   * @param node the node, whose {@code maxValueBytes} is the limit
+   * @return the codec settings
+   */
+  @Bean
+  WebFluxConfigurer valueSizedBodies(KadNode node) {
+    int max = node.config().maxValueBytes();
+    return new WebFluxConfigurer() {
+      @Override
+      public void configureHttpMessageCodecs(ServerCodecConfigurer configurer) {
+        configurer.defaultCodecs().maxInMemorySize(max);
+      }
+    };
   }
 }

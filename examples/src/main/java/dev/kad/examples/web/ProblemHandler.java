@@ -1,6 +1,7 @@
 package dev.kad.examples.web;
 
 import dev.kad.api.KadException;
+import dev.kad.api.KadNode;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.StoreRejectedException;
@@ -16,6 +17,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.server.ContentTooLargeException;
 import org.springframework.web.server.ServerWebInputException;
 
 /**
@@ -27,6 +29,12 @@ class ProblemHandler {
 
   private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
 
+  private final int maxValueBytes;
+
+  ProblemHandler(KadNode node) {
+    this.maxValueBytes = node.config().maxValueBytes();
+  }
+
   @ExceptionHandler({
     IllegalArgumentException.class,
     ServerWebInputException.class,
@@ -34,6 +42,18 @@ class ProblemHandler {
   })
   ResponseEntity<ProblemDetail> badInput(Exception e) {
     return problem(HttpStatus.BAD_REQUEST, "Bad input", e.getMessage());
+  }
+
+  /**
+   * A body past the codec limit, which is the largest value ({@link KadWebApplication}): a value
+   * too large, 400 like the node's own refusal, whatever the length, and read no further.
+   */
+  @ExceptionHandler(ContentTooLargeException.class)
+  ResponseEntity<ProblemDetail> tooLarge(ContentTooLargeException e) {
+    return problem(
+        HttpStatus.BAD_REQUEST,
+        "Bad input",
+        "the value exceeds maxValueBytes " + maxValueBytes + " (kad.max-value-bytes)");
   }
 
   @ExceptionHandler(KadTimeoutException.class)

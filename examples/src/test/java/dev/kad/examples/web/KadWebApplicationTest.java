@@ -213,7 +213,6 @@ class KadWebApplicationTest {
   @Test
   void watchSendsTheCurrentValueThenAValuePutByAnotherNode() {
     awaitJoined();
-    // SSE headers go out with the first event, so there is a current value to send first.
     cluster.get(3).put(Key.of("live"), "first".getBytes(StandardCharsets.UTF_8)).block(BOUND);
     Flux<ServerSentEvent<Views.ValueView>> events =
         http.mutate()
@@ -227,15 +226,27 @@ class KadWebApplicationTest {
             .isOk()
             .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
             .getResponseBody();
-    StepVerifier.create(events.map(e -> e.data().text()))
-        .expectNext("first")
+    // Comments (the opening one, heartbeats) carry no data.
+    StepVerifier.create(events.filter(e -> e.data() != null))
+        .assertNext(
+            e -> {
+              assertThat(e.data().text()).isEqualTo("first");
+              // An event id names the value's whole identity, (publisher, value id), and its seq.
+              assertThat(e.id())
+                  .isEqualTo(
+                      cluster.get(3).id().toShortHex()
+                          + ":"
+                          + e.data().valueId()
+                          + ":"
+                          + e.data().seq());
+            })
         .then(
             () ->
                 cluster
                     .get(1)
                     .put(Key.of("live"), "second".getBytes(StandardCharsets.UTF_8))
                     .block(BOUND))
-        .expectNext("second")
+        .assertNext(e -> assertThat(e.data().text()).isEqualTo("second"))
         .thenCancel()
         .verify(BOUND);
   }
@@ -315,7 +326,7 @@ class KadWebApplicationTest {
         .isBadRequest()
         .expectBody()
         .jsonPath("$.detail")
-        .value(d -> assertThat((String) d).contains("65 bytes exceeds maxValueBytes 64"));
+        .value(d -> assertThat((String) d).contains("exceeds maxValueBytes 64"));
     http.put()
         .uri("/keys/{key}", "form")
         .contentType(MediaType.APPLICATION_FORM_URLENCODED)
@@ -334,6 +345,135 @@ class KadWebApplicationTest {
         .expectBody()
         .jsonPath("$.detail")
         .value(d -> assertThat((String) d).contains("at most 1024 bytes but was 1025"));
+  }
+
+  @Test
+  void aBodyLargerThanAValueIsA400ProblemWhateverItsSize() {
+    awaitJoined();
+    http.put()
+        .uri("/keys/{key}", "largest")
+        .bodyValue(new byte[64])
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.key")
+        .isEqualTo(Key.of("largest").toHex());
+    // Larger than WebFlux's default in-memory limit (256 KiB) for a decoded body, which gave 413.
+    http.put()
+        .uri("/keys/{key}", "huge")
+        .bodyValue(new byte[1024 * 1024])
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+        .expectBody()
+        .jsonPath("$.detail")
+        .value(d -> assertThat((String) d).contains("maxValueBytes 64"));
+  }
+
+  @Test
+  void aWatchOfAKeyWithoutValuesAnswersAtOnceAndEndsItsWatchWhenTheClientLeaves() {
+    awaitJoined();
+    int before = node.stats().activeWatches();
+    Flux<ServerSentEvent<Views.ValueView>> events =
+        http.mutate()
+            .responseTimeout(Duration.ofSeconds(5))
+            .build()
+            .get()
+            .uri("/keys/{key}/watch", "nothing-here-yet")
+            .accept(MediaType.TEXT_EVENT_STREAM)
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
+            .getResponseBody();
+    StepVerifier.create(events)
+        .assertNext(e -> assertThat(e.data()).isNull())
+        .then(() -> assertThat(node.stats().activeWatches()).isEqualTo(before + 1))
+        .thenCancel()
+        .verify(BOUND);
+    for (int i = 0; i < 200 && node.stats().activeWatches() > before; i++) {
+      reactor.core.publisher.Mono.delay(Duration.ofMillis(50)).block(BOUND);
+    }
+    assertThat(node.stats().activeWatches()).isEqualTo(before);
+  }
+
+  @Test
+  void aKeyThatIsNotUtf8IsRefusedRatherThanMergedWithOthers() {
+    // Decoded leniently, %FF and %FE would both be the key "\uFFFD": one key for many names.
+    http.put()
+        .uri(raw("/keys/a%FF"))
+        .bodyValue("x".getBytes(StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectHeader()
+        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+        .expectBody()
+        .jsonPath("$.detail")
+        .isEqualTo("key must be percent-encoded UTF-8");
+    http.get()
+        .uri(raw("/keys/a%FE/watch"))
+        .exchange()
+        .expectStatus()
+        .isBadRequest()
+        .expectBody()
+        .jsonPath("$.detail")
+        .isEqualTo("key must be percent-encoded UTF-8");
+    awaitJoined();
+    // Encoded UTF-8, even of U+FFFD itself, is a key.
+    http.put()
+        .uri("/keys/{key}", "caf\u00e9 \uFFFD/x")
+        .bodyValue("x".getBytes(StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.key")
+        .isEqualTo(Key.of("caf\u00e9 \uFFFD/x").toHex());
+  }
+
+  /** The path as written, not encoded again. */
+  private java.net.URI raw(String path) {
+    return java.net.URI.create(
+        "http://127.0.0.1:" + context.getEnvironment().getProperty("local.server.port") + path);
+  }
+
+  @Test
+  void aChildContextClosingLeavesWatchStreamsOpen() {
+    awaitJoined();
+    cluster.get(3).put(Key.of("child"), "first".getBytes(StandardCharsets.UTF_8)).block(BOUND);
+    Flux<ServerSentEvent<Views.ValueView>> events =
+        http.mutate()
+            .responseTimeout(BOUND)
+            .build()
+            .get()
+            .uri("/keys/{key}/watch", "child")
+            .accept(MediaType.TEXT_EVENT_STREAM)
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
+            .getResponseBody();
+    StepVerifier.create(events.filter(e -> e.data() != null).map(e -> e.data().text()))
+        .expectNext("first")
+        .then(
+            () -> {
+              // Its ContextClosedEvent reaches this context's listeners too.
+              var child = new org.springframework.context.support.GenericApplicationContext();
+              child.setParent(context);
+              child.refresh();
+              child.close();
+              cluster
+                  .get(1)
+                  .put(Key.of("child"), "second".getBytes(StandardCharsets.UTF_8))
+                  .block(BOUND);
+            })
+        .expectNext("second")
+        .thenCancel()
+        .verify(BOUND);
   }
 
   @Test

@@ -1,0 +1,35 @@
+package dev.kad.examples.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.SpringApplication;
+
+/** The application's own setting, {@code kad.web.timeout}: checked at start-up, known to IDEs. */
+class KadWebPropertiesTest {
+
+  @Test
+  void aWebTimeoutThatIsNotPositiveFailsStartUpNamingTheProperty() {
+    assertThatThrownBy(
+            () ->
+                SpringApplication.run(
+                    KadWebApplication.class,
+                    "--server.port=0",
+                    "--kad.host=127.0.0.1",
+                    "--kad.port=0",
+                    "--kad.maintenance=false",
+                    "--kad.web.timeout=0s",
+                    "--spring.main.banner-mode=off"))
+        .hasStackTraceContaining("kad.web.timeout must be positive but was PT0S");
+  }
+
+  @Test
+  void theWebTimeoutIsDescribedForIdes() throws Exception {
+    try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+      assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+          .contains("\"name\": \"kad.web.timeout\"");
+    }
+  }
+}
