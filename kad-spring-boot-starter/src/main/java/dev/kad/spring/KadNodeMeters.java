@@ -50,7 +50,7 @@ public class KadNodeMeters implements MeterBinder {
         .description("Values stored for the network")
         .register(registry);
     Gauge.builder("kad.store.bytes", node, n -> n.stats().storedBytes())
-        .description("Payload bytes stored")
+        .description("Bytes stored: payloads plus 128 bytes per value")
         .baseUnit("bytes")
         .register(registry);
     Gauge.builder("kad.watches.active", node, n -> n.stats().activeWatches())
