@@ -7,6 +7,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.reactor.KadNodes;
 import dev.kad.spring.KadNodeLifecycle;
+import dev.kad.testkit.NoBlocking;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -76,6 +79,16 @@ class KadWebApplicationTest {
       }
       cluster.add(n);
     }
+  }
+
+  @BeforeEach
+  void watchForBlocking() {
+    NoBlocking.start();
+  }
+
+  @AfterEach
+  void nothingBlockedAnEventLoop() {
+    assertThat(NoBlocking.calls()).as("blocking calls on event loops").isEmpty();
   }
 
   @AfterAll

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
+import dev.kad.testkit.NoBlocking;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;

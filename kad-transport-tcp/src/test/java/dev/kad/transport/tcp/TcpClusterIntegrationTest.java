@@ -12,6 +12,7 @@ import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
 import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.NoBlocking;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

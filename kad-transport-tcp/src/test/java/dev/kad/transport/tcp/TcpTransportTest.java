@@ -14,6 +14,7 @@ import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
+import dev.kad.testkit.NoBlocking;
 import dev.kad.testkit.TransportContract;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
