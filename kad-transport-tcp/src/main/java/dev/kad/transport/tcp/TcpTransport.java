@@ -76,7 +76,7 @@ import reactor.util.retry.Retry;
  * peer's advertised address once a dial-back confirms it: the address must be an IP literal
  * matching the connection's remote IP, and the first dial to it asks the node there, in the
  * connection preface, whether it opened that connection to this node (only it knows the nonce the
- * connection started with together with the address it dialed). Confirmed, the dialed connection
+ * connection started with together with the socket it reached). Confirmed, the dialed connection
  * closes once its requests are answered and the peer's carries requests both ways; refuted, the
  * claim is counted and the peer's connection only answers. Connections idle for {@code idleTimeout}
  * with nothing in flight are closed. Dialed connections are kept within {@code
