@@ -227,18 +227,7 @@ class KadWebApplicationTest {
   void watchSendsTheCurrentValueThenAValuePutByAnotherNode() {
     awaitJoined();
     cluster.get(3).put(Key.of("live"), "first".getBytes(StandardCharsets.UTF_8)).block(BOUND);
-    Flux<ServerSentEvent<Views.ValueView>> events =
-        http.mutate()
-            .responseTimeout(BOUND)
-            .build()
-            .get()
-            .uri("/keys/{key}/watch", "live")
-            .accept(MediaType.TEXT_EVENT_STREAM)
-            .exchange()
-            .expectStatus()
-            .isOk()
-            .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
-            .getResponseBody();
+    Flux<ServerSentEvent<Views.ValueView>> events = watch("live", BOUND);
     // Comments (the opening one, heartbeats) carry no data.
     StepVerifier.create(events.filter(e -> e.data() != null))
         .assertNext(
@@ -391,17 +380,7 @@ class KadWebApplicationTest {
     awaitJoined();
     int before = node.stats().activeWatches();
     Flux<ServerSentEvent<Views.ValueView>> events =
-        http.mutate()
-            .responseTimeout(Duration.ofSeconds(5))
-            .build()
-            .get()
-            .uri("/keys/{key}/watch", "nothing-here-yet")
-            .accept(MediaType.TEXT_EVENT_STREAM)
-            .exchange()
-            .expectStatus()
-            .isOk()
-            .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
-            .getResponseBody();
+        watch("nothing-here-yet", Duration.ofSeconds(5));
     StepVerifier.create(events)
         .assertNext(e -> assertThat(e.data()).isNull())
         .then(() -> assertThat(node.stats().activeWatches()).isEqualTo(before + 1))
@@ -448,6 +427,21 @@ class KadWebApplicationTest {
         .isEqualTo(Key.of("caf\u00e9 \uFFFD/x").toHex());
   }
 
+  /** The watch stream of {@code key}, its status checked, comments included. */
+  private Flux<ServerSentEvent<Views.ValueView>> watch(String key, Duration timeout) {
+    return http.mutate()
+        .responseTimeout(timeout)
+        .build()
+        .get()
+        .uri("/keys/{key}/watch", key)
+        .accept(MediaType.TEXT_EVENT_STREAM)
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
+        .getResponseBody();
+  }
+
   /** The path as written, not encoded again. */
   private java.net.URI raw(String path) {
     return java.net.URI.create(
@@ -458,18 +452,7 @@ class KadWebApplicationTest {
   void aChildContextClosingLeavesWatchStreamsOpen() {
     awaitJoined();
     cluster.get(3).put(Key.of("child"), "first".getBytes(StandardCharsets.UTF_8)).block(BOUND);
-    Flux<ServerSentEvent<Views.ValueView>> events =
-        http.mutate()
-            .responseTimeout(BOUND)
-            .build()
-            .get()
-            .uri("/keys/{key}/watch", "child")
-            .accept(MediaType.TEXT_EVENT_STREAM)
-            .exchange()
-            .expectStatus()
-            .isOk()
-            .returnResult(new ParameterizedTypeReference<ServerSentEvent<Views.ValueView>>() {})
-            .getResponseBody();
+    Flux<ServerSentEvent<Views.ValueView>> events = watch("child", BOUND);
     StepVerifier.create(events.filter(e -> e.data() != null).map(e -> e.data().text()))
         .expectNext("first")
         .then(
