@@ -81,29 +81,15 @@ class KadWebTimeoutTest {
 
   @Test
   void aDhtTimeoutIsA504Problem() {
-    http.get()
-        .uri("/keys/{key}", "slow")
-        .exchange()
-        .expectStatus()
-        .isEqualTo(504)
-        .expectHeader()
-        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
-        .expectBody()
+    Problems.expect(http.get().uri("/keys/{key}", "slow").exchange(), 504)
         .jsonPath("$.title")
         .isEqualTo("DHT timeout");
   }
 
   @Test
   void aJsonArrayIsWrittenOnlyWhenTheLookupEndedInTime() {
-    http.get()
-        .uri("/keys/{key}", HELD)
-        .accept(MediaType.APPLICATION_JSON)
-        .exchange()
-        .expectStatus()
-        .isEqualTo(504)
-        .expectHeader()
-        .contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
-        .expectBody()
+    Problems.expect(
+            http.get().uri("/keys/{key}", HELD).accept(MediaType.APPLICATION_JSON).exchange(), 504)
         .jsonPath("$.title")
         .isEqualTo("DHT timeout")
         .jsonPath("$.detail")
