@@ -10,9 +10,11 @@ import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import dev.kad.transport.tcp.WireFormat;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -30,10 +32,10 @@ import reactor.core.scheduler.Schedulers;
 /**
  * Creates a started {@link KadNode} on the TCP transport from the {@code kad.*} properties. The
  * node binds its port while the context starts, joins its network in the background once the
- * context is running (retrying a failed join with back-off), and closes with the context, after the
- * web server. Every {@link NodeListener} bean hears what the node does. A user bean of type {@link
- * KadNode} (or {@link KadConfig}, or {@link TcpTransport}) replaces the one made here; with a user
- * node no transport is made.
+ * context is running (retrying a failed join with back-off), pauses joining while the context is
+ * stopped, and closes with the context, after the web server. Every {@link NodeListener} bean hears
+ * what the node does. A user bean of type {@link KadNode} (or {@link KadConfig}, or {@link
+ * TcpTransport}) replaces the one made here; with a user node no transport is made.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(KadProperties.class)
@@ -56,7 +58,9 @@ public class KadAutoConfiguration {
     return properties.nodeId(config, new SecureRandom());
   }
 
-  @Bean
+  // Stopping the context pauses joining; closing it closes the node (an application's own node
+  // too), through this destroy method, once the web server has finished its requests.
+  @Bean(destroyMethod = "close")
   @ConditionalOnMissingBean
   KadNodeLifecycle kadNodeLifecycle(KadNode kadNode, KadProperties properties) {
     // Bootstrap retries wait on the scheduler KadNodes gives a node unless told otherwise.
@@ -100,10 +104,9 @@ public class KadAutoConfiguration {
       return TcpTransport.create(options.build());
     }
 
-    // KadNodeLifecycle closes the node without blocking when the context stops. The destroy
-    // method closes it when the lifecycle never ran: a bean created after this one failed and
-    // the context was torn down before it started. Spring waits for the Mono; closing twice is
-    // harmless.
+    // KadNodeLifecycle closes the node when the context closes. This destroy method closes it
+    // when there is no lifecycle yet: a bean created after this one failed and the context was
+    // torn down. Spring waits for the Mono; closing twice is harmless.
     @Bean(destroyMethod = "close")
     KadNode kadNode(
         KadProperties properties,
@@ -154,16 +157,25 @@ public class KadAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    KadMetrics kadMetrics(ObjectProvider<MeterRegistry> registry) {
-      return new KadMetrics(registry);
+    KadMetrics kadMetrics(ObjectProvider<MeterRegistry> registry, KadProperties properties) {
+      return new KadMetrics(registry, tags(properties));
     }
 
     @Bean
     @ConditionalOnMissingBean
-    KadNodeMeters kadNodeMeters(KadNode kadNode, ObjectProvider<TcpTransport> kadTransport) {
+    KadNodeMeters kadNodeMeters(
+        KadNode kadNode, ObjectProvider<TcpTransport> kadTransport, KadProperties properties) {
       // An application's own node may run on another transport: then only the node's gauges.
       TcpTransport transport = kadTransport.getIfUnique();
-      return transport == null ? new KadNodeMeters(kadNode) : new KadNodeMeters(kadNode, transport);
+      return transport == null
+          ? new KadNodeMeters(kadNode, tags(properties))
+          : new KadNodeMeters(kadNode, transport, tags(properties));
+    }
+
+    private static List<Tag> tags(KadProperties properties) {
+      return properties.getMetrics().getTags().entrySet().stream()
+          .map(e -> Tag.of(e.getKey(), e.getValue()))
+          .toList();
     }
   }
 }

@@ -6,9 +6,16 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
- * Reports the node's routing-table size and last bootstrap result. Up when the node knows at least
- * one contact or is the first node of its network (no bootstrap addresses); down when the last
- * bootstrap attempt failed (it is retried) and the table is empty; unknown while joining.
+ * Reports the node's routing-table size and last bootstrap result. A node that knows no contact
+ * cannot serve lookups, so:
+ *
+ * <ul>
+ *   <li>up when the node knows at least one contact, or is the first node of its network (no
+ *       bootstrap addresses, so nobody to know yet);
+ *   <li>unknown while it joins for the first time, its table still empty;
+ *   <li>down when its table is empty and the last bootstrap attempt failed (it is retried), or it
+ *       had joined and has since lost every contact: the node is cut off from its network.
+ * </ul>
  */
 public class KadHealthIndicator implements HealthIndicator {
 
@@ -33,10 +40,10 @@ public class KadHealthIndicator implements HealthIndicator {
     Health.Builder builder;
     if (stats.contacts() > 0 || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED) {
       builder = Health.up();
-    } else if (bootstrap.state() == BootstrapStatus.State.FAILED) {
-      builder = Health.down();
-    } else {
+    } else if (bootstrap.state() == BootstrapStatus.State.RUNNING) {
       builder = Health.unknown();
+    } else {
+      builder = Health.down();
     }
     builder
         .withDetail("id", node.id().toHex())

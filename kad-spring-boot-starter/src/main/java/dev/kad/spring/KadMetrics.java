@@ -2,9 +2,19 @@ package dev.kad.spring;
 
 import dev.kad.api.spi.NodeListener;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.noop.NoopCounter;
+import io.micrometer.core.instrument.noop.NoopTimer;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.BeansException;
@@ -14,18 +24,50 @@ import org.springframework.beans.factory.SmartInitializingSingleton;
 /**
  * Turns what the node reports into Micrometer meters: {@code kad.rpc.sent} (timer, by type and
  * outcome), {@code kad.rpc.received} (counter, by type and outcome) and {@code kad.operations}
- * (timer, by kind and outcome). The registry is resolved once, when every singleton of the context
- * exists: the node may report before (inbound requests reach a bound port at once), and those
- * reports are dropped rather than making the registry bean on a node's thread. With no registry, or
- * several and none primary, nothing is recorded; a report never throws, since an exception in a
- * listener would fail the request it reports.
+ * (timer, by kind and outcome), each also carrying the tags this listener was given (to tell apart
+ * the meters of several nodes in one registry). The registry is resolved once, when every singleton
+ * of the context exists: the node may report before (inbound requests reach a bound port at once),
+ * and those reports are dropped rather than making the registry bean on a node's thread. With no
+ * registry, or several and none primary, nothing is recorded; a report never throws, since an
+ * exception in a listener would fail the request it reports.
+ *
+ * <p>Each meter is registered on its first report and kept, so a report is two map look-ups and a
+ * record, with no builder on the node's hot path. A meter removed from the registry is registered
+ * again on its next report. A meter the registry refuses (Prometheus: a name already used with
+ * other tag keys) is logged once and not asked for again.
  */
 public class KadMetrics implements NodeListener, SmartInitializingSingleton {
 
   private static final Logger log = LoggerFactory.getLogger(KadMetrics.class);
 
   private final ObjectProvider<MeterRegistry> registries;
+  private final Tags tags;
   private volatile MeterRegistry registry;
+
+  private final Meters<Timer> sent =
+      new Meters<>(
+          "kad.rpc.sent",
+          "type",
+          "Requests this node sent, by type and outcome",
+          Meter.Type.TIMER,
+          KadMetrics::timer,
+          NoopTimer::new);
+  private final Meters<Counter> received =
+      new Meters<>(
+          "kad.rpc.received",
+          "type",
+          "Requests this node answered, by type and outcome",
+          Meter.Type.COUNTER,
+          KadMetrics::counter,
+          NoopCounter::new);
+  private final Meters<Timer> operations =
+      new Meters<>(
+          "kad.operations",
+          "kind",
+          "Lookups and stores of this node, by kind and outcome",
+          Meter.Type.TIMER,
+          KadMetrics::timer,
+          NoopTimer::new);
 
   /**
    * Creates the listener.
@@ -33,7 +75,18 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
    * @param registry the application's meter registry, when there is one
    */
   public KadMetrics(ObjectProvider<MeterRegistry> registry) {
-    this.registries = registry;
+    this(registry, Tags.empty());
+  }
+
+  /**
+   * Creates the listener whose meters carry {@code tags}.
+   *
+   * @param registry the application's meter registry, when there is one
+   * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
+   */
+  public KadMetrics(ObjectProvider<MeterRegistry> registry, Iterable<Tag> tags) {
+    this.registries = Objects.requireNonNull(registry, "registry");
+    this.tags = checked(tags);
   }
 
   /**
@@ -42,8 +95,33 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
    * @param registry where the meters go
    */
   public KadMetrics(MeterRegistry registry) {
+    this(registry, Tags.empty());
+  }
+
+  /**
+   * Creates the listener of one registry whose meters carry {@code tags}.
+   *
+   * @param registry where the meters go
+   * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
+   */
+  public KadMetrics(MeterRegistry registry, Iterable<Tag> tags) {
     this.registries = null;
-    this.registry = registry;
+    this.tags = checked(tags);
+    use(Objects.requireNonNull(registry, "registry"));
+  }
+
+  /** The tags, refused when one has a key kad's meters set per report. */
+  static Tags checked(Iterable<Tag> tags) {
+    Tags all = Tags.of(Objects.requireNonNull(tags, "tags"));
+    for (Tag tag : all) {
+      if (KadProperties.Metrics.RESERVED_TAG_KEYS.contains(tag.getKey())) {
+        throw new IllegalArgumentException(
+            "tags must not use the key '"
+                + tag.getKey()
+                + "': kad's meters set type, kind and outcome themselves");
+      }
+    }
+    return all;
   }
 
   @Override
@@ -51,63 +129,146 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
     if (registries == null) {
       return;
     }
+    MeterRegistry r;
     try {
-      registry = registries.getIfUnique();
+      r = registries.getIfUnique();
     } catch (BeansException e) {
       log.warn("kad metrics are off: the meter registry could not be resolved: {}", e.toString());
       return;
     }
-    if (registry == null && registries.stream().findAny().isPresent()) {
+    if (r != null) {
+      use(r);
+    } else if (registries.stream().findAny().isPresent()) {
       log.warn("kad metrics are off: several meter registries and none is primary");
     }
   }
 
+  private void use(MeterRegistry r) {
+    // A kept meter the registry no longer holds would record into nothing.
+    r.config()
+        .onMeterRemoved(
+            m -> {
+              sent.forget(m);
+              received.forget(m);
+              operations.forget(m);
+            });
+    registry = r;
+  }
+
   @Override
   public void rpcSent(String type, String outcome, Duration elapsed) {
-    record(
-        r ->
-            Timer.builder("kad.rpc.sent")
-                .description("Requests this node sent, by type and outcome")
-                .tag("type", type)
-                .tag("outcome", outcome)
-                .register(r)
-                .record(elapsed));
-  }
-
-  @Override
-  public void rpcReceived(String type, String outcome) {
-    record(
-        r ->
-            Counter.builder("kad.rpc.received")
-                .description("Requests this node answered, by type and outcome")
-                .tag("type", type)
-                .tag("outcome", outcome)
-                .register(r)
-                .increment());
-  }
-
-  @Override
-  public void operationFinished(String kind, String outcome, Duration elapsed) {
-    record(
-        r ->
-            Timer.builder("kad.operations")
-                .description("Lookups and stores of this node, by kind and outcome")
-                .tag("kind", kind)
-                .tag("outcome", outcome)
-                .register(r)
-                .record(elapsed));
-  }
-
-  private void record(java.util.function.Consumer<MeterRegistry> meter) {
     MeterRegistry r = registry;
     if (r == null) {
       return;
     }
     try {
-      meter.accept(r);
+      sent.get(r, type, outcome, tags).record(elapsed);
     } catch (RuntimeException e) {
-      // A registry may refuse a meter (Prometheus: a name already used with other tag keys).
-      log.debug("kad metrics: a meter was refused: {}", e.toString());
+      log.debug("kad metrics: a report was dropped: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void rpcReceived(String type, String outcome) {
+    MeterRegistry r = registry;
+    if (r == null) {
+      return;
+    }
+    try {
+      received.get(r, type, outcome, tags).increment();
+    } catch (RuntimeException e) {
+      log.debug("kad metrics: a report was dropped: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void operationFinished(String kind, String outcome, Duration elapsed) {
+    MeterRegistry r = registry;
+    if (r == null) {
+      return;
+    }
+    try {
+      operations.get(r, kind, outcome, tags).record(elapsed);
+    } catch (RuntimeException e) {
+      log.debug("kad metrics: a report was dropped: {}", e.toString());
+    }
+  }
+
+  private static Timer timer(MeterRegistry registry, Meter.Id id) {
+    return Timer.builder(id.getName())
+        .description(id.getDescription())
+        .tags(id.getTagsAsIterable())
+        .register(registry);
+  }
+
+  private static Counter counter(MeterRegistry registry, Meter.Id id) {
+    return Counter.builder(id.getName())
+        .description(id.getDescription())
+        .tags(id.getTagsAsIterable())
+        .register(registry);
+  }
+
+  /**
+   * The meters of one name, by the values of its two tags: the first ({@code type} or {@code kind})
+   * and {@code outcome}. The engine reports a few values of each, so the maps stay small.
+   */
+  private static final class Meters<M extends Meter> {
+
+    private final String name;
+    private final String firstKey;
+    private final String description;
+    private final Meter.Type type;
+    private final BiFunction<MeterRegistry, Meter.Id, M> register;
+    private final Function<Meter.Id, M> noop;
+    private final Map<String, Map<String, M>> byFirst = new ConcurrentHashMap<>();
+
+    Meters(
+        String name,
+        String firstKey,
+        String description,
+        Meter.Type type,
+        BiFunction<MeterRegistry, Meter.Id, M> register,
+        Function<Meter.Id, M> noop) {
+      this.name = name;
+      this.firstKey = firstKey;
+      this.description = description;
+      this.type = type;
+      this.register = register;
+      this.noop = noop;
+    }
+
+    /** The meter of these tag values: two look-ups once it exists, without allocation. */
+    M get(MeterRegistry registry, String first, String outcome, Tags common) {
+      Map<String, M> byOutcome = byFirst.get(first);
+      M meter = byOutcome == null ? null : byOutcome.get(outcome);
+      return meter != null ? meter : add(registry, first, outcome, common);
+    }
+
+    private M add(MeterRegistry registry, String first, String outcome, Tags common) {
+      Meter.Id id =
+          new Meter.Id(
+              name, common.and(firstKey, first, "outcome", outcome), null, description, type);
+      M meter;
+      try {
+        // Registering twice, as two threads may, gives the same meter.
+        meter = register.apply(registry, id);
+      } catch (RuntimeException e) {
+        log.warn(
+            "kad metrics: the meter registry refused {}{}, which is not recorded: {}",
+            name,
+            id.getTags(),
+            e.toString());
+        meter = noop.apply(id);
+      }
+      byFirst.computeIfAbsent(first, f -> new ConcurrentHashMap<>()).put(outcome, meter);
+      return meter;
+    }
+
+    /** Drops a meter the registry removed, so that the next report registers it again. */
+    void forget(Meter removed) {
+      for (Map<String, M> byOutcome : byFirst.values()) {
+        byOutcome.values().removeIf(m -> m == removed);
+      }
     }
   }
 }

@@ -12,22 +12,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.retry.Retry;
 
 /**
  * Bootstraps the node in the background when the context starts, so joining never delays
- * application start-up, and closes it when the context stops, without blocking. A failed bootstrap
- * is tried again after {@link #FIRST_RETRY_DELAY}, the delay doubling up to {@link
- * #MAX_RETRY_DELAY} (with jitter), until the node joins or closes; {@link #status()} is the last
- * attempt's outcome meanwhile.
+ * application start-up, and closes it when the context closes, after every lifecycle has stopped. A
+ * failed bootstrap is tried again after {@link #FIRST_RETRY_DELAY}, the delay doubling up to {@link
+ * #MAX_RETRY_DELAY} (with jitter), until the node joins, the context stops or the node closes;
+ * {@link #status()} is the last attempt's outcome meanwhile.
+ *
+ * <p>Stopping the context ({@code stop()}, or {@code pause()}, which Spring's test framework does
+ * to a cached context it is not using) only pauses: the bootstrap retries end, but the node stays
+ * open, keeps its routing table and store, and goes on answering its peers, since the node bean
+ * cannot be replaced under the beans it was injected into and a closed node cannot open again.
+ * Starting the context again resumes joining when the node has not joined or has since lost every
+ * contact. The node closes only when the context closes: {@link #close()} is this bean's destroy
+ * method.
  */
 public class KadNodeLifecycle implements SmartLifecycle {
 
   /**
    * The phase: below Spring Boot's web server lifecycles (graceful shutdown at {@code DEFAULT_PHASE
-   * - 1024}, start and stop at {@code DEFAULT_PHASE - 2048}). Higher phases stop first, so requests
-   * in flight finish while the node is still open.
+   * - 1024}, start and stop at {@code DEFAULT_PHASE - 2048}). Lower phases start first and stop
+   * last: the node starts joining before requests arrive, and goes on joining until the web server
+   * has finished the requests in flight (the node itself closes later still, with the context).
    */
   public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
@@ -79,10 +89,17 @@ public class KadNodeLifecycle implements SmartLifecycle {
     return status.get();
   }
 
+  /**
+   * Starts joining in the background, unless there is no bootstrap address or the node has joined
+   * and still knows a contact. Starting again after {@link #stop()} resumes joining.
+   */
   @Override
   public void start() {
+    if (running) {
+      return;
+    }
     running = true;
-    if (seeds.isEmpty()) {
+    if (seeds.isEmpty() || joined()) {
       return;
     }
     status.set(
@@ -106,6 +123,10 @@ public class KadNodeLifecycle implements SmartLifecycle {
                     status.set(
                         new BootstrapStatus(
                             BootstrapStatus.State.DONE, clock.instant(), Optional.empty())));
+  }
+
+  private boolean joined() {
+    return status.get().state() == BootstrapStatus.State.DONE && node.stats().contacts() > 0;
   }
 
   /** Records a failed attempt; warns on the first of a run of failures only. */
@@ -132,27 +153,40 @@ public class KadNodeLifecycle implements SmartLifecycle {
     }
   }
 
+  /**
+   * Pauses: ends the bootstrap attempts, if any, and leaves the node open. The attempt in flight is
+   * cancelled; {@link #status()} keeps the last outcome.
+   */
   @Override
   public void stop() {
-    stop(() -> {});
-  }
-
-  @Override
-  public void stop(Runnable callback) {
     running = false;
     Disposable b = bootstrap;
     if (b != null) {
       b.dispose();
     }
-    node.close()
-        .subscribe(
-            null,
-            e -> {
-              log.warn(
-                  "kad node {} did not close cleanly: {}", node.id().toShortHex(), e.toString());
-              callback.run();
-            },
-            callback);
+  }
+
+  /**
+   * Ends the bootstrap attempts and closes the node. As the bean's destroy method, it runs when the
+   * context closes, once every lifecycle has stopped, so the web server has finished the requests
+   * in flight while the node was still open; Spring waits for the {@code Mono}. Closing twice is
+   * harmless; a failure to close is logged, not signalled.
+   *
+   * @return completes when the node is closed
+   */
+  public Mono<Void> close() {
+    return Mono.defer(
+        () -> {
+          stop();
+          return node.close()
+              .doOnError(
+                  e ->
+                      log.warn(
+                          "kad node {} did not close cleanly: {}",
+                          node.id().toShortHex(),
+                          e.toString()))
+              .onErrorComplete();
+        });
   }
 
   @Override

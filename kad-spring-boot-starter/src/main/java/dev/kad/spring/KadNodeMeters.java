@@ -5,7 +5,10 @@ import dev.kad.transport.tcp.TcpTransport;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -13,12 +16,15 @@ import java.util.Optional;
  * kad.store.bytes}, {@code kad.watches.active}; and, when the node's {@link TcpTransport} is known,
  * the transport's {@code kad.transport.connections.open}, {@code kad.transport.connections.dropped}
  * (connections closed for misbehaving), {@code kad.transport.connections.evicted} and {@code
- * kad.transport.claims.refuted} (peers that claimed another node's address).
+ * kad.transport.claims.refuted} (peers that claimed another node's address). Every meter carries
+ * the tags this binder was given: a registry keeps one gauge per name and tags, so the gauges of a
+ * second node bound to the same registry with the same tags would never be reported.
  */
 public class KadNodeMeters implements MeterBinder {
 
   private final KadNode node;
   private final Optional<TcpTransport> transport;
+  private final Tags tags;
 
   /**
    * Creates the binder of the node's gauges only, for a node on a transport not known here.
@@ -26,8 +32,7 @@ public class KadNodeMeters implements MeterBinder {
    * @param node the node
    */
   public KadNodeMeters(KadNode node) {
-    this.node = node;
-    this.transport = Optional.empty();
+    this(node, Optional.empty(), Tags.empty());
   }
 
   /**
@@ -37,43 +42,81 @@ public class KadNodeMeters implements MeterBinder {
    * @param transport its transport
    */
   public KadNodeMeters(KadNode node, TcpTransport transport) {
-    this.node = node;
-    this.transport = Optional.of(transport);
+    this(node, Optional.of(transport), Tags.empty());
+  }
+
+  /**
+   * Creates the binder of the node's gauges only, each carrying {@code tags}.
+   *
+   * @param node the node
+   * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
+   * @throws IllegalArgumentException when a tag is named {@code type}, {@code kind} or {@code
+   *     outcome}, which kad's meters set themselves
+   */
+  public KadNodeMeters(KadNode node, Iterable<Tag> tags) {
+    this(node, Optional.empty(), tags);
+  }
+
+  /**
+   * Creates the binder of the node's and its transport's gauges, each carrying {@code tags}.
+   *
+   * @param node the node
+   * @param transport its transport
+   * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
+   * @throws IllegalArgumentException when a tag is named {@code type}, {@code kind} or {@code
+   *     outcome}, which kad's meters set themselves
+   */
+  public KadNodeMeters(KadNode node, TcpTransport transport, Iterable<Tag> tags) {
+    this(node, Optional.of(Objects.requireNonNull(transport, "transport")), tags);
+  }
+
+  private KadNodeMeters(KadNode node, Optional<TcpTransport> transport, Iterable<Tag> tags) {
+    this.node = Objects.requireNonNull(node, "node");
+    this.transport = transport;
+    this.tags = KadMetrics.checked(tags);
   }
 
   @Override
   public void bindTo(MeterRegistry registry) {
     Gauge.builder("kad.routing.contacts", node, n -> n.stats().contacts())
         .description("Contacts in the routing table")
+        .tags(tags)
         .register(registry);
     Gauge.builder("kad.store.values", node, n -> n.stats().storedValues())
         .description("Values stored for the network")
+        .tags(tags)
         .register(registry);
     Gauge.builder("kad.store.bytes", node, n -> n.stats().storedBytes())
         .description("Bytes stored: payloads plus 128 bytes per value")
         .baseUnit("bytes")
+        .tags(tags)
         .register(registry);
     Gauge.builder("kad.watches.active", node, n -> n.stats().activeWatches())
         .description("Open watch streams")
+        .tags(tags)
         .register(registry);
-    transport.ifPresent(t -> bindTransport(t, registry));
+    transport.ifPresent(t -> bindTransport(t, registry, tags));
   }
 
-  private static void bindTransport(TcpTransport transport, MeterRegistry registry) {
+  private static void bindTransport(TcpTransport transport, MeterRegistry registry, Tags tags) {
     Gauge.builder("kad.transport.connections.open", transport, t -> t.stats().openConnections())
         .description("Open TCP connections")
+        .tags(tags)
         .register(registry);
     FunctionCounter.builder(
             "kad.transport.connections.dropped", transport, t -> t.stats().violations())
         .description("Connections closed because the peer misbehaved")
+        .tags(tags)
         .register(registry);
     FunctionCounter.builder(
             "kad.transport.connections.evicted", transport, t -> t.stats().evictedConnections())
         .description("Idle dialed connections closed to stay within max-outbound-connections")
+        .tags(tags)
         .register(registry);
     FunctionCounter.builder(
             "kad.transport.claims.refuted", transport, t -> t.stats().claimsRefuted())
         .description("Peers that claimed an address whose node, dialed back, disowned them")
+        .tags(tags)
         .register(registry);
   }
 }

@@ -8,7 +8,9 @@ import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.random.RandomGenerator;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -148,6 +150,9 @@ public class KadProperties implements Validator {
    * recently used idle one.
    */
   private int maxOutboundConnections = 512;
+
+  /** The node's meters. */
+  private final Metrics metrics = new Metrics();
 
   /**
    * The engine configuration these properties describe.
@@ -291,6 +296,21 @@ public class KadProperties implements Validator {
         check(errors, "bootstrap[" + i + "]", address, Address::parse);
       }
     }
+    p.metrics.tags.forEach(
+        (key, value) -> {
+          String field = "metrics.tags[" + key + "]";
+          if (Metrics.RESERVED_TAG_KEYS.contains(key)) {
+            errors.rejectValue(
+                field,
+                "kad.invalid",
+                "kad.metrics.tags must not use the key '"
+                    + key
+                    + "': kad's meters set type, kind and outcome themselves");
+          } else if (value == null || value.isBlank()) {
+            errors.rejectValue(
+                field, "kad.invalid", "kad.metrics.tags." + key + " must not be blank");
+          }
+        });
     if (errors.hasErrors()) {
       return;
     }
@@ -627,5 +647,30 @@ public class KadProperties implements Validator {
 
   public void setMaxOutboundConnections(int maxOutboundConnections) {
     this.maxOutboundConnections = maxOutboundConnections;
+  }
+
+  public Metrics getMetrics() {
+    return metrics;
+  }
+
+  /** The {@code kad.metrics.*} properties. */
+  public static class Metrics {
+
+    /** The tag keys kad's meters set themselves, which {@code tags} must not use. */
+    static final Set<String> RESERVED_TAG_KEYS = Set.of("type", "kind", "outcome");
+
+    /**
+     * Tags added to every kad meter of this node, such as node=a: needed only to tell apart several
+     * nodes reporting to one registry (the application's common tags tell applications apart).
+     */
+    private Map<String, String> tags = new LinkedHashMap<>();
+
+    public Map<String, String> getTags() {
+      return tags;
+    }
+
+    public void setTags(Map<String, String> tags) {
+      this.tags = tags;
+    }
   }
 }

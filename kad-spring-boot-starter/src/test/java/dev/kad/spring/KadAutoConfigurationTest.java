@@ -75,6 +75,68 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void aStoppedContextStartsAgainWithItsNodeOpenAndClosesItOnlyWhenItCloses() {
+    AtomicReference<KadNode> node = new AtomicReference<>();
+    runner.run(
+        first -> {
+          KadNode kad = first.getBean(KadNode.class);
+          node.set(kad);
+          KadNodeLifecycle lifecycle = first.getBean(KadNodeLifecycle.class);
+          first.stop();
+          assertThat(lifecycle.isRunning()).isFalse();
+          first.start();
+          assertThat(lifecycle.isRunning()).isTrue();
+          // Spring's test framework pauses a cached context it is not using, and restarts it.
+          first.pause();
+          first.restart();
+          assertThat(lifecycle.isRunning()).isTrue();
+          // Still serving: another node joins through it.
+          runner
+              .withPropertyValues("kad.bootstrap=" + kad.contact().address())
+              .run(
+                  second ->
+                      awaitHealth(second.getBean(KadHealthIndicator.class), Status.UP, "DONE"));
+          assertThat(kad.routingTable().size()).isPositive();
+        });
+    StepVerifier.create(node.get().findNode(NodeId.random(new SplittableRandom(6))))
+        .expectError(NodeClosedException.class)
+        .verify(BOUND);
+  }
+
+  @Test
+  void metricTagsFromThePropertiesAreOnEveryMeterOfTheNode() {
+    runner
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withPropertyValues("kad.metrics.tags.node=a", "kad.metrics.tags.ring=blue")
+        .run(
+            context -> {
+              MeterRegistry registry = context.getBean(MeterRegistry.class);
+              context.getBean(KadNodeMeters.class).bindTo(registry);
+              context
+                  .getBean(KadNode.class)
+                  .findNode(NodeId.random(new SplittableRandom(8)))
+                  .onErrorResume(e -> Mono.empty())
+                  .block(BOUND);
+              assertThat(registry.getMeters())
+                  .filteredOn(m -> m.getId().getName().startsWith("kad."))
+                  .extracting(m -> m.getId().getName())
+                  .contains(
+                      "kad.operations", "kad.routing.contacts", "kad.transport.connections.open");
+              assertThat(registry.getMeters())
+                  .filteredOn(m -> m.getId().getName().startsWith("kad."))
+                  .allSatisfy(
+                      m -> {
+                        assertThat(m.getId().getTag("node")).isEqualTo("a");
+                        assertThat(m.getId().getTag("ring")).isEqualTo("blue");
+                      });
+            });
+    assertFailure(
+        "kad.metrics.tags.outcome=x",
+        "kad.metrics.tags must not use the key 'outcome': kad's meters set");
+    assertFailure("kad.metrics.tags.node=", "kad.metrics.tags.node must not be blank");
+  }
+
+  @Test
   void connectionPropertiesReachTheTransport() {
     runner
         .withPropertyValues(

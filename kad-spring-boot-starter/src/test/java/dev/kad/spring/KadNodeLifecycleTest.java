@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeClosedException;
+import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
@@ -16,14 +18,19 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Status;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
-/** The background bootstrap of {@link KadNodeLifecycle}, on virtual time. */
+/**
+ * The background bootstrap of {@link KadNodeLifecycle}, and the health it reports, on virtual time.
+ */
 class KadNodeLifecycleTest {
 
   private static final KadConfig CONFIG = KadConfig.builder().maintenance(false).build();
@@ -123,6 +130,117 @@ class KadNodeLifecycleTest {
   }
 
   @Test
+  void stoppingLeavesTheNodeOpenForItsPeers() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    lifecycle.start();
+    lifecycle.stop();
+    assertThat(lifecycle.isRunning()).isFalse();
+
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(node.contact().address())));
+    assertThat(peer.routingTable().size()).isPositive();
+    assertThat(node.routingTable().size()).isPositive();
+  }
+
+  @Test
+  void startingAgainAfterAStopResumesJoining() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    lifecycle.stop();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    int paused = attempts.size();
+    start(network.newTransport(SEED), NodeListener.NONE);
+
+    lifecycle.start();
+    assertThat(lifecycle.isRunning()).isTrue();
+    assertThat(attempts).hasSize(paused + 1);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    // Starting twice runs one join, and a node that joined and knows contacts does not join again.
+    lifecycle.start();
+    lifecycle.stop();
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(paused + 1);
+    lifecycle.stop();
+  }
+
+  @Test
+  void closingEndsTheRetriesAndClosesTheNode() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    VirtualTime.await(vts, lifecycle.close());
+    int closedAt = attempts.size();
+    assertThat(lifecycle.isRunning()).isFalse();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(closedAt);
+    StepVerifier.create(node.findNode(NodeId.random(new SplittableRandom(5))))
+        .expectError(NodeClosedException.class)
+        .verify(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void healthIsUpForTheFirstNodeOfItsNetworkThoughItKnowsNoContact() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
+    lifecycle.start();
+    assertThat(node.routingTable().size()).isZero();
+    assertThat(new KadHealthIndicator(node, lifecycle).health().getStatus()).isEqualTo(Status.UP);
+    lifecycle.stop();
+  }
+
+  @Test
+  void healthIsUnknownWhileTheFirstJoinIsUnderWayThenUp() {
+    start(network.newTransport(SEED), NodeListener.NONE);
+    network.latency(Duration.ofMillis(100));
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle);
+    lifecycle.start();
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.RUNNING);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UNKNOWN);
+    vts.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    lifecycle.stop();
+  }
+
+  @Test
+  void healthIsDownWhenAJoinedNodeHasLostEveryContact() {
+    // At most one contact of a /24 per bucket: a neighbour of the seed's subnet is heard from but
+    // not kept. Hearing from the network is what lets the table count the seed's failures (a node
+    // that hears from nobody keeps its table, in case it is its own link that is down).
+    KadNode joiner =
+        start(
+            network.newTransport(),
+            NodeListener.NONE,
+            KadConfig.builder().maintenance(false).maxPerSubnet(1).build());
+    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE);
+    KadNode neighbour =
+        start(network.newTransport(Address.parse("10.9.0.2:4000")), NodeListener.NONE);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(joiner, List.of(SEED), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(joiner, lifecycle);
+    lifecycle.start();
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    VirtualTime.await(vts, seed.close());
+    for (int i = 0; i < 4 * CONFIG.maxFailures() && joiner.routingTable().size() > 0; i++) {
+      VirtualTime.await(
+          vts,
+          neighbour
+              .bootstrap(List.of(joiner.contact().address()))
+              .onErrorResume(e -> Mono.empty()));
+      VirtualTime.await(
+          vts,
+          joiner.findNode(NodeId.random(new SplittableRandom(i))).onErrorResume(e -> Mono.empty()));
+    }
+    assertThat(joiner.routingTable().size()).isZero();
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    lifecycle.stop();
+  }
+
+  @Test
   void withoutSeedsNothingIsTried() {
     KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
     lifecycle.start();
@@ -133,11 +251,15 @@ class KadNodeLifecycleTest {
   }
 
   private KadNode start(Transport transport, NodeListener listener) {
+    return start(transport, listener, CONFIG);
+  }
+
+  private KadNode start(Transport transport, NodeListener listener, KadConfig config) {
     KadNode n =
         VirtualTime.await(
             vts,
             KadNodes.builder()
-                .config(CONFIG)
+                .config(config)
                 .transport(transport)
                 .scheduler(vts)
                 .listener(listener)

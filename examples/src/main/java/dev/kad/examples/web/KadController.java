@@ -52,9 +52,10 @@ class KadController {
   private final ApplicationContext context;
 
   /**
-   * Completes when the application starts to close. Watch streams never end on their own, and the
-   * node closes only after the web server has drained its requests: without this, an open watch
-   * would hold graceful shutdown for its whole timeout.
+   * Completes when the application starts to close. Watch streams never end on their own, a lookup
+   * stream ends only when its lookup does, and the node closes only after the web server has
+   * drained its requests: without this, an open stream would hold graceful shutdown for up to its
+   * whole timeout.
    */
   private final Sinks.Empty<Void> closing = Sinks.empty();
 
@@ -149,6 +150,11 @@ class KadController {
     return NodeView.of(node);
   }
 
+  /**
+   * The progress of one lookup as server-sent events, until it finishes or the app closes: a lookup
+   * waiting on slow contacts could otherwise hold graceful shutdown for up to a hard timeout per
+   * round. Cancelling it (the client leaving, or closing) cancels its requests in flight.
+   */
   @GetMapping(value = "/lookups/{id}", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   Flux<ServerSentEvent<LookupEventView>> lookup(@PathVariable String id) {
     NodeId target = NodeId.parse(id);
@@ -157,7 +163,8 @@ class KadController {
             e -> {
               LookupEventView view = LookupEventView.of(e);
               return ServerSentEvent.builder(view).event(view.type()).build();
-            });
+            })
+        .takeUntilOther(closing.asMono());
   }
 
   // Published before any lifecycle stops, so before the web server's graceful shutdown. A child

@@ -2,10 +2,21 @@ package dev.kad.examples.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
+import dev.kad.api.spi.Transport;
+import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.SpringApplication;
@@ -16,19 +27,27 @@ import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
-/** Closing the application with requests in flight: the web server drains, then the node closes. */
+/**
+ * Closing the application with requests in flight: live streams end, the web server drains, then
+ * the node closes.
+ */
 class KadWebShutdownTest {
 
   private static final Duration BOUND = Duration.ofSeconds(20);
 
   private ConfigurableApplicationContext context;
+  private KadNode seed;
 
   @AfterEach
   void close() {
     if (context != null) {
       context.close();
+    }
+    if (seed != null) {
+      seed.close().block(BOUND);
     }
   }
 
@@ -67,5 +86,95 @@ class KadWebShutdownTest {
         .verify(BOUND);
     // Graceful shutdown waits for open requests up to 30 s: a watch must not hold it that long.
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void closingTheApplicationEndsOpenLookupStreamsCleanlyAndQuickly() {
+    // A seed that never answers a lookup of this one target: the lookup waits out a hard timeout
+    // far longer than this test may take.
+    NodeId target = NodeId.random(new SplittableRandom(7));
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    seed =
+        KadNodes.builder()
+            .config(config)
+            .transport(
+                new SilentFor(
+                    target,
+                    TcpTransport.create(
+                        TcpTransportOptions.builder()
+                            .fromConfig(config)
+                            .bindHost("127.0.0.1")
+                            .bindPort(0)
+                            .eventLoopThreads(1)
+                            .build())))
+            .start()
+            .block(BOUND);
+    context =
+        SpringApplication.run(
+            KadWebApplication.class,
+            "--server.port=0",
+            "--kad.host=127.0.0.1",
+            "--kad.port=0",
+            "--kad.maintenance=false",
+            "--kad.hard-timeout=60s",
+            "--kad.bootstrap=" + seed.contact().address(),
+            "--spring.main.banner-mode=off");
+    KadNode node = context.getBean(KadNode.class);
+    for (int i = 0; i < 200 && node.routingTable().size() == 0; i++) {
+      Mono.delay(Duration.ofMillis(50)).block(BOUND);
+    }
+    assertThat(node.routingTable().size()).as("contacts after joining the seed").isPositive();
+    int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+    WebTestClient http =
+        WebTestClient.bindToServer()
+            .baseUrl("http://127.0.0.1:" + port)
+            .responseTimeout(BOUND)
+            .build();
+    Flux<ServerSentEvent<String>> events =
+        http.get()
+            .uri("/lookups/{id}", target.toHex())
+            .accept(MediaType.TEXT_EVENT_STREAM)
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .returnResult(new ParameterizedTypeReference<ServerSentEvent<String>>() {})
+            .getResponseBody();
+    long start = System.nanoTime();
+    StepVerifier.create(events.map(ServerSentEvent::event))
+        .expectNext("queried")
+        .then(context::close)
+        .thenConsumeWhile(type -> !type.equals("finished"))
+        .expectComplete()
+        .verify(BOUND);
+    // Graceful shutdown waits for open requests up to 30 s: a lookup must not hold it that long.
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  /** A transport whose node never answers a lookup of {@code target}. */
+  private record SilentFor(NodeId target, Transport transport) implements Transport {
+
+    @Override
+    public Mono<Void> start(RequestHandler handler) {
+      return transport.start(
+          request ->
+              request instanceof Request.FindNode find && find.target().equals(target)
+                  ? Mono.never()
+                  : handler.handle(request));
+    }
+
+    @Override
+    public Address localAddress() {
+      return transport.localAddress();
+    }
+
+    @Override
+    public Mono<Response> send(Address to, Request request) {
+      return transport.send(to, request);
+    }
+
+    @Override
+    public Mono<Void> close() {
+      return transport.close();
+    }
   }
 }

@@ -1,0 +1,153 @@
+package dev.kad.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.spi.Transport;
+import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.SimulatedNetwork;
+import dev.kad.testkit.VirtualTime;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/** {@link KadMetrics} and {@link KadNodeMeters} on their own, without a context. */
+class KadMetricsTest {
+
+  private static final Duration ELAPSED = Duration.ofMillis(3);
+
+  private final MeterRegistry registry = new SimpleMeterRegistry();
+  private final VirtualTimeScheduler vts = VirtualTimeScheduler.create();
+  private final SimulatedNetwork network = new SimulatedNetwork(vts, 17);
+  private final List<KadNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void closeEverything() {
+    for (KadNode n : nodes) {
+      VirtualTime.await(vts, n.close());
+    }
+    vts.dispose();
+  }
+
+  @Test
+  void aReportOfAMeterThatExistsAllocatesNoBuilder() {
+    KadMetrics metrics = new KadMetrics(registry);
+    int reports = 20_000;
+    for (int i = 0; i < reports; i++) {
+      report(metrics);
+    }
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long before = threads.getCurrentThreadAllocatedBytes();
+    for (int i = 0; i < reports; i++) {
+      report(metrics);
+    }
+    long perReport = (threads.getCurrentThreadAllocatedBytes() - before) / (3L * reports);
+    // Building a meter id (a builder, its tags, the id) costs hundreds of bytes per report.
+    assertThat(perReport).as("bytes allocated per report").isLessThan(32);
+    assertThat(registry.get("kad.rpc.sent").tags("type", "ping", "outcome", "ok").timer().count())
+        .isEqualTo(2L * reports);
+    assertThat(registry.get("kad.rpc.received").tags("type", "store").counter().count())
+        .isEqualTo(2.0 * reports);
+    assertThat(registry.get("kad.operations").tags("kind", "get").timer().count())
+        .isEqualTo(2L * reports);
+  }
+
+  private static void report(KadMetrics metrics) {
+    metrics.rpcSent("ping", "ok", ELAPSED);
+    metrics.rpcReceived("store", "ok");
+    metrics.operationFinished("get", "ok", ELAPSED);
+  }
+
+  @Test
+  void aMeterRemovedFromTheRegistryComesBackOnTheNextReport() {
+    KadMetrics metrics = new KadMetrics(registry);
+    metrics.rpcSent("ping", "ok", ELAPSED);
+    registry.remove(registry.get("kad.rpc.sent").timer());
+    metrics.rpcSent("ping", "ok", ELAPSED);
+    assertThat(registry.get("kad.rpc.sent").timer().count()).isEqualTo(1);
+  }
+
+  @Test
+  void aMeterTheRegistryRefusesNeverFailsAReportNorStopsTheOthers() {
+    registry
+        .config()
+        .meterFilter(
+            new MeterFilter() {
+              @Override
+              public Meter.Id map(Meter.Id id) {
+                if (id.getName().equals("kad.rpc.sent")) {
+                  throw new IllegalArgumentException("refused " + id.getName());
+                }
+                return id;
+              }
+            });
+    KadMetrics metrics = new KadMetrics(registry);
+    assertThatCode(
+            () -> {
+              metrics.rpcSent("ping", "ok", ELAPSED);
+              metrics.rpcSent("ping", "ok", ELAPSED);
+            })
+        .doesNotThrowAnyException();
+    metrics.operationFinished("get", "ok", ELAPSED);
+    assertThat(registry.find("kad.rpc.sent").timer()).isNull();
+    assertThat(registry.get("kad.operations").timer().count()).isEqualTo(1);
+  }
+
+  @Test
+  void twoNodesInOneRegistryAreToldApartByTheirTags() {
+    KadMetrics metricsOfA = new KadMetrics(registry, Tags.of("node", "a"));
+    KadMetrics metricsOfB = new KadMetrics(registry, Tags.of("node", "b"));
+    KadNode a = start(network.newTransport());
+    KadNode b = start(network.newTransport());
+    new KadNodeMeters(a, Tags.of("node", "a")).bindTo(registry);
+    new KadNodeMeters(b, Tags.of("node", "b")).bindTo(registry);
+    // b stores a value: only b's gauge counts it.
+    VirtualTime.await(vts, b.put(Key.of("only-b"), new byte[] {1}));
+    metricsOfA.operationFinished("get", "ok", ELAPSED);
+    metricsOfB.operationFinished("get", "ok", ELAPSED);
+    metricsOfB.operationFinished("get", "ok", ELAPSED);
+
+    assertThat(registry.get("kad.store.values").tag("node", "a").gauge().value()).isZero();
+    assertThat(registry.get("kad.store.values").tag("node", "b").gauge().value()).isEqualTo(1);
+    assertThat(registry.get("kad.operations").tag("node", "a").timer().count()).isEqualTo(1);
+    assertThat(registry.get("kad.operations").tag("node", "b").timer().count()).isEqualTo(2);
+  }
+
+  @Test
+  void aTagNamedLikeOneKadSetsPerReportIsRefused() {
+    KadNode a = start(network.newTransport());
+    assertThatThrownBy(() -> new KadMetrics(registry, Tags.of("outcome", "x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'outcome'");
+    assertThatThrownBy(() -> new KadNodeMeters(a, Tags.of("type", "x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'type'");
+  }
+
+  private KadNode start(Transport transport) {
+    KadNode n =
+        VirtualTime.await(
+            vts,
+            KadNodes.builder()
+                .config(KadConfig.builder().maintenance(false).build())
+                .transport(transport)
+                .scheduler(vts)
+                .start());
+    nodes.add(n);
+    return n;
+  }
+}
