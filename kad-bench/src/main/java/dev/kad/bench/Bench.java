@@ -2,8 +2,12 @@ package dev.kad.bench;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ExecutionException;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
@@ -20,7 +24,8 @@ import picocli.CommandLine.Spec;
  * java -cp kad-bench/target/kad-bench.jar org.openjdk.jmh.Main Distance
  * }</pre>
  *
- * <p>Exit codes: 0 on success, 2 for bad options (one line on stderr), 1 when a run fails.
+ * <p>Exit codes: 0 on success, 2 for bad options, 1 when a run fails; either failure is one line on
+ * stderr ({@code -v} adds the stack trace of a failed run).
  */
 @Command(
     name = "kad-bench",
@@ -48,23 +53,47 @@ public final class Bench implements Runnable {
   }
 
   /**
+   * On a failure while running, print its stack trace too; an option of every command ({@code
+   * kad-bench tcp -v ...}).
+   */
+  @Option(
+      names = {"-v", "--verbose"},
+      scope = ScopeType.INHERIT,
+      description = "On a failure, print its stack trace before the one-line summary.")
+  boolean verbose;
+
+  /**
    * The command line with kad-bench's error handling: a bad option prints one line on stderr and
-   * exits with 2, without the usage text.
+   * exits with 2, without the usage text; a failure while running (a node that cannot start, a heap
+   * too small) prints one line naming it and exits with 1, the stack trace only with {@code -v}.
    *
    * @return a fresh command line
    */
   static CommandLine commandLine() {
     CommandLine commandLine = new CommandLine(new Bench());
-    commandLine.setParameterExceptionHandler(
-        (ex, args) -> {
-          CommandLine failed = ex.getCommandLine();
-          failed
-              .getErr()
-              .println(failed.getCommandName() + ": " + ex.getMessage() + " (see --help)");
-          failed.getErr().flush();
-          return failed.getCommandSpec().exitCodeOnInvalidInput();
+    ErrorHandler errors = new ErrorHandler();
+    commandLine.setParameterExceptionHandler(errors);
+    commandLine.setExecutionExceptionHandler(errors);
+    // picocli hands only Exceptions to the handler; an Error (OutOfMemoryError from a network too
+    // large for the heap) escaped with a stack trace, and could leave the JVM running.
+    commandLine.setExecutionStrategy(
+        parseResult -> {
+          try {
+            return new CommandLine.RunLast().execute(parseResult);
+          } catch (Error e) {
+            throw new ExecutionException(leaf(parseResult).commandLine(), e.toString(), e);
+          }
         });
     return commandLine;
+  }
+
+  /** The command that ran: the last subcommand parsed. */
+  private static CommandSpec leaf(ParseResult parseResult) {
+    ParseResult last = parseResult;
+    while (last.hasSubcommand()) {
+      last = last.subcommand();
+    }
+    return last.commandSpec();
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.kad.bench;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.util.OptionalDouble;
 
 /** Writes one flat JSON object on one line, fields in insertion order. Not thread-safe. */
 final class JsonLine {
@@ -29,6 +30,20 @@ final class JsonLine {
     BigDecimal rounded = BigDecimal.valueOf(value).setScale(decimals, RoundingMode.HALF_UP);
     String plain = rounded.stripTrailingZeros().toPlainString();
     text.append(plain.contains(".") ? plain : plain + ".0");
+    return this;
+  }
+
+  /**
+   * A number as {@link #field(String, double, int)} writes it, or {@code null} when there is none
+   * (a latency of gets when no get succeeded): the field stays, and nothing unmeasured passes for a
+   * measurement.
+   */
+  JsonLine field(String name, OptionalDouble value, int decimals) {
+    if (value.isPresent()) {
+      return field(name, value.getAsDouble(), decimals);
+    }
+    name(name);
+    text.append("null");
     return this;
   }
 

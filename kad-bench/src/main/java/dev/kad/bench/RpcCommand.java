@@ -40,7 +40,8 @@ import reactor.core.publisher.Mono;
       "requests for random targets in flight on its one connection: first for a",
       "warm-up of --warmup seconds, then measured for --seconds. Prints one JSON line:",
       "  rpcs_per_s   answered FindNode RPCs per second of the measured window",
-      "  p50_us/p99_us  time from send to answer of one RPC (queueing included)",
+      "  p50_us/p99_us  time from send to answer of one RPC (queueing included); null",
+      "               when no RPC was answered",
       "  errors       RPCs that failed or timed out in the measured window",
       "",
     })
@@ -50,6 +51,9 @@ final class RpcCommand implements Callable<Integer> {
   private static final int TARGETS = 4096;
 
   @Spec CommandSpec spec;
+
+  /** What the run is doing, for the one line that names a failure. */
+  private String step = "starting";
 
   @Option(names = "--seconds", defaultValue = "10", description = "Measured seconds (default: 10).")
   int seconds;
@@ -95,7 +99,13 @@ final class RpcCommand implements Callable<Integer> {
         .inRange("--server-threads", serverThreads, 1, 64)
         .inRange("--client-threads", clientThreads, 1, 64);
     PrintWriter out = spec.commandLine().getOut();
-    out.println(measure(spec.commandLine().getErr()));
+    String line;
+    try {
+      line = measure(spec.commandLine().getErr());
+    } catch (RuntimeException e) {
+      throw new RunFailure(step + " failed", e);
+    }
+    out.println(line);
     out.flush();
     return 0;
   }
@@ -134,6 +144,7 @@ final class RpcCommand implements Callable<Integer> {
     Duration bound = Duration.ofSeconds(seconds + warmup + 60L);
     KadNode server = null;
     try {
+      step = "starting the serving node";
       server =
           KadNodes.builder()
               .config(config)
@@ -152,6 +163,7 @@ final class RpcCommand implements Callable<Integer> {
       }
       KadNodes.learn(server, contacts);
       // The client answers the server's pings, if any, as a node would.
+      step = "starting the client";
       client
           .start(
               r ->
@@ -172,6 +184,7 @@ final class RpcCommand implements Callable<Integer> {
           format,
           concurrency);
       progress.flush();
+      step = "sending FindNode requests";
       if (warmup > 0) {
         drive(client, to, sender, targets, warmup, bound);
       }
@@ -190,8 +203,8 @@ final class RpcCommand implements Callable<Integer> {
           .field("concurrency", concurrency)
           .field("format", format.name().toLowerCase(Locale.ROOT))
           .field("rpcs_per_s", perSecond, 1)
-          .field("p50_us", w.us.percentile(0.50), 1)
-          .field("p99_us", w.us.percentile(0.99), 1)
+          .field("p50_us", w.us.percentileIfAny(0.50), 1)
+          .field("p99_us", w.us.percentileIfAny(0.99), 1)
           .field("errors", w.errors)
           .toString();
     } finally {

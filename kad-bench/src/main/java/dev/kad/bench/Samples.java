@@ -1,6 +1,7 @@
 package dev.kad.bench;
 
 import java.util.Arrays;
+import java.util.OptionalDouble;
 
 /** A growable list of measurements with mean and nearest-rank percentiles. */
 final class Samples {
@@ -28,14 +29,25 @@ final class Samples {
     return size == 0 ? 0 : sum / size;
   }
 
-  /** The nearest-rank percentile: the smallest value with at least p of the samples at or below. */
+  /**
+   * The nearest-rank percentile: the smallest value with at least p of the samples at or below; 0
+   * when empty (for progress lines: the JSON line takes {@link #percentileIfAny}).
+   */
   double percentile(double p) {
+    return percentileIfAny(p).orElse(0);
+  }
+
+  /**
+   * The nearest-rank percentile, empty when there are no samples: a figure of nothing measured,
+   * which {@link JsonLine} writes as {@code null} rather than a 0 that looks measured.
+   */
+  OptionalDouble percentileIfAny(double p) {
     if (size == 0) {
-      return 0;
+      return OptionalDouble.empty();
     }
     double[] sorted = Arrays.copyOf(values, size);
     Arrays.sort(sorted);
     int rank = (int) Math.ceil(p * size);
-    return sorted[Math.min(size, Math.max(1, rank)) - 1];
+    return OptionalDouble.of(sorted[Math.min(size, Math.max(1, rank)) - 1]);
   }
 }

@@ -59,14 +59,19 @@ import reactor.netty.resources.LoopResources;
       "Figures (wall-clock time of this JVM):",
       "  setup_ms             starting and joining all nodes",
       "  ping_us_p50          one Ping RPC on an open connection, transport.send",
+      "                       (pings and lookups that failed are not timed)",
       "  find_node_hops_p50   hop of the closest contact a lookup returned",
       "  find_node_ms_*       time of one lookup",
       "  find_node_rpcs_mean  requests per lookup",
       "  find_node_dials_mean connections dialed per timed lookup by the origins (by",
       "                       any node with --origins 0)",
-      "  get_ms_*             time of one get, its put done",
+      "  get_ms_*             time of one get that returned the value put, its put",
+      "                       done; failed gets are not timed (get_success counts them)",
       "  get_success          fraction of gets that returned the value put",
       "  heap_bytes_per_node  used heap after the setup / N",
+      "",
+      "A latency with nothing to time is null: get_ms_* when no get returned the value,",
+      "ping_us_p50 and find_node_* when every ping or lookup failed.",
     })
 final class TcpCommand implements Callable<Integer> {
 
@@ -165,63 +170,94 @@ final class TcpCommand implements Callable<Integer> {
 
     private String lastFailure = "";
 
+    /** What the run is doing, for the one line that names a failure. */
+    private String step = "starting";
+
     Run(PrintWriter progress) {
       this.progress = progress;
     }
 
+    /** The JSON line; closes every node, also when the run fails. */
     String measure() {
-      long baseline = SimNetwork.usedHeap();
+      String line;
       try {
-        long setupStart = System.nanoTime();
-        for (int i = 0; i < nodes; i++) {
-          start(i);
-        }
-        report("started %d nodes", nodes);
-        join();
-        double setupMs = (System.nanoTime() - setupStart) / 1e6;
-        long heapPerNode = Math.max(0, (SimNetwork.usedHeap() - baseline) / nodes);
-        report("joined in %.0f ms, %d bytes of heap per node", setupMs, heapPerNode);
-
-        Samples ping = pings();
-        report("pings: p50 %.1f us", ping.percentile(0.5));
-        Samples hops = new Samples();
-        Samples lookupMs = new Samples();
-        Samples rpcs = new Samples();
-        double dials = lookups(hops, lookupMs, rpcs);
-        report(
-            "lookups: p50 %.2f ms, %.1f hops, %.2f connections dialed per lookup",
-            lookupMs.percentile(0.5), hops.percentile(0.5), dials);
-        Samples getMs = new Samples();
-        Samples success = new Samples();
-        putsAndGets(getMs, success);
-        report("gets: p50 %.2f ms, success %.4f", getMs.percentile(0.5), success.mean());
-        if (failures > 0) {
-          report(
-              "%d pings or lookups failed and were not sampled, last: %s", failures, lastFailure);
-        }
-        return new JsonLine()
-            .field("scenario", "tcp")
-            .field("nodes", nodes)
-            .field("lookups", lookups)
-            .field("setup_ms", setupMs, 1)
-            .field("ping_us_p50", ping.percentile(0.50), 1)
-            .field("find_node_hops_p50", hops.percentile(0.50), 1)
-            .field("find_node_ms_p50", lookupMs.percentile(0.50), 3)
-            .field("find_node_ms_p90", lookupMs.percentile(0.90), 3)
-            .field("find_node_ms_p99", lookupMs.percentile(0.99), 3)
-            .field("find_node_rpcs_mean", rpcs.mean(), 2)
-            .field("get_ms_p50", getMs.percentile(0.50), 3)
-            .field("get_ms_p99", getMs.percentile(0.99), 3)
-            .field("get_success", success.mean(), 4)
-            .field("heap_bytes_per_node", heapPerNode)
-            .field("find_node_dials_mean", dials, 2)
-            .field("event_loops", eventLoops)
-            .field("origins", origins)
-            .field("warmup", origins > 0 ? warmup : 0)
-            .toString();
-      } finally {
-        closeAll();
+        line = figures();
+      } catch (RuntimeException e) {
+        // Closed before the failure is wrapped and reported: a node that could not start for want
+        // of file descriptors left none to load the classes that report it.
+        closeAllAfter(e);
+        throw new RunFailure(step + " failed", e);
+      } catch (Error e) {
+        closeAllAfter(e);
+        throw e;
       }
+      try {
+        closeAll();
+      } catch (RuntimeException e) {
+        throw new RunFailure("closing the nodes failed", e);
+      }
+      return line;
+    }
+
+    private void closeAllAfter(Throwable failure) {
+      try {
+        closeAll();
+      } catch (RuntimeException e) {
+        failure.addSuppressed(e);
+      }
+    }
+
+    private String figures() {
+      long baseline = SimNetwork.usedHeap();
+      long setupStart = System.nanoTime();
+      for (int i = 0; i < nodes; i++) {
+        step = "starting node " + (i + 1) + " of " + nodes;
+        start(i);
+      }
+      report("started %d nodes", nodes);
+      step = "joining the nodes";
+      join();
+      double setupMs = (System.nanoTime() - setupStart) / 1e6;
+      long heapPerNode = Math.max(0, (SimNetwork.usedHeap() - baseline) / nodes);
+      report("joined in %.0f ms, %d bytes of heap per node", setupMs, heapPerNode);
+
+      step = "pinging";
+      Samples ping = pings();
+      report("pings: p50 %.1f us", ping.percentile(0.5));
+      Samples hops = new Samples();
+      Samples lookupMs = new Samples();
+      Samples rpcs = new Samples();
+      step = "looking up";
+      double dials = lookups(hops, lookupMs, rpcs);
+      report(
+          "lookups: p50 %.2f ms, %.1f hops, %.2f connections dialed per lookup",
+          lookupMs.percentile(0.5), hops.percentile(0.5), dials);
+      step = "putting and getting";
+      GetFigures gets = new GetFigures();
+      putsAndGets(gets);
+      report("gets: %s", gets.summary());
+      if (failures > 0) {
+        report("%d pings or lookups failed and were not sampled, last: %s", failures, lastFailure);
+      }
+      JsonLine json =
+          new JsonLine()
+              .field("scenario", "tcp")
+              .field("nodes", nodes)
+              .field("lookups", lookups)
+              .field("setup_ms", setupMs, 1)
+              .field("ping_us_p50", ping.percentileIfAny(0.50), 1)
+              .field("find_node_hops_p50", hops.percentileIfAny(0.50), 1)
+              .field("find_node_ms_p50", lookupMs.percentileIfAny(0.50), 3)
+              .field("find_node_ms_p90", lookupMs.percentileIfAny(0.90), 3)
+              .field("find_node_ms_p99", lookupMs.percentileIfAny(0.99), 3)
+              .field("find_node_rpcs_mean", rpcs.mean(), 2);
+      return gets.writeTo(json)
+          .field("heap_bytes_per_node", heapPerNode)
+          .field("find_node_dials_mean", dials, 2)
+          .field("event_loops", eventLoops)
+          .field("origins", origins)
+          .field("warmup", origins > 0 ? warmup : 0)
+          .toString();
     }
 
     private void start(int i) {
@@ -362,7 +398,7 @@ final class TcpCommand implements Callable<Integer> {
       return origins > 0 ? i % origins : random.nextInt(nodes);
     }
 
-    private void putsAndGets(Samples ms, Samples success) {
+    private void putsAndGets(GetFigures gets) {
       for (int i = 0; i < lookups; i++) {
         int g = origin(i);
         int p = (g + 1 + random.nextInt(nodes - 1)) % nodes;
@@ -373,12 +409,12 @@ final class TcpCommand implements Callable<Integer> {
         putter.put(key, data).onErrorResume(e -> Mono.empty()).block(BOUND);
         long t0 = System.nanoTime();
         List<Value> got = getter.get(key).collectList().onErrorReturn(List.of()).block(BOUND);
-        ms.add((System.nanoTime() - t0) / 1e6);
+        double ms = (System.nanoTime() - t0) / 1e6;
         boolean ok = false;
         for (Value v : got) {
           ok |= Arrays.equals(v.data(), data) && v.publisher().equals(putter.id());
         }
-        success.add(ok ? 1 : 0);
+        gets.add(ms, ok);
       }
     }
 

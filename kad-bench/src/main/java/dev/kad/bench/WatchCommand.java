@@ -35,7 +35,8 @@ import reactor.core.publisher.Mono;
       "on). Two virtual minutes after the last put it counts what the watcher got.",
       "",
       "Figures (virtual time):",
-      "  notify_ms_p50/p99   from a put's start to the value's delivery at the watcher",
+      "  notify_ms_p50/p99   from a put's start to the value's delivery at the watcher,",
+      "                      of the values delivered (null when none was)",
       "  delivered_fraction  fraction of the M puts the watcher received",
       "  puts_failed         puts no node accepted (counted as not delivered)",
       "  churn_delivered_fraction  with churn: the fraction delivered while nodes are",
@@ -197,8 +198,8 @@ final class WatchCommand implements Callable<Integer> {
               .field("nodes", nodes)
               .field("puts", puts)
               .field("seed", network.seed)
-              .field("notify_ms_p50", notifyMs.percentile(0.50), 1)
-              .field("notify_ms_p99", notifyMs.percentile(0.99), 1)
+              .field("notify_ms_p50", notifyMs.percentileIfAny(0.50), 1)
+              .field("notify_ms_p99", notifyMs.percentileIfAny(0.99), 1)
               .field("delivered_fraction", fraction, 4)
               .field("puts_failed", failed);
       if (churn) {

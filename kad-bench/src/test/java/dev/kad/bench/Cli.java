@@ -14,7 +14,8 @@ import picocli.CommandLine;
 /** Runs kad-bench in-process and reads its JSON line. */
 final class Cli {
 
-  private static final Pattern FIELD = Pattern.compile("\"([a-z0-9_]+)\":(\"[^\"]*\"|[-0-9.eE]+)");
+  private static final Pattern FIELD =
+      Pattern.compile("\"([a-z0-9_]+)\":(\"[^\"]*\"|[-0-9.eE]+|null)");
 
   record Run(int exitCode, String out, String err) {
 
@@ -24,6 +25,19 @@ final class Cli {
       List<String> lines = out.lines().toList();
       assertThat(lines).as("stdout has one line").hasSize(1);
       return parse(lines.get(0));
+    }
+
+    /**
+     * Asserts a failure while running: code 1, nothing on stdout, no stack trace, and a last line
+     * on stderr (after the progress lines) that names the failure.
+     */
+    String failed() {
+      assertThat(exitCode).as("stderr: %s", err).isEqualTo(1);
+      assertThat(out).isEmpty();
+      List<String> lines = err.lines().toList();
+      assertThat(lines).as("no stack trace").noneMatch(l -> l.startsWith("\tat "));
+      assertThat(lines).isNotEmpty();
+      return lines.get(lines.size() - 1);
     }
 
     /** Asserts a bad-option exit: code 2, nothing on stdout, one line on stderr. */

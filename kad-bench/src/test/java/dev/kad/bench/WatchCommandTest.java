@@ -69,6 +69,19 @@ class WatchCommandTest {
   }
 
   @Test
+  void withNothingDeliveredTheLatenciesAreNullNotZero() {
+    // A one-way latency of a minute is past every timeout: no subscription, no delivery.
+    Map<String, String> fields =
+        Cli.run("watch", "--nodes", "5", "--puts", "3", "--seed", "1", "--latency-ms", "60000")
+            .json();
+
+    assertThat(Cli.number(fields, "delivered_fraction")).isZero();
+    assertThat(fields)
+        .containsEntry("notify_ms_p50", "null")
+        .containsEntry("notify_ms_p99", "null");
+  }
+
+  @Test
   void churnWithoutHoursIsRejected() {
     String line =
         Cli.run("watch", "--nodes", "40", "--puts", "10", "--seed", "5", "--churn-per-hour", "0.1")

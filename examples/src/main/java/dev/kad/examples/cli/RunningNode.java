@@ -35,7 +35,8 @@ final class RunningNode implements AutoCloseable {
   private final CountDownLatch closed = new CountDownLatch(1);
   private final Thread hook;
 
-  private RunningNode(KadNode node) {
+  /** Wraps a started node; {@link #start} registers the shutdown hook, tests use this alone. */
+  RunningNode(KadNode node) {
     this.node = node;
     this.hook =
         new Thread(

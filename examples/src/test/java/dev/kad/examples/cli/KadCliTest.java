@@ -89,6 +89,30 @@ class KadCliTest {
   }
 
   @Test
+  void demoRefusesABucketSizeOfOneNamingIt() {
+    Cli.Run run = Cli.kad("demo", "--k", "1");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .containsExactly(
+            "kad demo: --k must be in [2, 256] but was 1: with one contact per bucket, lookups"
+                + " miss the closest nodes (see 'kad demo --help')");
+    assertThat(run.out()).isEmpty();
+    assertThat(Cli.kad("demo", "--k", "257").err())
+        .containsExactly("kad demo: --k must be in [2, 256] but was 257 (see 'kad demo --help')");
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void demoWithTheSmallestBucketSizeItTakesRunsEveryStep() {
+    // With --k 1 this seed's watch never saw the value (node 14 looked it up at the wrong node).
+    Cli.Run run = Cli.kad("demo", "--nodes", "20", "--k", "2", "--seed", "1");
+
+    assertThat(run.exitCode()).as(run.outText() + "\n" + run.errText()).isZero();
+    assertThat(run.outText()).contains("k=2").contains("demo finished: all steps succeeded");
+  }
+
+  @Test
   void unknownOptionIsAUsageErrorOnOneLine() {
     Cli.Run run = Cli.kad("get", "--bootstrap", "127.0.0.1:7000", "--frobnicate", "key");
 
