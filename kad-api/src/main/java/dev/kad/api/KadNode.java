@@ -33,6 +33,16 @@ public interface KadNode {
   Contact contact();
 
   /**
+   * The address other nodes reach this node at, {@code contact().address()}: what a node joining
+   * through this one passes to {@link #bootstrap(Collection)}.
+   *
+   * @return the advertised address
+   */
+  default Address address() {
+    return contact().address();
+  }
+
+  /**
    * The settings this node runs with.
    *
    * @return the configuration
@@ -44,7 +54,8 @@ public interface KadNode {
    * refreshes every bucket farther than the closest neighbour.
    *
    * <p>Subscribing starts the join; the {@code Mono} completes when it is done. It errors with
-   * {@link UnreachableContactException} when no seed answers. Cancelling stops the lookups (seeds
+   * {@link UnreachableContactException} when no seed answers, naming each seed and why it did not
+   * help (the transport's error, no answer in time, a refusal). Cancelling stops the lookups (seeds
    * already inserted stay in the routing table).
    *
    * @param seeds the addresses of nodes already in the network, at least one

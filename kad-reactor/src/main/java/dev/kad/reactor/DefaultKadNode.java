@@ -39,10 +39,12 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -218,6 +220,13 @@ final class DefaultKadNode implements KadNode {
   @Override
   public KadConfig config() {
     return config;
+  }
+
+  /** The node's short id and address, as logs and assertion failures should show it. */
+  @Override
+  public String toString() {
+    Contact c = contact;
+    return "KadNode[" + (c != null ? c : id.toShortHex()) + (closed.get() ? ", closed" : "") + "]";
   }
 
   @Override
@@ -606,6 +615,11 @@ final class DefaultKadNode implements KadNode {
     if (seeds == null || seeds.isEmpty()) {
       throw new IllegalArgumentException("seeds must name at least one address but was " + seeds);
     }
+    for (Address seed : seeds) {
+      if (seed == null) {
+        throw new NullPointerException("seeds must not contain null but was " + seeds);
+      }
+    }
     List<Address> copy = List.copyOf(seeds);
     return timed(
         "bootstrap",
@@ -614,15 +628,20 @@ final class DefaultKadNode implements KadNode {
               if (closed.get()) {
                 return Mono.error(closedError());
               }
+              // Why each seed that did not help failed, for the error when none did.
+              Map<Address, String> problems = new ConcurrentHashMap<>();
+              AtomicReference<Throwable> firstError = new AtomicReference<>();
               return untilClosed(
                   Flux.fromIterable(copy)
-                      .flatMap(this::pingSeed)
+                      .flatMap(seed -> pingSeed(seed, problems, firstError))
                       .count()
                       .flatMap(
                           answered -> {
                             if (answered == 0) {
                               return Mono.error(
-                                  new UnreachableContactException("no seed answered: " + copy));
+                                  new UnreachableContactException(
+                                      "no seed answered: " + seedProblems(copy, problems),
+                                      firstError.get()));
                             }
                             return findNode(id).then(refreshBeyondClosestNeighbour());
                           })
@@ -635,23 +654,57 @@ final class DefaultKadNode implements KadNode {
             }));
   }
 
-  private Mono<Contact> pingSeed(Address seed) {
+  /**
+   * Pings one seed: emits its contact when it answered as a node of this network, else records in
+   * {@code problems} why it cannot be joined through and completes empty.
+   */
+  private Mono<Contact> pingSeed(
+      Address seed, Map<Address, String> problems, AtomicReference<Throwable> firstError) {
     return send(seed, new Request.Ping(contact()))
         .onErrorResume(
             e -> {
               log.debug("node={} seed {} did not answer: {}", id.toShortHex(), seed, e.toString());
+              firstError.compareAndSet(null, e);
+              problems.put(seed, e.getMessage() != null ? e.getMessage() : e.toString());
               return Mono.empty();
             })
-        .filter(
-            r ->
-                r instanceof Response.Pong
-                    && r.sender().id().bits() == config.idBits()
-                    && !r.sender().id().equals(id))
-        .map(
+        .flatMap(
             r -> {
+              Optional<String> problem = seedProblem(r);
+              if (problem.isPresent()) {
+                problems.put(seed, problem.get());
+                return Mono.empty();
+              }
               heardFrom(r.sender());
-              return r.sender();
+              return Mono.just(r.sender());
             });
+  }
+
+  /** Why a seed's answer to a ping does not let this node join through it, if it does not. */
+  private Optional<String> seedProblem(Response r) {
+    if (r instanceof Response.Failure f) {
+      return Optional.of("refused the ping: " + f.code() + ": " + f.message());
+    }
+    if (!(r instanceof Response.Pong)) {
+      return Optional.of("answered the ping with " + r.getClass().getSimpleName());
+    }
+    if (r.sender().id().bits() != config.idBits()) {
+      return Optional.of(
+          "has " + r.sender().id().bits() + "-bit ids, this node " + config.idBits() + "-bit ones");
+    }
+    if (r.sender().id().equals(id)) {
+      return Optional.of("is this node itself");
+    }
+    return Optional.empty();
+  }
+
+  /** Each seed with the reason it did not help, in the order given. */
+  private static String seedProblems(List<Address> seeds, Map<Address, String> problems) {
+    List<String> out = new ArrayList<>(seeds.size());
+    for (Address seed : seeds) {
+      out.add(seed + " (" + problems.getOrDefault(seed, "no answer") + ")");
+    }
+    return out.toString();
   }
 
   private Mono<Void> refreshBeyondClosestNeighbour() {

@@ -99,7 +99,9 @@ public final class KadNodes {
     }
 
     /**
-     * Sets the transport (required).
+     * Sets the transport (required). It must carry the configuration's ids, values and frames
+     * ({@link Transport#checkCompatible(KadConfig)}, checked by {@link #start()}): build a {@code
+     * TcpTransport}'s options with {@code fromConfig(config)}.
      *
      * @param transport an unstarted transport; the node starts and closes it
      * @return this builder
@@ -178,12 +180,15 @@ public final class KadNodes {
      *
      * @return the running node
      * @throws IllegalStateException when no transport was set
-     * @throws IllegalArgumentException when the id's width differs from the configuration
+     * @throws IllegalArgumentException when the id's width differs from the configuration, or the
+     *     transport cannot carry the configuration's ids, values or frames ({@link
+     *     Transport#checkCompatible(KadConfig)})
      */
     public Mono<KadNode> start() {
       if (transport == null) {
         throw new IllegalStateException("a transport is required: call transport(...)");
       }
+      transport.checkCompatible(config);
       RandomGenerator rng = random != null ? random : new SplittableRandom();
       NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), rng);
       if (nodeId.bits() != config.idBits()) {

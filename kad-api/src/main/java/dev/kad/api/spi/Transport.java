@@ -1,6 +1,7 @@
 package dev.kad.api.spi;
 
 import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import reactor.core.publisher.Mono;
@@ -24,6 +25,19 @@ import reactor.core.publisher.Mono;
  * </ul>
  */
 public interface Transport {
+
+  /**
+   * Checks that this transport carries what a node running with {@code config} sends and accepts.
+   * Building a node on this transport calls it, so a transport set up for ids of another width or
+   * smaller values than the node's fails at once, naming the setting, instead of as peers that
+   * never answer. The default accepts every configuration; a transport that wraps another should
+   * pass the call on.
+   *
+   * @param config the configuration of the node that is to use this transport
+   * @throws IllegalArgumentException naming the setting and both values when the transport cannot
+   *     carry such a node's messages (ids of another width, larger values or frames)
+   */
+  default void checkCompatible(KadConfig config) {}
 
   /**
    * Starts serving inbound requests with {@code handler}.

@@ -2,6 +2,7 @@ package dev.kad.transport.tcp;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.NodeClosedException;
@@ -199,6 +200,50 @@ public final class TcpTransport implements Transport {
    */
   public TcpTransportOptions options() {
     return options;
+  }
+
+  /**
+   * Refuses a node configuration whose messages these options cannot carry: ids of another width
+   * than {@code idBits} (every peer would close the connection), or a {@code maxValueBytes} or
+   * {@code maxFrameBytes} above the transport's (values the node accepts, or answers it builds,
+   * that the transports of the network refuse). {@link TcpTransportOptions.Builder#fromConfig}
+   * makes options that fit.
+   *
+   * @param config the configuration of the node that is to use this transport
+   * @throws IllegalArgumentException naming the setting and both values when they do not fit
+   */
+  @Override
+  public void checkCompatible(KadConfig config) {
+    Objects.requireNonNull(config, "config");
+    if (config.idBits() != options.idBits()) {
+      throw incompatible("idBits", config.idBits(), "differs from", options.idBits());
+    }
+    if (config.maxValueBytes() > options.maxValueBytes()) {
+      throw incompatible(
+          "maxValueBytes", config.maxValueBytes(), "exceeds", options.maxValueBytes());
+    }
+    if (config.maxFrameBytes() > options.maxFrameBytes()) {
+      throw incompatible(
+          "maxFrameBytes", config.maxFrameBytes(), "exceeds", options.maxFrameBytes());
+    }
+  }
+
+  private IllegalArgumentException incompatible(
+      String setting, int nodeValue, String relation, int transportValue) {
+    return new IllegalArgumentException(
+        "the node's "
+            + setting
+            + " "
+            + nodeValue
+            + " "
+            + relation
+            + " the "
+            + setting
+            + " "
+            + transportValue
+            + " of transport "
+            + options.name()
+            + ": build its options with TcpTransportOptions.builder().fromConfig(config)");
   }
 
   /**

@@ -1,0 +1,133 @@
+package dev.kad.transport.tcp.readme;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTransport;
+import dev.kad.transport.tcp.TcpTransportOptions;
+import dev.kad.transport.tcp.WireFormat;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+/**
+ * The README's "Over TCP" as a newcomer writes it: real nodes on 127.0.0.1, any free port. This
+ * package sees only the public API, as an application does.
+ */
+class OverTcpTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(20);
+
+  private final List<KadNode> nodes = new ArrayList<>();
+  private final List<TcpTransport> unused = new ArrayList<>();
+
+  @AfterEach
+  void closeEverything() {
+    Flux.fromIterable(nodes).flatMap(KadNode::close).then().block(BOUND);
+    Flux.fromIterable(unused).flatMap(TcpTransport::close).then().block(BOUND);
+  }
+
+  private KadNode start(KadConfig config) {
+    TcpTransport transport =
+        TcpTransport.create(
+            TcpTransportOptions.builder()
+                .fromConfig(config) // ids, value and frame sizes as the node's
+                .bindHost("127.0.0.1")
+                .bindPort(0) // 0: any free port
+                .format(WireFormat.JSON)
+                .eventLoopThreads(1)
+                .build());
+    KadNode node = KadNodes.builder().config(config).transport(transport).start().block(BOUND);
+    nodes.add(node);
+    return node;
+  }
+
+  @Test
+  void threeNodesOnLoopbackJoinStoreFindAndWatch() {
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    KadNode first = start(config);
+    KadNode second = start(config);
+    KadNode third = start(config);
+    second.bootstrap(List.of(first.address())).block(BOUND);
+    third.bootstrap(List.of(second.address())).block(BOUND);
+    Key key = Key.of("greeting");
+
+    assertThat(first.address().host()).isEqualTo("127.0.0.1");
+    assertThat(first.address().port()).isPositive();
+    assertThat(first.put(key, "hello".getBytes(UTF_8)).block(BOUND).acceptedCount()).isEqualTo(3);
+    assertThat(third.get(key).map(v -> new String(v.data(), UTF_8)).collectList().block(BOUND))
+        .containsExactly("hello");
+    assertThat(third.findNode(first.id()).block(BOUND)).first().isEqualTo(first.contact());
+    StepVerifier.create(second.watch(key).map(v -> new String(v.data(), UTF_8)))
+        .expectNext("hello")
+        .then(() -> third.put(key, "again".getBytes(UTF_8)).block(BOUND))
+        .expectNext("again")
+        .thenCancel()
+        .verify(BOUND);
+  }
+
+  @Test
+  void aNodeWhoseSettingsItsTransportCannotCarryIsRefusedNamingTheSetting() {
+    KadConfig wide = KadConfig.builder().idBits(256).build();
+    KadConfig largeValues = KadConfig.builder().maxValueBytes(32 * 1024).build();
+    KadConfig largeFrames = KadConfig.builder().maxFrameBytes(128 * 1024).build();
+
+    assertThatThrownBy(() -> KadNodes.builder().config(wide).transport(defaults()).start())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "the node's idBits 256 differs from the idBits 160 of transport kad-tcp: build its"
+                + " options with TcpTransportOptions.builder().fromConfig(config)");
+    assertThatThrownBy(() -> KadNodes.builder().config(largeValues).transport(defaults()).start())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(
+            "the node's maxValueBytes 32768 exceeds the maxValueBytes 16384 of transport kad-tcp");
+    assertThatThrownBy(() -> KadNodes.builder().config(largeFrames).transport(defaults()).start())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(
+            "the node's maxFrameBytes 131072 exceeds the maxFrameBytes 65536 of transport kad-tcp");
+    // Options made from the node's configuration fit it; smaller node limits fit any transport.
+    for (KadConfig config : List.of(wide, largeValues, largeFrames)) {
+      assertThatCode(
+              () ->
+                  TcpTransport.create(TcpTransportOptions.builder().fromConfig(config).build())
+                      .checkCompatible(config))
+          .doesNotThrowAnyException();
+    }
+    assertThatCode(
+            () -> defaults().checkCompatible(KadConfig.builder().maxValueBytes(1024).build()))
+        .doesNotThrowAnyException();
+  }
+
+  @Test
+  void aBootstrapThroughAClosedPortSaysTheConnectionWasRefused() {
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    KadNode gone = start(config);
+    KadNode lonely = start(config);
+    Address seed = gone.address();
+    gone.close().block(BOUND);
+
+    assertThatThrownBy(() -> lonely.bootstrap(List.of(seed)).block(BOUND))
+        .isInstanceOf(UnreachableContactException.class)
+        .hasMessageStartingWith("no seed answered: [" + seed + " (cannot connect to " + seed)
+        .hasMessageContaining("Connection refused")
+        .hasCauseInstanceOf(UnreachableContactException.class);
+  }
+
+  private TcpTransport defaults() {
+    TcpTransport transport = TcpTransport.create();
+    unused.add(transport);
+    return transport;
+  }
+}
