@@ -1003,18 +1003,27 @@ final class DefaultKadNode implements KadNode {
 
   /**
    * Kademlia §2.5: when a new node appears, the node closest to a stored key hands its values over
-   * if the newcomer is among the key's k closest.
+   * if the newcomer is among the key's k closest. The table alone rules out most newcomers, without
+   * reading the store, and most keys for the others ({@link HandOver}).
    */
   private Mono<Void> handOver(Contact newcomer) {
     return Mono.defer(
         () -> {
+          HandOver plan =
+              HandOver.plan(id, table.contactsPerBucketIndex(), newcomer.id(), config.k());
+          if (plan.none()) {
+            return Mono.empty();
+          }
           Instant now = clock.instant();
           Map<Key, List<Value>> byKey = new LinkedHashMap<>();
           // Once per key, not per value: each decision is a closest() of the table.
           Map<Key, Boolean> decided = new HashMap<>();
           for (StoredValue v : store.entries(now)) {
             if (!v.cached()
-                && decided.computeIfAbsent(v.key(), key -> shouldHandOver(key, newcomer))) {
+                && plan.mayHandOver(v.key())
+                && decided.computeIfAbsent(
+                    v.key(),
+                    key -> HandOver.handsOver(id, key, table.closest(key, config.k()), newcomer))) {
               byKey.computeIfAbsent(v.key(), k -> new ArrayList<>()).add(v.value());
             }
           }
@@ -1022,19 +1031,6 @@ final class DefaultKadNode implements KadNode {
               .concatMap(e -> storeAt(newcomer, e.getKey(), e.getValue(), false))
               .then();
         });
-  }
-
-  private boolean shouldHandOver(Key key, Contact newcomer) {
-    List<Contact> closest = table.closest(key, config.k());
-    if (!closest.contains(newcomer)) {
-      return false;
-    }
-    for (Contact c : closest) {
-      if (!c.equals(newcomer) && key.compareDistance(c.id(), id) < 0) {
-        return false;
-      }
-    }
-    return true;
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.kad.reactor;
 
 import dev.kad.api.Contact;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -12,16 +13,24 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Signal;
 
 /**
  * The live streams of one node (DESIGN, Live value streams): the watcher side (subscribing at a
  * key's k closest nodes, renewing, de-duplicating) and the storage side's push of {@code Notify} to
  * subscribers when a store changes a key.
+ *
+ * <p>Per key and storage node, this node sends an Unsubscribe only once its Subscribes sent there
+ * before have been answered or have failed, and a Subscribe only once its Unsubscribes have (see
+ * {@code exchange}), so the network cannot reorder them: a watch that ends while its Subscribes
+ * travel unsubscribes after their answers.
  */
 final class LiveStreams {
 
@@ -32,6 +41,33 @@ final class LiveStreams {
 
   private final DefaultKadNode node;
   private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
+
+  /** A key and a node that may hold a subscription of it: their exchanges are kept in order. */
+  private record Link(Key key, NodeId node) {}
+
+  /**
+   * Consecutive exchanges of one kind, Subscribes or Unsubscribes, on one link. They travel
+   * together, as the order among them does not matter; the turn of the other kind that follows
+   * waits until every one of them has settled. {@code open} is only touched inside {@code
+   * turns.compute} on the link.
+   */
+  private static final class Turn {
+    final boolean subscribe;
+    final Mono<Void> after;
+    final CompletableFuture<Void> settled = new CompletableFuture<>();
+    int open;
+
+    Turn(boolean subscribe, Mono<Void> after) {
+      this.subscribe = subscribe;
+      this.after = after;
+    }
+  }
+
+  /**
+   * The last turn of each link with an exchange in flight. A turn leaves when its last exchange
+   * settles, so the map holds no more than the links with exchanges in flight.
+   */
+  private final Map<Link, Turn> turns = new ConcurrentHashMap<>();
 
   LiveStreams(DefaultKadNode node) {
     this.node = node;
@@ -49,7 +85,17 @@ final class LiveStreams {
           Flux<Value> values =
               Flux.create(
                   sink -> {
-                    watches.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(session);
+                    // Added inside compute: added after computeIfAbsent returned, a session
+                    // could join a set that the end of the key's last other watch had just
+                    // dropped from the map, and never see a value.
+                    watches.compute(
+                        key,
+                        (k, sessions) -> {
+                          Set<WatchSession> joined =
+                              sessions == null ? ConcurrentHashMap.newKeySet() : sessions;
+                          joined.add(session);
+                          return joined;
+                        });
                     session.attach(sink);
                     if (node.isClosed()) {
                       // close() may have ended every watch just before this one was added.
@@ -89,21 +135,36 @@ final class LiveStreams {
               // Welcome their pushes from now: one may come before its node's answer does.
               session.subscribedAt().addAll(closest);
               Map<Contact, Duration> accepted = new ConcurrentHashMap<>();
+              Set<Contact> refused = ConcurrentHashMap.newKeySet();
               return Flux.fromIterable(closest)
                   .flatMap(
                       c ->
-                          node.call(c, subscribe)
-                              .ofType(Response.Subscribed.class)
-                              .doOnNext(r -> accepted.put(c, r.ttl()))
+                          exchange(c, key, subscribe, () -> true)
+                              .doOnNext(
+                                  r -> {
+                                    if (r instanceof Response.Subscribed granted) {
+                                      accepted.put(c, granted.ttl());
+                                    } else {
+                                      refused.add(c);
+                                    }
+                                  })
                               .onErrorResume(e -> Mono.empty()),
                       node.config().k())
                   .then(
                       Mono.<Void>fromRunnable(
                           () -> {
                             session.subscribedAt().retainAll(accepted.keySet());
-                            for (Contact c : before) {
-                              if (!accepted.containsKey(c) && !subscribedByOthers(session, c)) {
-                                node.submit(unsubscribe(c, key));
+                            // Every node that held or was asked for a subscription and did not
+                            // grant one is told to drop it: one that held it may hold it still,
+                            // and one whose answer was lost may have subscribed. Only a node
+                            // asked for the first time that refused holds nothing.
+                            Set<Contact> held = new HashSet<>(before);
+                            Set<Contact> asked = new HashSet<>(before);
+                            asked.addAll(closest);
+                            for (Contact c : asked) {
+                              if (!accepted.containsKey(c)
+                                  && (held.contains(c) || !refused.contains(c))) {
+                                node.submit(unsubscribeUnlessWatched(c, key));
                               }
                             }
                             // A node may grant less than asked, never less than a second.
@@ -127,8 +188,92 @@ final class LiveStreams {
             });
   }
 
+  /**
+   * Sends a Subscribe or Unsubscribe of {@code key} to {@code at} once every exchange of the other
+   * kind this node sent there before has settled (answered, failed or timed out), so the storage
+   * node takes them in the order they were sent. Sent at once, an Unsubscribe could overtake the
+   * Subscribe still in flight before it (a watch cancelled during a subscription round) and leave
+   * the storage node pushing to a watcher that wants nothing until the TTL ran out; a Subscribe
+   * could overtake the Unsubscribe of a watch that just ended and be undone by it. Exchanges of one
+   * kind do not wait for each other, so many watches of a key subscribe at once.
+   *
+   * <p>The exchange outlives whoever waits for it: cancelling the returned {@code Mono} stops the
+   * wait, not the request, so that the turn after it still waits for its answer. Each request ends
+   * by the hard timeout at the latest, or when the transport closes.
+   *
+   * @param send asked in the link's order, before anything is sent: false sends nothing
+   * @return the answer, or empty when {@code send} said no
+   */
+  private Mono<Response> exchange(Contact at, Key key, Request request, BooleanSupplier send) {
+    boolean subscribe = request instanceof Request.Subscribe;
+    return Mono.defer(
+        () -> {
+          Link link = new Link(key, at.id());
+          List<Turn> joined = new ArrayList<>(1);
+          turns.compute(
+              link,
+              (l, last) -> {
+                if (!send.getAsBoolean()) {
+                  return last;
+                }
+                Turn turn =
+                    last != null && last.subscribe == subscribe
+                        ? last
+                        : new Turn(
+                            subscribe,
+                            last == null ? Mono.empty() : Mono.fromFuture(last.settled, true));
+                turn.open++;
+                joined.add(turn);
+                return turn;
+              });
+          if (joined.isEmpty()) {
+            return Mono.empty();
+          }
+          Turn turn = joined.get(0);
+          // toFuture subscribes here, once, so that a cancelled wait does not cancel the request;
+          // materialized, an error after the wait was cancelled is not reported as dropped.
+          CompletableFuture<Signal<Response>> answer =
+              turn.after.then(node.call(at, request)).materialize().toFuture();
+          answer.whenComplete((signal, error) -> leave(link, turn));
+          return Mono.fromFuture(answer, true).dematerialize();
+        });
+  }
+
+  /** One exchange of {@code turn} settled; the last one lets the next turn go. */
+  private void leave(Link link, Turn turn) {
+    List<Turn> ended = new ArrayList<>(1);
+    turns.compute(
+        link,
+        (l, last) -> {
+          if (--turn.open > 0) {
+            return last;
+          }
+          ended.add(turn);
+          return last == turn ? null : last;
+        });
+    if (!ended.isEmpty()) {
+      turn.settled.complete(null);
+    }
+  }
+
+  /** An Unsubscribe owed by a closing node: its watches are ending, so nothing still wants it. */
   private Mono<Void> unsubscribe(Contact at, Key key) {
-    return node.call(at, new Request.Unsubscribe(node.contact(), key))
+    return exchange(at, key, new Request.Unsubscribe(node.contact(), key), () -> true)
+        .onErrorResume(e -> Mono.empty())
+        .then();
+  }
+
+  /**
+   * An Unsubscribe sent unless, when its turn comes, a watch of the key on this node is subscribed
+   * or subscribing at {@code at}. A storage node keeps one subscription per key and subscribing
+   * node, shared by this node's watches of the key: only the last of them to leave a node may
+   * unsubscribe there, and each must unsubscribe from the nodes no other watch uses (skipping every
+   * Unsubscribe while any other watch of the key was open left those nodes pushing until the TTL
+   * ran out). A watch adds a node before it sends its Subscribe there, and the check runs in the
+   * link's order, so an Unsubscribe either sees the new watch or goes out before its Subscribe.
+   */
+  private Mono<Void> unsubscribeUnlessWatched(Contact at, Key key) {
+    return exchange(at, key, new Request.Unsubscribe(node.contact(), key), () -> !watched(key, at))
         .onErrorResume(e -> Mono.empty())
         .then();
   }
@@ -143,26 +288,20 @@ final class LiveStreams {
         });
     if (!node.isClosed()) {
       for (Contact c : List.copyOf(session.subscribedAt())) {
-        if (!subscribedByOthers(session, c)) {
-          node.submit(unsubscribe(c, key));
-        }
+        node.submit(unsubscribeUnlessWatched(c, key));
       }
     }
     session.subscribedAt().clear();
   }
 
   /**
-   * Whether another watch of the session's key on this node is subscribed at {@code at}. A storage
-   * node keeps one subscription per key and subscribing node, shared by this node's watches of the
-   * key: only the last of them to leave a node may unsubscribe there, and each must unsubscribe
-   * from the nodes no other watch uses (skipping every Unsubscribe while any other watch of the key
-   * was open left those nodes pushing until the TTL ran out).
+   * Whether an open watch of {@code key} on this node is subscribed or subscribing at {@code at}.
    */
-  private boolean subscribedByOthers(WatchSession session, Contact at) {
-    Set<WatchSession> sessions = watches.get(session.key());
+  private boolean watched(Key key, Contact at) {
+    Set<WatchSession> sessions = watches.get(key);
     if (sessions != null) {
-      for (WatchSession other : sessions) {
-        if (other != session && other.subscribedAt().contains(at)) {
+      for (WatchSession session : sessions) {
+        if (session.subscribedAt().contains(at)) {
           return true;
         }
       }

@@ -46,15 +46,22 @@ import reactor.core.scheduler.Scheduler;
  */
 final class Maintenance implements Disposable {
 
-  private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
 
   private final DefaultKadNode node;
   private final KadConfig config;
+  private final Logger log;
   private final Disposable.Composite jobs = Disposables.composite();
 
   Maintenance(DefaultKadNode node) {
+    this(node, LOG);
+  }
+
+  /** With the logger the runs' outcomes go to: a test hands in one that records them. */
+  Maintenance(DefaultKadNode node, Logger log) {
     this.node = node;
     this.config = node.config();
+    this.log = log;
   }
 
   static Duration refreshPeriod(KadConfig config) {

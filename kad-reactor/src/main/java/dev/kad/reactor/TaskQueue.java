@@ -15,7 +15,7 @@ import reactor.core.scheduler.Scheduler;
  * or starve other queues. A failed task is logged at DEBUG and forgotten.
  *
  * <p>Tasks start on the node's scheduler, never on the thread that submits them: that is usually a
- * transport's event loop answering a request, and a hand-over scans the whole store.
+ * transport's event loop answering a request, and a hand-over may read the whole store.
  */
 final class TaskQueue {
 

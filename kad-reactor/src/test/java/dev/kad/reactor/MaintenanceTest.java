@@ -14,10 +14,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Marker;
+import org.slf4j.event.Level;
+import org.slf4j.helpers.LegacyAbstractLogger;
+import org.slf4j.helpers.MessageFormatter;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -219,5 +224,114 @@ class MaintenanceTest {
     time.advanceTimeBy(Duration.ofSeconds(10));
     assertThat(runs.get()).isEqualTo(12);
     job.dispose();
+  }
+
+  /** A logger that keeps every line it is given, as "LEVEL message". */
+  static final class RecordingLogger extends LegacyAbstractLogger {
+    private static final long serialVersionUID = 1L;
+
+    final List<String> lines = new CopyOnWriteArrayList<>();
+
+    RecordingLogger() {
+      this.name = "recording";
+    }
+
+    @Override
+    public boolean isTraceEnabled() {
+      return true;
+    }
+
+    @Override
+    public boolean isDebugEnabled() {
+      return true;
+    }
+
+    @Override
+    public boolean isInfoEnabled() {
+      return true;
+    }
+
+    @Override
+    public boolean isWarnEnabled() {
+      return true;
+    }
+
+    @Override
+    public boolean isErrorEnabled() {
+      return true;
+    }
+
+    @Override
+    protected String getFullyQualifiedCallerName() {
+      return null;
+    }
+
+    @Override
+    protected void handleNormalizedLoggingCall(
+        Level level, Marker marker, String pattern, Object[] arguments, Throwable throwable) {
+      lines.add(level + " " + MessageFormatter.basicArrayFormat(pattern, arguments));
+    }
+  }
+
+  @Test
+  void aRunEndedByCloseIsLoggedAtDebugNotAsAFailure() {
+    // Buckets go stale a minute after the bootstrap touched them, and refresh checks every 10 s:
+    // the run a minute after the start looks them up.
+    KadConfig config =
+        CONFIG.toBuilder().refreshInterval(Duration.ofMinutes(1)).maintenance(false).build();
+    Cluster c = clusters.grow(29, config, 12);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    DefaultKadNode node = (DefaultKadNode) c.startRecorded(recorder);
+    RecordingLogger log = new RecordingLogger();
+    Maintenance maintenance = new Maintenance(node, log).start();
+    try {
+      c.vts.advanceTimeBy(Duration.ofSeconds(55));
+      recorder[0].clear();
+      // Step to the refresh run's first lookup request, then close the node under it.
+      for (int ms = 0; ms < 20_000; ms++) {
+        if (recorder[0].sent().stream().anyMatch(Request.FindNode.class::isInstance)) {
+          break;
+        }
+        c.vts.advanceTimeBy(Duration.ofMillis(1));
+      }
+      assertThat(recorder[0].sent()).anyMatch(Request.FindNode.class::isInstance);
+      c.await(node.close());
+
+      assertThat(log.lines).anyMatch(l -> l.matches("DEBUG node=\\S+ REFRESH run ended by close"));
+      assertThat(log.lines).noneMatch(l -> l.startsWith("WARN") || l.startsWith("ERROR"));
+    } finally {
+      maintenance.dispose();
+    }
+  }
+
+  @Test
+  void aFailedRunIsLoggedAsOneWarningNamingTheJob() {
+    Cluster c = clusters.grow(30, 4);
+    RecordStore failing =
+        new ForwardingRecordStore(new InMemoryRecordStore(CONFIG)) {
+          @Override
+          public int expire(Instant now) {
+            throw new IllegalStateException("expiry broke");
+          }
+        };
+    DefaultKadNode node =
+        (DefaultKadNode)
+            c.await(
+                c.builder()
+                    .config(CONFIG.toBuilder().maintenance(false).build())
+                    .store(failing)
+                    .start());
+    c.nodes.add(node);
+    RecordingLogger log = new RecordingLogger();
+    Maintenance maintenance = new Maintenance(node, log).start();
+    try {
+      c.vts.advanceTimeBy(CONFIG.expiryInterval().multipliedBy(3).plusSeconds(1));
+      assertThat(log.lines)
+          .filteredOn(l -> l.startsWith("WARN"))
+          .hasSize(3)
+          .allMatch(l -> l.contains("EXPIRY run failed") && l.contains("expiry broke"));
+    } finally {
+      maintenance.dispose();
+    }
   }
 }

@@ -9,11 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 import reactor.core.publisher.Mono;
 
-/** A transport that remembers every request its node sent. */
+/** A transport that remembers every request its node sent and received. */
 final class RecordingTransport implements Transport {
 
   private final Transport delegate;
   private final List<Request> sent = new ArrayList<>();
+  private final List<Request> received = new ArrayList<>();
 
   RecordingTransport(Transport delegate) {
     this.delegate = delegate;
@@ -23,13 +24,24 @@ final class RecordingTransport implements Transport {
     return List.copyOf(sent);
   }
 
+  synchronized List<Request> received() {
+    return List.copyOf(received);
+  }
+
   synchronized void clear() {
     sent.clear();
+    received.clear();
   }
 
   @Override
   public Mono<Void> start(RequestHandler handler) {
-    return delegate.start(handler);
+    return delegate.start(
+        request -> {
+          synchronized (this) {
+            received.add(request);
+          }
+          return handler.handle(request);
+        });
   }
 
   @Override

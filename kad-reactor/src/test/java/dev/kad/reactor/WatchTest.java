@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.test.util.RaceTestUtils;
 
 class WatchTest {
 
@@ -223,6 +224,18 @@ class WatchTest {
    */
   private static Contact storagePeer(
       Cluster c, List<Request> received, BiFunction<Contact, Integer, Response> onSubscribe) {
+    return storagePeer(c, received, onSubscribe, Duration.ZERO);
+  }
+
+  /**
+   * As {@link #storagePeer(Cluster, List, BiFunction)}, answering a Subscribe only after {@code
+   * subscribeDelay}.
+   */
+  private static Contact storagePeer(
+      Cluster c,
+      List<Request> received,
+      BiFunction<Contact, Integer, Response> onSubscribe,
+      Duration subscribeDelay) {
     InMemoryTransport transport = c.network.newTransport();
     Contact peer = new Contact(NodeId.random(c.random), transport.address());
     c.await(
@@ -238,7 +251,10 @@ class WatchTest {
               if (request instanceof Request.Subscribe) {
                 int earlier =
                     (int) received.stream().filter(Request.Subscribe.class::isInstance).count() - 1;
-                return Mono.just(onSubscribe.apply(peer, earlier));
+                Mono<Response> answer = Mono.just(onSubscribe.apply(peer, earlier));
+                return subscribeDelay.isZero()
+                    ? answer
+                    : answer.delayElement(subscribeDelay, c.vts);
               }
               return Mono.just(new Response.Pong(peer));
             }));
@@ -305,5 +321,151 @@ class WatchTest {
     // The second watch still needs the shared node; nobody needs the other one any more.
     assertThat(toShared).noneMatch(Request.Unsubscribe.class::isInstance);
     assertThat(toFirstOnly).anyMatch(Request.Unsubscribe.class::isInstance);
+  }
+
+  /** Steps virtual time until {@code node} has sent a Subscribe; at most a minute. */
+  private static void stepToFirstSubscribe(Cluster c, RecordingTransport recorder) {
+    for (int ms = 0; ms < 60_000; ms++) {
+      if (recorder.sent().stream().anyMatch(Request.Subscribe.class::isInstance)) {
+        return;
+      }
+      c.vts.advanceTimeBy(Duration.ofMillis(1));
+    }
+    throw new AssertionError("no Subscribe was sent within a minute");
+  }
+
+  private static int subscriptionsHeldFor(Cluster c, KadNode watcher) {
+    return c.nodes.stream().filter(n -> n != watcher).mapToInt(n -> n.stats().subscribers()).sum();
+  }
+
+  @Test
+  void cancellingWhileSubscribesTravelLeavesNoSubscriptionAndNoPushBehind() {
+    Cluster c = cluster(41, 20);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode watcher = c.startRecorded(recorder);
+    Key key = Key.of("cancelled in flight");
+    // Slow legs for the Subscribes, fast ones for what follows: the network reorders the
+    // Unsubscribes of the cancel ahead of the Subscribes, as it may reorder any two messages.
+    c.network.latency(Duration.ofMillis(300));
+    Disposable watch = watcher.watch(key).subscribe();
+    stepToFirstSubscribe(c, recorder[0]);
+    c.network.latency(Duration.ofMillis(1));
+    watch.dispose();
+    // Well past the hard timeout: every exchange has settled.
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(subscriptionsHeldFor(c, watcher)).isZero();
+    recorder[0].clear();
+    c.await(c.node(1).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(recorder[0].received()).noneMatch(Request.Notify.class::isInstance);
+  }
+
+  @Test
+  void closingWhileSubscribesTravelLeavesNoSubscriptionBehind() {
+    Cluster c = cluster(44, 20);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode watcher = c.startRecorded(recorder);
+    Key key = Key.of("closed in flight");
+    // The Subscribes answer well within softTimeout, which bounds the Unsubscribes of close().
+    c.network.latency(Duration.ofMillis(100));
+    watches.add(watcher.watch(key).subscribe(v -> {}, e -> {}));
+    stepToFirstSubscribe(c, recorder[0]);
+    c.network.latency(Duration.ofMillis(1));
+    c.await(watcher.close());
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(subscriptionsHeldFor(c, watcher)).isZero();
+  }
+
+  @Test
+  void aWatchOpenedRightAfterOneOfItsKeyEndedKeepsItsSubscriptions() {
+    Cluster c = cluster(42, 20);
+    Key key = Key.of("reopened");
+    // A watcher that stores nothing of the key, so only pushes bring it values.
+    KadNode watcher =
+        c.nodes.stream().sorted(Cluster.byDistanceTo(key)).toList().get(c.nodes.size() - 1);
+    Disposable first = watcher.watch(key).subscribe();
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    // The first watch's Unsubscribes leave on slow legs, the second watch's Subscribes on fast
+    // ones: the network reorders the Subscribes ahead of the Unsubscribes.
+    c.network.latency(Duration.ofMillis(300));
+    first.dispose();
+    c.vts.advanceTimeBy(Duration.ofMillis(1));
+    c.network.latency(Duration.ofMillis(1));
+    List<Value> seen = watch(watcher, key);
+
+    assertThat(subscriptionsHeldFor(c, watcher)).isEqualTo(CONFIG.k());
+    c.await(c.node(1).put(key, new byte[] {4}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(4);
+  }
+
+  @Test
+  void manyWatchesOfOneKeyOpenedAtOnceAllSeeTheCurrentValueWithinASecond() {
+    Cluster c = cluster(46, 1);
+    KadNode watcher = c.node(0);
+    Key key = Key.of("popular");
+    Value current = Value.of(new byte[] {8}, watcher.id(), 0, 1, c.now().plusSeconds(600));
+    // The one storage node holds the value and never pushes: each watch sees it by its own get,
+    // which follows its Subscribes.
+    InMemoryTransport transport = c.network.newTransport();
+    Contact peer = new Contact(NodeId.random(c.random), transport.address());
+    c.await(
+        transport.start(
+            request ->
+                Mono.just(
+                    request instanceof Request.FindNode
+                        ? new Response.NodesFound(peer, List.of())
+                        : request instanceof Request.FindValue
+                            ? new Response.ValuesFound(peer, List.of(current), List.of())
+                            : request instanceof Request.Subscribe
+                                ? new Response.Subscribed(peer, CONFIG.subscriptionTtl())
+                                : new Response.Pong(peer))));
+    KadNodes.learn(watcher, List.of(peer));
+    c.network.latency(Duration.ofMillis(20));
+    List<List<Value>> seen = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      List<Value> values = new CopyOnWriteArrayList<>();
+      watches.add(watcher.watch(key).subscribe(values::add));
+      seen.add(values);
+    }
+    // Their Subscribes to the node travel together, not one round trip after another.
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    assertThat(seen).allSatisfy(values -> assertThat(firstBytes(values)).containsExactly(8));
+  }
+
+  @Test
+  void aNodeWhoseSubscribeWentUnansweredIsToldToUnsubscribe() {
+    Cluster c = cluster(43, 1);
+    KadNode watcher = c.node(0);
+    List<Request> received = new CopyOnWriteArrayList<>();
+    // It takes the subscription, but its answer comes after the watcher's hard timeout, as if
+    // the answer were lost: it holds a subscription the watcher does not count.
+    Contact late =
+        storagePeer(
+            c,
+            received,
+            (self, earlier) -> new Response.Subscribed(self, CONFIG.subscriptionTtl()),
+            CONFIG.hardTimeout().plusSeconds(1));
+    KadNodes.learn(watcher, List.of(late));
+    watches.add(watcher.watch(Key.of("unanswered")).subscribe());
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(received).anyMatch(Request.Unsubscribe.class::isInstance);
+  }
+
+  @Test
+  void aWatchOpenedWhileTheLastOtherOfItsKeyEndsIsStillServed() {
+    Cluster c = cluster(45, 1);
+    KadNode node = c.node(0);
+    Key key = Key.of("raced");
+    for (int i = 0; i < 2_000; i++) {
+      Disposable ending = node.watch(key).subscribe();
+      Disposable[] opened = new Disposable[1];
+      RaceTestUtils.race(ending::dispose, () -> opened[0] = node.watch(key).subscribe());
+      assertThat(node.stats().activeWatches()).as("round %d", i).isEqualTo(1);
+      opened[0].dispose();
+    }
   }
 }

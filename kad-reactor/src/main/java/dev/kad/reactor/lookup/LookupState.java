@@ -184,14 +184,16 @@ public final class LookupState {
    */
   public List<Contact> next() {
     List<Contact> out = new ArrayList<>();
-    int limit = widened ? k : alpha;
     int eligible = 0;
     for (Candidate c : byDistance) {
       // Failed and stalled contacts leave the window, so a slow node never holds it up.
       if (c.status == Status.FAILED || c.status == Status.STALLED) {
         continue;
       }
-      if (++eligible > k || inFlight >= limit) {
+      // Widened, every eligible contact not yet asked is asked (Kademlia §2.3: "all of the k
+      // closest nodes it has not already queried"): requests still in flight to contacts that
+      // closer ones pushed out of the window do not hold it back, nor does alpha above k.
+      if (++eligible > k || !widened && inFlight >= alpha) {
         break;
       }
       if (c.status == Status.NEW && queried < budget && pending < maxPending) {

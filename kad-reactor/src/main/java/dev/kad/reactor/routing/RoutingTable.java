@@ -536,6 +536,23 @@ public final class RoutingTable {
   }
 
   /**
+   * How many contacts the table holds at each bucket index as seen from this node (the highest bit
+   * of {@code self XOR id}, {@link KadId#bucketIndex}), whatever buckets it has split into.
+   *
+   * @return an array of {@code idBits} counts, index 0 the closest
+   */
+  public int[] contactsPerBucketIndex() {
+    int[] counts = new int[self.bits()];
+    for (Bucket b : buckets) {
+      ContactArray members = b.members();
+      for (int i = 0; i < members.size(); i++) {
+        counts[self.bucketIndex(members.get(i).id())]++;
+      }
+    }
+    return counts;
+  }
+
+  /**
    * The number of buckets.
    *
    * @return at least 1

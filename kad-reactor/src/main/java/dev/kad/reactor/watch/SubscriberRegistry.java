@@ -16,8 +16,8 @@ import java.util.Optional;
 /**
  * The storage side of live streams: which nodes subscribed to which keys, until when. Bounded per
  * key, per subscriber and in total (ids cost a peer nothing, so the per-subscriber bound alone does
- * not bound the registry); expired subscriptions are never returned. Thread-safe, one short lock,
- * no I/O.
+ * not bound the registry); expired subscriptions are never returned and make room under every bound
+ * at once. Thread-safe, one short lock, no I/O.
  */
 public final class SubscriberRegistry {
 
@@ -97,8 +97,9 @@ public final class SubscriberRegistry {
     purge(subs, now);
     NodeId id = subscriber.id();
     if (!subs.containsKey(id)) {
-      if (total >= maxTotal) {
-        // Full: lapsed subscriptions of other keys are only purged when their key is read.
+      if (total >= maxTotal || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
+        // At a bound: lapsed subscriptions of other keys are only purged when their key is read,
+        // and must not count against the total or against their subscriber.
         expire(now);
         subs = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
       }

@@ -125,6 +125,33 @@ class LookupStateTest {
   }
 
   @Test
+  void widenedAsksEveryEligibleContactThoughFartherRequestsAreStillInFlight() {
+    // Found by LookupStateProperties: widened, the state counted requests to contacts pushed out
+    // of the window against k and left eligible contacts unasked (k = 8, alpha = 1 there).
+    List<Contact> all = contacts(8);
+    Contact a = all.get(0);
+    Contact p = all.get(1);
+    Contact q = all.get(2);
+    Contact b = all.get(3);
+    Contact c = all.get(4);
+    LookupState state =
+        new LookupState(target, self, 3, 1, List.of(a, b, c, all.get(5), all.get(6), all.get(7)));
+    assertThat(state.next()).containsExactly(a);
+    state.stalled(a.id());
+    assertThat(state.next()).containsExactly(b);
+    state.stalled(b.id());
+    assertThat(state.next()).containsExactly(c);
+    state.answered(c.id(), List.of());
+    assertThat(state.isWidened()).isTrue();
+    assertThat(state.next()).containsExactly(all.get(5), all.get(6));
+    // a's late answer brings p and q, closer than every answer but not than a, the closest seen:
+    // still widened, and the window is a, p, q while the two farther requests are out.
+    state.answered(a.id(), List.of(p, q));
+    assertThat(state.isWidened()).isTrue();
+    assertThat(state.next()).containsExactly(p, q);
+  }
+
+  @Test
   void unknownOrRepeatedOutcomesAreIgnored() {
     List<Contact> seeds = contacts(2);
     LookupState state = new LookupState(target, self, 2, 2, seeds);

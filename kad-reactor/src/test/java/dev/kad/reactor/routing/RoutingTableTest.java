@@ -56,6 +56,20 @@ class RoutingTableTest {
   }
 
   @Test
+  void countsContactsPerBucketIndexAcrossSplitBuckets() {
+    RoutingTable table = table(k(4));
+    // Enough near contacts to split the own bucket several times, and a few far ones.
+    int[] expected = new int[self.bits()];
+    for (int bucket : new int[] {159, 159, 158, 150, 150, 150, 20, 3, 3, 0}) {
+      if (table.seen(contactInBucket(bucket)).kind() == Kind.ADDED) {
+        expected[bucket]++;
+      }
+    }
+    assertThat(table.bucketCount()).isGreaterThan(1);
+    assertThat(table.contactsPerBucketIndex()).containsExactly(expected);
+  }
+
+  @Test
   void ownIdIsNeverAdded() {
     RoutingTable table = table(k(4));
     assertThat(table.seen(contact(self)).kind()).isEqualTo(Kind.SELF);

@@ -65,6 +65,19 @@ class SubscriberRegistryTest {
   }
 
   @Test
+  void aLapsedSubscriptionOfAnotherKeyFreesItsSubscribersSlotAtOnce() {
+    // Found by SubscriberRegistryProperties: the lapsed subscription to "a", never read since,
+    // still counted against maxKeysPerSubscriber until the next expiry run.
+    SubscriberRegistry registry = new SubscriberRegistry(2, 1, 4, Duration.ofSeconds(1));
+    Contact watcher = node(1);
+    registry.subscribe(Key.of("a"), watcher, Duration.ofSeconds(1), now);
+    assertThat(registry.subscribe(Key.of("b"), watcher, Duration.ofSeconds(1), now)).isEmpty();
+    assertThat(registry.subscribe(Key.of("b"), watcher, Duration.ofSeconds(1), now.plusSeconds(1)))
+        .contains(Duration.ofSeconds(1));
+    assertThat(registry.size()).isEqualTo(1);
+  }
+
+  @Test
   void aPeerMakingUpIdsAndKeysIsBoundedByTheTotal() {
     SubscriberRegistry registry = new SubscriberRegistry(2, 2, 100, Duration.ofMinutes(10));
     int granted = 0;

@@ -1,0 +1,169 @@
+package dev.kad.reactor.watch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * {@link SubscriberRegistry} against a model under random subscribes, renewals, unsubscribes,
+ * reads, expiry runs and a clock moving forward: the bounds per key, per subscriber and in total
+ * hold, a limit refuses only when live subscriptions reach it (a lapsed one makes room at once, as
+ * it is never returned), and lapsed subscriptions are never returned.
+ */
+class SubscriberRegistryProperties {
+
+  private static final Instant START = Instant.parse("2026-01-01T00:00:00Z");
+
+  @Property(tries = 200)
+  void boundsHoldAndOnlyLiveSubscriptionsCount(
+      @ForAll long seed,
+      @ForAll @IntRange(min = 1, max = 300) int steps,
+      @ForAll @IntRange(min = 1, max = 4) int maxPerKey,
+      @ForAll @IntRange(min = 1, max = 4) int maxKeysPerSubscriber,
+      @ForAll @IntRange(min = 1, max = 10) int maxTotal,
+      @ForAll @IntRange(min = 0, max = 15_000) int maxTtlMillis) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    Duration maxTtl = Duration.ofMillis(maxTtlMillis);
+    SubscriberRegistry registry =
+        new SubscriberRegistry(maxPerKey, maxKeysPerSubscriber, maxTotal, maxTtl);
+    Duration longest =
+        maxTtl.compareTo(SubscriberRegistry.MIN_TTL) < 0 ? SubscriberRegistry.MIN_TTL : maxTtl;
+    Key[] keys = {Key.of("a"), Key.of("b"), Key.of("c"), Key.of("d")};
+    NodeId[] ids = new NodeId[5];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = NodeId.random(rng);
+    }
+    // The model: every subscription granted and not ended, lapsed ones included.
+    Map<Key, Map<NodeId, SubscriberRegistry.Subscription>> model = new HashMap<>();
+    Instant now = START;
+    for (int step = 0; step < steps; step++) {
+      Key key = keys[rng.nextInt(keys.length)];
+      NodeId id = ids[rng.nextInt(ids.length)];
+      int op = rng.nextInt(10);
+      if (op < 5) {
+        // The same id may come back from another address.
+        Contact subscriber = new Contact(id, new Address("10.0.0." + rng.nextInt(2), 4000));
+        Duration ttl = Duration.ofMillis(rng.nextInt(20_000));
+        Map<NodeId, SubscriberRegistry.Subscription> subs =
+            model.computeIfAbsent(key, k -> new HashMap<>());
+        boolean renewal = live(subs.get(id), now);
+        String full = null;
+        if (!renewal) {
+          if (live(model, now, key, null) >= maxPerKey) {
+            full = "maxPerKey";
+          } else if (live(model, now, null, id) >= maxKeysPerSubscriber) {
+            full = "maxKeysPerSubscriber";
+          } else if (live(model, now, null, null) >= maxTotal) {
+            full = "maxTotal";
+          }
+        }
+        Optional<Duration> granted = registry.subscribe(key, subscriber, ttl, now);
+        if (full != null) {
+          assertThat(granted).as("refused by %s at %s", full, now).isEmpty();
+        } else {
+          Duration expected =
+              ttl.compareTo(SubscriberRegistry.MIN_TTL) < 0
+                  ? SubscriberRegistry.MIN_TTL
+                  : ttl.compareTo(longest) > 0 ? longest : ttl;
+          assertThat(granted)
+              .as("%s of %s at %s: live subscriptions are under every bound", key, id, now)
+              .contains(expected);
+          subs.put(id, new SubscriberRegistry.Subscription(subscriber, now.plus(expected)));
+        }
+      } else if (op < 6) {
+        Map<NodeId, SubscriberRegistry.Subscription> subs =
+            model.computeIfAbsent(key, k -> new HashMap<>());
+        SubscriberRegistry.Subscription held = subs.get(id);
+        boolean ended = registry.unsubscribe(key, id);
+        if (live(held, now)) {
+          assertThat(ended).as("ends a live subscription").isTrue();
+        } else if (held == null) {
+          assertThat(ended).as("nothing to end").isFalse();
+        }
+        subs.remove(id);
+      } else if (op < 8) {
+        now = later(model, now, rng);
+      } else if (op < 9) {
+        registry.expire(now);
+        assertThat(registry.size()).as("size after expiry").isEqualTo(live(model, now, null, null));
+      } else {
+        // Reading purges the key's lapsed subscriptions, so reads are steps of their own: the
+        // others see lapsed subscriptions left in place.
+        List<Contact> expected = new ArrayList<>();
+        for (SubscriberRegistry.Subscription s : model.getOrDefault(key, Map.of()).values()) {
+          if (live(s, now)) {
+            expected.add(s.subscriber());
+          }
+        }
+        // Equal to the model's, which grants only under the bounds: so the registry's keep them.
+        assertThat(registry.subscribers(key, now))
+            .as("live subscribers of %s at %s", key, now)
+            .containsExactlyInAnyOrderElementsOf(expected)
+            .hasSizeLessThanOrEqualTo(maxPerKey);
+      }
+      assertThat(registry.size())
+          .as("size counts the live and maybe lapsed ones, within maxTotal")
+          .isBetween(live(model, now, null, null), Math.min(maxTotal, all(model)));
+    }
+  }
+
+  /** A later instant: often the very end of a subscription, where it lapses. */
+  private static Instant later(
+      Map<Key, Map<NodeId, SubscriberRegistry.Subscription>> model,
+      Instant now,
+      SplittableRandom rng) {
+    List<Instant> ends = new ArrayList<>();
+    for (Map<NodeId, SubscriberRegistry.Subscription> subs : model.values()) {
+      for (SubscriberRegistry.Subscription s : subs.values()) {
+        if (s.expiresAt().isAfter(now)) {
+          ends.add(s.expiresAt());
+        }
+      }
+    }
+    return ends.isEmpty() || rng.nextBoolean()
+        ? now.plusMillis(rng.nextInt(5000))
+        : ends.get(rng.nextInt(ends.size()));
+  }
+
+  private static boolean live(SubscriberRegistry.Subscription s, Instant now) {
+    return s != null && now.isBefore(s.expiresAt());
+  }
+
+  /** Live subscriptions, of one key and/or one subscriber when given. */
+  private static int live(
+      Map<Key, Map<NodeId, SubscriberRegistry.Subscription>> model,
+      Instant now,
+      Key key,
+      NodeId id) {
+    int n = 0;
+    for (Map.Entry<Key, Map<NodeId, SubscriberRegistry.Subscription>> e : model.entrySet()) {
+      if (key != null && !key.equals(e.getKey())) {
+        continue;
+      }
+      for (Map.Entry<NodeId, SubscriberRegistry.Subscription> s : e.getValue().entrySet()) {
+        if ((id == null || id.equals(s.getKey())) && live(s.getValue(), now)) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  private static int all(Map<Key, Map<NodeId, SubscriberRegistry.Subscription>> model) {
+    return model.values().stream().mapToInt(Map::size).sum();
+  }
+}
