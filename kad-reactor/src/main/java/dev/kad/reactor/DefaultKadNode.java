@@ -152,8 +152,8 @@ final class DefaultKadNode implements KadNode {
               }
 
               @Override
-              public void notified(Request.Notify notify) {
-                liveStreams.notified(notify);
+              public boolean notified(Request.Notify notify) {
+                return liveStreams.notified(notify);
               }
             });
   }

@@ -6,6 +6,7 @@ import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
+import dev.kad.reactor.watch.SubscriberRegistry;
 import dev.kad.reactor.watch.WatchSession;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -312,18 +313,35 @@ final class LiveStreams {
   /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */
   void stored(Key key, List<Value> changed) {
     deliver(key, changed);
-    for (Contact subscriber : node.subscribers().subscribers(key, node.clock().instant())) {
+    for (SubscriberRegistry.Subscription subscription :
+        node.subscribers().subscriptions(key, node.clock().instant())) {
+      Contact subscriber = subscription.subscriber();
       node.push(
           node.call(subscriber, new Request.Notify(node.contact(), key, changed))
-              .then()
-              .onErrorResume(
-                  e -> {
-                    // A subscriber that does not take its push loses the subscription; a live
-                    // watcher subscribes again at its next renewal.
-                    node.subscribers().unsubscribe(key, subscriber.id());
-                    return Mono.empty();
-                  }));
+              .map(answer -> refused(subscriber, answer))
+              .onErrorReturn(true)
+              .filter(refused -> refused)
+              .doOnNext(
+                  refused -> {
+                    // A subscriber that does not take its push loses the subscription: it failed,
+                    // refused (it no longer watches the key through this node), or another node
+                    // serves its address now. This node dialed the subscriber's address, so the
+                    // answer comes from whoever serves it, and only this one subscription ends. A
+                    // live watcher subscribes again at its next renewal; a subscription renewed
+                    // while the push travelled is left alone, as the renewal came after whatever
+                    // the answer says.
+                    node.subscribers().end(key, subscription);
+                  })
+              .then());
     }
+  }
+
+  /**
+   * Whether a subscriber's answer to a push refuses it: any {@code Failure}, or an answer from
+   * another id than the subscriber's.
+   */
+  private static boolean refused(Contact subscriber, Response answer) {
+    return answer instanceof Response.Failure || !answer.sender().id().equals(subscriber.id());
   }
 
   void deliver(Key key, List<Value> values) {
@@ -338,20 +356,22 @@ final class LiveStreams {
   /**
    * A node pushed values: only the watches that subscribed there see them, and only the values
    * whose signature, if any, verifies. A push from anyone else is dropped.
+   *
+   * @return whether a watch is subscribed or subscribing at the sender: false refuses the push
    */
-  void notified(Request.Notify notify) {
+  boolean notified(Request.Notify notify) {
     Set<WatchSession> sessions = watches.get(notify.key());
     if (sessions == null) {
-      return;
+      log.debug(
+          "node={} refused a push for {} from {}, not watching it",
+          node.id().toShortHex(),
+          notify.key().toShortHex(),
+          notify.sender());
+      return false;
     }
     List<Value> genuine = null;
     for (WatchSession session : sessions) {
       if (!session.subscribedAt(notify.sender().id())) {
-        log.debug(
-            "node={} dropped a push for {} from {}, not subscribed there",
-            node.id().toShortHex(),
-            notify.key().toShortHex(),
-            notify.sender());
         continue;
       }
       if (genuine == null) {
@@ -364,6 +384,15 @@ final class LiveStreams {
       }
       session.offer(genuine);
     }
+    if (genuine == null) {
+      log.debug(
+          "node={} refused a push for {} from {}, not subscribed there",
+          node.id().toShortHex(),
+          notify.key().toShortHex(),
+          notify.sender());
+      return false;
+    }
+    return true;
   }
 
   private static Duration max(Duration a, Duration b) {

@@ -39,8 +39,13 @@ final class RequestHandling implements RequestHandler {
     /** Values of {@code key} were stored that changed what the key holds. */
     void stored(Key key, List<Value> changed);
 
-    /** A node this one watches through pushed values. */
-    void notified(Request.Notify notify);
+    /**
+     * A node pushed values.
+     *
+     * @return whether a watch on this node is subscribed (or subscribing) at the sender for the
+     *     key: false refuses the push, and the storage node then ends that subscription
+     */
+    boolean notified(Request.Notify notify);
   }
 
   private final KadConfig config;
@@ -106,7 +111,19 @@ final class RequestHandling implements RequestHandler {
       subscribers.unsubscribe(r.key(), r.sender().id());
       return new Response.Pong(me);
     } else if (request instanceof Request.Notify r) {
-      hooks.notified(r);
+      if (!hooks.notified(r)) {
+        // A storage node that still holds a subscription this node no longer wants (its
+        // Unsubscribe was lost, a Subscribe arrived after the watch gave up, or this node
+        // restarted with the same id): the refusal tells it to stop pushing now, not at the TTL.
+        return new Response.Failure(
+            me,
+            Code.INVALID,
+            "not watching key "
+                + r.key().toShortHex()
+                + " through "
+                + r.sender().id().toShortHex()
+                + ": drop the subscription");
+      }
       return new Response.Pong(me);
     }
     return new Response.Failure(me, Code.INVALID, "unknown request " + request.getClass());

@@ -425,6 +425,50 @@ class HostilePeerTest {
   }
 
   @Test
+  void aPushAnsweredFromAnotherIdEndsTheSubscription() {
+    Cluster c = clusters.grow(59, 1);
+    DefaultKadNode node = (DefaultKadNode) c.node(0);
+    Key key = Key.of("moved");
+    SplittableRandom rng = new SplittableRandom(59);
+    NodeId stranger = NodeId.random(rng);
+    // The watcher's address now serves another node, one that takes any push.
+    RawPeer watcher =
+        peer(
+            c,
+            NodeId.random(rng),
+            (self, request) -> new Response.Pong(new Contact(stranger, self.address())));
+    watcher.send(c, node, new Request.Subscribe(watcher.contact(), key, Duration.ofMinutes(5)));
+    c.await(node.put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    assertThat(node.subscribers().subscribers(key, c.now())).isEmpty();
+  }
+
+  @Test
+  void aRefusedPushDoesNotEndASubscriptionRenewedWhileTheRefusalTravelled() {
+    Cluster c = clusters.grow(60, 1);
+    DefaultKadNode node = (DefaultKadNode) c.node(0);
+    Key key = Key.of("renewed");
+    InMemoryTransport transport = c.network.newTransport();
+    Contact watcher = new Contact(NodeId.random(new SplittableRandom(60)), transport.address());
+    // It refuses the push (its old watch had ended), and the refusal takes a second to arrive.
+    c.await(
+        transport.start(
+            request ->
+                request instanceof Request.Notify
+                    ? Mono.<Response>just(
+                            new Response.Failure(watcher, Response.Code.INVALID, "no"))
+                        .delayElement(Duration.ofSeconds(1), c.vts)
+                    : Mono.just(new Response.Pong(watcher))));
+    Request.Subscribe subscribe = new Request.Subscribe(watcher, key, Duration.ofMinutes(5));
+    c.await(transport.send(node.contact().address(), subscribe));
+    c.await(node.put(key, new byte[] {1}));
+    // A new watch subscribes again while the refusal of the old one's push travels.
+    c.await(transport.send(node.contact().address(), subscribe));
+    c.vts.advanceTimeBy(Duration.ofSeconds(2));
+    assertThat(node.subscribers().subscribers(key, c.now())).containsExactly(watcher);
+  }
+
+  @Test
   void aFlappingPeerIsEvictedAfterMaxFailures() {
     Cluster c =
         clusters.grow(53, KadConfig.builder().k(8).maxFailures(2).maintenance(false).build(), 6);

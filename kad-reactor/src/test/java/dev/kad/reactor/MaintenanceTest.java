@@ -158,6 +158,35 @@ class MaintenanceTest {
   }
 
   @Test
+  void aCachedCopyLandingOnAHolderDoesNotStopItReplicating() {
+    KadConfig config =
+        CONFIG.toBuilder().expireAfter(Duration.ofHours(10)).maintenance(false).build();
+    Cluster c = clusters.grow(25, config, 20);
+    Key key = Key.of("cached on a holder");
+    KadNode publisher = c.node(0);
+    Value value =
+        Value.of(new byte[] {1}, publisher.id(), 1, 1, c.now().plus(Duration.ofHours(10)));
+    c.await(publisher.put(key, value));
+    List<KadNode> holders = c.holders(key);
+    assertThat(holders).hasSizeGreaterThanOrEqualTo(CONFIG.k());
+    DefaultKadNode holder = (DefaultKadNode) holders.get(0);
+    c.vts.advanceTimeBy(CONFIG.replicateInterval().plusMinutes(1));
+    // A get leaves a cached copy at it (as one does at a node that answered before the put).
+    DefaultKadNode getter =
+        (DefaultKadNode) c.nodes.stream().filter(n -> !holders.contains(n)).findFirst().get();
+    c.await(
+        getter.call(
+            holder.contact(), new Request.Store(getter.contact(), key, List.of(value), true)));
+    for (KadNode h : holders.subList(1, holders.size())) {
+      c.network.kill(h.contact().address());
+    }
+
+    // Stored here by its publisher more than an interval ago, and by nobody since: replicated.
+    c.await(new Maintenance(holder).replicate());
+    assertThat(c.holders(key)).hasSizeGreaterThanOrEqualTo(CONFIG.k());
+  }
+
+  @Test
   void closeStopsEveryJob() {
     Cluster c = clusters.grow(25, 8);
     RecordingTransport[] recorder = new RecordingTransport[1];

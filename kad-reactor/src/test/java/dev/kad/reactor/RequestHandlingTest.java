@@ -37,6 +37,7 @@ class RequestHandlingTest {
   private final List<Contact> heard = new ArrayList<>();
   private final List<Value> changed = new ArrayList<>();
   private final List<Request.Notify> notified = new ArrayList<>();
+  private boolean watching = true;
   private final RequestHandling handling =
       new RequestHandling(
           config,
@@ -58,8 +59,9 @@ class RequestHandlingTest {
             }
 
             @Override
-            public void notified(Request.Notify notify) {
+            public boolean notified(Request.Notify notify) {
               notified.add(notify);
+              return watching;
             }
           });
   private final Contact peer = new Contact(NodeId.random(rng), new Address("10.0.1.1", 4000));
@@ -224,6 +226,16 @@ class RequestHandlingTest {
             peer, Key.of("w"), List.of(Value.of(new byte[1], peer.id(), 1, 1, later)));
     assertThat(handling.answer(notify)).isEqualTo(new Response.Pong(me));
     assertThat(notified).containsExactly(notify);
+  }
+
+  @Test
+  void aNotifyForAKeyNotWatchedThroughItsSenderIsRefused() {
+    watching = false;
+    Key key = Key.of("w");
+    assertRefused(
+        new Request.Notify(peer, key, List.of(Value.of(new byte[1], peer.id(), 1, 1, later))),
+        Code.INVALID,
+        "not watching key " + key.toShortHex());
   }
 
   private void assertRefused(Request request, Code code, String message) {

@@ -2,6 +2,7 @@ package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
@@ -359,6 +360,62 @@ class WatchTest {
     c.await(c.node(1).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(10));
     assertThat(recorder[0].received()).noneMatch(Request.Notify.class::isInstance);
+  }
+
+  /** Puts a value from node 1 and tells whether the watcher was pushed a Notify for it. */
+  private static boolean pushedAfterPut(Cluster c, RecordingTransport recorder, Key key, int b) {
+    recorder.clear();
+    c.await(c.node(1).put(key, new byte[] {(byte) b}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    return recorder.received().stream().anyMatch(Request.Notify.class::isInstance);
+  }
+
+  @Test
+  void aWatchWhoseUnsubscribesWereLostRefusesTheNextPushAndIsPushedNoMore() {
+    Cluster c = cluster(47, 20);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode watcher = c.startRecorded(recorder);
+    Key key = Key.of("lost goodbyes");
+    Disposable watch = watcher.watch(key).subscribe();
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    // Every Unsubscribe of the cancel is lost: the storage nodes keep the subscriptions.
+    c.network.lossProbability(1.0);
+    watch.dispose();
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    c.network.lossProbability(0.0);
+    assertThat(subscriptionsHeldFor(c, watcher)).isEqualTo(CONFIG.k());
+
+    // Each storage node pushes once, is refused, and ends the subscription, long before the TTL.
+    assertThat(pushedAfterPut(c, recorder[0], key, 1)).isTrue();
+    assertThat(subscriptionsHeldFor(c, watcher)).isZero();
+    assertThat(pushedAfterPut(c, recorder[0], key, 2)).isFalse();
+  }
+
+  @Test
+  void aNodeRestartedWithTheSameIdRefusesThePushesOfItsFormerWatch() {
+    Cluster c = cluster(48, 20);
+    Key key = Key.of("former life");
+    // Far from the key, so the nodes it subscribes at are the ones a put stores at.
+    byte[] far = key.toBytes();
+    far[0] ^= (byte) 0x80;
+    NodeId id = NodeId.of(far);
+    KadNode before = c.join(c.builder().id(id));
+    Address address = before.contact().address();
+    watches.add(before.watch(key).subscribe(v -> {}, e -> {}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(subscriptionsHeldFor(c, before)).isEqualTo(CONFIG.k());
+    // It crashes, so no Unsubscribe leaves, and comes back at once with the same id and address.
+    c.network.kill(address);
+    c.await(before.close());
+    c.nodes.remove(before);
+    c.network.revive(address);
+    RecordingTransport recorder = new RecordingTransport(c.network.newTransport(address));
+    KadNode after = c.join(c.builder().id(id).transport(recorder));
+    assertThat(subscriptionsHeldFor(c, after)).isEqualTo(CONFIG.k());
+
+    assertThat(pushedAfterPut(c, recorder, key, 1)).isTrue();
+    assertThat(subscriptionsHeldFor(c, after)).isZero();
+    assertThat(pushedAfterPut(c, recorder, key, 2)).isFalse();
   }
 
   @Test

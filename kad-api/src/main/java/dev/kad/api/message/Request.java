@@ -149,7 +149,9 @@ public sealed interface Request extends Message {
 
   /**
    * Pushed by a storage node to a subscriber when values of {@code key} were stored, answered with
-   * {@link Response.Pong}.
+   * {@link Response.Pong}, or with a {@link Response.Failure} when the receiver does not watch the
+   * key through the sender (its Unsubscribe was lost, or it restarted): any Failure, or an answer
+   * from another id than the subscriber's, tells the storage node to end that subscription.
    *
    * @param sender the storage node
    * @param key the watched key

@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeSet;
 
 /**
@@ -74,11 +75,12 @@ public final class LookupState {
   /**
    * Starts a lookup.
    *
-   * @param target the id or key looked up
+   * @param target the id or key looked up, as wide as {@code self}
    * @param self this node's id, never a candidate
-   * @param k the size of the closest-set
-   * @param alpha requests in flight at once
+   * @param k the size of the closest-set, at least 1
+   * @param alpha requests in flight at once, at least 1
    * @param seeds the first contacts, from the routing table (hop 1)
+   * @throws IllegalArgumentException when a value is out of its range, naming it
    */
   public LookupState(KadId target, NodeId self, int k, int alpha, Collection<Contact> seeds) {
     this(target, self, k, alpha, Integer.MAX_VALUE, seeds);
@@ -88,12 +90,13 @@ public final class LookupState {
    * Starts a lookup that sends at most {@code budget} requests: done once they are spent and
    * settled, e.g. a bucket refresh, which may send no more than k requests per bucket.
    *
-   * @param target the id or key looked up
+   * @param target the id or key looked up, as wide as {@code self}
    * @param self this node's id, never a candidate
-   * @param k the size of the closest-set
-   * @param alpha requests in flight at once
-   * @param budget the most requests the lookup sends
+   * @param k the size of the closest-set, at least 1
+   * @param alpha requests in flight at once, at least 1
+   * @param budget the most requests the lookup sends, at least 0 (none: done at once)
    * @param seeds the first contacts, from the routing table (hop 1)
+   * @throws IllegalArgumentException when a value is out of its range, naming it
    */
   public LookupState(
       KadId target, NodeId self, int k, int alpha, int budget, Collection<Contact> seeds) {
@@ -105,13 +108,14 @@ public final class LookupState {
    * maxPending} unsettled (in flight or stalled) at once: the pipeline's cap on requests it runs
    * together, so that every contact {@link #next()} hands out is really asked.
    *
-   * @param target the id or key looked up
+   * @param target the id or key looked up, as wide as {@code self}
    * @param self this node's id, never a candidate
-   * @param k the size of the closest-set
-   * @param alpha requests in flight at once
-   * @param budget the most requests the lookup sends
+   * @param k the size of the closest-set, at least 1
+   * @param alpha requests in flight at once, at least 1
+   * @param budget the most requests the lookup sends, at least 0 (none: done at once)
    * @param maxPending the most unsettled requests at once, at least alpha
    * @param seeds the first contacts, from the routing table (hop 1)
+   * @throws IllegalArgumentException when a value is out of its range, naming it
    */
   public LookupState(
       KadId target,
@@ -121,6 +125,27 @@ public final class LookupState {
       int budget,
       int maxPending,
       Collection<Contact> seeds) {
+    Objects.requireNonNull(target, "target");
+    Objects.requireNonNull(self, "self");
+    Objects.requireNonNull(seeds, "seeds");
+    if (target.bits() != self.bits()) {
+      throw new IllegalArgumentException(
+          "target must have " + self.bits() + " bits as self has but had " + target.bits());
+    }
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be at least 1 but was " + k);
+    }
+    if (alpha < 1) {
+      throw new IllegalArgumentException("alpha must be at least 1 but was " + alpha);
+    }
+    if (budget < 0) {
+      throw new IllegalArgumentException("budget must be at least 0 but was " + budget);
+    }
+    // Below alpha, the pipeline's cap would hold back requests the state counts as in flight.
+    if (maxPending < alpha) {
+      throw new IllegalArgumentException(
+          "maxPending must be at least alpha " + alpha + " but was " + maxPending);
+    }
     this.budget = budget;
     this.maxPending = maxPending;
     this.target = target;

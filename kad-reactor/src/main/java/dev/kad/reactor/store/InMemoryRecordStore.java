@@ -8,21 +8,30 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * The default {@link RecordStore}: values in memory, with the limits of {@link KadConfig} ({@code
  * maxValueBytes}, {@code maxValuesPerKey}, {@code maxStoredBytes}). One short lock guards the whole
  * store; nothing inside it does I/O.
+ *
+ * <p>Values are also indexed by the instant they go (their expiry, or a cached copy's earlier
+ * time), so every store first drops the values of every key whose time has come, at O(log n) each
+ * and O(log n) when there are none: an expired value never counts against a limit at a store, and
+ * an expiry run costs what it drops, not a scan of the store.
  */
 public final class InMemoryRecordStore implements RecordStore {
 
   private final KadConfig config;
   private final Map<Key, Map<Identity, StoredValue>> byKey = new HashMap<>();
+
+  /** Every value held, once, by when it goes: soonest first. */
+  private final TreeSet<Due> byExpiry = new TreeSet<>();
+
   private long storedBytes;
   private int size;
 
@@ -38,6 +47,26 @@ public final class InMemoryRecordStore implements RecordStore {
   private record Identity(NodeId publisher, long valueId) {
     static Identity of(Value v) {
       return new Identity(v.publisher(), v.valueId());
+    }
+  }
+
+  /** When a value held goes, and which one it is: an entry of the expiry index. */
+  private record Due(Instant at, Key key, Identity identity) implements Comparable<Due> {
+    static Due of(StoredValue v, Identity identity) {
+      Instant expires = v.value().expiresAt();
+      return new Due(v.keepUntil().isBefore(expires) ? v.keepUntil() : expires, v.key(), identity);
+    }
+
+    @Override
+    public int compareTo(Due other) {
+      int c = at.compareTo(other.at);
+      if (c == 0) {
+        c = key.compareTo(other.key);
+      }
+      if (c == 0) {
+        c = identity.publisher().compareTo(other.identity.publisher());
+      }
+      return c != 0 ? c : Long.compare(identity.valueId(), other.identity.valueId());
     }
   }
 
@@ -59,10 +88,11 @@ public final class InMemoryRecordStore implements RecordStore {
     }
     Instant until = keepUntil.isBefore(value.expiresAt()) ? keepUntil : value.expiresAt();
     synchronized (this) {
+      // Values that expired, of every key, make room at once, not at the next expiry run (never,
+      // with that job off): until then they counted against maxValuesPerKey and maxStoredBytes
+      // though no one saw them.
+      purge(now);
       Map<Identity, StoredValue> values = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
-      // Values of the key that expired make room at once, not at the next expiry run: until
-      // then they counted against maxValuesPerKey and maxStoredBytes though no one saw them.
-      dropExpired(values, now);
       Identity identity = Identity.of(value);
       StoredValue old = values.get(identity);
       String overBudget = overBudget(key, values, identity, value, now);
@@ -112,8 +142,12 @@ public final class InMemoryRecordStore implements RecordStore {
       return StoreOutcome.rejected(
           "seq " + value.seq() + " is older than the stored seq " + held.seq());
     }
-    // An original stays an original: a cached copy arriving later never downgrades it.
+    // An original stays an original: a cached copy arriving later never downgrades it, and never
+    // restarts its replication clock either. Replication skips a value received by Store within
+    // the interval, trusting that its sender stored it at the other k - 1 closest nodes too
+    // (Kademlia §4.1); the sender of a cached copy stored it here alone (§2.5).
     boolean stillCached = old.cached() && cached;
+    Instant storedAt = cached && !old.cached() ? old.storedAt() : now;
     if (value.seq() == held.seq()) {
       if (!sameContent(held, value)) {
         return StoreOutcome.rejected(
@@ -122,7 +156,7 @@ public final class InMemoryRecordStore implements RecordStore {
       // The same value again, possibly republished with a later expiry: a renewal.
       Value kept = value.expiresAt().isAfter(held.expiresAt()) ? value : held;
       Instant later = stillCached ? max(until, old.keepUntil()) : kept.expiresAt();
-      values.put(identity, new StoredValue(old.key(), kept, now, later, stillCached));
+      renew(values, identity, old, new StoredValue(old.key(), kept, storedAt, later, stillCached));
       return StoreOutcome.renewed();
     }
     long grown = cost(value) - cost(held);
@@ -135,7 +169,7 @@ public final class InMemoryRecordStore implements RecordStore {
     }
     drop(values, identity, old);
     Instant keep = stillCached ? until : value.expiresAt();
-    put(values, identity, new StoredValue(old.key(), value, now, keep, stillCached));
+    put(values, identity, new StoredValue(old.key(), value, storedAt, keep, stillCached));
     return StoreOutcome.stored();
   }
 
@@ -169,16 +203,7 @@ public final class InMemoryRecordStore implements RecordStore {
 
   @Override
   public synchronized int expire(Instant now) {
-    int dropped = 0;
-    Iterator<Map<Identity, StoredValue>> keys = byKey.values().iterator();
-    while (keys.hasNext()) {
-      Map<Identity, StoredValue> values = keys.next();
-      dropped += dropExpired(values, now);
-      if (values.isEmpty()) {
-        keys.remove();
-      }
-    }
-    return dropped;
+    return purge(now);
   }
 
   @Override
@@ -228,27 +253,38 @@ public final class InMemoryRecordStore implements RecordStore {
 
   private void put(Map<Identity, StoredValue> values, Identity identity, StoredValue v) {
     values.put(identity, v);
+    byExpiry.add(Due.of(v, identity));
     storedBytes += cost(v.value());
     size++;
   }
 
   private void drop(Map<Identity, StoredValue> values, Identity identity, StoredValue v) {
     values.remove(identity);
+    byExpiry.remove(Due.of(v, identity));
     storedBytes -= cost(v.value());
     size--;
   }
 
-  /** Drops the expired values of one key; returns how many. */
-  private int dropExpired(Map<Identity, StoredValue> values, Instant now) {
+  /** The same value held on with new times: the same bytes, another place in the index. */
+  private void renew(
+      Map<Identity, StoredValue> values, Identity identity, StoredValue old, StoredValue v) {
+    byExpiry.remove(Due.of(old, identity));
+    values.put(identity, v);
+    byExpiry.add(Due.of(v, identity));
+  }
+
+  /** Drops every value, of every key, that expired at {@code now}; returns how many. */
+  private int purge(Instant now) {
     int dropped = 0;
-    Iterator<StoredValue> it = values.values().iterator();
-    while (it.hasNext()) {
-      StoredValue v = it.next();
-      if (v.isExpiredAt(now)) {
-        it.remove();
-        storedBytes -= cost(v.value());
-        size--;
-        dropped++;
+    while (!byExpiry.isEmpty() && !byExpiry.first().at().isAfter(now)) {
+      Due due = byExpiry.pollFirst();
+      Map<Identity, StoredValue> values = byKey.get(due.key());
+      StoredValue v = values.remove(due.identity());
+      storedBytes -= cost(v.value());
+      size--;
+      dropped++;
+      if (values.isEmpty()) {
+        byKey.remove(due.key());
       }
     }
     return dropped;

@@ -25,7 +25,7 @@ public interface RecordStore {
    * @param value the value
    * @param keepUntil when to drop it at the latest (its expiry, or earlier for a cached copy)
    * @param cached whether it is a cached copy from a lookup; a cached copy never downgrades an
-   *     original already held
+   *     original already held, shortens its time or restarts its {@link StoredValue#storedAt()}
    * @param now the current instant
    * @return whether it was accepted and changed what the key holds, or why it was refused
    */
@@ -57,7 +57,7 @@ public interface RecordStore {
   int expire(Instant now);
 
   /**
-   * The number of values held (expired ones included until {@link #expire(Instant)}).
+   * The number of values held (expired ones may be included until {@link #expire(Instant)}).
    *
    * @return the count
    */

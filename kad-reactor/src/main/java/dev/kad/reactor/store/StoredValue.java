@@ -11,7 +11,8 @@ import java.util.Objects;
  * @param key the key it is stored under
  * @param value the value
  * @param storedAt when it was last received by a Store request (the replication rule skips values
- *     received within the replication interval)
+ *     received within the replication interval); a cached copy of an original held does not count,
+ *     as its sender stored it at this node alone
  * @param keepUntil when this node drops it: the value's expiry, or earlier for a cached copy
  * @param cached whether it is a cached copy left by a lookup rather than a stored original
  */

@@ -138,6 +138,49 @@ public final class SubscriberRegistry {
   }
 
   /**
+   * Ends one subscription, unless it was renewed since it was read: a push refused or failed ends
+   * the subscription it was sent under, not a renewal that arrived while the push travelled (that
+   * renewal is newer than whatever the push's answer says).
+   *
+   * @param key the watched key
+   * @param subscription a subscription {@link #subscriptions} returned; compared by identity, so a
+   *     renewal, even to the same instant, is never this subscription
+   * @return true when it was still held, and is now ended
+   */
+  public synchronized boolean end(Key key, Subscription subscription) {
+    Map<NodeId, Subscription> subs = byKey.get(key);
+    NodeId id = subscription.subscriber().id();
+    if (subs == null || subs.get(id) != subscription) {
+      return false;
+    }
+    subs.remove(id);
+    release(id);
+    if (subs.isEmpty()) {
+      byKey.remove(key);
+    }
+    return true;
+  }
+
+  /**
+   * The live subscriptions of {@code key}.
+   *
+   * @param key the key
+   * @param now the current instant
+   * @return the subscriptions that have not lapsed
+   */
+  public synchronized List<Subscription> subscriptions(Key key, Instant now) {
+    Map<NodeId, Subscription> subs = byKey.get(key);
+    if (subs == null) {
+      return List.of();
+    }
+    purge(subs, now);
+    if (subs.isEmpty()) {
+      byKey.remove(key);
+    }
+    return List.copyOf(subs.values());
+  }
+
+  /**
    * The live subscribers of {@code key}.
    *
    * @param key the key

@@ -1,6 +1,7 @@
 package dev.kad.reactor.lookup;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
@@ -25,6 +26,30 @@ class LookupStateTest {
     }
     out.sort(Comparator.comparing(c -> target.distance(c.id())));
     return out;
+  }
+
+  @Test
+  void refusesSettingsItsRulesCannotKeepNamingTheValue() {
+    List<Contact> seeds = contacts(3);
+    assertThatThrownBy(() -> new LookupState(target, self, 0, 1, seeds))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("k must be at least 1 but was 0");
+    assertThatThrownBy(() -> new LookupState(target, self, 4, 0, seeds))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("alpha must be at least 1 but was 0");
+    assertThatThrownBy(() -> new LookupState(target, self, 4, 3, -1, seeds))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("budget must be at least 0 but was -1");
+    assertThatThrownBy(() -> new LookupState(target, self, 4, 3, 10, 2, seeds))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxPending must be at least alpha 3 but was 2");
+    assertThatThrownBy(() -> new LookupState(NodeId.random(256, rng), self, 4, 3, seeds))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("target must have 160 bits as self has but had 256");
+    // The bounds themselves are fine: a budget of nothing asks nobody and is done at once.
+    LookupState state = new LookupState(target, self, 4, 3, 0, 3, seeds);
+    assertThat(state.next()).isEmpty();
+    assertThat(state.isDone()).isTrue();
   }
 
   @Test

@@ -232,8 +232,8 @@ class InMemoryRecordStoreProperties {
 
   /**
    * The contract as plain maps. Expired values count against the limits until an expiry run, or
-   * until a store of their key that passes the checks of the value itself (size, expiry, signature)
-   * makes room (docs/architecture.md, Expired values of a key).
+   * until a store (of any key) that passes the checks of the value itself (size, expiry, signature)
+   * makes room (docs/architecture.md, Expired values).
    */
   private static final class Model {
     final KadConfig config;
@@ -263,8 +263,10 @@ class InMemoryRecordStoreProperties {
       if (!refusals.isEmpty()) {
         return new Expected(false, false, refusals);
       }
+      for (Map<Identity, StoredValue> held : keys.values()) {
+        held.values().removeIf(v -> gone(v, now));
+      }
       Map<Identity, StoredValue> values = keys.computeIfAbsent(key, k -> new LinkedHashMap<>());
-      values.values().removeIf(v -> gone(v, now));
       Identity identity = new Identity(value.publisher(), value.valueId());
       StoredValue old = values.get(identity);
       long wire = config.valueWireBytes(value);
@@ -292,6 +294,8 @@ class InMemoryRecordStoreProperties {
       }
       Value held = old.value();
       boolean stillCached = old.cached() && cached;
+      // A cached copy of an original never restarts the original's replication clock.
+      Instant storedAt = cached && !old.cached() ? old.storedAt() : now;
       if (held.isSigned() && !Arrays.equals(held.publicKey(), value.publicKey())) {
         refusals.add("same key");
       }
@@ -316,7 +320,7 @@ class InMemoryRecordStoreProperties {
             stillCached
                 ? (until.isAfter(old.keepUntil()) ? until : old.keepUntil())
                 : kept.expiresAt();
-        values.put(identity, new StoredValue(key, kept, now, later, stillCached));
+        values.put(identity, new StoredValue(key, kept, storedAt, later, stillCached));
         return Expected.RENEWED;
       } else if (storedBytes() + cost(value) - cost(held) > config.maxStoredBytes()) {
         refusals.add("maxStoredBytes");
@@ -325,7 +329,7 @@ class InMemoryRecordStoreProperties {
         return new Expected(false, false, refusals);
       }
       Instant keep = stillCached ? until : value.expiresAt();
-      values.put(identity, new StoredValue(key, value, now, keep, stillCached));
+      values.put(identity, new StoredValue(key, value, storedAt, keep, stillCached));
       return Expected.STORED;
     }
 

@@ -151,6 +151,25 @@ class InMemoryRecordStoreTest {
   }
 
   @Test
+  void aCachedCopyOfAnOriginalLeavesItsReplicationClockAndItsExpiry() {
+    RecordStore s = store();
+    Value v = Value.of(new byte[] {1}, alice, 1, 1, day);
+    put(s, v);
+    Instant later = now.plusSeconds(30);
+    assertThat(s.store(key, v, later.plusSeconds(60), true, later).accepted()).isTrue();
+    assertThat(s.entries(later))
+        .singleElement()
+        .isEqualTo(new StoredValue(key, v, now, day, false));
+
+    // A newer version arriving as a cached copy: an original still, on the same clock.
+    Value newer = Value.of(new byte[] {2}, alice, 1, 2, day);
+    assertThat(s.store(key, newer, later.plusSeconds(60), true, later).changed()).isTrue();
+    assertThat(s.entries(later))
+        .singleElement()
+        .isEqualTo(new StoredValue(key, newer, now, day, false));
+  }
+
+  @Test
   void aSignedValueIsReplacedOnlyUnderTheSameKey() throws Exception {
     var generator = KeyPairGenerator.getInstance("Ed25519");
     var owner = generator.generateKeyPair();
@@ -211,6 +230,25 @@ class InMemoryRecordStoreTest {
       held += config.valueWireBytes(v);
     }
     assertThat(held).isLessThanOrEqualTo(config.keyWireBudget());
+  }
+
+  @Test
+  void expiredValuesOfOtherKeysMakeRoomAtAFullStore() {
+    int overhead = KadConfig.STORED_VALUE_OVERHEAD;
+    RecordStore s = store(KadConfig.builder().maxValueBytes(4).maxStoredBytes(8L + 2 * overhead));
+    Instant soon = now.plusSeconds(60);
+    s.store(Key.of("a"), Value.of(new byte[4], alice, 1, 1, soon), soon, false, now);
+    // A cached copy whose own time ends before its value's expiry.
+    s.store(Key.of("b"), Value.of(new byte[4], bob, 1, 1, day), soon, true, now);
+    Value fresh = Value.of(new byte[4], NodeId.random(rng), 1, 1, day);
+    assertThat(s.store(key, fresh, day, false, now).accepted()).isFalse();
+
+    // Both are gone at a minute, though no expiry run came and neither is of this key.
+    Instant later = now.plusSeconds(60);
+    assertThat(s.store(key, fresh, day, false, later)).isEqualTo(StoreOutcome.stored());
+    assertThat(s.size()).isEqualTo(1);
+    assertThat(s.storedBytes()).isEqualTo(4 + overhead);
+    assertThat(s.expire(later)).isZero();
   }
 
   @Test

@@ -48,6 +48,24 @@ class SubscriberRegistryTest {
   }
 
   @Test
+  void endingASubscriptionLeavesARenewalOfItAlone() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
+    Contact a = node(1);
+    registry.subscribe(key, a, Duration.ofMinutes(1), now);
+    SubscriberRegistry.Subscription pushedUnder = registry.subscriptions(key, now).get(0);
+    // Renewed, to the very same instant, while a push sent under the first one travelled.
+    registry.subscribe(key, a, Duration.ofMinutes(1), now);
+    assertThat(registry.end(key, pushedUnder)).isFalse();
+    assertThat(registry.subscribers(key, now)).containsExactly(a);
+
+    SubscriberRegistry.Subscription current = registry.subscriptions(key, now).get(0);
+    assertThat(registry.end(key, current)).isTrue();
+    assertThat(registry.subscribers(key, now)).isEmpty();
+    assertThat(registry.size()).isZero();
+    assertThat(registry.end(key, current)).isFalse();
+  }
+
+  @Test
   void limitsPerKeyAndPerSubscriberRefuseAndFreeUpOnExpiry() {
     SubscriberRegistry registry = new SubscriberRegistry(2, 2, Duration.ofMinutes(10));
     registry.subscribe(key, node(1), Duration.ofMinutes(1), now);
