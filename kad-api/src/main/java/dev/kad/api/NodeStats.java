@@ -1,5 +1,9 @@
 package dev.kad.api;
 
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
 /**
  * Figures of one node at one moment, for health checks and gauges.
  *
@@ -10,6 +14,13 @@ package dev.kad.api;
  *     payload plus {@link KadConfig#STORED_VALUE_OVERHEAD} each
  * @param activeWatches {@code watch} streams open on this node
  * @param subscribers subscriptions other nodes hold here
+ * @param lastHeard when, by the node's clock, a message from another node last arrived: an answer
+ *     to one of its requests (a refusal too) or a request of another node. Kept to the second: it
+ *     moves on only once at least a second has passed, so it may be up to a second behind. Empty
+ *     until the node first hears from another node. A node whose routing table holds contacts but
+ *     whose {@code lastHeard} stays behind while its maintenance pings and lookups go out is cut
+ *     off from its network (its link is down, or every contact it knows is gone): the table alone
+ *     does not show it, since failures count against a contact only while other nodes answer.
  */
 public record NodeStats(
     int contacts,
@@ -17,4 +28,22 @@ public record NodeStats(
     int storedValues,
     long storedBytes,
     int activeWatches,
-    int subscribers) {}
+    int subscribers,
+    Optional<Instant> lastHeard) {
+
+  /**
+   * Checks the figures.
+   *
+   * @param contacts contacts in the routing table's buckets
+   * @param buckets buckets in the routing table
+   * @param storedValues values held for the network
+   * @param storedBytes bytes of those values as counted against {@link KadConfig#maxStoredBytes()}
+   * @param activeWatches {@code watch} streams open on this node
+   * @param subscribers subscriptions other nodes hold here
+   * @param lastHeard when a message from another node last arrived; empty before the first
+   * @throws NullPointerException when {@code lastHeard} is null
+   */
+  public NodeStats {
+    Objects.requireNonNull(lastHeard, "lastHeard");
+  }
+}

@@ -44,6 +44,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -64,6 +65,12 @@ final class DefaultKadNode implements KadNode {
   private static final int MAX_QUEUED_TASKS = 4096;
 
   private static final int TASK_CONCURRENCY = 8;
+
+  /** {@link #lastHeardMillis} before the node first hears from another node. */
+  private static final long NEVER = Long.MIN_VALUE;
+
+  /** How far behind {@link NodeStats#lastHeard()} may be: it is written at most once per this. */
+  private static final long LAST_HEARD_RESOLUTION_MILLIS = 1000;
 
   private final NodeListener listener;
   private final KadConfig config;
@@ -97,6 +104,12 @@ final class DefaultKadNode implements KadNode {
   private final TaskQueue pushes;
 
   private volatile Contact contact;
+
+  /**
+   * When, in the clock's epoch milliseconds, a message from another node last arrived, or {@link
+   * #NEVER}. Read on every message, written about once a second: no contention on the hot path.
+   */
+  private final AtomicLong lastHeardMillis = new AtomicLong(NEVER);
 
   DefaultKadNode(
       KadConfig config,
@@ -176,6 +189,7 @@ final class DefaultKadNode implements KadNode {
 
   /** Answers an inbound request, and tells the listener. */
   private Mono<Response> answer(Request request) {
+    heardFromNetwork(request.sender());
     Mono<Response> answer =
         handling
             .handle(request)
@@ -349,6 +363,24 @@ final class DefaultKadNode implements KadNode {
     heardFrom(sender, true);
   }
 
+  /**
+   * Notes that a message from {@code sender} arrived, for {@link NodeStats#lastHeard()}: every
+   * inbound request and every response to {@link #send} go through here. Any message from another
+   * node shows the network reachable, a refusal or an invalid request too; one from this node's own
+   * id (it pinged its own address, given as a seed) does not.
+   */
+  private void heardFromNetwork(Contact sender) {
+    if (sender.id().equals(id)) {
+      return;
+    }
+    long now = clock.millis();
+    long last = lastHeardMillis.get();
+    if (last == NEVER || now - last >= LAST_HEARD_RESOLUTION_MILLIS) {
+      // Two threads may both get here; the later time wins whatever the order of their writes.
+      lastHeardMillis.accumulateAndGet(now, Math::max);
+    }
+  }
+
   private void heardFrom(Contact sender, boolean mayProbe) {
     Insertion insertion = table.seen(sender);
     insertion
@@ -393,6 +425,7 @@ final class DefaultKadNode implements KadNode {
     return Mono.defer(
         () ->
             send(oldest.address(), new Request.Ping(contact()))
+                .doOnNext(r -> heardFromNetwork(r.sender()))
                 .map(r -> r.sender().id().equals(oldest.id()))
                 .onErrorReturn(false)
                 .defaultIfEmpty(false)
@@ -409,6 +442,7 @@ final class DefaultKadNode implements KadNode {
     return send(to.address(), request)
         .doOnNext(
             response -> {
+              heardFromNetwork(response.sender());
               if (response.sender().id().equals(to.id())) {
                 heardFrom(response.sender());
               } else {
@@ -424,7 +458,11 @@ final class DefaultKadNode implements KadNode {
             });
   }
 
-  /** Sends with the hard timeout and reports the outcome to the listener. */
+  /**
+   * Sends with the hard timeout and reports the outcome to the listener. Callers note a response's
+   * sender with {@link #heardFromNetwork}, in an operator they have anyway: this runs once per
+   * request.
+   */
   private Mono<Response> send(Address to, Request request) {
     // timeout(Publisher, fallback) rather than timeout(Duration, Scheduler), which builds a
     // description of its source on every subscription: this runs once per request.
@@ -670,6 +708,7 @@ final class DefaultKadNode implements KadNode {
             })
         .flatMap(
             r -> {
+              heardFromNetwork(r.sender());
               Optional<String> problem = seedProblem(r);
               if (problem.isPresent()) {
                 problems.put(seed, problem.get());
@@ -1053,7 +1092,13 @@ final class DefaultKadNode implements KadNode {
         store.size(),
         store.storedBytes(),
         liveStreams.active(),
-        subscribers.size());
+        subscribers.size(),
+        lastHeard());
+  }
+
+  private Optional<Instant> lastHeard() {
+    long millis = lastHeardMillis.get();
+    return millis == NEVER ? Optional.empty() : Optional.of(Instant.ofEpochMilli(millis));
   }
 
   @Override

@@ -340,6 +340,38 @@ class KadNodeTest {
   }
 
   @Test
+  void lastHeardMovesOnWithAnswersAndRequestsOfOtherNodesOnly() {
+    Cluster c = clusters.grow(17, 4);
+    KadNode node = c.start(CONFIG);
+    c.nodes.add(node);
+    assertThat(node.stats().lastHeard()).isEmpty();
+    // Its own answer, to a ping of its own address, is not the network's.
+    assertThatThrownBy(() -> c.await(node.bootstrap(List.of(node.contact().address()))))
+        .isInstanceOf(UnreachableContactException.class);
+    assertThat(node.stats().lastHeard()).isEmpty();
+
+    c.await(node.bootstrap(List.of(c.node(0).contact().address())));
+    Instant joined = node.stats().lastHeard().orElseThrow();
+    assertThat(joined).isBetween(c.now().minusSeconds(2), c.now());
+
+    // No traffic (maintenance is off), then requests nobody answers: its own link is down.
+    c.await(Mono.delay(Duration.ofHours(1), c.vts));
+    c.network.isolate(List.of(node.contact().address()));
+    c.await(node.findNode(NodeId.random(c.random)).onErrorResume(e -> Mono.empty()));
+    assertThat(node.routingTable().size()).isPositive();
+    assertThat(node.stats().lastHeard()).hasValue(joined);
+
+    // Back on the network, the requests of a newcomer joining through it, which ask nothing back.
+    c.network.heal();
+    KadNode newcomer = c.start(CONFIG);
+    c.nodes.add(newcomer);
+    c.await(newcomer.bootstrap(List.of(node.contact().address())));
+    assertThat(node.stats().lastHeard())
+        .hasValueSatisfying(
+            at -> assertThat(at).isAfter(joined).isBetween(c.now().minusSeconds(2), c.now()));
+  }
+
+  @Test
   void aLoneNodeStoresItsOwnValue() {
     Cluster c = clusters.grow(16, 1);
     KadNode node = c.node(0);

@@ -143,10 +143,17 @@ public class KadAutoConfiguration {
   @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
   static class Health {
 
+    // The system clock is the clock of the node made here (KadNodes' default without a
+    // scheduler); an application whose own node reads another clock defines its own indicator.
     @Bean
     @ConditionalOnMissingBean(name = "kadHealthIndicator")
-    KadHealthIndicator kadHealthIndicator(KadNode kadNode, KadNodeLifecycle kadNodeLifecycle) {
-      return new KadHealthIndicator(kadNode, kadNodeLifecycle);
+    KadHealthIndicator kadHealthIndicator(
+        KadNode kadNode, KadNodeLifecycle kadNodeLifecycle, KadProperties properties) {
+      return new KadHealthIndicator(
+          kadNode,
+          kadNodeLifecycle,
+          properties.getHealth().silenceThreshold(kadNode.config()),
+          Clock.systemUTC());
     }
   }
 

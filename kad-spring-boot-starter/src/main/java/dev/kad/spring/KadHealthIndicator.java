@@ -1,36 +1,101 @@
 package dev.kad.spring;
 
+import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeStats;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
- * Reports the node's routing-table size and last bootstrap result. A node that knows no contact
- * cannot serve lookups, so:
+ * Reports the node's routing-table size, its last bootstrap result and when it last heard from
+ * another node ({@link NodeStats#lastHeard()}). A node that knows no contact cannot serve lookups,
+ * and one that hears from none of the contacts it knows is cut off, so:
  *
  * <ul>
- *   <li>up when the node knows at least one contact, or is the first node of its network (no
- *       bootstrap addresses, so nobody to know yet);
+ *   <li>up when the node knows at least one contact and has heard from another node within the
+ *       silence threshold, or is the first node of its network (no bootstrap addresses) and knows
+ *       no contact yet: nobody to know or hear from yet;
  *   <li>unknown while it joins for the first time, its table still empty;
  *   <li>down when its table is empty and the last bootstrap attempt failed (it is retried), or it
- *       had joined and has since lost every contact: the node is cut off from its network.
+ *       had joined and has since lost every contact; and down when it knows contacts but has heard
+ *       from no node for longer than the silence threshold: its link is down or every node it knows
+ *       is gone. The engine keeps such a node's table as it is (failures count against a contact
+ *       only while other nodes answer, so a node whose own link is down does not empty its table),
+ *       so the table alone would show it up forever. This holds for the first node of a network
+ *       too, once it knows contacts; it is up again as soon as a node is heard from.
  * </ul>
+ *
+ * <p>Down, not out of service: out of service is, by Spring Boot's and service registries'
+ * convention, a node deliberately taken out of rotation, and a node that cannot reach its network
+ * is down just as one that lost every contact is.
  */
 public class KadHealthIndicator implements HealthIndicator {
 
   private final KadNode node;
   private final KadNodeLifecycle lifecycle;
+  private final Duration silenceThreshold;
+  private final Clock clock;
+
+  /**
+   * Creates the indicator with the {@linkplain #defaultSilenceThreshold(KadConfig) default silence
+   * threshold} of the node's configuration and the system clock (UTC), which must be the node's
+   * clock too (as it is for nodes {@code KadNodes.builder()} makes without a scheduler).
+   *
+   * @param node the node
+   * @param lifecycle its lifecycle, which knows the bootstrap outcome
+   */
+  public KadHealthIndicator(KadNode node, KadNodeLifecycle lifecycle) {
+    this(node, lifecycle, defaultSilenceThreshold(node.config()), Clock.systemUTC());
+  }
 
   /**
    * Creates the indicator.
    *
    * @param node the node
    * @param lifecycle its lifecycle, which knows the bootstrap outcome
+   * @param silenceThreshold how long a node that knows contacts may hear from no node before it is
+   *     down; zero turns the check off
+   * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads
+   * @throws IllegalArgumentException when {@code silenceThreshold} is negative
    */
-  public KadHealthIndicator(KadNode node, KadNodeLifecycle lifecycle) {
-    this.node = node;
-    this.lifecycle = lifecycle;
+  public KadHealthIndicator(
+      KadNode node, KadNodeLifecycle lifecycle, Duration silenceThreshold, Clock clock) {
+    Objects.requireNonNull(silenceThreshold, "silenceThreshold");
+    if (silenceThreshold.isNegative()) {
+      throw new IllegalArgumentException(
+          "silenceThreshold must not be negative but was " + silenceThreshold);
+    }
+    this.node = Objects.requireNonNull(node, "node");
+    this.lifecycle = Objects.requireNonNull(lifecycle, "lifecycle");
+    this.silenceThreshold = silenceThreshold;
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * The silence threshold for a node of {@code config}: twice its {@code refreshInterval} when its
+   * refresh or liveness job runs, otherwise zero (no check). A healthy node that nobody asks
+   * anything still reaches out: every sixth of {@code refreshInterval} the liveness job pings each
+   * bucket's least-recently-seen contact not heard from within {@code refreshInterval}, and the
+   * refresh job looks up buckets not looked up within it; so an idle node may hear nothing for up
+   * to about {@code refreshInterval} plus a sixth of it (1 h 10 min by default), and twice {@code
+   * refreshInterval} (2 h) leaves a margin. Without those jobs an idle node may never reach out,
+   * and silence would say nothing about its network.
+   *
+   * @param config the node's configuration
+   * @return the threshold, zero for none
+   */
+  public static Duration defaultSilenceThreshold(KadConfig config) {
+    boolean reachesOut =
+        config.maintenance()
+            && (config.jobs().contains(MaintenanceJob.REFRESH)
+                || config.jobs().contains(MaintenanceJob.LIVENESS));
+    return reachesOut ? config.refreshInterval().multipliedBy(2) : Duration.ZERO;
   }
 
   @Override
@@ -38,7 +103,9 @@ public class KadHealthIndicator implements HealthIndicator {
     NodeStats stats = node.stats();
     BootstrapStatus bootstrap = lifecycle.status();
     Health.Builder builder;
-    if (stats.contacts() > 0 || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED) {
+    if (stats.contacts() > 0 && silent(stats.lastHeard())) {
+      builder = Health.down();
+    } else if (stats.contacts() > 0 || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED) {
       builder = Health.up();
     } else if (bootstrap.state() == BootstrapStatus.State.RUNNING) {
       builder = Health.unknown();
@@ -54,6 +121,17 @@ public class KadHealthIndicator implements HealthIndicator {
         .withDetail("bootstrap", bootstrap.state().name())
         .withDetail("bootstrapAt", bootstrap.at().toString());
     bootstrap.error().ifPresent(e -> builder.withDetail("bootstrapError", e));
+    stats.lastHeard().ifPresent(at -> builder.withDetail("lastHeard", at.toString()));
+    if (!silenceThreshold.isZero()) {
+      builder.withDetail("silenceThreshold", silenceThreshold.toString());
+    }
     return builder.build();
+  }
+
+  /** Whether the node has heard from no node for longer than the threshold. */
+  private boolean silent(Optional<Instant> lastHeard) {
+    return !silenceThreshold.isZero()
+        && lastHeard.isPresent()
+        && Duration.between(lastHeard.get(), clock.instant()).compareTo(silenceThreshold) > 0;
   }
 }

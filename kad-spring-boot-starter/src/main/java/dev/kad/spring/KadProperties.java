@@ -154,6 +154,9 @@ public class KadProperties implements Validator {
   /** The node's meters. */
   private final Metrics metrics = new Metrics();
 
+  /** The node's health indicator. */
+  private final Health health = new Health();
+
   /**
    * The engine configuration these properties describe.
    *
@@ -311,6 +314,13 @@ public class KadProperties implements Validator {
                 field, "kad.invalid", "kad.metrics.tags." + key + " must not be blank");
           }
         });
+    Duration silence = p.health.silenceThreshold;
+    if (silence != null && silence.isNegative()) {
+      errors.rejectValue(
+          "health.silenceThreshold",
+          "kad.invalid",
+          "kad.health.silence-threshold must not be negative but was " + silence);
+    }
     if (errors.hasErrors()) {
       return;
     }
@@ -651,6 +661,43 @@ public class KadProperties implements Validator {
 
   public Metrics getMetrics() {
     return metrics;
+  }
+
+  public Health getHealth() {
+    return health;
+  }
+
+  /** The {@code kad.health.*} properties. */
+  public static class Health {
+
+    /**
+     * How long a node that knows contacts may hear from no other node (no answer, no request)
+     * before its health is down: its link is down or every node it knows is gone. Unset: twice
+     * refresh-interval (2h by default) when the refresh or liveness job runs, since an idle healthy
+     * node reaches out only that often; otherwise no check. 0 turns the check off.
+     */
+    private Duration silenceThreshold;
+
+    public Duration getSilenceThreshold() {
+      return silenceThreshold;
+    }
+
+    public void setSilenceThreshold(Duration silenceThreshold) {
+      this.silenceThreshold = silenceThreshold;
+    }
+
+    /**
+     * The threshold for a node of {@code config}: the property when set, else {@link
+     * KadHealthIndicator#defaultSilenceThreshold(KadConfig)}.
+     *
+     * @param config the node's configuration
+     * @return the threshold, zero for none
+     */
+    public Duration silenceThreshold(KadConfig config) {
+      return silenceThreshold != null
+          ? silenceThreshold
+          : KadHealthIndicator.defaultSilenceThreshold(config);
+    }
   }
 
   /** The {@code kad.metrics.*} properties. */

@@ -486,6 +486,30 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void theHealthSilenceThresholdIsTwiceTheRefreshIntervalUnlessSet() {
+    runner
+        .withPropertyValues("kad.maintenance=true", "kad.refresh-interval=30m")
+        .run(
+            context ->
+                assertThat(context.getBean(KadHealthIndicator.class).health().getDetails())
+                    .containsEntry("silenceThreshold", "PT1H"));
+    runner
+        .withPropertyValues("kad.health.silence-threshold=5m")
+        .run(
+            context ->
+                assertThat(context.getBean(KadHealthIndicator.class).health().getDetails())
+                    .containsEntry("silenceThreshold", "PT5M"));
+    // Without maintenance an idle node never reaches out: no check unless asked for.
+    runner.run(
+        context ->
+            assertThat(context.getBean(KadHealthIndicator.class).health().getDetails())
+                .doesNotContainKey("silenceThreshold"));
+    assertFailure(
+        "kad.health.silence-threshold=-1s",
+        "kad.health.silence-threshold must not be negative but was PT-1S");
+  }
+
+  @Test
   void healthIsDownWhenNoSeedAnswers() {
     runner
         .withPropertyValues(
@@ -558,6 +582,7 @@ class KadAutoConfigurationTest {
         .contains("\"name\": \"kad.k\"")
         .contains("Bucket size and replication factor.")
         .contains("\"name\": \"kad.hard-timeout\"")
+        .contains("\"name\": \"kad.health.silence-threshold\"")
         // IDEs offer the wire formats and take sizes with units.
         .contains("\"value\": \"smile\"")
         .contains("\"defaultValue\": \"16KB\"");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
@@ -15,14 +16,17 @@ import dev.kad.testkit.VirtualTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
@@ -41,6 +45,26 @@ class KadNodeLifecycleTest {
   private final VirtualTimeScheduler vts = VirtualTimeScheduler.create();
   private final SimulatedNetwork network = new SimulatedNetwork(vts, 11);
   private final Clock clock = Clock.fixed(Instant.EPOCH, ZoneOffset.UTC);
+
+  /** The nodes' clock: virtual time, from the epoch. */
+  private final Clock virtualClock =
+      new Clock() {
+        @Override
+        public ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+          return this;
+        }
+
+        @Override
+        public Instant instant() {
+          return Instant.ofEpochSecond(0, vts.now(TimeUnit.NANOSECONDS));
+        }
+      };
+
   private final List<KadNode> nodes = new ArrayList<>();
 
   /** The virtual times at which bootstrap attempts succeeded or failed. */
@@ -237,6 +261,105 @@ class KadNodeLifecycleTest {
     assertThat(joiner.routingTable().size()).isZero();
     assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
     assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    lifecycle.stop();
+  }
+
+  @Test
+  void healthIsDownWhileAJoinedNodeHearsFromNoNodeForLongerThanTheThresholdThoughItKeepsContacts() {
+    Duration threshold = Duration.ofMinutes(10);
+    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    assertThat(health.health().getDetails())
+        .containsEntry("silenceThreshold", "PT10M")
+        .containsKey("lastHeard");
+
+    // The node's own link goes down; it has nothing to ask meanwhile (no maintenance).
+    network.isolate(List.of(node.contact().address()));
+    vts.advanceTimeBy(threshold.minusSeconds(2));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    // Its requests go unanswered, and the table keeps the contact, which only silence gives away.
+    VirtualTime.await(
+        vts,
+        node.findNode(NodeId.random(new SplittableRandom(3))).onErrorResume(e -> Mono.empty()));
+    Health down = health.health();
+    assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+    assertThat((Integer) down.getDetails().get("contacts")).isPositive();
+    assertThat(down.getDetails()).containsEntry("bootstrap", "DONE");
+
+    // Back on the network: one request from another node and it is up again.
+    network.heal();
+    VirtualTime.await(vts, seed.findNode(node.id()));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    lifecycle.stop();
+  }
+
+  @Test
+  void withTheDefaultThresholdAnIdleNodeStaysUpAndOneWhoseEveryPeerDiedGoesDown() {
+    KadConfig maintained = KadConfig.defaults();
+    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE, maintained);
+    KadNode joiner = start(network.newTransport(), NodeListener.NONE, maintained);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(joiner, List.of(SEED), virtualClock, vts);
+    Duration threshold = KadHealthIndicator.defaultSilenceThreshold(maintained);
+    assertThat(threshold).isEqualTo(Duration.ofHours(2));
+    KadHealthIndicator health = new KadHealthIndicator(joiner, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+
+    // Nobody asks anything for ten hours: the maintenance jobs alone keep the node hearing.
+    for (int minute = 0; minute < 10 * 60; minute++) {
+      vts.advanceTimeBy(Duration.ofMinutes(1));
+      assertThat(health.health().getStatus()).as("after %d min", minute + 1).isEqualTo(Status.UP);
+    }
+
+    VirtualTime.await(vts, seed.close());
+    vts.advanceTimeBy(threshold.plusMinutes(1));
+    assertThat(joiner.routingTable().size()).isPositive();
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    lifecycle.stop();
+  }
+
+  @Test
+  void healthOfTheFirstNodeOfItsNetworkFollowsSilenceOnlyOnceItKnowsContacts() {
+    Duration threshold = Duration.ofMinutes(10);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+    // Alone from the start: nobody to hear from is no fault.
+    vts.advanceTimeBy(Duration.ofHours(3));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    assertThat(health.health().getDetails()).doesNotContainKey("lastHeard");
+
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(node.contact().address())));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    network.kill(peer.contact().address());
+    vts.advanceTimeBy(threshold.plusSeconds(2));
+    assertThat(node.routingTable().size()).isPositive();
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aZeroThresholdTurnsTheSilenceCheckOff() {
+    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), virtualClock, vts);
+    KadHealthIndicator health =
+        new KadHealthIndicator(node, lifecycle, Duration.ZERO, virtualClock);
+    lifecycle.start();
+    VirtualTime.await(vts, seed.close());
+    vts.advanceTimeBy(Duration.ofDays(2));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    assertThat(health.health().getDetails()).doesNotContainKey("silenceThreshold");
+    // Nor does the default check a node without refresh and liveness jobs: it never reaches out.
+    assertThat(KadHealthIndicator.defaultSilenceThreshold(CONFIG)).isZero();
+    assertThat(
+            KadHealthIndicator.defaultSilenceThreshold(
+                KadConfig.builder().jobs(EnumSet.of(MaintenanceJob.EXPIRY)).build()))
+        .isZero();
     lifecycle.stop();
   }
 

@@ -1,18 +1,25 @@
 package dev.kad.examples.cli;
 
 import dev.kad.api.KadException;
+import java.io.PrintWriter;
+import java.util.Locale;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import reactor.core.Exceptions;
 
 /**
- * Turns every failure into one line on stderr and an exit code, never a stack trace: bad input
- * (unknown option, unparsable address, value too large, a setting a builder refuses) exits with
- * picocli's usage code 2, a failure while running (unreachable bootstrap node, timeout, refused
- * store) with 1.
+ * Turns every failure into one line on stderr and an exit code, never a stack trace unless asked
+ * for: bad input (unknown option, unparsable address, value too large, a setting a builder refuses)
+ * exits with picocli's usage code 2, a failure while running (unreachable bootstrap node, timeout,
+ * refused store) with 1. So does an {@link Error} ({@code OutOfMemoryError}, {@code
+ * NoClassDefFoundError}), which {@link KadCli#commandLine()} hands here wrapped. A failure the
+ * command line does not raise itself (an {@code Error}, or an exception of a kind that is a bug)
+ * has its stack trace printed before the line when the command ran with {@code -v}; commands with
+ * {@code -v} say so at the end of the line otherwise, so the last line is always the summary.
  */
 final class ErrorHandler implements IExecutionExceptionHandler, IParameterExceptionHandler {
 
@@ -27,28 +34,59 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
 
   @Override
   public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
-    cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + describe(ex));
-    cmd.getErr().flush();
+    PrintWriter err = cmd.getErr();
+    Throwable failure = cause(ex);
+    String line = cmd.getCommandSpec().qualifiedName() + ": " + describe(failure);
+    if (!expected(failure)) {
+      OptionSpec verbose = cmd.getCommandSpec().findOption("--verbose");
+      if (verbose != null && Boolean.TRUE.equals(verbose.getValue())) {
+        failure.printStackTrace(err);
+      } else if (verbose != null) {
+        line += " (-v prints the stack trace)";
+      }
+    }
+    err.println(line);
+    err.flush();
     // An argument the options parsed but a builder refused (a port out of range, 0.0.0.0
     // without --advertise) is bad input like any other.
-    return Exceptions.unwrap(ex) instanceof IllegalArgumentException
+    return failure instanceof IllegalArgumentException
         ? cmd.getCommandSpec().exitCodeOnInvalidInput()
         : cmd.getCommandSpec().exitCodeOnExecutionException();
   }
 
   /** The message of the failure that matters, on one line. */
   static String describe(Throwable failure) {
-    Throwable e = Exceptions.unwrap(failure);
+    Throwable e = cause(failure);
     String message = e.getMessage();
-    boolean expected =
-        e instanceof KadException
-            || e instanceof CliException
-            || e instanceof IllegalArgumentException;
-    if (message == null || message.isBlank()) {
+    if (e instanceof OutOfMemoryError) {
+      message =
+          String.format(
+              Locale.ROOT,
+              "out of memory (%s) with a heap of at most %d MB; give the JVM more,"
+                  + " e.g. KAD_JAVA_OPTS=-Xmx1g ./kad ...",
+              message,
+              Runtime.getRuntime().maxMemory() >> 20);
+    } else if (message == null || message.isBlank()) {
       message = e.getClass().getSimpleName();
-    } else if (!expected) {
+    } else if (!expected(e)) {
       message = e.getClass().getSimpleName() + ": " + message;
     }
-    return message.replace('\n', ' ').strip();
+    return message.replace('\n', ' ').replace('\r', ' ').strip();
+  }
+
+  /** Whether the message of {@code e} stands alone: a failure this toolkit raises on purpose. */
+  private static boolean expected(Throwable e) {
+    return e instanceof KadException
+        || e instanceof CliException
+        || e instanceof IllegalArgumentException;
+  }
+
+  /** The failure itself, without picocli's and Reactor's wrappers. */
+  private static Throwable cause(Throwable failure) {
+    Throwable e = failure;
+    if (e instanceof CommandLine.ExecutionException && e.getCause() instanceof Error) {
+      e = e.getCause(); // picocli does not unwrap an Error: see KadCli.commandLine
+    }
+    return Exceptions.unwrap(e);
   }
 }

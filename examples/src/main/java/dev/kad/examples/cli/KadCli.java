@@ -3,9 +3,11 @@ package dev.kad.examples.cli;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ExecutionException;
 import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -66,8 +68,9 @@ public final class KadCli implements Callable<Integer> {
   }
 
   /**
-   * A {@code kad} command line whose errors are one line on stderr with exit code 1 (failure while
-   * running) or 2 (bad input), never a stack trace.
+   * A {@code kad} command line whose errors, an {@link Error} too, are one line on stderr with exit
+   * code 1 (failure while running) or 2 (bad input); the stack trace of a failure that is a bug or
+   * an {@code Error} only with {@code -v}.
    *
    * @return the configured command line; call {@code execute(args)} on it
    */
@@ -76,9 +79,28 @@ public final class KadCli implements Callable<Integer> {
     return new CommandLine(new KadCli())
         .setExecutionExceptionHandler(errors)
         .setParameterExceptionHandler(errors)
+        // picocli hands only Exceptions to the handler; an Error (OutOfMemoryError,
+        // NoClassDefFoundError, StackOverflowError) escaped with picocli's stack trace.
+        .setExecutionStrategy(
+            parseResult -> {
+              try {
+                return new CommandLine.RunLast().execute(parseResult);
+              } catch (Error e) {
+                throw new ExecutionException(leaf(parseResult).commandLine(), e.toString(), e);
+              }
+            })
         // a VALUE starting with '@' is data, not an argument file
         .setExpandAtFiles(false)
         .setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  /** The command that ran: the last subcommand parsed. */
+  private static CommandSpec leaf(ParseResult parseResult) {
+    ParseResult last = parseResult;
+    while (last.hasSubcommand()) {
+      last = last.subcommand();
+    }
+    return last.commandSpec();
   }
 
   /**

@@ -115,8 +115,10 @@ final class RunningNode implements AutoCloseable {
   }
 
   /**
-   * Joins the network through {@code seeds}, turning "no seed answered" into a line a user can act
-   * on.
+   * Joins the network through {@code seeds}. When none answered, the line says it could not join
+   * and why, in the engine's words, which name each seed with its reason (connection refused, no
+   * answer in time, the address is this node's own): {@code cannot join the network: no seed
+   * answered: [127.0.0.1:7000 (...)]}.
    */
   static void join(KadNode node, List<Address> seeds, Duration timeout) {
     String names = seeds.stream().map(Address::toString).collect(Collectors.joining(", "));
@@ -124,7 +126,7 @@ final class RunningNode implements AutoCloseable {
       Await.of(node.bootstrap(seeds), timeout, "joining through " + names);
     } catch (UnreachableContactException e) {
       throw new UnreachableContactException(
-          "cannot join the network: no bootstrap node answered at " + names, e);
+          "cannot join the network: " + ErrorHandler.describe(e), e);
     }
   }
 

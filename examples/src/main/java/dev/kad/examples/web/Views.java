@@ -47,12 +47,14 @@ final class Views {
 
   record BucketView(int depth, String prefix, int contacts, int replacements) {}
 
+  /** The node; {@code lastHeard} is null until it first hears from another node. */
   record NodeView(
       String id,
       String address,
       int contacts,
       int storedValues,
       long storedBytes,
+      String lastHeard,
       List<BucketView> buckets) {
     static NodeView of(KadNode node) {
       RoutingTableSnapshot table = node.routingTable();
@@ -63,6 +65,7 @@ final class Views {
           table.size(),
           stats.storedValues(),
           stats.storedBytes(),
+          stats.lastHeard().map(Object::toString).orElse(null),
           table.buckets().stream()
               .map(
                   b ->

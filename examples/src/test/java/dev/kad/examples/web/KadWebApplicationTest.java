@@ -265,6 +265,12 @@ class KadWebApplicationTest {
         .isEqualTo(node.contact().address().toString())
         .jsonPath("$.contacts")
         .value(c -> assertThat((Integer) c).isPositive())
+        .jsonPath("$.lastHeard")
+        .value(
+            at ->
+                assertThat(java.time.Instant.parse((String) at))
+                    .isBeforeOrEqualTo(node.stats().lastHeard().orElseThrow())
+                    .isBeforeOrEqualTo(java.time.Instant.now()))
         .jsonPath("$.buckets.length()")
         .value(b -> assertThat((Integer) b).isPositive());
   }

@@ -397,11 +397,26 @@ public final class TcpTransport implements Transport {
                 })
             .onErrorMap(
                 e -> !(e instanceof KadException),
-                e -> new UnreachableContactException("cannot connect to " + to + ": " + e, e))
+                e ->
+                    new UnreachableContactException(
+                        "cannot connect to " + to + ": " + dialFailure(e), e))
             .doFinally(signal -> dialing.remove(to, self.get()))
             .cache();
     self.set(dial);
     return dial;
+  }
+
+  /**
+   * Why a dial failed, in the words of the innermost cause ({@code Connection refused}): Netty's
+   * wrappers add their class name and the address, which the message names already.
+   */
+  private static String dialFailure(Throwable e) {
+    Throwable root = e;
+    for (int i = 0; i < 16 && root.getCause() != null && root.getCause() != root; i++) {
+      root = root.getCause();
+    }
+    String message = root.getMessage();
+    return message == null || message.isBlank() ? root.getClass().getSimpleName() : message;
   }
 
   /**
