@@ -21,7 +21,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  *   <li>up when the node knows at least one contact and has heard from another node within the
  *       silence threshold, or is the first node of its network (no bootstrap addresses) and knows
  *       no contact yet: nobody to know or hear from yet;
- *   <li>unknown while it joins for the first time, its table still empty;
+ *   <li>unknown while a join runs with the table still empty and none of its attempts has failed
+ *       yet;
  *   <li>down when its table is empty and the last bootstrap attempt failed (it is retried), or it
  *       had joined and has since lost every contact; and down when it knows contacts but has heard
  *       from no node for longer than the silence threshold: its link is down or every node it knows

@@ -16,13 +16,14 @@ import java.util.TreeSet;
  * which were asked, which answered or failed, which to ask next, and whether the lookup is done.
  * Not thread-safe: the lookup pipeline calls it from its serialized output.
  *
- * <p>Rules: at most {@code alpha} requests count as in flight; a request past the soft timeout is
- * stalled and stops counting. Only the {@code k} closest contacts that have neither failed nor
- * stalled are eligible to be asked. When {@code alpha} answers in a row bring no contact closer
- * than the closest seen so far (Kademlia §2.3: a round that "fails to return a node any closer than
- * the closest already seen"), the lookup widens: every eligible contact not yet asked may be asked
- * at once; a closer contact narrows it to {@code alpha} again. The lookup is done when {@code k}
- * contacts answered and nobody closer than the k-th is still to ask or in flight.
+ * <p>Rules: until the lookup widens, at most {@code alpha} requests count as in flight; a request
+ * past the soft timeout is stalled and stops counting. Only the {@code k} closest contacts that
+ * have neither failed nor stalled are eligible to be asked. When {@code alpha} answers in a row
+ * bring no contact closer than the closest seen so far (Kademlia §2.3: a round that "fails to
+ * return a node any closer than the closest already seen"), the lookup widens: every eligible
+ * contact not yet asked may be asked at once; a closer contact narrows it to {@code alpha} again.
+ * The lookup is done when {@code k} contacts answered and nobody closer than the k-th is still to
+ * ask or in flight.
  */
 public final class LookupState {
 
