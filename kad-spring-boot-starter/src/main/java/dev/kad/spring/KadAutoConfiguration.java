@@ -63,9 +63,15 @@ public class KadAutoConfiguration {
   @Bean(destroyMethod = "close")
   @ConditionalOnMissingBean
   KadNodeLifecycle kadNodeLifecycle(KadNode kadNode, KadProperties properties) {
-    // Bootstrap retries wait on the scheduler KadNodes gives a node unless told otherwise.
+    // Bootstrap retries and silence checks wait on the scheduler KadNodes gives a node unless told
+    // otherwise, and read its clock (as the health indicator does); the same threshold makes the
+    // health down and the node bootstrap again.
     return new KadNodeLifecycle(
-        kadNode, properties.bootstrapAddresses(), Clock.systemUTC(), Schedulers.parallel());
+        kadNode,
+        properties.bootstrapAddresses(),
+        properties.getHealth().silenceThreshold(kadNode.config()),
+        Clock.systemUTC(),
+        Schedulers.parallel());
   }
 
   static WireFormat format(String name) {
@@ -173,6 +179,7 @@ public class KadAutoConfiguration {
     KadNodeMeters kadNodeMeters(
         KadNode kadNode, ObjectProvider<TcpTransport> kadTransport, KadProperties properties) {
       // An application's own node may run on another transport: then only the node's gauges.
+      // kad.network.silence reads the system clock, the clock of the node made here.
       TcpTransport transport = kadTransport.getIfUnique();
       return transport == null
           ? new KadNodeMeters(kadNode, tags(properties))

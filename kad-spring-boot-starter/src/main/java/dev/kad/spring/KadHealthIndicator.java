@@ -29,7 +29,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  *       is gone. The engine keeps such a node's table as it is (failures count against a contact
  *       only while other nodes answer, so a node whose own link is down does not empty its table),
  *       so the table alone would show it up forever. This holds for the first node of a network
- *       too, once it knows contacts; it is up again as soon as a node is heard from.
+ *       too, once it knows contacts; it is up again as soon as a node is heard from. Meanwhile
+ *       {@link KadNodeLifecycle} bootstraps a node that has seeds again through them.
  * </ul>
  *
  * <p>Down, not out of service: out of service is, by Spring Boot's and service registries'

@@ -1,17 +1,23 @@
 package dev.kad.spring;
 
 import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeClosedException;
+import dev.kad.api.NodeStats;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.retry.Retry;
@@ -23,13 +29,22 @@ import reactor.util.retry.Retry;
  * #MAX_RETRY_DELAY} (with jitter), until the node joins, the context stops or the node closes;
  * {@link #status()} is the last attempt's outcome meanwhile.
  *
+ * <p>Once joined, a node that hears from no other node for longer than the silence threshold (the
+ * one {@link KadHealthIndicator} reports it down after) bootstraps again through its seeds, with
+ * the same back-off: every node it knew may be gone while its seeds are back, and the engine keeps
+ * those contacts, so nothing else would bring it back into its network. The lifecycle looks every
+ * quarter of the threshold, at least every {@link #MAX_SILENCE_CHECK_INTERVAL}, and never while an
+ * attempt runs. A node that hears from other nodes never tries; a successful bootstrap heard from a
+ * seed, so the next try comes a whole threshold later at the earliest; and a node that hears from
+ * another node while bootstrapping again stops retrying: it is back, whatever its seeds.
+ *
  * <p>Stopping the context ({@code stop()}, or {@code pause()}, which Spring's test framework does
- * to a cached context it is not using) only pauses: the bootstrap retries end, but the node stays
- * open, keeps its routing table and store, and goes on answering its peers, since the node bean
- * cannot be replaced under the beans it was injected into and a closed node cannot open again.
- * Starting the context again resumes joining when the node has not joined or has since lost every
- * contact. The node closes only when the context closes: {@link #close()} is this bean's destroy
- * method.
+ * to a cached context it is not using) only pauses: the bootstrap retries and silence checks end,
+ * but the node stays open, keeps its routing table and store, and goes on answering its peers,
+ * since the node bean cannot be replaced under the beans it was injected into and a closed node
+ * cannot open again. Starting the context again resumes joining when the node has not joined or has
+ * since lost every contact, and resumes the silence checks. The node closes only when the context
+ * closes: {@link #close()} is this bean's destroy method.
  */
 public class KadNodeLifecycle implements SmartLifecycle {
 
@@ -47,29 +62,69 @@ public class KadNodeLifecycle implements SmartLifecycle {
   /** The longest delay between two bootstrap attempts. */
   public static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(1);
 
+  /** The longest time between two looks at how long the node has heard from no other node. */
+  public static final Duration MAX_SILENCE_CHECK_INTERVAL = Duration.ofMinutes(1);
+
+  /** The shortest time between two such looks, whatever the threshold. */
+  private static final Duration MIN_SILENCE_CHECK_INTERVAL = Duration.ofSeconds(1);
+
   private static final Logger log = LoggerFactory.getLogger(KadNodeLifecycle.class);
 
   private final KadNode node;
   private final List<Address> seeds;
+  private final Duration silenceThreshold;
   private final Clock clock;
   private final Scheduler scheduler;
   private final AtomicReference<BootstrapStatus> status;
-  private volatile Disposable bootstrap;
+  private volatile Disposable joining;
   private volatile boolean running;
+  private volatile boolean joinedOnce;
+
+  /**
+   * Creates the lifecycle of one node, which bootstraps again after the {@linkplain
+   * KadHealthIndicator#defaultSilenceThreshold(KadConfig) default silence threshold} of the node's
+   * configuration (none without refresh and liveness jobs).
+   *
+   * @param node the node
+   * @param seeds the bootstrap addresses, possibly none
+   * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads; also the clock of the
+   *     status timestamps
+   * @param scheduler where the delays between bootstrap attempts and the silence checks run: the
+   *     node's scheduler
+   */
+  public KadNodeLifecycle(KadNode node, List<Address> seeds, Clock clock, Scheduler scheduler) {
+    this(node, seeds, KadHealthIndicator.defaultSilenceThreshold(node.config()), clock, scheduler);
+  }
 
   /**
    * Creates the lifecycle of one node.
    *
    * @param node the node
    * @param seeds the bootstrap addresses, possibly none
-   * @param clock the clock for the status timestamps
-   * @param scheduler where the delays between bootstrap attempts run: the node's scheduler
+   * @param silenceThreshold how long a joined node may hear from no other node before it bootstraps
+   *     again through {@code seeds}; zero never
+   * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads; also the clock of the
+   *     status timestamps
+   * @param scheduler where the delays between bootstrap attempts and the silence checks run: the
+   *     node's scheduler
+   * @throws IllegalArgumentException when {@code silenceThreshold} is negative
    */
-  public KadNodeLifecycle(KadNode node, List<Address> seeds, Clock clock, Scheduler scheduler) {
-    this.node = node;
+  public KadNodeLifecycle(
+      KadNode node,
+      List<Address> seeds,
+      Duration silenceThreshold,
+      Clock clock,
+      Scheduler scheduler) {
+    Objects.requireNonNull(silenceThreshold, "silenceThreshold");
+    if (silenceThreshold.isNegative()) {
+      throw new IllegalArgumentException(
+          "silenceThreshold must not be negative but was " + silenceThreshold);
+    }
+    this.node = Objects.requireNonNull(node, "node");
     this.seeds = List.copyOf(seeds);
-    this.clock = clock;
-    this.scheduler = scheduler;
+    this.silenceThreshold = silenceThreshold;
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
     this.status =
         new AtomicReference<>(
             new BootstrapStatus(
@@ -78,6 +133,15 @@ public class KadNodeLifecycle implements SmartLifecycle {
                     : BootstrapStatus.State.RUNNING,
                 clock.instant(),
                 Optional.empty()));
+  }
+
+  /**
+   * How long a joined node may hear from no other node before it bootstraps again.
+   *
+   * @return the threshold, zero for never
+   */
+  public Duration silenceThreshold() {
+    return silenceThreshold;
   }
 
   /**
@@ -91,7 +155,8 @@ public class KadNodeLifecycle implements SmartLifecycle {
 
   /**
    * Starts joining in the background, unless there is no bootstrap address or the node has joined
-   * and still knows a contact. Starting again after {@link #stop()} resumes joining.
+   * and still knows a contact, and then watches for silence (unless the threshold is zero).
+   * Starting again after {@link #stop()} resumes both.
    */
   @Override
   public void start() {
@@ -99,34 +164,119 @@ public class KadNodeLifecycle implements SmartLifecycle {
       return;
     }
     running = true;
-    if (seeds.isEmpty() || joined()) {
+    if (seeds.isEmpty()) {
       return;
     }
-    status.set(
-        new BootstrapStatus(BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty()));
-    bootstrap =
-        node.bootstrap(seeds)
-            .doOnError(e -> !(e instanceof NodeClosedException), this::failed)
-            .retryWhen(
-                Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
-                    .maxBackoff(MAX_RETRY_DELAY)
-                    .filter(e -> !(e instanceof NodeClosedException))
-                    .scheduler(scheduler))
+    Mono<Void> first = joined() ? Mono.empty() : join(e -> true);
+    joining =
+        first
+            .thenMany(silenceChecks())
             .subscribe(
                 null,
                 e ->
                     log.debug(
                         "kad node {} stopped bootstrapping: {}",
                         node.id().toShortHex(),
-                        e.toString()),
-                () ->
-                    status.set(
-                        new BootstrapStatus(
-                            BootstrapStatus.State.DONE, clock.instant(), Optional.empty())));
+                        e.toString()));
   }
 
   private boolean joined() {
-    return status.get().state() == BootstrapStatus.State.DONE && node.stats().contacts() > 0;
+    return joinedOnce && node.stats().contacts() > 0;
+  }
+
+  /**
+   * Bootstraps until it succeeds, the node closes, or {@code retrying} refuses a failure (which is
+   * then the error).
+   */
+  private Mono<Void> join(Predicate<Throwable> retrying) {
+    return Mono.defer(
+        () -> {
+          status.set(
+              new BootstrapStatus(
+                  BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty()));
+          return node.bootstrap(seeds)
+              .doOnError(e -> !(e instanceof NodeClosedException), this::failed)
+              .retryWhen(
+                  Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
+                      .maxBackoff(MAX_RETRY_DELAY)
+                      .filter(e -> !(e instanceof NodeClosedException) && retrying.test(e))
+                      .scheduler(scheduler))
+              .doOnSuccess(
+                  v -> {
+                    joinedOnce = true;
+                    status.set(
+                        new BootstrapStatus(
+                            BootstrapStatus.State.DONE, clock.instant(), Optional.empty()));
+                  });
+        });
+  }
+
+  /**
+   * Looks for silence every quarter of the threshold (at most a minute apart) and bootstraps again
+   * while the node is silent; a check waits for the bootstrap before it (ticks meanwhile are
+   * dropped), and a failed one does not end the checks. Ends only with the node closing (an error),
+   * or at once for a zero threshold.
+   */
+  private Flux<Void> silenceChecks() {
+    if (silenceThreshold.isZero()) {
+      return Flux.empty();
+    }
+    Duration quarter = silenceThreshold.dividedBy(4);
+    Duration interval =
+        quarter.compareTo(MAX_SILENCE_CHECK_INTERVAL) > 0
+            ? MAX_SILENCE_CHECK_INTERVAL
+            : quarter.compareTo(MIN_SILENCE_CHECK_INTERVAL) < 0
+                ? MIN_SILENCE_CHECK_INTERVAL
+                : quarter;
+    return Flux.interval(interval, scheduler)
+        .onBackpressureDrop()
+        .concatMap(
+            tick ->
+                Mono.defer(this::joinAgainIfSilent)
+                    .onErrorResume(
+                        e -> !(e instanceof NodeClosedException),
+                        e -> {
+                          log.warn(
+                              "kad node {}: silence check failed: {}",
+                              node.id().toShortHex(),
+                              e.toString());
+                          return Mono.empty();
+                        }),
+            0);
+  }
+
+  /** Bootstraps again, unless the node has heard from another node within the threshold. */
+  private Mono<Void> joinAgainIfSilent() {
+    Optional<Instant> heard = node.stats().lastHeard();
+    if (!silent(heard)) {
+      return Mono.empty();
+    }
+    log.warn(
+        "kad node {} has heard from no node since {}, longer than the silence threshold {};"
+            + " bootstrapping again from {}",
+        node.id().toShortHex(),
+        heard.get(),
+        silenceThreshold,
+        seeds);
+    return join(e -> silent(node.stats().lastHeard()))
+        .onErrorResume(
+            e -> !(e instanceof NodeClosedException),
+            e -> {
+              log.info(
+                  "kad node {} hears from its network again; stopped bootstrapping from {}",
+                  node.id().toShortHex(),
+                  seeds);
+              return Mono.empty();
+            });
+  }
+
+  /**
+   * Whether the node last heard from another node longer than the threshold ago; never before it
+   * first heard from one. A successful bootstrap heard from a seed, so silence counts from it.
+   */
+  private boolean silent(Optional<Instant> heard) {
+    return heard.isPresent()
+        && Duration.between(heard.get(), clock.instant()).compareTo(silenceThreshold) > 0;
   }
 
   /** Records a failed attempt; warns on the first of a run of failures only. */
@@ -154,15 +304,15 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   /**
-   * Pauses: ends the bootstrap attempts, if any, and leaves the node open. The attempt in flight is
-   * cancelled; {@link #status()} keeps the last outcome.
+   * Pauses: ends the bootstrap attempts, if any, and the silence checks, and leaves the node open.
+   * The attempt in flight is cancelled; {@link #status()} keeps the last outcome.
    */
   @Override
   public void stop() {
     running = false;
-    Disposable b = bootstrap;
-    if (b != null) {
-      b.dispose();
+    Disposable j = joining;
+    if (j != null) {
+      j.dispose();
     }
   }
 

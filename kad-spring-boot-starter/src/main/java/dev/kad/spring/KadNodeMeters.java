@@ -1,21 +1,29 @@
 package dev.kad.spring;
 
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeStats;
 import dev.kad.transport.tcp.TcpTransport;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Gauges of the node's state: {@code kad.routing.contacts}, {@code kad.store.values}, {@code
- * kad.store.bytes}, {@code kad.watches.active}; and, when the node's {@link TcpTransport} is known,
- * the transport's {@code kad.transport.connections.open}, {@code kad.transport.connections.dropped}
- * (connections closed for misbehaving), {@code kad.transport.connections.evicted} and {@code
+ * kad.store.bytes}, {@code kad.watches.active}, {@code kad.network.silence} (the time since the
+ * node last heard from another node, {@link NodeStats#lastHeard()}, in the registry's base time
+ * unit: seconds for most; NaN, which registries leave out or show as no value, before it first
+ * hears from one); and, when the node's {@link TcpTransport} is known, the transport's {@code
+ * kad.transport.connections.open}, {@code kad.transport.connections.dropped} (connections closed
+ * for misbehaving), {@code kad.transport.connections.evicted} and {@code
  * kad.transport.claims.refuted} (peers that claimed another node's address). Every meter carries
  * the tags this binder was given: a registry keeps one gauge per name and tags, so the gauges of a
  * second node bound to the same registry with the same tags would never be reported.
@@ -25,28 +33,32 @@ public class KadNodeMeters implements MeterBinder {
   private final KadNode node;
   private final Optional<TcpTransport> transport;
   private final Tags tags;
+  private final Clock clock;
 
   /**
-   * Creates the binder of the node's gauges only, for a node on a transport not known here.
+   * Creates the binder of the node's gauges only, for a node on a transport not known here, that
+   * reads the system clock (UTC).
    *
    * @param node the node
    */
   public KadNodeMeters(KadNode node) {
-    this(node, Optional.empty(), Tags.empty());
+    this(node, Optional.empty(), Tags.empty(), Clock.systemUTC());
   }
 
   /**
-   * Creates the binder of the node's and its transport's gauges.
+   * Creates the binder of the node's and its transport's gauges, for a node that reads the system
+   * clock (UTC).
    *
    * @param node the node
    * @param transport its transport
    */
   public KadNodeMeters(KadNode node, TcpTransport transport) {
-    this(node, Optional.of(transport), Tags.empty());
+    this(node, Optional.of(transport), Tags.empty(), Clock.systemUTC());
   }
 
   /**
-   * Creates the binder of the node's gauges only, each carrying {@code tags}.
+   * Creates the binder of the node's gauges only, each carrying {@code tags}, for a node that reads
+   * the system clock (UTC).
    *
    * @param node the node
    * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
@@ -54,11 +66,12 @@ public class KadNodeMeters implements MeterBinder {
    *     outcome}, which kad's meters set themselves
    */
   public KadNodeMeters(KadNode node, Iterable<Tag> tags) {
-    this(node, Optional.empty(), tags);
+    this(node, Optional.empty(), tags, Clock.systemUTC());
   }
 
   /**
-   * Creates the binder of the node's and its transport's gauges, each carrying {@code tags}.
+   * Creates the binder of the node's and its transport's gauges, each carrying {@code tags}, for a
+   * node that reads the system clock (UTC).
    *
    * @param node the node
    * @param transport its transport
@@ -67,13 +80,43 @@ public class KadNodeMeters implements MeterBinder {
    *     outcome}, which kad's meters set themselves
    */
   public KadNodeMeters(KadNode node, TcpTransport transport, Iterable<Tag> tags) {
-    this(node, Optional.of(Objects.requireNonNull(transport, "transport")), tags);
+    this(
+        node, Optional.of(Objects.requireNonNull(transport, "transport")), tags, Clock.systemUTC());
   }
 
-  private KadNodeMeters(KadNode node, Optional<TcpTransport> transport, Iterable<Tag> tags) {
+  /**
+   * Creates the binder of the node's gauges only, each carrying {@code tags}.
+   *
+   * @param node the node
+   * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
+   * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads
+   * @throws IllegalArgumentException when a tag is named {@code type}, {@code kind} or {@code
+   *     outcome}, which kad's meters set themselves
+   */
+  public KadNodeMeters(KadNode node, Iterable<Tag> tags, Clock clock) {
+    this(node, Optional.empty(), tags, clock);
+  }
+
+  /**
+   * Creates the binder of the node's and its transport's gauges, each carrying {@code tags}.
+   *
+   * @param node the node
+   * @param transport its transport
+   * @param tags added to every meter, e.g. {@code node=a} when several nodes report to one registry
+   * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads
+   * @throws IllegalArgumentException when a tag is named {@code type}, {@code kind} or {@code
+   *     outcome}, which kad's meters set themselves
+   */
+  public KadNodeMeters(KadNode node, TcpTransport transport, Iterable<Tag> tags, Clock clock) {
+    this(node, Optional.of(Objects.requireNonNull(transport, "transport")), tags, clock);
+  }
+
+  private KadNodeMeters(
+      KadNode node, Optional<TcpTransport> transport, Iterable<Tag> tags, Clock clock) {
     this.node = Objects.requireNonNull(node, "node");
     this.transport = transport;
     this.tags = KadMetrics.checked(tags);
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   @Override
@@ -95,7 +138,19 @@ public class KadNodeMeters implements MeterBinder {
         .description("Open watch streams")
         .tags(tags)
         .register(registry);
+    TimeGauge.builder("kad.network.silence", node, TimeUnit.MILLISECONDS, this::silenceMillis)
+        .description("Time since the node last heard from another node (an answer or a request)")
+        .tags(tags)
+        .register(registry);
     transport.ifPresent(t -> bindTransport(t, registry, tags));
+  }
+
+  /** Milliseconds since the node last heard from another node; NaN before the first time. */
+  private double silenceMillis(KadNode n) {
+    return n.stats()
+        .lastHeard()
+        .map(at -> (double) Math.max(0, Duration.between(at, clock.instant()).toMillis()))
+        .orElse(Double.NaN);
   }
 
   private static void bindTransport(TcpTransport transport, MeterRegistry registry, Tags tags) {

@@ -672,9 +672,11 @@ public class KadProperties implements Validator {
 
     /**
      * How long a node that knows contacts may hear from no other node (no answer, no request)
-     * before its health is down: its link is down or every node it knows is gone. Unset: twice
-     * refresh-interval (2h by default) when the refresh or liveness job runs, since an idle healthy
-     * node reaches out only that often; otherwise no check. 0 turns the check off.
+     * before its health is down: its link is down or every node it knows is gone. A joined node
+     * silent that long also bootstraps again through kad.bootstrap, with back-off, until a seed
+     * answers or it hears from another node. Unset: twice refresh-interval (2h by default) when the
+     * refresh or liveness job runs, since an idle healthy node reaches out only that often;
+     * otherwise no check. 0 turns the check off.
      */
     private Duration silenceThreshold;
 

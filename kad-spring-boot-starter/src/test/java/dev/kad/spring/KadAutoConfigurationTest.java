@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -475,6 +476,10 @@ class KadAutoConfigurationTest {
                                 .timer())
                         .isNotNull();
                     assertThat(registry.find("kad.routing.contacts").gauge().value()).isPositive();
+                    // Read on the node's clock, the system's: it has just heard from its seed.
+                    assertThat(
+                            registry.get("kad.network.silence").timeGauge().value(TimeUnit.SECONDS))
+                        .isBetween(0.0, BOUND.toSeconds() + 1.0);
                     assertThat(registry.find("kad.transport.connections.dropped").functionCounter())
                         .isNotNull();
                     assertThat(registry.find("kad.transport.connections.evicted").functionCounter())
@@ -496,9 +501,13 @@ class KadAutoConfigurationTest {
     runner
         .withPropertyValues("kad.health.silence-threshold=5m")
         .run(
-            context ->
-                assertThat(context.getBean(KadHealthIndicator.class).health().getDetails())
-                    .containsEntry("silenceThreshold", "PT5M"));
+            context -> {
+              assertThat(context.getBean(KadHealthIndicator.class).health().getDetails())
+                  .containsEntry("silenceThreshold", "PT5M");
+              // The same silence makes the node bootstrap again through its seeds.
+              assertThat(context.getBean(KadNodeLifecycle.class).silenceThreshold())
+                  .isEqualTo(Duration.ofMinutes(5));
+            });
     // Without maintenance an idle node never reaches out: no check unless asked for.
     runner.run(
         context ->

@@ -14,12 +14,18 @@ import dev.kad.testkit.VirtualTime;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -33,6 +39,25 @@ class KadMetricsTest {
   private final VirtualTimeScheduler vts = VirtualTimeScheduler.create();
   private final SimulatedNetwork network = new SimulatedNetwork(vts, 17);
   private final List<KadNode> nodes = new ArrayList<>();
+
+  /** The nodes' clock: virtual time, from the epoch. */
+  private final Clock virtualClock =
+      new Clock() {
+        @Override
+        public ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+          return this;
+        }
+
+        @Override
+        public Instant instant() {
+          return Instant.ofEpochSecond(0, vts.now(TimeUnit.NANOSECONDS));
+        }
+      };
 
   @AfterEach
   void closeEverything() {
@@ -128,6 +153,24 @@ class KadMetricsTest {
   }
 
   @Test
+  void silenceIsTheTimeSinceTheNodeLastHeardFromAnotherNodeInSecondsAndNoValueBefore() {
+    KadNode a = start(network.newTransport());
+    KadNode b = start(network.newTransport());
+    new KadNodeMeters(a, Tags.empty(), virtualClock).bindTo(registry);
+    TimeGauge silence = registry.get("kad.network.silence").timeGauge();
+    assertThat(silence.getId().getBaseUnit()).isEqualTo("seconds");
+    // Nobody heard yet: NaN, which registries leave out, not 0, which would say all is well.
+    vts.advanceTimeBy(Duration.ofMinutes(5));
+    assertThat(silence.value()).isNaN();
+
+    VirtualTime.await(vts, b.bootstrap(List.of(a.address())));
+    assertThat(silence.value(TimeUnit.SECONDS)).isZero();
+    vts.advanceTimeBy(Duration.ofSeconds(90));
+    assertThat(silence.value(TimeUnit.SECONDS)).isEqualTo(90.0);
+    assertThat(silence.value(TimeUnit.MILLISECONDS)).isEqualTo(90_000.0);
+  }
+
+  @Test
   void aTagNamedLikeOneKadSetsPerReportIsRefused() {
     KadNode a = start(network.newTransport());
     assertThatThrownBy(() -> new KadMetrics(registry, Tags.of("outcome", "x")))
@@ -146,6 +189,7 @@ class KadMetricsTest {
                 .config(KadConfig.builder().maintenance(false).build())
                 .transport(transport)
                 .scheduler(vts)
+                .clock(virtualClock)
                 .start());
     nodes.add(n);
     return n;

@@ -1,6 +1,7 @@
 package dev.kad.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
@@ -354,6 +355,9 @@ class KadNodeLifecycleTest {
     vts.advanceTimeBy(Duration.ofDays(2));
     assertThat(health.health().getStatus()).isEqualTo(Status.UP);
     assertThat(health.health().getDetails()).doesNotContainKey("silenceThreshold");
+    // Nor does it bootstrap again: the lifecycle takes the same default threshold, zero here.
+    assertThat(lifecycle.silenceThreshold()).isZero();
+    assertThat(attempts).hasSize(1);
     // Nor does the default check a node without refresh and liveness jobs: it never reaches out.
     assertThat(KadHealthIndicator.defaultSilenceThreshold(CONFIG)).isZero();
     assertThat(
@@ -361,6 +365,131 @@ class KadNodeLifecycleTest {
                 KadConfig.builder().jobs(EnumSet.of(MaintenanceJob.EXPIRY)).build()))
         .isZero();
     lifecycle.stop();
+  }
+
+  @Test
+  void aNodeSilentPastTheThresholdBootstrapsAgainWithBackOffUntilASeedAnswers() {
+    Duration threshold = Duration.ofMinutes(10);
+    start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(SEED), threshold, virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+    assertThat(attempts).hasSize(1);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+
+    // Every node it knows dies; it keeps their contacts and hears from nobody.
+    network.kill(SEED);
+    vts.advanceTimeBy(threshold.minusSeconds(1));
+    assertThat(attempts).hasSize(1);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    // Within a check interval of the threshold it tries its seeds again; none answers yet.
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL.plusSeconds(10));
+    assertThat(attempts).hasSizeGreaterThan(1);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    assertThat(node.routingTable().size()).isPositive();
+
+    // With the start-up back-off: about once a minute in the end, not in a busy loop.
+    vts.advanceTimeBy(Duration.ofMinutes(30));
+    List<Duration> gaps = gaps().subList(1, attempts.size() - 1);
+    assertThat(gaps).allSatisfy(g -> assertThat(g).isGreaterThanOrEqualTo(Duration.ofSeconds(1)));
+    assertThat(gaps.subList(gaps.size() - 5, gaps.size()))
+        .allSatisfy(
+            g ->
+                assertThat(g)
+                    .isGreaterThanOrEqualTo(KadNodeLifecycle.MAX_RETRY_DELAY.dividedBy(2)));
+
+    // The seed is back: the next attempt joins, and the node is up.
+    network.revive(SEED);
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(10));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    // Silence counts again from that join: no attempt for a whole threshold, and without
+    // maintenance (nothing to hear) at most one per threshold after it.
+    int healed = attempts.size();
+    Duration joinedAt = attempts.get(healed - 1);
+    vts.advanceTimeBy(joinedAt.plus(threshold).minusSeconds(1).minus(now()));
+    assertThat(attempts).hasSize(healed);
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts.size() - healed).isBetween(1, 6);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aHealthyIdleNodeNeverBootstrapsAgain() {
+    KadConfig maintained = KadConfig.defaults();
+    start(network.newTransport(SEED), NodeListener.NONE, maintained);
+    KadNode joiner = start(network.newTransport(), recordingAttempts(), maintained);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(joiner, List.of(SEED), virtualClock, vts);
+    assertThat(lifecycle.silenceThreshold()).isEqualTo(Duration.ofHours(2));
+    lifecycle.start();
+    assertThat(attempts).hasSize(1);
+    for (int hour = 0; hour < 10; hour++) {
+      vts.advanceTimeBy(Duration.ofHours(1));
+      assertThat(attempts).as("after %d h", hour + 1).hasSize(1);
+    }
+    lifecycle.stop();
+  }
+
+  @Test
+  void aNodeThatHearsFromAnotherNodeAgainStopsBootstrapping() {
+    Duration threshold = Duration.ofMinutes(10);
+    start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(SEED), threshold, virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+
+    // Its own link goes down: it tries its seeds again, in vain.
+    network.isolate(List.of(node.contact().address()));
+    vts.advanceTimeBy(threshold.plusMinutes(5));
+    int whileCutOff = attempts.size();
+    assertThat(whileCutOff).isGreaterThan(1);
+
+    // Back on the network, its seed gone for good, it hears from a node that joins through it.
+    network.heal();
+    network.kill(SEED);
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(node.contact().address())));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    // The attempt under way fails, and none follows: it is back, whatever its seeds.
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(10));
+    int back = attempts.size();
+    vts.advanceTimeBy(threshold.minusMinutes(2));
+    assertThat(attempts).hasSize(back);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    lifecycle.stop();
+  }
+
+  @Test
+  void stoppingEndsTheSilenceChecksAndStartingAgainResumesThem() {
+    Duration threshold = Duration.ofMinutes(10);
+    start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(SEED), threshold, virtualClock, vts);
+    lifecycle.start();
+    lifecycle.stop();
+    network.kill(SEED);
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(1);
+
+    network.revive(SEED);
+    lifecycle.start();
+    // Joined and still knowing its seed, it does not join at once, but its silence is noticed.
+    assertThat(attempts).hasSize(1);
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL.plusSeconds(1));
+    assertThat(attempts).hasSize(2);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aNegativeSilenceThresholdIsRefused() {
+    assertThatThrownBy(
+            () -> new KadNodeLifecycle(node, List.of(SEED), Duration.ofSeconds(-1), clock, vts))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("silenceThreshold must not be negative but was PT-1S");
   }
 
   @Test
@@ -401,6 +530,10 @@ class KadNodeLifecycleTest {
         }
       }
     };
+  }
+
+  private Duration now() {
+    return Duration.ofNanos(vts.now(TimeUnit.NANOSECONDS));
   }
 
   private List<Duration> gaps() {

@@ -10,6 +10,7 @@ import dev.kad.api.message.Response;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
+import java.net.SocketAddress;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -484,13 +485,13 @@ final class PeerConnection {
         : new UnreachableContactException("connection " + this + " is closed");
   }
 
-  Object remote() {
+  SocketAddress remote() {
     return channel.remoteAddress();
   }
 
   @Override
   public String toString() {
-    return (inbound ? "from " : "to ") + channel.remoteAddress();
+    return (inbound ? "from " : "to ") + HostPort.of(channel.remoteAddress());
   }
 
   /**

@@ -23,6 +23,7 @@ import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -306,7 +307,7 @@ public final class TcpTransport implements Transport {
     log.info(
         "{}: listening on {}, advertised as {}, format {}",
         options.name(),
-        bound.address(),
+        HostPort.of(bound.address()),
         localAddress,
         options.format());
     return Mono.empty();
@@ -675,7 +676,7 @@ public final class TcpTransport implements Transport {
                     + " it (another process, or a connection it is closing); requests to {} use"
                     + " a connection dialed to it",
                 options.name(),
-                claimant.remote(),
+                HostPort.of(claimant.remote()),
                 address,
                 address);
             return;
@@ -696,7 +697,7 @@ public final class TcpTransport implements Transport {
       };
 
   /** Whether {@code host} is an IP literal equal to the remote address of a connection. */
-  private static boolean sameIp(String host, Object remote) {
+  private static boolean sameIp(String host, SocketAddress remote) {
     byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
     return ip != null
         && remote instanceof InetSocketAddress r

@@ -1,5 +1,6 @@
 package dev.kad.transport.tcp;
 
+import java.net.SocketAddress;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -54,9 +55,10 @@ final class TransportMetrics {
     }
   }
 
-  /** Counts a violation and logs it (rate-limited WARN). */
-  void violation(Violation v, Object peer, String detail) {
+  /** Counts a violation and logs it (rate-limited WARN), naming the peer as {@code host:port}. */
+  void violation(Violation v, SocketAddress remote, String detail) {
     violations.get(v).increment();
+    String peer = HostPort.of(remote);
     long more = violationWarnings.get(v).admit();
     if (more >= 0) {
       if (more == 0) {

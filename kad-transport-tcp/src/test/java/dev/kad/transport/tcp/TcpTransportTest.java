@@ -308,7 +308,11 @@ class TcpTransportTest implements TransportContract {
         .then(
             () -> Await.until("the request in flight", () -> client.stats().pendingRequests() == 1))
         .then(() -> server.close().block(BOUND))
-        .expectError(UnreachableContactException.class)
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(UnreachableContactException.class)
+                    .hasMessage("connection to " + server.localAddress() + " closed"))
         .verify(BOUND);
     assertThat(client.stats().pendingRequests()).isZero();
   }
