@@ -5,19 +5,19 @@ import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
+import dev.kad.testkit.ForwardingTransport;
 import java.util.ArrayList;
 import java.util.List;
 import reactor.core.publisher.Mono;
 
 /** A transport that remembers every request its node sent and received. */
-final class RecordingTransport implements Transport {
+final class RecordingTransport extends ForwardingTransport {
 
-  private final Transport delegate;
   private final List<Request> sent = new ArrayList<>();
   private final List<Request> received = new ArrayList<>();
 
   RecordingTransport(Transport delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   synchronized List<Request> sent() {
@@ -35,7 +35,7 @@ final class RecordingTransport implements Transport {
 
   @Override
   public Mono<Void> start(RequestHandler handler) {
-    return delegate.start(
+    return super.start(
         request -> {
           synchronized (this) {
             received.add(request);
@@ -45,23 +45,13 @@ final class RecordingTransport implements Transport {
   }
 
   @Override
-  public Address localAddress() {
-    return delegate.localAddress();
-  }
-
-  @Override
   public Mono<Response> send(Address to, Request request) {
     return Mono.defer(
         () -> {
           synchronized (this) {
             sent.add(request);
           }
-          return delegate.send(to, request);
+          return super.send(to, request);
         });
-  }
-
-  @Override
-  public Mono<Void> close() {
-    return delegate.close();
   }
 }

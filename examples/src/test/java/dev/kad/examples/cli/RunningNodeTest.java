@@ -2,14 +2,11 @@ package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kad.api.Address;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeClosedException;
-import dev.kad.api.message.Request;
-import dev.kad.api.message.Response;
-import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.ForwardingTransport;
 import dev.kad.testkit.SimulatedNetwork;
 import java.time.Duration;
 import java.util.Arrays;
@@ -119,37 +116,21 @@ class RunningNodeTest {
   }
 
   /** A transport whose close takes until the test opens the gate. */
-  private static final class GatedTransport implements Transport {
-    private final Transport delegate;
+  private static final class GatedTransport extends ForwardingTransport {
     private final Mono<Void> gate;
     final CountDownLatch closing = new CountDownLatch(1);
     private volatile boolean closed;
 
     GatedTransport(Transport delegate, Mono<Void> gate) {
-      this.delegate = delegate;
+      super(delegate);
       this.gate = gate;
-    }
-
-    @Override
-    public Mono<Void> start(RequestHandler handler) {
-      return delegate.start(handler);
-    }
-
-    @Override
-    public Address localAddress() {
-      return delegate.localAddress();
-    }
-
-    @Override
-    public Mono<Response> send(Address to, Request request) {
-      return delegate.send(to, request);
     }
 
     @Override
     public Mono<Void> close() {
       return Mono.fromRunnable(closing::countDown)
           .then(gate)
-          .then(delegate.close())
+          .then(delegate().close())
           .doOnSuccess(v -> closed = true);
     }
 

@@ -2,16 +2,15 @@ package dev.kad.examples.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.message.Request;
-import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.ForwardingTransport;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.nio.charset.StandardCharsets;
@@ -151,30 +150,21 @@ class KadWebShutdownTest {
   }
 
   /** A transport whose node never answers a lookup of {@code target}. */
-  private record SilentFor(NodeId target, Transport transport) implements Transport {
+  private static final class SilentFor extends ForwardingTransport {
+    private final NodeId target;
+
+    SilentFor(NodeId target, Transport transport) {
+      super(transport);
+      this.target = target;
+    }
 
     @Override
     public Mono<Void> start(RequestHandler handler) {
-      return transport.start(
+      return super.start(
           request ->
               request instanceof Request.FindNode find && find.target().equals(target)
                   ? Mono.never()
                   : handler.handle(request));
-    }
-
-    @Override
-    public Address localAddress() {
-      return transport.localAddress();
-    }
-
-    @Override
-    public Mono<Response> send(Address to, Request request) {
-      return transport.send(to, request);
-    }
-
-    @Override
-    public Mono<Void> close() {
-      return transport.close();
     }
   }
 }
