@@ -9,20 +9,20 @@ class RpcCommandTest {
 
   @Test
   void drivesFindNodeRpcsAndPrintsThroughputAndLatency() {
-    Map<String, String> fields =
+    Cli.Run run =
         Cli.run(
-                "rpc",
-                "--seconds",
-                "1",
-                "--warmup",
-                "0",
-                "--concurrency",
-                "4",
-                "--format",
-                "cbor",
-                "--table",
-                "50")
-            .json();
+            "rpc",
+            "--seconds",
+            "1",
+            "--warmup",
+            "0",
+            "--concurrency",
+            "4",
+            "--format",
+            "cbor",
+            "--table",
+            "50");
+    Map<String, String> fields = run.json();
 
     assertThat(fields.keySet())
         .containsExactly(
@@ -35,7 +35,7 @@ class RpcCommandTest {
             "p99_us",
             "errors");
     assertThat(fields.get("format")).isEqualTo("\"cbor\"");
-    assertThat(Cli.number(fields, "rpcs_per_s")).isPositive();
+    assertThat(Cli.number(fields, "rpcs_per_s")).as("stderr: %s", run.err()).isPositive();
     assertThat(Cli.number(fields, "p99_us")).isGreaterThanOrEqualTo(Cli.number(fields, "p50_us"));
     assertThat(Cli.number(fields, "errors")).isZero();
   }
