@@ -386,12 +386,20 @@ public final class TcpTransport implements Transport {
   private Mono<PeerConnection> dial(Address to) {
     AtomicReference<Mono<PeerConnection>> self = new AtomicReference<>();
     Mono<PeerConnection> dial =
-        resolve(to)
-            .flatMap(address -> clientFor(to).remoteAddress(() -> address).connect())
-            .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
+        Mono.defer(
+                () -> {
+                  // A dial that finished between the sender's look at the peers and its turn here
+                  // left a connection registered: use it, not a second one.
+                  PeerConnection open = peers.get(to);
+                  return open != null && open.takesRequests()
+                      ? Mono.just(open)
+                      : resolve(to)
+                          .flatMap(address -> clientFor(to).remoteAddress(() -> address).connect())
+                          .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
+                          .doOnNext(pc -> register(to, pc));
+                })
             .doOnNext(
                 pc -> {
-                  register(to, pc);
                   // Before the shared result reaches anyone: a sender whose request this connection
                   // refuses (retired meanwhile) must find a new dial, not this one again.
                   dialing.remove(to, self.get());
