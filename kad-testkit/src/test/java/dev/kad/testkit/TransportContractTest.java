@@ -7,7 +7,6 @@ import dev.kad.api.KadTimeoutException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
-import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -100,31 +99,12 @@ class TransportContractTest {
   }
 
   /** Delegates everything; subclasses break one thing. */
-  private abstract static class Wrapper implements Transport {
+  private abstract static class Wrapper extends ForwardingTransport {
     final Transport inner;
 
     Wrapper(Transport inner) {
+      super(inner);
       this.inner = inner;
-    }
-
-    @Override
-    public Mono<Void> start(RequestHandler handler) {
-      return inner.start(handler);
-    }
-
-    @Override
-    public Address localAddress() {
-      return inner.localAddress();
-    }
-
-    @Override
-    public Mono<Response> send(Address to, Request request) {
-      return inner.send(to, request);
-    }
-
-    @Override
-    public Mono<Void> close() {
-      return inner.close();
     }
   }
 
