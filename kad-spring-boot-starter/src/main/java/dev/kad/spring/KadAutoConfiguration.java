@@ -25,6 +25,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import reactor.core.scheduler.Schedulers;
@@ -144,9 +145,13 @@ public class KadAutoConfiguration {
     }
   }
 
-  /** The health indicator, when Spring Boot's health support is on the class path. */
+  /**
+   * The health indicator, when Spring Boot's health support is on the class path and neither {@code
+   * management.health.kad.enabled} nor {@code management.health.defaults.enabled} is false.
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
+  @ConditionalOnEnabledHealthIndicator("kad")
   static class Health {
 
     // The system clock is the clock of the node made here (KadNodes' default without a

@@ -13,7 +13,7 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
- * Reports the node's routing-table size, its last bootstrap result and when it last heard from
+ * Reports the node's routing-table size, where its joining stands and when it last heard from
  * another node ({@link NodeStats#lastHeard()}). A node that knows no contact cannot serve lookups,
  * and one that hears from none of the contacts it knows is cut off, so:
  *
@@ -21,16 +21,18 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  *   <li>up when the node knows at least one contact and has heard from another node within the
  *       silence threshold, or is the first node of its network (no bootstrap addresses) and knows
  *       no contact yet: nobody to know or hear from yet;
- *   <li>unknown while a join runs with the table still empty and none of its attempts has failed
- *       yet;
+ *   <li>unknown while its first join runs with the table still empty and none of its attempts has
+ *       failed yet;
  *   <li>down when its table is empty and the last bootstrap attempt failed (it is retried), or it
- *       had joined and has since lost every contact; and down when it knows contacts but has heard
- *       from no node for longer than the silence threshold: its link is down or every node it knows
- *       is gone. The engine keeps such a node's table as it is (failures count against a contact
- *       only while other nodes answer, so a node whose own link is down does not empty its table),
- *       so the table alone would show it up forever. This holds for the first node of a network
- *       too, once it knows contacts; it is up again as soon as a node is heard from. Meanwhile
- *       {@link KadNodeLifecycle} bootstraps a node that has seeds again through them.
+ *       had joined and has since lost every contact, also while it rejoins ({@code rejoining} true,
+ *       {@code bootstrapAttempts} counting): a rejoin is never unknown, since the node is known to
+ *       be cut off; and down when it knows contacts but has heard from no node for longer than the
+ *       silence threshold: its link is down or every node it knows is gone. The engine keeps such a
+ *       node's table as it is (failures count against a contact only while other nodes answer, so a
+ *       node whose own link is down does not empty its table), so the table alone would show it up
+ *       forever. This holds for the first node of a network too, once it knows contacts; it is up
+ *       again as soon as a node is heard from. Meanwhile {@link KadNodeLifecycle} rejoins a node
+ *       that has seeds through them.
  * </ul>
  *
  * <p>Down, not out of service: out of service is, by Spring Boot's and service registries'
@@ -62,17 +64,15 @@ public class KadHealthIndicator implements HealthIndicator {
    * @param node the node
    * @param lifecycle its lifecycle, which knows the bootstrap outcome
    * @param silenceThreshold how long a node that knows contacts may hear from no node before it is
-   *     down; zero turns the check off
+   *     down: zero turns the check off, else at least {@link
+   *     KadNodeLifecycle#MIN_SILENCE_THRESHOLD}
    * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads
-   * @throws IllegalArgumentException when {@code silenceThreshold} is negative
+   * @throws IllegalArgumentException when {@code silenceThreshold} is negative, or positive and
+   *     below {@link KadNodeLifecycle#MIN_SILENCE_THRESHOLD}
    */
   public KadHealthIndicator(
       KadNode node, KadNodeLifecycle lifecycle, Duration silenceThreshold, Clock clock) {
-    Objects.requireNonNull(silenceThreshold, "silenceThreshold");
-    if (silenceThreshold.isNegative()) {
-      throw new IllegalArgumentException(
-          "silenceThreshold must not be negative but was " + silenceThreshold);
-    }
+    KadNodeLifecycle.checkSilenceThreshold("silenceThreshold", silenceThreshold);
     this.node = Objects.requireNonNull(node, "node");
     this.lifecycle = Objects.requireNonNull(lifecycle, "lifecycle");
     this.silenceThreshold = silenceThreshold;
@@ -86,8 +86,9 @@ public class KadHealthIndicator implements HealthIndicator {
    * bucket's least-recently-seen contact not heard from within {@code refreshInterval}, and the
    * refresh job looks up buckets not looked up within it; so an idle node may hear nothing for up
    * to about {@code refreshInterval} plus a sixth of it (1 h 10 min by default), and twice {@code
-   * refreshInterval} (2 h) leaves a margin. Without those jobs an idle node may never reach out,
-   * and silence would say nothing about its network.
+   * refreshInterval} (2 h) leaves a margin. It is at least {@link
+   * KadNodeLifecycle#MIN_SILENCE_THRESHOLD}, however short {@code refreshInterval}. Without those
+   * jobs an idle node may never reach out, and silence would say nothing about its network.
    *
    * @param config the node's configuration
    * @return the threshold, zero for none
@@ -97,7 +98,13 @@ public class KadHealthIndicator implements HealthIndicator {
         config.maintenance()
             && (config.jobs().contains(MaintenanceJob.REFRESH)
                 || config.jobs().contains(MaintenanceJob.LIVENESS));
-    return reachesOut ? config.refreshInterval().multipliedBy(2) : Duration.ZERO;
+    if (!reachesOut) {
+      return Duration.ZERO;
+    }
+    Duration twice = config.refreshInterval().multipliedBy(2);
+    return twice.compareTo(KadNodeLifecycle.MIN_SILENCE_THRESHOLD) < 0
+        ? KadNodeLifecycle.MIN_SILENCE_THRESHOLD
+        : twice;
   }
 
   @Override
@@ -109,7 +116,7 @@ public class KadHealthIndicator implements HealthIndicator {
       builder = Health.down();
     } else if (stats.contacts() > 0 || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED) {
       builder = Health.up();
-    } else if (bootstrap.state() == BootstrapStatus.State.RUNNING) {
+    } else if (bootstrap.state() == BootstrapStatus.State.RUNNING && !bootstrap.rejoin()) {
       builder = Health.unknown();
     } else {
       builder = Health.down();
@@ -123,6 +130,11 @@ public class KadHealthIndicator implements HealthIndicator {
         .withDetail("bootstrap", bootstrap.state().name())
         .withDetail("bootstrapAt", bootstrap.at().toString());
     bootstrap.error().ifPresent(e -> builder.withDetail("bootstrapError", e));
+    if (bootstrap.state() != BootstrapStatus.State.NOT_CONFIGURED) {
+      builder
+          .withDetail("rejoining", bootstrap.rejoining())
+          .withDetail("bootstrapAttempts", bootstrap.attempts());
+    }
     stats.lastHeard().ifPresent(at -> builder.withDetail("lastHeard", at.toString()));
     if (!silenceThreshold.isZero()) {
       builder.withDetail("silenceThreshold", silenceThreshold.toString());

@@ -11,8 +11,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -26,25 +26,31 @@ import reactor.util.retry.Retry;
  * Bootstraps the node in the background when the context starts, so joining never delays
  * application start-up, and closes it when the context closes, after every lifecycle has stopped. A
  * failed bootstrap is tried again after {@link #FIRST_RETRY_DELAY}, the delay doubling up to {@link
- * #MAX_RETRY_DELAY} (with jitter), until the node joins, the context stops or the node closes;
- * {@link #status()} is the last attempt's outcome meanwhile.
+ * #MAX_RETRY_DELAY} (with jitter), with no limit on the number of attempts, until the node has
+ * joined, the context stops or the node closes; {@link #status()} tells where joining stands. The
+ * node has joined when a seed answers, or when it is evidently in its network without them: it
+ * knows a contact and has heard from some node within the silence threshold (a peer joined through
+ * it, a contact answers again; seeds that are down or gone, or a seed list naming only the node
+ * itself, then stop no one). It then looks up its own id through the contacts it knows, as a
+ * bootstrap would, to fill its table.
  *
- * <p>Once joined, a node that hears from no other node for longer than the silence threshold (the
- * one {@link KadHealthIndicator} reports it down after) bootstraps again through its seeds, with
- * the same back-off: every node it knew may be gone while its seeds are back, and the engine keeps
- * those contacts, so nothing else would bring it back into its network. The lifecycle looks every
- * quarter of the threshold, at least every {@link #MAX_SILENCE_CHECK_INTERVAL}, and never while an
- * attempt runs. A node that hears from other nodes never tries; a successful bootstrap heard from a
- * seed, so the next try comes a whole threshold later at the earliest; and a node that hears from
- * another node while bootstrapping again stops retrying: it is back, whatever its seeds.
+ * <p>Once joined, a node that needs its network again rejoins, the same way: when it knows no
+ * contact any more (every contact failed), or when it has heard from no other node for longer than
+ * the silence threshold (the one {@link KadHealthIndicator} reports it down after): every node it
+ * knew may be gone while its seeds are back, and the engine keeps those contacts, so nothing else
+ * would bring it back into its network. The lifecycle looks every quarter of the threshold, at
+ * least every {@link #MAX_SILENCE_CHECK_INTERVAL} (every such interval when there is no threshold,
+ * for the empty table only), and never while an attempt runs. A node that hears from other nodes
+ * never rejoins, and a successful bootstrap heard from a seed, so the next silence rejoin comes a
+ * whole threshold later at the earliest.
  *
  * <p>Stopping the context ({@code stop()}, or {@code pause()}, which Spring's test framework does
- * to a cached context it is not using) only pauses: the bootstrap retries and silence checks end,
- * but the node stays open, keeps its routing table and store, and goes on answering its peers,
- * since the node bean cannot be replaced under the beans it was injected into and a closed node
- * cannot open again. Starting the context again resumes joining when the node has not joined or has
- * since lost every contact, and resumes the silence checks. The node closes only when the context
- * closes: {@link #close()} is this bean's destroy method.
+ * to a cached context it is not using) only pauses: the bootstrap retries and checks end, but the
+ * node stays open, keeps its routing table and store, and goes on answering its peers, since the
+ * node bean cannot be replaced under the beans it was injected into and a closed node cannot open
+ * again. Starting the context again resumes joining when the node has not joined or has since lost
+ * every contact, and resumes the checks. The node closes only when the context closes: {@link
+ * #close()} is this bean's destroy method.
  */
 public class KadNodeLifecycle implements SmartLifecycle {
 
@@ -65,8 +71,12 @@ public class KadNodeLifecycle implements SmartLifecycle {
   /** The longest time between two looks at how long the node has heard from no other node. */
   public static final Duration MAX_SILENCE_CHECK_INTERVAL = Duration.ofMinutes(1);
 
-  /** The shortest time between two such looks, whatever the threshold. */
-  private static final Duration MIN_SILENCE_CHECK_INTERVAL = Duration.ofSeconds(1);
+  /**
+   * The shortest silence threshold other than zero. Below it the checks would bootstrap an idle
+   * healthy node again more often than a failing bootstrap is retried ({@link #MAX_RETRY_DELAY}),
+   * and {@link NodeStats#lastHeard()} is kept only to the second.
+   */
+  public static final Duration MIN_SILENCE_THRESHOLD = Duration.ofMinutes(1);
 
   private static final Logger log = LoggerFactory.getLogger(KadNodeLifecycle.class);
 
@@ -102,12 +112,13 @@ public class KadNodeLifecycle implements SmartLifecycle {
    * @param node the node
    * @param seeds the bootstrap addresses, possibly none
    * @param silenceThreshold how long a joined node may hear from no other node before it bootstraps
-   *     again through {@code seeds}; zero never
+   *     again through {@code seeds}: zero for never, else at least {@link #MIN_SILENCE_THRESHOLD}
    * @param clock the node's clock, which {@link NodeStats#lastHeard()} reads; also the clock of the
    *     status timestamps
    * @param scheduler where the delays between bootstrap attempts and the silence checks run: the
    *     node's scheduler
-   * @throws IllegalArgumentException when {@code silenceThreshold} is negative
+   * @throws IllegalArgumentException when {@code silenceThreshold} is negative, or positive and
+   *     below {@link #MIN_SILENCE_THRESHOLD}
    */
   public KadNodeLifecycle(
       KadNode node,
@@ -115,11 +126,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
       Duration silenceThreshold,
       Clock clock,
       Scheduler scheduler) {
-    Objects.requireNonNull(silenceThreshold, "silenceThreshold");
-    if (silenceThreshold.isNegative()) {
-      throw new IllegalArgumentException(
-          "silenceThreshold must not be negative but was " + silenceThreshold);
-    }
+    checkSilenceThreshold("silenceThreshold", silenceThreshold);
     this.node = Objects.requireNonNull(node, "node");
     this.seeds = List.copyOf(seeds);
     this.silenceThreshold = silenceThreshold;
@@ -154,9 +161,30 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   /**
+   * Checks a silence threshold.
+   *
+   * @param name how the messages name it
+   * @param threshold the threshold
+   * @return the threshold
+   * @throws IllegalArgumentException when it is negative, or positive and below {@link
+   *     #MIN_SILENCE_THRESHOLD}
+   */
+  static Duration checkSilenceThreshold(String name, Duration threshold) {
+    Objects.requireNonNull(threshold, name);
+    if (threshold.isNegative()) {
+      throw new IllegalArgumentException(name + " must not be negative but was " + threshold);
+    }
+    if (!threshold.isZero() && threshold.compareTo(MIN_SILENCE_THRESHOLD) < 0) {
+      throw new IllegalArgumentException(
+          name + " must be 0 (off) or at least " + MIN_SILENCE_THRESHOLD + " but was " + threshold);
+    }
+    return threshold;
+  }
+
+  /**
    * Starts joining in the background, unless there is no bootstrap address or the node has joined
-   * and still knows a contact, and then watches for silence (unless the threshold is zero).
-   * Starting again after {@link #stop()} resumes both.
+   * and still knows a contact, and then watches for a lost network. Starting again after {@link
+   * #stop()} resumes both.
    */
   @Override
   public void start() {
@@ -167,10 +195,11 @@ public class KadNodeLifecycle implements SmartLifecycle {
     if (seeds.isEmpty()) {
       return;
     }
-    Mono<Void> first = joined() ? Mono.empty() : join(e -> true);
+    // A node that joined before and has since lost every contact rejoins.
+    Mono<Void> first = joined() ? Mono.empty() : join(joinedOnce);
     joining =
         first
-            .thenMany(silenceChecks())
+            .thenMany(checks())
             .subscribe(
                 null,
                 e ->
@@ -185,59 +214,82 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   /**
-   * Bootstraps until it succeeds, the node closes, or {@code retrying} refuses a failure (which is
-   * then the error).
+   * Bootstraps until it succeeds or the node closes (an error), or until the node is evidently in
+   * its network without its seeds' help: it knows a contact and is not silent (a peer joined
+   * through it, a contact answers again). Then it looks up its own id through the contacts it
+   * knows, the lookup a bootstrap does after pinging its seeds, to fill its table, and completes.
+   * Never gives up otherwise: the back-off is capped, not the number of attempts.
    */
-  private Mono<Void> join(Predicate<Throwable> retrying) {
+  private Mono<Void> join(boolean rejoin) {
     return Mono.defer(
         () -> {
+          AtomicInteger attempts = new AtomicInteger();
           status.set(
               new BootstrapStatus(
-                  BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty()));
-          return node.bootstrap(seeds)
-              .doOnError(e -> !(e instanceof NodeClosedException), this::failed)
+                  BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty(), 0, rejoin));
+          return Mono.defer(
+                  () -> {
+                    int n = attempts.incrementAndGet();
+                    status.updateAndGet(
+                        s -> new BootstrapStatus(s.state(), s.at(), s.error(), n, rejoin));
+                    return node.bootstrap(seeds);
+                  })
+              .doOnError(
+                  e -> !(e instanceof NodeClosedException), e -> failed(e, attempts.get(), rejoin))
               .retryWhen(
                   Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
                       .maxBackoff(MAX_RETRY_DELAY)
-                      .filter(e -> !(e instanceof NodeClosedException) && retrying.test(e))
+                      .filter(e -> !(e instanceof NodeClosedException) && needsJoin())
                       .scheduler(scheduler))
-              .doOnSuccess(
-                  v -> {
-                    joinedOnce = true;
-                    status.set(
-                        new BootstrapStatus(
-                            BootstrapStatus.State.DONE, clock.instant(), Optional.empty()));
+              .doOnSuccess(v -> done(attempts.get(), rejoin))
+              .onErrorResume(
+                  e -> !(e instanceof NodeClosedException),
+                  e -> {
+                    log.info(
+                        "kad node {} is in its network though no seed answered ({} contacts, heard"
+                            + " from a node at {}); stopped bootstrapping from {}",
+                        node.id().toShortHex(),
+                        node.stats().contacts(),
+                        node.stats().lastHeard().map(Instant::toString).orElse("-"),
+                        seeds);
+                    return node.findNode(node.id())
+                        .then()
+                        .onErrorResume(x -> !(x instanceof NodeClosedException), x -> Mono.empty())
+                        .doOnSuccess(v -> done(attempts.get(), rejoin));
                   });
         });
   }
 
+  /** Records that the node has joined. */
+  private void done(int attempts, boolean rejoin) {
+    joinedOnce = true;
+    status.set(
+        new BootstrapStatus(
+            BootstrapStatus.State.DONE, clock.instant(), Optional.empty(), attempts, rejoin));
+  }
+
   /**
-   * Looks for silence every quarter of the threshold (at most a minute apart) and bootstraps again
-   * while the node is silent; a check waits for the bootstrap before it (ticks meanwhile are
-   * dropped), and a failed one does not end the checks. Ends only with the node closing (an error),
-   * or at once for a zero threshold.
+   * Looks every quarter of the threshold (at most a minute apart; every minute without a threshold)
+   * and rejoins while the node needs it; a check waits for the rejoin before it (ticks meanwhile
+   * are dropped), and a failed one does not end the checks. Ends only with the node closing (an
+   * error).
    */
-  private Flux<Void> silenceChecks() {
-    if (silenceThreshold.isZero()) {
-      return Flux.empty();
-    }
+  private Flux<Void> checks() {
     Duration quarter = silenceThreshold.dividedBy(4);
     Duration interval =
-        quarter.compareTo(MAX_SILENCE_CHECK_INTERVAL) > 0
+        silenceThreshold.isZero() || quarter.compareTo(MAX_SILENCE_CHECK_INTERVAL) > 0
             ? MAX_SILENCE_CHECK_INTERVAL
-            : quarter.compareTo(MIN_SILENCE_CHECK_INTERVAL) < 0
-                ? MIN_SILENCE_CHECK_INTERVAL
-                : quarter;
+            : quarter;
     return Flux.interval(interval, scheduler)
         .onBackpressureDrop()
         .concatMap(
             tick ->
-                Mono.defer(this::joinAgainIfSilent)
+                Mono.defer(this::rejoinIfNeeded)
                     .onErrorResume(
                         e -> !(e instanceof NodeClosedException),
                         e -> {
                           log.warn(
-                              "kad node {}: silence check failed: {}",
+                              "kad node {}: network check failed: {}",
                               node.id().toShortHex(),
                               e.toString());
                           return Mono.empty();
@@ -245,53 +297,72 @@ public class KadNodeLifecycle implements SmartLifecycle {
             0);
   }
 
-  /** Bootstraps again, unless the node has heard from another node within the threshold. */
-  private Mono<Void> joinAgainIfSilent() {
-    Optional<Instant> heard = node.stats().lastHeard();
-    if (!silent(heard)) {
-      return Mono.empty();
+  /**
+   * Rejoins when the node knows no contact or has heard from no node within the threshold;
+   * otherwise reports it joined, should a paused rejoin have left the status behind.
+   */
+  private Mono<Void> rejoinIfNeeded() {
+    NodeStats stats = node.stats();
+    if (stats.contacts() == 0) {
+      log.warn(
+          "kad node {} knows no contact any more; bootstrapping again from {}",
+          node.id().toShortHex(),
+          seeds);
+      return join(true);
     }
-    log.warn(
-        "kad node {} has heard from no node since {}, longer than the silence threshold {};"
-            + " bootstrapping again from {}",
-        node.id().toShortHex(),
-        heard.get(),
-        silenceThreshold,
-        seeds);
-    return join(e -> silent(node.stats().lastHeard()))
-        .onErrorResume(
-            e -> !(e instanceof NodeClosedException),
-            e -> {
-              log.info(
-                  "kad node {} hears from its network again; stopped bootstrapping from {}",
-                  node.id().toShortHex(),
-                  seeds);
-              return Mono.empty();
-            });
+    if (silent(stats.lastHeard())) {
+      log.warn(
+          "kad node {} has heard from no node since {}, longer than the silence threshold {};"
+              + " bootstrapping again from {}",
+          node.id().toShortHex(),
+          stats.lastHeard().get(),
+          silenceThreshold,
+          seeds);
+      return join(true);
+    }
+    BootstrapStatus s = status.get();
+    if (s.state() != BootstrapStatus.State.DONE) {
+      done(s.attempts(), s.rejoin());
+    }
+    return Mono.empty();
   }
 
   /**
-   * Whether the node last heard from another node longer than the threshold ago; never before it
-   * first heard from one. A successful bootstrap heard from a seed, so silence counts from it.
+   * Whether the node needs to join: it knows no contact, or it has heard from no node within the
+   * threshold.
+   */
+  private boolean needsJoin() {
+    NodeStats stats = node.stats();
+    return stats.contacts() == 0 || silent(stats.lastHeard());
+  }
+
+  /**
+   * Whether the node last heard from another node longer than the threshold ago; never without a
+   * threshold, nor before it first heard from one. A successful bootstrap heard from a seed, so
+   * silence counts from it.
    */
   private boolean silent(Optional<Instant> heard) {
-    return heard.isPresent()
+    return !silenceThreshold.isZero()
+        && heard.isPresent()
         && Duration.between(heard.get(), clock.instant()).compareTo(silenceThreshold) > 0;
   }
 
   /** Records a failed attempt; warns on the first of a run of failures only. */
-  private void failed(Throwable e) {
+  private void failed(Throwable e, int attempts, boolean rejoin) {
     BootstrapStatus previous =
         status.getAndSet(
             new BootstrapStatus(
                 BootstrapStatus.State.FAILED,
                 clock.instant(),
-                Optional.of(String.valueOf(e.getMessage()))));
+                Optional.of(String.valueOf(e.getMessage())),
+                attempts,
+                rejoin));
     if (previous.state() == BootstrapStatus.State.FAILED) {
       log.debug(
-          "kad node {} could not bootstrap from {} again: {}",
+          "kad node {} could not bootstrap from {} again ({} attempts): {}",
           node.id().toShortHex(),
           seeds,
+          attempts,
           e.getMessage());
     } else {
       log.warn(
@@ -304,8 +375,8 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   /**
-   * Pauses: ends the bootstrap attempts, if any, and the silence checks, and leaves the node open.
-   * The attempt in flight is cancelled; {@link #status()} keeps the last outcome.
+   * Pauses: ends the bootstrap attempts, if any, and the checks, and leaves the node open. The
+   * attempt in flight is cancelled; {@link #status()} keeps the last outcome.
    */
   @Override
   public void stop() {

@@ -314,12 +314,12 @@ public class KadProperties implements Validator {
                 field, "kad.invalid", "kad.metrics.tags." + key + " must not be blank");
           }
         });
-    Duration silence = p.health.silenceThreshold;
-    if (silence != null && silence.isNegative()) {
-      errors.rejectValue(
+    if (p.health.silenceThreshold != null) {
+      check(
+          errors,
           "health.silenceThreshold",
-          "kad.invalid",
-          "kad.health.silence-threshold must not be negative but was " + silence);
+          p.health.silenceThreshold,
+          v -> KadNodeLifecycle.checkSilenceThreshold("kad.health.silence-threshold", v));
     }
     if (errors.hasErrors()) {
       return;
@@ -674,9 +674,9 @@ public class KadProperties implements Validator {
      * How long a node that knows contacts may hear from no other node (no answer, no request)
      * before its health is down: its link is down or every node it knows is gone. A joined node
      * silent that long also bootstraps again through kad.bootstrap, with back-off, until a seed
-     * answers or it hears from another node. Unset: twice refresh-interval (2h by default) when the
-     * refresh or liveness job runs, since an idle healthy node reaches out only that often;
-     * otherwise no check. 0 turns the check off.
+     * answers or it is back in its network. Unset: twice refresh-interval (2h by default, at least
+     * 1m) when the refresh or liveness job runs, since an idle healthy node reaches out only that
+     * often; otherwise no check. 0 turns the check off; otherwise at least 1m.
      */
     private Duration silenceThreshold;
 

@@ -440,6 +440,67 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void theHealthIndicatorTurnsOffLikeBootsOwn() {
+    runner
+        .withPropertyValues("management.health.kad.enabled=false")
+        .run(
+            context -> {
+              assertThat(context).doesNotHaveBean(KadHealthIndicator.class);
+              assertThat(context).hasSingleBean(KadNodeLifecycle.class);
+            });
+    runner
+        .withPropertyValues("management.health.defaults.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean(KadHealthIndicator.class));
+    runner
+        .withPropertyValues(
+            "management.health.defaults.enabled=false", "management.health.kad.enabled=true")
+        .run(context -> assertThat(context).hasSingleBean(KadHealthIndicator.class));
+  }
+
+  @Test
+  void aNodeListenerBeanThatThrowsBreaksNeitherTheNodeNorTheMetrics() {
+    runner.run(
+        first -> {
+          KadNode seed = first.getBean(KadNode.class);
+          runner
+              .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+              .withBean("brokenListener", NodeListener.class, ThrowingListener::new)
+              .withPropertyValues("kad.bootstrap=" + seed.contact().address())
+              .run(
+                  second -> {
+                    // The join's pings and lookups succeed though the listener throws on each.
+                    awaitHealth(second.getBean(KadHealthIndicator.class), Status.UP, "DONE");
+                    assertThat(
+                            second
+                                .getBean(MeterRegistry.class)
+                                .find("kad.operations")
+                                .tag("kind", "bootstrap")
+                                .tag("outcome", "ok")
+                                .timer())
+                        .isNotNull();
+                  });
+        });
+  }
+
+  /** A listener with a bug: it throws on every report. */
+  static final class ThrowingListener implements NodeListener {
+    @Override
+    public void rpcSent(String type, String outcome, Duration elapsed) {
+      throw new IllegalStateException("listener bug");
+    }
+
+    @Override
+    public void rpcReceived(String type, String outcome) {
+      throw new IllegalStateException("listener bug");
+    }
+
+    @Override
+    public void operationFinished(String kind, String outcome, Duration elapsed) {
+      throw new IllegalStateException("listener bug");
+    }
+  }
+
+  @Test
   void disabledMeansNoNode() {
     runner
         .withPropertyValues("kad.enabled=false")
@@ -516,6 +577,30 @@ class KadAutoConfigurationTest {
     assertFailure(
         "kad.health.silence-threshold=-1s",
         "kad.health.silence-threshold must not be negative but was PT-1S");
+  }
+
+  @Test
+  void aSilenceThresholdUnderAMinuteFailsStartUpAndZeroTurnsTheCheckOff() {
+    // 100ms would make an idle node bootstrap again about once a second.
+    assertFailure(
+        "kad.health.silence-threshold=100ms",
+        "kad.health.silence-threshold must be 0 (off) or at least PT1M but was PT0.1S");
+    runner
+        .withPropertyValues("kad.maintenance=true", "kad.health.silence-threshold=0")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getBean(KadNodeLifecycle.class).silenceThreshold()).isZero();
+              assertThat(context.getBean(KadHealthIndicator.class).health().getDetails())
+                  .doesNotContainKey("silenceThreshold");
+            });
+    // The default from a short refresh interval is a minute, not less.
+    runner
+        .withPropertyValues("kad.maintenance=true", "kad.refresh-interval=10s")
+        .run(
+            context ->
+                assertThat(context.getBean(KadNodeLifecycle.class).silenceThreshold())
+                    .isEqualTo(KadNodeLifecycle.MIN_SILENCE_THRESHOLD));
   }
 
   @Test

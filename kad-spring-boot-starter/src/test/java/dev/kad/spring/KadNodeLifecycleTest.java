@@ -121,6 +121,37 @@ class KadNodeLifecycleTest {
   }
 
   @Test
+  void aFirstJoinEndsWhenAPeerJoinsThroughTheNodeThoughNoSeedEverAnswers() {
+    // Every node of a cluster is given the first one as its seed, the first one included.
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(node.contact().address()), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofMinutes(5));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+    assertThat(lifecycle.status().error())
+        .hasValueSatisfying(e -> assertThat(e).contains(node.contact().address().toString()));
+
+    // A second node joins through it, knowing a third one the first does not know yet.
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    KadNode third = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, third.bootstrap(List.of(peer.contact().address())));
+    VirtualTime.await(vts, peer.bootstrap(List.of(node.contact().address())));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    assertThat(node.routingTable().size()).isEqualTo(1);
+    // Its next attempt fails like every other, and is its last: it is in its network, and looks up
+    // its own id through the contact it knows, as a bootstrap would.
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(10));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(node.routingTable().size()).isEqualTo(2);
+    assertThat(health.health().getDetails()).doesNotContainKey("bootstrapError");
+    int joined = attempts.size();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(joined);
+    lifecycle.stop();
+  }
+
+  @Test
   void stoppingEndsTheRetries() {
     KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
     lifecycle.start();
@@ -231,38 +262,71 @@ class KadNodeLifecycleTest {
 
   @Test
   void healthIsDownWhenAJoinedNodeHasLostEveryContact() {
-    // At most one contact of a /24 per bucket: a neighbour of the seed's subnet is heard from but
-    // not kept. Hearing from the network is what lets the table count the seed's failures (a node
-    // that hears from nobody keeps its table, in case it is its own link that is down).
-    KadNode joiner =
-        start(
-            network.newTransport(),
-            NodeListener.NONE,
-            KadConfig.builder().maintenance(false).maxPerSubnet(1).build());
-    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE);
-    KadNode neighbour =
-        start(network.newTransport(Address.parse("10.9.0.2:4000")), NodeListener.NONE);
-    KadNodeLifecycle lifecycle = new KadNodeLifecycle(joiner, List.of(SEED), clock, vts);
-    KadHealthIndicator health = new KadHealthIndicator(joiner, lifecycle);
-    lifecycle.start();
-    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
-    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    Cut cut = joinThenLoseEveryContact(Duration.ZERO);
+    assertThat(cut.health().health().getStatus()).isEqualTo(Status.DOWN);
+    cut.lifecycle().stop();
+  }
 
-    VirtualTime.await(vts, seed.close());
-    for (int i = 0; i < 4 * CONFIG.maxFailures() && joiner.routingTable().size() > 0; i++) {
-      VirtualTime.await(
-          vts,
-          neighbour
-              .bootstrap(List.of(joiner.contact().address()))
-              .onErrorResume(e -> Mono.empty()));
-      VirtualTime.await(
-          vts,
-          joiner.findNode(NodeId.random(new SplittableRandom(i))).onErrorResume(e -> Mono.empty()));
+  @Test
+  void healthStaysDownNeverUnknownWhileANodeThatLostEveryContactRejoins() {
+    Cut cut = joinThenLoseEveryContact(Duration.ofMinutes(10));
+    int before = attempts.size();
+    // Longer than the threshold, second by second: each attempt waits 5 s for the dead seed.
+    List<String> seen = new ArrayList<>();
+    for (int second = 0; second < 15 * 60; second++) {
+      vts.advanceTimeBy(Duration.ofSeconds(1));
+      Health h = cut.health().health();
+      String sample = h.getStatus() + "/" + h.getDetails().get("bootstrap");
+      if (!seen.contains(sample)) {
+        seen.add(sample);
+      }
     }
-    assertThat(joiner.routingTable().size()).isZero();
-    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
-    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
-    lifecycle.stop();
+    // Caught with an attempt in flight, and down all along: a rejoin is no first join.
+    assertThat(seen).contains("DOWN/RUNNING").allMatch(x -> x.startsWith("DOWN/"));
+    assertThat(attempts.size()).isGreaterThan(before + 1);
+    Health down = cut.health().health();
+    assertThat(down.getDetails())
+        .containsEntry("bootstrap", "FAILED")
+        .containsEntry("rejoining", true);
+    // Every attempt of this rejoin, finished or under way.
+    assertThat((Integer) down.getDetails().get("bootstrapAttempts"))
+        .isGreaterThanOrEqualTo(attempts.size() - before);
+    assertThat(cut.lifecycle().status().rejoining()).isTrue();
+    cut.lifecycle().stop();
+  }
+
+  @Test
+  void aNodeThatLostEveryContactRejoinsWithoutGivingUpAndIsUpWhenItsSeedReturns() {
+    // Without maintenance there is no silence threshold: the empty table alone calls for a rejoin.
+    Cut cut = joinThenLoseEveryContact(KadHealthIndicator.defaultSilenceThreshold(CONFIG));
+    int before = attempts.size();
+    // The seed stays down for an hour: the node keeps trying, but not in a busy loop.
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts.size() - before).isGreaterThan(10);
+    List<Duration> gaps = gaps();
+    assertThat(gaps.subList(gaps.size() - 5, gaps.size()))
+        .allSatisfy(
+            g ->
+                assertThat(g)
+                    .isGreaterThanOrEqualTo(KadNodeLifecycle.MAX_RETRY_DELAY.dividedBy(2)));
+    assertThat(cut.health().health().getStatus()).isEqualTo(Status.DOWN);
+    assertThat(cut.lifecycle().status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+
+    // It comes back, at its old address: the node joins at its next attempt, by itself.
+    start(network.newTransport(SEED), NodeListener.NONE);
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(10));
+    assertThat(cut.joiner().routingTable().size()).isPositive();
+    assertThat(cut.lifecycle().status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    Health up = cut.health().health();
+    assertThat(up.getStatus()).isEqualTo(Status.UP);
+    assertThat(up.getDetails())
+        .containsEntry("rejoining", false)
+        .doesNotContainKey("bootstrapError");
+    // Joined, it tries no more.
+    int joined = attempts.size();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(joined);
+    cut.lifecycle().stop();
   }
 
   @Test
@@ -459,6 +523,58 @@ class KadNodeLifecycleTest {
     vts.advanceTimeBy(threshold.minusMinutes(2));
     assertThat(attempts).hasSize(back);
     assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    // And it says so: joined again, not the failure of the last attempt.
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getDetails())
+        .containsEntry("bootstrap", "DONE")
+        .containsEntry("rejoining", false)
+        .doesNotContainKey("bootstrapError");
+    lifecycle.stop();
+  }
+
+  @Test
+  void startingAgainANodeThatLostEveryContactRejoinsAndIsDownMeanwhile() {
+    Cut cut = joinThenLoseEveryContact(Duration.ZERO);
+    cut.lifecycle().stop();
+    network.latency(Duration.ofMillis(100));
+    start(network.newTransport(SEED), NodeListener.NONE);
+
+    cut.lifecycle().start();
+    // The attempt is under way: a node known to be cut off is down, not unknown.
+    assertThat(cut.lifecycle().status().state()).isEqualTo(BootstrapStatus.State.RUNNING);
+    Health rejoining = cut.health().health();
+    assertThat(rejoining.getStatus()).isEqualTo(Status.DOWN);
+    assertThat(rejoining.getDetails())
+        .containsEntry("rejoining", true)
+        .containsEntry("bootstrapAttempts", 1);
+    vts.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(cut.health().health().getStatus()).isEqualTo(Status.UP);
+    cut.lifecycle().stop();
+  }
+
+  @Test
+  void aNodeBackInItsNetworkWhileItsContextWasStoppedIsReportedJoinedOnceStartedAgain() {
+    Duration threshold = Duration.ofMinutes(10);
+    start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(SEED), threshold, virtualClock, vts);
+    lifecycle.start();
+    network.isolate(List.of(node.contact().address()));
+    vts.advanceTimeBy(threshold.plusMinutes(5));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+    lifecycle.stop();
+
+    // Paused, it is back on the network, its seed gone, and a node joins through it.
+    network.heal();
+    network.kill(SEED);
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(node.contact().address())));
+    int back = attempts.size();
+    lifecycle.start();
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL);
+    assertThat(attempts).hasSize(back);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(lifecycle.status().error()).isEmpty();
     lifecycle.stop();
   }
 
@@ -485,6 +601,28 @@ class KadNodeLifecycleTest {
   }
 
   @Test
+  void aSilenceThresholdUnderAMinuteIsRefusedAndTheDefaultIsAtLeastAMinute() {
+    assertThatThrownBy(
+            () -> new KadNodeLifecycle(node, List.of(SEED), Duration.ofMillis(100), clock, vts))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("silenceThreshold must be 0 (off) or at least PT1M but was PT0.1S");
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    assertThatThrownBy(
+            () -> new KadHealthIndicator(node, lifecycle, Duration.ofSeconds(59), virtualClock))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("silenceThreshold must be 0 (off) or at least PT1M but was PT59S");
+    assertThat(
+            new KadNodeLifecycle(node, List.of(SEED), Duration.ofMinutes(1), clock, vts)
+                .silenceThreshold())
+        .isEqualTo(Duration.ofMinutes(1));
+    // A short refresh interval, as in a test, gives the shortest threshold, not a shorter one.
+    assertThat(
+            KadHealthIndicator.defaultSilenceThreshold(
+                KadConfig.builder().refreshInterval(Duration.ofSeconds(10)).build()))
+        .isEqualTo(KadNodeLifecycle.MIN_SILENCE_THRESHOLD);
+  }
+
+  @Test
   void aNegativeSilenceThresholdIsRefused() {
     assertThatThrownBy(
             () -> new KadNodeLifecycle(node, List.of(SEED), Duration.ofSeconds(-1), clock, vts))
@@ -500,6 +638,47 @@ class KadNodeLifecycleTest {
     assertThat(attempts).isEmpty();
     assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.NOT_CONFIGURED);
     lifecycle.stop();
+  }
+
+  /** A node with its lifecycle and health. */
+  private record Cut(KadNode joiner, KadNodeLifecycle lifecycle, KadHealthIndicator health) {}
+
+  /**
+   * A node that joined through {@link #SEED}, its lifecycle running, and has since lost every
+   * contact: the seed closed, and a neighbour kept the node hearing from its network.
+   */
+  private Cut joinThenLoseEveryContact(Duration threshold) {
+    // At most one contact of a /24 per bucket: a neighbour of the seed's subnet is heard from but
+    // not kept. Hearing from the network is what lets the table count the seed's failures (a node
+    // that hears from nobody keeps its table, in case it is its own link that is down).
+    KadNode joiner =
+        start(
+            network.newTransport(),
+            recordingAttempts(),
+            KadConfig.builder().maintenance(false).maxPerSubnet(1).build());
+    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE);
+    KadNode neighbour =
+        start(network.newTransport(Address.parse("10.9.0.2:4000")), NodeListener.NONE);
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(joiner, List.of(SEED), threshold, virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(joiner, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    VirtualTime.await(vts, seed.close());
+    for (int i = 0; i < 4 * CONFIG.maxFailures() && joiner.routingTable().size() > 0; i++) {
+      VirtualTime.await(
+          vts,
+          neighbour
+              .bootstrap(List.of(joiner.contact().address()))
+              .onErrorResume(e -> Mono.empty()));
+      VirtualTime.await(
+          vts,
+          joiner.findNode(NodeId.random(new SplittableRandom(i))).onErrorResume(e -> Mono.empty()));
+    }
+    assertThat(joiner.routingTable().size()).isZero();
+    return new Cut(joiner, lifecycle, health);
   }
 
   private KadNode start(Transport transport, NodeListener listener) {
