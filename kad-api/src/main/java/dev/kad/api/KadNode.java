@@ -201,4 +201,16 @@ public interface KadNode {
    * @return completes when closed
    */
   Mono<Void> close();
+
+  /**
+   * Completes when this node has closed, whoever closed it.
+   *
+   * <p>Subscribing closes nothing: it waits for a {@link #close()}, called here or elsewhere, to
+   * finish (the transport closed), so an application can tie its own shutdown to the node's, as
+   * reactor-netty's {@code onDispose()} does for a server. Completes at once for a closed node;
+   * never errors. Cancelling stops only the waiting.
+   *
+   * @return completes when closed
+   */
+  Mono<Void> onClose();
 }

@@ -1125,6 +1125,11 @@ final class DefaultKadNode implements KadNode {
         });
   }
 
+  @Override
+  public Mono<Void> onClose() {
+    return onClose.asMono();
+  }
+
   // ---- argument checks ------------------------------------------------------------------
 
   private void checkWidth(String what, KadId value) {

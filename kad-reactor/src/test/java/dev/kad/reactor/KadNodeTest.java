@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
@@ -301,6 +302,22 @@ class KadNodeTest {
     assertThatThrownBy(() -> c.await(node.get(Key.of("x")).collectList()))
         .isInstanceOf(NodeClosedException.class);
     c.await(node.close());
+  }
+
+  @Test
+  void onCloseWaitsForWhoeverClosesTheNodeAndClosesNothingItself() {
+    Cluster c = clusters.grow(23, 3);
+    KadNode node = c.node(1);
+    AtomicBoolean closed = new AtomicBoolean();
+    node.onClose().subscribe(null, null, () -> closed.set(true));
+    c.vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(closed).as("closed before anyone called close()").isFalse();
+    assertThat(c.await(node.findNode(NodeId.random(c.random)))).isNotEmpty();
+
+    c.await(node.close());
+    assertThat(closed).isTrue();
+    // A late subscriber learns at once.
+    c.await(node.onClose());
   }
 
   @Test
