@@ -196,7 +196,8 @@ public interface KadNode {
    * {@link NodeClosedException} and closes the transport.
    *
    * <p>Subscribing starts the shutdown; the {@code Mono} completes when the transport is closed.
-   * Closing twice is harmless.
+   * Cancelling stops waiting, not the shutdown, which runs to its end. Closing twice is harmless: a
+   * later {@code close()} completes when the first one has.
    *
    * @return completes when closed
    */
@@ -207,8 +208,9 @@ public interface KadNode {
    *
    * <p>Subscribing closes nothing: it waits for a {@link #close()}, called here or elsewhere, to
    * finish (the transport closed), so an application can tie its own shutdown to the node's, as
-   * reactor-netty's {@code onDispose()} does for a server. Completes at once for a closed node;
-   * never errors. Cancelling stops only the waiting.
+   * reactor-netty's {@code onDispose()} does for a server. Completes at once for a closed node, and
+   * errors only as {@code close()} does, when the transport failed to close. Cancelling stops only
+   * the waiting.
    *
    * @return completes when closed
    */

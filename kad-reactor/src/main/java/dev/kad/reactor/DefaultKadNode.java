@@ -444,7 +444,8 @@ final class DefaultKadNode implements KadNode {
             response -> {
               heardFromNetwork(response.sender());
               if (response.sender().id().equals(to.id())) {
-                heardFrom(response.sender());
+                // The address that answered, not the one the answer claims: this one is proven.
+                heardFrom(to);
               } else {
                 table.failed(to.id());
               }
@@ -1117,11 +1118,26 @@ final class DefaultKadNode implements KadNode {
                   .timeout(config.softTimeout(), Mono.empty(), scheduler)
                   .onErrorResume(e -> Mono.empty());
           liveStreams.endAll(closedError());
-          return farewell
+          // Subscribed here, once, not by the caller: a caller that stops waiting (a timeout
+          // around close(), block(Duration)) must not cancel the shutdown halfway, leaving the
+          // transport open while every later close() reports the node closed.
+          farewell
               .then(transport.close())
-              // Logged before completing: whoever waits for close() may end the process next.
-              .doOnTerminate(() -> log.info("node={} closed", id.toShortHex()))
-              .doFinally(s -> onClose.tryEmitEmpty());
+              .subscribe(
+                  null,
+                  e -> {
+                    log.warn(
+                        "node={} closed, its transport failed to: {}",
+                        id.toShortHex(),
+                        e.toString());
+                    onClose.tryEmitError(e);
+                  },
+                  () -> {
+                    // Logged before completing: whoever waits for close() may end the process.
+                    log.info("node={} closed", id.toShortHex());
+                    onClose.tryEmitEmpty();
+                  });
+          return onClose.asMono();
         });
   }
 

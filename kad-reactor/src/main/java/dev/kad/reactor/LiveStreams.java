@@ -9,6 +9,7 @@ import dev.kad.api.message.Response;
 import dev.kad.reactor.watch.SubscriberRegistry;
 import dev.kad.reactor.watch.WatchSession;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -354,8 +355,10 @@ final class LiveStreams {
   }
 
   /**
-   * A node pushed values: only the watches that subscribed there see them, and only the values
-   * whose signature, if any, verifies. A push from anyone else is dropped.
+   * A node pushed values: only the watches that subscribed there see them, and only the values that
+   * have not expired and whose signature, if any, verifies (a value that expired on the way is
+   * dropped, not the push, whose refusal would end the subscription). A push from anyone else is
+   * dropped.
    *
    * @return whether a watch is subscribed or subscribing at the sender: false refuses the push
    */
@@ -376,8 +379,9 @@ final class LiveStreams {
       }
       if (genuine == null) {
         genuine = new ArrayList<>(notify.values().size());
+        Instant now = node.clock().instant();
         for (Value v : notify.values()) {
-          if (!v.isSigned() || v.verifySignature(notify.key())) {
+          if (!v.isExpiredAt(now) && (!v.isSigned() || v.verifySignature(notify.key()))) {
             genuine.add(v);
           }
         }

@@ -24,10 +24,11 @@ import reactor.core.publisher.Mono;
 
 /**
  * Answers inbound requests (DESIGN, Messages). Every request is validated before it touches any
- * state: a wrong id width, an oversized or expired value, too many values or a bad TTL is answered
- * with {@link Response.Failure} and changes nothing, not even the routing table. A value whose
- * signature does not verify is refused by the store, with its index and reason in {@link
- * Response.Stored}. A valid request's sender is reported to {@code onSender} first.
+ * state: a wrong id width, an oversized value or one expiring too late, too many values or a bad
+ * TTL is answered with {@link Response.Failure} and changes nothing, not even the routing table. A
+ * value whose signature does not verify, or that expired, is refused by the store, with its index
+ * and reason in {@link Response.Stored}. A valid request's sender is reported to {@code onSender}
+ * first.
  */
 final class RequestHandling implements RequestHandler {
 
@@ -218,7 +219,10 @@ final class RequestHandling implements RequestHandler {
 
   /**
    * Checks what can be judged without the store. Signatures are left to the store, which verifies
-   * them for every caller; checking them here too would verify each twice.
+   * them for every caller; checking them here too would verify each twice. A value that expired is
+   * no sign of a hostile peer (it may have expired on the way, or by this node's clock running a
+   * little ahead), so it does not refuse the request: the store rejects it by index, keeping the
+   * other values of a replication, hand-over or cache Store, and a watch drops it from a push.
    */
   private Optional<Problem> values(List<Value> values, boolean forStore) {
     if (forStore && values.isEmpty()) {
@@ -243,9 +247,6 @@ final class RequestHandling implements RequestHandler {
                 + v.size()
                 + " bytes exceeds maxValueBytes "
                 + config.maxValueBytes());
-      }
-      if (v.isExpiredAt(now)) {
-        return Problem.invalid("value " + i + " expired at " + v.expiresAt());
       }
       if (v.expiresAt().isAfter(config.latestExpiry(now))) {
         return Problem.invalid(

@@ -310,6 +310,32 @@ class HostilePeerTest {
     assertThat(node.routingTable().contacts()).doesNotContain(old, restarted);
   }
 
+  @Test
+  void aContactEntersTheTableAtTheAddressThatAnsweredNotTheOneItsAnswerClaims() {
+    Cluster c = clusters.grow(57, 3);
+    KadNode node = c.node(0);
+    SplittableRandom rng = new SplittableRandom(57);
+    Address claimed = new Address("10.77.0.1", 4000);
+    RawPeer misleading =
+        peer(
+            c,
+            NodeId.random(rng),
+            (self, request) -> new Response.NodesFound(new Contact(self.id(), claimed), List.of()));
+    RawPeer referrer =
+        peer(
+            c,
+            NodeId.random(rng),
+            (self, request) -> new Response.NodesFound(self, List.of(misleading.contact())));
+    KadNodes.learn(node, List.of(referrer.contact()));
+
+    c.await(node.findNode(misleading.contact().id()));
+
+    // The address dialed is proven to reach the id; the one claimed is only said.
+    assertThat(node.routingTable().contacts())
+        .contains(misleading.contact())
+        .noneMatch(known -> known.address().equals(claimed));
+  }
+
   /** A k = 2 node whose far bucket is full: {@code oldest}, then {@code second}. */
   private record FullBucket(
       Cluster c, KadNode node, SplittableRandom rng, RawPeer oldest, RawPeer second) {

@@ -22,6 +22,8 @@ import dev.kad.api.spi.Transport;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
+import dev.kad.testkit.ForwardingTransport;
+import dev.kad.testkit.InMemoryTransport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -465,6 +467,36 @@ class KadNodeTest {
     assertThat(signals).isEmpty();
     c.await(node.close());
     assertThat(signals).singleElement().isInstanceOf(NodeClosedException.class);
+  }
+
+  @Test
+  void aCloseWhoseSubscriberGivesUpStillClosesTheTransport() {
+    Cluster c = clusters.grow(25, 3);
+    InMemoryTransport inner = c.network.newTransport();
+    // A transport whose close takes a second, as a TCP transport's does while its loops stop.
+    Transport slowToClose =
+        new ForwardingTransport(inner) {
+          @Override
+          public Mono<Void> close() {
+            return Mono.delay(Duration.ofSeconds(1), c.vts).then(super.close());
+          }
+        };
+    KadNode node = c.await(c.builder().transport(slowToClose).start());
+    c.nodes.add(node);
+
+    // Whoever closes waits half a second, then gives up (close().timeout(...), block(d)).
+    List<Object> signals = new java.util.concurrent.CopyOnWriteArrayList<>();
+    reactor.core.Disposable waiting =
+        node.close().subscribe(signals::add, signals::add, () -> signals.add("closed"));
+    c.vts.advanceTimeBy(Duration.ofMillis(500));
+    assertThat(signals).isEmpty();
+    waiting.dispose();
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    // The shutdown went on without its subscriber, and closing again waits for it.
+    assertThat(inner.isClosed()).isTrue();
+    c.await(node.close());
+    assertThat(inner.isClosed()).isTrue();
   }
 
   @Test

@@ -135,16 +135,6 @@ class RequestHandlingTest {
     }
     assertRefused(
         new Request.Store(peer, key, four, false), Code.LIMIT, "4 values exceed maxValuesPerKey 3");
-    assertRefused(
-        new Request.Store(
-            peer,
-            key,
-            List.of(
-                Value.of(new byte[1], peer.id(), 1, 1, later),
-                Value.of(new byte[1], peer.id(), 2, 1, clock.instant())),
-            false),
-        Code.INVALID,
-        "value 1 expired");
     Instant tooLate =
         clock.instant().plus(config.expireAfter()).plus(KadConfig.MAX_CLOCK_SKEW).plusSeconds(1);
     assertRefused(
@@ -166,6 +156,31 @@ class RequestHandlingTest {
     assertThat(heard).isEmpty();
     assertThat(subscribers.size()).isZero();
     assertThat(notified).isEmpty();
+  }
+
+  @Test
+  void aValueThatExpiredOnTheWayIsRefusedByIndexAndTheOthersAreStored() {
+    // A replication, hand-over or cache Store carries all of a key's values: one that expired in
+    // transit, or by a clock a little ahead of the sender's, must not cost the others their copy.
+    Key key = Key.of("k");
+    Value fresh = Value.of(new byte[] {1}, peer.id(), 1, 1, later);
+    Value expired = Value.of(new byte[] {2}, peer.id(), 2, 1, clock.instant());
+    Response r = handling.answer(new Request.Store(peer, key, List.of(fresh, expired), false));
+    assertThat(r)
+        .isInstanceOfSatisfying(
+            Response.Stored.class,
+            s -> {
+              assertThat(s.accepted()).isEqualTo(1);
+              assertThat(s.rejected())
+                  .singleElement()
+                  .satisfies(
+                      rejected -> {
+                        assertThat(rejected.index()).isEqualTo(1);
+                        assertThat(rejected.reason()).contains("expired");
+                      });
+            });
+    assertThat(store.get(key, clock.instant())).containsExactly(fresh);
+    assertThat(changed).containsExactly(fresh);
   }
 
   @Test

@@ -371,6 +371,35 @@ class WatchTest {
   }
 
   @Test
+  void aPushCarryingAValueThatExpiredOnTheWayIsTakenForItsOtherValues() {
+    Cluster c = cluster(49, 12);
+    Key key = Key.of("short-lived");
+    KadNode watcher = c.node(3);
+    List<Value> seen = watch(watcher, key);
+    KadNode storage =
+        c.nodes.stream()
+            .filter(n -> n != watcher && n.stats().subscribers() > 0)
+            .findFirst()
+            .orElseThrow();
+    // The storage node's push (sent in its name: a test cannot make a node push at will) carries
+    // a value whose expiry passed on the way and a live one. Refused, the push would end the
+    // subscription at that node, and the watch would miss its pushes until the next renewal.
+    InMemoryTransport wire = c.network.newTransport();
+    c.await(wire.start(request -> Mono.empty()));
+    Value expired = Value.of(new byte[] {1}, storage.id(), 1, 1, c.now());
+    Value live = Value.of(new byte[] {2}, storage.id(), 2, 1, c.now().plusSeconds(600));
+    Response answer =
+        c.await(
+            wire.send(
+                watcher.contact().address(),
+                new Request.Notify(storage.contact(), key, List.of(expired, live))));
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+
+    assertThat(answer).isInstanceOf(Response.Pong.class);
+    assertThat(firstBytes(seen)).containsExactly(2);
+  }
+
+  @Test
   void aWatchWhoseUnsubscribesWereLostRefusesTheNextPushAndIsPushedNoMore() {
     Cluster c = cluster(47, 20);
     RecordingTransport[] recorder = new RecordingTransport[1];

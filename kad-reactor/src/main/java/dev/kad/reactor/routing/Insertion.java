@@ -19,6 +19,11 @@ public record Insertion(Kind kind, Optional<Contact> toPing) {
     ADDED,
     /** It was known and moved to the tail of its bucket. */
     REFRESHED,
+    /**
+     * Its id is known at another address, which the table keeps, neither refreshed nor saved from
+     * failing: the message came from elsewhere.
+     */
+    OTHER_ADDRESS,
     /** Its bucket was full: it waits in the replacement cache. */
     CACHED,
     /** The subnet limit of its bucket was reached. */

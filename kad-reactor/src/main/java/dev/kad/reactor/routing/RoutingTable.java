@@ -76,7 +76,9 @@ public final class RoutingTable {
 
   /**
    * Records that {@code contact} was heard from (an inbound request or an answer): moves it to the
-   * tail of its bucket, adds it, or keeps it in the replacement cache of a full bucket.
+   * tail of its bucket, adds it, or keeps it in the replacement cache of a full bucket. A known id
+   * heard from at another address than the table's changes nothing: the table keeps the first
+   * address until it fails and is removed.
    *
    * @param contact the contact heard from
    * @return what was done, and which contact to ping when a full bucket's oldest is due
@@ -98,6 +100,13 @@ public final class RoutingTable {
         int known = bucket.indexOf(contact.id());
         if (known >= 0) {
           Entry entry = bucket.entry(known);
+          if (!entry.contact().address().equals(contact.address())) {
+            // The id keeps its first address: a peer cannot take it over by claiming it from
+            // elsewhere. Nor does a message from elsewhere show that address alive: it would reset
+            // the failures of a node that moved, which then never left the table to rejoin at
+            // its new address, and let anyone keep a dead contact in the table.
+            return Insertion.of(Kind.OTHER_ADDRESS);
+          }
           if (known == bucket.size() - 1
               && entry.failures() == 0
               && !entry.pinging()

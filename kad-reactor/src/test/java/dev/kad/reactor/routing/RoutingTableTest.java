@@ -289,6 +289,24 @@ class RoutingTableTest {
   }
 
   @Test
+  void aKnownIdHeardFromAnotherAddressDoesNotVouchForTheAddressTheTableHolds() {
+    // The node moved (a restart on a new port or IP with its configured id), or a peer claims
+    // its id: either way the table's address is not the one heard from. Treated as heard, the
+    // messages reset the failures of the address that fails, and the contact stays unreachable.
+    FlakyContact c = flakyContact(3);
+    Contact elsewhere = new Contact(c.flaky().id(), new Address("10.9.9.9", 4000));
+    for (int i = 0; i < 3 && c.isKept(); i++) {
+      c.table().seen(elsewhere);
+      c.table().seen(c.healthy());
+      c.fails();
+    }
+    assertThat(c.isKept()).isFalse();
+    // Once the old address is gone, the id joins at the address it speaks from.
+    assertThat(c.table().seen(elsewhere).kind()).isEqualTo(Kind.ADDED);
+    assertThat(bucketOf(c.table(), elsewhere).contacts()).contains(elsewhere);
+  }
+
+  @Test
   void anAnswerResetsTheFailureCount() {
     FlakyContact c = flakyContact(2);
     c.fails();
