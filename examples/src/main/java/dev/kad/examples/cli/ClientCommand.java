@@ -60,7 +60,9 @@ abstract class ClientCommand implements Callable<Integer> {
       defaultValue = "30s",
       paramLabel = "DURATION",
       converter = DurationConverter.class,
-      description = "Bound on joining and on the operation (default: ${DEFAULT-VALUE}).")
+      description =
+          "Bound on starting this client node, on joining and on a put or get (default:"
+              + " ${DEFAULT-VALUE}); a watch runs until Ctrl-C or --count.")
   Duration timeout;
 
   @Option(

@@ -22,6 +22,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -54,6 +55,7 @@ final class Demo {
   private final List<KadNode> nodes = new CopyOnWriteArrayList<>();
   private final Map<NodeId, Integer> numbers = new HashMap<>();
   private final Key key = Key.of(KEY);
+  private final AtomicBoolean interrupted = new AtomicBoolean();
   private int putter;
   private int getter;
 
@@ -71,13 +73,16 @@ final class Demo {
     this.random = new SplittableRandom(seed);
   }
 
-  /** Runs every step; returns 0 when all succeeded, 1 otherwise. */
+  /**
+   * Runs every step; returns 0 when all succeeded, 1 otherwise, and {@link
+   * ClientCommand#INTERRUPTED} when Ctrl-C (or SIGTERM) ended it.
+   */
   int run() {
     out.printf(
         "kad demo: %d nodes on 127.0.0.1, k=%d, alpha=%d, seed %d (rerun with --seed %d)%n",
         size, config.k(), config.alpha(), seed, seed);
     // Ctrl-C during the demo still closes the nodes.
-    Thread hook = new Thread(this::closeAllQuietly, "kad-demo-shutdown");
+    Thread hook = new Thread(this::interrupt, "kad-demo-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     boolean ok =
         step(1, "Start " + size + " TCP nodes", this::start)
@@ -87,6 +92,13 @@ final class Demo {
             && step(5, "Watch: a third node sees a later update", this::watch)
             && step(6, "Trace: how one lookup converges", this::trace)
             && step(7, "Routing tables", this::routingTables);
+    if (interrupted.get()) {
+      // The hook closes the nodes; the step it cut short did not fail.
+      out.println();
+      out.println("demo interrupted");
+      out.flush();
+      return ClientCommand.INTERRUPTED;
+    }
     ok &= step(STEPS, "Shut down", this::shutdown);
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
@@ -100,6 +112,9 @@ final class Demo {
   }
 
   private boolean step(int n, String title, Step body) {
+    if (interrupted.get()) {
+      return false;
+    }
     out.printf("%n[%d/%d] %s%n", n, STEPS, title);
     out.flush();
     long start = System.nanoTime();
@@ -112,7 +127,13 @@ final class Demo {
       Thread.currentThread().interrupt();
       fail(n, title, "interrupted");
     } catch (RuntimeException e) {
-      fail(n, title, ErrorHandler.describe(e));
+      if (interrupted.get()) {
+        // Its nodes were closed under it ("node 3f2a... is closed"): not the step's failure.
+        out.println("  interrupted: closing the nodes");
+        out.flush();
+      } else {
+        fail(n, title, ErrorHandler.describe(e));
+      }
     }
     return false;
   }
@@ -426,6 +447,15 @@ final class Demo {
       nodes.clear();
     }
     out.printf("  closed %d nodes: their watches ended and their ports were released%n", count);
+  }
+
+  /**
+   * What Ctrl-C (the shutdown hook) does: marks the demo interrupted, so the step it cuts short is
+   * not reported as failed, and closes the nodes.
+   */
+  void interrupt() {
+    interrupted.set(true);
+    closeAllQuietly();
   }
 
   private void closeAllQuietly() {

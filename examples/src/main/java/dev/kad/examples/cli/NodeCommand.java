@@ -103,7 +103,7 @@ final class NodeCommand implements Callable<Integer> {
     try (RunningNode running =
         RunningNode.start(config, id, host, port, advertise, new SplittableRandom(), timeout)) {
       KadNode node = running.node();
-      out.println("kad node " + node.id().toHex() + " listening on " + node.contact().address());
+      out.println("kad node " + node.id().toHex() + " listening on " + listening(node));
       out.flush();
       if (!bootstrap.isEmpty()) {
         try {
@@ -127,6 +127,23 @@ final class NodeCommand implements Callable<Integer> {
       awaitStop(running);
     }
     return 0;
+  }
+
+  /**
+   * Where the node listens and, when it differs, the address it advertises: {@code 0.0.0.0:7000,
+   * advertised as node1.example.com:7000}. The node's contact names only the advertised address, so
+   * the line used to show it as the listening one. The transport does not expose its bound port, so
+   * with {@code --port 0} and an advertised port of its own it is named as a free one.
+   */
+  private String listening(KadNode node) {
+    Address advertised = node.contact().address();
+    if (advertise == null) {
+      return advertised.toString(); // the bound host and port
+    }
+    int boundPort = port != 0 ? port : advertise.port() == 0 ? advertised.port() : 0;
+    String bound =
+        boundPort != 0 ? new Address(host, boundPort).toString() : host + " (a free port)";
+    return bound.equals(advertised.toString()) ? bound : bound + ", advertised as " + advertised;
   }
 
   /** Returns once the shutdown hook has closed the node, or the thread is interrupted. */

@@ -18,6 +18,7 @@ import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.server.ContentTooLargeException;
+import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.ServerWebInputException;
 
 /**
@@ -82,10 +83,23 @@ class ProblemHandler {
     return problem(HttpStatus.BAD_GATEWAY, "DHT error", e.getMessage());
   }
 
-  /** Spring's own rejections (415, 406, 405...) keep their status and problem body. */
+  /**
+   * Spring's own rejections (415, 406, 405...) keep their status and problem body. A 415 without a
+   * detail gets one: Spring gives none for a form body, which is what {@code curl --data-binary}
+   * sends without {@code -H 'Content-Type: ...'}, so the answer did not say what to change.
+   */
   @ExceptionHandler(ErrorResponseException.class)
-  ResponseEntity<ProblemDetail> spring(ErrorResponseException e) {
-    return respond(e.getBody());
+  ResponseEntity<ProblemDetail> spring(ErrorResponseException e, ServerWebExchange exchange) {
+    ProblemDetail body = e.getBody();
+    if (body.getStatus() == HttpStatus.UNSUPPORTED_MEDIA_TYPE.value() && body.getDetail() == null) {
+      MediaType type = exchange.getRequest().getHeaders().getContentType();
+      body.setDetail(
+          (type == null ? "a request without a Content-Type" : "Content-Type '" + type + "'")
+              + " is not taken for a value: send its bytes as text/plain or"
+              + " application/octet-stream (curl: -H 'Content-Type: text/plain' --data-binary"
+              + " VALUE)");
+    }
+    return respond(body);
   }
 
   @ExceptionHandler(Exception.class)

@@ -41,7 +41,7 @@ final class Cli {
   }
 
   /** A writer that hands out every completed line, so tests wait for output without sleeping. */
-  static final class Lines extends Writer {
+  static class Lines extends Writer {
     private final StringBuilder partial = new StringBuilder();
     private final List<String> all = new ArrayList<>();
     private final BlockingQueue<String> fresh = new LinkedBlockingQueue<>();

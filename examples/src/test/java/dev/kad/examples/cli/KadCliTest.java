@@ -2,9 +2,13 @@ package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.KadConfig;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.net.ServerSocket;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -254,5 +258,61 @@ class KadCliTest {
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.outText()).contains("demo", "node", "put", "get", "watch");
+  }
+
+  @Test
+  void watchHelpSaysTheTimeoutDoesNotEndTheWatch() {
+    Cli.Run run = Cli.kad("watch", "--help");
+
+    assertThat(run.exitCode()).isZero();
+    // picocli wraps the description: compare it as one line
+    assertThat(run.outText().replaceAll("\\s+", " "))
+        .contains("--timeout=DURATION Bound on starting this client node, on joining and on a put")
+        .contains("a watch runs until Ctrl-C or --count")
+        .doesNotContain("Bound on joining and on the operation");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void demoInterruptedByCtrlCSaysSoRatherThanThatAStepFailed() {
+    // Ctrl-C runs the demo's shutdown hook, which closes the nodes under the running step. Here
+    // the hook's action runs as the bootstrap step begins, as the step's title is printed.
+    AtomicReference<Demo> demo = new AtomicReference<>();
+    Cli.Lines out =
+        new Cli.Lines() {
+          private final StringBuilder written = new StringBuilder();
+          private boolean fired;
+
+          @Override
+          public synchronized void write(char[] buf, int off, int len) {
+            super.write(buf, off, len);
+            written.append(buf, off, len);
+            // printf writes in pieces: look at everything written so far
+            if (!fired && written.indexOf("[2/8]") >= 0) {
+              fired = true;
+              demo.get().interrupt();
+            }
+          }
+        };
+    Cli.Lines err = new Cli.Lines();
+    demo.set(
+        new Demo(
+            new PrintWriter(out, true),
+            new PrintWriter(err, true),
+            KadConfig.builder().k(5).build(),
+            4,
+            3,
+            Duration.ofSeconds(15)));
+
+    int code = demo.get().run();
+
+    String printed = String.join("\n", out.all());
+    assertThat(code).as(printed).isEqualTo(130);
+    assertThat(err.all()).as("no failure on stderr").isEmpty();
+    assertThat(printed)
+        .contains("interrupted: closing the nodes")
+        .endsWith("demo interrupted")
+        .doesNotContain("FAILED")
+        .doesNotContain("[3/8]");
   }
 }

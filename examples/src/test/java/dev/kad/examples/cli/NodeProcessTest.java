@@ -202,6 +202,30 @@ class NodeProcessTest {
     assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
   }
 
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aNodeWithAnAdvertisedAddressNamesWhereItListensAndWhatItAdvertises() throws Exception {
+    Cli cli = new Cli();
+    CompletableFuture<Cli.Run> run =
+        inBackground(
+            () ->
+                cli.execute(
+                    "node", "--port", "0", "--host", "127.0.0.1", "--advertise", "localhost:0"));
+
+    String line = cli.out.await("listening on", WAIT_SECONDS);
+    Matcher m =
+        Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+), advertised as localhost:(\\d+)$")
+            .matcher(line);
+    assertThat(m.find()).as(line).isTrue();
+    assertThat(m.group(2)).as("advertised port 0: the bound one").isEqualTo(m.group(1));
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1))), 2000);
+    }
+    cli.out.await("running", WAIT_SECONDS);
+    threads.get(0).interrupt();
+    assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
+  }
+
   private CompletableFuture<Cli.Run> inBackground(java.util.function.Supplier<Cli.Run> command) {
     CompletableFuture<Cli.Run> result = new CompletableFuture<>();
     Thread t =

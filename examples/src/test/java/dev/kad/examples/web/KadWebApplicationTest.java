@@ -331,7 +331,13 @@ class KadWebApplicationTest {
         .isEqualTo(415)
         .expectBody()
         .jsonPath("$.status")
-        .isEqualTo(415);
+        .isEqualTo(415)
+        .jsonPath("$.detail")
+        .value(
+            d ->
+                assertThat((String) d)
+                    .contains("Content-Type 'application/x-www-form-urlencoded'")
+                    .contains("text/plain or application/octet-stream"));
     http.get()
         .uri("/keys/{key}", "k".repeat(1025))
         .exchange()
