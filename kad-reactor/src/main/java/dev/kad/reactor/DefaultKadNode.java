@@ -24,6 +24,7 @@ import dev.kad.api.spi.Transport;
 import dev.kad.reactor.lookup.Lookup;
 import dev.kad.reactor.lookup.Progress;
 import dev.kad.reactor.routing.Insertion;
+import dev.kad.reactor.routing.Removal;
 import dev.kad.reactor.routing.RoutingTable;
 import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
@@ -399,6 +400,14 @@ final class DefaultKadNode implements KadNode {
   }
 
   /**
+   * A replacement promoted into a bucket in place of an evicted contact is as new to the bucket as
+   * an added contact, and is owed the same hand-over, through the same bounded queue.
+   */
+  private void removed(Removal removal) {
+    removal.promoted().ifPresent(promoted -> submit(handOver(promoted)));
+  }
+
+  /**
    * Queues a background task.
    *
    * @return false when it was not queued: the node is not started, is closed, or the queue is full
@@ -429,7 +438,7 @@ final class DefaultKadNode implements KadNode {
                 .map(r -> r.sender().id().equals(oldest.id()))
                 .onErrorReturn(false)
                 .defaultIfEmpty(false)
-                .doOnNext(alive -> table.pingResult(oldest, alive))
+                .doOnNext(alive -> removed(table.pingResult(oldest, alive)))
                 .then());
   }
 
@@ -437,6 +446,8 @@ final class DefaultKadNode implements KadNode {
    * Sends a request with the hard timeout; an answer from the expected id updates the routing
    * table, a transient failure counts against the contact, and so does an answer from another id:
    * whoever serves that address now, the contact is not there (a node restarted with a new id).
+   * Failures count only when {@code to} is the address the table holds for the id: a contact learnt
+   * from an answer may pair a known id with a dead address.
    */
   Mono<Response> call(Contact to, Request request) {
     return send(to.address(), request)
@@ -447,13 +458,13 @@ final class DefaultKadNode implements KadNode {
                 // The address that answered, not the one the answer claims: this one is proven.
                 heardFrom(to);
               } else {
-                table.failed(to.id());
+                removed(table.failed(to));
               }
             })
         .doOnError(
             e -> {
               if (e instanceof KadException k && k.isTransient()) {
-                table.failed(to.id());
+                removed(table.failed(to));
                 liveStreams.kick(to);
               }
             });

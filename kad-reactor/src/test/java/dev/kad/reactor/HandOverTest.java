@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -107,6 +108,54 @@ class HandOverTest {
 
     assertThat(node.routingTable().contacts()).contains(farContact);
     assertThat(scans).hasValue(0);
+  }
+
+  @Test
+  void aReplacementPromotedAfterAnEvictionGetsTheValuesItIsNowCloserTo() {
+    // k = 1, so the promoted replacement is alone at its bucket index: this node, which holds a
+    // key the replacement is closer to, is the closest holder it knows of and hands the key over.
+    KadConfig k1 =
+        KadConfig.builder()
+            .k(1)
+            .softTimeout(Duration.ofMillis(300))
+            .hardTimeout(Duration.ofSeconds(2))
+            .maintenance(false)
+            .build();
+    Cluster c = clusters.grow(53, k1, 0);
+    KadNode node = c.start(k1);
+    c.nodes.add(node);
+    // The far bucket's one contact is dead: its address never answers.
+    Contact dead = new Contact(node.id().randomInBucket(159, c.random), unused(c));
+    KadNodes.learn(node, List.of(dead));
+
+    InMemoryTransport peer = c.network.newTransport();
+    Contact replacement = new Contact(node.id().randomInBucket(159, c.random), peer.address());
+    Key key = Key.ofRaw(replacement.id().toBytes());
+    Value v = Value.of(new byte[] {1}, node.id(), 0, 1, c.now().plus(Duration.ofHours(1)));
+    ((DefaultKadNode) node).store().store(key, v, v.expiresAt(), false, c.now());
+    List<Request.Store> received = new CopyOnWriteArrayList<>();
+    c.await(
+        peer.start(
+            request -> {
+              if (request instanceof Request.Store store) {
+                received.add(store);
+                return Mono.just(
+                    new Response.Stored(replacement, store.values().size(), List.of()));
+              }
+              return Mono.just(new Response.Pong(replacement));
+            }));
+
+    // The replacement makes itself known once the dead contact is due a probe: it waits in the
+    // cache, the probe times out, the dead contact is evicted and the replacement promoted.
+    c.vts.advanceTimeBy(k1.pingGrace());
+    c.await(
+        peer.send(
+            node.contact().address(), new Request.FindNode(replacement, NodeId.random(c.random))));
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(node.routingTable().contacts()).containsExactly(replacement);
+    assertThat(received).extracting(Request.Store::key).containsExactly(key);
+    assertThat(received.get(0).values()).containsExactly(v);
   }
 
   private static Address unused(Cluster c) {

@@ -311,6 +311,49 @@ class HostilePeerTest {
   }
 
   @Test
+  void failuresOfAKnownIdAtAnAddressAnAnswerMadeUpDoNotEvictItsTableContact() {
+    // A hostile peer answers with the id of a good contact at a dead address. The lookup does not
+    // know the good contact (it is not among the 2k closest that seed it: dead contacts closer to
+    // the target are), so it asks the made-up address, and that failure must not count against
+    // the contact the table holds at its own address.
+    KadConfig config = KadConfig.builder().k(2).maxFailures(3).maintenance(false).build();
+    Cluster c = clusters.grow(58, config, 0);
+    KadNode node = c.start(config);
+    c.nodes.add(node);
+    SplittableRandom rng = new SplittableRandom(58);
+    RawPeer good = RawPeer.pinging(c, node.id().randomInBucket(100, rng));
+    Contact madeUp = new Contact(good.contact().id(), new Address("10.66.1.1", 4000));
+    RawPeer hostile =
+        peer(
+            c,
+            node.id().randomInBucket(13, rng),
+            (self, request) -> new Response.NodesFound(self, List.of(madeUp)));
+    List<Contact> known = new ArrayList<>();
+    for (int i = 10; i < 13; i++) {
+      // Nothing was ever handed this address: requests to it are refused at once.
+      known.add(new Contact(node.id().randomInBucket(i, rng), new Address("10.66.0." + i, 4000)));
+    }
+    known.add(hostile.contact());
+    known.add(good.contact());
+    KadNodes.learn(node, known);
+    NodeId target = node.id().randomInBucket(2, rng);
+
+    for (int round = 0; round < config.maxFailures(); round++) {
+      List<LookupEvent> events = c.await(node.trace(target));
+      assertThat(events)
+          .as("round %d asks the made-up address", round)
+          .anySatisfy(
+              e ->
+                  assertThat(e)
+                      .isInstanceOfSatisfying(
+                          LookupEvent.Failed.class,
+                          f -> assertThat(f.contact()).isEqualTo(madeUp)));
+      c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    }
+    assertThat(node.routingTable().contacts()).contains(good.contact());
+  }
+
+  @Test
   void aContactEntersTheTableAtTheAddressThatAnsweredNotTheOneItsAnswerClaims() {
     Cluster c = clusters.grow(57, 3);
     KadNode node = c.node(0);

@@ -72,6 +72,9 @@ public final class Lookup {
   /** The most requests of one lookup unsettled at once: the flatMap's safety cap. */
   private final int maxPending;
 
+  /** The highest {@link #maxPending(KadConfig)}, whatever the timeouts. */
+  static final int MAX_PENDING = 4096;
+
   /**
    * Creates the engine of one node.
    *
@@ -88,11 +91,22 @@ public final class Lookup {
     this.clock = clock;
     this.rpc = rpc;
     this.softTimer = Mono.delay(config.softTimeout(), scheduler);
-    // A stalled request keeps its flatMap slot until the hard timeout while the state asks
-    // others: room for k + alpha fresh requests in every soft period of a hard timeout, so dead
-    // contacts never fill the pipeline. The state knows the cap and never hands out more.
-    long periods = config.hardTimeout().toNanos() / config.softTimeout().toNanos() + 1;
-    this.maxPending = (int) Math.min(4096, periods * (config.k() + config.alpha()));
+    this.maxPending = maxPending(config);
+  }
+
+  /**
+   * The flatMap's cap for one lookup: a stalled request keeps its slot until the hard timeout while
+   * the state asks others, so there is room for k + alpha fresh requests in every soft period of a
+   * hard timeout, and dead contacts never fill the pipeline; at most {@value #MAX_PENDING}. The
+   * state knows the cap and never hands out more.
+   */
+  static int maxPending(KadConfig config) {
+    // Capped before multiplying: a hard timeout of years over a soft one of nanoseconds has about
+    // 3e18 periods, and times k + alpha that overflowed the long; the int cast then made a cap of
+    // any sign and size (1,320,157,188 for k = 1, alpha = 3).
+    long periods =
+        Math.min(MAX_PENDING, config.hardTimeout().toNanos() / config.softTimeout().toNanos() + 1);
+    return (int) Math.min(MAX_PENDING, periods * (config.k() + config.alpha()));
   }
 
   /**

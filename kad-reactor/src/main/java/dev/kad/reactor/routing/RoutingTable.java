@@ -185,20 +185,22 @@ public final class RoutingTable {
    *
    * @param contact the pinged contact
    * @param answered whether it answered
+   * @return whether the contact was evicted, and the replacement promoted in its place
    */
-  public void pingResult(Contact contact, boolean answered) {
+  public Removal pingResult(Contact contact, boolean answered) {
     if (answered) {
       seen(contact);
-    } else {
-      synchronized (lock) {
-        Bucket[] current = buckets;
-        Bucket bucket = current[indexOf(current, contact.id())];
-        int at = bucket.indexOf(contact.id());
-        // Heard from since the ping was asked for, seen() cleared the flag.
-        if (at >= 0 && bucket.entry(at).pinging()) {
-          evict(contact.id());
-        }
+      return Removal.NONE;
+    }
+    synchronized (lock) {
+      Bucket[] current = buckets;
+      Bucket bucket = current[indexOf(current, contact.id())];
+      int at = bucket.indexOf(contact.id());
+      // Heard from since the ping was asked for, seen() cleared the flag.
+      if (at >= 0 && bucket.entry(at).pinging()) {
+        return evict(contact.id());
       }
+      return Removal.NONE;
     }
   }
 
@@ -221,38 +223,47 @@ public final class RoutingTable {
   }
 
   /**
-   * Records a failed request to {@code id}. After {@link KadConfig#maxFailures()} failures in a row
-   * the contact is removed and the newest replacement takes its place. A failure counts only when
-   * something was heard from the network since the contact's previous counted failure, so a node
-   * that has lost all connectivity does not wipe its own table.
+   * Records a failed request to {@code contact}. After {@link KadConfig#maxFailures()} failures in
+   * a row the contact is removed and the newest replacement takes its place. A failure counts only
+   * when something was heard from the network since the contact's previous counted failure, so a
+   * node that has lost all connectivity does not wipe its own table.
    *
-   * @param id the contact that did not answer
-   * @return true when the contact was removed
+   * <p>A failure counts only at the address the table holds for the id (in a bucket or in the
+   * replacement cache): a peer that answers with a known id at a dead address would otherwise have
+   * the good contact evicted by requests that never went to it.
+   *
+   * @param contact the contact that did not answer: its id and the address that was dialed
+   * @return whether the contact was removed, and the replacement promoted in its place
    */
-  public boolean failed(NodeId id) {
-    Objects.requireNonNull(id, "id");
+  public Removal failed(Contact contact) {
+    Objects.requireNonNull(contact, "contact");
+    NodeId id = contact.id();
     synchronized (lock) {
       Bucket[] current = buckets;
       int index = indexOf(current, id);
       Bucket bucket = current[index];
       int at = bucket.indexOf(id);
       if (at < 0) {
-        int cached = bucket.replacements().indexOf(id);
-        if (cached >= 0) {
-          publish(current, index, bucket.withReplacements(bucket.replacements().minus(cached)));
+        ContactArray cache = bucket.replacements();
+        int cached = cache.indexOf(id);
+        if (cached >= 0 && cache.get(cached).address().equals(contact.address())) {
+          publish(current, index, bucket.withReplacements(cache.minus(cached)));
         }
-        return false;
+        return Removal.NONE;
       }
       Entry e = bucket.entry(at);
+      if (!e.contact().address().equals(contact.address())) {
+        // Another address failed, not the one the table holds (see seen(): OTHER_ADDRESS).
+        return Removal.NONE;
+      }
       if (e.failures() > 0 && e.failureEpoch() == successEpoch) {
-        return false;
+        return Removal.NONE;
       }
       if (e.failures() + 1 >= config.maxFailures()) {
-        evict(id);
-        return true;
+        return evict(id);
       }
       publish(current, index, bucket.with(at, e.failed(successEpoch)));
-      return false;
+      return Removal.NONE;
     }
   }
 
@@ -264,22 +275,23 @@ public final class RoutingTable {
    */
   public boolean remove(NodeId id) {
     synchronized (lock) {
-      return evict(id);
+      return evict(id).removed();
     }
   }
 
-  private boolean evict(NodeId id) {
+  private Removal evict(NodeId id) {
     Bucket[] current = buckets;
     int index = indexOf(current, id);
     Bucket bucket = current[index];
     int at = bucket.indexOf(id);
     if (at < 0) {
-      return false;
+      return Removal.NONE;
     }
     Bucket updated = bucket.minus(at);
     ContactArray cache = bucket.replacements();
     // The newest replacement the subnet limit admits: the cache was filled against the bucket as
     // it was then, so a subnet may have filled up since.
+    Removal removal = Removal.REMOVED;
     for (int i = cache.size() - 1; i >= 0; i--) {
       Contact promoted = cache.get(i);
       if (!violatesSubnetLimit(updated, promoted)) {
@@ -287,11 +299,12 @@ public final class RoutingTable {
             updated
                 .plus(new Entry(promoted, clock.instant(), 0, successEpoch, false))
                 .withReplacements(cache.minus(i));
+        removal = new Removal(true, Optional.of(promoted));
         break;
       }
     }
     publish(current, index, updated);
-    return true;
+    return removal;
   }
 
   /**

@@ -7,17 +7,21 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /**
  * The storage side of live streams: which nodes subscribed to which keys, until when. Bounded per
  * key, per subscriber and in total (ids cost a peer nothing, so the per-subscriber bound alone does
  * not bound the registry); expired subscriptions are never returned and make room under every bound
  * at once. Thread-safe, one short lock, no I/O.
+ *
+ * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
+ * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
+ * refused at a bound, however often a peer sends one, never scans the registry.
  */
 public final class SubscriberRegistry {
 
@@ -34,6 +38,7 @@ public final class SubscriberRegistry {
   private final Duration maxTtl;
   private final Map<Key, Map<NodeId, Subscription>> byKey = new HashMap<>();
   private final Map<NodeId, Integer> keysPerSubscriber = new HashMap<>();
+  private final TreeSet<Due> byExpiry = new TreeSet<>();
 
   /**
    * A subscription as the registry holds it.
@@ -42,6 +47,22 @@ public final class SubscriberRegistry {
    * @param expiresAt when it lapses unless renewed
    */
   public record Subscription(Contact subscriber, Instant expiresAt) {}
+
+  /** When a subscription lapses, and which one it is: an entry of the expiry index. */
+  private record Due(Instant at, Key key, NodeId subscriber) implements Comparable<Due> {
+    static Due of(Key key, Subscription s) {
+      return new Due(s.expiresAt(), key, s.subscriber().id());
+    }
+
+    @Override
+    public int compareTo(Due other) {
+      int c = at.compareTo(other.at);
+      if (c == 0) {
+        c = key.compareTo(other.key);
+      }
+      return c != 0 ? c : subscriber.compareTo(other.subscriber);
+    }
+  }
 
   /**
    * Creates an empty registry.
@@ -93,28 +114,28 @@ public final class SubscriberRegistry {
       Key key, Contact subscriber, Duration ttl, Instant now) {
     Duration granted =
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
-    Map<NodeId, Subscription> subs = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
-    purge(subs, now);
+    expire(now);
     NodeId id = subscriber.id();
-    if (!subs.containsKey(id)) {
-      if (total >= maxTotal || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
-        // At a bound: lapsed subscriptions of other keys are only purged when their key is read,
-        // and must not count against the total or against their subscriber.
-        expire(now);
-        subs = byKey.computeIfAbsent(key, k -> new LinkedHashMap<>());
-      }
+    Map<NodeId, Subscription> subs = byKey.get(key);
+    Subscription held = subs == null ? null : subs.get(id);
+    if (held == null) {
       if (total >= maxTotal
-          || subs.size() >= maxPerKey
+          || (subs != null && subs.size() >= maxPerKey)
           || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
-        if (subs.isEmpty()) {
-          byKey.remove(key);
-        }
         return Optional.empty();
+      }
+      if (subs == null) {
+        subs = new LinkedHashMap<>();
+        byKey.put(key, subs);
       }
       keysPerSubscriber.merge(id, 1, Integer::sum);
       total++;
+    } else {
+      byExpiry.remove(Due.of(key, held));
     }
-    subs.put(id, new Subscription(subscriber, now.plus(granted)));
+    Subscription renewed = new Subscription(subscriber, now.plus(granted));
+    subs.put(id, renewed);
+    byExpiry.add(Due.of(key, renewed));
     return Optional.of(granted);
   }
 
@@ -127,9 +148,11 @@ public final class SubscriberRegistry {
    */
   public synchronized boolean unsubscribe(Key key, NodeId subscriber) {
     Map<NodeId, Subscription> subs = byKey.get(key);
-    if (subs == null || subs.remove(subscriber) == null) {
+    Subscription held = subs == null ? null : subs.remove(subscriber);
+    if (held == null) {
       return false;
     }
+    byExpiry.remove(Due.of(key, held));
     release(subscriber);
     if (subs.isEmpty()) {
       byKey.remove(key);
@@ -154,6 +177,7 @@ public final class SubscriberRegistry {
       return false;
     }
     subs.remove(id);
+    byExpiry.remove(Due.of(key, subscription));
     release(id);
     if (subs.isEmpty()) {
       byKey.remove(key);
@@ -169,15 +193,9 @@ public final class SubscriberRegistry {
    * @return the subscriptions that have not lapsed
    */
   public synchronized List<Subscription> subscriptions(Key key, Instant now) {
+    expire(now);
     Map<NodeId, Subscription> subs = byKey.get(key);
-    if (subs == null) {
-      return List.of();
-    }
-    purge(subs, now);
-    if (subs.isEmpty()) {
-      byKey.remove(key);
-    }
-    return List.copyOf(subs.values());
+    return subs == null ? List.of() : List.copyOf(subs.values());
   }
 
   /**
@@ -188,33 +206,31 @@ public final class SubscriberRegistry {
    * @return the subscribers whose subscription has not lapsed
    */
   public synchronized List<Contact> subscribers(Key key, Instant now) {
+    expire(now);
     Map<NodeId, Subscription> subs = byKey.get(key);
     if (subs == null) {
       return List.of();
     }
-    purge(subs, now);
     List<Contact> out = new ArrayList<>(subs.size());
     for (Subscription s : subs.values()) {
       out.add(s.subscriber());
-    }
-    if (subs.isEmpty()) {
-      byKey.remove(key);
     }
     return out;
   }
 
   /**
-   * Drops every lapsed subscription.
+   * Drops every lapsed subscription: O(log n) for each one dropped, and O(log n) when none is.
    *
    * @param now the current instant
    */
   public synchronized void expire(Instant now) {
-    Iterator<Map<NodeId, Subscription>> it = byKey.values().iterator();
-    while (it.hasNext()) {
-      Map<NodeId, Subscription> subs = it.next();
-      purge(subs, now);
+    while (!byExpiry.isEmpty() && !now.isBefore(byExpiry.first().at())) {
+      Due due = byExpiry.pollFirst();
+      Map<NodeId, Subscription> subs = byKey.get(due.key());
+      subs.remove(due.subscriber());
+      release(due.subscriber());
       if (subs.isEmpty()) {
-        it.remove();
+        byKey.remove(due.key());
       }
     }
   }
@@ -228,15 +244,29 @@ public final class SubscriberRegistry {
     return total;
   }
 
-  private void purge(Map<NodeId, Subscription> subs, Instant now) {
-    Iterator<Subscription> it = subs.values().iterator();
-    while (it.hasNext()) {
-      Subscription s = it.next();
-      if (!now.isBefore(s.expiresAt())) {
-        it.remove();
-        release(s.subscriber().id());
+  /**
+   * Whether the expiry index, the per-subscriber counts and the total agree with the subscriptions
+   * held: for tests.
+   *
+   * @return true when every subscription held is indexed under its expiry and counted once
+   */
+  synchronized boolean consistent() {
+    int held = 0;
+    Map<NodeId, Integer> perSubscriber = new HashMap<>();
+    for (Map.Entry<Key, Map<NodeId, Subscription>> e : byKey.entrySet()) {
+      if (e.getValue().isEmpty()) {
+        return false;
+      }
+      for (Map.Entry<NodeId, Subscription> s : e.getValue().entrySet()) {
+        if (!s.getKey().equals(s.getValue().subscriber().id())
+            || !byExpiry.contains(Due.of(e.getKey(), s.getValue()))) {
+          return false;
+        }
+        perSubscriber.merge(s.getKey(), 1, Integer::sum);
+        held++;
       }
     }
+    return held == total && byExpiry.size() == total && perSubscriber.equals(keysPerSubscriber);
   }
 
   private void release(NodeId subscriber) {

@@ -51,7 +51,7 @@ class RoutingTableConcurrencyTest {
                               .seen(c)
                               .toPing()
                               .ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
-                      case 2 -> table.failed(c.id());
+                      case 2 -> table.failed(c);
                       case 3 -> reads += table.closest(c.id(), 20).size() <= 20 ? 1 : 0;
                       default -> reads += table.snapshot().size() >= 0 ? 1 : 0;
                     }

@@ -60,7 +60,7 @@ class RoutingTableProperties {
       Contact c = pool.get(rng.nextInt(pool.size()));
       switch (rng.nextInt(4)) {
         case 0, 1 -> table.seen(c).toPing().ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
-        case 2 -> table.failed(c.id());
+        case 2 -> table.failed(c);
         default -> clock.advance(java.time.Duration.ofSeconds(rng.nextInt(120)));
       }
     }

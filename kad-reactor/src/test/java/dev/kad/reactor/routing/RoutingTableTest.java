@@ -13,6 +13,7 @@ import dev.kad.reactor.routing.Insertion.Kind;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -145,7 +146,9 @@ class RoutingTableTest {
     Contact newest = contactInBucket(159);
     far.table().seen(first);
     far.table().seen(newest);
-    far.table().pingResult(far.oldest(), false);
+    assertThat(far.table().pingResult(far.oldest(), false))
+        .as("the promoted replacement is reported, so it gets a hand-over")
+        .isEqualTo(new Removal(true, Optional.of(newest)));
     Bucket bucket = bucketOf(far.table(), far.second());
     assertThat(bucket.contacts()).containsExactly(far.second(), newest);
     assertThat(bucket.replacements()).containsExactly(first);
@@ -159,7 +162,7 @@ class RoutingTableTest {
     assertThat(far.table().seen(newcomer).toPing()).contains(far.oldest());
     // The oldest sends a request while the probe is out: it is alive, whatever the probe says.
     far.table().seen(far.oldest());
-    far.table().pingResult(far.oldest(), false);
+    assertThat(far.table().pingResult(far.oldest(), false).removed()).isFalse();
     Bucket bucket = bucketOf(far.table(), far.second());
     assertThat(bucket.contacts()).containsExactly(far.second(), far.oldest());
     assertThat(bucket.replacements()).containsExactly(newcomer);
@@ -264,7 +267,7 @@ class RoutingTableTest {
 
     /** Counts one failed request to {@code flaky}; true when that removed it. */
     boolean fails() {
-      return table.failed(flaky.id());
+      return table.failed(flaky).removed();
     }
 
     boolean isKept() {
@@ -304,6 +307,55 @@ class RoutingTableTest {
     // Once the old address is gone, the id joins at the address it speaks from.
     assertThat(c.table().seen(elsewhere).kind()).isEqualTo(Kind.ADDED);
     assertThat(bucketOf(c.table(), elsewhere).contacts()).contains(elsewhere);
+  }
+
+  @Test
+  void failuresOfAKnownIdAtAnotherAddressLeaveTheContactTheTableHolds() {
+    // A hostile answer pairs a known id with a dead address: requests there fail, but they never
+    // went to the contact the table holds, so they must not evict it.
+    FlakyContact c = flakyContact(3);
+    Contact bogus = new Contact(c.flaky().id(), new Address("10.9.9.9", 4000));
+    for (int i = 0; i < 10; i++) {
+      c.table().seen(c.healthy());
+      assertThat(c.table().failed(bogus).removed()).isFalse();
+    }
+    assertThat(c.isKept()).isTrue();
+    assertThat(bucketOf(c.table(), c.flaky()).contacts()).contains(c.flaky());
+    // At its own address the same failures count.
+    for (int i = 0; i < 3 && c.isKept(); i++) {
+      c.table().seen(c.healthy());
+      c.fails();
+    }
+    assertThat(c.isKept()).isFalse();
+  }
+
+  @Test
+  void aFailureAtAnotherAddressDoesNotDropAReplacement() {
+    RoutingTable table = table(KadConfig.builder().k(1).replacementCacheSize(2).build());
+    Contact member = contactInBucket(159);
+    Contact waiting = contactInBucket(159);
+    table.seen(member);
+    assertThat(table.seen(waiting).kind()).isEqualTo(Kind.CACHED);
+    table.failed(new Contact(waiting.id(), new Address("10.9.9.9", 4000)));
+    assertThat(bucketOf(table, member).replacements()).containsExactly(waiting);
+    table.failed(waiting);
+    assertThat(bucketOf(table, member).replacements()).isEmpty();
+  }
+
+  @Test
+  void failuresThatRemoveAContactReportTheReplacementPromoted() {
+    RoutingTable table =
+        table(KadConfig.builder().k(1).replacementCacheSize(2).maxFailures(2).build());
+    Contact member = contactInBucket(159);
+    Contact waiting = contactInBucket(159);
+    Contact healthy = contactInBucket(10);
+    table.seen(member);
+    table.seen(waiting);
+    table.seen(healthy);
+    assertThat(table.failed(member)).isEqualTo(new Removal(false, Optional.empty()));
+    table.seen(healthy);
+    assertThat(table.failed(member)).isEqualTo(new Removal(true, Optional.of(waiting)));
+    assertThat(bucketOf(table, waiting).contacts()).containsExactly(waiting);
   }
 
   @Test

@@ -22,7 +22,8 @@ import net.jqwik.api.constraints.IntRange;
  * {@link SubscriberRegistry} against a model under random subscribes, renewals, unsubscribes,
  * reads, expiry runs and a clock moving forward: the bounds per key, per subscriber and in total
  * hold, a limit refuses only when live subscriptions reach it (a lapsed one makes room at once, as
- * it is never returned), and lapsed subscriptions are never returned.
+ * it is never returned), lapsed subscriptions are never returned, and the expiry index agrees with
+ * the subscriptions held after every step.
  */
 class SubscriberRegistryProperties {
 
@@ -115,6 +116,9 @@ class SubscriberRegistryProperties {
             .containsExactlyInAnyOrderElementsOf(expected)
             .hasSizeLessThanOrEqualTo(maxPerKey);
       }
+      assertThat(registry.consistent())
+          .as("the expiry index and the counts agree with the subscriptions held")
+          .isTrue();
       assertThat(registry.size())
           .as("size counts the live and maybe lapsed ones, within maxTotal")
           .isBetween(live(model, now, null, null), Math.min(maxTotal, all(model)));

@@ -114,4 +114,21 @@ class SubscriberRegistryTest {
         .isPresent();
     assertThat(registry.size()).isEqualTo(1);
   }
+
+  @Test
+  void everyOperationDropsTheLapsedSubscriptionsOfEveryKey() {
+    // The expiry index makes dropping what lapsed cheap, so it happens at every operation rather
+    // than only at the bounds (where it was a scan of every subscription per refused Subscribe).
+    SubscriberRegistry registry = new SubscriberRegistry(4, 200, 1000, Duration.ofMinutes(10));
+    Contact watcher = node(1);
+    for (int i = 0; i < 100; i++) {
+      registry.subscribe(Key.of("k" + i), watcher, Duration.ofMinutes(i < 50 ? 1 : 2), now);
+    }
+    assertThat(registry.subscribe(key, node(2), Duration.ofMinutes(5), now.plusSeconds(60)))
+        .isPresent();
+    assertThat(registry.size()).isEqualTo(51);
+    assertThat(registry.subscribers(key, now.plusSeconds(120))).hasSize(1);
+    assertThat(registry.size()).isEqualTo(1);
+    assertThat(registry.consistent()).isTrue();
+  }
 }
