@@ -497,7 +497,11 @@ final class DefaultKadNode implements KadNode {
                 Mono.error(
                     () ->
                         new KadTimeoutException(
-                            "no answer from " + to + " within " + config.hardTimeout())));
+                            "no answer from "
+                                + to
+                                + " within "
+                                + config.hardTimeout().toMillis()
+                                + " ms")));
     if (listener == NodeListener.NONE) {
       return sent;
     }

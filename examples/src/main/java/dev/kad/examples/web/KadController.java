@@ -241,6 +241,6 @@ class KadController {
 
   private KadTimeoutException timedOut(String operation, String key) {
     return new KadTimeoutException(
-        operation + " of key '" + key + "' did not finish within " + timeout);
+        operation + " of key '" + key + "' did not finish within " + timeout.toMillis() + " ms");
   }
 }

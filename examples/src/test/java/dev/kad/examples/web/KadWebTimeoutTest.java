@@ -93,7 +93,7 @@ class KadWebTimeoutTest {
         .jsonPath("$.title")
         .isEqualTo("DHT timeout")
         .jsonPath("$.detail")
-        .isEqualTo("get of key 'held' did not finish within PT0.3S");
+        .isEqualTo("get of key 'held' did not finish within 300 ms");
   }
 
   @Test
@@ -124,6 +124,6 @@ class KadWebTimeoutTest {
         .isEqualTo(504)
         .expectBody()
         .jsonPath("$.detail")
-        .isEqualTo("get of key 'slow' did not finish within PT0.3S");
+        .isEqualTo("get of key 'slow' did not finish within 300 ms");
   }
 }

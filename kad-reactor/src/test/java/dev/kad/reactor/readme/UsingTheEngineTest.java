@@ -217,7 +217,7 @@ class UsingTheEngineTest {
             "no seed answered: [10.9.9.9:4000 (no node was ever at 10.9.9.9:4000")
         // The node's hard timeout or the network's request timeout, both 5 s: whichever fires.
         .hasMessageContaining(first.address() + " (no ")
-        .hasMessageEndingWith(" within PT5S)]");
+        .hasMessageEndingWith(" within 5000 ms)]");
     assertThatThrownBy(() -> await(lonely.bootstrap(List.of(lonely.address()))))
         .isInstanceOf(UnreachableContactException.class)
         .hasMessageContaining(
