@@ -290,7 +290,7 @@ public class KadProperties implements Validator {
         p.maxOutboundConnections,
         transport::maxOutboundConnections);
     if (p.advertise != null && !p.advertise.isBlank()) {
-      check(errors, "advertise", p.advertise, Address::parse);
+      check(errors, "advertise", p.advertise, v -> transport.advertisedAddress(Address.parse(v)));
     }
     check(errors, "format", p.format, KadAutoConfiguration::format);
     for (int i = 0; i < p.bootstrap.size(); i++) {

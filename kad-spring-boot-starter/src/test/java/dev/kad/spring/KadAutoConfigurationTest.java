@@ -195,6 +195,10 @@ class KadAutoConfigurationTest {
     assertFailure("kad.port=99999", "kad.port must be in [0, 65535] but was 99999");
     assertFailure("kad.host=", "kad.host must not be blank");
     assertFailure("kad.advertise=foo", "kad.advertise must be HOST:PORT but was 'foo'");
+    // Peers drop a contact at the wildcard: the node would never enter a routing table.
+    assertFailure(
+        "kad.advertise=0.0.0.0:7000",
+        "kad.advertise must be an address peers can dial, not the wildcard '0.0.0.0'");
     assertFailure("kad.idle-timeout=0s", "kad.idle-timeout must be positive but was PT0S");
     assertFailure("kad.hard-timeout=-1s", "kad.hard-timeout must be positive but was PT-1S");
     assertFailure(

@@ -4,22 +4,16 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.timeout.IdleStateEvent;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Closes a connection that should not stay open: one accepted over {@code maxInboundConnections}
- * (at activation, before anything is sent), one whose peer does not read (more than {@code
- * maxPendingWriteBytes} still unwritten once flushed), and one idle for {@code idleTimeout} with no
- * request in flight in either direction.
+ * (at activation, before anything is sent), and one whose peer does not read (more than {@code
+ * maxPendingWriteBytes} still unwritten once flushed). Idle connections are {@link IdleClose}'s.
  *
  * <p>It sits on the socket's side of the {@code FlushConsolidationHandler}, so that its own flush
  * reaches the socket at once.
  */
 final class ConnectionGuard extends ChannelDuplexHandler {
-
-  private static final Logger log = LoggerFactory.getLogger(ConnectionGuard.class);
 
   private final PeerConnection peer;
   private final TransportMetrics metrics;
@@ -75,18 +69,5 @@ final class ConnectionGuard extends ChannelDuplexHandler {
               + maxPendingWriteBytes);
       peer.closeChannel();
     }
-  }
-
-  @Override
-  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-    if (evt instanceof IdleStateEvent) {
-      if (!peer.busy()) {
-        log.debug("closing idle connection {}", peer);
-        metrics.idleClosed.increment();
-        peer.closeChannel();
-      }
-      return;
-    }
-    super.userEventTriggered(ctx, evt);
   }
 }

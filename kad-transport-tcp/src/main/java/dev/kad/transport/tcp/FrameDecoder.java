@@ -117,6 +117,11 @@ final class FrameDecoder extends ByteToMessageDecoder {
       }
       prefaceSeen = true;
       cancelDeadline();
+      // A whole preface is a message too: the idle timer counts from here, not from the accept.
+      IdleClose idle = ctx.pipeline().get(IdleClose.class);
+      if (idle != null) {
+        idle.resetReadTimeout();
+      }
       boolean confirmed = peer.prefaceReceived(Preface.parse(preface));
       if (peer.inbound()) {
         // written before any answer to the frames that follow

@@ -32,8 +32,9 @@ import reactor.core.publisher.Sinks;
  * same rid.
  *
  * <p>When the connection closes, every pending request fails at once: with the cause given to
- * {@link #close(KadException)}, or with {@link UnreachableContactException} when the peer or the
- * network closed it.
+ * {@link #close(KadException)}; with {@link NotSent} when its frame had not gone out yet (the peer
+ * never saw it, so it may be sent on another connection); otherwise with {@link ClosedByPeer} or
+ * {@link UnreachableContactException}.
  *
  * <p>A dialed connection can be {@linkplain #retire() retired} to stay within {@code
  * maxOutboundConnections}: from then on it refuses new requests with {@link Retired}, so that their
@@ -78,7 +79,7 @@ final class PeerConnection {
   private final TransportMetrics metrics;
   private final Owner owner;
   private final int maxConcurrentRequests;
-  private final Map<Long, MonoSink<Response>> pending = new ConcurrentHashMap<>();
+  private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
   private final AtomicLong lastRid = new AtomicLong();
   private final AtomicInteger answering = new AtomicInteger();
   private final AtomicBoolean senderLearned = new AtomicBoolean();
@@ -245,12 +246,20 @@ final class PeerConnection {
     }
   }
 
-  /** Why a new request cannot go out on this connection, or null when it can. */
+  /**
+   * Why a new request cannot go out on this connection, or null when it can. Closed without a cause
+   * (idle, by the peer, a violation), it was taken by a sender before the close: nothing was
+   * written, so the request is {@link NotSent} and goes out on another connection.
+   */
   private KadException refusal() {
     if (retired && closeCause == null) {
       return new Retired(this);
     }
-    return open ? null : closedError();
+    if (open) {
+      return null;
+    }
+    KadException cause = closeCause;
+    return cause != null ? cause : new NotSent(this, "it closed before the request was written");
   }
 
   /** Requests in flight in either direction: an idle connection with any is kept open. */
@@ -293,8 +302,9 @@ final class PeerConnection {
    * <p>Subscribing writes the request; the {@code Mono} emits the peer's response, or errors with
    * {@link UnreachableContactException} when the connection closes or the write fails, with {@link
    * InvalidMessageException} when the request does not fit in a frame, with {@link Retired} when
-   * the connection was retired (nothing was written; send it on another connection), or with the
-   * close cause. Cancelling forgets the request: its response, if it comes, is dropped as late.
+   * the connection was retired, with {@link NotSent} when it closed before the request's frame went
+   * out (in both cases the peer never saw it: send it on another connection), or with the close
+   * cause. Cancelling forgets the request: its response, if it comes, is dropped as late.
    */
   Mono<Response> request(Request request) {
     return Mono.create(
@@ -307,45 +317,59 @@ final class PeerConnection {
           long rid = lastRid.incrementAndGet();
           lastUsed = System.nanoTime();
           requested = true;
-          pending.put(rid, sink);
-          sink.onDispose(() -> forget(rid, sink));
+          Pending p = new Pending(sink);
+          pending.put(rid, p);
+          sink.onDispose(() -> forget(rid, p));
           refused = refusal();
           if (refused != null) {
             // close() may have drained the map, or retire() found it empty, before our put
-            fail(rid, sink, refused);
+            fail(rid, p, refused);
             return;
           }
           ByteBuf frame;
           try {
             frame = codec.encode(channel.alloc(), rid, request);
           } catch (KadException e) {
-            fail(rid, sink, e);
+            fail(rid, p, e);
             return;
           }
           channel
               .writeAndFlush(frame)
               .addListener(
                   f -> {
-                    if (!f.isSuccess()) {
-                      fail(
-                          rid,
-                          sink,
-                          new UnreachableContactException(
-                              "cannot write to " + this + ": " + f.cause(), f.cause()));
+                    if (f.isSuccess()) {
+                      p.written = true;
+                    } else {
+                      // A frame whose write failed did not reach the peer whole: never handled.
+                      fail(rid, p, new NotSent(this, "its write failed: " + f.cause()));
                     }
                   });
         });
   }
 
-  private void fail(long rid, MonoSink<Response> sink, KadException e) {
-    if (pending.remove(rid, sink)) {
-      sink.error(e);
+  /**
+   * A request waiting for its response. {@code written} is set once its whole frame went to the
+   * socket; the write's listener runs on the event loop, as the channel's close does, so a close
+   * sees it set exactly when the peer may have received the request.
+   */
+  private static final class Pending {
+    final MonoSink<Response> sink;
+    volatile boolean written;
+
+    Pending(MonoSink<Response> sink) {
+      this.sink = sink;
+    }
+  }
+
+  private void fail(long rid, Pending p, KadException e) {
+    if (pending.remove(rid, p)) {
+      p.sink.error(e);
       closeIfRetiredAndIdle();
     }
   }
 
-  private void forget(long rid, MonoSink<Response> sink) {
-    if (pending.remove(rid, sink)) {
+  private void forget(long rid, Pending p) {
+    if (pending.remove(rid, p)) {
       closeIfRetiredAndIdle();
     }
   }
@@ -391,9 +415,9 @@ final class PeerConnection {
   }
 
   private void onResponse(long rid, Response response) {
-    MonoSink<Response> sink = pending.remove(rid);
-    if (sink != null) {
-      sink.success(response);
+    Pending p = pending.remove(rid);
+    if (p != null) {
+      p.sink.success(response);
       closeIfRetiredAndIdle();
     } else if (rid > 0 && rid <= lastRid.get()) {
       metrics.lateResponses.increment();
@@ -459,30 +483,32 @@ final class PeerConnection {
   void onChannelClosed() {
     open = false;
     KadException cause = closeCause;
-    if (cause == null) {
+    if (cause != null) {
+      failPending(cause);
+    } else {
       // Closed before anything came from the peer, the connection or a message on it was refused
       // (another format, too many connections, a message it takes for malformed): sending again
-      // would be refused again.
-      cause =
+      // would be refused again. A request whose frame had not gone out, though, the peer never saw
+      // (this side closed the connection, idle, just as a sender took it): it goes out elsewhere.
+      KadException ifWritten =
           closedByUs || !exchanged
               ? new UnreachableContactException("connection " + this + " closed")
               : new ClosedByPeer(this);
+      for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+        Pending p = e.getValue();
+        fail(
+            e.getKey(),
+            p,
+            p.written ? ifWritten : new NotSent(this, "it closed before the request was written"));
+      }
     }
-    failPending(cause);
     closed.tryEmitEmpty();
   }
 
   private void failPending(KadException cause) {
-    for (Map.Entry<Long, MonoSink<Response>> e : pending.entrySet()) {
+    for (Map.Entry<Long, Pending> e : pending.entrySet()) {
       fail(e.getKey(), e.getValue(), cause);
     }
-  }
-
-  private KadException closedError() {
-    KadException cause = closeCause;
-    return cause != null
-        ? cause
-        : new UnreachableContactException("connection " + this + " is closed");
   }
 
   SocketAddress remote() {
@@ -509,13 +535,36 @@ final class PeerConnection {
     }
   }
 
+  /**
+   * A request that never reached the peer: the connection refused it or closed before its frame was
+   * written. Sending it on another connection cannot repeat it, so the transport dials again and
+   * retries it.
+   */
+  static class NotSent extends UnreachableContactException {
+
+    private static final long serialVersionUID = 1L;
+
+    NotSent(PeerConnection connection, String why) {
+      super("request not sent on connection " + connection + ": " + why);
+    }
+  }
+
   /** A request refused by a retired connection; the transport dials again and retries it. */
-  static final class Retired extends UnreachableContactException {
+  static final class Retired extends NotSent {
 
     private static final long serialVersionUID = 1L;
 
     Retired(PeerConnection connection) {
-      super("connection " + connection + " was closed to stay within maxOutboundConnections");
+      super(connection, "it was closed to stay within maxOutboundConnections");
     }
+  }
+
+  /**
+   * Whether a request that failed with {@code e} is to be sent again on another connection: the
+   * peer never saw it ({@link NotSent}, {@link Retired}), or may have closed an idle-looking
+   * connection as it went out ({@link ClosedByPeer}).
+   */
+  static boolean sendAgain(Throwable e) {
+    return e instanceof NotSent || e instanceof ClosedByPeer;
   }
 }

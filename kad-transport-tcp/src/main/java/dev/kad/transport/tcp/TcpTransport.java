@@ -18,7 +18,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.logging.LogLevel;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
@@ -34,7 +33,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -97,14 +95,14 @@ public final class TcpTransport implements Transport {
   private static final Logger wire = LoggerFactory.getLogger("dev.kad.wire");
 
   /**
-   * A request refused by a connection retired under it, or pending on one the peer closed, is sent
-   * again on a new dial; a fresh connection is rarely retired or closed before its first request,
-   * so a few attempts are plenty, and a peer that is gone refuses the dial at once.
+   * A request refused by a connection retired or closed under it, or pending on one the peer
+   * closed, is sent again on a new dial ({@link PeerConnection#sendAgain}); a fresh connection is
+   * rarely retired or closed before its first request, so a few attempts are plenty, and a peer
+   * that is gone refuses the dial at once.
    */
-  private static final Retry RETRY_ON_RETIRED =
+  private static final Retry RETRY_ELSEWHERE =
       Retry.max(3)
-          .filter(
-              e -> e instanceof PeerConnection.Retired || e instanceof PeerConnection.ClosedByPeer)
+          .filter(PeerConnection::sendAgain)
           .onRetryExhaustedThrow((spec, signal) -> signal.failure());
 
   private final TcpTransportOptions options;
@@ -349,7 +347,7 @@ public final class TcpTransport implements Transport {
               }
               return connectionTo(to).flatMap(pc -> pc.request(request));
             })
-        .retryWhen(RETRY_ON_RETIRED)
+        .retryWhen(RETRY_ELSEWHERE)
         .timeout(
             options.requestTimeout(),
             Mono.error(
@@ -554,9 +552,10 @@ public final class TcpTransport implements Transport {
     p.addFirst("kad.flush", new FlushConsolidationHandler());
     // Nearer the socket than kad.flush, so that its flush of a backlog is not deferred.
     p.addFirst("kad.guard", new ConnectionGuard(pc, metrics, rejected, high));
-    p.addFirst(
-        "kad.idle",
-        new IdleStateHandler(0, 0, options.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
+    // peer trickles without ever finishing it.
+    p.addAfter(
+        "kad.frames", "kad.idle", new IdleClose(pc, metrics, options.idleTimeout().toMillis()));
     channel.closeFuture().addListener(f -> onClosed(pc));
     if (closing.get()) {
       pc.closeChannel();

@@ -3,6 +3,9 @@ package dev.kad.transport.tcp;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.NodeId;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -38,8 +41,8 @@ import reactor.netty.resources.LoopResources;
  * @param requestTimeout how long {@link TcpTransport#send} waits for a response, dialing included
  * @param connectTimeout how long dialing a peer may take, and how long a peer may take to send its
  *     preface before the connection is closed
- * @param idleTimeout a connection without traffic and without pending requests for this long is
- *     closed
+ * @param idleTimeout a connection without a message either way and without pending requests for
+ *     this long is closed (bytes of a frame that is not complete yet do not count)
  * @param maxInboundConnections connections accepted beyond this many are closed at once
  * @param maxOutboundConnections dialing a peer while this many dialed connections are open first
  *     closes the least recently used one with nothing in flight (a soft bound: when every one is
@@ -110,12 +113,20 @@ public record TcpTransportOptions(
     if (name.isBlank()) {
       throw new IllegalArgumentException("name must not be blank");
     }
-    new Address(bindHost, bindPort); // validates host and port
+    checkBindHost(bindHost);
+    range("bindPort", bindPort, 0, 65535);
     if (idBits != 160 && idBits != 256) {
       throw new IllegalArgumentException("idBits must be 160 or 256 but was " + idBits);
     }
     range("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
-    range("maxValueBytes", maxValueBytes, 1, maxFrameBytes);
+    range("maxValueBytes", maxValueBytes, 1, Integer.MAX_VALUE);
+    if (maxValueBytes > maxFrameBytes) {
+      throw new IllegalArgumentException(
+          "maxValueBytes must be at most maxFrameBytes "
+              + maxFrameBytes
+              + " (a value travels in one frame) but was "
+              + maxValueBytes);
+    }
     positive("requestTimeout", requestTimeout);
     positive("connectTimeout", connectTimeout);
     positive("idleTimeout", idleTimeout);
@@ -144,6 +155,32 @@ public record TcpTransportOptions(
     if (isWildcard(bindHost) && advertisedAddress.isEmpty()) {
       throw new IllegalArgumentException(
           "advertisedAddress must be set when bindHost is the wildcard '" + bindHost + "'");
+    }
+    advertisedAddress.ifPresent(TcpTransportOptions::checkDialable);
+  }
+
+  /**
+   * Refuses an advertised IP literal that no peer can dial: the wildcard (peers drop such a contact
+   * as undialable, or dial their own host) or a multicast address. Host names are not looked up.
+   */
+  private static void checkDialable(Address advertised) {
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(advertised.host());
+    if (ip == null) {
+      return;
+    }
+    InetAddress address;
+    try {
+      address = InetAddress.getByAddress(ip);
+    } catch (UnknownHostException e) {
+      return; // only for a length other than 4 or 16, which a parsed literal never has
+    }
+    if (address.isAnyLocalAddress() || address.isMulticastAddress()) {
+      throw new IllegalArgumentException(
+          "advertisedAddress must be an address peers can dial, not the "
+              + (address.isAnyLocalAddress() ? "wildcard" : "multicast address")
+              + " '"
+              + advertised.host()
+              + "': advertise the host's IP or DNS name");
     }
   }
 
@@ -180,6 +217,15 @@ public record TcpTransportOptions(
     return 2 * (maxFrameBytes + FRAME_OVERHEAD_BYTES);
   }
 
+  /** Named as the setting, not as {@link Address}'s {@code host}, which it would report. */
+  private static String checkBindHost(String bindHost) {
+    Objects.requireNonNull(bindHost, "bindHost");
+    if (bindHost.isBlank()) {
+      throw new IllegalArgumentException("bindHost must not be blank but was '" + bindHost + "'");
+    }
+    return bindHost;
+  }
+
   static boolean isWildcard(String host) {
     return host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
   }
@@ -192,10 +238,20 @@ public record TcpTransportOptions(
     return value;
   }
 
+  /**
+   * A positive duration of at most {@link KadConfig#MAX_DURATION}: timers take nanoseconds in a
+   * {@code long}, so {@code ChronoUnit.FOREVER.getDuration()} as a request timeout made every
+   * {@code send} throw {@link ArithmeticException}, and as a connect timeout made {@code create}
+   * throw.
+   */
   private static Duration positive(String name, Duration value) {
     Objects.requireNonNull(value, name);
     if (value.isNegative() || value.isZero()) {
       throw new IllegalArgumentException(name + " must be positive but was " + value);
+    }
+    if (value.compareTo(KadConfig.MAX_DURATION) > 0) {
+      throw new IllegalArgumentException(
+          name + " must be at most " + KadConfig.MAX_DURATION + " but was " + value);
     }
     return value;
   }
@@ -268,8 +324,7 @@ public record TcpTransportOptions(
      * @return this builder
      */
     public Builder bindHost(String bindHost) {
-      new Address(bindHost, 0);
-      this.bindHost = bindHost;
+      this.bindHost = checkBindHost(bindHost);
       return this;
     }
 
@@ -287,11 +342,13 @@ public record TcpTransportOptions(
     /**
      * The address peers dial (by default the bound host and port).
      *
-     * @param address the advertised address; port 0 stands for the bound port
+     * @param address the advertised address; port 0 stands for the bound port; an IP literal must
+     *     not be the wildcard or a multicast address
      * @return this builder
      */
     public Builder advertisedAddress(Address address) {
-      this.advertisedAddress = Optional.of(Objects.requireNonNull(address, "advertisedAddress"));
+      checkDialable(Objects.requireNonNull(address, "advertisedAddress"));
+      this.advertisedAddress = Optional.of(address);
       return this;
     }
 
@@ -357,7 +414,7 @@ public record TcpTransportOptions(
     /**
      * How long a request may wait for its response, dialing included (5 s by default).
      *
-     * @param requestTimeout positive
+     * @param requestTimeout positive, at most {@link KadConfig#MAX_DURATION}
      * @return this builder
      */
     public Builder requestTimeout(Duration requestTimeout) {
@@ -369,7 +426,7 @@ public record TcpTransportOptions(
      * How long dialing a peer may take, and how long an accepted peer may take to send its preface
      * (5 s by default).
      *
-     * @param connectTimeout positive
+     * @param connectTimeout positive, at most {@link KadConfig#MAX_DURATION}
      * @return this builder
      */
     public Builder connectTimeout(Duration connectTimeout) {
@@ -378,9 +435,11 @@ public record TcpTransportOptions(
     }
 
     /**
-     * After how long without traffic an idle connection is closed (5 min by default).
+     * After how long without a message either way a connection with nothing in flight is closed (5
+     * min by default). Bytes of an unfinished frame are not a message: a peer that trickles a frame
+     * without ever finishing it does not keep its connection open.
      *
-     * @param idleTimeout positive
+     * @param idleTimeout positive, at most {@link KadConfig#MAX_DURATION}
      * @return this builder
      */
     public Builder idleTimeout(Duration idleTimeout) {

@@ -4,12 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.UnreachableContactException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,9 +71,25 @@ class PeerConnectionTest {
     channel.closeFuture().addListener(f -> connection.onChannelClosed());
   }
 
+  /** Writes held here have not reached the socket, as when a peer's window is full. */
+  private final List<Object> unwritten = new ArrayList<>();
+
   @AfterEach
   void release() {
     channel.finishAndReleaseAll();
+    unwritten.forEach(ReferenceCountUtil::release);
+  }
+
+  private void holdWrites() {
+    channel
+        .pipeline()
+        .addFirst(
+            new ChannelOutboundHandlerAdapter() {
+              @Override
+              public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                unwritten.add(msg);
+              }
+            });
   }
 
   /** The peer's answer to request {@code rid}, as the transport's frame decoder hands it on. */
@@ -130,5 +153,36 @@ class PeerConnectionTest {
         .thenCancel()
         .verify(BOUND);
     assertThat(channel.isOpen()).isFalse();
+  }
+
+  @Test
+  void aRequestThatTakesAConnectionAsThisSideClosesItIsSentElsewhere() {
+    // A sender took the connection while it was open; an idle close came first.
+    connection.closeChannel();
+    StepVerifier.create(connection.request(PING))
+        .expectErrorMatches(PeerConnection::sendAgain)
+        .verify(BOUND);
+  }
+
+  @Test
+  void aRequestWhoseFrameHadNotGoneOutWhenThisSideClosedTheConnectionIsSentElsewhere() {
+    holdWrites();
+    StepVerifier.create(connection.request(PING))
+        .then(() -> assertThat(connection.pendingRequests()).isEqualTo(1))
+        // the idle close: nothing in flight as far as it could see when it decided
+        .then(connection::closeChannel)
+        .expectErrorMatches(PeerConnection::sendAgain)
+        .verify(BOUND);
+  }
+
+  @Test
+  void aRequestWrittenBeforeThisSideClosedTheConnectionIsNotSentAgain() {
+    // Written whole: the peer may have handled it. This side closed the connection (a violation),
+    // so it is not a peer's idle close that a new dial would get past.
+    StepVerifier.create(connection.request(PING))
+        .then(connection::closeChannel)
+        .expectErrorMatches(
+            e -> e instanceof UnreachableContactException && !PeerConnection.sendAgain(e))
+        .verify(BOUND);
   }
 }

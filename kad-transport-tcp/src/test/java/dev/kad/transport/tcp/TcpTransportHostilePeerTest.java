@@ -283,6 +283,33 @@ class TcpTransportHostilePeerTest {
   }
 
   @Test
+  void aPeerTricklingAnUnfinishedFrameIsClosedAsIdle() throws IOException {
+    TcpTransport server = started(new EchoHandler(1), b -> b.idleTimeout(Duration.ofMillis(300)));
+    Socket s = connect(server);
+    OutputStream out = s.getOutputStream();
+    out.write(PREFACE);
+    out.write(ByteBuffer.allocate(4).putInt(1000).array());
+    out.flush();
+    // One byte of the frame every 100 ms: traffic, but never a message. Bounded: 50 bytes, 5 s.
+    boolean closed = false;
+    for (int i = 0; i < 50 && !closed; i++) {
+      try {
+        Mono.delay(Duration.ofMillis(100)).block(BOUND);
+        out.write('x');
+        out.flush();
+        closed = server.stats().idleClosed() == 1;
+      } catch (SocketException closedByServer) {
+        closed = true;
+      }
+    }
+    assertThat(closed).as("closed while the peer still trickled").isTrue();
+    Await.until("the idle close to be counted", () -> server.stats().idleClosed() == 1);
+    Await.until("its connection to close", () -> server.stats().openConnections() == 0);
+    assertThat(server.stats().violations()).isZero();
+    assertStillServes(server);
+  }
+
+  @Test
   void aValidRequestFromARawPeerIsAnswered() throws IOException {
     TcpTransport server = server();
     Socket s = connect(server);

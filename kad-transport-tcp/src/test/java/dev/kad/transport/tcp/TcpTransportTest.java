@@ -26,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -852,6 +853,102 @@ class TcpTransportTest implements TransportContract {
                 .build()
                 .idBits())
         .isEqualTo(256);
+  }
+
+  @Test
+  void timeoutsLongerThanTimersCanCountAreRefusedWithTheirName() {
+    Duration forever = ChronoUnit.FOREVER.getDuration();
+    assertThatThrownBy(() -> TcpTransportOptions.builder().requestTimeout(forever))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("requestTimeout must be at most PT876000H but was " + forever);
+    assertThatThrownBy(() -> TcpTransportOptions.builder().connectTimeout(forever))
+        .hasMessageStartingWith("connectTimeout must be at most PT876000H");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().idleTimeout(Duration.ofDays(36_501)))
+        .hasMessageStartingWith("idleTimeout must be at most PT876000H");
+    TcpTransportOptions d = TcpTransportOptions.defaults();
+    assertThatThrownBy(
+            () ->
+                new TcpTransportOptions(
+                    d.name(),
+                    d.bindHost(),
+                    d.bindPort(),
+                    d.advertisedAddress(),
+                    d.nodeId(),
+                    d.format(),
+                    d.idBits(),
+                    d.maxFrameBytes(),
+                    d.maxValueBytes(),
+                    forever,
+                    d.connectTimeout(),
+                    d.idleTimeout(),
+                    d.maxInboundConnections(),
+                    d.maxOutboundConnections(),
+                    d.maxPendingWriteBytes(),
+                    d.maxConcurrentRequestsPerConnection(),
+                    d.eventLoopThreads(),
+                    d.eventLoops(),
+                    d.scheduler()))
+        .hasMessageStartingWith("requestTimeout must be at most");
+  }
+
+  @Test
+  void aValueLargerThanAFrameIsRefusedNamingMaxFrameBytes() {
+    assertThatThrownBy(
+            () -> TcpTransportOptions.builder().maxFrameBytes(2048).maxValueBytes(4096).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "maxValueBytes must be at most maxFrameBytes 2048 (a value travels in one frame)"
+                + " but was 4096");
+  }
+
+  @Test
+  void aBlankBindHostIsRefusedUnderTheSettingsName() {
+    assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost(" "))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("bindHost must not be blank but was ' '");
+  }
+
+  @Test
+  void theLongestTimeoutsAllowedWork() {
+    Duration longest = dev.kad.api.KadConfig.MAX_DURATION;
+    TcpTransport server = started(new EchoHandler(1));
+    TcpTransport client =
+        started(
+            new EchoHandler(2),
+            b -> b.requestTimeout(longest).connectTimeout(longest).idleTimeout(longest));
+    StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+  }
+
+  @Test
+  void anAdvertisedAddressNoPeerCanDialIsRefused() {
+    for (String host : List.of("0.0.0.0", "::", "224.0.0.1", "ff02::1")) {
+      assertThatThrownBy(
+              () -> TcpTransportOptions.builder().advertisedAddress(new Address(host, 7000)))
+          .as(host)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("advertisedAddress must be an address peers can dial")
+          .hasMessageContaining("'" + host + "'");
+    }
+    assertThatThrownBy(
+            () ->
+                TcpTransportOptions.builder()
+                    .bindHost("0.0.0.0")
+                    .advertisedAddress(new Address("0.0.0.0", 0))
+                    .build())
+        .hasMessageContaining("wildcard '0.0.0.0'");
+    // host names are not looked up; private and loopback addresses are fine
+    for (String host : List.of("node1.example.org", "10.0.0.5", "::1", "127.0.0.1")) {
+      assertThat(
+              TcpTransportOptions.builder()
+                  .bindHost("0.0.0.0")
+                  .advertisedAddress(new Address(host, 7000))
+                  .build()
+                  .advertisedAddress())
+          .contains(new Address(host, 7000));
+    }
   }
 
   @Test
