@@ -53,13 +53,22 @@ public interface KadNode {
    * Joins the network through the given seed nodes: pings them, looks up this node's own id and
    * refreshes every bucket farther than the closest neighbour.
    *
-   * <p>Subscribing starts the join; the {@code Mono} completes when it is done. It errors with
-   * {@link UnreachableContactException} when no seed answers, naming each seed and why it did not
-   * help (the transport's error, no answer in time, a refusal). Cancelling stops the lookups (seeds
-   * already inserted stay in the routing table).
+   * <p>A seed that answers as this node itself (its own address: every node of a cluster given the
+   * same seed list) is skipped, not a failure. When every seed is this node itself, there is no
+   * network to join yet: the {@code Mono} completes at once, with the routing table still empty,
+   * and this node is the first of its network, which others join through it.
    *
-   * @param seeds the addresses of nodes already in the network, at least one
-   * @return completes when joined
+   * <p>Subscribing starts the join; the {@code Mono} completes when it is done. It errors with
+   * {@link NoSeedAnsweredException} (an {@link UnreachableContactException}) when no seed other
+   * than this node answers, naming each of those seeds and why it did not help (the transport's
+   * error, no answer in time, a refusal); that holds when this node is among the seeds too, since
+   * the others name a network it has not reached ({@link NoSeedAnsweredException#selfSeeds()} lists
+   * the self seeds; a retry may reach the others). Cancelling stops the lookups (seeds already
+   * inserted stay in the routing table).
+   *
+   * @param seeds the addresses of nodes already in the network, at least one; this node's own
+   *     address among them is allowed
+   * @return completes when joined, or at once as the first node of its network
    * @throws IllegalArgumentException when {@code seeds} is empty
    */
   Mono<Void> bootstrap(Collection<Address> seeds);

@@ -9,6 +9,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.NodeStats;
@@ -682,38 +683,66 @@ final class DefaultKadNode implements KadNode {
               if (closed.get()) {
                 return Mono.error(closedError());
               }
-              // Why each seed that did not help failed, for the error when none did.
+              // Why each seed that did not help failed, for the error when none did; the seeds
+              // that are this node itself (every node given the same list) are skipped.
               Map<Address, String> problems = new ConcurrentHashMap<>();
+              Set<Address> selves = ConcurrentHashMap.newKeySet();
               AtomicReference<Throwable> firstError = new AtomicReference<>();
               return untilClosed(
                   Flux.fromIterable(copy)
-                      .flatMap(seed -> pingSeed(seed, problems, firstError))
+                      .flatMap(seed -> pingSeed(seed, problems, selves, firstError))
                       .count()
                       .flatMap(
                           answered -> {
-                            if (answered == 0) {
-                              return Mono.error(
-                                  new UnreachableContactException(
-                                      "no seed answered: " + seedProblems(copy, problems),
-                                      firstError.get()));
+                            if (answered > 0) {
+                              return findNode(id)
+                                  .then(refreshBeyondClosestNeighbour())
+                                  .doOnSuccess(
+                                      v ->
+                                          log.info(
+                                              "node={} bootstrapped: {} contacts",
+                                              id.toShortHex(),
+                                              table.size()));
                             }
-                            return findNode(id).then(refreshBeyondClosestNeighbour());
-                          })
-                      .doOnSuccess(
-                          v ->
+                            if (selves.containsAll(copy)) {
                               log.info(
-                                  "node={} bootstrapped: {} contacts",
+                                  "node={} is the first node of its network: every seed ({}) is"
+                                      + " this node itself",
                                   id.toShortHex(),
-                                  table.size())));
+                                  copy);
+                              return Mono.<Void>empty();
+                            }
+                            // Other seeds name a network this node has not reached: an error, so
+                            // that a caller retries them (a first node restarting must rejoin).
+                            return Mono.error(noSeedAnswered(copy, problems, selves, firstError));
+                          }));
             }));
+  }
+
+  private static NoSeedAnsweredException noSeedAnswered(
+      List<Address> seeds,
+      Map<Address, String> problems,
+      Set<Address> selves,
+      AtomicReference<Throwable> firstError) {
+    List<Address> others = seeds.stream().filter(s -> !selves.contains(s)).distinct().toList();
+    List<Address> self = seeds.stream().filter(selves::contains).distinct().toList();
+    String message = "no seed answered: " + seedProblems(others, problems);
+    if (!self.isEmpty()) {
+      message += "; skipped " + self + ": this node itself";
+    }
+    return new NoSeedAnsweredException(message, firstError.get(), self);
   }
 
   /**
    * Pings one seed: emits its contact when it answered as a node of this network, else records in
-   * {@code problems} why it cannot be joined through and completes empty.
+   * {@code selves} that it is this node itself, or in {@code problems} why it cannot be joined
+   * through, and completes empty.
    */
   private Mono<Contact> pingSeed(
-      Address seed, Map<Address, String> problems, AtomicReference<Throwable> firstError) {
+      Address seed,
+      Map<Address, String> problems,
+      Set<Address> selves,
+      AtomicReference<Throwable> firstError) {
     return send(seed, new Request.Ping(contact()))
         .onErrorResume(
             e -> {
@@ -725,6 +754,11 @@ final class DefaultKadNode implements KadNode {
         .flatMap(
             r -> {
               heardFromNetwork(r.sender());
+              // This node's own answer (a Failure: it refuses requests sent under its own id).
+              if (r.sender().id().equals(id)) {
+                selves.add(seed);
+                return Mono.empty();
+              }
               Optional<String> problem = seedProblem(r);
               if (problem.isPresent()) {
                 problems.put(seed, problem.get());
@@ -746,9 +780,6 @@ final class DefaultKadNode implements KadNode {
     if (r.sender().id().bits() != config.idBits()) {
       return Optional.of(
           "has " + r.sender().id().bits() + "-bit ids, this node " + config.idBits() + "-bit ones");
-    }
-    if (r.sender().id().equals(id)) {
-      return Optional.of("is this node itself");
     }
     return Optional.empty();
   }

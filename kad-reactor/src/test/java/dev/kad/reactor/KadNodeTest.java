@@ -9,6 +9,7 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
@@ -24,6 +25,8 @@ import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.testkit.ForwardingTransport;
 import dev.kad.testkit.InMemoryTransport;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -198,6 +201,60 @@ class KadNodeTest {
   }
 
   @Test
+  void aNodeWhoseEverySeedIsItselfIsTheFirstNodeOfItsNetwork() {
+    // Every node of a cluster is given the first one's address, the first one included.
+    Cluster c = clusters.grow(19, 0);
+    KadNode first = c.start(CONFIG);
+    c.nodes.add(first);
+    Address own = first.contact().address();
+    // slf4j-simple writes to the System.err of the moment; the bootstrap runs on this thread.
+    PrintStream err = System.err;
+    ByteArrayOutputStream logged = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(logged, true, StandardCharsets.UTF_8));
+    try {
+      c.await(first.bootstrap(List.of(own, own)));
+    } finally {
+      System.setErr(err);
+    }
+    assertThat(logged.toString(StandardCharsets.UTF_8).lines())
+        .filteredOn(l -> l.contains("first node of its network"))
+        .singleElement()
+        .satisfies(l -> assertThat(l).contains("INFO").contains(first.id().toShortHex()));
+    assertThat(first.routingTable().size()).isZero();
+    assertThat(first.stats().lastHeard()).isEmpty();
+
+    // The others join through it with the same list.
+    KadNode second = c.start(CONFIG);
+    c.nodes.add(second);
+    c.await(second.bootstrap(List.of(own)));
+    assertThat(Cluster.ids(second.routingTable().closest(first.id(), 8))).contains(first.id());
+    assertThat(Cluster.ids(first.routingTable().closest(second.id(), 8))).contains(second.id());
+  }
+
+  @Test
+  void aSelfSeedIsSkippedButOtherSeedsThatAllFailStillFailTheBootstrap() {
+    Cluster c = clusters.grow(20, 2);
+    Address dead = c.node(1).contact().address();
+    c.network.kill(dead);
+    KadNode restarted = c.start(CONFIG);
+    c.nodes.add(restarted);
+    Address own = restarted.contact().address();
+    // The others name a network this node has not reached: a retry must still look for it.
+    assertThatThrownBy(() -> c.await(restarted.bootstrap(List.of(own, dead))))
+        .isInstanceOfSatisfying(
+            NoSeedAnsweredException.class, e -> assertThat(e.selfSeeds()).containsExactly(own))
+        .hasMessageStartingWith("no seed answered: [" + dead + " (")
+        .hasMessageEndingWith("; skipped [" + own + "]: this node itself")
+        .matches(e -> ((NoSeedAnsweredException) e).isTransient());
+
+    // With another seed answering, the self seed is just skipped.
+    c.await(restarted.bootstrap(List.of(own, c.node(0).contact().address())));
+    assertThat(Cluster.ids(restarted.routingTable().closest(restarted.id(), 8)))
+        .contains(c.node(0).id())
+        .doesNotContain(restarted.id());
+  }
+
+  @Test
   void aSlowNodeStallsWithoutHoldingUpTheLookup() {
     Cluster c = clusters.grow(11, 60);
     KadNode from = c.node(0);
@@ -365,8 +422,7 @@ class KadNodeTest {
     c.nodes.add(node);
     assertThat(node.stats().lastHeard()).isEmpty();
     // Its own answer, to a ping of its own address, is not the network's.
-    assertThatThrownBy(() -> c.await(node.bootstrap(List.of(node.contact().address()))))
-        .isInstanceOf(UnreachableContactException.class);
+    c.await(node.bootstrap(List.of(node.contact().address())));
     assertThat(node.stats().lastHeard()).isEmpty();
 
     c.await(node.bootstrap(List.of(c.node(0).contact().address())));

@@ -14,9 +14,18 @@ import java.util.Optional;
  *     included: a run is the first join, or one rejoin, and ends when the node has joined
  * @param rejoin whether the current run (or the last, once it ended) is a rejoin: the node had
  *     joined, then lost every contact or heard from no node for longer than the silence threshold
+ * @param ownSeed whether a bootstrap found this node among its own seeds (every node of a cluster
+ *     given the same seed list): while it knows no contact it is the first node of its network, up
+ *     like a node without bootstrap addresses, whether every seed is itself ({@code DONE}) or the
+ *     others have not answered yet ({@code FAILED}, retried)
  */
 public record BootstrapStatus(
-    State state, Instant at, Optional<String> error, int attempts, boolean rejoin) {
+    State state,
+    Instant at,
+    Optional<String> error,
+    int attempts,
+    boolean rejoin,
+    boolean ownSeed) {
 
   /**
    * Checks the status.
@@ -26,6 +35,7 @@ public record BootstrapStatus(
    * @param error the last failure's message, empty unless {@code state} is {@code FAILED}
    * @param attempts the bootstrap attempts of the current run so far, at least zero
    * @param rejoin whether the current run is a rejoin
+   * @param ownSeed whether a bootstrap found this node among its own seeds
    * @throws IllegalArgumentException when {@code attempts} is negative
    */
   public BootstrapStatus {
@@ -35,6 +45,21 @@ public record BootstrapStatus(
     if (attempts < 0) {
       throw new IllegalArgumentException("attempts must not be negative but was " + attempts);
     }
+  }
+
+  /**
+   * A status of a node not known to be among its own seeds.
+   *
+   * @param state where joining stands
+   * @param at when it reached that state
+   * @param error the last failure's message, empty unless {@code state} is {@code FAILED}
+   * @param attempts the bootstrap attempts of the current run so far, at least zero
+   * @param rejoin whether the current run is a rejoin
+   * @throws IllegalArgumentException when {@code attempts} is negative
+   */
+  public BootstrapStatus(
+      State state, Instant at, Optional<String> error, int attempts, boolean rejoin) {
+    this(state, at, error, attempts, rejoin, false);
   }
 
   /**
@@ -65,12 +90,16 @@ public record BootstrapStatus(
     /** A run of joining is under way and none of its attempts has failed yet. */
     RUNNING,
     /**
-     * Joined: a bootstrap succeeded, or a rejoining node is evidently back in its network (it knows
-     * a contact and has heard from a node within the silence threshold) though its seeds did not
+     * Joined: a bootstrap succeeded (through a seed, or as the first node of its network when every
+     * seed is the node itself), or a rejoining node is evidently back in its network (it knows a
+     * contact and has heard from a node within the silence threshold) though its seeds did not
      * answer.
      */
     DONE,
-    /** The last attempt failed: no seed answered; attempts go on with back-off. */
+    /**
+     * The last attempt failed: no seed (other than the node itself) answered; attempts go on with
+     * back-off.
+     */
     FAILED
   }
 }

@@ -16,6 +16,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -131,18 +133,41 @@ public class KadAutoConfiguration {
               .listener(CompositeNodeListener.of(listeners.orderedStream().toList()));
       // Binding a port is start-up work on the thread that builds the context, never an event
       // loop; the bean must be usable once it is injected, so the context waits for it.
-      try {
-        return builder.start().toFuture().get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (ExecutionException e) {
-        throw new IllegalStateException(
-            "kad node could not start: " + e.getCause().getMessage(), e.getCause());
-      } catch (TimeoutException e) {
-        throw new IllegalStateException("kad node did not start within " + START_TIMEOUT, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      return awaitStart(builder.start().toFuture(), START_TIMEOUT);
+    }
+  }
+
+  /**
+   * Waits at most {@code timeout} for a start. When the wait ends first (time out, interrupt), the
+   * start is cancelled (Reactor's {@code toFuture()} cancels its subscription), so that a late
+   * start leaves no node running that nobody owns and closes; a start that completed meanwhile
+   * (cancelling then fails) is used, since waiting longer would lose nothing.
+   */
+  static <T> T awaitStart(CompletableFuture<T> start, Duration timeout) {
+    try {
+      return start.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw couldNotStart(e.getCause());
+    } catch (TimeoutException e) {
+      if (start.cancel(true)) {
+        throw new IllegalStateException("kad node did not start within " + timeout, e);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      if (start.cancel(true)) {
         throw new IllegalStateException("interrupted while starting the kad node", e);
       }
     }
+    // Cancelling failed: the start completed meanwhile, and join() returns at once.
+    try {
+      return start.join();
+    } catch (CompletionException e) {
+      throw couldNotStart(e.getCause());
+    }
+  }
+
+  private static IllegalStateException couldNotStart(Throwable cause) {
+    return new IllegalStateException("kad node could not start: " + cause.getMessage(), cause);
   }
 
   /**

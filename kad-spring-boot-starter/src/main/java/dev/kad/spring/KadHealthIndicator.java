@@ -19,20 +19,23 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  *
  * <ul>
  *   <li>up when the node knows at least one contact and has heard from another node within the
- *       silence threshold, or is the first node of its network (no bootstrap addresses) and knows
- *       no contact yet: nobody to know or hear from yet;
+ *       silence threshold, or is the first node of its network and knows no contact yet: nobody to
+ *       know or hear from yet. The first node is one without bootstrap addresses, or one found
+ *       among its own seeds ({@link BootstrapStatus#ownSeed()}: every node of a cluster given the
+ *       same seed list), whether every seed is itself or the others have not answered yet (the
+ *       first pod of a StatefulSet, whose readiness the next pod waits for);
  *   <li>unknown while its first join runs with the table still empty and none of its attempts has
  *       failed yet;
  *   <li>down when its table is empty and the last bootstrap attempt failed (it is retried), or it
- *       had joined and has since lost every contact, also while it rejoins ({@code rejoining} true,
- *       {@code bootstrapAttempts} counting): a rejoin is never unknown, since the node is known to
- *       be cut off; and down when it knows contacts but has heard from no node for longer than the
- *       silence threshold: its link is down or every node it knows is gone. The engine keeps such a
- *       node's table as it is (failures count against a contact only while other nodes answer, so a
- *       node whose own link is down does not empty its table), so the table alone would show it up
- *       forever. This holds for the first node of a network too, once it knows contacts; it is up
- *       again as soon as a node is heard from. Meanwhile {@link KadNodeLifecycle} rejoins a node
- *       that has seeds through them.
+ *       had joined and has since lost every contact, also while it rejoins (unless it is among its
+ *       own seeds) ({@code rejoining} true, {@code bootstrapAttempts} counting): a rejoin is never
+ *       unknown, since the node is known to be cut off; and down when it knows contacts but has
+ *       heard from no node for longer than the silence threshold: its link is down or every node it
+ *       knows is gone. The engine keeps such a node's table as it is (failures count against a
+ *       contact only while other nodes answer, so a node whose own link is down does not empty its
+ *       table), so the table alone would show it up forever. This holds for the first node of a
+ *       network too, once it knows contacts; it is up again as soon as a node is heard from.
+ *       Meanwhile {@link KadNodeLifecycle} rejoins a node that has seeds through them.
  * </ul>
  *
  * <p>Down, not out of service: out of service is, by Spring Boot's and service registries'
@@ -114,7 +117,9 @@ public class KadHealthIndicator implements HealthIndicator {
     Health.Builder builder;
     if (stats.contacts() > 0 && silent(stats.lastHeard())) {
       builder = Health.down();
-    } else if (stats.contacts() > 0 || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED) {
+    } else if (stats.contacts() > 0
+        || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED
+        || bootstrap.ownSeed()) {
       builder = Health.up();
     } else if (bootstrap.state() == BootstrapStatus.State.RUNNING && !bootstrap.rejoin()) {
       builder = Health.unknown();
@@ -133,7 +138,8 @@ public class KadHealthIndicator implements HealthIndicator {
     if (bootstrap.state() != BootstrapStatus.State.NOT_CONFIGURED) {
       builder
           .withDetail("rejoining", bootstrap.rejoining())
-          .withDetail("bootstrapAttempts", bootstrap.attempts());
+          .withDetail("bootstrapAttempts", bootstrap.attempts())
+          .withDetail("ownSeed", bootstrap.ownSeed());
     }
     stats.lastHeard().ifPresent(at -> builder.withDetail("lastHeard", at.toString()));
     if (!silenceThreshold.isZero()) {

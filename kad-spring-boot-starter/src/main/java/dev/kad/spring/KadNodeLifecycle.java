@@ -3,6 +3,7 @@ package dev.kad.spring;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeStats;
 import java.time.Clock;
@@ -30,19 +31,24 @@ import reactor.util.retry.Retry;
  * joined, the context stops or the node closes; {@link #status()} tells where joining stands. The
  * node has joined when a seed answers, or when it is evidently in its network without them: it
  * knows a contact and has heard from some node within the silence threshold (a peer joined through
- * it, a contact answers again; seeds that are down or gone, or a seed list naming only the node
- * itself, then stop no one). It then looks up its own id through the contacts it knows, as a
- * bootstrap would, to fill its table.
+ * it, a contact answers again; seeds that are down or gone then stop no one). It then looks up its
+ * own id through the contacts it knows, as a bootstrap would, to fill its table. A node whose every
+ * seed is itself (every node of a cluster given the first one's address) joins at once, as the
+ * first node of its network; one among its own seeds whose other seeds do not answer (the first pod
+ * of a cluster whose other pods do not exist yet, or a restarted first node whose peers cannot be
+ * reached) keeps trying them, and meanwhile serves as the first node, up like a node without seeds
+ * ({@link BootstrapStatus#ownSeed()}).
  *
  * <p>Once joined, a node that needs its network again rejoins, the same way: when it knows no
- * contact any more (every contact failed), or when it has heard from no other node for longer than
- * the silence threshold (the one {@link KadHealthIndicator} reports it down after): every node it
- * knew may be gone while its seeds are back, and the engine keeps those contacts, so nothing else
- * would bring it back into its network. The lifecycle looks every quarter of the threshold, at
- * least every {@link #MAX_SILENCE_CHECK_INTERVAL} (every such interval when there is no threshold,
- * for the empty table only), and never while an attempt runs. A node that hears from other nodes
- * never rejoins, and a successful bootstrap heard from a seed, so the next silence rejoin comes a
- * whole threshold later at the earliest.
+ * contact any more (every contact failed; not the first node of its network while it has known none
+ * yet), or when it has heard from no other node for longer than the silence threshold (the one
+ * {@link KadHealthIndicator} reports it down after): every node it knew may be gone while its seeds
+ * are back, and the engine keeps those contacts, so nothing else would bring it back into its
+ * network. The lifecycle looks every quarter of the threshold, at least every {@link
+ * #MAX_SILENCE_CHECK_INTERVAL} (every such interval when there is no threshold, for the empty table
+ * only), and never while an attempt runs. A node that hears from other nodes never rejoins, and a
+ * successful bootstrap heard from a seed, so the next silence rejoin comes a whole threshold later
+ * at the earliest.
  *
  * <p>Stopping the context ({@code stop()}, or {@code pause()}, which Spring's test framework does
  * to a cached context it is not using) only pauses: the bootstrap retries and checks end, but the
@@ -89,6 +95,18 @@ public class KadNodeLifecycle implements SmartLifecycle {
   private volatile Disposable joining;
   private volatile boolean running;
   private volatile boolean joinedOnce;
+
+  /** A bootstrap found the node among its own seeds ({@link BootstrapStatus#ownSeed()}). */
+  private volatile boolean ownSeed;
+
+  /**
+   * The last join ended with the node as the first of its network, every seed being itself, and no
+   * check has seen it know a contact since: its empty table is no lost network to rejoin.
+   */
+  private volatile boolean alone;
+
+  /** When the node last joined; silence counts from it at the earliest. */
+  private volatile Instant joinedAt;
 
   /**
    * Creates the lifecycle of one node, which bootstraps again after the {@linkplain
@@ -210,7 +228,12 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   private boolean joined() {
-    return joinedOnce && node.stats().contacts() > 0;
+    return joinedOnce && (alone || node.stats().contacts() > 0);
+  }
+
+  private BootstrapStatus status(
+      BootstrapStatus.State state, Optional<String> error, int attempts, boolean rejoin) {
+    return new BootstrapStatus(state, clock.instant(), error, attempts, rejoin, ownSeed);
   }
 
   /**
@@ -224,14 +247,14 @@ public class KadNodeLifecycle implements SmartLifecycle {
     return Mono.defer(
         () -> {
           AtomicInteger attempts = new AtomicInteger();
-          status.set(
-              new BootstrapStatus(
-                  BootstrapStatus.State.RUNNING, clock.instant(), Optional.empty(), 0, rejoin));
+          status.set(status(BootstrapStatus.State.RUNNING, Optional.empty(), 0, rejoin));
           return Mono.defer(
                   () -> {
                     int n = attempts.incrementAndGet();
                     status.updateAndGet(
-                        s -> new BootstrapStatus(s.state(), s.at(), s.error(), n, rejoin));
+                        s ->
+                            new BootstrapStatus(
+                                s.state(), s.at(), s.error(), n, rejoin, s.ownSeed()));
                     return node.bootstrap(seeds);
                   })
               .doOnError(
@@ -260,12 +283,18 @@ public class KadNodeLifecycle implements SmartLifecycle {
         });
   }
 
-  /** Records that the node has joined. */
+  /**
+   * Records that the node has joined. A bootstrap that succeeded leaving the table empty found
+   * every seed to be the node itself: it is the first node of its network.
+   */
   private void done(int attempts, boolean rejoin) {
+    if (node.stats().contacts() == 0) {
+      ownSeed = true;
+      alone = true;
+    }
     joinedOnce = true;
-    status.set(
-        new BootstrapStatus(
-            BootstrapStatus.State.DONE, clock.instant(), Optional.empty(), attempts, rejoin));
+    joinedAt = clock.instant();
+    status.set(status(BootstrapStatus.State.DONE, Optional.empty(), attempts, rejoin));
   }
 
   /**
@@ -299,17 +328,23 @@ public class KadNodeLifecycle implements SmartLifecycle {
 
   /**
    * Rejoins when the node knows no contact or has heard from no node within the threshold;
-   * otherwise reports it joined, should a paused rejoin have left the status behind.
+   * otherwise reports it joined, should a paused rejoin have left the status behind. The first node
+   * of its network knows no contact until another node joins: that is no lost network.
    */
   private Mono<Void> rejoinIfNeeded() {
     NodeStats stats = node.stats();
     if (stats.contacts() == 0) {
+      if (alone) {
+        return Mono.empty();
+      }
       log.warn(
           "kad node {} knows no contact any more; bootstrapping again from {}",
           node.id().toShortHex(),
           seeds);
       return join(true);
     }
+    // It knows a contact: losing every one later is a lost network, and calls for a rejoin.
+    alone = false;
     if (silent(stats.lastHeard())) {
       log.warn(
           "kad node {} has heard from no node since {}, longer than the silence threshold {};"
@@ -338,22 +373,34 @@ public class KadNodeLifecycle implements SmartLifecycle {
 
   /**
    * Whether the node last heard from another node longer than the threshold ago; never without a
-   * threshold, nor before it first heard from one. A successful bootstrap heard from a seed, so
-   * silence counts from it.
+   * threshold, nor before it first heard from one. Silence counts from the last join at the
+   * earliest: a successful bootstrap heard from a seed, except the first node of a network, which
+   * hears only itself, and would otherwise rejoin at every check while its stale contacts stay.
    */
   private boolean silent(Optional<Instant> heard) {
-    return !silenceThreshold.isZero()
-        && heard.isPresent()
-        && Duration.between(heard.get(), clock.instant()).compareTo(silenceThreshold) > 0;
+    if (silenceThreshold.isZero() || heard.isEmpty()) {
+      return false;
+    }
+    Instant since = heard.get();
+    Instant joined = joinedAt;
+    if (joined != null && joined.isAfter(since)) {
+      since = joined;
+    }
+    return Duration.between(since, clock.instant()).compareTo(silenceThreshold) > 0;
   }
 
-  /** Records a failed attempt; warns on the first of a run of failures only. */
+  /**
+   * Records a failed attempt, and whether it found the node among its own seeds (it serves as the
+   * first node of its network meanwhile); warns on the first of a run of failures only.
+   */
   private void failed(Throwable e, int attempts, boolean rejoin) {
+    if (e instanceof NoSeedAnsweredException n && !n.selfSeeds().isEmpty()) {
+      ownSeed = true;
+    }
     BootstrapStatus previous =
         status.getAndSet(
-            new BootstrapStatus(
+            status(
                 BootstrapStatus.State.FAILED,
-                clock.instant(),
                 Optional.of(String.valueOf(e.getMessage())),
                 attempts,
                 rejoin));

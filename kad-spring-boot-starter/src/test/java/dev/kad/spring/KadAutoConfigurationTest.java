@@ -1,6 +1,7 @@
 package dev.kad.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
@@ -24,8 +25,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -745,5 +749,29 @@ class KadAutoConfigurationTest {
     }
     assertThat(created.transports).hasSize(1);
     created.assertAllClosed();
+  }
+
+  @Test
+  void aStartThatOutlivesTheWaitIsCancelledNotLeftRunningUnowned() {
+    AtomicBoolean cancelled = new AtomicBoolean();
+    CompletableFuture<KadNode> start =
+        Mono.<KadNode>never().doOnCancel(() -> cancelled.set(true)).toFuture();
+    assertThatThrownBy(() -> KadAutoConfiguration.awaitStart(start, Duration.ofMillis(20)))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("kad node did not start within PT0.02S");
+    assertThat(cancelled).isTrue();
+  }
+
+  @Test
+  void aStartThatCompletesAsTheWaitEndsIsUsed() {
+    CompletableFuture<String> start =
+        new CompletableFuture<>() {
+          @Override
+          public String get(long timeout, TimeUnit unit) throws TimeoutException {
+            complete("started");
+            throw new TimeoutException();
+          }
+        };
+    assertThat(KadAutoConfiguration.awaitStart(start, Duration.ofSeconds(30))).isEqualTo("started");
   }
 }

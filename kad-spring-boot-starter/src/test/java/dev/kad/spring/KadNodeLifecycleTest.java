@@ -121,16 +121,67 @@ class KadNodeLifecycleTest {
   }
 
   @Test
-  void aFirstJoinEndsWhenAPeerJoinsThroughTheNodeThoughNoSeedEverAnswers() {
-    // Every node of a cluster is given the first one as its seed, the first one included.
+  void aNodeWhoseOnlySeedIsItselfJoinsAtOnceAsTheFirstNodeIsUpAndIsNotRejoined() {
+    // Every pod of a StatefulSet is given the first one as its seed, the first one included: the
+    // next pod is only created once this one is ready.
+    Address own = node.contact().address();
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(own), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle);
+    lifecycle.start();
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(lifecycle.status().ownSeed()).isTrue();
+    Health up = health.health();
+    assertThat(up.getStatus()).isEqualTo(Status.UP);
+    assertThat(up.getDetails())
+        .containsEntry("contacts", 0)
+        .containsEntry("ownSeed", true)
+        .doesNotContainKey("bootstrapError");
+    // Alone with an empty table, it is not bootstrapped again every minute.
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(1);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    // The next pod joins through it with the same seed list.
+    KadNode second = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, second.bootstrap(List.of(own)));
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(node.routingTable().size()).isEqualTo(1);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    assertThat(attempts).hasSize(1);
+    lifecycle.stop();
+  }
+
+  @Test
+  void startingAgainAFirstNodeThatStillKnowsNoContactDoesNotBootstrapIt() {
     KadNodeLifecycle lifecycle =
         new KadNodeLifecycle(node, List.of(node.contact().address()), clock, vts);
+    lifecycle.start();
+    lifecycle.stop();
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(1);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aNodeAmongItsOwnSeedsIsUpWhileTheOthersDoNotAnswerAndJoinsWhenAPeerJoinsThroughIt() {
+    // The seed list names the first pods; the others do not exist yet when the first one starts.
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(node.contact().address(), SEED), clock, vts);
     KadHealthIndicator health = new KadHealthIndicator(node, lifecycle);
     lifecycle.start();
     vts.advanceTimeBy(Duration.ofMinutes(5));
+    // It keeps trying the others (a restarted first node must rejoin its network), and is up
+    // meanwhile as the first node of its network, or the next pod would never be created.
+    assertThat(attempts).hasSizeGreaterThan(2);
     assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
     assertThat(lifecycle.status().error())
-        .hasValueSatisfying(e -> assertThat(e).contains(node.contact().address().toString()));
+        .hasValueSatisfying(
+            e -> assertThat(e).contains(SEED.toString()).contains("this node itself"));
+    Health up = health.health();
+    assertThat(up.getStatus()).isEqualTo(Status.UP);
+    assertThat(up.getDetails()).containsEntry("ownSeed", true).containsKey("bootstrapError");
 
     // A second node joins through it, knowing a third one the first does not know yet.
     KadNode peer = start(network.newTransport(), NodeListener.NONE);
@@ -148,6 +199,71 @@ class KadNodeLifecycleTest {
     int joined = attempts.size();
     vts.advanceTimeBy(Duration.ofHours(1));
     assertThat(attempts).hasSize(joined);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aFirstNodeThatLosesTheContactsItHadBootstrapsOnceAgainThenRests() {
+    // At most one contact of a /24 per bucket: the neighbour is heard from but not kept, which
+    // lets the first node count the failures of the peer that joined it (see joinThenLose...).
+    KadNode first =
+        start(
+            network.newTransport(),
+            recordingAttempts(),
+            KadConfig.builder().maintenance(false).maxPerSubnet(1).build());
+    Address own = first.contact().address();
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(first, List.of(own), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(first, lifecycle);
+    lifecycle.start();
+    assertThat(attempts).hasSize(1);
+    KadNode peer = start(network.newTransport(SEED), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(own)));
+    // A check sees it know a contact: it has a network now.
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL.plusSeconds(1));
+    assertThat(attempts).hasSize(1);
+
+    VirtualTime.await(vts, peer.close());
+    KadNode neighbour =
+        start(network.newTransport(Address.parse("10.9.0.2:4000")), NodeListener.NONE);
+    for (int i = 0; i < 4 * CONFIG.maxFailures() && first.routingTable().size() > 0; i++) {
+      VirtualTime.await(vts, neighbour.bootstrap(List.of(own)).onErrorResume(e -> Mono.empty()));
+      VirtualTime.await(
+          vts,
+          first.findNode(NodeId.random(new SplittableRandom(i))).onErrorResume(e -> Mono.empty()));
+    }
+    assertThat(first.routingTable().size()).isZero();
+    // Its network is lost: it bootstraps again, finds only itself, and is the first node again,
+    // up, without bootstrapping every minute after.
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL.plusSeconds(1));
+    assertThat(attempts).hasSize(2);
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts).hasSize(2);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aFirstNodeWhosePeersAllDiedBootstrapsAgainOncePerThresholdNotAtEveryCheck() {
+    Duration threshold = Duration.ofMinutes(10);
+    Address own = node.contact().address();
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(own), threshold, virtualClock, vts);
+    lifecycle.start();
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(own)));
+    // The peer dies; the first node keeps its contact (it hears from nobody, so no failure counts).
+    network.kill(peer.contact().address());
+    vts.advanceTimeBy(threshold.plus(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL));
+    assertThat(attempts).hasSize(2);
+    assertThat(node.routingTable().size()).isPositive();
+    // Its bootstrap heard only itself: silence counts from it, so the checks (every 2.5 min) do
+    // not bootstrap it again before a whole threshold has passed.
+    Duration rejoined = attempts.get(1);
+    vts.advanceTimeBy(rejoined.plus(threshold).minusSeconds(1).minus(now()));
+    assertThat(attempts).hasSize(2);
+    vts.advanceTimeBy(Duration.ofHours(1));
+    assertThat(attempts.size() - 2).isBetween(1, 6);
     lifecycle.stop();
   }
 

@@ -30,7 +30,9 @@ import picocli.CommandLine.Spec;
       "Runs one kad node until interrupted (Ctrl-C closes it gracefully).",
       "",
       "Prints its id and address on stdout and logs its lifecycle on stderr. Without"
-          + " --bootstrap it starts a new network that others join through its address."
+          + " --bootstrap it starts a new network that others join through its address;"
+          + " so does a --bootstrap naming only its own address (every node given the same"
+          + " address list)."
     })
 final class NodeCommand implements Callable<Integer> {
 
@@ -115,11 +117,16 @@ final class NodeCommand implements Callable<Integer> {
           throw e;
         }
         int contacts = node.routingTable().size();
-        out.println(
-            "joined the network: "
-                + contacts
-                + (contacts == 1 ? " contact" : " contacts")
-                + " in the routing table");
+        if (contacts == 0) {
+          // The engine completes with no contact only when every address was this node's own.
+          out.println("first node of its network: every bootstrap address is this node itself");
+        } else {
+          out.println(
+              "joined the network: "
+                  + contacts
+                  + (contacts == 1 ? " contact" : " contacts")
+                  + " in the routing table");
+        }
       }
       out.println("running; press Ctrl-C to stop");
       out.flush();

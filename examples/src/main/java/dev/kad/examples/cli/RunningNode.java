@@ -115,10 +115,11 @@ final class RunningNode implements AutoCloseable {
   }
 
   /**
-   * Joins the network through {@code seeds}. When none answered, the line says it could not join
-   * and why, in the engine's words, which name each seed with its reason (connection refused, no
-   * answer in time, the address is this node's own): {@code cannot join the network: no seed
-   * answered: [127.0.0.1:7000 (...)]}.
+   * Joins the network through {@code seeds}. Seeds that are this node's own address are skipped;
+   * when every seed is, the node is the first of its network and this returns with its table empty.
+   * When no other seed answered, the line says it could not join and why, in the engine's words,
+   * which name each seed with its reason (connection refused, no answer in time): {@code cannot
+   * join the network: no seed answered: [127.0.0.1:7000 (...)]}.
    */
   static void join(KadNode node, List<Address> seeds, Duration timeout) {
     String names = seeds.stream().map(Address::toString).collect(Collectors.joining(", "));

@@ -190,6 +190,27 @@ class NodeProcessTest {
 
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aNodeWhoseOnlyBootstrapAddressIsItsOwnRunsAsTheFirstNode() throws Exception {
+    // Every node of a cluster is started with the first one's address, the first one included.
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    String own = "127.0.0.1:" + port;
+    Cli cli = new Cli();
+    CompletableFuture<Cli.Run> run =
+        inBackground(() -> cli.execute("node", "--port", String.valueOf(port), "--bootstrap", own));
+
+    assertThat(address(cli.out.await("listening on", WAIT_SECONDS))).isEqualTo(own);
+    assertThat(cli.out.await("first node", WAIT_SECONDS))
+        .isEqualTo("first node of its network: every bootstrap address is this node itself");
+    cli.out.await("running", WAIT_SECONDS);
+    threads.get(0).interrupt();
+    assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aNodeStartedWithAnIdHasThatId() throws Exception {
     String id = "00112233445566778899aabbccddeeff00112233";
     Cli cli = new Cli();
