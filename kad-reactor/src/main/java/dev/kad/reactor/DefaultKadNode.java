@@ -39,6 +39,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -675,7 +676,8 @@ final class DefaultKadNode implements KadNode {
         throw new NullPointerException("seeds must not contain null but was " + seeds);
       }
     }
-    List<Address> copy = List.copyOf(seeds);
+    // A seed named twice (a list joined from two sources) is pinged and reported once.
+    List<Address> copy = List.copyOf(new LinkedHashSet<>(seeds));
     return timed(
         "bootstrap",
         Mono.defer(
