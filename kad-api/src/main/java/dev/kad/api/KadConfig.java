@@ -46,6 +46,10 @@ import java.util.Set;
  * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
  * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
  * @param maxSubscriptionsPerPeer the most keys one subscribing node may watch at a storage node
+ * @param clientMode whether the node is a client: it marks every request it sends as {@linkplain
+ *     dev.kad.api.message.Request#fromClient() from a client}, so that receivers answer it but
+ *     never add it to their routing tables, and it never counts itself among the nodes that store a
+ *     key
  */
 public record KadConfig(
     int idBits,
@@ -72,7 +76,8 @@ public record KadConfig(
     int maxFrameBytes,
     Duration subscriptionTtl,
     int maxSubscribersPerKey,
-    int maxSubscriptionsPerPeer) {
+    int maxSubscriptionsPerPeer,
+    boolean clientMode) {
 
   /**
    * Bytes each stored value counts against {@link #maxStoredBytes()} on top of its payload: about
@@ -139,6 +144,8 @@ public record KadConfig(
    * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
    * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
    * @param maxSubscriptionsPerPeer the most keys one subscribing node may watch here
+   * @param clientMode whether the node is a client that queries the network without being part of
+   *     it
    * @throws IllegalArgumentException when a setting is out of range or two contradict
    * @throws NullPointerException when a duration is null
    */
@@ -302,6 +309,7 @@ public record KadConfig(
     b.subscriptionTtl = subscriptionTtl;
     b.maxSubscribersPerKey = maxSubscribersPerKey;
     b.maxSubscriptionsPerPeer = maxSubscriptionsPerPeer;
+    b.clientMode = clientMode;
     return b;
   }
 
@@ -370,6 +378,7 @@ public record KadConfig(
     private Duration subscriptionTtl = Duration.ofMinutes(10);
     private int maxSubscribersPerKey = 64;
     private int maxSubscriptionsPerPeer = 64;
+    private boolean clientMode = false;
 
     private Builder() {}
 
@@ -687,6 +696,25 @@ public record KadConfig(
     }
 
     /**
+     * Makes the node a client (off by default), as libp2p's DHT client mode and BitTorrent's
+     * read-only nodes (BEP 43): for applications and short-lived processes that look up, get, put
+     * and watch without serving the network. Every request it sends is marked {@linkplain
+     * dev.kad.api.message.Request#fromClient() from a client}; receivers answer it as any other
+     * request but never add it to their routing tables or replacement caches, so nobody sends it
+     * lookups or values to store once it is gone. It keeps a routing table of its own from the
+     * answers it receives, republishes the values it puts, and its watches receive pushes (a
+     * subscription is not a routing-table entry). It stores a put's value only at other nodes,
+     * never counting itself among the key's k closest.
+     *
+     * @param clientMode whether the node is a client
+     * @return this builder
+     */
+    public Builder clientMode(boolean clientMode) {
+      this.clientMode = clientMode;
+      return this;
+    }
+
+    /**
      * Builds the configuration, checking the settings against each other.
      *
      * @return the configuration
@@ -720,7 +748,8 @@ public record KadConfig(
           maxFrameBytes,
           subscriptionTtl,
           maxSubscribersPerKey,
-          maxSubscriptionsPerPeer);
+          maxSubscriptionsPerPeer,
+          clientMode);
     }
   }
 }

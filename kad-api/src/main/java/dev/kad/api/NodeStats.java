@@ -15,12 +15,13 @@ import java.util.Optional;
  * @param activeWatches {@code watch} streams open on this node
  * @param subscribers subscriptions other nodes hold here
  * @param lastHeard when, by the node's clock, a message from another node last arrived: an answer
- *     to one of its requests (a refusal too) or a request of another node. Kept to the second: it
- *     moves on only once at least a second has passed, so it may be up to a second behind. Empty
- *     until the node first hears from another node. A node whose routing table holds contacts but
- *     whose {@code lastHeard} stays behind while its maintenance pings and lookups go out is cut
- *     off from its network (its link is down, or every contact it knows is gone): the table alone
- *     does not show it, since failures count against a contact only while other nodes answer.
+ *     to one of its requests (a refusal too) or a request of another node (not of a client, {@link
+ *     KadConfig#clientMode()}, which is no part of the network). Kept to the second: it moves on
+ *     only once at least a second has passed, so it may be up to a second behind. Empty until the
+ *     node first hears from another node. A node whose routing table holds contacts but whose
+ *     {@code lastHeard} stays behind while its maintenance pings and lookups go out is cut off from
+ *     its network (its link is down, or every contact it knows is gone): the table alone does not
+ *     show it, since failures count against a contact only while other nodes answer.
  */
 public record NodeStats(
     int contacts,

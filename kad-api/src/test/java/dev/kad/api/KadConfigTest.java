@@ -100,6 +100,15 @@ class KadConfigTest {
   }
 
   @Test
+  void clientModeIsOffByDefaultAndKeptByToBuilder() {
+    assertThat(KadConfig.defaults().clientMode()).isFalse();
+    KadConfig client = KadConfig.builder().clientMode(true).build();
+    assertThat(client.clientMode()).isTrue();
+    assertThat(client.toBuilder().build().clientMode()).isTrue();
+    assertThat(client.toBuilder().clientMode(false).build()).isEqualTo(KadConfig.defaults());
+  }
+
+  @Test
   void everyMaintenanceJobRunsByDefaultAndTheSetIsCopied() {
     assertThat(KadConfig.defaults().jobs()).containsExactlyInAnyOrder(MaintenanceJob.values());
     java.util.Set<MaintenanceJob> chosen =

@@ -157,6 +157,11 @@ final class DefaultKadNode implements KadNode {
             new RequestHandling.Hooks() {
               @Override
               public void heardFrom(Contact sender, Request request) {
+                if (request.fromClient()) {
+                  // A client is answered but never becomes a contact, a replacement or a
+                  // hand-over's newcomer: it may be gone in a second, or unreachable.
+                  return;
+                }
                 // A ping's sender never triggers a probe: probes are pings, and a probe that
                 // triggers a probe at the other end cascades through the network.
                 DefaultKadNode.this.heardFrom(sender, !(request instanceof Request.Ping));
@@ -192,7 +197,10 @@ final class DefaultKadNode implements KadNode {
 
   /** Answers an inbound request, and tells the listener. */
   private Mono<Response> answer(Request request) {
-    heardFromNetwork(request.sender());
+    if (!request.fromClient()) {
+      // A client is not part of the network: its requests do not show this node connected to it.
+      heardFromNetwork(request.sender());
+    }
     Mono<Response> answer =
         handling
             .handle(request)
@@ -458,7 +466,11 @@ final class DefaultKadNode implements KadNode {
               heardFromNetwork(response.sender());
               if (response.sender().id().equals(to.id())) {
                 // The address that answered, not the one the answer claims: this one is proven.
-                heardFrom(to);
+                // A subscriber answering a push is not learnt, only refreshed when known: it may
+                // be a client, which enters no routing table (its own requests add a full node).
+                if (!(request instanceof Request.Notify) || table.contains(to.id())) {
+                  heardFrom(to);
+                }
               } else {
                 removed(table.failed(to));
               }
@@ -477,7 +489,9 @@ final class DefaultKadNode implements KadNode {
    * sender with {@link #heardFromNetwork}, in an operator they have anyway: this runs once per
    * request.
    */
-  private Mono<Response> send(Address to, Request request) {
+  private Mono<Response> send(Address to, Request unmarked) {
+    // A client marks every request it sends, whoever built it, so receivers never add it.
+    Request request = config.clientMode() ? unmarked.withFromClient(true) : unmarked;
     // timeout(Publisher, fallback) rather than timeout(Duration, Scheduler), which builds a
     // description of its source on every subscription: this runs once per request.
     Mono<Response> sent =
@@ -1055,8 +1069,10 @@ final class DefaultKadNode implements KadNode {
   }
 
   private boolean selfAmongClosest(Key key, List<Contact> closest) {
-    return closest.size() < config.k()
-        || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0;
+    // A client is never one of a key's k copies: nobody would look for it there, and it may leave.
+    return !config.clientMode()
+        && (closest.size() < config.k()
+            || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0);
   }
 
   private PutResult result(

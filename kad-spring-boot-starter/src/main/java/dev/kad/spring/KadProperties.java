@@ -139,6 +139,13 @@ public class KadProperties implements Validator {
   /** The most keys one watching node may subscribe to at this node. */
   private int maxSubscriptionsPerPeer = 64;
 
+  /**
+   * Whether the node is a client that queries the network without being part of it: the nodes it
+   * asks answer it but never add it to their routing tables (for applications that only look up,
+   * get, put and watch, or that are not reachable from the network).
+   */
+  private boolean clientMode = false;
+
   /** How long a TCP connection may go without traffic before it is closed. */
   private Duration idleTimeout = Duration.ofMinutes(5);
 
@@ -190,6 +197,7 @@ public class KadProperties implements Validator {
         .subscriptionTtl(subscriptionTtl)
         .maxSubscribersPerKey(maxSubscribersPerKey)
         .maxSubscriptionsPerPeer(maxSubscriptionsPerPeer)
+        .clientMode(clientMode)
         .build();
   }
 
@@ -633,6 +641,14 @@ public class KadProperties implements Validator {
 
   public void setMaxSubscriptionsPerPeer(int maxSubscriptionsPerPeer) {
     this.maxSubscriptionsPerPeer = maxSubscriptionsPerPeer;
+  }
+
+  public boolean isClientMode() {
+    return clientMode;
+  }
+
+  public void setClientMode(boolean clientMode) {
+    this.clientMode = clientMode;
   }
 
   public Duration getIdleTimeout() {

@@ -708,7 +708,8 @@ class KadAutoConfigurationTest {
             "kad.max-per-subnet=2",
             "kad.job-jitter=5s",
             "kad.jobs=refresh,expiry",
-            "kad.expiry-interval=2m")
+            "kad.expiry-interval=2m",
+            "kad.client-mode=true")
         .run(
             context -> {
               KadConfig config = context.getBean(KadNode.class).config();
@@ -721,6 +722,7 @@ class KadAutoConfigurationTest {
               assertThat(config.jobs())
                   .containsExactlyInAnyOrder(MaintenanceJob.REFRESH, MaintenanceJob.EXPIRY);
               assertThat(config.expiryInterval()).isEqualTo(Duration.ofMinutes(2));
+              assertThat(config.clientMode()).isTrue();
             });
     runner
         .withPropertyValues("kad.max-failures=0")

@@ -217,6 +217,55 @@ public interface TransportContract {
     }
   }
 
+  /**
+   * Every request type carries whether its sender is a client, set or not, to the peer's handler (a
+   * transport that dropped the mark would put every client in its peers' routing tables).
+   */
+  @Test
+  default void everyRequestTypeCarriesItsClientMark() {
+    SplittableRandom random = new SplittableRandom(3);
+    Transport server = newTransport();
+    Transport client = started(newTransport());
+    Contact serverContact = contact(random, new Address("127.0.0.1", 1));
+    Contact clientContact = contact(client, random);
+    Key key = Key.of("contract");
+    List<Value> values =
+        List.of(
+            Value.of(
+                new byte[] {1},
+                NodeId.random(random),
+                1,
+                1,
+                Instant.parse("2030-01-01T00:00:00Z")));
+    List<Request> requests =
+        List.of(
+            new Request.Ping(clientContact),
+            new Request.FindNode(clientContact, NodeId.random(random)),
+            new Request.FindValue(clientContact, key),
+            new Request.Store(clientContact, key, values, false),
+            new Request.Subscribe(clientContact, key, Duration.ofMinutes(10)),
+            new Request.Unsubscribe(clientContact, key),
+            new Request.Notify(clientContact, key, values));
+    // The answer tells what arrived: Pong for a request from a client, Failure for a full node's.
+    started(
+        server,
+        request ->
+            Mono.just(
+                request.fromClient()
+                    ? new Response.Pong(serverContact)
+                    : new Response.Failure(serverContact, Response.Code.INVALID, "full node")));
+
+    for (Request request : requests) {
+      for (boolean fromClient : new boolean[] {true, false}) {
+        StepVerifier.create(client.send(server.localAddress(), request.withFromClient(fromClient)))
+            .as(request.getClass().getSimpleName() + " fromClient=" + fromClient)
+            .expectNextMatches(r -> r instanceof Response.Pong == fromClient)
+            .expectComplete()
+            .verify(verifyTimeout());
+      }
+    }
+  }
+
   /** A send to a dead peer errors with a transient {@link KadException}, not a hang. */
   @Test
   default void sendToDeadPeerErrorsWithTransientKadException() {

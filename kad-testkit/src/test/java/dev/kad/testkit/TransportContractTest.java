@@ -67,6 +67,15 @@ class TransportContractTest {
   }
 
   @Test
+  void catchesATransportThatDropsTheClientMark() {
+    Harness harness = new Harness(DropsTheClientMark::new);
+
+    assertThatThrownBy(harness::everyRequestTypeCarriesItsClientMark)
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining("message=full node");
+  }
+
+  @Test
   void passesTheInMemoryTransportAsItIs() {
     Harness harness = new Harness(UnaryOperator.identity());
 
@@ -74,6 +83,7 @@ class TransportContractTest {
     harness.sendToPeerThatNeverAnswersErrorsWithTimeout();
     harness.sendTransmitsNothingUntilSubscribed();
     harness.localAddressBeforeStartIsAnIllegalState();
+    harness.everyRequestTypeCarriesItsClientMark();
   }
 
   /** The contract over this test's network, each transport wrapped by {@code breaker}. */
@@ -166,6 +176,18 @@ class TransportContractTest {
       Mono<Response> sent = inner.send(to, request).cache();
       sent.subscribe(response -> {}, error -> {});
       return sent;
+    }
+  }
+
+  /** Sends every request as a full node's, as a codec without the field would. */
+  private static final class DropsTheClientMark extends Wrapper {
+    DropsTheClientMark(Transport inner) {
+      super(inner);
+    }
+
+    @Override
+    public Mono<Response> send(Address to, Request request) {
+      return inner.send(to, request.withFromClient(false));
     }
   }
 

@@ -19,6 +19,10 @@ import picocli.CommandLine.Spec;
  * The shared part of {@code kad put|get|watch}: a short-lived node on a free port of {@code --host}
  * joins the network through {@code --bootstrap}, does one operation and closes. Keys are hashed
  * from their text ({@link Key#of(String)}); values are UTF-8 text.
+ *
+ * <p>The node is a client ({@link KadConfig#clientMode()}): the nodes it talks to answer it but do
+ * not add it to their routing tables, so after it exits their lookups are not sent to its closed
+ * port.
  */
 abstract class ClientCommand implements Callable<Integer> {
 
@@ -76,7 +80,7 @@ abstract class ClientCommand implements Callable<Integer> {
   /** The exit code when Ctrl-C stops an operation, as a shell reports SIGINT. */
   static final int INTERRUPTED = 130;
 
-  final KadConfig config = KadConfig.defaults();
+  final KadConfig config = KadConfig.builder().clientMode(true).build();
 
   @Override
   public final Integer call() {

@@ -4,6 +4,8 @@ import dev.kad.api.Contact;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
+import dev.kad.api.StoreRejectedException;
+import dev.kad.api.UnreachableContactException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -48,10 +50,16 @@ final class PutCommand extends ClientCommand {
 
   @Override
   int run(RunningNode running, Key k) {
-    PutResult result = Await.of(running.node().put(k, data), timeout, "put '" + key + "'");
-    // This client node stores the value too when it is among the key's k closest, and counts
-    // itself among the nodes that accepted; its copy ends when the command exits, so only the
-    // other nodes are reported, and a put that none of them stored fails.
+    PutResult result;
+    try {
+      result = Await.of(running.node().put(k, data), timeout, "put '" + key + "'");
+    } catch (StoreRejectedException | UnreachableContactException e) {
+      // Nobody stored it: the engine's reason, with the key as the user typed it.
+      throw new CliException("could not store '" + key + "': " + e.getMessage());
+    }
+    // A client node never keeps a copy itself (KadConfig.clientMode); should a result name it
+    // anyway, its copy would end when the command exits, so only the other nodes are reported,
+    // and a put that none of them stored fails.
     NodeId self = running.node().id();
     List<Contact> stored = result.accepted().stream().filter(c -> !c.id().equals(self)).toList();
     List<PutResult.Rejection> refused =

@@ -11,24 +11,63 @@ import java.util.Objects;
 /**
  * A request one node sends another. Every request is answered with one {@link Response}; a refused
  * request is answered with {@link Response.Failure}.
+ *
+ * <p>Every request says whether its sender is a client ({@link #fromClient()}): a node in client
+ * mode ({@code KadConfig.clientMode}) that queries the network without being part of it. Receivers
+ * answer a client's request as any other, but never add the client to their routing tables, so
+ * lookups are not sent to short-lived or unreachable clients (as libp2p's DHT client mode and
+ * BitTorrent's BEP 43 read-only nodes). Each record's constructor without {@code fromClient} makes
+ * a request from a full node.
  */
 public sealed interface Request extends Message {
+
+  /**
+   * Whether the sender is a client: receivers answer it but do not add it to their routing tables.
+   *
+   * @return true for a request from a node in client mode
+   */
+  boolean fromClient();
+
+  /**
+   * This request with {@link #fromClient()} set as given, the other parts unchanged.
+   *
+   * @param fromClient whether the sender is a client
+   * @return a request of the same type, or this one when it already has that mark
+   */
+  Request withFromClient(boolean fromClient);
 
   /**
    * Liveness check, answered with {@link Response.Pong}.
    *
    * @param sender the requesting node
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record Ping(Contact sender) implements Request {
+  record Ping(Contact sender, boolean fromClient) implements Request {
 
     /**
      * Checks the parts.
      *
      * @param sender the requesting node
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public Ping {
       Objects.requireNonNull(sender, "sender");
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the requesting node
+     * @throws NullPointerException when a part is null
+     */
+    public Ping(Contact sender) {
+      this(sender, false);
+    }
+
+    @Override
+    public Ping withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient ? this : new Ping(sender, fromClient);
     }
   }
 
@@ -37,19 +76,37 @@ public sealed interface Request extends Message {
    *
    * @param sender the requesting node
    * @param target the id looked up
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record FindNode(Contact sender, NodeId target) implements Request {
+  record FindNode(Contact sender, NodeId target, boolean fromClient) implements Request {
 
     /**
      * Checks the parts.
      *
      * @param sender the requesting node
      * @param target the id looked up
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public FindNode {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(target, "target");
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the requesting node
+     * @param target the id looked up
+     * @throws NullPointerException when a part is null
+     */
+    public FindNode(Contact sender, NodeId target) {
+      this(sender, target, false);
+    }
+
+    @Override
+    public FindNode withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient ? this : new FindNode(sender, target, fromClient);
     }
   }
 
@@ -59,19 +116,37 @@ public sealed interface Request extends Message {
    *
    * @param sender the requesting node
    * @param key the key looked up
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record FindValue(Contact sender, Key key) implements Request {
+  record FindValue(Contact sender, Key key, boolean fromClient) implements Request {
 
     /**
      * Checks the parts.
      *
      * @param sender the requesting node
      * @param key the key looked up
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public FindValue {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the requesting node
+     * @param key the key looked up
+     * @throws NullPointerException when a part is null
+     */
+    public FindValue(Contact sender, Key key) {
+      this(sender, key, false);
+    }
+
+    @Override
+    public FindValue withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient ? this : new FindValue(sender, key, fromClient);
     }
   }
 
@@ -82,8 +157,10 @@ public sealed interface Request extends Message {
    * @param key the key
    * @param values the values to store
    * @param cached whether these are cached copies from a lookup (they expire sooner)
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record Store(Contact sender, Key key, List<Value> values, boolean cached) implements Request {
+  record Store(Contact sender, Key key, List<Value> values, boolean cached, boolean fromClient)
+      implements Request {
 
     /**
      * Checks the parts and copies the list.
@@ -92,12 +169,33 @@ public sealed interface Request extends Message {
      * @param key the key
      * @param values the values to store
      * @param cached whether these are cached copies from a lookup (they expire sooner)
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public Store {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
       values = List.copyOf(values);
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the requesting node (the publisher, or a node republishing or replicating)
+     * @param key the key
+     * @param values the values to store
+     * @param cached whether these are cached copies from a lookup (they expire sooner)
+     * @throws NullPointerException when a part is null
+     */
+    public Store(Contact sender, Key key, List<Value> values, boolean cached) {
+      this(sender, key, values, cached, false);
+    }
+
+    @Override
+    public Store withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient
+          ? this
+          : new Store(sender, key, values, cached, fromClient);
     }
   }
 
@@ -108,8 +206,9 @@ public sealed interface Request extends Message {
    * @param sender the subscribing node
    * @param key the watched key
    * @param ttl how long the subscription should last before it must be renewed
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record Subscribe(Contact sender, Key key, Duration ttl) implements Request {
+  record Subscribe(Contact sender, Key key, Duration ttl, boolean fromClient) implements Request {
 
     /**
      * Checks the parts.
@@ -117,12 +216,30 @@ public sealed interface Request extends Message {
      * @param sender the subscribing node
      * @param key the watched key
      * @param ttl how long the subscription should last before it must be renewed
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public Subscribe {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
       Objects.requireNonNull(ttl, "ttl");
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the subscribing node
+     * @param key the watched key
+     * @param ttl how long the subscription should last before it must be renewed
+     * @throws NullPointerException when a part is null
+     */
+    public Subscribe(Contact sender, Key key, Duration ttl) {
+      this(sender, key, ttl, false);
+    }
+
+    @Override
+    public Subscribe withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient ? this : new Subscribe(sender, key, ttl, fromClient);
     }
   }
 
@@ -131,19 +248,37 @@ public sealed interface Request extends Message {
    *
    * @param sender the subscribed node
    * @param key the key no longer watched
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record Unsubscribe(Contact sender, Key key) implements Request {
+  record Unsubscribe(Contact sender, Key key, boolean fromClient) implements Request {
 
     /**
      * Checks the parts.
      *
      * @param sender the subscribed node
      * @param key the key no longer watched
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public Unsubscribe {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the subscribed node
+     * @param key the key no longer watched
+     * @throws NullPointerException when a part is null
+     */
+    public Unsubscribe(Contact sender, Key key) {
+      this(sender, key, false);
+    }
+
+    @Override
+    public Unsubscribe withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient ? this : new Unsubscribe(sender, key, fromClient);
     }
   }
 
@@ -156,8 +291,10 @@ public sealed interface Request extends Message {
    * @param sender the storage node
    * @param key the watched key
    * @param values the new or replaced values
+   * @param fromClient whether the sender is a client ({@link Request#fromClient()})
    */
-  record Notify(Contact sender, Key key, List<Value> values) implements Request {
+  record Notify(Contact sender, Key key, List<Value> values, boolean fromClient)
+      implements Request {
 
     /**
      * Checks the parts and copies the list.
@@ -165,12 +302,30 @@ public sealed interface Request extends Message {
      * @param sender the storage node
      * @param key the watched key
      * @param values the new or replaced values
+     * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
      */
     public Notify {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
       values = List.copyOf(values);
+    }
+
+    /**
+     * A request from a full node ({@code fromClient} false).
+     *
+     * @param sender the storage node
+     * @param key the watched key
+     * @param values the new or replaced values
+     * @throws NullPointerException when a part is null
+     */
+    public Notify(Contact sender, Key key, List<Value> values) {
+      this(sender, key, values, false);
+    }
+
+    @Override
+    public Notify withFromClient(boolean fromClient) {
+      return fromClient == this.fromClient ? this : new Notify(sender, key, values, fromClient);
     }
   }
 }

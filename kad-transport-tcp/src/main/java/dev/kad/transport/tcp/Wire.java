@@ -14,8 +14,10 @@ import java.util.Map;
  * expiry is epoch seconds plus nanoseconds (the signature covers both), a time to live is
  * milliseconds.
  *
- * <p>Every component is required: the reader refuses missing, null, repeated and unknown fields, so
- * a body either maps onto one of these records completely or is refused.
+ * <p>Every component is required but a request's {@code fromClient}, which is written only when
+ * true and read as false when absent, so nodes that predate client mode and new full nodes read
+ * each other's frames: the reader refuses missing, null, repeated and unknown fields, so a body
+ * either maps onto one of these records completely or is refused.
  */
 final class Wire {
 
@@ -54,7 +56,8 @@ final class Wire {
     ACCEPTED("accepted"),
     REJECTED("rejected"),
     CODE("code"),
-    MESSAGE("message");
+    MESSAGE("message"),
+    FROM_CLIENT("fromClient");
 
     private static final Map<String, Field> BY_NAME = new HashMap<>();
 
@@ -117,6 +120,9 @@ final class Wire {
     /** The bits of its fields, type and sender included. */
     final int fields;
 
+    /** The bits of the fields it may leave out: {@code fromClient} of a request. */
+    final int optional;
+
     Type(String wireName, Class<? extends Message> record, Field... fields) {
       this.wireName = wireName;
       this.record = record;
@@ -125,6 +131,7 @@ final class Wire {
         bits |= f.bit();
       }
       this.fields = bits;
+      this.optional = Request.class.isAssignableFrom(record) ? Field.FROM_CLIENT.bit() : 0;
     }
 
     /** The type named {@code name} on the wire, or null. */
@@ -143,19 +150,20 @@ final class Wire {
     Peer sender();
   }
 
-  record Ping(Peer sender) implements Msg {}
+  record Ping(Peer sender, boolean fromClient) implements Msg {}
 
-  record FindNode(Peer sender, byte[] target) implements Msg {}
+  record FindNode(Peer sender, byte[] target, boolean fromClient) implements Msg {}
 
-  record FindValue(Peer sender, byte[] key) implements Msg {}
+  record FindValue(Peer sender, byte[] key, boolean fromClient) implements Msg {}
 
-  record Store(Peer sender, byte[] key, List<Val> values, boolean cached) implements Msg {}
+  record Store(Peer sender, byte[] key, List<Val> values, boolean cached, boolean fromClient)
+      implements Msg {}
 
-  record Subscribe(Peer sender, byte[] key, long ttlMillis) implements Msg {}
+  record Subscribe(Peer sender, byte[] key, long ttlMillis, boolean fromClient) implements Msg {}
 
-  record Unsubscribe(Peer sender, byte[] key) implements Msg {}
+  record Unsubscribe(Peer sender, byte[] key, boolean fromClient) implements Msg {}
 
-  record Notify(Peer sender, byte[] key, List<Val> values) implements Msg {}
+  record Notify(Peer sender, byte[] key, List<Val> values, boolean fromClient) implements Msg {}
 
   record Pong(Peer sender) implements Msg {}
 

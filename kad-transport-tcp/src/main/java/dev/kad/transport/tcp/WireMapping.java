@@ -49,20 +49,20 @@ final class WireMapping {
 
   private Message convert(Wire.Msg msg) {
     Contact s = contact(msg.sender(), "sender");
-    if (msg instanceof Wire.Ping) {
-      return new Request.Ping(s);
+    if (msg instanceof Wire.Ping m) {
+      return new Request.Ping(s, m.fromClient());
     } else if (msg instanceof Wire.FindNode m) {
-      return new Request.FindNode(s, nodeId(m.target(), "target"));
+      return new Request.FindNode(s, nodeId(m.target(), "target"), m.fromClient());
     } else if (msg instanceof Wire.FindValue m) {
-      return new Request.FindValue(s, key(m.key()));
+      return new Request.FindValue(s, key(m.key()), m.fromClient());
     } else if (msg instanceof Wire.Store m) {
-      return new Request.Store(s, key(m.key()), values(m.values()), m.cached());
+      return new Request.Store(s, key(m.key()), values(m.values()), m.cached(), m.fromClient());
     } else if (msg instanceof Wire.Subscribe m) {
-      return new Request.Subscribe(s, key(m.key()), ttl(m.ttlMillis()));
+      return new Request.Subscribe(s, key(m.key()), ttl(m.ttlMillis()), m.fromClient());
     } else if (msg instanceof Wire.Unsubscribe m) {
-      return new Request.Unsubscribe(s, key(m.key()));
+      return new Request.Unsubscribe(s, key(m.key()), m.fromClient());
     } else if (msg instanceof Wire.Notify m) {
-      return new Request.Notify(s, key(m.key()), values(m.values()));
+      return new Request.Notify(s, key(m.key()), values(m.values()), m.fromClient());
     } else if (msg instanceof Wire.Pong) {
       return new Response.Pong(s);
     } else if (msg instanceof Wire.NodesFound m) {

@@ -74,6 +74,7 @@ final class WireReader {
     List<Wire.Rejection> rejected;
     Response.Code code;
     String message;
+    boolean fromClient;
   }
 
   private static Wire.Msg msg(JsonParser p) throws IOException {
@@ -95,7 +96,7 @@ final class WireReader {
     if (f.type == null) {
       throw new InvalidMessageException("message has no type");
     }
-    int extra = seen & ~f.type.fields;
+    int extra = seen & ~(f.type.fields | f.type.optional);
     if (extra != 0) {
       throw unexpected(f.type.wireName, Wire.Field.first(extra).wireName);
     }
@@ -104,13 +105,13 @@ final class WireReader {
       throw missing(f.type.wireName, Wire.Field.first(gaps).wireName);
     }
     return switch (f.type) {
-      case PING -> new Wire.Ping(f.sender);
-      case FIND_NODE -> new Wire.FindNode(f.sender, f.target);
-      case FIND_VALUE -> new Wire.FindValue(f.sender, f.key);
-      case STORE -> new Wire.Store(f.sender, f.key, f.values, f.cached);
-      case SUBSCRIBE -> new Wire.Subscribe(f.sender, f.key, f.ttlMillis);
-      case UNSUBSCRIBE -> new Wire.Unsubscribe(f.sender, f.key);
-      case NOTIFY -> new Wire.Notify(f.sender, f.key, f.values);
+      case PING -> new Wire.Ping(f.sender, f.fromClient);
+      case FIND_NODE -> new Wire.FindNode(f.sender, f.target, f.fromClient);
+      case FIND_VALUE -> new Wire.FindValue(f.sender, f.key, f.fromClient);
+      case STORE -> new Wire.Store(f.sender, f.key, f.values, f.cached, f.fromClient);
+      case SUBSCRIBE -> new Wire.Subscribe(f.sender, f.key, f.ttlMillis, f.fromClient);
+      case UNSUBSCRIBE -> new Wire.Unsubscribe(f.sender, f.key, f.fromClient);
+      case NOTIFY -> new Wire.Notify(f.sender, f.key, f.values, f.fromClient);
       case PONG -> new Wire.Pong(f.sender);
       case NODES_FOUND -> new Wire.NodesFound(f.sender, f.contacts);
       case VALUES_FOUND -> new Wire.ValuesFound(f.sender, f.values, f.contacts);
@@ -142,6 +143,7 @@ final class WireReader {
       case REJECTED -> f.rejected = list(p, name, WireReader::rejection);
       case CODE -> f.code = code(p);
       case MESSAGE -> f.message = string(p, name);
+      case FROM_CLIENT -> f.fromClient = bool(p, name);
     }
   }
 

@@ -32,6 +32,10 @@ final class WireWriter {
     g.writeFieldName(Wire.Field.SENDER.wireName);
     contact(g, message.sender());
     fields(g, type, message);
+    // Only when set: a full node's frames stay as nodes without client mode write and read them.
+    if (message instanceof Request r && r.fromClient()) {
+      g.writeBooleanField(Wire.Field.FROM_CLIENT.wireName, true);
+    }
     g.writeEndObject();
     g.writeEndObject();
   }

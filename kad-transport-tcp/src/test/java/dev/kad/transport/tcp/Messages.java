@@ -44,7 +44,13 @@ final class Messages {
     return Arbitraries.bytes().array(byte[].class).ofSize(bits / 8).map(NodeId::of);
   }
 
+  /** Every message type; requests of full nodes and of clients alike. */
   static Arbitrary<Message> messages(int bits) {
+    return Combinators.combine(unmarked(bits), Arbitraries.of(false, true))
+        .as((m, client) -> m instanceof Request r ? r.withFromClient(client) : m);
+  }
+
+  private static Arbitrary<Message> unmarked(int bits) {
     Arbitrary<NodeId> ids = ids(bits);
     Arbitrary<Key> keys = ids.map(NodeId::asKey);
     Arbitrary<String> hosts =

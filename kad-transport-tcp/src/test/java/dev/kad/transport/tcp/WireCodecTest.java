@@ -378,6 +378,118 @@ class WireCodecTest {
     assertRefused(format, doubled, "malformed");
   }
 
+  /** One request of every type, marked as from a client or not. */
+  private static List<Request> everyRequest(boolean fromClient) {
+    Key key = Key.of("k");
+    return List.of(
+        new Request.Ping(SENDER, fromClient),
+        new Request.FindNode(SENDER, Messages.id(2), fromClient),
+        new Request.FindValue(SENDER, key, fromClient),
+        new Request.Store(SENDER, key, List.of(Messages.value(3)), true, fromClient),
+        new Request.Subscribe(SENDER, key, Duration.ofSeconds(30), fromClient),
+        new Request.Unsubscribe(SENDER, key, fromClient),
+        new Request.Notify(SENDER, key, List.of(Messages.value(3)), fromClient));
+  }
+
+  private static Message decoded(WireFormat format, byte[] body) {
+    ByteBuf buf = Unpooled.wrappedBuffer(body);
+    try {
+      return codec(format).decode(buf).message();
+    } finally {
+      buf.release();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void everyRequestKeepsItsClientMarkThroughTheRoundTrip(WireFormat format) throws IOException {
+    for (boolean fromClient : new boolean[] {false, true}) {
+      for (Request r : everyRequest(fromClient)) {
+        Message back = decoded(format, edited(format, r, t -> {}));
+        assertThat(back).as("%s", r).isEqualTo(r);
+        assertThat(((Request) back).fromClient()).isEqualTo(fromClient);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void writesTheClientMarkOnlyWhenSet(WireFormat format) throws IOException {
+    for (Request r : everyRequest(false)) {
+      edited(format, r, t -> assertThat(msg(t).has("fromClient")).as("%s", r).isFalse());
+      edited(
+          format,
+          r.withFromClient(true),
+          t -> assertThat(msg(t).get("fromClient").asBoolean()).as("%s", r).isTrue());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void readsAFrameWithoutTheMarkAsAFullNodesAndAnExplicitFalseToo(WireFormat format)
+      throws IOException {
+    for (Request r : everyRequest(true)) {
+      assertThat(decoded(format, edited(format, r, t -> msg(t).remove("fromClient"))))
+          .isEqualTo(r.withFromClient(false));
+      assertThat(decoded(format, edited(format, r, t -> msg(t).put("fromClient", false))))
+          .isEqualTo(r.withFromClient(false));
+    }
+  }
+
+  @Test
+  void readsAPingAsANodeWithoutClientModeWroteIt() {
+    // Byte for byte what the codec wrote before the mark existed.
+    String old =
+        "{\"rid\":9,\"msg\":{\"type\":\"ping\",\"sender\":"
+            + "{\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"host\":\"10.0.0.1\",\"port\":7000}}}";
+    Message m = decoded(WireFormat.JSON, old.getBytes(StandardCharsets.UTF_8));
+    assertThat(m).isInstanceOf(Request.Ping.class);
+    assertThat(((Request) m).fromClient()).isFalse();
+    // And a full node's ping is still exactly those bytes.
+    Request.Ping ping = (Request.Ping) m;
+    ByteBuf frame = codec(WireFormat.JSON).encode(ALLOC, 9, ping);
+    try {
+      frame.skipBytes(WireCodec.LENGTH_BYTES);
+      assertThat(frame.toString(StandardCharsets.UTF_8)).isEqualTo(old);
+    } finally {
+      frame.release();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesAMalformedClientMark(WireFormat format) throws IOException {
+    Request ping = new Request.Ping(SENDER, true);
+    assertRefused(
+        format,
+        edited(format, ping, t -> msg(t).put("fromClient", 1)),
+        "fromClient must be true or false but was an integer");
+    assertRefused(
+        format,
+        edited(format, ping, t -> msg(t).put("fromClient", "true")),
+        "fromClient must be true or false but was a string");
+    assertRefused(
+        format,
+        edited(format, ping, t -> msg(t).putNull("fromClient")),
+        "fromClient must be true or false but was null");
+    assertRefused(
+        format,
+        transcoded(
+            format,
+            "{\"rid\":1,\"msg\":{\"type\":\"ping\",\"fromClient\":true,\"fromClient\":true,"
+                + "\"sender\":{\"id\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"host\":\"h\",\"port\":1}}}"),
+        "unknown or repeated field 'fromClient'");
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesAClientMarkOnAResponse(WireFormat format) throws IOException {
+    assertRefused(
+        format,
+        edited(format, new Response.Pong(SENDER), t -> msg(t).put("fromClient", true)),
+        "pong has an unknown or repeated field 'fromClient'");
+  }
+
   @ParameterizedTest
   @EnumSource(WireFormat.class)
   void refusesGarbage(WireFormat format) {

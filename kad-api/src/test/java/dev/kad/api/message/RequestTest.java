@@ -1,0 +1,51 @@
+package dev.kad.api.message;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RequestTest {
+
+  private static final Contact SENDER =
+      new Contact(NodeId.of(new byte[20]), new Address("127.0.0.1", 7000));
+  private static final Key KEY = Key.of("k");
+
+  private static List<Request> everyType() {
+    Value v = Value.of(new byte[] {1}, SENDER.id(), 0, 1, Instant.EPOCH);
+    return List.of(
+        new Request.Ping(SENDER),
+        new Request.FindNode(SENDER, SENDER.id()),
+        new Request.FindValue(SENDER, KEY),
+        new Request.Store(SENDER, KEY, List.of(v), true),
+        new Request.Subscribe(SENDER, KEY, Duration.ofMinutes(1)),
+        new Request.Unsubscribe(SENDER, KEY),
+        new Request.Notify(SENDER, KEY, List.of(v)));
+  }
+
+  @Test
+  void theConstructorsWithoutTheMarkMakeRequestsOfFullNodes() {
+    assertThat(everyType()).noneMatch(Request::fromClient);
+    assertThat(new Request.Ping(SENDER)).isEqualTo(new Request.Ping(SENDER, false));
+  }
+
+  @Test
+  void withFromClientChangesOnlyTheMark() {
+    for (Request r : everyType()) {
+      Request marked = r.withFromClient(true);
+      assertThat(marked.fromClient()).as("%s", r).isTrue();
+      assertThat(marked).isInstanceOf(r.getClass()).isNotEqualTo(r);
+      assertThat(marked.sender()).isEqualTo(r.sender());
+      assertThat(marked.withFromClient(false)).isEqualTo(r);
+      assertThat(r.withFromClient(false)).isSameAs(r);
+      assertThat(marked.withFromClient(true)).isSameAs(marked);
+    }
+  }
+}
