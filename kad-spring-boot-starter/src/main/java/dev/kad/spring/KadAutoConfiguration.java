@@ -106,6 +106,7 @@ public class KadAutoConfiguration {
               .format(format(properties.getFormat()))
               .idleTimeout(properties.getIdleTimeout())
               .maxInboundConnections(properties.getMaxInboundConnections())
+              .maxInboundConnectionsPerIp(properties.getMaxInboundConnectionsPerIp())
               .maxOutboundConnections(properties.getMaxOutboundConnections());
       if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
         options.advertisedAddress(Address.parse(properties.getAdvertise()));

@@ -153,6 +153,12 @@ public class KadProperties implements Validator {
   private int maxInboundConnections = 1024;
 
   /**
+   * The most TCP connections accepted from one IPv4 address or IPv6 /64; more are closed at once.
+   * Peers on this host (loopback) are not counted.
+   */
+  private int maxInboundConnectionsPerIp = 32;
+
+  /**
    * The TCP connections this node keeps dialed to peers; dialing one more first closes the least
    * recently used idle one.
    */
@@ -292,6 +298,11 @@ public class KadProperties implements Validator {
     check(errors, "idleTimeout", p.idleTimeout, transport::idleTimeout);
     check(
         errors, "maxInboundConnections", p.maxInboundConnections, transport::maxInboundConnections);
+    check(
+        errors,
+        "maxInboundConnectionsPerIp",
+        p.maxInboundConnectionsPerIp,
+        transport::maxInboundConnectionsPerIp);
     check(
         errors,
         "maxOutboundConnections",
@@ -665,6 +676,14 @@ public class KadProperties implements Validator {
 
   public void setMaxInboundConnections(int maxInboundConnections) {
     this.maxInboundConnections = maxInboundConnections;
+  }
+
+  public int getMaxInboundConnectionsPerIp() {
+    return maxInboundConnectionsPerIp;
+  }
+
+  public void setMaxInboundConnectionsPerIp(int maxInboundConnectionsPerIp) {
+    this.maxInboundConnectionsPerIp = maxInboundConnectionsPerIp;
   }
 
   public int getMaxOutboundConnections() {

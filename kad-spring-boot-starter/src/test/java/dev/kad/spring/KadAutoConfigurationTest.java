@@ -147,12 +147,14 @@ class KadAutoConfigurationTest {
         .withPropertyValues(
             "kad.idle-timeout=90s",
             "kad.max-inbound-connections=100",
+            "kad.max-inbound-connections-per-ip=8",
             "kad.max-outbound-connections=50")
         .run(
             context -> {
               TcpTransportOptions options = context.getBean(TcpTransport.class).options();
               assertThat(options.idleTimeout()).isEqualTo(Duration.ofSeconds(90));
               assertThat(options.maxInboundConnections()).isEqualTo(100);
+              assertThat(options.maxInboundConnectionsPerIp()).isEqualTo(8);
               assertThat(options.maxOutboundConnections()).isEqualTo(50);
             });
   }
@@ -204,6 +206,9 @@ class KadAutoConfigurationTest {
         "kad.advertise=0.0.0.0:7000",
         "kad.advertise must be an address peers can dial, not the wildcard '0.0.0.0'");
     assertFailure("kad.idle-timeout=0s", "kad.idle-timeout must be positive but was PT0S");
+    assertFailure(
+        "kad.max-inbound-connections-per-ip=0",
+        "kad.max-inbound-connections-per-ip must be in [1, 1000000] but was 0");
     assertFailure("kad.hard-timeout=-1s", "kad.hard-timeout must be positive but was PT-1S");
     assertFailure(
         "kad.bootstrap=127.0.0.1:7000,bad", "kad.bootstrap[1] must be HOST:PORT but was 'bad'");

@@ -67,9 +67,11 @@ import reactor.util.retry.Retry;
  * once it has read the dialer's), then sends frames of a 4-byte big-endian length and a body {@code
  * {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over {@code maxFrameBytes}, a
  * body that does not decode strictly, a response to a request id never sent, a peer that does not
- * read and a connection over {@code maxInboundConnections} each close that one connection, log one
- * WARN line (rate-limited) and bump a counter of {@link #stats()}; every other connection carries
- * on.
+ * read (its backlog over {@code maxPendingWriteBytes}, or part of it left unwritten while all
+ * backlogs together are over {@code maxTotalPendingWriteBytes}) and a connection over {@code
+ * maxInboundConnections} or {@code maxInboundConnectionsPerIp} each close that one connection, log
+ * one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other connection
+ * carries on.
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
@@ -122,6 +124,13 @@ public final class TcpTransport implements Transport {
       new ConcurrentHashMap<>();
   private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
   private final AtomicBoolean closing = new AtomicBoolean();
+
+  /**
+   * Open accepted connections by {@linkplain #inboundSource source} (an IPv4 address or an IPv6
+   * /64): what {@code maxInboundConnectionsPerIp} bounds. A source leaves when its count drops to
+   * zero, so the map holds only sources with a connection open.
+   */
+  private final ConcurrentHashMap<String, Integer> inboundPerSource = new ConcurrentHashMap<>();
 
   /** Dialed connections not retired: what {@code maxOutboundConnections} bounds. */
   private final AtomicInteger outboundInService = new AtomicInteger();
@@ -514,10 +523,33 @@ public final class TcpTransport implements Transport {
   }
 
   private void initChannel(Channel channel, boolean inbound) {
-    boolean rejected = false;
+    Violation rejected = null;
+    String rejectedDetail = null;
     if (inbound) {
       metrics.accepted.increment();
-      rejected = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
+      boolean overTotal = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
+      String source =
+          inboundSource(
+              channel.remoteAddress(), channel.localAddress(), options.perIpLimitForLocalPeers());
+      if (source != null) {
+        int fromSource = inboundPerSource.merge(source, 1, Integer::sum);
+        channel
+            .closeFuture()
+            .addListener(
+                f -> inboundPerSource.computeIfPresent(source, (s, n) -> n > 1 ? n - 1 : null));
+        if (fromSource > options.maxInboundConnectionsPerIp()) {
+          rejected = Violation.CONNECTION_LIMIT_PER_IP;
+          rejectedDetail =
+              "maxInboundConnectionsPerIp "
+                  + options.maxInboundConnectionsPerIp()
+                  + " reached from "
+                  + source;
+        }
+      }
+      if (rejected == null && overTotal) {
+        rejected = Violation.CONNECTION_LIMIT;
+        rejectedDetail = "maxInboundConnections reached";
+      }
     } else {
       metrics.dialed.increment();
       outboundInService.incrementAndGet();
@@ -551,7 +583,10 @@ public final class TcpTransport implements Transport {
     // (a lookup's requests) are flushed at once, so no request waits.
     p.addFirst("kad.flush", new FlushConsolidationHandler());
     // Nearer the socket than kad.flush, so that its flush of a backlog is not deferred.
-    p.addFirst("kad.guard", new ConnectionGuard(pc, metrics, rejected, high));
+    p.addFirst(
+        "kad.guard",
+        new ConnectionGuard(
+            pc, metrics, rejected, rejectedDetail, high, options.maxTotalPendingWriteBytes()));
     // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
     // peer trickles without ever finishing it.
     p.addAfter(
@@ -562,6 +597,37 @@ public final class TcpTransport implements Transport {
     } else if (!inbound) {
       trimOutbound();
     }
+  }
+
+  /**
+   * What {@code maxInboundConnectionsPerIp} counts a peer's connection against: its IPv4 address,
+   * or its IPv6 /64 (a host is usually given a whole /64, so counting its addresses would not bound
+   * it), as {@code 192.0.2.1} or {@code 2001:db8:0:1::/64}. A link-local IPv6 address counts on its
+   * own, since every host on the link shares {@code fe80::/64}. Peers on this host (a loopback
+   * address, or the address the connection reached) are not counted unless {@code limitLocal}.
+   *
+   * @return the source, or {@code null} when the peer is not counted
+   */
+  static String inboundSource(SocketAddress remote, SocketAddress local, boolean limitLocal) {
+    if (!(remote instanceof InetSocketAddress r) || r.getAddress() == null) {
+      return null;
+    }
+    InetAddress ip = r.getAddress();
+    if (!limitLocal
+        && (ip.isLoopbackAddress()
+            || (local instanceof InetSocketAddress l && ip.equals(l.getAddress())))) {
+      return null;
+    }
+    byte[] b = ip.getAddress();
+    if (b.length != 16 || ip.isLinkLocalAddress()) {
+      return NetUtil.toAddressString(ip);
+    }
+    return String.format(
+        "%x:%x:%x:%x::/64",
+        ((b[0] & 0xff) << 8) | (b[1] & 0xff),
+        ((b[2] & 0xff) << 8) | (b[3] & 0xff),
+        ((b[4] & 0xff) << 8) | (b[5] & 0xff),
+        ((b[6] & 0xff) << 8) | (b[7] & 0xff));
   }
 
   /**

@@ -44,12 +44,21 @@ import reactor.netty.resources.LoopResources;
  * @param idleTimeout a connection without a message either way and without pending requests for
  *     this long is closed (bytes of a frame that is not complete yet do not count)
  * @param maxInboundConnections connections accepted beyond this many are closed at once
+ * @param maxInboundConnectionsPerIp connections accepted from one IPv4 address, or one IPv6 /64,
+ *     beyond this many are closed at once; peers on this host are exempt unless {@code
+ *     perIpLimitForLocalPeers}
+ * @param perIpLimitForLocalPeers whether {@code maxInboundConnectionsPerIp} also bounds peers on
+ *     this host: a loopback address, or the address the connection reached
  * @param maxOutboundConnections dialing a peer while this many dialed connections are open first
  *     closes the least recently used one with nothing in flight (a soft bound: when every one is
  *     busy, the dial goes ahead, and connections over the bound close as their requests end)
  * @param maxPendingWriteBytes a connection whose unwritten outbound bytes still exceed this once
  *     they were flushed (a peer that does not read) is closed; at least {@code 2 * (maxFrameBytes +
  *     1024)}, so that a full frame or two never trip it
+ * @param maxTotalPendingWriteBytes the bound on unwritten outbound bytes of all connections
+ *     together: a write that leaves more than this waiting after a flush closes the writing
+ *     connection if the socket left part of its own backlog unwritten; at least {@code 2 *
+ *     (maxFrameBytes + 1024)}
  * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection; more
  *     stop reading from that connection until some are answered
  * @param eventLoopThreads the number of event-loop threads of this transport, when it owns them
@@ -71,8 +80,11 @@ public record TcpTransportOptions(
     Duration connectTimeout,
     Duration idleTimeout,
     int maxInboundConnections,
+    int maxInboundConnectionsPerIp,
+    boolean perIpLimitForLocalPeers,
     int maxOutboundConnections,
     int maxPendingWriteBytes,
+    long maxTotalPendingWriteBytes,
     int maxConcurrentRequestsPerConnection,
     int eventLoopThreads,
     Optional<LoopResources> eventLoops,
@@ -94,8 +106,12 @@ public record TcpTransportOptions(
    * @param connectTimeout how long dialing may take
    * @param idleTimeout when idle connections are closed
    * @param maxInboundConnections the bound on accepted connections
+   * @param maxInboundConnectionsPerIp the bound on accepted connections from one IPv4 address or
+   *     IPv6 /64
+   * @param perIpLimitForLocalPeers whether the per-IP bound also applies to peers on this host
    * @param maxOutboundConnections the soft bound on dialed connections
    * @param maxPendingWriteBytes the bound on unwritten bytes per connection
+   * @param maxTotalPendingWriteBytes the bound on unwritten bytes of all connections together
    * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection
    * @param eventLoopThreads the number of event-loop threads
    * @param eventLoops shared event loops, or empty for the transport's own
@@ -131,6 +147,7 @@ public record TcpTransportOptions(
     positive("connectTimeout", connectTimeout);
     positive("idleTimeout", idleTimeout);
     range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
+    range("maxInboundConnectionsPerIp", maxInboundConnectionsPerIp, 1, 1_000_000);
     range("maxOutboundConnections", maxOutboundConnections, 1, 1_000_000);
     if (maxPendingWriteBytes < minPendingWriteBytes(maxFrameBytes)) {
       throw new IllegalArgumentException(
@@ -142,6 +159,17 @@ public record TcpTransportOptions(
               + maxFrameBytes
               + " but was "
               + maxPendingWriteBytes);
+    }
+    if (maxTotalPendingWriteBytes < minPendingWriteBytes(maxFrameBytes)) {
+      throw new IllegalArgumentException(
+          "maxTotalPendingWriteBytes must be at least 2 * (maxFrameBytes + "
+              + FRAME_OVERHEAD_BYTES
+              + ") = "
+              + minPendingWriteBytes(maxFrameBytes)
+              + " for maxFrameBytes "
+              + maxFrameBytes
+              + " but was "
+              + maxTotalPendingWriteBytes);
     }
     range("maxConcurrentRequestsPerConnection", maxConcurrentRequestsPerConnection, 1, 65536);
     range("eventLoopThreads", eventLoopThreads, 1, 1024);
@@ -259,6 +287,7 @@ public record TcpTransportOptions(
   /** Collects {@link TcpTransportOptions}; setters validate at once. */
   public static final class Builder {
     private static final int DEFAULT_MAX_PENDING_WRITE_BYTES = 1024 * 1024;
+    private static final long DEFAULT_MAX_TOTAL_PENDING_WRITE_BYTES = 64L * 1024 * 1024;
 
     private String name = "kad-tcp";
     private String bindHost = "127.0.0.1";
@@ -273,9 +302,13 @@ public record TcpTransportOptions(
     private Duration connectTimeout = Duration.ofSeconds(5);
     private Duration idleTimeout = Duration.ofMinutes(5);
     private int maxInboundConnections = 1024;
+    private int maxInboundConnectionsPerIp = 32;
+    private boolean perIpLimitForLocalPeers;
     private int maxOutboundConnections = 512;
     private int maxPendingWriteBytes = DEFAULT_MAX_PENDING_WRITE_BYTES;
     private boolean maxPendingWriteBytesSet;
+    private long maxTotalPendingWriteBytes = DEFAULT_MAX_TOTAL_PENDING_WRITE_BYTES;
+    private boolean maxTotalPendingWriteBytesSet;
     private int maxConcurrentRequestsPerConnection = 256;
     private int eventLoopThreads = 2;
     private Optional<LoopResources> eventLoops = Optional.empty();
@@ -461,6 +494,37 @@ public record TcpTransportOptions(
     }
 
     /**
+     * The bound on connections accepted from one IPv4 address, or from one IPv6 /64 (what one host
+     * is usually given), 32 by default: one host cannot take more than a few percent of {@link
+     * #maxInboundConnections(int)}, while several nodes behind one NAT still get in. A node keeps
+     * one connection per peer, so a legitimate host needs about one per node it runs. Connections
+     * over the bound are closed at once. Peers on this host (a loopback address, or the address the
+     * connection reached) are exempt unless {@link #perIpLimitForLocalPeers(boolean)}: a cluster in
+     * one process on 127.0.0.1 has every peer on one IP.
+     *
+     * @param maxInboundConnectionsPerIp positive
+     * @return this builder
+     */
+    public Builder maxInboundConnectionsPerIp(int maxInboundConnectionsPerIp) {
+      this.maxInboundConnectionsPerIp =
+          range("maxInboundConnectionsPerIp", maxInboundConnectionsPerIp, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * Whether {@link #maxInboundConnectionsPerIp(int)} also bounds peers on this host, connecting
+     * from a loopback address or from the address they reached (false by default). Set it when
+     * other users of this host are not trusted.
+     *
+     * @param perIpLimitForLocalPeers true to count local peers as any other
+     * @return this builder
+     */
+    public Builder perIpLimitForLocalPeers(boolean perIpLimitForLocalPeers) {
+      this.perIpLimitForLocalPeers = perIpLimitForLocalPeers;
+      return this;
+    }
+
+    /**
      * The bound on connections dialed to peers (512 by default). Dialing one more first closes the
      * least recently used dialed connection that has no request in flight either way, so a node
      * that talks to many peers keeps a bounded number of sockets; when every dialed connection is
@@ -490,6 +554,29 @@ public record TcpTransportOptions(
       this.maxPendingWriteBytes =
           range("maxPendingWriteBytes", maxPendingWriteBytes, 1024, Integer.MAX_VALUE);
       this.maxPendingWriteBytesSet = true;
+      return this;
+    }
+
+    /**
+     * The bound on unwritten outbound bytes of all connections together (by default 64 MiB, or
+     * {@code maxPendingWriteBytes} when that is more). Without it, every connection could hold
+     * nearly {@code maxPendingWriteBytes} for a peer that does not read: a gigabyte of memory for
+     * 1,024 such peers. A write that takes the total over the bound flushes, and if the total is
+     * still over it and the socket left part of this connection's own backlog unwritten, the
+     * connection is closed as a peer that does not read; connections whose peers read have nothing
+     * left after a flush and are not touched.
+     *
+     * @param maxTotalPendingWriteBytes at least {@code 2 * (maxFrameBytes + 1024)}, checked by
+     *     {@link #build()}
+     * @return this builder
+     */
+    public Builder maxTotalPendingWriteBytes(long maxTotalPendingWriteBytes) {
+      if (maxTotalPendingWriteBytes < 1024) {
+        throw new IllegalArgumentException(
+            "maxTotalPendingWriteBytes must be at least 1024 but was " + maxTotalPendingWriteBytes);
+      }
+      this.maxTotalPendingWriteBytes = maxTotalPendingWriteBytes;
+      this.maxTotalPendingWriteBytesSet = true;
       return this;
     }
 
@@ -554,6 +641,10 @@ public record TcpTransportOptions(
           maxPendingWriteBytesSet
               ? maxPendingWriteBytes
               : Math.max(maxPendingWriteBytes, minPendingWriteBytes(maxFrameBytes));
+      long totalPendingWriteBytes =
+          maxTotalPendingWriteBytesSet
+              ? maxTotalPendingWriteBytes
+              : Math.max(maxTotalPendingWriteBytes, pendingWriteBytes);
       return new TcpTransportOptions(
           name,
           bindHost,
@@ -568,8 +659,11 @@ public record TcpTransportOptions(
           connectTimeout,
           idleTimeout,
           maxInboundConnections,
+          maxInboundConnectionsPerIp,
+          perIpLimitForLocalPeers,
           maxOutboundConnections,
           pendingWriteBytes,
+          totalPendingWriteBytes,
           maxConcurrentRequestsPerConnection,
           eventLoopThreads,
           eventLoops,

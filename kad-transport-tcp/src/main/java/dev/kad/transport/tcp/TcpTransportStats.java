@@ -7,10 +7,14 @@ package dev.kad.transport.tcp;
  *
  * @param openConnections connections open now, both directions
  * @param pendingRequests requests sent and waiting for their response now
+ * @param pendingWriteBytes outbound bytes of all connections written and not yet taken by their
+ *     sockets now, what {@code maxTotalPendingWriteBytes} bounds
  * @param acceptedConnections connections accepted from peers
  * @param dialedConnections connections this transport opened
  * @param rejectedConnections accepted connections closed at once because {@code
  *     maxInboundConnections} were open
+ * @param rejectedConnectionsPerIp accepted connections closed at once because {@code
+ *     maxInboundConnectionsPerIp} were open from the peer's IPv4 address or IPv6 /64
  * @param badPrefaces connections closed because their preface named another protocol, version or
  *     format (garbage bytes included)
  * @param oversizedFrames connections closed for a length prefix over {@code maxFrameBytes}
@@ -20,7 +24,8 @@ package dev.kad.transport.tcp;
  * @param unknownResponses connections closed for a response to a request id never sent on them
  * @param lateResponses responses dropped because their request had timed out or been cancelled
  * @param slowReadersClosed connections closed because the peer did not read and unwritten bytes
- *     exceeded {@code maxPendingWriteBytes}
+ *     exceeded {@code maxPendingWriteBytes}, or those of all connections together exceeded {@code
+ *     maxTotalPendingWriteBytes}
  * @param idleClosed connections closed for being idle
  * @param handlerFailures inbound requests whose handler failed, answered with {@code
  *     Failure(INTERNAL)}
@@ -34,9 +39,11 @@ package dev.kad.transport.tcp;
 public record TcpTransportStats(
     long openConnections,
     long pendingRequests,
+    long pendingWriteBytes,
     long acceptedConnections,
     long dialedConnections,
     long rejectedConnections,
+    long rejectedConnectionsPerIp,
     long badPrefaces,
     long oversizedFrames,
     long truncatedFrames,
@@ -57,6 +64,7 @@ public record TcpTransportStats(
    */
   public long violations() {
     return rejectedConnections
+        + rejectedConnectionsPerIp
         + badPrefaces
         + oversizedFrames
         + truncatedFrames

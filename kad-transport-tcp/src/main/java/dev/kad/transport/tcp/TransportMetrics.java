@@ -37,6 +37,10 @@ final class TransportMetrics {
   final LongAdder dialed = new LongAdder();
   final AtomicLong open = new AtomicLong();
   final AtomicLong openInbound = new AtomicLong();
+
+  /** Outbound bytes of all connections written and not yet taken by their sockets. */
+  final AtomicLong pendingWriteBytes = new AtomicLong();
+
   final LongAdder evicted = new LongAdder();
   final LongAdder lateResponses = new LongAdder();
   final LongAdder idleClosed = new LongAdder();
@@ -142,9 +146,11 @@ final class TransportMetrics {
     return new TcpTransportStats(
         open.get(),
         pendingRequests,
+        pendingWriteBytes.get(),
         accepted.sum(),
         dialed.sum(),
         count(Violation.CONNECTION_LIMIT),
+        count(Violation.CONNECTION_LIMIT_PER_IP),
         count(Violation.BAD_PREFACE),
         count(Violation.OVERSIZED_FRAME),
         count(Violation.TRUNCATED_FRAME),

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
@@ -356,6 +357,127 @@ class TcpTransportHostilePeerTest {
       s.close();
     }
     Await.until("the flood's connections to close", () -> server.stats().openConnections() == 1);
+    assertStillServes(server);
+  }
+
+  @Test
+  void connectionsFromOneIpOverItsBoundAreClosedAndItsSlotsComeBack() throws IOException {
+    // every test peer is on 127.0.0.1, which is exempt unless local peers are limited too
+    TcpTransport server =
+        started(
+            new EchoHandler(1), b -> b.maxInboundConnectionsPerIp(4).perIpLimitForLocalPeers(true));
+    for (int i = 0; i < 10; i++) {
+      connect(server).getOutputStream().write(PREFACE);
+    }
+    Await.until("6 connections refused", () -> server.stats().rejectedConnectionsPerIp() == 6);
+    Await.until("4 connections open", () -> server.stats().openConnections() == 4);
+    assertThat(server.stats().rejectedConnections()).isZero();
+    assertThat(server.stats().violations()).isEqualTo(6);
+    // closed connections give their slots back
+    for (Socket s : sockets) {
+      s.close();
+    }
+    sockets.clear();
+    Await.until("the flood's connections to close", () -> server.stats().openConnections() == 0);
+    for (int i = 0; i < 4; i++) {
+      connect(server).getOutputStream().write(PREFACE);
+    }
+    Await.until("4 new connections open", () -> server.stats().openConnections() == 4);
+    assertThat(server.stats().rejectedConnectionsPerIp()).isEqualTo(6);
+  }
+
+  @Test
+  void peersOnLoopbackAreNotBoundPerIpByDefault() throws IOException {
+    // a cluster in one JVM: every peer connects from 127.0.0.1
+    TcpTransport server = server();
+    int peers = server.options().maxInboundConnectionsPerIp() + 8;
+    for (int i = 0; i < peers; i++) {
+      connect(server).getOutputStream().write(PREFACE);
+    }
+    Await.until(peers + " connections open", () -> server.stats().openConnections() == peers);
+    assertThat(server.stats().violations()).isZero();
+    assertStillServes(server);
+  }
+
+  /** A request for a key, from a raw peer, with its own request id. */
+  private static byte[] findValue(int rid) {
+    return frame(
+        json(
+            "{\"rid\":"
+                + rid
+                + ",\"msg\":{\"type\":\"findValue\",\"sender\":"
+                + sender(20)
+                + ",\"key\":\""
+                + b64(new byte[20])
+                + "\"}}"));
+  }
+
+  /** A raw peer that reads nothing, with a small receive window. */
+  private Socket nonReader(TcpTransport server) throws IOException {
+    Socket s =
+        connect(
+            server,
+            sock -> {
+              try {
+                sock.setReceiveBufferSize(4096);
+              } catch (SocketException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    s.getOutputStream().write(PREFACE);
+    return s;
+  }
+
+  @Test
+  void peersThatNeverReadAreClosedWhenTheirBacklogsTogetherPassTheTransportBound()
+      throws IOException {
+    Contact self = Messages.contact(1, new Address("127.0.0.1", 1));
+    Response big = new Response.ValuesFound(self, List.of(Messages.value(16 * 1024)), List.of());
+    AtomicInteger answered = new AtomicInteger();
+    long total = 2 * 1024 * 1024;
+    // Each connection may hold 16 MiB, all of them together 2 MiB.
+    TcpTransport server =
+        started(
+            request -> Mono.<Response>just(big).doOnSubscribe(s -> answered.incrementAndGet()),
+            b -> b.maxPendingWriteBytes(16 * 1024 * 1024).maxTotalPendingWriteBytes(total));
+    // The first peer's backlog grows to over half the bound, one answer at a time.
+    Socket first = nonReader(server);
+    int sent = 0;
+    while (sent < 2000 && server.stats().pendingWriteBytes() < total / 2) {
+      sent++;
+      first.getOutputStream().write(findValue(sent));
+      first.getOutputStream().flush();
+      int expected = sent;
+      Await.until("answer " + expected, () -> answered.get() == expected);
+    }
+    long firstBacklog = server.stats().pendingWriteBytes();
+    assertThat(firstBacklog).isBetween(total / 2, total);
+    assertThat(server.stats().slowReadersClosed()).isZero();
+    // The second one's is far below its own bound when the two together pass the transport's.
+    Socket second = nonReader(server);
+    ByteArrayOutputStream burst = new ByteArrayOutputStream();
+    for (int i = 1; i <= 200; i++) {
+      burst.writeBytes(findValue(i));
+    }
+    try {
+      second.getOutputStream().write(burst.toByteArray());
+      second.getOutputStream().flush();
+    } catch (IOException closedWhileWriting) {
+      // the server may disconnect it before the burst is written
+    }
+    Await.until(
+        "the second peer to be disconnected", () -> server.stats().slowReadersClosed() == 1);
+    Await.until("its connection to close", () -> server.stats().openConnections() == 1);
+    // the first peer keeps its connection and its backlog; the second one's is released (its
+    // writes fail just after the close)
+    Await.until(
+        "the second backlog to be released",
+        () -> server.stats().pendingWriteBytes() <= firstBacklog + 64 * 1024);
+    assertThat(server.stats().pendingWriteBytes()).isPositive();
+    assertThat(server.stats().violations()).isEqualTo(1);
+    first.close();
+    Await.until("the first connection to close", () -> server.stats().openConnections() == 0);
+    Await.until("every backlog released", () -> server.stats().pendingWriteBytes() == 0);
     assertStillServes(server);
   }
 

@@ -22,6 +22,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -882,8 +883,11 @@ class TcpTransportTest implements TransportContract {
                     d.connectTimeout(),
                     d.idleTimeout(),
                     d.maxInboundConnections(),
+                    d.maxInboundConnectionsPerIp(),
+                    d.perIpLimitForLocalPeers(),
                     d.maxOutboundConnections(),
                     d.maxPendingWriteBytes(),
+                    d.maxTotalPendingWriteBytes(),
                     d.maxConcurrentRequestsPerConnection(),
                     d.eventLoopThreads(),
                     d.eventLoops(),
@@ -979,5 +983,72 @@ class TcpTransportTest implements TransportContract {
         .extracting(TcpTransportOptions::maxPendingWriteBytes)
         .isEqualTo(2 * (4 * 1024 * 1024 + 1024));
     assertThat(TcpTransportOptions.defaults().maxPendingWriteBytes()).isEqualTo(1024 * 1024);
+  }
+
+  @Test
+  void connectionLimitsPerIpAndOnAllBacklogsAreCheckedNamingTheValue() {
+    TcpTransportOptions d = TcpTransportOptions.defaults();
+    assertThat(d.maxInboundConnectionsPerIp()).isEqualTo(32);
+    assertThat(d.perIpLimitForLocalPeers()).isFalse();
+    assertThat(d.maxTotalPendingWriteBytes()).isEqualTo(64L * 1024 * 1024);
+    assertThatThrownBy(() -> TcpTransportOptions.builder().maxInboundConnectionsPerIp(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxInboundConnectionsPerIp must be in [1, 1000000] but was 0");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().maxTotalPendingWriteBytes(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxTotalPendingWriteBytes must be at least 1024 but was -1");
+    assertThatThrownBy(() -> TcpTransportOptions.builder().maxTotalPendingWriteBytes(65536).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "maxTotalPendingWriteBytes must be at least 2 * (maxFrameBytes + 1024) = 133120"
+                + " for maxFrameBytes 65536 but was 65536");
+    // unless set, the total grows with the bound per connection
+    assertThat(
+            TcpTransportOptions.builder()
+                .maxFrameBytes(64 * 1024 * 1024)
+                .maxValueBytes(1024)
+                .build()
+                .maxTotalPendingWriteBytes())
+        .isEqualTo(2L * (64 * 1024 * 1024 + 1024));
+    assertThat(
+            TcpTransportOptions.builder()
+                .maxPendingWriteBytes(8 * 1024 * 1024)
+                .maxTotalPendingWriteBytes(4 * 1024 * 1024)
+                .build()
+                .maxTotalPendingWriteBytes())
+        .isEqualTo(4L * 1024 * 1024);
+  }
+
+  @Test
+  void inboundConnectionsCountPerIpv4AddressAndPerIpv6Slash64() throws Exception {
+    InetSocketAddress local = socket("192.0.2.1", 7000);
+    assertThat(TcpTransport.inboundSource(socket("198.51.100.7", 40000), local, false))
+        .isEqualTo("198.51.100.7");
+    String slash64 = "2001:db8:0:1::/64";
+    assertThat(TcpTransport.inboundSource(socket("2001:db8:0:1::5", 40000), local, false))
+        .isEqualTo(slash64);
+    assertThat(
+            TcpTransport.inboundSource(
+                socket("2001:db8:0:1:ffff:ffff:ffff:ffff", 40001), local, false))
+        .isEqualTo(slash64);
+    assertThat(TcpTransport.inboundSource(socket("2001:db8:0:2::5", 40000), local, false))
+        .isEqualTo("2001:db8:0:2::/64");
+    // every host on a link has fe80::/64: a link-local address counts on its own
+    assertThat(TcpTransport.inboundSource(socket("fe80::1", 40000), local, false))
+        .isEqualTo("fe80::1");
+    // peers on this host are exempt unless local peers are limited too
+    for (String host : List.of("127.0.0.1", "127.0.0.2", "::1", "192.0.2.1")) {
+      assertThat(TcpTransport.inboundSource(socket(host, 40000), local, false)).as(host).isNull();
+    }
+    assertThat(TcpTransport.inboundSource(socket("127.0.0.1", 40000), local, true))
+        .isEqualTo("127.0.0.1");
+    assertThat(TcpTransport.inboundSource(socket("192.0.2.1", 40000), local, true))
+        .isEqualTo("192.0.2.1");
+    assertThat(TcpTransport.inboundSource(socket("::1", 40000), local, true))
+        .isEqualTo("0:0:0:0::/64");
+  }
+
+  private static InetSocketAddress socket(String ip, int port) throws Exception {
+    return new InetSocketAddress(InetAddress.getByName(ip), port);
   }
 }
