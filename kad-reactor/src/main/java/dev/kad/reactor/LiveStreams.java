@@ -374,7 +374,7 @@ final class LiveStreams {
     }
     List<Value> genuine = null;
     for (WatchSession session : sessions) {
-      if (!session.subscribedAt(notify.sender().id())) {
+      if (!session.subscribedAt(notify.sender())) {
         continue;
       }
       if (genuine == null) {

@@ -106,10 +106,13 @@ final class RequestHandling implements RequestHandler {
                       Code.LIMIT,
                       "subscriber limit reached: maxSubscribersPerKey for key "
                           + r.key().toShortHex()
-                          + ", maxSubscriptionsPerPeer for this subscriber, or this node's"
+                          + ", maxSubscriptionsPerPeer for this subscriber's id (at all its"
+                          + " addresses together), or this node's"
                           + " total"));
     } else if (request instanceof Request.Unsubscribe r) {
-      subscribers.unsubscribe(r.key(), r.sender().id());
+      // Ends only the subscription made from the sender's address: an id claimed from elsewhere
+      // cannot cancel another address's pushes.
+      subscribers.unsubscribe(r.key(), r.sender());
       return new Response.Pong(me);
     } else if (request instanceof Request.Notify r) {
       if (!hooks.notified(r)) {

@@ -198,6 +198,29 @@ class WatchTest {
   }
 
   @Test
+  void aPushClaimingASubscribedNodesIdFromAnotherAddressIsDropped() {
+    Cluster c = cluster(41, 30);
+    Key key = Key.of("guarded by address");
+    KadNode watcher = c.node(12);
+    List<Value> seen = watch(watcher, key);
+    // An outsider pushes under the id of every node, those the watch subscribed at among them,
+    // but from its own address.
+    InMemoryTransport outsider = c.network.newTransport();
+    c.await(outsider.start(request -> Mono.empty()));
+    Value forged =
+        Value.of(new byte[] {66}, c.node(3).id(), 0, Long.MAX_VALUE, c.now().plusSeconds(600));
+    for (KadNode claimed : c.nodes) {
+      Contact impostor = new Contact(claimed.id(), outsider.address());
+      c.await(
+          outsider.send(
+              watcher.contact().address(), new Request.Notify(impostor, key, List.of(forged))));
+    }
+    c.await(c.node(3).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(1);
+  }
+
+  @Test
   void subscriptionsAreRenewedBeforeTheShortestGrantedTtlEnds() {
     // The storage nodes grant 20 s; the watcher asks for 2 min.
     Cluster c =
@@ -445,6 +468,107 @@ class WatchTest {
     assertThat(pushedAfterPut(c, recorder, key, 1)).isTrue();
     assertThat(subscriptionsHeldFor(c, after)).isZero();
     assertThat(pushedAfterPut(c, recorder, key, 2)).isFalse();
+  }
+
+  /** How many storage nodes hold a subscription of {@code key} pushed to {@code at}. */
+  private static long subscriptionsPushedTo(Cluster c, Key key, Contact at) {
+    return c.nodes.stream()
+        .filter(n -> c.network.isAlive(n.contact().address()))
+        .filter(n -> ((DefaultKadNode) n).subscribers().subscribers(key, c.now()).contains(at))
+        .count();
+  }
+
+  /**
+   * A peer at an address of its own that claims another node's id, as anyone can (over TCP, at its
+   * own IP): it takes every push, answering in the claimed id's name.
+   */
+  private record Claimant(Contact contact, InMemoryTransport transport) {
+    static Claimant of(Cluster c, NodeId id) {
+      InMemoryTransport transport = c.network.newTransport();
+      Contact claim = new Contact(id, transport.address());
+      c.await(transport.start(request -> Mono.just(new Response.Pong(claim))));
+      return new Claimant(claim, transport);
+    }
+
+    /** Sends {@code request} to every node but {@code except}. */
+    void sendToAllBut(Cluster c, KadNode except, Request request) {
+      for (KadNode n : c.nodes) {
+        if (n != except) {
+          c.await(transport.send(n.contact().address(), request));
+        }
+      }
+    }
+  }
+
+  @Test
+  void aPeerClaimingAWatchersIdFromAnotherAddressCannotRedirectItsPushes() {
+    Cluster c = cluster(50, 20);
+    Key key = Key.of("claimed");
+    // The node farthest from the key stores nothing of it: only pushes bring it values.
+    List<KadNode> byDistance = c.nodes.stream().sorted(Cluster.byDistanceTo(key)).toList();
+    KadNode watcher = byDistance.get(byDistance.size() - 1);
+    List<Value> seen = watch(watcher, key);
+    assertThat(subscriptionsPushedTo(c, key, watcher.contact())).isEqualTo(CONFIG.k());
+    Claimant claimant = Claimant.of(c, watcher.id());
+
+    // Before, each Subscribe moved the watcher's subscription to the claimant's address.
+    claimant.sendToAllBut(
+        c, watcher, new Request.Subscribe(claimant.contact(), key, CONFIG.subscriptionTtl()));
+    c.await(byDistance.get(0).put(key, new byte[] {5}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    assertThat(firstBytes(seen)).containsExactly(5);
+    assertThat(subscriptionsPushedTo(c, key, watcher.contact())).isEqualTo(CONFIG.k());
+  }
+
+  @Test
+  void aPeerClaimingAWatchersIdFromAnotherAddressCannotCancelItsPushes() {
+    Cluster c = cluster(51, 20);
+    Key key = Key.of("cancelled by a stranger");
+    List<KadNode> byDistance = c.nodes.stream().sorted(Cluster.byDistanceTo(key)).toList();
+    KadNode watcher = byDistance.get(byDistance.size() - 1);
+    List<Value> seen = watch(watcher, key);
+    Claimant claimant = Claimant.of(c, watcher.id());
+
+    // Before, each Unsubscribe ended the watcher's subscription, whatever address it came from.
+    claimant.sendToAllBut(c, watcher, new Request.Unsubscribe(claimant.contact(), key));
+    assertThat(subscriptionsPushedTo(c, key, watcher.contact())).isEqualTo(CONFIG.k());
+    c.await(byDistance.get(0).put(key, new byte[] {6}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    assertThat(firstBytes(seen)).containsExactly(6);
+  }
+
+  @Test
+  void aWatcherRestartedWithItsIdAtANewAddressIsPushedThereAtOnce() {
+    Cluster c = cluster(52, 20);
+    Key key = Key.of("moved watcher");
+    // Far from the key, so it stores nothing of it: only pushes bring it values.
+    byte[] far = key.toBytes();
+    far[0] ^= (byte) 0x80;
+    NodeId id = NodeId.of(far);
+    KadNode before = c.join(c.builder().id(id));
+    Contact old = before.contact();
+    watches.add(before.watch(key).subscribe(v -> {}, e -> {}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(subscriptionsPushedTo(c, key, old)).isEqualTo(CONFIG.k());
+    // It crashes, so no Unsubscribe leaves, and comes back with its id on a new address while
+    // the storage nodes still hold its subscriptions at the old one.
+    c.network.kill(old.address());
+    c.await(before.close());
+    c.nodes.remove(before);
+    KadNode after = c.join(c.builder().id(id));
+    assertThat(after.contact().address()).isNotEqualTo(old.address());
+    List<Value> seen = watch(after, key);
+
+    // Its first subscription round, far within the old subscriptions' TTL, is granted.
+    assertThat(subscriptionsPushedTo(c, key, after.contact())).isEqualTo(CONFIG.k());
+    c.await(c.node(1).put(key, new byte[] {7}));
+    c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
+    assertThat(firstBytes(seen)).containsExactly(7);
+    // The pushes to the old address failed and ended the subscriptions there.
+    assertThat(subscriptionsPushedTo(c, key, old)).isZero();
+    assertThat(subscriptionsPushedTo(c, key, after.contact())).isEqualTo(CONFIG.k());
   }
 
   @Test

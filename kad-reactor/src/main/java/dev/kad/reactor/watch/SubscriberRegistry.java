@@ -19,6 +19,12 @@ import java.util.TreeSet;
  * not bound the registry); expired subscriptions are never returned and make room under every bound
  * at once. Thread-safe, one short lock, no I/O.
  *
+ * <p>A subscription belongs to the subscriber's id <em>and</em> the address it was made from, as a
+ * routing-table contact keeps its first address: a Subscribe or Unsubscribe claiming the id from
+ * another address neither redirects, renews nor ends it (anyone can claim an id), and a Subscribe
+ * from the new address is a subscription of its own. The per-subscriber bound counts the
+ * subscriptions of an id at every address together, so claiming more addresses gives no more room.
+ *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
  * refused at a bound, however often a peer sends one, never scans the registry.
@@ -36,7 +42,7 @@ public final class SubscriberRegistry {
   private final int maxTotal;
   private int total;
   private final Duration maxTtl;
-  private final Map<Key, Map<NodeId, Subscription>> byKey = new HashMap<>();
+  private final Map<Key, Map<Contact, Subscription>> byKey = new HashMap<>();
   private final Map<NodeId, Integer> keysPerSubscriber = new HashMap<>();
   private final TreeSet<Due> byExpiry = new TreeSet<>();
 
@@ -49,9 +55,9 @@ public final class SubscriberRegistry {
   public record Subscription(Contact subscriber, Instant expiresAt) {}
 
   /** When a subscription lapses, and which one it is: an entry of the expiry index. */
-  private record Due(Instant at, Key key, NodeId subscriber) implements Comparable<Due> {
+  private record Due(Instant at, Key key, Contact subscriber) implements Comparable<Due> {
     static Due of(Key key, Subscription s) {
-      return new Due(s.expiresAt(), key, s.subscriber().id());
+      return new Due(s.expiresAt(), key, s.subscriber());
     }
 
     @Override
@@ -60,7 +66,15 @@ public final class SubscriberRegistry {
       if (c == 0) {
         c = key.compareTo(other.key);
       }
-      return c != 0 ? c : subscriber.compareTo(other.subscriber);
+      if (c == 0) {
+        c = subscriber.id().compareTo(other.subscriber.id());
+      }
+      if (c == 0) {
+        c = subscriber.address().host().compareTo(other.subscriber.address().host());
+      }
+      return c != 0
+          ? c
+          : Integer.compare(subscriber.address().port(), other.subscriber.address().port());
     }
   }
 
@@ -68,7 +82,8 @@ public final class SubscriberRegistry {
    * Creates an empty registry.
    *
    * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most keys one node may watch here
+   * @param maxKeysPerSubscriber the most subscriptions of one node id here, at all its addresses
+   *     together
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
   public SubscriberRegistry(int maxPerKey, int maxKeysPerSubscriber, Duration maxTtl) {
@@ -79,7 +94,8 @@ public final class SubscriberRegistry {
    * Creates an empty registry with a bound on all subscriptions together.
    *
    * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most keys one node may watch here
+   * @param maxKeysPerSubscriber the most subscriptions of one node id here, at all its addresses
+   *     together
    * @param maxTotal the most subscriptions of all keys together
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
@@ -102,10 +118,12 @@ public final class SubscriberRegistry {
   }
 
   /**
-   * Adds or renews a subscription.
+   * Adds or renews a subscription. Only a Subscribe from the subscription's own address (the same
+   * id and address) renews it; one from the same id at another address is another subscription,
+   * pushed to that address, and leaves the first as it was.
    *
    * @param key the watched key
-   * @param subscriber the watching node
+   * @param subscriber the watching node, at the address it sent from
    * @param ttl the time asked for, clamped to [{@link #MIN_TTL}, maxTtl]
    * @param now the current instant
    * @return the time granted, or empty when a limit refuses the subscription
@@ -116,8 +134,8 @@ public final class SubscriberRegistry {
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
     expire(now);
     NodeId id = subscriber.id();
-    Map<NodeId, Subscription> subs = byKey.get(key);
-    Subscription held = subs == null ? null : subs.get(id);
+    Map<Contact, Subscription> subs = byKey.get(key);
+    Subscription held = subs == null ? null : subs.get(subscriber);
     if (held == null) {
       if (total >= maxTotal
           || (subs != null && subs.size() >= maxPerKey)
@@ -134,26 +152,27 @@ public final class SubscriberRegistry {
       byExpiry.remove(Due.of(key, held));
     }
     Subscription renewed = new Subscription(subscriber, now.plus(granted));
-    subs.put(id, renewed);
+    subs.put(subscriber, renewed);
     byExpiry.add(Due.of(key, renewed));
     return Optional.of(granted);
   }
 
   /**
-   * Ends a subscription.
+   * Ends the subscription made from {@code subscriber}'s address; one of the same id at another
+   * address stays (anyone can claim an id, so an Unsubscribe speaks only for where it came from).
    *
    * @param key the watched key
-   * @param subscriber the watching node's id
+   * @param subscriber the watching node, at the address it sent from
    * @return true when there was one
    */
-  public synchronized boolean unsubscribe(Key key, NodeId subscriber) {
-    Map<NodeId, Subscription> subs = byKey.get(key);
+  public synchronized boolean unsubscribe(Key key, Contact subscriber) {
+    Map<Contact, Subscription> subs = byKey.get(key);
     Subscription held = subs == null ? null : subs.remove(subscriber);
     if (held == null) {
       return false;
     }
     byExpiry.remove(Due.of(key, held));
-    release(subscriber);
+    release(subscriber.id());
     if (subs.isEmpty()) {
       byKey.remove(key);
     }
@@ -171,14 +190,14 @@ public final class SubscriberRegistry {
    * @return true when it was still held, and is now ended
    */
   public synchronized boolean end(Key key, Subscription subscription) {
-    Map<NodeId, Subscription> subs = byKey.get(key);
-    NodeId id = subscription.subscriber().id();
-    if (subs == null || subs.get(id) != subscription) {
+    Map<Contact, Subscription> subs = byKey.get(key);
+    Contact subscriber = subscription.subscriber();
+    if (subs == null || subs.get(subscriber) != subscription) {
       return false;
     }
-    subs.remove(id);
+    subs.remove(subscriber);
     byExpiry.remove(Due.of(key, subscription));
-    release(id);
+    release(subscriber.id());
     if (subs.isEmpty()) {
       byKey.remove(key);
     }
@@ -194,7 +213,7 @@ public final class SubscriberRegistry {
    */
   public synchronized List<Subscription> subscriptions(Key key, Instant now) {
     expire(now);
-    Map<NodeId, Subscription> subs = byKey.get(key);
+    Map<Contact, Subscription> subs = byKey.get(key);
     return subs == null ? List.of() : List.copyOf(subs.values());
   }
 
@@ -207,7 +226,7 @@ public final class SubscriberRegistry {
    */
   public synchronized List<Contact> subscribers(Key key, Instant now) {
     expire(now);
-    Map<NodeId, Subscription> subs = byKey.get(key);
+    Map<Contact, Subscription> subs = byKey.get(key);
     if (subs == null) {
       return List.of();
     }
@@ -226,9 +245,9 @@ public final class SubscriberRegistry {
   public synchronized void expire(Instant now) {
     while (!byExpiry.isEmpty() && !now.isBefore(byExpiry.first().at())) {
       Due due = byExpiry.pollFirst();
-      Map<NodeId, Subscription> subs = byKey.get(due.key());
+      Map<Contact, Subscription> subs = byKey.get(due.key());
       subs.remove(due.subscriber());
-      release(due.subscriber());
+      release(due.subscriber().id());
       if (subs.isEmpty()) {
         byKey.remove(due.key());
       }
@@ -253,16 +272,16 @@ public final class SubscriberRegistry {
   synchronized boolean consistent() {
     int held = 0;
     Map<NodeId, Integer> perSubscriber = new HashMap<>();
-    for (Map.Entry<Key, Map<NodeId, Subscription>> e : byKey.entrySet()) {
+    for (Map.Entry<Key, Map<Contact, Subscription>> e : byKey.entrySet()) {
       if (e.getValue().isEmpty()) {
         return false;
       }
-      for (Map.Entry<NodeId, Subscription> s : e.getValue().entrySet()) {
-        if (!s.getKey().equals(s.getValue().subscriber().id())
+      for (Map.Entry<Contact, Subscription> s : e.getValue().entrySet()) {
+        if (!s.getKey().equals(s.getValue().subscriber())
             || !byExpiry.contains(Due.of(e.getKey(), s.getValue()))) {
           return false;
         }
-        perSubscriber.merge(s.getKey(), 1, Integer::sum);
+        perSubscriber.merge(s.getKey().id(), 1, Integer::sum);
         held++;
       }
     }

@@ -165,18 +165,14 @@ public final class WatchSession {
 
   /**
    * Whether {@code node} holds or is being asked for a subscription of this watch: only such nodes
-   * may push values to it.
+   * may push values to it. The id and the address must both match: a peer claiming a subscribed
+   * node's id from elsewhere is not that node.
    *
-   * @param node the id of the node that pushed
+   * @param node the contact that pushed
    * @return true when the push is welcome
    */
-  public boolean subscribedAt(NodeId node) {
-    for (Contact c : subscribedAt) {
-      if (c.id().equals(node)) {
-        return true;
-      }
-    }
-    return false;
+  public boolean subscribedAt(Contact node) {
+    return subscribedAt.contains(node);
   }
 
   /**

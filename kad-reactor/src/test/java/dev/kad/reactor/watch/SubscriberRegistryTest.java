@@ -42,9 +42,9 @@ class SubscriberRegistryTest {
     registry.subscribe(key, a, Duration.ofMinutes(1), now);
     registry.subscribe(key, a, Duration.ofMinutes(1), now.plusSeconds(50));
     assertThat(registry.subscribers(key, now.plusSeconds(100))).containsExactly(a);
-    assertThat(registry.unsubscribe(key, a.id())).isTrue();
+    assertThat(registry.unsubscribe(key, a)).isTrue();
     assertThat(registry.subscribers(key, now.plusSeconds(100))).isEmpty();
-    assertThat(registry.unsubscribe(key, a.id())).isFalse();
+    assertThat(registry.unsubscribe(key, a)).isFalse();
   }
 
   @Test
@@ -65,6 +65,56 @@ class SubscriberRegistryTest {
     assertThat(registry.end(key, current)).isFalse();
   }
 
+  private static Contact at(Contact subscriber, String host, int port) {
+    return new Contact(subscriber.id(), new Address(host, port));
+  }
+
+  @Test
+  void theSameIdFromAnotherAddressNeitherRedirectsNorRenewsTheSubscription() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
+    Contact watcher = node(1);
+    Contact claimant = at(watcher, "10.0.0.66", 1);
+    registry.subscribe(key, watcher, Duration.ofMinutes(1), now);
+    SubscriberRegistry.Subscription first = registry.subscriptions(key, now).get(0);
+    registry.subscribe(key, claimant, Duration.ofMinutes(5), now.plusSeconds(30));
+
+    // Two subscriptions, each pushed to its own address; the first keeps its expiry.
+    assertThat(registry.subscriptions(key, now.plusSeconds(30)))
+        .containsExactlyInAnyOrder(
+            first, new SubscriberRegistry.Subscription(claimant, now.plusSeconds(30 + 5 * 60)));
+    assertThat(registry.subscribers(key, now.plusSeconds(60))).containsExactly(claimant);
+    assertThat(registry.consistent()).isTrue();
+  }
+
+  @Test
+  void anUnsubscribeEndsOnlyTheSubscriptionAtItsSendersAddress() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
+    Contact watcher = node(1);
+    registry.subscribe(key, watcher, Duration.ofMinutes(1), now);
+    assertThat(registry.unsubscribe(key, at(watcher, "10.0.0.66", 1))).isFalse();
+    assertThat(registry.unsubscribe(key, at(watcher, watcher.address().host(), 2))).isFalse();
+    assertThat(registry.subscribers(key, now)).containsExactly(watcher);
+    assertThat(registry.unsubscribe(key, watcher)).isTrue();
+    assertThat(registry.subscribers(key, now)).isEmpty();
+  }
+
+  @Test
+  void theBoundPerSubscriberCountsAnIdAtEveryAddressTogether() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 2, Duration.ofMinutes(10));
+    Contact watcher = node(1);
+    registry.subscribe(key, watcher, Duration.ofMinutes(1), now);
+    assertThat(registry.subscribe(key, at(watcher, "10.0.0.66", 1), Duration.ofMinutes(1), now))
+        .isPresent();
+    // Claiming the id at yet another address gives no more room.
+    assertThat(
+            registry.subscribe(
+                Key.of("b"), at(watcher, "10.0.0.67", 1), Duration.ofMinutes(1), now))
+        .isEmpty();
+    // Nor does the first address: the id has used its room.
+    assertThat(registry.subscribe(Key.of("b"), watcher, Duration.ofMinutes(1), now)).isEmpty();
+    assertThat(registry.size()).isEqualTo(2);
+  }
+
   @Test
   void limitsPerKeyAndPerSubscriberRefuseAndFreeUpOnExpiry() {
     SubscriberRegistry registry = new SubscriberRegistry(2, 2, Duration.ofMinutes(10));
@@ -78,7 +128,7 @@ class SubscriberRegistryTest {
     registry.subscribe(Key.of("a"), greedy, Duration.ofMinutes(1), now);
     registry.subscribe(Key.of("b"), greedy, Duration.ofMinutes(1), now);
     assertThat(registry.subscribe(Key.of("c"), greedy, Duration.ofMinutes(1), now)).isEmpty();
-    registry.unsubscribe(Key.of("a"), greedy.id());
+    registry.unsubscribe(Key.of("a"), greedy);
     assertThat(registry.subscribe(Key.of("c"), greedy, Duration.ofMinutes(1), now)).isPresent();
   }
 
