@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
  * }</pre>
  *
  * <p>Exit codes: 0 success, 1 a failure while running (one line on stderr), 2 bad input (one line
- * on stderr). Embedders and tests get a fully configured command line from {@link #commandLine()}.
+ * on stderr), 130 after Ctrl-C and 143 after SIGTERM (the JVM's, once the node has closed).
+ * Embedders and tests get a fully configured command line from {@link #commandLine()}.
  */
 @Command(
     name = "kad",
@@ -41,7 +42,8 @@ import picocli.CommandLine.Spec;
       "  kad get --bootstrap 127.0.0.1:7001 greeting",
       "  kad watch --bootstrap 127.0.0.1:7001 greeting",
       "",
-      "Exit codes: 0 success, 1 failure while running, 2 bad input."
+      "Exit codes: 0 success, 1 failure while running, 2 bad input,",
+      "130 after Ctrl-C, 143 after SIGTERM (once the node has closed)."
     },
     subcommands = {
       DemoCommand.class,

@@ -86,18 +86,24 @@ final class RunningNode implements AutoCloseable {
       RandomGenerator random,
       Duration timeout) {
     NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
-    TcpTransportOptions.Builder options =
-        TcpTransportOptions.builder()
-            .fromConfig(config)
-            .name(name)
-            .bindHost(host)
-            .bindPort(port)
-            .nodeId(nodeId)
-            .eventLoopThreads(eventLoopThreads);
-    if (advertise != null) {
-      options.advertisedAddress(advertise);
+    TcpTransportOptions built;
+    try {
+      TcpTransportOptions.Builder options =
+          TcpTransportOptions.builder()
+              .fromConfig(config)
+              .name(name)
+              .bindHost(host)
+              .bindPort(port)
+              .nodeId(nodeId)
+              .eventLoopThreads(eventLoopThreads);
+      if (advertise != null) {
+        options.advertisedAddress(advertise);
+      }
+      built = options.build();
+    } catch (IllegalArgumentException e) {
+      throw withOptionNames(e);
     }
-    TcpTransport transport = TcpTransport.create(options.build());
+    TcpTransport transport = TcpTransport.create(built);
     try {
       return Await.of(
           KadNodes.builder().config(config).transport(transport).id(nodeId).random(random).start(),
@@ -133,6 +139,19 @@ final class RunningNode implements AutoCloseable {
 
   KadNode node() {
     return node;
+  }
+
+  /**
+   * A refused setting, named as the command line names it: the transport's builder says {@code
+   * advertisedAddress must be set when bindHost is the wildcard}, the user typed {@code --host}.
+   */
+  private static IllegalArgumentException withOptionNames(IllegalArgumentException e) {
+    String message =
+        String.valueOf(e.getMessage())
+            .replace("advertisedAddress", "--advertise")
+            .replace("bindHost", "--host")
+            .replace("bindPort", "--port");
+    return new IllegalArgumentException(message, e);
   }
 
   /** Whether the node is closing or closed (by the shutdown hook or {@link #close()}). */

@@ -143,7 +143,17 @@ class KadCliTest {
     assertThat(port.err()).singleElement().asString().startsWith("kad node: ").contains("99999");
     Cli.Run wildcard = Cli.kad("node", "--port", "0", "--host", "0.0.0.0");
     assertThat(wildcard.exitCode()).isEqualTo(2);
-    assertThat(wildcard.err()).singleElement().asString().contains("0.0.0.0");
+    // Named as the user typed them, not as the transport's builder calls them.
+    assertThat(wildcard.err())
+        .singleElement()
+        .asString()
+        .contains("--advertise must be set when --host is the wildcard '0.0.0.0'");
+    Cli.Run undialable = Cli.kad("node", "--port", "0", "--advertise", "0.0.0.0:7000");
+    assertThat(undialable.exitCode()).isEqualTo(2);
+    assertThat(undialable.err())
+        .singleElement()
+        .asString()
+        .contains("--advertise must be an address peers can dial");
   }
 
   @Test
@@ -258,6 +268,8 @@ class KadCliTest {
 
     assertThat(run.exitCode()).isZero();
     assertThat(run.outText()).contains("demo", "node", "put", "get", "watch");
+    // Every exit code a user can meet, Ctrl-C's included.
+    assertThat(run.outText()).contains("2 bad input", "130 after Ctrl-C", "143 after SIGTERM");
   }
 
   @Test
