@@ -87,6 +87,37 @@ public class KadAutoConfiguration {
         "kad.format must be json, cbor or smile but was '" + name + "'");
   }
 
+  /**
+   * The transport options the properties describe. An unset pending-write bound leaves the
+   * transport's default, which grows with {@code maxFrameBytes}.
+   */
+  static TcpTransportOptions.Builder transportOptions(KadProperties properties, KadConfig config) {
+    TcpTransportOptions.Builder options =
+        TcpTransportOptions.builder()
+            .fromConfig(config)
+            .bindHost(properties.getHost())
+            .bindPort(properties.getPort())
+            .format(format(properties.getFormat()))
+            .connectTimeout(properties.getConnectTimeout())
+            .idleTimeout(properties.getIdleTimeout())
+            .maxInboundConnections(properties.getMaxInboundConnections())
+            .maxInboundConnectionsPerIp(properties.getMaxInboundConnectionsPerIp())
+            .perIpLimitForLocalPeers(properties.isPerIpLimitForLocalPeers())
+            .maxOutboundConnections(properties.getMaxOutboundConnections())
+            .maxConcurrentRequestsPerConnection(properties.getMaxConcurrentRequestsPerConnection());
+    if (properties.getMaxPendingWriteBytes() != null) {
+      options.maxPendingWriteBytes(
+          KadProperties.intBytes("maxPendingWriteBytes", properties.getMaxPendingWriteBytes()));
+    }
+    if (properties.getMaxTotalPendingWriteBytes() != null) {
+      options.maxTotalPendingWriteBytes(properties.getMaxTotalPendingWriteBytes().toBytes());
+    }
+    if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
+      options.advertisedAddress(Address.parse(properties.getAdvertise()));
+    }
+    return options;
+  }
+
   /** The node on the TCP transport, unless the application has a node of its own. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnMissingBean(KadNode.class)
@@ -97,21 +128,7 @@ public class KadAutoConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
     TcpTransport kadTransport(KadProperties properties, KadConfig config, NodeId kadNodeId) {
-      TcpTransportOptions.Builder options =
-          TcpTransportOptions.builder()
-              .fromConfig(config)
-              .nodeId(kadNodeId)
-              .bindHost(properties.getHost())
-              .bindPort(properties.getPort())
-              .format(format(properties.getFormat()))
-              .idleTimeout(properties.getIdleTimeout())
-              .maxInboundConnections(properties.getMaxInboundConnections())
-              .maxInboundConnectionsPerIp(properties.getMaxInboundConnectionsPerIp())
-              .maxOutboundConnections(properties.getMaxOutboundConnections());
-      if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
-        options.advertisedAddress(Address.parse(properties.getAdvertise()));
-      }
-      return TcpTransport.create(options.build());
+      return TcpTransport.create(transportOptions(properties, config).nodeId(kadNodeId).build());
     }
 
     // KadNodeLifecycle closes the node when the context closes. This destroy method closes it

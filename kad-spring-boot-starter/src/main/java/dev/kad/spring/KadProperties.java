@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
@@ -19,9 +20,11 @@ import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
 /**
- * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()}, written out as literals
- * so the generated metadata shows them to IDEs (a test keeps them equal); values are checked by
- * {@link KadConfig}'s builder, so a bad one fails start-up with a message naming it.
+ * The {@code kad.*} properties. Defaults are {@link KadConfig#defaults()} and those of {@link
+ * TcpTransportOptions}, written out as literals so the generated metadata shows them to IDEs (tests
+ * keep them equal); the pending-write bounds are unset by default, since the transport's own grow
+ * with {@code max-frame-bytes}. Values are checked by the engine's and transport's builders, so a
+ * bad one fails start-up with a message naming it.
  *
  * <p>The properties validate themselves when they are bound (Spring Boot uses a properties object
  * that is a {@link Validator}): each bad value is reported as a field error of its own property,
@@ -30,6 +33,9 @@ import org.springframework.validation.Validator;
  */
 @ConfigurationProperties(prefix = "kad")
 public class KadProperties implements Validator {
+
+  /** Any dialable address, to ask the transport whether a host needs one. */
+  private static final Address ADVERTISE_PROBE = Address.parse("127.0.0.1:0");
 
   /** Whether to create a node at all. */
   private boolean enabled = true;
@@ -146,6 +152,12 @@ public class KadProperties implements Validator {
    */
   private boolean clientMode = false;
 
+  /**
+   * How long dialing a peer may take, and how long a peer that connected may take to send its
+   * preface before its connection is closed.
+   */
+  private Duration connectTimeout = Duration.ofSeconds(5);
+
   /** How long a TCP connection may go without traffic before it is closed. */
   private Duration idleTimeout = Duration.ofMinutes(5);
 
@@ -159,10 +171,36 @@ public class KadProperties implements Validator {
   private int maxInboundConnectionsPerIp = 32;
 
   /**
+   * Whether max-inbound-connections-per-ip also counts peers on this host (a loopback address, or
+   * the address they connected to): set it when other users of this host are not trusted.
+   */
+  private boolean perIpLimitForLocalPeers = false;
+
+  /**
    * The TCP connections this node keeps dialed to peers; dialing one more first closes the least
    * recently used idle one.
    */
   private int maxOutboundConnections = 512;
+
+  /**
+   * Inbound requests handled at once per TCP connection; while this many are unanswered, the
+   * connection is not read.
+   */
+  private int maxConcurrentRequestsPerConnection = 256;
+
+  /**
+   * Unwritten outbound bytes of one TCP connection past which its peer, which does not read, is
+   * disconnected: a size such as 1MB, or a number of bytes; at least 2 * (max-frame-bytes + 1KB).
+   * Unset: 1MB, or that least value when it is more.
+   */
+  private DataSize maxPendingWriteBytes;
+
+  /**
+   * Unwritten outbound bytes of all TCP connections together past which a connection whose peer
+   * does not read is closed when it writes: a size such as 64MB, or a number of bytes; at least 2 *
+   * (max-frame-bytes + 1KB). Unset: 64MB, or max-pending-write-bytes when that is more.
+   */
+  private DataSize maxTotalPendingWriteBytes;
 
   /** The node's meters. */
   private final Metrics metrics = new Metrics();
@@ -295,6 +333,7 @@ public class KadProperties implements Validator {
     TcpTransportOptions.Builder transport = TcpTransportOptions.builder();
     check(errors, "host", p.host, transport::bindHost);
     check(errors, "port", p.port, transport::bindPort);
+    check(errors, "connectTimeout", p.connectTimeout, transport::connectTimeout);
     check(errors, "idleTimeout", p.idleTimeout, transport::idleTimeout);
     check(
         errors, "maxInboundConnections", p.maxInboundConnections, transport::maxInboundConnections);
@@ -308,8 +347,47 @@ public class KadProperties implements Validator {
         "maxOutboundConnections",
         p.maxOutboundConnections,
         transport::maxOutboundConnections);
+    check(
+        errors,
+        "maxConcurrentRequestsPerConnection",
+        p.maxConcurrentRequestsPerConnection,
+        transport::maxConcurrentRequestsPerConnection);
+    // Unset, the bounds are the transport's, which grow with max-frame-bytes.
+    if (p.maxPendingWriteBytes != null) {
+      check(
+          errors,
+          "maxPendingWriteBytes",
+          p.maxPendingWriteBytes,
+          v -> transport.maxPendingWriteBytes(intBytes("maxPendingWriteBytes", v)));
+      checkAgainstFrame(
+          errors,
+          "maxPendingWriteBytes",
+          p,
+          probe ->
+              probe.maxPendingWriteBytes(intBytes("maxPendingWriteBytes", p.maxPendingWriteBytes)));
+    }
+    if (p.maxTotalPendingWriteBytes != null) {
+      check(
+          errors,
+          "maxTotalPendingWriteBytes",
+          p.maxTotalPendingWriteBytes,
+          v -> transport.maxTotalPendingWriteBytes(v.toBytes()));
+      checkAgainstFrame(
+          errors,
+          "maxTotalPendingWriteBytes",
+          p,
+          probe -> probe.maxTotalPendingWriteBytes(p.maxTotalPendingWriteBytes.toBytes()));
+    }
     if (p.advertise != null && !p.advertise.isBlank()) {
       check(errors, "advertise", p.advertise, v -> transport.advertisedAddress(Address.parse(v)));
+    } else if (!errors.hasFieldErrors("host") && needsAdvertise(p.host)) {
+      // The transport would refuse it only when the node's beans are made, naming its settings.
+      errors.rejectValue(
+          "advertise",
+          "kad.missing",
+          "kad.advertise must be set when kad.host is the wildcard '"
+              + p.host
+              + "': other nodes cannot dial it");
     }
     check(errors, "format", p.format, KadAutoConfiguration::format);
     for (int i = 0; i < p.bootstrap.size(); i++) {
@@ -354,8 +432,56 @@ public class KadProperties implements Validator {
     }
   }
 
+  /**
+   * Whether the transport refuses {@code host} unless an address to advertise is set (a wildcard:
+   * 0.0.0.0, ::), asked of the transport itself so that the two never disagree.
+   */
+  private static boolean needsAdvertise(String host) {
+    return !builds(TcpTransportOptions.builder().bindHost(host))
+        && builds(TcpTransportOptions.builder().bindHost(host).advertisedAddress(ADVERTISE_PROBE));
+  }
+
+  private static boolean builds(TcpTransportOptions.Builder options) {
+    try {
+      options.build();
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * The transport's rule between a pending-write bound and {@code max-frame-bytes} (room for two
+   * frames), applied once both values are good on their own and reported under the bound.
+   */
+  private static void checkAgainstFrame(
+      Errors errors, String field, KadProperties p, Consumer<TcpTransportOptions.Builder> bound) {
+    if (errors.hasFieldErrors(field) || errors.hasFieldErrors("maxFrameBytes")) {
+      return;
+    }
+    check(
+        errors,
+        field,
+        p.maxFrameBytes,
+        frame -> {
+          // Only the frame size and the bound differ from the defaults; a value of 1 byte fits any
+          // frame, so no other rule can refuse the probe.
+          TcpTransportOptions.Builder probe =
+              TcpTransportOptions.builder()
+                  .maxFrameBytes(intBytes("maxFrameBytes", frame))
+                  .maxValueBytes(1);
+          bound.accept(probe);
+          try {
+            probe.build();
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                String.valueOf(e.getMessage()).replace("maxFrameBytes", "kad.max-frame-bytes"), e);
+          }
+        });
+  }
+
   /** A size the engine takes as an {@code int} of bytes. */
-  private static int intBytes(String setting, DataSize size) {
+  static int intBytes(String setting, DataSize size) {
     long bytes = size.toBytes();
     if (bytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(
@@ -662,6 +788,14 @@ public class KadProperties implements Validator {
     this.clientMode = clientMode;
   }
 
+  public Duration getConnectTimeout() {
+    return connectTimeout;
+  }
+
+  public void setConnectTimeout(Duration connectTimeout) {
+    this.connectTimeout = connectTimeout;
+  }
+
   public Duration getIdleTimeout() {
     return idleTimeout;
   }
@@ -686,12 +820,44 @@ public class KadProperties implements Validator {
     this.maxInboundConnectionsPerIp = maxInboundConnectionsPerIp;
   }
 
+  public boolean isPerIpLimitForLocalPeers() {
+    return perIpLimitForLocalPeers;
+  }
+
+  public void setPerIpLimitForLocalPeers(boolean perIpLimitForLocalPeers) {
+    this.perIpLimitForLocalPeers = perIpLimitForLocalPeers;
+  }
+
   public int getMaxOutboundConnections() {
     return maxOutboundConnections;
   }
 
   public void setMaxOutboundConnections(int maxOutboundConnections) {
     this.maxOutboundConnections = maxOutboundConnections;
+  }
+
+  public int getMaxConcurrentRequestsPerConnection() {
+    return maxConcurrentRequestsPerConnection;
+  }
+
+  public void setMaxConcurrentRequestsPerConnection(int maxConcurrentRequestsPerConnection) {
+    this.maxConcurrentRequestsPerConnection = maxConcurrentRequestsPerConnection;
+  }
+
+  public DataSize getMaxPendingWriteBytes() {
+    return maxPendingWriteBytes;
+  }
+
+  public void setMaxPendingWriteBytes(DataSize maxPendingWriteBytes) {
+    this.maxPendingWriteBytes = maxPendingWriteBytes;
+  }
+
+  public DataSize getMaxTotalPendingWriteBytes() {
+    return maxTotalPendingWriteBytes;
+  }
+
+  public void setMaxTotalPendingWriteBytes(DataSize maxTotalPendingWriteBytes) {
+    this.maxTotalPendingWriteBytes = maxTotalPendingWriteBytes;
   }
 
   public Metrics getMetrics() {

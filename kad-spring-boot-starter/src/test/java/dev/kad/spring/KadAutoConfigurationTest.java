@@ -24,6 +24,8 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -39,6 +41,8 @@ import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.validation.BeanPropertyBindingResult;
+import org.springframework.validation.Errors;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
@@ -148,7 +152,12 @@ class KadAutoConfigurationTest {
             "kad.idle-timeout=90s",
             "kad.max-inbound-connections=100",
             "kad.max-inbound-connections-per-ip=8",
-            "kad.max-outbound-connections=50")
+            "kad.max-outbound-connections=50",
+            "kad.connect-timeout=2s",
+            "kad.max-concurrent-requests-per-connection=16",
+            "kad.per-ip-limit-for-local-peers=true",
+            "kad.max-pending-write-bytes=2MB",
+            "kad.max-total-pending-write-bytes=32MB")
         .run(
             context -> {
               TcpTransportOptions options = context.getBean(TcpTransport.class).options();
@@ -156,7 +165,98 @@ class KadAutoConfigurationTest {
               assertThat(options.maxInboundConnections()).isEqualTo(100);
               assertThat(options.maxInboundConnectionsPerIp()).isEqualTo(8);
               assertThat(options.maxOutboundConnections()).isEqualTo(50);
+              assertThat(options.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
+              assertThat(options.maxConcurrentRequestsPerConnection()).isEqualTo(16);
+              assertThat(options.perIpLimitForLocalPeers()).isTrue();
+              assertThat(options.maxPendingWriteBytes()).isEqualTo(2 * 1024 * 1024);
+              assertThat(options.maxTotalPendingWriteBytes()).isEqualTo(32L * 1024 * 1024);
             });
+  }
+
+  @Test
+  void unsetTransportPropertiesAreTheTransportsDefaults() {
+    assertThat(
+            KadAutoConfiguration.transportOptions(new KadProperties(), KadConfig.defaults())
+                .build())
+        .isEqualTo(TcpTransportOptions.builder().fromConfig(KadConfig.defaults()).build());
+    // Unset, the pending-write bounds grow with the frame size as the transport's own do.
+    runner
+        .withPropertyValues("kad.max-frame-bytes=8MB")
+        .run(
+            context -> {
+              TcpTransportOptions options = context.getBean(TcpTransport.class).options();
+              TcpTransportOptions transportDefaults =
+                  TcpTransportOptions.builder()
+                      .fromConfig(context.getBean(KadNode.class).config())
+                      .build();
+              assertThat(options.maxPendingWriteBytes())
+                  .isEqualTo(transportDefaults.maxPendingWriteBytes())
+                  .isEqualTo(2 * (8 * 1024 * 1024 + 1024));
+              assertThat(options.maxTotalPendingWriteBytes())
+                  .isEqualTo(transportDefaults.maxTotalPendingWriteBytes());
+            });
+  }
+
+  @Test
+  void aBadConnectionPropertyFailsStartUpNamingTheProperty() {
+    assertFailure("kad.connect-timeout=0s", "kad.connect-timeout must be positive but was PT0S");
+    assertFailure(
+        "kad.max-concurrent-requests-per-connection=0",
+        "kad.max-concurrent-requests-per-connection must be in [1, 65536] but was 0");
+    assertFailure(
+        "kad.max-pending-write-bytes=10",
+        "kad.max-pending-write-bytes must be in [1024, 2147483647] but was 10");
+    assertFailure(
+        "kad.max-pending-write-bytes=4GB",
+        "kad.max-pending-write-bytes must be at most 2147483647 bytes");
+    assertFailure(
+        "kad.max-total-pending-write-bytes=10",
+        "kad.max-total-pending-write-bytes must be at least 1024 but was 10");
+    // Room for two frames of kad.max-frame-bytes, checked with the other values.
+    runner
+        .withPropertyValues(
+            "kad.max-pending-write-bytes=100KB",
+            "kad.max-total-pending-write-bytes=100KB",
+            "kad.k=0")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("kad.k must be")
+                    .hasMessageContaining(
+                        "kad.max-pending-write-bytes must be at least 2 * (kad.max-frame-bytes"
+                            + " + 1024) = 133120 for kad.max-frame-bytes 65536 but was 102400")
+                    .hasMessageContaining(
+                        "kad.max-total-pending-write-bytes must be at least 2 *"
+                            + " (kad.max-frame-bytes + 1024) = 133120"));
+    runner
+        .withPropertyValues("kad.max-frame-bytes=32KB", "kad.max-pending-write-bytes=100KB")
+        .run(
+            context ->
+                assertThat(context.getBean(TcpTransport.class).options().maxPendingWriteBytes())
+                    .isEqualTo(100 * 1024));
+  }
+
+  @Test
+  void aWildcardHostWithoutAnAdvertisedAddressIsAnErrorOfAdvertise() {
+    assertFailure(
+        "kad.host=0.0.0.0",
+        "kad.advertise must be set when kad.host is the wildcard '0.0.0.0': other nodes cannot"
+            + " dial it");
+    assertFailure("kad.host=::", "kad.advertise must be set when kad.host is the wildcard '::'");
+    // A field error of kad.advertise, the property to set; with it set there is none. (Checked
+    // on the properties alone: tests bind 127.0.0.1, never every interface.)
+    KadProperties properties = new KadProperties();
+    properties.setHost("0.0.0.0");
+    Errors errors = new BeanPropertyBindingResult(properties, "kad");
+    properties.validate(properties, errors);
+    assertThat(errors.getAllErrors()).hasSize(1);
+    assertThat(errors.getFieldError("advertise")).isNotNull();
+    properties.setAdvertise("node1.example.com:7000");
+    Errors none = new BeanPropertyBindingResult(properties, "kad");
+    properties.validate(properties, none);
+    assertThat(none.getAllErrors()).isEmpty();
   }
 
   @Test
@@ -698,6 +798,29 @@ class KadAutoConfigurationTest {
           "kad." + setting.getName().replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
       assertThat(metadata)
           .as("a property for KadConfig.%s", setting.getName())
+          .contains("\"name\": \"" + property + "\"");
+    }
+    // The transport's settings too, but for those that are the engine's (idBits, the frame and
+    // value sizes, hardTimeout as requestTimeout) and those about the process, not the node.
+    Map<String, String> renamed =
+        Map.of(
+            "bindHost", "host",
+            "bindPort", "port",
+            "advertisedAddress", "advertise",
+            "requestTimeout", "hardTimeout");
+    Set<String> notProperties = Set.of("name", "eventLoopThreads", "eventLoops", "scheduler");
+    for (RecordComponent setting : TcpTransportOptions.class.getRecordComponents()) {
+      if (notProperties.contains(setting.getName())) {
+        continue;
+      }
+      String property =
+          "kad."
+              + renamed
+                  .getOrDefault(setting.getName(), setting.getName())
+                  .replaceAll("([A-Z])", "-$1")
+                  .toLowerCase(Locale.ROOT);
+      assertThat(metadata)
+          .as("a property for TcpTransportOptions.%s", setting.getName())
           .contains("\"name\": \"" + property + "\"");
     }
   }
