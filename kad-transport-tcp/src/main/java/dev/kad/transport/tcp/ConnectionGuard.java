@@ -8,14 +8,15 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Closes a connection that should not stay open: one accepted over {@code maxInboundConnections} or
  * {@code maxInboundConnectionsPerIp} (at activation, before anything is sent), and one whose peer
- * does not read (more than {@code maxPendingWriteBytes} still unwritten once flushed, or part of
- * its backlog unwritten once flushed while all connections together have more than {@code
- * maxTotalPendingWriteBytes} unwritten). Idle connections are {@link IdleClose}'s.
+ * does not read (more than {@code maxPendingWriteBytes} still unwritten once flushed, or the
+ * largest backlog of all connections while they together have more than {@code
+ * maxTotalPendingWriteBytes} unwritten after a flush). Idle connections are {@link IdleClose}'s.
  *
  * <p>It sits on the socket's side of the {@code FlushConsolidationHandler}, so that its own flush
  * reaches the socket at once, and every write passes it: it adds each write's bytes to the
@@ -30,10 +31,22 @@ final class ConnectionGuard extends ChannelDuplexHandler {
   private final String rejectedDetail;
   private final long maxPendingWriteBytes;
   private final long maxTotalPendingWriteBytes;
+  private final Iterable<ConnectionGuard> guards;
+
+  /**
+   * This connection's share of the transport's total: its writes not yet completed. Read by the
+   * guards of other connections, on other event loops, to find the largest backlog.
+   */
+  private final AtomicLong backlog = new AtomicLong();
+
+  /** Set by whoever closes this connection as a slow reader, so it is closed and counted once. */
+  private final AtomicBoolean closing = new AtomicBoolean();
 
   /**
    * @param rejected the limit an accepted connection is over, or {@code null} to keep it
    * @param rejectedDetail the log line's detail for {@code rejected}
+   * @param guards the guards of the transport's open connections, this one's included: where the
+   *     largest backlog is looked for when the total is over {@code maxTotalPendingWriteBytes}
    */
   ConnectionGuard(
       PeerConnection peer,
@@ -41,13 +54,15 @@ final class ConnectionGuard extends ChannelDuplexHandler {
       Violation rejected,
       String rejectedDetail,
       long maxPendingWriteBytes,
-      long maxTotalPendingWriteBytes) {
+      long maxTotalPendingWriteBytes,
+      Iterable<ConnectionGuard> guards) {
     this.peer = peer;
     this.metrics = metrics;
     this.rejected = rejected;
     this.rejectedDetail = rejectedDetail;
     this.maxPendingWriteBytes = maxPendingWriteBytes;
     this.maxTotalPendingWriteBytes = maxTotalPendingWriteBytes;
+    this.guards = guards;
   }
 
   @Override
@@ -69,10 +84,10 @@ final class ConnectionGuard extends ChannelDuplexHandler {
    * write keeps the backlog within the bound and one frame, however many answers one read produces.
    *
    * <p>The same holds for the transport's total: a write that takes it over {@code
-   * maxTotalPendingWriteBytes} flushes, and if the total is still over and this connection's socket
-   * left some of its backlog behind, this connection is the one whose backlog cannot be flushed
-   * now, and is closed. Connections of peers that do not read are closed in turn as they write; one
-   * whose peer reads has nothing left after a flush and is kept.
+   * maxTotalPendingWriteBytes} flushes, and if the total is still over, the connections with the
+   * largest backlogs are closed, this one included, until what is left is within the bound ({@link
+   * #closeLargestBacklogs}). Peers that never read hold the largest backlogs, so they are closed,
+   * not the writer whose small backlog merely took the total over.
    */
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
@@ -83,7 +98,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
       // A void promise takes no listener; its unvoided copy still reports failures as it did.
       tracked = promise.unvoid();
       metrics.pendingWriteBytes.addAndGet(bytes);
-      tracked.addListener(new Written(metrics.pendingWriteBytes, bytes));
+      backlog.addAndGet(bytes);
+      tracked.addListener(new Written(metrics.pendingWriteBytes, backlog, bytes));
     }
     super.write(ctx, msg, tracked);
     ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
@@ -93,30 +109,70 @@ final class ConnectionGuard extends ChannelDuplexHandler {
       return;
     }
     ctx.flush();
-    if (!ctx.channel().isActive() || buffer.isEmpty()) {
+    if (!ctx.channel().isActive()) {
       return;
     }
     long own = buffer.totalPendingWriteBytes();
-    long total = metrics.pendingWriteBytes.get();
     if (own > maxPendingWriteBytes) {
-      metrics.violation(
-          Violation.SLOW_READER,
-          ctx.channel().remoteAddress(),
-          own
-              + " bytes unwritten after a flush, over maxPendingWriteBytes "
-              + maxPendingWriteBytes);
-      peer.closeChannel();
-    } else if (total > maxTotalPendingWriteBytes) {
-      metrics.violation(
-          Violation.SLOW_READER,
-          ctx.channel().remoteAddress(),
-          own
-              + " bytes unwritten after a flush while all connections have "
-              + total
-              + ", over maxTotalPendingWriteBytes "
-              + maxTotalPendingWriteBytes);
-      peer.closeChannel();
+      if (claimClose()) {
+        metrics.violation(
+            Violation.SLOW_READER,
+            ctx.channel().remoteAddress(),
+            own
+                + " bytes unwritten after a flush, over maxPendingWriteBytes "
+                + maxPendingWriteBytes);
+        peer.closeChannel();
+      }
+    } else if (metrics.pendingWriteBytes.get() > maxTotalPendingWriteBytes) {
+      closeLargestBacklogs();
     }
+  }
+
+  /**
+   * Brings the transport's unwritten bytes back within {@code maxTotalPendingWriteBytes} by closing
+   * the connections with the largest backlogs, largest first, each counted as a slow reader. Bytes
+   * of connections already being closed are about to be released (their writes fail on their own
+   * event loops), so they count as gone: without that, writers on other loops would close more
+   * connections while one close is still on its way. Stops when the rest is within the bound or no
+   * open connection has anything unwritten; backlogs are read from each guard's counter, so this
+   * needs no other loop's thread, and closing another connection only schedules its close on its
+   * loop.
+   */
+  private void closeLargestBacklogs() {
+    for (int round = 0; round < 64; round++) {
+      long releasing = 0;
+      ConnectionGuard largest = null;
+      long largestBacklog = 0;
+      for (ConnectionGuard g : guards) {
+        long b = g.backlog.get();
+        if (g.closing.get() || g.peer.closedByUs() || !g.peer.channel().isActive()) {
+          releasing += b;
+        } else if (b > largestBacklog) {
+          largest = g;
+          largestBacklog = b;
+        }
+      }
+      long total = metrics.pendingWriteBytes.get();
+      if (total - releasing <= maxTotalPendingWriteBytes || largest == null) {
+        return;
+      }
+      if (largest.claimClose()) {
+        metrics.violation(
+            Violation.SLOW_READER,
+            largest.peer.channel().remoteAddress(),
+            largestBacklog
+                + " bytes unwritten, the largest backlog while all connections have "
+                + total
+                + ", over maxTotalPendingWriteBytes "
+                + maxTotalPendingWriteBytes);
+        largest.peer.closeChannel();
+      }
+    }
+  }
+
+  /** Whether this call is the one that closes the connection as a slow reader (once only). */
+  private boolean claimClose() {
+    return closing.compareAndSet(false, true);
   }
 
   /** The bytes a write queues, as Netty's default size estimator counts them. */
@@ -133,15 +189,18 @@ final class ConnectionGuard extends ChannelDuplexHandler {
   /** Takes a write's bytes off the transport's total once it completes, however it completes. */
   private static final class Written implements ChannelFutureListener {
     private final AtomicLong total;
+    private final AtomicLong backlog;
     private final long bytes;
 
-    Written(AtomicLong total, long bytes) {
+    Written(AtomicLong total, AtomicLong backlog, long bytes) {
       this.total = total;
+      this.backlog = backlog;
       this.bytes = bytes;
     }
 
     @Override
     public void operationComplete(ChannelFuture future) {
+      backlog.addAndGet(-bytes);
       total.addAndGet(-bytes);
     }
   }

@@ -67,8 +67,8 @@ import reactor.util.retry.Retry;
  * once it has read the dialer's), then sends frames of a 4-byte big-endian length and a body {@code
  * {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over {@code maxFrameBytes}, a
  * body that does not decode strictly, a response to a request id never sent, a peer that does not
- * read (its backlog over {@code maxPendingWriteBytes}, or part of it left unwritten while all
- * backlogs together are over {@code maxTotalPendingWriteBytes}) and a connection over {@code
+ * read (its backlog over {@code maxPendingWriteBytes}, or the largest backlog while all backlogs
+ * together are over {@code maxTotalPendingWriteBytes}) and a connection over {@code
  * maxInboundConnections} or {@code maxInboundConnectionsPerIp} each close that one connection, log
  * one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other connection
  * carries on.
@@ -114,6 +114,13 @@ public final class TcpTransport implements Transport {
   private final TcpServer serverSpec;
   private final TcpClient clientSpec;
   private final Set<PeerConnection> connections = ConcurrentHashMap.newKeySet();
+
+  /**
+   * The guards of open connections: where a guard finds the largest backlog when all of them
+   * together are over {@code maxTotalPendingWriteBytes}.
+   */
+  private final Set<ConnectionGuard> guards = ConcurrentHashMap.newKeySet();
+
   private final ConcurrentHashMap<Address, PeerConnection> peers = new ConcurrentHashMap<>();
 
   /** Accepted connections by the address their peer advertised, until a dial-back checks them. */
@@ -583,10 +590,18 @@ public final class TcpTransport implements Transport {
     // (a lookup's requests) are flushed at once, so no request waits.
     p.addFirst("kad.flush", new FlushConsolidationHandler());
     // Nearer the socket than kad.flush, so that its flush of a backlog is not deferred.
-    p.addFirst(
-        "kad.guard",
+    ConnectionGuard guard =
         new ConnectionGuard(
-            pc, metrics, rejected, rejectedDetail, high, options.maxTotalPendingWriteBytes()));
+            pc,
+            metrics,
+            rejected,
+            rejectedDetail,
+            high,
+            options.maxTotalPendingWriteBytes(),
+            guards);
+    guards.add(guard);
+    channel.closeFuture().addListener(f -> guards.remove(guard));
+    p.addFirst("kad.guard", guard);
     // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
     // peer trickles without ever finishing it.
     p.addAfter(

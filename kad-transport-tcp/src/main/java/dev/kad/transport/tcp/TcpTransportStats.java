@@ -24,8 +24,8 @@ package dev.kad.transport.tcp;
  * @param unknownResponses connections closed for a response to a request id never sent on them
  * @param lateResponses responses dropped because their request had timed out or been cancelled
  * @param slowReadersClosed connections closed because the peer did not read and unwritten bytes
- *     exceeded {@code maxPendingWriteBytes}, or those of all connections together exceeded {@code
- *     maxTotalPendingWriteBytes}
+ *     exceeded {@code maxPendingWriteBytes}, or because theirs were the largest while those of all
+ *     connections together exceeded {@code maxTotalPendingWriteBytes}
  * @param idleClosed connections closed for being idle
  * @param handlerFailures inbound requests whose handler failed, answered with {@code
  *     Failure(INTERNAL)}

@@ -25,6 +25,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
@@ -428,9 +429,25 @@ class TcpTransportHostilePeerTest {
     return s;
   }
 
+  /**
+   * Sends requests with ids after {@code from} one at a time, each answered before the next, while
+   * {@code more} holds (at most 2,000); returns the last request id sent.
+   */
+  private static int requestWhile(
+      Socket peer, AtomicInteger answered, int from, BooleanSupplier more) throws IOException {
+    int rid = from;
+    while (rid < from + 2000 && more.getAsBoolean()) {
+      rid++;
+      int expected = answered.get() + 1;
+      peer.getOutputStream().write(findValue(rid));
+      peer.getOutputStream().flush();
+      Await.until("answer " + rid, () -> answered.get() >= expected);
+    }
+    return rid;
+  }
+
   @Test
-  void peersThatNeverReadAreClosedWhenTheirBacklogsTogetherPassTheTransportBound()
-      throws IOException {
+  void theLargestBacklogIsClosedWhenBacklogsTogetherPassTheTransportBound() throws IOException {
     Contact self = Messages.contact(1, new Address("127.0.0.1", 1));
     Response big = new Response.ValuesFound(self, List.of(Messages.value(16 * 1024)), List.of());
     AtomicInteger answered = new AtomicInteger();
@@ -438,45 +455,42 @@ class TcpTransportHostilePeerTest {
     // Each connection may hold 16 MiB, all of them together 2 MiB.
     TcpTransport server =
         started(
-            request -> Mono.<Response>just(big).doOnSubscribe(s -> answered.incrementAndGet()),
+            // counted once the answer is written (doFinally runs after the downstream's onNext)
+            request -> Mono.<Response>just(big).doFinally(s -> answered.incrementAndGet()),
             b -> b.maxPendingWriteBytes(16 * 1024 * 1024).maxTotalPendingWriteBytes(total));
-    // The first peer's backlog grows to over half the bound, one answer at a time.
-    Socket first = nonReader(server);
-    int sent = 0;
-    while (sent < 2000 && server.stats().pendingWriteBytes() < total / 2) {
-      sent++;
-      first.getOutputStream().write(findValue(sent));
-      first.getOutputStream().flush();
-      int expected = sent;
-      Await.until("answer " + expected, () -> answered.get() == expected);
-    }
-    long firstBacklog = server.stats().pendingWriteBytes();
-    assertThat(firstBacklog).isBetween(total / 2, total);
-    assertThat(server.stats().slowReadersClosed()).isZero();
-    // The second one's is far below its own bound when the two together pass the transport's.
+    // Two peers that never read park backlogs, together near the bound: the first over half of it.
+    Socket largest = nonReader(server);
+    requestWhile(largest, answered, 0, () -> server.stats().pendingWriteBytes() < total * 55 / 100);
+    long largestBacklog = server.stats().pendingWriteBytes();
     Socket second = nonReader(server);
-    ByteArrayOutputStream burst = new ByteArrayOutputStream();
-    for (int i = 1; i <= 200; i++) {
-      burst.writeBytes(findValue(i));
-    }
-    try {
-      second.getOutputStream().write(burst.toByteArray());
-      second.getOutputStream().flush();
-    } catch (IOException closedWhileWriting) {
-      // the server may disconnect it before the burst is written
-    }
+    requestWhile(second, answered, 0, () -> server.stats().pendingWriteBytes() < total * 85 / 100);
+    long secondBacklog = server.stats().pendingWriteBytes() - largestBacklog;
+    assertThat(secondBacklog).isPositive().isLessThan(largestBacklog);
+    assertThat(server.stats().pendingWriteBytes()).isLessThanOrEqualTo(total);
+    assertThat(server.stats().slowReadersClosed()).isZero();
+    // A third peer, slower than its answers for now, takes the total over with a small backlog.
+    Socket slow = nonReader(server);
+    slow.setSoTimeout((int) BOUND.toMillis());
+    int sent = requestWhile(slow, answered, 0, () -> server.stats().slowReadersClosed() == 0);
+    assertThat(server.stats().slowReadersClosed()).isEqualTo(1);
+    // The largest backlog is the one closed and released; the other two connections stay.
+    assertClosedByServer(largest);
+    Await.until("two connections open", () -> server.stats().openConnections() == 2);
     Await.until(
-        "the second peer to be disconnected", () -> server.stats().slowReadersClosed() == 1);
-    Await.until("its connection to close", () -> server.stats().openConnections() == 1);
-    // the first peer keeps its connection and its backlog; the second one's is released (its
-    // writes fail just after the close)
-    Await.until(
-        "the second backlog to be released",
-        () -> server.stats().pendingWriteBytes() <= firstBacklog + 64 * 1024);
-    assertThat(server.stats().pendingWriteBytes()).isPositive();
+        "the largest backlog to be released",
+        () -> server.stats().pendingWriteBytes() <= total - largestBacklog + 64 * 1024);
     assertThat(server.stats().violations()).isEqualTo(1);
-    first.close();
-    Await.until("the first connection to close", () -> server.stats().openConnections() == 0);
+    // The third peer reads now, and gets every answer on the connection it kept.
+    InputStream in = slow.getInputStream();
+    in.readNBytes(Preface.LENGTH);
+    for (int i = 0; i < sent; i++) {
+      int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
+      assertThat(in.readNBytes(length)).hasSize(length);
+    }
+    assertThat(server.stats().slowReadersClosed()).isEqualTo(1);
+    second.close();
+    slow.close();
+    Await.until("every connection to close", () -> server.stats().openConnections() == 0);
     Await.until("every backlog released", () -> server.stats().pendingWriteBytes() == 0);
     assertStillServes(server);
   }
