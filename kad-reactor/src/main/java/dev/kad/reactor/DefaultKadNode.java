@@ -740,8 +740,8 @@ final class DefaultKadNode implements KadNode {
       Map<Address, String> problems,
       Set<Address> selves,
       AtomicReference<Throwable> firstError) {
-    List<Address> others = seeds.stream().filter(s -> !selves.contains(s)).distinct().toList();
-    List<Address> self = seeds.stream().filter(selves::contains).distinct().toList();
+    List<Address> others = seeds.stream().filter(s -> !selves.contains(s)).toList();
+    List<Address> self = seeds.stream().filter(selves::contains).toList();
     String message = "no seed answered: " + seedProblems(others, problems);
     if (!self.isEmpty()) {
       message += "; skipped " + self + ": this node itself";

@@ -202,7 +202,7 @@ public final class KadNodes {
               scheduler != null ? scheduler : Schedulers.parallel(),
               clock != null
                   ? clock
-                  : scheduler != null ? new SchedulerClock(scheduler) : Clock.systemUTC(),
+                  : scheduler != null ? SchedulerClock.of(scheduler) : Clock.systemUTC(),
               rng,
               nodeId,
               store != null ? store : new InMemoryRecordStore(config),

@@ -4,19 +4,31 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import reactor.core.scheduler.Scheduler;
 
 /**
  * A clock that reads a scheduler's time, so a node on a {@code VirtualTimeScheduler} sees virtual
- * time in its expiries and grace periods too.
+ * time in its expiries and grace periods too: the clock {@link KadNodes.Builder} gives a node when
+ * a scheduler but no clock was set. Tests that read the node's time (health, metrics) use the same.
  */
-final class SchedulerClock extends Clock {
+public final class SchedulerClock extends Clock {
 
   private final Scheduler scheduler;
 
-  SchedulerClock(Scheduler scheduler) {
-    this.scheduler = scheduler;
+  private SchedulerClock(Scheduler scheduler) {
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+  }
+
+  /**
+   * A clock reading {@code scheduler}'s time, in UTC from the epoch.
+   *
+   * @param scheduler the scheduler whose {@code now} is the time
+   * @return the clock
+   */
+  public static Clock of(Scheduler scheduler) {
+    return new SchedulerClock(scheduler);
   }
 
   @Override

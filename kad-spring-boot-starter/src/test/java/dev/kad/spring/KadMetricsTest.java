@@ -9,6 +9,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
+import dev.kad.reactor.SchedulerClock;
 import dev.kad.testkit.SimulatedNetwork;
 import dev.kad.testkit.VirtualTime;
 import io.micrometer.core.instrument.Meter;
@@ -20,9 +21,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -41,23 +39,7 @@ class KadMetricsTest {
   private final List<KadNode> nodes = new ArrayList<>();
 
   /** The nodes' clock: virtual time, from the epoch. */
-  private final Clock virtualClock =
-      new Clock() {
-        @Override
-        public ZoneId getZone() {
-          return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-          return this;
-        }
-
-        @Override
-        public Instant instant() {
-          return Instant.ofEpochSecond(0, vts.now(TimeUnit.NANOSECONDS));
-        }
-      };
+  private final Clock virtualClock = SchedulerClock.of(vts);
 
   @AfterEach
   void closeEverything() {

@@ -12,12 +12,12 @@ import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
+import dev.kad.reactor.SchedulerClock;
 import dev.kad.testkit.SimulatedNetwork;
 import dev.kad.testkit.VirtualTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -48,23 +48,7 @@ class KadNodeLifecycleTest {
   private final Clock clock = Clock.fixed(Instant.EPOCH, ZoneOffset.UTC);
 
   /** The nodes' clock: virtual time, from the epoch. */
-  private final Clock virtualClock =
-      new Clock() {
-        @Override
-        public ZoneId getZone() {
-          return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-          return this;
-        }
-
-        @Override
-        public Instant instant() {
-          return Instant.ofEpochSecond(0, vts.now(TimeUnit.NANOSECONDS));
-        }
-      };
+  private final Clock virtualClock = SchedulerClock.of(vts);
 
   private final List<KadNode> nodes = new ArrayList<>();
 
