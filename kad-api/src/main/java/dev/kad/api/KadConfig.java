@@ -45,8 +45,8 @@ import java.util.Set;
  * @param maxFrameBytes the largest message a transport accepts
  * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
  * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
- * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node id may hold at a
- *     storage node, at all its addresses together
+ * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (an id at one address)
+ *     may hold at a storage node
  * @param clientMode whether the node is a client: it marks every request it sends as {@linkplain
  *     dev.kad.api.message.Request#fromClient() from a client}, so that receivers answer it but
  *     never add it to their routing tables, and it never counts itself among the nodes that store a
@@ -144,8 +144,8 @@ public record KadConfig(
    * @param maxFrameBytes the largest message a transport accepts
    * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
    * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
-   * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node id may hold here, at
-   *     all its addresses together
+   * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (an id at one
+   *     address) may hold here
    * @param clientMode whether the node is a client that queries the network without being part of
    *     it
    * @throws IllegalArgumentException when a setting is out of range or two contradict
@@ -684,9 +684,10 @@ public record KadConfig(
     }
 
     /**
-     * Sets the most subscriptions one subscribing node id may hold at this node, at all its
-     * addresses (64 by default): a storage node refuses a peer's further subscriptions, so one peer
-     * cannot fill the registry.
+     * Sets the most subscriptions one subscribing node, an id at one address, may hold at this node
+     * (64 by default): a storage node refuses a peer's further subscriptions, so one peer cannot
+     * take the whole registry. Each address counts on its own, so a peer claiming a watcher's id
+     * from elsewhere cannot use up that watcher's room.
      *
      * @param maxSubscriptionsPerPeer in [1, 1000000]
      * @return this builder

@@ -20,8 +20,8 @@ public record Insertion(Kind kind, Optional<Contact> toPing) {
     /** It was known and moved to the tail of its bucket. */
     REFRESHED,
     /**
-     * Its id is known at another address, which the table keeps, neither refreshed nor saved from
-     * failing: the message came from elsewhere.
+     * Its id is known at another address, in a bucket or a replacement cache, which the table
+     * keeps, neither refreshed nor saved from failing: the message came from elsewhere.
      */
     OTHER_ADDRESS,
     /** Its bucket was full: it waits in the replacement cache. */

@@ -77,8 +77,8 @@ public final class RoutingTable {
   /**
    * Records that {@code contact} was heard from (an inbound request or an answer): moves it to the
    * tail of its bucket, adds it, or keeps it in the replacement cache of a full bucket. A known id
-   * heard from at another address than the table's changes nothing: the table keeps the first
-   * address until it fails and is removed.
+   * heard from at another address than the table's changes nothing, in a bucket or in a replacement
+   * cache: the table keeps the first address until it fails and is removed.
    *
    * @param contact the contact heard from
    * @return what was done, and which contact to ping when a full bucket's oldest is due
@@ -149,6 +149,13 @@ public final class RoutingTable {
 
   private Insertion cache(
       Bucket[] current, int index, Bucket bucket, Contact contact, Instant now) {
+    int cached = bucket.replacements().indexOf(contact.id());
+    if (cached >= 0 && !bucket.replacements().get(cached).address().equals(contact.address())) {
+      // A replacement keeps its first address, as a bucket's contact does: otherwise a peer
+      // claiming a waiting id from its own address would be promoted under that id. Nor does the
+      // claim count as news of a newcomer that makes the oldest due for a ping.
+      return Insertion.of(Kind.OTHER_ADDRESS);
+    }
     Entry oldest = bucket.entry(0);
     boolean due =
         !oldest.pinging()

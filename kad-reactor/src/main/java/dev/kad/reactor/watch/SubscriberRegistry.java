@@ -2,7 +2,6 @@ package dev.kad.reactor.watch;
 
 import dev.kad.api.Contact;
 import dev.kad.api.Key;
-import dev.kad.api.NodeId;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,8 +21,10 @@ import java.util.TreeSet;
  * <p>A subscription belongs to the subscriber's id <em>and</em> the address it was made from, as a
  * routing-table contact keeps its first address: a Subscribe or Unsubscribe claiming the id from
  * another address neither redirects, renews nor ends it (anyone can claim an id), and a Subscribe
- * from the new address is a subscription of its own. The per-subscriber bound counts the
- * subscriptions of an id at every address together, so claiming more addresses gives no more room.
+ * from the new address is a subscription of its own. The per-subscriber bound counts each id and
+ * address on its own, for the same reason: counted per id, a peer claiming a watcher's id from
+ * other addresses used up that watcher's room and had its own Subscribes refused, while counting
+ * per id gave no protection a made-up id does not take away (the total bound does that).
  *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
@@ -43,7 +44,7 @@ public final class SubscriberRegistry {
   private int total;
   private final Duration maxTtl;
   private final Map<Key, Map<Contact, Subscription>> byKey = new HashMap<>();
-  private final Map<NodeId, Integer> keysPerSubscriber = new HashMap<>();
+  private final Map<Contact, Integer> keysPerSubscriber = new HashMap<>();
   private final TreeSet<Due> byExpiry = new TreeSet<>();
 
   /**
@@ -82,8 +83,7 @@ public final class SubscriberRegistry {
    * Creates an empty registry.
    *
    * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most subscriptions of one node id here, at all its addresses
-   *     together
+   * @param maxKeysPerSubscriber the most subscriptions of one subscriber (an id at one address)
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
   public SubscriberRegistry(int maxPerKey, int maxKeysPerSubscriber, Duration maxTtl) {
@@ -94,8 +94,7 @@ public final class SubscriberRegistry {
    * Creates an empty registry with a bound on all subscriptions together.
    *
    * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most subscriptions of one node id here, at all its addresses
-   *     together
+   * @param maxKeysPerSubscriber the most subscriptions of one subscriber (an id at one address)
    * @param maxTotal the most subscriptions of all keys together
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
@@ -133,20 +132,19 @@ public final class SubscriberRegistry {
     Duration granted =
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
     expire(now);
-    NodeId id = subscriber.id();
     Map<Contact, Subscription> subs = byKey.get(key);
     Subscription held = subs == null ? null : subs.get(subscriber);
     if (held == null) {
       if (total >= maxTotal
           || (subs != null && subs.size() >= maxPerKey)
-          || keysPerSubscriber.getOrDefault(id, 0) >= maxKeysPerSubscriber) {
+          || keysPerSubscriber.getOrDefault(subscriber, 0) >= maxKeysPerSubscriber) {
         return Optional.empty();
       }
       if (subs == null) {
         subs = new LinkedHashMap<>();
         byKey.put(key, subs);
       }
-      keysPerSubscriber.merge(id, 1, Integer::sum);
+      keysPerSubscriber.merge(subscriber, 1, Integer::sum);
       total++;
     } else {
       byExpiry.remove(Due.of(key, held));
@@ -172,7 +170,7 @@ public final class SubscriberRegistry {
       return false;
     }
     byExpiry.remove(Due.of(key, held));
-    release(subscriber.id());
+    release(subscriber);
     if (subs.isEmpty()) {
       byKey.remove(key);
     }
@@ -197,7 +195,7 @@ public final class SubscriberRegistry {
     }
     subs.remove(subscriber);
     byExpiry.remove(Due.of(key, subscription));
-    release(subscriber.id());
+    release(subscriber);
     if (subs.isEmpty()) {
       byKey.remove(key);
     }
@@ -247,7 +245,7 @@ public final class SubscriberRegistry {
       Due due = byExpiry.pollFirst();
       Map<Contact, Subscription> subs = byKey.get(due.key());
       subs.remove(due.subscriber());
-      release(due.subscriber().id());
+      release(due.subscriber());
       if (subs.isEmpty()) {
         byKey.remove(due.key());
       }
@@ -271,7 +269,7 @@ public final class SubscriberRegistry {
    */
   synchronized boolean consistent() {
     int held = 0;
-    Map<NodeId, Integer> perSubscriber = new HashMap<>();
+    Map<Contact, Integer> perSubscriber = new HashMap<>();
     for (Map.Entry<Key, Map<Contact, Subscription>> e : byKey.entrySet()) {
       if (e.getValue().isEmpty()) {
         return false;
@@ -281,15 +279,15 @@ public final class SubscriberRegistry {
             || !byExpiry.contains(Due.of(e.getKey(), s.getValue()))) {
           return false;
         }
-        perSubscriber.merge(s.getKey().id(), 1, Integer::sum);
+        perSubscriber.merge(s.getKey(), 1, Integer::sum);
         held++;
       }
     }
     return held == total && byExpiry.size() == total && perSubscriber.equals(keysPerSubscriber);
   }
 
-  private void release(NodeId subscriber) {
+  private void release(Contact subscriber) {
     total--;
-    keysPerSubscriber.computeIfPresent(subscriber, (id, n) -> n <= 1 ? null : n - 1);
+    keysPerSubscriber.computeIfPresent(subscriber, (c, n) -> n <= 1 ? null : n - 1);
   }
 }

@@ -343,6 +343,21 @@ class RoutingTableTest {
   }
 
   @Test
+  void aClaimOfAWaitingIdFromElsewhereIsNotPromotedUnderThatId() {
+    RoutingTable table = table(KadConfig.builder().k(1).replacementCacheSize(2).build());
+    Contact member = contactInBucket(159);
+    Contact waiting = contactInBucket(159);
+    table.seen(member);
+    assertThat(table.seen(waiting).kind()).isEqualTo(Kind.CACHED);
+    Contact claimant = new Contact(waiting.id(), new Address("10.9.9.9", 4000));
+    assertThat(table.seen(claimant).kind()).isEqualTo(Kind.OTHER_ADDRESS);
+    assertThat(bucketOf(table, member).replacements()).containsExactly(waiting);
+    // The member leaves: the replacement promoted is the one that waited, at its own address.
+    assertThat(table.remove(member.id())).isTrue();
+    assertThat(bucketOf(table, waiting).contacts()).containsExactly(waiting);
+  }
+
+  @Test
   void failuresThatRemoveAContactReportTheReplacementPromoted() {
     RoutingTable table =
         table(KadConfig.builder().k(1).replacementCacheSize(2).maxFailures(2).build());

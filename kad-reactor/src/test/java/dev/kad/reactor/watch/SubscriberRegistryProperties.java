@@ -25,7 +25,7 @@ import net.jqwik.api.constraints.IntRange;
  * it is never returned), lapsed subscriptions are never returned, and the expiry index agrees with
  * the subscriptions held after every step. A subscription is its subscriber's id and address: the
  * same id from another address neither renews nor ends it but is a subscription of its own, and the
- * per-subscriber bound counts an id at all its addresses.
+ * per-subscriber bound counts each id and address on its own.
  */
 class SubscriberRegistryProperties {
 
@@ -69,7 +69,7 @@ class SubscriberRegistryProperties {
         if (!renewal) {
           if (live(model, now, key, null) >= maxPerKey) {
             full = "maxPerKey";
-          } else if (live(model, now, null, id) >= maxKeysPerSubscriber) {
+          } else if (live(model, now, null, subscriber) >= maxKeysPerSubscriber) {
             full = "maxKeysPerSubscriber";
           } else if (live(model, now, null, null) >= maxTotal) {
             full = "maxTotal";
@@ -151,19 +151,19 @@ class SubscriberRegistryProperties {
     return s != null && now.isBefore(s.expiresAt());
   }
 
-  /** Live subscriptions, of one key and/or one subscriber id (at any address) when given. */
+  /** Live subscriptions, of one key and/or one subscriber (an id at one address) when given. */
   private static int live(
       Map<Key, Map<Contact, SubscriberRegistry.Subscription>> model,
       Instant now,
       Key key,
-      NodeId id) {
+      Contact subscriber) {
     int n = 0;
     for (Map.Entry<Key, Map<Contact, SubscriberRegistry.Subscription>> e : model.entrySet()) {
       if (key != null && !key.equals(e.getKey())) {
         continue;
       }
       for (Map.Entry<Contact, SubscriberRegistry.Subscription> s : e.getValue().entrySet()) {
-        if ((id == null || id.equals(s.getKey().id())) && live(s.getValue(), now)) {
+        if ((subscriber == null || subscriber.equals(s.getKey())) && live(s.getValue(), now)) {
           n++;
         }
       }

@@ -99,20 +99,19 @@ class SubscriberRegistryTest {
   }
 
   @Test
-  void theBoundPerSubscriberCountsAnIdAtEveryAddressTogether() {
+  void aClaimantOfTheIdElsewhereCannotUseUpTheSubscribersRoom() {
     SubscriberRegistry registry = new SubscriberRegistry(4, 2, Duration.ofMinutes(10));
     Contact watcher = node(1);
-    registry.subscribe(key, watcher, Duration.ofMinutes(1), now);
-    assertThat(registry.subscribe(key, at(watcher, "10.0.0.66", 1), Duration.ofMinutes(1), now))
-        .isPresent();
-    // Claiming the id at yet another address gives no more room.
-    assertThat(
-            registry.subscribe(
-                Key.of("b"), at(watcher, "10.0.0.67", 1), Duration.ofMinutes(1), now))
-        .isEmpty();
-    // Nor does the first address: the id has used its room.
-    assertThat(registry.subscribe(Key.of("b"), watcher, Duration.ofMinutes(1), now)).isEmpty();
-    assertThat(registry.size()).isEqualTo(2);
+    Contact claimant = at(watcher, "10.0.0.66", 1);
+    assertThat(registry.subscribe(key, claimant, Duration.ofMinutes(1), now)).isPresent();
+    assertThat(registry.subscribe(Key.of("b"), claimant, Duration.ofMinutes(1), now)).isPresent();
+    // The claimant has used its own room, and only its own.
+    assertThat(registry.subscribe(Key.of("c"), claimant, Duration.ofMinutes(1), now)).isEmpty();
+    assertThat(registry.subscribe(key, watcher, Duration.ofMinutes(1), now)).isPresent();
+    assertThat(registry.subscribe(Key.of("c"), watcher, Duration.ofMinutes(1), now)).isPresent();
+    assertThat(registry.subscribe(Key.of("d"), watcher, Duration.ofMinutes(1), now)).isEmpty();
+    assertThat(registry.size()).isEqualTo(4);
+    assertThat(registry.consistent()).isTrue();
   }
 
   @Test
