@@ -232,6 +232,26 @@ class KadNodeTest {
   }
 
   @Test
+  void aSeedThatIsTheNodesOwnAddressIsItselfWithoutDialingIt() {
+    // Behind a NAT without hairpinning a node cannot reach its own public address; it must still
+    // see that the seed list's only address is itself. Here nothing reaches it at all.
+    Cluster c = clusters.grow(21, 0);
+    KadNode first = c.start(CONFIG);
+    c.nodes.add(first);
+    Address own = first.contact().address();
+    c.network.kill(own);
+    c.await(first.bootstrap(List.of(own)));
+    assertThat(first.routingTable().size()).isZero();
+
+    // Reachable again, it is what the others join through.
+    c.network.revive(own);
+    KadNode second = c.start(CONFIG);
+    c.nodes.add(second);
+    c.await(second.bootstrap(List.of(own)));
+    assertThat(Cluster.ids(first.routingTable().closest(second.id(), 8))).contains(second.id());
+  }
+
+  @Test
   void aSelfSeedIsSkippedButOtherSeedsThatAllFailStillFailTheBootstrap() {
     Cluster c = clusters.grow(20, 2);
     Address dead = c.node(1).contact().address();
