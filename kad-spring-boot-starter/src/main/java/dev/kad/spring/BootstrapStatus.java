@@ -15,9 +15,10 @@ import java.util.Optional;
  * @param rejoin whether the current run (or the last, once it ended) is a rejoin: the node had
  *     joined, then lost every contact or heard from no node for longer than the silence threshold
  * @param ownSeed whether a bootstrap found this node among its own seeds (every node of a cluster
- *     given the same seed list): while it knows no contact it is the first node of its network, up
- *     like a node without bootstrap addresses, whether every seed is itself ({@code DONE}) or the
- *     others have not answered yet ({@code FAILED}, retried)
+ *     given the same seed list): it is the first node of its network, up like a node without
+ *     bootstrap addresses while it knows no contact or hears from none of those it knows (waiting
+ *     for peers), whether every seed is itself ({@code DONE}) or the others have not answered yet
+ *     ({@code FAILED}, retried)
  */
 public record BootstrapStatus(
     State state,

@@ -7,6 +7,7 @@ import dev.kad.api.NodeStats;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 import org.springframework.boot.health.contributor.Health;
@@ -19,23 +20,26 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  *
  * <ul>
  *   <li>up when the node knows at least one contact and has heard from another node within the
- *       silence threshold, or is the first node of its network and knows no contact yet: nobody to
- *       know or hear from yet. The first node is one without bootstrap addresses, or one found
- *       among its own seeds ({@link BootstrapStatus#ownSeed()}: every node of a cluster given the
- *       same seed list), whether every seed is itself or the others have not answered yet (the
- *       first pod of a StatefulSet, whose readiness the next pod waits for);
+ *       silence threshold, or is the first node of its network: it has no bootstrap addresses, or
+ *       was found among its own seeds ({@link BootstrapStatus#ownSeed()}: every node of a cluster
+ *       given the same seed list), whether every seed is itself or the others do not answer (the
+ *       first pod of a StatefulSet, whose readiness the next pod waits for). A first node that
+ *       knows no contact, or has heard from none of those it knows for longer than the silence
+ *       threshold (every peer died or left), is waiting for peers ({@code waitingForPeers} true):
+ *       it is what they join through, so it stays up, or an OrderedReady StatefulSet would never
+ *       create the next pod again, and no node could ever join it;
  *   <li>unknown while its first join runs with the table still empty and none of its attempts has
  *       failed yet;
  *   <li>down when its table is empty and the last bootstrap attempt failed (it is retried), or it
  *       had joined and has since lost every contact, also while it rejoins (unless it is among its
  *       own seeds) ({@code rejoining} true, {@code bootstrapAttempts} counting): a rejoin is never
  *       unknown, since the node is known to be cut off; and down when it knows contacts but has
- *       heard from no node for longer than the silence threshold: its link is down or every node it
- *       knows is gone. The engine keeps such a node's table as it is (failures count against a
- *       contact only while other nodes answer, so a node whose own link is down does not empty its
- *       table), so the table alone would show it up forever. This holds for the first node of a
- *       network too, once it knows contacts; it is up again as soon as a node is heard from.
- *       Meanwhile {@link KadNodeLifecycle} rejoins a node that has seeds through them.
+ *       heard from no node for longer than the silence threshold ({@code silent} true), unless it
+ *       is the first node of its network: its link is down or every node it knows is gone. The
+ *       engine keeps such a node's table as it is (failures count against a contact only while
+ *       other nodes answer, so a node whose own link is down does not empty its table), so the
+ *       table alone would show it up forever. It is up again as soon as a node is heard from;
+ *       meanwhile {@link KadNodeLifecycle} rejoins it through its seeds.
  * </ul>
  *
  * <p>Down, not out of service: out of service is, by Spring Boot's and service registries'
@@ -114,14 +118,18 @@ public class KadHealthIndicator implements HealthIndicator {
   public Health health() {
     NodeStats stats = node.stats();
     BootstrapStatus bootstrap = lifecycle.status();
+    boolean knowsContacts = stats.contacts() > 0;
+    boolean silent = knowsContacts && silent(stats.lastHeard());
+    // The first node of its network is what others join through: alone or silent, it waits for
+    // them, and must stay up for them (an OrderedReady StatefulSet waits for its readiness).
+    boolean firstNode =
+        bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED || bootstrap.ownSeed();
     Health.Builder builder;
-    if (stats.contacts() > 0 && silent(stats.lastHeard())) {
-      builder = Health.down();
-    } else if (stats.contacts() > 0
-        || bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED
-        || bootstrap.ownSeed()) {
+    if (firstNode || (knowsContacts && !silent)) {
       builder = Health.up();
-    } else if (bootstrap.state() == BootstrapStatus.State.RUNNING && !bootstrap.rejoin()) {
+    } else if (!knowsContacts
+        && bootstrap.state() == BootstrapStatus.State.RUNNING
+        && !bootstrap.rejoin()) {
       builder = Health.unknown();
     } else {
       builder = Health.down();
@@ -141,9 +149,19 @@ public class KadHealthIndicator implements HealthIndicator {
           .withDetail("bootstrapAttempts", bootstrap.attempts())
           .withDetail("ownSeed", bootstrap.ownSeed());
     }
+    builder.withDetail("waitingForPeers", firstNode && (!knowsContacts || silent));
     stats.lastHeard().ifPresent(at -> builder.withDetail("lastHeard", at.toString()));
     if (!silenceThreshold.isZero()) {
-      builder.withDetail("silenceThreshold", silenceThreshold.toString());
+      builder
+          .withDetail("silenceThreshold", silenceThreshold.toString())
+          .withDetail("silent", silent);
+    }
+    if (silent) {
+      builder.withDetail(
+          "silentFor",
+          Duration.between(stats.lastHeard().orElseThrow(), clock.instant())
+              .truncatedTo(ChronoUnit.SECONDS)
+              .toString());
     }
     return builder.build();
   }

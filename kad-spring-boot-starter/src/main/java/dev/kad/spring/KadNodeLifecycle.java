@@ -42,13 +42,15 @@ import reactor.util.retry.Retry;
  * <p>Once joined, a node that needs its network again rejoins, the same way: when it knows no
  * contact any more (every contact failed; not the first node of its network while it has known none
  * yet), or when it has heard from no other node for longer than the silence threshold (the one
- * {@link KadHealthIndicator} reports it down after): every node it knew may be gone while its seeds
- * are back, and the engine keeps those contacts, so nothing else would bring it back into its
- * network. The lifecycle looks every quarter of the threshold, at least every {@link
- * #MAX_SILENCE_CHECK_INTERVAL} (every such interval when there is no threshold, for the empty table
- * only), and never while an attempt runs. A node that hears from other nodes never rejoins, and a
- * successful bootstrap heard from a seed, so the next silence rejoin comes a whole threshold later
- * at the earliest.
+ * {@link KadHealthIndicator} reports it down after, unless it is the first node of its network):
+ * every node it knew may be gone while its seeds are back, and the engine keeps those contacts, so
+ * nothing else would bring it back into its network. A node among its own seeds does so too, while
+ * it serves as the first node of its network, waiting for peers: it keeps trying its other seeds,
+ * if it has any, until one answers or a peer is heard from. The lifecycle looks every quarter of
+ * the threshold, at least every {@link #MAX_SILENCE_CHECK_INTERVAL} (every such interval when there
+ * is no threshold, for the empty table only), and never while an attempt runs. A node that hears
+ * from other nodes never rejoins, and a successful bootstrap heard from a seed, so the next silence
+ * rejoin comes a whole threshold later at the earliest.
  *
  * <p>Stopping the context ({@code stop()}, or {@code pause()}, which Spring's test framework does
  * to a cached context it is not using) only pauses: the bootstrap retries and checks end, but the
@@ -346,13 +348,26 @@ public class KadNodeLifecycle implements SmartLifecycle {
     // It knows a contact: losing every one later is a lost network, and calls for a rejoin.
     alone = false;
     if (silent(stats.lastHeard())) {
-      log.warn(
-          "kad node {} has heard from no node since {}, longer than the silence threshold {};"
-              + " bootstrapping again from {}",
-          node.id().toShortHex(),
-          stats.lastHeard().get(),
-          silenceThreshold,
-          seeds);
+      if (ownSeed) {
+        // Its peers died or left (or its own link is down: it cannot tell). It is what new peers
+        // join through, so it stays up (KadHealthIndicator) and keeps its contacts, and tries its
+        // other seeds, if any, should its network be there.
+        log.info(
+            "kad node {}, the first node of its network, has heard from no node since {}, longer"
+                + " than the silence threshold {}; waiting for peers, bootstrapping again from {}",
+            node.id().toShortHex(),
+            stats.lastHeard().get(),
+            silenceThreshold,
+            seeds);
+      } else {
+        log.warn(
+            "kad node {} has heard from no node since {}, longer than the silence threshold {};"
+                + " bootstrapping again from {}",
+            node.id().toShortHex(),
+            stats.lastHeard().get(),
+            silenceThreshold,
+            seeds);
+      }
       return join(true);
     }
     BootstrapStatus s = status.get();

@@ -873,11 +873,13 @@ public class KadProperties implements Validator {
 
     /**
      * How long a node that knows contacts may hear from no other node (no answer, no request)
-     * before its health is down: its link is down or every node it knows is gone. A joined node
-     * silent that long also bootstraps again through kad.bootstrap, with back-off, until a seed
-     * answers or it is back in its network. Unset: twice refresh-interval (2h by default, at least
-     * 1m) when the refresh or liveness job runs, since an idle healthy node reaches out only that
-     * often; otherwise no check. 0 turns the check off; otherwise at least 1m.
+     * before its health is down: its link is down or every node it knows is gone. The first node of
+     * its network (no kad.bootstrap, or one of its own seeds) stays up, waiting for peers, since
+     * they join through it. A joined node silent that long also bootstraps again through
+     * kad.bootstrap, with back-off, until a seed answers or it is back in its network. Unset: twice
+     * refresh-interval (2h by default, at least 1m) when the refresh or liveness job runs, since an
+     * idle healthy node reaches out only that often; otherwise no check. 0 turns the check off;
+     * otherwise at least 1m.
      */
     private Duration silenceThreshold;
 

@@ -488,23 +488,142 @@ class KadNodeLifecycleTest {
   }
 
   @Test
-  void healthOfTheFirstNodeOfItsNetworkFollowsSilenceOnlyOnceItKnowsContacts() {
+  void aFirstNodeWithoutSeedsWhosePeersAllDiedIsUpWaitingForPeersUntilANewOneJoins() {
     Duration threshold = Duration.ofMinutes(10);
     KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), virtualClock, vts);
     KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
     lifecycle.start();
     // Alone from the start: nobody to hear from is no fault.
     vts.advanceTimeBy(Duration.ofHours(3));
-    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
-    assertThat(health.health().getDetails()).doesNotContainKey("lastHeard");
+    Health alone = health.health();
+    assertThat(alone.getStatus()).isEqualTo(Status.UP);
+    assertThat(alone.getDetails())
+        .containsEntry("waitingForPeers", true)
+        .containsEntry("silent", false)
+        .doesNotContainKey("lastHeard");
 
     KadNode peer = start(network.newTransport(), NodeListener.NONE);
     VirtualTime.await(vts, peer.bootstrap(List.of(node.contact().address())));
-    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    Health joined = health.health();
+    assertThat(joined.getStatus()).isEqualTo(Status.UP);
+    assertThat(joined.getDetails())
+        .containsEntry("waitingForPeers", false)
+        .containsEntry("silent", false);
+
+    // Its only peer dies. It keeps the contact (it hears from nobody, so no failure counts) and is
+    // silent past the threshold: the first node of its network, waiting for peers, is up, since
+    // it is what they join through. It was down, and nothing could ever bring it back.
     network.kill(peer.contact().address());
     vts.advanceTimeBy(threshold.plusSeconds(2));
     assertThat(node.routingTable().size()).isPositive();
-    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    Health waiting = health.health();
+    assertThat(waiting.getStatus()).isEqualTo(Status.UP);
+    assertThat(waiting.getDetails())
+        .containsEntry("silent", true)
+        .containsEntry("waitingForPeers", true)
+        .containsKey("lastHeard")
+        .hasEntrySatisfying("silentFor", f -> assertThat(f).asString().startsWith("PT10M"));
+    vts.advanceTimeBy(Duration.ofHours(5));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    // A new node joins through it: it hears from its network again and waits no more.
+    KadNode next = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, next.bootstrap(List.of(node.contact().address())));
+    assertThat(next.routingTable().size()).isPositive();
+    Health back = health.health();
+    assertThat(back.getStatus()).isEqualTo(Status.UP);
+    assertThat(back.getDetails())
+        .containsEntry("silent", false)
+        .containsEntry("waitingForPeers", false)
+        .doesNotContainKey("silentFor");
+    lifecycle.stop();
+  }
+
+  @Test
+  void theFirstPodOfAStatefulSetWhosePeersAllDiedStaysUpSoTheNextPodCanJoinIt() {
+    // Every pod is given kad-0 as its seed, kad-0 included; an OrderedReady StatefulSet recreates
+    // kad-1 only once kad-0 is ready, so a kad-0 down for silence would block the set for good.
+    Duration threshold = Duration.ofMinutes(10);
+    Address own = node.contact().address();
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(own), threshold, virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+    KadNode peer = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, peer.bootstrap(List.of(own)));
+
+    network.kill(peer.contact().address());
+    vts.advanceTimeBy(Duration.ofHours(3));
+    assertThat(node.routingTable().size()).isPositive();
+    Health waiting = health.health();
+    assertThat(waiting.getStatus()).isEqualTo(Status.UP);
+    assertThat(waiting.getDetails())
+        .containsEntry("ownSeed", true)
+        .containsEntry("bootstrap", "DONE")
+        .containsEntry("silent", true)
+        .containsEntry("waitingForPeers", true)
+        .doesNotContainKey("bootstrapError");
+
+    // kad-1 is recreated and joins through it with the same seed list.
+    KadNode next = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, next.bootstrap(List.of(own)));
+    assertThat(next.routingTable().size()).isPositive();
+    Health back = health.health();
+    assertThat(back.getStatus()).isEqualTo(Status.UP);
+    assertThat(back.getDetails())
+        .containsEntry("silent", false)
+        .containsEntry("waitingForPeers", false);
+    vts.advanceTimeBy(threshold.minusMinutes(1));
+    assertThat(health.health().getDetails()).containsEntry("waitingForPeers", false);
+    lifecycle.stop();
+  }
+
+  @Test
+  void aNodeAmongItsOwnSeedsWhoseOtherSeedsAreGoneIsUpWaitingForPeersWhileItTriesThem() {
+    Duration threshold = Duration.ofMinutes(10);
+    start(network.newTransport(SEED), NodeListener.NONE);
+    Address own = node.contact().address();
+    KadNodeLifecycle lifecycle =
+        new KadNodeLifecycle(node, List.of(own, SEED), threshold, virtualClock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
+    lifecycle.start();
+    // It joined through the other seed, so it does not know yet that it is among its seeds.
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    assertThat(lifecycle.status().ownSeed()).isFalse();
+
+    // The other seed, its only peer, is gone for good. The rejoin finds the node among its seeds:
+    // it is the first node of its network, up and waiting for peers while it tries the other seed.
+    network.kill(SEED);
+    vts.advanceTimeBy(threshold.multipliedBy(2));
+    assertThat(lifecycle.status().ownSeed()).isTrue();
+    assertThat(lifecycle.status().rejoining()).isTrue();
+    Health waiting = health.health();
+    assertThat(waiting.getStatus()).isEqualTo(Status.UP);
+    assertThat(waiting.getDetails())
+        .containsEntry("silent", true)
+        .containsEntry("waitingForPeers", true)
+        .containsEntry("rejoining", true)
+        .containsKey("bootstrapError");
+    int before = attempts.size();
+    vts.advanceTimeBy(Duration.ofMinutes(30));
+    assertThat(attempts.size()).isGreaterThan(before);
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    // A new node joins through it: it hears again, the rejoin ends, and it waits no more.
+    KadNode next = start(network.newTransport(), NodeListener.NONE);
+    VirtualTime.await(vts, next.bootstrap(List.of(own)));
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(10));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    Health back = health.health();
+    assertThat(back.getStatus()).isEqualTo(Status.UP);
+    assertThat(back.getDetails())
+        .containsEntry("silent", false)
+        .containsEntry("waitingForPeers", false)
+        .containsEntry("rejoining", false)
+        .doesNotContainKey("bootstrapError");
+    int joined = attempts.size();
+    vts.advanceTimeBy(threshold.minusMinutes(2));
+    assertThat(attempts).hasSize(joined);
     lifecycle.stop();
   }
 
@@ -551,7 +670,15 @@ class KadNodeLifecycleTest {
     vts.advanceTimeBy(KadNodeLifecycle.MAX_SILENCE_CHECK_INTERVAL.plusSeconds(10));
     assertThat(attempts).hasSizeGreaterThan(1);
     assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
-    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    // Not the first node of its network: down, and rejoining through its seed.
+    Health down = health.health();
+    assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+    assertThat(down.getDetails())
+        .containsEntry("silent", true)
+        .containsEntry("waitingForPeers", false)
+        .containsEntry("ownSeed", false)
+        .containsEntry("rejoining", true)
+        .containsKey("silentFor");
     assertThat(node.routingTable().size()).isPositive();
 
     // With the start-up back-off: about once a minute in the end, not in a busy loop.
