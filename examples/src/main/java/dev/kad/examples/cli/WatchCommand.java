@@ -1,17 +1,35 @@
 package dev.kad.examples.cli;
 
+import dev.kad.api.Address;
 import dev.kad.api.Key;
 import dev.kad.api.Value;
+import dev.kad.examples.cli.SilenceMonitor.CutOff;
+import dev.kad.examples.cli.SilenceMonitor.Reconnected;
+import dev.kad.examples.cli.SilenceMonitor.Transition;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * {@code kad watch}: prints the current values of KEY, then every new or replaced value as it is
  * stored, one a line, until interrupted (or {@code --count} values).
+ *
+ * <p>Values go to stdout alone. When no node has answered for {@code --silence-warning}, one line
+ * on stderr says so, and the client joins again through {@code --bootstrap} (with back-off) until a
+ * node answers; then one line says it reconnected, and the watch starts afresh: subscribed at the
+ * key's closest nodes as they are now and reading their values, of which only those not printed
+ * before are printed. Without the fresh start the watch would wait for its next renewal (half the
+ * subscription TTL, 5 min by default) before subscribing anywhere.
  */
 @Command(
     name = "watch",
@@ -20,7 +38,9 @@ import reactor.core.publisher.Flux;
       "Prints the values of KEY as they are stored, until interrupted.",
       "",
       "First the current values, then each new or replaced value, one a line, until Ctrl-C"
-          + " or --count values were printed."
+          + " or --count values were printed. When no node has answered for --silence-warning,"
+          + " a line on stderr says so and the watch joins again through --bootstrap; another"
+          + " line says when it has reconnected."
     })
 final class WatchCommand extends ClientCommand {
 
@@ -30,17 +50,49 @@ final class WatchCommand extends ClientCommand {
       description = "Stop after N values (default: until interrupted).")
   private Integer count;
 
+  @Option(
+      names = "--silence-warning",
+      defaultValue = "60s",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description =
+          "Say on stderr when no node has answered for this long, and join again through"
+              + " --bootstrap until one does (default: ${DEFAULT-VALUE}, at least 2s).")
+  Duration silenceWarning;
+
   @Override
   void check() {
     if (count != null && count < 1) {
       throw new ParameterException(
           spec.commandLine(), "--count must be at least 1 but was " + count);
     }
+    if (silenceWarning.compareTo(SilenceMonitor.MIN_THRESHOLD) < 0) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--silence-warning must be at least 2s but was " + Await.human(silenceWarning));
+    }
   }
 
   @Override
   int run(RunningNode running, Key k) {
-    Flux<Value> values = running.node().watch(k);
+    // The node runs on Reactor's parallel scheduler and reads the system clock (RunningNode sets
+    // neither): the monitor uses the same, so lastHeard and now are on one clock.
+    SilenceMonitor monitor =
+        new SilenceMonitor(
+            running.node(), bootstrap, silenceWarning, Schedulers.parallel(), Clock.systemUTC());
+    int remembered = 64 * running.node().config().maxValuesPerKey();
+    Flux<Value> values =
+        Flux.defer(
+            () -> {
+              Delivered delivered = new Delivered(remembered);
+              Flux<Object> starts =
+                  Flux.<Object>just("start")
+                      .concatWith(
+                          monitor.transitions().doOnNext(this::report).ofType(Reconnected.class));
+              // A new start cancels the watch before it (its Unsubscribes go out in the
+              // background).
+              return starts.switchMap(s -> running.node().watch(k)).filter(delivered::first);
+            });
     if (count != null) {
       values = values.take(count);
     }
@@ -67,5 +119,65 @@ final class WatchCommand extends ClientCommand {
       // closed by Ctrl-C: the end of the watch, not a failure
     }
     return 0;
+  }
+
+  /** One line on stderr per transition; stdout carries values only. */
+  private void report(Transition t) {
+    String line;
+    if (t instanceof CutOff) {
+      line =
+          "no node has answered for "
+              + Await.human(silenceWarning)
+              + "; still watching '"
+              + key
+              + "', joining again through "
+              + bootstrap.stream().map(Address::toString).collect(Collectors.joining(", "));
+    } else {
+      int n = ((Reconnected) t).contacts();
+      line =
+          // Known, not alive: dead contacts stay in the table until failures count against them.
+          "reconnected ("
+              + n
+              + (n == 1 ? " node" : " nodes")
+              + " known); watching '"
+              + key
+              + "' again";
+    }
+    PrintWriter err = spec.commandLine().getErr();
+    err.println(spec.qualifiedName() + ": " + line);
+    err.flush();
+  }
+
+  /**
+   * The values printed, by (publisher, value id) with the highest seq, so a watch started afresh
+   * prints again neither the current values it reads first nor an older seq. It remembers the most
+   * recently printed identities only, as many as the engine's watch does. Used by one serialized
+   * stream at a time.
+   */
+  static final class Delivered {
+    private final Map<String, Long> seqs;
+
+    Delivered(int capacity) {
+      this.seqs =
+          new LinkedHashMap<>(16, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+              return size() > capacity;
+            }
+          };
+    }
+
+    /** Whether {@code v} is newer than every value of its identity printed before; records it. */
+    boolean first(Value v) {
+      String identity = v.publisher().toHex() + ":" + v.valueId();
+      Long seen = seqs.get(identity);
+      if (seen != null && seen >= v.seq()) {
+        return false;
+      }
+      seqs.put(identity, v.seq());
+      return true;
+    }
   }
 }

@@ -70,6 +70,12 @@ class KadController {
     this.context = context;
   }
 
+  /**
+   * Stores the body under the key: 200 with the put result when another node accepted the value, or
+   * when the node knows no other (its own copy is the only one there can be); when only the node
+   * itself holds it though it knows others, 502 (they refused) or 503 (none answered) with the put
+   * result in the problem ({@link NotReplicatedException}).
+   */
   @PutMapping("/keys/{key}")
   Mono<PutView> put(
       @PathVariable String key,
@@ -79,7 +85,7 @@ class KadController {
     return node.put(key(key, request), value)
         .timeout(timeout)
         .onErrorMap(TimeoutException.class, e -> timedOut("put", key))
-        .map(PutView::of);
+        .map(result -> PutView.of(NotReplicatedException.check(node, key, result)));
   }
 
   /**

@@ -23,7 +23,9 @@ import org.springframework.web.server.ServerWebInputException;
 
 /**
  * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused store
- * 502, no reachable node 503. Never a stack trace in a response.
+ * 502, no reachable node 503, a value only this node holds though it knows others 502 or 503 with
+ * the put result. Never a stack trace in a response. A request target that is not a URI never
+ * reaches Spring's handlers: {@link MalformedTargetRoute} answers it.
  */
 @RestControllerAdvice
 class ProblemHandler {
@@ -71,6 +73,18 @@ class ProblemHandler {
   @ExceptionHandler(StoreRejectedException.class)
   ResponseEntity<ProblemDetail> rejected(StoreRejectedException e) {
     return problem(HttpStatus.BAD_GATEWAY, "Store rejected", e.getMessage());
+  }
+
+  /**
+   * A value only the node itself holds though it knows other nodes: 502 or 503, with the put result
+   * as the problem's {@code put} member, in the JSON a successful put answers.
+   */
+  @ExceptionHandler(NotReplicatedException.class)
+  ResponseEntity<ProblemDetail> notReplicated(NotReplicatedException e) {
+    ProblemDetail p = ProblemDetail.forStatusAndDetail(e.status(), e.getMessage());
+    p.setTitle(e.status() == HttpStatus.BAD_GATEWAY ? "Store rejected" : "DHT unavailable");
+    p.setProperty("put", e.put());
+    return respond(p);
   }
 
   @ExceptionHandler({UnreachableContactException.class, NodeClosedException.class})

@@ -416,6 +416,53 @@ class KadWebApplicationTest {
         .isEqualTo(Key.of("caf\u00e9 \uFFFD/x").toHex());
   }
 
+  @Test
+  void aTargetThatIsNotAUriIsA400Problem() throws java.io.IOException {
+    // Spring cannot build these requests' URIs and answered an empty 400.
+    for (String target :
+        List.of("/keys/%zz", "/keys/abc%", "/keys/a%2/watch", "/lookups/%", "/keys/a|b")) {
+      String answer = rawExchange("GET " + target);
+      assertThat(answer)
+          .as(target)
+          .startsWith("HTTP/1.1 400 ")
+          .containsIgnoringCase("content-type: application/problem+json")
+          .contains("\"title\":\"Bad input\"")
+          .contains("\"status\":400")
+          .contains("\"detail\":\"the request target is not a valid URI (")
+          .doesNotContain("\tat ");
+    }
+    assertThat(rawExchange("PUT /keys/%zz", "hello"))
+        .startsWith("HTTP/1.1 400 ")
+        .contains(
+            "\"detail\":\"the request target is not a valid URI (Malformed escape pair at"
+                + " index 6): a '%' must start an escape of two hex digits (send a '%' itself as %25),"
+                + " and other characters outside URIs must be percent-encoded too\"");
+    // A valid target is still the application's.
+    assertThat(rawExchange("GET /lookups/%7A")).startsWith("HTTP/1.1 400 ").contains("'z'");
+  }
+
+  /**
+   * Sends {@code requestLine} over a plain socket, as no URI-checking client would, with a body.
+   */
+  private String rawExchange(String requestLine, String... body) throws java.io.IOException {
+    int port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+    String content = String.join("", body);
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout((int) BOUND.toMillis());
+      socket
+          .getOutputStream()
+          .write(
+              (requestLine
+                      + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      + "Content-Type: text/plain\r\nContent-Length: "
+                      + content.length()
+                      + "\r\n\r\n"
+                      + content)
+                  .getBytes(StandardCharsets.UTF_8));
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
   /** The watch stream of {@code key}, its status checked, comments included. */
   private Flux<ServerSentEvent<Views.ValueView>> watch(String key, Duration timeout) {
     return http.mutate()

@@ -63,6 +63,35 @@ class KadWebAsShippedTest {
   }
 
   @Test
+  void aNodeAloneInItsNetworkStoresAtItselfWithA200() {
+    context =
+        SpringApplication.run(
+            KadWebApplication.class,
+            "--server.port=0",
+            "--kad.host=127.0.0.1",
+            "--kad.port=0",
+            "--kad.maintenance=false",
+            "--spring.main.banner-mode=off");
+    int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+    // The first node of its network: its own copy is the only one there can be.
+    WebTestClient.bindToServer()
+        .baseUrl("http://127.0.0.1:" + port)
+        .responseTimeout(BOUND)
+        .build()
+        .put()
+        .uri("/keys/{key}", "first")
+        .bodyValue("value".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.accepted.length()")
+        .isEqualTo(1)
+        .jsonPath("$.failed.length()")
+        .isEqualTo(0);
+  }
+
+  @Test
   void aKadPortInUseIsReportedAsAShortFailureAnalysisWithoutAStackTrace(CapturedOutput output)
       throws IOException {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {

@@ -1,0 +1,169 @@
+package dev.kad.examples.cli;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadNode;
+import dev.kad.api.NodeClosedException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
+
+/**
+ * Tells a client node that is cut off from its network from one that merely has nothing to say: a
+ * quiet watch and a watch whose every storage node died look the same from its values alone.
+ *
+ * <p>Every quarter of the threshold it reads {@link dev.kad.api.NodeStats#lastHeard()} (a client's
+ * counts the answers it receives). A healthy client may hear nothing for minutes (its watch renews
+ * at half the subscription TTL, 5 min by default), so once it has heard nothing for half the
+ * threshold it looks up its own id through the contacts it knows, bounded by a quarter of the
+ * threshold: any answer moves {@code lastHeard} on. Still silent at the threshold, it reports
+ * {@link CutOff} and bootstraps again through its seeds (its table may hold only dead contacts, or
+ * a node restarted at a seed's address under a new id), then looks up its own id through its old
+ * contacts if no seed answered, with back-off from {@link #FIRST_RETRY_DELAY} to {@link
+ * #MAX_RETRY_DELAY}, until a node answers; then it reports {@link Reconnected}. Ticks that come
+ * while a check runs are dropped. Every timer runs on the given scheduler, and the clock must be
+ * the node's, which {@code lastHeard} is read by.
+ */
+final class SilenceMonitor {
+
+  /**
+   * The shortest threshold: {@code lastHeard} is kept to the second, so it may lag a second behind
+   * a node that answers.
+   */
+  static final Duration MIN_THRESHOLD = Duration.ofSeconds(2);
+
+  /** The delay before the second attempt to join again; it doubles up to the maximum. */
+  static final Duration FIRST_RETRY_DELAY = Duration.ofSeconds(1);
+
+  /** The longest delay between two attempts to join again. */
+  static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(30);
+
+  /** What the monitor reports. */
+  sealed interface Transition permits CutOff, Reconnected {}
+
+  /**
+   * No node has answered for at least the threshold; the monitor is joining again.
+   *
+   * @param silence how long no node has answered
+   */
+  record CutOff(Duration silence) implements Transition {}
+
+  /**
+   * A node answered again after a {@link CutOff}.
+   *
+   * @param contacts the contacts in the routing table now
+   */
+  record Reconnected(int contacts) implements Transition {}
+
+  private final KadNode node;
+  private final List<Address> seeds;
+  private final Duration threshold;
+  private final Scheduler scheduler;
+  private final Clock clock;
+
+  /**
+   * Creates a monitor; {@link #transitions()} starts it.
+   *
+   * @param node the client node
+   * @param seeds the addresses it joined through, to join through again
+   * @param threshold how long it may hear from no node before it counts as cut off, at least {@link
+   *     #MIN_THRESHOLD}
+   * @param scheduler where the checks and the delays between attempts run
+   * @param clock the node's clock
+   */
+  SilenceMonitor(
+      KadNode node, List<Address> seeds, Duration threshold, Scheduler scheduler, Clock clock) {
+    this.node = Objects.requireNonNull(node, "node");
+    this.seeds = List.copyOf(seeds);
+    if (threshold.compareTo(MIN_THRESHOLD) < 0) {
+      throw new IllegalArgumentException(
+          "threshold must be at least " + MIN_THRESHOLD + " but was " + threshold);
+    }
+    this.threshold = threshold;
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * Subscribing starts the checks; a {@link CutOff} is emitted when the node falls silent and a
+   * {@link Reconnected} when it hears again, alternately, each transition once. Never completes;
+   * errors only with {@link NodeClosedException}. Cancelling stops the checks and any probe or
+   * bootstrap in flight.
+   */
+  Flux<Transition> transitions() {
+    return Flux.defer(
+        () -> {
+          // Silence counts from now at the earliest: the join before heard from a seed.
+          Instant since = clock.instant();
+          Duration tick = threshold.dividedBy(4);
+          return Flux.interval(tick, tick, scheduler)
+              .onBackpressureDrop()
+              .concatMap(t -> check(since, tick), 0);
+        });
+  }
+
+  private Flux<Transition> check(Instant since, Duration tick) {
+    Duration silence = silence(since);
+    if (silence.compareTo(threshold) >= 0) {
+      return Flux.concat(
+          Mono.just(new CutOff(silence)),
+          rejoin(since, tick).then(Mono.fromSupplier(() -> new Reconnected(contacts()))));
+    }
+    if (silence.compareTo(threshold.dividedBy(2)) >= 0) {
+      return probe(tick).thenMany(Flux.empty());
+    }
+    return Flux.empty();
+  }
+
+  /** Bootstraps (or, when no seed answers, looks up) until some node has answered. */
+  private Mono<Void> rejoin(Instant since, Duration tick) {
+    return Mono.defer(
+            () ->
+                node.bootstrap(seeds)
+                    .onErrorResume(e -> !(e instanceof NodeClosedException), e -> probe(tick)))
+        .then(
+            Mono.defer(
+                () ->
+                    silence(since).compareTo(threshold) < 0
+                        ? Mono.<Void>empty()
+                        : Mono.<Void>error(StillSilent.INSTANCE)))
+        .retryWhen(
+            Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
+                .maxBackoff(MAX_RETRY_DELAY)
+                .filter(StillSilent.class::isInstance)
+                .scheduler(scheduler));
+  }
+
+  /** Looks up the node's own id, which asks its closest contacts; bounded, failures ignored. */
+  private Mono<Void> probe(Duration bound) {
+    return node.findNode(node.id())
+        .then()
+        .timeout(bound, scheduler)
+        .onErrorResume(e -> !(e instanceof NodeClosedException), e -> Mono.empty());
+  }
+
+  private Duration silence(Instant since) {
+    Instant heard = node.stats().lastHeard().filter(h -> h.isAfter(since)).orElse(since);
+    Duration d = Duration.between(heard, clock.instant());
+    return d.isNegative() ? Duration.ZERO : d;
+  }
+
+  private int contacts() {
+    return node.stats().contacts();
+  }
+
+  /** An attempt to join again after which no node had answered: retried. */
+  private static final class StillSilent extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    static final StillSilent INSTANCE = new StillSilent();
+
+    private StillSilent() {
+      super("no node answered", null, false, false);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+package dev.kad.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code kad watch} against nodes started in-process on 127.0.0.1: it says on stderr when its
+ * network goes away and when it is back, and keeps printing values on stdout only.
+ */
+class WatchCommandTest {
+
+  private static final long WAIT_SECONDS = 30;
+
+  private final List<KadNode> nodes = new ArrayList<>();
+  private Thread watcherThread;
+
+  @AfterEach
+  void stopEverything() throws InterruptedException {
+    if (watcherThread != null) {
+      watcherThread.interrupt();
+      watcherThread.join(TimeUnit.SECONDS.toMillis(15));
+    }
+    for (KadNode node : nodes) {
+      node.close().block(Duration.ofSeconds(10));
+    }
+  }
+
+  private KadNode startNode(int port) {
+    KadNode node =
+        RunningNode.startNode(
+            KadConfig.defaults(),
+            "watch-test-" + nodes.size(),
+            null,
+            "127.0.0.1",
+            port,
+            null,
+            1,
+            new SplittableRandom(nodes.size()),
+            Duration.ofSeconds(30));
+    nodes.add(node);
+    return node;
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void saysWhenItsNetworkIsGoneAndWhenItIsBackAndWatchesOnThroughTheNewNodes() throws Exception {
+    KadNode seed = startNode(0);
+    String address = seed.contact().address().toString();
+    int port = seed.contact().address().port();
+    seed.put(Key.of("watched"), bytes("first")).block(Duration.ofSeconds(10));
+
+    Cli watcher = new Cli();
+    CompletableFuture<Cli.Run> watch =
+        inBackground(
+            () ->
+                watcher.execute(
+                    "watch", "--bootstrap", address, "--silence-warning", "2s", "watched"));
+    watcher.out.await("first", WAIT_SECONDS);
+
+    seed.close().block(Duration.ofSeconds(10));
+    String cutOff = watcher.err.await("no node has answered", WAIT_SECONDS);
+    assertThat(cutOff)
+        .isEqualTo(
+            "kad watch: no node has answered for 2 s; still watching 'watched', joining again"
+                + " through "
+                + address);
+
+    // The network comes back at the seed's address, as a new node (a new id) without the value.
+    KadNode restarted = startNode(port);
+    restarted.put(Key.of("watched"), bytes("second")).block(Duration.ofSeconds(10));
+    // The table still holds the dead node's contact next to the new one's.
+    String reconnected = watcher.err.await("reconnected", WAIT_SECONDS);
+    assertThat(reconnected)
+        .matches("kad watch: reconnected \\(\\d+ nodes? known\\); watching 'watched' again");
+    // The watch started afresh: it read the new node's value and is subscribed there.
+    watcher.out.await("second", WAIT_SECONDS);
+    restarted.put(Key.of("watched"), bytes("third")).block(Duration.ofSeconds(10));
+    watcher.out.await("third", WAIT_SECONDS);
+
+    watcherThread.interrupt();
+    Cli.Run run = watch.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(run.exitCode()).as(run.errText()).isZero();
+    assertThat(run.out()).containsExactly("first", "second", "third");
+    assertThat(run.err()).containsExactly(cutOff, reconnected);
+  }
+
+  @Test
+  void aSilenceWarningUnderTwoSecondsIsBadInput() {
+    Cli.Run run =
+        Cli.kad("watch", "--bootstrap", "127.0.0.1:1", "--silence-warning", "1500ms", "k");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .containsExactly(
+            "kad watch: --silence-warning must be at least 2s but was 1.5 s (see 'kad watch"
+                + " --help')");
+  }
+
+  @Test
+  void helpDocumentsTheSilenceWarning() {
+    Cli.Run run = Cli.kad("watch", "--help");
+
+    assertThat(run.outText().replaceAll("\\s+", " "))
+        .contains("--silence-warning=DURATION")
+        .contains("(default: 60s, at least 2s)");
+  }
+
+  private static byte[] bytes(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private CompletableFuture<Cli.Run> inBackground(java.util.function.Supplier<Cli.Run> command) {
+    CompletableFuture<Cli.Run> result = new CompletableFuture<>();
+    watcherThread =
+        new Thread(
+            () -> {
+              try {
+                result.complete(command.get());
+              } catch (Throwable e) {
+                result.completeExceptionally(e);
+              }
+            },
+            "kad-watch-test");
+    watcherThread.setDaemon(true);
+    watcherThread.start();
+    return result;
+  }
+}

@@ -1,0 +1,140 @@
+package dev.kad.examples.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.SimulatedNetwork;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * A put that only the application's own node accepted, while it knows another node, is not a 200:
+ * the value would leave with this node.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@org.springframework.boot.webtestclient.autoconfigure.AutoConfigureWebTestClient
+class KadWebPutTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(10);
+  private static final SimulatedNetwork network =
+      new SimulatedNetwork(Schedulers.parallel(), 5).requestTimeout(Duration.ofSeconds(1));
+  private static final KadConfig FAST =
+      KadConfig.builder()
+          .maintenance(false)
+          .softTimeout(Duration.ofMillis(200))
+          .hardTimeout(Duration.ofSeconds(1))
+          .build();
+
+  /** The one other node: it refuses values over 4 bytes. */
+  private static KadNode peer;
+
+  /** The application's node, which knows {@link #peer}. */
+  @TestConfiguration
+  static class TwoNodes {
+    @Bean
+    KadNode kadNode() {
+      peer =
+          KadNodes.builder()
+              .config(FAST.toBuilder().maxValueBytes(4).build())
+              .transport(network.newTransport())
+              .start()
+              .block(BOUND);
+      KadNode node =
+          KadNodes.builder().config(FAST).transport(network.newTransport()).start().block(BOUND);
+      node.bootstrap(List.of(peer.contact().address())).block(BOUND);
+      return node;
+    }
+  }
+
+  @AfterAll
+  static void closePeer() {
+    if (peer != null) {
+      peer.close().block(BOUND);
+    }
+  }
+
+  @Autowired WebTestClient http;
+  @Autowired KadNode node;
+
+  @Test
+  void aValueAnotherNodeAcceptedIsA200() {
+    http.put()
+        .uri("/keys/{key}", "small")
+        .bodyValue("hi".getBytes(StandardCharsets.UTF_8))
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectBody()
+        .jsonPath("$.accepted.length()")
+        .isEqualTo(2);
+  }
+
+  @Test
+  void aValueEveryOtherNodeRefusedIsA502WithThePutResult() {
+    Problems.expect(
+            http.put()
+                .uri("/keys/{key}", "large")
+                .bodyValue("hello world".getBytes(StandardCharsets.UTF_8))
+                .exchange(),
+            502)
+        .jsonPath("$.title")
+        .isEqualTo("Store rejected")
+        .jsonPath("$.detail")
+        .value(
+            d ->
+                assertThat((String) d)
+                    .startsWith(
+                        "the value of key 'large' is stored only at this node, which keeps and"
+                            + " republishes it: 0 of the 1 other nodes asked accepted it (1"
+                            + " refused: "
+                            + Views.describe(peer.contact()))
+                    .endsWith(", 0 did not answer)"))
+        .jsonPath("$.put.key")
+        .isEqualTo(Key.of("large").toHex())
+        .jsonPath("$.put.accepted")
+        .isEqualTo(List.of(Views.describe(node.contact())))
+        .jsonPath("$.put.rejected[0].node")
+        .isEqualTo(Views.describe(peer.contact()))
+        .jsonPath("$.put.rejected[0].reason")
+        .isNotEmpty()
+        .jsonPath("$.put.failed.length()")
+        .isEqualTo(0);
+  }
+
+  @Test
+  void aValueNoOtherNodeAnsweredForIsA503WithThePutResult() {
+    Address peerAddress = peer.contact().address();
+    network.kill(peerAddress);
+    try {
+      Problems.expect(
+              http.put()
+                  .uri("/keys/{key}", "lonely")
+                  .bodyValue("x".getBytes(StandardCharsets.UTF_8))
+                  .exchange(),
+              503)
+          .jsonPath("$.title")
+          .isEqualTo("DHT unavailable")
+          .jsonPath("$.detail")
+          .isEqualTo(
+              "the value of key 'lonely' is stored only at this node, which keeps and republishes"
+                  + " it: none of the 1 nodes it knows answered its lookup")
+          .jsonPath("$.put.accepted")
+          .isEqualTo(List.of(Views.describe(node.contact())));
+    } finally {
+      network.revive(peerAddress);
+    }
+  }
+}
