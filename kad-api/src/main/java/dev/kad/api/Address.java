@@ -32,6 +32,29 @@ public record Address(String host, int port) {
   }
 
   /**
+   * Equal when host and port are, as a record's equality; written out to check identity and the
+   * port before the host, since routing tables compare a contact's address on every message, and
+   * most often with the very instance they hold.
+   *
+   * @param o the other object
+   * @return whether it is an address with the same host and port
+   */
+  @Override
+  public boolean equals(Object o) {
+    return o == this || o instanceof Address a && port == a.port && host.equals(a.host);
+  }
+
+  /**
+   * A hash of host and port, consistent with {@link #equals}.
+   *
+   * @return the hash
+   */
+  @Override
+  public int hashCode() {
+    return 31 * host.hashCode() + port;
+  }
+
+  /**
    * Parses {@code host:port}, {@code [ipv6]:port} or {@code ipv6-literal:port}. The port is 1 to 5
    * decimal digits; a host with a colon, bracketed or not, must be an IPv6 literal (checked without
    * any name lookup), so an IPv6 address given without its port ({@code ::1}, {@code fe80::1}) is

@@ -41,6 +41,11 @@ class RoutingTableProperties {
     all.sort(Comparator.comparing(c -> target.distance(c.id())));
     List<Contact> expected = all.subList(0, Math.min(n, all.size()));
     assertThat(table.closest(target, n)).containsExactlyElementsOf(expected);
+    int[] perIndex = new int[self.bits()];
+    for (Contact c : all) {
+      perIndex[self.bucketIndex(c.id())]++;
+    }
+    assertThat(table.contactsPerBucketIndex()).containsExactly(perIndex);
   }
 
   @Property(tries = 100)
