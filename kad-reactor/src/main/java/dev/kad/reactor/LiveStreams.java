@@ -106,27 +106,41 @@ final class LiveStreams {
                   });
           // Subscribe first, then read the current values, so a store between the two is
           // seen either way; then keep the subscriptions up: renewed at half the shortest TTL
-          // granted, at once when a subscribed node fails. Each wait is measured after the
-          // resubscription before it, so a shorter grant takes effect at the next renewal, not
-          // one renewal late (a wait started before the grant let the subscription lapse).
+          // granted, at once when a subscribed node fails, and within seconds (with back-off)
+          // after a round no node granted. Each wait is measured after the resubscription
+          // before it, so a shorter grant takes effect at the next renewal, not one renewal
+          // late (a wait started before the grant let the subscription lapse). A round that
+          // subscribes again after one that left the watch subscribed nowhere reads the
+          // current values again: stores made meanwhile were pushed to nobody.
           Mono<Void> nextRenewal =
               Mono.defer(
                   () ->
                       Mono.firstWithSignal(
                           Mono.delay(session.renewal(), node.scheduler()).then(),
                           session.kicks().next().then()));
+          Mono<Void> readValues =
+              node.values(key, Integer.MAX_VALUE).collectList().doOnNext(session::offer).then();
           Flux<Value> upkeep =
               resubscribe(session)
-                  .then(node.values(key, Integer.MAX_VALUE).collectList())
-                  .doOnNext(session::offer)
-                  .then(nextRenewal.then(Mono.defer(() -> resubscribe(session))).repeat().then())
+                  .then(readValues)
+                  .then(
+                      nextRenewal
+                          .then(Mono.defer(() -> resubscribe(session)))
+                          .filter(Boolean::booleanValue)
+                          .flatMap(recovered -> readValues)
+                          .repeat()
+                          .then())
                   .thenMany(Flux.empty());
           return Flux.merge(values, upkeep).doFinally(signal -> endWatch(session));
         });
   }
 
-  /** Subscribes at the key's current k closest nodes and drops the ones that left the set. */
-  private Mono<Void> resubscribe(WatchSession session) {
+  /**
+   * Subscribes at the key's current k closest nodes and drops the ones that left the set.
+   *
+   * @return whether the watch, subscribed nowhere before, is subscribed somewhere now
+   */
+  private Mono<Boolean> resubscribe(WatchSession session) {
     Key key = session.key();
     return node.findNode(key.asNodeId())
         .flatMap(
@@ -153,7 +167,7 @@ final class LiveStreams {
                               .onErrorResume(e -> Mono.empty()),
                       node.config().k())
                   .then(
-                      Mono.<Void>fromRunnable(
+                      Mono.fromSupplier(
                           () -> {
                             session.subscribedAt().retainAll(accepted.keySet());
                             // Every node that held or was asked for a subscription and did not
@@ -169,6 +183,10 @@ final class LiveStreams {
                                 node.submit(unsubscribeUnlessWatched(c, key));
                               }
                             }
+                            if (accepted.isEmpty()) {
+                              session.grantedNone();
+                              return false;
+                            }
                             // A node may grant less than asked, never less than a second.
                             Duration shortest = ttl;
                             for (Duration granted : accepted.values()) {
@@ -177,6 +195,7 @@ final class LiveStreams {
                               }
                             }
                             session.granted(max(shortest, MIN_TTL));
+                            return before.isEmpty();
                           }));
             })
         .onErrorResume(
@@ -186,7 +205,8 @@ final class LiveStreams {
                   node.id().toShortHex(),
                   key.toShortHex(),
                   e.toString());
-              return Mono.empty();
+              session.grantedNone();
+              return Mono.just(false);
             });
   }
 

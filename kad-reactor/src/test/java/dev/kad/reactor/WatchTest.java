@@ -130,6 +130,36 @@ class WatchTest {
   }
 
   @Test
+  void aWatchCutOffFromEveryNodeSubscribesAgainWithinSecondsAndReadsWhatItMissed() {
+    Cluster c = cluster(36, 12);
+    Key key = Key.of("cut-off");
+    // The watcher is the original node farthest from the key, so no store lands on it.
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    List<Value> seen = watch(watcher, key);
+    List<KadNode> gone = c.nodes.stream().filter(n -> n != watcher).toList();
+    gone.forEach(n -> c.network.kill(n.contact().address()));
+    // Past the renewal (half the 2 min granted): that round finds no node to subscribe at.
+    c.vts.advanceTimeBy(Duration.ofSeconds(65));
+    // New nodes join through the watcher, and one of them stores a value: nobody pushes it.
+    List<KadNode> fresh = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      KadNode n = c.start(CONFIG);
+      c.await(n.bootstrap(List.of(watcher.contact().address())));
+      c.nodes.add(n);
+      fresh.add(n);
+    }
+    assertThat(fresh.stream().sorted(Cluster.byDistanceTo(key)).limit(CONFIG.k()))
+        .allMatch(n -> key.asNodeId().compareDistance(n.id(), watcher.id()) < 0);
+    c.await(fresh.get(0).put(key, new byte[] {2}));
+    // Well before the next renewal would have come (a minute after the failed round).
+    c.vts.advanceTimeBy(Duration.ofSeconds(25));
+    assertThat(firstBytes(seen)).as("read from the nodes found again").containsExactly(2);
+    c.await(fresh.get(1).put(key, new byte[] {3}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).as("pushed by them").containsExactly(2, 3);
+  }
+
+  @Test
   void cancellingUnsubscribesAndStopsAllTraffic() {
     Cluster c = cluster(35, 20);
     RecordingTransport[] recorder = new RecordingTransport[1];

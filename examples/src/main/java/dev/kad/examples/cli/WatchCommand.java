@@ -28,8 +28,8 @@ import reactor.core.scheduler.Schedulers;
  * on stderr says so, and the client joins again through {@code --bootstrap} (with back-off) until a
  * node answers; then one line says it reconnected, and the watch starts afresh: subscribed at the
  * key's closest nodes as they are now and reading their values, of which only those not printed
- * before are printed. Without the fresh start the watch would wait for its next renewal (half the
- * subscription TTL, 5 min by default) before subscribing anywhere.
+ * before are printed. Without the fresh start the watch would subscribe again only at its next
+ * retry, up to a minute later.
  */
 @Command(
     name = "watch",

@@ -28,6 +28,12 @@ import reactor.core.publisher.Sinks;
  */
 public final class WatchSession {
 
+  /** The wait after the first round in which no node granted a subscription. */
+  public static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+
+  /** The longest wait between rounds that no node granted, unless renewals come sooner. */
+  public static final Duration MAX_RETRY = Duration.ofMinutes(1);
+
   private record Identity(NodeId publisher, long valueId) {
     static Identity of(Value v) {
       return new Identity(v.publisher(), v.valueId());
@@ -43,6 +49,7 @@ public final class WatchSession {
   private final Sinks.Many<Boolean> kicks = Sinks.many().multicast().directBestEffort();
   private volatile FluxSink<Value> sink;
   private volatile Duration renewal;
+  private volatile int roundsWithout;
 
   /**
    * Starts a session.
@@ -176,12 +183,22 @@ public final class WatchSession {
   }
 
   /**
-   * How long until the subscriptions are renewed: half the shortest TTL the nodes granted.
+   * How long until the next round of subscriptions: half the shortest TTL the nodes granted in the
+   * last round. After rounds in which no node granted one (none was found or reached: the watcher
+   * is cut off, or the key's nodes all left), the next round comes after {@link #FIRST_RETRY},
+   * doubling with each such round up to {@link #MAX_RETRY} or that renewal time, whichever is
+   * shorter, so a watch finds its network again within a minute rather than a renewal later.
    *
-   * @return the time to the next renewal
+   * @return the time to the next round
    */
   public Duration renewal() {
-    return renewal;
+    int without = roundsWithout;
+    if (without == 0) {
+      return renewal;
+    }
+    Duration retry = FIRST_RETRY.multipliedBy(1L << Math.min(without - 1, 20));
+    Duration cap = renewal.compareTo(MAX_RETRY) < 0 ? renewal : MAX_RETRY;
+    return retry.compareTo(cap) < 0 ? retry : cap;
   }
 
   /**
@@ -191,6 +208,12 @@ public final class WatchSession {
    */
   public void granted(Duration shortest) {
     renewal = shortest.dividedBy(2);
+    roundsWithout = 0;
+  }
+
+  /** Records that the last round of subscriptions was granted by no node. */
+  public void grantedNone() {
+    roundsWithout++;
   }
 
   /** Asks for an early re-subscription, e.g. because a subscribed node failed. */
