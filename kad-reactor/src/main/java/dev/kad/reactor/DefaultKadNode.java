@@ -712,6 +712,7 @@ final class DefaultKadNode implements KadNode {
                           answered -> {
                             if (answered > 0) {
                               return findNode(id)
+                                  .doOnSuccess(closest -> liveStreams.kickUnsubscribed())
                                   .then(refreshBeyondClosestNeighbour())
                                   .doOnSuccess(
                                       v ->

@@ -423,6 +423,21 @@ final class LiveStreams {
     return a.compareTo(b) >= 0 ? a : b;
   }
 
+  /**
+   * Kicks every watch subscribed nowhere into a round of subscriptions now: the node has just
+   * reached its network (a bootstrap succeeded), which such a watch would otherwise find only at
+   * its next retry, up to {@link WatchSession#MAX_RETRY} later.
+   */
+  void kickUnsubscribed() {
+    for (Set<WatchSession> sessions : watches.values()) {
+      for (WatchSession session : sessions) {
+        if (session.subscribedAt().isEmpty()) {
+          session.kick();
+        }
+      }
+    }
+  }
+
   void kick(Contact failed) {
     for (Set<WatchSession> sessions : watches.values()) {
       for (WatchSession session : sessions) {

@@ -160,6 +160,33 @@ class WatchTest {
   }
 
   @Test
+  void aWatchSubscribedNowhereSubscribesAsSoonAsItsNodeBootstrapsAgain() {
+    Cluster c = cluster(37, 8);
+    Key key = Key.of("rejoined");
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    List<Value> seen = watch(watcher, key);
+    c.nodes.stream().filter(n -> n != watcher).forEach(n -> c.network.kill(n.contact().address()));
+    // Long cut off: its rounds that nobody granted are a minute apart by now.
+    c.vts.advanceTimeBy(Duration.ofMinutes(6));
+    // A network the watcher does not know forms, and a value is stored in it.
+    List<KadNode> fresh = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      KadNode n = c.start(CONFIG);
+      if (!fresh.isEmpty()) {
+        c.await(n.bootstrap(List.of(fresh.get(0).contact().address())));
+      }
+      c.nodes.add(n);
+      fresh.add(n);
+    }
+    assertThat(fresh.stream().sorted(Cluster.byDistanceTo(key)).limit(CONFIG.k()))
+        .allMatch(n -> key.asNodeId().compareDistance(n.id(), watcher.id()) < 0);
+    c.await(fresh.get(1).put(key, new byte[] {4}));
+    c.await(watcher.bootstrap(List.of(fresh.get(0).contact().address())));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(firstBytes(seen)).containsExactly(4);
+  }
+
+  @Test
   void cancellingUnsubscribesAndStopsAllTraffic() {
     Cluster c = cluster(35, 20);
     RecordingTransport[] recorder = new RecordingTransport[1];

@@ -9,8 +9,6 @@ import dev.kad.examples.cli.SilenceMonitor.Transition;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.stream.Collectors;
@@ -26,10 +24,9 @@ import reactor.core.scheduler.Schedulers;
  *
  * <p>Values go to stdout alone. When no node has answered for {@code --silence-warning}, one line
  * on stderr says so, and the client joins again through {@code --bootstrap} (with back-off) until a
- * node answers; then one line says it reconnected, and the watch starts afresh: subscribed at the
- * key's closest nodes as they are now and reading their values, of which only those not printed
- * before are printed. Without the fresh start the watch would subscribe again only at its next
- * retry, up to a minute later.
+ * node answers; then one line says it reconnected. The node's successful bootstrap sets the watch
+ * subscribing at once at the key's closest nodes as they are now, reading the values stored while
+ * it was cut off (each printed once, as always).
  */
 @Command(
     name = "watch",
@@ -80,19 +77,11 @@ final class WatchCommand extends ClientCommand {
     SilenceMonitor monitor =
         new SilenceMonitor(
             running.node(), bootstrap, silenceWarning, Schedulers.parallel(), Clock.systemUTC());
-    int remembered = 64 * running.node().config().maxValuesPerKey();
     Flux<Value> values =
-        Flux.defer(
-            () -> {
-              Delivered delivered = new Delivered(remembered);
-              Flux<Object> starts =
-                  Flux.<Object>just("start")
-                      .concatWith(
-                          monitor.transitions().doOnNext(this::report).ofType(Reconnected.class));
-              // A new start cancels the watch before it (its Unsubscribes go out in the
-              // background).
-              return starts.switchMap(s -> running.node().watch(k)).filter(delivered::first);
-            });
+        running
+            .node()
+            .watch(k)
+            .mergeWith(monitor.transitions().doOnNext(this::report).thenMany(Flux.empty()));
     if (count != null) {
       values = values.take(count);
     }
@@ -146,38 +135,5 @@ final class WatchCommand extends ClientCommand {
     PrintWriter err = spec.commandLine().getErr();
     err.println(spec.qualifiedName() + ": " + line);
     err.flush();
-  }
-
-  /**
-   * The values printed, by (publisher, value id) with the highest seq, so a watch started afresh
-   * prints again neither the current values it reads first nor an older seq. It remembers the most
-   * recently printed identities only, as many as the engine's watch does. Used by one serialized
-   * stream at a time.
-   */
-  static final class Delivered {
-    private final Map<String, Long> seqs;
-
-    Delivered(int capacity) {
-      this.seqs =
-          new LinkedHashMap<>(16, 0.75f, true) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-              return size() > capacity;
-            }
-          };
-    }
-
-    /** Whether {@code v} is newer than every value of its identity printed before; records it. */
-    boolean first(Value v) {
-      String identity = v.publisher().toHex() + ":" + v.valueId();
-      Long seen = seqs.get(identity);
-      if (seen != null && seen >= v.seq()) {
-        return false;
-      }
-      seqs.put(identity, v.seq());
-      return true;
-    }
   }
 }
