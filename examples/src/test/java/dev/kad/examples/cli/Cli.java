@@ -5,8 +5,10 @@ import java.io.Writer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 
 /** Runs {@code kad} in-process through picocli, with stdout and stderr captured line by line. */
@@ -29,6 +31,28 @@ final class Cli {
   /** Runs {@code kad args...} on the calling thread. */
   static Run kad(String... args) {
     return new Cli().execute(args);
+  }
+
+  /**
+   * Runs {@code command} on a daemon thread of its own, added to {@code threads} so that the test
+   * can interrupt it (what Ctrl-C is to an in-process command) and wait for it to end.
+   */
+  static CompletableFuture<Run> inBackground(Supplier<Run> command, List<Thread> threads) {
+    CompletableFuture<Run> result = new CompletableFuture<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                result.complete(command.get());
+              } catch (Throwable e) {
+                result.completeExceptionally(e);
+              }
+            },
+            "kad-cli-test");
+    t.setDaemon(true);
+    threads.add(t);
+    t.start();
+    return result;
   }
 
   /** Runs {@code kad args...} on the calling thread; {@link #out} shows lines as they come. */

@@ -70,8 +70,9 @@ class NodeProcessTest {
 
     Cli watcher = new Cli();
     CompletableFuture<Cli.Run> watch =
-        inBackground(
-            () -> watcher.execute("watch", "--bootstrap", second.address, key, "--count", "2"));
+        Cli.inBackground(
+            () -> watcher.execute("watch", "--bootstrap", second.address, key, "--count", "2"),
+            threads);
     watcher.out.await("first value", WAIT_SECONDS);
     Cli.Run update = Cli.kad("put", "--bootstrap", first.address, key, "second value");
     assertThat(update.exitCode()).as(update.errText()).isZero();
@@ -178,7 +179,8 @@ class NodeProcessTest {
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void nodeCommandInProcessClosesItsNodeWhenItsThreadIsInterrupted() throws Exception {
     Cli cli = new Cli();
-    CompletableFuture<Cli.Run> run = inBackground(() -> cli.execute("node", "--port", "0"));
+    CompletableFuture<Cli.Run> run =
+        Cli.inBackground(() -> cli.execute("node", "--port", "0"), threads);
     String address = address(cli.out.await("listening on", WAIT_SECONDS));
     cli.out.await("running", WAIT_SECONDS);
 
@@ -199,7 +201,8 @@ class NodeProcessTest {
     String own = "127.0.0.1:" + port;
     Cli cli = new Cli();
     CompletableFuture<Cli.Run> run =
-        inBackground(() -> cli.execute("node", "--port", String.valueOf(port), "--bootstrap", own));
+        Cli.inBackground(
+            () -> cli.execute("node", "--port", String.valueOf(port), "--bootstrap", own), threads);
 
     assertThat(address(cli.out.await("listening on", WAIT_SECONDS))).isEqualTo(own);
     assertThat(cli.out.await("first node", WAIT_SECONDS))
@@ -215,7 +218,7 @@ class NodeProcessTest {
     String id = "00112233445566778899aabbccddeeff00112233";
     Cli cli = new Cli();
     CompletableFuture<Cli.Run> run =
-        inBackground(() -> cli.execute("node", "--port", "0", "--id", id));
+        Cli.inBackground(() -> cli.execute("node", "--port", "0", "--id", id), threads);
 
     assertThat(cli.out.await("listening on", WAIT_SECONDS)).startsWith("kad node " + id + " ");
     cli.out.await("running", WAIT_SECONDS);
@@ -228,10 +231,11 @@ class NodeProcessTest {
   void aNodeWithAnAdvertisedAddressNamesWhereItListensAndWhatItAdvertises() throws Exception {
     Cli cli = new Cli();
     CompletableFuture<Cli.Run> run =
-        inBackground(
+        Cli.inBackground(
             () ->
                 cli.execute(
-                    "node", "--port", "0", "--host", "127.0.0.1", "--advertise", "localhost:0"));
+                    "node", "--port", "0", "--host", "127.0.0.1", "--advertise", "localhost:0"),
+            threads);
 
     String line = cli.out.await("listening on", WAIT_SECONDS);
     Matcher m =
@@ -245,24 +249,6 @@ class NodeProcessTest {
     cli.out.await("running", WAIT_SECONDS);
     threads.get(0).interrupt();
     assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
-  }
-
-  private CompletableFuture<Cli.Run> inBackground(java.util.function.Supplier<Cli.Run> command) {
-    CompletableFuture<Cli.Run> result = new CompletableFuture<>();
-    Thread t =
-        new Thread(
-            () -> {
-              try {
-                result.complete(command.get());
-              } catch (Throwable e) {
-                result.completeExceptionally(e);
-              }
-            },
-            "kad-cli-test");
-    t.setDaemon(true);
-    threads.add(t);
-    t.start();
-    return result;
   }
 
   private static void assertRefused(String address) {

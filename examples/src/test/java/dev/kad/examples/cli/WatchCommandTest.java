@@ -25,13 +25,13 @@ class WatchCommandTest {
   private static final long WAIT_SECONDS = 30;
 
   private final List<KadNode> nodes = new ArrayList<>();
-  private Thread watcherThread;
+  private final List<Thread> threads = new ArrayList<>();
 
   @AfterEach
   void stopEverything() throws InterruptedException {
-    if (watcherThread != null) {
-      watcherThread.interrupt();
-      watcherThread.join(TimeUnit.SECONDS.toMillis(15));
+    for (Thread t : threads) {
+      t.interrupt();
+      t.join(TimeUnit.SECONDS.toMillis(15));
     }
     for (KadNode node : nodes) {
       node.close().block(Duration.ofSeconds(10));
@@ -64,10 +64,11 @@ class WatchCommandTest {
 
     Cli watcher = new Cli();
     CompletableFuture<Cli.Run> watch =
-        inBackground(
+        Cli.inBackground(
             () ->
                 watcher.execute(
-                    "watch", "--bootstrap", address, "--silence-warning", "2s", "watched"));
+                    "watch", "--bootstrap", address, "--silence-warning", "2s", "watched"),
+            threads);
     watcher.out.await("first", WAIT_SECONDS);
 
     seed.close().block(Duration.ofSeconds(10));
@@ -90,7 +91,7 @@ class WatchCommandTest {
     restarted.put(Key.of("watched"), bytes("third")).block(Duration.ofSeconds(10));
     watcher.out.await("third", WAIT_SECONDS);
 
-    watcherThread.interrupt();
+    threads.get(0).interrupt();
     Cli.Run run = watch.get(WAIT_SECONDS, TimeUnit.SECONDS);
     assertThat(run.exitCode()).as(run.errText()).isZero();
     assertThat(run.out()).containsExactly("first", "second", "third");
@@ -120,22 +121,5 @@ class WatchCommandTest {
 
   private static byte[] bytes(String text) {
     return text.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private CompletableFuture<Cli.Run> inBackground(java.util.function.Supplier<Cli.Run> command) {
-    CompletableFuture<Cli.Run> result = new CompletableFuture<>();
-    watcherThread =
-        new Thread(
-            () -> {
-              try {
-                result.complete(command.get());
-              } catch (Throwable e) {
-                result.completeExceptionally(e);
-              }
-            },
-            "kad-watch-test");
-    watcherThread.setDaemon(true);
-    watcherThread.start();
-    return result;
   }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,8 +36,8 @@ class KadWebAsShippedTest {
     }
   }
 
-  @Test
-  void healthShowsTheKadIndicatorWithoutExtraSettings() {
+  /** Starts the application as shipped, the first node of its own network, and a client of it. */
+  private WebTestClient startAlone() {
     context =
         SpringApplication.run(
             KadWebApplication.class,
@@ -46,10 +47,15 @@ class KadWebAsShippedTest {
             "--kad.maintenance=false",
             "--spring.main.banner-mode=off");
     int port = ((WebServerApplicationContext) context).getWebServer().getPort();
-    WebTestClient.bindToServer()
+    return WebTestClient.bindToServer()
         .baseUrl("http://127.0.0.1:" + port)
         .responseTimeout(BOUND)
-        .build()
+        .build();
+  }
+
+  @Test
+  void healthShowsTheKadIndicatorWithoutExtraSettings() {
+    startAlone()
         .get()
         .uri("/actuator/health")
         .exchange()
@@ -64,23 +70,11 @@ class KadWebAsShippedTest {
 
   @Test
   void aNodeAloneInItsNetworkStoresAtItselfWithA200() {
-    context =
-        SpringApplication.run(
-            KadWebApplication.class,
-            "--server.port=0",
-            "--kad.host=127.0.0.1",
-            "--kad.port=0",
-            "--kad.maintenance=false",
-            "--spring.main.banner-mode=off");
-    int port = ((WebServerApplicationContext) context).getWebServer().getPort();
     // The first node of its network: its own copy is the only one there can be.
-    WebTestClient.bindToServer()
-        .baseUrl("http://127.0.0.1:" + port)
-        .responseTimeout(BOUND)
-        .build()
+    startAlone()
         .put()
         .uri("/keys/{key}", "first")
-        .bodyValue("value".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .bodyValue("value".getBytes(StandardCharsets.UTF_8))
         .exchange()
         .expectStatus()
         .isOk()
