@@ -84,6 +84,17 @@ final class RpcCommand implements Callable<Integer> {
       description = "Contacts in the serving node's routing table (default: 1000).")
   int table;
 
+  @Option(
+      names = "--native",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description = {
+        "Run both nodes on Netty's native epoll transport where it is available;",
+        "--no-native runs them on NIO (default: epoll where available)."
+      })
+  boolean nativeTransport;
+
   @Option(names = "--server-threads", defaultValue = "1", description = "Default: 1.")
   int serverThreads;
 
@@ -129,6 +140,7 @@ final class RpcCommand implements Callable<Integer> {
                 .name("kad-bench-server")
                 .nodeId(serverId)
                 .format(format)
+                .nativeTransport(nativeTransport)
                 .eventLoopThreads(serverThreads)
                 .build());
     NodeId clientId = NodeId.random(config.idBits(), random);
@@ -139,6 +151,7 @@ final class RpcCommand implements Callable<Integer> {
                 .name("kad-bench-client")
                 .nodeId(clientId)
                 .format(format)
+                .nativeTransport(nativeTransport)
                 .eventLoopThreads(clientThreads)
                 .maxConcurrentRequestsPerConnection(Math.max(256, concurrency))
                 .build());

@@ -115,6 +115,17 @@ final class TcpCommand implements Callable<Integer> {
   int eventLoops;
 
   @Option(
+      names = "--native",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description = {
+        "Run the nodes on Netty's native epoll transport where it is available;",
+        "--no-native runs them on NIO (default: epoll where available)."
+      })
+  boolean nativeTransport;
+
+  @Option(
       names = "--origins",
       defaultValue = "10",
       description = {
@@ -270,6 +281,7 @@ final class TcpCommand implements Callable<Integer> {
               .bindPort(0)
               .nodeId(id)
               .format(format)
+              .nativeTransport(nativeTransport)
               // Hundreds of nodes in one JVM would otherwise keep a full mesh of
               // connections open and run out of file descriptors.
               .idleTimeout(Duration.ofSeconds(2));

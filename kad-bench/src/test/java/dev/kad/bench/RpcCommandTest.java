@@ -41,6 +41,16 @@ class RpcCommandTest {
   }
 
   @Test
+  void noNativeRunsBothNodesOnNio() {
+    Cli.Run run =
+        Cli.run("rpc", "--seconds", "1", "--warmup", "0", "--concurrency", "4", "--no-native");
+    Map<String, String> fields = run.json();
+
+    assertThat(Cli.number(fields, "rpcs_per_s")).as("stderr: %s", run.err()).isPositive();
+    assertThat(Cli.number(fields, "errors")).isZero();
+  }
+
+  @Test
   void anUnknownFormatIsRejected() {
     String line = Cli.run("rpc", "--seconds", "1", "--format", "xml").rejected();
 

@@ -71,6 +71,15 @@ class TcpCommandTest {
   }
 
   @Test
+  void noNativeRunsTheNodesOnNio() {
+    Map<String, String> fields =
+        Cli.run("tcp", "--nodes", "6", "--lookups", "5", "--no-native").json();
+
+    assertThat(fields.keySet()).containsExactlyElementsOf(FIELDS);
+    assertThat(Cli.number(fields, "get_success")).isEqualTo(1.0);
+  }
+
+  @Test
   void tooFewNodesIsOneLineOnStderrAndExitCode2() {
     String line = Cli.run("tcp", "--nodes", "1", "--lookups", "5").rejected();
 

@@ -103,6 +103,7 @@ public class KadAutoConfiguration {
             .maxInboundConnections(properties.getMaxInboundConnections())
             .maxInboundConnectionsPerIp(properties.getMaxInboundConnectionsPerIp())
             .perIpLimitForLocalPeers(properties.isPerIpLimitForLocalPeers())
+            .nativeTransport(properties.isNativeTransport())
             .maxOutboundConnections(properties.getMaxOutboundConnections())
             .maxConcurrentRequestsPerConnection(properties.getMaxConcurrentRequestsPerConnection());
     if (properties.getMaxPendingWriteBytes() != null) {

@@ -177,6 +177,12 @@ public class KadProperties implements Validator {
   private boolean perIpLimitForLocalPeers = false;
 
   /**
+   * Whether the transport runs on Linux's native epoll transport where Netty finds it usable (NIO
+   * elsewhere); false runs it on NIO everywhere.
+   */
+  private boolean nativeTransport = true;
+
+  /**
    * The TCP connections this node keeps dialed to peers; dialing one more first closes the least
    * recently used idle one.
    */
@@ -826,6 +832,14 @@ public class KadProperties implements Validator {
 
   public void setPerIpLimitForLocalPeers(boolean perIpLimitForLocalPeers) {
     this.perIpLimitForLocalPeers = perIpLimitForLocalPeers;
+  }
+
+  public boolean isNativeTransport() {
+    return nativeTransport;
+  }
+
+  public void setNativeTransport(boolean nativeTransport) {
+    this.nativeTransport = nativeTransport;
   }
 
   public int getMaxOutboundConnections() {

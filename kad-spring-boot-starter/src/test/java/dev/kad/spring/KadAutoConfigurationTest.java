@@ -156,6 +156,7 @@ class KadAutoConfigurationTest {
             "kad.connect-timeout=2s",
             "kad.max-concurrent-requests-per-connection=16",
             "kad.per-ip-limit-for-local-peers=true",
+            "kad.native-transport=false",
             "kad.max-pending-write-bytes=2MB",
             "kad.max-total-pending-write-bytes=32MB")
         .run(
@@ -168,6 +169,7 @@ class KadAutoConfigurationTest {
               assertThat(options.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
               assertThat(options.maxConcurrentRequestsPerConnection()).isEqualTo(16);
               assertThat(options.perIpLimitForLocalPeers()).isTrue();
+              assertThat(options.nativeTransport()).isFalse();
               assertThat(options.maxPendingWriteBytes()).isEqualTo(2 * 1024 * 1024);
               assertThat(options.maxTotalPendingWriteBytes()).isEqualTo(32L * 1024 * 1024);
             });

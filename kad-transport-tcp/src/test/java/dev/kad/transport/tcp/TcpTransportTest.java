@@ -18,6 +18,7 @@ import dev.kad.testkit.NoBlocking;
 import dev.kad.testkit.TransportContract;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.epoll.Epoll;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
@@ -474,6 +476,31 @@ class TcpTransportTest implements TransportContract {
         .collect(Collectors.toList());
   }
 
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void runsOnEpollWhereNettyHasItUnlessToldNot(boolean nativeTransport) {
+    String name = "native-" + nativeTransport + "-" + System.identityHashCode(this);
+    List<String> servedOn = new CopyOnWriteArrayList<>();
+    EchoHandler echo = new EchoHandler(1);
+    TcpTransport server =
+        started(
+            request -> {
+              servedOn.add(Thread.currentThread().getName());
+              return echo.handle(request);
+            },
+            b -> b.name(name + "-server").nativeTransport(nativeTransport));
+    TcpTransport client =
+        started(new EchoHandler(2), b -> b.name(name + "-client").nativeTransport(nativeTransport));
+
+    assertThat(client.send(server.localAddress(), new Request.Ping(me(client, 2))).block(BOUND))
+        .isInstanceOf(Response.Pong.class);
+
+    // reactor-netty names each loop's threads after its kind
+    String kind = nativeTransport && Epoll.isAvailable() ? "-epoll-" : "-nio-";
+    assertThat(servedOn).singleElement().asString().startsWith(name + "-server" + kind);
+    assertThat(threadsNamed(name + "-client")).isNotEmpty().allMatch(n -> n.contains(kind));
+  }
+
   @Test
   void closeBeforeStartReleasesTheLoops() {
     TcpTransport t = TcpTransport.create();
@@ -891,6 +918,7 @@ class TcpTransportTest implements TransportContract {
                     d.maxConcurrentRequestsPerConnection(),
                     d.eventLoopThreads(),
                     d.eventLoops(),
+                    d.nativeTransport(),
                     d.scheduler()))
         .hasMessageStartingWith("requestTimeout must be at most");
   }
