@@ -45,6 +45,18 @@ public record Address(String host, int port) {
   }
 
   /**
+   * Whether {@code other} names the same endpoint: the same port, and the same host ignoring case
+   * (host names are case-insensitive; IPv6 literals may be written in either case). No name is
+   * looked up.
+   *
+   * @param other another address
+   * @return true when both name the same host and port
+   */
+  public boolean sameEndpoint(Address other) {
+    return port == other.port && host.equalsIgnoreCase(other.host);
+  }
+
+  /**
    * A hash of host and port, consistent with {@link #equals}.
    *
    * @return the hash

@@ -19,6 +19,17 @@ class AddressTest {
   }
 
   @Test
+  void equalityIsHostAndPortAndTheSameEndpointIgnoresTheHostsCase() {
+    Address a = new Address("Kad-0.example", 7000);
+    assertThat(a).isEqualTo(new Address("Kad-0.example", 7000)).hasSameHashCodeAs(a);
+    assertThat(a).isNotEqualTo(new Address("kad-0.example", 7000));
+    assertThat(a).isNotEqualTo(new Address("Kad-0.example", 7001));
+    assertThat(a.sameEndpoint(new Address("kad-0.EXAMPLE", 7000))).isTrue();
+    assertThat(a.sameEndpoint(new Address("kad-0.example", 7001))).isFalse();
+    assertThat(new Address("2001:DB8::1", 1).sameEndpoint(new Address("2001:db8::1", 1))).isTrue();
+  }
+
+  @Test
   void rejectsTextWithoutAValidPortNamingIt() {
     assertThatThrownBy(() -> Address.parse("localhost"))
         .isInstanceOf(IllegalArgumentException.class)

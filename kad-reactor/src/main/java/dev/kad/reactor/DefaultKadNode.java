@@ -760,7 +760,7 @@ final class DefaultKadNode implements KadNode {
       Map<Address, String> problems,
       Set<Address> selves,
       AtomicReference<Throwable> firstError) {
-    if (isOwnAddress(seed)) {
+    if (seed.sameEndpoint(contact().address())) {
       // Its own advertised address is this node without dialing it: behind a NAT that does not
       // loop a node's traffic back to itself (no hairpinning) the ping would fail, and a first
       // node given the cluster's seed list would wait for a network that is itself.
@@ -791,14 +791,6 @@ final class DefaultKadNode implements KadNode {
               heardFrom(r.sender());
               return Mono.just(r.sender());
             });
-  }
-
-  /**
-   * Whether {@code seed} is the address this node advertises (host names compared ignoring case).
-   */
-  private boolean isOwnAddress(Address seed) {
-    Address own = contact().address();
-    return seed.port() == own.port() && seed.host().equalsIgnoreCase(own.host());
   }
 
   /** Why a seed's answer to a ping does not let this node join through it, if it does not. */

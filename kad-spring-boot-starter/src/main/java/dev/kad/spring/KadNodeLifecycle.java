@@ -249,6 +249,11 @@ public class KadNodeLifecycle implements SmartLifecycle {
     return Mono.defer(
         () -> {
           AtomicInteger attempts = new AtomicInteger();
+          // A seed that is the node's advertised address is the node itself, as the engine's
+          // bootstrap counts it: known before any attempt, even one that joins through another.
+          if (seeds.stream().anyMatch(node.contact().address()::sameEndpoint)) {
+            ownSeed = true;
+          }
           status.set(status(BootstrapStatus.State.RUNNING, Optional.empty(), 0, rejoin));
           return Mono.defer(
                   () -> {

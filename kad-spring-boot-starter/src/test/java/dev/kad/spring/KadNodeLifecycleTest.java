@@ -587,14 +587,17 @@ class KadNodeLifecycleTest {
         new KadNodeLifecycle(node, List.of(own, SEED), threshold, virtualClock, vts);
     KadHealthIndicator health = new KadHealthIndicator(node, lifecycle, threshold, virtualClock);
     lifecycle.start();
-    // It joined through the other seed, so it does not know yet that it is among its seeds.
+    // It joined through the other seed, and knows from its own address that it is among them.
     assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
-    assertThat(lifecycle.status().ownSeed()).isFalse();
+    assertThat(lifecycle.status().ownSeed()).isTrue();
 
-    // The other seed, its only peer, is gone for good. The rejoin finds the node among its seeds:
-    // it is the first node of its network, up and waiting for peers while it tries the other seed.
+    // The other seed, its only peer, is gone for good: the first node of its network is up and
+    // waiting for peers from the moment it is silent, and while it tries the other seed.
     network.kill(SEED);
-    vts.advanceTimeBy(threshold.multipliedBy(2));
+    vts.advanceTimeBy(threshold.plusSeconds(1));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+    assertThat(health.health().getDetails()).containsEntry("waitingForPeers", true);
+    vts.advanceTimeBy(threshold);
     assertThat(lifecycle.status().ownSeed()).isTrue();
     assertThat(lifecycle.status().rejoining()).isTrue();
     Health waiting = health.health();
