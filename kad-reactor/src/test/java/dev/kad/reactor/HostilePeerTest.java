@@ -201,9 +201,15 @@ class HostilePeerTest {
 
     List<LookupEvent> events = c.await(victim.trace(NodeId.random(rng)));
 
-    assertThat(answerFrom(events, steering).returned()).isZero();
+    assertThat(answerFrom(events, steering).returned()).isEqualTo(bogons.size());
     assertThat(events)
-        .noneMatch(e -> e instanceof LookupEvent.Queried q && bogons.contains(q.contact()));
+        .noneMatch(e -> e instanceof LookupEvent.Queried q && bogons.contains(q.contact()))
+        .noneMatch(e -> e instanceof LookupEvent.CloserFound f && bogons.contains(f.contact()));
+    assertThat(events)
+        .last()
+        .isInstanceOfSatisfying(
+            LookupEvent.Finished.class,
+            f -> assertThat(f.closest()).doesNotContainAnyElementsOf(bogons));
     // nor does a sender advertising one get into the table
     RawPeer portZero = peer(c, NodeId.random(rng), (self, request) -> new Response.Pong(self));
     Contact claimed = new Contact(portZero.contact().id(), new Address("10.1.2.3", 0));

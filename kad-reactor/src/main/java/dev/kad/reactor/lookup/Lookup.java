@@ -8,7 +8,6 @@ import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Response;
-import dev.kad.reactor.routing.Subnets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -282,8 +281,9 @@ public final class Lookup {
     }
 
     /**
-     * De-duplicated, bounded by k, without this node, the responder, ids of another width or
-     * addresses no request could reach (a peer would otherwise steer requests at them).
+     * De-duplicated, bounded by k, without this node, the responder or ids of another width. The
+     * state drops addresses no request could reach (a peer would otherwise steer requests at them)
+     * from the contacts it does not know yet.
      */
     private List<Contact> sanitize(List<Contact> contacts, Contact responder) {
       List<Contact> out = new ArrayList<>(Math.min(contacts.size(), config.k()));
@@ -296,7 +296,6 @@ public final class Lookup {
         if (id.bits() == self.bits()
             && !id.equals(self)
             && !id.equals(responder.id())
-            && Subnets.dialable(c.address())
             && isNew(out, id)) {
           out.add(c);
         }

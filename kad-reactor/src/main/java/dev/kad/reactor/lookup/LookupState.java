@@ -3,6 +3,7 @@ package dev.kad.reactor.lookup;
 import dev.kad.api.Contact;
 import dev.kad.api.KadId;
 import dev.kad.api.NodeId;
+import dev.kad.reactor.routing.Subnets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -180,7 +181,13 @@ public final class LookupState {
 
   private boolean offer(Contact c, int hop) {
     NodeId id = c.id();
-    if (id.equals(self) || id.bits() != self.bits() || byId.containsKey(id)) {
+    // Dialable last: most contacts an answer names are known already, and reading an address is
+    // what an answer's check cost (the contacts of a simulated network's answers are the
+    // responders' own, cold in memory).
+    if (id.equals(self)
+        || id.bits() != self.bits()
+        || byId.containsKey(id)
+        || !Subnets.dialable(c.address())) {
       return false;
     }
     Candidate candidate = new Candidate(c, prefixOf(id) ^ targetPrefix, hop);

@@ -119,6 +119,25 @@ class LookupStateTest {
   }
 
   @Test
+  void ignoresContactsNoRequestCouldReachButTakesTheIdLaterAtAReachableAddress() {
+    List<Contact> seeds = contacts(1);
+    LookupState state = new LookupState(target, self, 4, 1, seeds);
+    state.next();
+    NodeId id = NodeId.random(rng);
+    List<Contact> unreachable =
+        List.of(
+            new Contact(id, new Address("0.0.0.0", 4000)),
+            new Contact(id, new Address("224.0.0.1", 4000)),
+            new Contact(id, new Address("10.9.9.9", 0)));
+    assertThat(state.answered(seeds.get(0).id(), unreachable)).isEmpty();
+    assertThat(state.status(id)).isNull();
+    assertThat(state.isDone()).isTrue();
+    // The id named at a reachable address by another answer is a contact like any other.
+    state.offer(List.of(new Contact(id, new Address("10.9.9.9", 4000))), 2);
+    assertThat(state.next()).extracting(Contact::id).containsExactly(id);
+  }
+
+  @Test
   void widensToEveryEligibleContactAfterAWindowWithoutProgress() {
     List<Contact> all = contacts(8);
     // Seeds: the two closest are asked first; their answers bring nothing closer.
