@@ -1130,9 +1130,9 @@ final class DefaultKadNode implements KadNode {
           Map<Key, List<Value>> byKey = new LinkedHashMap<>();
           // Once per key, not per value: each decision is a closest() of the table.
           Map<Key, Boolean> decided = new HashMap<>();
-          for (StoredValue v : store.entries(now)) {
+          // Only the keys the plan leaves open are read from the store, not every value it holds.
+          for (StoredValue v : store.entries(now, plan::mayHandOver)) {
             if (!v.cached()
-                && plan.mayHandOver(v.key())
                 && decided.computeIfAbsent(
                     v.key(),
                     key -> HandOver.handsOver(id, key, table.closest(key, config.k()), newcomer))) {

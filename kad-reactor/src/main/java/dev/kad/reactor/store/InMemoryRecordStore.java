@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * The default {@link RecordStore}: values in memory, with the limits of {@link KadConfig} ({@code
@@ -193,6 +194,22 @@ public final class InMemoryRecordStore implements RecordStore {
     List<StoredValue> out = new ArrayList<>(size);
     for (Map<Identity, StoredValue> values : byKey.values()) {
       for (StoredValue v : values.values()) {
+        if (!v.isExpiredAt(now)) {
+          out.add(v);
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized List<StoredValue> entries(Instant now, Predicate<Key> wanted) {
+    List<StoredValue> out = new ArrayList<>();
+    for (Map.Entry<Key, Map<Identity, StoredValue>> e : byKey.entrySet()) {
+      if (!wanted.test(e.getKey())) {
+        continue;
+      }
+      for (StoredValue v : e.getValue().values()) {
         if (!v.isExpiredAt(now)) {
           out.add(v);
         }

@@ -4,6 +4,7 @@ import dev.kad.api.Key;
 import dev.kad.api.Value;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Where a node keeps the values it stores for the network. A key holds a set of values, each
@@ -47,6 +48,21 @@ public interface RecordStore {
    * @return the stored values
    */
   List<StoredValue> entries(Instant now);
+
+  /**
+   * The values held for the keys {@code wanted} accepts that have not expired, with their
+   * bookkeeping: for a caller that rules out most keys by the key alone (the hand-over to a new
+   * node), so that a store need not copy every value to return a few. The default filters {@link
+   * #entries(Instant)}; a store with an index by key tests each key once.
+   *
+   * @param now the current instant
+   * @param wanted whether the values of a key are wanted; cheap, and called under the store's lock
+   *     by stores that have one
+   * @return the stored values of the wanted keys
+   */
+  default List<StoredValue> entries(Instant now, Predicate<Key> wanted) {
+    return entries(now).stream().filter(v -> wanted.test(v.key())).toList();
+  }
 
   /**
    * Drops every value that expired at {@code now}.

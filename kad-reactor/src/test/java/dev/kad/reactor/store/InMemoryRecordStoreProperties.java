@@ -124,6 +124,12 @@ class InMemoryRecordStoreProperties {
         assertThat(store.entries(now))
             .as("entries at %s", now)
             .containsExactlyInAnyOrderElementsOf(model.entries(now));
+        // Those of some keys only, as a hand-over asks for them.
+        Key wanted = keys[rng.nextInt(keys.length)];
+        assertThat(store.entries(now, other -> !other.equals(wanted)))
+            .as("entries of every key but %s at %s", wanted, now)
+            .containsExactlyInAnyOrderElementsOf(
+                model.entries(now).stream().filter(v -> !v.key().equals(wanted)).toList());
       }
       for (Key key : keys) {
         List<Value> held = store.get(key, now);
