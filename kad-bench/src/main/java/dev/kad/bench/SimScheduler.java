@@ -209,10 +209,6 @@ final class SimScheduler implements Scheduler {
       this.worker = worker;
     }
 
-    boolean runsBefore(Task o) {
-      return time != o.time ? time < o.time : seq < o.seq;
-    }
-
     @Override
     public void dispose() {
       if (!cancelled) {
@@ -232,7 +228,11 @@ final class SimScheduler implements Scheduler {
    * costs O(log n) and no scan.
    */
   private static final class TaskHeap {
+    // Run order (time, then seq) is kept beside the tasks, so sifting compares array entries
+    // instead of reading the tasks, which lie all over a large heap (a sift read two per level).
     private Task[] heap = new Task[1024];
+    private long[] times = new long[1024];
+    private long[] seqs = new long[1024];
     private int size;
 
     int size() {
@@ -246,6 +246,8 @@ final class SimScheduler implements Scheduler {
     void add(Task task) {
       if (size == heap.length) {
         heap = Arrays.copyOf(heap, size * 2);
+        times = Arrays.copyOf(times, size * 2);
+        seqs = Arrays.copyOf(seqs, size * 2);
       }
       siftUp(size++, task);
     }
@@ -289,39 +291,55 @@ final class SimScheduler implements Scheduler {
     }
 
     private void siftUp(int slot, Task task) {
+      long time = task.time;
+      long seq = task.seq;
       while (slot > 0) {
         int parent = (slot - 1) >>> 1;
-        Task p = heap[parent];
-        if (!task.runsBefore(p)) {
+        if (!before(time, seq, times[parent], seqs[parent])) {
           break;
         }
-        place(slot, p);
+        move(parent, slot);
         slot = parent;
       }
       place(slot, task);
     }
 
     private void siftDown(int slot, Task task) {
+      long time = task.time;
+      long seq = task.seq;
       int half = size >>> 1;
       while (slot < half) {
         int child = 2 * slot + 1;
-        Task c = heap[child];
         int right = child + 1;
-        if (right < size && heap[right].runsBefore(c)) {
+        if (right < size && before(times[right], seqs[right], times[child], seqs[child])) {
           child = right;
-          c = heap[right];
         }
-        if (!c.runsBefore(task)) {
+        if (!before(times[child], seqs[child], time, seq)) {
           break;
         }
-        place(slot, c);
+        move(child, slot);
         slot = child;
       }
       place(slot, task);
     }
 
+    /** Whether the task at (time, seq) runs before the one at (otherTime, otherSeq). */
+    private static boolean before(long time, long seq, long otherTime, long otherSeq) {
+      return time != otherTime ? time < otherTime : seq < otherSeq;
+    }
+
+    private void move(int from, int to) {
+      Task task = heap[from];
+      heap[to] = task;
+      times[to] = times[from];
+      seqs[to] = seqs[from];
+      task.slot = to;
+    }
+
     private void place(int slot, Task task) {
       heap[slot] = task;
+      times[slot] = task.time;
+      seqs[slot] = task.seq;
       task.slot = slot;
     }
   }
