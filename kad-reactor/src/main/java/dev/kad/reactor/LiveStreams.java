@@ -11,6 +11,7 @@ import dev.kad.reactor.watch.WatchSession;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -109,15 +110,19 @@ final class LiveStreams {
           // granted, at once when a subscribed node fails, and within seconds (with back-off)
           // after a round no node granted. Each wait is measured after the resubscription
           // before it, so a shorter grant takes effect at the next renewal, not one renewal
-          // late (a wait started before the grant let the subscription lapse). A round that
-          // subscribes again after one that left the watch subscribed nowhere reads the
-          // current values again: stores made meanwhile were pushed to nobody.
+          // late (a wait started before the grant let the subscription lapse). A round whose
+          // nodes are all new to the watch (after one that left it subscribed nowhere, or
+          // when every node it was subscribed at is gone) reads the current values again:
+          // stores made meanwhile may have been pushed to nobody.
+          // Listening for kicks first, then taking one that came during the round before:
+          // a kick in between is seen either way.
           Mono<Void> nextRenewal =
               Mono.defer(
                   () ->
                       Mono.firstWithSignal(
                           Mono.delay(session.renewal(), node.scheduler()).then(),
-                          session.kicks().next().then()));
+                          session.kicks().next().doOnNext(k -> session.takeKick()).then(),
+                          Mono.defer(() -> session.takeKick() ? Mono.empty() : Mono.never())));
           Mono<Void> readValues =
               node.values(key, Integer.MAX_VALUE).collectList().doOnNext(session::offer).then();
           Flux<Value> upkeep =
@@ -138,7 +143,8 @@ final class LiveStreams {
   /**
    * Subscribes at the key's current k closest nodes and drops the ones that left the set.
    *
-   * @return whether the watch, subscribed nowhere before, is subscribed somewhere now
+   * @return whether the nodes that granted a subscription are all new to the watch: none of them
+   *     pushed to it before this round
    */
   private Mono<Boolean> resubscribe(WatchSession session) {
     Key key = session.key();
@@ -195,7 +201,7 @@ final class LiveStreams {
                               }
                             }
                             session.granted(max(shortest, MIN_TTL));
-                            return before.isEmpty();
+                            return Collections.disjoint(before, accepted.keySet());
                           }));
             })
         .onErrorResume(
@@ -431,7 +437,7 @@ final class LiveStreams {
   void kickUnsubscribed() {
     for (Set<WatchSession> sessions : watches.values()) {
       for (WatchSession session : sessions) {
-        if (session.subscribedAt().isEmpty()) {
+        if (session.subscribedNowhere()) {
           session.kick();
         }
       }

@@ -160,6 +160,39 @@ class WatchTest {
   }
 
   @Test
+  void aWatchWhoseStorageNodesAllLeftReadsWhatTheirSuccessorsWereGiven() {
+    Cluster c = cluster(38, 30);
+    Key key = Key.of("moved");
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    List<Value> seen = watch(watcher, key);
+    // Every node the watch is subscribed at leaves, unnoticed until its next renewal.
+    c.nodes.stream()
+        .filter(n -> n != watcher)
+        .sorted(Cluster.byDistanceTo(key))
+        .limit(CONFIG.k())
+        .forEach(n -> c.network.kill(n.contact().address()));
+    KadNode other =
+        c.nodes.stream()
+            .filter(n -> n != watcher && c.network.isAlive(n.contact().address()))
+            .findFirst()
+            .orElseThrow();
+    // Nodes closer to the key join elsewhere and are given a value: nobody pushes it.
+    for (int i = 0; i < CONFIG.k(); i++) {
+      byte[] near = key.toBytes();
+      near[near.length - 1] ^= (byte) (i + 1);
+      KadNode newcomer = c.startWithId(NodeId.of(near));
+      c.await(newcomer.bootstrap(List.of(other.contact().address())));
+      c.nodes.add(newcomer);
+    }
+    c.await(other.put(key, new byte[] {5}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(seen).isEmpty();
+    // The renewal subscribes at the newcomers only, and reads what they hold.
+    c.vts.advanceTimeBy(CONFIG.subscriptionTtl());
+    assertThat(firstBytes(seen)).containsExactly(5);
+  }
+
+  @Test
   void aWatchSubscribedNowhereSubscribesAsSoonAsItsNodeBootstrapsAgain() {
     Cluster c = cluster(37, 8);
     Key key = Key.of("rejoined");

@@ -117,6 +117,13 @@ public final class RoutingTable {
           publish(current, index, bucket.movedToTail(known, entry.seen(now)));
           return Insertion.of(Kind.REFRESHED);
         }
+        int cached = bucket.replacements().indexOf(contact.id());
+        if (cached >= 0 && !bucket.replacements().get(cached).address().equals(contact.address())) {
+          // A replacement keeps its first address, as a bucket's contact does: a peer claiming a
+          // waiting id from its own address would otherwise be promoted, or added, under that id.
+          // Nor does the claim count as news of a newcomer that makes the oldest due for a ping.
+          return Insertion.of(Kind.OTHER_ADDRESS);
+        }
         if (!Subnets.dialable(contact.address())) {
           return Insertion.of(Kind.REJECTED_ADDRESS);
         }
@@ -125,7 +132,6 @@ public final class RoutingTable {
         }
         if (!bucket.isFull(config.k())) {
           Bucket updated = bucket.plus(new Entry(contact, now, 0, successEpoch, false));
-          int cached = bucket.replacements().indexOf(contact.id());
           if (cached >= 0) {
             updated = updated.withReplacements(bucket.replacements().minus(cached));
           }
@@ -149,13 +155,6 @@ public final class RoutingTable {
 
   private Insertion cache(
       Bucket[] current, int index, Bucket bucket, Contact contact, Instant now) {
-    int cached = bucket.replacements().indexOf(contact.id());
-    if (cached >= 0 && !bucket.replacements().get(cached).address().equals(contact.address())) {
-      // A replacement keeps its first address, as a bucket's contact does: otherwise a peer
-      // claiming a waiting id from its own address would be promoted under that id. Nor does the
-      // claim count as news of a newcomer that makes the oldest due for a ping.
-      return Insertion.of(Kind.OTHER_ADDRESS);
-    }
     Entry oldest = bucket.entry(0);
     boolean due =
         !oldest.pinging()

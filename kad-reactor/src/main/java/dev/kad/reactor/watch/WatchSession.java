@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Sinks;
@@ -50,6 +51,7 @@ public final class WatchSession {
   private volatile FluxSink<Value> sink;
   private volatile Duration renewal;
   private volatile int roundsWithout;
+  private final AtomicBoolean kicked = new AtomicBoolean();
 
   /**
    * Starts a session.
@@ -216,9 +218,33 @@ public final class WatchSession {
     roundsWithout++;
   }
 
-  /** Asks for an early re-subscription, e.g. because a subscribed node failed. */
+  /**
+   * Asks for an early re-subscription, e.g. because a subscribed node failed. A kick while a round
+   * runs is kept for the wait after it ({@link #takeKick()}): the upkeep listens to {@link
+   * #kicks()} only between rounds.
+   */
   public void kick() {
+    kicked.set(true);
     kicks.tryEmitNext(Boolean.TRUE);
+  }
+
+  /**
+   * Whether a kick came since the last call, clearing it.
+   *
+   * @return true when the next round should start at once
+   */
+  public boolean takeKick() {
+    return kicked.getAndSet(false);
+  }
+
+  /**
+   * Whether the watch is subscribed nowhere: its last round was granted by no node, or it holds no
+   * subscription.
+   *
+   * @return true when no storage node pushes to it
+   */
+  public boolean subscribedNowhere() {
+    return roundsWithout > 0 || subscribedAt.isEmpty();
   }
 
   /**

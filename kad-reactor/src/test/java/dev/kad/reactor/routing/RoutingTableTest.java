@@ -187,6 +187,11 @@ class RoutingTableTest {
     Bucket bucket = bucketOf(table, x2);
     assertThat(bucket.contacts()).containsExactly(x2);
     assertThat(bucket.replacements()).containsExactly(x1);
+    // The bucket has room, but a claim of the waiting id from another subnet is not added under it.
+    Contact claimant = new Contact(x1.id(), new Address("192.168.4.1", 1));
+    assertThat(table.seen(claimant).kind()).isEqualTo(Kind.OTHER_ADDRESS);
+    assertThat(bucketOf(table, x2).contacts()).containsExactly(x2);
+    assertThat(bucketOf(table, x2).replacements()).containsExactly(x1);
   }
 
   @Test

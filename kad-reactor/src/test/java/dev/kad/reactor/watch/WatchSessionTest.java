@@ -1,5 +1,7 @@
 package dev.kad.reactor.watch;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
@@ -90,5 +92,32 @@ class WatchSessionTest {
         .expectNext(v(alice, 6))
         .thenCancel()
         .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aKickIsKeptUntilTakenSoThatOneDuringARoundIsNotLost() {
+    WatchSession session = new WatchSession(Key.of("k"), 8, Duration.ofMinutes(10));
+    assertThat(session.takeKick()).isFalse();
+    // Nobody listens to the kicks while a round runs.
+    session.kick();
+    assertThat(session.takeKick()).isTrue();
+    assertThat(session.takeKick()).isFalse();
+  }
+
+  @Test
+  void roundsNobodyGrantedAreRetriedWithBackOffUpToAMinute() {
+    WatchSession session = new WatchSession(Key.of("k"), 8, Duration.ofMinutes(10));
+    assertThat(session.renewal()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(session.subscribedNowhere()).isTrue();
+    session.grantedNone();
+    assertThat(session.renewal()).isEqualTo(WatchSession.FIRST_RETRY);
+    session.grantedNone();
+    assertThat(session.renewal()).isEqualTo(WatchSession.FIRST_RETRY.multipliedBy(2));
+    for (int i = 0; i < 30; i++) {
+      session.grantedNone();
+    }
+    assertThat(session.renewal()).isEqualTo(WatchSession.MAX_RETRY);
+    session.granted(Duration.ofMinutes(2));
+    assertThat(session.renewal()).isEqualTo(Duration.ofMinutes(1));
   }
 }
