@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
+import reactor.core.Fuseable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -51,7 +53,10 @@ final class PeerConnection {
 
   /** What a connection needs from the transport that owns it. */
   interface Owner {
-    /** Answers an inbound request; never errors (failures become {@code Failure}). */
+    /**
+     * Answers an inbound request; never errors (failures become {@code Failure}). An answer known
+     * at once comes as {@code Mono.just}, which the connection writes without subscribing.
+     */
     Mono<Response> answer(Request request);
 
     /** The peer's advertised contact, seen on an inbound request over {@code connection}. */
@@ -433,8 +438,21 @@ final class PeerConnection {
 
   private Mono<Void> answer(long rid, Request request) {
     answering.incrementAndGet();
-    return owner
-        .answer(request)
+    Mono<Response> answer = owner.answer(request);
+    if (answer instanceof Fuseable.ScalarCallable<?> now) {
+      // Answered already (Owner.answer): written at once, and flatMap takes the empty Mono
+      // without subscribing to anything.
+      try {
+        writeResponse(rid, (Response) now.call());
+      } catch (Exception e) {
+        throw Exceptions.propagate(e); // not from Mono.just, whose call() throws nothing
+      } finally {
+        answering.decrementAndGet();
+        closeIfRetiredAndIdle();
+      }
+      return Mono.empty();
+    }
+    return answer
         .doOnNext(response -> writeResponse(rid, response))
         .then()
         .takeUntilOther(closed.asMono())

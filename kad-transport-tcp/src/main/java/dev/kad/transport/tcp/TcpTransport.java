@@ -32,6 +32,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -39,6 +40,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.netty.DisposableServer;
@@ -366,10 +368,8 @@ public final class TcpTransport implements Transport {
                             + " within requestTimeout "
                             + options.requestTimeout())),
             options.scheduler())
-        .onErrorMap(
-            e -> !(e instanceof KadException),
-            e -> new UnreachableContactException("request to " + to + " failed: " + e, e))
-        .onErrorMap(e -> closing.get() && !(e instanceof NodeClosedException), e -> closedError())
+        // One operator for both mappings: each is a subscriber set up for every request.
+        .onErrorMap(e -> failure(to, e))
         // Over the bound because every dialed connection was busy: this one may now be idle.
         .doFinally(signal -> trimOutbound());
   }
@@ -395,6 +395,16 @@ public final class TcpTransport implements Transport {
     return retries == 0
         ? once
         : once.onErrorResume(PeerConnection::sendAgain, e -> attempt(to, request, retries - 1));
+  }
+
+  /** What a failed send reports: a {@link KadException}, the node's closing first of all. */
+  private Throwable failure(Address to, Throwable e) {
+    if (closing.get() && !(e instanceof NodeClosedException)) {
+      return closedError();
+    }
+    return e instanceof KadException
+        ? e
+        : new UnreachableContactException("request to " + to + " failed: " + e, e);
   }
 
   private NodeClosedException closedError() {
@@ -699,26 +709,49 @@ public final class TcpTransport implements Transport {
 
   private final PeerConnection.Owner owner =
       new PeerConnection.Owner() {
+        /**
+         * {@inheritDoc}
+         *
+         * <p>A handler that answers at once (a {@code Mono.fromSupplier} or {@code Mono.just}, as
+         * the engine's does) is called here and its answer returned as {@code Mono.just}, which the
+         * connection writes without setting up operators: per request, those cost more than the
+         * engine's handling of a FindNode.
+         */
         @Override
         public Mono<Response> answer(Request request) {
           RequestHandler h = handler.get();
           if (h == null) {
             return Mono.just(internalFailure("not started"));
           }
-          return Mono.defer(() -> h.handle(request))
+          Mono<Response> answer;
+          try {
+            answer = Objects.requireNonNull(h.handle(request), "the handler's answer");
+            if (answer instanceof Callable<?> now) {
+              Object response = now.call();
+              return Mono.just(
+                  response != null
+                      ? (Response) response
+                      : handlerFailed(request, new IllegalStateException("no response")));
+            }
+          } catch (Throwable e) {
+            Exceptions.throwIfJvmFatal(e);
+            return Mono.just(handlerFailed(request, Exceptions.unwrap(e)));
+          }
+          return answer
               .switchIfEmpty(Mono.error(() -> new IllegalStateException("no response")))
-              .onErrorResume(
-                  e -> {
-                    metrics.handlerFailures.increment();
-                    metrics.warn(
-                        TransportMetrics.Warning.HANDLER_FAILURE,
-                        "{}: request handler failed on {} from {}",
-                        options.name(),
-                        request.getClass().getSimpleName(),
-                        request.sender(),
-                        e);
-                    return Mono.just(internalFailure("request handler failed"));
-                  });
+              .onErrorResume(e -> Mono.just(handlerFailed(request, e)));
+        }
+
+        private Response handlerFailed(Request request, Throwable e) {
+          metrics.handlerFailures.increment();
+          metrics.warn(
+              TransportMetrics.Warning.HANDLER_FAILURE,
+              "{}: request handler failed on {} from {}",
+              options.name(),
+              request.getClass().getSimpleName(),
+              request.sender(),
+              e);
+          return internalFailure("request handler failed");
         }
 
         @Override

@@ -91,7 +91,11 @@ final class WireMapping {
     if (p == null) {
       throw new InvalidMessageException(what + " is missing");
     }
-    return new Contact(nodeId(p.id(), what + " id"), new Address(p.host(), p.port()));
+    // The description only on error: this runs for every contact of every answer.
+    byte[] id = p.id();
+    return new Contact(
+        id != null && id.length == idBytes ? NodeId.of(id) : nodeId(id, what + " id"),
+        new Address(p.host(), p.port()));
   }
 
   private List<Contact> contacts(List<Wire.Peer> peers) {

@@ -163,7 +163,9 @@ final class WireReader {
 
   /**
    * A contact, read without the generic {@link #object}: every answer carries up to k of them, and
-   * the boxing and indirection of the generic reader cost up to a tenth of decoding them.
+   * the boxing and indirection of the generic reader cost up to a tenth of decoding them. Field
+   * descriptions for errors are built only on error: concatenating them for every field was the
+   * largest allocation of the {@code rpc} benchmark's client.
    */
   private static Wire.Peer peer(JsonParser p, String what) throws IOException {
     if (p.currentToken() != JsonToken.START_OBJECT) {
@@ -177,11 +179,11 @@ final class WireReader {
       String name = p.currentName();
       p.nextToken();
       if (name.equals("id") && id == null) {
-        id = bytes(p, what + " id");
+        id = bytes(p, what, "id");
       } else if (name.equals("host") && host == null) {
-        host = string(p, what + " host");
+        host = string(p, what, "host");
       } else if (name.equals("port") && !hasPort) {
-        port = intValue(p, what + " port");
+        port = intValue(p, what, "port");
         hasPort = true;
       } else {
         throw unexpected(what, name);
@@ -263,28 +265,38 @@ final class WireReader {
       throw wrongKind(field, "a list", p.currentToken());
     }
     List<T> out = new ArrayList<>();
+    String what = field + " element";
     JsonToken t;
     while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
       if (t == JsonToken.VALUE_NULL) {
         throw new InvalidMessageException("null element in " + field);
       }
-      out.add(element.read(p, field + " element"));
+      out.add(element.read(p, what));
     }
     return out;
   }
 
   /** Base64 text in JSON, a native byte string in CBOR and Smile. */
   private static byte[] bytes(JsonParser p, String what) throws IOException {
+    return bytes(p, what, null);
+  }
+
+  /** As {@link #bytes(JsonParser, String)} for the member {@code member} of {@code what}. */
+  private static byte[] bytes(JsonParser p, String what, String member) throws IOException {
     JsonToken t = p.currentToken();
     if (t != JsonToken.VALUE_STRING && t != JsonToken.VALUE_EMBEDDED_OBJECT) {
-      throw wrongKind(what, "a byte string", t);
+      throw wrongKind(describe(what, member), "a byte string", t);
     }
     return p.getBinaryValue();
   }
 
   private static String string(JsonParser p, String what) throws IOException {
+    return string(p, what, null);
+  }
+
+  private static String string(JsonParser p, String what, String member) throws IOException {
     if (p.currentToken() != JsonToken.VALUE_STRING) {
-      throw wrongKind(what, "a string", p.currentToken());
+      throw wrongKind(describe(what, member), "a string", p.currentToken());
     }
     return p.getText();
   }
@@ -307,10 +319,19 @@ final class WireReader {
 
   /** An integer that fits an {@code int}; the parser refuses a larger one. */
   private static int intValue(JsonParser p, String what) throws IOException {
+    return intValue(p, what, null);
+  }
+
+  private static int intValue(JsonParser p, String what, String member) throws IOException {
     if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
-      throw wrongKind(what, "an integer", p.currentToken());
+      throw wrongKind(describe(what, member), "an integer", p.currentToken());
     }
     return p.getIntValue();
+  }
+
+  /** {@code what}, or its member {@code member} when not null, as errors name it. */
+  private static String describe(String what, String member) {
+    return member == null ? what : what + " " + member;
   }
 
   private static Response.Code code(JsonParser p) throws IOException {

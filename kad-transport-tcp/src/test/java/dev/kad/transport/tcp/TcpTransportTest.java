@@ -512,15 +512,34 @@ class TcpTransportTest implements TransportContract {
   void aFailingHandlerIsAnsweredWithAnInternalFailure() {
     TcpTransport server =
         started(
-            request ->
-                request instanceof Request.Ping
-                    ? Mono.error(new IllegalStateException("boom"))
-                    : Mono.empty(),
+            // Answers known at once (error, empty, thrown, null) and later (delayed error, empty).
+            request -> {
+              if (request instanceof Request.Ping) {
+                return Mono.error(new IllegalStateException("boom"));
+              } else if (request instanceof Request.FindValue) {
+                return Mono.empty();
+              } else if (request instanceof Request.Subscribe) {
+                throw new IllegalStateException("boom");
+              } else if (request instanceof Request.Unsubscribe) {
+                return null;
+              } else if (request instanceof Request.FindNode) {
+                return Mono.delay(Duration.ofMillis(5))
+                    .then(Mono.error(new IllegalStateException("boom")));
+              }
+              return Mono.delay(Duration.ofMillis(5)).then(Mono.empty());
+            },
             b -> b.nodeId(Messages.id(1)));
     TcpTransport client = started(new EchoHandler(2));
-    for (Request r :
+    Contact me = me(client, 2);
+    List<Request> requests =
         List.of(
-            new Request.Ping(me(client, 2)), new Request.FindValue(me(client, 2), Key.of("x")))) {
+            new Request.Ping(me),
+            new Request.FindValue(me, Key.of("x")),
+            new Request.Subscribe(me, Key.of("x"), Duration.ofSeconds(1)),
+            new Request.Unsubscribe(me, Key.of("x")),
+            new Request.FindNode(me, Messages.id(3)),
+            new Request.Notify(me, Key.of("x"), List.of()));
+    for (Request r : requests) {
       StepVerifier.create(client.send(server.localAddress(), r))
           .expectNextMatches(
               resp ->
@@ -532,7 +551,7 @@ class TcpTransportTest implements TransportContract {
           .expectComplete()
           .verify(BOUND);
     }
-    assertThat(server.stats().handlerFailures()).isEqualTo(2);
+    assertThat(server.stats().handlerFailures()).isEqualTo(requests.size());
   }
 
   @Test
