@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -435,19 +436,18 @@ final class LiveStreams {
    * its next retry, up to {@link WatchSession#MAX_RETRY} later.
    */
   void kickUnsubscribed() {
-    for (Set<WatchSession> sessions : watches.values()) {
-      for (WatchSession session : sessions) {
-        if (session.subscribedNowhere()) {
-          session.kick();
-        }
-      }
-    }
+    kickWhere(WatchSession::subscribedNowhere);
   }
 
+  /** Kicks every watch subscribed at {@code failed} into a round of subscriptions now. */
   void kick(Contact failed) {
+    kickWhere(session -> session.subscribedAt().contains(failed));
+  }
+
+  private void kickWhere(Predicate<WatchSession> due) {
     for (Set<WatchSession> sessions : watches.values()) {
       for (WatchSession session : sessions) {
-        if (session.subscribedAt().contains(failed)) {
+        if (due.test(session)) {
           session.kick();
         }
       }

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 import org.springframework.context.SmartLifecycle;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -353,26 +354,19 @@ public class KadNodeLifecycle implements SmartLifecycle {
     // It knows a contact: losing every one later is a lost network, and calls for a rejoin.
     alone = false;
     if (silent(stats.lastHeard())) {
-      if (ownSeed) {
-        // Its peers died or left (or its own link is down: it cannot tell). It is what new peers
-        // join through, so it stays up (KadHealthIndicator) and keeps its contacts, and tries its
-        // other seeds, if any, should its network be there.
-        log.info(
-            "kad node {}, the first node of its network, has heard from no node since {}, longer"
-                + " than the silence threshold {}; waiting for peers, bootstrapping again from {}",
-            node.id().toShortHex(),
-            stats.lastHeard().get(),
-            silenceThreshold,
-            seeds);
-      } else {
-        log.warn(
-            "kad node {} has heard from no node since {}, longer than the silence threshold {};"
-                + " bootstrapping again from {}",
-            node.id().toShortHex(),
-            stats.lastHeard().get(),
-            silenceThreshold,
-            seeds);
-      }
+      // A first node's peers died or left (or its own link is down: it cannot tell). It is what
+      // new peers join through, so it stays up (KadHealthIndicator) and keeps its contacts, and
+      // tries its other seeds, if any, should its network be there: news, not a warning.
+      log.atLevel(ownSeed ? Level.INFO : Level.WARN)
+          .log(
+              "kad node {}{} has heard from no node since {}, longer than the silence threshold"
+                  + " {}; {}bootstrapping again from {}",
+              node.id().toShortHex(),
+              ownSeed ? ", the first node of its network," : "",
+              stats.lastHeard().get(),
+              silenceThreshold,
+              ownSeed ? "waiting for peers, " : "",
+              seeds);
       return join(true);
     }
     BootstrapStatus s = status.get();
