@@ -63,6 +63,12 @@ public final class SimulatedNetwork {
   /** The port of the addresses {@link #newTransport()} hands out. */
   public static final int DEFAULT_PORT = 4000;
 
+  /**
+   * The longest latency or request timeout accepted, a century: a scheduler adds a delay to its
+   * nanosecond clock, so a longer one overflowed (a timeout of a millennium failed every send).
+   */
+  public static final Duration MAX_DELAY = Duration.ofDays(365L * 100);
+
   /** Hosts per /24 subnet used by {@link #newTransport()}: {@code .1} to {@code .254}. */
   private static final int HOSTS_PER_SUBNET = 254;
 
@@ -181,9 +187,10 @@ public final class SimulatedNetwork {
    * every message leg sent from now on.
    *
    * @param min the shortest one-way delay, zero or positive
-   * @param max the longest one-way delay, at least {@code min}
+   * @param max the longest one-way delay, at least {@code min}, at most {@link #MAX_DELAY}
    * @return this network
-   * @throws IllegalArgumentException when {@code min} is negative or greater than {@code max}
+   * @throws IllegalArgumentException when {@code min} is negative or greater than {@code max}, or
+   *     {@code max} longer than {@link #MAX_DELAY}
    */
   public SimulatedNetwork latency(Duration min, Duration max) {
     Objects.requireNonNull(min, "min");
@@ -194,6 +201,10 @@ public final class SimulatedNetwork {
     if (max.compareTo(min) < 0) {
       throw new IllegalArgumentException(
           "max latency must be >= min latency " + min + " but was " + max);
+    }
+    if (max.compareTo(MAX_DELAY) > 0) {
+      throw new IllegalArgumentException(
+          "max latency must be at most " + MAX_DELAY + " but was " + max);
     }
     this.latency = new LatencyRange(min.toNanos(), max.toNanos());
     return this;
@@ -219,14 +230,19 @@ public final class SimulatedNetwork {
    * Sets how long a transport waits for a response before its request errors with {@link
    * dev.kad.api.KadTimeoutException}; applies to requests sent from now on.
    *
-   * @param timeout positive
+   * @param timeout positive, at most {@link #MAX_DELAY}
    * @return this network
-   * @throws IllegalArgumentException when the timeout is zero or negative
+   * @throws IllegalArgumentException when the timeout is zero, negative or longer than {@link
+   *     #MAX_DELAY}
    */
   public SimulatedNetwork requestTimeout(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("request timeout must be > 0 but was " + timeout);
+    }
+    if (timeout.compareTo(MAX_DELAY) > 0) {
+      throw new IllegalArgumentException(
+          "request timeout must be at most " + MAX_DELAY + " but was " + timeout);
     }
     this.requestTimeout = timeout;
     return this;

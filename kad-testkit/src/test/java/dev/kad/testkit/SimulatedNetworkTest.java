@@ -330,6 +330,33 @@ class SimulatedNetworkTest {
   }
 
   @Test
+  void aRequestTimeoutTooLongForTheSchedulerIsRejectedNamingIt() {
+    // Past what a scheduler's nanosecond clock holds: accepted, it failed every later send.
+    Duration millennium = Duration.ofDays(365L * 1000);
+    assertThatThrownBy(() -> network.requestTimeout(millennium))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(millennium.toString());
+    assertThatThrownBy(() -> network.latency(Duration.ZERO, millennium))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(millennium.toString());
+  }
+
+  @Test
+  void theLongestRequestTimeoutAcceptedDoesNotFireEarly() {
+    InMemoryTransport client = pongServer(network);
+    InMemoryTransport server = pongServer(network);
+    vts.advanceTimeBy(Duration.ofHours(1));
+    network.requestTimeout(Duration.ofDays(365L * 100));
+    network.kill(server.address());
+
+    StepVerifier.withVirtualTime(() -> client.send(server.address(), ping(client)), () -> vts, 1)
+        .expectSubscription()
+        .expectNoEvent(Duration.ofDays(365))
+        .thenCancel()
+        .verify(REAL_TIME_GUARD);
+  }
+
+  @Test
   void closingTheNetworkClosesEveryTransport() {
     InMemoryTransport a = pongServer(network);
     InMemoryTransport b = network.newTransport();
