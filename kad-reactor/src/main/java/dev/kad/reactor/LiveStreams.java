@@ -86,23 +86,24 @@ final class LiveStreams {
           WatchSession session =
               new WatchSession(
                   key, 4 * node.config().maxValuesPerKey(), node.config().subscriptionTtl());
+          // Joined before the upkeep starts, so a push that overtakes a Subscribe's answer is
+          // taken (and buffered until the sink attaches). Joined inside compute: after
+          // computeIfAbsent returned, a session could join a set that the end of the key's last
+          // other watch had just dropped from the map, and never see a value.
+          watches.compute(
+              key,
+              (k, sessions) -> {
+                Set<WatchSession> joined =
+                    sessions == null ? ConcurrentHashMap.newKeySet() : sessions;
+                joined.add(session);
+                return joined;
+              });
           Flux<Value> values =
               Flux.create(
                   sink -> {
-                    // Added inside compute: added after computeIfAbsent returned, a session
-                    // could join a set that the end of the key's last other watch had just
-                    // dropped from the map, and never see a value.
-                    watches.compute(
-                        key,
-                        (k, sessions) -> {
-                          Set<WatchSession> joined =
-                              sessions == null ? ConcurrentHashMap.newKeySet() : sessions;
-                          joined.add(session);
-                          return joined;
-                        });
                     session.attach(sink);
                     if (node.isClosed()) {
-                      // close() may have ended every watch just before this one was added.
+                      // close() may have ended every watch just before this one joined.
                       session.error(node.closedError());
                     }
                   });
@@ -126,7 +127,7 @@ final class LiveStreams {
                           Mono.defer(() -> session.takeKick() ? Mono.empty() : Mono.never())));
           Mono<Void> readValues =
               node.values(key, Integer.MAX_VALUE).collectList().doOnNext(session::offer).then();
-          Flux<Value> upkeep =
+          Mono<Void> upkeep =
               resubscribe(session)
                   .then(readValues)
                   .then(
@@ -135,9 +136,14 @@ final class LiveStreams {
                           .filter(Boolean::booleanValue)
                           .flatMap(recovered -> readValues)
                           .repeat()
-                          .then())
-                  .thenMany(Flux.empty());
-          return Flux.merge(values, upkeep).doFinally(signal -> endWatch(session));
+                          .then());
+          // The upkeep runs beside the values, which pass straight through with the subscriber's
+          // own demand: merged with it, they were prefetched 32 at a time past the session's
+          // buffer, so a slow subscriber got up to 32 stale values of an identity, not its latest.
+          // Only an error of the upkeep ends the watch.
+          return values
+              .takeUntilOther(upkeep.then(Mono.never()))
+              .doFinally(signal -> endWatch(session));
         });
   }
 
@@ -157,6 +163,7 @@ final class LiveStreams {
               List<Contact> before = List.copyOf(session.subscribedAt());
               // Welcome their pushes from now: one may come before its node's answer does.
               session.subscribedAt().addAll(closest);
+              session.asking().addAll(closest);
               Map<Contact, Duration> accepted = new ConcurrentHashMap<>();
               Set<Contact> refused = ConcurrentHashMap.newKeySet();
               return Flux.fromIterable(closest)
@@ -171,7 +178,11 @@ final class LiveStreams {
                                       refused.add(c);
                                     }
                                   })
-                              .onErrorResume(e -> Mono.empty()),
+                              .onErrorResume(e -> Mono.empty())
+                              // After the failure's kick was weighed (the call reports it
+                              // before the exchange settles), so the round's own Subscribes
+                              // never kick it.
+                              .doFinally(signal -> session.asking().remove(c)),
                       node.config().k())
                   .then(
                       Mono.fromSupplier(
@@ -321,6 +332,7 @@ final class LiveStreams {
       }
     }
     session.subscribedAt().clear();
+    session.asking().clear();
   }
 
   /**
@@ -439,9 +451,13 @@ final class LiveStreams {
     kickWhere(WatchSession::subscribedNowhere);
   }
 
-  /** Kicks every watch subscribed at {@code failed} into a round of subscriptions now. */
+  /**
+   * Kicks every watch subscribed at {@code failed} into a round of subscriptions now, unless its
+   * running round is asking {@code failed} (see {@link WatchSession#asking()}).
+   */
   void kick(Contact failed) {
-    kickWhere(session -> session.subscribedAt().contains(failed));
+    kickWhere(
+        session -> session.subscribedAt().contains(failed) && !session.asking().contains(failed));
   }
 
   private void kickWhere(Predicate<WatchSession> due) {

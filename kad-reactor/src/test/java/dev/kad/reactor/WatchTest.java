@@ -21,7 +21,9 @@ import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.reactivestreams.Subscription;
 import reactor.core.Disposable;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.test.util.RaceTestUtils;
 
@@ -761,5 +763,61 @@ class WatchTest {
       assertThat(node.stats().activeWatches()).as("round %d", i).isEqualTo(1);
       opened[0].dispose();
     }
+  }
+
+  @Test
+  void aSlowSubscriberOfAWatchGetsTheLatestValueOfEachPublisherNotEveryOneBetween() {
+    Cluster c = cluster(50, 1);
+    KadNode lone = c.node(0);
+    Key key = Key.of("counter");
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    BaseSubscriber<Value> slow =
+        new BaseSubscriber<>() {
+          @Override
+          protected void hookOnSubscribe(Subscription subscription) {
+            request(1);
+          }
+
+          @Override
+          protected void hookOnNext(Value value) {
+            seen.add(value);
+          }
+        };
+    watches.add(slow);
+    lone.watch(key).subscribe(slow);
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    c.await(lone.put(key, new byte[] {1}));
+    // The subscriber took the first value and asks for nothing while the publisher updates.
+    for (int b = 2; b <= 40; b++) {
+      c.await(lone.put(key, new byte[] {(byte) b}));
+    }
+    slow.request(1);
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+
+    assertThat(firstBytes(seen)).containsExactly(1, 40);
+  }
+
+  @Test
+  void aNodeThatNeverAnswersSubscribeDoesNotTurnRenewalsIntoBackToBackRounds() {
+    Cluster c = cluster(51, 1);
+    KadNode watcher = c.node(0);
+    List<Request> toGood = new CopyOnWriteArrayList<>();
+    Contact good =
+        storagePeer(
+            c, toGood, (self, earlier) -> new Response.Subscribed(self, CONFIG.subscriptionTtl()));
+    // Answers lookups, never a Subscribe: each of its Subscribes times out in the round.
+    Contact silent =
+        storagePeer(
+            c,
+            new CopyOnWriteArrayList<>(),
+            (self, earlier) -> new Response.Subscribed(self, CONFIG.subscriptionTtl()),
+            Duration.ofHours(1));
+    KadNodes.learn(watcher, List.of(good, silent));
+    watches.add(watcher.watch(Key.of("half answered")).subscribe());
+
+    // Four renewals at half the 2 min TTL granted, not a round every hard timeout.
+    c.vts.advanceTimeBy(Duration.ofMinutes(4).plusSeconds(30));
+    assertThat(toGood.stream().filter(Request.Subscribe.class::isInstance).count())
+        .isLessThanOrEqualTo(6);
   }
 }

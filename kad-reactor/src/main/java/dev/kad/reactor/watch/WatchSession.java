@@ -47,6 +47,7 @@ public final class WatchSession {
   private final Map<Identity, Long> delivered = new LinkedHashMap<>();
   private final AtomicInteger wip = new AtomicInteger();
   private final Set<Contact> subscribedAt = ConcurrentHashMap.newKeySet();
+  private final Set<Contact> asking = ConcurrentHashMap.newKeySet();
   private final Sinks.Many<Boolean> kicks = Sinks.many().multicast().directBestEffort();
   private volatile FluxSink<Value> sink;
   private volatile Duration renewal;
@@ -170,6 +171,18 @@ public final class WatchSession {
    */
   public Set<Contact> subscribedAt() {
     return subscribedAt;
+  }
+
+  /**
+   * The nodes the running round of subscriptions has asked and not yet heard from. A failure of one
+   * of them is the round's own to handle (the node is dropped, and asked again at the next
+   * renewal), not a reason for another round at once: taken as a kick, a node that never answers a
+   * Subscribe made the watch run round after round, each a lookup and k Subscribes.
+   *
+   * @return a live, thread-safe set
+   */
+  public Set<Contact> asking() {
+    return asking;
   }
 
   /**
