@@ -56,9 +56,10 @@ import reactor.netty.resources.LoopResources;
  *     they were flushed (a peer that does not read) is closed; at least {@code 2 * (maxFrameBytes +
  *     1024)}, so that a full frame or two never trip it
  * @param maxTotalPendingWriteBytes the bound on unwritten outbound bytes of all connections
- *     together: a write that leaves more than this waiting after a flush closes the writing
- *     connection if the socket left part of its own backlog unwritten; at least {@code 2 *
- *     (maxFrameBytes + 1024)}
+ *     together: when a write leaves more than this waiting after a flush, the connections with the
+ *     largest backlogs are closed, largest first, until the rest is within it (not the writing
+ *     connection, unless its backlog is among the largest); at least {@code 2 * (maxFrameBytes +
+ *     1024)}
  * @param maxConcurrentRequestsPerConnection inbound requests handled at once per connection; more
  *     stop reading from that connection until some are answered
  * @param eventLoopThreads the number of event-loop threads of this transport, when it owns them
@@ -193,9 +194,17 @@ public record TcpTransportOptions(
 
   /**
    * Refuses an advertised IP literal that no peer can dial: the wildcard (peers drop such a contact
-   * as undialable, or dial their own host) or a multicast address. Host names are not looked up.
+   * as undialable, or dial their own host) or a multicast address; and a host that peers refuse on
+   * the wire (over 253 characters, or not printable ASCII without spaces). Host names are not
+   * looked up.
    */
   private static void checkDialable(Address advertised) {
+    String problem = WireMapping.hostProblem(advertised.host());
+    if (problem != null) {
+      // Every peer would refuse this node's messages as malformed.
+      throw new IllegalArgumentException(
+          "advertisedAddress host '" + advertised.host() + "' " + problem);
+    }
     byte[] ip = NetUtil.createByteArrayFromIpAddressString(advertised.host());
     if (ip == null) {
       return;
@@ -381,7 +390,8 @@ public record TcpTransportOptions(
      * The address peers dial (by default the bound host and port).
      *
      * @param address the advertised address; port 0 stands for the bound port; an IP literal must
-     *     not be the wildcard or a multicast address
+     *     not be the wildcard or a multicast address; the host must be at most 253 printable ASCII
+     *     characters without spaces, as peers refuse any other
      * @return this builder
      */
     public Builder advertisedAddress(Address address) {
@@ -567,9 +577,9 @@ public record TcpTransportOptions(
      * {@code maxPendingWriteBytes} when that is more). Without it, every connection could hold
      * nearly {@code maxPendingWriteBytes} for a peer that does not read: a gigabyte of memory for
      * 1,024 such peers. A write that takes the total over the bound flushes, and if the total is
-     * still over it and the socket left part of this connection's own backlog unwritten, the
-     * connection is closed as a peer that does not read; connections whose peers read have nothing
-     * left after a flush and are not touched.
+     * still over it, the connections with the largest backlogs, largest first, are closed as peers
+     * that do not read until the rest is within the bound; connections whose peers read have
+     * nothing left after a flush and are not touched.
      *
      * @param maxTotalPendingWriteBytes at least {@code 2 * (maxFrameBytes + 1024)}, checked by
      *     {@link #build()}

@@ -2,6 +2,10 @@ package dev.kad.transport.tcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class TransportMetricsTest {
@@ -32,5 +36,37 @@ class TransportMetricsTest {
         .isTrue();
     assertThat(metrics.warn(TransportMetrics.Warning.OVERSIZED_RESPONSE, "first of another"))
         .isTrue();
+  }
+
+  /**
+   * A violation's detail quotes what the peer sent (a message type, a field name): a peer must not
+   * write lines of its own into the log, nor fill it with one frame's worth of text per line.
+   */
+  @Test
+  void aViolationIsLoggedOnOneShortLineWhateverThePeerSent() {
+    TransportMetrics metrics = new TransportMetrics("test");
+    String sent =
+        "teleport'\n[main] ERROR dev.kad.Forged - node compromised\u001b[2J" + "x".repeat(60_000);
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      metrics.violation(
+          Violation.MALFORMED_MESSAGE,
+          new InetSocketAddress("127.0.0.1", 9),
+          "unknown message type '" + sent + "'");
+    } finally {
+      System.setErr(err);
+    }
+    String logged = captured.toString(StandardCharsets.UTF_8);
+    assertThat(logged.lines().filter(l -> l.contains("closing connection peer=127.0.0.1:9")))
+        .singleElement()
+        .satisfies(
+            line -> {
+              assertThat(line).contains("unknown message type 'teleport'\\n[main] ERROR");
+              assertThat(line).doesNotContain("\u001b").hasSizeLessThan(1000);
+            });
+    assertThat(logged).doesNotContain("\n[main] ERROR dev.kad.Forged");
+    assertThat(metrics.count(Violation.MALFORMED_MESSAGE)).isEqualTo(1);
   }
 }

@@ -342,6 +342,50 @@ class WireCodecTest {
         "port");
   }
 
+  /**
+   * A host no DNS name (at most 253 characters) or IP literal can be: a node would keep the contact
+   * and repeat it in its answers, so that a few such contacts push every answer naming them past
+   * maxFrameBytes, and its control characters would reach log lines.
+   */
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void refusesAHostNoNameOrAddressCanBe(WireFormat format) throws IOException {
+    Contact longest = new Contact(SENDER.id(), new Address("a".repeat(253), 7000));
+    assertThat(decode(format, new Response.NodesFound(SENDER, List.of(longest))).contacts())
+        .containsExactly(longest);
+    assertRefused(
+        format,
+        edited(
+            format,
+            new Request.Ping(SENDER),
+            t -> ((ObjectNode) msg(t).get("sender")).put("host", "a".repeat(254))),
+        "sender host must be at most 253 characters but had 254");
+    assertRefused(
+        format,
+        edited(
+            format,
+            new Response.NodesFound(SENDER, List.of(SENDER)),
+            t -> ((ObjectNode) msg(t).withArray("contacts").get(0)).put("host", "10.0.0.1\nx")),
+        "contact host must be printable ASCII without spaces but had U+000A at index 8");
+    assertRefused(
+        format,
+        edited(
+            format,
+            new Request.Ping(SENDER),
+            t -> ((ObjectNode) msg(t).get("sender")).put("host", "node one")),
+        "sender host must be printable ASCII without spaces but had U+0020 at index 4");
+  }
+
+  private static Response.NodesFound decode(WireFormat format, Response.NodesFound message) {
+    ByteBuf frame = codec(format).encode(ALLOC, 1, message);
+    try {
+      frame.skipBytes(WireCodec.LENGTH_BYTES);
+      return (Response.NodesFound) codec(format).decode(frame).message();
+    } finally {
+      frame.release();
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(WireFormat.class)
   void refusesANullListElement(WireFormat format) throws IOException {
