@@ -39,7 +39,10 @@ import org.springframework.boot.health.contributor.HealthIndicator;
  *       engine keeps such a node's table as it is (failures count against a contact only while
  *       other nodes answer, so a node whose own link is down does not empty its table), so the
  *       table alone would show it up forever. It is up again as soon as a node is heard from;
- *       meanwhile {@link KadNodeLifecycle} rejoins it through its seeds.
+ *       meanwhile {@link KadNodeLifecycle} rejoins it through its seeds;
+ *   <li>down, whatever else, once the node is closed ({@code closed} true), whoever closed it: it
+ *       answers no one, though its table and {@code lastHeard} stay as they were, and the first
+ *       node of its network would otherwise stay up.
  * </ul>
  *
  * <p>Down, not out of service: out of service is, by Spring Boot's and service registries'
@@ -52,6 +55,9 @@ public class KadHealthIndicator implements HealthIndicator {
   private final KadNodeLifecycle lifecycle;
   private final Duration silenceThreshold;
   private final Clock clock;
+
+  /** Set once the node has closed ({@link KadNode#onClose()}). */
+  private volatile boolean closed;
 
   /**
    * Creates the indicator with the {@linkplain #defaultSilenceThreshold(KadConfig) default silence
@@ -84,6 +90,9 @@ public class KadHealthIndicator implements HealthIndicator {
     this.lifecycle = Objects.requireNonNull(lifecycle, "lifecycle");
     this.silenceThreshold = silenceThreshold;
     this.clock = Objects.requireNonNull(clock, "clock");
+    // onClose() closes nothing and completes (or errors, when the transport failed to close) once
+    // the node has closed; it holds no resource while waiting.
+    node.onClose().subscribe(null, e -> closed = true, () -> closed = true);
   }
 
   /**
@@ -125,7 +134,9 @@ public class KadHealthIndicator implements HealthIndicator {
     boolean firstNode =
         bootstrap.state() == BootstrapStatus.State.NOT_CONFIGURED || bootstrap.ownSeed();
     Health.Builder builder;
-    if (firstNode || (knowsContacts && !silent)) {
+    if (closed) {
+      builder = Health.down().withDetail("closed", true);
+    } else if (firstNode || (knowsContacts && !silent)) {
       builder = Health.up();
     } else if (!knowsContacts
         && bootstrap.state() == BootstrapStatus.State.RUNNING
@@ -149,7 +160,7 @@ public class KadHealthIndicator implements HealthIndicator {
           .withDetail("bootstrapAttempts", bootstrap.attempts())
           .withDetail("ownSeed", bootstrap.ownSeed());
     }
-    builder.withDetail("waitingForPeers", firstNode && (!knowsContacts || silent));
+    builder.withDetail("waitingForPeers", !closed && firstNode && (!knowsContacts || silent));
     stats.lastHeard().ifPresent(at -> builder.withDetail("lastHeard", at.toString()));
     if (!silenceThreshold.isZero()) {
       builder

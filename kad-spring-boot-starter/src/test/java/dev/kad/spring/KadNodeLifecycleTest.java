@@ -345,6 +345,46 @@ class KadNodeLifecycleTest {
     lifecycle.stop();
   }
 
+  /**
+   * A closed node answers nobody: an application bean or an operator closed it, or the context
+   * failed after it started. Health reported the first node of its network up, and a joined node up
+   * while its table and lastHeard were fresh, so a load balancer kept sending it requests.
+   */
+  @Test
+  void healthIsDownOnceTheNodeIsClosedThoughItIsTheFirstNodeOfItsNetwork() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
+    KadHealthIndicator health = new KadHealthIndicator(node, lifecycle);
+    lifecycle.start();
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    VirtualTime.await(vts, node.close());
+    Health closed = health.health();
+    assertThat(closed.getStatus()).isEqualTo(Status.DOWN);
+    assertThat(closed.getDetails()).containsEntry("closed", true);
+    lifecycle.stop();
+  }
+
+  @Test
+  void healthIsDownOnceAJoinedNodeIsClosedThoughItsTableIsFull() {
+    KadNode seed = start(network.newTransport(SEED), NodeListener.NONE);
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), virtualClock, vts);
+    KadHealthIndicator health =
+        new KadHealthIndicator(
+            node,
+            lifecycle,
+            KadHealthIndicator.defaultSilenceThreshold(node.config()),
+            virtualClock);
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+    VirtualTime.await(vts, node.close());
+    assertThat(node.stats().contacts()).isPositive();
+    assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+    assertThat(seed.routingTable().size()).isPositive();
+    lifecycle.stop();
+  }
+
   @Test
   void healthIsUnknownWhileTheFirstJoinIsUnderWayThenUp() {
     start(network.newTransport(SEED), NodeListener.NONE);

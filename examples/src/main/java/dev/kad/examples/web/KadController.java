@@ -1,5 +1,6 @@
 package dev.kad.examples.web;
 
+import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
@@ -64,6 +65,12 @@ class KadController {
     if (timeout.isNegative() || timeout.isZero()) {
       // Every put and get would be a 504.
       throw new IllegalArgumentException("kad.web.timeout must be positive but was " + timeout);
+    }
+    if (timeout.compareTo(KadConfig.MAX_DURATION) > 0) {
+      // Reactor's timers count nanoseconds: past about 292 years every put and get failed with
+      // ArithmeticException (a 500); kad's own durations stop at the same bound.
+      throw new IllegalArgumentException(
+          "kad.web.timeout must be at most " + KadConfig.MAX_DURATION + " but was " + timeout);
     }
     this.node = node;
     this.timeout = timeout;

@@ -25,6 +25,25 @@ class KadWebPropertiesTest {
         .hasStackTraceContaining("kad.web.timeout must be positive but was PT0S");
   }
 
+  /**
+   * A timeout past Reactor's nanosecond timers (about 292 years) started up and then made every put
+   * and get a 500 ({@code ArithmeticException: long overflow} when the timer was made).
+   */
+  @Test
+  void aWebTimeoutLongerThanKadDurationsMayBeFailsStartUpNamingTheProperty() {
+    assertThatThrownBy(
+            () ->
+                SpringApplication.run(
+                    KadWebApplication.class,
+                    "--server.port=0",
+                    "--kad.host=127.0.0.1",
+                    "--kad.port=0",
+                    "--kad.maintenance=false",
+                    "--kad.web.timeout=1000000d",
+                    "--spring.main.banner-mode=off"))
+        .hasStackTraceContaining("kad.web.timeout must be at most PT876000H but was PT24000000H");
+  }
+
   @Test
   void theWebTimeoutIsDescribedForIdes() throws Exception {
     try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
