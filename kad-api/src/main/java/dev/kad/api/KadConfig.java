@@ -34,7 +34,8 @@ import java.util.Set;
  * @param replicateInterval how often held values are re-stored at the k closest nodes
  * @param republishInterval how often a publisher re-puts its own values, at most half of {@code
  *     expireAfter} apart
- * @param jobJitter the largest random delay added to each maintenance job's start
+ * @param jobJitter the largest random delay added to each maintenance job's first run (at most half
+ *     the job's period is used, so a first run comes within 1.5 periods)
  * @param maintenance whether the maintenance jobs run at all
  * @param jobs which maintenance jobs run when {@code maintenance} is on
  * @param expiryInterval how often expired values and subscriptions are dropped
@@ -133,7 +134,8 @@ public record KadConfig(
    * @param replicateInterval how often held values are re-stored at the k closest nodes
    * @param republishInterval how often a publisher re-puts its own values, at most half of {@code
    *     expireAfter} apart
-   * @param jobJitter the largest random delay added to each maintenance job's start
+   * @param jobJitter the largest random delay added to each maintenance job's first run (at most
+   *     half the job's period is used, so a first run comes within 1.5 periods)
    * @param maintenance whether the maintenance jobs run at all
    * @param jobs which maintenance jobs run when {@code maintenance} is on
    * @param expiryInterval how often expired values and subscriptions are dropped
@@ -555,7 +557,9 @@ public record KadConfig(
     }
 
     /**
-     * Sets the largest random delay added to each maintenance job's start.
+     * Sets the largest random delay added to each maintenance job's first run. A job uses at most
+     * half its period of it, so its first run comes within 1.5 periods: republish then always runs
+     * before values put at start expire, whatever the jitter.
      *
      * @param jobJitter not negative
      * @return this builder

@@ -27,6 +27,7 @@ import dev.kad.reactor.lookup.Progress;
 import dev.kad.reactor.routing.Insertion;
 import dev.kad.reactor.routing.Removal;
 import dev.kad.reactor.routing.RoutingTable;
+import dev.kad.reactor.routing.Subnets;
 import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.store.StoredValue;
@@ -279,9 +280,9 @@ final class DefaultKadNode implements KadNode {
     return clock.instant();
   }
 
-  /** A random start delay in [0, jobJitter]. */
-  Duration jitter() {
-    long max = config.jobJitter().toNanos();
+  /** A random start delay in [0, min(jobJitter, cap)]. */
+  Duration jitter(Duration cap) {
+    long max = Math.min(config.jobJitter().toNanos(), cap.toNanos());
     if (max == 0) {
       return Duration.ZERO;
     }
@@ -788,9 +789,33 @@ final class DefaultKadNode implements KadNode {
                 problems.put(seed, problem.get());
                 return Mono.empty();
               }
-              heardFrom(r.sender());
-              return Mono.just(r.sender());
+              return provenContact(r.sender(), seed).doOnNext(this::heardFrom);
             });
+  }
+
+  /**
+   * The contact a seed that answered at {@code dialed} enters the table with: at the address it
+   * advertises when that address answers as the seed too, else at the address dialed, the one
+   * proven to reach it. The claim alone was taken before: a seed behind a NAT or a port mapping (or
+   * one that lies) advertises an address this node may not reach, and the own-id lookup then asked
+   * nobody, so the bootstrap completed knowing one dead contact. The dialed address alone would
+   * spread an address only this node can use ({@code localhost}, a load balancer's name).
+   */
+  private Mono<Contact> provenContact(Contact claimed, Address dialed) {
+    if (claimed.address().sameEndpoint(dialed)) {
+      return Mono.just(claimed);
+    }
+    Contact atDialed = new Contact(claimed.id(), dialed);
+    if (!Subnets.dialable(claimed.address())) {
+      return Mono.just(atDialed);
+    }
+    return send(claimed.address(), new Request.Ping(contact()))
+        .map(
+            r -> {
+              heardFromNetwork(r.sender());
+              return r.sender().id().equals(claimed.id()) ? claimed : atDialed;
+            })
+        .onErrorReturn(atDialed);
   }
 
   /** Why a seed's answer to a ping does not let this node join through it, if it does not. */

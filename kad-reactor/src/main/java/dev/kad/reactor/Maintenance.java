@@ -27,9 +27,10 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * The maintenance jobs of one node (DESIGN, Maintenance), each a {@code Flux.interval} on the
- * node's scheduler with a random start delay up to {@link KadConfig#jobJitter()}, each switched on
- * or off by {@link KadConfig#jobs()}. A failed run is logged and the schedule goes on; {@link
- * #dispose()} stops every job.
+ * node's scheduler, its first run one period after start plus a random delay up to {@link
+ * KadConfig#jobJitter()} but at most half the period, each switched on or off by {@link
+ * KadConfig#jobs()}. A failed run is logged and the schedule goes on; {@link #dispose()} stops
+ * every job.
  *
  * <ul>
  *   <li>refresh: a find-node for a random id in every bucket not looked up within {@code
@@ -99,7 +100,11 @@ final class Maintenance implements Disposable {
                   }
                   return Mono.empty();
                 });
-    jobs.add(every(period.plus(node.jitter()), period, node.scheduler(), run).subscribe());
+    // The start delay is at most half a period, so a first run comes within 1.5 periods: with a
+    // jobJitter past expireAfter / 2, republish's first run came after the expiry of the values
+    // put before it, breaking the promise that a value never expires while its publisher lives.
+    Duration first = period.plus(node.jitter(period.dividedBy(2)));
+    jobs.add(every(first, period, node.scheduler(), run).subscribe());
   }
 
   /**

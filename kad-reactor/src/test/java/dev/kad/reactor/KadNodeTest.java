@@ -275,6 +275,59 @@ class KadNodeTest {
   }
 
   @Test
+  void aSeedWhoseAdvertisedAddressDoesNotAnswerEntersTheTableAtTheAddressDialed() {
+    Cluster c = clusters.grow(22, 12);
+    // A seed behind a NAT (or a port mapping) advertises an address nobody else can reach; the
+    // address the joiner was given is the one proven to reach it.
+    InMemoryTransport inside = c.network.newTransport();
+    Address dialed = inside.address();
+    Address advertised = new Address("192.0.2.1", 4000);
+    KadNode seed =
+        c.join(
+            c.builder()
+                .transport(
+                    new ForwardingTransport(inside) {
+                      @Override
+                      public Address localAddress() {
+                        return advertised;
+                      }
+                    }));
+    KadNode joiner = c.start(CONFIG);
+    c.nodes.add(joiner);
+
+    c.await(joiner.bootstrap(List.of(dialed)));
+
+    assertThat(joiner.routingTable().contacts())
+        .contains(new Contact(seed.id(), dialed))
+        .noneMatch(known -> known.address().equals(advertised));
+    // The own-id lookup went through the seed and found the network behind it.
+    assertThat(joiner.routingTable().size()).isGreaterThan(1);
+  }
+
+  @Test
+  void aSeedDialedUnderAnotherNameEntersTheTableAtTheAddressItAdvertisesWhenThatAnswers() {
+    Cluster c = clusters.grow(24, 6);
+    KadNode seed = c.node(2);
+    // Another way to the seed that only this joiner uses (localhost, a load balancer's name):
+    // a proxy at its own address passing every request on to the seed.
+    InMemoryTransport alias = c.network.newTransport();
+    c.await(alias.start(request -> alias.send(seed.contact().address(), request)));
+    try {
+      KadNode joiner = c.start(CONFIG);
+      c.nodes.add(joiner);
+
+      c.await(joiner.bootstrap(List.of(alias.address())));
+
+      // The advertised address answered as the seed: it is the one others can use too.
+      assertThat(joiner.routingTable().contacts())
+          .contains(seed.contact())
+          .noneMatch(known -> known.address().equals(alias.address()));
+    } finally {
+      c.await(alias.close());
+    }
+  }
+
+  @Test
   void aSlowNodeStallsWithoutHoldingUpTheLookup() {
     Cluster c = clusters.grow(11, 60);
     KadNode from = c.node(0);

@@ -102,6 +102,21 @@ class MaintenanceTest {
   }
 
   @Test
+  void aJobJitterLongerThanHalfTheExpiryStillRepublishesBeforeTheValueExpires() {
+    // Republish every hour, values live two: a start delay of up to a day drawn for the job
+    // put its first run, most likely, past the expiry of every value put before it.
+    KadConfig jittery = CONFIG.toBuilder().jobJitter(Duration.ofHours(24)).build();
+    Cluster c = clusters.grow(29, jittery, 12);
+    Key key = Key.of("put-at-start");
+    KadNode publisher = c.join(c.builder().config(jittery));
+    c.await(publisher.put(key, new byte[] {7}));
+    c.vts.advanceTimeBy(Duration.ofHours(2).plusMinutes(1));
+    assertThat(c.await(c.node(3).get(key)))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).containsExactly(7));
+  }
+
+  @Test
   void keysNoLongerRepublishedAreLeftOutOfARepublishRunAlreadyGoing() {
     Cluster c = clusters.grow(28, 12);
     RecordingTransport[] recorder = new RecordingTransport[1];

@@ -85,6 +85,14 @@ public final class RoutingTable {
    * @throws IllegalArgumentException when the contact's id has another width
    */
   public Insertion seen(Contact contact) {
+    return seen(contact, true);
+  }
+
+  /**
+   * As {@link #seen(Contact)}; with {@code mayPing} false a full bucket's oldest is never marked as
+   * being pinged, for a caller that has nobody to send that ping.
+   */
+  private Insertion seen(Contact contact, boolean mayPing) {
     Objects.requireNonNull(contact, "contact");
     checkWidth(contact.id());
     if (contact.id().equals(self)) {
@@ -148,16 +156,17 @@ public final class RoutingTable {
           buckets = next;
           continue;
         }
-        return cache(current, index, bucket, contact, now);
+        return cache(current, index, bucket, contact, now, mayPing);
       }
     }
   }
 
   private Insertion cache(
-      Bucket[] current, int index, Bucket bucket, Contact contact, Instant now) {
+      Bucket[] current, int index, Bucket bucket, Contact contact, Instant now, boolean mayPing) {
     Entry oldest = bucket.entry(0);
     boolean due =
-        !oldest.pinging()
+        mayPing
+            && !oldest.pinging()
             && Duration.between(oldest.lastSeen(), now).compareTo(config.pingGrace()) >= 0;
     Bucket updated = bucket;
     // Already the newest replacement: caching it again changes nothing.
@@ -195,7 +204,11 @@ public final class RoutingTable {
    */
   public Removal pingResult(Contact contact, boolean answered) {
     if (answered) {
-      seen(contact);
+      // No probe follows from a probe's answer: the caller has no ping to send for it. When the
+      // contact left its bucket while the ping was out (failures) and the bucket filled up again,
+      // it comes back as a newcomer; asking for a ping of the new oldest here marked that contact
+      // as being pinged with no ping ever sent, and its bucket probed nobody from then on.
+      seen(contact, false);
       return Removal.NONE;
     }
     synchronized (lock) {

@@ -140,6 +140,23 @@ class RoutingTableTest {
   }
 
   @Test
+  void aProbedContactThatLeftItsBucketAndAnswersLeavesNoPingPendingThatNobodySends() {
+    FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
+    Contact newcomer = contactInBucket(159);
+    assertThat(far.table().seen(newcomer).toPing()).contains(far.oldest());
+    // While the ping is out the oldest leaves (its failures), the newcomer takes its place.
+    assertThat(far.table().remove(far.oldest().id())).isTrue();
+    // Its late answer makes it a newcomer to the full bucket: it waits in the cache. No one is
+    // there to ping the bucket's new oldest, so it must not be marked as being pinged.
+    assertThat(far.table().pingResult(far.oldest(), true).removed()).isFalse();
+    Bucket bucket = bucketOf(far.table(), far.second());
+    assertThat(bucket.contacts()).containsExactly(far.second(), newcomer);
+    assertThat(bucket.replacements()).containsExactly(far.oldest());
+    // The next newcomer asks for the ping of the quiet oldest, as it would have before.
+    assertThat(far.table().seen(contactInBucket(159)).toPing()).contains(far.second());
+  }
+
+  @Test
   void deadOldestIsEvictedForTheNewestReplacement() {
     FullFarBucket far = fullFarBucketQuietFor(Duration.ofMinutes(2));
     Contact first = contactInBucket(159);
