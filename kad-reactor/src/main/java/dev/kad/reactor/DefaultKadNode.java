@@ -1087,6 +1087,11 @@ final class DefaultKadNode implements KadNode {
     return call(c, request)
         .map(
             response -> {
+              if (!response.sender().id().equals(c.id())) {
+                // Another node serves c's address now (c restarted with a new id, or lied to the
+                // lookup): whatever it stored, c holds no copy.
+                return (StoreAttempt) new StoreAttempt.Unanswered(c);
+              }
               if (response instanceof Response.Stored s && s.accepted() > 0) {
                 return (StoreAttempt) new StoreAttempt.Accepted(c);
               }

@@ -172,7 +172,10 @@ final class LiveStreams {
                           exchange(c, key, subscribe, () -> true)
                               .doOnNext(
                                   r -> {
-                                    if (r instanceof Response.Subscribed granted) {
+                                    // Granted only by the node asked: another id at its
+                                    // address would push as a node the watch never took.
+                                    if (r instanceof Response.Subscribed granted
+                                        && r.sender().id().equals(c.id())) {
                                       accepted.put(c, granted.ttl());
                                     } else {
                                       refused.add(c);

@@ -11,6 +11,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeId;
+import dev.kad.api.PutResult;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
@@ -246,6 +247,33 @@ class HostilePeerTest {
         .isInstanceOf(UnreachableContactException.class)
         .hasMessageContaining("no node answered")
         .satisfies(e -> assertThat(((KadException) e).isTransient()).isTrue());
+  }
+
+  @Test
+  void aStoreAcceptedByAnotherIdThanTheNodeAskedIsNoCopyOfThePut() {
+    Cluster c = clusters.grow(61, 1);
+    KadNode publisher = c.node(0);
+    Key key = Key.of("someone else");
+    SplittableRandom rng = new SplittableRandom(61);
+    InMemoryTransport transport = c.network.newTransport();
+    // Closer to the key than the publisher: the put's only copy elsewhere would be here.
+    Contact asked = new Contact(key.asNodeId().randomInBucket(100, rng), transport.address());
+    Contact other = new Contact(NodeId.random(rng), transport.address());
+    c.await(
+        transport.start(
+            request ->
+                Mono.just(
+                    request instanceof Request.Store
+                        ? new Response.Stored(other, 1, List.of())
+                        : request instanceof Request.FindNode
+                            ? new Response.NodesFound(asked, List.of())
+                            : new Response.Pong(asked))));
+    KadNodes.learn(publisher, List.of(asked));
+
+    PutResult result = c.await(publisher.put(key, new byte[] {1}));
+
+    assertThat(result.accepted()).doesNotContain(asked, other);
+    assertThat(result.failed()).containsExactly(asked);
   }
 
   @Test

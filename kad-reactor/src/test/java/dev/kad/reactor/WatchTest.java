@@ -820,4 +820,27 @@ class WatchTest {
     assertThat(toGood.stream().filter(Request.Subscribe.class::isInstance).count())
         .isLessThanOrEqualTo(6);
   }
+
+  @Test
+  void aGrantFromAnotherIdThanTheNodeAskedCountsAsNoSubscription() {
+    Cluster c = cluster(53, 1);
+    KadNode watcher = c.node(0);
+    List<Request> received = new CopyOnWriteArrayList<>();
+    Contact other = new Contact(NodeId.random(c.random), new Address("10.9.9.9", 1));
+    // Another node answers at the address asked: its pushes would come from an id the watch
+    // never subscribed at, so the watch must keep looking (retrying after 1 s, 2 s, 4 s).
+    Contact peer =
+        storagePeer(
+            c,
+            received,
+            (self, earlier) ->
+                new Response.Subscribed(
+                    new Contact(other.id(), self.address()), CONFIG.subscriptionTtl()));
+    KadNodes.learn(watcher, List.of(peer));
+    watches.add(watcher.watch(Key.of("granted by someone else")).subscribe());
+
+    c.vts.advanceTimeBy(Duration.ofSeconds(8));
+    assertThat(received.stream().filter(Request.Subscribe.class::isInstance).count())
+        .isGreaterThanOrEqualTo(3);
+  }
 }
