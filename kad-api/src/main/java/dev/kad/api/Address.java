@@ -8,27 +8,67 @@ import java.util.Objects;
  * Where a node can be reached: a host (name, IPv4 or IPv6 literal) and a port. The TCP transport
  * dials it; the in-memory transport of the testkit uses synthetic addresses of the same form.
  *
- * @param host the host name or IP literal, without brackets
+ * @param host the host name or IP literal, without brackets: at most {@value #MAX_HOST_LENGTH}
+ *     ASCII letters, digits, {@code . - _ : %}
  * @param port the port, in {@code [0, 65535]}
  */
 public record Address(String host, int port) {
 
   /**
+   * The longest host, a DNS name written out (RFC 1035); IP literals are shorter. Nodes repeat the
+   * contacts they hear of in their answers, so hosts of any length would let a few contacts put
+   * every answer naming them over a frame.
+   */
+  public static final int MAX_HOST_LENGTH = 253;
+
+  /**
    * Validates the parts.
    *
-   * @param host the host name or IP literal, without brackets
+   * @param host the host name or IP literal, without brackets: at most {@value #MAX_HOST_LENGTH}
+   *     ASCII letters, digits, {@code . - _ : %} (a host name in its ASCII form, IDNA's for names
+   *     in other scripts)
    * @param port the port, in {@code [0, 65535]}
-   * @throws IllegalArgumentException naming the value when the host is blank or the port out of
-   *     range
+   * @throws IllegalArgumentException naming the value when the host is blank, too long or has
+   *     another character, or the port is out of range
    */
   public Address {
     Objects.requireNonNull(host, "host");
     if (host.isBlank()) {
       throw new IllegalArgumentException("host must not be blank but was '" + host + "'");
     }
+    if (host.length() > MAX_HOST_LENGTH) {
+      throw new IllegalArgumentException(
+          "host must be at most " + MAX_HOST_LENGTH + " characters but had " + host.length());
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (!isHostChar(c)) {
+        // Not the host itself: a control character in it would break the line it is shown on.
+        throw new IllegalArgumentException(
+            String.format(
+                "host must be ASCII letters, digits and . - _ : %% only but had U+%04X at index %d",
+                (int) c, i));
+      }
+    }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
     }
+  }
+
+  /**
+   * Whether {@code c} may be part of a host: what host names (letters, digits, hyphens, dots, and
+   * the underscores some use), IPv4 and IPv6 literals ({@code :} and a {@code %zone}) are made of.
+   * Nothing a wire format escapes, so a host takes as many bytes in a message as it has characters.
+   */
+  private static boolean isHostChar(char c) {
+    return (c >= 'a' && c <= 'z')
+        || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9')
+        || c == '.'
+        || c == '-'
+        || c == '_'
+        || c == ':'
+        || c == '%';
   }
 
   /**

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
@@ -102,8 +103,15 @@ public record KadConfig(
    */
   public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
-  /** A contact's share of a message besides its id: a host of up to 64 characters, port, names. */
-  private static final int CONTACT_WIRE_BYTES = 100;
+  /** A contact's share of a message besides its id and host: port, field names, punctuation. */
+  private static final int CONTACT_FIELDS_WIRE_BYTES = 40;
+
+  /**
+   * A contact's share of a message besides its id, as {@link #keyWireBudget()} reckons it: a host
+   * of up to 60 characters. An answer whose contacts have longer hosts lists fewer of them ({@link
+   * #contactsThatFit}).
+   */
+  private static final int CONTACT_WIRE_BYTES = CONTACT_FIELDS_WIRE_BYTES + 60;
 
   /** A message's share besides its values and contacts: request id, type, sender, key. */
   private static final int MESSAGE_WIRE_BYTES = 512;
@@ -244,6 +252,45 @@ public record KadConfig(
         + base64(value.size())
         + base64(value.publisher().bits() / 8)
         + (value.isSigned() ? SIGNATURE_WIRE_BYTES : 0);
+  }
+
+  /**
+   * The most bytes {@code contact} takes in a message in any wire format: its id, host and port
+   * with their field names.
+   *
+   * @param contact the contact
+   * @return the bytes, an upper bound
+   */
+  public long contactWireBytes(Contact contact) {
+    return CONTACT_FIELDS_WIRE_BYTES
+        + contact.address().host().length()
+        + base64(contact.id().bits() / 8);
+  }
+
+  /**
+   * The first of {@code contacts} that fit one message beside {@code values}: all of them, unless
+   * their hosts are longer than {@link #keyWireBudget()} reckons with (60 characters; a host may
+   * have up to {@value Address#MAX_HOST_LENGTH}) and the values leave too little room. A node
+   * answering a find lists its closest contacts first, so it drops the farthest: without that, a
+   * few contacts with long hosts put the answer for a full key over {@code maxFrameBytes}, and the
+   * key could not be read there.
+   *
+   * @param contacts the contacts, closest first
+   * @param values the values the message carries, each within {@link #keyWireBudget()} together
+   * @return {@code contacts} itself when all fit, else its longest prefix that does
+   */
+  public List<Contact> contactsThatFit(List<Contact> contacts, List<Value> values) {
+    long room = (long) maxFrameBytes - MESSAGE_WIRE_BYTES;
+    for (Value v : values) {
+      room -= valueWireBytes(v);
+    }
+    for (int i = 0; i < contacts.size(); i++) {
+      room -= contactWireBytes(contacts.get(i));
+      if (room < 0) {
+        return List.copyOf(contacts.subList(0, i));
+      }
+    }
+    return contacts;
   }
 
   private static long keyWireBudget(int maxFrameBytes, int k, int idBits) {

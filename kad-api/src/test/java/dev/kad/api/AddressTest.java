@@ -61,6 +61,30 @@ class AddressTest {
   }
 
   @Test
+  void aHostNoNameOrAddressCanBeIsRefusedNamingTheProblem() {
+    assertThat(new Address("h".repeat(253), 1).host()).hasSize(Address.MAX_HOST_LENGTH);
+    assertThatThrownBy(() -> new Address("n".repeat(254), 7000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("host must be at most 253 characters but had 254");
+    assertThatThrownBy(() -> Address.parse("node 1:7000"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "invalid address 'node 1:7000': host must be ASCII letters, digits and . - _ : %"
+                + " only but had U+0020 at index 4");
+    // Nothing a wire format escapes, nothing that breaks a log line, no other script.
+    for (String host :
+        new String[] {"10.0.0.1\nx", "k\u00e4d.example", "a\u0000", "a\"b", "a\\b", "a/b"}) {
+      assertThatThrownBy(() -> new Address(host, 1))
+          .as(host)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("host must be ASCII letters, digits and . - _ : % only");
+    }
+    for (String host : new String[] {"kad-0.kad.svc.cluster.local", "fe80::1%eth0", "my_host"}) {
+      assertThat(new Address(host, 1).host()).isEqualTo(host);
+    }
+  }
+
+  @Test
   void portIsDecimalDigitsOnly() {
     for (String text : new String[] {"host:+80", "host:-1", "host:0x50", "host:000080"}) {
       assertThatThrownBy(() -> Address.parse(text))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class KadConfigTest {
@@ -171,5 +172,37 @@ class KadConfigTest {
         Value.of(
             new byte[10], NodeId.random(new java.util.SplittableRandom(1)), 1, 1, wide.expiresAt());
     assertThat(c.valueWireBytes(wide) - c.valueWireBytes(narrow)).isEqualTo(44 - 28);
+  }
+
+  @Test
+  void anAnswerListsEveryContactUnlessLongHostsAndAFullKeyLeaveNoRoom() {
+    KadConfig c = KadConfig.builder().k(8).maxFrameBytes(16 * 1024).maxValueBytes(4096).build();
+    java.util.SplittableRandom rng = new java.util.SplittableRandom(9);
+    List<Value> full = new java.util.ArrayList<>();
+    long held = 0;
+    // Filled to within a small value of the key's budget, largest values first.
+    for (int size = c.maxValueBytes(); size > 0; size /= 2) {
+      Value v = Value.of(new byte[size], NodeId.random(rng), 0, 1, java.time.Instant.EPOCH);
+      while (held + c.valueWireBytes(v) <= c.keyWireBudget()) {
+        held += c.valueWireBytes(v);
+        full.add(v);
+      }
+    }
+    List<Contact> shortHosts = new java.util.ArrayList<>();
+    List<Contact> longHosts = new java.util.ArrayList<>();
+    for (int i = 0; i < c.k(); i++) {
+      shortHosts.add(new Contact(NodeId.random(rng), new Address("h".repeat(60), 7000)));
+      longHosts.add(new Contact(NodeId.random(rng), new Address("h".repeat(253), 7000)));
+    }
+
+    // The key's budget leaves room for k contacts with hosts of up to 60 characters.
+    assertThat(c.contactsThatFit(shortHosts, full)).isSameAs(shortHosts);
+    assertThat(c.contactsThatFit(longHosts, List.of())).isSameAs(longHosts);
+    // Long hosts beside a full key: the closest that fit, the farthest dropped.
+    List<Contact> fitting = c.contactsThatFit(longHosts, full);
+    assertThat(fitting).isNotEmpty().isEqualTo(longHosts.subList(0, fitting.size()));
+    assertThat(fitting.size()).isLessThan(c.k());
+    assertThat(held + fitting.stream().mapToLong(c::contactWireBytes).sum())
+        .isLessThanOrEqualTo(c.maxFrameBytes() - 512L);
   }
 }

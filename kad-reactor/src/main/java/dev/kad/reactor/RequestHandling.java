@@ -89,10 +89,12 @@ final class RequestHandling implements RequestHandler {
     if (request instanceof Request.Ping) {
       return new Response.Pong(me);
     } else if (request instanceof Request.FindNode r) {
-      return new Response.NodesFound(me, closestFor(r.target(), r.sender()));
+      return new Response.NodesFound(
+          me, config.contactsThatFit(closestFor(r.target(), r.sender()), List.of()));
     } else if (request instanceof Request.FindValue r) {
+      List<Value> values = store.get(r.key(), clock.instant());
       return new Response.ValuesFound(
-          me, store.get(r.key(), clock.instant()), closestFor(r.key(), r.sender()));
+          me, values, config.contactsThatFit(closestFor(r.key(), r.sender()), values));
     } else if (request instanceof Request.Store r) {
       return store(me, r);
     } else if (request instanceof Request.Subscribe r) {

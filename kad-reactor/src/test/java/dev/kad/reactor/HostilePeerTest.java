@@ -277,6 +277,57 @@ class HostilePeerTest {
   }
 
   @Test
+  void anAnswerForAFullKeyListsOnlyTheContactsThatFitBesideItsValues() {
+    KadConfig config =
+        CONFIG.toBuilder().maxFrameBytes(16 * 1024).maxValueBytes(4096).maxValuesPerKey(64).build();
+    Cluster c = clusters.grow(62, config, 1);
+    KadNode node = c.node(0);
+    SplittableRandom rng = new SplittableRandom(62);
+    // Peers advertising the longest hosts an address may have: each enters the table.
+    for (int i = 0; i < config.k(); i++) {
+      Contact claimed =
+          new Contact(
+              NodeId.random(rng), new Address(("p" + i + "-").repeat(100).substring(0, 253), 1));
+      RawPeer.pinging(c, NodeId.random(rng)).send(c, node, new Request.Ping(claimed));
+    }
+    assertThat(node.routingTable().size()).isEqualTo(config.k());
+    RawPeer reader = RawPeer.pinging(c, NodeId.random(rng));
+    Key key = Key.of("full");
+    long held = 0;
+    for (int size = config.maxValueBytes(); size > 0; size /= 2) {
+      for (int tries = 0; tries < config.maxValuesPerKey(); tries++) {
+        Value v = Value.of(new byte[size], NodeId.random(rng), 0, 1, c.now().plusSeconds(600));
+        if (held + config.valueWireBytes(v) > config.keyWireBudget()) {
+          break;
+        }
+        held += config.valueWireBytes(v);
+        Response stored =
+            c.await(
+                reader
+                    .transport()
+                    .send(
+                        node.contact().address(),
+                        new Request.Store(reader.contact(), key, List.of(v), false)));
+        assertThat(stored).isInstanceOf(Response.Stored.class);
+      }
+    }
+
+    Response answer =
+        c.await(
+            reader
+                .transport()
+                .send(node.contact().address(), new Request.FindValue(reader.contact(), key)));
+
+    Response.ValuesFound found = (Response.ValuesFound) answer;
+    long wire =
+        found.values().stream().mapToLong(config::valueWireBytes).sum()
+            + found.contacts().stream().mapToLong(config::contactWireBytes).sum();
+    assertThat(found.values()).hasSizeGreaterThan(1);
+    assertThat(found.contacts()).isNotEmpty();
+    assertThat(wire).isLessThanOrEqualTo(config.maxFrameBytes() - 512L);
+  }
+
+  @Test
   void contactsRepeatedInOneAnswerCountOnce() {
     Cluster c = clusters.grow(53, 5);
     KadNode victim = c.node(0);

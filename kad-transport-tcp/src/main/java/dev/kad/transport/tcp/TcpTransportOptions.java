@@ -194,17 +194,9 @@ public record TcpTransportOptions(
 
   /**
    * Refuses an advertised IP literal that no peer can dial: the wildcard (peers drop such a contact
-   * as undialable, or dial their own host) or a multicast address; and a host that peers refuse on
-   * the wire (over 253 characters, or not printable ASCII without spaces). Host names are not
-   * looked up.
+   * as undialable, or dial their own host) or a multicast address. Host names are not looked up.
    */
   private static void checkDialable(Address advertised) {
-    String problem = WireMapping.hostProblem(advertised.host());
-    if (problem != null) {
-      // Every peer would refuse this node's messages as malformed.
-      throw new IllegalArgumentException(
-          "advertisedAddress host '" + advertised.host() + "' " + problem);
-    }
     byte[] ip = NetUtil.createByteArrayFromIpAddressString(advertised.host());
     if (ip == null) {
       return;
@@ -390,8 +382,7 @@ public record TcpTransportOptions(
      * The address peers dial (by default the bound host and port).
      *
      * @param address the advertised address; port 0 stands for the bound port; an IP literal must
-     *     not be the wildcard or a multicast address; the host must be at most 253 printable ASCII
-     *     characters without spaces, as peers refuse any other
+     *     not be the wildcard or a multicast address
      * @return this builder
      */
     public Builder advertisedAddress(Address address) {

@@ -93,41 +93,14 @@ final class WireMapping {
     }
     // The description only on error: this runs for every contact of every answer.
     byte[] id = p.id();
-    String host = p.host();
-    String problem = hostProblem(host);
-    if (problem != null) {
-      throw new InvalidMessageException(what + " host " + problem);
+    NodeId nodeId = id != null && id.length == idBytes ? NodeId.of(id) : nodeId(id, what + " id");
+    try {
+      return new Contact(nodeId, new Address(p.host(), p.port()));
+    } catch (IllegalArgumentException e) {
+      // Address's own rules (host length and characters, port range), naming which contact broke
+      // them: a node repeats the contacts it hears of, so one no peer could dial is refused here.
+      throw new InvalidMessageException(what + " " + e.getMessage(), e);
     }
-    return new Contact(
-        id != null && id.length == idBytes ? NodeId.of(id) : nodeId(id, what + " id"),
-        new Address(host, p.port()));
-  }
-
-  /** The longest host name DNS has (RFC 1035, written out); IP literals are shorter. */
-  static final int MAX_HOST_CHARS = 253;
-
-  /**
-   * What keeps {@code host} from being a host name or IP literal any peer could dial, or null when
-   * nothing does: more than {@value #MAX_HOST_CHARS} characters, or a character outside printable
-   * ASCII or a space. A node keeps the contacts it hears of and repeats them in its answers, so a
-   * few contacts with hosts of half a frame each put every answer that names them over {@code
-   * maxFrameBytes}, and control characters in a host would reach the log lines that name it.
-   *
-   * @param host a host as a peer sent it, not null
-   * @return the problem, worded to follow the host's description, or null
-   */
-  static String hostProblem(String host) {
-    if (host.length() > MAX_HOST_CHARS) {
-      return "must be at most " + MAX_HOST_CHARS + " characters but had " + host.length();
-    }
-    for (int i = 0; i < host.length(); i++) {
-      char c = host.charAt(i);
-      if (c <= ' ' || c > '~') {
-        return String.format(
-            "must be printable ASCII without spaces but had U+%04X at index %d", (int) c, i);
-      }
-    }
-    return null;
   }
 
   private List<Contact> contacts(List<Wire.Peer> peers) {

@@ -10,7 +10,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.InvalidMessageException;
+import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
+import dev.kad.api.Value;
 import dev.kad.api.message.Message;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -22,6 +24,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
@@ -366,14 +370,14 @@ class WireCodecTest {
             format,
             new Response.NodesFound(SENDER, List.of(SENDER)),
             t -> ((ObjectNode) msg(t).withArray("contacts").get(0)).put("host", "10.0.0.1\nx")),
-        "contact host must be printable ASCII without spaces but had U+000A at index 8");
+        "contact host must be ASCII letters, digits and . - _ : % only but had U+000A at index 8");
     assertRefused(
         format,
         edited(
             format,
             new Request.Ping(SENDER),
             t -> ((ObjectNode) msg(t).get("sender")).put("host", "node one")),
-        "sender host must be printable ASCII without spaces but had U+0020 at index 4");
+        "sender host must be ASCII letters, digits and . - _ : % only but had U+0020 at index 4");
   }
 
   private static Response.NodesFound decode(WireFormat format, Response.NodesFound message) {
@@ -545,6 +549,59 @@ class WireCodecTest {
   void refusesJsonThatIsNotAnObject() {
     assertRefused(WireFormat.JSON, "[1,2,3]".getBytes(StandardCharsets.UTF_8), "malformed");
     assertRefused(WireFormat.JSON, "null".getBytes(StandardCharsets.UTF_8), "malformed");
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void anAnswerForAFullKeyFitsAFrameWhateverItsContactsHosts(WireFormat format) {
+    KadConfig config = KadConfig.defaults();
+    WireCodec codec =
+        new WireCodec(format, config.idBits(), config.maxValueBytes(), config.maxFrameBytes());
+    // Values from distinct publishers filling the key's budget to within a small value, as a
+    // node may hold them, largest first.
+    List<Value> values = new ArrayList<>();
+    long held = 0;
+    for (int size = config.maxValueBytes(); size > 0; size /= 2) {
+      while (true) {
+        Value v =
+            Value.of(
+                new byte[size],
+                Messages.id(100 + values.size()),
+                0,
+                Long.MAX_VALUE,
+                Instant.ofEpochSecond(1_700_000_000L));
+        if (held + config.valueWireBytes(v) > config.keyWireBudget()) {
+          break;
+        }
+        held += config.valueWireBytes(v);
+        values.add(v);
+      }
+    }
+    List<Contact> closest = new ArrayList<>();
+    for (int i = 0; i < config.k(); i++) {
+      String host = ("n" + i + ".").repeat(100).substring(0, Address.MAX_HOST_LENGTH);
+      closest.add(Messages.contact(200 + i, new Address(host, 65_535)));
+    }
+
+    List<Contact> fitting = config.contactsThatFit(closest, values);
+    ByteBuf frame =
+        codec.encode(ALLOC, Long.MAX_VALUE, new Response.ValuesFound(SENDER, values, fitting));
+    try {
+      assertThat(frame.readableBytes() - WireCodec.LENGTH_BYTES)
+          .isLessThanOrEqualTo(config.maxFrameBytes());
+    } finally {
+      frame.release();
+    }
+    // Room for some, not for all: listing them all would not fit.
+    assertThat(fitting).isNotEmpty().isEqualTo(closest.subList(0, fitting.size()));
+    if (format == WireFormat.JSON) {
+      assertThatThrownBy(
+              () ->
+                  codec
+                      .encode(ALLOC, 1, new Response.ValuesFound(SENDER, values, closest))
+                      .release())
+          .hasMessageContaining("maxFrameBytes");
+    }
   }
 
   @Test
