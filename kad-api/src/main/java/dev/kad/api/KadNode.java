@@ -69,7 +69,8 @@ public interface KadNode {
    * @param seeds the addresses of nodes already in the network, at least one; this node's own
    *     address among them is allowed
    * @return completes when joined, or at once as the first node of its network
-   * @throws IllegalArgumentException when {@code seeds} is empty
+   * @throws IllegalArgumentException when {@code seeds} is empty or names an address no node can
+   *     dial (port 0, a wildcard or multicast IP), naming it
    */
   Mono<Void> bootstrap(Collection<Address> seeds);
 

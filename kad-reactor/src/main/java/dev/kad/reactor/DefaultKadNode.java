@@ -48,6 +48,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.random.RandomGenerator;
@@ -344,9 +345,15 @@ final class DefaultKadNode implements KadNode {
         .then();
   }
 
-  /** Re-puts every value this node publishes with a fresh expiry. */
+  /**
+   * Re-puts every value this node publishes with a fresh expiry. A put that fails does not stop the
+   * run; the run logs one WARN line counting the failures and naming the first.
+   */
   Mono<Void> republishAll() {
-    return Flux.fromIterable(List.copyOf(published.entrySet()))
+    AtomicInteger failed = new AtomicInteger();
+    AtomicReference<String> first = new AtomicReference<>();
+    List<Map.Entry<Key, Value>> run = List.copyOf(published.entrySet());
+    return Flux.fromIterable(run)
         .concatMap(
             e -> {
               Instant now = clock.instant();
@@ -364,9 +371,28 @@ final class DefaultKadNode implements KadNode {
               if (!published.replace(e.getKey(), old, renewed)) {
                 return Mono.empty();
               }
-              return store(e.getKey(), renewed).onErrorResume(x -> Mono.empty());
+              return store(e.getKey(), renewed)
+                  .onErrorResume(
+                      x -> {
+                        failed.incrementAndGet();
+                        first.compareAndSet(null, e.getKey().toShortHex() + ": " + x);
+                        return Mono.empty();
+                      });
             })
-        .then();
+        .then(
+            Mono.fromRunnable(
+                () -> {
+                  if (failed.get() > 0) {
+                    // Otherwise silent: a publisher whose values nobody takes would only learn it
+                    // when they expired.
+                    log.warn(
+                        "node={} republish: {} of {} values failed, first key {}",
+                        id.toShortHex(),
+                        failed.get(),
+                        run.size(),
+                        first.get());
+                  }
+                }));
   }
 
   // ---- contacts and RPCs ----------------------------------------------------------------
@@ -689,6 +715,15 @@ final class DefaultKadNode implements KadNode {
     for (Address seed : seeds) {
       if (seed == null) {
         throw new NullPointerException("seeds must not contain null but was " + seeds);
+      }
+      if (!Subnets.dialable(seed)) {
+        // Failed at once, naming it: dialed, it ended as a vague "no seed answered".
+        throw new IllegalArgumentException(
+            "seeds must be addresses a node can dial (not port 0, a wildcard or multicast IP)"
+                + " but had "
+                + seed.host()
+                + ":"
+                + seed.port());
       }
     }
     // A seed named twice (a list joined from two sources) is pinged and reported once.

@@ -486,6 +486,12 @@ class KadNodeTest {
         .hasMessage("quorum must be in [1, 8] but was 0");
     assertThatThrownBy(() -> node.bootstrap(List.of()))
         .isInstanceOf(IllegalArgumentException.class);
+    for (Address seed :
+        List.of(new Address("127.0.0.1", 0), new Address("0.0.0.0", 7000), new Address("::", 1))) {
+      assertThatThrownBy(() -> node.bootstrap(List.of(c.node(0).contact().address(), seed)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageEndingWith("but had " + seed.host() + ":" + seed.port());
+    }
   }
 
   @Test

@@ -4,6 +4,7 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
+import dev.kad.reactor.routing.Subnets;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -399,7 +400,7 @@ public class KadProperties implements Validator {
     for (int i = 0; i < p.bootstrap.size(); i++) {
       String address = p.bootstrap.get(i);
       if (address != null && !address.isBlank()) {
-        check(errors, "bootstrap[" + i + "]", address, Address::parse);
+        check(errors, "bootstrap[" + i + "]", address, KadProperties::seed);
       }
     }
     p.metrics.tags.forEach(
@@ -499,6 +500,17 @@ public class KadProperties implements Validator {
   /** A setting's check, which throws {@link IllegalArgumentException} for a bad value. */
   private interface Check<T> {
     void accept(T value);
+  }
+
+  /** Parses a bootstrap address, refusing one no node can dial, as the engine's bootstrap does. */
+  private static void seed(String text) {
+    Address seed = Address.parse(text);
+    if (!Subnets.dialable(seed)) {
+      throw new IllegalArgumentException(
+          "seed must be an address a node can dial (not port 0, a wildcard or multicast IP) but was '"
+              + text
+              + "'");
+    }
   }
 
   private static <T> void check(Errors errors, String field, T value, Check<T> setter) {

@@ -314,6 +314,11 @@ class KadAutoConfigurationTest {
     assertFailure("kad.hard-timeout=-1s", "kad.hard-timeout must be positive but was PT-1S");
     assertFailure(
         "kad.bootstrap=127.0.0.1:7000,bad", "kad.bootstrap[1] must be HOST:PORT but was 'bad'");
+    // The engine's bootstrap would refuse it at every attempt, after start-up.
+    assertFailure(
+        "kad.bootstrap=127.0.0.1:0",
+        "kad.bootstrap[0] must be an address a node can dial (not port 0, a wildcard or multicast"
+            + " IP) but was '127.0.0.1:0'");
     // Every bad value is reported, not only the first.
     runner
         .withPropertyValues("kad.k=0", "kad.port=-1")

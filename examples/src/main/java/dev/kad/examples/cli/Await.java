@@ -2,6 +2,7 @@ package dev.kad.examples.cli;
 
 import dev.kad.api.KadTimeoutException;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.TimeoutException;
 import reactor.core.publisher.Mono;
 
@@ -29,6 +30,6 @@ final class Await {
     if (ms < 1000) {
       return ms + " ms";
     }
-    return ms % 1000 == 0 ? (ms / 1000) + " s" : String.format("%.1f s", ms / 1000.0);
+    return ms % 1000 == 0 ? (ms / 1000) + " s" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
   }
 }

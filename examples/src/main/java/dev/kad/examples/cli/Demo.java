@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IntSummaryStatistics;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.BlockingQueue;
@@ -336,7 +337,7 @@ final class Demo {
   }
 
   private String describe(LookupEvent e, NodeId target, Map<NodeId, Integer> hops) {
-    String when = String.format("%6.1f ms", e.elapsed().toNanos() / 1e6);
+    String when = String.format(Locale.ROOT, "%6.1f ms", e.elapsed().toNanos() / 1e6);
     if (e instanceof LookupEvent.Queried q) {
       hops.put(q.contact().id(), q.hop());
       return row(when, q.hop(), "asked", q.contact(), shares(target, q.contact()));

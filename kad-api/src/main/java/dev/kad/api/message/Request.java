@@ -215,14 +215,16 @@ public sealed interface Request extends Message {
      *
      * @param sender the subscribing node
      * @param key the watched key
-     * @param ttl how long the subscription should last before it must be renewed
+     * @param ttl how long the subscription should last before it must be renewed: not negative, at
+     *     most {@link dev.kad.api.KadConfig#MAX_DURATION}
      * @param fromClient whether the sender is a client
      * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
     public Subscribe {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
-      Objects.requireNonNull(ttl, "ttl");
+      Response.Subscribed.checkTtl(ttl);
     }
 
     /**
@@ -230,8 +232,10 @@ public sealed interface Request extends Message {
      *
      * @param sender the subscribing node
      * @param key the watched key
-     * @param ttl how long the subscription should last before it must be renewed
+     * @param ttl how long the subscription should last before it must be renewed: not negative, at
+     *     most {@link dev.kad.api.KadConfig#MAX_DURATION}
      * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
     public Subscribe(Contact sender, Key key, Duration ttl) {
       this(sender, key, ttl, false);

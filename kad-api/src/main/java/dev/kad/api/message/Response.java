@@ -1,6 +1,7 @@
 package dev.kad.api.message;
 
 import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
 import dev.kad.api.Value;
 import java.time.Duration;
 import java.util.List;
@@ -133,12 +134,27 @@ public sealed interface Response extends Message {
      * Checks the parts.
      *
      * @param sender the answering node
-     * @param ttl how long the subscription lasts without renewal
+     * @param ttl how long the subscription lasts without renewal: not negative, at most {@link
+     *     KadConfig#MAX_DURATION}
      * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
     public Subscribed {
       Objects.requireNonNull(sender, "sender");
+      checkTtl(ttl);
+    }
+
+    /**
+     * Refuses a subscription's ttl that no node could send: a negative one (every peer would close
+     * the connection as malformed) or one past {@link KadConfig#MAX_DURATION}, whose milliseconds
+     * overflow on the wire.
+     */
+    static void checkTtl(Duration ttl) {
       Objects.requireNonNull(ttl, "ttl");
+      if (ttl.isNegative() || ttl.compareTo(KadConfig.MAX_DURATION) > 0) {
+        throw new IllegalArgumentException(
+            "ttl must be in [0, " + KadConfig.MAX_DURATION + "] but was " + ttl);
+      }
     }
   }
 

@@ -1,9 +1,11 @@
 package dev.kad.api.message;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
@@ -47,5 +49,18 @@ class RequestTest {
       assertThat(r.withFromClient(false)).isSameAs(r);
       assertThat(marked.withFromClient(true)).isSameAs(marked);
     }
+  }
+
+  @Test
+  void aSubscriptionTtlNoNodeCouldSendIsRefusedNamingIt() {
+    assertThatThrownBy(() -> new Request.Subscribe(SENDER, KEY, Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("ttl must be in [0, PT876000H] but was PT-1S");
+    // Past a century its milliseconds would overflow on the wire.
+    assertThatThrownBy(() -> new Response.Subscribed(SENDER, Duration.ofDays(36_501)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("but was PT876024H");
+    assertThat(new Request.Subscribe(SENDER, KEY, KadConfig.MAX_DURATION).ttl())
+        .isEqualTo(KadConfig.MAX_DURATION);
   }
 }

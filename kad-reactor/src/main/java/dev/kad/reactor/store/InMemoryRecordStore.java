@@ -40,9 +40,10 @@ public final class InMemoryRecordStore implements RecordStore {
    * Creates an empty store with the limits of {@code config}.
    *
    * @param config the node's configuration
+   * @throws NullPointerException when {@code config} is null
    */
   public InMemoryRecordStore(KadConfig config) {
-    this.config = config;
+    this.config = Objects.requireNonNull(config, "config");
   }
 
   private record Identity(NodeId publisher, long valueId) {

@@ -1,6 +1,7 @@
 package dev.kad.reactor.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
@@ -264,5 +265,12 @@ class InMemoryRecordStoreTest {
     assertThat(s.get(key, later)).containsExactly(carol);
     assertThat(s.size()).isEqualTo(1);
     assertThat(s.storedBytes()).isEqualTo(1 + KadConfig.STORED_VALUE_OVERHEAD);
+  }
+
+  @Test
+  void aStoreWithoutAConfigurationFailsWhenBuiltNotAtItsFirstStore() {
+    assertThatThrownBy(() -> new InMemoryRecordStore(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("config");
   }
 }

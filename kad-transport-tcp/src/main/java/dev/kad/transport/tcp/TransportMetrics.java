@@ -62,11 +62,11 @@ final class TransportMetrics {
   /**
    * Counts a violation and logs it (rate-limited WARN), naming the peer as {@code host:port}. The
    * detail often quotes what the peer sent (a message type, a field name), so it is logged as
-   * {@linkplain #printable printable} text: one line, of bounded length.
+   * {@linkplain PeerText#printable printable} text: one line, of bounded length.
    */
   void violation(Violation v, SocketAddress remote, String rawDetail) {
     violations.get(v).increment();
-    String detail = printable(rawDetail);
+    String detail = PeerText.printable(rawDetail);
     String peer = HostPort.of(remote);
     long more = violationWarnings.get(v).admit();
     if (more >= 0) {
@@ -84,45 +84,6 @@ final class TransportMetrics {
     } else {
       log.debug("{}: closing connection peer={}: {}: {}", name, peer, v.description(), detail);
     }
-  }
-
-  /** How much of a violation's detail is logged; a frame's worth of it would flood the log. */
-  static final int MAX_DETAIL_CHARS = 300;
-
-  /**
-   * {@code text} fit for one log line: control characters (line breaks and terminal escapes a peer
-   * could use to forge log lines of its own) written as Java escapes, and cut after {@value
-   * #MAX_DETAIL_CHARS} characters, saying how many more there were.
-   */
-  static String printable(String text) {
-    int end = Math.min(text.length(), MAX_DETAIL_CHARS);
-    StringBuilder out = null;
-    for (int i = 0; i < end; i++) {
-      char c = text.charAt(i);
-      boolean control = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
-      if (control && out == null) {
-        out = new StringBuilder(end + 16).append(text, 0, i);
-      }
-      if (out == null) {
-        continue;
-      }
-      switch (c) {
-        case '\n' -> out.append("\\n");
-        case '\r' -> out.append("\\r");
-        case '\t' -> out.append("\\t");
-        default -> {
-          if (control) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    String shown = out != null ? out.toString() : text.substring(0, end);
-    return text.length() > end
-        ? shown + "... (" + (text.length() - end) + " more characters)"
-        : shown;
   }
 
   /**

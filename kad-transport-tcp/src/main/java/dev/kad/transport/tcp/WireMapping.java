@@ -72,13 +72,14 @@ final class WireMapping {
     } else if (msg instanceof Wire.Stored m) {
       List<Response.Rejected> rejected = new ArrayList<>(m.rejected().size());
       for (Wire.Rejection r : m.rejected()) {
-        rejected.add(new Response.Rejected(r.index(), r.reason()));
+        rejected.add(new Response.Rejected(r.index(), PeerText.printable(r.reason())));
       }
       return new Response.Stored(s, m.accepted(), rejected);
     } else if (msg instanceof Wire.Subscribed m) {
       return new Response.Subscribed(s, ttl(m.ttlMillis()));
     } else if (msg instanceof Wire.Failure m) {
-      return new Response.Failure(s, m.code(), m.message());
+      // The peer's words reach exceptions, lookup events and put results, and so log lines.
+      return new Response.Failure(s, m.code(), PeerText.printable(m.message()));
     }
     throw new InvalidMessageException("unknown message type " + typeName(msg));
   }

@@ -14,6 +14,7 @@ import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.arbitraries.StringArbitrary;
 
 /** Generators and fixtures of API messages for codec and transport tests. */
 final class Messages {
@@ -82,9 +83,11 @@ final class Messages {
     Arbitrary<List<Contact>> contactLists = contacts.list().ofMaxSize(6);
     Arbitrary<Duration> ttls =
         Arbitraries.longs().between(0, 10_000_000_000L).map(Duration::ofMillis);
+    // A peer's words arrive as they were when printable (PeerText): any script, no controls.
+    StringArbitrary words =
+        Arbitraries.strings().withCharRange(' ', '~').withCharRange('\u00a0', '\u07ff');
     Arbitrary<Response.Rejected> rejections =
-        Combinators.combine(
-                Arbitraries.integers().between(0, 100), Arbitraries.strings().ofMaxLength(40))
+        Combinators.combine(Arbitraries.integers().between(0, 100), words.ofMaxLength(40))
             .as(Response.Rejected::new);
     return Arbitraries.oneOf(
         List.of(
@@ -106,9 +109,7 @@ final class Messages {
                 .as(Response.Stored::new),
             Combinators.combine(contacts, ttls).as(Response.Subscribed::new),
             Combinators.combine(
-                    contacts,
-                    Arbitraries.of(Response.Code.class),
-                    Arbitraries.strings().ofMaxLength(60))
+                    contacts, Arbitraries.of(Response.Code.class), words.ofMaxLength(60))
                 .as(Response.Failure::new)));
   }
 }

@@ -381,13 +381,44 @@ class WireCodecTest {
   }
 
   private static Response.NodesFound decode(WireFormat format, Response.NodesFound message) {
+    return (Response.NodesFound) decodeMessage(format, message);
+  }
+
+  private static Message decodeMessage(WireFormat format, Message message) {
     ByteBuf frame = codec(format).encode(ALLOC, 1, message);
     try {
       frame.skipBytes(WireCodec.LENGTH_BYTES);
-      return (Response.NodesFound) codec(format).decode(frame).message();
+      return codec(format).decode(frame).message();
     } finally {
       frame.release();
     }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
+  void aPeersWordsArriveOnOneShortLine(WireFormat format) {
+    String forged = "refused\n2026-11-26 [main] ERROR forged line" + "x".repeat(1000);
+    Response.Failure failure =
+        (Response.Failure)
+            decodeMessage(format, new Response.Failure(SENDER, Response.Code.LIMIT, forged));
+    Response.Stored stored =
+        (Response.Stored)
+            decodeMessage(
+                format, new Response.Stored(SENDER, 0, List.of(new Response.Rejected(0, forged))));
+
+    for (String text : List.of(failure.message(), stored.rejected().get(0).reason())) {
+      assertThat(text)
+          .startsWith("refused\\n2026-11-26 [main] ERROR forged line")
+          .doesNotContain("\n")
+          .endsWith("... (" + (forged.length() - PeerText.MAX_CHARS) + " more characters)");
+    }
+    // Short words pass as they are.
+    assertThat(
+            ((Response.Failure)
+                    decodeMessage(
+                        format, new Response.Failure(SENDER, Response.Code.LIMIT, "full")))
+                .message())
+        .isEqualTo("full");
   }
 
   @ParameterizedTest
