@@ -40,9 +40,6 @@ final class LiveStreams {
 
   private static final Logger log = LoggerFactory.getLogger(LiveStreams.class);
 
-  /** The shortest subscription TTL a watch takes from a node, so renewals stay sparse. */
-  private static final Duration MIN_TTL = Duration.ofSeconds(1);
-
   private final DefaultKadNode node;
   private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
 
@@ -215,7 +212,7 @@ final class LiveStreams {
                                 shortest = granted;
                               }
                             }
-                            session.granted(max(shortest, MIN_TTL));
+                            session.granted(shortest);
                             return Collections.disjoint(before, accepted.keySet());
                           }));
             })
@@ -439,10 +436,6 @@ final class LiveStreams {
       return false;
     }
     return true;
-  }
-
-  private static Duration max(Duration a, Duration b) {
-    return a.compareTo(b) >= 0 ? a : b;
   }
 
   /**

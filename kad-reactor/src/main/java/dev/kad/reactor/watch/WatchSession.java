@@ -60,11 +60,23 @@ public final class WatchSession {
    * @param key the watched key
    * @param maxPending the most identities buffered for a slow subscriber
    * @param ttl the subscription TTL asked for; renewals come at half of it until nodes grant less
+   *     (a TTL under {@link SubscriberRegistry#MIN_TTL} counts as that, as storage nodes grant no
+   *     less)
    */
   public WatchSession(Key key, int maxPending, Duration ttl) {
     this.key = key;
     this.maxPending = maxPending;
-    this.renewal = ttl.dividedBy(2);
+    this.renewal = halfOf(ttl);
+  }
+
+  /**
+   * Half {@code ttl}, taken as at least {@link SubscriberRegistry#MIN_TTL}: renewals at least 500
+   * ms apart. Half a configured TTL of 100 ms made a watch cut off from its nodes retry every 50
+   * ms.
+   */
+  private static Duration halfOf(Duration ttl) {
+    return (ttl.compareTo(SubscriberRegistry.MIN_TTL) < 0 ? SubscriberRegistry.MIN_TTL : ttl)
+        .dividedBy(2);
   }
 
   /**
@@ -219,10 +231,10 @@ public final class WatchSession {
   /**
    * Records the TTLs granted by the last round of subscriptions.
    *
-   * @param shortest the shortest of them
+   * @param shortest the shortest of them; under {@link SubscriberRegistry#MIN_TTL} counts as that
    */
   public void granted(Duration shortest) {
-    renewal = shortest.dividedBy(2);
+    renewal = halfOf(shortest);
     roundsWithout = 0;
   }
 

@@ -120,4 +120,15 @@ class WatchSessionTest {
     session.granted(Duration.ofMinutes(2));
     assertThat(session.renewal()).isEqualTo(Duration.ofMinutes(1));
   }
+
+  @Test
+  void renewalsAreHalfASecondApartAtLeastWhateverTheTtl() {
+    WatchSession session = new WatchSession(Key.of("k"), 8, Duration.ofMillis(100));
+    assertThat(session.renewal()).isEqualTo(Duration.ofMillis(500));
+    // Cut off: retries are no closer together either.
+    session.grantedNone();
+    assertThat(session.renewal()).isEqualTo(Duration.ofMillis(500));
+    session.granted(Duration.ofMillis(10));
+    assertThat(session.renewal()).isEqualTo(Duration.ofMillis(500));
+  }
 }
