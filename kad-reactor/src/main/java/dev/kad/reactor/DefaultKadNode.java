@@ -71,6 +71,14 @@ final class DefaultKadNode implements KadNode {
 
   private static final int TASK_CONCURRENCY = 8;
 
+  /**
+   * Pushes waiting on their subscribers at once: as many as may be queued. A push only waits for an
+   * answer, and {@link #MAX_QUEUED_TASKS} already bounds their memory; with eight at a time, eight
+   * subscribers that never answer held every slot for the hard timeout, and a live watcher's push
+   * waited behind them (or was dropped once the queue filled).
+   */
+  private static final int PUSH_CONCURRENCY = MAX_QUEUED_TASKS;
+
   /** {@link #lastHeardMillis} before the node first hears from another node. */
   private static final long NEVER = Long.MIN_VALUE;
 
@@ -139,7 +147,7 @@ final class DefaultKadNode implements KadNode {
             "node=" + id.toShortHex() + " tasks", MAX_QUEUED_TASKS, TASK_CONCURRENCY, scheduler);
     this.pushes =
         new TaskQueue(
-            "node=" + id.toShortHex() + " pushes", MAX_QUEUED_TASKS, TASK_CONCURRENCY, scheduler);
+            "node=" + id.toShortHex() + " pushes", MAX_QUEUED_TASKS, PUSH_CONCURRENCY, scheduler);
     // As timeout(Duration, Scheduler) does: a scheduler that rejects the timer times out at once.
     this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
     this.subscribers =

@@ -579,6 +579,48 @@ class HostilePeerTest {
   }
 
   @Test
+  void subscribersThatNeverAnswerPushesDoNotDelayALiveWatchersPush() {
+    Cluster c = clusters.grow(63, 1);
+    DefaultKadNode node = (DefaultKadNode) c.node(0);
+    Key key = Key.of("crowded");
+    SplittableRandom rng = new SplittableRandom(63);
+    // Subscribed first (60 of the 64 a key takes), each holds its push for the hard timeout: it
+    // never answers.
+    for (int i = 0; i < 60; i++) {
+      InMemoryTransport silent = c.network.newTransport();
+      Contact me = new Contact(NodeId.random(rng), silent.address());
+      c.await(
+          silent.start(
+              request ->
+                  request instanceof Request.Notify
+                      ? Mono.never()
+                      : Mono.just(new Response.Pong(me))));
+      c.await(silent.send(node.contact().address(), new Request.Subscribe(me, key, TTL)));
+    }
+    List<Request.Notify> pushed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    InMemoryTransport live = c.network.newTransport();
+    Contact watcher = new Contact(NodeId.random(rng), live.address());
+    c.await(
+        live.start(
+            request -> {
+              if (request instanceof Request.Notify n) {
+                pushed.add(n);
+              }
+              return Mono.just(new Response.Pong(watcher));
+            }));
+    assertThat(
+            c.await(live.send(node.contact().address(), new Request.Subscribe(watcher, key, TTL))))
+        .isInstanceOf(Response.Subscribed.class);
+
+    c.await(node.put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(CONFIG.softTimeout());
+
+    assertThat(pushed).hasSize(1);
+  }
+
+  private static final Duration TTL = Duration.ofMinutes(5);
+
+  @Test
   void aPushAnsweredFromAnotherIdEndsTheSubscription() {
     Cluster c = clusters.grow(59, 1);
     DefaultKadNode node = (DefaultKadNode) c.node(0);
