@@ -2,7 +2,7 @@ package dev.kad.spring;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadException;
-import java.net.BindException;
+import dev.kad.transport.tcp.SocketErrors;
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import reactor.netty.ChannelBindException;
@@ -25,8 +25,8 @@ final class KadBindFailureAnalyzer extends AbstractFailureAnalyzer<ChannelBindEx
         cause.localHost() != null && cause.localPort() >= 0
             ? new Address(cause.localHost(), cause.localPort()).toString() // [v6]:port
             : "kad.host:kad.port";
-    BindException bind = findCause(cause, BindException.class);
-    String reason = bind != null && bind.getMessage() != null ? bind.getMessage() : "bind failed";
+    // BindException on NIO; epoll's own exception, whose words SocketErrors keeps, otherwise.
+    String reason = SocketErrors.reason(cause);
     return new FailureAnalysis(
         "The kad node could not listen on " + address + " (kad.host, kad.port): " + reason + ".",
         "Stop the process that uses "

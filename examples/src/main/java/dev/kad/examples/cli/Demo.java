@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -51,12 +52,22 @@ final class Demo {
   /** The least time closing the nodes is given. */
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
+  /** How long Ctrl-C waits, after closing the nodes, for the demo to say it was interrupted. */
+  private static final Duration INTERRUPTED_REPORT_WAIT = Duration.ofSeconds(5);
+
   private final Duration stepTimeout;
   private final SplittableRandom random;
   private final List<KadNode> nodes = new CopyOnWriteArrayList<>();
   private final Map<NodeId, Integer> numbers = new HashMap<>();
   private final Key key = Key.of(KEY);
   private final AtomicBoolean interrupted = new AtomicBoolean();
+
+  /** Released when {@link #run()} returns, its last line printed. */
+  private final CountDownLatch finished = new CountDownLatch(1);
+
+  /** The thread running {@link #run()}, which must not wait for itself. */
+  private volatile Thread runner;
+
   private int putter;
   private int getter;
 
@@ -79,6 +90,15 @@ final class Demo {
    * ClientCommand#INTERRUPTED} when Ctrl-C (or SIGTERM) ended it.
    */
   int run() {
+    runner = Thread.currentThread();
+    try {
+      return runSteps();
+    } finally {
+      finished.countDown();
+    }
+  }
+
+  private int runSteps() {
     out.printf(
         "kad demo: %d nodes on 127.0.0.1, k=%d, alpha=%d, seed %d (rerun with --seed %d)%n",
         size, config.k(), config.alpha(), seed, seed);
@@ -457,6 +477,16 @@ final class Demo {
   void interrupt() {
     interrupted.set(true);
     closeAllQuietly();
+    // The JVM halts when the hook returns: let run() print "demo interrupted" first (the step it
+    // cut short ends as its nodes close), bounded in case that step waits for something else.
+    if (Thread.currentThread() == runner) {
+      return;
+    }
+    try {
+      finished.await(INTERRUPTED_REPORT_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void closeAllQuietly() {

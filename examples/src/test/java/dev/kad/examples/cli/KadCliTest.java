@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -205,7 +206,8 @@ class KadCliTest {
                 + " (cannot connect to "
                 + seed
                 + ": ")
-        .endsWith("Connection refused)]")
+        // The system's words alone, on epoll too (not "finishConnect(..) failed with error").
+        .endsWith(seed + ": Connection refused)]")
         .doesNotContain("Exception");
     assertThat(run.out()).isEmpty();
   }
@@ -326,5 +328,46 @@ class KadCliTest {
         .endsWith("demo interrupted")
         .doesNotContain("FAILED")
         .doesNotContain("[3/8]");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void ctrlCDuringTheFirstStepReturnsOnlyOnceTheDemoSaidItWasInterrupted() throws Exception {
+    // The JVM halts as soon as the shutdown hook returns: the hook, on a thread of its own, must
+    // let the demo print its last line first.
+    AtomicReference<Demo> demo = new AtomicReference<>();
+    AtomicReference<Thread> hook = new AtomicReference<>();
+    List<String> printedWhenTheHookReturned = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Cli.Lines out =
+        new Cli.Lines() {
+          @Override
+          public synchronized void write(char[] buf, int off, int len) {
+            super.write(buf, off, len);
+            if (hook.get() == null && all().stream().anyMatch(l -> l.contains("[1/8]"))) {
+              Thread t =
+                  new Thread(
+                      () -> {
+                        demo.get().interrupt();
+                        printedWhenTheHookReturned.addAll(all());
+                      });
+              hook.set(t);
+              t.start();
+            }
+          }
+        };
+    demo.set(
+        new Demo(
+            new PrintWriter(out, true),
+            new PrintWriter(new Cli.Lines(), true),
+            KadConfig.builder().k(5).build(),
+            6,
+            3,
+            Duration.ofSeconds(15)));
+
+    int code = demo.get().run();
+    hook.get().join(TimeUnit.SECONDS.toMillis(30));
+
+    assertThat(code).isEqualTo(130);
+    assertThat(printedWhenTheHookReturned).last().isEqualTo("demo interrupted");
   }
 }

@@ -295,7 +295,7 @@ public final class TcpTransport implements Transport {
                               "cannot listen on "
                                   + new Address(options.bindHost(), options.bindPort())
                                   + ": "
-                                  + e.getMessage(),
+                                  + SocketErrors.reason(e),
                               e))
               // Not bound, so not started: a later start() may try again.
               .doOnError(e -> this.handler.compareAndSet(handler, null))
@@ -437,24 +437,11 @@ public final class TcpTransport implements Transport {
                 e -> !(e instanceof KadException),
                 e ->
                     new UnreachableContactException(
-                        "cannot connect to " + to + ": " + dialFailure(e), e))
+                        "cannot connect to " + to + ": " + SocketErrors.reason(e), e))
             .doFinally(signal -> dialing.remove(to, self.get()))
             .cache();
     self.set(dial);
     return dial;
-  }
-
-  /**
-   * Why a dial failed, in the words of the innermost cause ({@code Connection refused}): Netty's
-   * wrappers add their class name and the address, which the message names already.
-   */
-  private static String dialFailure(Throwable e) {
-    Throwable root = e;
-    for (int i = 0; i < 16 && root.getCause() != null && root.getCause() != root; i++) {
-      root = root.getCause();
-    }
-    String message = root.getMessage();
-    return message == null || message.isBlank() ? root.getClass().getSimpleName() : message;
   }
 
   /**

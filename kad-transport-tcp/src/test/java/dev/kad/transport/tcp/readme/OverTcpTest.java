@@ -121,7 +121,7 @@ class OverTcpTest {
     assertThatThrownBy(() -> lonely.bootstrap(List.of(seed)).block(BOUND))
         .isInstanceOf(UnreachableContactException.class)
         .hasMessageStartingWith("no seed answered: [" + seed + " (cannot connect to " + seed)
-        .hasMessageContaining("Connection refused")
+        .hasMessageContaining("(cannot connect to " + seed + ": Connection refused)")
         .hasCauseInstanceOf(UnreachableContactException.class);
   }
 
