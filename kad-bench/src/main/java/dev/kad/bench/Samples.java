@@ -29,6 +29,11 @@ final class Samples {
     return size == 0 ? 0 : sum / size;
   }
 
+  /** The mean, empty when there are no samples: {@link JsonLine} writes it as {@code null}. */
+  OptionalDouble meanIfAny() {
+    return size == 0 ? OptionalDouble.empty() : OptionalDouble.of(mean());
+  }
+
   /**
    * The nearest-rank percentile: the smallest value with at least p of the samples at or below; 0
    * when empty (for progress lines: the JSON line takes {@link #percentileIfAny}).

@@ -1,14 +1,16 @@
 package dev.kad.bench;
 
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * The figures of one {@code sim} run, as printed on its JSON line.
  *
  * @param settings what was run
  * @param findNodeAccuracy mean fraction of the true k closest live nodes a lookup returned
- * @param findNodeHopsP50 median hop count of the closest contact returned
- * @param findNodeHopsP99 99th percentile of that hop count
+ * @param findNodeHopsP50 median hop count of the closest contact returned; empty when no lookup
+ *     returned a contact
+ * @param findNodeHopsP99 99th percentile of that hop count; empty as the median
  * @param findNodeRpcsMean mean requests per lookup
  * @param findNodeMsP50 median simulated lookup time
  * @param findNodeMsP99 99th percentile of the simulated lookup time
@@ -24,8 +26,8 @@ import java.util.Optional;
 record SimResult(
     Simulation.Settings settings,
     double findNodeAccuracy,
-    double findNodeHopsP50,
-    double findNodeHopsP99,
+    OptionalDouble findNodeHopsP50,
+    OptionalDouble findNodeHopsP99,
     double findNodeRpcsMean,
     double findNodeMsP50,
     double findNodeMsP99,

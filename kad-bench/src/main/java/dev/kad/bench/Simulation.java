@@ -159,8 +159,9 @@ final class Simulation {
       return new SimResult(
           settings,
           lookups.accuracy.mean(),
-          lookups.hops.percentile(0.50),
-          lookups.hops.percentile(0.99),
+          // No hop when no lookup returned a contact: null, not a 0 that looks measured.
+          lookups.hops.percentileIfAny(0.50),
+          lookups.hops.percentileIfAny(0.99),
           lookups.rpcs.mean(),
           lookups.ms.percentile(0.50),
           lookups.ms.percentile(0.99),

@@ -261,7 +261,8 @@ final class TcpCommand implements Callable<Integer> {
               .field("find_node_ms_p50", lookupMs.percentileIfAny(0.50), 3)
               .field("find_node_ms_p90", lookupMs.percentileIfAny(0.90), 3)
               .field("find_node_ms_p99", lookupMs.percentileIfAny(0.99), 3)
-              .field("find_node_rpcs_mean", rpcs.mean(), 2);
+              // null with the other find_node_* figures when every lookup failed, not 0.
+              .field("find_node_rpcs_mean", rpcs.meanIfAny(), 2);
       return gets.writeTo(json)
           .field("heap_bytes_per_node", heapPerNode)
           .field("find_node_dials_mean", dials, 2)

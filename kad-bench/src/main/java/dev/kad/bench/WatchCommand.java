@@ -3,15 +3,18 @@ package dev.kad.bench;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.Value;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -105,11 +108,12 @@ final class WatchCommand implements Callable<Integer> {
         KadConfig.builder()
             .k(network.k)
             .maintenance(churn)
-            // Every put is a value of its own publisher under one key: room for all of them,
-            // in the store and in one answer (a key holds no more than one message carries).
+            // Every put is a value of its own under one key: room for all of them, in the store
+            // and in one answer (a key holds no more than one message carries).
             .maxValuesPerKey(Math.max(64, puts + 1))
             .maxFrameBytes((int) Math.min(64L << 20, 64 * 1024 + 512L * (puts + 1)))
             .build();
+    Duration expireAfter = config.expireAfter();
     SimNetwork sim =
         new SimNetwork(
             new SimNetwork.Shape(
@@ -158,6 +162,7 @@ final class WatchCommand implements Callable<Integer> {
       for (int i = 0; i < puts; i++) {
         Put put = all.get(i);
         byte[] data = ("watch value " + i).getBytes(StandardCharsets.UTF_8);
+        long valueId = i + 1L;
         long at = start + sim.workload().nextLong(windowNanos);
         events.add(
             new SimNetwork.Timed(
@@ -165,8 +170,15 @@ final class WatchCommand implements Callable<Integer> {
                 () -> {
                   KadNode putter = pickPutter(sim, watcher);
                   put.startNanos = clock.nanos();
+                  // A value id of its own: put(key, data) gives every value of one node the same
+                  // identity, so a node's second put replaced its first, which, when the two
+                  // overlapped, never reached the watcher and counted as lost.
+                  Instant now = Instant.ofEpochMilli(clock.now(TimeUnit.MILLISECONDS));
+                  Value value =
+                      Value.of(
+                          data, putter.id(), valueId, now.toEpochMilli(), now.plus(expireAfter));
                   putter
-                      .put(key, data)
+                      .put(key, value)
                       .doOnError(e -> put.failed = true)
                       .onErrorResume(e -> Mono.empty())
                       .toFuture();

@@ -87,6 +87,18 @@ class SimCommandTest {
   }
 
   @Test
+  void withNoContactReturnedTheHopsAreNullNotZero() {
+    // 95% loss: no node joins, so every lookup ends with no contact and has no hop to sample.
+    Map<String, String> fields =
+        Cli.run("sim", "--nodes", "30", "--lookups", "5", "--seed", "1", "--loss", "0.95").json();
+
+    assertThat(Cli.number(fields, "find_node_accuracy")).isZero();
+    assertThat(fields)
+        .containsEntry("find_node_hops_p50", "null")
+        .containsEntry("find_node_hops_p99", "null");
+  }
+
+  @Test
   void theSameSeedGivesTheSameFigures() {
     Map<String, String> first = sim(11);
     Map<String, String> second = sim(11);
