@@ -35,10 +35,10 @@ import reactor.core.publisher.Mono;
     header = "FindNode RPCs per second served by one node over loopback TCP.",
     description = {
       "Starts one serving node (TcpTransport on 127.0.0.1, --server-threads event-loop",
-      "threads) whose routing table holds --table contacts, and one client transport",
-      "in the same JVM (--client-threads threads) that keeps --concurrency FindNode",
-      "requests for random targets in flight on its one connection, which one untimed",
-      "request opens: first for a warm-up of --warmup seconds, then measured for",
+      "threads) offered --table contacts (its k-buckets keep those that fit), and one",
+      "client transport in the same JVM (--client-threads threads) that keeps --concurrency",
+      "FindNode requests for random targets in flight on its one connection, which one",
+      "untimed request opens: first for a warm-up of --warmup seconds, then measured for",
       "--seconds. Prints one JSON line:",
       "  rpcs_per_s   answered FindNode RPCs per second of the measured window",
       "  p50_us/p99_us  time from send to answer of one RPC (queueing included); null",
@@ -81,7 +81,9 @@ final class RpcCommand implements Callable<Integer> {
   @Option(
       names = "--table",
       defaultValue = "1000",
-      description = "Contacts in the serving node's routing table (default: 1000).")
+      description =
+          "Contacts offered to the serving node's routing table, which keeps those its"
+              + " k-buckets take (default: 1000).")
   int table;
 
   @Option(
@@ -173,7 +175,9 @@ final class RpcCommand implements Callable<Integer> {
         contacts.add(
             new Contact(
                 NodeId.random(config.idBits(), random),
-                new Address("127.1." + (i / 250) + "." + (i % 250 + 1), 4000)));
+                new Address(
+                    "127." + (1 + i / 62_500) + "." + (i / 250 % 250) + "." + (i % 250 + 1),
+                    4000)));
       }
       KadNodes.learn(server, contacts);
       // The client answers the server's pings, if any, as a node would.

@@ -147,6 +147,9 @@ final class SimCommand implements Callable<Integer> {
     churnRate.check(check, hours);
     int valueCount = values == null ? lookups : values;
     check.that(valueCount >= 0, "--values must not be negative but was " + valueCount);
+    // Values are put only before a churn phase: without one the option did nothing, silently.
+    check.that(
+        values == null || hours > 0, "--values " + values + " needs --hours (the churn phase)");
     return new Simulation.Settings(
         nodes,
         lookups,

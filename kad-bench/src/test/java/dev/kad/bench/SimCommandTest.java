@@ -179,6 +179,15 @@ class SimCommandTest {
   }
 
   @Test
+  void valuesWithoutHoursAreRejectedRatherThanIgnored() {
+    String line =
+        Cli.run("sim", "--nodes", "50", "--lookups", "5", "--seed", "2", "--values", "10")
+            .rejected();
+
+    assertThat(line).contains("--values 10 needs --hours");
+  }
+
+  @Test
   void aLatencyTooLargeToSimulateIsRejectedNamingIt() {
     String line =
         Cli.run(
