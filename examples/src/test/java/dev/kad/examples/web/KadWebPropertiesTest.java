@@ -12,17 +12,19 @@ class KadWebPropertiesTest {
 
   @Test
   void aWebTimeoutThatIsNotPositiveFailsStartUpNamingTheProperty() {
-    assertThatThrownBy(
-            () ->
-                SpringApplication.run(
-                    KadWebApplication.class,
-                    "--server.port=0",
-                    "--kad.host=127.0.0.1",
-                    "--kad.port=0",
-                    "--kad.maintenance=false",
-                    "--kad.web.timeout=0s",
-                    "--spring.main.banner-mode=off"))
+    assertThatThrownBy(() -> startWithWebTimeout("0s"))
         .hasStackTraceContaining("kad.web.timeout must be positive but was PT0S");
+  }
+
+  private static void startWithWebTimeout(String timeout) {
+    SpringApplication.run(
+        KadWebApplication.class,
+        "--server.port=0",
+        "--kad.host=127.0.0.1",
+        "--kad.port=0",
+        "--kad.maintenance=false",
+        "--kad.web.timeout=" + timeout,
+        "--spring.main.banner-mode=off");
   }
 
   /**
@@ -31,16 +33,7 @@ class KadWebPropertiesTest {
    */
   @Test
   void aWebTimeoutLongerThanKadDurationsMayBeFailsStartUpNamingTheProperty() {
-    assertThatThrownBy(
-            () ->
-                SpringApplication.run(
-                    KadWebApplication.class,
-                    "--server.port=0",
-                    "--kad.host=127.0.0.1",
-                    "--kad.port=0",
-                    "--kad.maintenance=false",
-                    "--kad.web.timeout=1000000d",
-                    "--spring.main.banner-mode=off"))
+    assertThatThrownBy(() -> startWithWebTimeout("1000000d"))
         .hasStackTraceContaining("kad.web.timeout must be at most PT876000H but was PT24000000H");
   }
 
