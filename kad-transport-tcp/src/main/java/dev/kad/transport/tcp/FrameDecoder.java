@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
   private final int maxFrameBytes;
   private final TransportMetrics metrics;
   private final PeerConnection peer;
-  private final long prefaceTimeoutMillis;
+  private final long prefaceTimeoutNanos;
   private boolean prefaceSeen;
   private boolean failed;
   private ScheduledFuture<?> prefaceDeadline;
@@ -31,11 +32,11 @@ final class FrameDecoder extends ByteToMessageDecoder {
   FrameDecoder(
       WireFormat format,
       int maxFrameBytes,
-      long prefaceTimeoutMillis,
+      long prefaceTimeoutNanos,
       TransportMetrics metrics,
       PeerConnection peer) {
     this.format = format;
-    this.prefaceTimeoutMillis = prefaceTimeoutMillis;
+    this.prefaceTimeoutNanos = prefaceTimeoutNanos;
     this.peer = peer;
     this.maxFrameBytes = maxFrameBytes;
     this.metrics = metrics;
@@ -59,12 +60,14 @@ final class FrameDecoder extends ByteToMessageDecoder {
                     metrics.violation(
                         Violation.BAD_PREFACE,
                         ctx.channel().remoteAddress(),
-                        "no preface within " + prefaceTimeoutMillis + " ms");
+                        "no preface within "
+                            + TcpTransport.ceilMillis(Duration.ofNanos(prefaceTimeoutNanos))
+                            + " ms");
                     peer.closeChannel();
                   }
                 },
-                prefaceTimeoutMillis,
-                TimeUnit.MILLISECONDS);
+                prefaceTimeoutNanos,
+                TimeUnit.NANOSECONDS);
     super.channelActive(ctx);
   }
 

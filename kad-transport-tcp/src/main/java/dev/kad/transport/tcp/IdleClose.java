@@ -21,8 +21,12 @@ final class IdleClose extends IdleStateHandler {
   private final PeerConnection peer;
   private final TransportMetrics metrics;
 
-  IdleClose(PeerConnection peer, TransportMetrics metrics, long idleTimeoutMillis) {
-    super(0, 0, idleTimeoutMillis, TimeUnit.MILLISECONDS);
+  /**
+   * @param idleTimeoutNanos in nanoseconds: whole milliseconds would turn a positive timeout under
+   *     one into 0, which {@link IdleStateHandler} takes as "never"
+   */
+  IdleClose(PeerConnection peer, TransportMetrics metrics, long idleTimeoutNanos) {
+    super(0, 0, idleTimeoutNanos, TimeUnit.NANOSECONDS);
     this.peer = peer;
     this.metrics = metrics;
   }

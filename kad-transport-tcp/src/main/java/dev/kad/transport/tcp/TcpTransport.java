@@ -175,7 +175,8 @@ public final class TcpTransport implements Transport {
             .resolver(NoopAddressResolverGroup.INSTANCE)
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis()))
+                // Rounded up: Netty takes 0 as no timeout at all.
+                (int) Math.min(Integer.MAX_VALUE, ceilMillis(options.connectTimeout())))
             .doOnChannelInit((observer, channel, remote) -> initChannel(channel, false))
             .handle((in, out) -> serve(in));
     if (wire.isTraceEnabled()) {
@@ -185,6 +186,12 @@ public final class TcpTransport implements Transport {
     this.serverSpec = s;
     this.clientSpec = c;
     this.shutdown = Mono.defer(this::shutdown).cache();
+  }
+
+  /** Whole milliseconds, at least 1 for a positive duration (a sub-millisecond one is not 0). */
+  static long ceilMillis(Duration d) {
+    long millis = d.toMillis();
+    return d.equals(Duration.ofMillis(millis)) ? millis : millis + 1;
   }
 
   /**
@@ -267,9 +274,10 @@ public final class TcpTransport implements Transport {
    * listening and {@link #localAddress()} is known. It errors with {@link KadException} when
    * binding fails (the transport can then be started again), {@link IllegalStateException} when the
    * transport was already started and {@link NodeClosedException} after {@link #close()}, also when
-   * it closes while binding. The handler is called on an event loop, concurrently for requests of
-   * different connections; an error or empty answer from it is sent back as {@code
-   * Failure(INTERNAL)}.
+   * it closes while binding. Cancelling before the server listens leaves the transport not started
+   * (a bind that finishes all the same is closed), so it can be started again. The handler is
+   * called on an event loop, concurrently for requests of different connections; an error or empty
+   * answer from it is sent back as {@code Failure(INTERNAL)}.
    *
    * @param handler answers every inbound request
    * @return completes when serving
@@ -285,6 +293,8 @@ public final class TcpTransport implements Transport {
           if (!this.handler.compareAndSet(null, handler)) {
             return Mono.error(new IllegalStateException(options.name() + " was already started"));
           }
+          // Set by whichever comes first: the bound server, or the subscriber's cancel.
+          AtomicBoolean settled = new AtomicBoolean();
           return serverSpec
               .bind()
               .onErrorMap(
@@ -299,8 +309,23 @@ public final class TcpTransport implements Transport {
                               e))
               // Not bound, so not started: a later start() may try again.
               .doOnError(e -> this.handler.compareAndSet(handler, null))
-              .flatMap(this::onBound);
+              .flatMap(
+                  bound -> settled.compareAndSet(false, true) ? onBound(bound) : unwanted(bound))
+              // Cancelled while binding: not started either. A server that binds all the same is
+              // disposed when it arrives (unwanted), so the handler is not left claimed by nothing.
+              .doOnCancel(
+                  () -> {
+                    if (settled.compareAndSet(false, true)) {
+                      this.handler.compareAndSet(handler, null);
+                    }
+                  });
         });
+  }
+
+  /** A server bound for a start whose subscriber cancelled meanwhile: no one will use it. */
+  private static Mono<Void> unwanted(DisposableServer bound) {
+    bound.dispose();
+    return Mono.empty();
   }
 
   private Mono<Void> onBound(DisposableServer bound) {
@@ -584,7 +609,7 @@ public final class TcpTransport implements Transport {
         new FrameDecoder(
             options.format(),
             options.maxFrameBytes(),
-            options.connectTimeout().toMillis(),
+            options.connectTimeout().toNanos(),
             metrics,
             pc));
     // Answers written while a read is in progress go out in one write at its end: a peer with many
@@ -607,7 +632,7 @@ public final class TcpTransport implements Transport {
     // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
     // peer trickles without ever finishing it.
     p.addAfter(
-        "kad.frames", "kad.idle", new IdleClose(pc, metrics, options.idleTimeout().toMillis()));
+        "kad.frames", "kad.idle", new IdleClose(pc, metrics, options.idleTimeout().toNanos()));
     channel.closeFuture().addListener(f -> onClosed(pc));
     if (closing.get()) {
       pc.closeChannel();

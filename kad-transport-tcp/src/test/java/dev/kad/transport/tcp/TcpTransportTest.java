@@ -44,6 +44,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.resources.LoopResources;
@@ -571,6 +573,22 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
+  void anIdleTimeoutUnderAMillisecondStillClosesIdleConnections() {
+    // Accepted as positive; cut to whole milliseconds it was 0, which Netty reads as "never".
+    TcpTransport server = started(new EchoHandler(1));
+    TcpTransport client =
+        started(new EchoHandler(2), b -> b.idleTimeout(Duration.ofNanos(500_000)));
+    // A connection this short-lived may close before the request goes out: the outcome of the
+    // send does not matter here, only that the connection does not stay open.
+    client
+        .send(server.localAddress(), new Request.Ping(me(client, 2)))
+        .onErrorResume(e -> Mono.empty())
+        .block(BOUND);
+    Await.until("the idle connection to close", () -> client.stats().idleClosed() > 0);
+    Await.until("the connection to be gone", () -> client.stats().openConnections() == 0);
+  }
+
+  @Test
   void aBusyConnectionIsNotClosedForIdleness() {
     TcpTransport server =
         started(
@@ -818,6 +836,28 @@ class TcpTransportTest implements TransportContract {
                       .hasMessageContaining("cannot listen on 127.0.0.1:" + port))
           .verify(BOUND);
     }
+    StepVerifier.create(t.start(new EchoHandler(1))).expectComplete().verify(BOUND);
+    TcpTransport client = started(new EchoHandler(2));
+    StepVerifier.create(client.send(t.localAddress(), new Request.Ping(me(client, 2))))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+  }
+
+  @Test
+  void aStartWhoseSubscriberCancelledWhileBindingCanBeStartedAgain() {
+    TcpTransport t = TcpTransport.create();
+    transports.add(t);
+    // Cancelled before the bind can finish: nothing was started, so nothing may stay claimed.
+    t.start(new EchoHandler(1))
+        .subscribe(
+            new BaseSubscriber<Void>() {
+              @Override
+              protected void hookOnSubscribe(Subscription subscription) {
+                cancel();
+              }
+            });
+
     StepVerifier.create(t.start(new EchoHandler(1))).expectComplete().verify(BOUND);
     TcpTransport client = started(new EchoHandler(2));
     StepVerifier.create(client.send(t.localAddress(), new Request.Ping(me(client, 2))))
