@@ -694,7 +694,12 @@ final class DefaultKadNode implements KadNode {
    * answering), or even completes after close.
    */
   private <T> Mono<T> untilClosed(Mono<T> operation) {
-    return Mono.firstWithSignal(operation, closing.asMono().then(Mono.error(this::closedError)));
+    // The close signal first: firstWithSignal subscribes in order, and an operation subscribed
+    // first could fail before the signal was listened to, as a bootstrap whose caller checked the
+    // node open just before close() closed the transport did (its pings failed at once, and it
+    // ended with NoSeedAnsweredException, which invites a retry, not NodeClosedException). Closed
+    // already, the operation is never subscribed.
+    return Mono.firstWithSignal(closing.asMono().then(Mono.error(this::closedError)), operation);
   }
 
   boolean isClosed() {

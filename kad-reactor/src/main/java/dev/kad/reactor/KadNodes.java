@@ -175,8 +175,8 @@ public final class KadNodes {
      * jobs.
      *
      * <p>Subscribing starts it; the {@code Mono} emits the running node, or errors when the
-     * transport cannot start. Each subscription starts a new node on the same transport, so
-     * subscribe once.
+     * transport cannot start. The node is built once, by this call, not per subscription: once it
+     * started, another subscription fails as its transport is already started, so subscribe once.
      *
      * @return the running node
      * @throws IllegalStateException when no transport was set

@@ -158,9 +158,10 @@ final class LiveStreams {
               Duration ttl = node.config().subscriptionTtl();
               Request.Subscribe subscribe = new Request.Subscribe(node.contact(), key, ttl);
               List<Contact> before = List.copyOf(session.subscribedAt());
+              // Asking first: a kick for one of them in between would start a needless round.
+              session.asking().addAll(closest);
               // Welcome their pushes from now: one may come before its node's answer does.
               session.subscribedAt().addAll(closest);
-              session.asking().addAll(closest);
               Map<Contact, Duration> accepted = new ConcurrentHashMap<>();
               Set<Contact> refused = ConcurrentHashMap.newKeySet();
               return Flux.fromIterable(closest)

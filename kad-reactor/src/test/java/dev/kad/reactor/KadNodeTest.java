@@ -605,6 +605,34 @@ class KadNodeTest {
   }
 
   @Test
+  void aBootstrapSubscribedAsTheNodeClosesEndsWithNodeClosedNotNoSeedAnswered() {
+    Cluster c = clusters.grow(26, 3);
+    KadNode[] holder = new KadNode[1];
+    AtomicBoolean closeCalled = new AtomicBoolean();
+    // close() running on another thread between the bootstrap's closed check and its first ping:
+    // the ping goes to a closed transport and fails at once.
+    Transport closingMidway =
+        new ForwardingTransport(c.network.newTransport()) {
+          @Override
+          public Mono<Response> send(Address to, Request request) {
+            if (request instanceof Request.Ping && closeCalled.compareAndSet(false, true)) {
+              holder[0].close().subscribe();
+            }
+            return super.send(to, request);
+          }
+        };
+    holder[0] = c.await(c.builder().transport(closingMidway).start());
+    c.nodes.add(holder[0]);
+    List<Object> signals = new java.util.concurrent.CopyOnWriteArrayList<>();
+    holder[0]
+        .bootstrap(List.of(c.node(0).contact().address()))
+        .subscribe(v -> {}, signals::add, () -> signals.add("completed"));
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    // A NoSeedAnsweredException invites a retry (KadNode#bootstrap), here of a closed node.
+    assertThat(signals).singleElement().isInstanceOf(NodeClosedException.class);
+  }
+
+  @Test
   void aCloseWhoseSubscriberGivesUpStillClosesTheTransport() {
     Cluster c = clusters.grow(25, 3);
     InMemoryTransport inner = c.network.newTransport();
