@@ -382,6 +382,10 @@ final class DefaultKadNode implements KadNode {
               return store(e.getKey(), renewed)
                   .onErrorResume(
                       x -> {
+                        if (x instanceof NodeClosedException) {
+                          // Closing ends the run, which Maintenance logs at DEBUG: no failure.
+                          return Mono.error(x);
+                        }
                         failed.incrementAndGet();
                         first.compareAndSet(null, e.getKey().toShortHex() + ": " + x);
                         return Mono.empty();

@@ -6,6 +6,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeStats;
+import dev.kad.reactor.routing.Subnets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -122,6 +123,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
    *     status timestamps
    * @param scheduler where the delays between bootstrap attempts and the silence checks run: the
    *     node's scheduler
+   * @throws IllegalArgumentException when a seed is an address no node can dial
    */
   public KadNodeLifecycle(KadNode node, List<Address> seeds, Clock clock, Scheduler scheduler) {
     this(node, seeds, KadHealthIndicator.defaultSilenceThreshold(node.config()), clock, scheduler);
@@ -139,7 +141,8 @@ public class KadNodeLifecycle implements SmartLifecycle {
    * @param scheduler where the delays between bootstrap attempts and the silence checks run: the
    *     node's scheduler
    * @throws IllegalArgumentException when {@code silenceThreshold} is negative, or positive and
-   *     below {@link #MIN_SILENCE_THRESHOLD}
+   *     below {@link #MIN_SILENCE_THRESHOLD}, or a seed is an address no node can dial (port 0, a
+   *     wildcard or multicast IP)
    */
   public KadNodeLifecycle(
       KadNode node,
@@ -150,6 +153,10 @@ public class KadNodeLifecycle implements SmartLifecycle {
     checkSilenceThreshold("silenceThreshold", silenceThreshold);
     this.node = Objects.requireNonNull(node, "node");
     this.seeds = List.copyOf(seeds);
+    // The engine's bootstrap refuses these at every attempt: retried, they never fail start-up.
+    for (Address seed : this.seeds) {
+      checkSeed(seed, seed.host() + ":" + seed.port());
+    }
     this.silenceThreshold = silenceThreshold;
     this.clock = Objects.requireNonNull(clock, "clock");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -161,6 +168,22 @@ public class KadNodeLifecycle implements SmartLifecycle {
                     : BootstrapStatus.State.RUNNING,
                 clock.instant(),
                 Optional.empty()));
+  }
+
+  /**
+   * Refuses a seed no node can dial, as the engine's bootstrap does: port 0, a wildcard or a
+   * multicast IP.
+   *
+   * @param seed the parsed seed
+   * @param text how the user wrote it, for the message
+   */
+  static void checkSeed(Address seed, String text) {
+    if (!Subnets.dialable(seed)) {
+      throw new IllegalArgumentException(
+          "seed must be an address a node can dial (not port 0, a wildcard or multicast IP) but was '"
+              + text
+              + "'");
+    }
   }
 
   /**
@@ -270,7 +293,11 @@ public class KadNodeLifecycle implements SmartLifecycle {
               .retryWhen(
                   Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
                       .maxBackoff(MAX_RETRY_DELAY)
-                      .filter(e -> !(e instanceof NodeClosedException) && needsJoin())
+                      .filter(
+                          e ->
+                              !(e instanceof NodeClosedException)
+                                  && !(e instanceof IllegalArgumentException)
+                                  && needsJoin())
                       .scheduler(scheduler))
               .doOnSuccess(v -> done(attempts.get(), rejoin))
               .onErrorResume(

@@ -4,7 +4,6 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
-import dev.kad.reactor.routing.Subnets;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -504,13 +503,7 @@ public class KadProperties implements Validator {
 
   /** Parses a bootstrap address, refusing one no node can dial, as the engine's bootstrap does. */
   private static void seed(String text) {
-    Address seed = Address.parse(text);
-    if (!Subnets.dialable(seed)) {
-      throw new IllegalArgumentException(
-          "seed must be an address a node can dial (not port 0, a wildcard or multicast IP) but was '"
-              + text
-              + "'");
-    }
+    KadNodeLifecycle.checkSeed(Address.parse(text), text);
   }
 
   private static <T> void check(Errors errors, String field, T value, Check<T> setter) {

@@ -901,6 +901,16 @@ class KadNodeLifecycleTest {
   }
 
   @Test
+  void aSeedNoNodeCanDialIsRefusedRatherThanRetriedForEver() {
+    // The engine's bootstrap refuses it at every attempt, which the lifecycle would retry.
+    assertThatThrownBy(
+            () -> new KadNodeLifecycle(node, List.of(new Address("10.0.0.1", 0)), clock, vts))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("can dial")
+        .hasMessageEndingWith("but was '10.0.0.1:0'");
+  }
+
+  @Test
   void withoutSeedsNothingIsTried() {
     KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
     lifecycle.start();

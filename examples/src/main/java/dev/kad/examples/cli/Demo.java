@@ -114,7 +114,9 @@ final class Demo {
             && step(6, "Trace: how one lookup converges", this::trace)
             && step(7, "Routing tables", this::routingTables);
     if (interrupted.get()) {
-      // The hook closes the nodes; the step it cut short did not fail.
+      // The hook closed the nodes; the step it cut short did not fail. A node that step started
+      // after the hook's close is closed here.
+      closeAllQuietly();
       out.println();
       out.println("demo interrupted");
       out.flush();
@@ -170,7 +172,7 @@ final class Demo {
 
   private void start() {
     long deadline = System.nanoTime() + stepTimeout.toNanos();
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < size && !interrupted.get(); i++) {
       // each node gets its own stream split from the seed: its id, then its own choices
       KadNode node =
           RunningNode.startNode(

@@ -256,6 +256,16 @@ public record TcpTransportOptions(
     if (bindHost.isBlank()) {
       throw new IllegalArgumentException("bindHost must not be blank but was '" + bindHost + "'");
     }
+    try {
+      // The host every address of this node is made of: refused later, it failed after binding.
+      new Address(bindHost, 0);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "bindHost "
+              + e.getMessage().replaceFirst("^host ", "")
+              + (bindHost.startsWith("[") ? " (an IPv6 literal goes without brackets)" : ""),
+          e);
+    }
     return bindHost;
   }
 

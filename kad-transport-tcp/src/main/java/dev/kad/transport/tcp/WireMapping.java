@@ -3,6 +3,7 @@ package dev.kad.transport.tcp;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.InvalidMessageException;
+import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
@@ -175,6 +176,10 @@ final class WireMapping {
     if (millis < 0) {
       throw new InvalidMessageException("ttlMillis must not be negative but was " + millis);
     }
-    return Duration.ofMillis(millis);
+    // Taken as the longest ttl a node asks or grants: another implementation may write
+    // Long.MAX_VALUE for "forever", and both sides bound a subscription's ttl anyway.
+    return millis > MAX_TTL_MILLIS ? KadConfig.MAX_DURATION : Duration.ofMillis(millis);
   }
+
+  private static final long MAX_TTL_MILLIS = KadConfig.MAX_DURATION.toMillis();
 }

@@ -997,6 +997,12 @@ class TcpTransportTest implements TransportContract {
     assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost(" "))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("bindHost must not be blank but was ' '");
+    // Refused when set, naming the setting: refused by Address later, it failed after binding.
+    assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost("[::1]"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "bindHost must be ASCII letters, digits and . - _ : % only but had U+005B at index 0"
+                + " (an IPv6 literal goes without brackets)");
   }
 
   @Test

@@ -396,6 +396,24 @@ class WireCodecTest {
 
   @ParameterizedTest
   @EnumSource(WireFormat.class)
+  void aTtlPastACenturyIsTakenAsTheLongestNotRefused(WireFormat format) throws IOException {
+    // Another implementation may grant Long.MAX_VALUE ms for "forever".
+    byte[] forever =
+        edited(
+            format,
+            new Response.Subscribed(SENDER, Duration.ofMinutes(5)),
+            t -> msg(t).put("ttlMillis", Long.MAX_VALUE));
+    ByteBuf body = Unpooled.wrappedBuffer(forever);
+    try {
+      assertThat(((Response.Subscribed) codec(format).decode(body).message()).ttl())
+          .isEqualTo(KadConfig.MAX_DURATION);
+    } finally {
+      body.release();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(WireFormat.class)
   void aPeersWordsArriveOnOneShortLine(WireFormat format) {
     String forged = "refused\n2026-11-26 [main] ERROR forged line" + "x".repeat(1000);
     Response.Failure failure =
