@@ -2,6 +2,7 @@ package dev.kad.api;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -50,6 +51,14 @@ public record Address(String host, int port) {
                 (int) c, i));
       }
     }
+    if ((host.indexOf(':') >= 0 || host.indexOf('%') >= 0) && ipv6Bytes(host) == null) {
+      // No host name has either: such an address could be dialed by no one, nor printed as text
+      // parse() reads back.
+      throw new IllegalArgumentException(
+          "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was '"
+              + host
+              + "'");
+    }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
     }
@@ -86,14 +95,33 @@ public record Address(String host, int port) {
 
   /**
    * Whether {@code other} names the same endpoint: the same port, and the same host ignoring case
-   * (host names are case-insensitive; IPv6 literals may be written in either case). No name is
-   * looked up.
+   * (host names are case-insensitive), or the same IPv6 address and zone however each literal is
+   * written ({@code fd00::5} and {@code FD00:0:0:0:0:0:0:5} alike). No name is looked up.
    *
    * @param other another address
    * @return true when both name the same host and port
    */
   public boolean sameEndpoint(Address other) {
-    return port == other.port && host.equalsIgnoreCase(other.host);
+    if (port != other.port) {
+      return false;
+    }
+    if (host.equalsIgnoreCase(other.host)) {
+      return true;
+    }
+    if (host.indexOf(':') < 0 || other.host.indexOf(':') < 0) {
+      return false;
+    }
+    byte[] a = ipv6Bytes(host);
+    byte[] b = ipv6Bytes(other.host);
+    return a != null
+        && b != null
+        && Arrays.equals(a, b)
+        && zone(host).equalsIgnoreCase(zone(other.host));
+  }
+
+  private static String zone(String host) {
+    int percent = host.indexOf('%');
+    return percent < 0 ? "" : host.substring(percent);
   }
 
   /**
@@ -154,31 +182,38 @@ public record Address(String host, int port) {
   }
 
   /**
-   * Whether {@code host} is an IPv6 literal, with an optional {@code %zone}. Only hex digits,
-   * colons and dots reach {@link InetAddress#getByName}, starting with a hex digit or a colon,
-   * which it parses as a literal and never resolves.
+   * Whether {@code host} is an IPv6 literal, with an optional {@code %zone}: {@link #ipv6Bytes}.
    */
   private static boolean isIpv6Literal(String host) {
+    return ipv6Bytes(host) != null;
+  }
+
+  /**
+   * The address an IPv6 literal with an optional {@code %zone} names, without its zone, or null
+   * when {@code host} is no such literal. Only hex digits, colons and dots reach {@link
+   * InetAddress#getByName}, starting with a hex digit or a colon, which it parses as a literal and
+   * never resolves.
+   */
+  private static byte[] ipv6Bytes(String host) {
     int percent = host.indexOf('%');
     String literal = percent < 0 ? host : host.substring(0, percent);
     if (percent == host.length() - 1 || literal.indexOf(':') < 0) {
-      return false;
+      return null;
     }
     char first = literal.charAt(0);
     if (first != ':' && !isAsciiHexDigit(first)) {
-      return false;
+      return null;
     }
     for (int i = 0; i < literal.length(); i++) {
       char c = literal.charAt(i);
       if (c != ':' && c != '.' && !isAsciiHexDigit(c)) {
-        return false;
+        return null;
       }
     }
     try {
-      InetAddress.getByName(literal);
-      return true;
+      return InetAddress.getByName(literal).getAddress();
     } catch (UnknownHostException e) {
-      return false;
+      return null;
     }
   }
 

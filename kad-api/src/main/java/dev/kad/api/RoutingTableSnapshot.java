@@ -45,11 +45,22 @@ public record RoutingTableSnapshot(NodeId self, List<Bucket> buckets) {
   /**
    * The {@code n} contacts closest to {@code target}, nearest first.
    *
-   * @param target the id to measure from
-   * @param n how many at most
+   * @param target the id to measure from, of the table's width ({@code self().bits()})
+   * @param n how many at most, not negative
    * @return up to {@code n} contacts
+   * @throws IllegalArgumentException naming the value when {@code n} is negative or {@code target}
+   *     has another width, however many contacts the table holds
+   * @throws NullPointerException when {@code target} is null
    */
   public List<Contact> closest(KadId target, int n) {
+    Objects.requireNonNull(target, "target");
+    if (n < 0) {
+      throw new IllegalArgumentException("n must not be negative but was " + n);
+    }
+    if (target.bits() != self.bits()) {
+      throw new IllegalArgumentException(
+          "target must have the table's " + self.bits() + " bits but had " + target.bits());
+    }
     Comparator<Contact> byDistance = (a, b) -> target.compareDistance(a.id(), b.id());
     return contacts().stream().sorted(byDistance).limit(n).toList();
   }

@@ -85,6 +85,23 @@ class AddressTest {
   }
 
   @Test
+  void anIpv6LiteralIsTheSameEndpointInEveryTextForm() {
+    // A node advertising "fd00::5" is its own seed "[fd00:0:0:0:0:0:0:5]:7000": the bootstrap
+    // skips such a seed rather than dialing itself, which fails behind a NAT without hairpinning.
+    Address a = new Address("fd00::5", 7000);
+    assertThat(a.sameEndpoint(new Address("fd00:0:0:0:0:0:0:5", 7000))).isTrue();
+    assertThat(a.sameEndpoint(new Address("FD00:0000::0005", 7000))).isTrue();
+    assertThat(new Address("::1", 1).sameEndpoint(new Address("0:0:0:0:0:0:0:1", 1))).isTrue();
+    assertThat(new Address("fe80::1%eth0", 1).sameEndpoint(new Address("fe80:0::1%eth0", 1)))
+        .isTrue();
+    assertThat(new Address("fe80::1%eth0", 1).sameEndpoint(new Address("fe80::1%eth1", 1)))
+        .isFalse();
+    assertThat(new Address("fe80::1%eth0", 1).sameEndpoint(new Address("fe80::1", 1))).isFalse();
+    assertThat(a.sameEndpoint(new Address("fd00::6", 7000))).isFalse();
+    assertThat(a.sameEndpoint(new Address("fd00:0:0:0:0:0:0:5", 7001))).isFalse();
+  }
+
+  @Test
   void portIsDecimalDigitsOnly() {
     for (String text : new String[] {"host:+80", "host:-1", "host:0x50", "host:000080"}) {
       assertThatThrownBy(() -> Address.parse(text))
@@ -93,5 +110,23 @@ class AddressTest {
           .hasMessageContaining(text);
     }
     assertThat(Address.parse("host:080")).isEqualTo(new Address("host", 80));
+  }
+
+  @Test
+  void aColonOrAZoneOutsideAnIpv6LiteralIsRefusedSoEveryAddressPrintsAsTextParseReads() {
+    for (String host : new String[] {"node:1", "a:b", ":", "10.0.0.1:80", "node%1", "::1%", "%"}) {
+      assertThatThrownBy(() -> new Address(host, 7000))
+          .as(host)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was '"
+                  + host
+                  + "'");
+    }
+    for (String host :
+        new String[] {"::", "::1", "2001:db8::1", "::ffff:10.0.0.1", "fe80::1%eth0"}) {
+      Address address = new Address(host, 7000);
+      assertThat(Address.parse(address.toString())).as(host).isEqualTo(address);
+    }
   }
 }

@@ -128,21 +128,12 @@ class SubnetsTest {
     return head + "::" + tail;
   }
 
-  /** Not literals: each is its own subnet, and nothing is looked up (g:1 is a valid host name). */
+  /**
+   * Not literals Subnets groups: each is its own subnet, and nothing is looked up. (A host with a
+   * colon that is no IPv6 literal, such as {@code g:1}, is no longer an Address at all.)
+   */
   @ParameterizedTest
-  @ValueSource(
-      strings = {
-        "g:1",
-        "1:2:3",
-        "1::2::3",
-        "12345::1",
-        "1:2:3:4:5:6:7:8:9",
-        "fe80::1%eth0",
-        "::1.2.3",
-        "node-7.example",
-        "10.1.2",
-        "10.1.2.256"
-      })
+  @ValueSource(strings = {"fe80::1%eth0", "node-7.example", "10.1.2", "10.1.2.256"})
   void anythingButALiteralIsItsOwnSubnet(String host) {
     assertThat(subnet(host)).isEqualTo(host);
   }
