@@ -103,6 +103,13 @@ public record KadConfig(
    */
   public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
+  /**
+   * The shortest {@code expireAfter}, {@code refreshInterval}, {@code replicateInterval}, {@code
+   * republishInterval} and {@code expiryInterval} accepted: they set the periods of the maintenance
+   * jobs.
+   */
+  public static final Duration MIN_PERIOD = Duration.ofMillis(1);
+
   /** A contact's share of a message besides its id and host: port, field names, punctuation. */
   private static final int CONTACT_FIELDS_WIRE_BYTES = 40;
 
@@ -171,14 +178,14 @@ public record KadConfig(
     checkRange("maxPerSubnet", maxPerSubnet, 0, 256);
     checkPositive("softTimeout", softTimeout);
     checkPositive("hardTimeout", hardTimeout);
-    checkPositive("expireAfter", expireAfter);
-    checkPositive("refreshInterval", refreshInterval);
-    checkPositive("replicateInterval", replicateInterval);
-    checkPositive("republishInterval", republishInterval);
+    checkPeriod("expireAfter", expireAfter);
+    checkPeriod("refreshInterval", refreshInterval);
+    checkPeriod("replicateInterval", replicateInterval);
+    checkPeriod("republishInterval", republishInterval);
     checkNonNegative("jobJitter", jobJitter);
     Objects.requireNonNull(jobs, "jobs");
     jobs = jobs.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(jobs));
-    checkPositive("expiryInterval", expiryInterval);
+    checkPeriod("expiryInterval", expiryInterval);
     checkRange("maxFrameBytes", maxFrameBytes, 1024, 64 * 1024 * 1024);
     checkRange("maxValueBytes", maxValueBytes, 1, maxFrameBytes);
     checkRange("maxValuesPerKey", maxValuesPerKey, 1, 1_000_000);
@@ -386,6 +393,20 @@ public record KadConfig(
     return checkNotTooLong(name, value);
   }
 
+  /**
+   * A duration that sets a maintenance job's period: at least {@link #MIN_PERIOD}. Nanoseconds were
+   * accepted, and a job's period (a sixth of {@code refreshInterval}, half {@code expireAfter})
+   * came out as zero: the job ran without pause.
+   */
+  private static Duration checkPeriod(String name, Duration value) {
+    Objects.requireNonNull(value, name);
+    if (value.compareTo(MIN_PERIOD) < 0) {
+      throw new IllegalArgumentException(
+          name + " must be at least " + MIN_PERIOD + " but was " + value);
+    }
+    return checkNotTooLong(name, value);
+  }
+
   private static Duration checkNonNegative(String name, Duration value) {
     Objects.requireNonNull(value, name);
     if (value.isNegative()) {
@@ -558,48 +579,48 @@ public record KadConfig(
     /**
      * Sets how long a stored value lives.
      *
-     * @param expireAfter positive
+     * @param expireAfter at least {@link #MIN_PERIOD}
      * @return this builder
-     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
+     * @throws IllegalArgumentException when under {@link #MIN_PERIOD} or over {@link #MAX_DURATION}
      */
     public Builder expireAfter(Duration expireAfter) {
-      this.expireAfter = checkPositive("expireAfter", expireAfter);
+      this.expireAfter = checkPeriod("expireAfter", expireAfter);
       return this;
     }
 
     /**
      * Sets the bucket refresh interval.
      *
-     * @param refreshInterval positive
+     * @param refreshInterval at least {@link #MIN_PERIOD}
      * @return this builder
-     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
+     * @throws IllegalArgumentException when under {@link #MIN_PERIOD} or over {@link #MAX_DURATION}
      */
     public Builder refreshInterval(Duration refreshInterval) {
-      this.refreshInterval = checkPositive("refreshInterval", refreshInterval);
+      this.refreshInterval = checkPeriod("refreshInterval", refreshInterval);
       return this;
     }
 
     /**
      * Sets the replication interval.
      *
-     * @param replicateInterval positive
+     * @param replicateInterval at least {@link #MIN_PERIOD}
      * @return this builder
-     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
+     * @throws IllegalArgumentException when under {@link #MIN_PERIOD} or over {@link #MAX_DURATION}
      */
     public Builder replicateInterval(Duration replicateInterval) {
-      this.replicateInterval = checkPositive("replicateInterval", replicateInterval);
+      this.replicateInterval = checkPeriod("replicateInterval", replicateInterval);
       return this;
     }
 
     /**
      * Sets the republish interval.
      *
-     * @param republishInterval positive
+     * @param republishInterval at least {@link #MIN_PERIOD}
      * @return this builder
-     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
+     * @throws IllegalArgumentException when under {@link #MIN_PERIOD} or over {@link #MAX_DURATION}
      */
     public Builder republishInterval(Duration republishInterval) {
-      this.republishInterval = checkPositive("republishInterval", republishInterval);
+      this.republishInterval = checkPeriod("republishInterval", republishInterval);
       return this;
     }
 
@@ -644,12 +665,12 @@ public record KadConfig(
      * Sets how often expired values and subscriptions are dropped (they are never served after
      * their expiry either way).
      *
-     * @param expiryInterval positive
+     * @param expiryInterval at least {@link #MIN_PERIOD}
      * @return this builder
-     * @throws IllegalArgumentException when not positive or over {@link #MAX_DURATION}
+     * @throws IllegalArgumentException when under {@link #MIN_PERIOD} or over {@link #MAX_DURATION}
      */
     public Builder expiryInterval(Duration expiryInterval) {
-      this.expiryInterval = checkPositive("expiryInterval", expiryInterval);
+      this.expiryInterval = checkPeriod("expiryInterval", expiryInterval);
       return this;
     }
 

@@ -119,7 +119,18 @@ class KadConfigTest {
     assertThat(c.jobs()).containsExactly(MaintenanceJob.EXPIRY);
     assertThat(KadConfig.builder().jobs(java.util.Set.of()).build().jobs()).isEmpty();
     assertThatThrownBy(() -> KadConfig.builder().expiryInterval(Duration.ZERO))
-        .hasMessage("expiryInterval must be positive but was PT0S");
+        .hasMessage("expiryInterval must be at least PT0.001S but was PT0S");
+  }
+
+  @Test
+  void aMaintenancePeriodUnderAMillisecondIsRefusedNamingIt() {
+    // A sixth of 3 ns is a refresh job without pause.
+    assertThatThrownBy(() -> KadConfig.builder().refreshInterval(Duration.ofNanos(3)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("refreshInterval must be at least PT0.001S but was PT0.000000003S");
+    assertThatThrownBy(() -> KadConfig.builder().expireAfter(Duration.ofNanos(999_999)))
+        .hasMessageStartingWith("expireAfter must be at least PT0.001S");
+    assertThat(KadConfig.builder().republishInterval(KadConfig.MIN_PERIOD)).isNotNull();
   }
 
   @Test
