@@ -765,7 +765,7 @@ final class DefaultKadNode implements KadNode {
                           answered -> {
                             if (answered > 0) {
                               return findNode(id)
-                                  .doOnSuccess(closest -> liveStreams.kickUnsubscribed())
+                                  .doOnSuccess(closest -> liveStreams.kickAll())
                                   .then(refreshBeyondClosestNeighbour())
                                   .doOnSuccess(
                                       v ->

@@ -337,14 +337,20 @@ final class LiveStreams {
   }
 
   /**
-   * Whether an open watch of {@code key} on this node is subscribed or subscribing at {@code at}.
+   * Whether an open watch of {@code key} on this node is subscribed or subscribing at {@code at}'s
+   * address, under any id. An Unsubscribe reaches whoever serves the address, and ends the
+   * subscription this node holds there: sent to a stale contact (a node restarted with a new id at
+   * the same address, answering in its place), it ended the subscription the watch had just made at
+   * the new node.
    */
   private boolean watched(Key key, Contact at) {
     Set<WatchSession> sessions = watches.get(key);
     if (sessions != null) {
       for (WatchSession session : sessions) {
-        if (session.subscribedAt().contains(at)) {
-          return true;
+        for (Contact c : session.subscribedAt()) {
+          if (c.address().equals(at.address())) {
+            return true;
+          }
         }
       }
     }
@@ -440,12 +446,15 @@ final class LiveStreams {
   }
 
   /**
-   * Kicks every watch subscribed nowhere into a round of subscriptions now: the node has just
-   * reached its network (a bootstrap succeeded), which such a watch would otherwise find only at
-   * its next retry, up to {@link WatchSession#MAX_RETRY} later.
+   * Kicks every watch into a round of subscriptions now: the node has just reached its network (a
+   * bootstrap succeeded, usually a rejoin after it was cut off). A watch subscribed nowhere would
+   * otherwise find it only at its next retry, up to {@link WatchSession#MAX_RETRY} later; and one
+   * that still counts itself subscribed, because no call to its nodes failed while the node was cut
+   * off, would wait for its renewal, though those nodes may be gone or restarted with new ids (and
+   * the values stored meanwhile pushed to nobody). A bootstrap is rare, so a round each is cheap.
    */
-  void kickUnsubscribed() {
-    kickWhere(WatchSession::subscribedNowhere);
+  void kickAll() {
+    kickWhere(session -> true);
   }
 
   /**

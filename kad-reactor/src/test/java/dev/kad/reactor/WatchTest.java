@@ -843,4 +843,37 @@ class WatchTest {
     assertThat(received.stream().filter(Request.Subscribe.class::isInstance).count())
         .isGreaterThanOrEqualTo(3);
   }
+
+  @Test
+  void aRejoinAfterTheOnlyStorageNodeRestartedWithANewIdWatchesOnThroughTheNewNode() {
+    // kad watch's case: a client subscribed at the one node it knows; that node crashes and comes
+    // back at the same address with a new id, and the client joins again through the address.
+    Cluster c = cluster(57, 1);
+    KadNode first = c.node(0);
+    Address address = first.contact().address();
+    KadNode watcher = c.join(c.builder().config(CONFIG.toBuilder().clientMode(true).build()));
+    Key key = Key.of("restarted");
+    c.await(first.put(key, new byte[] {1}));
+    List<Value> seen = watch(watcher, key);
+    assertThat(firstBytes(seen)).containsExactly(1);
+
+    // A crash: nothing reaches the watcher, which still counts itself subscribed there.
+    c.network.kill(address);
+    c.await(first.close());
+    c.nodes.remove(first);
+    c.network.revive(address);
+    KadNode second = c.await(c.builder().transport(c.network.newTransport(address)).start());
+    c.nodes.add(second);
+    c.await(second.put(key, new byte[] {2}));
+    c.await(watcher.bootstrap(List.of(address)));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    // Read from the new node at once, not at the renewal minutes later.
+    assertThat(firstBytes(seen)).containsExactly(1, 2);
+
+    // Subscribed there: the Unsubscribe owed to the old contact, which the new node answers in
+    // its place, did not end that subscription.
+    c.await(second.put(key, new byte[] {3}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(firstBytes(seen)).containsExactly(1, 2, 3);
+  }
 }

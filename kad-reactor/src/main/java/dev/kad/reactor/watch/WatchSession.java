@@ -263,16 +263,6 @@ public final class WatchSession {
   }
 
   /**
-   * Whether the watch is subscribed nowhere: its last round was granted by no node, or it holds no
-   * subscription.
-   *
-   * @return true when no storage node pushes to it
-   */
-  public boolean subscribedNowhere() {
-    return roundsWithout > 0 || subscribedAt.isEmpty();
-  }
-
-  /**
    * The early re-subscription requests.
    *
    * @return a hot stream of kicks

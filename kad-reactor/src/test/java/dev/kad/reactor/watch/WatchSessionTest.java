@@ -108,7 +108,6 @@ class WatchSessionTest {
   void roundsNobodyGrantedAreRetriedWithBackOffUpToAMinute() {
     WatchSession session = new WatchSession(Key.of("k"), 8, Duration.ofMinutes(10));
     assertThat(session.renewal()).isEqualTo(Duration.ofMinutes(5));
-    assertThat(session.subscribedNowhere()).isTrue();
     session.grantedNone();
     assertThat(session.renewal()).isEqualTo(WatchSession.FIRST_RETRY);
     session.grantedNone();
