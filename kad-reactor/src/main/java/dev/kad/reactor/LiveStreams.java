@@ -1,8 +1,8 @@
 package dev.kad.reactor;
 
+import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.Key;
-import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -43,8 +43,13 @@ final class LiveStreams {
   private final DefaultKadNode node;
   private final Map<Key, Set<WatchSession>> watches = new ConcurrentHashMap<>();
 
-  /** A key and a node that may hold a subscription of it: their exchanges are kept in order. */
-  private record Link(Key key, NodeId node) {}
+  /**
+   * A key and the address of a node that may hold a subscription of it: their exchanges are kept in
+   * order. By address, as the storage node acts on whoever serves it and the Unsubscribe check
+   * ({@link #watched}) matches by address: keyed by id, an Unsubscribe owed to a stale contact and
+   * a Subscribe to the node restarted at its address under a new id were not ordered.
+   */
+  private record Link(Key key, Address node) {}
 
   /**
    * Consecutive exchanges of one kind, Subscribes or Unsubscribes, on one link. They travel
@@ -249,7 +254,7 @@ final class LiveStreams {
     boolean subscribe = request instanceof Request.Subscribe;
     return Mono.defer(
         () -> {
-          Link link = new Link(key, at.id());
+          Link link = new Link(key, at.address());
           List<Turn> joined = new ArrayList<>(1);
           turns.compute(
               link,

@@ -293,11 +293,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
               .retryWhen(
                   Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
                       .maxBackoff(MAX_RETRY_DELAY)
-                      .filter(
-                          e ->
-                              !(e instanceof NodeClosedException)
-                                  && !(e instanceof IllegalArgumentException)
-                                  && needsJoin())
+                      .filter(e -> !(e instanceof NodeClosedException) && needsJoin())
                       .scheduler(scheduler))
               .doOnSuccess(v -> done(attempts.get(), rejoin))
               .onErrorResume(
