@@ -143,6 +143,12 @@ final class Demo {
     long start = System.nanoTime();
     try {
       body.run();
+      if (interrupted.get()) {
+        // A step that stopped early for Ctrl-C (starting nodes) is not ok either.
+        out.println("  interrupted: closing the nodes");
+        out.flush();
+        return false;
+      }
       out.printf("  ok (%s)%n", ms(System.nanoTime() - start));
       out.flush();
       return true;

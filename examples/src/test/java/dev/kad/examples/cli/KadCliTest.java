@@ -368,6 +368,9 @@ class KadCliTest {
     hook.get().join(TimeUnit.SECONDS.toMillis(30));
 
     assertThat(code).isEqualTo(130);
-    assertThat(printedWhenTheHookReturned).last().isEqualTo("demo interrupted");
+    assertThat(printedWhenTheHookReturned)
+        .contains("  interrupted: closing the nodes")
+        .last()
+        .isEqualTo("demo interrupted");
   }
 }
