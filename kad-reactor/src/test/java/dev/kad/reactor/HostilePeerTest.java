@@ -30,6 +30,10 @@ import reactor.core.publisher.Mono;
 class HostilePeerTest {
 
   private static final KadConfig CONFIG = KadConfig.builder().k(8).maintenance(false).build();
+
+  /** The ttl raw subscribers ask for. */
+  private static final Duration TTL = Duration.ofMinutes(5);
+
   @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
 
   /** The lookup's answer from {@code from}. */
@@ -617,8 +621,6 @@ class HostilePeerTest {
 
     assertThat(pushed).hasSize(1);
   }
-
-  private static final Duration TTL = Duration.ofMinutes(5);
 
   @Test
   void aPushAnsweredFromAnotherIdEndsTheSubscription() {
