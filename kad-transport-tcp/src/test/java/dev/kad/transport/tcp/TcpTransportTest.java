@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -269,8 +270,7 @@ class TcpTransportTest implements TransportContract {
 
   @Test
   void aLateResponseIsDroppedAndCounted() {
-    java.util.concurrent.atomic.AtomicInteger served =
-        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger served = new AtomicInteger();
     // The first request is answered at once (it opens the connection, however slow the
     // machine), the second only after the client has given up on it.
     TcpTransport server =
@@ -590,17 +590,25 @@ class TcpTransportTest implements TransportContract {
 
   @Test
   void aBusyConnectionIsNotClosedForIdleness() {
+    AtomicInteger handled = new AtomicInteger();
     TcpTransport server =
         started(
-            request ->
-                Mono.delay(Duration.ofMillis(600)).thenReturn(new EchoHandler(1).answer(request)),
-            b -> b.idleTimeout(Duration.ofMillis(100)));
-    TcpTransport client = started(new EchoHandler(2), b -> b.idleTimeout(Duration.ofMillis(100)));
+            request -> {
+              handled.incrementAndGet();
+              return Mono.delay(Duration.ofMillis(1_000))
+                  .thenReturn(new EchoHandler(1).answer(request));
+            },
+            b -> b.idleTimeout(Duration.ofMillis(200)));
+    TcpTransport client = started(new EchoHandler(2), b -> b.idleTimeout(Duration.ofMillis(200)));
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
         .expectNextMatches(Response.Pong.class::isInstance)
         .expectComplete()
         .verify(BOUND);
-    assertThat(client.stats().dialedConnections()).isEqualTo(1);
+    // Closed by the client while waiting, the request would have failed; by the server while
+    // answering, it would have been sent again and handled twice. (A stalled machine may still
+    // close the new connection before the request is written: that one is sent again unseen, so
+    // the number of dials is not the measure.)
+    assertThat(handled).hasValue(1);
   }
 
   @Test
