@@ -46,6 +46,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -72,10 +73,11 @@ final class DefaultKadNode implements KadNode {
   private static final int TASK_CONCURRENCY = 8;
 
   /**
-   * Pushes waiting on their subscribers at once: as many as may be queued. A push only waits for an
-   * answer, and {@link #MAX_QUEUED_TASKS} already bounds their memory; with eight at a time, eight
-   * subscribers that never answer held every slot for the hard timeout, and a live watcher's push
-   * waited behind them (or was dropped once the queue filled).
+   * Pushes waiting on their subscribers at once: as many as may be queued (so do a watch's
+   * Unsubscribes, in a queue of their own). A push only waits for an answer, and {@link
+   * #MAX_QUEUED_TASKS} already bounds their memory; with eight at a time, eight subscribers that
+   * never answer held every slot for the hard timeout, and a live watcher's push waited behind them
+   * (or was dropped once the queue filled).
    */
   private static final int PUSH_CONCURRENCY = MAX_QUEUED_TASKS;
 
@@ -110,11 +112,14 @@ final class DefaultKadNode implements KadNode {
   /** Fires once per subscription after the hard timeout; cold, so one serves every request. */
   private final Mono<Long> hardTimer;
 
-  /** Pings of old contacts, hand-overs, cache stores, unsubscribes. */
+  /** Pings of old contacts, hand-overs, cache stores. */
   private final TaskQueue tasks;
 
   /** Notify pushes to subscribers. */
   private final TaskQueue pushes;
+
+  /** Unsubscribes owed by watches (see {@link #unsubscribe}). */
+  private final TaskQueue unsubscribes;
 
   private volatile Contact contact;
 
@@ -123,6 +128,13 @@ final class DefaultKadNode implements KadNode {
    * #NEVER}. Read on every message, written about once a second: no contention on the hot path.
    */
   private final AtomicLong lastHeardMillis = new AtomicLong(NEVER);
+
+  /**
+   * Whether a request failed while nothing had arrived from the network for a hard timeout: the
+   * node looks cut off, and the next message it hears shows the network back ({@link
+   * #heardFromNetwork}).
+   */
+  private final AtomicBoolean cutOff = new AtomicBoolean();
 
   DefaultKadNode(
       KadConfig config,
@@ -148,6 +160,12 @@ final class DefaultKadNode implements KadNode {
     this.pushes =
         new TaskQueue(
             "node=" + id.toShortHex() + " pushes", MAX_QUEUED_TASKS, PUSH_CONCURRENCY, scheduler);
+    this.unsubscribes =
+        new TaskQueue(
+            "node=" + id.toShortHex() + " unsubscribes",
+            MAX_QUEUED_TASKS,
+            PUSH_CONCURRENCY,
+            scheduler);
     // As timeout(Duration, Scheduler) does: a scheduler that rejects the timer times out at once.
     this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
     this.subscribers =
@@ -197,6 +215,7 @@ final class DefaultKadNode implements KadNode {
                 () -> {
                   background.add(tasks.start());
                   background.add(pushes.start());
+                  background.add(unsubscribes.start());
                   if (config.maintenance()) {
                     background.add(new Maintenance(this).start());
                   }
@@ -423,11 +442,51 @@ final class DefaultKadNode implements KadNode {
     if (sender.id().equals(id)) {
       return;
     }
+    if (cutOff.get() && cutOff.compareAndSet(true, false)) {
+      reconnected();
+    }
     long now = clock.millis();
     long last = lastHeardMillis.get();
     if (last == NEVER || now - last >= LAST_HEARD_RESOLUTION_MILLIS) {
       // Two threads may both get here; the later time wins whatever the order of their writes.
       lastHeardMillis.accumulateAndGet(now, Math::max);
+    }
+  }
+
+  /**
+   * A request failed: when nothing has arrived from the network for a hard timeout either (every
+   * request in flight meanwhile failed too), the node counts as cut off until it hears from a node
+   * again. {@link #lastHeardMillis} lags by up to its resolution, hence the margin.
+   */
+  private void failed(Throwable error) {
+    if (!(error instanceof KadException k) || !k.isTransient() || cutOff.get()) {
+      return;
+    }
+    long last = lastHeardMillis.get();
+    if (last == NEVER
+        || clock.millis() - last
+            >= config.hardTimeout().toMillis() + LAST_HEARD_RESOLUTION_MILLIS) {
+      cutOff.set(true);
+    }
+  }
+
+  /**
+   * The node heard from the network after it looked cut off: its watches resubscribe at once and
+   * read what was stored meanwhile, as after a bootstrap. Otherwise a watch would wait for its next
+   * retry (up to a minute) or, when it still counted itself subscribed, its renewal, though the
+   * pushes sent meanwhile failed and ended its subscriptions; and it would never see the values
+   * stored during the outage. On the node's scheduler, not on the thread that delivered the message
+   * (a transport's event loop answering a request).
+   */
+  private void reconnected() {
+    if (closed.get()) {
+      return;
+    }
+    log.debug("node={} hears from the network again; its watches resubscribe", id.toShortHex());
+    try {
+      scheduler.schedule(liveStreams::kickAll);
+    } catch (RejectedExecutionException e) {
+      // The scheduler is shut down: the node is closing with it.
     }
   }
 
@@ -473,6 +532,19 @@ final class DefaultKadNode implements KadNode {
    */
   boolean push(Mono<Void> push) {
     return !closed.get() && pushes.submit(push);
+  }
+
+  /**
+   * Queues an Unsubscribe a watch owes. They have their own queue, run all at once as pushes do: an
+   * Unsubscribe is often owed to a node that left (the reason the watch dropped it) and waits the
+   * hard timeout for its answer, so a round after the nodes of many watches left (a rejoin after an
+   * outage) queued dozens of them, and eight at a time in the shared queue they held up probes,
+   * hand-overs and cache stores for as many hard timeouts, or crowded them out once it was full.
+   *
+   * @return false when it was not queued
+   */
+  boolean unsubscribe(Mono<Void> unsubscribe) {
+    return !closed.get() && unsubscribes.submit(unsubscribe);
   }
 
   /**
@@ -556,7 +628,8 @@ final class DefaultKadNode implements KadNode {
                                 + to
                                 + " within "
                                 + config.hardTimeout().toMillis()
-                                + " ms")));
+                                + " ms")))
+            .doOnError(this::failed);
     if (listener == NodeListener.NONE) {
       return sent;
     }

@@ -204,7 +204,7 @@ final class LiveStreams {
                             for (Contact c : asked) {
                               if (!accepted.containsKey(c)
                                   && (held.contains(c) || !refused.contains(c))) {
-                                node.submit(unsubscribeUnlessWatched(c, key));
+                                node.unsubscribe(unsubscribeUnlessWatched(c, key));
                               }
                             }
                             if (accepted.isEmpty()) {
@@ -219,7 +219,9 @@ final class LiveStreams {
                               }
                             }
                             session.granted(shortest);
-                            return Collections.disjoint(before, accepted.keySet());
+                            // Both taken: the flag of an outage is spent by this read.
+                            return session.takeMissedPushes()
+                                | Collections.disjoint(before, accepted.keySet());
                           }));
             })
         .onErrorResume(
@@ -334,7 +336,7 @@ final class LiveStreams {
         });
     if (!node.isClosed()) {
       for (Contact c : List.copyOf(session.subscribedAt())) {
-        node.submit(unsubscribeUnlessWatched(c, key));
+        node.unsubscribe(unsubscribeUnlessWatched(c, key));
       }
     }
     session.subscribedAt().clear();
@@ -451,15 +453,22 @@ final class LiveStreams {
   }
 
   /**
-   * Kicks every watch into a round of subscriptions now: the node has just reached its network (a
-   * bootstrap succeeded, usually a rejoin after it was cut off). A watch subscribed nowhere would
-   * otherwise find it only at its next retry, up to {@link WatchSession#MAX_RETRY} later; and one
-   * that still counts itself subscribed, because no call to its nodes failed while the node was cut
-   * off, would wait for its renewal, though those nodes may be gone or restarted with new ids (and
-   * the values stored meanwhile pushed to nobody). A bootstrap is rare, so a round each is cheap.
+   * Kicks every watch into a round of subscriptions now, which reads the current values again once
+   * a node grants it: the node has just reached its network (a bootstrap succeeded, or it heard
+   * from another node after a time in which its requests failed and nothing arrived: the network
+   * came back). A watch subscribed nowhere would otherwise find it only at its next retry, up to
+   * {@link WatchSession#MAX_RETRY} later; and one that still counts itself subscribed, because no
+   * call to its nodes failed while the node was cut off, would wait for its renewal, though those
+   * nodes may be gone, restarted with new ids, or have ended its subscription when a push failed.
+   * The values stored meanwhile were pushed to nobody: the round reads them, even at the same
+   * nodes. Both events are rare, so a round and a read each are cheap.
    */
   void kickAll() {
-    kickWhere(session -> true);
+    for (Set<WatchSession> sessions : watches.values()) {
+      for (WatchSession session : sessions) {
+        session.kickAfterOutage();
+      }
+    }
   }
 
   /**

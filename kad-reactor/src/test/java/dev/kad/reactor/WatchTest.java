@@ -222,6 +222,97 @@ class WatchTest {
   }
 
   @Test
+  void aWatchLongCutOffSubscribesAsSoonAsItsNodeHearsFromTheNetworkAgainWithoutABootstrap() {
+    // The starter's rejoin and kad watch's reconnect find the network through the contacts they
+    // know (a find-node of the own id) when no seed answers: no bootstrap, no kickAll.
+    Cluster c = cluster(71, 30);
+    Key key = Key.of("partitioned");
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    List<Value> seen = watch(watcher, key);
+    c.network.isolate(List.of(watcher.contact().address()));
+    // Long cut off: its rounds that nobody granted are a minute apart by now.
+    c.vts.advanceTimeBy(Duration.ofMinutes(6));
+    c.await(c.node(0).put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(seen).isEmpty();
+
+    c.network.heal();
+    c.await(watcher.findNode(watcher.id()));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(firstBytes(seen)).as("read once the network answers").containsExactly(2);
+    c.await(c.node(1).put(key, new byte[] {3}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(firstBytes(seen)).as("pushed").containsExactly(2, 3);
+  }
+
+  @Test
+  void aWatchBrieflyCutOffReadsWhatWasStoredMeanwhileAndIsPushedAgain() {
+    Cluster c = cluster(72, 30);
+    Key key = Key.of("blip");
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    List<Value> seen = watch(watcher, key);
+    // A lookup during the outage that asks none of the nodes the watch is subscribed at, so no
+    // failure of theirs tells the watch anything: it still counts itself subscribed.
+    List<NodeId> storage = c.trueClosest(key, 2 * CONFIG.k());
+    NodeId probe =
+        java.util.stream.IntStream.range(0, 1000)
+            .mapToObj(i -> Key.of("probe " + i).asNodeId())
+            .filter(
+                t ->
+                    Cluster.ids(watcher.routingTable().closest(t, 2 * CONFIG.k())).stream()
+                        .noneMatch(storage::contains))
+            .findFirst()
+            .orElseThrow();
+    c.network.isolate(List.of(watcher.contact().address()));
+    // Stored meanwhile: the pushes fail, and the storage nodes end the watcher's subscriptions.
+    c.await(c.node(0).put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    c.await(watcher.findNode(probe));
+    c.network.heal();
+    c.await(watcher.findNode(watcher.id()));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(firstBytes(seen)).as("read once the network answers").containsExactly(2);
+    c.await(c.node(1).put(key, new byte[] {3}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(firstBytes(seen)).as("pushed").containsExactly(2, 3);
+  }
+
+  @Test
+  void unsubscribesOwedToDeadNodesDoNotHoldUpTheNodesOtherTasks() {
+    Cluster c = cluster(73, 40);
+    byte[] base = Key.of("crowd").toBytes();
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(Key.ofRaw(base))).orElseThrow();
+    for (int i = 0; i < 16; i++) {
+      byte[] near = base.clone();
+      near[near.length - 1] ^= (byte) i;
+      watch(watcher, Key.ofRaw(near));
+    }
+    // Every node the watches are subscribed at dies; the rounds after the rejoin subscribe
+    // elsewhere and owe each dead node an Unsubscribe, which waits the hard timeout.
+    c.nodes.stream()
+        .filter(n -> n != watcher)
+        .sorted(Cluster.byDistanceTo(Key.ofRaw(base)))
+        .limit(CONFIG.k())
+        .forEach(n -> c.network.kill(n.contact().address()));
+    KadNode live =
+        c.nodes.stream()
+            .filter(n -> n != watcher && c.network.isAlive(n.contact().address()))
+            .findFirst()
+            .orElseThrow();
+    c.await(watcher.bootstrap(List.of(live.contact().address())));
+    c.vts.advanceTimeBy(Duration.ofSeconds(6));
+
+    // A probe, hand-over or cache store queued now runs at once, not after the Unsubscribes.
+    List<Long> ran = new CopyOnWriteArrayList<>();
+    assertThat(
+            ((DefaultKadNode) watcher)
+                .submit(Mono.fromRunnable(() -> ran.add(c.vts.now(TimeUnit.MILLISECONDS)))))
+        .isTrue();
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    assertThat(ran).hasSize(1);
+  }
+
+  @Test
   void cancellingUnsubscribesAndStopsAllTraffic() {
     Cluster c = cluster(35, 20);
     RecordingTransport[] recorder = new RecordingTransport[1];

@@ -53,6 +53,7 @@ public final class WatchSession {
   private volatile Duration renewal;
   private volatile int roundsWithout;
   private final AtomicBoolean kicked = new AtomicBoolean();
+  private final AtomicBoolean missedPushes = new AtomicBoolean();
 
   /**
    * Starts a session.
@@ -251,6 +252,28 @@ public final class WatchSession {
   public void kick() {
     kicked.set(true);
     kicks.tryEmitNext(Boolean.TRUE);
+  }
+
+  /**
+   * Asks for an early re-subscription after which the current values are read again, whatever nodes
+   * grant it: the node has just reached its network after it was cut off (or joined it again), so
+   * pushes sent meanwhile failed, and the storage nodes that sent them ended the subscriptions this
+   * watch still counts. A round at the same nodes would subscribe there again without reading what
+   * they were given meanwhile, and the watch would miss those values until they changed again.
+   */
+  public void kickAfterOutage() {
+    missedPushes.set(true);
+    kick();
+  }
+
+  /**
+   * Whether pushes may have been missed since the last call ({@link #kickAfterOutage()}), clearing
+   * it. Taken by a round that some node granted, which then reads the current values.
+   *
+   * @return true when the current values should be read again
+   */
+  public boolean takeMissedPushes() {
+    return missedPushes.getAndSet(false);
   }
 
   /**
