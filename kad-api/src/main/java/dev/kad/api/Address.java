@@ -30,12 +30,14 @@ public record Address(String host, int port) {
    *     in other scripts)
    * @param port the port, in {@code [0, 65535]}
    * @throws IllegalArgumentException naming the value when the host is blank, too long or has
-   *     another character, or the port is out of range
+   *     another character, ends in a number without being a dotted-quad IPv4 address ({@code 10.5}
+   *     and {@code 167772165} are 10.0.0.5 to the JDK, spellings that would each count as a subnet
+   *     of their own), or the port is out of range
    */
   public Address {
     Objects.requireNonNull(host, "host");
     if (host.isBlank()) {
-      throw new IllegalArgumentException("host must not be blank but was '" + host + "'");
+      throw new IllegalArgumentException("host must not be blank but was " + QuotedText.of(host));
     }
     if (host.length() > MAX_HOST_LENGTH) {
       throw new IllegalArgumentException(
@@ -55,13 +57,70 @@ public record Address(String host, int port) {
       // No host name has either: such an address could be dialed by no one, nor printed as text
       // parse() reads back.
       throw new IllegalArgumentException(
-          "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was '"
-              + host
-              + "'");
+          "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was "
+              + QuotedText.of(host));
+    }
+    if (endsInNumber(host) && !isDottedQuad(host)) {
+      // The JDK reads "167772165", "10.5" or "0167772165" as 10.0.0.5 (and the C resolver under
+      // it "0x0a000005"), but as host names each would be a subnet of its own, and one peer could
+      // pass the maxPerSubnet limit once per spelling of its address. A name whose last label is a
+      // number is an IPv4 address, as browsers read it (WHATWG URL), in the one form.
+      throw new IllegalArgumentException(
+          "host ending in a number must be an IPv4 address a.b.c.d of decimal parts in [0, 255]"
+              + " but was "
+              + QuotedText.of(host));
     }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
     }
+  }
+
+  /**
+   * Whether the last label of {@code host} (after a trailing dot) is a number: decimal digits, or
+   * {@code 0x} and hex digits. No such name is a host name; resolvers read it as an IPv4 address.
+   */
+  private static boolean endsInNumber(String host) {
+    if (host.indexOf(':') >= 0) {
+      return false; // an IPv6 literal, checked apart
+    }
+    // Loops, not streams or split: every contact decoded off the wire builds an Address.
+    int end = host.endsWith(".") ? host.length() - 1 : host.length();
+    int start = host.lastIndexOf('.', end - 1) + 1;
+    if (start >= end) {
+      return false;
+    }
+    boolean hex =
+        end - start >= 2 && host.charAt(start) == '0' && (host.charAt(start + 1) | 0x20) == 'x';
+    for (int i = hex ? start + 2 : start; i < end; i++) {
+      char c = host.charAt(i);
+      if (hex ? !isAsciiHexDigit(c) : c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether {@code host} is four decimal parts of 1 to 3 digits, each at most 255. */
+  private static boolean isDottedQuad(String host) {
+    int parts = 0;
+    int digits = 0;
+    int value = 0;
+    for (int i = 0; i <= host.length(); i++) {
+      char c = i < host.length() ? host.charAt(i) : '.';
+      if (c == '.') {
+        if (digits == 0 || value > 255 || ++parts > 4) {
+          return false;
+        }
+        digits = 0;
+        value = 0;
+      } else if (c >= '0' && c <= '9' && digits < 3) {
+        digits++;
+        value = value * 10 + (c - '0');
+      } else {
+        return false;
+      }
+    }
+    return parts == 4;
   }
 
   /**
@@ -150,13 +209,14 @@ public record Address(String host, int port) {
     String s = text.trim();
     int colon = s.lastIndexOf(':');
     if (colon <= 0 || colon == s.length() - 1) {
-      throw new IllegalArgumentException("address must be HOST:PORT but was '" + text + "'");
+      throw new IllegalArgumentException(
+          "address must be HOST:PORT but was " + QuotedText.of(text));
     }
     String host = s.substring(0, colon);
     String portText = s.substring(colon + 1);
     if (portText.length() > 5 || !portText.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT with a numeric port but was '" + text + "'");
+          "address must be HOST:PORT with a numeric port but was " + QuotedText.of(text));
     }
     boolean bracketed = host.startsWith("[") && host.endsWith("]") && host.length() >= 2;
     if (bracketed) {
@@ -164,20 +224,20 @@ public record Address(String host, int port) {
     }
     if (host.indexOf('[') >= 0 || host.indexOf(']') >= 0) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT or [IPV6]:PORT but was '" + text + "'");
+          "address must be HOST:PORT or [IPV6]:PORT but was " + QuotedText.of(text));
     }
     if ((bracketed || host.indexOf(':') >= 0) && !host.isEmpty() && !isIpv6Literal(host)) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT, [IPV6]:PORT or IPV6:PORT, and '"
-              + host
-              + "' is not an IPv6 literal (a port missing?) in '"
-              + text
-              + "'");
+          "address must be HOST:PORT, [IPV6]:PORT or IPV6:PORT, and "
+              + QuotedText.of(host)
+              + " is not an IPv6 literal (a port missing?) in "
+              + QuotedText.of(text));
     }
     try {
       return new Address(host, Integer.parseInt(portText));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("invalid address '" + text + "': " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "invalid address " + QuotedText.of(text) + ": " + e.getMessage(), e);
     }
   }
 

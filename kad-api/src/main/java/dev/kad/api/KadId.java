@@ -64,12 +64,16 @@ public abstract sealed class KadId permits NodeId, Key {
     Objects.requireNonNull(hex, what);
     if (hex.length() != 40 && hex.length() != 64) {
       throw new IllegalArgumentException(
-          what + " must be 40 or 64 hex digits but was " + hex.length() + ": '" + hex + "'");
+          what
+              + " must be 40 or 64 hex digits but was "
+              + hex.length()
+              + ": "
+              + QuotedText.of(hex));
     }
     try {
       return HEX.parseHex(hex);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(what + " is not hexadecimal: '" + hex + "'", e);
+      throw new IllegalArgumentException(what + " is not hexadecimal: " + QuotedText.of(hex), e);
     }
   }
 

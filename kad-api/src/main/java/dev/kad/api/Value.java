@@ -3,21 +3,22 @@ package dev.kad.api;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.Signature;
-import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One value stored under a {@link Key}. A key holds a set of values; inside its key a value is
  * identified by {@code (publisher, valueId)}, and a higher {@code seq} of the same identity
  * replaces a lower one. A signed value carries an Ed25519 public key (X.509 encoded) and a
  * signature over the key it is stored under, its identity, sequence number, expiry and data; it may
- * only be replaced by a value signed with the same key.
+ * only be replaced by a value signed with the same key. A signature never verifies under a public
+ * key that is a small-order point or not canonically encoded, nor with a non-canonical {@code S},
+ * though the JDK's Ed25519 accepts some of these: {@link #signatureProblem(Key)} says which.
  *
  * <p>The arrays are copied in and out: a {@code Value} is immutable and compares by content.
  *
@@ -193,8 +194,9 @@ public record Value(
    * @param key the key the value is stored under
    * @param keyPair an Ed25519 key pair
    * @return the signed copy, whose signature verifies under {@code key}
-   * @throws IllegalArgumentException when the key pair is not Ed25519, or its public key is not the
-   *     private key's (every node would refuse the value)
+   * @throws IllegalArgumentException when the key pair is not Ed25519, its public key is not the
+   *     private key's, or its public key is one {@link #signatureProblem(Key)} refuses (every node
+   *     would refuse the value)
    */
   public Value signedWith(Key key, KeyPair keyPair) {
     Objects.requireNonNull(key, "key");
@@ -218,6 +220,10 @@ public record Value(
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("keyPair must be an Ed25519 key pair: " + e, e);
     }
+    String keyProblem = Ed25519.publicKeyProblem(signed.publicKey);
+    if (keyProblem != null) {
+      throw new IllegalArgumentException("keyPair cannot sign a value: its " + keyProblem);
+    }
     if (!signed.verifySignature(key)) {
       throw new IllegalArgumentException(
           "keyPair must be an Ed25519 key pair whose public key matches its private key, but the"
@@ -229,33 +235,42 @@ public record Value(
 
   /**
    * Whether the signature is valid for the public key and this value stored under {@code key}. An
-   * unsigned value is never verified.
+   * unsigned value is never verified, nor is one whose public key or signature has a form under
+   * which a signature can be made without the private key, though the JDK's Ed25519 verifies it
+   * ({@link #signatureProblem(Key)}).
    *
    * @param key the key the value is stored (or offered) under
    * @return true when the value is signed and its signature checks out for {@code key}
    */
   public boolean verifySignature(Key key) {
-    Objects.requireNonNull(key, "key");
-    if (!isSigned()) {
-      return false;
-    }
-    try {
-      Signature verifier = Signature.getInstance(ED25519);
-      verifier.initVerify(
-          KeyFactory.getInstance(ED25519).generatePublic(new X509EncodedKeySpec(publicKey)));
-      verifier.update(signedBytes(key));
-      return verifier.verify(signature);
-    } catch (GeneralSecurityException | IllegalArgumentException e) {
-      return false;
-    }
+    return signatureProblem(key).isEmpty();
   }
 
   /**
-   * What a signature covers: a domain tag naming the layout, then the key and the publisher (each
-   * with its length, so that no layout of one width reads as another), value id, seq, expiry and
-   * data.
+   * Why the signature is not valid for this value stored under {@code key}, or empty when it is:
+   * the value is unsigned; the public key is not an X.509-encoded Ed25519 key, or not canonical (a
+   * {@code y} of {@code 2^255 - 19} or more), or one of the eight points of small order (under
+   * which signatures with {@code S = 0} verify for many messages without any private key, and are
+   * refused as libsodium does); the signature's {@code S} is not below the group order (a second
+   * form of a signature, made without the key); or the signature does not verify.
+   *
+   * @param key the key the value is stored (or offered) under
+   * @return the reason, naming the part at fault, or empty when the signature checks out
    */
-  private byte[] signedBytes(Key key) {
+  public Optional<String> signatureProblem(Key key) {
+    Objects.requireNonNull(key, "key");
+    if (!isSigned()) {
+      return Optional.of("value is not signed");
+    }
+    return Optional.ofNullable(Ed25519.problem(publicKey, signature, signedBytes(key)));
+  }
+
+  /**
+   * What a signature covers (package-private for the tests that forge signatures): a domain tag
+   * naming the layout, then the key and the publisher (each with its length, so that no layout of
+   * one width reads as another), value id, seq, expiry and data.
+   */
+  byte[] signedBytes(Key key) {
     byte[] k = key.bytes;
     byte[] id = publisher.bytes;
     return ByteBuffer.allocate(

@@ -85,6 +85,77 @@ class AddressTest {
   }
 
   @Test
+  void anErrorQuotesAtMostAPrefixOfTheTextWithControlCharactersEscaped() {
+    // Addresses come from configuration, command lines and peers: a huge or hostile text must not
+    // make a huge message, nor put a line break or a terminal escape into the log line.
+    for (String huge :
+        new String[] {
+          "h".repeat(1_000_000), "h".repeat(999_997) + ":80", "[" + "h".repeat(999_995) + "]:80"
+        }) {
+      assertThatThrownBy(() -> Address.parse(huge))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("... (1000000 chars)")
+          .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(400));
+    }
+    assertThatThrownBy(() -> Address.parse("a\nb:1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("invalid address 'a\\nb:1': ")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    assertThatThrownBy(() -> Address.parse("\u001b[31m:1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\u001b").contains("\\u001b"));
+    String blank = " \r\n".repeat(100_000);
+    assertThatThrownBy(() -> new Address(blank, 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("host must not be blank but was ' \\r\\n \\r\\n")
+        .hasMessageEndingWith("'... (300000 chars)");
+  }
+
+  @Test
+  void aHostEndingInANumberMustBeADottedQuadSoEveryIpv4AddressHasOneSubnet() {
+    // The JDK (and the C resolver under it) dials all of these as 10.0.0.5, but read as host names
+    // each was a subnet of its own: a peer could pass the maxPerSubnet limit with as many contacts
+    // as it has spellings of one address.
+    for (String host :
+        new String[] {
+          "167772165",
+          "0167772165",
+          "10.5",
+          "10.0.5",
+          "0",
+          "0x0a000005",
+          "10.0.0.0x5",
+          "10.0.0.5.",
+          "1.2.3.4.5",
+          "256.1.1.1",
+          "node.example.7"
+        }) {
+      assertThatThrownBy(() -> new Address(host, 7000))
+          .as(host)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "host ending in a number must be an IPv4 address a.b.c.d of decimal parts in"
+                  + " [0, 255] but was '"
+                  + host
+                  + "'");
+    }
+    for (String host :
+        new String[] {
+          "10.0.0.5",
+          "010.000.000.005",
+          "0.0.0.0",
+          "255.255.255.255",
+          "node-1",
+          "1e100.net",
+          "kad-0.kad.svc.cluster.local",
+          "10.0.0.5x",
+          "0xdead.example"
+        }) {
+      assertThat(new Address(host, 1).host()).isEqualTo(host);
+    }
+  }
+
+  @Test
   void anIpv6LiteralIsTheSameEndpointInEveryTextForm() {
     // A node advertising "fd00::5" is its own seed "[fd00:0:0:0:0:0:0:5]:7000": the bootstrap
     // skips such a seed rather than dialing itself, which fails behind a NAT without hairpinning.

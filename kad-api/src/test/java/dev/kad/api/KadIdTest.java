@@ -39,6 +39,25 @@ class KadIdTest {
   }
 
   @Test
+  void aParseErrorQuotesAtMostAPrefixOfTheInputWithControlCharactersEscaped() {
+    // Ids come from configuration, command lines and requests: a huge or hostile input must not
+    // make a huge message, nor put a terminal escape or a line break into the log line.
+    String huge = "0".repeat(1_000_000);
+    assertThatThrownBy(() -> NodeId.parse(huge))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("node id must be 40 or 64 hex digits but was 1000000: '0000")
+        .hasMessageEndingWith("'... (1000000 chars)")
+        .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(200));
+    String escape = "\u001b[2J\u202e" + "0".repeat(35);
+    assertThatThrownBy(() -> Key.parse(escape))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("key is not hexadecimal: '\\u001b[2J\\u202e" + "0".repeat(35) + "'");
+    assertThatThrownBy(() -> Key.parse("ab\ncd"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("key must be 40 or 64 hex digits but was 5: 'ab\\ncd'");
+  }
+
+  @Test
   void nullIsRejectedNamingTheParameter() {
     assertThatThrownBy(() -> NodeId.parse(null)).isInstanceOf(NullPointerException.class);
     assertThatThrownBy(() -> NodeId.of(null)).isInstanceOf(NullPointerException.class);

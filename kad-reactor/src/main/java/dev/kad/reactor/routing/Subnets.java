@@ -29,7 +29,7 @@ public final class Subnets {
       return true;
     }
     if (host.indexOf(':') >= 0) {
-      int[] g = ipv6(host);
+      int[] g = ipv6(withoutZone(host));
       if (g == null) {
         return true;
       }
@@ -78,14 +78,16 @@ public final class Subnets {
   }
 
   /**
-   * A key equal for two addresses of the same subnet. Anything but an IP literal (a host name, a
-   * malformed literal, a scoped IPv6 address) is its own subnet: nothing is ever looked up, since
-   * this runs on the transport's thread under the routing table's lock.
+   * A key equal for two addresses of the same subnet, an IPv6 literal's zone aside. Anything but an
+   * IP literal (a host name, a malformed literal) is its own subnet: nothing is ever looked up,
+   * since this runs on the transport's thread under the routing table's lock.
    */
   static String of(Address address) {
     String host = address.host();
     if (host.indexOf(':') >= 0) {
-      int[] g = ipv6(host);
+      // The zone (scope id) names an interface of the dialing host, not a network: free text a
+      // peer picks, which made one address a new subnet per zone.
+      int[] g = ipv6(withoutZone(host));
       if (g == null) {
         return host;
       }
@@ -97,6 +99,11 @@ public final class Subnets {
     }
     int[] octets = ipv4(host);
     return octets == null ? host : "v4:" + octets[0] + "." + octets[1] + "." + octets[2];
+  }
+
+  private static String withoutZone(String host) {
+    int percent = host.indexOf('%');
+    return percent < 0 ? host : host.substring(0, percent);
   }
 
   /** The four octets of a dotted IPv4 literal, or null. */

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 
@@ -85,8 +86,13 @@ public final class InMemoryRecordStore implements RecordStore {
     if (value.isExpiredAt(now)) {
       return StoreOutcome.rejected("value expired at " + value.expiresAt());
     }
-    if (value.isSigned() && !value.verifySignature(key)) {
-      return StoreOutcome.rejected("value signature does not verify");
+    if (value.isSigned()) {
+      // The reason names the part at fault: "value signature does not verify", or a public key of
+      // small order (under which anyone can sign), or a non-canonical key or signature.
+      Optional<String> problem = value.signatureProblem(key);
+      if (problem.isPresent()) {
+        return StoreOutcome.rejected("value " + problem.get());
+      }
     }
     Instant until = keepUntil.isBefore(value.expiresAt()) ? keepUntil : value.expiresAt();
     synchronized (this) {

@@ -15,6 +15,22 @@ class SubnetsTest {
     return Subnets.of(new Address(host, 4000));
   }
 
+  @Test
+  void anIpv6AddressIsInItsSubnetWhateverItsZoneAndNotDialableWhenUnspecifiedOrMulticast() {
+    // A zone (scope id) is free text a peer picks: read as its own subnet, each zone let one
+    // address pass the maxPerSubnet limit once more.
+    String subnet = subnet("2001:db8:1:2::1");
+    for (String host :
+        new String[] {"2001:db8:1:2::1%1", "2001:db8:1::5%2", "2001:db8:1::9%eth0"}) {
+      assertThat(subnet(host)).as(host).isEqualTo(subnet);
+    }
+    assertThat(subnet("fe80::1%eth0")).isEqualTo(subnet("fe80::2%eth1"));
+    for (String host : new String[] {"::%1", "ff02::1%eth0"}) {
+      assertThat(Subnets.dialable(new Address(host, 4000))).as(host).isFalse();
+    }
+    assertThat(Subnets.dialable(new Address("fe80::1%eth0", 4000))).isTrue();
+  }
+
   @ParameterizedTest
   @ValueSource(
       strings = {
@@ -130,10 +146,12 @@ class SubnetsTest {
 
   /**
    * Not literals Subnets groups: each is its own subnet, and nothing is looked up. (A host with a
-   * colon that is no IPv6 literal, such as {@code g:1}, is no longer an Address at all.)
+   * colon that is no IPv6 literal, such as {@code g:1}, is no longer an Address at all, nor is a
+   * host ending in a number that is no dotted quad, such as {@code 10.1.2}, which the JDK dials as
+   * 10.1.0.2; a zoned IPv6 literal is in its address's subnet.)
    */
   @ParameterizedTest
-  @ValueSource(strings = {"fe80::1%eth0", "node-7.example", "10.1.2", "10.1.2.256"})
+  @ValueSource(strings = {"node-7.example", "1e100.net", "10.1.2.3x"})
   void anythingButALiteralIsItsOwnSubnet(String host) {
     assertThat(subnet(host)).isEqualTo(host);
   }

@@ -10,6 +10,7 @@ import dev.kad.api.Value;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -198,6 +199,18 @@ class InMemoryRecordStoreTest {
         Value.of(new byte[] {2}, alice, 1, 100, day).signedWith(Key.of("elsewhere"), owner);
     assertThat(put(s, elsewhere).reason()).contains("signature does not verify");
     assertThat(s.get(key, now)).containsExactly(mine);
+  }
+
+  @Test
+  void aValueSignedUnderTheIdentityPointIsRefusedNamingTheSmallOrderKey() {
+    // The identity point as the public key, R the identity and S = 0: the JDK's Ed25519 verifies
+    // this for every message, so anyone could "sign" (and replace) values under that key.
+    byte[] publicKey = HexFormat.of().parseHex("302a300506032b6570032100" + "01" + "00".repeat(31));
+    byte[] signature = HexFormat.of().parseHex("01" + "00".repeat(63));
+    Value forged = new Value(new byte[] {1}, alice, 1, 1, day, publicKey, signature);
+    StoreOutcome outcome = put(store(), forged);
+    assertThat(outcome.accepted()).isFalse();
+    assertThat(outcome.reason()).contains("small-order");
   }
 
   @Test
