@@ -112,7 +112,16 @@ final class PeerConnection {
   private volatile long lastUsed = System.nanoTime();
 
   private volatile boolean retired;
-  private volatile boolean requested;
+
+  /**
+   * On a dialed connection, set until the dial that opened it has handed it to the senders waiting
+   * for it, or one of them took a request: the connection is about to carry their requests, so it
+   * is neither idle nor a candidate for eviction. Cleared by {@link #dialSettled()} in any case, so
+   * that a connection whose senders all gave up while it was dialed is bounded and idle-closed as
+   * any other.
+   */
+  private volatile boolean reserved;
+
   private volatile boolean closedByUs;
   private volatile KadException closeCause;
 
@@ -133,6 +142,7 @@ final class PeerConnection {
     this.metrics = metrics;
     this.owner = owner;
     this.maxConcurrentRequests = maxConcurrentRequests;
+    this.reserved = !inbound;
   }
 
   boolean inbound() {
@@ -267,17 +277,25 @@ final class PeerConnection {
     return cause != null ? cause : new NotSent(this, "it closed before the request was written");
   }
 
-  /** Requests in flight in either direction: an idle connection with any is kept open. */
+  /**
+   * Requests in flight in either direction, or a dial still handing this connection to its senders:
+   * an idle connection with any is kept open, and not evicted.
+   */
   boolean busy() {
-    return !pending.isEmpty() || answering.get() > 0;
+    return reserved || !pending.isEmpty() || answering.get() > 0;
   }
 
   /**
-   * Whether a request was ever sent on this connection. One just dialed is not worth evicting: the
-   * request it was dialed for is about to use it.
+   * Called once the dial that opened this connection has handed it to every sender still waiting
+   * for it: from now on it is idle when nothing is in flight.
+   *
+   * @return true when no request was ever taken, because every sender of the dial gave up (timed
+   *     out or cancelled) before the connection was up: it is idle already
    */
-  boolean requested() {
-    return requested;
+  boolean dialSettled() {
+    boolean unused = reserved;
+    reserved = false;
+    return unused;
   }
 
   int pendingRequests() {
@@ -321,9 +339,10 @@ final class PeerConnection {
           }
           long rid = lastRid.incrementAndGet();
           lastUsed = System.nanoTime();
-          requested = true;
           Pending p = new Pending(sink);
           pending.put(rid, p);
+          // After the put: the connection stays busy throughout.
+          reserved = false;
           sink.onDispose(() -> forget(rid, p));
           refused = refusal();
           if (refused != null) {

@@ -37,11 +37,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 import reactor.netty.DisposableServer;
 import reactor.netty.NettyInbound;
@@ -130,6 +132,9 @@ public final class TcpTransport implements Transport {
   private final AtomicReference<RequestHandler> handler = new AtomicReference<>();
   private final AtomicBoolean closing = new AtomicBoolean();
 
+  /** Completes when {@link #close()} is called: dials still in progress give up at once. */
+  private final Sinks.Empty<Void> closeCalled = Sinks.empty();
+
   /**
    * Open accepted connections by {@linkplain #inboundSource source} (an IPv4 address or an IPv6
    * /64): what {@code maxInboundConnectionsPerIp} bounds. A source leaves when its count drops to
@@ -142,11 +147,17 @@ public final class TcpTransport implements Transport {
 
   private final Mono<Void> shutdown;
   private final NodeId nodeId;
+
+  /** Turns a peer's address into a socket address; host names are looked up. */
+  private final Function<Address, Mono<InetSocketAddress>> resolver;
+
   private volatile DisposableServer server;
   private volatile Address localAddress;
 
-  private TcpTransport(TcpTransportOptions options) {
+  private TcpTransport(
+      TcpTransportOptions options, Function<Address, Mono<InetSocketAddress>> resolver) {
     this.options = options;
+    this.resolver = resolver;
     this.codec =
         new WireCodec(
             options.format(), options.idBits(), options.maxValueBytes(), options.maxFrameBytes());
@@ -202,7 +213,17 @@ public final class TcpTransport implements Transport {
    * @return a new transport
    */
   public static TcpTransport create(TcpTransportOptions options) {
-    return new TcpTransport(Objects.requireNonNull(options, "options"));
+    return new TcpTransport(Objects.requireNonNull(options, "options"), TcpTransport::resolve);
+  }
+
+  /**
+   * A transport that resolves peers' addresses with {@code resolver}: tests give it one whose
+   * look-up never ends, without touching the network.
+   */
+  static TcpTransport create(
+      TcpTransportOptions options, Function<Address, Mono<InetSocketAddress>> resolver) {
+    return new TcpTransport(
+        Objects.requireNonNull(options, "options"), Objects.requireNonNull(resolver, "resolver"));
   }
 
   /**
@@ -369,8 +390,11 @@ public final class TcpTransport implements Transport {
    * connection closes before the answer, {@link KadTimeoutException} after {@code requestTimeout}
    * (dialing included, measured on the options' scheduler), {@link
    * dev.kad.api.InvalidMessageException} when the request does not fit in {@code maxFrameBytes},
-   * and {@link NodeClosedException} after {@link #close()}. Cancelling forgets the request; a dial
-   * in progress is left to finish for later requests.
+   * and {@link NodeClosedException} after {@link #close()} (at once, also while the peer is still
+   * being dialed or its host name looked up). Cancelling forgets the request; a dial in progress is
+   * left to finish for later requests, and the connection it opens, if no request takes it, counts
+   * as idle: it is the first to go past {@code maxOutboundConnections} and closes after {@code
+   * idleTimeout}.
    *
    * @param to the peer's address
    * @param request the request
@@ -436,9 +460,17 @@ public final class TcpTransport implements Transport {
     return new NodeClosedException(options.name() + " is closed");
   }
 
-  /** A shared dial: the first subscriber connects, later ones get the same connection. */
+  /**
+   * A shared dial: the first subscriber connects, later ones get the same connection. The dial goes
+   * on when its senders give up (cancel, time out), for the requests to come; the connection it
+   * opens is reserved for the senders waiting for it ({@link PeerConnection#busy}) until it has
+   * been handed to them, and then, if none was left to take it, counts as idle: it is the first to
+   * be retired past {@code maxOutboundConnections} and is closed after {@code idleTimeout}. The
+   * dial fails with {@link NodeClosedException} as soon as the transport closes.
+   */
   private Mono<PeerConnection> dial(Address to) {
     AtomicReference<Mono<PeerConnection>> self = new AtomicReference<>();
+    AtomicReference<PeerConnection> dialed = new AtomicReference<>();
     Mono<PeerConnection> dial =
         Mono.defer(
                 () -> {
@@ -447,11 +479,18 @@ public final class TcpTransport implements Transport {
                   PeerConnection open = peers.get(to);
                   return open != null && open.takesRequests()
                       ? Mono.just(open)
-                      : resolve(to)
+                      : resolver
+                          .apply(to)
                           .flatMap(address -> clientFor(to).remoteAddress(() -> address).connect())
                           .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
-                          .doOnNext(pc -> register(to, pc));
+                          .doOnNext(
+                              pc -> {
+                                dialed.set(pc);
+                                register(to, pc);
+                              });
                 })
+            .takeUntilOther(closeCalled.asMono())
+            .switchIfEmpty(Mono.error(this::closedError))
             .doOnNext(
                 pc -> {
                   // Before the shared result reaches anyone: a sender whose request this connection
@@ -463,7 +502,16 @@ public final class TcpTransport implements Transport {
                 e ->
                     new UnreachableContactException(
                         "cannot connect to " + to + ": " + SocketErrors.reason(e), e))
-            .doFinally(signal -> dialing.remove(to, self.get()))
+            .doFinally(
+                signal -> {
+                  dialing.remove(to, self.get());
+                  // After the connection reached the senders waiting for it (they take their
+                  // requests as it arrives): when none did, it is idle, maybe past the bound.
+                  PeerConnection pc = dialed.get();
+                  if (pc != null && pc.dialSettled()) {
+                    trimOutbound();
+                  }
+                })
             .cache();
     self.set(dial);
     return dial;
@@ -526,7 +574,6 @@ public final class TcpTransport implements Transport {
     for (PeerConnection pc : connections) {
       if (!pc.inbound()
           && pc.takesRequests()
-          && pc.requested()
           && !pc.busy()
           && (oldest == null || pc.lastUsed() - oldest.lastUsed() < 0)) {
         oldest = pc;
@@ -869,10 +916,11 @@ public final class TcpTransport implements Transport {
    * Stops the transport and releases everything it holds.
    *
    * <p>Subscribing stops accepting connections, fails every pending request with {@link
-   * NodeClosedException}, closes every connection and shuts its own event loops down (shared ones
-   * keep running); the {@code Mono} completes when all of that is done. Requests sent afterwards
-   * fail with {@link NodeClosedException}. Closing again returns the same completion; a close whose
-   * subscriber cancelled is finished by the next {@code close()}.
+   * NodeClosedException} (those still waiting for a dial or a host-name lookup too, without waiting
+   * for it), closes every connection and shuts its own event loops down (shared ones keep running);
+   * the {@code Mono} completes when all of that is done. Requests sent afterwards fail with {@link
+   * NodeClosedException}. Closing again returns the same completion; a close whose subscriber
+   * cancelled is finished by the next {@code close()}.
    *
    * @return completes when everything is released
    */
@@ -881,6 +929,10 @@ public final class TcpTransport implements Transport {
     return Mono.defer(
         () -> {
           closing.set(true);
+          // Fails, at once, the senders waiting for a dial: one still looking a host name up would
+          // otherwise wait for the name server, or for requestTimeout, after the node closed. Not
+          // emitted means emitted already, or being emitted by a concurrent close().
+          closeCalled.tryEmitEmpty();
           return shutdown;
         });
   }
