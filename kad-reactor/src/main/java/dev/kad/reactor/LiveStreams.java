@@ -116,8 +116,10 @@ final class LiveStreams {
           // before it, so a shorter grant takes effect at the next renewal, not one renewal
           // late (a wait started before the grant let the subscription lapse). A round whose
           // nodes are all new to the watch (after one that left it subscribed nowhere, or
-          // when every node it was subscribed at is gone) reads the current values again:
-          // stores made meanwhile may have been pushed to nobody.
+          // when every node it was subscribed at is gone), or in which a node it counted
+          // itself subscribed at answers that the subscription is new (it had lapsed, e.g.
+          // ended by a push that failed while this node was silently cut off), reads the
+          // current values again: stores made meanwhile may have been pushed to nobody.
           // Listening for kicks first, then taking one that came during the round before:
           // a kick in between is seen either way.
           Mono<Void> nextRenewal =
@@ -152,8 +154,10 @@ final class LiveStreams {
   /**
    * Subscribes at the key's current k closest nodes and drops the ones that left the set.
    *
-   * @return whether the nodes that granted a subscription are all new to the watch: none of them
-   *     pushed to it before this round
+   * @return whether the current values should be read: the nodes that granted a subscription are
+   *     all new to the watch (none of them pushed to it before this round), one it counted itself
+   *     subscribed at granted a new subscription (the one it held had lapsed), or an outage was
+   *     detected since the last read
    */
   private Mono<Boolean> resubscribe(WatchSession session) {
     Key key = session.key();
@@ -169,6 +173,10 @@ final class LiveStreams {
               session.subscribedAt().addAll(closest);
               Map<Contact, Duration> accepted = new ConcurrentHashMap<>();
               Set<Contact> refused = ConcurrentHashMap.newKeySet();
+              // A node the watch counted itself subscribed at that grants a new subscription:
+              // the one it held had lapsed (a push failed while this node was silently cut off,
+              // it expired, or the node restarted), so pushes were missed.
+              Set<Contact> lapsed = ConcurrentHashMap.newKeySet();
               return Flux.fromIterable(closest)
                   .flatMap(
                       c ->
@@ -180,6 +188,12 @@ final class LiveStreams {
                                     if (r instanceof Response.Subscribed granted
                                         && r.sender().id().equals(c.id())) {
                                       accepted.put(c, granted.ttl());
+                                      if (!granted.renewed()) {
+                                        if (before.contains(c)) {
+                                          lapsed.add(c);
+                                        }
+                                        lapsedFor(key, c, session);
+                                      }
                                     } else {
                                       refused.add(c);
                                     }
@@ -219,9 +233,10 @@ final class LiveStreams {
                               }
                             }
                             session.granted(shortest);
-                            // Both taken: the flag of an outage is spent by this read.
+                            // All taken: the flag of an outage is spent by this read.
                             return session.takeMissedPushes()
-                                | Collections.disjoint(before, accepted.keySet());
+                                | Collections.disjoint(before, accepted.keySet())
+                                | !lapsed.isEmpty();
                           }));
             })
         .onErrorResume(
@@ -234,6 +249,24 @@ final class LiveStreams {
               session.grantedNone();
               return Mono.just(false);
             });
+  }
+
+  /**
+   * {@code at} granted {@code asking} a new subscription of {@code key}: the other watches of the
+   * key on this node that count themselves subscribed there share that subscription, so theirs had
+   * lapsed too, and their next renewal there would find it held (renewed by this grant). They read
+   * the current values at their next round that a node grants. Not kicked into one now: with a node
+   * that predates the renewed flag every grant is new, and kicks would chase each other.
+   */
+  private void lapsedFor(Key key, Contact at, WatchSession asking) {
+    Set<WatchSession> sessions = watches.get(key);
+    if (sessions != null) {
+      for (WatchSession other : sessions) {
+        if (other != asking && other.subscribedAt(at)) {
+          other.missedPushes();
+        }
+      }
+    }
   }
 
   /**

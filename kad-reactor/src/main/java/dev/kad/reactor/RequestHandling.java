@@ -99,8 +99,8 @@ final class RequestHandling implements RequestHandler {
       return store(me, r);
     } else if (request instanceof Request.Subscribe r) {
       return subscribers
-          .subscribe(r.key(), r.sender(), r.ttl(), clock.instant())
-          .<Response>map(ttl -> new Response.Subscribed(me, ttl))
+          .grant(r.key(), r.sender(), r.ttl(), clock.instant())
+          .<Response>map(grant -> new Response.Subscribed(me, grant.ttl(), grant.renewed()))
           .orElseGet(
               () ->
                   new Response.Failure(

@@ -215,6 +215,9 @@ class RequestHandlingTest {
     Key key = Key.of("w");
     Response granted = handling.answer(new Request.Subscribe(peer, key, Duration.ofMinutes(5)));
     assertThat(granted).isEqualTo(new Response.Subscribed(me, Duration.ofMinutes(5)));
+    assertThat(handling.answer(new Request.Subscribe(peer, key, Duration.ofMinutes(5))))
+        .as("a renewal says so")
+        .isEqualTo(new Response.Subscribed(me, Duration.ofMinutes(5), true));
     handling.answer(
         new Request.Subscribe(
             new Contact(NodeId.random(rng), new Address("10.0.5.1", 1)),

@@ -278,6 +278,53 @@ class WatchTest {
   }
 
   @Test
+  void aWatchSilentlyCutOffReadsWhatWasStoredMeanwhileWhenItsRenewalFindsTheSubscriptionsNew() {
+    // A laptop asleep: the watcher's node sends nothing while cut off, so it never learns of the
+    // outage, and counts itself subscribed at the same nodes throughout.
+    Cluster c = cluster(73, 30);
+    Key key = Key.of("asleep");
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    KadNode publisher = c.nodes.stream().filter(n -> n != watcher).findFirst().orElseThrow();
+    List<Value> seen = watch(watcher, key);
+    c.network.isolate(List.of(watcher.contact().address()));
+    // Stored meanwhile: the pushes fail, and the storage nodes end the watcher's subscriptions.
+    c.await(publisher.put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    c.network.heal();
+    assertThat(seen).isEmpty();
+    // The renewal (half the 2 min granted) subscribes at the same nodes, which answer that the
+    // subscriptions are new: the watch reads what it missed.
+    c.vts.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(firstBytes(seen)).as("read at the renewal").containsExactly(2);
+    c.await(publisher.put(key, new byte[] {3}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    assertThat(firstBytes(seen)).as("pushed").containsExactly(2, 3);
+  }
+
+  @Test
+  void twoWatchesOfAKeySilentlyCutOffBothReadWhatWasStoredMeanwhile() {
+    // The node's watches of a key share one subscription per storage node: the first renewal
+    // after the outage makes it anew, so the second one's renewal finds it held.
+    Cluster c = cluster(74, 30);
+    Key key = Key.of("asleep twice");
+    KadNode watcher = c.nodes.stream().max(Cluster.byDistanceTo(key)).orElseThrow();
+    KadNode publisher = c.nodes.stream().filter(n -> n != watcher).findFirst().orElseThrow();
+    List<Value> first = watch(watcher, key);
+    c.vts.advanceTimeBy(Duration.ofSeconds(20));
+    List<Value> second = watch(watcher, key);
+    c.network.isolate(List.of(watcher.contact().address()));
+    c.await(publisher.put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    c.network.heal();
+    assertThat(first).isEmpty();
+    assertThat(second).isEmpty();
+    // Past both renewals, half the 2 min granted after each one's subscription.
+    c.vts.advanceTimeBy(Duration.ofMinutes(1));
+    assertThat(firstBytes(first)).as("the first watch").containsExactly(2);
+    assertThat(firstBytes(second)).as("the second watch").containsExactly(2);
+  }
+
+  @Test
   void unsubscribesOwedToDeadNodesDoNotHoldUpTheNodesOtherTasks() {
     Cluster c = cluster(73, 40);
     byte[] base = Key.of("crowd").toBytes();

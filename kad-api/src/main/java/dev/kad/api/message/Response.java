@@ -123,12 +123,18 @@ public sealed interface Response extends Message {
   }
 
   /**
-   * Answers {@link Request.Subscribe} with the granted time to live.
+   * Answers {@link Request.Subscribe} with the granted time to live, and whether the subscription
+   * was still held (a renewal) or is new. A watcher that counted itself subscribed at the answering
+   * node and hears that the subscription is new knows it had lapsed (ended when a push to it
+   * failed, or expired, or the node restarted), so pushes were missed: it reads the current values.
    *
    * @param sender the answering node
    * @param ttl how long the subscription lasts without renewal
+   * @param renewed true when the answering node still held this subscriber's subscription of the
+   *     key and extended it; false when it created a new one (also what a node that does not say
+   *     answers, so a watcher errs on the side of reading)
    */
-  record Subscribed(Contact sender, Duration ttl) implements Response {
+  record Subscribed(Contact sender, Duration ttl, boolean renewed) implements Response {
 
     /**
      * Checks the parts.
@@ -136,12 +142,26 @@ public sealed interface Response extends Message {
      * @param sender the answering node
      * @param ttl how long the subscription lasts without renewal: not negative, at most {@link
      *     KadConfig#MAX_DURATION}
+     * @param renewed true when an existing subscription was extended, false when a new one was made
      * @throws NullPointerException when a part is null
      * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
     public Subscribed {
       Objects.requireNonNull(sender, "sender");
       checkTtl(ttl);
+    }
+
+    /**
+     * A grant of a new subscription ({@code renewed} false).
+     *
+     * @param sender the answering node
+     * @param ttl how long the subscription lasts without renewal: not negative, at most {@link
+     *     KadConfig#MAX_DURATION}
+     * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException naming the value when the ttl is negative or too long
+     */
+    public Subscribed(Contact sender, Duration ttl) {
+      this(sender, ttl, false);
     }
 
     /**

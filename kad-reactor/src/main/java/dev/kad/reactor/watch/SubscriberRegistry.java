@@ -55,6 +55,15 @@ public final class SubscriberRegistry {
    */
   public record Subscription(Contact subscriber, Instant expiresAt) {}
 
+  /**
+   * A subscription granted.
+   *
+   * @param ttl the time granted
+   * @param renewed true when the subscription was still held and is extended, false when it is new
+   *     (never held, or ended, expired or unsubscribed since)
+   */
+  public record Grant(Duration ttl, boolean renewed) {}
+
   /** When a subscription lapses, and which one it is: an entry of the expiry index. */
   private record Due(Instant at, Key key, Contact subscriber) implements Comparable<Due> {
     static Due of(Key key, Subscription s) {
@@ -127,7 +136,23 @@ public final class SubscriberRegistry {
    * @param now the current instant
    * @return the time granted, or empty when a limit refuses the subscription
    */
-  public synchronized Optional<Duration> subscribe(
+  public Optional<Duration> subscribe(Key key, Contact subscriber, Duration ttl, Instant now) {
+    return grant(key, subscriber, ttl, now).map(Grant::ttl);
+  }
+
+  /**
+   * Adds or renews a subscription, as {@link #subscribe}, and says which: the subscriber learns
+   * from it whether the subscription it counted on had lapsed (a push to it failed while it was cut
+   * off, unnoticed), and so whether it missed pushes.
+   *
+   * @param key the watched key
+   * @param subscriber the watching node, at the address it sent from
+   * @param ttl the time asked for, clamped to [{@link #MIN_TTL}, maxTtl]
+   * @param now the current instant
+   * @return the time granted and whether a live subscription was renewed, or empty when a limit
+   *     refuses the subscription
+   */
+  public synchronized Optional<Grant> grant(
       Key key, Contact subscriber, Duration ttl, Instant now) {
     Duration granted =
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
@@ -152,7 +177,7 @@ public final class SubscriberRegistry {
     Subscription renewed = new Subscription(subscriber, now.plus(granted));
     subs.put(subscriber, renewed);
     byExpiry.add(Due.of(key, renewed));
-    return Optional.of(granted);
+    return Optional.of(new Grant(granted, held != null));
   }
 
   /**

@@ -267,8 +267,18 @@ public final class WatchSession {
   }
 
   /**
-   * Whether pushes may have been missed since the last call ({@link #kickAfterOutage()}), clearing
-   * it. Taken by a round that some node granted, which then reads the current values.
+   * Records that pushes may have been missed, without asking for a round now: the next round that
+   * some node grants reads the current values (e.g. a storage node granted another watch of the key
+   * on this node a new subscription, so the one this watch shares with it there had lapsed).
+   */
+  public void missedPushes() {
+    missedPushes.set(true);
+  }
+
+  /**
+   * Whether pushes may have been missed since the last call ({@link #kickAfterOutage()}, {@link
+   * #missedPushes()}), clearing it. Taken by a round that some node granted, which then reads the
+   * current values.
    *
    * @return true when the current values should be read again
    */

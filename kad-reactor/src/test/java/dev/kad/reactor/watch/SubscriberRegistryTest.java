@@ -48,6 +48,36 @@ class SubscriberRegistryTest {
   }
 
   @Test
+  void aGrantSaysWhetherItRenewedAHeldSubscriptionOrMadeANewOne() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
+    Contact a = node(1);
+    Duration minute = Duration.ofMinutes(1);
+    assertThat(registry.grant(key, a, minute, now))
+        .contains(new SubscriberRegistry.Grant(minute, false));
+    assertThat(registry.grant(key, a, minute, now.plusSeconds(30)))
+        .contains(new SubscriberRegistry.Grant(minute, true));
+    // Ended by a failed push: the next Subscribe makes a new one.
+    registry.end(key, registry.subscriptions(key, now.plusSeconds(40)).get(0));
+    assertThat(registry.grant(key, a, minute, now.plusSeconds(50)).map(g -> g.renewed()))
+        .contains(false);
+    // Lapsed unrenewed, or unsubscribed: new again.
+    assertThat(registry.grant(key, a, minute, now.plusSeconds(110)).map(g -> g.renewed()))
+        .contains(false);
+    registry.unsubscribe(key, a);
+    assertThat(registry.grant(key, a, minute, now.plusSeconds(120)).map(g -> g.renewed()))
+        .contains(false);
+    // Another key, or the same id from another address, is a subscription of its own.
+    assertThat(registry.grant(Key.of("other"), a, minute, now.plusSeconds(120)))
+        .contains(new SubscriberRegistry.Grant(minute, false));
+    Contact elsewhere = new Contact(a.id(), new Address("10.0.0.99", 1));
+    assertThat(registry.grant(key, elsewhere, minute, now.plusSeconds(120)).map(g -> g.renewed()))
+        .contains(false);
+    assertThat(registry.grant(key, a, minute, now.plusSeconds(130)).map(g -> g.renewed()))
+        .contains(true);
+    assertThat(registry.consistent()).isTrue();
+  }
+
+  @Test
   void endingASubscriptionLeavesARenewalOfItAlone() {
     SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
     Contact a = node(1);

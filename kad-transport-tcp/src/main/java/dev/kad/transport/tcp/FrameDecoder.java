@@ -48,7 +48,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
       PeerConnection.Claim checking = peer.checking();
       byte[] echo = checking == null ? null : checking.echo();
       ctx.writeAndFlush(
-          Preface.encode(ctx.alloc(), format, echo == null ? 0 : Preface.ECHO, peer.nonce(), echo));
+          Preface.encode(
+              ctx.alloc(),
+              format,
+              Preface.READS_RENEWED | (echo == null ? 0 : Preface.ECHO),
+              peer.nonce(),
+              echo));
     }
     // a peer that says nothing must not hold one of the bounded connection slots for long
     prefaceDeadline =
@@ -129,7 +134,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
       if (peer.inbound()) {
         // written before any answer to the frames that follow
         ctx.writeAndFlush(
-            Preface.encode(ctx.alloc(), format, confirmed ? Preface.CONFIRMED : 0, null, null));
+            Preface.encode(
+                ctx.alloc(),
+                format,
+                Preface.READS_RENEWED | (confirmed ? Preface.CONFIRMED : 0),
+                null,
+                null));
       }
     }
     while (in.readableBytes() >= WireCodec.LENGTH_BYTES) {

@@ -105,6 +105,12 @@ final class PeerConnection {
   /** On an accepted connection, the nonce the dialing peer sent in its preface. */
   private volatile byte[] peerNonce;
 
+  /**
+   * Whether the peer's preface says it reads a {@code subscribed}'s {@code renewed} field ({@link
+   * Preface#READS_RENEWED}); set before any of its requests is read, so before any answer.
+   */
+  private volatile boolean peerReadsRenewed;
+
   /** On an accepted connection, the address its peer advertised (same IP), unchecked. */
   private volatile Address claimed;
 
@@ -180,6 +186,7 @@ final class PeerConnection {
    * @return whether to set {@link Preface#CONFIRMED} in the answering preface (accepted side)
    */
   boolean prefaceReceived(Preface.Received preface) {
+    peerReadsRenewed = preface.has(Preface.READS_RENEWED);
     if (inbound) {
       peerNonce = preface.nonce();
       return preface.has(Preface.ECHO) && owner.dialedWith(preface.echo());
@@ -483,6 +490,11 @@ final class PeerConnection {
   }
 
   private void writeResponse(long rid, Response response) {
+    if (response instanceof Response.Subscribed s && s.renewed() && !peerReadsRenewed) {
+      // A peer that predates the field would refuse it and close the connection; without it, it
+      // reads the answer as it always has.
+      response = new Response.Subscribed(s.sender(), s.ttl());
+    }
     ByteBuf frame;
     try {
       frame = codec.encode(channel.alloc(), rid, response);

@@ -44,6 +44,13 @@ final class Preface {
   static final int CONFIRMED = 2;
 
   /**
+   * Flag of either side's preface: it reads a {@code subscribed} answer's {@code renewed} field.
+   * Earlier versions ignore the flag and refuse the field (an unknown field closes the connection),
+   * so a node writes the field only to a peer that set it.
+   */
+  static final int READS_RENEWED = 4;
+
+  /**
    * Bytes that name the version and format: magic, version and format code, the same in every
    * version, and all a version 1 peer ever sends as its preface.
    */

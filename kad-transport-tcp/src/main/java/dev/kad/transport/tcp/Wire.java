@@ -17,7 +17,10 @@ import java.util.Map;
  * <p>Every component is required but a request's {@code fromClient}, which is written only when
  * true and read as false when absent, so nodes that predate client mode and new full nodes read
  * each other's frames: the reader refuses missing, null, repeated and unknown fields, so a body
- * either maps onto one of these records completely or is refused.
+ * either maps onto one of these records completely or is refused. A {@code subscribed}'s {@code
+ * renewed} is optional too, written only when true and only to a peer whose preface says it reads
+ * it ({@link Preface#READS_RENEWED}), and read as false when absent: a peer that predates it makes
+ * its watchers read the current values, the safe side.
  */
 final class Wire {
 
@@ -57,7 +60,8 @@ final class Wire {
     REJECTED("rejected"),
     CODE("code"),
     MESSAGE("message"),
-    FROM_CLIENT("fromClient");
+    FROM_CLIENT("fromClient"),
+    RENEWED("renewed");
 
     private static final Map<String, Field> BY_NAME = new HashMap<>();
 
@@ -120,7 +124,10 @@ final class Wire {
     /** The bits of its fields, type and sender included. */
     final int fields;
 
-    /** The bits of the fields it may leave out: {@code fromClient} of a request. */
+    /**
+     * The bits of the fields it may leave out: {@code fromClient} of a request, {@code renewed} of
+     * a {@code subscribed}.
+     */
     final int optional;
 
     Type(String wireName, Class<? extends Message> record, Field... fields) {
@@ -131,7 +138,10 @@ final class Wire {
         bits |= f.bit();
       }
       this.fields = bits;
-      this.optional = Request.class.isAssignableFrom(record) ? Field.FROM_CLIENT.bit() : 0;
+      this.optional =
+          Request.class.isAssignableFrom(record)
+              ? Field.FROM_CLIENT.bit()
+              : record == Response.Subscribed.class ? Field.RENEWED.bit() : 0;
     }
 
     /** The type named {@code name} on the wire, or null. */
@@ -173,7 +183,7 @@ final class Wire {
 
   record Stored(Peer sender, int accepted, List<Rejection> rejected) implements Msg {}
 
-  record Subscribed(Peer sender, long ttlMillis) implements Msg {}
+  record Subscribed(Peer sender, long ttlMillis, boolean renewed) implements Msg {}
 
   record Failure(Peer sender, Response.Code code, String message) implements Msg {}
 }

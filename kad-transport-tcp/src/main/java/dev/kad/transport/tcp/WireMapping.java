@@ -77,7 +77,7 @@ final class WireMapping {
       }
       return new Response.Stored(s, m.accepted(), rejected);
     } else if (msg instanceof Wire.Subscribed m) {
-      return new Response.Subscribed(s, ttl(m.ttlMillis()));
+      return new Response.Subscribed(s, ttl(m.ttlMillis()), m.renewed());
     } else if (msg instanceof Wire.Failure m) {
       // The peer's words reach exceptions, lookup events and put results, and so log lines.
       return new Response.Failure(s, m.code(), PeerText.printable(m.message()));

@@ -75,6 +75,7 @@ final class WireReader {
     Response.Code code;
     String message;
     boolean fromClient;
+    boolean renewed;
   }
 
   private static Wire.Msg msg(JsonParser p) throws IOException {
@@ -116,7 +117,7 @@ final class WireReader {
       case NODES_FOUND -> new Wire.NodesFound(f.sender, f.contacts);
       case VALUES_FOUND -> new Wire.ValuesFound(f.sender, f.values, f.contacts);
       case STORED -> new Wire.Stored(f.sender, f.accepted, f.rejected);
-      case SUBSCRIBED -> new Wire.Subscribed(f.sender, f.ttlMillis);
+      case SUBSCRIBED -> new Wire.Subscribed(f.sender, f.ttlMillis, f.renewed);
       case FAILURE -> new Wire.Failure(f.sender, f.code, f.message);
     };
   }
@@ -144,6 +145,7 @@ final class WireReader {
       case CODE -> f.code = code(p);
       case MESSAGE -> f.message = string(p, name);
       case FROM_CLIENT -> f.fromClient = bool(p, name);
+      case RENEWED -> f.renewed = bool(p, name);
     }
   }
 

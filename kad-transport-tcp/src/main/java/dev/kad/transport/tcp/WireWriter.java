@@ -84,9 +84,15 @@ final class WireWriter {
         }
         g.writeEndArray();
       }
-      case SUBSCRIBED ->
-          g.writeNumberField(
-              Wire.Field.TTL.wireName, ((Response.Subscribed) message).ttl().toMillis());
+      case SUBSCRIBED -> {
+        Response.Subscribed m = (Response.Subscribed) message;
+        g.writeNumberField(Wire.Field.TTL.wireName, m.ttl().toMillis());
+        // Only when set, as fromClient: a new subscription's answer stays what earlier versions
+        // wrote, and a connection drops the flag for a peer that cannot read it.
+        if (m.renewed()) {
+          g.writeBooleanField(Wire.Field.RENEWED.wireName, true);
+        }
+      }
       case FAILURE -> {
         Response.Failure m = (Response.Failure) message;
         g.writeStringField(Wire.Field.CODE.wireName, m.code().name());

@@ -321,8 +321,10 @@ class TcpTransportHostilePeerTest {
                 json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
-    // the accepting side's preface: no flags, no nonces
-    assertThat(in.readNBytes(PREFACE.length)).containsExactly(PREFACE);
+    // the accepting side's preface: no nonces, and only the flag that it reads `renewed`
+    byte[] answered = PREFACE.clone();
+    answered[5] = Preface.READS_RENEWED;
+    assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
     int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
     String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
     assertThat(body).startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
