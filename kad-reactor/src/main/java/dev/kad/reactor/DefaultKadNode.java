@@ -73,13 +73,20 @@ final class DefaultKadNode implements KadNode {
   private static final int TASK_CONCURRENCY = 8;
 
   /**
-   * Pushes waiting on their subscribers at once: as many as may be queued (so do a watch's
-   * Unsubscribes, in a queue of their own). A push only waits for an answer, and {@link
-   * #MAX_QUEUED_TASKS} already bounds their memory; with eight at a time, eight subscribers that
-   * never answer held every slot for the hard timeout, and a live watcher's push waited behind them
-   * (or was dropped once the queue filled).
+   * Pushes waiting on their subscribers at once: as many as may be queued. A push only waits for an
+   * answer, and {@link #MAX_QUEUED_TASKS} already bounds their memory; with eight at a time, eight
+   * subscribers that never answer held every slot for the hard timeout, and a live watcher's push
+   * waited behind them (or was dropped once the queue filled).
    */
   private static final int PUSH_CONCURRENCY = MAX_QUEUED_TASKS;
+
+  /**
+   * Unsubscribes running at once, in their own queue: enough that those owed to departed nodes,
+   * each waiting the hard timeout, do not hold the others back long, and few enough that many
+   * watches ending together (a burst of web clients leaving) do not dial thousands of peers at the
+   * same moment.
+   */
+  private static final int UNSUBSCRIBE_CONCURRENCY = 64;
 
   /** {@link #lastHeardMillis} before the node first hears from another node. */
   private static final long NEVER = Long.MIN_VALUE;
@@ -164,7 +171,7 @@ final class DefaultKadNode implements KadNode {
         new TaskQueue(
             "node=" + id.toShortHex() + " unsubscribes",
             MAX_QUEUED_TASKS,
-            PUSH_CONCURRENCY,
+            UNSUBSCRIBE_CONCURRENCY,
             scheduler);
     // As timeout(Duration, Scheduler) does: a scheduler that rejects the timer times out at once.
     this.hardTimer = Mono.delay(config.hardTimeout(), scheduler).onErrorReturn(0L);
@@ -442,31 +449,41 @@ final class DefaultKadNode implements KadNode {
     if (sender.id().equals(id)) {
       return;
     }
-    if (cutOff.get() && cutOff.compareAndSet(true, false)) {
-      reconnected();
-    }
     long now = clock.millis();
     long last = lastHeardMillis.get();
     if (last == NEVER || now - last >= LAST_HEARD_RESOLUTION_MILLIS) {
       // Two threads may both get here; the later time wins whatever the order of their writes.
       lastHeardMillis.accumulateAndGet(now, Math::max);
     }
+    // After the write: a failure setting the flag meanwhile sees the new time and reports it.
+    if (cutOff.get() && cutOff.compareAndSet(true, false)) {
+      reconnected();
+    }
   }
 
   /**
-   * A request failed: when nothing has arrived from the network for a hard timeout either (every
-   * request in flight meanwhile failed too), the node counts as cut off until it hears from a node
-   * again. {@link #lastHeardMillis} lags by up to its resolution, hence the margin.
+   * A request failed: when it waited the whole hard timeout and nothing arrived from the network
+   * since it was sent, the node counts as cut off until it hears from a node again. Only a timeout
+   * counts: a refusal that comes back at once (a departed peer's closed port) after a quiet spell
+   * says nothing about this node's connectivity, and took every watch of a quiet node into a round
+   * and a read at each renewal that met a dead contact. A timeout from the transport, sooner than
+   * the hard timeout, is judged as if sent a hard timeout ago: stricter, never wrong. {@link
+   * #lastHeardMillis} is only written a second after its last value, hence the margin: past it,
+   * anything heard since the request went out would have moved it.
    */
   private void failed(Throwable error) {
-    if (!(error instanceof KadException k) || !k.isTransient() || cutOff.get()) {
+    if (!(error instanceof KadTimeoutException) || cutOff.get()) {
       return;
     }
     long last = lastHeardMillis.get();
-    if (last == NEVER
-        || clock.millis() - last
-            >= config.hardTimeout().toMillis() + LAST_HEARD_RESOLUTION_MILLIS) {
+    long sent = clock.millis() - config.hardTimeout().toMillis();
+    if (last == NEVER || last + LAST_HEARD_RESOLUTION_MILLIS <= sent) {
       cutOff.set(true);
+      // A message that arrived since the read above may have checked the flag before it was set:
+      // it moved lastHeard, and the reconnection is this call's to report.
+      if (lastHeardMillis.get() != last && cutOff.compareAndSet(true, false)) {
+        reconnected();
+      }
     }
   }
 
@@ -535,11 +552,12 @@ final class DefaultKadNode implements KadNode {
   }
 
   /**
-   * Queues an Unsubscribe a watch owes. They have their own queue, run all at once as pushes do: an
-   * Unsubscribe is often owed to a node that left (the reason the watch dropped it) and waits the
-   * hard timeout for its answer, so a round after the nodes of many watches left (a rejoin after an
-   * outage) queued dozens of them, and eight at a time in the shared queue they held up probes,
-   * hand-overs and cache stores for as many hard timeouts, or crowded them out once it was full.
+   * Queues an Unsubscribe a watch owes. They have their own queue, {@value
+   * #UNSUBSCRIBE_CONCURRENCY} at a time: an Unsubscribe is often owed to a node that left (the
+   * reason the watch dropped it) and waits the hard timeout for its answer, so a round after the
+   * nodes of many watches left (a rejoin after an outage) queued dozens of them, and eight at a
+   * time in the shared queue they held up probes, hand-overs and cache stores for as many hard
+   * timeouts, or crowded them out once it was full.
    *
    * @return false when it was not queued
    */

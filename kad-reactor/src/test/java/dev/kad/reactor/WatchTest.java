@@ -246,6 +246,31 @@ class WatchTest {
   }
 
   @Test
+  void aRefusalAfterAQuietSpellIsNotTakenForAnOutage() {
+    // A departed peer's closed port refuses at once: that says nothing of this node's network.
+    // Taken for an outage, it sent every watch of a quiet node into a round at the next answer.
+    Cluster c = cluster(74, 30);
+    RecordingTransport[] recorded = new RecordingTransport[1];
+    KadNode watcher = c.startRecorded(recorded);
+    watch(watcher, Key.of("quiet"));
+    c.vts.advanceTimeBy(Duration.ofSeconds(20)); // nothing sent or heard; renewal is a minute on
+    long before = subscribes(recorded[0]);
+
+    c.await(
+        watcher
+            .bootstrap(List.of(new Address("10.9.9.9", 4000))) // nobody there: refused at once
+            .onErrorResume(e -> Mono.empty()));
+    c.await(watcher.findNode(watcher.id()));
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+
+    assertThat(subscribes(recorded[0])).isEqualTo(before);
+  }
+
+  private static long subscribes(RecordingTransport transport) {
+    return transport.sent().stream().filter(Request.Subscribe.class::isInstance).count();
+  }
+
+  @Test
   void aWatchBrieflyCutOffReadsWhatWasStoredMeanwhileAndIsPushedAgain() {
     Cluster c = cluster(72, 30);
     Key key = Key.of("blip");
