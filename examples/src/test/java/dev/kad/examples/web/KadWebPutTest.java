@@ -29,13 +29,20 @@ import reactor.core.scheduler.Schedulers;
 class KadWebPutTest {
 
   private static final Duration BOUND = Duration.ofSeconds(10);
+
+  /**
+   * How long a request may go unanswered, in real time: the put to a killed peer waits it out, and
+   * a live peer's answer, through a cold application on a stalled machine, must come within it.
+   */
+  private static final Duration TIMEOUT = Duration.ofSeconds(3);
+
   private static final SimulatedNetwork network =
-      new SimulatedNetwork(Schedulers.parallel(), 5).requestTimeout(Duration.ofSeconds(1));
+      new SimulatedNetwork(Schedulers.parallel(), 5).requestTimeout(TIMEOUT);
   private static final KadConfig FAST =
       KadConfig.builder()
           .maintenance(false)
           .softTimeout(Duration.ofMillis(200))
-          .hardTimeout(Duration.ofSeconds(1))
+          .hardTimeout(TIMEOUT)
           .build();
 
   /** The one other node: it refuses values over 4 bytes. */

@@ -305,6 +305,11 @@ final class PeerConnection {
     return unused;
   }
 
+  /** Whether the dial that opened this connection has yet to hand it out ({@link #dialSettled}). */
+  boolean reserved() {
+    return reserved;
+  }
+
   int pendingRequests() {
     return pending.size();
   }

@@ -537,12 +537,12 @@ public final class TcpTransport implements Transport {
 
   /**
    * Brings the dialed connections in service back within {@code maxOutboundConnections}: while over
-   * it, retires the least recently used one with nothing in flight that has carried a request, if
-   * there is one (when every one is busy or just dialed the bound is exceeded, and a later call
-   * trims). Each retirement first takes one off the count with a compare-and-set and then claims
-   * the connection with {@link PeerConnection#retire}, so concurrent callers retire exactly the
-   * excess, never the same connection twice, and count every connection they close once. A scan,
-   * but only while over the bound.
+   * it, retires the least recently used one with nothing in flight and not reserved by its dial, if
+   * there is one (when every one is busy or not yet handed out the bound is exceeded, and a later
+   * call trims). Each retirement first takes one off the count with a compare-and-set and then
+   * claims the connection with {@link PeerConnection#retire}, so concurrent callers retire exactly
+   * the excess, never the same connection twice, and count every connection they close once. A
+   * scan, but only while over the bound.
    */
   private void trimOutbound() {
     int max = options.maxOutboundConnections();
@@ -567,6 +567,20 @@ public final class TcpTransport implements Transport {
         peers.remove(a, victim);
       }
     }
+  }
+
+  /**
+   * Dialed connections whose dial has yet to hand them out, neither idle nor evictable meanwhile:
+   * tests wait for 0 before they count on a dial whose senders left being judged idle.
+   */
+  int reservedConnections() {
+    int n = 0;
+    for (PeerConnection pc : connections) {
+      if (pc.reserved()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private PeerConnection leastRecentlyUsedIdle() {

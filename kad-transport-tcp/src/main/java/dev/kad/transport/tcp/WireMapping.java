@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns the {@link Wire} shapes {@link WireReader} read into the API's message records ({@link
@@ -23,6 +25,8 @@ import java.util.List;
  * NullPointerException} become {@link InvalidMessageException}).
  */
 final class WireMapping {
+
+  private static final Logger log = LoggerFactory.getLogger(WireMapping.class);
 
   private final int idBytes;
   private final int maxValueBytes;
@@ -90,12 +94,7 @@ final class WireMapping {
   }
 
   private Contact contact(Wire.Peer p, String what) {
-    if (p == null) {
-      throw new InvalidMessageException(what + " is missing");
-    }
-    // The description only on error: this runs for every contact of every answer.
-    byte[] id = p.id();
-    NodeId nodeId = id != null && id.length == idBytes ? NodeId.of(id) : nodeId(id, what + " id");
+    NodeId nodeId = peerId(p, what);
     try {
       return new Contact(nodeId, new Address(p.host(), p.port()));
     } catch (IllegalArgumentException e) {
@@ -105,12 +104,42 @@ final class WireMapping {
     }
   }
 
+  private NodeId peerId(Wire.Peer p, String what) {
+    if (p == null) {
+      throw new InvalidMessageException(what + " is missing");
+    }
+    // The description only on error: this runs for every contact of every answer.
+    byte[] id = p.id();
+    return id != null && id.length == idBytes ? NodeId.of(id) : nodeId(id, what + " id");
+  }
+
+  /**
+   * The contacts of an answer, without those whose address breaks {@link Address}'s rules: they are
+   * left out, not the answer refused, unlike a sender's. An earlier version took hosts this one
+   * refuses (a numeric spelling of an IPv4 address such as {@code 167772165}) and repeats the
+   * contacts it hears of, so refusing the whole answer would close the connection to an honest
+   * older node and count a failure against it at every lookup that met such a contact. A contact
+   * with a missing part or an id of the wrong width still makes the answer malformed.
+   */
   private List<Contact> contacts(List<Wire.Peer> peers) {
     List<Contact> out = new ArrayList<>(peers.size());
     for (Wire.Peer p : peers) {
-      out.add(contact(p, "contact"));
+      Contact c = contactOrNull(p);
+      if (c != null) {
+        out.add(c);
+      }
     }
     return out;
+  }
+
+  private Contact contactOrNull(Wire.Peer p) {
+    NodeId nodeId = peerId(p, "contact");
+    try {
+      return new Contact(nodeId, new Address(p.host(), p.port()));
+    } catch (IllegalArgumentException e) {
+      log.debug("left out contact {}: {}", nodeId.toShortHex(), e.getMessage());
+      return null;
+    }
   }
 
   private NodeId nodeId(byte[] bytes, String what) {

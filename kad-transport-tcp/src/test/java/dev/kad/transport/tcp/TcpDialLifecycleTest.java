@@ -95,6 +95,7 @@ class TcpDialLifecycleTest {
     abandoned.dispose();
     gate.tryEmitEmpty();
     Await.until("the abandoned dial to connect", () -> a.stats().openConnections() == 1);
+    Await.until("the abandoned dial to settle", () -> client.reservedConnections() == 0);
 
     StepVerifier.create(client.send(b.localAddress(), ping(client)))
         .expectNextMatches(Response.Pong.class::isInstance)
@@ -124,6 +125,7 @@ class TcpDialLifecycleTest {
         .verify(BOUND);
     gate.tryEmitEmpty();
     Await.until("the late dial to connect", () -> a.stats().openConnections() == 1);
+    Await.until("the late dial to settle", () -> client.reservedConnections() == 0);
 
     StepVerifier.create(client.send(b.localAddress(), ping(client)))
         .expectNextMatches(Response.Pong.class::isInstance)

@@ -196,7 +196,9 @@ class TcpTransportHostilePeerTest {
             preface(2, 2)),
         new HostileInput(
             "a peer that sends no preface is disconnected",
-            b -> b.connectTimeout(Duration.ofMillis(200)),
+            // Long enough that the well-behaved peer checked next, dialing on a stalled machine,
+            // gets its preface in before the server gives up on it too.
+            b -> b.connectTimeout(Duration.ofSeconds(1)),
             "the missing preface",
             TcpTransportStats::badPrefaces),
         new HostileInput(
