@@ -602,6 +602,13 @@ final class DefaultKadNode implements KadNode {
                 }
               } else {
                 removed(table.failed(to));
+                // Whoever serves the address now (a node restarted there with a new id) is a live
+                // node at an address this node just reached, as proven as an answer from the id
+                // asked: learnt, or a node that lost every old contact this way would know no one
+                // after a rejoin through them.
+                if (!(request instanceof Request.Notify)) {
+                  heardFrom(new Contact(response.sender().id(), to.address()));
+                }
               }
             })
         .doOnError(
