@@ -128,6 +128,8 @@ final class DefaultKadNode implements KadNode {
   /** Unsubscribes owed by watches (see {@link #unsubscribe}). */
   private final TaskQueue unsubscribes;
 
+  private volatile boolean unsubscribesStarted;
+
   private volatile Contact contact;
 
   /**
@@ -222,7 +224,6 @@ final class DefaultKadNode implements KadNode {
                 () -> {
                   background.add(tasks.start());
                   background.add(pushes.start());
-                  background.add(unsubscribes.start());
                   if (config.maintenance()) {
                     background.add(new Maintenance(this).start());
                   }
@@ -562,7 +563,20 @@ final class DefaultKadNode implements KadNode {
    * @return false when it was not queued
    */
   boolean unsubscribe(Mono<Void> unsubscribe) {
-    return !closed.get() && unsubscribes.submit(unsubscribe);
+    if (closed.get()) {
+      return false;
+    }
+    // Started at first use: most nodes never watch, and a running queue costs a node about 1.5 KB
+    // (the simulation's heap per node). Added to a composite disposed by close(), it is disposed.
+    if (!unsubscribesStarted) {
+      synchronized (unsubscribes) {
+        if (!unsubscribesStarted) {
+          background.add(unsubscribes.start());
+          unsubscribesStarted = true; // after: a racing caller waits here, not submits to nothing
+        }
+      }
+    }
+    return unsubscribes.submit(unsubscribe);
   }
 
   /**
