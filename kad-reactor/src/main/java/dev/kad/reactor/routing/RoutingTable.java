@@ -135,10 +135,13 @@ public final class RoutingTable {
         if (!Subnets.dialable(contact.address())) {
           return Insertion.of(Kind.REJECTED_ADDRESS);
         }
-        if (violatesSubnetLimit(bucket, contact)) {
+        boolean full = bucket.isFull(config.k());
+        // A full bucket that splits is not where the contact lands: the limit counts the half it
+        // falls in, which may hold none of its subnet.
+        if ((!full || !canSplit(bucket)) && violatesSubnetLimit(bucket, contact)) {
           return Insertion.of(Kind.REJECTED_SUBNET);
         }
-        if (!bucket.isFull(config.k())) {
+        if (!full) {
           Bucket updated = bucket.plus(new Entry(contact, now, 0, successEpoch, false));
           if (cached >= 0) {
             updated = updated.withReplacements(bucket.replacements().minus(cached));
@@ -374,11 +377,18 @@ public final class RoutingTable {
         nearest.isEmpty()
             ? new byte[self.bits() / 8]
             : self.distance(nearest.get(0).id()).toBytes();
-    List<NodeId> targets = new ArrayList<>();
+    List<Bucket> beyond = new ArrayList<>();
     for (Bucket b : current) {
       if (Arrays.compareUnsigned(rangeKey(b, self), neighbour) > 0) {
-        targets.add(randomIn(b, random));
+        beyond.add(b);
       }
+    }
+    // Farthest first, as promised: the buckets are in the order of their prefixes, which is not
+    // their order of distance from this node (for an id starting with a 0 bit, it is the reverse).
+    beyond.sort((a, b) -> compareRanges(b, a, self));
+    List<NodeId> targets = new ArrayList<>(beyond.size());
+    for (Bucket b : beyond) {
+      targets.add(randomIn(b, random));
     }
     return targets;
   }

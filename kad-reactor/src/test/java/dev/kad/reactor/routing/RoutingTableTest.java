@@ -424,6 +424,41 @@ class RoutingTableTest {
   }
 
   @Test
+  void subnetLimitCountsTheBucketAContactLandsInAfterASplit() {
+    RoutingTable table = table(KadConfig.builder().k(2).maxPerSubnet(1).build());
+    // The one bucket is full and holds this node's id: far from 192.168.7.0/24, near from another.
+    Contact far = new Contact(self.randomInBucket(159, rng), new Address("192.168.7.1", 4000));
+    Contact near = new Contact(self.randomInBucket(150, rng), new Address("192.168.8.1", 4000));
+    table.seen(far);
+    table.seen(near);
+    // Near this node, it belongs in the half that splits off, where its subnet has nobody.
+    Contact newcomer = new Contact(self.randomInBucket(120, rng), new Address("192.168.7.2", 4000));
+    assertThat(table.seen(newcomer).kind()).isEqualTo(Kind.ADDED);
+    assertThat(table.contains(newcomer.id())).isTrue();
+    assertThat(bucketOf(table, far).contacts()).containsExactly(far);
+  }
+
+  @Test
+  void bootstrapTargetsComeFarthestBucketFirstWhateverTheOwnIdsFirstBit() {
+    for (int firstByte : new int[] {0x00, 0x80}) {
+      byte[] bytes = new byte[20];
+      bytes[0] = (byte) firstByte;
+      NodeId own = NodeId.of(bytes);
+      RoutingTable table = new RoutingTable(own, KadConfig.builder().k(1).build(), clock);
+      // Each contact splits the bucket holding this node: buckets at 159, 158, and the own one.
+      for (int bucket : new int[] {159, 158, 10}) {
+        Contact c =
+            new Contact(own.randomInBucket(bucket, rng), new Address("10.0.0." + bucket, 1));
+        assertThat(table.seen(c).kind()).isEqualTo(Kind.ADDED);
+      }
+      List<NodeId> targets = table.bucketsBeyondClosestNeighbour(rng);
+      assertThat(targets.stream().map(own::bucketIndex))
+          .as("own id %s", own)
+          .containsExactly(159, 158);
+    }
+  }
+
+  @Test
   void idsOfAnotherWidthAreRejected() {
     RoutingTable table = table(k(4));
     Contact wide = contact(NodeId.random(256, rng));
