@@ -81,9 +81,10 @@ class KadController {
    * Stores the body under the key: 200 with the put result when another node accepted the value, or
    * when the node knows no other (its own copy is the only one there can be); when only the node
    * itself holds it though it knows others, 502 (they refused) or 503 (none answered) with the put
-   * result in the problem ({@link NotReplicatedException}).
+   * result in the problem ({@link NotReplicatedException}). A multipart body ({@code curl -F}) is
+   * refused (415) as a form body is: its envelope, boundaries and part headers, is no value.
    */
-  @PutMapping("/keys/{key}")
+  @PutMapping(value = "/keys/{key}", consumes = "!multipart/*")
   Mono<PutView> put(
       @PathVariable String key,
       @RequestBody(required = false) byte[] body,

@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -25,7 +26,8 @@ import org.springframework.web.server.ServerWebInputException;
  * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused store
  * 502, no reachable node 503, a value only this node holds though it knows others 502 or 503 with
  * the put result. Never a stack trace in a response. A request target that is not a URI never
- * reaches Spring's handlers: {@link MalformedTargetRoute} answers it.
+ * reaches Spring's handlers: {@link MalformedTargetRoute} answers it; nor does a request whose
+ * {@code Accept} header Spring cannot read: {@link AcceptHeaderFilter} answers it.
  */
 @RestControllerAdvice
 class ProblemHandler {
@@ -98,15 +100,17 @@ class ProblemHandler {
   }
 
   /**
-   * Spring's own rejections (415, 406, 405...) keep their status and problem body. A 415 without a
-   * detail gets one: Spring gives none for a form body, which is what {@code curl --data-binary}
-   * sends without {@code -H 'Content-Type: ...'}, so the answer did not say what to change.
+   * Spring's own rejections (415, 406, 405...) keep their status and problem body. A 415 of a form
+   * body gets a detail saying what to send: Spring gives none for a URL-encoded form, which is what
+   * {@code curl --data-binary} sends without {@code -H 'Content-Type: ...'}, and only "not
+   * supported" for a multipart one ({@code curl -F}), so the answer did not say what to change.
    */
   @ExceptionHandler(ErrorResponseException.class)
   ResponseEntity<ProblemDetail> spring(ErrorResponseException e, ServerWebExchange exchange) {
     ProblemDetail body = e.getBody();
-    if (body.getStatus() == HttpStatus.UNSUPPORTED_MEDIA_TYPE.value() && body.getDetail() == null) {
-      MediaType type = exchange.getRequest().getHeaders().getContentType();
+    MediaType type = contentType(exchange);
+    if (body.getStatus() == HttpStatus.UNSUPPORTED_MEDIA_TYPE.value()
+        && (body.getDetail() == null || (type != null && type.getType().equals("multipart")))) {
       body.setDetail(
           (type == null ? "a request without a Content-Type" : "Content-Type '" + type + "'")
               + " is not taken for a value: send its bytes as text/plain or"
@@ -114,6 +118,15 @@ class ProblemHandler {
               + " VALUE)");
     }
     return respond(body);
+  }
+
+  /** The request's Content-Type, or null when it has none or one that does not parse. */
+  private static MediaType contentType(ServerWebExchange exchange) {
+    try {
+      return exchange.getRequest().getHeaders().getContentType();
+    } catch (InvalidMediaTypeException e) {
+      return null;
+    }
   }
 
   @ExceptionHandler(Exception.class)

@@ -349,6 +349,64 @@ class KadWebApplicationTest {
   }
 
   @Test
+  void aMultipartFormBodyIsA415ProblemAndNotStored() throws java.io.IOException {
+    // What curl -F sends: its envelope (boundary, part headers) was stored as the value.
+    String form = "--x\r\nContent-Disposition: form-data; name=\"v\"\r\n\r\nhi\r\n--x--\r\n";
+    assertThat(
+            rawExchangeWith(
+                "PUT /keys/multipart", "Content-Type: multipart/form-data; boundary=x", form))
+        .startsWith("HTTP/1.1 415 ")
+        .containsIgnoringCase("content-type: application/problem+json")
+        .contains("Content-Type 'multipart/form-data")
+        .contains("text/plain or application/octet-stream");
+    awaitJoined();
+    assertThat(node.get(Key.of("multipart")).collectList().block(BOUND)).isEmpty();
+    // A Content-Type that does not parse is Spring's 415, with its own detail, and stays one.
+    assertThat(rawExchangeWith("PUT /keys/untyped", "Content-Type: garbage", "v"))
+        .startsWith("HTTP/1.1 415 ")
+        .containsIgnoringCase("content-type: application/problem+json")
+        .contains("Could not parse Content-Type");
+    assertThat(rawExchangeWith("POST /keys/untyped", "Content-Type: garbage", "v"))
+        .startsWith("HTTP/1.1 405 ")
+        .containsIgnoringCase("content-type: application/problem+json");
+    // A body without a Content-Type is still a value.
+    assertThat(rawExchangeWith("PUT /keys/untyped", "Accept: */*", "v"))
+        .startsWith("HTTP/1.1 200 ");
+  }
+
+  @Test
+  void anAcceptHeaderThatDoesNotParseIsA406ProblemWithABody() throws java.io.IOException {
+    // Spring read the header again to write the problem: a 406 without a body (GET), or Spring
+    // Boot's error JSON instead of a problem (PUT).
+    for (String request :
+        List.of("GET /keys/k", "GET /keys/k/watch", "GET /lookups/" + "a".repeat(40))) {
+      assertThat(rawExchangeAccepting(request, "garbage", ""))
+          .as(request)
+          .startsWith("HTTP/1.1 406 ")
+          .containsIgnoringCase("content-type: application/problem+json")
+          .contains("\"status\":406")
+          .contains("\"detail\":\"the Accept header 'garbage' is not a list of media types")
+          .doesNotContain("\tat ");
+    }
+    // Spring sorts at most 50 media types: more were a 500, with a stack trace logged at ERROR.
+    String many =
+        java.util.stream.IntStream.range(0, 51)
+            .mapToObj(i -> "application/x-" + i)
+            .collect(Collectors.joining(", "));
+    assertThat(rawExchangeAccepting("GET /keys/k", many + ", application/json", ""))
+        .startsWith("HTTP/1.1 406 ")
+        .containsIgnoringCase("content-type: application/problem+json")
+        .contains("\"status\":406")
+        .contains("names 52 media types, more than the 50");
+    assertThat(rawExchangeAccepting("PUT /keys/badaccept", "application/json;q=x", "v"))
+        .startsWith("HTTP/1.1 406 ")
+        .containsIgnoringCase("content-type: application/problem+json")
+        .contains("'application/json;q=x'");
+    awaitJoined();
+    assertThat(node.get(Key.of("badaccept")).collectList().block(BOUND)).isEmpty();
+  }
+
+  @Test
   void aBodyLargerThanAValueIsA400ProblemWhateverItsSize() {
     awaitJoined();
     http.put()
@@ -464,6 +522,33 @@ class KadWebApplicationTest {
                       + content.length()
                       + "\r\n\r\n"
                       + content)
+                  .getBytes(StandardCharsets.UTF_8));
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Sends {@code requestLine} with {@code accept} as its Accept header, as written. */
+  private String rawExchangeAccepting(String requestLine, String accept, String body)
+      throws java.io.IOException {
+    return rawExchangeWith(requestLine, "Accept: " + accept + "\r\nContent-Type: text/plain", body);
+  }
+
+  /** Sends {@code requestLine} with {@code headers} (CRLF-separated), as written, and a body. */
+  private String rawExchangeWith(String requestLine, String headers, String body)
+      throws java.io.IOException {
+    int port = Integer.parseInt(context.getEnvironment().getProperty("local.server.port"));
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout((int) BOUND.toMillis());
+      socket
+          .getOutputStream()
+          .write(
+              (requestLine
+                      + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      + headers
+                      + "\r\nContent-Length: "
+                      + body.length()
+                      + "\r\n\r\n"
+                      + body)
                   .getBytes(StandardCharsets.UTF_8));
       return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
