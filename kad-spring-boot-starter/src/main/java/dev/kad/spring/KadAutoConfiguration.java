@@ -144,6 +144,7 @@ public class KadAutoConfiguration {
         ObjectProvider<NodeListener> listeners) {
       // Checked before the port is bound, so that a bad address leaves no node behind.
       properties.bootstrapAddresses();
+      checkSameId(transport, kadNodeId);
       KadNodes.Builder builder =
           KadNodes.builder()
               .config(config)
@@ -154,6 +155,29 @@ public class KadAutoConfiguration {
       // loop; the bean must be usable once it is injected, so the context waits for it.
       return awaitStart(builder.start().toFuture(), START_TIMEOUT);
     }
+  }
+
+  /**
+   * Refuses a transport of the application's own that names another node id than the node's: it
+   * signs its own error answers with that id, so peers would hear from an id that is not the node.
+   *
+   * @throws IllegalStateException naming both ids
+   */
+  static void checkSameId(TcpTransport transport, NodeId nodeId) {
+    transport
+        .options()
+        .nodeId()
+        .filter(id -> !id.equals(nodeId))
+        .ifPresent(
+            id -> {
+              throw new IllegalStateException(
+                  "the TcpTransport bean's nodeId "
+                      + id
+                      + " is not the node's id "
+                      + nodeId
+                      + " (kad.node-id, or the kadNodeId bean): build the transport with"
+                      + " .nodeId(kadNodeId)");
+            });
   }
 
   /**

@@ -5,15 +5,22 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
 import dev.kad.transport.tcp.TcpTransportOptions;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.Errors;
@@ -36,6 +43,16 @@ public class KadProperties implements Validator {
 
   /** Any dialable address, to ask the transport whether a host needs one. */
   private static final Address ADVERTISE_PROBE = Address.parse("127.0.0.1:0");
+
+  /** A camel-case word, as the engine names its settings in messages. */
+  private static final Pattern SETTING = Pattern.compile("\\b[a-z]+(?:[A-Z][a-z0-9]*)+\\b");
+
+  /** The settings this class binds, by field name. */
+  private static final Set<String> FIELDS =
+      Arrays.stream(KadProperties.class.getDeclaredFields())
+          .filter(f -> !Modifier.isStatic(f.getModifiers()))
+          .map(Field::getName)
+          .collect(Collectors.toUnmodifiableSet());
 
   /** Whether to create a node at all. */
   private boolean enabled = true;
@@ -434,7 +451,9 @@ public class KadProperties implements Validator {
         check(errors, "nodeId", p.nodeId, v -> p.nodeId(config, RandomGenerator.getDefault()));
       }
     } catch (IllegalArgumentException e) {
-      errors.reject("kad.invalid", "kad.* settings disagree: " + e.getMessage());
+      errors.reject(
+          "kad.invalid",
+          "kad.* settings disagree: " + inPropertyNames(String.valueOf(e.getMessage())));
     }
   }
 
@@ -507,8 +526,7 @@ public class KadProperties implements Validator {
   }
 
   private static <T> void check(Errors errors, String field, T value, Check<T> setter) {
-    String property =
-        "kad." + field.replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
+    String property = property(field);
     if (value == null) {
       errors.rejectValue(field, "kad.missing", property + " must be set");
       return;
@@ -518,6 +536,25 @@ public class KadProperties implements Validator {
     } catch (IllegalArgumentException | NullPointerException e) {
       errors.rejectValue(field, "kad.invalid", named(property, String.valueOf(e.getMessage())));
     }
+  }
+
+  /** The property a field binds: {@code maxValueBytes} is {@code kad.max-value-bytes}. */
+  private static String property(String field) {
+    return "kad." + field.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * A message about several settings with each one this class binds under its property's name:
+   * {@code maxValueBytes must be in [1, 65536]} becomes {@code kad.max-value-bytes must be ...}, so
+   * that nothing reads as a setting the user never wrote. Words that name no property stay.
+   */
+  static String inPropertyNames(String message) {
+    return SETTING
+        .matcher(message)
+        .replaceAll(
+            m ->
+                Matcher.quoteReplacement(
+                    FIELDS.contains(m.group()) ? property(m.group()) : m.group()));
   }
 
   /**

@@ -262,6 +262,44 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void aTransportBeanNamingAnotherNodeIdFailsStartUpNamingBoth() {
+    NodeId own = NodeId.parse("11".repeat(20));
+    NodeId other = NodeId.parse("22".repeat(20));
+    runner
+        .withBean(
+            TcpTransport.class,
+            () ->
+                TcpTransport.create(
+                    TcpTransportOptions.builder().bindHost("127.0.0.1").nodeId(other).build()))
+        .withPropertyValues("kad.node-id=" + own)
+        .run(
+            context ->
+                assertThat(context)
+                    .hasFailed()
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("nodeId " + other + " is not the node's id " + own));
+  }
+
+  @Test
+  void settingsThatDisagreeAreNamedAsTheirProperties() {
+    runner
+        .withPropertyValues("kad.soft-timeout=6s", "kad.hard-timeout=5s")
+        .run(
+            context ->
+                assertThat(context)
+                    .hasFailed()
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining(
+                        "kad.* settings disagree: kad.soft-timeout must not exceed kad.hard-timeout"));
+    assertThat(KadProperties.inPropertyNames("maxValueBytes must be in [1, 65536] but was 102400"))
+        .isEqualTo("kad.max-value-bytes must be in [1, 65536] but was 102400");
+    assertThat(KadProperties.inPropertyNames("keyWireBudget is not a property"))
+        .isEqualTo("keyWireBudget is not a property");
+  }
+
+  @Test
   void aBadPropertyFailsStartUpNamingTheValue() {
     runner
         .withPropertyValues("kad.k=0")
