@@ -353,8 +353,11 @@ final class PeerConnection {
           lastUsed = System.nanoTime();
           Pending p = new Pending(sink);
           pending.put(rid, p);
-          // After the put: the connection stays busy throughout.
-          reserved = false;
+          // After the put: the connection stays busy throughout. Read first: a volatile write
+          // on every request costs more than the read, and only a dial's first request clears it.
+          if (reserved) {
+            reserved = false;
+          }
           sink.onDispose(() -> forget(rid, p));
           refused = refusal();
           if (refused != null) {

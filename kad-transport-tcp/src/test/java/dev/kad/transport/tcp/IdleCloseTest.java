@@ -3,15 +3,12 @@ package dev.kad.transport.tcp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.Address;
-import dev.kad.api.Contact;
 import dev.kad.api.message.Request;
-import dev.kad.api.message.Response;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import reactor.core.publisher.Mono;
 
 /** Idle close on an embedded channel whose clock the test moves: no timing involved. */
 class IdleCloseTest {
@@ -38,23 +35,7 @@ class IdleCloseTest {
             inbound,
             codec,
             metrics,
-            new PeerConnection.Owner() {
-              @Override
-              public Mono<Response> answer(Request request) {
-                return Mono.never();
-              }
-
-              @Override
-              public void learned(PeerConnection c, Contact sender) {}
-
-              @Override
-              public boolean dialedWith(byte[] nonce) {
-                return false;
-              }
-
-              @Override
-              public void claimChecked(PeerConnection dialBack, boolean confirmed) {}
-            },
+            new SilentOwner(),
             16,
             inbound ? null : new byte[Preface.NONCE_BYTES],
             null);

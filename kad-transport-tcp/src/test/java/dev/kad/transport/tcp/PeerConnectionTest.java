@@ -21,7 +21,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 /**
@@ -48,23 +47,7 @@ class PeerConnectionTest {
             false,
             codec,
             metrics,
-            new PeerConnection.Owner() {
-              @Override
-              public Mono<Response> answer(Request request) {
-                return Mono.never();
-              }
-
-              @Override
-              public void learned(PeerConnection c, Contact sender) {}
-
-              @Override
-              public boolean dialedWith(byte[] nonce) {
-                return false;
-              }
-
-              @Override
-              public void claimChecked(PeerConnection dialBack, boolean confirmed) {}
-            },
+            new SilentOwner(),
             16,
             new byte[Preface.NONCE_BYTES],
             null);
