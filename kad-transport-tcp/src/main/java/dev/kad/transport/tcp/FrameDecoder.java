@@ -15,8 +15,9 @@ import java.util.concurrent.TimeUnit;
  * on it). Each side expects the peer's preface within the connect timeout, followed by frames of
  * {@code 4-byte big-endian length + body}, and passes each body on as a retained slice. A wrong
  * preface, a length outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is
- * a {@link Violation}: it is reported once and the connection closed, nothing after it is read.
- * Bytes left unread when this side closed the connection are not a truncation.
+ * a {@link Violation}: it is reported once and the connection closed, nothing after it is read; the
+ * frames before it are passed on first, even those that came in the same read. Bytes left unread
+ * when this side closed the connection are not a truncation.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
 
@@ -27,6 +28,18 @@ final class FrameDecoder extends ByteToMessageDecoder {
   private final long prefaceTimeoutNanos;
   private boolean prefaceSeen;
   private boolean failed;
+
+  /** Set while a read is decoded and its frames passed on. */
+  private boolean reading;
+
+  /**
+   * A violation found while {@link #reading}, reported and closed on once the read's frames are
+   * passed on; {@code null} when there is none.
+   */
+  private Violation afterRead;
+
+  private String afterReadDetail;
+
   private ScheduledFuture<?> prefaceDeadline;
 
   FrameDecoder(
@@ -74,6 +87,33 @@ final class FrameDecoder extends ByteToMessageDecoder {
                 prefaceTimeoutNanos,
                 TimeUnit.NANOSECONDS);
     super.channelActive(ctx);
+  }
+
+  /**
+   * Decodes a read and passes its frames on, then closes the connection if the read broke the
+   * protocol: the frames before the violation, decoded in the same read, are the peer's as much as
+   * those of an earlier read, and are handled (a request answered, a response completing its
+   * request) before the close fails what is still pending. Closing from {@link #decode} would drop
+   * them, since {@link ByteToMessageDecoder} passes a read's frames on only after decoding it. When
+   * one of those frames broke the protocol itself (a body that does not decode), the connection is
+   * closed for that, and what followed it is not reported: one violation per connection.
+   */
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    reading = true;
+    try {
+      super.channelRead(ctx, msg);
+    } finally {
+      reading = false;
+      Violation v = afterRead;
+      if (v != null) {
+        afterRead = null;
+        if (!peer.closedByUs()) {
+          close(ctx, v, afterReadDetail);
+        }
+        afterReadDetail = null;
+      }
+    }
   }
 
   @Override
@@ -192,7 +232,16 @@ final class FrameDecoder extends ByteToMessageDecoder {
       ChannelHandlerContext ctx, ByteBuf in, Violation violation, Optional<String> detail) {
     failed = true;
     in.skipBytes(in.readableBytes());
-    metrics.violation(violation, ctx.channel().remoteAddress(), detail.orElse("invalid"));
+    if (reading) {
+      afterRead = violation;
+      afterReadDetail = detail.orElse("invalid");
+    } else {
+      close(ctx, violation, detail.orElse("invalid"));
+    }
+  }
+
+  private void close(ChannelHandlerContext ctx, Violation violation, String detail) {
+    metrics.violation(violation, ctx.channel().remoteAddress(), detail);
     peer.closeChannel();
   }
 }

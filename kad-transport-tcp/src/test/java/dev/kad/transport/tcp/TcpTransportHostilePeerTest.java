@@ -333,6 +333,33 @@ class TcpTransportHostilePeerTest {
     assertThat(server.stats().violations()).isZero();
   }
 
+  @Test
+  void aRequestThatCameInTheSameReadAsGarbageBehindItIsStillAnswered() throws IOException {
+    TcpTransport server = server();
+    Socket s = connect(server);
+    // one write, so one read on loopback: a valid ping, then a frame of length 0
+    s.getOutputStream()
+        .write(
+            concat(
+                frameAfterPreface(
+                    json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")),
+                new byte[4]));
+    s.getOutputStream().flush();
+    InputStream in = s.getInputStream();
+    assertThat(in.readNBytes(PREFACE.length)).startsWith('K', 'A', 'D');
+    int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
+    String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    assertThat(body).startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
+    assertClosedByServer(s);
+    assertCounted(server, "the empty frame", TcpTransportStats::malformedMessages);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   private static byte[] frameAfterPreface(byte[] body) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.writeBytes(PREFACE);
