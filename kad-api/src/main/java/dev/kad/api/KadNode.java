@@ -63,8 +63,10 @@ public interface KadNode {
    * than this node answers, naming each of those seeds and why it did not help (the transport's
    * error, no answer in time, a refusal); that holds when this node is among the seeds too, since
    * the others name a network it has not reached ({@link NoSeedAnsweredException#selfSeeds()} lists
-   * the self seeds; a retry may reach the others). Cancelling stops the lookups (seeds already
-   * inserted stay in the routing table).
+   * the self seeds; a retry may reach the others). It errors with {@link NoSeedAnsweredException}
+   * too when seeds answered the ping but no node answered the lookup of this node's own id (its
+   * requests were lost): no neighbour has learnt this node, so it has not joined. Cancelling stops
+   * the lookups (seeds already inserted stay in the routing table).
    *
    * @param seeds the addresses of nodes already in the network, at least one; this node's own
    *     address among them is allowed

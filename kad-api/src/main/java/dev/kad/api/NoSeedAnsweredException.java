@@ -3,7 +3,8 @@ package dev.kad.api;
 import java.util.List;
 
 /**
- * A bootstrap found no other node: no seed answered as a node of this network. The message names
+ * A bootstrap found no other node: no seed answered as a node of this network, or seeds answered
+ * the ping and then no node answered the lookup of the joining node's own id. The message names
  * each seed that did not help and why. Seeds that answered as this node itself (its own address,
  * given as a seed) are not failures: they are skipped and listed in {@link #selfSeeds()}. When
  * every seed is this node itself, the bootstrap does not fail but completes, the node being the

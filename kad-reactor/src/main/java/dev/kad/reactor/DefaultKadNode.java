@@ -872,12 +872,24 @@ final class DefaultKadNode implements KadNode {
               return untilClosed(
                   Flux.fromIterable(copy)
                       .flatMap(seed -> pingSeed(seed, problems, selves, firstError))
-                      .count()
+                      .collectList()
                       .flatMap(
                           answered -> {
-                            if (answered > 0) {
+                            if (!answered.isEmpty()) {
                               return findNode(id)
-                                  .doOnSuccess(closest -> liveStreams.kickAll())
+                                  .flatMap(
+                                      closest -> {
+                                        // Nobody answered the join's lookup (its requests were
+                                        // lost): no neighbour learnt this node, nor it them, and
+                                        // only a bucket refresh landing near its id, hours later
+                                        // perhaps, would. Not joined: a retry may get through.
+                                        if (closest.isEmpty()) {
+                                          return Mono.error(
+                                              lookupUnanswered(answered, selves, copy));
+                                        }
+                                        liveStreams.kickAll();
+                                        return Mono.just(closest);
+                                      })
                                   .then(refreshBeyondClosestNeighbour())
                                   .doOnSuccess(
                                       v ->
@@ -899,6 +911,16 @@ final class DefaultKadNode implements KadNode {
                             return Mono.error(noSeedAnswered(copy, problems, selves, firstError));
                           }));
             }));
+  }
+
+  private static NoSeedAnsweredException lookupUnanswered(
+      List<Contact> answered, Set<Address> selves, List<Address> seeds) {
+    return new NoSeedAnsweredException(
+        "no node answered the lookup of this node's own id: the seeds "
+            + answered.stream().map(Contact::address).toList()
+            + " answered the ping, then every request of the lookup failed",
+        null,
+        seeds.stream().filter(selves::contains).toList());
   }
 
   private static NoSeedAnsweredException noSeedAnswered(

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +37,8 @@ import reactor.core.scheduler.Scheduler;
  *   <li>refresh: a find-node for a random id in every bucket not looked up within {@code
  *       refreshInterval}, checked every sixth of it, of at most k requests per bucket;
  *   <li>liveness: one ping per bucket to its least-recently-seen contact when it was not heard from
- *       within {@code refreshInterval}; failures count as for any request;
+ *       within {@code refreshInterval}, after a ping to the freshest contact not due, whose answer
+ *       shows the node connected so that the failures count as for any request;
  *   <li>expiry: drops expired values and subscriptions every {@code expiryInterval};
  *   <li>replication: every {@code replicateInterval}, stores held originals at the key's k closest
  *       nodes, skipping values received by Store within the interval;
@@ -135,11 +137,40 @@ final class Maintenance implements Disposable {
         }
       }
     }
-    return Flux.fromIterable(due)
-        .flatMap(
-            c -> node.call(c, new Request.Ping(node.contact())).onErrorResume(e -> Mono.empty()),
-            config.alpha())
+    if (due.isEmpty()) {
+      return Mono.empty();
+    }
+    // A failure counts against a contact only when the node heard from the network since the
+    // contact's previous failure (RoutingTable.failed: a node cut off must not wipe its table). On
+    // a quiet network nothing arrives between two runs, so a dead contact's failed pings did not
+    // count, and it stayed for hours, until hourly refreshes were answered in between. The
+    // freshest contact that is not due is asked first: its answer shows the node connected, and
+    // the failures that follow count.
+    return freshestNotDue(due)
+        .map(this::ping)
+        .orElse(Mono.empty())
+        .thenMany(Flux.fromIterable(due).flatMap(this::ping, config.alpha()))
         .then();
+  }
+
+  private Mono<Void> ping(Contact c) {
+    return node.call(c, new Request.Ping(node.contact())).onErrorResume(e -> Mono.empty()).then();
+  }
+
+  /** The contact heard from last, among those not {@code due} a liveness ping. */
+  private Optional<Contact> freshestNotDue(List<Contact> due) {
+    Contact freshest = null;
+    Instant seen = Instant.MIN;
+    for (RoutingTableSnapshot.Bucket bucket : node.routingTable().buckets()) {
+      for (Contact c : bucket.contacts()) {
+        Instant at = node.lastSeen(c.id());
+        if (at.isAfter(seen) && !due.contains(c)) {
+          freshest = c;
+          seen = at;
+        }
+      }
+    }
+    return Optional.ofNullable(freshest);
   }
 
   Mono<Void> expire() {

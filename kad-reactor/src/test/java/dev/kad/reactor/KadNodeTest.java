@@ -275,6 +275,44 @@ class KadNodeTest {
   }
 
   @Test
+  void aBootstrapWhoseOwnIdLookupNobodyAnsweredFailsAndARetryJoins() {
+    Cluster c = clusters.grow(23, 12);
+    // The seed answers the ping, then the lookup's FindNode is lost (found by
+    // KadScenarioProperties: the joiner reported itself joined knowing only the seed, and no
+    // node but the seed knew it; for hours its neighbours stayed unknown).
+    AtomicBoolean lose = new AtomicBoolean(true);
+    KadNode joiner =
+        c.await(
+            c.builder()
+                .transport(
+                    new ForwardingTransport(c.network.newTransport()) {
+                      @Override
+                      public Mono<Response> send(Address to, Request request) {
+                        return lose.get() && request instanceof Request.FindNode
+                            ? Mono.never()
+                            : super.send(to, request);
+                      }
+                    })
+                .start());
+    c.nodes.add(joiner);
+    Address seed = c.node(0).contact().address();
+
+    assertThatThrownBy(() -> c.await(joiner.bootstrap(List.of(seed))))
+        .isInstanceOf(NoSeedAnsweredException.class)
+        .hasMessageContaining("no node answered the lookup of this node's own id")
+        .hasMessageContaining(seed.toString())
+        .matches(e -> ((NoSeedAnsweredException) e).isTransient());
+
+    lose.set(false);
+    c.await(joiner.bootstrap(List.of(seed)));
+    assertThat(Cluster.ids(joiner.routingTable().closest(joiner.id(), CONFIG.k())))
+        .containsExactlyElementsOf(
+            c.trueClosest(joiner.id(), CONFIG.k() + 1).stream()
+                .filter(id -> !id.equals(joiner.id()))
+                .toList());
+  }
+
+  @Test
   void aSeedWhoseAdvertisedAddressDoesNotAnswerEntersTheTableAtTheAddressDialed() {
     Cluster c = clusters.grow(22, 12);
     // A seed behind a NAT (or a port mapping) advertises an address nobody else can reach; the

@@ -73,6 +73,28 @@ class MaintenanceTest {
   }
 
   @Test
+  void aDeadContactLeavesEveryTableOfAQuietNetworkWithinTheLivenessRunsItTakes() {
+    // Found by KadScenarioProperties: on a network where nothing else happens, a node hears from
+    // nobody between two liveness runs, so a failed liveness ping counted only when an hourly
+    // refresh happened to be answered in between, and a dead contact stayed in most tables for
+    // three hours; their answers listed it ahead of live nodes that lookups then missed.
+    KadConfig config = CONFIG.toBuilder().k(6).build();
+    Cluster c = clusters.grow(948187, config, 20);
+    KadNode dead = c.node(0);
+    c.network.kill(dead.contact().address());
+    // Due once unheard for refreshInterval; a liveness run every refreshInterval / 6 pings one
+    // contact per bucket, oldest first (k - 1 may come before it), and maxFailures evict it.
+    Duration period = Maintenance.refreshPeriod(config);
+    c.vts.advanceTimeBy(
+        config
+            .refreshInterval()
+            .plus(period.multipliedBy(config.k() - 1 + config.maxFailures() + 1)));
+    assertThat(c.nodes)
+        .filteredOn(n -> n != dead)
+        .noneMatch(n -> ((DefaultKadNode) n).table().contains(dead.id()));
+  }
+
+  @Test
   void aValueExpiresAtItsExpiryAndNotBefore() {
     Cluster c = clusters.grow(22, 12);
     Key key = Key.of("short-lived");
