@@ -619,8 +619,11 @@ final class DefaultKadNode implements KadNode {
                 // Whoever serves the address now (a node restarted there with a new id) is a live
                 // node at an address this node just reached, as proven as an answer from the id
                 // asked: learnt, or a node that lost every old contact this way would know no one
-                // after a rejoin through them.
-                if (!(request instanceof Request.Notify)) {
+                // after a rejoin through them. Not from a refusal: a client answers everything but
+                // a push with one, and must never enter a table.
+                if (!(request instanceof Request.Notify)
+                    && !(response instanceof Response.Failure)
+                    && response.sender().id().bits() == config.idBits()) {
                   heardFrom(new Contact(response.sender().id(), to.address()));
                 }
               }

@@ -86,6 +86,13 @@ final class RequestHandling implements RequestHandler {
     }
     hooks.heardFrom(request.sender(), request);
     Contact me = self.get();
+    if (config.clientMode() && !(request instanceof Request.Notify)) {
+      // A client serves nothing but its own watches' pushes. Answering as a node would let one
+      // that dialed an address a departed node left to it (a port reused on the same host) take
+      // it for that node's successor, learn it and hand it values.
+      return new Response.Failure(
+          me, Code.INVALID, "this node is a client (client mode): it does not serve the network");
+    }
     if (request instanceof Request.Ping) {
       return new Response.Pong(me);
     } else if (request instanceof Request.FindNode r) {

@@ -67,6 +67,22 @@ class ClientModeTest {
   }
 
   @Test
+  void aClientAtAnAddressAKnownNodeLeftIsNotTakenForItsSuccessor() {
+    // A port reused on one host: a node dials a departed contact's address and a client answers.
+    // An answer from another id there is learnt as the node now serving the address; a client
+    // refuses every request but a push, so it is never learnt.
+    Cluster c = clusters.grow(75, 12);
+    KadNode client = client(c, new RecordingTransport[1]);
+    KadNode node = c.node(3);
+    Contact departed = new Contact(NodeId.random(c.random), client.contact().address());
+    KadNodes.learn(node, List.of(departed));
+
+    c.await(node.findNode(departed.id()));
+
+    assertThat(knownToOthers(c, client)).doesNotContain(client.id());
+  }
+
+  @Test
   void aClientFindsTheClosestNodesWithoutEnteringAnyTable() {
     Cluster c = clusters.grow(71, 30);
     RecordingTransport[] recorded = new RecordingTransport[1];
