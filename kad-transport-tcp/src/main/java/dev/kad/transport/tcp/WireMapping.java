@@ -28,6 +28,9 @@ final class WireMapping {
 
   private static final Logger log = LoggerFactory.getLogger(WireMapping.class);
 
+  /** The most contacts of one answer left out for a host this node refuses (see contacts). */
+  static final int MAX_CONTACTS_LEFT_OUT = 32;
+
   private final int idBytes;
   private final int maxValueBytes;
 
@@ -123,10 +126,16 @@ final class WireMapping {
    */
   private List<Contact> contacts(List<Wire.Peer> peers) {
     List<Contact> out = new ArrayList<>(peers.size());
+    int left = 0;
     for (Wire.Peer p : peers) {
       Contact c = contactOrNull(p);
       if (c != null) {
         out.add(c);
+      } else if (++left > MAX_CONTACTS_LEFT_OUT) {
+        // Each costs an exception on the event loop: an answer of a thousand one-letter hosts
+        // is no older node's, and is malformed as the first bad host once was.
+        throw new InvalidMessageException(
+            "more than " + MAX_CONTACTS_LEFT_OUT + " contacts with hosts this node refuses");
       }
     }
     return out;
@@ -137,7 +146,9 @@ final class WireMapping {
     try {
       return new Contact(nodeId, new Address(p.host(), p.port()));
     } catch (IllegalArgumentException e) {
-      log.debug("left out contact {}: {}", nodeId.toShortHex(), e.getMessage());
+      if (log.isDebugEnabled()) {
+        log.debug("left out contact {}: {}", nodeId.toShortHex(), e.getMessage());
+      }
       return null;
     }
   }

@@ -382,6 +382,24 @@ class WireCodecTest {
             t -> ((ObjectNode) msg(t).withArray("contacts").get(1)).put("host", "167772165"));
     assertThat(((Response.NodesFound) decoded(format, numericHost)).contacts())
         .containsExactly(other);
+    // Past a bound, no older node's answer: each left-out host costs an exception.
+    List<Contact> many = new ArrayList<>();
+    for (int i = 0; i <= WireMapping.MAX_CONTACTS_LEFT_OUT; i++) {
+      many.add(new Contact(NodeId.of(new byte[20]), new Address("10.0.0." + i, 7000)));
+    }
+    assertRefused(
+        format,
+        edited(
+            format,
+            new Response.NodesFound(SENDER, many),
+            t -> {
+              for (var contact : msg(t).withArray("contacts")) {
+                ((ObjectNode) contact).put("host", "1");
+              }
+            }),
+        "more than "
+            + WireMapping.MAX_CONTACTS_LEFT_OUT
+            + " contacts with hosts this node refuses");
     assertRefused(
         format,
         edited(
