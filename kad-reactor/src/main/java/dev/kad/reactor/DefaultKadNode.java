@@ -500,11 +500,20 @@ final class DefaultKadNode implements KadNode {
     if (closed.get()) {
       return;
     }
-    log.debug("node={} hears from the network again; its watches resubscribe", id.toShortHex());
+    log.debug(
+        "node={} hears from the network again; it looks itself up and its watches resubscribe",
+        id.toShortHex());
     try {
       scheduler.schedule(liveStreams::kickAll);
     } catch (RejectedExecutionException e) {
       // The scheduler is shut down: the node is closing with it.
+      return;
+    }
+    if (!config.clientMode()) {
+      // Its neighbours may have dropped it while it was away, and would learn it again only at
+      // its next refresh or liveness ping: a lookup of its own id asks them now, and every node
+      // asked learns it, as at a join.
+      submit(findNode(id).then());
     }
   }
 

@@ -741,4 +741,26 @@ class KadNodeTest {
               assertThat(events.get(events.size() - 1)).isInstanceOf(LookupEvent.Finished.class);
             });
   }
+
+  @Test
+  void aNodeBackFromAnOutageLooksItselfUpSoThatNodesNearItLearnIt() {
+    Cluster c = clusters.grow(12, 30);
+    KadNode node = c.node(5);
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    c.network.isolate(List.of(node.contact().address()));
+    // Its requests time out while nothing arrives: it is cut off.
+    c.await(node.findNode(NodeId.random(c.random)));
+    // Meanwhile a node joins right next to it, and cannot learn it.
+    KadNode near = c.startWithId(node.id().randomInBucket(2, c.random));
+    c.nodes.add(near);
+    c.await(near.bootstrap(List.of(c.node(0).contact().address())));
+    assertThat(Cluster.ids(near.routingTable().contacts())).doesNotContain(node.id());
+
+    c.network.heal();
+    // Back: a lookup far from both gets answers, which show the network back.
+    c.await(node.findNode(near.id().randomInBucket(near.id().bits() - 1, c.random)));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    assertThat(Cluster.ids(near.routingTable().contacts())).contains(node.id());
+  }
 }
