@@ -32,7 +32,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
 /**
@@ -224,24 +223,7 @@ class FrameDecoderProperties {
   }
 
   private static PeerConnection.Owner owner(List<Request> delivered) {
-    return new PeerConnection.Owner() {
-      @Override
-      public Mono<Response> answer(Request request) {
-        delivered.add(request);
-        return Mono.just(new Response.Pong(SELF));
-      }
-
-      @Override
-      public void learned(PeerConnection c, Contact sender) {}
-
-      @Override
-      public boolean dialedWith(byte[] echo) {
-        return false;
-      }
-
-      @Override
-      public void claimChecked(PeerConnection dialBack, boolean confirmed) {}
-    };
+    return StubOwner.answering(delivered, new Response.Pong(SELF));
   }
 
   /** A dialer's preface; with {@code spoil} at least 0, one of its first five bytes changed. */

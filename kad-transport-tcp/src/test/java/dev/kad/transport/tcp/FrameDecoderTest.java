@@ -51,24 +51,7 @@ class FrameDecoderTest {
             inbound,
             codec,
             metrics,
-            new PeerConnection.Owner() {
-              @Override
-              public Mono<Response> answer(Request request) {
-                answered.add(request);
-                return Mono.just(new Response.Pong(SELF));
-              }
-
-              @Override
-              public void learned(PeerConnection c, Contact sender) {}
-
-              @Override
-              public boolean dialedWith(byte[] echo) {
-                return false;
-              }
-
-              @Override
-              public void claimChecked(PeerConnection dialBack, boolean confirmed) {}
-            },
+            StubOwner.answering(answered, new Response.Pong(SELF)),
             16,
             inbound ? null : new byte[Preface.NONCE_BYTES],
             null);

@@ -35,7 +35,7 @@ class IdleCloseTest {
             inbound,
             codec,
             metrics,
-            new SilentOwner(),
+            new StubOwner(),
             16,
             inbound ? null : new byte[Preface.NONCE_BYTES],
             null);

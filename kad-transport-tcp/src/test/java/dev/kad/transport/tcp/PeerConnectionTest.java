@@ -47,7 +47,7 @@ class PeerConnectionTest {
             false,
             codec,
             metrics,
-            new SilentOwner(),
+            new StubOwner(),
             16,
             new byte[Preface.NONCE_BYTES],
             null);

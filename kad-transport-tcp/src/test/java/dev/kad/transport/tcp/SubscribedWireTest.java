@@ -1,9 +1,13 @@
 package dev.kad.transport.tcp;
 
+import static dev.kad.transport.tcp.WireBodies.codec;
+import static dev.kad.transport.tcp.WireBodies.decoded;
+import static dev.kad.transport.tcp.WireBodies.edited;
+import static dev.kad.transport.tcp.WireBodies.msg;
+import static dev.kad.transport.tcp.WireBodies.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
@@ -12,8 +16,6 @@ import dev.kad.api.message.Message;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,35 +58,10 @@ class SubscribedWireTest {
     Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
   }
 
-  private static WireCodec codec(WireFormat format) {
-    return new WireCodec(format, 160, 100, 64 * 1024);
-  }
-
-  private static ObjectNode tree(WireFormat format, Message message) throws IOException {
-    ByteBuf frame = codec(format).encode(ALLOC, 42, message);
-    try {
-      frame.skipBytes(WireCodec.LENGTH_BYTES);
-      return (ObjectNode)
-          new ObjectMapper(WireCodec.factory(format)).readTree(ByteBufUtil.getBytes(frame));
-    } finally {
-      frame.release();
-    }
-  }
-
-  private static byte[] edited(WireFormat format, Message message, Consumer<ObjectNode> edit)
+  /** The body of {@code message}, its {@code msg} object changed by {@code edit}. */
+  private static byte[] editedMsg(WireFormat format, Message message, Consumer<ObjectNode> edit)
       throws IOException {
-    ObjectNode tree = tree(format, message);
-    edit.accept((ObjectNode) tree.get("msg"));
-    return new ObjectMapper(WireCodec.factory(format)).writeValueAsBytes(tree);
-  }
-
-  private static Message decoded(WireFormat format, byte[] body) {
-    ByteBuf buf = Unpooled.wrappedBuffer(body);
-    try {
-      return codec(format).decode(buf).message();
-    } finally {
-      buf.release();
-    }
+    return edited(format, message, t -> edit.accept(msg(t)));
   }
 
   @ParameterizedTest
@@ -92,7 +69,7 @@ class SubscribedWireTest {
   void aRenewalAndANewSubscriptionSurviveTheRoundTrip(WireFormat format) throws IOException {
     for (boolean renewed : new boolean[] {false, true}) {
       Response.Subscribed s = new Response.Subscribed(SENDER, Duration.ofSeconds(90), renewed);
-      assertThat(decoded(format, edited(format, s, m -> {}))).isEqualTo(s);
+      assertThat(decoded(format, editedMsg(format, s, m -> {}))).isEqualTo(s);
     }
   }
 
@@ -110,9 +87,9 @@ class SubscribedWireTest {
   @EnumSource(WireFormat.class)
   void readsAnAnswerWithoutTheFieldAsANewSubscription(WireFormat format) throws IOException {
     Response.Subscribed renewal = new Response.Subscribed(SENDER, Duration.ofSeconds(90), true);
-    assertThat(decoded(format, edited(format, renewal, m -> m.remove("renewed"))))
+    assertThat(decoded(format, editedMsg(format, renewal, m -> m.remove("renewed"))))
         .isEqualTo(new Response.Subscribed(SENDER, Duration.ofSeconds(90), false));
-    assertThat(decoded(format, edited(format, renewal, m -> m.put("renewed", false))))
+    assertThat(decoded(format, editedMsg(format, renewal, m -> m.put("renewed", false))))
         .isEqualTo(new Response.Subscribed(SENDER, Duration.ofSeconds(90), false));
   }
 
@@ -142,16 +119,16 @@ class SubscribedWireTest {
   void refusesAMalformedFieldOrOneOnAnotherType(WireFormat format) throws IOException {
     Response.Subscribed renewal = new Response.Subscribed(SENDER, Duration.ofSeconds(90), true);
     assertRefused(
-        decodedLater(format, edited(format, renewal, m -> m.put("renewed", 1))),
+        decodedLater(format, editedMsg(format, renewal, m -> m.put("renewed", 1))),
         "renewed must be true or false but was an integer");
     assertRefused(
         decodedLater(
-            format, edited(format, new Response.Pong(SENDER), m -> m.put("renewed", true))),
+            format, editedMsg(format, new Response.Pong(SENDER), m -> m.put("renewed", true))),
         "pong has an unknown or repeated field 'renewed'");
     assertRefused(
         decodedLater(
             format,
-            edited(
+            editedMsg(
                 format,
                 new Request.Subscribe(SENDER, Messages.id(3).asKey(), Duration.ofSeconds(9)),
                 m -> m.put("renewed", true))),

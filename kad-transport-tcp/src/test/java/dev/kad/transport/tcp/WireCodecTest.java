@@ -1,11 +1,15 @@
 package dev.kad.transport.tcp;
 
+import static dev.kad.transport.tcp.WireBodies.MAX_VALUE;
+import static dev.kad.transport.tcp.WireBodies.codec;
+import static dev.kad.transport.tcp.WireBodies.decoded;
+import static dev.kad.transport.tcp.WireBodies.edited;
+import static dev.kad.transport.tcp.WireBodies.msg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
@@ -18,7 +22,6 @@ import dev.kad.api.message.Message;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.ByteArrayOutputStream;
@@ -37,31 +40,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class WireCodecTest {
 
   private static final UnpooledByteBufAllocator ALLOC = new UnpooledByteBufAllocator(false);
-  private static final int MAX_VALUE = 100;
   private static final Contact SENDER = Messages.contact(1, new Address("127.0.0.1", 7000));
-
-  private static WireCodec codec(WireFormat format) {
-    return new WireCodec(format, 160, MAX_VALUE, 64 * 1024);
-  }
-
-  /**
-   * The body the codec writes for {@code message}, read as a tree, changed by {@code edit} and
-   * written again in {@code format}.
-   */
-  private static byte[] edited(WireFormat format, Message message, Consumer<ObjectNode> edit)
-      throws IOException {
-    ObjectMapper mapper = new ObjectMapper(WireCodec.factory(format));
-    ByteBuf frame = codec(format).encode(ALLOC, 42, message);
-    ObjectNode tree;
-    try {
-      frame.skipBytes(WireCodec.LENGTH_BYTES);
-      tree = (ObjectNode) mapper.readTree(ByteBufUtil.getBytes(frame));
-    } finally {
-      frame.release();
-    }
-    edit.accept(tree);
-    return mapper.writeValueAsBytes(tree);
-  }
 
   private static void assertRefused(WireFormat format, byte[] body, String messagePart) {
     ByteBuf buf = Unpooled.wrappedBuffer(body);
@@ -72,10 +51,6 @@ class WireCodecTest {
     } finally {
       buf.release();
     }
-  }
-
-  private static ObjectNode msg(ObjectNode frame) {
-    return (ObjectNode) frame.get("msg");
   }
 
   @ParameterizedTest
@@ -515,15 +490,6 @@ class WireCodecTest {
         new Request.Subscribe(SENDER, key, Duration.ofSeconds(30), fromClient),
         new Request.Unsubscribe(SENDER, key, fromClient),
         new Request.Notify(SENDER, key, List.of(Messages.value(3)), fromClient));
-  }
-
-  private static Message decoded(WireFormat format, byte[] body) {
-    ByteBuf buf = Unpooled.wrappedBuffer(body);
-    try {
-      return codec(format).decode(buf).message();
-    } finally {
-      buf.release();
-    }
   }
 
   @ParameterizedTest
