@@ -139,9 +139,9 @@ final class DefaultKadNode implements KadNode {
   private final AtomicLong lastHeardMillis = new AtomicLong(NEVER);
 
   /**
-   * Whether a request failed while nothing had arrived from the network for a hard timeout: the
-   * node looks cut off, and the next message it hears shows the network back ({@link
-   * #heardFromNetwork}).
+   * Whether a request timed out with nothing heard from the network since it was sent ({@link
+   * #failed}): the node looks cut off, and the next message it hears shows the network back
+   * ({@link #heardFromNetwork}).
    */
   private final AtomicBoolean cutOff = new AtomicBoolean();
 
