@@ -140,8 +140,8 @@ final class DefaultKadNode implements KadNode {
 
   /**
    * Whether a request timed out with nothing heard from the network since it was sent ({@link
-   * #failed}): the node looks cut off, and the next message it hears shows the network back
-   * ({@link #heardFromNetwork}).
+   * #failed}): the node looks cut off, and the next message it hears shows the network back ({@link
+   * #heardFromNetwork}).
    */
   private final AtomicBoolean cutOff = new AtomicBoolean();
 
