@@ -37,7 +37,8 @@ public record Address(String host, int port) {
   public Address {
     Objects.requireNonNull(host, "host");
     if (host.isBlank()) {
-      throw new IllegalArgumentException("host must not be blank but was " + QuotedText.of(host));
+      throw new IllegalArgumentException(
+          "host must not be blank but was " + Printable.quoted(host));
     }
     if (host.length() > MAX_HOST_LENGTH) {
       throw new IllegalArgumentException(
@@ -58,7 +59,7 @@ public record Address(String host, int port) {
       // parse() reads back.
       throw new IllegalArgumentException(
           "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was "
-              + QuotedText.of(host));
+              + Printable.quoted(host));
     }
     if (endsInNumber(host) && !isDottedQuad(host)) {
       // The JDK reads "167772165", "10.5" or "0167772165" as 10.0.0.5 (and the C resolver under
@@ -68,7 +69,7 @@ public record Address(String host, int port) {
       throw new IllegalArgumentException(
           "host ending in a number must be an IPv4 address a.b.c.d of decimal parts in [0, 255]"
               + " but was "
-              + QuotedText.of(host));
+              + Printable.quoted(host));
     }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
@@ -210,13 +211,13 @@ public record Address(String host, int port) {
     int colon = s.lastIndexOf(':');
     if (colon <= 0 || colon == s.length() - 1) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT but was " + QuotedText.of(text));
+          "address must be HOST:PORT but was " + Printable.quoted(text));
     }
     String host = s.substring(0, colon);
     String portText = s.substring(colon + 1);
     if (portText.length() > 5 || !portText.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT with a numeric port but was " + QuotedText.of(text));
+          "address must be HOST:PORT with a numeric port but was " + Printable.quoted(text));
     }
     boolean bracketed = host.startsWith("[") && host.endsWith("]") && host.length() >= 2;
     if (bracketed) {
@@ -224,20 +225,20 @@ public record Address(String host, int port) {
     }
     if (host.indexOf('[') >= 0 || host.indexOf(']') >= 0) {
       throw new IllegalArgumentException(
-          "address must be HOST:PORT or [IPV6]:PORT but was " + QuotedText.of(text));
+          "address must be HOST:PORT or [IPV6]:PORT but was " + Printable.quoted(text));
     }
     if ((bracketed || host.indexOf(':') >= 0) && !host.isEmpty() && !isIpv6Literal(host)) {
       throw new IllegalArgumentException(
           "address must be HOST:PORT, [IPV6]:PORT or IPV6:PORT, and "
-              + QuotedText.of(host)
+              + Printable.quoted(host)
               + " is not an IPv6 literal (a port missing?) in "
-              + QuotedText.of(text));
+              + Printable.quoted(text));
     }
     try {
       return new Address(host, Integer.parseInt(portText));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "invalid address " + QuotedText.of(text) + ": " + e.getMessage(), e);
+          "invalid address " + Printable.quoted(text) + ": " + e.getMessage(), e);
     }
   }
 

@@ -68,12 +68,12 @@ public abstract sealed class KadId permits NodeId, Key {
               + " must be 40 or 64 hex digits but was "
               + hex.length()
               + ": "
-              + QuotedText.of(hex));
+              + Printable.quoted(hex));
     }
     try {
       return HEX.parseHex(hex);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(what + " is not hexadecimal: " + QuotedText.of(hex), e);
+      throw new IllegalArgumentException(what + " is not hexadecimal: " + Printable.quoted(hex), e);
     }
   }
 

@@ -84,9 +84,14 @@ final class Messages {
     Arbitrary<List<Contact>> contactLists = contacts.list().ofMaxSize(6);
     Arbitrary<Duration> ttls =
         Arbitraries.longs().between(0, 10_000_000_000L).map(Duration::ofMillis);
-    // A peer's words arrive as they were when printable (PeerText): any script, no controls.
+    // A peer's words arrive as they were when printable (PeerText): any script, no control or
+    // format characters (a soft hyphen, an Arabic letter mark), which are escaped.
     StringArbitrary words =
-        Arbitraries.strings().withCharRange(' ', '~').withCharRange('\u00a0', '\u07ff');
+        Arbitraries.strings()
+            .withCharRange(' ', '~')
+            .withCharRange('\u00a0', '\u07ff')
+            .excludeChars('\u00ad', '\u061c', '\u06dd', '\u070f')
+            .excludeChars('\u0600', '\u0601', '\u0602', '\u0603', '\u0604', '\u0605');
     Arbitrary<Response.Rejected> rejections =
         Combinators.combine(Arbitraries.integers().between(0, 100), words.ofMaxLength(40))
             .as(Response.Rejected::new);
