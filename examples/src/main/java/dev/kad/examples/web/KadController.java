@@ -22,6 +22,8 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.http.server.PathContainer;
@@ -31,6 +33,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -89,6 +92,15 @@ class KadController {
       @PathVariable String key,
       @RequestBody(required = false) byte[] body,
       ServerHttpRequest request) {
+    String coding = request.getHeaders().getFirst(HttpHeaders.CONTENT_ENCODING);
+    if (coding != null && !coding.isBlank() && !coding.strip().equalsIgnoreCase("identity")) {
+      // Nothing here decodes a request body: a gzip body would be stored compressed.
+      throw new ResponseStatusException(
+          HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+          "Content-Encoding '"
+              + (coding.length() > 40 ? coding.substring(0, 40) + "..." : coding)
+              + "' is not supported: send the value uncompressed");
+    }
     byte[] value = body == null ? new byte[0] : body;
     return node.put(key(key, request), value)
         .timeout(timeout)

@@ -375,6 +375,20 @@ class KadWebApplicationTest {
   }
 
   @Test
+  void aCompressedBodyIsA415ProblemAndNotStored() throws java.io.IOException {
+    // Nothing decodes a request's Content-Encoding: the compressed bytes were stored as the value.
+    assertThat(rawExchangeWith("PUT /keys/gzipped", "Content-Encoding: gzip", "gzip bytes"))
+        .startsWith("HTTP/1.1 415 ")
+        .containsIgnoringCase("content-type: application/problem+json")
+        .contains("Content-Encoding 'gzip' is not supported: send the value uncompressed")
+        .doesNotContain("\tat ");
+    awaitJoined();
+    assertThat(node.get(Key.of("gzipped")).collectList().block(BOUND)).isEmpty();
+    assertThat(rawExchangeWith("PUT /keys/plain", "Content-Encoding: identity", "v"))
+        .startsWith("HTTP/1.1 200 ");
+  }
+
+  @Test
   void anAcceptHeaderThatDoesNotParseIsA406ProblemWithABody() throws java.io.IOException {
     // Spring read the header again to write the problem: a 406 without a body (GET), or Spring
     // Boot's error JSON instead of a problem (PUT).
