@@ -1,5 +1,6 @@
 package dev.kad.examples.web;
 
+import dev.kad.api.Printable;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +35,6 @@ class AcceptHeaderFilter implements WebFilter, Ordered {
 
   /** The most media types Spring sorts ({@link MimeTypeUtils#sortBySpecificity}). */
   static final int MAX_ACCEPTED_TYPES = 50;
-
-  /** How much of the header a problem quotes. */
-  private static final int MAX_QUOTED_CHARS = 64;
 
   private static final ResolvableType PROBLEM = ResolvableType.forClass(ProblemDetail.class);
 
@@ -81,7 +79,7 @@ class AcceptHeaderFilter implements WebFilter, Ordered {
       types = new ArrayList<>(MediaType.parseMediaTypes(values));
     } catch (IllegalArgumentException e) {
       return "the Accept header "
-          + quoted(header)
+          + Printable.quoted(header)
           + " is not a list of media types: "
           + cause(e)
           + " (e.g. Accept: application/json)";
@@ -97,7 +95,7 @@ class AcceptHeaderFilter implements WebFilter, Ordered {
       MimeTypeUtils.sortBySpecificity(types);
       return null;
     } catch (IllegalArgumentException e) {
-      return "the Accept header " + quoted(header) + " cannot be sorted: " + cause(e);
+      return "the Accept header " + Printable.quoted(header) + " cannot be sorted: " + cause(e);
     }
   }
 
@@ -106,12 +104,6 @@ class AcceptHeaderFilter implements WebFilter, Ordered {
     String message = String.valueOf(e.getMessage());
     int at = message.lastIndexOf("\": ");
     return at >= 0 ? message.substring(at + 3) : message;
-  }
-
-  private static String quoted(String text) {
-    return text.length() <= MAX_QUOTED_CHARS
-        ? "'" + text + "'"
-        : "'" + text.substring(0, MAX_QUOTED_CHARS) + "...' (" + text.length() + " chars)";
   }
 
   @SuppressWarnings("unchecked") // canWrite checked that it writes a ProblemDetail

@@ -5,6 +5,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
+import dev.kad.api.Printable;
 import dev.kad.examples.web.Views.LookupEventView;
 import dev.kad.examples.web.Views.NodeView;
 import dev.kad.examples.web.Views.PutView;
@@ -97,9 +98,9 @@ class KadController {
       // Nothing here decodes a request body: a gzip body would be stored compressed.
       throw new ResponseStatusException(
           HttpStatus.UNSUPPORTED_MEDIA_TYPE,
-          "Content-Encoding '"
-              + (coding.length() > 40 ? coding.substring(0, 40) + "..." : coding)
-              + "' is not supported: send the value uncompressed");
+          "Content-Encoding "
+              + Printable.quoted(coding)
+              + " is not supported: send the value uncompressed");
     }
     byte[] value = body == null ? new byte[0] : body;
     return node.put(key(key, request), value)
