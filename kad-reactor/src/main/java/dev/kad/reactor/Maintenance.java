@@ -146,7 +146,7 @@ final class Maintenance implements Disposable {
     // count, and it stayed for hours, until hourly refreshes were answered in between. The
     // freshest contact that is not due is asked first: its answer shows the node connected, and
     // the failures that follow count.
-    return freshestNotDue(due)
+    return freshestNotDue(cutoff)
         .map(this::ping)
         .orElse(Mono.empty())
         .thenMany(Flux.fromIterable(due).flatMap(this::ping, config.alpha()))
@@ -157,17 +157,25 @@ final class Maintenance implements Disposable {
     return node.call(c, new Request.Ping(node.contact())).onErrorResume(e -> Mono.empty()).then();
   }
 
-  /** The contact heard from last, among those not {@code due} a liveness ping. */
-  private Optional<Contact> freshestNotDue(List<Contact> due) {
+  /**
+   * The contact heard from last among those not due a ping (the oldest of a bucket unheard since
+   * {@code cutoff}): the tail of some bucket, since buckets keep their least recently seen contact
+   * first, unless that tail is its bucket's only contact and due.
+   */
+  private Optional<Contact> freshestNotDue(Instant cutoff) {
     Contact freshest = null;
     Instant seen = Instant.MIN;
     for (RoutingTableSnapshot.Bucket bucket : node.routingTable().buckets()) {
-      for (Contact c : bucket.contacts()) {
-        Instant at = node.lastSeen(c.id());
-        if (at.isAfter(seen) && !due.contains(c)) {
-          freshest = c;
-          seen = at;
-        }
+      List<Contact> contacts = bucket.contacts();
+      if (contacts.isEmpty()) {
+        continue;
+      }
+      Contact last = contacts.get(contacts.size() - 1);
+      Instant at = node.lastSeen(last.id());
+      boolean due = contacts.size() == 1 && !at.isAfter(cutoff);
+      if (!due && at.isAfter(seen)) {
+        freshest = last;
+        seen = at;
       }
     }
     return Optional.ofNullable(freshest);
