@@ -40,6 +40,8 @@ import reactor.util.retry.Retry;
  */
 class UsingTheEngineTest {
 
+  private static final Duration SECOND = Duration.ofSeconds(1);
+
   private static final KadConfig CONFIG = KadConfig.builder().k(20).alpha(3).build();
 
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
@@ -124,6 +126,29 @@ class UsingTheEngineTest {
 
     assertThat(watched).containsExactly("hello", "again");
     assertThat(first.stopRepublishing(key)).isTrue();
+  }
+
+  @Test
+  void aWatchIsAwaitedOnVirtualTimeByTakingTheValuesATestExpects() {
+    KadNode first = start();
+    KadNode second = start();
+    await(second.bootstrap(List.of(first.address())));
+    Key key = Key.of("user:42");
+    await(first.put(key, "hello".getBytes(UTF_8)));
+
+    // The put is delayed on the same virtual clock, so it runs while the watch is subscribed.
+    List<String> watched =
+        await(
+            second
+                .watch(key)
+                .map(v -> new String(v.data(), UTF_8))
+                .take(2)
+                .collectList()
+                .zipWith(
+                    first.put(key, "again".getBytes(UTF_8)).delaySubscription(SECOND, time),
+                    (values, put) -> values));
+
+    assertThat(watched).containsExactly("hello", "again");
   }
 
   @Test
