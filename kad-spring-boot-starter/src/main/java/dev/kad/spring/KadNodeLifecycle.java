@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -22,6 +23,7 @@ import org.springframework.context.SmartLifecycle;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.retry.Retry;
 
@@ -96,6 +98,10 @@ public class KadNodeLifecycle implements SmartLifecycle {
   private final Clock clock;
   private final Scheduler scheduler;
   private final AtomicReference<BootstrapStatus> status;
+
+  /** Every status as it is set, replaying the latest to each new subscriber; see {@link #set}. */
+  private final Sinks.Many<BootstrapStatus> statuses = Sinks.many().replay().latest();
+
   private volatile Disposable joining;
   private volatile boolean running;
   private volatile boolean joinedOnce;
@@ -168,6 +174,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
                     : BootstrapStatus.State.RUNNING,
                 clock.instant(),
                 Optional.empty()));
+    statuses.tryEmitNext(status.get());
   }
 
   /**
@@ -202,6 +209,56 @@ public class KadNodeLifecycle implements SmartLifecycle {
    */
   public BootstrapStatus status() {
     return status.get();
+  }
+
+  /**
+   * Where joining stands, live: the current status first, then every change (each attempt, failure
+   * and join, rejoins too), until the node closes. Each subscriber gets the latest status at once
+   * and the changes after it; a slow one does not hold joining up (statuses it had no demand for
+   * are dropped but the latest).
+   *
+   * @return the statuses; completes when the node closes
+   */
+  public Flux<BootstrapStatus> statuses() {
+    return statuses.asFlux().onBackpressureLatest().takeUntilOther(node.onClose());
+  }
+
+  /**
+   * Completes once the node has joined its network, at once when it has: with the status that says
+   * so ({@link BootstrapStatus.State#DONE}, or {@link BootstrapStatus.State#NOT_CONFIGURED} for a
+   * node without bootstrap addresses, the first of its network). A node rejoining after it lost its
+   * network has not joined until the rejoin succeeds. For an application or a test that must wait
+   * for the background join before it uses the node, without polling {@link #status()}.
+   *
+   * @return the status once joined; errors with {@link NodeClosedException} when the node closes
+   *     first
+   */
+  public Mono<BootstrapStatus> joined() {
+    return statuses()
+        .filter(
+            s ->
+                s.state() == BootstrapStatus.State.DONE
+                    || s.state() == BootstrapStatus.State.NOT_CONFIGURED)
+        .next()
+        .switchIfEmpty(
+            Mono.error(
+                () ->
+                    new NodeClosedException(
+                        "kad node " + node.id().toShortHex() + " closed before it joined")));
+  }
+
+  /**
+   * Sets the status and tells {@link #statuses()}; serialized, so the statuses arrive in the order
+   * they were set.
+   *
+   * @return the status before
+   */
+  private synchronized BootstrapStatus set(UnaryOperator<BootstrapStatus> change) {
+    BootstrapStatus previous = status.get();
+    BootstrapStatus next = change.apply(previous);
+    status.set(next);
+    statuses.tryEmitNext(next);
+    return previous;
   }
 
   /**
@@ -240,7 +297,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
       return;
     }
     // A node that joined before and has since lost every contact rejoins.
-    Mono<Void> first = joined() ? Mono.empty() : join(joinedOnce);
+    Mono<Void> first = hasJoined() ? Mono.empty() : join(joinedOnce);
     joining =
         first
             .thenMany(checks())
@@ -253,7 +310,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
                         e.toString()));
   }
 
-  private boolean joined() {
+  private boolean hasJoined() {
     return joinedOnce && (alone || node.stats().contacts() > 0);
   }
 
@@ -278,11 +335,13 @@ public class KadNodeLifecycle implements SmartLifecycle {
           if (seeds.stream().anyMatch(node.contact().address()::sameEndpoint)) {
             ownSeed = true;
           }
-          status.set(status(BootstrapStatus.State.RUNNING, Optional.empty(), 0, rejoin));
+          BootstrapStatus running =
+              status(BootstrapStatus.State.RUNNING, Optional.empty(), 0, rejoin);
+          set(s -> running);
           return Mono.defer(
                   () -> {
                     int n = attempts.incrementAndGet();
-                    status.updateAndGet(
+                    set(
                         s ->
                             new BootstrapStatus(
                                 s.state(), s.at(), s.error(), n, rejoin, s.ownSeed()));
@@ -325,7 +384,8 @@ public class KadNodeLifecycle implements SmartLifecycle {
     }
     joinedOnce = true;
     joinedAt = clock.instant();
-    status.set(status(BootstrapStatus.State.DONE, Optional.empty(), attempts, rejoin));
+    BootstrapStatus done = status(BootstrapStatus.State.DONE, Optional.empty(), attempts, rejoin);
+    set(s -> done);
   }
 
   /**
@@ -434,13 +494,13 @@ public class KadNodeLifecycle implements SmartLifecycle {
     if (e instanceof NoSeedAnsweredException n && !n.selfSeeds().isEmpty()) {
       ownSeed = true;
     }
-    BootstrapStatus previous =
-        status.getAndSet(
-            status(
-                BootstrapStatus.State.FAILED,
-                Optional.of(String.valueOf(e.getMessage())),
-                attempts,
-                rejoin));
+    BootstrapStatus failed =
+        status(
+            BootstrapStatus.State.FAILED,
+            Optional.of(String.valueOf(e.getMessage())),
+            attempts,
+            rejoin);
+    BootstrapStatus previous = set(s -> failed);
     if (previous.state() == BootstrapStatus.State.FAILED) {
       log.debug(
           "kad node {} could not bootstrap from {} again ({} attempts): {}",

@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -917,6 +918,59 @@ class KadNodeLifecycleTest {
     vts.advanceTimeBy(Duration.ofHours(1));
     assertThat(attempts).isEmpty();
     assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.NOT_CONFIGURED);
+    lifecycle.stop();
+  }
+
+  @Test
+  void joinedCompletesWhenTheBackgroundJoinSucceedsAndStatusesShowEveryStepOnTheWay() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    List<BootstrapStatus.State> seen = new CopyOnWriteArrayList<>();
+    lifecycle.statuses().subscribe(s -> seen.add(s.state()));
+    CompletableFuture<BootstrapStatus> joined = lifecycle.joined().toFuture();
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(joined).isNotDone();
+
+    start(network.newTransport(SEED), NodeListener.NONE);
+    vts.advanceTimeBy(KadNodeLifecycle.MAX_RETRY_DELAY.plusSeconds(1));
+
+    assertThat(joined).isCompletedWithValueMatching(s -> s.state() == BootstrapStatus.State.DONE);
+    assertThat(seen).startsWith(BootstrapStatus.State.RUNNING).endsWith(BootstrapStatus.State.DONE);
+    assertThat(seen).contains(BootstrapStatus.State.FAILED);
+    // Once joined, a later subscriber hears it at once.
+    StepVerifier.create(lifecycle.joined())
+        .assertNext(s -> assertThat(s.state()).isEqualTo(BootstrapStatus.State.DONE))
+        .verifyComplete();
+    lifecycle.stop();
+  }
+
+  @Test
+  void joinedErrorsWhenTheNodeClosesFirstAndStatusesComplete() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    CompletableFuture<BootstrapStatus> joined = lifecycle.joined().toFuture();
+    CompletableFuture<List<BootstrapStatus>> statuses =
+        lifecycle.statuses().collectList().toFuture();
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    VirtualTime.await(vts, lifecycle.close());
+
+    assertThat(joined)
+        .failsWithin(Duration.ZERO)
+        .withThrowableThat()
+        .havingCause()
+        .isInstanceOf(NodeClosedException.class)
+        .withMessageContaining("closed before it joined");
+    assertThat(statuses).isCompletedWithValueMatching(list -> !list.isEmpty());
+  }
+
+  @Test
+  void aNodeWithoutSeedsHasJoinedAtOnce() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
+    lifecycle.start();
+    StepVerifier.create(lifecycle.joined())
+        .assertNext(s -> assertThat(s.state()).isEqualTo(BootstrapStatus.State.NOT_CONFIGURED))
+        .verifyComplete();
     lifecycle.stop();
   }
 
