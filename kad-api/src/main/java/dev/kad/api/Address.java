@@ -2,15 +2,35 @@ package dev.kad.api;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * Where a node can be reached: a host (name, IPv4 or IPv6 literal) and a port. The TCP transport
  * dials it; the in-memory transport of the testkit uses synthetic addresses of the same form.
  *
+ * <p>The host is kept in one canonical text per endpoint, so {@link #equals} means the same
+ * endpoint and every table, pool and map keyed by addresses holds one entry per peer however its
+ * address was written. Nothing is looked up:
+ *
+ * <ul>
+ *   <li>a host name in lower case ({@code Kad-0.Example} is {@code kad-0.example}), as DNS compares
+ *       names (RFC 4343);
+ *   <li>an IPv4 address as a dotted quad without leading zeros ({@code 010.000.000.005} is {@code
+ *       10.0.0.5}, as the transport and the subnet limits read it);
+ *   <li>an IPv6 literal in the text of RFC 5952: lower case, no leading zeros, the longest run of
+ *       two or more zero groups as {@code ::} (the first of runs as long), a single zero group
+ *       written out, the last 32 bits in hex ({@code ::192.0.2.1} is {@code ::c000:201}), and the
+ *       {@code %zone} as written, since interface names are case-sensitive;
+ *   <li>an IPv4-mapped IPv6 address ({@code ::ffff:192.0.2.1}) as the IPv4 address it maps, its
+ *       zone dropped: the JDK dials it as that IPv4 address ({@link java.net.Inet4Address}), and a
+ *       peer has one address, one subnet and one connection either way.
+ * </ul>
+ *
+ * <p>{@link #host()} and {@link #toString()} return the canonical text, which is also what goes on
+ * the wire.
+ *
  * @param host the host name or IP literal, without brackets: at most {@value #MAX_HOST_LENGTH}
- *     ASCII letters, digits, {@code . - _ : %}
+ *     ASCII letters, digits, {@code . - _ : %}; kept in its canonical text
  * @param port the port, in {@code [0, 65535]}
  */
 public record Address(String host, int port) {
@@ -23,7 +43,7 @@ public record Address(String host, int port) {
   public static final int MAX_HOST_LENGTH = 253;
 
   /**
-   * Validates the parts.
+   * Validates the parts and keeps the host in its canonical text (see above).
    *
    * @param host the host name or IP literal, without brackets: at most {@value #MAX_HOST_LENGTH}
    *     ASCII letters, digits, {@code . - _ : %} (a host name in its ASCII form, IDNA's for names
@@ -54,14 +74,19 @@ public record Address(String host, int port) {
                 (int) c, i));
       }
     }
-    if ((host.indexOf(':') >= 0 || host.indexOf('%') >= 0) && ipv6Bytes(host) == null) {
-      // No host name has either: such an address could be dialed by no one, nor printed as text
-      // parse() reads back.
-      throw new IllegalArgumentException(
-          "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was "
-              + Printable.quoted(host));
+    byte[] ipv6 = null;
+    if (host.indexOf(':') >= 0 || host.indexOf('%') >= 0) {
+      ipv6 = ipv6Bytes(host);
+      if (ipv6 == null) {
+        // No host name has either: such an address could be dialed by no one, nor printed as text
+        // parse() reads back.
+        throw new IllegalArgumentException(
+            "host with a ':' or '%' must be an IPv6 literal (with an optional %zone) but was "
+                + Printable.quoted(host));
+      }
     }
-    if (endsInNumber(host) && !isDottedQuad(host)) {
+    boolean numeric = ipv6 == null && endsInNumber(host);
+    if (numeric && !isDottedQuad(host)) {
       // The JDK reads "167772165", "10.5" or "0167772165" as 10.0.0.5 (and the C resolver under
       // it "0x0a000005"), but as host names each would be a subnet of its own, and one peer could
       // pass the maxPerSubnet limit once per spelling of its address. A name whose last label is a
@@ -74,6 +99,134 @@ public record Address(String host, int port) {
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
     }
+    host = ipv6 != null ? ipText(ipv6, host) : numeric ? dottedQuadText(host) : lowerCase(host);
+  }
+
+  /**
+   * The canonical text of an IP literal from its bytes: a dotted quad for an IPv4(-mapped) address,
+   * otherwise RFC 5952's IPv6 text followed by the zone of {@code literal}, if any.
+   */
+  private static String ipText(byte[] ip, String literal) {
+    StringBuilder s = new StringBuilder(literal.length());
+    if (ip.length == 4) {
+      return appendDottedQuad(s, ip, 0).toString();
+    }
+    if (isIpv4Mapped(ip)) {
+      return appendDottedQuad(s, ip, 12).toString();
+    }
+    // The longest run of two or more zero groups; the first of runs as long (RFC 5952 4.2.3).
+    int runStart = -1;
+    int runLength = 1;
+    for (int i = 0; i < 8; ) {
+      if (group(ip, i) != 0) {
+        i++;
+        continue;
+      }
+      int start = i;
+      while (i < 8 && group(ip, i) == 0) {
+        i++;
+      }
+      if (i - start > runLength) {
+        runStart = start;
+        runLength = i - start;
+      }
+    }
+    for (int i = 0; i < 8; i++) {
+      if (i == runStart) {
+        s.append("::");
+        i += runLength - 1;
+        continue;
+      }
+      if (i > 0 && s.charAt(s.length() - 1) != ':') {
+        s.append(':');
+      }
+      appendHex(s, group(ip, i));
+    }
+    int percent = literal.indexOf('%');
+    if (percent >= 0) {
+      s.append(literal, percent, literal.length());
+    }
+    return s.toString();
+  }
+
+  /** Whether {@code ip} is in ::ffff:0:0/96: 80 zero bits, then 16 one bits. */
+  private static boolean isIpv4Mapped(byte[] ip) {
+    for (int i = 0; i < 10; i++) {
+      if (ip[i] != 0) {
+        return false;
+      }
+    }
+    return ip[10] == (byte) 0xff && ip[11] == (byte) 0xff;
+  }
+
+  private static int group(byte[] ip, int i) {
+    return (ip[2 * i] & 0xff) << 8 | ip[2 * i + 1] & 0xff;
+  }
+
+  /** Appends {@code value}, in {@code [0, 0xffff]}, in lower-case hex without leading zeros. */
+  private static void appendHex(StringBuilder s, int value) {
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      int digit = value >> shift & 0xf;
+      if (shift == 0 || value >> shift != 0) {
+        s.append(Character.forDigit(digit, 16));
+      }
+    }
+  }
+
+  private static StringBuilder appendDottedQuad(StringBuilder s, byte[] ip, int from) {
+    for (int i = from; i < from + 4; i++) {
+      if (i > from) {
+        s.append('.');
+      }
+      s.append(ip[i] & 0xff);
+    }
+    return s;
+  }
+
+  /** A dotted quad (checked) without leading zeros, the very instance when it has none. */
+  private static String dottedQuadText(String quad) {
+    boolean leadingZero = false;
+    for (int i = 0; i < quad.length() - 1 && !leadingZero; i++) {
+      leadingZero =
+          quad.charAt(i) == '0'
+              && (i == 0 || quad.charAt(i - 1) == '.')
+              && quad.charAt(i + 1) != '.';
+    }
+    if (!leadingZero) {
+      return quad;
+    }
+    StringBuilder s = new StringBuilder(quad.length());
+    int value = 0;
+    for (int i = 0; i <= quad.length(); i++) {
+      char c = i < quad.length() ? quad.charAt(i) : '.';
+      if (c == '.') {
+        s.append(value);
+        if (i < quad.length()) {
+          s.append('.');
+        }
+        value = 0;
+      } else {
+        value = value * 10 + (c - '0');
+      }
+    }
+    return s.toString();
+  }
+
+  /** {@code name} with ASCII upper-case letters lowered, the very instance when it has none. */
+  private static String lowerCase(String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        char[] chars = name.toCharArray();
+        for (int j = i; j < chars.length; j++) {
+          if (chars[j] >= 'A' && chars[j] <= 'Z') {
+            chars[j] += 'a' - 'A';
+          }
+        }
+        return new String(chars);
+      }
+    }
+    return name;
   }
 
   /**
@@ -141,9 +294,10 @@ public record Address(String host, int port) {
   }
 
   /**
-   * Equal when host and port are, as a record's equality; written out to check identity and the
-   * port before the host, since routing tables compare a contact's address on every message, and
-   * most often with the very instance they hold.
+   * Equal when host and port are, as a record's equality: since the host is kept in its canonical
+   * text, when both name the same endpoint. Written out to check identity and the port before the
+   * host, since routing tables compare a contact's address on every message, and most often with
+   * the very instance they hold.
    *
    * @param o the other object
    * @return whether it is an address with the same host and port
@@ -154,34 +308,15 @@ public record Address(String host, int port) {
   }
 
   /**
-   * Whether {@code other} names the same endpoint: the same port, and the same host ignoring case
-   * (host names are case-insensitive), or the same IPv6 address and zone however each literal is
-   * written ({@code fd00::5} and {@code FD00:0:0:0:0:0:0:5} alike). No name is looked up.
+   * Whether {@code other} names the same endpoint: {@link #equals}, since every address keeps its
+   * host in one canonical text ({@code fd00::5} and {@code FD00:0:0:0:0:0:0:5} are one address, as
+   * are {@code Kad-0.example} and {@code kad-0.example}). No name is looked up.
    *
    * @param other another address
    * @return true when both name the same host and port
    */
   public boolean sameEndpoint(Address other) {
-    if (port != other.port) {
-      return false;
-    }
-    if (host.equalsIgnoreCase(other.host)) {
-      return true;
-    }
-    if (host.indexOf(':') < 0 || other.host.indexOf(':') < 0) {
-      return false;
-    }
-    byte[] a = ipv6Bytes(host);
-    byte[] b = ipv6Bytes(other.host);
-    return a != null
-        && b != null
-        && Arrays.equals(a, b)
-        && zone(host).equalsIgnoreCase(zone(other.host));
-  }
-
-  private static String zone(String host) {
-    int percent = host.indexOf('%');
-    return percent < 0 ? "" : host.substring(percent);
+    return equals(Objects.requireNonNull(other, "other"));
   }
 
   /**
@@ -251,7 +386,8 @@ public record Address(String host, int port) {
 
   /**
    * The address an IPv6 literal with an optional {@code %zone} names, without its zone, or null
-   * when {@code host} is no such literal. Only hex digits, colons and dots reach {@link
+   * when {@code host} is no such literal: 16 bytes, or the 4 of the IPv4 address an IPv4-mapped
+   * literal names, as the JDK returns it. Only hex digits, colons and dots reach {@link
    * InetAddress#getByName}, starting with a hex digit or a colon, which it parses as a literal and
    * never resolves.
    */
@@ -283,7 +419,7 @@ public record Address(String host, int port) {
   }
 
   /**
-   * The address as {@code host:port}, with brackets around an IPv6 literal.
+   * The address as {@code host:port} in its canonical text, with brackets around an IPv6 literal.
    *
    * @return the text form, accepted by {@link #parse(String)}
    */

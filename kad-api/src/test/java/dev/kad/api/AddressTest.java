@@ -19,14 +19,19 @@ class AddressTest {
   }
 
   @Test
-  void equalityIsHostAndPortAndTheSameEndpointIgnoresTheHostsCase() {
-    Address a = new Address("Kad-0.example", 7000);
-    assertThat(a).isEqualTo(new Address("Kad-0.example", 7000)).hasSameHashCodeAs(a);
-    assertThat(a).isNotEqualTo(new Address("kad-0.example", 7000));
-    assertThat(a).isNotEqualTo(new Address("Kad-0.example", 7001));
+  void equalityIsTheSameEndpointSinceAHostNameIsKeptInLowerCase() {
+    // Host names are case-insensitive (RFC 4343): the routing table, the transport's connection
+    // pool and the subnet limits compare addresses with equals, so one peer must be one address.
+    Address a = new Address("Kad-0.EXAMPLE", 7000);
+    assertThat(a.host()).isEqualTo("kad-0.example");
+    assertThat(a.toString()).isEqualTo("kad-0.example:7000");
+    assertThat(a).isEqualTo(new Address("kad-0.example", 7000)).hasSameHashCodeAs(a);
+    assertThat(Address.parse("KAD-0.Example:7000")).isEqualTo(a).hasSameHashCodeAs(a);
+    assertThat(a).isNotEqualTo(new Address("kad-0.example", 7001));
     assertThat(a.sameEndpoint(new Address("kad-0.EXAMPLE", 7000))).isTrue();
     assertThat(a.sameEndpoint(new Address("kad-0.example", 7001))).isFalse();
-    assertThat(new Address("2001:DB8::1", 1).sameEndpoint(new Address("2001:db8::1", 1))).isTrue();
+    assertThat(new Address("My_Host.xn--KD-VIA.Example", 1).host())
+        .isEqualTo("my_host.xn--kd-via.example");
   }
 
   @Test
@@ -142,7 +147,6 @@ class AddressTest {
     for (String host :
         new String[] {
           "10.0.0.5",
-          "010.000.000.005",
           "0.0.0.0",
           "255.255.255.255",
           "node-1",
@@ -153,6 +157,68 @@ class AddressTest {
         }) {
       assertThat(new Address(host, 1).host()).isEqualTo(host);
     }
+  }
+
+  @Test
+  void aDottedQuadIsKeptWithoutLeadingZerosAsTheTransportAndSubnetsReadItInDecimal() {
+    // Netty dials 010.000.000.005 as 10.0.0.5 and Subnets keys it so: one address, one text.
+    Address a = new Address("010.000.000.005", 7000);
+    assertThat(a.host()).isEqualTo("10.0.0.5");
+    assertThat(a)
+        .isEqualTo(new Address("10.0.0.5", 7000))
+        .hasSameHashCodeAs(new Address("10.0.0.5", 7000));
+    assertThat(Address.parse("192.168.001.010:1").toString()).isEqualTo("192.168.1.10:1");
+    assertThat(new Address("000.000.000.000", 1).host()).isEqualTo("0.0.0.0");
+    assertThat(new Address("255.255.255.255", 1).host()).isEqualTo("255.255.255.255");
+  }
+
+  @Test
+  void anIpv6LiteralIsKeptInTheCanonicalTextOfRfc5952() {
+    String[][] cases = {
+      // 4.1 leading zeros dropped; 4.2.1 "::" as much as possible; 4.3 lower case
+      {"2001:0db8:0000:0000:0000:0000:0002:0001", "2001:db8::2:1"},
+      {"2001:db8::0:1", "2001:db8::1"},
+      {"2001:DB8::1", "2001:db8::1"},
+      {"2001:Db8:0:0:0:0:0:Abcd", "2001:db8::abcd"},
+      // 4.2.2 one zero group is not compressed
+      {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},
+      {"2001:db8::1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},
+      // 4.2.3 the longest run, the first of runs as long
+      {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},
+      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},
+      {"2001:db8::1:0:0:1", "2001:db8::1:0:0:1"},
+      {"2001:db8:0:0:1::1", "2001:db8::1:0:0:1"},
+      {"0:0:0:0:0:0:0:1", "::1"},
+      {"0:0:0:0:0:0:0:0", "::"},
+      {"::", "::"},
+      {"1:0:0:0:0:0:0:0", "1::"},
+      {"0:0:1:0:0:0:0:0", "0:0:1::"},
+      {"fe80:0000:0000:0000:0000:0000:0000:0001%eth0", "fe80::1%eth0"},
+      // the zone is kept as written: interface names are case-sensitive (eth0, ETH0)
+      {"FE80::1%ETH0", "fe80::1%ETH0"},
+      // the deprecated IPv4-compatible ::/96 and other embedded forms are IPv6 addresses
+      {"::192.0.2.1", "::c000:201"},
+      {"64:ff9b::192.0.2.1", "64:ff9b::c000:201"},
+      {"::ffff:0:192.0.2.1", "::ffff:0:c000:201"},
+      {"1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"},
+      // an IPv4-mapped address is that IPv4 address: the JDK dials it as one (Inet4Address)
+      {"::ffff:192.0.2.1", "192.0.2.1"},
+      {"::FFFF:C000:0201", "192.0.2.1"},
+      {"0:0:0:0:0:ffff:192.0.2.1", "192.0.2.1"},
+      {"::ffff:192.0.2.1%eth0", "192.0.2.1"},
+    };
+    for (String[] c : cases) {
+      Address address = new Address(c[0], 4000);
+      assertThat(address.host()).as(c[0]).isEqualTo(c[1]);
+      assertThat(address).as(c[0]).isEqualTo(new Address(c[1], 4000));
+      assertThat(new Address(c[1], 4000).host()).as(c[1]).isEqualTo(c[1]);
+    }
+    assertThat(Address.parse("[FD00:0:0:0:0:0:0:5]:4000"))
+        .isEqualTo(Address.parse("[fd00::5]:4000"))
+        .hasSameHashCodeAs(Address.parse("[fd00::5]:4000"))
+        .hasToString("[fd00::5]:4000");
+    assertThat(Address.parse("[::ffff:192.0.2.1]:80")).hasToString("192.0.2.1:80");
+    assertThat(new Address("fe80::1%eth0", 1)).isNotEqualTo(new Address("fe80::1%ETH0", 1));
   }
 
   @Test
@@ -168,6 +234,7 @@ class AddressTest {
     assertThat(new Address("fe80::1%eth0", 1).sameEndpoint(new Address("fe80::1%eth1", 1)))
         .isFalse();
     assertThat(new Address("fe80::1%eth0", 1).sameEndpoint(new Address("fe80::1", 1))).isFalse();
+    assertThat(a).isEqualTo(new Address("FD00:0000::0005", 7000));
     assertThat(a.sameEndpoint(new Address("fd00::6", 7000))).isFalse();
     assertThat(a.sameEndpoint(new Address("fd00:0:0:0:0:0:0:5", 7001))).isFalse();
   }

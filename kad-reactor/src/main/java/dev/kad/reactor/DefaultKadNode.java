@@ -959,7 +959,7 @@ final class DefaultKadNode implements KadNode {
       Map<Address, String> problems,
       Set<Address> selves,
       AtomicReference<Throwable> firstError) {
-    if (seed.sameEndpoint(contact().address())) {
+    if (seed.equals(contact().address())) {
       // Its own advertised address is this node without dialing it: behind a NAT that does not
       // loop a node's traffic back to itself (no hairpinning) the ping would fail, and a first
       // node given the cluster's seed list would wait for a network that is itself.
@@ -1000,7 +1000,7 @@ final class DefaultKadNode implements KadNode {
    * spread an address only this node can use ({@code localhost}, a load balancer's name).
    */
   private Mono<Contact> provenContact(Contact claimed, Address dialed) {
-    if (claimed.address().sameEndpoint(dialed)) {
+    if (claimed.address().equals(dialed)) {
       return Mono.just(claimed);
     }
     Contact atDialed = new Contact(claimed.id(), dialed);

@@ -313,6 +313,34 @@ class KadNodeTest {
   }
 
   @Test
+  void aNodeGivenAnotherSpellingOfAnAddressKnowsOneContactThere() {
+    Cluster c = clusters.grow(23, 6);
+    KadNode peer =
+        c.join(c.builder().transport(c.network.newTransport(new Address("fd00::5", 4000))));
+    KadNode joiner = c.start(CONFIG);
+    c.nodes.add(joiner);
+    // The operator wrote the seed as the full, upper-case literal; the peer advertises fd00::5.
+    Address spelled = Address.parse("[FD00:0:0:0:0:0:0:5]:4000");
+    KadNodes.learn(joiner, List.of(new Contact(peer.id(), new Address("FD00:0::5", 4000))));
+
+    c.await(joiner.bootstrap(List.of(spelled)));
+
+    // One contact for the peer, at the one address (the bootstrap and the lookups heard it at
+    // fd00::5): the id learnt at one spelling is the contact at every other.
+    assertThat(joiner.routingTable().contacts())
+        .filteredOn(known -> known.id().equals(peer.id()))
+        .containsExactly(new Contact(peer.id(), spelled));
+    assertThat(joiner.routingTable().contacts())
+        .filteredOn(known -> known.address().equals(peer.contact().address()))
+        .hasSize(1);
+    assertThat(c.await(joiner.findNode(peer.id())))
+        .first()
+        .isEqualTo(new Contact(peer.id(), new Address("fd00::5", 4000)))
+        .extracting(known -> known.address().toString())
+        .isEqualTo("[fd00::5]:4000");
+  }
+
+  @Test
   void aSeedWhoseAdvertisedAddressDoesNotAnswerEntersTheTableAtTheAddressDialed() {
     Cluster c = clusters.grow(22, 12);
     // A seed behind a NAT (or a port mapping) advertises an address nobody else can reach; the

@@ -332,7 +332,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
           AtomicInteger attempts = new AtomicInteger();
           // A seed that is the node's advertised address is the node itself, as the engine's
           // bootstrap counts it: known before any attempt, even one that joins through another.
-          if (seeds.stream().anyMatch(node.contact().address()::sameEndpoint)) {
+          if (seeds.contains(node.contact().address())) {
             ownSeed = true;
           }
           BootstrapStatus running =

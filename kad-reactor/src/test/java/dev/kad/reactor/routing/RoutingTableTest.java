@@ -352,6 +352,31 @@ class RoutingTableTest {
   }
 
   @Test
+  void anotherSpellingOfTheAddressTheTableHoldsIsThatAddress() {
+    // Contacts reach the table from peers' answers, configuration and the transport, each writing
+    // an address its own way: [FD00:0:0:0:0:0:0:5]:4000 is the contact held at [fd00::5]:4000,
+    // not the same id claimed from elsewhere, whose messages and failures would be ignored.
+    RoutingTable table = table(KadConfig.builder().k(4).maxFailures(2).build());
+    NodeId id = self.randomInBucket(159, rng);
+    Contact held = new Contact(id, new Address("fd00::5", 4000));
+    Contact healthy = contactInBucket(150);
+    assertThat(table.seen(held).kind()).isEqualTo(Kind.ADDED);
+    table.seen(healthy);
+    Contact spelled = new Contact(id, Address.parse("[FD00:0:0:0:0:0:0:5]:4000"));
+    assertThat(table.seen(spelled).kind()).isEqualTo(Kind.REFRESHED);
+    assertThat(bucketOf(table, held).contacts()).containsOnlyOnce(held).contains(spelled);
+    Contact named = new Contact(self.randomInBucket(159, rng), new Address("Kad-1.Example", 4000));
+    table.seen(named);
+    assertThat(table.seen(new Contact(named.id(), new Address("kad-1.example", 4000))).kind())
+        .isEqualTo(Kind.REFRESHED);
+    // Failures at either spelling are failures of the contact the table holds.
+    table.failed(spelled);
+    table.seen(healthy);
+    assertThat(table.failed(new Contact(id, new Address("fd00:0::0005", 4000))).removed()).isTrue();
+    assertThat(table.contains(id)).isFalse();
+  }
+
+  @Test
   void aFailureAtAnotherAddressDoesNotDropAReplacement() {
     RoutingTable table = table(KadConfig.builder().k(1).replacementCacheSize(2).build());
     Contact member = contactInBucket(159);
