@@ -55,6 +55,7 @@ class KadController {
   private final KadNode node;
   private final Duration timeout;
   private final ApplicationContext context;
+  private final StreamLimits limits;
 
   /**
    * Completes when the application starts to close. Watch streams never end on their own, a lookup
@@ -65,7 +66,10 @@ class KadController {
   private final Sinks.Empty<Void> closing = Sinks.empty();
 
   KadController(
-      KadNode node, @Value("${kad.web.timeout:10s}") Duration timeout, ApplicationContext context) {
+      KadNode node,
+      @Value("${kad.web.timeout:10s}") Duration timeout,
+      ApplicationContext context,
+      StreamLimits limits) {
     if (timeout.isNegative() || timeout.isZero()) {
       // Every put and get would be a 504.
       throw new IllegalArgumentException("kad.web.timeout must be positive but was " + timeout);
@@ -79,6 +83,7 @@ class KadController {
     this.node = node;
     this.timeout = timeout;
     this.context = context;
+    this.limits = limits;
   }
 
   /**
@@ -151,7 +156,10 @@ class KadController {
    * comment opens the stream, so the status and headers go out at once even for a key without
    * values (a client would otherwise wait, and an {@code EventSource} not open, until the first
    * value), and another follows every {@link #HEARTBEAT}: writing is how a server notices a client
-   * that vanished without closing its connection, and that ends the watch at the DHT.
+   * that vanished without closing its connection, and that ends the watch at the DHT. One client
+   * has at most {@code kad.web.max-watches-per-client} open, the application {@code
+   * kad.web.max-watches} ({@link StreamLimits}); past either the answer is a 429 and no watch
+   * starts.
    */
   @GetMapping(value = "/keys/{key}/watch", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   Flux<ServerSentEvent<ValueView>> watch(@PathVariable String key, ServerHttpRequest request) {
@@ -167,9 +175,13 @@ class KadController {
         Flux.interval(HEARTBEAT, HEARTBEAT)
             .onBackpressureDrop()
             .map(i -> ServerSentEvent.<ValueView>builder().comment("heartbeat").build());
-    return Flux.merge(values, heartbeats)
-        .startWith(ServerSentEvent.<ValueView>builder().comment("watching").build())
-        .takeUntilOther(closing.asMono());
+    return limits
+        .watches()
+        .bound(
+            client(request),
+            Flux.merge(values, heartbeats)
+                .startWith(ServerSentEvent.<ValueView>builder().comment("watching").build())
+                .takeUntilOther(closing.asMono()));
   }
 
   @GetMapping("/node")
@@ -180,18 +192,35 @@ class KadController {
   /**
    * The progress of one lookup as server-sent events, until it finishes or the app closes: a lookup
    * waiting on slow contacts could otherwise hold graceful shutdown for up to a hard timeout per
-   * round. Cancelling it (the client leaving, or closing) cancels its requests in flight.
+   * round. Cancelling it (the client leaving, or closing) cancels its requests in flight. One
+   * client has at most {@code kad.web.max-lookups-per-client} open, the application {@code
+   * kad.web.max-lookups} ({@link StreamLimits}); past either the answer is a 429 and no lookup
+   * starts.
    */
   @GetMapping(value = "/lookups/{id}", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-  Flux<ServerSentEvent<LookupEventView>> lookup(@PathVariable String id) {
+  Flux<ServerSentEvent<LookupEventView>> lookup(
+      @PathVariable String id, ServerHttpRequest request) {
     NodeId target = NodeId.parse(id);
-    return node.trace(target)
-        .map(
-            e -> {
-              LookupEventView view = LookupEventView.of(e);
-              return ServerSentEvent.builder(view).event(view.type()).build();
-            })
-        .takeUntilOther(closing.asMono());
+    return limits
+        .lookups()
+        .bound(
+            client(request),
+            node.trace(target)
+                .map(
+                    e -> {
+                      LookupEventView view = LookupEventView.of(e);
+                      return ServerSentEvent.builder(view).event(view.type()).build();
+                    })
+                .takeUntilOther(closing.asMono()));
+  }
+
+  /**
+   * The client a stream counts against: the connection's remote address, as no proxy rewrote it
+   * (unless {@code server.forward-headers-strategy} says to trust one); without one, the shared
+   * {@link StreamLimit#NO_ADDRESS}.
+   */
+  private static String client(ServerHttpRequest request) {
+    return StreamLimit.clientOf(request.getRemoteAddress());
   }
 
   // Published before any lifecycle stops, so before the web server's graceful shutdown. A child

@@ -19,7 +19,9 @@ import org.springframework.web.reactive.config.WebFluxConfigurer;
  * </pre>
  *
  * <p>A key is one path segment: a ';' in it must be sent encoded ({@code %3B}), as a bare one would
- * start matrix parameters. Operations that end are bounded by {@code kad.web.timeout} (10 s).
+ * start matrix parameters. Operations that end are bounded by {@code kad.web.timeout} (10 s); the
+ * watch and lookup streams one client, and all clients together, keep open are bounded too ({@link
+ * StreamLimits}): past a bound the answer is a 429.
  *
  * <p>Run with {@code mvn -B -q install -DskipTests && mvn -B -q -pl examples exec:java
  * -Dexec.args="--server.port=8080 --kad.port=7000 --kad.bootstrap=127.0.0.1:7001"} (the shaded

@@ -6,10 +6,12 @@ import dev.kad.api.KadTimeoutException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
+import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
@@ -25,9 +27,10 @@ import org.springframework.web.server.ServerWebInputException;
 /**
  * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused store
  * 502, no reachable node 503, a value only this node holds though it knows others 502 or 503 with
- * the put result. Never a stack trace in a response. A request target that is not a URI never
- * reaches Spring's handlers: {@link MalformedTargetRoute} answers it; nor does a request whose
- * {@code Accept} header Spring cannot read: {@link AcceptHeaderFilter} answers it.
+ * the put result, a stream past its bound 429 with a {@code Retry-After}. Never a stack trace in a
+ * response. A request target that is not a URI never reaches Spring's handlers: {@link
+ * MalformedTargetRoute} answers it; nor does a request whose {@code Accept} header Spring cannot
+ * read: {@link AcceptHeaderFilter} answers it.
  */
 @RestControllerAdvice
 class ProblemHandler {
@@ -87,6 +90,23 @@ class ProblemHandler {
     p.setTitle(e.status() == HttpStatus.BAD_GATEWAY ? "Store rejected" : "DHT unavailable");
     p.setProperty("put", e.put());
     return respond(p);
+  }
+
+  /**
+   * A stream past a {@link StreamLimit}: 429 with a {@code Retry-After} in whole seconds, at least
+   * one.
+   */
+  @ExceptionHandler(TooManyStreamsException.class)
+  ResponseEntity<ProblemDetail> tooManyStreams(TooManyStreamsException e) {
+    ProblemDetail p =
+        ProblemDetail.forStatusAndDetail(HttpStatus.TOO_MANY_REQUESTS, e.getMessage());
+    p.setTitle("Too many streams");
+    Duration wait = e.retryAfter();
+    long seconds = Math.max(1, wait.getSeconds() + (wait.getNano() > 0 ? 1 : 0));
+    return ResponseEntity.status(p.getStatus())
+        .header(HttpHeaders.RETRY_AFTER, Long.toString(seconds))
+        .contentType(MediaType.APPLICATION_PROBLEM_JSON)
+        .body(p);
   }
 
   @ExceptionHandler({UnreachableContactException.class, NodeClosedException.class})

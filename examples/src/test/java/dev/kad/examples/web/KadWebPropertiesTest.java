@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.SpringApplication;
 
-/** The application's own setting, {@code kad.web.timeout}: checked at start-up, known to IDEs. */
+/**
+ * The application's own settings, {@code kad.web.timeout} and the stream bounds: checked at
+ * start-up, known to IDEs.
+ */
 class KadWebPropertiesTest {
 
   @Test
@@ -38,10 +41,44 @@ class KadWebPropertiesTest {
   }
 
   @Test
-  void theWebTimeoutIsDescribedForIdes() throws Exception {
+  void theWebSettingsAreDescribedForIdes() throws Exception {
     try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
-          .contains("\"name\": \"kad.web.timeout\"");
+          .contains("\"name\": \"kad.web.timeout\"")
+          .contains("\"name\": \"kad.web.max-watches\"")
+          .contains("\"name\": \"kad.web.max-watches-per-client\"")
+          .contains("\"name\": \"kad.web.max-lookups\"")
+          .contains("\"name\": \"kad.web.max-lookups-per-client\"");
     }
+  }
+
+  /** A bound of 0 would refuse every stream; a negative one is a typo. */
+  @Test
+  void aStreamBoundThatIsNotPositiveFailsStartUpNamingThePropertyAndValue() {
+    assertThatThrownBy(() -> startWith("--kad.web.max-watches-per-client=0"))
+        .hasStackTraceContaining("kad.web.max-watches-per-client must be positive but was 0");
+    assertThatThrownBy(() -> startWith("--kad.web.max-lookups=-1"))
+        .hasStackTraceContaining("kad.web.max-lookups must be positive but was -1");
+  }
+
+  /** Spring's own conversion error named the value and the constructor, not the property. */
+  @Test
+  void aStreamBoundThatIsNoNumberFailsStartUpNamingThePropertyAndValue() {
+    assertThatThrownBy(() -> startWith("--kad.web.max-watches=many"))
+        .hasStackTraceContaining("kad.web.max-watches must be a whole number but was 'many'");
+    assertThatThrownBy(() -> startWith("--kad.web.max-lookups-per-client=99999999999"))
+        .hasStackTraceContaining(
+            "kad.web.max-lookups-per-client must be a whole number but was '99999999999'");
+  }
+
+  private static void startWith(String setting) {
+    SpringApplication.run(
+        KadWebApplication.class,
+        "--server.port=0",
+        "--kad.host=127.0.0.1",
+        "--kad.port=0",
+        "--kad.maintenance=false",
+        setting,
+        "--spring.main.banner-mode=off");
   }
 }
