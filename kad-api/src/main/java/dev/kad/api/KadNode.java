@@ -135,11 +135,23 @@ public interface KadNode {
    * Stores {@code data} under {@code key} as a value published by this node, replacing this node's
    * earlier value of the same key.
    *
-   * <p>Subscribing looks up the k closest nodes and stores at each; the {@code Mono} emits which
-   * accepted and which refused. The node republishes the value before it expires until {@link
-   * #stopRepublishing(Key)} or {@link #close()}. It errors with {@link StoreRejectedException} when
-   * nodes answered and none accepted, with {@link UnreachableContactException} (transient: a retry
-   * may help) when none of them answered. Cancelling stops the stores not yet answered.
+   * <p>Subscribing looks up the k closest nodes and stores at each, and at this node too when it is
+   * a full node (not {@link KadConfig#clientMode()}) among the key's k closest. The {@code Mono}
+   * emits which accepted, which refused and why, and which did not answer (the stores unanswered
+   * and, when fewer than k nodes answered the lookup, the closest it lost, up to k nodes in all).
+   * It succeeds when another node accepted the value, or when this node is the first of its network
+   * (it knew no other node, so its own copy is the only one there can be). Otherwise it errors:
+   * with {@link StoreRejectedException} when other nodes answered and none accepted, with {@link
+   * NoStoreAnsweredException} (an {@link UnreachableContactException}, transient: a retry may help)
+   * when none of them answered, or the lookup found none of the nodes this node knows alive. Either
+   * exception carries the {@link PutResult}; a copy stored at this node stays (listed in its {@code
+   * accepted()}, and the message says so), so a local {@link #get(Key)} still finds it. Cancelling
+   * stops the stores not yet answered.
+   *
+   * <p>The value is registered for republishing when the {@code Mono} is subscribed, before any
+   * store, whatever the outcome: a put that errors or is cancelled is republished too, which
+   * retries its replication, and its seq stays taken. The node republishes it before it expires
+   * until {@link #stopRepublishing(Key)} or {@link #close()}.
    *
    * @param key the key, of this node's id width
    * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes
@@ -152,7 +164,9 @@ public interface KadNode {
    * Stores a prepared value under {@code key} at the k closest nodes.
    *
    * <p>As {@link #put(Key, byte[])}, except that the node does not republish it; the value keeps
-   * its publisher, value id, seq, expiry and signature.
+   * its publisher, value id, seq, expiry and signature. When no other node accepted it, the put
+   * errors as {@link #put(Key, byte[])} does, and a copy at this node stays until the value
+   * expires.
    *
    * @param key the key, of this node's id width
    * @param value the value

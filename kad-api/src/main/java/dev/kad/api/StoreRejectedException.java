@@ -1,9 +1,19 @@
 package dev.kad.api;
 
-/** A node refused to store a value (over a limit, expired, or a signature mismatch). */
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A node refused to store a value (over a limit, expired, or a signature mismatch). From {@link
+ * KadNode#put(Key, byte[])}: other nodes answered the put and none of them accepted the value;
+ * {@link #putResult()} tells which refused and why, and whether this node keeps a copy.
+ */
 public class StoreRejectedException extends KadException {
 
   private static final long serialVersionUID = 1L;
+
+  // PutResult is not Serializable: a deserialized exception has no put result.
+  private final transient PutResult putResult;
 
   /**
    * An exception with a message naming what failed.
@@ -12,6 +22,7 @@ public class StoreRejectedException extends KadException {
    */
   public StoreRejectedException(String message) {
     super(message);
+    this.putResult = null;
   }
 
   /**
@@ -22,6 +33,30 @@ public class StoreRejectedException extends KadException {
    */
   public StoreRejectedException(String message, Throwable cause) {
     super(message, cause);
+    this.putResult = null;
+  }
+
+  /**
+   * The failure of a put, with its outcome.
+   *
+   * @param message what failed, naming the key and the refusals
+   * @param putResult the put's outcome: who refused and why, who did not answer, and this node
+   *     itself among {@link PutResult#accepted()} when it keeps a copy
+   * @throws NullPointerException when {@code putResult} is null
+   */
+  public StoreRejectedException(String message, PutResult putResult) {
+    super(message);
+    this.putResult = Objects.requireNonNull(putResult, "putResult");
+  }
+
+  /**
+   * The outcome of the put that failed, when this exception comes from one: where the value is
+   * stored nonetheless (only at this node, or nowhere), who refused it and why, who did not answer.
+   *
+   * @return the put's outcome; empty when the exception was made without one, or deserialized
+   */
+  public Optional<PutResult> putResult() {
+    return Optional.ofNullable(putResult);
   }
 
   @Override

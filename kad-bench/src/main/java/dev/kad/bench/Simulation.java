@@ -5,8 +5,10 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
+import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
+import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
 import dev.kad.testkit.SimulatedNetwork;
 import java.io.PrintWriter;
@@ -193,6 +195,19 @@ final class Simulation {
 
   // ---- churn ----------------------------------------------------------------------------
 
+  /**
+   * Where a put stored its value, even when it errored: a put that no other node took still leaves
+   * the putter's own copy, which the figures count. Empty when the error tells nothing.
+   */
+  private static Mono<PutResult> copies(Mono<PutResult> put) {
+    return put.onErrorResume(
+        e ->
+            Mono.justOrEmpty(
+                e instanceof StoreRejectedException r
+                    ? r.putResult()
+                    : e instanceof NoStoreAnsweredException u ? u.putResult() : Optional.empty()));
+  }
+
   private record Put(Key key, byte[] data, NodeId publisher) {}
 
   /**
@@ -207,7 +222,8 @@ final class Simulation {
       Key key = Key.of("churn-" + settings.seed() + "-" + i + "-" + workload.nextLong());
       byte[] data = ("churn value " + i).getBytes(StandardCharsets.UTF_8);
       puts.add(new Put(key, data, putter.id()));
-      putting.add(putter.put(key, data).map(r -> r.acceptedCount() > 0).onErrorReturn(false));
+      putting.add(
+          copies(putter.put(key, data)).map(r -> r.acceptedCount() > 0).defaultIfEmpty(false));
     }
     Long stored =
         sim.await(
@@ -313,7 +329,7 @@ final class Simulation {
       Key key = Key.of("sim-" + settings.seed() + "-" + i + "-" + workload.nextLong());
       byte[] data = ("value " + i + " of seed " + settings.seed()).getBytes(StandardCharsets.UTF_8);
 
-      PutResult put = sim.await(putter.put(key, data).onErrorResume(e -> Mono.empty()));
+      PutResult put = sim.await(copies(putter.put(key, data)));
       figures.acks.add(put == null ? 0 : put.acceptedCount());
       clock.advanceBy(SETTLE);
 

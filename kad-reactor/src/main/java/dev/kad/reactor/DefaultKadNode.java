@@ -10,6 +10,7 @@ import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
 import dev.kad.api.NoSeedAnsweredException;
+import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.NodeStats;
@@ -406,7 +407,7 @@ final class DefaultKadNode implements KadNode {
               if (!published.replace(e.getKey(), old, renewed)) {
                 return Mono.empty();
               }
-              return store(e.getKey(), renewed)
+              return store(e.getKey(), renewed, true)
                   .onErrorResume(
                       x -> {
                         if (x instanceof NodeClosedException) {
@@ -1202,7 +1203,7 @@ final class DefaultKadNode implements KadNode {
                           0,
                           Math.max(previous == null ? 0 : previous.seq() + 1, now.toEpochMilli()),
                           now.plus(config.expireAfter())));
-          return timed("put", store(key, value));
+          return timed("put", store(key, value, true));
         });
   }
 
@@ -1222,54 +1223,108 @@ final class DefaultKadNode implements KadNode {
               + config.expireAfter()
               + " from now: nodes refuse it");
     }
-    return timed("put", Mono.defer(() -> store(key, value)));
+    return timed("put", Mono.defer(() -> store(key, value, false)));
   }
 
-  private Mono<PutResult> store(Key key, Value value) {
+  private Mono<PutResult> store(Key key, Value value, boolean republished) {
     // Past the lookup too: the Stores' answers and the local store must not outlive close().
-    return untilClosed(putAtClosest(key, value));
+    return untilClosed(putAtClosest(key, value, republished));
   }
 
-  private Mono<PutResult> putAtClosest(Key key, Value value) {
-    return findNode(key.asNodeId())
-        .flatMap(
-            closest -> {
-              Request.Store request = new Request.Store(contact(), key, List.of(value), false);
-              // When this node is among the k closest it is one of the k copies.
-              List<Contact> targets =
-                  selfAmongClosest(key, closest) && closest.size() >= config.k()
-                      ? closest.subList(0, config.k() - 1)
-                      : closest;
-              Mono<List<StoreAttempt>> remote =
-                  Flux.fromIterable(targets)
-                      .flatMap(c -> storeAt(c, request), config.k())
-                      .collectList();
-              return remote.map(outcomes -> result(key, value, closest, outcomes));
-            })
-        .flatMap(
-            result -> {
-              if (!result.accepted().isEmpty()) {
-                return Mono.just(result);
-              }
-              // Nobody answered: the network, not the value, is the problem, and a retry may help.
-              if (result.rejected().isEmpty()) {
-                return Mono.error(
-                    new UnreachableContactException(
-                        "no node answered the stores for key "
-                            + key.toShortHex()
-                            + ": "
-                            + result.failed().size()
-                            + " failed"));
-              }
-              return Mono.error(
-                  new StoreRejectedException(
-                      "no node accepted the value for key "
-                          + key.toShortHex()
-                          + ": rejected "
-                          + result.rejected()
-                          + ", failed "
-                          + result.failed().size()));
-            });
+  private Mono<PutResult> putAtClosest(Key key, Value value, boolean republished) {
+    // The lookup's events, not findNode's result: the nodes it asked, and those that failed, tell
+    // a first node of its network from one whose every contact is gone.
+    Mono<Reached> lookedUp =
+        timed(
+            "find_node",
+            lookup(key.asNodeId(), false).map(Progress::event).collect(Reached::new, Reached::add));
+    return lookedUp.flatMap(
+        reached -> {
+          List<Contact> closest = reached.closest;
+          Request.Store request = new Request.Store(contact(), key, List.of(value), false);
+          // When this node is among the k closest it is one of the k copies.
+          List<Contact> targets =
+              selfAmongClosest(key, closest) && closest.size() >= config.k()
+                  ? closest.subList(0, config.k() - 1)
+                  : closest;
+          Mono<List<StoreAttempt>> remote =
+              Flux.fromIterable(targets)
+                  .flatMap(c -> storeAt(c, request), config.k())
+                  .collectList();
+          return remote.flatMap(
+              outcomes -> settle(reached, result(key, value, reached, outcomes), republished));
+        });
+  }
+
+  /** What a put's lookup found: the closest that answered, and whom it asked and lost. */
+  private static final class Reached {
+    private final Set<NodeId> asked = new HashSet<>();
+    private final Map<NodeId, Contact> failed = new LinkedHashMap<>();
+    private List<Contact> closest = List.of();
+
+    void add(LookupEvent event) {
+      if (event instanceof LookupEvent.Queried q) {
+        asked.add(q.contact().id());
+      } else if (event instanceof LookupEvent.Failed f) {
+        failed.putIfAbsent(f.contact().id(), f.contact());
+      } else if (event instanceof LookupEvent.Finished f) {
+        closest = f.closest();
+      }
+    }
+  }
+
+  /**
+   * The put's outcome, or its error when no other node accepted the value. This node's own copy
+   * counts only for the first node of its network (its lookup had nobody to ask): it is the only
+   * copy there can be. Otherwise a copy here alone would leave with this node, so the put errors,
+   * though the copy stays and is republished.
+   */
+  private Mono<PutResult> settle(Reached reached, PutResult result, boolean republished) {
+    boolean selfHolds = result.accepted().stream().anyMatch(c -> c.id().equals(id));
+    if (result.accepted().size() > (selfHolds ? 1 : 0) || (selfHolds && reached.asked.isEmpty())) {
+      return Mono.just(result);
+    }
+    String key = "key " + result.key().toShortHex();
+    String kept =
+        !selfHolds
+            ? ""
+            : republished
+                ? "; the value is stored only at this node, which republishes it"
+                : "; the value is stored only at this node, until it expires";
+    List<PutResult.Rejection> refused =
+        result.rejected().stream().filter(r -> !r.contact().id().equals(id)).toList();
+    if (!refused.isEmpty() || (reached.asked.isEmpty() && !result.rejected().isEmpty())) {
+      return Mono.error(
+          new StoreRejectedException(
+              (selfHolds ? "no other node" : "no node")
+                  + " accepted the value for "
+                  + key
+                  + ": rejected "
+                  + result.rejected()
+                  + ", failed "
+                  + result.failed().size()
+                  + kept,
+              result));
+    }
+    // Nobody else answered: the network, not the value, is the problem, and a retry may help.
+    String why =
+        reached.asked.isEmpty()
+            ? "this node knows no other node"
+            : reached.closest.isEmpty()
+                ? "none of the " + reached.asked.size() + " nodes its lookup asked answered"
+                : result.failed().size() + " failed";
+    return Mono.error(
+        new NoStoreAnsweredException(
+            (selfHolds ? "no other node" : "no node")
+                + " answered the stores for "
+                + key
+                + ": "
+                + why
+                + kept
+                + (result.rejected().isEmpty()
+                    ? ""
+                    : "; this node refused it: " + result.rejected().get(0).reason()),
+            result));
   }
 
   /** How one node answered a store of {@code put}. */
@@ -1311,8 +1366,8 @@ final class DefaultKadNode implements KadNode {
             || key.compareDistance(id, closest.get(closest.size() - 1).id()) < 0);
   }
 
-  private PutResult result(
-      Key key, Value value, List<Contact> closest, List<StoreAttempt> attempts) {
+  private PutResult result(Key key, Value value, Reached reached, List<StoreAttempt> attempts) {
+    List<Contact> closest = reached.closest;
     List<Contact> accepted = new ArrayList<>();
     List<PutResult.Rejection> rejected = new ArrayList<>();
     List<Contact> failed = new ArrayList<>();
@@ -1337,6 +1392,18 @@ final class DefaultKadNode implements KadNode {
       } else if (attempt instanceof StoreAttempt.Unanswered u) {
         failed.add(u.contact());
       }
+    }
+    // Fewer than k answered the lookup: the closest nodes it lost would have been among the k, so
+    // they are reported too, rather than vanish from the outcome.
+    int room = config.k() - accepted.size() - rejected.size() - failed.size();
+    if (room > 0 && !reached.failed.isEmpty()) {
+      Set<NodeId> listed = new HashSet<>();
+      closest.forEach(c -> listed.add(c.id()));
+      reached.failed.values().stream()
+          .filter(c -> !listed.contains(c.id()) && !c.id().equals(id))
+          .sorted((x, y) -> key.compareDistance(x.id(), y.id()))
+          .limit(room)
+          .forEach(failed::add);
     }
     return new PutResult(key, value, accepted, rejected, failed);
   }

@@ -2,6 +2,7 @@ package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
@@ -10,6 +11,7 @@ import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
+import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
 import dev.kad.api.UnreachableContactException;
@@ -274,7 +276,11 @@ class HostilePeerTest {
                             : new Response.Pong(asked))));
     KadNodes.learn(publisher, List.of(asked));
 
-    PutResult result = c.await(publisher.put(key, new byte[] {1}));
+    // Its own copy aside, the publisher stored nowhere: the put errors, carrying its outcome.
+    NoStoreAnsweredException error =
+        catchThrowableOfType(
+            NoStoreAnsweredException.class, () -> c.await(publisher.put(key, new byte[] {1})));
+    PutResult result = error.putResult().orElseThrow();
 
     assertThat(result.accepted()).doesNotContain(asked, other);
     assertThat(result.failed()).containsExactly(asked);
@@ -582,7 +588,7 @@ class HostilePeerTest {
     watcher.send(c, node, new Request.Subscribe(watcher.contact(), key, Duration.ofMinutes(5)));
     assertThat(node.subscribers().subscribers(key, c.now())).containsExactly(watcher.contact());
     c.network.kill(watcher.contact().address());
-    c.await(node.put(key, new byte[] {1}));
+    putOnlyHere(c, node, key);
     c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
     assertThat(node.subscribers().subscribers(key, c.now())).isEmpty();
   }
@@ -621,7 +627,7 @@ class HostilePeerTest {
             c.await(live.send(node.contact().address(), new Request.Subscribe(watcher, key, TTL))))
         .isInstanceOf(Response.Subscribed.class);
 
-    c.await(node.put(key, new byte[] {1}));
+    putOnlyHere(c, node, key);
     c.vts.advanceTimeBy(CONFIG.softTimeout());
 
     assertThat(pushed).hasSize(1);
@@ -641,7 +647,7 @@ class HostilePeerTest {
             NodeId.random(rng),
             (self, request) -> new Response.Pong(new Contact(stranger, self.address())));
     watcher.send(c, node, new Request.Subscribe(watcher.contact(), key, Duration.ofMinutes(5)));
-    c.await(node.put(key, new byte[] {1}));
+    putOnlyHere(c, node, key);
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
     assertThat(node.subscribers().subscribers(key, c.now())).isEmpty();
   }
@@ -664,11 +670,21 @@ class HostilePeerTest {
                     : Mono.just(new Response.Pong(watcher))));
     Request.Subscribe subscribe = new Request.Subscribe(watcher, key, Duration.ofMinutes(5));
     c.await(transport.send(node.contact().address(), subscribe));
-    c.await(node.put(key, new byte[] {1}));
+    putOnlyHere(c, node, key);
     // A new watch subscribes again while the refusal of the old one's push travels.
     c.await(transport.send(node.contact().address(), subscribe));
     c.vts.advanceTimeBy(Duration.ofSeconds(2));
     assertThat(node.subscribers().subscribers(key, c.now())).containsExactly(watcher);
+  }
+
+  /**
+   * Stores a value at {@code node} by a put, which pushes it to the key's watchers: the node's only
+   * contacts are raw peers that answer no lookup or store, so the put errors, keeping its own copy.
+   */
+  private static void putOnlyHere(Cluster c, KadNode node, Key key) {
+    assertThatThrownBy(() -> c.await(node.put(key, new byte[] {1})))
+        .isInstanceOf(NoStoreAnsweredException.class)
+        .hasMessageContaining("stored only at this node");
   }
 
   @Test

@@ -88,10 +88,11 @@ class KadController {
 
   /**
    * Stores the body under the key: 200 with the put result when another node accepted the value, or
-   * when the node knows no other (its own copy is the only one there can be); when only the node
-   * itself holds it though it knows others, 502 (they refused) or 503 (none answered) with the put
-   * result in the problem ({@link NotReplicatedException}). A multipart body ({@code curl -F}) is
-   * refused (415) as a form body is: its envelope, boundaries and part headers, is no value.
+   * when the node is the first of its network (its own copy is the only one there can be). The
+   * node's put errors otherwise, even when it keeps a copy itself: 502 (they refused) or 503 (none
+   * answered) with the put result in the problem ({@link ProblemHandler}). A multipart body ({@code
+   * curl -F}) is refused (415) as a form body is: its envelope, boundaries and part headers, is no
+   * value.
    */
   @PutMapping(value = "/keys/{key}", consumes = "!multipart/*")
   Mono<PutView> put(
@@ -111,7 +112,7 @@ class KadController {
     return node.put(key(key, request), value)
         .timeout(timeout)
         .onErrorMap(TimeoutException.class, e -> timedOut("put", key))
-        .map(result -> PutView.of(NotReplicatedException.check(node, key, result)));
+        .map(PutView::of);
   }
 
   /**

@@ -3,10 +3,14 @@ package dev.kad.examples.web;
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.KadTimeoutException;
+import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.NodeClosedException;
+import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
+import dev.kad.examples.web.Views.PutView;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,11 +30,11 @@ import org.springframework.web.server.ServerWebInputException;
 
 /**
  * Maps failures to problem responses (RFC 9457): bad input 400, a DHT timeout 504, a refused store
- * 502, no reachable node 503, a value only this node holds though it knows others 502 or 503 with
- * the put result, a stream past its bound 429 with a {@code Retry-After}. Never a stack trace in a
- * response. A request target that is not a URI never reaches Spring's handlers: {@link
- * MalformedTargetRoute} answers it; nor does a request whose {@code Accept} header Spring cannot
- * read: {@link AcceptHeaderFilter} answers it.
+ * 502, no reachable node 503, a failed put with its result (which says whether this node keeps a
+ * copy), a stream past its bound 429 with a {@code Retry-After}. Never a stack trace in a response.
+ * A request target that is not a URI never reaches Spring's handlers: {@link MalformedTargetRoute}
+ * answers it; nor does a request whose {@code Accept} header Spring cannot read: {@link
+ * AcceptHeaderFilter} answers it.
  */
 @RestControllerAdvice
 class ProblemHandler {
@@ -75,21 +79,21 @@ class ProblemHandler {
     return problem(HttpStatus.GATEWAY_TIMEOUT, "DHT timeout", "the DHT did not answer in time");
   }
 
+  /**
+   * A put no node accepted: 502, with the put result as the problem's {@code put} member, in the
+   * JSON a successful put answers, so the client sees whether this node keeps a copy.
+   */
   @ExceptionHandler(StoreRejectedException.class)
   ResponseEntity<ProblemDetail> rejected(StoreRejectedException e) {
-    return problem(HttpStatus.BAD_GATEWAY, "Store rejected", e.getMessage());
+    return withPut(
+        problem(HttpStatus.BAD_GATEWAY, "Store rejected", e.getMessage()), e.putResult());
   }
 
-  /**
-   * A value only the node itself holds though it knows other nodes: 502 or 503, with the put result
-   * as the problem's {@code put} member, in the JSON a successful put answers.
-   */
-  @ExceptionHandler(NotReplicatedException.class)
-  ResponseEntity<ProblemDetail> notReplicated(NotReplicatedException e) {
-    ProblemDetail p = ProblemDetail.forStatusAndDetail(e.status(), e.getMessage());
-    p.setTitle(e.status() == HttpStatus.BAD_GATEWAY ? "Store rejected" : "DHT unavailable");
-    p.setProperty("put", e.put());
-    return respond(p);
+  /** A put no other node answered: 503, with the put result as the problem's {@code put} member. */
+  @ExceptionHandler(NoStoreAnsweredException.class)
+  ResponseEntity<ProblemDetail> unanswered(NoStoreAnsweredException e) {
+    return withPut(
+        problem(HttpStatus.SERVICE_UNAVAILABLE, "DHT unavailable", e.getMessage()), e.putResult());
   }
 
   /**
@@ -112,6 +116,12 @@ class ProblemHandler {
   @ExceptionHandler({UnreachableContactException.class, NodeClosedException.class})
   ResponseEntity<ProblemDetail> unavailable(KadException e) {
     return problem(HttpStatus.SERVICE_UNAVAILABLE, "DHT unavailable", e.getMessage());
+  }
+
+  private static ResponseEntity<ProblemDetail> withPut(
+      ResponseEntity<ProblemDetail> answer, Optional<PutResult> put) {
+    put.ifPresent(r -> answer.getBody().setProperty("put", PutView.of(r)));
+    return answer;
   }
 
   @ExceptionHandler(KadException.class)

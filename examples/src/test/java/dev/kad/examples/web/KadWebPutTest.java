@@ -104,11 +104,12 @@ class KadWebPutTest {
             d ->
                 assertThat((String) d)
                     .startsWith(
-                        "the value of key 'large' is stored only at this node, which keeps and"
-                            + " republishes it: 0 of the 1 other nodes asked accepted it (1"
-                            + " refused: "
-                            + Views.describe(peer.contact()))
-                    .endsWith(", 0 did not answer)"))
+                        "no other node accepted the value for key "
+                            + Key.of("large").toShortHex()
+                            + ": rejected [")
+                    .contains(peer.contact().toString())
+                    .endsWith(
+                        "failed 0; the value is stored only at this node, which republishes it"))
         .jsonPath("$.put.key")
         .isEqualTo(Key.of("large").toHex())
         .jsonPath("$.put.accepted")
@@ -136,10 +137,14 @@ class KadWebPutTest {
           .isEqualTo("DHT unavailable")
           .jsonPath("$.detail")
           .isEqualTo(
-              "the value of key 'lonely' is stored only at this node, which keeps and republishes"
-                  + " it: none of the 1 nodes it knows answered its lookup")
+              "no other node answered the stores for key "
+                  + Key.of("lonely").toShortHex()
+                  + ": none of the 1 nodes its lookup asked answered; the value is stored only at"
+                  + " this node, which republishes it")
           .jsonPath("$.put.accepted")
-          .isEqualTo(List.of(Views.describe(node.contact())));
+          .isEqualTo(List.of(Views.describe(node.contact())))
+          .jsonPath("$.put.failed")
+          .isEqualTo(List.of(Views.describe(peer.contact())));
     } finally {
       network.revive(peerAddress);
     }
