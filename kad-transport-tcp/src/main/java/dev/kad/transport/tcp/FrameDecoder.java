@@ -3,6 +3,7 @@ package dev.kad.transport.tcp;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.List;
@@ -73,7 +74,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
         ctx.executor()
             .schedule(
                 () -> {
-                  if (!prefaceSeen && !failed && ctx.channel().isActive()) {
+                  if (!prefaceSeen && !failed && ctx.channel().isActive() && !handshaking(ctx)) {
                     failed = true;
                     metrics.violation(
                         Violation.BAD_PREFACE,
@@ -114,6 +115,15 @@ final class FrameDecoder extends ByteToMessageDecoder {
         afterReadDetail = null;
       }
     }
+  }
+
+  /**
+   * Whether the connection's TLS handshake is still going on: its own timeout, of the same length
+   * and started first, closes it as a TLS failure, which is what it is.
+   */
+  private static boolean handshaking(ChannelHandlerContext ctx) {
+    SslHandler tls = ctx.pipeline().get(SslHandler.class);
+    return tls != null && !tls.handshakeFuture().isDone();
   }
 
   @Override

@@ -131,6 +131,9 @@ final class PeerConnection {
   private volatile boolean closedByUs;
   private volatile KadException closeCause;
 
+  /** With TLS on, why the handshake or the TLS session failed; null while it has not. */
+  private volatile String tlsFailure;
+
   PeerConnection(
       Channel channel,
       boolean inbound,
@@ -226,6 +229,19 @@ final class PeerConnection {
 
   boolean closedByUs() {
     return closedByUs;
+  }
+
+  /**
+   * Records why TLS failed on this connection, before it closes: its pending requests fail with it,
+   * and are not sent again (another connection would fail the same way).
+   */
+  void tlsFailed(String reason) {
+    tlsFailure = reason;
+  }
+
+  /** Why TLS failed on this connection, or null. */
+  String tlsFailure() {
+    return tlsFailure;
   }
 
   /** Whether new requests may use this connection: open and not retired. */
@@ -540,6 +556,11 @@ final class PeerConnection {
   void onChannelClosed() {
     open = false;
     KadException cause = closeCause;
+    String tls = tlsFailure;
+    if (cause == null && tls != null) {
+      cause =
+          new UnreachableContactException("TLS with " + HostPort.of(remote()) + " failed: " + tls);
+    }
     if (cause != null) {
       failPending(cause);
     } else {

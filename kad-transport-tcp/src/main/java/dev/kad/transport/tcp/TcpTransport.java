@@ -18,6 +18,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.logging.LogLevel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
@@ -34,6 +35,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -107,6 +110,13 @@ public final class TcpTransport implements Transport {
    */
   private static final int SEND_AGAIN_TIMES = 3;
 
+  /**
+   * Where a TLS handshake's delegated tasks run: certificate validation and key agreement take
+   * milliseconds of CPU, and the JDK's checks may read files; on an event loop (Netty's default for
+   * the JDK provider, which runs them in place) they would hold up every connection of the loop.
+   */
+  private static final Executor TLS_TASKS = task -> Schedulers.boundedElastic().schedule(task);
+
   private final TcpTransportOptions options;
   private final WireCodec codec;
   private final TransportMetrics metrics;
@@ -178,7 +188,7 @@ public final class TcpTransport implements Transport {
             .runOn(loops, options.nativeTransport())
             .host(options.bindHost())
             .port(options.bindPort())
-            .doOnChannelInit((observer, channel, remote) -> initChannel(channel, true))
+            .doOnChannelInit((observer, channel, remote) -> initChannel(channel, true, remote))
             .handle((in, out) -> serve(in));
     TcpClient c =
         TcpClient.newConnection()
@@ -188,7 +198,7 @@ public final class TcpTransport implements Transport {
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 // Rounded up: Netty takes 0 as no timeout at all.
                 (int) Math.min(Integer.MAX_VALUE, ceilMillis(options.connectTimeout())))
-            .doOnChannelInit((observer, channel, remote) -> initChannel(channel, false))
+            .doOnChannelInit((observer, channel, remote) -> initChannel(channel, false, remote))
             .handle((in, out) -> serve(in));
     if (wire.isTraceEnabled()) {
       s = s.wiretap("dev.kad.wire", LogLevel.TRACE);
@@ -364,11 +374,12 @@ public final class TcpTransport implements Transport {
             .map(a -> a.port() == 0 ? new Address(a.host(), port) : a)
             .orElseGet(() -> new Address(options.bindHost(), port));
     log.info(
-        "{}: listening on {}, advertised as {}, format {}",
+        "{}: listening on {}, advertised as {}, format {}, {}",
         options.name(),
         HostPort.of(bound.address()),
         localAddress,
-        options.format());
+        options.format(),
+        options.tls().map(Object::toString).orElse("plain TCP (no TLS)"));
     return Mono.empty();
   }
 
@@ -483,6 +494,7 @@ public final class TcpTransport implements Transport {
                           .apply(to)
                           .flatMap(address -> clientFor(to).remoteAddress(() -> address).connect())
                           .map(connection -> connection.channel().attr(PeerConnection.KEY).get())
+                          .flatMap(this::handshaken)
                           .doOnNext(
                               pc -> {
                                 dialed.set(pc);
@@ -515,6 +527,37 @@ public final class TcpTransport implements Transport {
             .cache();
     self.set(dial);
     return dial;
+  }
+
+  /**
+   * The dialed connection once its TLS handshake succeeded, or an {@link
+   * UnreachableContactException} naming why it failed; the connection itself without TLS. Waiting
+   * here keeps a connection that cannot carry requests from being registered for the address, and
+   * the requests of the dial from being sent again on new dials that would fail the same way.
+   */
+  private Mono<PeerConnection> handshaken(PeerConnection pc) {
+    SslHandler tls = pc.channel().pipeline().get(SslHandler.class);
+    if (tls == null) {
+      return Mono.just(pc);
+    }
+    return Mono.create(
+        sink ->
+            tls.handshakeFuture()
+                .addListener(
+                    f -> {
+                      if (f.isSuccess()) {
+                        sink.success(pc);
+                      } else {
+                        String reason = pc.tlsFailure();
+                        sink.error(
+                            new UnreachableContactException(
+                                "TLS handshake with "
+                                    + HostPort.of(pc.remote())
+                                    + " failed: "
+                                    + (reason != null ? reason : TlsFailures.reason(f.cause())),
+                                f.cause()));
+                      }
+                    }));
   }
 
   /**
@@ -617,7 +660,7 @@ public final class TcpTransport implements Transport {
     }
   }
 
-  private void initChannel(Channel channel, boolean inbound) {
+  private void initChannel(Channel channel, boolean inbound, SocketAddress remote) {
     Violation rejected = null;
     String rejectedDetail = null;
     if (inbound) {
@@ -690,15 +733,41 @@ public final class TcpTransport implements Transport {
     guards.add(guard);
     channel.closeFuture().addListener(f -> guards.remove(guard));
     p.addFirst("kad.guard", guard);
+    // Nearest the socket, so that everything above sees plaintext; only with TLS on, so the plain
+    // pipeline is what it was.
+    options
+        .tls()
+        .ifPresent(
+            tls -> {
+              p.addFirst(
+                  "kad.tls",
+                  tls.newHandler(
+                      channel.alloc(), inbound, remote, TLS_TASKS, options.connectTimeout()));
+              p.addAfter("kad.tls", "kad.tls.failures", new TlsFailures(pc, metrics));
+            });
     // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
     // peer trickles without ever finishing it.
     p.addAfter(
         "kad.frames", "kad.idle", new IdleClose(pc, metrics, options.idleTimeout().toNanos()));
-    channel.closeFuture().addListener(f -> onClosed(pc));
+    if (options.tls().isEmpty()) {
+      channel.closeFuture().addListener(f -> onClosed(pc));
+    } else {
+      // An alert that ends a TLS session closes the channel before the SslHandler raises it: run
+      // after that, so the requests the close fails are told what the alert said.
+      channel.closeFuture().addListener(f -> afterThisTask(channel, () -> onClosed(pc)));
+    }
     if (closing.get()) {
       pc.closeChannel();
     } else if (!inbound) {
       trimOutbound();
+    }
+  }
+
+  private static void afterThisTask(Channel channel, Runnable action) {
+    try {
+      channel.eventLoop().execute(action);
+    } catch (RejectedExecutionException e) {
+      action.run(); // the loop is shutting down: nothing else runs on it any more
     }
   }
 

@@ -40,7 +40,7 @@ import reactor.netty.resources.LoopResources;
  * @param maxValueBytes the largest value accepted in a message
  * @param requestTimeout how long {@link TcpTransport#send} waits for a response, dialing included
  * @param connectTimeout how long dialing a peer may take, and how long a peer may take to send its
- *     preface before the connection is closed
+ *     preface (and, with TLS, to complete its handshake) before the connection is closed
  * @param idleTimeout a connection without a message either way and without pending requests for
  *     this long is closed (bytes of a frame that is not complete yet do not count)
  * @param maxInboundConnections connections accepted beyond this many are closed at once
@@ -67,6 +67,7 @@ import reactor.netty.resources.LoopResources;
  *     transport then neither creates threads nor disposes these on close)
  * @param nativeTransport whether to run on Linux's native epoll transport when Netty reports it
  *     available, NIO otherwise; false for NIO everywhere
+ * @param tls TLS for every connection, inbound and outbound, or empty for plain TCP
  * @param scheduler where request timeouts run
  */
 public record TcpTransportOptions(
@@ -92,6 +93,7 @@ public record TcpTransportOptions(
     int eventLoopThreads,
     Optional<LoopResources> eventLoops,
     boolean nativeTransport,
+    Optional<TcpTls> tls,
     Scheduler scheduler) {
 
   /**
@@ -120,6 +122,7 @@ public record TcpTransportOptions(
    * @param eventLoopThreads the number of event-loop threads
    * @param eventLoops shared event loops, or empty for the transport's own
    * @param nativeTransport whether to use epoll where available
+   * @param tls TLS for every connection, or empty for plain TCP
    * @param scheduler where request timeouts run
    * @throws IllegalArgumentException naming the first invalid setting
    */
@@ -130,6 +133,7 @@ public record TcpTransportOptions(
     Objects.requireNonNull(nodeId, "nodeId");
     Objects.requireNonNull(format, "format");
     Objects.requireNonNull(eventLoops, "eventLoops");
+    Objects.requireNonNull(tls, "tls");
     Objects.requireNonNull(scheduler, "scheduler");
     if (name.isBlank()) {
       throw new IllegalArgumentException("name must not be blank");
@@ -328,6 +332,7 @@ public record TcpTransportOptions(
     private int eventLoopThreads = 2;
     private Optional<LoopResources> eventLoops = Optional.empty();
     private boolean nativeTransport = true;
+    private Optional<TcpTls> tls = Optional.empty();
     private Scheduler scheduler = Schedulers.parallel();
 
     private Builder() {}
@@ -473,7 +478,7 @@ public record TcpTransportOptions(
 
     /**
      * How long dialing a peer may take, and how long an accepted peer may take to send its preface
-     * (5 s by default).
+     * (5 s by default); with {@link #tls(TcpTls)}, also how long a TLS handshake may take.
      *
      * @param connectTimeout positive, at most {@link KadConfig#MAX_DURATION}
      * @return this builder
@@ -653,6 +658,23 @@ public record TcpTransportOptions(
     }
 
     /**
+     * TLS for every connection this transport accepts or dials (off by default: plain TCP). With
+     * it, there is no plaintext fallback: a peer must complete a TLS handshake within {@code
+     * connectTimeout}, and, when {@link TcpTls#requireClientAuth()}, present a certificate the
+     * trust material accepts; otherwise its connection is closed ({@code tlsFailures}). A dial
+     * waits for the handshake, so a request to a peer whose handshake failed fails with {@link
+     * dev.kad.api.UnreachableContactException} naming the reason. Every node of a network must have
+     * TLS on, or off.
+     *
+     * @param tls the key, trust and verification settings
+     * @return this builder
+     */
+    public Builder tls(TcpTls tls) {
+      this.tls = Optional.of(Objects.requireNonNull(tls, "tls"));
+      return this;
+    }
+
+    /**
      * Where request timeouts run ({@code Schedulers.parallel()} by default).
      *
      * @param scheduler the node's scheduler
@@ -703,6 +725,7 @@ public record TcpTransportOptions(
           eventLoopThreads,
           eventLoops,
           nativeTransport,
+          tls,
           scheduler);
     }
   }

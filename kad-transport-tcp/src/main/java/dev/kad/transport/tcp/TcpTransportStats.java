@@ -35,6 +35,9 @@ package dev.kad.transport.tcp;
  *     confirmed, and that then carried requests to them
  * @param claimsRefuted connections peers opened claiming an address whose node, asked by a
  *     dial-back, did not open them: never used for requests to that address
+ * @param tlsFailures connections closed, with TLS on, because their TLS handshake failed or timed
+ *     out (a peer without TLS, garbage, a certificate the trust material does not accept, a peer
+ *     that stalls the handshake) or a TLS alert ended them; counted on whichever side saw it
  */
 public record TcpTransportStats(
     long openConnections,
@@ -55,12 +58,13 @@ public record TcpTransportStats(
     long handlerFailures,
     long evictedConnections,
     long claimsConfirmed,
-    long claimsRefuted) {
+    long claimsRefuted,
+    long tlsFailures) {
 
   /**
    * The sum of every protocol-violation counter.
    *
-   * @return connections closed because a peer misbehaved
+   * @return connections closed because a peer misbehaved or failed TLS
    */
   public long violations() {
     return rejectedConnections
@@ -70,6 +74,7 @@ public record TcpTransportStats(
         + truncatedFrames
         + malformedMessages
         + unknownResponses
-        + slowReadersClosed;
+        + slowReadersClosed
+        + tlsFailures;
   }
 }

@@ -167,6 +167,7 @@ final class TransportMetrics {
         handlerFailures.sum(),
         evicted.sum(),
         claimsConfirmed.sum(),
-        claimsRefuted.sum());
+        claimsRefuted.sum(),
+        count(Violation.TLS));
   }
 }

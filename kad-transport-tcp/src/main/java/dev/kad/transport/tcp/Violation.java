@@ -9,7 +9,8 @@ enum Violation {
   TRUNCATED_FRAME("truncated frame"),
   MALFORMED_MESSAGE("malformed message"),
   UNKNOWN_RESPONSE("response to an unknown request id"),
-  SLOW_READER("peer does not read");
+  SLOW_READER("peer does not read"),
+  TLS("TLS failed");
 
   private final String description;
 

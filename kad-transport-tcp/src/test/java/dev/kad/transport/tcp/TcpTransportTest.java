@@ -994,6 +994,7 @@ class TcpTransportTest implements TransportContract {
                     d.eventLoopThreads(),
                     d.eventLoops(),
                     d.nativeTransport(),
+                    d.tls(),
                     d.scheduler()))
         .hasMessageStartingWith("requestTimeout must be at most");
   }

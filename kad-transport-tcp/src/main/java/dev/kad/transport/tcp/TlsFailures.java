@@ -1,0 +1,84 @@
+package dev.kad.transport.tcp;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import java.nio.channels.ClosedChannelException;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sits just after the {@code SslHandler} of a connection with TLS on, and turns a failed handshake,
+ * or a TLS alert that ends the connection later (in TLS 1.3 a server refuses a client's certificate
+ * after the client considers the handshake done), into one {@link Violation#TLS}: counted, logged
+ * once at WARN, the reason kept on the {@link PeerConnection} for the requests it fails, the
+ * connection closed. The exceptions the {@code SslHandler} raises for it stop here, so
+ * reactor-netty does not log them again as unexpected errors. Only on connections with TLS: the
+ * plaintext pipeline has no such handler.
+ */
+final class TlsFailures extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(TlsFailures.class);
+
+  private final PeerConnection peer;
+  private final TransportMetrics metrics;
+  private boolean failed;
+
+  TlsFailures(PeerConnection peer, TransportMetrics metrics) {
+    this.peer = peer;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+      fail(ctx, "handshake failed: " + reason(done.cause()));
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+    Throwable e =
+        cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+    if (e instanceof SSLException || failed) {
+      // The handshake's failure, reported by its event, or an alert that ends the session.
+      fail(ctx, reason(e));
+      log.debug("{}: TLS error", peer, e);
+      return;
+    }
+    super.exceptionCaught(ctx, cause);
+  }
+
+  private void fail(ChannelHandlerContext ctx, String reason) {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    peer.tlsFailed(reason);
+    if (!peer.closedByUs()) {
+      metrics.violation(Violation.TLS, ctx.channel().remoteAddress(), reason);
+    }
+    peer.closeChannel();
+  }
+
+  /** What a user can act on: the TLS layer's own words, not the innermost cause's. */
+  static String reason(Throwable e) {
+    if (e instanceof SslHandshakeTimeoutException) {
+      return "no TLS handshake within connectTimeout (" + e.getMessage() + ")";
+    }
+    if (e instanceof NotSslRecordException) {
+      return "the peer does not speak TLS (its first bytes are no TLS record)";
+    }
+    if (e instanceof ClosedChannelException) {
+      return "the peer closed the connection during the handshake (it may not have TLS on, or"
+          + " may not accept this node's certificate)";
+    }
+    String message = e.getMessage();
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+  }
+}
