@@ -449,7 +449,7 @@ public record KadConfig(
     private int maxFrameBytes = 64 * 1024;
     private Duration subscriptionTtl = Duration.ofMinutes(10);
     private int maxSubscribersPerKey = 64;
-    private int maxSubscriptionsPerPeer = 64;
+    private int maxSubscriptionsPerPeer = 1024;
     private boolean clientMode = false;
 
     private Builder() {}
@@ -757,9 +757,18 @@ public record KadConfig(
 
     /**
      * Sets the most subscriptions one subscribing node, an id at one address, may hold at this node
-     * (64 by default): a storage node refuses a peer's further subscriptions, so one peer cannot
-     * take the whole registry. Each address counts on its own, so a peer claiming a watcher's id
+     * (1024 by default): a storage node refuses a peer's further subscriptions, so one peer cannot
+     * take the whole registry (it holds 65,536 subscriptions in all, so at the default one peer
+     * takes at most 1/64 of it). Each address counts on its own, so a peer claiming a watcher's id
      * from elsewhere cannot use up that watcher's room.
+     *
+     * <p>In a small network the same k nodes store every key, so a node's watches of distinct keys
+     * all count against this bound at each of them: a gateway watching more keys than this is
+     * refused everywhere for the rest, whose watches then read their values at each retry round (at
+     * most a minute apart) instead of being pushed changes at once. The default was 64, which a
+     * gateway reached with its 65th key; 1024 matches the bound the web example puts on the watch
+     * streams it keeps open ({@code kad.web.max-watches}). The total, not this bound, is what
+     * bounds memory: a peer making up ids and addresses passes this one.
      *
      * @param maxSubscriptionsPerPeer in [1, 1000000]
      * @return this builder

@@ -196,6 +196,14 @@ public interface KadNode {
    * the node closes. Cancelling unsubscribes everywhere, unless another watch of the key on this
    * node still uses the subscriptions.
    *
+   * <p>Storage nodes bound the subscriptions they keep ({@link
+   * KadConfig#maxSubscriptionsPerPeer()}, {@link KadConfig#maxSubscribersPerKey()}, and a total). A
+   * watch that every node it asks refuses (or whose subscriptions all fail while lookups are
+   * answered) reads the key's values at each retry round, a second apart at first and at most a
+   * minute apart, until a node grants it: its changes arrive that much later, not pushed at once.
+   * {@link NodeStats#pollingWatches()} counts such watches, and each change into and out of that
+   * state is logged at INFO.
+   *
    * @param key the key, of this node's id width
    * @return the values, live
    * @throws IllegalArgumentException when {@code key} has the wrong width

@@ -1460,6 +1460,7 @@ final class DefaultKadNode implements KadNode {
         store.size(),
         store.storedBytes(),
         liveStreams.active(),
+        liveStreams.polling(),
         subscribers.size(),
         lastHeard());
   }

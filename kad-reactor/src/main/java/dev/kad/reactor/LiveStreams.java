@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -119,7 +120,9 @@ final class LiveStreams {
           // when every node it was subscribed at is gone), or in which a node it counted
           // itself subscribed at answers that the subscription is new (it had lapsed, e.g.
           // ended by a push that failed while this node was silently cut off), reads the
-          // current values again: stores made meanwhile may have been pushed to nobody.
+          // current values again: stores made meanwhile may have been pushed to nobody. So does
+          // a round that the key's nodes answered and none granted: the watch polls at its
+          // retries until one does.
           // Listening for kicks first, then taking one that came during the round before:
           // a kick in between is seen either way.
           Mono<Void> nextRenewal =
@@ -156,8 +159,12 @@ final class LiveStreams {
    *
    * @return whether the current values should be read: the nodes that granted a subscription are
    *     all new to the watch (none of them pushed to it before this round), one it counted itself
-   *     subscribed at granted a new subscription (the one it held had lapsed), or an outage was
-   *     detected since the last read
+   *     subscribed at granted a new subscription (the one it held had lapsed), an outage was
+   *     detected since the last read, or the lookup found the key's nodes and none granted (the
+   *     watch polls: no node will push to it, so it reads at each retry round instead; before, a
+   *     watch refused at every node, as a gateway watching more keys than the storage nodes' {@code
+   *     maxSubscriptionsPerPeer} is in a small network, saw its current values and then nothing
+   *     however they changed)
    */
   private Mono<Boolean> resubscribe(WatchSession session) {
     Key key = session.key();
@@ -177,6 +184,8 @@ final class LiveStreams {
               // the one it held had lapsed (a push failed while this node was silently cut off,
               // it expired, or the node restarted), so pushes were missed.
               Set<Contact> lapsed = ConcurrentHashMap.newKeySet();
+              // The code of the first refusal, for the log: a peer's message text is not logged.
+              AtomicReference<Response.Code> refusal = new AtomicReference<>();
               return Flux.fromIterable(closest)
                   .flatMap(
                       c ->
@@ -196,6 +205,9 @@ final class LiveStreams {
                                       }
                                     } else {
                                       refused.add(c);
+                                      if (r instanceof Response.Failure f) {
+                                        refusal.compareAndSet(null, f.code());
+                                      }
                                     }
                                   })
                               .onErrorResume(e -> Mono.empty())
@@ -223,7 +235,36 @@ final class LiveStreams {
                             }
                             if (accepted.isEmpty()) {
                               session.grantedNone();
-                              return false;
+                              if (closest.isEmpty()) {
+                                return false;
+                              }
+                              // The key's nodes answered the lookup and none took the watch (at
+                              // its bounds, or every Subscribe failed): nobody will push to it,
+                              // so it reads the values at each retry round until one grants.
+                              if (session.polling(true)) {
+                                log.info(
+                                    "node={} watch of {} holds no subscription: of the {} storage"
+                                        + " nodes asked {} refused it (first: {}) and {}"
+                                        + " failed; it reads the key's values at each retry,"
+                                        + " at most {} apart, until one grants it",
+                                    node.id().toShortHex(),
+                                    key.toShortHex(),
+                                    closest.size(),
+                                    refused.size(),
+                                    refusal.get(),
+                                    closest.size() - refused.size(),
+                                    WatchSession.MAX_RETRY);
+                              }
+                              return true;
+                            }
+                            if (session.polling(false)) {
+                              log.info(
+                                  "node={} watch of {} is subscribed again, at {} of the {}"
+                                      + " storage nodes asked; it no longer reads at retries",
+                                  node.id().toShortHex(),
+                                  key.toShortHex(),
+                                  accepted.size(),
+                                  closest.size());
                             }
                             // A node may grant less than asked, never less than a second.
                             Duration shortest = ttl;
@@ -521,6 +562,22 @@ final class LiveStreams {
         }
       }
     }
+  }
+
+  /**
+   * The watch streams open now that no node holds a subscription of, though their key's nodes
+   * answer (see {@link WatchSession#polling(boolean)}): they read at each retry round.
+   */
+  int polling() {
+    int polling = 0;
+    for (Set<WatchSession> sessions : watches.values()) {
+      for (WatchSession session : sessions) {
+        if (session.polling()) {
+          polling++;
+        }
+      }
+    }
+    return polling;
   }
 
   /** The watch streams open now. */

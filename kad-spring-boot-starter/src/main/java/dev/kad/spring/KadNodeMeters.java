@@ -18,15 +18,17 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Gauges of the node's state: {@code kad.routing.contacts}, {@code kad.store.values}, {@code
- * kad.store.bytes}, {@code kad.watches.active}, {@code kad.network.silence} (the time since the
- * node last heard from another node, {@link NodeStats#lastHeard()}, in the registry's base time
- * unit: seconds for most; NaN, which registries leave out or show as no value, before it first
- * hears from one); and, when the node's {@link TcpTransport} is known, the transport's {@code
- * kad.transport.connections.open}, {@code kad.transport.connections.dropped} (connections closed
- * for misbehaving), {@code kad.transport.connections.evicted} and {@code
- * kad.transport.claims.refuted} (peers that claimed another node's address). Every meter carries
- * the tags this binder was given: a registry keeps one gauge per name and tags, so the gauges of a
- * second node bound to the same registry with the same tags would never be reported.
+ * kad.store.bytes}, {@code kad.watches.active}, {@code kad.watches.polling} (open watches that no
+ * storage node holds a subscription of, {@link NodeStats#pollingWatches()}), {@code
+ * kad.network.silence} (the time since the node last heard from another node, {@link
+ * NodeStats#lastHeard()}, in the registry's base time unit: seconds for most; NaN, which registries
+ * leave out or show as no value, before it first hears from one); and, when the node's {@link
+ * TcpTransport} is known, the transport's {@code kad.transport.connections.open}, {@code
+ * kad.transport.connections.dropped} (connections closed for misbehaving), {@code
+ * kad.transport.connections.evicted} and {@code kad.transport.claims.refuted} (peers that claimed
+ * another node's address). Every meter carries the tags this binder was given: a registry keeps one
+ * gauge per name and tags, so the gauges of a second node bound to the same registry with the same
+ * tags would never be reported.
  */
 public class KadNodeMeters implements MeterBinder {
 
@@ -136,6 +138,12 @@ public class KadNodeMeters implements MeterBinder {
         .register(registry);
     Gauge.builder("kad.watches.active", node, n -> n.stats().activeWatches())
         .description("Open watch streams")
+        .tags(tags)
+        .register(registry);
+    Gauge.builder("kad.watches.polling", node, n -> n.stats().pollingWatches())
+        .description(
+            "Open watch streams no storage node holds a subscription of (each refused or failed),"
+                + " which read their values at each retry instead of being pushed them")
         .tags(tags)
         .register(registry);
     TimeGauge.builder("kad.network.silence", node, TimeUnit.MILLISECONDS, this::silenceMillis)

@@ -159,8 +159,11 @@ public class KadProperties implements Validator {
   /** The most watchers this node keeps for one key. */
   private int maxSubscribersPerKey = 64;
 
-  /** The most keys one watching node may subscribe to at this node. */
-  private int maxSubscriptionsPerPeer = 64;
+  /**
+   * The most keys one watching node (an id at one address) may subscribe to at this node; a watch
+   * refused at every storage node reads its values at each retry instead of being pushed them.
+   */
+  private int maxSubscriptionsPerPeer = 1024;
 
   /**
    * Whether the node is a client that queries the network without being part of it: the nodes it

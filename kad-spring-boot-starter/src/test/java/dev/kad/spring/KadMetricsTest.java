@@ -130,6 +130,7 @@ class KadMetricsTest {
 
     assertThat(registry.get("kad.store.values").tag("node", "a").gauge().value()).isZero();
     assertThat(registry.get("kad.store.values").tag("node", "b").gauge().value()).isEqualTo(1);
+    assertThat(registry.get("kad.watches.polling").tag("node", "b").gauge().value()).isZero();
     assertThat(registry.get("kad.operations").tag("node", "a").timer().count()).isEqualTo(1);
     assertThat(registry.get("kad.operations").tag("node", "b").timer().count()).isEqualTo(2);
   }

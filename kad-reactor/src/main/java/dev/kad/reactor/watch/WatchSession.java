@@ -54,6 +54,7 @@ public final class WatchSession {
   private volatile int roundsWithout;
   private final AtomicBoolean kicked = new AtomicBoolean();
   private final AtomicBoolean missedPushes = new AtomicBoolean();
+  private final AtomicBoolean polling = new AtomicBoolean();
 
   /**
    * Starts a session.
@@ -242,6 +243,30 @@ public final class WatchSession {
   /** Records that the last round of subscriptions was granted by no node. */
   public void grantedNone() {
     roundsWithout++;
+  }
+
+  /**
+   * Records whether the watch polls: the key's nodes answered its last round that reached them, and
+   * none granted a subscription (each refused it, at its {@code maxSubscriptionsPerPeer} or {@code
+   * maxSubscribersPerKey} bound or its total, or failed), so no node will push to it and it reads
+   * the key's values at each retry round instead. A round that reaches no node (the lookup failed
+   * or found nobody) changes nothing.
+   *
+   * @param polling true after a round that the key's nodes answered and none granted, false after
+   *     one that some node granted
+   * @return whether this changed the watch's state, for a log line per change
+   */
+  public boolean polling(boolean polling) {
+    return this.polling.getAndSet(polling) != polling;
+  }
+
+  /**
+   * Whether the watch polls (see {@link #polling(boolean)}).
+   *
+   * @return true when no node holds a subscription of it and it reads at each retry round
+   */
+  public boolean polling() {
+    return polling.get();
   }
 
   /**

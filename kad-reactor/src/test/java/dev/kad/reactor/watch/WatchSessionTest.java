@@ -121,6 +121,18 @@ class WatchSessionTest {
   }
 
   @Test
+  void pollingIsReportedOncePerChangeSoItIsLoggedOnceEachWay() {
+    WatchSession session = new WatchSession(Key.of("k"), 8, Duration.ofMinutes(10));
+    assertThat(session.polling()).isFalse();
+    assertThat(session.polling(false)).as("subscribed, as it was").isFalse();
+    assertThat(session.polling(true)).as("refused everywhere").isTrue();
+    assertThat(session.polling(true)).as("still refused").isFalse();
+    assertThat(session.polling()).isTrue();
+    assertThat(session.polling(false)).as("granted again").isTrue();
+    assertThat(session.polling()).isFalse();
+  }
+
+  @Test
   void renewalsAreHalfASecondApartAtLeastWhateverTheTtl() {
     WatchSession session = new WatchSession(Key.of("k"), 8, Duration.ofMillis(100));
     assertThat(session.renewal()).isEqualTo(Duration.ofMillis(500));
