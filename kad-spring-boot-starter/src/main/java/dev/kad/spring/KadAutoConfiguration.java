@@ -6,6 +6,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
 import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import dev.kad.transport.tcp.WireFormat;
@@ -28,6 +29,9 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
+import org.springframework.boot.ssl.NoSuchSslBundleException;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import reactor.core.scheduler.Schedulers;
@@ -92,6 +96,18 @@ public class KadAutoConfiguration {
    * transport's default, which grows with {@code maxFrameBytes}.
    */
   static TcpTransportOptions.Builder transportOptions(KadProperties properties, KadConfig config) {
+    return transportOptions(properties, config, null);
+  }
+
+  /**
+   * The transport options the properties describe, with TLS from the SSL bundle {@code
+   * kad.tls.bundle} names when it is set.
+   *
+   * @param bundles Spring Boot's SSL bundles, null when the application has none
+   * @throws IllegalArgumentException naming {@code kad.tls.bundle} when it names no usable bundle
+   */
+  static TcpTransportOptions.Builder transportOptions(
+      KadProperties properties, KadConfig config, SslBundles bundles) {
     TcpTransportOptions.Builder options =
         TcpTransportOptions.builder()
             .fromConfig(config)
@@ -116,7 +132,76 @@ public class KadAutoConfiguration {
     if (properties.getAdvertise() != null && !properties.getAdvertise().isBlank()) {
       options.advertisedAddress(Address.parse(properties.getAdvertise()));
     }
+    KadProperties.Tls tls = properties.getTls();
+    tls.bundleName().ifPresent(name -> options.tls(tls(name, tls, bundles)));
     return options;
+  }
+
+  /**
+   * TLS from the key and trust managers of the SSL bundle {@code name}: Spring Boot loads its
+   * stores, from {@code spring.ssl.bundle.jks.NAME.*} or {@code spring.ssl.bundle.pem.NAME.*}.
+   *
+   * @throws IllegalArgumentException naming {@code kad.tls.bundle} when there is no such bundle,
+   *     when it lacks a key store or a trust store (Spring would then trust the JDK's public CAs,
+   *     which kad never does), or when it sets ciphers or protocols, which kad does not apply
+   */
+  static TcpTls tls(String name, KadProperties.Tls properties, SslBundles bundles) {
+    if (bundles == null) {
+      throw new IllegalArgumentException(
+          "kad.tls.bundle is '"
+              + name
+              + "' but the application has no SslBundles bean (Spring Boot's SslAutoConfiguration"
+              + " makes one from spring.ssl.bundle.*)");
+    }
+    SslBundle bundle;
+    try {
+      bundle = bundles.getBundle(name);
+    } catch (NoSuchSslBundleException e) {
+      // Without the cause: its message, the root cause Spring Boot reports, lacks the property.
+      throw new IllegalArgumentException(
+          "kad.tls.bundle names no SSL bundle '"
+              + name
+              + "' (spring.ssl.bundle.jks."
+              + name
+              + " or spring.ssl.bundle.pem."
+              + name
+              + "); the bundles are "
+              + bundles.getBundleNames());
+    }
+    String prefix = "kad.tls.bundle '" + name + "' ";
+    if (bundle.getStores().getKeyStore() == null) {
+      throw new IllegalArgumentException(
+          prefix
+              + "has no key store: set spring.ssl.bundle.*."
+              + name
+              + ".keystore to the node's key and certificate");
+    }
+    if (bundle.getStores().getTrustStore() == null) {
+      throw new IllegalArgumentException(
+          prefix
+              + "has no trust store: set spring.ssl.bundle.*."
+              + name
+              + ".truststore to the certificates to trust (the cluster's CA); kad never trusts"
+              + " the JDK's public CAs");
+    }
+    if (bundle.getOptions().isSpecified()) {
+      throw new IllegalArgumentException(
+          prefix
+              + "sets options (ciphers, enabled-protocols), which kad's TLS does not apply: remove"
+              + " spring.ssl.bundle.*."
+              + name
+              + ".options");
+    }
+    try {
+      return TcpTls.builder()
+          .keyManagerFactory(bundle.getManagers().getKeyManagerFactory())
+          .trustManagerFactory(bundle.getManagers().getTrustManagerFactory())
+          .requireClientAuth(properties.isRequireClientAuth())
+          .endpointIdentification(properties.isEndpointIdentification())
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(prefix + "cannot be used: " + e.getMessage(), e);
+    }
   }
 
   /** The node on the TCP transport, unless the application has a node of its own. */
@@ -128,8 +213,15 @@ public class KadAutoConfiguration {
     // say), whose event loops would otherwise outlive the context. Closing again is harmless.
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean
-    TcpTransport kadTransport(KadProperties properties, KadConfig config, NodeId kadNodeId) {
-      return TcpTransport.create(transportOptions(properties, config).nodeId(kadNodeId).build());
+    TcpTransport kadTransport(
+        KadProperties properties,
+        KadConfig config,
+        NodeId kadNodeId,
+        ObjectProvider<SslBundles> sslBundles) {
+      return TcpTransport.create(
+          transportOptions(properties, config, sslBundles.getIfAvailable())
+              .nodeId(kadNodeId)
+              .build());
     }
 
     // KadNodeLifecycle closes the node when the context closes. This destroy method closes it

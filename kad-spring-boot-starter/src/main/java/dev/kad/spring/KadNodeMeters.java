@@ -25,10 +25,11 @@ import java.util.concurrent.TimeUnit;
  * leave out or show as no value, before it first hears from one); and, when the node's {@link
  * TcpTransport} is known, the transport's {@code kad.transport.connections.open}, {@code
  * kad.transport.connections.dropped} (connections closed for misbehaving), {@code
- * kad.transport.connections.evicted} and {@code kad.transport.claims.refuted} (peers that claimed
- * another node's address). Every meter carries the tags this binder was given: a registry keeps one
- * gauge per name and tags, so the gauges of a second node bound to the same registry with the same
- * tags would never be reported.
+ * kad.transport.connections.evicted}, {@code kad.transport.claims.refuted} (peers that claimed
+ * another node's address) and {@code kad.transport.tls.failures} (connections whose TLS handshake
+ * failed, also counted as dropped). Every meter carries the tags this binder was given: a registry
+ * keeps one gauge per name and tags, so the gauges of a second node bound to the same registry with
+ * the same tags would never be reported.
  */
 public class KadNodeMeters implements MeterBinder {
 
@@ -179,6 +180,13 @@ public class KadNodeMeters implements MeterBinder {
     FunctionCounter.builder(
             "kad.transport.claims.refuted", transport, t -> t.stats().claimsRefuted())
         .description("Peers that claimed an address whose node, dialed back, disowned them")
+        .tags(tags)
+        .register(registry);
+    FunctionCounter.builder("kad.transport.tls.failures", transport, t -> t.stats().tlsFailures())
+        .description(
+            "Connections closed, with TLS on, because their handshake failed or timed out (a peer"
+                + " without TLS or with a certificate the trust material does not accept);"
+                + " counted in kad.transport.connections.dropped too")
         .tags(tags)
         .register(registry);
   }

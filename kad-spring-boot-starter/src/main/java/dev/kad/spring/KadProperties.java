@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
@@ -227,6 +228,9 @@ public class KadProperties implements Validator {
    * (max-frame-bytes + 1KB). Unset: 64MB, or max-pending-write-bytes when that is more.
    */
   private DataSize maxTotalPendingWriteBytes;
+
+  /** TLS for every connection of the TCP transport. */
+  private final Tls tls = new Tls();
 
   /** The node's meters. */
   private final Metrics metrics = new Metrics();
@@ -919,8 +923,71 @@ public class KadProperties implements Validator {
     this.maxTotalPendingWriteBytes = maxTotalPendingWriteBytes;
   }
 
+  public Tls getTls() {
+    return tls;
+  }
+
   public Metrics getMetrics() {
     return metrics;
+  }
+
+  /** The {@code kad.tls.*} properties. */
+  public static class Tls {
+
+    /**
+     * The SSL bundle (spring.ssl.bundle.jks.NAME or spring.ssl.bundle.pem.NAME) whose key store
+     * holds this node's key and certificate and whose trust store the certificates it trusts,
+     * usually the cluster's CA. Set, every TCP connection in and out is TLS, with no plaintext
+     * fallback, so every node of a network sets it; unset or blank, the transport is plain TCP.
+     */
+    private String bundle;
+
+    /**
+     * Whether peers that connect must present a certificate the bundle's trust store accepts
+     * (mutual TLS): only holders of such a certificate can join. False encrypts, and lets peers
+     * check this node, but accepts any peer.
+     */
+    private boolean requireClientAuth = true;
+
+    /**
+     * Whether a dialed peer's certificate must name the host or IP it was dialed by, as a subject
+     * alternative name. Off, any holder of a trusted certificate may answer at any address; on,
+     * each node's certificate must name its advertised address.
+     */
+    private boolean endpointIdentification = false;
+
+    /**
+     * The bundle's name, or empty when TLS is off.
+     *
+     * @return the trimmed name, empty when unset or blank
+     */
+    public Optional<String> bundleName() {
+      return bundle == null || bundle.isBlank() ? Optional.empty() : Optional.of(bundle.trim());
+    }
+
+    public String getBundle() {
+      return bundle;
+    }
+
+    public void setBundle(String bundle) {
+      this.bundle = bundle;
+    }
+
+    public boolean isRequireClientAuth() {
+      return requireClientAuth;
+    }
+
+    public void setRequireClientAuth(boolean requireClientAuth) {
+      this.requireClientAuth = requireClientAuth;
+    }
+
+    public boolean isEndpointIdentification() {
+      return endpointIdentification;
+    }
+
+    public void setEndpointIdentification(boolean endpointIdentification) {
+      this.endpointIdentification = endpointIdentification;
+    }
   }
 
   public Health getHealth() {

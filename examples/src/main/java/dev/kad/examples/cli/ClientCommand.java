@@ -4,12 +4,14 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
 import dev.kad.api.Value;
+import dev.kad.transport.tcp.TcpTls;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -74,6 +76,8 @@ abstract class ClientCommand implements Callable<Integer> {
       description = "Log the node's lifecycle and warnings on stderr.")
   boolean verbose;
 
+  @Mixin TlsOptions tlsOptions;
+
   @Parameters(index = "0", paramLabel = "KEY", description = "The key, any text (hashed to an id).")
   String key;
 
@@ -85,9 +89,11 @@ abstract class ClientCommand implements Callable<Integer> {
   @Override
   public final Integer call() {
     check();
+    TcpTls tls = tlsOptions.tls();
     Logging.quietUnless(verbose);
     try (RunningNode running =
-        RunningNode.start(config, null, host, port, advertise, new SplittableRandom(), timeout)) {
+        RunningNode.start(
+            config, null, host, port, advertise, tls, new SplittableRandom(), timeout)) {
       try {
         RunningNode.join(running.node(), bootstrap, timeout);
         return run(running, Key.of(key));

@@ -1,6 +1,7 @@
 package dev.kad.examples.cli;
 
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ExecutionException;
@@ -57,8 +58,17 @@ public final class KadCli implements Callable<Integer> {
 
   @Spec private CommandSpec spec;
 
+  /** The environment the commands read (a password named by {@code --tls-password-env}). */
+  private final Function<String, String> environment;
+
   /** Creates the top-level command; prefer {@link #commandLine()}, which adds error handling. */
-  public KadCli() {}
+  public KadCli() {
+    this(System::getenv);
+  }
+
+  private KadCli(Function<String, String> environment) {
+    this.environment = environment;
+  }
 
   /**
    * Runs the command line and exits the JVM with its exit code.
@@ -77,8 +87,16 @@ public final class KadCli implements Callable<Integer> {
    * @return the configured command line; call {@code execute(args)} on it
    */
   public static CommandLine commandLine() {
+    return commandLine(System::getenv);
+  }
+
+  /**
+   * A {@code kad} command line, as {@link #commandLine()}, whose commands read environment
+   * variables from {@code environment}: tests hand it a password.
+   */
+  static CommandLine commandLine(Function<String, String> environment) {
     ErrorHandler errors = new ErrorHandler();
-    return new CommandLine(new KadCli())
+    return new CommandLine(new KadCli(environment))
         .setExecutionExceptionHandler(errors)
         .setParameterExceptionHandler(errors)
         // picocli hands only Exceptions to the handler; an Error (OutOfMemoryError,
@@ -94,6 +112,18 @@ public final class KadCli implements Callable<Integer> {
         // a VALUE starting with '@' is data, not an argument file
         .setExpandAtFiles(false)
         .setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  /**
+   * The value of the environment variable {@code name} as a command of {@code spec}'s command line
+   * sees it.
+   *
+   * @return the value, or null when it is not set
+   */
+  static String environment(CommandSpec spec, String name) {
+    return spec.root().userObject() instanceof KadCli cli
+        ? cli.environment.apply(name)
+        : System.getenv(name);
   }
 
   /** The command that ran: the last subcommand parsed. */

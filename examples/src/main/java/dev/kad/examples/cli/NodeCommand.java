@@ -4,6 +4,7 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
+import dev.kad.transport.tcp.TcpTls;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -88,6 +90,8 @@ final class NodeCommand implements Callable<Integer> {
       description = "Bound on starting and joining (default: ${DEFAULT-VALUE}).")
   private Duration timeout;
 
+  @Mixin private TlsOptions tlsOptions;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -102,8 +106,10 @@ final class NodeCommand implements Callable<Integer> {
               + "-bit ids) but had "
               + id.bits() / 4);
     }
+    TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
-        RunningNode.start(config, id, host, port, advertise, new SplittableRandom(), timeout)) {
+        RunningNode.start(
+            config, id, host, port, advertise, tls, new SplittableRandom(), timeout)) {
       KadNode node = running.node();
       out.println("kad node " + node.id().toHex() + " listening on " + listening(node));
       out.flush();

@@ -6,6 +6,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.reactor.KadNodes;
+import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
@@ -54,6 +55,7 @@ final class RunningNode implements AutoCloseable {
    *
    * @param id the node's id, or null for a random one
    * @param advertise the address peers dial, or null for the bound one
+   * @param tls TLS for every connection, or null for plain TCP
    */
   static RunningNode start(
       KadConfig config,
@@ -61,9 +63,10 @@ final class RunningNode implements AutoCloseable {
       String host,
       int port,
       Address advertise,
+      TcpTls tls,
       RandomGenerator random,
       Duration timeout) {
-    KadNode node = startNode(config, "kad", id, host, port, advertise, 2, random, timeout);
+    KadNode node = startNode(config, "kad", id, host, port, advertise, 2, tls, random, timeout);
     RunningNode running = new RunningNode(node);
     Runtime.getRuntime().addShutdownHook(running.hook);
     return running;
@@ -85,6 +88,28 @@ final class RunningNode implements AutoCloseable {
       int eventLoopThreads,
       RandomGenerator random,
       Duration timeout) {
+    return startNode(
+        config, name, id, host, port, advertise, eventLoopThreads, null, random, timeout);
+  }
+
+  /**
+   * Starts a node on a TCP transport without a shutdown hook, with TLS when {@code tls} is set.
+   *
+   * @param id the node's id, or null for one drawn from {@code random} first
+   * @param advertise the address peers dial, or null for the bound one
+   * @param tls TLS for every connection, or null for plain TCP
+   */
+  static KadNode startNode(
+      KadConfig config,
+      String name,
+      NodeId id,
+      String host,
+      int port,
+      Address advertise,
+      int eventLoopThreads,
+      TcpTls tls,
+      RandomGenerator random,
+      Duration timeout) {
     NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
     TcpTransportOptions built;
     try {
@@ -98,6 +123,9 @@ final class RunningNode implements AutoCloseable {
               .eventLoopThreads(eventLoopThreads);
       if (advertise != null) {
         options.advertisedAddress(advertise);
+      }
+      if (tls != null) {
+        options.tls(tls);
       }
       built = options.build();
     } catch (IllegalArgumentException e) {

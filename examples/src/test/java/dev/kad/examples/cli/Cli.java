@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -33,6 +34,12 @@ final class Cli {
     return new Cli().execute(args);
   }
 
+  /** Runs {@code kad args...} on the calling thread with {@code environment} as its environment. */
+  static Run kad(Map<String, String> environment, String... args) {
+    Cli cli = new Cli();
+    return cli.execute(KadCli.commandLine(environment::get), args);
+  }
+
   /**
    * Runs {@code command} on a daemon thread of its own, added to {@code threads} so that the test
    * can interrupt it (what Ctrl-C is to an in-process command) and wait for it to end.
@@ -57,7 +64,10 @@ final class Cli {
 
   /** Runs {@code kad args...} on the calling thread; {@link #out} shows lines as they come. */
   Run execute(String... args) {
-    CommandLine cmd = KadCli.commandLine();
+    return execute(KadCli.commandLine(), args);
+  }
+
+  private Run execute(CommandLine cmd, String... args) {
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
     int code = cmd.execute(args);
