@@ -133,7 +133,25 @@ public interface KadNode {
 
   /**
    * Stores {@code data} under {@code key} as a value published by this node, replacing this node's
-   * earlier value of the same key.
+   * earlier value of the same key: {@link #put(Key, byte[], PutOptions)} with {@link
+   * PutOptions#defaults()}, value id 0, unsigned, expiring {@link KadConfig#expireAfter()} from now
+   * and republished.
+   *
+   * @param key the key, of this node's id width
+   * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes
+   * @return the outcome per contacted node
+   * @throws IllegalArgumentException when the key has the wrong width or the data is too large
+   */
+  default Mono<PutResult> put(Key key, byte[] data) {
+    return put(key, data, PutOptions.defaults());
+  }
+
+  /**
+   * Stores {@code data} under {@code key} as a value published by this node with the value id, ttl
+   * and signature of {@code options}, replacing this node's earlier value of the same key and value
+   * id. Its seq is {@code max(previous + 1, now in milliseconds)}, the previous being this node's
+   * last put of the same key and value id while it republishes it, so a later put replaces an
+   * earlier one even across restarts of a node whose clock goes forward.
    *
    * <p>Subscribing looks up the k closest nodes and stores at each, and at this node too when it is
    * a full node (not {@link KadConfig#clientMode()}) among the key's k closest. The {@code Mono}
@@ -148,25 +166,34 @@ public interface KadNode {
    * accepted()}, and the message says so), so a local {@link #get(Key)} still finds it. Cancelling
    * stops the stores not yet answered.
    *
-   * <p>The value is registered for republishing when the {@code Mono} is subscribed, before any
-   * store, whatever the outcome: a put that errors or is cancelled is republished too, which
-   * retries its replication, and its seq stays taken. The node republishes it before it expires
-   * until {@link #stopRepublishing(Key)} or {@link #close()}.
+   * <p>With {@link PutOptions#republish()} (the default) the value is registered for republishing
+   * when the {@code Mono} is subscribed, before any store, whatever the outcome: a put that errors
+   * or is cancelled is republished too, which retries its replication, and its seq stays taken.
+   * Every republish run (every {@code min(republishInterval, expireAfter / 2)}) stores it again
+   * with the same seq and an expiry {@code ttl} from then, signed again when the options sign, so
+   * it never expires while this node lives, until {@link #stopRepublishing(Key)} or {@link
+   * #stopRepublishing(Key, long)} or {@link #close()}. A put of the same key and value id without
+   * republishing ends the republishing of the earlier value.
    *
    * @param key the key, of this node's id width
    * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes
+   * @param options the value id, ttl, key pair and republishing
    * @return the outcome per contacted node
-   * @throws IllegalArgumentException when the key has the wrong width or the data is too large
+   * @throws IllegalArgumentException when the key has the wrong width, the data is too large, the
+   *     ttl is longer than {@link KadConfig#expireAfter()} (nodes would refuse the value), or the
+   *     value is republished and its ttl is shorter than twice the republish period, {@code
+   *     min(republishInterval, expireAfter / 2)} (a republish might come after it expired)
    */
-  Mono<PutResult> put(Key key, byte[] data);
+  Mono<PutResult> put(Key key, byte[] data, PutOptions options);
 
   /**
    * Stores a prepared value under {@code key} at the k closest nodes.
    *
-   * <p>As {@link #put(Key, byte[])}, except that the node does not republish it; the value keeps
-   * its publisher, value id, seq, expiry and signature. When no other node accepted it, the put
-   * errors as {@link #put(Key, byte[])} does, and a copy at this node stays until the value
-   * expires.
+   * <p>As {@link #put(Key, byte[], PutOptions)}, except that the node does not republish it; the
+   * value keeps its publisher, value id, seq, expiry and signature. A value of this node to be
+   * republished, with its own value id, ttl or signature, is put with {@link PutOptions} instead.
+   * When no other node accepted it, the put errors as {@link #put(Key, byte[])} does, and a copy at
+   * this node stays until the value expires.
    *
    * @param key the key, of this node's id width
    * @param value the value
@@ -178,14 +205,27 @@ public interface KadNode {
   Mono<PutResult> put(Key key, Value value);
 
   /**
-   * Stops republishing this node's own value of {@code key}, stored by {@link #put(Key, byte[])}.
-   * The copies already stored live until their expiry.
+   * Stops republishing every value of {@code key} this node publishes, whatever its value id
+   * ({@link #put(Key, byte[])}, {@link #put(Key, byte[], PutOptions)}). The copies already stored
+   * live until their expiry. A republish already storing one of them completes.
    *
    * @param key the key, of this node's id width
    * @return true when this node was republishing a value of the key
    * @throws IllegalArgumentException when {@code key} has the wrong width
    */
   boolean stopRepublishing(Key key);
+
+  /**
+   * Stops republishing this node's value of {@code key} with {@code valueId}, put by {@link
+   * #put(Key, byte[], PutOptions)}; its other values of the key are still republished. The copies
+   * already stored live until their expiry.
+   *
+   * @param key the key, of this node's id width
+   * @param valueId the value id given in the {@link PutOptions}
+   * @return true when this node was republishing that value
+   * @throws IllegalArgumentException when {@code key} has the wrong width
+   */
+  boolean stopRepublishing(Key key, long valueId);
 
   /**
    * A live stream of the values of {@code key}.

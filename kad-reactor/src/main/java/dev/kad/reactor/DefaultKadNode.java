@@ -14,6 +14,7 @@ import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.NodeStats;
+import dev.kad.api.PutOptions;
 import dev.kad.api.PutResult;
 import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.api.StoreRejectedException;
@@ -33,6 +34,7 @@ import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.store.StoredValue;
 import dev.kad.reactor.watch.SubscriberRegistry;
+import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,6 +46,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -114,7 +117,12 @@ final class DefaultKadNode implements KadNode {
   /** Completes when close() begins: operations in flight end with NodeClosedException. */
   private final Sinks.Empty<Void> closing = Sinks.empty();
 
-  private final Map<Key, Value> published = new ConcurrentHashMap<>();
+  /**
+   * This node's own values put from data, by key and value id: the republished ones, and the others
+   * until they expire, so that the next put of the same key and value id takes a higher seq.
+   */
+  private final Map<Own, Publication> published = new ConcurrentHashMap<>();
+
   private final LiveStreams liveStreams = new LiveStreams(this);
 
   /** Fires once per subscription after the hard timeout; cold, so one serves every request. */
@@ -341,6 +349,8 @@ final class DefaultKadNode implements KadNode {
   void expire() {
     Instant now = clock.instant();
     int dropped = store.expire(now);
+    // Not republished and expired: a later put of its key and value id starts from the clock.
+    published.values().removeIf(p -> !p.republished() && p.value().isExpiredAt(now));
     subscribers.expire(now);
     if (dropped > 0) {
       log.debug("node={} dropped {} expired values", id.toShortHex(), dropped);
@@ -381,33 +391,64 @@ final class DefaultKadNode implements KadNode {
         .then();
   }
 
+  /** A value of this node's: its key and value id. */
+  private record Own(Key key, long valueId) {
+    String name() {
+      return "key " + key.toShortHex() + (valueId == 0 ? "" : " value id " + valueId);
+    }
+  }
+
   /**
-   * Re-puts every value this node publishes with a fresh expiry. A put that fails does not stop the
-   * run; the run logs one WARN line counting the failures and naming the first.
+   * The last value this node put for an {@link Own}, with how to renew it: its ttl, the key pair
+   * that signs it (null when unsigned), and whether the republish job renews it.
+   */
+  private record Publication(Value value, Duration ttl, KeyPair keyPair, boolean republished) {
+
+    /** The same value (seq, data) expiring {@code ttl} after {@code now}, signed again. */
+    Publication renewedAt(Key key, Instant now) {
+      Value renewed =
+          signed(
+              key,
+              Value.of(
+                  value.data(), value.publisher(), value.valueId(), value.seq(), now.plus(ttl)),
+              keyPair);
+      return new Publication(renewed, ttl, keyPair, true);
+    }
+
+    Publication notRepublished() {
+      return new Publication(value, ttl, keyPair, false);
+    }
+  }
+
+  private static Value signed(Key key, Value value, KeyPair keyPair) {
+    return keyPair == null ? value : value.signedWith(key, keyPair);
+  }
+
+  /**
+   * Re-puts every value this node republishes, with the same seq and data and an expiry its ttl
+   * from now, signed again when signed (a signature covers the expiry): a renewal, which stores do
+   * not treat as a change. A put that fails does not stop the run; the run logs one WARN line
+   * counting the failures and naming the first.
    */
   Mono<Void> republishAll() {
     AtomicInteger failed = new AtomicInteger();
     AtomicReference<String> first = new AtomicReference<>();
-    List<Map.Entry<Key, Value>> run = List.copyOf(published.entrySet());
+    List<Map.Entry<Own, Publication>> run =
+        published.entrySet().stream()
+            .filter(e -> e.getValue().republished())
+            .map(e -> Map.entry(e.getKey(), e.getValue()))
+            .toList();
     return Flux.fromIterable(run)
         .concatMap(
             e -> {
-              Instant now = clock.instant();
-              Value old = e.getValue();
-              Value renewed =
-                  old.isSigned()
-                      ? old
-                      : Value.of(
-                          old.data(),
-                          old.publisher(),
-                          old.valueId(),
-                          old.seq(),
-                          now.plus(config.expireAfter()));
+              Own own = e.getKey();
+              Publication old = e.getValue();
+              Publication renewed = old.renewedAt(own.key(), clock.instant());
               // Stopped (or put again) since the run began: nothing of this run to renew.
-              if (!published.replace(e.getKey(), old, renewed)) {
+              if (!published.replace(own, old, renewed)) {
                 return Mono.empty();
               }
-              return store(e.getKey(), renewed, true)
+              return store(own.key(), renewed.value(), true)
                   .onErrorResume(
                       x -> {
                         if (x instanceof NodeClosedException) {
@@ -415,7 +456,7 @@ final class DefaultKadNode implements KadNode {
                           return Mono.error(x);
                         }
                         failed.incrementAndGet();
-                        first.compareAndSet(null, e.getKey().toShortHex() + ": " + x);
+                        first.compareAndSet(null, own.name() + ": " + x);
                         return Mono.empty();
                       });
             })
@@ -426,7 +467,7 @@ final class DefaultKadNode implements KadNode {
                     // Otherwise silent: a publisher whose values nobody takes would only learn it
                     // when they expired.
                     log.warn(
-                        "node={} republish: {} of {} values failed, first key {}",
+                        "node={} republish: {} of {} values failed, first {}",
                         id.toShortHex(),
                         failed.get(),
                         run.size(),
@@ -1182,28 +1223,59 @@ final class DefaultKadNode implements KadNode {
   }
 
   @Override
-  public Mono<PutResult> put(Key key, byte[] data) {
+  public Mono<PutResult> put(Key key, byte[] data, PutOptions options) {
     checkWidth("key", key);
-    if (data == null) {
-      throw new NullPointerException("data");
-    }
+    Objects.requireNonNull(data, "data");
+    Objects.requireNonNull(options, "options");
     checkSize(data.length);
+    Duration ttl = options.ttl().orElse(config.expireAfter());
+    if (ttl.compareTo(config.expireAfter()) > 0) {
+      throw new IllegalArgumentException(
+          "ttl "
+              + ttl
+              + " is longer than expireAfter "
+              + config.expireAfter()
+              + ": nodes refuse a value that expires later");
+    }
+    Duration period = Maintenance.republishPeriod(config);
+    if (options.republish() && ttl.compareTo(period.multipliedBy(2)) < 0) {
+      throw new IllegalArgumentException(
+          "ttl "
+              + ttl
+              + " of a republished value must be at least twice the republish period "
+              + period
+              + " (min(republishInterval, expireAfter / 2)), or it could expire before it is"
+              + " republished: put it with republish(false), or set republishInterval to at most"
+              + " half the ttl");
+    }
     byte[] copy = data.clone();
+    KeyPair keyPair = options.keyPair().orElse(null);
+    Own own = new Own(key, options.valueId());
     return Mono.defer(
         () -> {
           Instant now = clock.instant();
-          // Atomic, so two puts of one key at once never share a seq with different data.
-          Value value =
+          // Atomic, so two puts of one key and value id at once never share a seq with different
+          // data.
+          Publication put =
               published.compute(
-                  key,
+                  own,
                   (k, previous) ->
-                      Value.of(
-                          copy,
-                          id,
-                          0,
-                          Math.max(previous == null ? 0 : previous.seq() + 1, now.toEpochMilli()),
-                          now.plus(config.expireAfter())));
-          return timed("put", store(key, value, true));
+                      new Publication(
+                          signed(
+                              key,
+                              Value.of(
+                                  copy,
+                                  id,
+                                  own.valueId(),
+                                  Math.max(
+                                      previous == null ? 0 : previous.value().seq() + 1,
+                                      now.toEpochMilli()),
+                                  now.plus(ttl)),
+                              keyPair),
+                          ttl,
+                          keyPair,
+                          options.republish()));
+          return timed("put", store(key, put.value(), options.republish()));
         });
   }
 
@@ -1443,7 +1515,34 @@ final class DefaultKadNode implements KadNode {
   @Override
   public boolean stopRepublishing(Key key) {
     checkWidth("key", key);
-    return published.remove(key) != null;
+    boolean stopped = false;
+    for (Own own : published.keySet()) {
+      if (own.key().equals(key)) {
+        stopped |= stop(own);
+      }
+    }
+    return stopped;
+  }
+
+  @Override
+  public boolean stopRepublishing(Key key, long valueId) {
+    checkWidth("key", key);
+    return stop(new Own(key, valueId));
+  }
+
+  /**
+   * Takes {@code own} out of republishing, keeping its seq until it expires, so that a later put of
+   * it still replaces the copies out there.
+   */
+  private boolean stop(Own own) {
+    AtomicBoolean stopped = new AtomicBoolean();
+    published.computeIfPresent(
+        own,
+        (k, p) -> {
+          stopped.set(p.republished());
+          return p.notRepublished();
+        });
+    return stopped.get();
   }
 
   @Override

@@ -42,9 +42,10 @@ import reactor.core.scheduler.Scheduler;
  *   <li>expiry: drops expired values and subscriptions every {@code expiryInterval};
  *   <li>replication: every {@code replicateInterval}, stores held originals at the key's k closest
  *       nodes, skipping values received by Store within the interval;
- *   <li>republish: the publisher re-puts its own values with a fresh expiry every {@code
- *       min(republishInterval, expireAfter / 2)}, so a value never expires while its publisher
- *       lives.
+ *   <li>republish: the publisher re-puts its own values with a fresh expiry (each its ttl from now,
+ *       signed again when signed) every {@code min(republishInterval, expireAfter / 2)}, so a value
+ *       never expires while its publisher lives: a put refuses to republish a value whose ttl is
+ *       shorter than twice that period.
  * </ul>
  */
 final class Maintenance implements Disposable {

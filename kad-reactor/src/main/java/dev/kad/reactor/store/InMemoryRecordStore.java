@@ -240,9 +240,14 @@ public final class InMemoryRecordStore implements RecordStore {
     return storedBytes;
   }
 
-  /** Equal but for the expiry of an unsigned value (a signature covers the expiry). */
+  /**
+   * Equal but for the expiry, and for a signed value the signature over it: the same data signed
+   * with the same key (each signature verified before it gets here). A publisher that renews a
+   * signed value signs its new expiry, keeping the seq, so that the renewal is not a change.
+   */
   private static boolean sameContent(Value a, Value b) {
-    return a.equals(b) || !a.isSigned() && !b.isSigned() && Arrays.equals(a.data(), b.data());
+    return a.equals(b)
+        || Arrays.equals(a.publicKey(), b.publicKey()) && Arrays.equals(a.data(), b.data());
   }
 
   /** Why {@code value} would take the key's values over what one message carries, or null. */

@@ -8,11 +8,14 @@ import java.util.function.Predicate;
 
 /**
  * Where a node keeps the values it stores for the network. A key holds a set of values, each
- * identified by {@code (publisher, valueId)}; a higher {@code seq} replaces a lower one. Expired
- * values are never returned. Limits reject with a reason; a store never evicts a value silently to
- * make room. Besides the configured counts and bytes, a store refuses a value that would take its
- * key's values over {@link dev.kad.api.KadConfig#keyWireBudget()}, so that whatever it holds for a
- * key fits one answer.
+ * identified by {@code (publisher, valueId)}; a higher {@code seq} replaces a lower one. The same
+ * {@code seq} with the same data (and, for a signed value, the same public key, its new signature
+ * verified) and a later expiry is a renewal: the later expiry is kept, and it is no change (the
+ * publisher's republish, which re-signs a signed value since the signature covers the expiry). The
+ * same {@code seq} with other content is refused. Expired values are never returned. Limits reject
+ * with a reason; a store never evicts a value silently to make room. Besides the configured counts
+ * and bytes, a store refuses a value that would take its key's values over {@link
+ * dev.kad.api.KadConfig#keyWireBudget()}, so that whatever it holds for a key fits one answer.
  *
  * <p>Implementations are thread-safe and fast: the engine calls them on its scheduler, so they must
  * not block (a persistent store keeps an in-memory index and writes behind).

@@ -190,9 +190,11 @@ class InMemoryRecordStoreProperties {
         return switch (rng.nextInt(3)) {
           case 0 -> old;
           case 1 ->
-              old.isSigned()
-                  ? old
-                  : old.withUpdate(old.data(), old.seq(), now.plusSeconds(1 + rng.nextInt(60)));
+              // A renewal: a signed one is signed again over its new expiry.
+              sign(
+                  old.withUpdate(old.data(), old.seq(), now.plusSeconds(1 + rng.nextInt(60))),
+                  key,
+                  old.isSigned());
           default ->
               sign(
                   old.withUpdate(old.data(), old.seq() + rng.nextInt(3) - 1, old.expiresAt()),
@@ -310,8 +312,7 @@ class InMemoryRecordStoreProperties {
       } else if (value.seq() == held.seq()) {
         boolean same =
             held.equals(value)
-                || !held.isSigned()
-                    && !value.isSigned()
+                || Arrays.equals(held.publicKey(), value.publicKey())
                     && Arrays.equals(held.data(), value.data());
         if (!same) {
           refusals.add("already stored with different content");

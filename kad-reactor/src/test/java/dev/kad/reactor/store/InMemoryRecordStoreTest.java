@@ -189,6 +189,31 @@ class InMemoryRecordStoreTest {
   }
 
   @Test
+  void aSignedValueSignedAgainWithALaterExpiryIsARenewalNotAChange() throws Exception {
+    var generator = KeyPairGenerator.getInstance("Ed25519");
+    var owner = generator.generateKeyPair();
+    RecordStore s = store();
+    Value v1 = Value.of(new byte[] {1}, alice, 1, 1, day).signedWith(key, owner);
+    assertThat(put(s, v1).accepted()).isTrue();
+    // What a publisher's republish sends: the same seq and data, its new expiry signed.
+    Value renewed =
+        Value.of(new byte[] {1}, alice, 1, 1, day.plus(Duration.ofDays(1))).signedWith(key, owner);
+    assertThat(put(s, renewed)).isEqualTo(StoreOutcome.renewed());
+    assertThat(s.get(key, day.plusSeconds(1))).containsExactly(renewed);
+    // An earlier expiry arriving late leaves the later one.
+    assertThat(put(s, v1)).isEqualTo(StoreOutcome.renewed());
+    assertThat(s.get(key, now)).containsExactly(renewed);
+    // Other data at the same seq, or the same data under another key, is still no renewal.
+    Value changed = Value.of(new byte[] {2}, alice, 1, 1, day).signedWith(key, owner);
+    assertThat(put(s, changed).reason()).contains("already stored with different content");
+    Value intruder =
+        Value.of(new byte[] {1}, alice, 1, 1, day.plus(Duration.ofDays(1)))
+            .signedWith(key, generator.generateKeyPair());
+    assertThat(put(s, intruder).reason()).contains("same key");
+    assertThat(s.get(key, now)).containsExactly(renewed);
+  }
+
+  @Test
   void aSignedValueOfAnotherKeyIsRefusedSoItCannotBeReplayedHere() throws Exception {
     var owner = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
     RecordStore s = store();
