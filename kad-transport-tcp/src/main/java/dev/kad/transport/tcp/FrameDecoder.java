@@ -2,6 +2,7 @@ package dev.kad.transport.tcp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -13,16 +14,22 @@ import java.util.concurrent.TimeUnit;
 /**
  * The first inbound handler of every connection. The dialing side sends its {@link Preface} on
  * activation, the accepting side once it has read the dialer's (its answer to a dial-back depends
- * on it). Each side expects the peer's preface within the connect timeout, followed by frames of
- * {@code 4-byte big-endian length + body}, and passes each body on as a retained slice. A wrong
- * preface, a length outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is
- * a {@link Violation}: it is reported once and the connection closed, nothing after it is read; the
- * frames before it are passed on first, even those that came in the same read. Bytes left unread
- * when this side closed the connection are not a truncation.
+ * on it), also when it refuses a kad peer's preface (another format, version or id width): then it
+ * writes its own, ends its output and closes the connection when the dialer does (within the
+ * connect timeout), so that the dialer learns why. A dialer that refuses the acceptor's preface
+ * fails the connection's requests with the reason ({@link PeerConnection#refusedPeer}), naming the
+ * peer's format, version or id width and this node's. Each side expects the peer's preface within
+ * the connect timeout, followed by frames of {@code 4-byte big-endian length + body}, and passes
+ * each body on as a retained slice. A wrong preface, a length outside {@code [1, maxFrameBytes]} or
+ * a connection that ends inside a frame is a {@link Violation}: it is reported once and the
+ * connection closed, nothing after it is read; the frames before it are passed on first, even those
+ * that came in the same read. Bytes left unread when this side closed the connection are not a
+ * truncation.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
 
   private final WireFormat format;
+  private final int idBits;
   private final int maxFrameBytes;
   private final TransportMetrics metrics;
   private final PeerConnection peer;
@@ -41,15 +48,23 @@ final class FrameDecoder extends ByteToMessageDecoder {
 
   private String afterReadDetail;
 
+  /**
+   * Set when this accepting side refuses a kad peer's preface: the close answers it with this
+   * node's preface first.
+   */
+  private boolean answerBeforeClose;
+
   private ScheduledFuture<?> prefaceDeadline;
 
   FrameDecoder(
       WireFormat format,
+      int idBits,
       int maxFrameBytes,
       long prefaceTimeoutNanos,
       TransportMetrics metrics,
       PeerConnection peer) {
     this.format = format;
+    this.idBits = idBits;
     this.prefaceTimeoutNanos = prefaceTimeoutNanos;
     this.peer = peer;
     this.maxFrameBytes = maxFrameBytes;
@@ -65,7 +80,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
           Preface.encode(
               ctx.alloc(),
               format,
-              Preface.READS_RENEWED | (echo == null ? 0 : Preface.ECHO),
+              Preface.READS_RENEWED | Preface.widthFlag(idBits) | (echo == null ? 0 : Preface.ECHO),
               peer.nonce(),
               echo));
     }
@@ -74,6 +89,11 @@ final class FrameDecoder extends ByteToMessageDecoder {
         ctx.executor()
             .schedule(
                 () -> {
+                  if (answerBeforeClose) {
+                    // answered, and the dialer has not closed yet: long enough
+                    peer.closeChannel();
+                    return;
+                  }
                   if (!prefaceSeen && !failed && ctx.channel().isActive() && !handshaking(ctx)) {
                     failed = true;
                     metrics.violation(
@@ -152,25 +172,25 @@ final class FrameDecoder extends ByteToMessageDecoder {
     }
     if (!prefaceSeen) {
       if (!Preface.plausiblePrefix(in)) {
-        fail(ctx, in, Violation.BAD_PREFACE, Preface.check(firstBytes(in), format));
+        failPreface(ctx, in, Preface.check(firstBytes(in), format, idBits).orElseThrow());
         return;
       }
       if (in.readableBytes() < Preface.LENGTH) {
         // Another version or format shows in the first five bytes: a version 1 peer sends only
         // those, then closes on ours, which must not pass for a truncated preface.
         if (in.readableBytes() >= Preface.VERSIONED_BYTES) {
-          Optional<String> early = Preface.check(firstBytes(in), format);
+          Optional<Preface.Problem> early = Preface.check(firstBytes(in), format, idBits);
           if (early.isPresent()) {
-            fail(ctx, in, Violation.BAD_PREFACE, early);
+            failPreface(ctx, in, early.get());
           }
         }
         return;
       }
       byte[] preface = firstBytes(in);
-      Optional<String> problem = Preface.check(preface, format);
+      Optional<Preface.Problem> problem = Preface.check(preface, format, idBits);
       in.skipBytes(Preface.LENGTH);
       if (problem.isPresent()) {
-        fail(ctx, in, Violation.BAD_PREFACE, problem);
+        failPreface(ctx, in, problem.get());
         return;
       }
       prefaceSeen = true;
@@ -183,13 +203,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
       boolean confirmed = peer.prefaceReceived(Preface.parse(preface));
       if (peer.inbound()) {
         // written before any answer to the frames that follow
-        ctx.writeAndFlush(
-            Preface.encode(
-                ctx.alloc(),
-                format,
-                Preface.READS_RENEWED | (confirmed ? Preface.CONFIRMED : 0),
-                null,
-                null));
+        ctx.writeAndFlush(acceptorPreface(ctx, confirmed ? Preface.CONFIRMED : 0));
       }
     }
     while (in.readableBytes() >= WireCodec.LENGTH_BYTES) {
@@ -238,6 +252,29 @@ final class FrameDecoder extends ByteToMessageDecoder {
     return b;
   }
 
+  /** An accepting side's preface: no nonces; {@code flags} added to what every one says. */
+  private ByteBuf acceptorPreface(ChannelHandlerContext ctx, int flags) {
+    return Preface.encode(
+        ctx.alloc(), format, Preface.READS_RENEWED | Preface.widthFlag(idBits) | flags, null, null);
+  }
+
+  /**
+   * Refuses the peer's preface. When the peer is a kad node (of another format, version or id
+   * width), a dialing side keeps the reason for the connection's requests, and an accepting side
+   * answers with its own preface before the close. Anything else (a web server's answer, say) fails
+   * the requests as a closed connection, as it always has.
+   */
+  private void failPreface(ChannelHandlerContext ctx, ByteBuf in, Preface.Problem problem) {
+    if (problem.kadPeer()) {
+      if (peer.inbound()) {
+        answerBeforeClose = true;
+      } else {
+        peer.refusedPeer(problem.of(ctx.channel().remoteAddress()));
+      }
+    }
+    fail(ctx, in, Violation.BAD_PREFACE, Optional.of(problem.detail()));
+  }
+
   private void fail(
       ChannelHandlerContext ctx, ByteBuf in, Violation violation, Optional<String> detail) {
     failed = true;
@@ -252,6 +289,32 @@ final class FrameDecoder extends ByteToMessageDecoder {
 
   private void close(ChannelHandlerContext ctx, Violation violation, String detail) {
     metrics.violation(violation, ctx.channel().remoteAddress(), detail);
-    peer.closeChannel();
+    if (answerBeforeClose) {
+      answerAndClose(ctx);
+    } else {
+      peer.closeChannel();
+    }
+  }
+
+  /**
+   * Writes this node's preface to a refused dialer, then ends the output: the connection closes
+   * when the dialer closes it, having read the preface, or at the preface deadline. Closing at once
+   * could lose the preface: a socket closed with bytes of the peer unread (the dialer's first
+   * request, still arriving) sends a reset, and the peer's system may drop what it has received but
+   * not yet handed to the dialer. With TLS, the session's close comes after the preface.
+   */
+  private void answerAndClose(ChannelHandlerContext ctx) {
+    peer.closingByUs();
+    ctx.writeAndFlush(acceptorPreface(ctx, 0))
+        .addListener(
+            f -> {
+              if (f.isSuccess()
+                  && ctx.channel() instanceof DuplexChannel duplex
+                  && ctx.pipeline().get(SslHandler.class) == null) {
+                duplex.shutdownOutput();
+              } else {
+                peer.closeChannel();
+              }
+            });
   }
 }

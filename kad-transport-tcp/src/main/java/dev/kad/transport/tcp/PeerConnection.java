@@ -134,6 +134,12 @@ final class PeerConnection {
   /** With TLS on, why the handshake or the TLS session failed; null while it has not. */
   private volatile String tlsFailure;
 
+  /**
+   * On a dialed connection, why this side refused the peer's preface (another format, version or id
+   * width), as the message the connection's requests fail with; null while it has not.
+   */
+  private volatile String refusedPeer;
+
   PeerConnection(
       Channel channel,
       boolean inbound,
@@ -232,6 +238,26 @@ final class PeerConnection {
   }
 
   /**
+   * Marks the connection as closed from this side before the close itself, which waits for a last
+   * write to the peer (the answer to a refused preface).
+   */
+  void closingByUs() {
+    closedByUs = true;
+  }
+
+  /**
+   * Records why this side refuses the peer, before it closes the connection: its pending requests
+   * fail with {@code reason} as their message, and are not sent again (another connection to the
+   * peer would be refused the same way).
+   *
+   * @param reason names the peer's address and what is wrong, e.g. {@code "peer at 192.0.2.7:7000
+   *     speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON"}
+   */
+  void refusedPeer(String reason) {
+    refusedPeer = reason;
+  }
+
+  /**
    * Records why TLS failed on this connection, before it closes: its pending requests fail with it,
    * and are not sent again (another connection would fail the same way).
    */
@@ -297,6 +323,9 @@ final class PeerConnection {
       return null;
     }
     KadException cause = closeCause;
+    if (cause == null && refusedPeer != null) {
+      cause = new UnreachableContactException(refusedPeer);
+    }
     return cause != null ? cause : new NotSent(this, "it closed before the request was written");
   }
 
@@ -560,6 +589,10 @@ final class PeerConnection {
     if (cause == null && tls != null) {
       cause =
           new UnreachableContactException("TLS with " + HostPort.of(remote()) + " failed: " + tls);
+    }
+    String refused = refusedPeer;
+    if (cause == null && refused != null) {
+      cause = new UnreachableContactException(refused);
     }
     if (cause != null) {
       failPending(cause);

@@ -12,7 +12,11 @@ import java.util.Optional;
 /**
  * The {@value #LENGTH} bytes each side sends first on a connection: {@code 'K' 'A' 'D'}, the
  * protocol version, the {@link WireFormat} code, a flags byte, this connection's nonce and an
- * echoed nonce (16 bytes each). A peer whose magic, version or format differs is closed.
+ * echoed nonce (16 bytes each). A peer whose magic, version or format differs is closed, and so is
+ * one whose flags name another id width ({@link #IDS_160}, {@link #IDS_256}). A node that refuses
+ * the preface of a kad peer that dialed it still answers with its own before it closes the
+ * connection, so that the dialer learns why (the acceptor's format, version and id width) instead
+ * of seeing a bare close.
  *
  * <p>The dialing side speaks first, with a fresh random nonce for the connection. When it dials to
  * check a connection that a peer opened to it claiming this address (a dial-back), it also sets
@@ -51,6 +55,17 @@ final class Preface {
   static final int READS_RENEWED = 4;
 
   /**
+   * Flag of either side's preface: this node's ids are 160 bits wide ({@code idBits}). Set, like
+   * {@link #IDS_256}, by every node since the flags were added; a preface with neither comes from
+   * an earlier release, whose width is not known, and is taken as fitting (as every preface was): a
+   * peer of another width then closes the connection at its first message, as before.
+   */
+  static final int IDS_160 = 8;
+
+  /** Flag of either side's preface: this node's ids are 256 bits wide ({@link #IDS_160}). */
+  static final int IDS_256 = 16;
+
+  /**
    * Bytes that name the version and format: magic, version and format code, the same in every
    * version, and all a version 1 peer ever sends as its preface.
    */
@@ -60,6 +75,27 @@ final class Preface {
   private static final byte[] MAGIC = {'K', 'A', 'D'};
   private static final byte[] NO_NONCE = new byte[NONCE_BYTES];
 
+  /**
+   * Why a peer's preface is refused, said of the peer ({@code "speaks kad protocol v2 with format
+   * CBOR but ..."}), built from the fields this node parsed, never from the peer's bytes as text.
+   *
+   * @param kadPeer whether the preface starts with kad's magic: a kad node of another format,
+   *     version or id width, which is answered with this node's preface before the close
+   * @param said what is wrong, after the subject
+   */
+  record Problem(boolean kadPeer, String said) {
+
+    /** For the log line, which names the peer's address itself. */
+    String detail() {
+      return kadPeer ? "peer " + said : said;
+    }
+
+    /** For the requests that fail on the connection: names the peer's address. */
+    String of(SocketAddress remote) {
+      return "peer at " + HostPort.of(remote) + (kadPeer ? " " : " is ") + said;
+    }
+  }
+
   /** A peer's preface, once checked. */
   record Received(int flags, byte[] nonce, byte[] echo) {
     boolean has(int flag) {
@@ -68,6 +104,11 @@ final class Preface {
   }
 
   private Preface() {}
+
+  /** The flag that names ids of {@code idBits}. */
+  static int widthFlag(int idBits) {
+    return idBits == 256 ? IDS_256 : IDS_160;
+  }
 
   static ByteBuf encode(
       ByteBufAllocator alloc, WireFormat format, int flags, byte[] nonce, byte[] echo) {
@@ -142,15 +183,18 @@ final class Preface {
    *
    * @param b the first {@link #LENGTH} bytes the peer sent (zero-padded when fewer)
    * @param expected the format this node speaks
+   * @param idBits the width of this node's ids; a preface without a width flag passes
    * @return the problem, empty when the preface matches
    */
-  static Optional<String> check(byte[] b, WireFormat expected) {
+  static Optional<Problem> check(byte[] b, WireFormat expected, int idBits) {
     for (int i = 0; i < MAGIC.length; i++) {
       if (b[i] != MAGIC[i]) {
         return Optional.of(
-            String.format(
-                "not a kad peer: preface %02x %02x %02x %02x %02x instead of 'KAD' v%d %s",
-                b[0], b[1], b[2], b[3], b[4], VERSION, expected));
+            new Problem(
+                false,
+                String.format(
+                    "not a kad peer: preface %02x %02x %02x %02x %02x instead of 'KAD' v%d %s",
+                    b[0], b[1], b[2], b[3], b[4], VERSION, expected)));
       }
     }
     int version = b[3] & 0xff;
@@ -158,14 +202,27 @@ final class Preface {
     Optional<WireFormat> format = WireFormat.ofCode(formatCode);
     if (version != VERSION || format.filter(expected::equals).isEmpty()) {
       return Optional.of(
-          "peer speaks kad protocol v"
-              + version
-              + " with format "
-              + format.map(WireFormat::name).orElse("#" + formatCode)
-              + " but this node speaks v"
-              + VERSION
-              + " with "
-              + expected);
+          new Problem(
+              true,
+              "speaks kad protocol v"
+                  + version
+                  + " with format "
+                  + format.map(WireFormat::name).orElse("#" + formatCode)
+                  + " but this node speaks v"
+                  + VERSION
+                  + " with "
+                  + expected));
+    }
+    int flags = b.length > HEADER - 1 ? b[HEADER - 1] & 0xff : 0;
+    boolean narrow = (flags & IDS_160) != 0;
+    boolean wide = (flags & IDS_256) != 0;
+    if (narrow && wide) {
+      return Optional.of(new Problem(true, "claims both 160-bit and 256-bit ids"));
+    }
+    int peerBits = narrow ? 160 : wide ? 256 : idBits;
+    if (peerBits != idBits) {
+      return Optional.of(
+          new Problem(true, "uses " + peerBits + "-bit ids but this node " + idBits + "-bit"));
     }
     return Optional.empty();
   }

@@ -69,15 +69,21 @@ import reactor.netty.tcp.TcpServer;
  * }</pre>
  *
  * <p><b>Wire.</b> Each side opens a connection with a {@link Preface} ({@code 'K' 'A' 'D'},
- * protocol version, {@link WireFormat} code, flags and two nonces; the dialer first, the acceptor
- * once it has read the dialer's), then sends frames of a 4-byte big-endian length and a body {@code
- * {"rid": n, "msg": {"type": ..., ...}}}. A wrong preface, a length over {@code maxFrameBytes}, a
- * body that does not decode strictly, a response to a request id never sent, a peer that does not
- * read (its backlog over {@code maxPendingWriteBytes}, or the largest backlog while all backlogs
- * together are over {@code maxTotalPendingWriteBytes}) and a connection over {@code
- * maxInboundConnections} or {@code maxInboundConnectionsPerIp} each close that one connection, log
- * one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other connection
- * carries on.
+ * protocol version, {@link WireFormat} code, flags, among them the id width, and two nonces; the
+ * dialer first, the acceptor once it has read the dialer's), then sends frames of a 4-byte
+ * big-endian length and a body {@code {"rid": n, "msg": {"type": ..., ...}}}. Peers of another
+ * format, version or id width do not talk: the acceptor answers the dialer's preface with its own
+ * before it closes, and both sides count and log the bad preface, the dialer failing its requests
+ * with {@link UnreachableContactException} naming both sides' format, version or width ({@code peer
+ * at 192.0.2.7:7000 speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON}). A
+ * node of a release before the width flag states no width and is let in, as before (one of another
+ * width is then closed at its first message, as malformed). A wrong preface, a length over {@code
+ * maxFrameBytes}, a body that does not decode strictly, a response to a request id never sent, a
+ * peer that does not read (its backlog over {@code maxPendingWriteBytes}, or the largest backlog
+ * while all backlogs together are over {@code maxTotalPendingWriteBytes}) and a connection over
+ * {@code maxInboundConnections} or {@code maxInboundConnectionsPerIp} each close that one
+ * connection, log one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other
+ * connection carries on.
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
@@ -712,6 +718,7 @@ public final class TcpTransport implements Transport {
         "kad.frames",
         new FrameDecoder(
             options.format(),
+            options.idBits(),
             options.maxFrameBytes(),
             options.connectTimeout().toNanos(),
             metrics,

@@ -145,7 +145,8 @@ class FrameDecoderProperties {
     channel
         .pipeline()
         .addLast(
-            "kad.frames", new FrameDecoder(format, MAX_FRAME, 10_000_000_000L, metrics, connection))
+            "kad.frames",
+            new FrameDecoder(format, 160, MAX_FRAME, 10_000_000_000L, metrics, connection))
         .addLast(
             new ChannelInboundHandlerAdapter() {
               @Override

@@ -62,7 +62,7 @@ class FrameDecoderTest {
         .pipeline()
         .addLast(
             "kad.frames",
-            new FrameDecoder(WireFormat.JSON, MAX_FRAME, 10_000_000_000L, metrics, connection))
+            new FrameDecoder(WireFormat.JSON, 160, MAX_FRAME, 10_000_000_000L, metrics, connection))
         .addLast(
             new ChannelInboundHandlerAdapter() {
               @Override

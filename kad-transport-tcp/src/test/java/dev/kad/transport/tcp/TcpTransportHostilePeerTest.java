@@ -323,9 +323,10 @@ class TcpTransportHostilePeerTest {
                 json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
-    // the accepting side's preface: no nonces, and only the flag that it reads `renewed`
+    // the accepting side's preface: no nonces, the flag that it reads `renewed` and its id width;
+    // a preface without a width flag (a peer of an earlier release) is taken as 160-bit
     byte[] answered = PREFACE.clone();
-    answered[5] = Preface.READS_RENEWED;
+    answered[5] = Preface.READS_RENEWED | Preface.IDS_160;
     assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
     int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
     String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
@@ -659,15 +660,153 @@ class TcpTransportHostilePeerTest {
   }
 
   @Test
-  void keysOfTheWrongWidthFromAWellFormedPeerAreRefused() {
+  void keysOfTheWrongWidthFromAPeerThatDoesNotSayItsWidthAreRefused() throws IOException {
+    TcpTransport server = server();
+    // a 256-bit node of an earlier release: its preface carries no width flag
+    sendAndExpectClose(
+        server,
+        frameAfterPreface(
+            json(
+                "{\"rid\":1,\"msg\":{\"type\":\"findValue\",\"sender\":"
+                    + sender(32)
+                    + ",\"key\":\""
+                    + b64(new byte[32])
+                    + "\"}}")));
+    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
+    assertStillServes(server);
+  }
+
+  @Test
+  void aPeerOfAnotherIdWidthIsRefusedAtItsPrefaceAndToldThisNodesWidth() throws IOException {
     TcpTransport server = server();
     TcpTransport wide = started(new EchoHandler(5), b -> b.idBits(256));
     Contact sender = new Contact(dev.kad.api.NodeId.of(new byte[32]), wide.localAddress());
     StepVerifier.create(
             wide.send(server.localAddress(), new Request.FindValue(sender, Key.of("k", 256))))
-        .expectError(dev.kad.api.UnreachableContactException.class)
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+                    .hasMessage(
+                        "peer at "
+                            + server.localAddress()
+                            + " uses 160-bit ids but this node 256-bit"))
         .verify(BOUND);
-    assertCounted(server, "the malformed message", TcpTransportStats::malformedMessages);
+    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
     assertStillServes(server);
+  }
+
+  @Test
+  void anEarlierReleaseOfTheSameWidthThatSendsNoWidthFlagIsAnswered() throws IOException {
+    TcpTransport wide = started(new EchoHandler(5), b -> b.idBits(256));
+    Socket s = connect(wide);
+    s.getOutputStream()
+        .write(
+            frameAfterPreface(
+                json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(32) + "}}")));
+    s.getOutputStream().flush();
+    InputStream in = s.getInputStream();
+    byte[] answered = PREFACE.clone();
+    answered[5] = Preface.READS_RENEWED | Preface.IDS_256;
+    assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
+    int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
+    assertThat(new String(in.readNBytes(length), StandardCharsets.UTF_8))
+        .startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
+    assertThat(wide.stats().violations()).isZero();
+  }
+
+  @Test
+  void aDialerOfAnotherFormatIsAnsweredWithThisNodesPrefaceBeforeTheClose() throws IOException {
+    // a preface deadline longer than the wait below: the dialer's close is what closes it
+    TcpTransport server =
+        started(new EchoHandler(1), b -> b.connectTimeout(Duration.ofSeconds(60)));
+    Socket s = connect(server);
+    s.getOutputStream().write(preface(2, 1)); // CBOR
+    s.getOutputStream().flush();
+    byte[] answered = PREFACE.clone();
+    answered[5] = Preface.READS_RENEWED | Preface.IDS_160;
+    InputStream in = s.getInputStream();
+    assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
+    assertThat(in.read()).as("closed after the preface").isEqualTo(-1);
+    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
+    // Only its output ended: a close with the dialer's bytes unread would reset the connection,
+    // and the dialer's system could drop the preface. The dialer's close ends it.
+    assertThat(server.stats().openConnections()).isEqualTo(1);
+    s.close();
+    Await.until("its connection to close", () -> server.stats().openConnections() == 0);
+  }
+
+  @Test
+  void aDialedPeerThatAnswersWithSomethingElseFailsTheRequestAsAClosedConnection()
+      throws IOException {
+    TcpTransport client = server();
+    ServerSocket web = listener();
+    Mono<Response> ping =
+        client.send(
+            new Address("127.0.0.1", web.getLocalPort()),
+            new Request.Ping(Messages.contact(1, client.localAddress())));
+    StepVerifier.create(ping)
+        .then(
+            () -> {
+              try {
+                Socket s = accept(web);
+                s.getOutputStream().write(json("HTTP/1.1 400 Bad Request\r\n\r\n"));
+                s.getOutputStream().flush();
+                assertClosedByServer(s);
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            })
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+                    .hasMessage("connection to 127.0.0.1:" + web.getLocalPort() + " closed"))
+        .verify(BOUND);
+    assertCounted(client, "the bad preface", TcpTransportStats::badPrefaces);
+  }
+
+  @Test
+  void garbageIsNotAnsweredWithAPreface() throws IOException {
+    TcpTransport server = server();
+    Socket s = connect(server);
+    s.getOutputStream().write(json("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    s.getOutputStream().flush();
+    assertThat(s.getInputStream().read()).isEqualTo(-1);
+    assertCounted(server, "the bad preface", TcpTransportStats::badPrefaces);
+  }
+
+  @Test
+  void aDialerToldAnotherFormatByTheAcceptorSaysSoNotThatTheConnectionClosed() throws IOException {
+    TcpTransport client = server();
+    ServerSocket cbor = listener();
+    Mono<Response> ping =
+        client.send(
+            new Address("127.0.0.1", cbor.getLocalPort()),
+            new Request.Ping(Messages.contact(1, client.localAddress())));
+    StepVerifier.create(ping)
+        .then(
+            () -> {
+              try {
+                Socket s = accept(cbor);
+                s.getInputStream().readNBytes(PREFACE.length);
+                s.getOutputStream().write(preface(2, 1));
+                s.getOutputStream().flush();
+                assertClosedByServer(s);
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            })
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+                    .hasMessage(
+                        "peer at 127.0.0.1:"
+                            + cbor.getLocalPort()
+                            + " speaks kad protocol v2 with format CBOR but this node speaks v2"
+                            + " with JSON"))
+        .verify(BOUND);
+    assertCounted(client, "the bad preface", TcpTransportStats::badPrefaces);
   }
 }

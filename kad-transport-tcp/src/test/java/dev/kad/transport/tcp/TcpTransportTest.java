@@ -9,6 +9,7 @@ import dev.kad.api.InvalidMessageException;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
 import dev.kad.api.NodeClosedException;
+import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -823,16 +824,69 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
-  void peersOfDifferentFormatsDoNotTalk() {
+  void peersOfDifferentFormatsDoNotTalkAndTheDialerIsToldWhy() {
     TcpTransport server = started(new EchoHandler(1));
     TcpTransport cborClient = started(new EchoHandler(2), b -> b.format(WireFormat.CBOR));
     StepVerifier.create(cborClient.send(server.localAddress(), new Request.Ping(me(cborClient, 2))))
-        .expectError(UnreachableContactException.class)
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(UnreachableContactException.class)
+                    .hasMessage(
+                        "peer at "
+                            + server.localAddress()
+                            + " speaks kad protocol v2 with format JSON but this node speaks v2"
+                            + " with CBOR"))
         .verify(BOUND);
+    // Both sides count it, once each.
     Await.until("the bad preface to be counted", () -> server.stats().badPrefaces() == 1);
+    Await.until("the dialer to count it too", () -> cborClient.stats().badPrefaces() == 1);
+    assertThat(server.stats().violations()).isEqualTo(1);
+    assertThat(cborClient.stats().violations()).isEqualTo(1);
     TcpTransport jsonClient = started(new EchoHandler(3));
     StepVerifier.create(jsonClient.send(server.localAddress(), new Request.Ping(me(jsonClient, 3))))
         .expectNextCount(1)
+        .expectComplete()
+        .verify(BOUND);
+  }
+
+  @Test
+  void peersOfDifferentIdWidthsDoNotTalkAndBothAreToldWhy() {
+    TcpTransport narrow = started(new EchoHandler(1));
+    Contact wideSelf = new Contact(NodeId.of(new byte[32]), new Address("127.0.0.1", 1));
+    TcpTransport wide =
+        started(request -> Mono.just(new Response.Pong(wideSelf)), b -> b.idBits(256));
+    Contact wideSender = new Contact(NodeId.of(new byte[32]), wide.localAddress());
+    StepVerifier.create(narrow.send(wide.localAddress(), new Request.Ping(me(narrow, 1))))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(UnreachableContactException.class)
+                    .hasMessage(
+                        "peer at "
+                            + wide.localAddress()
+                            + " uses 256-bit ids but this node 160-bit"))
+        .verify(BOUND);
+    StepVerifier.create(wide.send(narrow.localAddress(), new Request.Ping(wideSender)))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(UnreachableContactException.class)
+                    .hasMessage(
+                        "peer at "
+                            + narrow.localAddress()
+                            + " uses 160-bit ids but this node 256-bit"))
+        .verify(BOUND);
+    // Each refused the other's dial at its preface and the other's answer to its own: one bad
+    // preface each way, no message taken for malformed.
+    Await.until("both bad prefaces counted", () -> narrow.stats().badPrefaces() == 2);
+    Await.until("both bad prefaces counted", () -> wide.stats().badPrefaces() == 2);
+    assertThat(narrow.stats().malformedMessages()).isZero();
+    assertThat(wide.stats().malformedMessages()).isZero();
+    // Peers of the same width still talk.
+    TcpTransport wide2 = started(new EchoHandler(3), b -> b.idBits(256));
+    StepVerifier.create(wide2.send(wide.localAddress(), new Request.Ping(wideSender)))
+        .expectNext(new Response.Pong(wideSelf))
         .expectComplete()
         .verify(BOUND);
   }

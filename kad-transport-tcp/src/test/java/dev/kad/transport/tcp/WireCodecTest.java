@@ -671,20 +671,53 @@ class WireCodecTest {
       buf.readBytes(b);
       assertThat(buf.isReadable()).isFalse();
       assertThat(Arrays.copyOf(b, 6)).containsExactly('K', 'A', 'D', 2, 1, Preface.ECHO);
-      assertThat(Preface.check(b, WireFormat.CBOR)).isEmpty();
+      assertThat(Preface.check(b, WireFormat.CBOR, 160)).isEmpty();
       Preface.Received received = Preface.parse(b);
       assertThat(received.has(Preface.ECHO)).isTrue();
       assertThat(received.has(Preface.CONFIRMED)).isFalse();
       assertThat(received.nonce()).isEqualTo(nonce);
       assertThat(received.echo()).isEqualTo(echo);
-      assertThat(Preface.check(b, WireFormat.JSON))
+      assertThat(Preface.check(b, WireFormat.JSON, 160).map(Preface.Problem::detail))
           .hasValueSatisfying(m -> assertThat(m).contains("format CBOR").contains("v2 with JSON"));
-      assertThat(Preface.check(new byte[] {'K', 'A', 'D', 9, 0}, WireFormat.JSON))
+      assertThat(
+              Preface.check(new byte[] {'K', 'A', 'D', 9, 0}, WireFormat.JSON, 160)
+                  .map(Preface.Problem::detail))
           .hasValueSatisfying(m -> assertThat(m).contains("v9"));
-      assertThat(Preface.check("GET /".getBytes(StandardCharsets.US_ASCII), WireFormat.JSON))
+      assertThat(
+              Preface.check("GET /".getBytes(StandardCharsets.US_ASCII), WireFormat.JSON, 160)
+                  .map(Preface.Problem::detail))
           .hasValueSatisfying(m -> assertThat(m).contains("not a kad peer"));
     } finally {
       buf.release();
     }
+  }
+
+  @Test
+  void prefaceFlagsNameTheIdWidthAndAPrefaceWithoutThemFitsEither() {
+    for (int bits : new int[] {160, 256}) {
+      ByteBuf buf = Preface.encode(ALLOC, WireFormat.JSON, Preface.widthFlag(bits), null, null);
+      try {
+        byte[] b = new byte[Preface.LENGTH];
+        buf.readBytes(b);
+        int other = bits == 160 ? 256 : 160;
+        assertThat(Preface.check(b, WireFormat.JSON, bits)).isEmpty();
+        assertThat(Preface.check(b, WireFormat.JSON, other))
+            .hasValue(
+                new Preface.Problem(
+                    true, "uses " + bits + "-bit ids but this node " + other + "-bit"));
+        // an earlier release sets no width flag: taken as fitting, as it always was
+        b[5] = 0;
+        assertThat(Preface.check(b, WireFormat.JSON, bits)).isEmpty();
+        b[5] = Preface.IDS_160 | Preface.IDS_256;
+        assertThat(Preface.check(b, WireFormat.JSON, bits).map(Preface.Problem::detail))
+            .hasValue("peer claims both 160-bit and 256-bit ids");
+      } finally {
+        buf.release();
+      }
+    }
+    assertThat(
+            new Preface.Problem(true, "uses 256-bit ids but this node 160-bit")
+                .of(new java.net.InetSocketAddress("192.0.2.7", 7000)))
+        .isEqualTo("peer at 192.0.2.7:7000 uses 256-bit ids but this node 160-bit");
   }
 }

@@ -9,6 +9,7 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.reactor.KadNodes;
 import dev.kad.transport.tcp.TcpTransport;
@@ -40,13 +41,17 @@ class OverTcpTest {
   }
 
   private KadNode start(KadConfig config) {
+    return start(config, WireFormat.JSON);
+  }
+
+  private KadNode start(KadConfig config, WireFormat format) {
     TcpTransport transport =
         TcpTransport.create(
             TcpTransportOptions.builder()
                 .fromConfig(config) // ids, value and frame sizes as the node's
                 .bindHost("127.0.0.1")
                 .bindPort(0) // 0: any free port
-                .format(WireFormat.JSON)
+                .format(format)
                 .eventLoopThreads(1)
                 .build());
     KadNode node = KadNodes.builder().config(config).transport(transport).start().block(BOUND);
@@ -123,6 +128,41 @@ class OverTcpTest {
         .hasMessageStartingWith("no seed answered: [" + seed + " (cannot connect to " + seed)
         .hasMessageContaining("(cannot connect to " + seed + ": Connection refused)")
         .hasCauseInstanceOf(UnreachableContactException.class);
+  }
+
+  @Test
+  void aBootstrapThroughASeedOfAnotherFormatNamesBothFormats() {
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    KadNode cborSeed = start(config, WireFormat.CBOR);
+    KadNode joining = start(config);
+    Address seed = cborSeed.address();
+
+    assertThatThrownBy(() -> joining.bootstrap(List.of(seed)).block(BOUND))
+        .isInstanceOf(NoSeedAnsweredException.class)
+        .hasMessage(
+            "no seed answered: ["
+                + seed
+                + " (peer at "
+                + seed
+                + " speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON)]");
+  }
+
+  @Test
+  void aBootstrapThroughASeedOfAnotherIdWidthNamesBothWidths() {
+    KadConfig narrow = KadConfig.builder().maintenance(false).build();
+    KadConfig wide = KadConfig.builder().maintenance(false).idBits(256).build();
+    KadNode wideSeed = start(wide);
+    KadNode joining = start(narrow);
+    Address seed = wideSeed.address();
+
+    assertThatThrownBy(() -> joining.bootstrap(List.of(seed)).block(BOUND))
+        .isInstanceOf(NoSeedAnsweredException.class)
+        .hasMessage(
+            "no seed answered: ["
+                + seed
+                + " (peer at "
+                + seed
+                + " uses 256-bit ids but this node 160-bit)]");
   }
 
   private TcpTransport defaults() {
