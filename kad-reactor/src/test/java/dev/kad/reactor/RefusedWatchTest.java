@@ -105,7 +105,7 @@ class RefusedWatchTest {
     c.vts.advanceTimeBy(WatchSession.MAX_RETRY.plusSeconds(5));
 
     assertThat(firstBytes(secondSeen)).as("read at a retry round").containsExactly(7);
-    // POLL assertThat(gateway.stats().pollingWatches()).isEqualTo(1);
+    assertThat(gateway.stats().pollingWatches()).isEqualTo(1);
     // The subscribed watch is pushed to as before.
     c.await(c.node(2).put(first, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
@@ -122,14 +122,14 @@ class RefusedWatchTest {
     Disposable firstWatch = watch(c, gateway, first, new CopyOnWriteArrayList<>());
     List<Value> secondSeen = new CopyOnWriteArrayList<>();
     watch(c, gateway, second, secondSeen);
-    // POLL assertThat(gateway.stats().pollingWatches()).isEqualTo(1);
+    assertThat(gateway.stats().pollingWatches()).isEqualTo(1);
 
     // The first watch ends and gives its room back at every storage node: the second's next
     // retry is granted.
     firstWatch.dispose();
     c.vts.advanceTimeBy(WatchSession.MAX_RETRY.plusSeconds(5));
     assertThat(subscriptionsPushedTo(c, second, gateway.contact())).isEqualTo(CONFIG.k());
-    // POLL assertThat(gateway.stats().pollingWatches()).isZero();
+    assertThat(gateway.stats().pollingWatches()).isZero();
 
     recorder[0].clear();
     c.vts.advanceTimeBy(Duration.ofMinutes(10));
@@ -155,7 +155,7 @@ class RefusedWatchTest {
     c.vts.advanceTimeBy(Duration.ofMinutes(10).plusSeconds(5));
     assertThat(sent(recorder[0], Request.FindValue.class, key)).isZero();
     assertThat(sent(recorder[0], Request.Subscribe.class, key)).isEqualTo(10L * CONFIG.k());
-    // POLL assertThat(gateway.stats().pollingWatches()).isZero();
+    assertThat(gateway.stats().pollingWatches()).isZero();
   }
 
   @Test
@@ -176,7 +176,7 @@ class RefusedWatchTest {
     recorder[0].clear();
     c.vts.advanceTimeBy(Duration.ofMinutes(10));
     assertThat(sent(recorder[0], Request.FindValue.class, second)).isZero();
-    // POLL assertThat(gateway.stats().pollingWatches()).isZero();
+    assertThat(gateway.stats().pollingWatches()).isZero();
     c.await(c.node(1).put(second, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
     assertThat(firstBytes(secondSeen)).containsExactly(3);

@@ -102,6 +102,9 @@ public class KadNodeLifecycle implements SmartLifecycle {
   /** Every status as it is set, replaying the latest to each new subscriber; see {@link #set}. */
   private final Sinks.Many<BootstrapStatus> statuses = Sinks.many().replay().latest();
 
+  /** Sets not yet emitted; the thread that takes it from zero emits until it is zero again. */
+  private final AtomicInteger emitting = new AtomicInteger();
+
   private volatile Disposable joining;
   private volatile boolean running;
   private volatile boolean joinedOnce;
@@ -220,7 +223,11 @@ public class KadNodeLifecycle implements SmartLifecycle {
    * @return the statuses; completes when the node closes
    */
   public Flux<BootstrapStatus> statuses() {
-    return statuses.asFlux().onBackpressureLatest().takeUntilOther(node.onClose());
+    return statuses
+        .asFlux()
+        .distinctUntilChanged()
+        .onBackpressureLatest()
+        .takeUntilOther(node.onClose());
   }
 
   /**
@@ -248,16 +255,19 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   /**
-   * Sets the status and tells {@link #statuses()}; serialized, so the statuses arrive in the order
-   * they were set.
+   * Sets the status and tells {@link #statuses()}. Subscribers run outside any lock, on the thread
+   * that drains: a set while another thread emits is emitted by that thread, which always emits the
+   * latest status, so concurrent sets never leave an older status last.
    *
    * @return the status before
    */
-  private synchronized BootstrapStatus set(UnaryOperator<BootstrapStatus> change) {
-    BootstrapStatus previous = status.get();
-    BootstrapStatus next = change.apply(previous);
-    status.set(next);
-    statuses.tryEmitNext(next);
+  private BootstrapStatus set(UnaryOperator<BootstrapStatus> change) {
+    BootstrapStatus previous = status.getAndUpdate(change);
+    if (emitting.getAndIncrement() == 0) {
+      do {
+        statuses.tryEmitNext(status.get());
+      } while (emitting.decrementAndGet() != 0);
+    }
     return previous;
   }
 

@@ -36,7 +36,18 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
-      fail(ctx, "handshake failed: " + reason(done.cause()));
+      if (done.cause() instanceof ClosedChannelException && peer.inbound()) {
+        // A peer that connected and left without a word: a TCP health check or a load balancer's
+        // probe, which the plaintext pipeline does not count either (a real TLS peer that gives up
+        // sends an alert, a plaintext one its preface). Not a violation, or every probe would be a
+        // WARN line and a dropped connection.
+        failed = true;
+        peer.tlsFailed("handshake failed: " + reason(done.cause()));
+        log.debug("{}: closed before a TLS handshake", peer);
+        peer.closeChannel();
+      } else {
+        fail(ctx, "handshake failed: " + reason(done.cause()));
+      }
     }
     super.userEventTriggered(ctx, evt);
   }

@@ -217,6 +217,20 @@ class TcpTlsTest {
   }
 
   @Test
+  void aProbeThatConnectsAndLeavesWithoutAWordIsNoTlsFailure() throws IOException {
+    // A TCP health check or load balancer probe: the plaintext pipeline does not count it either.
+    TcpTransport server = tlsNode();
+    Socket probe = connect(server);
+    Await.until("the probe to be accepted", () -> server.stats().acceptedConnections() == 1);
+    probe.close();
+    Await.until("the probe's connection to close", () -> server.stats().openConnections() == 0);
+
+    assertThat(server.stats().tlsFailures()).isZero();
+    assertThat(server.stats().violations()).isZero();
+    assertAnswers(tlsNode(), server);
+  }
+
+  @Test
   void aPeerThatStallsTheHandshakeIsDisconnectedAfterConnectTimeout() throws IOException {
     // Long enough that the well-behaved peer checked next, on a loaded machine, gets its handshake
     // in before the server gives up on it too.
