@@ -3,6 +3,7 @@ package dev.kad.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.KadNode;
+import dev.kad.testkit.TestCertificates;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
@@ -26,7 +27,8 @@ class KadTlsTest {
 
   @TempDir static Path dir;
 
-  private static TlsFiles files;
+  private static TestCertificates certs;
+  private static TestCertificates.Issued node;
 
   private final ApplicationContextRunner runner =
       new ApplicationContextRunner()
@@ -34,9 +36,38 @@ class KadTlsTest {
               AutoConfigurations.of(KadAutoConfiguration.class, SslAutoConfiguration.class))
           .withPropertyValues("kad.host=127.0.0.1", "kad.port=0", "kad.maintenance=false");
 
+  /**
+   * One self-signed key (subject alternative name IP 127.0.0.1) that every node holds and trusts,
+   * so that they admit each other: one keytool call, where a CA and a certificate it signs take
+   * two.
+   */
   @BeforeAll
-  static void certificates() throws Exception {
-    files = TlsFiles.create(dir);
+  static void certificates() {
+    certs = TestCertificates.create(dir);
+    node = certs.selfSigned("node", "IP:127.0.0.1");
+  }
+
+  /** A JKS-style bundle {@code name}: the node's PKCS12 store as key and trust store. */
+  private static String[] jksBundle(String name) {
+    String prefix = "spring.ssl.bundle.jks." + name + ".";
+    return new String[] {
+      prefix + "keystore.location=file:" + node.keyStore(),
+      prefix + "keystore.password=" + certs.password(),
+      prefix + "keystore.type=PKCS12",
+      prefix + "truststore.location=file:" + node.keyStore(),
+      prefix + "truststore.password=" + certs.password(),
+      prefix + "truststore.type=PKCS12"
+    };
+  }
+
+  /** A PEM bundle {@code name}: the node's certificate and key, the certificate trusted. */
+  private static String[] pemBundle(String name) {
+    String prefix = "spring.ssl.bundle.pem." + name + ".";
+    return new String[] {
+      prefix + "keystore.certificate=file:" + node.certificatePem(),
+      prefix + "keystore.private-key=file:" + node.privateKeyPem(),
+      prefix + "truststore.certificate=file:" + node.certificatePem()
+    };
   }
 
   @Test
@@ -52,7 +83,7 @@ class KadTlsTest {
   @Test
   void aBundleNamedByKadTlsBundleIsTheTransportsKeyAndTrust() {
     runner
-        .withPropertyValues(files.pemBundle("cluster"))
+        .withPropertyValues(pemBundle("cluster"))
         .withPropertyValues("kad.tls.bundle=cluster")
         .run(
             context -> {
@@ -72,7 +103,7 @@ class KadTlsTest {
   @Test
   void clientAuthAndEndpointIdentificationBindFromTheirProperties() {
     runner
-        .withPropertyValues(files.jksBundle("cluster"))
+        .withPropertyValues(jksBundle("cluster"))
         .withPropertyValues(
             "kad.tls.bundle=cluster",
             "kad.tls.require-client-auth=false",
@@ -88,7 +119,7 @@ class KadTlsTest {
   @Test
   void aBundleNameWithNoBundleFailsStartUpNamingTheProperty() {
     runner
-        .withPropertyValues(files.jksBundle("cluster"))
+        .withPropertyValues(jksBundle("cluster"))
         .withPropertyValues("kad.tls.bundle=clustr")
         .run(
             context ->
@@ -118,8 +149,8 @@ class KadTlsTest {
     String key = "spring.ssl.bundle.pem.keyonly.";
     runner
         .withPropertyValues(
-            key + "keystore.certificate=file:" + files.certificatePem,
-            key + "keystore.private-key=file:" + files.privateKeyPem,
+            key + "keystore.certificate=file:" + node.certificatePem(),
+            key + "keystore.private-key=file:" + node.privateKeyPem(),
             "kad.tls.bundle=keyonly")
         .run(
             context ->
@@ -132,7 +163,7 @@ class KadTlsTest {
     String trust = "spring.ssl.bundle.pem.trustonly.";
     runner
         .withPropertyValues(
-            trust + "truststore.certificate=file:" + files.certificatePem,
+            trust + "truststore.certificate=file:" + node.certificatePem(),
             "kad.tls.bundle=trustonly")
         .run(
             context ->
@@ -144,7 +175,7 @@ class KadTlsTest {
                             + " spring.ssl.bundle.*.trustonly.keystore"));
     // Ciphers and protocols a bundle sets would be silently ignored.
     runner
-        .withPropertyValues(files.pemBundle("tls12"))
+        .withPropertyValues(pemBundle("tls12"))
         .withPropertyValues(
             "spring.ssl.bundle.pem.tls12.options.enabled-protocols=TLSv1.2", "kad.tls.bundle=tls12")
         .run(
@@ -159,13 +190,13 @@ class KadTlsTest {
   @Test
   void twoNodesWithTheSameBundleJoinOverTls() {
     runner
-        .withPropertyValues(files.jksBundle("cluster"))
+        .withPropertyValues(jksBundle("cluster"))
         .withPropertyValues("kad.tls.bundle=cluster")
         .run(
             first -> {
               KadNode seed = first.getBean(KadNode.class);
               runner
-                  .withPropertyValues(files.jksBundle("cluster"))
+                  .withPropertyValues(jksBundle("cluster"))
                   .withPropertyValues(
                       "kad.tls.bundle=cluster", "kad.bootstrap=" + seed.contact().address())
                   .run(
@@ -185,7 +216,7 @@ class KadTlsTest {
   void aNodeWithoutTlsCannotJoinATlsNodeAndTheFailureIsMetered() {
     runner
         .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
-        .withPropertyValues(files.jksBundle("cluster"))
+        .withPropertyValues(jksBundle("cluster"))
         .withPropertyValues("kad.tls.bundle=cluster")
         .run(
             first -> {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.testkit.TestCertificates;
 import dev.kad.transport.tcp.TcpTls;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,17 +27,22 @@ class TlsOptionsTest {
 
   @TempDir static Path dir;
 
-  private static TlsFiles files;
+  /** One self-signed key that the nodes hold and trust: the key store is the trust store too. */
+  private static TestCertificates.Issued node;
+
+  private static String password;
 
   /** The environment the commands see: the password in KAD_TEST_TLS_PASSWORD. */
-  private static final Map<String, String> ENV =
-      Map.of("KAD_TEST_TLS_PASSWORD", TlsFiles.PASSWORD, "KAD_WRONG_PASSWORD", "wrong-one");
+  private static Map<String, String> env;
 
   private final List<KadNode> nodes = new ArrayList<>();
 
   @BeforeAll
-  static void certificates() throws Exception {
-    files = TlsFiles.create(dir);
+  static void certificates() {
+    TestCertificates certs = TestCertificates.create(dir);
+    node = certs.selfSigned("node", "IP:127.0.0.1");
+    password = certs.password();
+    env = Map.of("KAD_TEST_TLS_PASSWORD", password, "KAD_WRONG_PASSWORD", "wrong-one");
   }
 
   @AfterEach
@@ -51,9 +57,9 @@ class TlsOptionsTest {
         new ArrayList<>(
             List.of(
                 "--tls-key-store",
-                files.keyStore.toString(),
+                node.keyStore().toString(),
                 "--tls-trust-store",
-                files.keyStore.toString(),
+                node.keyStore().toString(),
                 "--tls-password-env",
                 "KAD_TEST_TLS_PASSWORD"));
     args.addAll(List.of(more));
@@ -70,8 +76,8 @@ class TlsOptionsTest {
   private String startTlsNode() {
     TcpTls tls =
         TcpTls.builder()
-            .keyStore(files.keyStore, TlsFiles.PASSWORD.toCharArray())
-            .trustStore(files.keyStore, TlsFiles.PASSWORD.toCharArray())
+            .keyStore(node.keyStore(), password.toCharArray())
+            .trustStore(node.keyStore(), password.toCharArray())
             .build();
     KadNode node =
         RunningNode.startNode(
@@ -95,11 +101,11 @@ class TlsOptionsTest {
     String seed = startTlsNode();
 
     Cli.Run put =
-        Cli.kad(ENV, args("put", tls(), "--bootstrap", seed, "--timeout", "20s", "k", "secret"));
+        Cli.kad(env, args("put", tls(), "--bootstrap", seed, "--timeout", "20s", "k", "secret"));
     assertThat(put.exitCode()).as(put.errText()).isZero();
     assertThat(put.out()).containsExactly("stored 'k' at 1 of 1 nodes");
 
-    Cli.Run get = Cli.kad(ENV, args("get", tls(), "--bootstrap", seed, "--timeout", "20s", "k"));
+    Cli.Run get = Cli.kad(env, args("get", tls(), "--bootstrap", seed, "--timeout", "20s", "k"));
     assertThat(get.exitCode()).as(get.errText()).isZero();
     assertThat(get.out()).containsExactly("secret");
 
@@ -114,14 +120,14 @@ class TlsOptionsTest {
     Path missing = dir.resolve("missing.p12");
     Cli.Run noFile =
         Cli.kad(
-            ENV,
+            env,
             "put",
             "--bootstrap",
             "127.0.0.1:7000",
             "--tls-key-store",
             missing.toString(),
             "--tls-trust-store",
-            files.keyStore.toString(),
+            node.keyStore().toString(),
             "--tls-password-env",
             "KAD_TEST_TLS_PASSWORD",
             "k",
@@ -133,14 +139,14 @@ class TlsOptionsTest {
 
     Cli.Run wrong =
         Cli.kad(
-            ENV,
+            env,
             args(
                 "node",
                 new String[] {
                   "--tls-key-store",
-                  files.keyStore.toString(),
+                  node.keyStore().toString(),
                   "--tls-trust-store",
-                  files.keyStore.toString(),
+                  node.keyStore().toString(),
                   "--tls-password-env",
                   "KAD_WRONG_PASSWORD"
                 },
@@ -152,7 +158,7 @@ class TlsOptionsTest {
         .asString()
         .startsWith(
             "kad node: --tls-key-store "
-                + files.keyStore
+                + node.keyStore()
                 + " cannot be read as PKCS12 with the given password");
     assertThat(wrong.out()).isEmpty();
   }
@@ -161,14 +167,14 @@ class TlsOptionsTest {
   void thePasswordComesFromANamedVariableThatMustBeSet() {
     Cli.Run unset =
         Cli.kad(
-            ENV,
+            env,
             "watch",
             "--bootstrap",
             "127.0.0.1:7000",
             "--tls-key-store",
-            files.keyStore.toString(),
+            node.keyStore().toString(),
             "--tls-trust-store",
-            files.keyStore.toString(),
+            node.keyStore().toString(),
             "--tls-password-env",
             "KAD_NOT_SET",
             "k");
@@ -183,12 +189,12 @@ class TlsOptionsTest {
   void theTlsOptionsGoTogether() {
     Cli.Run keyOnly =
         Cli.kad(
-            ENV,
+            env,
             "get",
             "--bootstrap",
             "127.0.0.1:7000",
             "--tls-key-store",
-            files.keyStore.toString(),
+            node.keyStore().toString(),
             "--tls-password-env",
             "KAD_TEST_TLS_PASSWORD",
             "k");
@@ -197,7 +203,7 @@ class TlsOptionsTest {
         .containsExactly(
             "kad get: --tls-key-store, --tls-trust-store and --tls-password-env go together:"
                 + " missing --tls-trust-store (see 'kad get --help')");
-    Cli.Run noClientAuthAlone = Cli.kad(ENV, "node", "--port", "0", "--tls-no-client-auth");
+    Cli.Run noClientAuthAlone = Cli.kad(env, "node", "--port", "0", "--tls-no-client-auth");
     assertThat(noClientAuthAlone.exitCode()).isEqualTo(2);
     assertThat(noClientAuthAlone.err())
         .containsExactly(

@@ -9,6 +9,7 @@ import dev.kad.api.PutResult;
 import dev.kad.api.Value;
 import dev.kad.reactor.KadNodes;
 import dev.kad.testkit.NoBlocking;
+import dev.kad.testkit.TestCertificates;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,12 +34,13 @@ class TcpTlsClusterIntegrationTest {
   private final SplittableRandom random = new SplittableRandom(5);
 
   @BeforeAll
-  static void certificates() throws Exception {
-    TestCerts certs = TestCerts.shared();
+  static void certificates() {
+    TestCertificates certs = TestCertificates.shared();
+    char[] password = certs.password().toCharArray();
     tls =
         TcpTls.builder()
-            .keyStore(certs.node, TestCerts.PASSWORD)
-            .trustStore(certs.trustStore, TestCerts.PASSWORD)
+            .keyStore(certs.issue("node", "IP:127.0.0.1").keyStore(), password)
+            .trustStore(certs.trustStore(), password)
             .build();
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.spi.Transport;
 import dev.kad.testkit.NoBlocking;
+import dev.kad.testkit.TestCertificates;
 import dev.kad.testkit.TransportContract;
 import java.time.Duration;
 import java.util.List;
@@ -21,12 +22,13 @@ class TcpTlsContractTest implements TransportContract {
   private final List<TcpTransport> transports = new CopyOnWriteArrayList<>();
 
   @BeforeAll
-  static void certificates() throws Exception {
-    TestCerts certs = TestCerts.shared();
+  static void certificates() {
+    TestCertificates certs = TestCertificates.shared();
+    char[] password = certs.password().toCharArray();
     tls =
         TcpTls.builder()
-            .keyStore(certs.node, TestCerts.PASSWORD)
-            .trustStore(certs.trustStore, TestCerts.PASSWORD)
+            .keyStore(certs.issue("node", "IP:127.0.0.1").keyStore(), password)
+            .trustStore(certs.trustStore(), password)
             .build();
   }
 

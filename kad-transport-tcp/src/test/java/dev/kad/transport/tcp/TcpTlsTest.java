@@ -8,6 +8,7 @@ import dev.kad.api.UnreachableContactException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.testkit.NoBlocking;
+import dev.kad.testkit.TestCertificates;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,26 +28,38 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 /**
  * TLS on the transport: only peers that complete a handshake with a trusted certificate are served;
  * every other connection is closed, counted in {@code tlsFailures} and logged, and the node keeps
- * serving the rest. Certificates come from the JDK's keytool ({@link TestCerts}).
+ * serving the rest. Certificates come from the JDK's keytool ({@link TestCertificates}): a CA; a
+ * node it signed naming IP 127.0.0.1; one it signed naming another host; a self-signed stranger.
  */
 class TcpTlsTest {
 
   private static final Duration BOUND = Duration.ofSeconds(10);
-  private static TestCerts certs;
+  private static TestCertificates certs;
+  private static char[] password;
+  private static TestCertificates.Issued node;
+  private static TestCertificates.Issued otherName;
+  private static TestCertificates.Issued strangerCert;
+
+  @TempDir Path dir;
 
   private final List<TcpTransport> transports = new ArrayList<>();
   private final List<Socket> sockets = new ArrayList<>();
   private final List<ServerSocket> listeners = new ArrayList<>();
 
   @BeforeAll
-  static void certificates() throws Exception {
-    certs = TestCerts.shared();
+  static void certificates() {
+    certs = TestCertificates.shared();
+    password = certs.password().toCharArray();
+    node = certs.issue("node", "IP:127.0.0.1");
+    otherName = certs.issue("elsewhere", "DNS:elsewhere.example");
+    strangerCert = certs.selfSigned("stranger");
   }
 
   @BeforeEach
@@ -67,13 +80,11 @@ class TcpTlsTest {
   }
 
   private static TcpTls.Builder cluster(Path keyStore) {
-    return TcpTls.builder()
-        .keyStore(keyStore, TestCerts.PASSWORD)
-        .trustStore(certs.trustStore, TestCerts.PASSWORD);
+    return TcpTls.builder().keyStore(keyStore, password).trustStore(certs.trustStore(), password);
   }
 
   private static TcpTls member() {
-    return cluster(certs.node).build();
+    return cluster(node.keyStore()).build();
   }
 
   private TcpTransport started(Consumer<TcpTransportOptions.Builder> opts) {
@@ -147,10 +158,15 @@ class TcpTlsTest {
   }
 
   @Test
-  void keysAndTrustFromPemFilesWork() throws Exception {
-    Path[] pem = certs.nodePem();
+  void keysAndTrustFromPemFilesWork() {
     TcpTransport a =
-        started(b -> b.tls(TcpTls.builder().keyPem(pem[0], pem[1]).trustPem(certs.caPem).build()));
+        started(
+            b ->
+                b.tls(
+                    TcpTls.builder()
+                        .keyPem(node.certificatePem(), node.privateKeyPem())
+                        .trustPem(certs.caPem())
+                        .build()));
     TcpTransport b = tlsNode();
     assertAnswers(a, b);
     assertAnswers(b, a);
@@ -180,7 +196,7 @@ class TcpTlsTest {
   @Test
   void aCertificateNotSignedByTheTrustedCaIsRefused() {
     TcpTransport server = tlsNode();
-    TcpTransport stranger = started(b -> b.tls(cluster(certs.stranger).build()));
+    TcpTransport stranger = started(b -> b.tls(cluster(strangerCert.keyStore()).build()));
     // In TLS 1.3 the dialer's handshake is done before the node checks its certificate: the alert
     // that follows fails the request, naming it.
     assertUnreachable(stranger, server.localAddress(), "TLS");
@@ -191,7 +207,7 @@ class TcpTlsTest {
   @Test
   void aCertificateNotSignedByTheTrustedCaIsRefusedByTheDialer() {
     TcpTransport stranger =
-        started(b -> b.tls(cluster(certs.stranger).requireClientAuth(false).build()));
+        started(b -> b.tls(cluster(strangerCert.keyStore()).requireClientAuth(false).build()));
     TcpTransport client = tlsNode();
     assertUnreachable(client, stranger.localAddress(), "TLS handshake with 127.0.0.1:");
     assertTlsFailureCounted(client);
@@ -199,8 +215,9 @@ class TcpTlsTest {
 
   @Test
   void withoutClientAuthAPeerWithoutATrustedCertificateIsServed() {
-    TcpTransport server = started(b -> b.tls(cluster(certs.node).requireClientAuth(false).build()));
-    TcpTransport stranger = started(b -> b.tls(cluster(certs.stranger).build()));
+    TcpTransport server =
+        started(b -> b.tls(cluster(node.keyStore()).requireClientAuth(false).build()));
+    TcpTransport stranger = started(b -> b.tls(cluster(strangerCert.keyStore()).build()));
     assertAnswers(stranger, server);
   }
 
@@ -262,9 +279,9 @@ class TcpTlsTest {
   @Test
   void endpointIdentificationChecksTheDialedIpAgainstTheCertificate() {
     TcpTransport named = tlsNode(); // its certificate names IP 127.0.0.1
-    TcpTransport elsewhere = started(b -> b.tls(cluster(certs.otherName).build()));
+    TcpTransport elsewhere = started(b -> b.tls(cluster(otherName.keyStore()).build()));
     TcpTransport checking =
-        started(b -> b.tls(cluster(certs.node).endpointIdentification(true).build()));
+        started(b -> b.tls(cluster(node.keyStore()).endpointIdentification(true).build()));
     assertAnswers(checking, named);
     assertUnreachable(checking, elsewhere.localAddress(), "TLS handshake with 127.0.0.1:");
     // Off by default: membership of the cluster is what counts.
@@ -273,29 +290,28 @@ class TcpTlsTest {
 
   @Test
   void badKeyMaterialIsRefusedWhenBuiltNamingThePath() throws IOException {
-    Path missing = certs.dir.resolve("missing.p12");
-    assertThatThrownBy(() -> TcpTls.builder().keyStore(missing, TestCerts.PASSWORD))
+    Path missing = dir.resolve("missing.p12");
+    assertThatThrownBy(() -> TcpTls.builder().keyStore(missing, password))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("keyStore " + missing + " does not exist or is not a file");
-    assertThatThrownBy(() -> TcpTls.builder().keyStore(certs.node, "wrong".toCharArray()))
+    assertThatThrownBy(() -> TcpTls.builder().keyStore(node.keyStore(), "wrong".toCharArray()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith(
-            "keyStore " + certs.node + " cannot be read as PKCS12 with the given password");
-    assertThatThrownBy(() -> TcpTls.builder().keyStore(certs.trustStore, TestCerts.PASSWORD))
+            "keyStore " + node.keyStore() + " cannot be read as PKCS12 with the given password");
+    assertThatThrownBy(() -> TcpTls.builder().keyStore(certs.trustStore(), password))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("keyStore " + certs.trustStore + " holds no private key");
-    Path notPem = Files.writeString(certs.dir.resolve("not.pem"), "hello");
+        .hasMessageStartingWith("keyStore " + certs.trustStore() + " holds no private key");
+    Path notPem = Files.writeString(dir.resolve("not.pem"), "hello");
     assertThatThrownBy(() -> TcpTls.builder().trustPem(notPem))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("trustPem " + notPem);
-    assertThatThrownBy(() -> TcpTls.builder().keyPem(certs.caPem, notPem))
+    assertThatThrownBy(() -> TcpTls.builder().keyPem(certs.caPem(), notPem))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("privateKey " + notPem);
-    assertThatThrownBy(
-            () -> TcpTls.builder().trustStore(certs.trustStore, TestCerts.PASSWORD).build())
+    assertThatThrownBy(() -> TcpTls.builder().trustStore(certs.trustStore(), password).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("TcpTls needs the node's key and certificate");
-    assertThatThrownBy(() -> TcpTls.builder().keyStore(certs.node, TestCerts.PASSWORD).build())
+    assertThatThrownBy(() -> TcpTls.builder().keyStore(node.keyStore(), password).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("TcpTls needs the certificates to trust");
   }
