@@ -226,8 +226,8 @@ final class DefaultKadNode implements KadNode {
   }
 
   Mono<KadNode> start() {
-    return transport
-        .start(this::answer)
+    // Asked per subscription, so a start that failed (a port in use) can be subscribed again.
+    return Mono.defer(() -> transport.start(this::answer))
         .then(
             Mono.fromCallable(
                 () -> {

@@ -11,6 +11,7 @@ import dev.kad.reactor.store.RecordStore;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -175,8 +176,10 @@ public final class KadNodes {
      * jobs.
      *
      * <p>Subscribing starts it; the {@code Mono} emits the running node, or errors when the
-     * transport cannot start. The node is built once, by this call, not per subscription: once it
-     * started, another subscription fails as its transport is already started, so subscribe once.
+     * transport cannot start. The node is built once, by this call, not per subscription: a second
+     * subscription while the first is starting or has started fails with an {@code
+     * IllegalStateException} saying so (subscribe once, or {@code cache()} the {@code Mono}); one
+     * after a failed or cancelled start tries again.
      *
      * @return the running node
      * @throws IllegalStateException when no transport was set
@@ -207,7 +210,20 @@ public final class KadNodes {
               nodeId,
               store != null ? store : new InMemoryRecordStore(config),
               listener);
-      return node.start();
+      Mono<KadNode> started = node.start();
+      AtomicBoolean claimed = new AtomicBoolean();
+      return Mono.defer(
+          () -> {
+            if (!claimed.compareAndSet(false, true)) {
+              return Mono.error(
+                  new IllegalStateException(
+                      "this start() already started node "
+                          + nodeId.toShortHex()
+                          + ": a KadNodes.builder().start() starts one node, so subscribe to it"
+                          + " once (or cache() it)"));
+            }
+            return started.doOnError(e -> claimed.set(false)).doOnCancel(() -> claimed.set(false));
+          });
     }
   }
 }
