@@ -92,16 +92,9 @@ public class KadAutoConfiguration {
   }
 
   /**
-   * The transport options the properties describe. An unset pending-write bound leaves the
-   * transport's default, which grows with {@code maxFrameBytes}.
-   */
-  static TcpTransportOptions.Builder transportOptions(KadProperties properties, KadConfig config) {
-    return transportOptions(properties, config, null);
-  }
-
-  /**
    * The transport options the properties describe, with TLS from the SSL bundle {@code
-   * kad.tls.bundle} names when it is set.
+   * kad.tls.bundle} names when it is set. An unset pending-write bound leaves the transport's
+   * default, which grows with {@code maxFrameBytes}.
    *
    * @param bundles Spring Boot's SSL bundles, null when the application has none
    * @throws IllegalArgumentException naming {@code kad.tls.bundle} when it names no usable bundle

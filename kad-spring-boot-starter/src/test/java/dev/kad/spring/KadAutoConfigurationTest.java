@@ -178,7 +178,7 @@ class KadAutoConfigurationTest {
   @Test
   void unsetTransportPropertiesAreTheTransportsDefaults() {
     assertThat(
-            KadAutoConfiguration.transportOptions(new KadProperties(), KadConfig.defaults())
+            KadAutoConfiguration.transportOptions(new KadProperties(), KadConfig.defaults(), null)
                 .build())
         .isEqualTo(TcpTransportOptions.builder().fromConfig(KadConfig.defaults()).build());
     // Unset, the pending-write bounds grow with the frame size as the transport's own do.

@@ -254,7 +254,7 @@ class KadTlsTest {
   void unsetTlsPropertiesLeaveTheTransportsDefaults() {
     assertThat(
             KadAutoConfiguration.transportOptions(
-                    new KadProperties(), dev.kad.api.KadConfig.defaults())
+                    new KadProperties(), dev.kad.api.KadConfig.defaults(), null)
                 .build()
                 .tls())
         .isEqualTo(TcpTransportOptions.builder().build().tls());

@@ -131,14 +131,12 @@ final class PeerConnection {
   private volatile boolean closedByUs;
   private volatile KadException closeCause;
 
-  /** With TLS on, why the handshake or the TLS session failed; null while it has not. */
-  private volatile String tlsFailure;
-
   /**
-   * On a dialed connection, why this side refused the peer's preface (another format, version or id
-   * width), as the message the connection's requests fail with; null while it has not.
+   * Why no request can go over this connection, as the message its requests fail with: its TLS
+   * handshake or session failed, or (on a dialed connection) this side refused the peer's preface;
+   * null while neither happened.
    */
-  private volatile String refusedPeer;
+  private volatile String unusable;
 
   PeerConnection(
       Channel channel,
@@ -254,20 +252,31 @@ final class PeerConnection {
    *     speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON"}
    */
   void refusedPeer(String reason) {
-    refusedPeer = reason;
+    unusable(reason);
   }
 
   /**
-   * Records why TLS failed on this connection, before it closes: its pending requests fail with it,
-   * and are not sent again (another connection would fail the same way).
+   * Records why TLS failed on this connection, before it closes: its requests fail with {@code
+   * message}, and are not sent again (another connection would fail the same way).
+   *
+   * @param message names the peer's address and what failed
    */
-  void tlsFailed(String reason) {
-    tlsFailure = reason;
+  void tlsFailed(String message) {
+    unusable(message);
   }
 
-  /** Why TLS failed on this connection, or null. */
-  String tlsFailure() {
-    return tlsFailure;
+  /** The first reason wins: a close that follows a failure does not hide it. */
+  private void unusable(String message) {
+    if (unusable == null) {
+      unusable = message;
+    }
+  }
+
+  /**
+   * Why no request can go over this connection, or null: {@link #tlsFailed}, {@link #refusedPeer}.
+   */
+  String unusable() {
+    return unusable;
   }
 
   /** Whether new requests may use this connection: open and not retired. */
@@ -323,8 +332,9 @@ final class PeerConnection {
       return null;
     }
     KadException cause = closeCause;
-    if (cause == null && refusedPeer != null) {
-      cause = new UnreachableContactException(refusedPeer);
+    String why = unusable;
+    if (cause == null && why != null) {
+      cause = new UnreachableContactException(why);
     }
     return cause != null ? cause : new NotSent(this, "it closed before the request was written");
   }
@@ -585,14 +595,9 @@ final class PeerConnection {
   void onChannelClosed() {
     open = false;
     KadException cause = closeCause;
-    String tls = tlsFailure;
-    if (cause == null && tls != null) {
-      cause =
-          new UnreachableContactException("TLS with " + HostPort.of(remote()) + " failed: " + tls);
-    }
-    String refused = refusedPeer;
-    if (cause == null && refused != null) {
-      cause = new UnreachableContactException(refused);
+    String why = unusable;
+    if (cause == null && why != null) {
+      cause = new UnreachableContactException(why);
     }
     if (cause != null) {
       failPending(cause);

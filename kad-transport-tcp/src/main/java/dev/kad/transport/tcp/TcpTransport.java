@@ -554,13 +554,10 @@ public final class TcpTransport implements Transport {
                       if (f.isSuccess()) {
                         sink.success(pc);
                       } else {
-                        String reason = pc.tlsFailure();
+                        String why = pc.unusable();
                         sink.error(
                             new UnreachableContactException(
-                                "TLS handshake with "
-                                    + HostPort.of(pc.remote())
-                                    + " failed: "
-                                    + (reason != null ? reason : TlsFailures.reason(f.cause())),
+                                why != null ? why : TlsFailures.handshakeFailed(pc, f.cause()),
                                 f.cause()));
                       }
                     }));

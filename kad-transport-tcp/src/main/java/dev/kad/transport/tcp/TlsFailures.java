@@ -41,12 +41,10 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
         // probe, which the plaintext pipeline does not count either (a real TLS peer that gives up
         // sends an alert, a plaintext one its preface). Not a violation, or every probe would be a
         // WARN line and a dropped connection.
-        failed = true;
-        peer.tlsFailed("handshake failed: " + reason(done.cause()));
         log.debug("{}: closed before a TLS handshake", peer);
-        peer.closeChannel();
+        fail(ctx, handshakeFailed(peer, done.cause()), false);
       } else {
-        fail(ctx, "handshake failed: " + reason(done.cause()));
+        fail(ctx, handshakeFailed(peer, done.cause()), true);
       }
     }
     super.userEventTriggered(ctx, evt);
@@ -58,23 +56,32 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
         cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     if (e instanceof SSLException || failed) {
       // The handshake's failure, reported by its event, or an alert that ends the session.
-      fail(ctx, reason(e));
+      fail(ctx, "TLS with " + HostPort.of(peer.remote()) + " failed: " + reason(e), true);
       log.debug("{}: TLS error", peer, e);
       return;
     }
     super.exceptionCaught(ctx, cause);
   }
 
-  private void fail(ChannelHandlerContext ctx, String reason) {
+  /**
+   * Records {@code message} for the connection's requests, counts and logs a violation unless
+   * {@code counted} is false or this side closed it, and closes it.
+   */
+  private void fail(ChannelHandlerContext ctx, String message, boolean counted) {
     if (failed) {
       return;
     }
     failed = true;
-    peer.tlsFailed(reason);
-    if (!peer.closedByUs()) {
-      metrics.violation(Violation.TLS, ctx.channel().remoteAddress(), reason);
+    peer.tlsFailed(message);
+    if (counted && !peer.closedByUs()) {
+      metrics.violation(Violation.TLS, ctx.channel().remoteAddress(), message);
     }
     peer.closeChannel();
+  }
+
+  /** What a failed handshake's requests fail with: the peer's address and the TLS layer's words. */
+  static String handshakeFailed(PeerConnection peer, Throwable cause) {
+    return "TLS handshake with " + HostPort.of(peer.remote()) + " failed: " + reason(cause);
   }
 
   /** What a user can act on: the TLS layer's own words, not the innermost cause's. */
