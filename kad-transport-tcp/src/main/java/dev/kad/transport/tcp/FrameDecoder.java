@@ -14,17 +14,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * The first inbound handler of every connection. The dialing side sends its {@link Preface} on
  * activation, the accepting side once it has read the dialer's (its answer to a dial-back depends
- * on it), also when it refuses a kad peer's preface (another format, version or id width): then it
- * writes its own, ends its output and closes the connection when the dialer does (within the
- * connect timeout), so that the dialer learns why. A dialer that refuses the acceptor's preface
- * fails the connection's requests with the reason ({@link PeerConnection#refusedPeer}), naming the
- * peer's format, version or id width and this node's. Each side expects the peer's preface within
- * the connect timeout, followed by frames of {@code 4-byte big-endian length + body}, and passes
- * each body on as a retained slice. A wrong preface, a length outside {@code [1, maxFrameBytes]} or
- * a connection that ends inside a frame is a {@link Violation}: it is reported once and the
- * connection closed, nothing after it is read; the frames before it are passed on first, even those
- * that came in the same read. Bytes left unread when this side closed the connection are not a
- * truncation.
+ * on it), also when it refuses a kad peer's preface (another format, version or id width, or a TLS
+ * ClientHello when this node has TLS off): then it writes its own, ends its output and closes the
+ * connection when the dialer does (within the connect timeout), so that the dialer learns why. A
+ * dialer that refuses the acceptor's preface fails the connection's requests with the reason
+ * ({@link PeerConnection#refusedPeer}), naming the peer's format, version or id width and this
+ * node's. Each side expects the peer's preface within the connect timeout, followed by frames of
+ * {@code 4-byte big-endian length + body}, and passes each body on as a retained slice. A wrong
+ * preface, a length outside {@code [1, maxFrameBytes]} or a connection that ends inside a frame is
+ * a {@link Violation}: it is reported once and the connection closed, nothing after it is read; the
+ * frames before it are passed on first, even those that came in the same read. Bytes left unread
+ * when this side closed the connection are not a truncation.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
 
@@ -265,7 +265,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
    * the requests as a closed connection, as it always has.
    */
   private void failPreface(ChannelHandlerContext ctx, ByteBuf in, Preface.Problem problem) {
-    if (problem.kadPeer()) {
+    if (problem.answered()) {
       if (peer.inbound()) {
         answerBeforeClose = true;
       } else {

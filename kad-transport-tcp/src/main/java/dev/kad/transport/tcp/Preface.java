@@ -16,7 +16,9 @@ import java.util.Optional;
  * one whose flags name another id width ({@link #IDS_160}, {@link #IDS_256}). A node that refuses
  * the preface of a kad peer that dialed it still answers with its own before it closes the
  * connection, so that the dialer learns why (the acceptor's format, version and id width) instead
- * of seeing a bare close.
+ * of seeing a bare close. It answers a TLS ClientHello the same way, when it has TLS off, and a
+ * node with TLS on answers a kad preface in plaintext with {@link #TLS_REQUIRED} ({@link
+ * PlaintextKadPeer}): a node that was given TLS and one that was not learn which is which.
  *
  * <p>The dialing side speaks first, with a fresh random nonce for the connection. When it dials to
  * check a connection that a peer opened to it claiming this address (a dial-back), it also sets
@@ -66,6 +68,16 @@ final class Preface {
   static final int IDS_256 = 16;
 
   /**
+   * Flag of an acceptor's preface, written in plaintext before it closes a connection: this node
+   * has TLS on and the dialer, a kad node, does not. Earlier versions ignore the flag and see the
+   * close.
+   */
+  static final int TLS_REQUIRED = 32;
+
+  /** Length of the magic that starts every preface, {@code 'K' 'A' 'D'}. */
+  static final int MAGIC_BYTES = 3;
+
+  /**
    * Bytes that name the version and format: magic, version and format code, the same in every
    * version, and all a version 1 peer ever sends as its preface.
    */
@@ -73,26 +85,32 @@ final class Preface {
 
   private static final int HEADER = 6;
   private static final byte[] MAGIC = {'K', 'A', 'D'};
+
+  /** The first bytes of every TLS handshake record (SSL 3.0 to TLS 1.3): a ClientHello's. */
+  private static final byte TLS_HANDSHAKE_RECORD = 0x16;
+
+  private static final byte TLS_MAJOR_VERSION = 0x03;
   private static final byte[] NO_NONCE = new byte[NONCE_BYTES];
 
   /**
    * Why a peer's preface is refused, said of the peer ({@code "speaks kad protocol v2 with format
    * CBOR but ..."}), built from the fields this node parsed, never from the peer's bytes as text.
    *
-   * @param kadPeer whether the preface starts with kad's magic: a kad node of another format,
-   *     version or id width, which is answered with this node's preface before the close
+   * @param answered whether the peer is a kad node that learns why from this node's preface, which
+   *     an accepting side writes before the close: one of another format, version or id width, or
+   *     one with TLS on (its first bytes are a TLS record)
    * @param said what is wrong, after the subject
    */
-  record Problem(boolean kadPeer, String said) {
+  record Problem(boolean answered, String said) {
 
     /** For the log line, which names the peer's address itself. */
     String detail() {
-      return kadPeer ? "peer " + said : said;
+      return answered ? "peer " + said : said;
     }
 
     /** For the requests that fail on the connection: names the peer's address. */
     String of(SocketAddress remote) {
-      return "peer at " + HostPort.of(remote) + (kadPeer ? " " : " is ") + said;
+      return "peer at " + HostPort.of(remote) + (answered ? " " : " is ") + said;
     }
   }
 
@@ -187,6 +205,9 @@ final class Preface {
    * @return the problem, empty when the preface matches
    */
   static Optional<Problem> check(byte[] b, WireFormat expected, int idBits) {
+    if (b.length > 1 && b[0] == TLS_HANDSHAKE_RECORD && b[1] == TLS_MAJOR_VERSION) {
+      return Optional.of(new Problem(true, "speaks TLS, which this node has off"));
+    }
     for (int i = 0; i < MAGIC.length; i++) {
       if (b[i] != MAGIC[i]) {
         return Optional.of(
@@ -198,6 +219,11 @@ final class Preface {
       }
     }
     int version = b[3] & 0xff;
+    int flags = b.length > HEADER - 1 ? b[HEADER - 1] & 0xff : 0;
+    if (version == VERSION && (flags & TLS_REQUIRED) != 0) {
+      // before the format: a dialer that turns TLS on learns the rest then
+      return Optional.of(new Problem(true, "requires TLS, which this node has off"));
+    }
     int formatCode = b[4] & 0xff;
     Optional<WireFormat> format = WireFormat.ofCode(formatCode);
     if (version != VERSION || format.filter(expected::equals).isEmpty()) {
@@ -213,7 +239,6 @@ final class Preface {
                   + " with "
                   + expected));
     }
-    int flags = b.length > HEADER - 1 ? b[HEADER - 1] & 0xff : 0;
     boolean narrow = (flags & IDS_160) != 0;
     boolean wide = (flags & IDS_256) != 0;
     if (narrow && wide) {

@@ -748,6 +748,9 @@ public final class TcpTransport implements Transport {
                   tls.newHandler(
                       channel.alloc(), inbound, remote, TLS_TASKS, options.connectTimeout()));
               p.addAfter("kad.tls", "kad.tls.failures", new TlsFailures(pc, metrics));
+              p.addFirst(
+                  "kad.tls.plaintext",
+                  new PlaintextKadPeer(pc, metrics, options.format(), options.idBits()));
             });
     // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
     // peer trickles without ever finishing it.

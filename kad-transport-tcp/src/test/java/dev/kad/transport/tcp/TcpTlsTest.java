@@ -173,24 +173,48 @@ class TcpTlsTest {
   }
 
   @Test
-  void aPeerWithoutTlsIsDisconnectedAndTheNodeServesOthers() {
+  void aPeerWithoutTlsIsToldThatTheNodeRequiresTlsAndTheNodeServesOthers() {
     TcpTransport server = tlsNode();
     TcpTransport plain = started(b -> {});
-    StepVerifier.create(plain.send(server.localAddress(), ping(plain)))
-        .expectError(UnreachableContactException.class)
-        .verify(BOUND);
+    assertUnreachable(
+        plain,
+        server.localAddress(),
+        "peer at 127.0.0.1:" + server.localAddress().port() + " requires TLS");
     assertTlsFailureCounted(server);
+    Await.until("the plain node to count a bad preface", () -> plain.stats().badPrefaces() == 1);
     assertAnswers(tlsNode(), server);
+    assertAnswers(started(b -> {}), plain);
   }
 
   @Test
   void aNodeWithTlsDialingOneWithoutFailsNamingTls() {
     TcpTransport plain = started(b -> {});
     TcpTransport client = tlsNode();
-    assertUnreachable(client, plain.localAddress(), "TLS handshake with 127.0.0.1:");
+    assertUnreachable(
+        client,
+        plain.localAddress(),
+        "peer at 127.0.0.1:" + plain.localAddress().port() + " has TLS off");
     assertTlsFailureCounted(client);
     Await.until("the plain node to count a bad preface", () -> plain.stats().badPrefaces() == 1);
     assertAnswers(started(b -> {}), plain);
+    assertAnswers(client, tlsNode());
+  }
+
+  @Test
+  void aPlaintextPeerThatSendsOnlyGarbageAfterTheMagicIsClosedAfterConnectTimeout()
+      throws IOException {
+    TcpTransport server = started(b -> b.tls(member()).connectTimeout(Duration.ofMillis(300)));
+    Socket s = connect(server);
+    OutputStream out = s.getOutputStream();
+    out.write("KAD and then anything".getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    // Answered with the node's preface, then closed: the peer never closes on its own.
+    byte[] answer = s.getInputStream().readNBytes(Preface.LENGTH);
+    assertThat(Preface.check(answer, WireFormat.JSON, 160).map(Preface.Problem::detail))
+        .hasValue("peer requires TLS, which this node has off");
+    assertClosedByServer(s);
+    assertTlsFailureCounted(server);
+    assertAnswers(tlsNode(), server);
   }
 
   @Test

@@ -720,4 +720,30 @@ class WireCodecTest {
                 .of(new java.net.InetSocketAddress("192.0.2.7", 7000)))
         .isEqualTo("peer at 192.0.2.7:7000 uses 256-bit ids but this node 160-bit");
   }
+
+  @Test
+  void aTlsClientHelloAndAPrefaceThatRequiresTlsAreAnsweredNamingTls() {
+    // the first bytes of a TLS 1.2/1.3 ClientHello record: handshake, version 3.1
+    byte[] hello = new byte[Preface.LENGTH];
+    hello[0] = 0x16;
+    hello[1] = 0x03;
+    hello[2] = 0x01;
+    assertThat(Preface.check(hello, WireFormat.JSON, 160))
+        .hasValue(new Preface.Problem(true, "speaks TLS, which this node has off"));
+
+    ByteBuf buf =
+        Preface.encode(
+            ALLOC, WireFormat.JSON, Preface.widthFlag(160) | Preface.TLS_REQUIRED, null, null);
+    try {
+      byte[] b = new byte[Preface.LENGTH];
+      buf.readBytes(b);
+      assertThat(Preface.check(b, WireFormat.JSON, 160))
+          .hasValue(new Preface.Problem(true, "requires TLS, which this node has off"));
+      // what a dialer needs to act on comes first, before the format it would see next
+      assertThat(Preface.check(b, WireFormat.CBOR, 256))
+          .hasValue(new Preface.Problem(true, "requires TLS, which this node has off"));
+    } finally {
+      buf.release();
+    }
+  }
 }
