@@ -696,32 +696,36 @@ final class DefaultKadNode implements KadNode {
   private Mono<Response> send(Address to, Request unmarked) {
     // A client marks every request it sends, whoever built it, so receivers never add it.
     Request request = config.clientMode() ? unmarked.withFromClient(true) : unmarked;
-    // timeout(Publisher, fallback) rather than timeout(Duration, Scheduler), which builds a
-    // description of its source on every subscription: this runs once per request.
+    // A race with the hard timer rather than timeout(): a transport that fails the request on
+    // its own thread as the timer fires here (a TCP peer's connection closing after a preface
+    // timeout as long as the hard timeout) would have its error handed by timeout() to Reactor's
+    // onErrorDropped hook, whose default logs an ERROR with a stack trace. The race ignores it.
+    // The shared hardTimer, not a Mono.delay(Duration, Scheduler) per request; subscribed first,
+    // as timeout() did, so that it fires before a transport timer due at the same instant.
     Mono<Response> sent =
-        transport
-            .send(to, request)
-            // The SPI promises a response or an error; an empty answer would leave a lookup
-            // waiting forever for a stalled request that never settles.
-            .switchIfEmpty(
-                Mono.error(
-                    () ->
-                        new KadException(
-                            "the transport completed a "
-                                + typeOf(request)
-                                + " to "
-                                + to
-                                + " without a response")))
-            .timeout(
-                hardTimer,
-                Mono.error(
-                    () ->
-                        new KadTimeoutException(
-                            "no answer from "
-                                + to
-                                + " within "
-                                + config.hardTimeout().toMillis()
-                                + " ms")))
+        Mono.firstWithSignal(
+                hardTimer.then(
+                    Mono.error(
+                        () ->
+                            new KadTimeoutException(
+                                "no answer from "
+                                    + to
+                                    + " within "
+                                    + config.hardTimeout().toMillis()
+                                    + " ms"))),
+                transport
+                    .send(to, request)
+                    // The SPI promises a response or an error; an empty answer would leave a
+                    // lookup waiting forever for a stalled request that never settles.
+                    .switchIfEmpty(
+                        Mono.error(
+                            () ->
+                                new KadException(
+                                    "the transport completed a "
+                                        + typeOf(request)
+                                        + " to "
+                                        + to
+                                        + " without a response"))))
             .doOnError(this::failed);
     if (listener == NodeListener.NONE) {
       return sent;

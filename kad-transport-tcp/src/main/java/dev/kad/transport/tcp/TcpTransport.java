@@ -421,19 +421,25 @@ public final class TcpTransport implements Transport {
   public Mono<Response> send(Address to, Request request) {
     Objects.requireNonNull(to, "to");
     Objects.requireNonNull(request, "request");
-    return attempt(to, request, SEND_AGAIN_TIMES)
-        .timeout(
-            options.requestTimeout(),
-            Mono.error(
-                () ->
-                    new KadTimeoutException(
-                        "no response from "
-                            + to
-                            + " to "
-                            + request.getClass().getSimpleName()
-                            + " within requestTimeout "
-                            + options.requestTimeout())),
-            options.scheduler())
+    // A race rather than timeout(): a connection that closes as the timeout fires (a stopped peer's
+    // preface timeout is as long as the request timeout) fails the request on an event loop while
+    // the timeout wins on the scheduler, and timeout() hands that loser's error to Reactor's
+    // onErrorDropped hook, whose default logs an ERROR with a stack trace. The race ignores it.
+    Mono<Response> timedOut =
+        Mono.delay(options.requestTimeout(), options.scheduler())
+            .onErrorReturn(0L)
+            .then(
+                Mono.error(
+                    () ->
+                        new KadTimeoutException(
+                            "no response from "
+                                + to
+                                + " to "
+                                + request.getClass().getSimpleName()
+                                + " within requestTimeout "
+                                + options.requestTimeout())));
+    // The timer first, as timeout() subscribed it.
+    return Mono.firstWithSignal(timedOut, attempt(to, request, SEND_AGAIN_TIMES))
         // One operator for both mappings: each is a subscriber set up for every request.
         .onErrorMap(e -> failure(to, e))
         // Over the bound because every dialed connection was busy: this one may now be idle.

@@ -49,6 +49,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.netty.resources.LoopResources;
@@ -325,6 +326,43 @@ class TcpTransportTest implements TransportContract {
                     .hasMessage("connection to " + server.localAddress() + " closed"))
         .verify(BOUND);
     assertThat(client.stats().pendingRequests()).isZero();
+  }
+
+  /**
+   * A peer that goes silent (a process stopped, a host that stopped answering) and whose connection
+   * then closes as its requests time out: the dialer's preface timeout and the request timeout are
+   * both 5 s by default, so with a stopped peer they fire together. Each request fails once, with
+   * the timeout or the close, and nothing is left to Reactor's onErrorDropped hook, whose default
+   * logs an ERROR with a stack trace (seen on {@code kad get}'s stderr and in a node's log).
+   */
+  @Test
+  void requestsThatTimeOutAsTheirConnectionClosesFailOnceAndDropNothing() {
+    List<Throwable> dropped = new CopyOnWriteArrayList<>();
+    Hooks.onErrorDropped(dropped::add);
+    try {
+      int requests = 1_000;
+      Duration timeout = Duration.ofMillis(500);
+      for (int round = 0; round < 10 && dropped.isEmpty(); round++) {
+        TcpTransport server = started(request -> Mono.never());
+        TcpTransport client = started(new EchoHandler(2), b -> b.requestTimeout(timeout));
+        AtomicInteger failed = new AtomicInteger();
+        Request ping = new Request.Ping(me(client, 2));
+        long start = System.nanoTime();
+        for (int i = 0; i < requests; i++) {
+          client
+              .send(server.localAddress(), ping)
+              .subscribe(r -> {}, e -> failed.incrementAndGet());
+        }
+        // The close fails the pending requests on an event loop as their timeouts fire.
+        Duration sent = Duration.ofNanos(System.nanoTime() - start);
+        Mono.delay(timeout.minus(sent).minusMillis(round % 3)).then(server.close()).block(BOUND);
+        Await.until("every request failed", () -> failed.get() == requests);
+        assertThat(client.stats().pendingRequests()).isZero();
+      }
+      assertThat(dropped).as("errors dropped to Reactor's hook").isEmpty();
+    } finally {
+      Hooks.resetOnErrorDropped();
+    }
   }
 
   @Test
