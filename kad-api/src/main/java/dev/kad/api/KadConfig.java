@@ -120,6 +120,12 @@ public record KadConfig(
    */
   private static final int CONTACT_WIRE_BYTES = CONTACT_FIELDS_WIRE_BYTES + 60;
 
+  /**
+   * The most {@link #contactWireBytes} gives for any contact: the longest host and the widest id.
+   */
+  private static final long MAX_CONTACT_WIRE_BYTES =
+      CONTACT_FIELDS_WIRE_BYTES + Address.MAX_HOST_LENGTH + base64(KadId.BITS_256 / 8);
+
   /** A message's share besides its values and contacts: request id, type, sender, key. */
   private static final int MESSAGE_WIRE_BYTES = 512;
 
@@ -290,6 +296,10 @@ public record KadConfig(
     long room = (long) maxFrameBytes - MESSAGE_WIRE_BYTES;
     for (Value v : values) {
       room -= valueWireBytes(v);
+    }
+    if (room >= contacts.size() * MAX_CONTACT_WIRE_BYTES) {
+      // All fit whatever their hosts: reading each host cost every answer a cache miss or two.
+      return contacts;
     }
     for (int i = 0; i < contacts.size(); i++) {
       room -= contactWireBytes(contacts.get(i));

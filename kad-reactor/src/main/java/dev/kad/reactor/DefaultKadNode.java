@@ -1492,6 +1492,11 @@ final class DefaultKadNode implements KadNode {
   private Mono<Void> handOver(Contact newcomer) {
     return Mono.defer(
         () -> {
+          if (store.size() == 0) {
+            // Nothing to hand over, and the plan reads every contact of the table: a joining
+            // network adds contacts by the million before anyone stores a value.
+            return Mono.empty();
+          }
           HandOver plan =
               HandOver.plan(id, table.contactsPerBucketIndex(), newcomer.id(), config.k());
           if (plan.none()) {

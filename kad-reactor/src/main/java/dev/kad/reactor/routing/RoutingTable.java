@@ -108,7 +108,10 @@ public final class RoutingTable {
         int known = bucket.indexOf(contact.id());
         if (known >= 0) {
           Entry entry = bucket.entry(known);
-          if (!entry.contact().address().equals(contact.address())) {
+          Contact held = entry.contact();
+          // Mostly the very contact held (answers pass the held objects around): comparing the
+          // references reads nothing more of either.
+          if (held != contact && !held.address().equals(contact.address())) {
             // The id keeps its first address: a peer cannot take it over by claiming it from
             // elsewhere. Nor does a message from elsewhere show that address alive: it would reset
             // the failures of a node that moved, which then never left the table to rejoin at
@@ -439,6 +442,10 @@ public final class RoutingTable {
     boolean[] taken = new boolean[current.length];
     long targetPrefix = ContactArray.prefixOf(target);
     List<Contact> out = new ArrayList<>(Math.min(n, 64));
+    // The insertion sort's places, shared by the buckets visited: a bucket holds at most k.
+    int places = Math.min(n, config.k());
+    long[] keys = new long[places];
+    int[] order = new int[places];
     while (out.size() < n) {
       // The nearest bucket not taken yet: a few linear scans beat sorting every bucket.
       int next = -1;
@@ -453,7 +460,15 @@ public final class RoutingTable {
         break;
       }
       taken[next] = true;
-      addNearestFirst(current[next].members(), target, targetPrefix, excluded, n - out.size(), out);
+      addNearestFirst(
+          current[next].members(),
+          target,
+          targetPrefix,
+          excluded,
+          n - out.size(),
+          keys,
+          order,
+          out);
     }
     return out;
   }
@@ -461,7 +476,8 @@ public final class RoutingTable {
   /**
    * Appends the {@code limit} of {@code contacts} nearest to {@code target} but {@code excluded},
    * nearest first. An insertion sort into at most {@code limit} places (buckets hold at most k
-   * contacts) on the first 64 bits of the XOR distance, with the full comparison on a tie.
+   * contacts) on the first 64 bits of the XOR distance, with the full comparison on a tie. {@code
+   * keys} and {@code order} are scratch space for at least that many places.
    */
   private static void addNearestFirst(
       ContactArray contacts,
@@ -469,11 +485,11 @@ public final class RoutingTable {
       long targetPrefix,
       NodeId excluded,
       int limit,
+      long[] keys,
+      int[] order,
       List<Contact> out) {
     int size = contacts.size();
     int places = Math.min(size, limit);
-    long[] keys = new long[places];
-    int[] order = new int[places];
     int kept = 0;
     long excludedPrefix = ContactArray.prefixOf(excluded);
     for (int i = 0; i < size; i++) {
