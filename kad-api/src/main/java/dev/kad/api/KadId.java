@@ -77,6 +77,24 @@ public abstract sealed class KadId permits NodeId, Key {
     }
   }
 
+  static byte[] parseHex(String hex, int bits, String what) {
+    checkBits(bits, "bits");
+    Objects.requireNonNull(hex, what);
+    if (hex.length() != bits / 4) {
+      throw new IllegalArgumentException(
+          what
+              + " must be "
+              + bits / 4
+              + " hex digits ("
+              + bits
+              + "-bit ids) but was "
+              + hex.length()
+              + ": "
+              + Printable.quoted(hex));
+    }
+    return parseHex(hex, what);
+  }
+
   static byte[] randomBytes(int bits, RandomGenerator random) {
     checkBits(bits, "idBits");
     Objects.requireNonNull(random, "random");

@@ -41,6 +41,21 @@ public final class NodeId extends KadId implements Comparable<NodeId> {
   }
 
   /**
+   * A node id of the given width from its hexadecimal digits: what a node of {@code bits}-bit ids
+   * parses from configuration or a request, so a wrong length names the digits that width needs (40
+   * for 160 bits, 64 for 256).
+   *
+   * @param hex the digits, either case
+   * @param bits the width the id must have, 160 or 256
+   * @return the id
+   * @throws IllegalArgumentException naming the input when it is not {@code bits / 4} hex digits,
+   *     or when {@code bits} is neither 160 nor 256
+   */
+  public static NodeId parse(String hex, int bits) {
+    return new NodeId(parseHex(hex, bits, "node id"));
+  }
+
+  /**
    * A uniformly random 160-bit node id.
    *
    * @param random the source of randomness (seed it for reproducible runs)

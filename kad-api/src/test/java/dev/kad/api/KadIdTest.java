@@ -30,6 +30,29 @@ class KadIdTest {
   }
 
   @Test
+  void parseOfAGivenWidthNamesTheDigitsThatWidthNeeds() {
+    // A node of 160-bit ids asks for 40 digits: "40 or 64" would invite a 64-digit id it refuses.
+    String hex = "ab".repeat(20);
+    assertThat(NodeId.parse(hex, 160)).isEqualTo(NodeId.parse(hex));
+    assertThat(NodeId.parse("cd".repeat(32), 256).bits()).isEqualTo(256);
+    assertThatThrownBy(() -> NodeId.parse("abc", 160))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("node id must be 40 hex digits (160-bit ids) but was 3: 'abc'");
+    assertThatThrownBy(() -> NodeId.parse("ab".repeat(32), 160))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("node id must be 40 hex digits (160-bit ids) but was 64: 'abab");
+    assertThatThrownBy(() -> NodeId.parse(hex, 256))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("node id must be 64 hex digits (256-bit ids) but was 40: 'abab");
+    assertThatThrownBy(() -> NodeId.parse("zz".repeat(20), 160))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not hexadecimal");
+    assertThatThrownBy(() -> NodeId.parse(hex, 128))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("bits must be 160 or 256 but was 128");
+  }
+
+  @Test
   void nonHexIsRejectedQuotingTheText() {
     String bad = "zz" + "0".repeat(38);
     assertThatThrownBy(() -> NodeId.parse(bad))

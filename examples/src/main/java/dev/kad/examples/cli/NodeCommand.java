@@ -17,7 +17,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -96,16 +95,6 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     KadConfig config = KadConfig.defaults();
-    if (id != null && id.bits() != config.idBits()) {
-      throw new ParameterException(
-          spec.commandLine(),
-          "--id must have "
-              + config.idBits() / 4
-              + " hex digits ("
-              + config.idBits()
-              + "-bit ids) but had "
-              + id.bits() / 4);
-    }
     TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
         RunningNode.start(

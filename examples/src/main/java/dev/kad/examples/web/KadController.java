@@ -201,7 +201,7 @@ class KadController {
   @GetMapping(value = "/lookups/{id}", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
   Flux<ServerSentEvent<LookupEventView>> lookup(
       @PathVariable String id, ServerHttpRequest request) {
-    NodeId target = NodeId.parse(id);
+    NodeId target = NodeId.parse(id, node.config().idBits());
     return limits
         .lookups()
         .bound(

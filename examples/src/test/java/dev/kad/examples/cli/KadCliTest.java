@@ -175,13 +175,17 @@ class KadCliTest {
 
     assertThat(notHex.exitCode()).isEqualTo(2);
     assertThat(notHex.err()).hasSize(1);
+    // The node runs 160-bit ids: the message asks for 40 digits, not "40 or 64".
     assertThat(notHex.err().get(0))
-        .startsWith("kad node: Invalid value for option '--id'")
-        .contains("not-an-id");
+        .startsWith(
+            "kad node: Invalid value for option '--id': node id must be 40 hex digits (160-bit"
+                + " ids) but was 9: 'not-an-id'");
     assertThat(tooWide.exitCode()).isEqualTo(2);
     assertThat(tooWide.err()).hasSize(1);
     assertThat(tooWide.err().get(0))
-        .startsWith("kad node: --id must have 40 hex digits (160-bit ids) but had 64");
+        .startsWith(
+            "kad node: Invalid value for option '--id': node id must be 40 hex digits (160-bit"
+                + " ids) but was 64: 'abab");
   }
 
   @Test

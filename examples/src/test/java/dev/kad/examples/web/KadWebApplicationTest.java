@@ -313,6 +313,16 @@ class KadWebApplicationTest {
         .value(d -> assertThat((String) d).contains("not-hex"))
         .jsonPath("$.trace")
         .doesNotExist();
+    // The node's width, not "40 or 64": a 64-digit target is refused by a 160-bit node too.
+    Problems.expect(http.get().uri("/lookups/{id}", "abc").exchange(), 400)
+        .jsonPath("$.detail")
+        .isEqualTo("node id must be 40 hex digits (160-bit ids) but was 3: 'abc'");
+    Problems.expect(http.get().uri("/lookups/{id}", "ab".repeat(32)).exchange(), 400)
+        .jsonPath("$.detail")
+        .value(
+            d ->
+                assertThat((String) d)
+                    .startsWith("node id must be 40 hex digits (160-bit ids) but was 64"));
     http.put()
         .uri("/keys/{key}", "big")
         .bodyValue(new byte[65])

@@ -128,7 +128,11 @@ class KadWebPutTest {
     network.kill(peerAddress);
     try {
       Problems.expect(
-              http.put()
+              // waits out the hard timeout: more than the client's default 5 s on a loaded host
+              http.mutate()
+                  .responseTimeout(BOUND)
+                  .build()
+                  .put()
                   .uri("/keys/{key}", "lonely")
                   .bodyValue("x".getBytes(StandardCharsets.UTF_8))
                   .exchange(),

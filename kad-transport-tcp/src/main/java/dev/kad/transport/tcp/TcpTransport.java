@@ -328,7 +328,14 @@ public final class TcpTransport implements Transport {
             return Mono.error(new NodeClosedException(options.name() + " is closed"));
           }
           if (!this.handler.compareAndSet(null, handler)) {
-            return Mono.error(new IllegalStateException(options.name() + " was already started"));
+            // Most often one transport handed to two nodes: say so, and which transport it is.
+            Address bound = localAddress;
+            return Mono.error(
+                new IllegalStateException(
+                    options.name()
+                        + (bound != null ? " at " + bound : "")
+                        + " was already started: a transport serves one node, so give each node a"
+                        + " transport of its own"));
           }
           // Set by whichever comes first: the bound server, or the subscriber's cancel.
           AtomicBoolean settled = new AtomicBoolean();

@@ -546,6 +546,24 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
+  void startingAStartedTransportAgainSaysATransportServesOneNode() {
+    // The newcomer's mistake: one transport handed to two KadNodes.builder()s.
+    TcpTransport t = started(request -> Mono.empty());
+
+    StepVerifier.create(t.start(request -> Mono.empty()))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage(
+                        "kad-tcp at "
+                            + t.localAddress()
+                            + " was already started: a transport serves one node, so give each"
+                            + " node a transport of its own"))
+        .verify(BOUND);
+  }
+
+  @Test
   void closeBeforeStartReleasesTheLoops() {
     TcpTransport t = TcpTransport.create();
     StepVerifier.create(t.close()).expectComplete().verify(BOUND);
