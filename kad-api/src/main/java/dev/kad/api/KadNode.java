@@ -12,9 +12,11 @@ import reactor.core.publisher.Mono;
  *
  * <p>Arguments are checked when the method is called: a bad argument throws at once and never
  * becomes an error signal. Errors that happen while the operation runs are {@link KadException}s.
- * After {@link #close()} every operation errors with {@link NodeClosedException}. No method blocks.
- * Signals arrive on whichever thread settled them: the subscribing thread, the node's scheduler, or
- * the transport's (a TCP transport's event loops), so subscribers must not block.
+ * After {@link #close()} every operation that returns a {@code Mono} or {@code Flux} errors with
+ * {@link NodeClosedException}; {@link #routingTable()}, {@link #stats()} and {@code
+ * stopRepublishing} still answer, from the state the node closed with. No method blocks. Signals
+ * arrive on whichever thread settled them: the subscribing thread, the node's scheduler, or the
+ * transport's (a TCP transport's event loops), so subscribers must not block.
  */
 public interface KadNode {
 

@@ -3,6 +3,7 @@ package dev.kad.examples.cli;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.transport.tcp.TcpTls;
 import java.io.PrintWriter;
@@ -93,7 +94,7 @@ abstract class ClientCommand implements Callable<Integer> {
     Logging.quietUnless(verbose);
     try (RunningNode running =
         RunningNode.start(
-            config, null, host, port, advertise, tls, new SplittableRandom(), timeout)) {
+            config, nodeId(), host, port, advertise, tls, new SplittableRandom(), timeout)) {
       try {
         RunningNode.join(running.node(), bootstrap, timeout);
         return run(running, Key.of(key));
@@ -104,6 +105,11 @@ abstract class ClientCommand implements Callable<Integer> {
         throw e;
       }
     }
+  }
+
+  /** The client node's id, or null for a random one (every run a new node). */
+  NodeId nodeId() {
+    return null;
   }
 
   /** Checks the arguments before any node starts; throws a {@code ParameterException}. */

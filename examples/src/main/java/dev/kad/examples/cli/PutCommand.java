@@ -9,6 +9,7 @@ import dev.kad.api.UnreachableContactException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
@@ -16,7 +17,8 @@ import picocli.CommandLine.Parameters;
  * {@code kad put}: stores VALUE under KEY at the key's k closest nodes and prints how many other
  * than this client accepted it (the client's own copy ends with the command); none is a failure.
  * Each run publishes as a new node, so a key collects one value per run (a Kademlia key holds a set
- * of values, one per publisher); {@code get} prints them all.
+ * of values, one per publisher); {@code get} prints them all. With {@code --id} every run publishes
+ * as that node, and a later put replaces the earlier value (its seq, from the clock, is higher).
  */
 @Command(
     name = "put",
@@ -32,7 +34,21 @@ final class PutCommand extends ClientCommand {
   @Parameters(index = "1", paramLabel = "VALUE", description = "The value, UTF-8 text.")
   private String value;
 
+  @Option(
+      names = "--id",
+      paramLabel = "HEX",
+      converter = NodeIdConverter.class,
+      description =
+          "Publish as this node id (40 hex digits): a later put with the same --id replaces the"
+              + " value instead of adding one next to it. Default: a new random id per run.")
+  private NodeId id;
+
   private byte[] data;
+
+  @Override
+  NodeId nodeId() {
+    return id;
+  }
 
   @Override
   void check() {

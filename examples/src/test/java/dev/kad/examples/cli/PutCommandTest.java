@@ -71,4 +71,31 @@ class PutCommandTest {
         .asString()
         .startsWith("kad put: could not store 'greeting': no node answered the stores for key ");
   }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aPutWithTheSameIdReplacesTheValueAndOneWithoutAddsOne() {
+    String seed = startNode(KadConfig.defaults());
+    String id = "3f2a000000000000000000000000000000000001";
+
+    assertThat(Cli.kad("put", "--bootstrap", seed, "--id", id, "greeting", "hello").exitCode())
+        .isZero();
+    assertThat(Cli.kad("put", "--bootstrap", seed, "--id", id, "greeting", "hello 2").exitCode())
+        .isZero();
+    Cli.Run replaced = Cli.kad("get", "--bootstrap", seed, "greeting");
+    assertThat(replaced.out()).as(replaced.errText()).containsExactly("hello 2");
+
+    // Without --id each run is a new publisher: its value goes next to the other.
+    assertThat(Cli.kad("put", "--bootstrap", seed, "greeting", "hi").exitCode()).isZero();
+    Cli.Run both = Cli.kad("get", "--bootstrap", seed, "greeting");
+    assertThat(both.out()).as(both.errText()).containsExactlyInAnyOrder("hello 2", "hi");
+  }
+
+  @Test
+  void anIdThatIsNotFortyHexDigitsIsAUsageErrorNamingIt() {
+    Cli.Run run = Cli.kad("put", "--bootstrap", "127.0.0.1:1", "--id", "abc", "greeting", "x");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.errText()).contains("node id must be 40 hex digits (160-bit ids) but was 3");
+  }
 }
