@@ -114,7 +114,11 @@ public final class InMemoryTransport implements Transport {
           }
           if (!this.handler.compareAndSet(null, handler)) {
             return Mono.error(
-                new IllegalStateException("transport " + address + " already started"));
+                new IllegalStateException(
+                    "transport "
+                        + address
+                        + " was already started: a transport serves one node, so give each"
+                        + " node a transport of its own"));
           }
           log.debug("in-memory transport started at {}", address);
           return Mono.empty();

@@ -81,6 +81,21 @@ class InMemoryTransportTest implements TransportContract {
   }
 
   @Test
+  void startingAStartedTransportAgainSaysATransportServesOneNode() {
+    // The newcomer's mistake: one transport handed to two KadNodes.builder()s.
+    InMemoryTransport t = started(virtual.newTransport(), request -> Mono.never());
+
+    StepVerifier.create(t.start(request -> Mono.never()))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining(t.address() + " was already started")
+                    .hasMessageContaining("a transport serves one node"))
+        .verify(REAL_TIME_GUARD);
+  }
+
+  @Test
   void sendToAClosedPeerTimesOut() {
     InMemoryTransport client = started(virtual.newTransport(), request -> Mono.never());
     InMemoryTransport peer = virtual.newTransport();
