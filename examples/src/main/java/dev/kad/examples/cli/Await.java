@@ -17,11 +17,18 @@ final class Await {
    * @throws KadTimeoutException naming {@code what} when the bound passes first
    */
   static <T> T of(Mono<T> mono, Duration timeout, String what) {
+    return bounded(mono, timeout, what).block();
+  }
+
+  /**
+   * {@code mono}, failing with a {@link KadTimeoutException} naming {@code what} when it has not
+   * finished within {@code timeout}.
+   */
+  static <T> Mono<T> bounded(Mono<T> mono, Duration timeout, String what) {
     return mono.timeout(timeout)
         .onErrorMap(
             TimeoutException.class,
-            e -> new KadTimeoutException(what + " did not finish within " + human(timeout)))
-        .block();
+            e -> new KadTimeoutException(what + " did not finish within " + human(timeout)));
   }
 
   /** {@code 1.5 s}, {@code 250 ms}: how the command line shows durations. */

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -33,7 +34,8 @@ import picocli.CommandLine.Spec;
       "Prints its id and address on stdout and logs its lifecycle on stderr. Without"
           + " --bootstrap it starts a new network that others join through its address;"
           + " so does a --bootstrap naming only its own address (every node given the same"
-          + " address list)."
+          + " address list). With --retry-join a node whose seeds do not answer yet keeps"
+          + " trying them rather than exiting, for a cluster whose nodes start together."
     })
 final class NodeCommand implements Callable<Integer> {
 
@@ -86,8 +88,18 @@ final class NodeCommand implements Callable<Integer> {
       defaultValue = "30s",
       paramLabel = "DURATION",
       converter = DurationConverter.class,
-      description = "Bound on starting and joining (default: ${DEFAULT-VALUE}).")
+      description =
+          "Bound on starting and on joining, on each attempt with --retry-join (default:"
+              + " ${DEFAULT-VALUE}).")
   private Duration timeout;
+
+  @Option(
+      names = "--retry-join",
+      description =
+          "When no --bootstrap node answers, keep running (answering other nodes) and try again"
+              + " with back-off, 1s doubling up to 30s, until one does, instead of exiting 1;"
+              + " --timeout then bounds each attempt.")
+  private boolean retryJoin;
 
   @Mixin private TlsOptions tlsOptions;
 
@@ -95,6 +107,11 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     KadConfig config = KadConfig.defaults();
+    if (retryJoin && bootstrap.isEmpty()) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--retry-join retries joining through --bootstrap, but no --bootstrap address was given");
+    }
     TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
         RunningNode.start(
@@ -104,7 +121,12 @@ final class NodeCommand implements Callable<Integer> {
       out.flush();
       if (!bootstrap.isEmpty()) {
         try {
-          RunningNode.join(node, bootstrap, timeout);
+          if (!retryJoin) {
+            RunningNode.join(node, bootstrap, timeout);
+          } else if (!running.joinRetrying(bootstrap, timeout)) {
+            // closed by Ctrl-C, or stopped by the embedding thread (exit 0, as while running)
+            return running.closing() ? ClientCommand.INTERRUPTED : 0;
+          }
         } catch (RuntimeException e) {
           if (running.closing()) {
             return ClientCommand.INTERRUPTED; // Ctrl-C while joining

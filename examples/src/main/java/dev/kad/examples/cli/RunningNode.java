@@ -1,7 +1,9 @@
 package dev.kad.examples.cli;
 
 import dev.kad.api.Address;
+import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
@@ -10,14 +12,19 @@ import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A node started by a command: a {@link KadNode} on a TCP transport plus a JVM shutdown hook, so
@@ -163,6 +170,90 @@ final class RunningNode implements AutoCloseable {
       throw new UnreachableContactException(
           "cannot join the network: " + ErrorHandler.describe(e), e);
     }
+  }
+
+  /**
+   * Joins the network through {@code seeds} as {@link #join} does, but tries a failed attempt (no
+   * seed answered, or no answer within {@code timeout}) again with the {@link Backoff}, the node
+   * running and answering its peers meanwhile, until an attempt succeeds or the node closes. A
+   * retry also goes through the nodes that reached this one meanwhile (they are in its routing
+   * table): a node started before its seeds, that others joined through, is in the network once one
+   * of them answers, and stops retrying then, even if its own seeds never come up. Each failed
+   * attempt is logged once at WARN, with the engine's reason for each seed and the time to the next
+   * attempt; the join is logged at INFO.
+   *
+   * @param timeout the bound on each attempt
+   * @return true once joined (or the first node of its network, every seed being this node), false
+   *     when the node closed first (Ctrl-C) or the waiting thread was interrupted
+   * @throws IllegalArgumentException when a seed is an address no node can dial
+   */
+  boolean joinRetrying(List<Address> seeds, Duration timeout) {
+    String names = seeds.stream().map(Address::toString).collect(Collectors.joining(", "));
+    String self = node.id().toShortHex();
+    AtomicInteger attempts = new AtomicInteger();
+    Mono<Boolean> joined =
+        Mono.defer(
+                () -> {
+                  attempts.incrementAndGet();
+                  return Await.bounded(
+                      node.bootstrap(withPeersMet(seeds)), timeout, "joining through " + names);
+                })
+            .retryWhen(
+                Backoff.retry(
+                    // Closing fails the attempt in flight: that is the end, not a failed join.
+                    e -> e instanceof KadException k && k.isTransient() && !closing(),
+                    (e, delay) ->
+                        log.warn(
+                            "node={} cannot join the network yet (attempt {}): {}; next attempt"
+                                + " in {}",
+                            self,
+                            attempts.get(),
+                            ErrorHandler.describe(e),
+                            Await.human(delay)),
+                    Schedulers.parallel()))
+            .thenReturn(true)
+            .takeUntilOther(node.onClose().onErrorComplete())
+            .defaultIfEmpty(false);
+    boolean ok;
+    try {
+      ok = joined.block();
+    } catch (RuntimeException e) {
+      if (Exceptions.unwrap(e) instanceof InterruptedException) {
+        Thread.currentThread().interrupt(); // the embedding thread asks us to stop
+        return false;
+      }
+      if (closing()) {
+        return false;
+      }
+      throw e;
+    }
+    if (ok) {
+      int contacts = node.routingTable().size();
+      if (contacts == 0) {
+        log.info("node={} is the first node of its network: every seed is itself", self);
+      } else {
+        log.info(
+            "node={} joined the network at attempt {} ({} in the routing table)",
+            self,
+            attempts.get(),
+            contacts == 1 ? "1 contact" : contacts + " contacts");
+      }
+    }
+    return ok;
+  }
+
+  /**
+   * {@code seeds}, then the addresses of up to {@code k} contacts this node learnt meanwhile,
+   * nearest first.
+   */
+  private List<Address> withPeersMet(List<Address> seeds) {
+    List<Address> all = new ArrayList<>(seeds);
+    for (Contact c : node.routingTable().closest(node.id(), node.config().k())) {
+      if (!all.contains(c.address())) {
+        all.add(c.address());
+      }
+    }
+    return all;
   }
 
   KadNode node() {

@@ -11,7 +11,6 @@ import java.util.Objects;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import reactor.util.retry.Retry;
 
 /**
  * Tells a client node that is cut off from its network from one that merely has nothing to say: a
@@ -24,10 +23,10 @@ import reactor.util.retry.Retry;
  * threshold: any answer moves {@code lastHeard} on. Still silent at the threshold, it reports
  * {@link CutOff} and bootstraps again through its seeds (its table may hold only dead contacts, or
  * a node restarted at a seed's address under a new id), then looks up its own id through its old
- * contacts if no seed answered, with back-off from {@link #FIRST_RETRY_DELAY} to {@link
- * #MAX_RETRY_DELAY}, until a node answers; then it reports {@link Reconnected}. Ticks that come
- * while a check runs are dropped. Every timer runs on the given scheduler, and the clock must be
- * the node's, which {@code lastHeard} is read by.
+ * contacts if no seed answered, with the {@link Backoff} from 1 s to 30 s, until a node answers;
+ * then it reports {@link Reconnected}. Ticks that come while a check runs are dropped. Every timer
+ * runs on the given scheduler, and the clock must be the node's, which {@code lastHeard} is read
+ * by.
  */
 final class SilenceMonitor {
 
@@ -36,12 +35,6 @@ final class SilenceMonitor {
    * a node that answers.
    */
   static final Duration MIN_THRESHOLD = Duration.ofSeconds(2);
-
-  /** The delay before the second attempt to join again; it doubles up to the maximum. */
-  static final Duration FIRST_RETRY_DELAY = Duration.ofSeconds(1);
-
-  /** The longest delay between two attempts to join again. */
-  static final Duration MAX_RETRY_DELAY = Duration.ofSeconds(30);
 
   /** What the monitor reports. */
   sealed interface Transition permits CutOff, Reconnected {}
@@ -132,11 +125,7 @@ final class SilenceMonitor {
                     silence(since).compareTo(threshold) < 0
                         ? Mono.<Void>empty()
                         : Mono.<Void>error(StillSilent.INSTANCE)))
-        .retryWhen(
-            Retry.backoff(Long.MAX_VALUE, FIRST_RETRY_DELAY)
-                .maxBackoff(MAX_RETRY_DELAY)
-                .filter(StillSilent.class::isInstance)
-                .scheduler(scheduler));
+        .retryWhen(Backoff.retry(StillSilent.class::isInstance, (e, delay) -> {}, scheduler));
   }
 
   /** Looks up the node's own id, which asks its closest contacts; bounded, failures ignored. */

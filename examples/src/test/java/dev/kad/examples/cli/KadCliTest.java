@@ -217,6 +217,47 @@ class KadCliTest {
   }
 
   @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void aNodeWhoseSeedDoesNotAnswerExitsWithOneLineWithoutRetryJoin() throws IOException {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      port = socket.getLocalPort(); // closed again: nobody listens there
+    }
+    String seed = "127.0.0.1:" + port;
+
+    Cli.Run run = Cli.kad("node", "--port", "0", "--bootstrap", seed);
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad node: cannot join the network: no seed answered: [" + seed + " (")
+        .endsWith(seed + ": Connection refused)]");
+    assertThat(run.outText()).contains("listening on").doesNotContain("running");
+  }
+
+  @Test
+  void retryJoinWithoutABootstrapAddressOrWithAValueIsAUsageErrorNamingIt() {
+    Cli.Run alone = Cli.kad("node", "--port", "0", "--retry-join");
+    Cli.Run valued =
+        Cli.kad("node", "--port", "0", "--bootstrap", "127.0.0.1:1", "--retry-join=maybe");
+
+    assertThat(alone.exitCode()).isEqualTo(2);
+    assertThat(alone.err())
+        .containsExactly(
+            "kad node: --retry-join retries joining through --bootstrap, but no --bootstrap"
+                + " address was given (see 'kad node --help')");
+    assertThat(alone.out()).isEmpty();
+    assertThat(valued.exitCode()).isEqualTo(2);
+    assertThat(valued.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad node: Invalid value for option '--retry-join'")
+        .contains("'maybe'");
+    assertThat(valued.out()).isEmpty();
+  }
+
+  @Test
   void valueOverTheSizeLimitIsRefusedBeforeJoining() {
     String value = "x".repeat(16 * 1024 + 1);
 

@@ -251,6 +251,111 @@ class NodeProcessTest {
     assertThat(run.get(WAIT_SECONDS, TimeUnit.SECONDS).exitCode()).isZero();
   }
 
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aNodeWithRetryJoinStartedBeforeItsSeedServesMeanwhileAndJoinsOnceTheSeedListens()
+      throws Exception {
+    // A cluster started all at once: the node comes up before the seed it joins through.
+    int seedPort = freePort();
+    String seed = "127.0.0.1:" + seedPort;
+    NodeProcess node = launch("node", "--port", "0", "--bootstrap", seed, "--retry-join");
+    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
+
+    // Each failed attempt: one WARN line naming the seed and why, and when the next comes.
+    String retry = node.errLines.await("cannot join the network yet", WAIT_SECONDS);
+    assertThat(retry)
+        .contains("[WARN]")
+        .contains("(attempt 1): no seed answered: [" + seed + " (cannot connect to " + seed)
+        .contains("Connection refused)]")
+        .containsPattern("; next attempt in \\d+(\\.\\d)? s$");
+    assertThat(node.process.isAlive()).as("still running while it retries").isTrue();
+    // It answers meanwhile: a client joins through it and stores a value there.
+    Cli.Run put = Cli.kad("put", "--bootstrap", node.address, "early-key", "early value");
+    assertThat(put.exitCode()).as(put.errText()).isZero();
+
+    NodeProcess seedNode = start("node", "--port", String.valueOf(seedPort));
+    assertThat(seedNode.address).isEqualTo(seed);
+
+    assertThat(node.lines.await("joined the network", 60))
+        .isEqualTo("joined the network: 1 contact in the routing table");
+    node.lines.await("running", WAIT_SECONDS);
+    assertThat(node.errLines.await("joined", WAIT_SECONDS))
+        .contains("[INFO]")
+        .containsPattern("node=[0-9a-f]{8} joined the network at attempt \\d+ \\(1 contact");
+    Cli.Run get = Cli.kad("get", "--bootstrap", seed, "early-key");
+    assertThat(get.exitCode()).as(get.errText()).isZero();
+    assertThat(get.out()).containsExactly("early value");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aNodeWithRetryJoinThatOthersJoinedThroughStopsRetryingThroughThem() throws Exception {
+    // Its own seed never comes up, but a node joins through it: that node is its network now.
+    String seed = "127.0.0.1:" + freePort();
+    NodeProcess node = launch("node", "--port", "0", "--bootstrap", seed, "--retry-join");
+    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
+    node.errLines.await("cannot join the network yet", WAIT_SECONDS);
+
+    start("node", "--port", "0", "--bootstrap", node.address);
+
+    assertThat(node.lines.await("joined the network", 60))
+        .isEqualTo("joined the network: 1 contact in the routing table");
+    assertThat(node.errLines.await("joined", WAIT_SECONDS))
+        .contains("[INFO]")
+        .containsPattern("joined the network at attempt \\d+ \\(1 contact");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void sigtermWhileRetryingTheJoinClosesTheNodeGracefully() throws Exception {
+    String seed = "127.0.0.1:" + freePort();
+    NodeProcess node = launch("node", "--port", "0", "--bootstrap", seed, "--retry-join");
+    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
+    node.errLines.await("cannot join the network yet", WAIT_SECONDS);
+
+    // SIGTERM, as Process.destroy() sends it, but leaving the pipes open: destroy() closes them
+    // in this JVM, and the lines the shutdown hook writes would be lost.
+    assertThat(node.process.toHandle().destroy()).isTrue();
+
+    assertThat(node.process.waitFor(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
+    assertThat(node.process.exitValue()).as("as after any SIGTERM").isEqualTo(143);
+    node.errLines.await("shut down", WAIT_SECONDS);
+    assertThat(node.errLines.all())
+        .noneMatch(l -> l.contains("did not close cleanly"))
+        .noneMatch(l -> l.contains("Exception"))
+        .noneMatch(l -> l.startsWith("kad node: "));
+    assertRefused(node.address);
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void nodeCommandInProcessRetryingTheJoinClosesItsNodeWhenItsThreadIsInterrupted()
+      throws Exception {
+    String seed = "127.0.0.1:" + freePort();
+    Cli cli = new Cli();
+    CompletableFuture<Cli.Run> run =
+        Cli.inBackground(
+            () -> cli.execute("node", "--port", "0", "--bootstrap", seed, "--retry-join"), threads);
+    String address = address(cli.out.await("listening on", WAIT_SECONDS));
+    // Still retrying (the seed never starts): the attempts fail while the thread waits.
+    assertThat(run).isNotDone();
+
+    threads.get(0).interrupt();
+
+    Cli.Run stopped = run.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(stopped.exitCode()).as(stopped.errText()).isZero();
+    assertThat(stopped.err()).isEmpty();
+    assertThat(stopped.outText()).doesNotContain("running");
+    assertRefused(address);
+  }
+
+  /** A port nobody listens on now, chosen by the OS, for a node that starts later. */
+  private static int freePort() throws IOException {
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return free.getLocalPort();
+    }
+  }
+
   private static void assertRefused(String address) {
     String[] hostPort = address.split(":");
     assertThatThrownBy(
@@ -293,32 +398,53 @@ class NodeProcessTest {
     return node;
   }
 
-  /** A {@code kad node} JVM, its stdout lines and its stderr file. */
+  /**
+   * Starts {@code kad args...} in a new JVM without waiting for it, its stderr read line by line
+   * into {@link NodeProcess#errLines} rather than to a file.
+   */
+  private NodeProcess launch(String... args) throws IOException {
+    Process process = new ProcessBuilder(kadCommand(args)).start();
+    NodeProcess node = new NodeProcess(process, null);
+    nodes.add(node);
+    return node;
+  }
+
+  /**
+   * A {@code kad node} JVM, its stdout lines and its stderr: a file, or (with no file) lines in
+   * {@link #errLines}.
+   */
   private static final class NodeProcess {
     final Process process;
     final Path stderr;
     final Cli.Lines lines = new Cli.Lines();
+    final Cli.Lines errLines = new Cli.Lines();
     final List<String> stdout = new ArrayList<>();
     String address;
 
     NodeProcess(Process process, Path stderr) {
       this.process = process;
       this.stderr = stderr;
+      read(process.getInputStream(), lines, "kad-node-stdout");
+      if (stderr == null) {
+        read(process.getErrorStream(), errLines, "kad-node-stderr");
+      }
+    }
+
+    private static void read(java.io.InputStream stream, Cli.Lines into, String name) {
       Thread reader =
           new Thread(
               () -> {
                 try (BufferedReader in =
-                    new BufferedReader(
-                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                   String line;
                   while ((line = in.readLine()) != null) {
-                    lines.write(line + "\n");
+                    into.write(line + "\n");
                   }
                 } catch (IOException e) {
                   // the process ended
                 }
               },
-              "kad-node-stdout");
+              name);
       reader.setDaemon(true);
       reader.start();
     }

@@ -81,7 +81,7 @@ class SilenceMonitorTest {
     assertThat(seen).hasSize(1);
 
     network.revive(seedAddress);
-    vts.advanceTimeBy(SilenceMonitor.MAX_RETRY_DELAY.multipliedBy(2));
+    vts.advanceTimeBy(Backoff.MAX_DELAY.multipliedBy(2));
     assertThat(seen).hasSize(2);
     assertThat(seen.get(1)).isEqualTo(new Reconnected(1));
     vts.advanceTimeBy(Duration.ofMinutes(5));
