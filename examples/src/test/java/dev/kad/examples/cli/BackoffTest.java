@@ -86,20 +86,15 @@ class BackoffTest {
   }
 
   private static RandomGenerator lowest() {
-    return new RandomGenerator() {
-      @Override
-      public long nextLong() {
-        return 0;
-      }
-
-      @Override
-      public long nextLong(long origin, long bound) {
-        return origin;
-      }
-    };
+    return always(false);
   }
 
   private static RandomGenerator highest() {
+    return always(true);
+  }
+
+  /** Draws every bounded long at the low or the high end of its range. */
+  private static RandomGenerator always(boolean high) {
     return new RandomGenerator() {
       @Override
       public long nextLong() {
@@ -108,7 +103,7 @@ class BackoffTest {
 
       @Override
       public long nextLong(long origin, long bound) {
-        return bound - 1;
+        return high ? bound - 1 : origin;
       }
     };
   }

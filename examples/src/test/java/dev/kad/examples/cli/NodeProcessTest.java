@@ -292,9 +292,7 @@ class NodeProcessTest {
   void aNodeWithRetryJoinThatOthersJoinedThroughStopsRetryingThroughThem() throws Exception {
     // Its own seed never comes up, but a node joins through it: that node is its network now.
     String seed = "127.0.0.1:" + freePort();
-    NodeProcess node = launch("node", "--port", "0", "--bootstrap", seed, "--retry-join");
-    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
-    node.errLines.await("cannot join the network yet", WAIT_SECONDS);
+    NodeProcess node = retryingToJoin(seed);
 
     start("node", "--port", "0", "--bootstrap", node.address);
 
@@ -309,9 +307,7 @@ class NodeProcessTest {
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void sigtermWhileRetryingTheJoinClosesTheNodeGracefully() throws Exception {
     String seed = "127.0.0.1:" + freePort();
-    NodeProcess node = launch("node", "--port", "0", "--bootstrap", seed, "--retry-join");
-    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
-    node.errLines.await("cannot join the network yet", WAIT_SECONDS);
+    NodeProcess node = retryingToJoin(seed);
 
     // SIGTERM, as Process.destroy() sends it, but leaving the pipes open: destroy() closes them
     // in this JVM, and the lines the shutdown hook writes would be lost.
@@ -387,6 +383,14 @@ class NodeProcessTest {
     command.add(KadCli.class.getName());
     command.addAll(List.of(args));
     return command;
+  }
+
+  /** A {@code kad node --retry-join} whose seed does not answer, once it failed an attempt. */
+  private NodeProcess retryingToJoin(String seed) throws IOException, InterruptedException {
+    NodeProcess node = launch("node", "--port", "0", "--bootstrap", seed, "--retry-join");
+    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
+    node.errLines.await("cannot join the network yet", WAIT_SECONDS);
+    return node;
   }
 
   private NodeProcess start(String... args) throws IOException, InterruptedException {
