@@ -172,17 +172,18 @@ final class FrameDecoder extends ByteToMessageDecoder {
     }
     if (!prefaceSeen) {
       if (!Preface.plausiblePrefix(in)) {
+        if (Preface.mayStartTlsRecord(in)) {
+          return; // one byte of what may be a ClientHello: the next tells
+        }
         failPreface(ctx, in, Preface.check(firstBytes(in), format, idBits).orElseThrow());
         return;
       }
       if (in.readableBytes() < Preface.LENGTH) {
-        // Another version or format shows in the first five bytes: a version 1 peer sends only
-        // those, then closes on ours, which must not pass for a truncated preface.
-        if (in.readableBytes() >= Preface.VERSIONED_BYTES) {
-          Optional<Preface.Problem> early = Preface.check(firstBytes(in), format, idBits);
-          if (early.isPresent()) {
-            failPreface(ctx, in, early.get());
-          }
+        // Another version shows in the first five bytes: a version 1 peer sends only those, then
+        // closes on ours, which must not pass for a truncated preface. Another format of this
+        // version waits for the flags, which may say something to act on first (TLS_REQUIRED).
+        if (in.readableBytes() >= Preface.VERSIONED_BYTES && !Preface.thisVersion(in)) {
+          failPreface(ctx, in, Preface.check(firstBytes(in), format, idBits).orElseThrow());
         }
         return;
       }

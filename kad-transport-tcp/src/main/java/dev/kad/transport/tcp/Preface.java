@@ -197,6 +197,19 @@ final class Preface {
   }
 
   /**
+   * Whether the only readable byte is the first of a TLS handshake record: the peer may be a kad
+   * node with TLS on, told so once its second byte arrives.
+   */
+  static boolean mayStartTlsRecord(ByteBuf in) {
+    return in.readableBytes() == 1 && in.getByte(in.readerIndex()) == TLS_HANDSHAKE_RECORD;
+  }
+
+  /** Whether the version byte of a preface with kad's magic is {@link #VERSION}. */
+  static boolean thisVersion(ByteBuf in) {
+    return (in.getByte(in.readerIndex() + MAGIC_BYTES) & 0xff) == VERSION;
+  }
+
+  /**
    * Describes what is wrong with a preface.
    *
    * @param b the first {@link #LENGTH} bytes the peer sent (zero-padded when fewer)

@@ -153,4 +153,49 @@ class FrameDecoderTest {
     assertThat(metrics.count(Violation.OVERSIZED_FRAME)).isEqualTo(1);
     assertThat(channel.isOpen()).isFalse();
   }
+
+  @Test
+  void aClientHelloArrivingAByteAtATimeIsStillAnsweredWithThisNodesPreface() throws Exception {
+    connect(true);
+
+    channel.writeInbound(Unpooled.wrappedBuffer(new byte[] {0x16}));
+    assertThat(channel.isOpen()).as("one byte says nothing yet").isTrue();
+    channel.writeInbound(Unpooled.wrappedBuffer(new byte[] {0x03, 0x01, 0x00, 0x40}));
+
+    // answered, as a kad peer of another width is: the dialer learns this node has TLS off
+    ByteBuf answer = channel.readOutbound();
+    try {
+      byte[] b = new byte[Preface.LENGTH];
+      answer.readBytes(b);
+      assertThat(Preface.check(b, WireFormat.JSON, 160)).isEmpty();
+    } finally {
+      answer.release();
+    }
+    assertThat(metrics.count(Violation.BAD_PREFACE)).isEqualTo(1);
+  }
+
+  @Test
+  void aPrefaceThatRequiresTlsSplitAfterItsFormatNamesTlsNotTheFormat() throws Exception {
+    connect(false);
+    ByteBuf required =
+        Preface.encode(
+            channel.alloc(),
+            WireFormat.CBOR,
+            Preface.READS_RENEWED | Preface.IDS_160 | Preface.TLS_REQUIRED,
+            null,
+            null);
+    Mono<Response> reply = connection.request(new Request.Ping(SELF));
+
+    StepVerifier.create(reply)
+        .then(
+            () -> {
+              releaseOutbound();
+              channel.writeInbound(required.readRetainedSlice(Preface.VERSIONED_BYTES));
+              assertThat(channel.isOpen()).as("waits for the flags").isTrue();
+              channel.writeInbound(required);
+            })
+        .expectErrorSatisfies(
+            e -> assertThat(e).hasMessageContaining("requires TLS, which this node has off"))
+        .verify(Duration.ofSeconds(10));
+  }
 }
