@@ -3,7 +3,6 @@ package dev.kad.examples.cli;
 import dev.kad.api.KadTimeoutException;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.TimeoutException;
 import reactor.core.publisher.Mono;
 
 /** Blocking with a bound, for the command line's main thread only (never an event loop). */
@@ -25,10 +24,18 @@ final class Await {
    * finished within {@code timeout}.
    */
   static <T> Mono<T> bounded(Mono<T> mono, Duration timeout, String what) {
-    return mono.timeout(timeout)
-        .onErrorMap(
-            TimeoutException.class,
-            e -> new KadTimeoutException(what + " did not finish within " + human(timeout)));
+    // A race rather than timeout(), as in the engine: an error of mono's that arrives on another
+    // thread as the bound passes would go to Reactor's onErrorDropped hook, an ERROR with a stack
+    // trace, and --retry-join runs this on every attempt.
+    Mono<T> bound =
+        Mono.delay(timeout)
+            .onErrorReturn(0L)
+            .then(
+                Mono.error(
+                    () ->
+                        new KadTimeoutException(
+                            what + " did not finish within " + human(timeout))));
+    return Mono.firstWithSignal(bound, mono);
   }
 
   /** {@code 1.5 s}, {@code 250 ms}: how the command line shows durations. */
