@@ -93,8 +93,10 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
       return "the peer does not speak TLS (its first bytes are no TLS record)";
     }
     if (e instanceof ClosedChannelException) {
-      return "the peer closed the connection during the handshake (it may not have TLS on, or"
-          + " may not accept this node's certificate)";
+      // A kad node without TLS answers in plaintext instead (PlaintextKadPeer names it).
+      return "the peer closed the connection during the handshake (it may be shutting down, may"
+          + " not accept this node's certificate, or be a kad node of an earlier release without"
+          + " TLS)";
     }
     String message = e.getMessage();
     return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
