@@ -222,9 +222,7 @@ class KadAutoConfigurationTest {
             "kad.k=0")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining("kad.k must be")
                     .hasMessageContaining(
                         "kad.max-pending-write-bytes must be at least 2 * (kad.max-frame-bytes"
@@ -274,10 +272,7 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.node-id=" + own)
         .run(
             context ->
-                assertThat(context)
-                    .hasFailed()
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining("nodeId " + other + " is not the node's id " + own));
   }
 
@@ -287,10 +282,7 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.soft-timeout=6s", "kad.hard-timeout=5s")
         .run(
             context ->
-                assertThat(context)
-                    .hasFailed()
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.* settings disagree: kad.soft-timeout must not exceed kad.hard-timeout"));
     assertThat(KadProperties.inPropertyNames("maxValueBytes must be in [1, 65536] but was 102400"))
@@ -305,21 +297,16 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.k=0")
         .run(
             context ->
-                assertThat(context)
-                    .hasFailed()
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining("kad.k must be in [1, 256] but was 0"));
     runner
         .withPropertyValues("kad.format=xml")
-        .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("'xml'"));
+        .run(context -> StartupFailure.rootCause(context).hasMessageContaining("'xml'"));
     runner
         .withPropertyValues("kad.max-outbound-connections=0")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.max-outbound-connections must be in [1, 1000000] but was 0"));
     // Parsed before the node binds its port: nothing is left open.
@@ -329,9 +316,7 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.bootstrap=nowhere")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining("kad.bootstrap[0] must be HOST:PORT but was 'nowhere'"));
     created.assertAllClosed();
   }
@@ -362,9 +347,7 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.k=0", "kad.port=-1")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining("kad.k must be")
                     .hasMessageContaining("kad.port must be"));
   }
@@ -416,10 +399,7 @@ class KadAutoConfigurationTest {
         .withUserConfiguration(BrokenAfterTheNode.class)
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
-                    .hasMessage("broken after the node started"));
+                StartupFailure.rootCause(context).hasMessage("broken after the node started"));
     assertThat(created.nodes).hasSize(1);
     created.assertAllClosed();
   }
@@ -484,14 +464,12 @@ class KadAutoConfigurationTest {
     }
     runner
         .withPropertyValues("kad.node-id=xyz")
-        .run(context -> assertThat(context).getFailure().rootCause().hasMessageContaining("xyz"));
+        .run(context -> StartupFailure.rootCause(context).hasMessageContaining("xyz"));
     runner
         .withPropertyValues("kad.node-id=" + hex, "kad.id-bits=256")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.node-id must have 64 hex digits for id-bits 256 but was '"
                             + hex
@@ -901,9 +879,7 @@ class KadAutoConfigurationTest {
         .withPropertyValues("kad.max-failures=0")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining("kad.max-failures must be in [2, 1000] but was 0"));
   }
 

@@ -123,9 +123,7 @@ class KadTlsTest {
         .withPropertyValues("kad.tls.bundle=clustr")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.tls.bundle names no SSL bundle 'clustr' (spring.ssl.bundle.jks.clustr"
                             + " or spring.ssl.bundle.pem.clustr)")
@@ -136,9 +134,7 @@ class KadTlsTest {
         .withPropertyValues("kad.port=0", "kad.tls.bundle=cluster")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.tls.bundle is 'cluster' but the application has no SslBundles bean"));
   }
@@ -154,9 +150,7 @@ class KadTlsTest {
             "kad.tls.bundle=keyonly")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.tls.bundle 'keyonly' has no trust store: set"
                             + " spring.ssl.bundle.*.keyonly.truststore"));
@@ -167,9 +161,7 @@ class KadTlsTest {
             "kad.tls.bundle=trustonly")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.tls.bundle 'trustonly' has no key store: set"
                             + " spring.ssl.bundle.*.trustonly.keystore"));
@@ -180,9 +172,7 @@ class KadTlsTest {
             "spring.ssl.bundle.pem.tls12.options.enabled-protocols=TLSv1.2", "kad.tls.bundle=tls12")
         .run(
             context ->
-                assertThat(context)
-                    .getFailure()
-                    .rootCause()
+                StartupFailure.rootCause(context)
                     .hasMessageContaining(
                         "kad.tls.bundle 'tls12' sets options (ciphers, enabled-protocols)"));
   }

@@ -126,6 +126,12 @@ public final class TcpTransport implements Transport {
   private final TcpTransportOptions options;
   private final WireCodec codec;
   private final TransportMetrics metrics;
+
+  /**
+   * Fires {@code requestTimeout} after each subscription: one for every request, not built anew.
+   */
+  private final Mono<Long> requestTimer;
+
   private final LoopResources loops;
   private final TcpServer serverSpec;
   private final TcpClient clientSpec;
@@ -178,6 +184,7 @@ public final class TcpTransport implements Transport {
         new WireCodec(
             options.format(), options.idBits(), options.maxValueBytes(), options.maxFrameBytes());
     this.metrics = new TransportMetrics(options.name());
+    this.requestTimer = Mono.delay(options.requestTimeout(), options.scheduler()).onErrorReturn(0L);
     this.nodeId = options.nodeId().orElseGet(() -> NodeId.of(new byte[options.idBits() / 8]));
     // Shared loops belong to the caller; our own (daemon threads) are disposed by close(). Either
     // kind holds NIO and, where Netty finds it usable, epoll threads: runOn picks by
@@ -436,18 +443,16 @@ public final class TcpTransport implements Transport {
     // the timeout wins on the scheduler, and timeout() hands that loser's error to Reactor's
     // onErrorDropped hook, whose default logs an ERROR with a stack trace. The race ignores it.
     Mono<Response> timedOut =
-        Mono.delay(options.requestTimeout(), options.scheduler())
-            .onErrorReturn(0L)
-            .then(
-                Mono.error(
-                    () ->
-                        new KadTimeoutException(
-                            "no response from "
-                                + to
-                                + " to "
-                                + request.getClass().getSimpleName()
-                                + " within requestTimeout "
-                                + options.requestTimeout())));
+        requestTimer.then(
+            Mono.error(
+                () ->
+                    new KadTimeoutException(
+                        "no response from "
+                            + to
+                            + " to "
+                            + request.getClass().getSimpleName()
+                            + " within requestTimeout "
+                            + options.requestTimeout())));
     // The timer first, as timeout() subscribed it.
     return Mono.firstWithSignal(timedOut, attempt(to, request, SEND_AGAIN_TIMES))
         // One operator for both mappings: each is a subscriber set up for every request.

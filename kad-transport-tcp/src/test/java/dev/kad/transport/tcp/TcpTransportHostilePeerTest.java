@@ -316,22 +316,31 @@ class TcpTransportHostilePeerTest {
   @Test
   void aValidRequestFromARawPeerIsAnswered() throws IOException {
     TcpTransport server = server();
-    Socket s = connect(server);
+    // a preface without a width flag (a peer of an earlier release) is taken as 160-bit
+    assertRawPingAnswered(connect(server), 20, Preface.IDS_160);
+    assertThat(server.stats().violations()).isZero();
+  }
+
+  /**
+   * Sends a Ping with a sender id of {@code idBytes} after a preface without a width flag, and
+   * checks the answer: the accepting side's preface (no nonces, the flag that it reads {@code
+   * renewed} and {@code widthFlag}), then a Pong.
+   */
+  private static void assertRawPingAnswered(Socket s, int idBytes, int widthFlag)
+      throws IOException {
     s.getOutputStream()
         .write(
             frameAfterPreface(
-                json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(20) + "}}")));
+                json(
+                    "{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(idBytes) + "}}")));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
-    // the accepting side's preface: no nonces, the flag that it reads `renewed` and its id width;
-    // a preface without a width flag (a peer of an earlier release) is taken as 160-bit
     byte[] answered = PREFACE.clone();
-    answered[5] = Preface.READS_RENEWED | Preface.IDS_160;
+    answered[5] = (byte) (Preface.READS_RENEWED | widthFlag);
     assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
     int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
-    String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
-    assertThat(body).startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
-    assertThat(server.stats().violations()).isZero();
+    assertThat(new String(in.readNBytes(length), StandardCharsets.UTF_8))
+        .startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
   }
 
   @Test
@@ -699,19 +708,7 @@ class TcpTransportHostilePeerTest {
   @Test
   void anEarlierReleaseOfTheSameWidthThatSendsNoWidthFlagIsAnswered() throws IOException {
     TcpTransport wide = started(new EchoHandler(5), b -> b.idBits(256));
-    Socket s = connect(wide);
-    s.getOutputStream()
-        .write(
-            frameAfterPreface(
-                json("{\"rid\":5,\"msg\":{\"type\":\"ping\",\"sender\":" + sender(32) + "}}")));
-    s.getOutputStream().flush();
-    InputStream in = s.getInputStream();
-    byte[] answered = PREFACE.clone();
-    answered[5] = Preface.READS_RENEWED | Preface.IDS_256;
-    assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
-    int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
-    assertThat(new String(in.readNBytes(length), StandardCharsets.UTF_8))
-        .startsWith("{\"rid\":5,\"msg\":{\"type\":\"pong\"");
+    assertRawPingAnswered(connect(wide), 32, Preface.IDS_256);
     assertThat(wide.stats().violations()).isZero();
   }
 
