@@ -3,6 +3,7 @@ package dev.kad.spring;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
 import dev.kad.reactor.KadNodes;
@@ -22,6 +23,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -42,12 +45,16 @@ import reactor.core.scheduler.Schedulers;
  * context is running (retrying a failed join with back-off), pauses joining while the context is
  * stopped, and closes with the context, after the web server. Every {@link NodeListener} bean hears
  * what the node does. A user bean of type {@link KadNode} (or {@link KadConfig}, or {@link
- * TcpTransport}) replaces the one made here; with a user node no transport is made.
+ * TcpTransport}) replaces the one made here; with a user node no transport is made. With {@code
+ * kad.tls.bundle}, an update of that SSL bundle ({@code reload-on-update}) reaches the transport
+ * made here: new connections handshake with the new material.
  */
 @AutoConfiguration
 @EnableConfigurationProperties(KadProperties.class)
 @ConditionalOnProperty(prefix = "kad", name = "enabled", matchIfMissing = true)
 public class KadAutoConfiguration {
+
+  private static final Logger log = LoggerFactory.getLogger(KadAutoConfiguration.class);
 
   /** The longest the context waits for the transport to bind. */
   static final Duration START_TIMEOUT = Duration.ofSeconds(30);
@@ -161,6 +168,17 @@ public class KadAutoConfiguration {
               + "); the bundles are "
               + bundles.getBundleNames());
     }
+    return tls(name, properties, bundle);
+  }
+
+  /**
+   * TLS from the key and trust managers of {@code bundle}, the SSL bundle {@code name}, at start-up
+   * or updated.
+   *
+   * @throws IllegalArgumentException naming {@code kad.tls.bundle} when the bundle lacks a key
+   *     store or a trust store, sets ciphers or protocols, or its material cannot be used
+   */
+  static TcpTls tls(String name, KadProperties.Tls properties, SslBundle bundle) {
     String prefix = "kad.tls.bundle '" + name + "' ";
     if (bundle.getStores().getKeyStore() == null) {
       throw new IllegalArgumentException(
@@ -192,9 +210,47 @@ public class KadAutoConfiguration {
           .requireClientAuth(properties.isRequireClientAuth())
           .endpointIdentification(properties.isEndpointIdentification())
           .build();
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // IllegalStateException: Spring's managers failed to load a store.
       throw new IllegalArgumentException(prefix + "cannot be used: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Hands the transport new TLS material each time the SSL bundle {@code name} is updated ({@code
+   * spring.ssl.bundle.*.NAME.reload-on-update=true}, when its files change): connections made from
+   * then on use it, open ones keep theirs. Material that cannot be used is logged and the transport
+   * keeps what it has.
+   */
+  static void reloadTlsOnUpdate(
+      TcpTransport transport, String name, KadProperties.Tls properties, SslBundles bundles) {
+    bundles.addBundleUpdateHandler(name, bundle -> reloadTls(transport, name, properties, bundle));
+  }
+
+  /** Applies an updated bundle; runs on Spring's file-watching thread, never an event loop. */
+  static void reloadTls(
+      TcpTransport transport, String name, KadProperties.Tls properties, SslBundle bundle) {
+    TcpTls tls;
+    try {
+      tls = tls(name, properties, bundle);
+    } catch (RuntimeException e) {
+      log.warn(
+          "kad: TLS material of bundle '{}' was updated but cannot be used, so new connections"
+              + " keep the previous material: {}",
+          name,
+          e.getMessage());
+      return;
+    }
+    try {
+      transport.updateTls(tls);
+    } catch (NodeClosedException e) {
+      log.debug("kad: TLS material of bundle '{}' updated after {} closed", name, transport);
+      return;
+    }
+    log.info(
+        "kad: TLS material of bundle '{}' reloaded: new connections use it, open ones keep"
+            + " theirs",
+        name);
   }
 
   /** The node on the TCP transport, unless the application has a node of its own. */
@@ -211,10 +267,14 @@ public class KadAutoConfiguration {
         KadConfig config,
         NodeId kadNodeId,
         ObjectProvider<SslBundles> sslBundles) {
-      return TcpTransport.create(
-          transportOptions(properties, config, sslBundles.getIfAvailable())
-              .nodeId(kadNodeId)
-              .build());
+      SslBundles bundles = sslBundles.getIfAvailable();
+      TcpTransport transport =
+          TcpTransport.create(
+              transportOptions(properties, config, bundles).nodeId(kadNodeId).build());
+      // Only this transport: an application's own is its owner's to update.
+      KadProperties.Tls tls = properties.getTls();
+      tls.bundleName().ifPresent(name -> reloadTlsOnUpdate(transport, name, tls, bundles));
+      return transport;
     }
 
     // KadNodeLifecycle closes the node when the context closes. This destroy method closes it

@@ -1,26 +1,47 @@
 package dev.kad.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
+import dev.kad.api.UnreachableContactException;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
 import dev.kad.testkit.TestCertificates;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleRegistry;
 import org.springframework.boot.ssl.SslBundles;
+import org.springframework.boot.ssl.jks.JksSslStoreBundle;
+import org.springframework.boot.ssl.jks.JksSslStoreDetails;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import reactor.core.publisher.Mono;
 
-/** {@code kad.tls.*}: the transport's TLS from one of Spring Boot's SSL bundles. */
+/**
+ * {@code kad.tls.*}: the transport's TLS from one of Spring Boot's SSL bundles, and from the bundle
+ * again when it is updated.
+ */
 class KadTlsTest {
 
   private static final Duration BOUND = Duration.ofSeconds(20);
@@ -29,6 +50,7 @@ class KadTlsTest {
 
   private static TestCertificates certs;
   private static TestCertificates.Issued node;
+  private static TestCertificates.Issued rotated;
 
   private final ApplicationContextRunner runner =
       new ApplicationContextRunner()
@@ -45,6 +67,7 @@ class KadTlsTest {
   static void certificates() {
     certs = TestCertificates.create(dir);
     node = certs.selfSigned("node", "IP:127.0.0.1");
+    rotated = certs.selfSigned("rotated", "IP:127.0.0.1");
   }
 
   /** A JKS-style bundle {@code name}: the node's PKCS12 store as key and trust store. */
@@ -235,9 +258,160 @@ class KadTlsTest {
   /** Polls the counter, bounded in count and time: the plain node's join runs in the background. */
   private static void awaitTlsFailure(TcpTransport transport) {
     for (int i = 0; i < 200 && transport.stats().tlsFailures() == 0; i++) {
-      reactor.core.publisher.Mono.delay(Duration.ofMillis(50)).block(BOUND);
+      Mono.delay(Duration.ofMillis(50)).block(BOUND);
     }
     assertThat(transport.stats().tlsFailures()).isPositive();
+  }
+
+  /**
+   * What the logger writes while {@code action} runs: Spring calls a bundle's update handlers on
+   * the thread that updates it, here the test's.
+   */
+  private static String stderrOf(Runnable action) {
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      action.run();
+    } finally {
+      System.setErr(err);
+    }
+    return captured.toString(StandardCharsets.UTF_8);
+  }
+
+  /** The rotated key's store, as a bundle's key store and, or, trust store. */
+  private static SslBundle rotatedBundle(boolean withTrust) {
+    JksSslStoreDetails store =
+        new JksSslStoreDetails("PKCS12", null, "file:" + rotated.keyStore(), certs.password());
+    return SslBundle.of(new JksSslStoreBundle(store, withTrust ? store : null));
+  }
+
+  /** Pings {@code to} over TLS with the rotated key, trusting only that key's certificate. */
+  private static Mono<Response> pingWithRotatedKey(TcpTransport client, TcpTransport to) {
+    Contact sender =
+        new Contact(NodeId.random(new SplittableRandom(7)), Address.parse("127.0.0.1:9"));
+    return client.send(to.localAddress(), new Request.Ping(sender, true));
+  }
+
+  private static TcpTransport rotatedClient() {
+    char[] password = certs.password().toCharArray();
+    return TcpTransport.create(
+        TcpTransportOptions.builder()
+            .tls(
+                TcpTls.builder()
+                    .keyStore(rotated.keyStore(), password)
+                    .trustStore(rotated.keyStore(), password)
+                    .build())
+            .build());
+  }
+
+  @Test
+  void anUpdatedBundleReachesTheRunningTransport() {
+    runner
+        .withPropertyValues(jksBundle("cluster"))
+        .withPropertyValues("kad.tls.bundle=cluster")
+        .run(
+            context -> {
+              TcpTransport transport = context.getBean(TcpTransport.class);
+              TcpTransport client = rotatedClient();
+              try {
+                // The client trusts only the rotated certificate: refused before the update.
+                assertThatThrownBy(() -> pingWithRotatedKey(client, transport).block(BOUND))
+                    .isInstanceOf(UnreachableContactException.class);
+
+                String logged =
+                    stderrOf(
+                        () ->
+                            context
+                                .getBean(SslBundleRegistry.class)
+                                .updateBundle("cluster", rotatedBundle(true)));
+
+                assertThat(pingWithRotatedKey(client, transport).block(BOUND))
+                    .isInstanceOf(Response.Pong.class);
+                assertThat(logged)
+                    .containsOnlyOnce(
+                        "INFO dev.kad.spring.KadAutoConfiguration - kad: TLS material of bundle"
+                            + " 'cluster' reloaded");
+              } finally {
+                client.close().block(BOUND);
+              }
+            });
+  }
+
+  @Test
+  void aBundleReloadedOnUpdateReachesTheRunningTransport(@TempDir Path files) throws IOException {
+    // The path an operator takes: the store's file is replaced, Spring's watcher reloads it.
+    Path store = Files.copy(node.keyStore(), files.resolve("kad.p12"));
+    String prefix = "spring.ssl.bundle.jks.cluster.";
+    runner
+        .withPropertyValues(
+            prefix + "reload-on-update=true",
+            prefix + "keystore.location=file:" + store,
+            prefix + "keystore.password=" + certs.password(),
+            prefix + "keystore.type=PKCS12",
+            prefix + "truststore.location=file:" + store,
+            prefix + "truststore.password=" + certs.password(),
+            prefix + "truststore.type=PKCS12",
+            "spring.ssl.bundle.watch.file.quiet-period=50ms",
+            "kad.tls.bundle=cluster")
+        .run(
+            context -> {
+              TcpTransport transport = context.getBean(TcpTransport.class);
+              TcpTls before = transport.tls().orElseThrow();
+              Files.copy(rotated.keyStore(), store, StandardCopyOption.REPLACE_EXISTING);
+              for (int i = 0; i < 400 && transport.tls().orElseThrow() == before; i++) {
+                Mono.delay(Duration.ofMillis(50)).block(BOUND);
+              }
+              assertThat(transport.tls().orElseThrow())
+                  .as("the transport's TLS after the bundle's file was replaced")
+                  .isNotSameAs(before);
+              TcpTransport client = rotatedClient();
+              try {
+                assertThat(pingWithRotatedKey(client, transport).block(BOUND))
+                    .isInstanceOf(Response.Pong.class);
+              } finally {
+                client.close().block(BOUND);
+              }
+            });
+  }
+
+  @Test
+  void anUpdatedBundleThatCannotBeUsedIsLoggedAndTheMaterialKept() {
+    runner
+        .withPropertyValues(jksBundle("cluster"))
+        .withPropertyValues("kad.tls.bundle=cluster")
+        .run(
+            context -> {
+              TcpTransport transport = context.getBean(TcpTransport.class);
+              TcpTls before = transport.tls().orElseThrow();
+
+              String logged =
+                  stderrOf(
+                      () ->
+                          context
+                              .getBean(SslBundleRegistry.class)
+                              .updateBundle("cluster", rotatedBundle(false)));
+
+              assertThat(transport.tls()).containsSame(before);
+              assertThat(logged)
+                  .contains(
+                      "WARN dev.kad.spring.KadAutoConfiguration - kad: TLS material of bundle"
+                          + " 'cluster' was updated but cannot be used")
+                  .contains("kad.tls.bundle 'cluster' has no trust store")
+                  .doesNotContain("TLS material of bundle 'cluster' reloaded");
+            });
+  }
+
+  @Test
+  void anUpdateAfterTheTransportClosedIsNotReportedAsReloaded() {
+    TcpTransport closed = rotatedClient();
+    closed.close().block(BOUND);
+    String logged =
+        stderrOf(
+            () ->
+                KadAutoConfiguration.reloadTls(
+                    closed, "cluster", new KadProperties().getTls(), rotatedBundle(true)));
+    assertThat(logged).doesNotContain("reloaded").doesNotContain("WARN");
   }
 
   @Test

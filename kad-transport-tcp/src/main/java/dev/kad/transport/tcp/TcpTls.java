@@ -57,6 +57,11 @@ import javax.net.ssl.TrustManagerFactory;
  * {@link IllegalArgumentException} naming the path when the options are built, not a handshake
  * failure at the first connection. The handshake's CPU-heavy steps (certificate validation, key
  * agreement) run off the event loops, on {@code Schedulers.boundedElastic()}.
+ *
+ * <p><b>Rotation.</b> A {@code TcpTls} never changes: its contexts are built once, from the
+ * material as it was read then. To rotate a certificate or trust store in a running node, build a
+ * new one and give it to {@link TcpTransport#updateTls(TcpTls)}; new connections use it, open ones
+ * keep theirs.
  */
 public final class TcpTls {
 

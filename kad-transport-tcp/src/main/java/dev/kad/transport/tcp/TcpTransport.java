@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
@@ -176,10 +177,17 @@ public final class TcpTransport implements Transport {
   private volatile DisposableServer server;
   private volatile Address localAddress;
 
+  /**
+   * The TLS material new connections handshake with, or null for plain TCP: read once per
+   * connection as its pipeline is built, replaced whole by {@link #updateTls}.
+   */
+  private volatile TcpTls tls;
+
   private TcpTransport(
       TcpTransportOptions options, Function<Address, Mono<InetSocketAddress>> resolver) {
     this.options = options;
     this.resolver = resolver;
+    this.tls = options.tls().orElse(null);
     this.codec =
         new WireCodec(
             options.format(), options.idBits(), options.maxValueBytes(), options.maxFrameBytes());
@@ -264,10 +272,54 @@ public final class TcpTransport implements Transport {
   /**
    * The settings of this transport.
    *
-   * @return the options it was created with
+   * @return the options it was created with; their {@code tls()} stays the material the transport
+   *     was created with after an {@link #updateTls}, which {@link #tls()} reflects
    */
   public TcpTransportOptions options() {
     return options;
+  }
+
+  /**
+   * The TLS material that connections accepted or dialed from now on handshake with.
+   *
+   * @return the options' TLS, or the last given to {@link #updateTls}; empty for plain TCP
+   */
+  public Optional<TcpTls> tls() {
+    return Optional.ofNullable(tls);
+  }
+
+  /**
+   * Replaces the TLS material, such as a rotated certificate or a new trust store, without a
+   * restart. Connections accepted or dialed after this call returns handshake with {@code newTls},
+   * its {@code requireClientAuth} and {@code endpointIdentification} included; open connections
+   * keep the session they made and run on undisturbed until they close (idle, retired or by the
+   * peer), so a peer that no longer trusts this node's certificate loses them only then. A dial
+   * already under way may still handshake with the material it started with. Safe to call from any
+   * thread at any time, also concurrently with itself (the last call wins); it does not block.
+   *
+   * <p>TLS cannot be turned on or off in a running transport: every peer would have to change at
+   * the same moment. A transport created without {@link TcpTransportOptions.Builder#tls} refuses,
+   * and {@code null} does not turn TLS off.
+   *
+   * @param newTls the material for new connections
+   * @throws NullPointerException if {@code newTls} is null
+   * @throws IllegalStateException if the transport was created without TLS
+   * @throws NodeClosedException after {@link #close()}: no connection would use the material
+   */
+  public void updateTls(TcpTls newTls) {
+    Objects.requireNonNull(newTls, "tls");
+    if (tls == null) {
+      throw new IllegalStateException(
+          options.name()
+              + " has TLS off (its options set no tls), so it cannot take TLS material: a running"
+              + " transport never turns TLS on, as its peers would all have to at once; create it"
+              + " with TcpTransportOptions.Builder#tls");
+    }
+    if (closing.get()) {
+      throw closedError();
+    }
+    tls = newTls;
+    log.debug("{}: new connections handshake with {}", options.name(), newTls);
   }
 
   /**
@@ -402,7 +454,7 @@ public final class TcpTransport implements Transport {
         HostPort.of(bound.address()),
         localAddress,
         options.format(),
-        options.tls().map(Object::toString).orElse("plain TCP (no TLS)"));
+        tls().map(Object::toString).orElse("plain TCP (no TLS)"));
     return Mono.empty();
   }
 
@@ -759,25 +811,24 @@ public final class TcpTransport implements Transport {
     channel.closeFuture().addListener(f -> guards.remove(guard));
     p.addFirst("kad.guard", guard);
     // Nearest the socket, so that everything above sees plaintext; only with TLS on, so the plain
-    // pipeline is what it was.
-    options
-        .tls()
-        .ifPresent(
-            tls -> {
-              p.addFirst(
-                  "kad.tls",
-                  tls.newHandler(
-                      channel.alloc(), inbound, remote, TLS_TASKS, options.connectTimeout()));
-              p.addAfter("kad.tls", "kad.tls.failures", new TlsFailures(pc, metrics));
-              p.addFirst(
-                  "kad.tls.plaintext",
-                  new PlaintextKadPeer(pc, metrics, options.format(), options.idBits()));
-            });
+    // pipeline is what it was. Read once: the material of this connection's whole life, whatever
+    // updateTls sets meanwhile.
+    TcpTls current = tls;
+    if (current != null) {
+      p.addFirst(
+          "kad.tls",
+          current.newHandler(
+              channel.alloc(), inbound, remote, TLS_TASKS, options.connectTimeout()));
+      p.addAfter("kad.tls", "kad.tls.failures", new TlsFailures(pc, metrics));
+      p.addFirst(
+          "kad.tls.plaintext",
+          new PlaintextKadPeer(pc, metrics, options.format(), options.idBits()));
+    }
     // After the frame decoder: only whole messages count as reads, not the bytes of a frame that a
     // peer trickles without ever finishing it.
     p.addAfter(
         "kad.frames", "kad.idle", new IdleClose(pc, metrics, options.idleTimeout().toNanos()));
-    if (options.tls().isEmpty()) {
+    if (current == null) {
       channel.closeFuture().addListener(f -> onClosed(pc));
     } else {
       // An alert that ends a TLS session closes the channel before the SslHandler raises it: run

@@ -664,7 +664,8 @@ public record TcpTransportOptions(
      * trust material accepts; otherwise its connection is closed ({@code tlsFailures}). A dial
      * waits for the handshake, so a request to a peer whose handshake failed fails with {@link
      * dev.kad.api.UnreachableContactException} naming the reason. Every node of a network must have
-     * TLS on, or off.
+     * TLS on, or off. The material can be replaced in the running transport ({@link
+     * TcpTransport#updateTls}); TLS itself cannot be turned on or off there.
      *
      * @param tls the key, trust and verification settings
      * @return this builder
