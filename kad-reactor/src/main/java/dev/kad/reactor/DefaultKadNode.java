@@ -20,6 +20,7 @@ import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
+import dev.kad.api.ValueTooLargeException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.api.spi.NodeListener;
@@ -153,6 +154,14 @@ final class DefaultKadNode implements KadNode {
    * #heardFromNetwork}).
    */
   private final AtomicBoolean cutOff = new AtomicBoolean();
+
+  /**
+   * The seeds of the last bootstrap begun, until a bootstrap succeeds; null before the first, after
+   * a success, and after a failure whose seeds included this node itself. A node with such seeds is
+   * not the first of its network, even when it knows no other node: its network is elsewhere, and a
+   * put's copy here alone would leave with this node ({@link #settle}).
+   */
+  private volatile List<Address> unjoinedSeeds;
 
   DefaultKadNode(
       KadConfig config,
@@ -922,6 +931,7 @@ final class DefaultKadNode implements KadNode {
               if (closed.get()) {
                 return Mono.error(closedError());
               }
+              unjoinedSeeds = copy;
               // Why each seed that did not help failed, for the error when none did; the seeds
               // that are this node itself (every node given the same list) are skipped.
               Map<Address, String> problems = new ConcurrentHashMap<>();
@@ -949,6 +959,7 @@ final class DefaultKadNode implements KadNode {
                                         return Mono.just(closest);
                                       })
                                   .then(refreshBeyondClosestNeighbour())
+                                  .doOnSuccess(v -> joined())
                                   .doOnSuccess(
                                       v ->
                                           log.info(
@@ -962,13 +973,28 @@ final class DefaultKadNode implements KadNode {
                                       + " this node itself",
                                   id.toShortHex(),
                                   copy);
+                              joined();
                               return Mono.<Void>empty();
                             }
                             // Other seeds name a network this node has not reached: an error, so
                             // that a caller retries them (a first node restarting must rejoin).
+                            if (!selves.isEmpty()) {
+                              // Among its own seeds, though, it serves as the first node of its
+                              // network meanwhile (the first pod of a cluster whose others do not
+                              // exist yet), as the Spring starter's health reports it.
+                              joined();
+                            }
                             return Mono.error(noSeedAnswered(copy, problems, selves, firstError));
                           }));
             }));
+  }
+
+  /**
+   * A bootstrap succeeded, or found the node among its own seeds: it is in its network or the first
+   * of it.
+   */
+  private void joined() {
+    unjoinedSeeds = null;
   }
 
   private static NoSeedAnsweredException lookupUnanswered(
@@ -1351,13 +1377,15 @@ final class DefaultKadNode implements KadNode {
 
   /**
    * The put's outcome, or its error when no other node accepted the value. This node's own copy
-   * counts only for the first node of its network (its lookup had nobody to ask): it is the only
-   * copy there can be. Otherwise a copy here alone would leave with this node, so the put errors,
-   * though the copy stays and is republished.
+   * counts only for the first node of its network (its lookup had nobody to ask, and it was never
+   * given seeds it has not reached): it is the only copy there can be. Otherwise a copy here alone
+   * would leave with this node, so the put errors, though the copy stays and is republished.
    */
   private Mono<PutResult> settle(Reached reached, PutResult result, boolean republished) {
     boolean selfHolds = result.accepted().stream().anyMatch(c -> c.id().equals(id));
-    if (result.accepted().size() > (selfHolds ? 1 : 0) || (selfHolds && reached.asked.isEmpty())) {
+    List<Address> unjoined = unjoinedSeeds;
+    boolean first = reached.asked.isEmpty() && unjoined == null;
+    if (result.accepted().size() > (selfHolds ? 1 : 0) || (selfHolds && first)) {
       return Mono.just(result);
     }
     String key = "key " + result.key().toShortHex();
@@ -1385,7 +1413,11 @@ final class DefaultKadNode implements KadNode {
     // Nobody else answered: the network, not the value, is the problem, and a retry may help.
     String why =
         reached.asked.isEmpty()
-            ? "this node knows no other node"
+            ? unjoined == null
+                ? "this node knows no other node"
+                : "this node has not joined its network: no bootstrap through "
+                    + unjoined
+                    + " succeeded"
             : reached.closest.isEmpty()
                 ? "none of the " + reached.asked.size() + " nodes its lookup asked answered"
                 : result.failed().size() + " failed";
@@ -1636,8 +1668,7 @@ final class DefaultKadNode implements KadNode {
 
   private void checkSize(int bytes) {
     if (bytes > config.maxValueBytes()) {
-      throw new IllegalArgumentException(
-          "value of " + bytes + " bytes exceeds maxValueBytes " + config.maxValueBytes());
+      throw new ValueTooLargeException(bytes, config.maxValueBytes());
     }
   }
 }

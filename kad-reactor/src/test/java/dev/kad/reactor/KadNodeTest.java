@@ -16,6 +16,7 @@ import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
+import dev.kad.api.ValueTooLargeException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
@@ -539,9 +540,21 @@ class KadNodeTest {
     assertThatThrownBy(() -> node.findNode(NodeId.random(256, c.random)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("target must have 160 bits but had 256");
-    assertThatThrownBy(() -> node.put(Key.of("k"), new byte[CONFIG.maxValueBytes() + 1]))
+    int tooLarge = CONFIG.maxValueBytes() + 1;
+    // Its own type, with the figures, for a caller that answers it differently (an HTTP 413).
+    assertThatThrownBy(() -> node.put(Key.of("k"), new byte[tooLarge]))
+        .isInstanceOfSatisfying(
+            ValueTooLargeException.class,
+            e -> {
+              assertThat(e.size()).isEqualTo(tooLarge);
+              assertThat(e.limit()).isEqualTo(CONFIG.maxValueBytes());
+            })
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("exceeds maxValueBytes");
+        .hasMessage(
+            "value of " + tooLarge + " bytes exceeds maxValueBytes " + CONFIG.maxValueBytes());
+    Value large = Value.of(new byte[tooLarge], node.id(), 1, 1, c.now().plus(CONFIG.expireAfter()));
+    assertThatThrownBy(() -> node.put(Key.of("k"), large))
+        .isInstanceOf(ValueTooLargeException.class);
     Value forever =
         Value.of(
             new byte[] {1}, node.id(), 1, 1, c.now().plus(CONFIG.expireAfter()).plusSeconds(3600));

@@ -3,14 +3,17 @@ package dev.kad.reactor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.test.StepVerifier;
@@ -111,6 +114,56 @@ class PutOutcomeTest {
     assertThat(Cluster.ids(put.accepted())).containsExactly(first.id());
     assertThat(put.rejected()).isEmpty();
     assertThat(put.failed()).isEmpty();
+  }
+
+  @Test
+  void aNodeWhoseBootstrapNeverReachedItsNetworkIsNotTheFirstOfIt() {
+    Cluster c = clusters.grow(7, 1);
+    Address seed = c.node(0).contact().address();
+    c.network.kill(seed);
+    KadNode late = c.start(CONFIG);
+    c.nodes.add(late);
+    assertThatThrownBy(() -> c.await(late.bootstrap(List.of(seed))))
+        .isInstanceOf(NoSeedAnsweredException.class);
+    Key key = Key.of("before joining");
+
+    // Its seeds name a network elsewhere: a copy here alone would leave with this node.
+    assertThatThrownBy(() -> c.await(late.put(key, new byte[] {9})))
+        .isInstanceOfSatisfying(
+            NoStoreAnsweredException.class,
+            e -> {
+              assertThat(e.isTransient()).isTrue();
+              assertThat(Cluster.ids(e.putResult().orElseThrow().accepted()))
+                  .containsExactly(late.id());
+            })
+        .hasMessageContaining(
+            "this node has not joined its network: no bootstrap through [" + seed + "] succeeded")
+        .hasMessageContaining("stored only at this node, which republishes it");
+
+    // Joined, it stores at the others as any node does.
+    c.network.revive(seed);
+    c.await(late.bootstrap(List.of(seed)));
+    PutResult put = c.await(late.put(key, new byte[] {10}));
+    assertThat(Cluster.ids(put.accepted())).contains(c.node(0).id());
+  }
+
+  @Test
+  void aNodeAmongItsOwnSeedsIsTheFirstOfItsNetworkWhileTheOthersDoNotAnswer() {
+    Cluster c = clusters.grow(8, 1);
+    Address other = c.node(0).contact().address();
+    c.network.kill(other);
+    KadNode first = c.start(CONFIG);
+    c.nodes.add(first);
+    Address own = first.contact().address();
+    c.await(first.bootstrap(List.of(own)));
+    assertThat(c.await(first.put(Key.of("first"), new byte[] {11})).accepted()).hasSize(1);
+
+    // The first pod of a cluster whose other pods do not exist yet.
+    assertThatThrownBy(() -> c.await(first.bootstrap(List.of(own, other))))
+        .isInstanceOf(NoSeedAnsweredException.class);
+    PutResult put = c.await(first.put(Key.of("first again"), new byte[] {12}));
+
+    assertThat(Cluster.ids(put.accepted())).containsExactly(first.id());
   }
 
   @Test
