@@ -79,6 +79,8 @@ abstract class ClientCommand implements Callable<Integer> {
 
   @Mixin TlsOptions tlsOptions;
 
+  @Mixin ConnectOptions connectOptions;
+
   @Parameters(index = "0", paramLabel = "KEY", description = "The key, any text (hashed to an id).")
   String key;
 
@@ -94,7 +96,15 @@ abstract class ClientCommand implements Callable<Integer> {
     Logging.quietUnless(verbose);
     try (RunningNode running =
         RunningNode.start(
-            config, nodeId(), host, port, advertise, tls, new SplittableRandom(), timeout)) {
+            config,
+            nodeId(),
+            host,
+            port,
+            advertise,
+            tls,
+            connectOptions.connectTimeout(),
+            new SplittableRandom(),
+            timeout)) {
       try {
         RunningNode.join(running.node(), bootstrap, timeout);
         return run(running, Key.of(key));

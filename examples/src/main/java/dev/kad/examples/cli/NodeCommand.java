@@ -98,10 +98,14 @@ final class NodeCommand implements Callable<Integer> {
       description =
           "When no --bootstrap node answers, keep running (answering other nodes) and try again"
               + " with back-off, 1s doubling up to 30s, until one does, instead of exiting 1;"
-              + " --timeout then bounds each attempt.")
+              + " --timeout then bounds each attempt. A seed whose settings do not fit this"
+              + " node's (TLS on one side only, another wire format or id width, an untrusted"
+              + " certificate) is not tried again, and when no seed fits it exits 1.")
   private boolean retryJoin;
 
   @Mixin private TlsOptions tlsOptions;
+
+  @Mixin private ConnectOptions connectOptions;
 
   @Override
   public Integer call() {
@@ -115,7 +119,15 @@ final class NodeCommand implements Callable<Integer> {
     TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
         RunningNode.start(
-            config, id, host, port, advertise, tls, new SplittableRandom(), timeout)) {
+            config,
+            id,
+            host,
+            port,
+            advertise,
+            tls,
+            connectOptions.connectTimeout(),
+            new SplittableRandom(),
+            timeout)) {
       KadNode node = running.node();
       out.println("kad node " + node.id().toHex() + " listening on " + listening(node));
       out.flush();

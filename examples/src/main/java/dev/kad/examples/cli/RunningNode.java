@@ -5,19 +5,28 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
+import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -39,13 +48,23 @@ final class RunningNode implements AutoCloseable {
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
   private final KadNode node;
+  private final SendFailures failures;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CountDownLatch closed = new CountDownLatch(1);
   private final Thread hook;
 
   /** Wraps a started node; {@link #start} registers the shutdown hook, tests use this alone. */
   RunningNode(KadNode node) {
+    this(node, null);
+  }
+
+  /**
+   * Wraps a started node whose transport is {@code failures}, which tells {@link #joinRetrying} the
+   * seeds whose settings do not fit this node's; null when it is not known.
+   */
+  private RunningNode(KadNode node, SendFailures failures) {
     this.node = node;
+    this.failures = failures;
     this.hook =
         new Thread(
             () -> {
@@ -63,6 +82,7 @@ final class RunningNode implements AutoCloseable {
    * @param id the node's id, or null for a random one
    * @param advertise the address peers dial, or null for the bound one
    * @param tls TLS for every connection, or null for plain TCP
+   * @param connectTimeout the transport's connect timeout, or null for its default
    */
   static RunningNode start(
       KadConfig config,
@@ -71,10 +91,28 @@ final class RunningNode implements AutoCloseable {
       int port,
       Address advertise,
       TcpTls tls,
+      Duration connectTimeout,
       RandomGenerator random,
       Duration timeout) {
-    KadNode node = startNode(config, "kad", id, host, port, advertise, 2, tls, random, timeout);
-    RunningNode running = new RunningNode(node);
+    AtomicReference<SendFailures> failures = new AtomicReference<>();
+    KadNode node =
+        startNode(
+            config,
+            "kad",
+            id,
+            host,
+            port,
+            advertise,
+            2,
+            tls,
+            connectTimeout,
+            transport -> {
+              failures.set(new SendFailures(transport));
+              return failures.get();
+            },
+            random,
+            timeout);
+    RunningNode running = new RunningNode(node, failures.get());
     Runtime.getRuntime().addShutdownHook(running.hook);
     return running;
   }
@@ -117,6 +155,38 @@ final class RunningNode implements AutoCloseable {
       TcpTls tls,
       RandomGenerator random,
       Duration timeout) {
+    return startNode(
+        config,
+        name,
+        id,
+        host,
+        port,
+        advertise,
+        eventLoopThreads,
+        tls,
+        null,
+        UnaryOperator.identity(),
+        random,
+        timeout);
+  }
+
+  /**
+   * Starts a node on a TCP transport, as the other overloads do, with the transport's connect
+   * timeout when {@code connectTimeout} is set, and on what {@code wrap} makes of the transport.
+   */
+  private static KadNode startNode(
+      KadConfig config,
+      String name,
+      NodeId id,
+      String host,
+      int port,
+      Address advertise,
+      int eventLoopThreads,
+      TcpTls tls,
+      Duration connectTimeout,
+      UnaryOperator<Transport> wrap,
+      RandomGenerator random,
+      Duration timeout) {
     NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
     TcpTransportOptions built;
     try {
@@ -134,6 +204,9 @@ final class RunningNode implements AutoCloseable {
       if (tls != null) {
         options.tls(tls);
       }
+      if (connectTimeout != null) {
+        options.connectTimeout(connectTimeout);
+      }
       built = options.build();
     } catch (IllegalArgumentException e) {
       throw withOptionNames(e);
@@ -141,7 +214,12 @@ final class RunningNode implements AutoCloseable {
     TcpTransport transport = TcpTransport.create(built);
     try {
       return Await.of(
-          KadNodes.builder().config(config).transport(transport).id(nodeId).random(random).start(),
+          KadNodes.builder()
+              .config(config)
+              .transport(wrap.apply(transport))
+              .id(nodeId)
+              .random(random)
+              .start(),
           timeout,
           "starting a node on " + host + ":" + port);
     } catch (RuntimeException e) {
@@ -182,21 +260,41 @@ final class RunningNode implements AutoCloseable {
    * attempt is logged once at WARN, with the engine's reason for each seed and the time to the next
    * attempt; the join is logged at INFO.
    *
+   * <p>A seed whose settings do not fit this node's ({@link SendFailures#mismatch(Address)}: TLS on
+   * one side only, another wire format, protocol version or id width, a certificate the other side
+   * does not trust) fails every attempt alike: it is logged once at WARN and not dialed again while
+   * other seeds failed in a way a retry may mend. When every seed that is not this node itself
+   * fails so, the joining ends at once with a {@link CliException} naming each and why.
+   *
    * @param timeout the bound on each attempt
    * @return true once joined (or the first node of its network, every seed being this node), false
    *     when the node closed first (Ctrl-C) or the waiting thread was interrupted
    * @throws IllegalArgumentException when a seed is an address no node can dial
+   * @throws CliException when no seed fits this node's settings
    */
   boolean joinRetrying(List<Address> seeds, Duration timeout) {
-    String names = seeds.stream().map(Address::toString).collect(Collectors.joining(", "));
     String self = node.id().toShortHex();
     AtomicInteger attempts = new AtomicInteger();
+    // Read and written by one attempt at a time, each after the one before has ended.
+    Map<Address, String> misfits = Collections.synchronizedMap(new LinkedHashMap<>());
+    Set<Address> selves = ConcurrentHashMap.newKeySet();
     Mono<Boolean> joined =
         Mono.defer(
                 () -> {
                   attempts.incrementAndGet();
-                  return Await.bounded(
-                      node.bootstrap(withPeersMet(seeds)), timeout, "joining through " + names);
+                  List<Address> tried =
+                      withPeersMet(seeds.stream().filter(s -> !misfits.containsKey(s)).toList());
+                  if (!misfits.isEmpty() && selves.containsAll(tried)) {
+                    // Only this node itself is left: it would "join" as the first node of its
+                    // network, which the seeds that do not fit were named to prevent.
+                    return Mono.error(noSeedFits(misfits, selves));
+                  }
+                  String names =
+                      tried.stream().map(Address::toString).collect(Collectors.joining(", "));
+                  return Await.bounded(node.bootstrap(tried), timeout, "joining through " + names)
+                      .onErrorMap(
+                          NoSeedAnsweredException.class,
+                          e -> dropMisfits(e, seeds, tried, misfits, selves));
                 })
             .retryWhen(
                 Backoff.retry(
@@ -240,6 +338,69 @@ final class RunningNode implements AutoCloseable {
       }
     }
     return ok;
+  }
+
+  /**
+   * Takes the seeds of a failed attempt whose settings do not fit this node's into {@code misfits},
+   * logging each once.
+   *
+   * @param failure the attempt's failure, which names every address {@code tried}
+   * @return {@code failure}, to retry, or a {@link CliException} when every address tried that is
+   *     not this node itself does not fit: no retry can join then
+   */
+  private Throwable dropMisfits(
+      NoSeedAnsweredException failure,
+      List<Address> seeds,
+      List<Address> tried,
+      Map<Address, String> misfits,
+      Set<Address> selves) {
+    selves.addAll(failure.selfSeeds());
+    Map<Address, String> found = new LinkedHashMap<>();
+    boolean mendable = false;
+    for (Address a : tried) {
+      if (selves.contains(a)) {
+        continue;
+      }
+      String why = failures == null ? null : failures.mismatch(a);
+      if (why != null && seeds.contains(a)) {
+        found.put(a, why);
+      } else {
+        // not up yet, unreachable, or a node that reached this one (whose settings fit)
+        mendable = true;
+      }
+    }
+    misfits.putAll(found);
+    if (!mendable) {
+      return noSeedFits(misfits, selves);
+    }
+    String others =
+        seeds.stream()
+            .filter(s -> !misfits.containsKey(s) && !selves.contains(s))
+            .map(Address::toString)
+            .collect(Collectors.joining(", "));
+    found.forEach(
+        (seed, why) ->
+            log.warn(
+                "node={} will not join through {} again: {}, which no retry changes; retrying {}",
+                node.id().toShortHex(),
+                seed,
+                why,
+                others.isEmpty() ? "the nodes that reached this one" : others));
+    return failure;
+  }
+
+  /** The end of a join that no retry can make: every seed's settings and this node's differ. */
+  private static CliException noSeedFits(Map<Address, String> misfits, Set<Address> selves) {
+    List<String> each = new ArrayList<>();
+    misfits.forEach((seed, why) -> each.add(seed + " (" + why + ")"));
+    String line =
+        "cannot join the network: the settings of each seed and of this node do not fit, which no"
+            + " retry changes: "
+            + each;
+    if (!selves.isEmpty()) {
+      line += "; skipped " + List.copyOf(selves) + ": this node itself";
+    }
+    return new CliException(line);
   }
 
   /**

@@ -67,7 +67,8 @@ final class Cli {
     return execute(KadCli.commandLine(), args);
   }
 
-  private Run execute(CommandLine cmd, String... args) {
+  /** Runs {@code args} on {@code cmd} (a command line of {@link KadCli}) on the calling thread. */
+  Run execute(CommandLine cmd, String... args) {
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
     int code = cmd.execute(args);

@@ -3,6 +3,8 @@ package dev.kad.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kad.api.KadNode;
+import dev.kad.transport.tcp.WireFormat;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -15,6 +17,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -40,6 +43,7 @@ class NodeProcessTest {
 
   private final List<NodeProcess> nodes = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
+  private final List<KadNode> inProcess = new ArrayList<>();
 
   @AfterEach
   void stopEverything() throws InterruptedException {
@@ -49,6 +53,9 @@ class NodeProcessTest {
     }
     for (NodeProcess node : nodes) {
       node.stop();
+    }
+    for (KadNode node : inProcess) {
+      node.close().block(Duration.ofSeconds(10));
     }
   }
 
@@ -289,6 +296,38 @@ class NodeProcessTest {
 
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aNodeWithRetryJoinDropsASeedThatDoesNotFitOnceAndRetriesTheOthers() throws Exception {
+    // One seed speaks another wire format, which no retry changes; the other is not up yet.
+    KadNode misfit = RetryJoinTest.startNode(WireFormat.CBOR, null);
+    inProcess.add(misfit);
+    String wrong = misfit.contact().address().toString();
+    int seedPort = freePort();
+    String seed = "127.0.0.1:" + seedPort;
+    NodeProcess node =
+        launch("node", "--port", "0", "--bootstrap", wrong + "," + seed, "--retry-join");
+    node.address = address(node.lines.await("listening on", WAIT_SECONDS));
+
+    // Said once, at WARN, naming the seed and why; then it is no longer dialed.
+    assertThat(node.errLines.await("no retry changes", WAIT_SECONDS))
+        .contains("[WARN]")
+        .contains(wrong)
+        .contains("peer at " + wrong + " speaks kad protocol v2 with format CBOR")
+        .contains("retrying " + seed);
+    assertThat(node.errLines.await("(attempt 2)", WAIT_SECONDS))
+        .contains("no seed answered: [" + seed + " (cannot connect")
+        .doesNotContain(wrong);
+    node.errLines.await("(attempt 3)", WAIT_SECONDS);
+    assertThat(node.errLines.all()).filteredOn(l -> l.contains("no retry changes")).hasSize(1);
+    assertThat(node.process.isAlive()).as("still retrying the seed that is not up").isTrue();
+
+    start("node", "--port", String.valueOf(seedPort));
+
+    assertThat(node.lines.await("joined the network", 60))
+        .isEqualTo("joined the network: 1 contact in the routing table");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void aNodeWithRetryJoinThatOthersJoinedThroughStopsRetryingThroughThem() throws Exception {
     // Its own seed never comes up, but a node joins through it: that node is its network now.
     String seed = "127.0.0.1:" + freePort();
@@ -352,7 +391,8 @@ class NodeProcessTest {
     }
   }
 
-  private static void assertRefused(String address) {
+  /** Asserts that nothing listens at {@code address} (HOST:PORT) any more. */
+  static void assertRefused(String address) {
     String[] hostPort = address.split(":");
     assertThatThrownBy(
             () -> {
@@ -364,7 +404,8 @@ class NodeProcessTest {
         .isInstanceOf(ConnectException.class);
   }
 
-  private static String address(String line) {
+  /** The address in a {@code listening on HOST:PORT} line. */
+  static String address(String line) {
     Matcher m = LISTENING.matcher(line);
     assertThat(m.find()).as(line).isTrue();
     return m.group(1);
