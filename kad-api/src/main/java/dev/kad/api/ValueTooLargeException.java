@@ -9,7 +9,10 @@ public final class ValueTooLargeException extends IllegalArgumentException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The refused value's size in bytes. */
   private final int size;
+
+  /** The largest size the node accepts, in bytes. */
   private final int limit;
 
   /**

@@ -2,6 +2,8 @@ package dev.kad.reactor;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
+import dev.kad.api.InvalidMessageException;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadId;
@@ -935,11 +937,12 @@ final class DefaultKadNode implements KadNode {
               // Why each seed that did not help failed, for the error when none did; the seeds
               // that are this node itself (every node given the same list) are skipped.
               Map<Address, String> problems = new ConcurrentHashMap<>();
+              Map<Address, Throwable> failures = new ConcurrentHashMap<>();
               Set<Address> selves = ConcurrentHashMap.newKeySet();
               AtomicReference<Throwable> firstError = new AtomicReference<>();
               return untilClosed(
                   Flux.fromIterable(copy)
-                      .flatMap(seed -> pingSeed(seed, problems, selves, firstError))
+                      .flatMap(seed -> pingSeed(seed, problems, failures, selves, firstError))
                       .collectList()
                       .flatMap(
                           answered -> {
@@ -984,7 +987,8 @@ final class DefaultKadNode implements KadNode {
                               // exist yet), as the Spring starter's health reports it.
                               joined();
                             }
-                            return Mono.error(noSeedAnswered(copy, problems, selves, firstError));
+                            return Mono.error(
+                                noSeedAnswered(copy, problems, failures, selves, firstError));
                           }));
             }));
   }
@@ -1010,6 +1014,7 @@ final class DefaultKadNode implements KadNode {
   private static NoSeedAnsweredException noSeedAnswered(
       List<Address> seeds,
       Map<Address, String> problems,
+      Map<Address, Throwable> failures,
       Set<Address> selves,
       AtomicReference<Throwable> firstError) {
     List<Address> others = seeds.stream().filter(s -> !selves.contains(s)).toList();
@@ -1018,17 +1023,25 @@ final class DefaultKadNode implements KadNode {
     if (!self.isEmpty()) {
       message += "; skipped " + self + ": this node itself";
     }
-    return new NoSeedAnsweredException(message, firstError.get(), self);
+    Map<Address, Throwable> bySeed = new LinkedHashMap<>();
+    for (Address seed : others) {
+      bySeed.put(
+          seed,
+          failures.getOrDefault(
+              seed, new UnreachableContactException("seed at " + seed + " gave no answer")));
+    }
+    return new NoSeedAnsweredException(message, firstError.get(), self, bySeed);
   }
 
   /**
    * Pings one seed: emits its contact when it answered as a node of this network, else records in
    * {@code selves} that it is this node itself, or in {@code problems} why it cannot be joined
-   * through, and completes empty.
+   * through and in {@code failures} as an exception, and completes empty.
    */
   private Mono<Contact> pingSeed(
       Address seed,
       Map<Address, String> problems,
+      Map<Address, Throwable> failures,
       Set<Address> selves,
       AtomicReference<Throwable> firstError) {
     if (seed.equals(contact().address())) {
@@ -1044,6 +1057,7 @@ final class DefaultKadNode implements KadNode {
               log.debug("node={} seed {} did not answer: {}", id.toShortHex(), seed, e.toString());
               firstError.compareAndSet(null, e);
               problems.put(seed, e.getMessage() != null ? e.getMessage() : e.toString());
+              failures.put(seed, e);
               return Mono.empty();
             })
         .flatMap(
@@ -1057,6 +1071,7 @@ final class DefaultKadNode implements KadNode {
               Optional<String> problem = seedProblem(r);
               if (problem.isPresent()) {
                 problems.put(seed, problem.get());
+                failures.put(seed, seedFailure(seed, r, problem.get()));
                 return Mono.empty();
               }
               return provenContact(r.sender(), seed).doOnNext(this::heardFrom);
@@ -1101,6 +1116,25 @@ final class DefaultKadNode implements KadNode {
           "has " + r.sender().id().bits() + "-bit ids, this node " + config.idBits() + "-bit ones");
     }
     return Optional.empty();
+  }
+
+  /**
+   * A seed's answer that does not let this node join through it, as the exception {@link
+   * NoSeedAnsweredException#seedFailures()} lists: its settings do not fit (ids of another width, a
+   * ping refused as invalid, as a client or a node of another width refuses it), it answered with
+   * something other than a pong, or it refused for now (load, a limit, an internal error).
+   */
+  private static KadException seedFailure(Address seed, Response r, String problem) {
+    String message = "seed at " + seed + " " + problem;
+    if (r instanceof Response.Failure f) {
+      return f.code() == Response.Code.INVALID
+          ? new IncompatiblePeerException(message)
+          : new UnreachableContactException(message);
+    }
+    if (!(r instanceof Response.Pong)) {
+      return new InvalidMessageException(message);
+    }
+    return new IncompatiblePeerException(message);
   }
 
   /** Each seed with the reason it did not help, in the order given. */

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
 import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
@@ -32,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -273,6 +276,71 @@ class KadNodeTest {
     assertThat(Cluster.ids(restarted.routingTable().closest(restarted.id(), 8)))
         .contains(c.node(0).id())
         .doesNotContain(restarted.id());
+  }
+
+  @Test
+  void seedsWhoseSettingsAllDoNotFitFailTheBootstrapForGoodListingEachFailure() {
+    Cluster c = clusters.grow(24, 3);
+    Address a = c.node(0).contact().address();
+    Address b = c.node(1).contact().address();
+    KadNode joiner = c.await(c.builder().transport(incompatible(c, Set.of(a, b))).start());
+    c.nodes.add(joiner);
+
+    // A retry only repeats it: no retry filtered on isTransient() goes on.
+    assertThatThrownBy(() -> c.await(joiner.bootstrap(List.of(b, a))))
+        .isInstanceOfSatisfying(
+            NoSeedAnsweredException.class,
+            e -> {
+              assertThat(e.isTransient()).isFalse();
+              assertThat(e.seedFailures().keySet()).containsExactly(b, a);
+              assertThat(e.seedFailures().values())
+                  .allSatisfy(
+                      f ->
+                          assertThat(f)
+                              .isInstanceOf(IncompatiblePeerException.class)
+                              .hasMessageContaining("does not fit"));
+              assertThat(e.seedFailures().get(a)).hasMessageContaining(a.toString());
+            })
+        .hasMessageStartingWith("no seed answered: [" + b + " (");
+  }
+
+  @Test
+  void aSeedThatDoesNotFitBesideADeadOneLeavesTheBootstrapTransient() {
+    Cluster c = clusters.grow(25, 3);
+    Address misfit = c.node(0).contact().address();
+    Address dead = c.node(1).contact().address();
+    c.network.kill(dead);
+    KadNode joiner = c.await(c.builder().transport(incompatible(c, Set.of(misfit))).start());
+    c.nodes.add(joiner);
+    Address own = joiner.contact().address();
+
+    // The dead seed may come up: a retry may join through it.
+    assertThatThrownBy(() -> c.await(joiner.bootstrap(List.of(misfit, own, dead))))
+        .isInstanceOfSatisfying(
+            NoSeedAnsweredException.class,
+            e -> {
+              assertThat(e.isTransient()).isTrue();
+              assertThat(e.selfSeeds()).containsExactly(own);
+              assertThat(e.seedFailures().keySet()).containsExactly(misfit, dead);
+              assertThat(e.seedFailures().get(misfit))
+                  .isInstanceOf(IncompatiblePeerException.class);
+              assertThat(e.seedFailures().get(dead))
+                  .isInstanceOf(KadException.class)
+                  .isNotInstanceOf(IncompatiblePeerException.class)
+                  .matches(f -> ((KadException) f).isTransient());
+            });
+  }
+
+  /** A transport whose requests to {@code misfits} fail as to peers whose settings do not fit. */
+  private static Transport incompatible(Cluster c, Set<Address> misfits) {
+    return new ForwardingTransport(c.network.newTransport()) {
+      @Override
+      public Mono<Response> send(Address to, Request request) {
+        return misfits.contains(to)
+            ? Mono.error(new IncompatiblePeerException("peer at " + to + " does not fit this node"))
+            : super.send(to, request);
+      }
+    };
   }
 
   @Test

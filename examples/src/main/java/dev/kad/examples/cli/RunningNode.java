@@ -2,13 +2,13 @@ package dev.kad.examples.cli;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
-import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
@@ -25,8 +25,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -48,23 +46,13 @@ final class RunningNode implements AutoCloseable {
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
   private final KadNode node;
-  private final SendFailures failures;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CountDownLatch closed = new CountDownLatch(1);
   private final Thread hook;
 
   /** Wraps a started node; {@link #start} registers the shutdown hook, tests use this alone. */
   RunningNode(KadNode node) {
-    this(node, null);
-  }
-
-  /**
-   * Wraps a started node whose transport is {@code failures}, which tells {@link #joinRetrying} the
-   * seeds whose settings do not fit this node's; null when it is not known.
-   */
-  private RunningNode(KadNode node, SendFailures failures) {
     this.node = node;
-    this.failures = failures;
     this.hook =
         new Thread(
             () -> {
@@ -94,25 +82,10 @@ final class RunningNode implements AutoCloseable {
       Duration connectTimeout,
       RandomGenerator random,
       Duration timeout) {
-    AtomicReference<SendFailures> failures = new AtomicReference<>();
     KadNode node =
         startNode(
-            config,
-            "kad",
-            id,
-            host,
-            port,
-            advertise,
-            2,
-            tls,
-            connectTimeout,
-            transport -> {
-              failures.set(new SendFailures(transport));
-              return failures.get();
-            },
-            random,
-            timeout);
-    RunningNode running = new RunningNode(node, failures.get());
+            config, "kad", id, host, port, advertise, 2, tls, connectTimeout, random, timeout);
+    RunningNode running = new RunningNode(node);
     Runtime.getRuntime().addShutdownHook(running.hook);
     return running;
   }
@@ -156,23 +129,12 @@ final class RunningNode implements AutoCloseable {
       RandomGenerator random,
       Duration timeout) {
     return startNode(
-        config,
-        name,
-        id,
-        host,
-        port,
-        advertise,
-        eventLoopThreads,
-        tls,
-        null,
-        UnaryOperator.identity(),
-        random,
-        timeout);
+        config, name, id, host, port, advertise, eventLoopThreads, tls, null, random, timeout);
   }
 
   /**
    * Starts a node on a TCP transport, as the other overloads do, with the transport's connect
-   * timeout when {@code connectTimeout} is set, and on what {@code wrap} makes of the transport.
+   * timeout when {@code connectTimeout} is set.
    */
   private static KadNode startNode(
       KadConfig config,
@@ -184,7 +146,6 @@ final class RunningNode implements AutoCloseable {
       int eventLoopThreads,
       TcpTls tls,
       Duration connectTimeout,
-      UnaryOperator<Transport> wrap,
       RandomGenerator random,
       Duration timeout) {
     NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
@@ -214,12 +175,7 @@ final class RunningNode implements AutoCloseable {
     TcpTransport transport = TcpTransport.create(built);
     try {
       return Await.of(
-          KadNodes.builder()
-              .config(config)
-              .transport(wrap.apply(transport))
-              .id(nodeId)
-              .random(random)
-              .start(),
+          KadNodes.builder().config(config).transport(transport).id(nodeId).random(random).start(),
           timeout,
           "starting a node on " + host + ":" + port);
     } catch (RuntimeException e) {
@@ -260,9 +216,10 @@ final class RunningNode implements AutoCloseable {
    * attempt is logged once at WARN, with the engine's reason for each seed and the time to the next
    * attempt; the join is logged at INFO.
    *
-   * <p>A seed whose settings do not fit this node's ({@link SendFailures#mismatch(Address)}: TLS on
-   * one side only, another wire format, protocol version or id width, a certificate the other side
-   * does not trust) fails every attempt alike: it is logged once at WARN and not dialed again while
+   * <p>A seed whose settings do not fit this node's (its failure in {@link
+   * NoSeedAnsweredException#seedFailures()} is an {@link IncompatiblePeerException}: TLS on one
+   * side only, another wire format, protocol version or id width, a certificate the other side does
+   * not trust) fails every attempt alike: it is logged once at WARN and not dialed again while
    * other seeds failed in a way a retry may mend. When every seed that is not this node itself
    * fails so, the joining ends at once with a {@link CliException} naming each and why.
    *
@@ -355,15 +312,15 @@ final class RunningNode implements AutoCloseable {
       Map<Address, String> misfits,
       Set<Address> selves) {
     selves.addAll(failure.selfSeeds());
+    Map<Address, Throwable> seedFailures = failure.seedFailures();
     Map<Address, String> found = new LinkedHashMap<>();
     boolean mendable = false;
     for (Address a : tried) {
       if (selves.contains(a)) {
         continue;
       }
-      String why = failures == null ? null : failures.mismatch(a);
-      if (why != null && seeds.contains(a)) {
-        found.put(a, why);
+      if (seedFailures.get(a) instanceof IncompatiblePeerException misfit && seeds.contains(a)) {
+        found.put(a, misfit.getMessage());
       } else {
         // not up yet, unreachable, or a node that reached this one (whose settings fit)
         mendable = true;

@@ -2,6 +2,7 @@ package dev.kad.transport.tcp;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
 import dev.kad.api.InvalidMessageException;
 import dev.kad.api.KadException;
 import dev.kad.api.UnreachableContactException;
@@ -136,7 +137,13 @@ final class PeerConnection {
    * handshake or session failed, or (on a dialed connection) this side refused the peer's preface;
    * null while neither happened.
    */
-  private volatile String unusable;
+  private volatile Unusable unusable;
+
+  /**
+   * Why no request can go over a connection, and whether because the peer's settings and this
+   * node's do not fit ({@link IncompatiblePeerException}, which no retry mends).
+   */
+  private record Unusable(String message, boolean incompatible) {}
 
   PeerConnection(
       Channel channel,
@@ -244,15 +251,16 @@ final class PeerConnection {
   }
 
   /**
-   * Records why this side refuses the peer, before it closes the connection: its pending requests
-   * fail with {@code reason} as their message, and are not sent again (another connection to the
-   * peer would be refused the same way).
+   * Records why this side refuses the peer, a kad node whose settings do not fit this node's,
+   * before it closes the connection: its pending requests fail with {@link
+   * IncompatiblePeerException} and {@code reason} as their message, and are not sent again (another
+   * connection to the peer would be refused the same way).
    *
    * @param reason names the peer's address and what is wrong, e.g. {@code "peer at 192.0.2.7:7000
    *     speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON"}
    */
   void refusedPeer(String reason) {
-    unusable(reason);
+    unusable(reason, true);
   }
 
   /**
@@ -260,23 +268,35 @@ final class PeerConnection {
    * message}, and are not sent again (another connection would fail the same way).
    *
    * @param message names the peer's address and what failed
+   * @param incompatible whether the settings of the peer and of this node do not fit (TLS on one
+   *     side only, a certificate one side does not trust): the requests fail with {@link
+   *     IncompatiblePeerException}, else with a transient {@link UnreachableContactException}
    */
-  void tlsFailed(String message) {
-    unusable(message);
+  void tlsFailed(String message, boolean incompatible) {
+    unusable(message, incompatible);
   }
 
   /** The first reason wins: a close that follows a failure does not hide it. */
-  private void unusable(String message) {
+  private void unusable(String message, boolean incompatible) {
     if (unusable == null) {
-      unusable = message;
+      unusable = new Unusable(message, incompatible);
     }
   }
 
   /**
-   * Why no request can go over this connection, or null: {@link #tlsFailed}, {@link #refusedPeer}.
+   * What a request fails with when no request can go over this connection ({@link #tlsFailed},
+   * {@link #refusedPeer}), or null while it can.
+   *
+   * @param cause the underlying failure, or null
    */
-  String unusable() {
-    return unusable;
+  UnreachableContactException unusable(Throwable cause) {
+    Unusable why = unusable;
+    if (why == null) {
+      return null;
+    }
+    return why.incompatible()
+        ? new IncompatiblePeerException(why.message(), cause)
+        : new UnreachableContactException(why.message(), cause);
   }
 
   /** Whether new requests may use this connection: open and not retired. */
@@ -332,9 +352,8 @@ final class PeerConnection {
       return null;
     }
     KadException cause = closeCause;
-    String why = unusable;
-    if (cause == null && why != null) {
-      cause = new UnreachableContactException(why);
+    if (cause == null) {
+      cause = unusable(null);
     }
     return cause != null ? cause : new NotSent(this, "it closed before the request was written");
   }
@@ -595,9 +614,8 @@ final class PeerConnection {
   void onChannelClosed() {
     open = false;
     KadException cause = closeCause;
-    String why = unusable;
-    if (cause == null && why != null) {
-      cause = new UnreachableContactException(why);
+    if (cause == null) {
+      cause = unusable(null);
     }
     if (cause != null) {
       failPending(cause);

@@ -16,10 +16,11 @@ import java.util.List;
  * <ul>
  *   <li>Accepting: the dialer is a kad node without TLS. This side writes its own preface in
  *       plaintext with {@link Preface#TLS_REQUIRED}, so that the dialer fails its requests with
- *       "requires TLS", then ends its output; the connection closes when the dialer closes it, or
- *       at the TLS handshake's timeout.
+ *       "requires TLS" ({@link dev.kad.api.IncompatiblePeerException}), then ends its output; the
+ *       connection closes when the dialer closes it, or at the TLS handshake's timeout.
  *   <li>Dialing: the acceptor is a kad node without TLS, which answered the ClientHello with its
- *       preface ({@link Preface#check} names TLS for it). The requests fail with "has TLS off".
+ *       preface ({@link Preface#check} names TLS for it). The requests fail with "has TLS off", an
+ *       {@link dev.kad.api.IncompatiblePeerException}.
  * </ul>
  *
  * <p>Either way it is one {@link Violation#TLS}, counted and logged once, and the bytes are not
@@ -60,7 +61,7 @@ final class PlaintextKadPeer extends ByteToMessageDecoder {
         peer.inbound()
             ? "is a kad node without TLS, and this node requires TLS"
             : "has TLS off (it answered in plaintext), and this node requires TLS";
-    peer.tlsFailed("peer at " + HostPort.of(ctx.channel().remoteAddress()) + " " + said);
+    peer.tlsFailed("peer at " + HostPort.of(ctx.channel().remoteAddress()) + " " + said, true);
     metrics.violation(Violation.TLS, ctx.channel().remoteAddress(), "peer " + said);
     if (!peer.inbound()) {
       peer.closeChannel();

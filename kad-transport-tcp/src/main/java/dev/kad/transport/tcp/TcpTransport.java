@@ -2,6 +2,7 @@ package dev.kad.transport.tcp;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadTimeoutException;
@@ -75,16 +76,18 @@ import reactor.netty.tcp.TcpServer;
  * big-endian length and a body {@code {"rid": n, "msg": {"type": ..., ...}}}. Peers of another
  * format, version or id width do not talk: the acceptor answers the dialer's preface with its own
  * before it closes, and both sides count and log the bad preface, the dialer failing its requests
- * with {@link UnreachableContactException} naming both sides' format, version or width ({@code peer
- * at 192.0.2.7:7000 speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON}). A
- * node of a release before the width flag states no width and is let in, as before (one of another
- * width is then closed at its first message, as malformed). A wrong preface, a length over {@code
- * maxFrameBytes}, a body that does not decode strictly, a response to a request id never sent, a
- * peer that does not read (its backlog over {@code maxPendingWriteBytes}, or the largest backlog
- * while all backlogs together are over {@code maxTotalPendingWriteBytes}) and a connection over
- * {@code maxInboundConnections} or {@code maxInboundConnectionsPerIp} each close that one
- * connection, log one WARN line (rate-limited) and bump a counter of {@link #stats()}; every other
- * connection carries on.
+ * with {@link IncompatiblePeerException} (not transient) naming both sides' format, version or
+ * width ({@code peer at 192.0.2.7:7000 speaks kad protocol v2 with format CBOR but this node speaks
+ * v2 with JSON}); so do a node with TLS and one without, and a TLS handshake that fails over a
+ * certificate. A peer that is not a kad node at all fails them with a transient {@link
+ * UnreachableContactException}, as a closed connection. A node of a release before the width flag
+ * states no width and is let in, as before (one of another width is then closed at its first
+ * message, as malformed). A wrong preface, a length over {@code maxFrameBytes}, a body that does
+ * not decode strictly, a response to a request id never sent, a peer that does not read (its
+ * backlog over {@code maxPendingWriteBytes}, or the largest backlog while all backlogs together are
+ * over {@code maxTotalPendingWriteBytes}) and a connection over {@code maxInboundConnections} or
+ * {@code maxInboundConnectionsPerIp} each close that one connection, log one WARN line
+ * (rate-limited) and bump a counter of {@link #stats()}; every other connection carries on.
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
@@ -473,8 +476,10 @@ public final class TcpTransport implements Transport {
    * <p>Subscribing reuses the open connection to {@code to} or dials one, then writes the request.
    * The {@code Mono} emits the response (possibly a {@link Response.Failure}) on an event loop, or
    * errors with {@link UnreachableContactException} when the peer cannot be dialed or the
-   * connection closes before the answer, {@link KadTimeoutException} after {@code requestTimeout}
-   * (dialing included, measured on the options' scheduler), {@link
+   * connection closes before the answer ({@link IncompatiblePeerException}, not transient, when the
+   * peer's settings and this node's do not fit: TLS on one side only, another format, version or id
+   * width, a certificate one side does not trust), {@link KadTimeoutException} after {@code
+   * requestTimeout} (dialing included, measured on the options' scheduler), {@link
    * dev.kad.api.InvalidMessageException} when the request does not fit in {@code maxFrameBytes},
    * and {@link NodeClosedException} after {@link #close()} (at once, also while the peer is still
    * being dialed or its host name looked up). Cancelling forgets the request; a dial in progress is
@@ -627,11 +632,8 @@ public final class TcpTransport implements Transport {
                       if (f.isSuccess()) {
                         sink.success(pc);
                       } else {
-                        String why = pc.unusable();
-                        sink.error(
-                            new UnreachableContactException(
-                                why != null ? why : TlsFailures.handshakeFailed(pc, f.cause()),
-                                f.cause()));
+                        UnreachableContactException why = pc.unusable(f.cause());
+                        sink.error(why != null ? why : TlsFailures.handshakeFailure(pc, f.cause()));
                       }
                     }));
   }

@@ -663,9 +663,11 @@ public record TcpTransportOptions(
      * connectTimeout}, and, when {@link TcpTls#requireClientAuth()}, present a certificate the
      * trust material accepts; otherwise its connection is closed ({@code tlsFailures}). A dial
      * waits for the handshake, so a request to a peer whose handshake failed fails with {@link
-     * dev.kad.api.UnreachableContactException} naming the reason. Every node of a network must have
-     * TLS on, or off. The material can be replaced in the running transport ({@link
-     * TcpTransport#updateTls}); TLS itself cannot be turned on or off there.
+     * dev.kad.api.UnreachableContactException} naming the reason: an {@link
+     * dev.kad.api.IncompatiblePeerException}, not transient, when the peer has TLS off or one side
+     * does not trust the other's certificate. Every node of a network must have TLS on, or off. The
+     * material can be replaced in the running transport ({@link TcpTransport#updateTls}); TLS
+     * itself cannot be turned on or off there.
      *
      * @param tls the key, trust and verification settings
      * @return this builder

@@ -1,5 +1,7 @@
 package dev.kad.transport.tcp;
 
+import dev.kad.api.IncompatiblePeerException;
+import dev.kad.api.UnreachableContactException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
@@ -7,6 +9,10 @@ import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.nio.channels.ClosedChannelException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,10 +25,26 @@ import org.slf4j.LoggerFactory;
  * connection closed. The exceptions the {@code SslHandler} raises for it stop here, so
  * reactor-netty does not log them again as unexpected errors. Only on connections with TLS: the
  * plaintext pipeline has no such handler.
+ *
+ * <p>A failure over a certificate (one side does not trust the other's, or its name does not fit)
+ * is a setting of one of the nodes, which no retry mends: the requests fail with {@link
+ * IncompatiblePeerException}. Any other (a timeout, a close during the handshake, a peer that does
+ * not speak TLS) may pass: they fail with a transient {@link UnreachableContactException}.
  */
 final class TlsFailures extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(TlsFailures.class);
+
+  /**
+   * The TLS alerts a peer sends when it refuses this node's certificate, by the names the JDK's TLS
+   * layer gives them in its message ({@code Received fatal alert: bad_certificate}): a TLS 1.3
+   * server sends them after the client considers the handshake done, so on the client they arrive
+   * without a certificate exception as their cause.
+   */
+  private static final Pattern CERTIFICATE_ALERT =
+      Pattern.compile(
+          "\\b(bad_certificate|unsupported_certificate|certificate_revoked|certificate_expired"
+              + "|certificate_unknown|unknown_ca|certificate_required)\\b");
 
   private final PeerConnection peer;
   private final TransportMetrics metrics;
@@ -42,9 +64,9 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
         // sends an alert, a plaintext one its preface). Not a violation, or every probe would be a
         // WARN line and a dropped connection.
         log.debug("{}: closed before a TLS handshake", peer);
-        fail(ctx, handshakeFailed(peer, done.cause()), false);
+        fail(ctx, handshakeFailed(peer, done.cause()), false, false);
       } else {
-        fail(ctx, handshakeFailed(peer, done.cause()), true);
+        fail(ctx, handshakeFailed(peer, done.cause()), untrusted(done.cause()), true);
       }
     }
     super.userEventTriggered(ctx, evt);
@@ -56,7 +78,11 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
         cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     if (e instanceof SSLException || failed) {
       // The handshake's failure, reported by its event, or an alert that ends the session.
-      fail(ctx, "TLS with " + HostPort.of(peer.remote()) + " failed: " + reason(e), true);
+      fail(
+          ctx,
+          "TLS with " + HostPort.of(peer.remote()) + " failed: " + reason(e),
+          untrusted(e),
+          true);
       log.debug("{}: TLS error", peer, e);
       return;
     }
@@ -64,15 +90,17 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Records {@code message} for the connection's requests, counts and logs a violation unless
-   * {@code counted} is false or this side closed it, and closes it.
+   * Records {@code message} for the connection's requests, {@code incompatible} when over a
+   * certificate, counts and logs a violation unless {@code counted} is false or this side closed
+   * it, and closes it.
    */
-  private void fail(ChannelHandlerContext ctx, String message, boolean counted) {
+  private void fail(
+      ChannelHandlerContext ctx, String message, boolean incompatible, boolean counted) {
     if (failed) {
       return;
     }
     failed = true;
-    peer.tlsFailed(message);
+    peer.tlsFailed(message, incompatible);
     if (counted && !peer.closedByUs()) {
       metrics.violation(Violation.TLS, ctx.channel().remoteAddress(), message);
     }
@@ -82,6 +110,44 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
   /** What a failed handshake's requests fail with: the peer's address and the TLS layer's words. */
   static String handshakeFailed(PeerConnection peer, Throwable cause) {
     return "TLS handshake with " + HostPort.of(peer.remote()) + " failed: " + reason(cause);
+  }
+
+  /**
+   * What the requests of a dial whose handshake failed with {@code cause} fail with, when this
+   * handler has not recorded why: {@link IncompatiblePeerException} over a certificate, else a
+   * transient {@link UnreachableContactException}.
+   */
+  static UnreachableContactException handshakeFailure(PeerConnection peer, Throwable cause) {
+    String message = handshakeFailed(peer, cause);
+    return untrusted(cause)
+        ? new IncompatiblePeerException(message, cause)
+        : new UnreachableContactException(message, cause);
+  }
+
+  /**
+   * Whether a TLS failure is over a certificate, which no retry mends until a node is given other
+   * key or trust material: a certificate exception among its causes (this side refused the peer's
+   * certificate: not signed by a trusted CA, expired, not naming the dialed host), or a certificate
+   * alert from the peer (the peer refused this side's).
+   */
+  static boolean untrusted(Throwable failure) {
+    int depth = 0;
+    for (Throwable e = failure; e != null && depth < 32; e = e.getCause(), depth++) {
+      if (e instanceof CertificateException
+          || e instanceof CertPathBuilderException
+          || e instanceof CertPathValidatorException) {
+        return true;
+      }
+      if (e instanceof SSLException
+          && e.getMessage() != null
+          && CERTIFICATE_ALERT.matcher(e.getMessage()).find()) {
+        return true;
+      }
+      if (e.getCause() == e) {
+        break;
+      }
+    }
+    return false;
   }
 
   /** What a user can act on: the TLS layer's own words, not the innermost cause's. */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
+import dev.kad.api.KadException;
 import dev.kad.api.message.Message;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -195,7 +197,11 @@ class FrameDecoderTest {
               channel.writeInbound(required);
             })
         .expectErrorSatisfies(
-            e -> assertThat(e).hasMessageContaining("requires TLS, which this node has off"))
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IncompatiblePeerException.class)
+                    .hasMessageContaining("requires TLS, which this node has off")
+                    .matches(u -> !((KadException) u).isTransient(), "is not transient"))
         .verify(Duration.ofSeconds(10));
   }
 }

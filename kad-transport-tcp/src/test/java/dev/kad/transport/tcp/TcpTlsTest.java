@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
+import dev.kad.api.IncompatiblePeerException;
+import dev.kad.api.KadException;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -111,13 +113,31 @@ class TcpTlsTest {
         .verify(BOUND);
   }
 
+  /** A request to {@code to} fails naming {@code reason}, in a way a retry may mend. */
   private static void assertUnreachable(TcpTransport client, Address to, String reason) {
     StepVerifier.create(client.send(to, ping(client)))
         .expectErrorSatisfies(
             e ->
                 assertThat(e)
                     .isInstanceOf(UnreachableContactException.class)
-                    .hasMessageContaining(reason))
+                    .isNotInstanceOf(IncompatiblePeerException.class)
+                    .hasMessageContaining(reason)
+                    .matches(u -> ((KadException) u).isTransient(), "is transient"))
+        .verify(BOUND);
+  }
+
+  /**
+   * A request to {@code to} fails naming {@code reason}, as to a peer whose settings do not fit: no
+   * retry mends it.
+   */
+  private static void assertIncompatible(TcpTransport client, Address to, String reason) {
+    StepVerifier.create(client.send(to, ping(client)))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IncompatiblePeerException.class)
+                    .hasMessageContaining(reason)
+                    .matches(u -> !((KadException) u).isTransient(), "is not transient"))
         .verify(BOUND);
   }
 
@@ -176,7 +196,7 @@ class TcpTlsTest {
   void aPeerWithoutTlsIsToldThatTheNodeRequiresTlsAndTheNodeServesOthers() {
     TcpTransport server = tlsNode();
     TcpTransport plain = started(b -> {});
-    assertUnreachable(
+    assertIncompatible(
         plain,
         server.localAddress(),
         "peer at 127.0.0.1:" + server.localAddress().port() + " requires TLS");
@@ -190,7 +210,7 @@ class TcpTlsTest {
   void aNodeWithTlsDialingOneWithoutFailsNamingTls() {
     TcpTransport plain = started(b -> {});
     TcpTransport client = tlsNode();
-    assertUnreachable(
+    assertIncompatible(
         client,
         plain.localAddress(),
         "peer at 127.0.0.1:" + plain.localAddress().port() + " has TLS off");
@@ -223,7 +243,7 @@ class TcpTlsTest {
     TcpTransport stranger = started(b -> b.tls(cluster(strangerCert.keyStore()).build()));
     // In TLS 1.3 the dialer's handshake is done before the node checks its certificate: the alert
     // that follows fails the request, naming it.
-    assertUnreachable(stranger, server.localAddress(), "TLS");
+    assertIncompatible(stranger, server.localAddress(), "TLS");
     assertTlsFailureCounted(server);
     assertAnswers(tlsNode(), server);
   }
@@ -233,7 +253,7 @@ class TcpTlsTest {
     TcpTransport stranger =
         started(b -> b.tls(cluster(strangerCert.keyStore()).requireClientAuth(false).build()));
     TcpTransport client = tlsNode();
-    assertUnreachable(client, stranger.localAddress(), "TLS handshake with 127.0.0.1:");
+    assertIncompatible(client, stranger.localAddress(), "TLS handshake with 127.0.0.1:");
     assertTlsFailureCounted(client);
   }
 
@@ -307,7 +327,7 @@ class TcpTlsTest {
     TcpTransport checking =
         started(b -> b.tls(cluster(node.keyStore()).endpointIdentification(true).build()));
     assertAnswers(checking, named);
-    assertUnreachable(checking, elsewhere.localAddress(), "TLS handshake with 127.0.0.1:");
+    assertIncompatible(checking, elsewhere.localAddress(), "TLS handshake with 127.0.0.1:");
     // Off by default: membership of the cluster is what counts.
     assertAnswers(tlsNode(), elsewhere);
   }

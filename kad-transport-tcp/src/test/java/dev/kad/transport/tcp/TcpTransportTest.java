@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.IncompatiblePeerException;
 import dev.kad.api.InvalidMessageException;
+import dev.kad.api.KadException;
 import dev.kad.api.KadTimeoutException;
 import dev.kad.api.Key;
 import dev.kad.api.NodeClosedException;
@@ -920,7 +922,8 @@ class TcpTransportTest implements TransportContract {
         .expectErrorSatisfies(
             e ->
                 assertThat(e)
-                    .isInstanceOf(UnreachableContactException.class)
+                    .isInstanceOf(IncompatiblePeerException.class)
+                    .matches(u -> !((KadException) u).isTransient(), "is not transient")
                     .hasMessage(
                         "peer at "
                             + server.localAddress()
@@ -950,7 +953,8 @@ class TcpTransportTest implements TransportContract {
         .expectErrorSatisfies(
             e ->
                 assertThat(e)
-                    .isInstanceOf(UnreachableContactException.class)
+                    .isInstanceOf(IncompatiblePeerException.class)
+                    .matches(u -> !((KadException) u).isTransient(), "is not transient")
                     .hasMessage(
                         "peer at "
                             + wide.localAddress()
@@ -960,7 +964,8 @@ class TcpTransportTest implements TransportContract {
         .expectErrorSatisfies(
             e ->
                 assertThat(e)
-                    .isInstanceOf(UnreachableContactException.class)
+                    .isInstanceOf(IncompatiblePeerException.class)
+                    .matches(u -> !((KadException) u).isTransient(), "is not transient")
                     .hasMessage(
                         "peer at "
                             + narrow.localAddress()
