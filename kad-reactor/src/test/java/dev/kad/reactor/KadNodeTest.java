@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.IncompatiblePeerException;
+import dev.kad.api.InvalidMessageException;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
@@ -329,6 +330,55 @@ class KadNodeTest {
                   .isNotInstanceOf(IncompatiblePeerException.class)
                   .matches(f -> ((KadException) f).isTransient());
             });
+  }
+
+  @Test
+  void aSeedsRefusalOrOddAnswerIsListedByWhetherARetryMayHelp() {
+    Cluster c = clusters.grow(26, 3);
+    Address invalid = c.node(0).contact().address();
+    Address limited = c.node(1).contact().address();
+    Address odd = c.node(2).contact().address();
+    Transport answering =
+        new ForwardingTransport(c.network.newTransport()) {
+          @Override
+          public Mono<Response> send(Address to, Request request) {
+            return super.send(to, request)
+                .map(
+                    r ->
+                        to.equals(invalid)
+                            ? new Response.Failure(r.sender(), Response.Code.INVALID, "not for me")
+                            : to.equals(limited)
+                                ? new Response.Failure(
+                                    r.sender(), Response.Code.RATE_LIMITED, "slow down")
+                                : to.equals(odd)
+                                    ? new Response.NodesFound(r.sender(), List.of())
+                                    : r);
+          }
+        };
+    KadNode joiner = c.await(c.builder().transport(answering).start());
+    c.nodes.add(joiner);
+
+    assertThatThrownBy(() -> c.await(joiner.bootstrap(List.of(invalid, limited, odd))))
+        .isInstanceOfSatisfying(
+            NoSeedAnsweredException.class,
+            e -> {
+              // A rate-limited seed may take this node later.
+              assertThat(e.isTransient()).isTrue();
+              assertThat(e.seedFailures().get(invalid))
+                  .isInstanceOf(IncompatiblePeerException.class)
+                  .hasMessage("seed at " + invalid + " refused the ping: INVALID: not for me");
+              assertThat(e.seedFailures().get(limited))
+                  .isInstanceOf(UnreachableContactException.class)
+                  .isNotInstanceOf(IncompatiblePeerException.class)
+                  .hasMessageContaining("RATE_LIMITED");
+              assertThat(e.seedFailures().get(odd))
+                  .isInstanceOf(InvalidMessageException.class)
+                  .hasMessage("seed at " + odd + " answered the ping with NodesFound");
+            });
+    // Without the rate-limited seed, no retry helps.
+    assertThatThrownBy(() -> c.await(joiner.bootstrap(List.of(invalid, odd))))
+        .isInstanceOfSatisfying(
+            NoSeedAnsweredException.class, e -> assertThat(e.isTransient()).isFalse());
   }
 
   /** A transport whose requests to {@code misfits} fail as to peers whose settings do not fit. */
