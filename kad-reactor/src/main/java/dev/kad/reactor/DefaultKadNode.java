@@ -966,9 +966,9 @@ final class DefaultKadNode implements KadNode {
                                   .doOnSuccess(
                                       v ->
                                           log.info(
-                                              "node={} bootstrapped: {} contacts",
+                                              "node={} bootstrapped: {}",
                                               id.toShortHex(),
-                                              table.size()));
+                                              contacts(table.size())));
                             }
                             if (selves.containsAll(copy)) {
                               log.info(
@@ -1135,6 +1135,11 @@ final class DefaultKadNode implements KadNode {
       return new InvalidMessageException(message);
     }
     return new IncompatiblePeerException(message);
+  }
+
+  /** A count of contacts as said in a log line: {@code 1 contact}, {@code 3 contacts}. */
+  private static String contacts(int n) {
+    return n == 1 ? "1 contact" : n + " contacts";
   }
 
   /** Each seed with the reason it did not help, in the order given. */

@@ -37,6 +37,7 @@ import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -52,6 +53,7 @@ import reactor.core.scheduler.Schedulers;
 @AutoConfiguration
 @EnableConfigurationProperties(KadProperties.class)
 @ConditionalOnProperty(prefix = "kad", name = "enabled", matchIfMissing = true)
+@Import(UnknownKadProperties.class)
 public class KadAutoConfiguration {
 
   private static final Logger log = LoggerFactory.getLogger(KadAutoConfiguration.class);

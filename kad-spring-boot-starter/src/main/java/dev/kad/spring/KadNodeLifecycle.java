@@ -19,7 +19,11 @@ import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationContextAware;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -63,8 +67,14 @@ import reactor.util.retry.Retry;
  * again. Starting the context again resumes joining when the node has not joined or has since lost
  * every contact, and resumes the checks. The node closes only when the context closes: {@link
  * #close()} is this bean's destroy method.
+ *
+ * <p>{@link #closing()} completes as soon as the context begins to close, before the web server's
+ * graceful shutdown waits for the requests in flight: an application ends its own endless streams
+ * with it ({@code node.watch(key).takeUntilOther(lifecycle.closing())}), which would otherwise hold
+ * that shutdown for its whole timeout, since the node itself closes only after it.
  */
-public class KadNodeLifecycle implements SmartLifecycle {
+public class KadNodeLifecycle
+    implements SmartLifecycle, ApplicationListener<ContextClosedEvent>, ApplicationContextAware {
 
   /**
    * The phase: below Spring Boot's web server lifecycles (graceful shutdown at {@code DEFAULT_PHASE
@@ -104,6 +114,12 @@ public class KadNodeLifecycle implements SmartLifecycle {
 
   /** Sets not yet emitted; the thread that takes it from zero emits until it is zero again. */
   private final AtomicInteger emitting = new AtomicInteger();
+
+  /** Completed when the context begins to close, or this lifecycle closes the node. */
+  private final Sinks.Empty<Void> closing = Sinks.empty();
+
+  /** The context whose closing {@link #closing()} tells; null outside one. */
+  private volatile ApplicationContext context;
 
   private volatile Disposable joining;
   private volatile boolean running;
@@ -255,6 +271,47 @@ public class KadNodeLifecycle implements SmartLifecycle {
   }
 
   /**
+   * Completes when the application context begins to close, at once when it has: before any
+   * lifecycle stops, so before the web server's graceful shutdown waits for the requests in flight,
+   * and while the node is still open. A lifecycle made outside a context completes it when it
+   * closes the node ({@link #close()}). Stopping or pausing the context does not complete it, nor
+   * does a child context closing. End an application's own endless streams with it, such as a watch
+   * served as server-sent events: {@code node.watch(key).takeUntilOther(lifecycle.closing())};
+   * otherwise such a stream holds graceful shutdown for its whole timeout, as the node closes only
+   * after the web server.
+   *
+   * @return completes, empty, when the context begins to close; never errors; each subscriber, a
+   *     late one too, is told
+   */
+  public Mono<Void> closing() {
+    return closing.asMono();
+  }
+
+  /** Remembers the context whose {@link ContextClosedEvent} {@link #closing()} waits for. */
+  @Override
+  public void setApplicationContext(ApplicationContext applicationContext) {
+    this.context = applicationContext;
+  }
+
+  /**
+   * Completes {@link #closing()} when this lifecycle's own context closes. A child context's event
+   * (a management context, a refresh scope) is published to the parent's listeners too: it is
+   * ignored.
+   */
+  @Override
+  public void onApplicationEvent(ContextClosedEvent event) {
+    ApplicationContext own = context;
+    if (own == null || event.getApplicationContext() == own) {
+      endClosing();
+    }
+  }
+
+  private void endClosing() {
+    // Only ever completed, from the closing thread or close(): a lost race is the same outcome.
+    closing.tryEmitEmpty();
+  }
+
+  /**
    * Sets the status and tells {@link #statuses()}. Subscribers run outside any lock, on the thread
    * that drains: a set while another thread emits is emitted by that thread, which always emits the
    * latest status, so concurrent sets never leave an older status last.
@@ -364,7 +421,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
                       .maxBackoff(MAX_RETRY_DELAY)
                       .filter(e -> !(e instanceof NodeClosedException) && needsJoin())
                       .scheduler(scheduler))
-              .doOnSuccess(v -> done(attempts.get(), rejoin))
+              .doOnSuccess(v -> joined(attempts.get(), rejoin))
               .onErrorResume(
                   e -> !(e instanceof NodeClosedException),
                   e -> {
@@ -381,6 +438,24 @@ public class KadNodeLifecycle implements SmartLifecycle {
                         .doOnSuccess(v -> done(attempts.get(), rejoin));
                   });
         });
+  }
+
+  /**
+   * Records a join through a seed, telling which seed answered when it took more than one attempt
+   * (the engine tells of every bootstrap, not of the attempts before it).
+   */
+  private void joined(int attempts, boolean rejoin) {
+    int contacts = node.stats().contacts();
+    if (attempts > 1 && contacts > 0) {
+      List<Address> known = node.routingTable().contacts().stream().map(c -> c.address()).toList();
+      List<Address> through = seeds.stream().filter(known::contains).toList();
+      log.info(
+          "kad node {} joined through {} at attempt {}",
+          node.id().toShortHex(),
+          through.size() == 1 ? through.get(0) : through.isEmpty() ? seeds : through,
+          attempts);
+    }
+    done(attempts, rejoin);
   }
 
   /**
@@ -520,12 +595,32 @@ public class KadNodeLifecycle implements SmartLifecycle {
           e.getMessage());
     } else {
       log.warn(
-          "kad node {} could not bootstrap from {}: {}; retrying, at least every {}",
+          "kad node {} could not bootstrap from {}: {}; retrying in about {}, backing off to at"
+              + " most {} (further failures at DEBUG)",
           node.id().toShortHex(),
           seeds,
           e.getMessage(),
-          MAX_RETRY_DELAY);
+          readable(FIRST_RETRY_DELAY),
+          readable(MAX_RETRY_DELAY));
     }
+  }
+
+  /**
+   * A duration as a person would say it, in the largest unit that divides it: {@code 1 s}, {@code 1
+   * min}, {@code 1500 ms}.
+   */
+  static String readable(Duration d) {
+    if (d.isZero() || d.toMillis() % 1000 != 0) {
+      return d.toMillis() + " ms";
+    }
+    long seconds = d.toSeconds();
+    if (seconds % 3600 == 0) {
+      return seconds / 3600 + " h";
+    }
+    if (seconds % 60 == 0) {
+      return seconds / 60 + " min";
+    }
+    return seconds + " s";
   }
 
   /**
@@ -552,6 +647,7 @@ public class KadNodeLifecycle implements SmartLifecycle {
   public Mono<Void> close() {
     return Mono.defer(
         () -> {
+          endClosing();
           stop();
           return node.close()
               .doOnError(

@@ -448,6 +448,7 @@ public class KadProperties implements Validator {
           p.health.silenceThreshold,
           v -> KadNodeLifecycle.checkSilenceThreshold("kad.health.silence-threshold", v));
     }
+    checkValueFitsFrame(errors, p);
     if (errors.hasErrors()) {
       return;
     }
@@ -461,6 +462,89 @@ public class KadProperties implements Validator {
       errors.reject(
           "kad.invalid",
           "kad.* settings disagree: " + inPropertyNames(String.valueOf(e.getMessage())));
+    }
+  }
+
+  /**
+   * The engine's rule that a signed value of {@code max-value-bytes} fits one message of {@code
+   * max-frame-bytes} beside k contacts, reported under {@code max-value-bytes} with the largest
+   * size that fits: the engine's own message names only one bound at a time (first that the value
+   * is at most the frame, then that it does not fit), so a user following the first would meet the
+   * second.
+   */
+  private static void checkValueFitsFrame(Errors errors, KadProperties p) {
+    for (String field : List.of("maxValueBytes", "maxFrameBytes", "k", "idBits")) {
+      if (errors.hasFieldErrors(field)) {
+        return;
+      }
+    }
+    int frame = intBytes("maxFrameBytes", p.maxFrameBytes);
+    long value = p.maxValueBytes.toBytes();
+    int largest = largestValueBytes(frame, p.k, p.idBits);
+    // None fits: k contacts fill the frame, which the engine's own message says.
+    if (largest < 1 || value <= largest) {
+      return;
+    }
+    errors.rejectValue(
+        "maxValueBytes",
+        "kad.invalid",
+        "kad.max-value-bytes must be at most "
+            + largest
+            + " bytes for kad.max-frame-bytes ("
+            + readable(p.maxFrameBytes)
+            + ") but was "
+            + readable(p.maxValueBytes)
+            + ": a signed value, encoded, must fit one message beside k = "
+            + p.k
+            + " contacts; raise kad.max-frame-bytes for larger values");
+  }
+
+  /** A size as it would be written: {@code 64KB}, {@code 1MB}, {@code 1000B}. */
+  static String readable(DataSize size) {
+    long bytes = size.toBytes();
+    if (bytes != 0 && bytes % (1 << 20) == 0) {
+      return bytes / (1 << 20) + "MB";
+    }
+    if (bytes != 0 && bytes % 1024 == 0) {
+      return bytes / 1024 + "KB";
+    }
+    return bytes + "B";
+  }
+
+  /**
+   * The largest value payload the engine accepts with this frame size, k and id width, found by
+   * asking the engine's own rule, so that the two never disagree; 0 when none fits.
+   */
+  static int largestValueBytes(int maxFrameBytes, int k, int idBits) {
+    int lo = 0;
+    int hi = maxFrameBytes;
+    while (lo < hi) {
+      int mid = (int) (((long) lo + hi + 1) / 2);
+      if (fits(maxFrameBytes, k, idBits, mid)) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
+  }
+
+  private static boolean fits(int maxFrameBytes, int k, int idBits, int valueBytes) {
+    return builds(
+        KadConfig.builder()
+            .idBits(idBits)
+            .k(k)
+            .maxFrameBytes(maxFrameBytes)
+            .maxValueBytes(valueBytes)
+            .maxStoredBytes(Long.MAX_VALUE));
+  }
+
+  private static boolean builds(KadConfig.Builder config) {
+    try {
+      config.build();
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

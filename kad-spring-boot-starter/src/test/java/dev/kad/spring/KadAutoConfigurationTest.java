@@ -369,6 +369,90 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void aValueSizeOverWhatOneMessageHoldsIsRefusedNamingTheLargestThatFitsAndTheFrameProperty() {
+    for (String size : List.of("1MB", "64KB")) {
+      runner
+          .withPropertyValues("kad.max-value-bytes=" + size)
+          .run(
+              context -> {
+                String message = context.getStartupFailure().getMessage();
+                StartupFailure.rootCause(context)
+                    .hasMessageContaining("kad.max-value-bytes must be at most ")
+                    .hasMessageContaining("kad.max-frame-bytes (64KB)")
+                    .hasMessageNotContaining("[1, 65536]");
+                int largest = largestIn(context.getStartupFailure());
+                // The bound the message names works, one byte more does not.
+                runner
+                    .withPropertyValues("kad.max-value-bytes=" + largest)
+                    .run(
+                        ok ->
+                            assertThat(ok.getBean(KadNode.class).config().maxValueBytes())
+                                .as(message)
+                                .isEqualTo(largest));
+                runner
+                    .withPropertyValues("kad.max-value-bytes=" + (largest + 1))
+                    .run(
+                        bad ->
+                            StartupFailure.rootCause(bad)
+                                .hasMessageContaining(
+                                    "kad.max-value-bytes must be at most " + largest + " bytes"));
+              });
+    }
+    // A larger frame raises the bound.
+    runner
+        .withPropertyValues("kad.max-value-bytes=1MB", "kad.max-frame-bytes=2MB")
+        .run(
+            context ->
+                assertThat(context.getBean(KadNode.class).config().maxValueBytes())
+                    .isEqualTo(1 << 20));
+  }
+
+  /** The bound in "kad.max-value-bytes must be at most N bytes". */
+  private static int largestIn(Throwable failure) {
+    Throwable root = failure;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("kad.max-value-bytes must be at most (\\d+) bytes")
+            .matcher(String.valueOf(root.getMessage()));
+    assertThat(m.find()).as(root.getMessage()).isTrue();
+    return Integer.parseInt(m.group(1));
+  }
+
+  @Test
+  void closingCompletesWhenTheContextBeginsToCloseNotBeforeAndAtOnceForALateSubscriber() {
+    AtomicReference<KadNodeLifecycle> lifecycle = new AtomicReference<>();
+    AtomicBoolean closed = new AtomicBoolean();
+    // Whether the node's lifecycle still ran when closing() completed: before the web server's.
+    AtomicBoolean runningAtClosing = new AtomicBoolean();
+    runner.run(
+        context -> {
+          KadNodeLifecycle l = context.getBean(KadNodeLifecycle.class);
+          lifecycle.set(l);
+          l.closing()
+              .subscribe(
+                  null,
+                  null,
+                  () -> {
+                    runningAtClosing.set(l.isRunning());
+                    closed.set(true);
+                  });
+          // Neither stopping and starting again nor a child context closing is this one closing.
+          context.stop();
+          context.start();
+          var child = new org.springframework.context.support.GenericApplicationContext();
+          child.setParent(context);
+          child.refresh();
+          child.close();
+          assertThat(closed).isFalse();
+        });
+    assertThat(closed).isTrue();
+    assertThat(runningAtClosing).isTrue();
+    StepVerifier.create(lifecycle.get().closing()).expectComplete().verify(BOUND);
+  }
+
+  @Test
   void aTrailingCommaInTheBootstrapListIsNoAddress() {
     runner
         .withPropertyValues("kad.bootstrap=127.0.0.1:7000, 127.0.0.1:7001,")

@@ -106,6 +106,58 @@ class KadNodeLifecycleTest {
   }
 
   @Test
+  void aFailedJoinSaysWhenItIsRetriedAndARetriedJoinSaysThroughWhichSeedAndAtWhichAttempt() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    try (CapturedLog log = CapturedLog.start()) {
+      saysWhenItRetriesAndThroughWhichSeedItJoined(lifecycle, log);
+    }
+    lifecycle.stop();
+  }
+
+  private void saysWhenItRetriesAndThroughWhichSeedItJoined(
+      KadNodeLifecycle lifecycle, CapturedLog log) {
+    lifecycle.start();
+    String id = node.id().toShortHex();
+    assertThat(log.text())
+        .contains(
+            "kad node " + id + " could not bootstrap from [" + SEED + "]: ",
+            "; retrying in about 1 s, backing off to at most 1 min (further failures at DEBUG)")
+        .doesNotContain("at least every");
+    vts.advanceTimeBy(Duration.ofSeconds(2));
+    assertThat(attempts).hasSize(2);
+    start(network.newTransport(SEED), NodeListener.NONE);
+    vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.DONE);
+    // The attempt that succeeded is the last one recorded.
+    assertThat(attempts).hasSizeGreaterThan(2);
+    assertThat(log.text())
+        .containsOnlyOnce(
+            "kad node " + id + " joined through " + SEED + " at attempt " + attempts.size());
+  }
+
+  @Test
+  void humanDurationsReadAsAPersonWouldSayThem() {
+    assertThat(KadNodeLifecycle.readable(Duration.ofSeconds(1))).isEqualTo("1 s");
+    assertThat(KadNodeLifecycle.readable(Duration.ofMinutes(1))).isEqualTo("1 min");
+    assertThat(KadNodeLifecycle.readable(Duration.ofMillis(1500))).isEqualTo("1500 ms");
+    assertThat(KadNodeLifecycle.readable(Duration.ofSeconds(90))).isEqualTo("90 s");
+    assertThat(KadNodeLifecycle.readable(Duration.ofHours(2))).isEqualTo("2 h");
+  }
+
+  @Test
+  void closingCompletesWhenTheLifecycleClosesTheNodeOutsideAnyContext() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(), clock, vts);
+    CompletableFuture<Void> closing = lifecycle.closing().toFuture();
+    lifecycle.start();
+    vts.advanceTimeBy(Duration.ofHours(1));
+    lifecycle.stop();
+    assertThat(closing).isNotDone();
+    VirtualTime.await(vts, lifecycle.close());
+    assertThat(closing).isCompleted();
+    StepVerifier.create(lifecycle.closing()).expectComplete().verify(Duration.ofSeconds(10));
+  }
+
+  @Test
   void aNodeWhoseOnlySeedIsItselfJoinsAtOnceAsTheFirstNodeIsUpAndIsNotRejoined() {
     // Every pod of a StatefulSet is given the first one as its seed, the first one included: the
     // next pod is only created once this one is ready.

@@ -10,6 +10,7 @@ import dev.kad.examples.web.Views.LookupEventView;
 import dev.kad.examples.web.Views.NodeView;
 import dev.kad.examples.web.Views.PutView;
 import dev.kad.examples.web.Views.ValueView;
+import dev.kad.spring.KadNodeLifecycle;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -20,9 +21,6 @@ import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.beans.factory.annotation.Value;
-import org.springframework.context.ApplicationContext;
-import org.springframework.context.event.ContextClosedEvent;
-import org.springframework.context.event.EventListener;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -37,7 +35,6 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ResponseStatusException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
 
 /**
  * The HTTP face of the node: every handler returns the node's Mono or Flux, mapped to the JSON
@@ -54,21 +51,20 @@ class KadController {
 
   private final KadNode node;
   private final Duration timeout;
-  private final ApplicationContext context;
   private final StreamLimits limits;
 
   /**
-   * Completes when the application starts to close. Watch streams never end on their own, a lookup
-   * stream ends only when its lookup does, and the node closes only after the web server has
-   * drained its requests: without this, an open stream would hold graceful shutdown for up to its
-   * whole timeout.
+   * Completes when the application starts to close ({@link KadNodeLifecycle#closing()}). Watch
+   * streams never end on their own, a lookup stream ends only when its lookup does, and the node
+   * closes only after the web server has drained its requests: without this, an open stream would
+   * hold graceful shutdown for up to its whole timeout.
    */
-  private final Sinks.Empty<Void> closing = Sinks.empty();
+  private final Mono<Void> closing;
 
   KadController(
       KadNode node,
       @Value("${kad.web.timeout:10s}") Duration timeout,
-      ApplicationContext context,
+      KadNodeLifecycle lifecycle,
       StreamLimits limits) {
     if (timeout.isNegative() || timeout.isZero()) {
       // Every put and get would be a 504.
@@ -82,7 +78,7 @@ class KadController {
     }
     this.node = node;
     this.timeout = timeout;
-    this.context = context;
+    this.closing = lifecycle.closing();
     this.limits = limits;
   }
 
@@ -182,7 +178,7 @@ class KadController {
             client(request),
             Flux.merge(values, heartbeats)
                 .startWith(ServerSentEvent.<ValueView>builder().comment("watching").build())
-                .takeUntilOther(closing.asMono()));
+                .takeUntilOther(closing));
   }
 
   @GetMapping("/node")
@@ -212,7 +208,7 @@ class KadController {
                       LookupEventView view = LookupEventView.of(e);
                       return ServerSentEvent.builder(view).event(view.type()).build();
                     })
-                .takeUntilOther(closing.asMono()));
+                .takeUntilOther(closing));
   }
 
   /**
@@ -222,16 +218,6 @@ class KadController {
    */
   private static String client(ServerHttpRequest request) {
     return StreamLimit.clientOf(request.getRemoteAddress());
-  }
-
-  // Published before any lifecycle stops, so before the web server's graceful shutdown. A child
-  // context's closing (a management context, a refresh scope) is published here too: only this
-  // application's own ends the streams.
-  @EventListener
-  void endLiveStreams(ContextClosedEvent event) {
-    if (event.getApplicationContext() == context) {
-      closing.tryEmitEmpty();
-    }
   }
 
   /**

@@ -15,6 +15,9 @@ import picocli.CommandLine;
 /** Runs {@code kad} in-process through picocli, with stdout and stderr captured line by line. */
 final class Cli {
 
+  /** The slf4j-simple property that {@link Logging} sets for a quiet command. */
+  private static final String KAD_LOG_LEVEL = "org.slf4j.simpleLogger.log.dev.kad";
+
   /** The result of one command: exit code and the lines it printed. */
   record Run(int exitCode, List<String> out, List<String> err) {
     String outText() {
@@ -71,8 +74,19 @@ final class Cli {
   Run execute(CommandLine cmd, String... args) {
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
-    int code = cmd.execute(args);
-    return new Run(code, out.all(), err.all());
+    // A quiet command lowers kad's log level for the JVM (Logging.quietUnless): put back, or every
+    // logger a later test creates in this JVM (the starter's, in a web test) would be at ERROR.
+    String level = System.getProperty(KAD_LOG_LEVEL);
+    try {
+      int code = cmd.execute(args);
+      return new Run(code, out.all(), err.all());
+    } finally {
+      if (level == null) {
+        System.clearProperty(KAD_LOG_LEVEL);
+      } else {
+        System.setProperty(KAD_LOG_LEVEL, level);
+      }
+    }
   }
 
   /** A writer that hands out every completed line, so tests wait for output without sleeping. */

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.SpringApplication;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * The application's own settings, {@code kad.web.timeout} and the stream bounds: checked at
@@ -49,6 +53,35 @@ class KadWebPropertiesTest {
           .contains("\"name\": \"kad.web.max-watches-per-client\"")
           .contains("\"name\": \"kad.web.max-lookups\"")
           .contains("\"name\": \"kad.web.max-lookups-per-client\"");
+    }
+  }
+
+  /**
+   * The starter warns of kad.* names no property binds: the application's own settings are known
+   * from its metadata, and a misspelt one is named with the setting it was meant to be.
+   */
+  @Test
+  @ExtendWith(OutputCaptureExtension.class)
+  void theWebSettingsAreKnownToTheStartersCheckOfKadNames(CapturedOutput output) {
+    try (ConfigurableApplicationContext context =
+        SpringApplication.run(
+            KadWebApplication.class,
+            "--server.port=0",
+            "--kad.host=127.0.0.1",
+            "--kad.port=0",
+            "--kad.maintenance=false",
+            "--kad.web.timeout=5s",
+            "--kad.web.max-watches=10",
+            "--kad.web.max-watches-per-client=2",
+            "--kad.web.max-lookups=10",
+            "--kad.web.max-lookups-per-client=2",
+            "--kad.web.timout=5s",
+            "--spring.main.banner-mode=off")) {
+      assertThat(context.getEnvironment().getProperty("kad.web.timeout")).isEqualTo("5s");
+      assertThat(output.getAll())
+          .containsOnlyOnce("is not a kad property")
+          .contains(
+              "kad.web.timout is not a kad property (did you mean kad.web.timeout?); it is ignored");
     }
   }
 

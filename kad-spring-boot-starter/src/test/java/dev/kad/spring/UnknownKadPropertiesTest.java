@@ -1,0 +1,124 @@
+package dev.kad.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
+
+/** The start-up warning about {@code kad.*} names that no kad property binds. */
+class UnknownKadPropertiesTest {
+
+  private static final String NOT_A_PROPERTY = "is not a kad property";
+
+  private final CapturedLog log = CapturedLog.start();
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(KadAutoConfiguration.class))
+          .withPropertyValues("kad.host=127.0.0.1", "kad.port=0", "kad.maintenance=false");
+
+  @AfterEach
+  void stopCapturing() {
+    log.close();
+  }
+
+  @Test
+  void aMisspeltNameIsWarnedAboutOnceWithTheNameItWasMeantToBe() {
+    runner
+        .withPropertyValues("kad.bootstap=127.0.0.1:7101")
+        // The same name from a second source is one mistake, told once.
+        .withInitializer(
+            context ->
+                context
+                    .getEnvironment()
+                    .getPropertySources()
+                    .addLast(
+                        new MapPropertySource("second", Map.of("kad.bootstap", "127.0.0.1:7101"))))
+        .run(context -> assertThat(context).hasNotFailed());
+    assertThat(log.text())
+        .containsOnlyOnce(
+            "kad.bootstap is not a kad property (did you mean kad.bootstrap?); it is ignored");
+  }
+
+  @Test
+  void environmentVariablesAndListAndMapEntriesAreNamedAsWrittenWithTheirSuggestion() {
+    runner
+        .withPropertyValues("kad.metrics.tag.node=a", "kad.bootstrapp[0]=127.0.0.1:7101")
+        .withInitializer(
+            context ->
+                context
+                    .getEnvironment()
+                    .getPropertySources()
+                    .addFirst(
+                        new SystemEnvironmentPropertySource(
+                            "test-systemEnvironment",
+                            Map.of("KAD_MAX_VALUE_BYTS", "4096", "KAD_NOTHING_LIKE_IT", "x"))))
+        .run(context -> assertThat(context).hasNotFailed());
+    assertThat(log.text())
+        .contains(
+            "kad.metrics.tag.node is not a kad property (did you mean kad.metrics.tags.node?)",
+            "kad.bootstrapp[0] is not a kad property (did you mean kad.bootstrap[0]?)",
+            "KAD_MAX_VALUE_BYTS is not a kad property (did you mean KAD_MAX_VALUE_BYTES?)",
+            "KAD_NOTHING_LIKE_IT is not a kad property; it is ignored");
+  }
+
+  @Test
+  void validNamesInEveryFormAreNotWarnedAbout() {
+    runner
+        .withPropertyValues(
+            "kad.bootstrap[0]=127.0.0.1:7101",
+            "kad.metrics.tags.x=y",
+            "kad.maxValueBytes=2048",
+            "kad.max_stored_bytes=1MB",
+            "kad.health.silence-threshold=2m",
+            "kad.tls.require-client-auth=true",
+            "kad.enabled=true")
+        .withInitializer(
+            context ->
+                context
+                    .getEnvironment()
+                    .getPropertySources()
+                    .addFirst(
+                        new SystemEnvironmentPropertySource(
+                            "test-systemEnvironment",
+                            Map.of(
+                                "KAD_MAX_VALUE_BYTES", "4096",
+                                "KAD_MAXFRAMEBYTES", "64KB",
+                                "KAD_METRICS_TAGS_RING", "blue",
+                                "KAD_JOBS_0", "refresh",
+                                "KADMIN_HOME", "/opt/kadmin"))))
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getBean(KadProperties.class).getMaxValueBytes().toBytes())
+                  .isEqualTo(4096);
+            });
+    assertThat(log.text()).doesNotContain(NOT_A_PROPERTY);
+  }
+
+  @Test
+  void theKnownNamesAreEveryPropertyTheStarterBinds() {
+    UnknownKadProperties.KnownNames known =
+        UnknownKadProperties.KnownNames.load(getClass().getClassLoader());
+    for (String name :
+        new String[] {
+          "kad.enabled",
+          "kad.max-value-bytes",
+          "kad.tls.bundle",
+          "kad.health.silence-threshold",
+          "kad.metrics.tags.anything",
+          "kad.bootstrap[3]",
+          "kad.max-total-pending-write-bytes"
+        }) {
+      assertThat(known.contains(name, '.')).as(name).isTrue();
+    }
+    assertThat(known.contains("kad.bootstap", '.')).isFalse();
+    assertThat(known.contains("kad.port.number", '.')).isFalse();
+    assertThat(known.contains("kad.tls", '.')).isFalse();
+  }
+}
