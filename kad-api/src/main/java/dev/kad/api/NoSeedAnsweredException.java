@@ -32,6 +32,12 @@ public class NoSeedAnsweredException extends UnreachableContactException {
   private final transient Map<Address, Throwable> seedFailures;
 
   /**
+   * Whether a retry may succeed, decided from {@link #seedFailures} when made: serialized, so that
+   * a copy read back, which has lost its failures, still tells the same.
+   */
+  private final boolean retryMayHelp;
+
+  /**
    * An exception with a message naming each seed and why it did not help, without the failures as
    * data: {@link #seedFailures()} is empty and the exception is transient.
    *
@@ -66,6 +72,19 @@ public class NoSeedAnsweredException extends UnreachableContactException {
                 Objects.requireNonNull(seed, "seed"),
                 Objects.requireNonNull(failure, "failure of " + seed)));
     this.seedFailures = Collections.unmodifiableMap(copy);
+    this.retryMayHelp = retryMayHelp(this.seedFailures);
+  }
+
+  private static boolean retryMayHelp(Map<Address, Throwable> failures) {
+    if (failures.isEmpty()) {
+      return true;
+    }
+    for (Throwable failure : failures.values()) {
+      if (!(failure instanceof KadException k) || k.isTransient()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -103,15 +122,6 @@ public class NoSeedAnsweredException extends UnreachableContactException {
    */
   @Override
   public boolean isTransient() {
-    Map<Address, Throwable> failures = seedFailures();
-    if (failures.isEmpty()) {
-      return true;
-    }
-    for (Throwable failure : failures.values()) {
-      if (!(failure instanceof KadException k) || k.isTransient()) {
-        return true;
-      }
-    }
-    return false;
+    return retryMayHelp;
   }
 }
