@@ -103,8 +103,8 @@ public class NoSeedAnsweredException extends UnreachableContactException {
    * failed ({@link IncompatiblePeerException} when the seed's settings do not fit this node's,
    * another {@link UnreachableContactException} when it could not be reached, a {@link
    * KadTimeoutException} when it did not answer in time), or one this node raised for the seed's
-   * answer (an {@link IncompatiblePeerException} for ids of another width or a ping refused as
-   * invalid, an {@link InvalidMessageException} for an answer that is no pong).
+   * answer (an {@link IncompatiblePeerException} for ids of another width, an {@link
+   * InvalidMessageException} for an answer that is no pong).
    *
    * @return the failures by seed, in the order the seeds were given; empty when seeds answered the
    *     ping and the lookup that followed failed, or when deserialized

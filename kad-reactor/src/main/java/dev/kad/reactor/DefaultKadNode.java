@@ -158,10 +158,11 @@ final class DefaultKadNode implements KadNode {
   private final AtomicBoolean cutOff = new AtomicBoolean();
 
   /**
-   * The seeds of the last bootstrap begun, until a bootstrap succeeds; null before the first, after
-   * a success, and after a failure whose seeds included this node itself. A node with such seeds is
-   * not the first of its network, even when it knows no other node: its network is elsewhere, and a
-   * put's copy here alone would leave with this node ({@link #settle}).
+   * The seeds of the last bootstrap that failed to reach its network, until a bootstrap succeeds;
+   * null before any failed, after a success, and after a failure whose seeds included this node
+   * itself. A node with such seeds is not the first of its network, even when it knows no other
+   * node: its network is elsewhere, and a put's copy here alone would leave with this node ({@link
+   * #settle}).
    */
   private volatile List<Address> unjoinedSeeds;
 
@@ -933,7 +934,6 @@ final class DefaultKadNode implements KadNode {
               if (closed.get()) {
                 return Mono.error(closedError());
               }
-              unjoinedSeeds = copy;
               // Why each seed that did not help failed, for the error when none did; the seeds
               // that are this node itself (every node given the same list) are skipped.
               Map<Address, String> problems = new ConcurrentHashMap<>();
@@ -955,6 +955,7 @@ final class DefaultKadNode implements KadNode {
                                         // only a bucket refresh landing near its id, hours later
                                         // perhaps, would. Not joined: a retry may get through.
                                         if (closest.isEmpty()) {
+                                          unjoined(copy);
                                           return Mono.error(
                                               lookupUnanswered(answered, selves, copy));
                                         }
@@ -981,7 +982,9 @@ final class DefaultKadNode implements KadNode {
                             }
                             // Other seeds name a network this node has not reached: an error, so
                             // that a caller retries them (a first node restarting must rejoin).
-                            if (!selves.isEmpty()) {
+                            if (selves.isEmpty()) {
+                              unjoined(copy);
+                            } else {
                               // Among its own seeds, though, it serves as the first node of its
                               // network meanwhile (the first pod of a cluster whose others do not
                               // exist yet), as the Spring starter's health reports it.
@@ -999,6 +1002,14 @@ final class DefaultKadNode implements KadNode {
    */
   private void joined() {
     unjoinedSeeds = null;
+  }
+
+  /**
+   * A bootstrap failed to reach the network its seeds name. Only an outcome moves the flag: a
+   * bootstrap still running (a retry of the first pod's) leaves the node as it was.
+   */
+  private void unjoined(List<Address> seeds) {
+    unjoinedSeeds = seeds;
   }
 
   private static NoSeedAnsweredException lookupUnanswered(
@@ -1120,14 +1131,16 @@ final class DefaultKadNode implements KadNode {
 
   /**
    * A seed's answer that does not let this node join through it, as the exception {@link
-   * NoSeedAnsweredException#seedFailures()} lists: its settings do not fit (ids of another width, a
-   * ping refused as invalid, as a client or a node of another width refuses it), it answered with
-   * something other than a pong, or it refused for now (load, a limit, an internal error).
+   * NoSeedAnsweredException#seedFailures()} lists: its settings do not fit (ids of another width,
+   * answered or refused as invalid by a node of that width), it answered with something other than
+   * a pong, or it refused for now (load, a limit, an internal error, a client refusing the ping).
    */
-  private static KadException seedFailure(Address seed, Response r, String problem) {
+  private KadException seedFailure(Address seed, Response r, String problem) {
     String message = "seed at " + seed + " " + problem;
     if (r instanceof Response.Failure f) {
-      return f.code() == Response.Code.INVALID
+      // A node of another width refuses this node's ids as invalid, and always will; any other
+      // refusal, an invalid one too (a client that took a departed seed's port), may not last.
+      return f.code() == Response.Code.INVALID && f.sender().id().bits() != config.idBits()
           ? new IncompatiblePeerException(message)
           : new UnreachableContactException(message);
     }

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
 import reactor.test.StepVerifier;
 
 /**
@@ -162,8 +163,14 @@ class PutOutcomeTest {
     assertThatThrownBy(() -> c.await(first.bootstrap(List.of(own, other))))
         .isInstanceOf(NoSeedAnsweredException.class);
     PutResult put = c.await(first.put(Key.of("first again"), new byte[] {12}));
-
     assertThat(Cluster.ids(put.accepted())).containsExactly(first.id());
+
+    // It stays the first while its next attempt (the Spring starter retries for ever) runs.
+    Disposable retry = first.bootstrap(List.of(own, other)).subscribe(v -> {}, e -> {});
+    c.vts.advanceTimeBy(Duration.ofMillis(100));
+    PutResult during = c.await(first.put(Key.of("during the retry"), new byte[] {13}));
+    assertThat(Cluster.ids(during.accepted())).containsExactly(first.id());
+    retry.dispose();
   }
 
   @Test
