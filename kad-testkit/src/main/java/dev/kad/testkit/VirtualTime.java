@@ -66,7 +66,11 @@ public final class VirtualTime {
   public static <T> T resultOf(CompletableFuture<T> future, Duration limit) {
     if (!future.isDone()) {
       future.cancel(true);
-      throw new IllegalStateException("not done within " + limit + " of virtual time");
+      throw new IllegalStateException(
+          "not done within "
+              + limit
+              + " of virtual time (an operator that waits on another scheduler, such as"
+              + " timeout(d) or Retry.backoff(...) not given the virtual one, is never advanced)");
     }
     try {
       return future.get();

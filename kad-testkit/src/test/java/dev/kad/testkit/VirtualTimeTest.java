@@ -54,7 +54,8 @@ class VirtualTimeTest {
     assertThatThrownBy(
             () -> VirtualTime.await(vts, late, Duration.ofHours(1), Duration.ofSeconds(1)))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("not done within PT1S");
+        .hasMessageContaining("not done within PT1S")
+        .hasMessageContaining("Retry.backoff(...) not given the virtual one");
     assertThat(vts.now(TimeUnit.MILLISECONDS)).isEqualTo(1000);
   }
 }
