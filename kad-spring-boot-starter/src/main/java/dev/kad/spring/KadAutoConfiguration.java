@@ -222,11 +222,42 @@ public class KadAutoConfiguration {
    * Hands the transport new TLS material each time the SSL bundle {@code name} is updated ({@code
    * spring.ssl.bundle.*.NAME.reload-on-update=true}, when its files change): connections made from
    * then on use it, open ones keep theirs. Material that cannot be used is logged and the transport
-   * keeps what it has.
+   * keeps what it has. An update since {@code read} (the bundle as the transport's options read it,
+   * or earlier), which reached no handler yet, is applied at once.
    */
   static void reloadTlsOnUpdate(
-      TcpTransport transport, String name, KadProperties.Tls properties, SslBundles bundles) {
-    bundles.addBundleUpdateHandler(name, bundle -> reloadTls(transport, name, properties, bundle));
+      TcpTransport transport,
+      String name,
+      KadProperties.Tls properties,
+      SslBundles bundles,
+      SslBundle read) {
+    // Both under one lock, each applying the bundle as it stands (Spring updates the registry
+    // before it calls the handlers): whichever runs last applies the newest.
+    Object lock = new Object();
+    bundles.addBundleUpdateHandler(
+        name,
+        bundle -> {
+          synchronized (lock) {
+            reloadTls(transport, name, properties, bundle);
+          }
+        });
+    // An update after the options read the bundle and before the handler was registered reached
+    // no handler: apply it now. The registry hands out the same bundle until it is updated.
+    synchronized (lock) {
+      SslBundle now = bundles.getBundle(name);
+      if (now != read) {
+        reloadTls(transport, name, properties, now);
+      }
+    }
+  }
+
+  /** The bundle {@code name}, or null when there is none (the options then fail, naming why). */
+  private static SslBundle bundleOrNull(SslBundles bundles, String name) {
+    try {
+      return bundles == null ? null : bundles.getBundle(name);
+    } catch (NoSuchSslBundleException e) {
+      return null;
+    }
   }
 
   /** Applies an updated bundle; runs on Spring's file-watching thread, never an event loop. */
@@ -270,12 +301,14 @@ public class KadAutoConfiguration {
         NodeId kadNodeId,
         ObjectProvider<SslBundles> sslBundles) {
       SslBundles bundles = sslBundles.getIfAvailable();
+      KadProperties.Tls tls = properties.getTls();
+      // Read no later than the options below read it, so that an update in between is seen.
+      SslBundle read = tls.bundleName().map(name -> bundleOrNull(bundles, name)).orElse(null);
       TcpTransport transport =
           TcpTransport.create(
               transportOptions(properties, config, bundles).nodeId(kadNodeId).build());
       // Only this transport: an application's own is its owner's to update.
-      KadProperties.Tls tls = properties.getTls();
-      tls.bundleName().ifPresent(name -> reloadTlsOnUpdate(transport, name, tls, bundles));
+      tls.bundleName().ifPresent(name -> reloadTlsOnUpdate(transport, name, tls, bundles, read));
       return transport;
     }
 

@@ -24,12 +24,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
+import org.springframework.boot.ssl.DefaultSslBundleRegistry;
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.ssl.SslBundleRegistry;
 import org.springframework.boot.ssl.SslBundles;
@@ -332,6 +336,53 @@ class KadTlsTest {
                     .containsOnlyOnce(
                         "INFO dev.kad.spring.KadAutoConfiguration - kad: TLS material of bundle"
                             + " 'cluster' reloaded");
+              } finally {
+                client.close().block(BOUND);
+              }
+            });
+  }
+
+  @Test
+  void aBundleUpdatedAfterTheTransportReadItAndBeforeItsHandlerIsRegisteredStillReachesIt() {
+    // The update lands in the gap, deterministically: just before the starter registers its
+    // handler, which therefore never hears of it.
+    JksSslStoreDetails store =
+        new JksSslStoreDetails("PKCS12", null, "file:" + node.keyStore(), certs.password());
+    DefaultSslBundleRegistry registry =
+        new DefaultSslBundleRegistry("cluster", SslBundle.of(new JksSslStoreBundle(store, store)));
+    SslBundles updatedInTheGap =
+        new SslBundles() {
+          @Override
+          public SslBundle getBundle(String name) {
+            return registry.getBundle(name);
+          }
+
+          @Override
+          public void addBundleUpdateHandler(String name, Consumer<SslBundle> handler) {
+            registry.updateBundle(name, rotatedBundle(true));
+            registry.addBundleUpdateHandler(name, handler);
+          }
+
+          @Override
+          public void addBundleRegisterHandler(BiConsumer<String, SslBundle> handler) {
+            registry.addBundleRegisterHandler(handler);
+          }
+
+          @Override
+          public List<String> getBundleNames() {
+            return registry.getBundleNames();
+          }
+        };
+    runner
+        .withBean(SslBundles.class, () -> updatedInTheGap)
+        .withPropertyValues("kad.tls.bundle=cluster")
+        .run(
+            context -> {
+              TcpTransport transport = context.getBean(TcpTransport.class);
+              TcpTransport client = rotatedClient();
+              try {
+                assertThat(pingWithRotatedKey(client, transport).block(BOUND))
+                    .isInstanceOf(Response.Pong.class);
               } finally {
                 client.close().block(BOUND);
               }

@@ -219,15 +219,18 @@ final class RunningNode implements AutoCloseable {
    * <p>A seed whose settings do not fit this node's (its failure in {@link
    * NoSeedAnsweredException#seedFailures()} is an {@link IncompatiblePeerException}: TLS on one
    * side only, another wire format, protocol version or id width, a certificate the other side does
-   * not trust) fails every attempt alike: it is logged once at WARN and not dialed again while
-   * other seeds failed in a way a retry may mend. When every seed that is not this node itself
-   * fails so, the joining ends at once with a {@link CliException} naming each and why.
+   * not trust), or that failed otherwise in a way no retry mends (a non-transient {@link
+   * KadException}, e.g. {@link dev.kad.api.InvalidMessageException} for a peer that answers the
+   * ping with something other than a pong), fails every attempt alike: it is logged once at WARN
+   * and not dialed again while other seeds failed in a way a retry may mend. When every seed that
+   * is not this node itself fails so, the joining ends at once with a {@link CliException} naming
+   * each and why.
    *
    * @param timeout the bound on each attempt
    * @return true once joined (or the first node of its network, every seed being this node), false
    *     when the node closed first (Ctrl-C) or the waiting thread was interrupted
    * @throws IllegalArgumentException when a seed is an address no node can dial
-   * @throws CliException when no seed fits this node's settings
+   * @throws CliException when every seed failed in a way no retry mends
    */
   boolean joinRetrying(List<Address> seeds, Duration timeout) {
     String self = node.id().toShortHex();
@@ -298,12 +301,13 @@ final class RunningNode implements AutoCloseable {
   }
 
   /**
-   * Takes the seeds of a failed attempt whose settings do not fit this node's into {@code misfits},
-   * logging each once.
+   * Takes the addresses of a failed attempt whose failure no retry mends (a non-transient {@link
+   * KadException}: settings that do not fit this node's, or an answer a kad node does not give)
+   * into {@code misfits}, logging each once.
    *
    * @param failure the attempt's failure, which names every address {@code tried}
    * @return {@code failure}, to retry, or a {@link CliException} when every address tried that is
-   *     not this node itself does not fit: no retry can join then
+   *     not this node itself failed so: no retry can join then
    */
   private Throwable dropMisfits(
       NoSeedAnsweredException failure,
@@ -319,10 +323,11 @@ final class RunningNode implements AutoCloseable {
       if (selves.contains(a)) {
         continue;
       }
-      if (seedFailures.get(a) instanceof IncompatiblePeerException misfit && seeds.contains(a)) {
-        found.put(a, misfit.getMessage());
+      // As NoSeedAnsweredException#isTransient reads them: not up yet, unreachable, or a node that
+      // reached this one and answered (whose settings fit) may take this node at a later attempt.
+      if (seedFailures.get(a) instanceof KadException k && !k.isTransient()) {
+        found.put(a, k.getMessage());
       } else {
-        // not up yet, unreachable, or a node that reached this one (whose settings fit)
         mendable = true;
       }
     }
@@ -346,14 +351,14 @@ final class RunningNode implements AutoCloseable {
     return failure;
   }
 
-  /** The end of a join that no retry can make: every seed's settings and this node's differ. */
+  /**
+   * The end of a join that no retry can make: every seed failed so (its settings and this node's do
+   * not fit, or it answered as no kad node does).
+   */
   private static CliException noSeedFits(Map<Address, String> misfits, Set<Address> selves) {
     List<String> each = new ArrayList<>();
     misfits.forEach((seed, why) -> each.add(seed + " (" + why + ")"));
-    String line =
-        "cannot join the network: the settings of each seed and of this node do not fit, which no"
-            + " retry changes: "
-            + each;
+    String line = "cannot join the network: each seed failed in a way no retry changes: " + each;
     if (!selves.isEmpty()) {
       line += "; skipped " + List.copyOf(selves) + ": this node itself";
     }

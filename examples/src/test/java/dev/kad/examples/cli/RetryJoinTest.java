@@ -2,8 +2,11 @@ package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
+import dev.kad.api.message.Response;
 import dev.kad.reactor.KadNodes;
 import dev.kad.testkit.TestCertificates;
 import dev.kad.transport.tcp.TcpTls;
@@ -16,13 +19,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Mono;
 
 /**
  * {@code kad node --retry-join} through a seed whose settings do not fit this node's: no retry can
@@ -49,6 +55,7 @@ class RetryJoinTest {
 
   private final List<KadNode> nodes = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
+  private final List<Supplier<Mono<Void>>> closeables = new ArrayList<>();
 
   @BeforeAll
   static void certificates() {
@@ -67,6 +74,9 @@ class RetryJoinTest {
     }
     for (KadNode node : nodes) {
       node.close().block(Duration.ofSeconds(10));
+    }
+    for (Supplier<Mono<Void>> c : closeables) {
+      c.get().block(Duration.ofSeconds(10));
     }
   }
 
@@ -133,7 +143,47 @@ class RetryJoinTest {
         .contains(cborSeed + " (peer at " + cborSeed + " speaks kad protocol v2 with format CBOR");
   }
 
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void aSeedThatAnswersThePingWithSomethingElseStopsTheNodeWithTheOtherMisfits() throws Exception {
+    // Not a setting that does not fit, but no retry changes it either: it is named with the others
+    // in one line, not left to the engine's raw "no seed answered".
+    String odd = startOddSeed();
+    String cborSeed = startSeed(WireFormat.CBOR, null);
+
+    retryJoin(Map.of(), List.of(odd, cborSeed));
+    Cli.Run run = finished();
+
+    assertThat(run.exitCode()).as(run.errText()).isEqualTo(1);
+    assertThat(run.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad node: cannot join the network: ")
+        .contains("no retry changes")
+        .containsPattern(
+            java.util.regex.Pattern.quote(odd + " (") + "[^)]*answered the ping with NodesFound\\)")
+        .contains(cborSeed + " (peer at " + cborSeed + " speaks kad protocol v2 with format CBOR");
+  }
+
   private CompletableFuture<Cli.Run> pending;
+
+  /** Starts a seed in this JVM that answers every request, a ping too, with an empty NodesFound. */
+  private String startOddSeed() {
+    TcpTransport transport =
+        TcpTransport.create(
+            TcpTransportOptions.builder()
+                .fromConfig(KadConfig.defaults())
+                .name("seed-odd")
+                .eventLoopThreads(1)
+                .build());
+    closeables.add(transport::close);
+    Contact[] self = new Contact[1];
+    transport
+        .start(request -> Mono.just(new Response.NodesFound(self[0], List.of())))
+        .block(Duration.ofSeconds(WAIT_SECONDS));
+    self[0] = new Contact(NodeId.random(new Random(1)), transport.localAddress());
+    return transport.localAddress().toString();
+  }
 
   /** {@code kad node --port 0 --retry-join --bootstrap seeds}, in the background. */
   private Cli retryJoin(Map<String, String> environment, List<String> seeds) {

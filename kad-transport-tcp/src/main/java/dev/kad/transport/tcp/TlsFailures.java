@@ -12,6 +12,8 @@ import java.nio.channels.ClosedChannelException;
 import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -29,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p>A failure over a certificate (one side does not trust the other's, or its name does not fit)
  * is a setting of one of the nodes, which no retry mends: the requests fail with {@link
  * IncompatiblePeerException}. Any other (a timeout, a close during the handshake, a peer that does
- * not speak TLS) may pass: they fail with a transient {@link UnreachableContactException}.
+ * not speak TLS, a certificate that is expired or not yet valid, which a renewal or the clock
+ * mends) may pass: they fail with a transient {@link UnreachableContactException}.
  */
 final class TlsFailures extends ChannelInboundHandlerAdapter {
 
@@ -43,8 +46,14 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
    */
   private static final Pattern CERTIFICATE_ALERT =
       Pattern.compile(
-          "\\b(bad_certificate|unsupported_certificate|certificate_revoked|certificate_expired"
+          "\\b(bad_certificate|unsupported_certificate|certificate_revoked"
               + "|certificate_unknown|unknown_ca|certificate_required)\\b");
+
+  /**
+   * The TLS alert a peer sends when it refuses this node's certificate as expired: renewing the
+   * certificate mends it, so it is transient, unlike {@link #CERTIFICATE_ALERT}.
+   */
+  private static final Pattern EXPIRED_ALERT = Pattern.compile("\\bcertificate_expired\\b");
 
   private final PeerConnection peer;
   private final TransportMetrics metrics;
@@ -127,27 +136,56 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
   /**
    * Whether a TLS failure is over a certificate, which no retry mends until a node is given other
    * key or trust material: a certificate exception among its causes (this side refused the peer's
-   * certificate: not signed by a trusted CA, expired, not naming the dialed host), or a certificate
-   * alert from the peer (the peer refused this side's).
+   * certificate: not signed by a trusted CA, not naming the dialed host), or a certificate alert
+   * from the peer (the peer refused this side's). Not when a certificate is only outside its
+   * validity period (see {@link #outsideValidity}): that passes without reconfiguring either node.
    */
   static boolean untrusted(Throwable failure) {
+    boolean certificate = false;
     int depth = 0;
     for (Throwable e = failure; e != null && depth < 32; e = e.getCause(), depth++) {
+      if (outsideValidity(e)) {
+        return false;
+      }
       if (e instanceof CertificateException
           || e instanceof CertPathBuilderException
           || e instanceof CertPathValidatorException) {
-        return true;
+        certificate = true;
       }
       if (e instanceof SSLException
           && e.getMessage() != null
           && CERTIFICATE_ALERT.matcher(e.getMessage()).find()) {
-        return true;
+        certificate = true;
       }
       if (e.getCause() == e) {
         break;
       }
     }
-    return false;
+    return certificate;
+  }
+
+  /**
+   * Whether {@code e} says a certificate is expired or not yet valid: mended by renewing it (a node
+   * reloads its TLS material at run time, {@link TcpTransport#updateTls}) or by a clock skew
+   * passing, so a retry may succeed. The JDK wraps this side's refusal as {@code
+   * SSLHandshakeException} → {@code ValidatorException} → {@link CertPathValidatorException} of
+   * reason {@code EXPIRED} or {@code NOT_YET_VALID} → {@link CertificateExpiredException}; a peer
+   * that refuses this side's certificate as expired sends {@code certificate_expired}. A peer that
+   * refuses it as not yet valid sends an alert that does not say so ({@code bad_certificate} or
+   * {@code certificate_unknown}), which stays a misfit.
+   */
+  private static boolean outsideValidity(Throwable e) {
+    if (e instanceof CertificateExpiredException || e instanceof CertificateNotYetValidException) {
+      return true;
+    }
+    if (e instanceof CertPathValidatorException v
+        && (v.getReason() == CertPathValidatorException.BasicReason.EXPIRED
+            || v.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID)) {
+      return true;
+    }
+    return e instanceof SSLException
+        && e.getMessage() != null
+        && EXPIRED_ALERT.matcher(e.getMessage()).find();
   }
 
   /** What a user can act on: the TLS layer's own words, not the innermost cause's. */

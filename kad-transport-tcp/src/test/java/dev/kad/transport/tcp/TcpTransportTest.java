@@ -671,6 +671,16 @@ class TcpTransportTest implements TransportContract {
   }
 
   @Test
+  void aConnectTimeoutUnderAMillisecondIsNotCutToNettysNoTimeout() {
+    // CONNECT_TIMEOUT_MILLIS and the handshake timeout take whole milliseconds, 0 meaning none:
+    // a positive timeout (the CLI's --connect-timeout PT0.0005S) rounds up instead.
+    assertThat(TcpTransport.ceilMillis(Duration.ofNanos(500_000))).isEqualTo(1);
+    assertThat(TcpTransport.ceilMillis(Duration.ofNanos(1))).isEqualTo(1);
+    assertThat(TcpTransport.ceilMillis(Duration.ofMillis(5))).isEqualTo(5);
+    assertThat(TcpTransport.ceilMillis(Duration.ofNanos(5_000_001))).isEqualTo(6);
+  }
+
+  @Test
   void anIdleTimeoutUnderAMillisecondStillClosesIdleConnections() {
     // Accepted as positive; cut to whole milliseconds it was 0, which Netty reads as "never".
     TcpTransport server = started(new EchoHandler(1));
