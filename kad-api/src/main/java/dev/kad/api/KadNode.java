@@ -16,7 +16,8 @@ import reactor.core.publisher.Mono;
  * {@link NodeClosedException}; {@link #routingTable()}, {@link #stats()} and {@code
  * stopRepublishing} still answer, from the state the node closed with. No method blocks. Signals
  * arrive on whichever thread settled them: the subscribing thread, the node's scheduler, or the
- * transport's (a TCP transport's event loops), so subscribers must not block.
+ * transport's (a TCP transport's event loops, and Netty's {@code globalEventExecutor} for the end
+ * of its close), so subscribers must not block.
  */
 public interface KadNode {
 

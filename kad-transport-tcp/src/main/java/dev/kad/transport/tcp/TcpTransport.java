@@ -1136,7 +1136,8 @@ public final class TcpTransport implements Transport {
               // A transport that never listened (its start failed) has no lifecycle to report:
               // the failure itself is what its owner tells the user.
               if (localAddress != null) {
-                log.info("{}: closed", options.name());
+                // The address too: several transports of one process share the default name.
+                log.info("{}: closed, no longer at {}", options.name(), localAddress);
               } else {
                 log.debug("{}: closed before it listened", options.name());
               }
