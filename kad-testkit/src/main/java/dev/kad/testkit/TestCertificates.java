@@ -18,6 +18,11 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -34,7 +39,8 @@ import javax.security.auth.x500.X500Principal;
  * directory, certificates it signs for named nodes with the subject alternative names asked for, a
  * trust store holding only the CA, and self-signed certificates it did not sign. Every key is EC
  * P-256; every store is PKCS12 with the password {@link #password()}; certificates are valid for
- * {@value #VALIDITY_DAYS} days from their making.
+ * {@value #VALIDITY_DAYS} days from their making, unless made by {@link #issueValid} for a period
+ * of the caller's (an expired or a not yet valid one).
  *
  * <pre>{@code
  * @TempDir static Path dir;
@@ -47,15 +53,18 @@ import javax.security.auth.x500.X500Principal;
  *     .build();
  * // or from PEM: keyPem(node.certificatePem(), node.privateKeyPem()).trustPem(ca.caPem())
  * TestCertificates.Issued outsider = ca.selfSigned("outsider"); // refused by the nodes above
+ * Instant now = Instant.now();
+ * TestCertificates.Issued expired = // refused as expired by the nodes above
+ *     ca.issueValid("expired", now.minus(Duration.ofDays(3)), now.minus(Duration.ofDays(1)));
  * }</pre>
  *
  * <p>Each {@code keytool} call starts a JVM (a second or two): the CA takes one call, made on first
- * need, and each {@link #issue} and {@link #selfSigned} one more (a key pair and its signing
- * request are made in this JVM). Test classes that share certificates can use {@link #shared()},
- * one CA per test JVM, whose {@code issue} of a name already issued returns the same files at once.
- * Methods block while {@code keytool} runs (at most {@value #KEYTOOL_TIMEOUT_SECONDS} s a call):
- * call them from test set-up, never on an event loop. An instance is safe to use from several
- * threads.
+ * need, and each {@link #issue}, {@link #issueValid} and {@link #selfSigned} one more (a key pair
+ * and its signing request are made in this JVM). Test classes that share certificates can use
+ * {@link #shared()}, one CA per test JVM, whose {@code issue} of a name already issued returns the
+ * same files at once. Methods block while {@code keytool} runs (at most {@value
+ * #KEYTOOL_TIMEOUT_SECONDS} s a call): call them from test set-up, never on an event loop. An
+ * instance is safe to use from several threads.
  */
 public final class TestCertificates {
 
@@ -68,6 +77,13 @@ public final class TestCertificates {
   private static final String PASSWORD = "changeit";
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
   private static final Pattern SAN = Pattern.compile("(?i)(DNS|IP|URI|EMAIL):[^,]+");
+
+  /** keytool's absolute {@code -startdate}, read in UTC as {@link #keytool} runs it. */
+  private static final DateTimeFormatter START_DATE =
+      DateTimeFormatter.ofPattern("yyyy/MM/dd HH:mm:ss").withZone(ZoneOffset.UTC);
+
+  /** What {@link Made#validity()} says of a certificate valid from its making. */
+  private static final String FROM_MAKING = VALIDITY_DAYS + " days from its making";
 
   /** ecdsa-with-SHA256, RFC 5758: the signature algorithm of the signing requests made here. */
   private static final byte[] ECDSA_WITH_SHA256 = {
@@ -84,7 +100,7 @@ public final class TestCertificates {
   private final Map<String, Made> made = new HashMap<>();
 
   /** What a name was made as, to refuse making it again as something else. */
-  private record Made(boolean signed, List<String> sans, Issued issued) {}
+  private record Made(boolean signed, List<String> sans, String validity, Issued issued) {}
 
   /**
    * A key and its certificate, in a PKCS12 key store and as PEM files, all in the CA's directory
@@ -236,8 +252,66 @@ public final class TestCertificates {
    * @throws UncheckedIOException if the files cannot be written
    */
   public synchronized Issued issue(String name, String... sans) {
+    return signed(name, null, VALIDITY_DAYS, FROM_MAKING, checked(name, sans));
+  }
+
+  /**
+   * As {@link #issue}, but a certificate valid from {@code notBefore} to {@code notAfter}, whatever
+   * the time now: in the past for an expired certificate, in the future for one not yet valid. The
+   * CA's own certificate is valid from its making; a TLS peer checks each certificate of the chain
+   * against the time now, not one against another, so it refuses an expired certificate of this CA
+   * as expired, not as signed by a stranger.
+   *
+   * <p>{@code keytool} takes the start to the second and the length in whole days: {@code
+   * notBefore} is cut to the second and {@code notAfter} must be a whole number of days after it.
+   * Issuing a name again with the same names and period returns the files made before; otherwise as
+   * {@link #issue}.
+   *
+   * @param name as for {@link #issue}
+   * @param notBefore the first instant the certificate is valid
+   * @param notAfter the last instant it is valid: a whole number of days after {@code notBefore}
+   * @param sans as for {@link #issue}
+   * @return the key store and PEM files
+   * @throws IllegalArgumentException if the name or a SAN is malformed, {@code notAfter} is not a
+   *     whole number of days after {@code notBefore}, or the name was made otherwise before
+   * @throws IllegalStateException if {@code keytool} fails (naming its command and output) or takes
+   *     over {@value #KEYTOOL_TIMEOUT_SECONDS} s
+   * @throws UncheckedIOException if the files cannot be written
+   */
+  public synchronized Issued issueValid(
+      String name, Instant notBefore, Instant notAfter, String... sans) {
     List<String> names = checked(name, sans);
-    Issued before = before(name, true, names);
+    Objects.requireNonNull(notBefore, "notBefore");
+    Objects.requireNonNull(notAfter, "notAfter");
+    if (!notAfter.isAfter(notBefore)) {
+      throw new IllegalArgumentException(
+          "notAfter must be after notBefore but was "
+              + notAfter
+              + " (notBefore "
+              + notBefore
+              + ")");
+    }
+    Duration length = Duration.between(notBefore, notAfter);
+    if (length.toSeconds() % Duration.ofDays(1).toSeconds() != 0 || length.getNano() != 0) {
+      throw new IllegalArgumentException(
+          "notAfter must be a whole number of days after notBefore (keytool's -validity) but was "
+              + notAfter
+              + ", "
+              + length
+              + " after notBefore "
+              + notBefore);
+    }
+    Instant start = notBefore.truncatedTo(ChronoUnit.SECONDS);
+    return signed(name, start, length.toDays(), start + " to " + start.plus(length), names);
+  }
+
+  /**
+   * A key and a certificate the CA signs for it, valid for {@code days} from {@code start}, or from
+   * its making if {@code start} is null; {@code validity} says so for {@link #before}.
+   */
+  private Issued signed(
+      String name, Instant start, long days, String validity, List<String> names) {
+    Issued before = before(name, true, names, validity);
     if (before != null) {
       return before;
     }
@@ -266,7 +340,11 @@ public final class TestCertificates {
                   "-outfile",
                   crt.toString(),
                   "-validity",
-                  String.valueOf(VALIDITY_DAYS)));
+                  String.valueOf(days)));
+      if (start != null) {
+        args.add("-startdate");
+        args.add(START_DATE.format(start));
+      }
       sanExtension(names, args);
       keytool(dir, args.toArray(String[]::new));
       X509Certificate cert;
@@ -274,7 +352,7 @@ public final class TestCertificates {
         cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
       }
       Issued issued = write(name, pair.getPrivate(), new Certificate[] {cert, ca}, true);
-      made.put(name, new Made(true, names, issued));
+      made.put(name, new Made(true, names, validity, issued));
       return issued;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -303,7 +381,7 @@ public final class TestCertificates {
    */
   public synchronized Issued selfSigned(String name, String... sans) {
     List<String> names = checked(name, sans);
-    Issued before = before(name, false, names);
+    Issued before = before(name, false, names, FROM_MAKING);
     if (before != null) {
       return before;
     }
@@ -337,7 +415,7 @@ public final class TestCertificates {
       KeyStore ks = load(keyStore);
       PrivateKey key = (PrivateKey) ks.getKey(name, PASSWORD.toCharArray());
       Issued issued = write(name, key, ks.getCertificateChain(name), false);
-      made.put(name, new Made(false, names, issued));
+      made.put(name, new Made(false, names, FROM_MAKING, issued));
       return issued;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot read the self-signed key made in " + keyStore, e);
@@ -417,12 +495,12 @@ public final class TestCertificates {
     return List.of(sans);
   }
 
-  private Issued before(String name, boolean signed, List<String> sans) {
+  private Issued before(String name, boolean signed, List<String> sans, String validity) {
     Made m = made.get(name);
     if (m == null) {
       return null;
     }
-    if (m.signed() != signed || !m.sans().equals(sans)) {
+    if (m.signed() != signed || !m.sans().equals(sans) || !m.validity().equals(validity)) {
       throw new IllegalArgumentException(
           "'"
               + name
@@ -430,10 +508,14 @@ public final class TestCertificates {
               + (m.signed() ? "issued" : "self-signed")
               + " with sans "
               + m.sans()
+              + " valid "
+              + m.validity()
               + "; asked again as "
               + (signed ? "issued" : "self-signed")
               + " with sans "
-              + sans);
+              + sans
+              + " valid "
+              + validity);
     }
     return m.issued();
   }
@@ -574,6 +656,7 @@ public final class TestCertificates {
     String shown = "keytool " + String.join(" ", args);
     List<String> command = new ArrayList<>();
     command.add(executable.toString());
+    command.add("-J-Duser.timezone=UTC"); // reads an absolute -startdate as START_DATE writes it
     command.addAll(List.of(args));
     Path log = null;
     try {

@@ -14,13 +14,18 @@ import java.security.Signature;
 import java.security.SignatureException;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertPathValidatorException.BasicReason;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Date;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -162,6 +167,65 @@ class TestCertificatesTest {
     assertThatThrownBy(() -> TestCertificates.create(dir.resolve("missing")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("dir " + dir.resolve("missing") + " is not a directory");
+  }
+
+  @Test
+  void aCertificateIssuedForAPeriodIsValidThenOnlyAndOtherwiseRefusedForItsDates()
+      throws Exception {
+    Instant now = Instant.now();
+    Instant notBefore = now.minus(Duration.ofDays(3)).plusMillis(1234);
+    Instant notAfter = notBefore.plus(Duration.ofDays(2));
+    TestCertificates.Issued expired = ca.issueValid("expired", notBefore, notAfter, "IP:127.0.0.1");
+    X509Certificate cert = expired.certificate();
+    Instant start = notBefore.truncatedTo(ChronoUnit.SECONDS);
+    assertThat(cert.getNotBefore().toInstant()).isEqualTo(start);
+    assertThat(cert.getNotAfter().toInstant()).isEqualTo(start.plus(Duration.ofDays(2)));
+    assertThat(cert.getSubjectAlternativeNames()).containsExactly(List.of(7, "127.0.0.1"));
+    cert.verify(ca.certificate().getPublicKey());
+    cert.checkValidity(Date.from(start.plus(Duration.ofDays(1))));
+    List<Certificate> chain = chain(expired.keyStore(), "expired");
+    assertThat(chain).containsExactly(cert, ca.certificate());
+    assertThatThrownBy(() -> validate(chain))
+        .isInstanceOfSatisfying(
+            CertPathValidatorException.class,
+            e -> assertThat(e.getReason()).isEqualTo(BasicReason.EXPIRED));
+
+    TestCertificates.Issued early =
+        ca.issueValid("early", now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(3)));
+    assertThatThrownBy(() -> validate(chain(early.keyStore(), "early")))
+        .isInstanceOfSatisfying(
+            CertPathValidatorException.class,
+            e -> assertThat(e.getReason()).isEqualTo(BasicReason.NOT_YET_VALID));
+
+    assertThat(ca.issueValid("expired", notBefore, notAfter, "IP:127.0.0.1")).isSameAs(expired);
+    assertThatThrownBy(() -> ca.issueValid("expired", now, now.plus(Duration.ofDays(1))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'expired'")
+        .hasMessageContaining("valid " + start + " to " + start.plus(Duration.ofDays(2)));
+    assertThatThrownBy(() -> ca.issue("expired", "IP:127.0.0.1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'expired'");
+  }
+
+  @Test
+  void aPeriodThatIsNotAWholeNumberOfDaysFailsFastNamingIt() {
+    Instant at = Instant.parse("2030-01-02T03:04:05Z");
+    assertThatThrownBy(() -> ca.issueValid("n", at, at))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "notAfter must be after notBefore but was 2030-01-02T03:04:05Z (notBefore"
+                + " 2030-01-02T03:04:05Z)");
+    assertThatThrownBy(() -> ca.issueValid("n", at, at.minus(Duration.ofDays(1))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("notAfter must be after notBefore but was 2030-01-01T03:04:05Z");
+    assertThatThrownBy(() -> ca.issueValid("n", at, at.plus(Duration.ofHours(36))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "notAfter must be a whole number of days after notBefore (keytool's -validity) but was"
+                + " 2030-01-03T15:04:05Z, PT36H after notBefore 2030-01-02T03:04:05Z");
+    assertThatThrownBy(() -> ca.issueValid("n", null, at))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("notBefore");
   }
 
   @Test

@@ -170,9 +170,10 @@ final class TlsFailures extends ChannelInboundHandlerAdapter {
    * passing, so a retry may succeed. The JDK wraps this side's refusal as {@code
    * SSLHandshakeException} → {@code ValidatorException} → {@link CertPathValidatorException} of
    * reason {@code EXPIRED} or {@code NOT_YET_VALID} → {@link CertificateExpiredException}; a peer
-   * that refuses this side's certificate as expired sends {@code certificate_expired}. A peer that
-   * refuses it as not yet valid sends an alert that does not say so ({@code bad_certificate} or
-   * {@code certificate_unknown}), which stays a misfit.
+   * that refuses this side's certificate as expired may send {@code certificate_expired}. A JDK 17
+   * peer does not: it refuses an expired or not-yet-valid client certificate with {@code
+   * certificate_unknown} (or {@code bad_certificate}), which cannot be told from distrust and stays
+   * a misfit; only that peer's log says why ("validity check failed").
    */
   private static boolean outsideValidity(Throwable e) {
     if (e instanceof CertificateExpiredException || e instanceof CertificateNotYetValidException) {

@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -38,7 +39,8 @@ import reactor.test.StepVerifier;
  * TLS on the transport: only peers that complete a handshake with a trusted certificate are served;
  * every other connection is closed, counted in {@code tlsFailures} and logged, and the node keeps
  * serving the rest. Certificates come from the JDK's keytool ({@link TestCertificates}): a CA; a
- * node it signed naming IP 127.0.0.1; one it signed naming another host; a self-signed stranger.
+ * node it signed naming IP 127.0.0.1; one it signed naming another host; a self-signed stranger;
+ * two it signed naming IP 127.0.0.1 that are expired and not yet valid.
  */
 class TcpTlsTest {
 
@@ -48,6 +50,8 @@ class TcpTlsTest {
   private static TestCertificates.Issued node;
   private static TestCertificates.Issued otherName;
   private static TestCertificates.Issued strangerCert;
+  private static TestCertificates.Issued expiredCert;
+  private static TestCertificates.Issued earlyCert;
 
   @TempDir Path dir;
 
@@ -62,6 +66,16 @@ class TcpTlsTest {
     node = certs.issue("node", "IP:127.0.0.1");
     otherName = certs.issue("elsewhere", "DNS:elsewhere.example");
     strangerCert = certs.selfSigned("stranger");
+    Instant now = Instant.now();
+    expiredCert =
+        certs.issueValid(
+            "expired",
+            now.minus(Duration.ofDays(3)),
+            now.minus(Duration.ofDays(1)),
+            "IP:127.0.0.1");
+    earlyCert =
+        certs.issueValid(
+            "early", now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(3)), "IP:127.0.0.1");
   }
 
   @BeforeEach
@@ -255,6 +269,43 @@ class TcpTlsTest {
     TcpTransport client = tlsNode();
     assertIncompatible(client, stranger.localAddress(), "TLS handshake with 127.0.0.1:");
     assertTlsFailureCounted(client);
+  }
+
+  @Test
+  void aDialedPeerWithAnExpiredCertificateIsUnreachableUntilItIsRenewed() {
+    TcpTransport expired = started(b -> b.tls(cluster(expiredCert.keyStore()).build()));
+    TcpTransport client = tlsNode();
+    // A renewal mends it without reconfiguring the dialer: transient, not a misfit.
+    assertUnreachable(client, expired.localAddress(), "validity check failed");
+    assertTlsFailureCounted(client);
+
+    expired.updateTls(member()); // renewed: a certificate of the same CA, valid now
+    assertAnswers(client, expired); // on a new connection, the failed one being closed
+  }
+
+  @Test
+  void aDialedPeerWithACertificateNotYetValidIsUnreachableUntilItIsValid() {
+    TcpTransport early = started(b -> b.tls(cluster(earlyCert.keyStore()).build()));
+    TcpTransport client = tlsNode();
+    assertUnreachable(client, early.localAddress(), "validity check failed");
+    assertTlsFailureCounted(client);
+
+    early.updateTls(member());
+    assertAnswers(client, early);
+  }
+
+  @Test
+  void aDialerWithAnExpiredCertificateIsToldOnlyThatTheNodeRefusedIt() {
+    TcpTransport server = tlsNode();
+    TcpTransport expired = started(b -> b.tls(cluster(expiredCert.keyStore()).build()));
+    // The JDK's (17) server refuses an expired client certificate with certificate_unknown, which
+    // does not say why: the dialer sees a misfit as for a stranger's certificate, and only the
+    // node's log says why ("validity check failed").
+    assertIncompatible(expired, server.localAddress(), "certificate_unknown");
+    assertTlsFailureCounted(server);
+
+    expired.updateTls(member());
+    assertAnswers(expired, server);
   }
 
   @Test
