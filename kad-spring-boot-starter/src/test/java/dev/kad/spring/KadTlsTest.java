@@ -16,10 +16,7 @@ import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -272,15 +269,10 @@ class KadTlsTest {
    * the thread that updates it, here the test's.
    */
   private static String stderrOf(Runnable action) {
-    PrintStream err = System.err;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
+    try (CapturedLog log = CapturedLog.start()) {
       action.run();
-    } finally {
-      System.setErr(err);
+      return log.text();
     }
-    return captured.toString(StandardCharsets.UTF_8);
   }
 
   /** The rotated key's store, as a bundle's key store and, or, trust store. */
