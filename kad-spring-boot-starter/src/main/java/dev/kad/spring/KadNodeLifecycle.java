@@ -2,6 +2,7 @@ package dev.kad.spring;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeClosedException;
@@ -120,6 +121,13 @@ public class KadNodeLifecycle
 
   /** The context whose closing {@link #closing()} tells; null outside one. */
   private volatile ApplicationContext context;
+
+  /**
+   * Whether this run of failed attempts has warned that a seed's settings and this node's do not
+   * fit: once a run, as the first failure is, since a seed found so after it was down (it came up
+   * with TLS off, say) would otherwise show only at DEBUG.
+   */
+  private volatile boolean warnedMisfit;
 
   private volatile Disposable joining;
   private volatile boolean running;
@@ -468,6 +476,7 @@ public class KadNodeLifecycle
       alone = true;
     }
     joinedOnce = true;
+    warnedMisfit = false;
     joinedAt = clock.instant();
     BootstrapStatus done = status(BootstrapStatus.State.DONE, Optional.empty(), attempts, rejoin);
     set(s -> done);
@@ -573,7 +582,8 @@ public class KadNodeLifecycle
 
   /**
    * Records a failed attempt, and whether it found the node among its own seeds (it serves as the
-   * first node of its network meanwhile); warns on the first of a run of failures only.
+   * first node of its network meanwhile); warns on the first of a run of failures only, and on the
+   * first that no retry mends.
    */
   private void failed(Throwable e, int attempts, boolean rejoin) {
     if (e instanceof NoSeedAnsweredException n && !n.selfSeeds().isEmpty()) {
@@ -586,7 +596,18 @@ public class KadNodeLifecycle
             attempts,
             rejoin);
     BootstrapStatus previous = set(s -> failed);
-    if (previous.state() == BootstrapStatus.State.FAILED) {
+    if (e instanceof KadException k && !k.isTransient() && !warnedMisfit) {
+      warnedMisfit = true;
+      // Still retried: a service waits for the other side to be set up right, and its health
+      // shows the reason meanwhile.
+      log.warn(
+          "kad node {} cannot join through {} until a seed or this node is reconfigured: {};"
+              + " still retrying at most every {}, in case it is",
+          node.id().toShortHex(),
+          seeds,
+          e.getMessage(),
+          readable(MAX_RETRY_DELAY));
+    } else if (previous.state() == BootstrapStatus.State.FAILED) {
       log.debug(
           "kad node {} could not bootstrap from {} again ({} attempts): {}",
           node.id().toShortHex(),

@@ -136,6 +136,32 @@ class KadNodeLifecycleTest {
   }
 
   @Test
+  void aSeedFoundNotToFitAfterItWasDownIsAWarningThoughLaterFailuresAreQuiet() {
+    KadNodeLifecycle lifecycle = new KadNodeLifecycle(node, List.of(SEED), clock, vts);
+    try (CapturedLog log = CapturedLog.start()) {
+      lifecycle.start();
+      vts.advanceTimeBy(Duration.ofSeconds(2));
+      // The seed comes up with ids of another width: no retry mends that, unlike its absence.
+      start(network.newTransport(SEED), NodeListener.NONE, CONFIG.toBuilder().idBits(256).build());
+      vts.advanceTimeBy(Duration.ofMinutes(5));
+      assertThat(attempts).hasSizeGreaterThan(4);
+      assertThat(lifecycle.status().state()).isEqualTo(BootstrapStatus.State.FAILED);
+      String id = node.id().toShortHex();
+      assertThat(log.text())
+          .containsOnlyOnce("kad node " + id + " could not bootstrap from [" + SEED + "]: ")
+          .containsOnlyOnce(
+              "kad node "
+                  + id
+                  + " cannot join through ["
+                  + SEED
+                  + "] until a seed or this node is reconfigured: ")
+          .contains("sender id must have 256 bits but had 160")
+          .containsOnlyOnce("still retrying at most every 1 min, in case it is");
+    }
+    lifecycle.stop();
+  }
+
+  @Test
   void humanDurationsReadAsAPersonWouldSayThem() {
     assertThat(KadNodeLifecycle.readable(Duration.ofSeconds(1))).isEqualTo("1 s");
     assertThat(KadNodeLifecycle.readable(Duration.ofMinutes(1))).isEqualTo("1 min");
