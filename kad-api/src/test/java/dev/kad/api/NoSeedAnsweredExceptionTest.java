@@ -1,6 +1,7 @@
 package dev.kad.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -44,6 +45,16 @@ class NoSeedAnsweredExceptionTest {
     assertThat(copy).hasMessage(e.getMessage());
     assertThat(copy.seedFailures()).isEmpty();
     assertThat(roundTrip(failed(Map.of())).isTransient()).isTrue();
+  }
+
+  @Test
+  void aSeedWithoutItsFailureIsRefusedNamingTheSeed() {
+    Map<Address, Throwable> failures = new LinkedHashMap<>();
+    failures.put(DOWN, null);
+
+    assertThatThrownBy(() -> failed(failures))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("failure of " + DOWN);
   }
 
   private static NoSeedAnsweredException failed(Map<Address, Throwable> failures) {

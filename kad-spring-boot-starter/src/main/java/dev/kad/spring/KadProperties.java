@@ -480,6 +480,10 @@ public class KadProperties implements Validator {
     }
     int frame = intBytes("maxFrameBytes", p.maxFrameBytes);
     long value = p.maxValueBytes.toBytes();
+    if (value <= frame && fits(frame, p.k, p.idBits, (int) value)) {
+      // The usual case, one build: the search for the largest size is for a message only.
+      return;
+    }
     int largest = largestValueBytes(frame, p.k, p.idBits);
     // None fits: k contacts fill the frame, which the engine's own message says.
     if (largest < 1 || value <= largest) {

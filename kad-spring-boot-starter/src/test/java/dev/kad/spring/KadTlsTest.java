@@ -264,6 +264,17 @@ class KadTlsTest {
     assertThat(transport.stats().tlsFailures()).isPositive();
   }
 
+  /** A client holding only the rotated key is answered: the transport took the rotated bundle. */
+  private static void assertAnswersTheRotatedKey(TcpTransport transport) {
+    TcpTransport client = rotatedClient();
+    try {
+      assertThat(pingWithRotatedKey(client, transport).block(BOUND))
+          .isInstanceOf(Response.Pong.class);
+    } finally {
+      client.close().block(BOUND);
+    }
+  }
+
   /**
    * What the logger writes while {@code action} runs: Spring calls a bundle's update handlers on
    * the thread that updates it, here the test's.
@@ -371,13 +382,7 @@ class KadTlsTest {
         .run(
             context -> {
               TcpTransport transport = context.getBean(TcpTransport.class);
-              TcpTransport client = rotatedClient();
-              try {
-                assertThat(pingWithRotatedKey(client, transport).block(BOUND))
-                    .isInstanceOf(Response.Pong.class);
-              } finally {
-                client.close().block(BOUND);
-              }
+              assertAnswersTheRotatedKey(transport);
             });
   }
 
@@ -408,13 +413,7 @@ class KadTlsTest {
               assertThat(transport.tls().orElseThrow())
                   .as("the transport's TLS after the bundle's file was replaced")
                   .isNotSameAs(before);
-              TcpTransport client = rotatedClient();
-              try {
-                assertThat(pingWithRotatedKey(client, transport).block(BOUND))
-                    .isInstanceOf(Response.Pong.class);
-              } finally {
-                client.close().block(BOUND);
-              }
+              assertAnswersTheRotatedKey(transport);
             });
   }
 

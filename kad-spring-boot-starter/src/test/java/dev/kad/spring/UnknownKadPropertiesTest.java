@@ -7,6 +7,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContextInitializer;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 
@@ -50,14 +52,7 @@ class UnknownKadPropertiesTest {
     runner
         .withPropertyValues("kad.metrics.tag.node=a", "kad.bootstrapp[0]=127.0.0.1:7101")
         .withInitializer(
-            context ->
-                context
-                    .getEnvironment()
-                    .getPropertySources()
-                    .addFirst(
-                        new SystemEnvironmentPropertySource(
-                            "test-systemEnvironment",
-                            Map.of("KAD_MAX_VALUE_BYTS", "4096", "KAD_NOTHING_LIKE_IT", "x"))))
+            environment(Map.of("KAD_MAX_VALUE_BYTS", "4096", "KAD_NOTHING_LIKE_IT", "x")))
         .run(context -> assertThat(context).hasNotFailed());
     assertThat(log.text())
         .contains(
@@ -79,19 +74,13 @@ class UnknownKadPropertiesTest {
             "kad.tls.require-client-auth=true",
             "kad.enabled=true")
         .withInitializer(
-            context ->
-                context
-                    .getEnvironment()
-                    .getPropertySources()
-                    .addFirst(
-                        new SystemEnvironmentPropertySource(
-                            "test-systemEnvironment",
-                            Map.of(
-                                "KAD_MAX_VALUE_BYTES", "4096",
-                                "KAD_MAXFRAMEBYTES", "64KB",
-                                "KAD_METRICS_TAGS_RING", "blue",
-                                "KAD_JOBS_0", "refresh",
-                                "KADMIN_HOME", "/opt/kadmin"))))
+            environment(
+                Map.of(
+                    "KAD_MAX_VALUE_BYTES", "4096",
+                    "KAD_MAXFRAMEBYTES", "64KB",
+                    "KAD_METRICS_TAGS_RING", "blue",
+                    "KAD_JOBS_0", "refresh",
+                    "KADMIN_HOME", "/opt/kadmin")))
         .run(
             context -> {
               assertThat(context).hasNotFailed();
@@ -99,6 +88,16 @@ class UnknownKadPropertiesTest {
                   .isEqualTo(4096);
             });
     assertThat(log.text()).doesNotContain(NOT_A_PROPERTY);
+  }
+
+  /** Environment variables, read as Spring Boot reads the process's, ahead of other sources. */
+  private static ApplicationContextInitializer<ConfigurableApplicationContext> environment(
+      Map<String, Object> variables) {
+    return context ->
+        context
+            .getEnvironment()
+            .getPropertySources()
+            .addFirst(new SystemEnvironmentPropertySource("test-systemEnvironment", variables));
   }
 
   @Test
