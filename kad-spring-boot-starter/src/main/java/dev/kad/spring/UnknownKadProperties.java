@@ -36,7 +36,9 @@ import org.springframework.core.env.SystemEnvironmentPropertySource;
  * application's own documented {@code kad.*} keys count too; map and list properties ({@code
  * kad.metrics.tags.*}, {@code kad.bootstrap[0]}) take any entry. Names are compared as Spring Boot
  * binds them ({@link ConfigurationPropertyName}): {@code kad.maxValueBytes}, {@code
- * kad.max_value_bytes} and {@code KAD_MAX_VALUE_BYTES} are {@code kad.max-value-bytes}.
+ * kad.max_value_bytes} and {@code KAD_MAX_VALUE_BYTES} are {@code kad.max-value-bytes}. An
+ * environment variable is warned of only when a known name is close to it: the environment is
+ * shared with every other program, and feeds placeholders ({@code ${KAD_TLS_PASSWORD}}).
  */
 final class UnknownKadProperties implements InitializingBean {
 
@@ -92,12 +94,18 @@ final class UnknownKadProperties implements InitializingBean {
         if (name == null || !KAD.isAncestorOf(name) || known.contains(name)) {
           continue;
         }
+        Optional<String> closest = known.closest(name, env);
+        if (env && closest.isEmpty()) {
+          // The environment is every program's, and a placeholder's (${KAD_TLS_PASSWORD} in an
+          // SSL bundle): only a near miss of a kad name is likely meant for the starter.
+          continue;
+        }
         warnings.computeIfAbsent(
             name,
             n ->
                 raw
                     + " is not a kad property"
-                    + known.closest(n, env).map(c -> " (did you mean " + c + "?)").orElse("")
+                    + closest.map(c -> " (did you mean " + c + "?)").orElse("")
                     + "; it is ignored");
       }
     }

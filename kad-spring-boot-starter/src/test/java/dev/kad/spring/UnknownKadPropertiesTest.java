@@ -58,8 +58,24 @@ class UnknownKadPropertiesTest {
         .contains(
             "kad.metrics.tag.node is not a kad property (did you mean kad.metrics.tags.node?)",
             "kad.bootstrapp[0] is not a kad property (did you mean kad.bootstrap[0]?)",
-            "KAD_MAX_VALUE_BYTS is not a kad property (did you mean KAD_MAX_VALUE_BYTES?)",
-            "KAD_NOTHING_LIKE_IT is not a kad property; it is ignored");
+            "KAD_MAX_VALUE_BYTS is not a kad property (did you mean KAD_MAX_VALUE_BYTES?)");
+  }
+
+  @Test
+  void anEnvironmentVariableLikeNoKadNameIsLeftToWhoeverReadsIt() {
+    // The README's SSL bundle reads its password from ${KAD_TLS_PASSWORD}; the kad CLI in the
+    // same container may read others.
+    runner
+        .withPropertyValues("app.store-password=${KAD_TLS_PASSWORD}")
+        .withInitializer(
+            environment(Map.of("KAD_TLS_PASSWORD", "secret", "KAD_NOTHING_LIKE_IT", "x")))
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed();
+              assertThat(context.getEnvironment().getProperty("app.store-password"))
+                  .isEqualTo("secret");
+            });
+    assertThat(log.text()).doesNotContain(NOT_A_PROPERTY);
   }
 
   @Test
