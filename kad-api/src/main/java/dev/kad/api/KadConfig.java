@@ -47,8 +47,8 @@ import java.util.Set;
  * @param maxFrameBytes the largest message a transport accepts
  * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
  * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
- * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (an id at one address)
- *     may hold at a storage node
+ * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (one address, whatever
+ *     ids it claims) may hold at a storage node
  * @param clientMode whether the node is a client: it marks every request it sends as {@linkplain
  *     dev.kad.api.message.Request#fromClient() from a client}, so that receivers answer it but
  *     never add it to their routing tables, and it never counts itself among the nodes that store a
@@ -167,8 +167,8 @@ public record KadConfig(
    * @param maxFrameBytes the largest message a transport accepts
    * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
    * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
-   * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (an id at one
-   *     address) may hold here
+   * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (one address,
+   *     whatever ids it claims) may hold here
    * @param clientMode whether the node is a client that queries the network without being part of
    *     it
    * @throws IllegalArgumentException when a setting is out of range or two contradict
@@ -766,11 +766,12 @@ public record KadConfig(
     }
 
     /**
-     * Sets the most subscriptions one subscribing node, an id at one address, may hold at this node
-     * (1024 by default): a storage node refuses a peer's further subscriptions, so one peer cannot
-     * take the whole registry (it holds 65,536 subscriptions in all, so at the default one peer
-     * takes at most 1/64 of it). Each address counts on its own, so a peer claiming a watcher's id
-     * from elsewhere cannot use up that watcher's room.
+     * Sets the most subscriptions one subscribing node, one address, may hold at this node (1024 by
+     * default): a storage node refuses a peer's further subscriptions, so one peer cannot take the
+     * whole registry (it holds 65,536 subscriptions in all, so at the default one peer takes at
+     * most 1/64 of it). Each address counts on its own, whatever ids subscribe from it, so a peer
+     * claiming a watcher's id from elsewhere cannot use up that watcher's room, and ids made up at
+     * one address share its room.
      *
      * <p>In a small network the same k nodes store every key, so a node's watches of distinct keys
      * all count against this bound at each of them: a gateway watching more keys than this is

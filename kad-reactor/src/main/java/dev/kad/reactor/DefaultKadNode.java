@@ -37,6 +37,7 @@ import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.store.StoredValue;
 import dev.kad.reactor.watch.SubscriberRegistry;
+import java.nio.ByteBuffer;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
@@ -1267,15 +1268,20 @@ final class DefaultKadNode implements KadNode {
       return holders >= quorum;
     }
 
+    /**
+     * The values not emitted yet. A signed value is told apart by its key too (empty when
+     * unsigned): one signed with another key under a publisher's id verifies, and keyed by
+     * publisher, value id and seq alone, it hid the publisher's own value of that seq from the get,
+     * and with a higher seq took its place in the cached copy.
+     */
     private List<Value> fresh(List<Value> values) {
       List<Value> out = new ArrayList<>(values.size());
       for (Value v : values) {
-        List<Object> identity = List.of(v.publisher(), v.valueId(), v.seq());
-        if (seen.add(identity)) {
+        ByteBuffer signer = ByteBuffer.wrap(v.publicKey());
+        if (seen.add(List.of(v.publisher(), v.valueId(), v.seq(), signer))) {
           out.add(v);
-          found.put(
-              List.of(v.publisher(), v.valueId()),
-              newest(found.get(List.of(v.publisher(), v.valueId())), v));
+          List<Object> identity = List.of(v.publisher(), v.valueId(), signer);
+          found.put(identity, newest(found.get(identity), v));
         }
       }
       return out;

@@ -115,8 +115,8 @@ final class RequestHandling implements RequestHandler {
                       Code.LIMIT,
                       "subscriber limit reached: maxSubscribersPerKey for key "
                           + r.key().toShortHex()
-                          + ", maxSubscriptionsPerPeer for this subscriber (its id at this"
-                          + " address), or this node's total"));
+                          + ", maxSubscriptionsPerPeer for this subscriber (its address,"
+                          + " whatever its ids), or this node's total"));
     } else if (request instanceof Request.Unsubscribe r) {
       // Ends only the subscription made from the sender's address: an id claimed from elsewhere
       // cannot cancel another address's pushes.

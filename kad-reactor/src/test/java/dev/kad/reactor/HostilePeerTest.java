@@ -187,6 +187,62 @@ class HostilePeerTest {
   }
 
   @Test
+  void aValueSignedWithAnotherKeyUnderAPublishersIdHidesNoneOfThatPublishersValues()
+      throws Exception {
+    Cluster c = clusters.grow(61, 6);
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(61);
+    var owner = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    var forger = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Key key = Key.of("profile");
+    NodeId publisher = NodeId.random(rng);
+    java.time.Instant expiry = c.now().plus(Duration.ofHours(1));
+    Value genuine = Value.of(new byte[] {1}, publisher, 1, 5, expiry).signedWith(key, owner);
+    // It verifies, under the forger's key: the same identity and seq, other data.
+    Value forged = Value.of(new byte[] {2}, publisher, 1, 5, expiry).signedWith(key, forger);
+    Contact peer =
+        peer(
+            c,
+            rng,
+            (self, request) ->
+                request instanceof Request.FindValue
+                    ? new Response.ValuesFound(self, List.of(forged, genuine), List.of())
+                    : new Response.Pong(self));
+    KadNodes.learn(victim, List.of(peer));
+
+    assertThat(c.await(victim.get(key))).containsExactlyInAnyOrder(forged, genuine);
+  }
+
+  @Test
+  void aValueAnsweredWithAnExpiryNoNodeWouldStoreIsDroppedAndSpoilsNoCachedCopy() {
+    Cluster c = clusters.grow(59, 6);
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(59);
+    Key key = Key.of("parked");
+    Value genuine =
+        Value.of(new byte[] {1}, NodeId.random(rng), 1, 1, c.now().plus(Duration.ofHours(1)));
+    // Later than expireAfter (24 h) from now: every node refuses to store it.
+    Value parked =
+        Value.of(new byte[] {2}, NodeId.random(rng), 1, 1, c.now().plus(Duration.ofDays(365)));
+    Contact peer =
+        peer(
+            c,
+            rng,
+            (self, request) ->
+                request instanceof Request.FindValue
+                    ? new Response.ValuesFound(self, List.of(parked, genuine), List.of())
+                    : new Response.Pong(self));
+    KadNodes.learn(victim, List.of(peer));
+    assertThat(c.holders(key)).isEmpty();
+
+    assertThat(c.await(victim.get(key))).containsExactly(genuine);
+    // The get caches what it found at the closest node that lacked it: the genuine value, which
+    // a Store carrying the parked one too would have lost with it (refused as a whole).
+    c.vts.advanceTimeBy(Duration.ofSeconds(30));
+    assertThat(c.holders(key)).hasSize(1);
+  }
+
+  @Test
   void contactsAtAddressesNoRequestCouldReachAreNeitherAskedNorKept() {
     Cluster c = clusters.grow(59, 10);
     KadNode victim = c.node(0);

@@ -161,8 +161,9 @@ public class KadProperties implements Validator {
   private int maxSubscribersPerKey = 64;
 
   /**
-   * The most keys one watching node (an id at one address) may subscribe to at this node; a watch
-   * refused at every storage node reads its values at each retry instead of being pushed them.
+   * The most keys one watching address (whatever ids it uses) may subscribe to at this node; a
+   * watch refused at every storage node reads its values at each retry instead of being pushed
+   * them.
    */
   private int maxSubscriptionsPerPeer = 1024;
 

@@ -323,12 +323,19 @@ public final class Lookup {
       }
     }
 
+    /**
+     * The values of an answer that a node would store: of this width and size, neither expired nor
+     * expiring later than {@link KadConfig#latestExpiry} (a peer parking a value for years), and
+     * verified under the key when signed. Taken, a value expiring too late reached the caller and
+     * the get's cached copy, whose Store every node refuses as a whole, losing the genuine values.
+     */
     private List<Value> sanitizeValues(List<Value> values) {
       if (key == null) {
         return List.of();
       }
       List<Value> out = new ArrayList<>(values.size());
       var now = clock.instant();
+      var latest = config.latestExpiry(now);
       for (Value v : values) {
         if (out.size() == config.maxValuesPerKey()) {
           break;
@@ -336,6 +343,7 @@ public final class Lookup {
         if (v.publisher().bits() == self.bits()
             && v.size() <= config.maxValueBytes()
             && !v.isExpiredAt(now)
+            && !v.expiresAt().isAfter(latest)
             && (!v.isSigned() || v.verifySignature(key))) {
           out.add(v);
         }

@@ -1,5 +1,6 @@
 package dev.kad.reactor.watch;
 
+import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.Key;
 import java.time.Duration;
@@ -21,10 +22,12 @@ import java.util.TreeSet;
  * <p>A subscription belongs to the subscriber's id <em>and</em> the address it was made from, as a
  * routing-table contact keeps its first address: a Subscribe or Unsubscribe claiming the id from
  * another address neither redirects, renews nor ends it (anyone can claim an id), and a Subscribe
- * from the new address is a subscription of its own. The per-subscriber bound counts each id and
- * address on its own, for the same reason: counted per id, a peer claiming a watcher's id from
- * other addresses used up that watcher's room and had its own Subscribes refused, while counting
- * per id gave no protection a made-up id does not take away (the total bound does that).
+ * from the new address is a subscription of its own. A key has at most one subscription per
+ * address, which the id that subscribed there last holds: one node listens at an address and every
+ * push goes to it, so more ids there are no more watchers, and ids made up at one address took
+ * every place of a key (and multiplied each of its pushes to that address). The per-subscriber
+ * bound counts an address, whatever ids subscribed from it: counted per id, a peer claiming a
+ * watcher's id from other addresses used up that watcher's room, and made-up ids escaped it.
  *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
@@ -43,8 +46,8 @@ public final class SubscriberRegistry {
   private final int maxTotal;
   private int total;
   private final Duration maxTtl;
-  private final Map<Key, Map<Contact, Subscription>> byKey = new HashMap<>();
-  private final Map<Contact, Integer> keysPerSubscriber = new HashMap<>();
+  private final Map<Key, Map<Address, Subscription>> byKey = new HashMap<>();
+  private final Map<Address, Integer> keysPerSubscriber = new HashMap<>();
   private final TreeSet<Due> byExpiry = new TreeSet<>();
 
   /**
@@ -92,7 +95,7 @@ public final class SubscriberRegistry {
    * Creates an empty registry.
    *
    * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most subscriptions of one subscriber (an id at one address)
+   * @param maxKeysPerSubscriber the most subscriptions of one subscriber address, whatever its ids
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
   public SubscriberRegistry(int maxPerKey, int maxKeysPerSubscriber, Duration maxTtl) {
@@ -103,7 +106,7 @@ public final class SubscriberRegistry {
    * Creates an empty registry with a bound on all subscriptions together.
    *
    * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most subscriptions of one subscriber (an id at one address)
+   * @param maxKeysPerSubscriber the most subscriptions of one subscriber address, whatever its ids
    * @param maxTotal the most subscriptions of all keys together
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
@@ -157,27 +160,30 @@ public final class SubscriberRegistry {
     Duration granted =
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
     expire(now);
-    Map<Contact, Subscription> subs = byKey.get(key);
-    Subscription held = subs == null ? null : subs.get(subscriber);
+    Address at = subscriber.address();
+    Map<Address, Subscription> subs = byKey.get(key);
+    Subscription held = subs == null ? null : subs.get(at);
     if (held == null) {
       if (total >= maxTotal
           || (subs != null && subs.size() >= maxPerKey)
-          || keysPerSubscriber.getOrDefault(subscriber, 0) >= maxKeysPerSubscriber) {
+          || keysPerSubscriber.getOrDefault(at, 0) >= maxKeysPerSubscriber) {
         return Optional.empty();
       }
       if (subs == null) {
         subs = new LinkedHashMap<>();
         byKey.put(key, subs);
       }
-      keysPerSubscriber.merge(subscriber, 1, Integer::sum);
+      keysPerSubscriber.merge(at, 1, Integer::sum);
       total++;
     } else {
+      // Another id at the address takes the subscription over: one node listens there, the one
+      // that asked last (a node restarted there with a new id), and pushes go to the address.
       byExpiry.remove(Due.of(key, held));
     }
     Subscription renewed = new Subscription(subscriber, now.plus(granted));
-    subs.put(subscriber, renewed);
+    subs.put(at, renewed);
     byExpiry.add(Due.of(key, renewed));
-    return Optional.of(new Grant(granted, held != null));
+    return Optional.of(new Grant(granted, held != null && held.subscriber().equals(subscriber)));
   }
 
   /**
@@ -189,11 +195,12 @@ public final class SubscriberRegistry {
    * @return true when there was one
    */
   public synchronized boolean unsubscribe(Key key, Contact subscriber) {
-    Map<Contact, Subscription> subs = byKey.get(key);
-    Subscription held = subs == null ? null : subs.remove(subscriber);
-    if (held == null) {
+    Map<Address, Subscription> subs = byKey.get(key);
+    Subscription held = subs == null ? null : subs.get(subscriber.address());
+    if (held == null || !held.subscriber().equals(subscriber)) {
       return false;
     }
+    subs.remove(subscriber.address());
     byExpiry.remove(Due.of(key, held));
     release(subscriber);
     if (subs.isEmpty()) {
@@ -213,12 +220,12 @@ public final class SubscriberRegistry {
    * @return true when it was still held, and is now ended
    */
   public synchronized boolean end(Key key, Subscription subscription) {
-    Map<Contact, Subscription> subs = byKey.get(key);
+    Map<Address, Subscription> subs = byKey.get(key);
     Contact subscriber = subscription.subscriber();
-    if (subs == null || subs.get(subscriber) != subscription) {
+    if (subs == null || subs.get(subscriber.address()) != subscription) {
       return false;
     }
-    subs.remove(subscriber);
+    subs.remove(subscriber.address());
     byExpiry.remove(Due.of(key, subscription));
     release(subscriber);
     if (subs.isEmpty()) {
@@ -236,7 +243,7 @@ public final class SubscriberRegistry {
    */
   public synchronized List<Subscription> subscriptions(Key key, Instant now) {
     expire(now);
-    Map<Contact, Subscription> subs = byKey.get(key);
+    Map<Address, Subscription> subs = byKey.get(key);
     return subs == null ? List.of() : List.copyOf(subs.values());
   }
 
@@ -249,7 +256,7 @@ public final class SubscriberRegistry {
    */
   public synchronized List<Contact> subscribers(Key key, Instant now) {
     expire(now);
-    Map<Contact, Subscription> subs = byKey.get(key);
+    Map<Address, Subscription> subs = byKey.get(key);
     if (subs == null) {
       return List.of();
     }
@@ -268,8 +275,8 @@ public final class SubscriberRegistry {
   public synchronized void expire(Instant now) {
     while (!byExpiry.isEmpty() && !now.isBefore(byExpiry.first().at())) {
       Due due = byExpiry.pollFirst();
-      Map<Contact, Subscription> subs = byKey.get(due.key());
-      subs.remove(due.subscriber());
+      Map<Address, Subscription> subs = byKey.get(due.key());
+      subs.remove(due.subscriber().address());
       release(due.subscriber());
       if (subs.isEmpty()) {
         byKey.remove(due.key());
@@ -294,13 +301,13 @@ public final class SubscriberRegistry {
    */
   synchronized boolean consistent() {
     int held = 0;
-    Map<Contact, Integer> perSubscriber = new HashMap<>();
-    for (Map.Entry<Key, Map<Contact, Subscription>> e : byKey.entrySet()) {
+    Map<Address, Integer> perSubscriber = new HashMap<>();
+    for (Map.Entry<Key, Map<Address, Subscription>> e : byKey.entrySet()) {
       if (e.getValue().isEmpty()) {
         return false;
       }
-      for (Map.Entry<Contact, Subscription> s : e.getValue().entrySet()) {
-        if (!s.getKey().equals(s.getValue().subscriber())
+      for (Map.Entry<Address, Subscription> s : e.getValue().entrySet()) {
+        if (!s.getKey().equals(s.getValue().subscriber().address())
             || !byExpiry.contains(Due.of(e.getKey(), s.getValue()))) {
           return false;
         }
@@ -313,6 +320,6 @@ public final class SubscriberRegistry {
 
   private void release(Contact subscriber) {
     total--;
-    keysPerSubscriber.computeIfPresent(subscriber, (c, n) -> n <= 1 ? null : n - 1);
+    keysPerSubscriber.computeIfPresent(subscriber.address(), (c, n) -> n <= 1 ? null : n - 1);
   }
 }

@@ -4,6 +4,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -25,7 +26,7 @@ import reactor.core.publisher.Sinks;
  * the highest seq, so a slow subscriber sees the latest value of each publisher and memory stays
  * bounded by the number of identities, itself capped at {@code maxPending} (beyond it the oldest
  * identity is dropped). Each (publisher, value id, seq) is delivered at most once, and never a
- * lower seq after a higher one.
+ * lower seq after a higher one of the same signing key.
  */
 public final class WatchSession {
 
@@ -35,9 +36,15 @@ public final class WatchSession {
   /** The longest wait between rounds that no node granted, unless renewals come sooner. */
   public static final Duration MAX_RETRY = Duration.ofMinutes(1);
 
-  private record Identity(NodeId publisher, long valueId) {
+  /**
+   * What a seq orders: a publisher's value id, and for a signed value the key that signs it (empty
+   * when unsigned). A value signed with another key under a publisher's id verifies, and would
+   * otherwise, with a higher seq, hide every later update of that publisher from the watch; the
+   * store keeps them apart the same way (a signed value is replaced only under the same key).
+   */
+  private record Identity(NodeId publisher, long valueId, ByteBuffer publicKey) {
     static Identity of(Value v) {
-      return new Identity(v.publisher(), v.valueId());
+      return new Identity(v.publisher(), v.valueId(), ByteBuffer.wrap(v.publicKey()));
     }
   }
 

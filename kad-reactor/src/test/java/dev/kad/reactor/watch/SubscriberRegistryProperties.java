@@ -50,8 +50,9 @@ class SubscriberRegistryProperties {
     for (int i = 0; i < ids.length; i++) {
       ids[i] = NodeId.random(rng);
     }
-    // The model: every subscription granted and not ended, lapsed ones included.
-    Map<Key, Map<Contact, SubscriberRegistry.Subscription>> model = new HashMap<>();
+    // The model: every subscription granted and not ended, lapsed ones included; one per key and
+    // address, the one the id that asked there last holds.
+    Map<Key, Map<Address, SubscriberRegistry.Subscription>> model = new HashMap<>();
     Instant now = START;
     for (int step = 0; step < steps; step++) {
       Key key = keys[rng.nextInt(keys.length)];
@@ -62,14 +63,15 @@ class SubscriberRegistryProperties {
       int op = rng.nextInt(10);
       if (op < 5) {
         Duration ttl = Duration.ofMillis(rng.nextInt(20_000));
-        Map<Contact, SubscriberRegistry.Subscription> subs =
+        Map<Address, SubscriberRegistry.Subscription> subs =
             model.computeIfAbsent(key, k -> new HashMap<>());
-        boolean renewal = live(subs.get(subscriber), now);
+        // A live subscription at the address is renewed, or taken over by another id there.
+        boolean held = live(subs.get(subscriber.address()), now);
         String full = null;
-        if (!renewal) {
+        if (!held) {
           if (live(model, now, key, null) >= maxPerKey) {
             full = "maxPerKey";
-          } else if (live(model, now, null, subscriber) >= maxKeysPerSubscriber) {
+          } else if (live(model, now, null, subscriber.address()) >= maxKeysPerSubscriber) {
             full = "maxKeysPerSubscriber";
           } else if (live(model, now, null, null) >= maxTotal) {
             full = "maxTotal";
@@ -86,20 +88,24 @@ class SubscriberRegistryProperties {
           assertThat(granted)
               .as("%s of %s at %s: live subscriptions are under every bound", key, id, now)
               .contains(expected);
-          subs.put(subscriber, new SubscriberRegistry.Subscription(subscriber, now.plus(expected)));
+          subs.put(
+              subscriber.address(),
+              new SubscriberRegistry.Subscription(subscriber, now.plus(expected)));
         }
       } else if (op < 6) {
-        Map<Contact, SubscriberRegistry.Subscription> subs =
+        Map<Address, SubscriberRegistry.Subscription> subs =
             model.computeIfAbsent(key, k -> new HashMap<>());
-        SubscriberRegistry.Subscription held = subs.get(subscriber);
-        // Ends the subscription at the sender's address only: the id's others stay.
+        SubscriberRegistry.Subscription held = subs.get(subscriber.address());
+        // Ends the subscription at the sender's address only, and only when its id holds it.
         boolean ended = registry.unsubscribe(key, subscriber);
-        if (live(held, now)) {
-          assertThat(ended).as("ends a live subscription").isTrue();
-        } else if (held == null) {
-          assertThat(ended).as("nothing to end at %s", subscriber).isFalse();
+        if (held == null || !held.subscriber().equals(subscriber)) {
+          assertThat(ended).as("nothing of %s to end", subscriber).isFalse();
+        } else {
+          if (live(held, now)) {
+            assertThat(ended).as("ends a live subscription").isTrue();
+          }
+          subs.remove(subscriber.address());
         }
-        subs.remove(subscriber);
       } else if (op < 8) {
         now = later(model, now, rng);
       } else if (op < 9) {
@@ -131,11 +137,11 @@ class SubscriberRegistryProperties {
 
   /** A later instant: often the very end of a subscription, where it lapses. */
   private static Instant later(
-      Map<Key, Map<Contact, SubscriberRegistry.Subscription>> model,
+      Map<Key, Map<Address, SubscriberRegistry.Subscription>> model,
       Instant now,
       SplittableRandom rng) {
     List<Instant> ends = new ArrayList<>();
-    for (Map<Contact, SubscriberRegistry.Subscription> subs : model.values()) {
+    for (Map<Address, SubscriberRegistry.Subscription> subs : model.values()) {
       for (SubscriberRegistry.Subscription s : subs.values()) {
         if (s.expiresAt().isAfter(now)) {
           ends.add(s.expiresAt());
@@ -151,18 +157,18 @@ class SubscriberRegistryProperties {
     return s != null && now.isBefore(s.expiresAt());
   }
 
-  /** Live subscriptions, of one key and/or one subscriber (an id at one address) when given. */
+  /** Live subscriptions, of one key and/or one subscriber address when given. */
   private static int live(
-      Map<Key, Map<Contact, SubscriberRegistry.Subscription>> model,
+      Map<Key, Map<Address, SubscriberRegistry.Subscription>> model,
       Instant now,
       Key key,
-      Contact subscriber) {
+      Address subscriber) {
     int n = 0;
-    for (Map.Entry<Key, Map<Contact, SubscriberRegistry.Subscription>> e : model.entrySet()) {
+    for (Map.Entry<Key, Map<Address, SubscriberRegistry.Subscription>> e : model.entrySet()) {
       if (key != null && !key.equals(e.getKey())) {
         continue;
       }
-      for (Map.Entry<Contact, SubscriberRegistry.Subscription> s : e.getValue().entrySet()) {
+      for (Map.Entry<Address, SubscriberRegistry.Subscription> s : e.getValue().entrySet()) {
         if ((subscriber == null || subscriber.equals(s.getKey())) && live(s.getValue(), now)) {
           n++;
         }
@@ -171,7 +177,7 @@ class SubscriberRegistryProperties {
     return n;
   }
 
-  private static int all(Map<Key, Map<Contact, SubscriberRegistry.Subscription>> model) {
+  private static int all(Map<Key, Map<Address, SubscriberRegistry.Subscription>> model) {
     return model.values().stream().mapToInt(Map::size).sum();
   }
 }

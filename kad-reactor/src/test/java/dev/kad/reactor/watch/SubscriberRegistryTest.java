@@ -78,6 +78,42 @@ class SubscriberRegistryTest {
   }
 
   @Test
+  void idsMadeUpAtOneAddressHoldOneSubscriptionOfAKeyAndTheLatestIdHoldsIt() {
+    SubscriberRegistry registry = new SubscriberRegistry(2, 4, Duration.ofMinutes(10));
+    Duration minute = Duration.ofMinutes(1);
+    Contact first = node(1);
+    // One listener at that address receives every push: a second id there is no second watcher.
+    Contact sybil = at(node(0), "10.0.0.1", 1);
+    Contact another = at(node(0), "10.0.0.1", 1);
+    Contact honest = node(2);
+    assertThat(registry.grant(key, first, minute, now))
+        .contains(new SubscriberRegistry.Grant(minute, false));
+    assertThat(registry.grant(key, sybil, minute, now))
+        .contains(new SubscriberRegistry.Grant(minute, false));
+    assertThat(registry.grant(key, another, minute, now)).isPresent();
+    assertThat(registry.grant(key, honest, minute, now)).isPresent();
+    assertThat(registry.subscribers(key, now)).containsExactlyInAnyOrder(another, honest);
+    // An Unsubscribe speaks for the id that holds the subscription at its address only.
+    assertThat(registry.unsubscribe(key, first)).isFalse();
+    assertThat(registry.unsubscribe(key, another)).isTrue();
+    assertThat(registry.subscribers(key, now)).containsExactly(honest);
+    assertThat(registry.consistent()).isTrue();
+  }
+
+  @Test
+  void idsMadeUpAtOneAddressShareItsBoundOfSubscriptions() {
+    SubscriberRegistry registry = new SubscriberRegistry(4, 2, Duration.ofMinutes(10));
+    Duration minute = Duration.ofMinutes(1);
+    for (int i = 0; i < 2; i++) {
+      assertThat(registry.grant(Key.of("k" + i), at(node(0), "10.0.0.1", 1), minute, now))
+          .isPresent();
+    }
+    assertThat(registry.grant(Key.of("k2"), at(node(0), "10.0.0.1", 1), minute, now)).isEmpty();
+    assertThat(registry.grant(Key.of("k2"), node(2), minute, now)).isPresent();
+    assertThat(registry.consistent()).isTrue();
+  }
+
+  @Test
   void endingASubscriptionLeavesARenewalOfItAlone() {
     SubscriberRegistry registry = new SubscriberRegistry(4, 4, Duration.ofMinutes(10));
     Contact a = node(1);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.Value;
+import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -50,6 +51,31 @@ class WatchSessionTest {
         .then(() -> session.offer(List.of(v(alice, 2), v(alice, 1))))
         .then(() -> session.offer(List.of(v(alice, 3))))
         .expectNext(v(alice, 3))
+        .thenCancel()
+        .verify(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aValueSignedWithAnotherKeyUnderAPublishersIdNeverHidesThatPublishersUpdates()
+      throws Exception {
+    Key key = Key.of("k");
+    var owner = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    var forger = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Value first = v(alice, 1).signedWith(key, owner);
+    // Signed by someone else under alice's id, with a seq she will never reach: it verifies,
+    // and a node that lets it through (any node a get asks) shows it, but it is not hers.
+    Value forged = v(alice, Long.MAX_VALUE).signedWith(key, forger);
+    Value second = v(alice, 2).signedWith(key, owner);
+    WatchSession session = new WatchSession(key, 16, Duration.ofMinutes(1));
+    StepVerifier.create(Flux.<Value>create(session::attach))
+        .then(() -> session.offer(List.of(first)))
+        .expectNext(first)
+        .then(() -> session.offer(List.of(forged)))
+        .expectNext(forged)
+        .then(() -> session.offer(List.of(second, first)))
+        .expectNext(second)
+        .then(() -> session.offer(List.of(forged, first)))
+        .expectNoEvent(Duration.ofMillis(10))
         .thenCancel()
         .verify(Duration.ofSeconds(5));
   }
