@@ -1,8 +1,6 @@
 package dev.kad.examples.cli;
 
 import dev.kad.api.Address;
-import dev.kad.api.Contact;
-import dev.kad.api.IncompatiblePeerException;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
@@ -14,13 +12,7 @@ import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -194,13 +186,18 @@ final class RunningNode implements AutoCloseable {
    * when every seed is, the node is the first of its network and this returns with its table empty.
    * When no other seed answered, the line says it could not join and why, in the engine's words,
    * which name each seed with its reason (connection refused, no answer in time): {@code cannot
-   * join the network: no seed answered: [127.0.0.1:7000 (...)]}.
+   * join the network: no seed answered: [127.0.0.1:7000 (...)]}. When every seed failed in a way no
+   * retry changes (its settings do not fit this node's), the line says so as {@link #joinRetrying}
+   * does: {@code cannot join the network: each seed failed in a way no retry changes: [...]}, a
+   * {@link CliException}.
    */
   static void join(KadNode node, List<Address> seeds, Duration timeout) {
-    String names = seeds.stream().map(Address::toString).collect(Collectors.joining(", "));
     try {
-      Await.of(node.bootstrap(seeds), timeout, "joining through " + names);
+      Await.of(node.bootstrap(seeds), timeout, "joining through " + names(seeds));
     } catch (UnreachableContactException e) {
+      if (e instanceof NoSeedAnsweredException n && !n.isTransient()) {
+        throw RetriedJoin.noSeedFits(n); // said as a retried join says it: retrying is no use
+      }
       throw new UnreachableContactException(
           "cannot join the network: " + ErrorHandler.describe(e), e);
     }
@@ -216,12 +213,9 @@ final class RunningNode implements AutoCloseable {
    * attempt is logged once at WARN, with the engine's reason for each seed and the time to the next
    * attempt; the join is logged at INFO.
    *
-   * <p>A seed whose settings do not fit this node's (its failure in {@link
-   * NoSeedAnsweredException#seedFailures()} is an {@link IncompatiblePeerException}: TLS on one
-   * side only, another wire format, protocol version or id width, a certificate the other side does
-   * not trust), or that failed otherwise in a way no retry mends (a non-transient {@link
-   * KadException}, e.g. {@link dev.kad.api.InvalidMessageException} for a peer that answers the
-   * ping with something other than a pong), fails every attempt alike: it is logged once at WARN
+   * <p>A seed whose settings do not fit this node's (TLS on one side only, another wire format,
+   * protocol version or id width, an untrusted certificate), or that failed otherwise in a way no
+   * retry mends, fails every attempt alike: as {@link RetriedJoin} tells, it is logged once at WARN
    * and not dialed again while other seeds failed in a way a retry may mend. When every seed that
    * is not this node itself fails so, the joining ends at once with a {@link CliException} naming
    * each and why.
@@ -235,26 +229,24 @@ final class RunningNode implements AutoCloseable {
   boolean joinRetrying(List<Address> seeds, Duration timeout) {
     String self = node.id().toShortHex();
     AtomicInteger attempts = new AtomicInteger();
-    // Read and written by one attempt at a time, each after the one before has ended.
-    Map<Address, String> misfits = Collections.synchronizedMap(new LinkedHashMap<>());
-    Set<Address> selves = ConcurrentHashMap.newKeySet();
+    RetriedJoin join =
+        new RetriedJoin(
+            node,
+            seeds,
+            (seed, why, retrying) ->
+                log.warn(
+                    "node={} will not join through {} again: {}, which no retry changes; retrying"
+                        + " {}",
+                    self,
+                    seed,
+                    why,
+                    retrying.isEmpty() ? "the nodes that reached this one" : names(retrying)));
     Mono<Boolean> joined =
-        Mono.defer(
-                () -> {
+        join.attempt(
+                tried -> {
                   attempts.incrementAndGet();
-                  List<Address> tried =
-                      withPeersMet(seeds.stream().filter(s -> !misfits.containsKey(s)).toList());
-                  if (!misfits.isEmpty() && selves.containsAll(tried)) {
-                    // Only this node itself is left: it would "join" as the first node of its
-                    // network, which the seeds that do not fit were named to prevent.
-                    return Mono.error(noSeedFits(misfits, selves));
-                  }
-                  String names =
-                      tried.stream().map(Address::toString).collect(Collectors.joining(", "));
-                  return Await.bounded(node.bootstrap(tried), timeout, "joining through " + names)
-                      .onErrorMap(
-                          NoSeedAnsweredException.class,
-                          e -> dropMisfits(e, seeds, tried, misfits, selves));
+                  return Await.bounded(
+                      node.bootstrap(tried), timeout, "joining through " + names(tried));
                 })
             .retryWhen(
                 Backoff.retry(
@@ -300,83 +292,9 @@ final class RunningNode implements AutoCloseable {
     return ok;
   }
 
-  /**
-   * Takes the addresses of a failed attempt whose failure no retry mends (a non-transient {@link
-   * KadException}: settings that do not fit this node's, or an answer a kad node does not give)
-   * into {@code misfits}, logging each once.
-   *
-   * @param failure the attempt's failure, which names every address {@code tried}
-   * @return {@code failure}, to retry, or a {@link CliException} when every address tried that is
-   *     not this node itself failed so: no retry can join then
-   */
-  private Throwable dropMisfits(
-      NoSeedAnsweredException failure,
-      List<Address> seeds,
-      List<Address> tried,
-      Map<Address, String> misfits,
-      Set<Address> selves) {
-    selves.addAll(failure.selfSeeds());
-    Map<Address, Throwable> seedFailures = failure.seedFailures();
-    Map<Address, String> found = new LinkedHashMap<>();
-    boolean mendable = false;
-    for (Address a : tried) {
-      if (selves.contains(a)) {
-        continue;
-      }
-      // As NoSeedAnsweredException#isTransient reads them: not up yet, unreachable, or a node that
-      // reached this one and answered (whose settings fit) may take this node at a later attempt.
-      if (seedFailures.get(a) instanceof KadException k && !k.isTransient()) {
-        found.put(a, k.getMessage());
-      } else {
-        mendable = true;
-      }
-    }
-    misfits.putAll(found);
-    if (!mendable) {
-      return noSeedFits(misfits, selves);
-    }
-    String others =
-        seeds.stream()
-            .filter(s -> !misfits.containsKey(s) && !selves.contains(s))
-            .map(Address::toString)
-            .collect(Collectors.joining(", "));
-    found.forEach(
-        (seed, why) ->
-            log.warn(
-                "node={} will not join through {} again: {}, which no retry changes; retrying {}",
-                node.id().toShortHex(),
-                seed,
-                why,
-                others.isEmpty() ? "the nodes that reached this one" : others));
-    return failure;
-  }
-
-  /**
-   * The end of a join that no retry can make: every seed failed so (its settings and this node's do
-   * not fit, or it answered as no kad node does).
-   */
-  private static CliException noSeedFits(Map<Address, String> misfits, Set<Address> selves) {
-    List<String> each = new ArrayList<>();
-    misfits.forEach((seed, why) -> each.add(seed + " (" + why + ")"));
-    String line = "cannot join the network: each seed failed in a way no retry changes: " + each;
-    if (!selves.isEmpty()) {
-      line += "; skipped " + List.copyOf(selves) + ": this node itself";
-    }
-    return new CliException(line);
-  }
-
-  /**
-   * {@code seeds}, then the addresses of up to {@code k} contacts this node learnt meanwhile,
-   * nearest first.
-   */
-  private List<Address> withPeersMet(List<Address> seeds) {
-    List<Address> all = new ArrayList<>(seeds);
-    for (Contact c : node.routingTable().closest(node.id(), node.config().k())) {
-      if (!all.contains(c.address())) {
-        all.add(c.address());
-      }
-    }
-    return all;
+  /** {@code 127.0.0.1:7000, 127.0.0.1:7001}. */
+  static String names(List<Address> addresses) {
+    return addresses.stream().map(Address::toString).collect(Collectors.joining(", "));
   }
 
   KadNode node() {

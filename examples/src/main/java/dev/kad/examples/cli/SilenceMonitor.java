@@ -24,9 +24,13 @@ import reactor.core.scheduler.Scheduler;
  * {@link CutOff} and bootstraps again through its seeds (its table may hold only dead contacts, or
  * a node restarted at a seed's address under a new id), then looks up its own id through its old
  * contacts if no seed answered, with the {@link Backoff} from 1 s to 30 s, until a node answers;
- * then it reports {@link Reconnected}. Ticks that come while a check runs are dropped. Every timer
- * runs on the given scheduler, and the clock must be the node's, which {@code lastHeard} is read
- * by.
+ * then it reports {@link Reconnected}. Each attempt goes through the seeds and the contacts the
+ * node knows, as {@code kad node --retry-join}'s does ({@link RetriedJoin}): a seed that fails in a
+ * way no retry changes (its settings do not fit the node's) is told once to the {@link
+ * RetriedJoin.Misfit} listener and not dialed again while others may answer, and when every one
+ * fails so, the monitor fails with a {@link CliException} naming each and why. Ticks that come
+ * while a check runs are dropped. Every timer runs on the given scheduler, and the clock must be
+ * the node's, which {@code lastHeard} is read by.
  */
 final class SilenceMonitor {
 
@@ -58,6 +62,7 @@ final class SilenceMonitor {
   private final Duration threshold;
   private final Scheduler scheduler;
   private final Clock clock;
+  private final RetriedJoin.Misfit misfit;
 
   /**
    * Creates a monitor; {@link #transitions()} starts it.
@@ -68,9 +73,15 @@ final class SilenceMonitor {
    *     #MIN_THRESHOLD}
    * @param scheduler where the checks and the delays between attempts run
    * @param clock the node's clock
+   * @param misfit told once of each seed dropped from a rejoin
    */
   SilenceMonitor(
-      KadNode node, List<Address> seeds, Duration threshold, Scheduler scheduler, Clock clock) {
+      KadNode node,
+      List<Address> seeds,
+      Duration threshold,
+      Scheduler scheduler,
+      Clock clock,
+      RetriedJoin.Misfit misfit) {
     this.node = Objects.requireNonNull(node, "node");
     this.seeds = List.copyOf(seeds);
     if (threshold.compareTo(MIN_THRESHOLD) < 0) {
@@ -80,12 +91,14 @@ final class SilenceMonitor {
     this.threshold = threshold;
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.misfit = Objects.requireNonNull(misfit, "misfit");
   }
 
   /**
    * Subscribing starts the checks; a {@link CutOff} is emitted when the node falls silent and a
    * {@link Reconnected} when it hears again, alternately, each transition once. Never completes;
-   * errors only with {@link NodeClosedException}. Cancelling stops the checks and any probe or
+   * errors only with {@link NodeClosedException}, or with a {@link CliException} when every seed
+   * failed a rejoin in a way no retry changes. Cancelling stops the checks and any probe or
    * bootstrap in flight.
    */
   Flux<Transition> transitions() {
@@ -113,12 +126,17 @@ final class SilenceMonitor {
     return Flux.empty();
   }
 
-  /** Bootstraps (or, when no seed answers, looks up) until some node has answered. */
+  /**
+   * Bootstraps (or, when no seed answers, looks up) until some node has answered, or no retry can
+   * join.
+   */
   private Mono<Void> rejoin(Instant since, Duration tick) {
-    return Mono.defer(
-            () ->
-                node.bootstrap(seeds)
-                    .onErrorResume(e -> !(e instanceof NodeClosedException), e -> probe(tick)))
+    // A seed that did not fit during an earlier cut-off may have been reconfigured since.
+    RetriedJoin join = new RetriedJoin(node, seeds, misfit);
+    return join.attempt(node::bootstrap)
+        .onErrorResume(
+            e -> !(e instanceof NodeClosedException) && !(e instanceof CliException),
+            e -> probe(tick))
         .then(
             Mono.defer(
                 () ->

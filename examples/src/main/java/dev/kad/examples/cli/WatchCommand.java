@@ -9,9 +9,9 @@ import dev.kad.examples.cli.SilenceMonitor.Transition;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -26,7 +26,9 @@ import reactor.core.scheduler.Schedulers;
  * on stderr says so, and the client joins again through {@code --bootstrap} (with back-off) until a
  * node answers; then one line says it reconnected. The node's successful bootstrap sets the watch
  * subscribing at once at the key's closest nodes as they are now, reading the values stored while
- * it was cut off (each printed once, as always).
+ * it was cut off (each printed once, as always). A seed that fails the rejoin in a way no retry
+ * changes (its settings no longer fit the client's) is named once on stderr and not dialed again;
+ * when every seed fails so, the watch ends with one line naming each and why, and exits 1.
  */
 @Command(
     name = "watch",
@@ -37,7 +39,9 @@ import reactor.core.scheduler.Schedulers;
       "First the current values, then each new or replaced value, one a line, until Ctrl-C"
           + " or --count values were printed. When no node has answered for --silence-warning,"
           + " a line on stderr says so and the watch joins again through --bootstrap; another"
-          + " line says when it has reconnected."
+          + " line says when it has reconnected. When every seed fails in a way no retry"
+          + " changes (TLS on one side only, another wire format, an untrusted certificate),"
+          + " it exits 1 naming each."
     })
 final class WatchCommand extends ClientCommand {
 
@@ -76,7 +80,12 @@ final class WatchCommand extends ClientCommand {
     // neither): the monitor uses the same, so lastHeard and now are on one clock.
     SilenceMonitor monitor =
         new SilenceMonitor(
-            running.node(), bootstrap, silenceWarning, Schedulers.parallel(), Clock.systemUTC());
+            running.node(),
+            bootstrap,
+            silenceWarning,
+            Schedulers.parallel(),
+            Clock.systemUTC(),
+            this::reportMisfit);
     Flux<Value> values =
         running
             .node()
@@ -101,6 +110,9 @@ final class WatchCommand extends ClientCommand {
       done.cancel(true);
       Thread.currentThread().interrupt();
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof CliException noSeedFits && !running.closing()) {
+        throw noSeedFits; // every seed failed the rejoin in a way no retry changes
+      }
       if (!running.closing()) {
         throw new CliException(
             "watch '" + key + "' failed: " + ErrorHandler.describe(e.getCause()));
@@ -108,6 +120,20 @@ final class WatchCommand extends ClientCommand {
       // closed by Ctrl-C: the end of the watch, not a failure
     }
     return 0;
+  }
+
+  /**
+   * One line on stderr for a seed dropped from the rejoin, which no retry changes, as {@code kad
+   * node --retry-join} logs it: kad's WARN lines are off unless {@code -v}.
+   */
+  private void reportMisfit(Address seed, String why, List<Address> retrying) {
+    print(
+        "will not join through "
+            + seed
+            + " again: "
+            + why
+            + ", which no retry changes; retrying "
+            + (retrying.isEmpty() ? "the nodes it knew" : RunningNode.names(retrying)));
   }
 
   /** One line on stderr per transition; stdout carries values only. */
@@ -120,7 +146,7 @@ final class WatchCommand extends ClientCommand {
               + "; still watching '"
               + key
               + "', joining again through "
-              + bootstrap.stream().map(Address::toString).collect(Collectors.joining(", "));
+              + RunningNode.names(bootstrap);
     } else {
       int n = ((Reconnected) t).contacts();
       line =
@@ -132,6 +158,10 @@ final class WatchCommand extends ClientCommand {
               + key
               + "' again";
     }
+    print(line);
+  }
+
+  private void print(String line) {
     PrintWriter err = spec.commandLine().getErr();
     err.println(spec.qualifiedName() + ": " + line);
     err.flush();

@@ -165,6 +165,41 @@ class RetryJoinTest {
         .contains(cborSeed + " (peer at " + cborSeed + " speaks kad protocol v2 with format CBOR");
   }
 
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void putGetAndWatchThroughSeedsThatDoNotFitSayNoRetryChangesIt() {
+    // No retry there, but the line tells a seed that does not fit from one that is down.
+    String tlsSeed = startSeed(WireFormat.JSON, tls(mine));
+    String cborSeed = startSeed(WireFormat.CBOR, null);
+    String seeds = tlsSeed + "," + cborSeed;
+
+    for (String[] args :
+        List.of(
+            new String[] {"put", "--bootstrap", seeds, "k", "v"},
+            new String[] {"get", "--bootstrap", seeds, "k"},
+            new String[] {"watch", "--bootstrap", seeds, "k"},
+            new String[] {"node", "--port", "0", "--bootstrap", seeds})) {
+      Cli.Run run = Cli.kad(args);
+
+      assertThat(run.exitCode()).as(run.errText()).isEqualTo(1);
+      assertThat(run.err())
+          .singleElement()
+          .asString()
+          .isEqualTo(
+              "kad "
+                  + args[0]
+                  + ": cannot join the network: each seed failed in a way no retry changes: ["
+                  + tlsSeed
+                  + " (peer at "
+                  + tlsSeed
+                  + " requires TLS, which this node has off), "
+                  + cborSeed
+                  + " (peer at "
+                  + cborSeed
+                  + " speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON)]");
+    }
+  }
+
   private CompletableFuture<Cli.Run> pending;
 
   /** Starts a seed in this JVM that answers every request, a ping too, with an empty NodesFound. */
@@ -227,6 +262,11 @@ class RetryJoinTest {
   }
 
   private static TcpTls tls(TestCertificates.Issued key) {
+    return tls(key, password);
+  }
+
+  /** TLS with {@code key}, trusting it alone. */
+  static TcpTls tls(TestCertificates.Issued key, String password) {
     return TcpTls.builder()
         .keyStore(key.keyStore(), password.toCharArray())
         .trustStore(key.keyStore(), password.toCharArray())
@@ -255,12 +295,21 @@ class RetryJoinTest {
    * the caller closes it.
    */
   static KadNode startNode(WireFormat format, TcpTls tls) {
+    return startNode(format, tls, 0);
+  }
+
+  /**
+   * A node on 127.0.0.1:{@code port} (0: a free one), speaking {@code format}, with TLS when {@code
+   * tls} is set; the caller closes it.
+   */
+  static KadNode startNode(WireFormat format, TcpTls tls, int port) {
     KadConfig config = KadConfig.defaults();
     TcpTransportOptions.Builder options =
         TcpTransportOptions.builder()
             .fromConfig(config)
             .name("seed-" + format.name().toLowerCase(Locale.ROOT))
             .format(format)
+            .bindPort(port)
             .eventLoopThreads(1);
     if (tls != null) {
       options.tls(tls);

@@ -64,7 +64,13 @@ class SilenceMonitorTest {
     VirtualTime.await(vts, client.bootstrap(List.of(seedAddress)));
     List<Transition> seen = new CopyOnWriteArrayList<>();
     monitoring =
-        new SilenceMonitor(client, List.of(seedAddress), THRESHOLD, vts, SchedulerClock.of(vts))
+        new SilenceMonitor(
+                client,
+                List.of(seedAddress),
+                THRESHOLD,
+                vts,
+                SchedulerClock.of(vts),
+                (dropped, why, retrying) -> {})
             .transitions()
             .subscribe(seen::add);
 
@@ -94,7 +100,12 @@ class SilenceMonitorTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () ->
                 new SilenceMonitor(
-                    client, List.of(), Duration.ofSeconds(1), vts, SchedulerClock.of(vts)))
+                    client,
+                    List.of(),
+                    Duration.ofSeconds(1),
+                    vts,
+                    SchedulerClock.of(vts),
+                    (dropped, why, retrying) -> {}))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("threshold must be at least PT2S but was PT1S");
   }

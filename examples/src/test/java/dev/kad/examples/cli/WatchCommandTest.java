@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.testkit.TestCertificates;
+import dev.kad.transport.tcp.WireFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -96,6 +98,97 @@ class WatchCommandTest {
     assertThat(run.exitCode()).as(run.errText()).isZero();
     assertThat(run.out()).containsExactly("first", "second", "third");
     assertThat(run.err()).containsExactly(cutOff, reconnected);
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aWatchWhoseOnlySeedComesBackWithTlsOnStopsWithOneLineInsteadOfRetrying() throws Exception {
+    KadNode seed = startNode(0);
+    String address = seed.contact().address().toString();
+    int port = seed.contact().address().port();
+    seed.put(Key.of("watched"), bytes("first")).block(Duration.ofSeconds(10));
+    Cli watcher = new Cli();
+    CompletableFuture<Cli.Run> watch =
+        Cli.inBackground(
+            () ->
+                watcher.execute(
+                    "watch", "--bootstrap", address, "--silence-warning", "2s", "watched"),
+            threads);
+    watcher.out.await("first", WAIT_SECONDS);
+
+    seed.close().block(Duration.ofSeconds(10));
+    String cutOff = watcher.err.await("no node has answered", WAIT_SECONDS);
+    // The seed comes back at its address with TLS on, which the watch has off: no retry mends it.
+    TestCertificates certs = TestCertificates.shared();
+    nodes.add(
+        RetryJoinTest.startNode(
+            WireFormat.JSON,
+            RetryJoinTest.tls(certs.selfSigned("watch-seed", "IP:127.0.0.1"), certs.password()),
+            port));
+
+    // A watch that retried would still run here (and the Timeout would end it).
+    Cli.Run run = watch.get(WAIT_SECONDS * 2, TimeUnit.SECONDS);
+    assertThat(run.exitCode()).as(run.errText()).isEqualTo(1);
+    assertThat(run.err())
+        .containsExactly(
+            cutOff,
+            "kad watch: cannot join the network: each seed failed in a way no retry changes: ["
+                + address
+                + " (peer at "
+                + address
+                + " requires TLS, which this node has off)]");
+    assertThat(run.out()).containsExactly("first");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aWatchSaysOnceThatASeedDoesNotFitAndRejoinsThroughTheOthers() throws Exception {
+    KadNode first = startNode(0);
+    KadNode second = startNode(0);
+    String firstAddress = first.contact().address().toString();
+    String secondAddress = second.contact().address().toString();
+    first.bootstrap(List.of(second.contact().address())).block(Duration.ofSeconds(10));
+    first.put(Key.of("watched"), bytes("first")).block(Duration.ofSeconds(10));
+    Cli watcher = new Cli();
+    CompletableFuture<Cli.Run> watch =
+        Cli.inBackground(
+            () ->
+                watcher.execute(
+                    "watch",
+                    "--bootstrap",
+                    secondAddress + "," + firstAddress,
+                    "--silence-warning",
+                    "2s",
+                    "watched"),
+            threads);
+    watcher.out.await("first", WAIT_SECONDS);
+
+    first.close().block(Duration.ofSeconds(10));
+    second.close().block(Duration.ofSeconds(10));
+    String cutOff = watcher.err.await("no node has answered", WAIT_SECONDS);
+    // The second seed comes back speaking another wire format; the first is still down.
+    nodes.add(RetryJoinTest.startNode(WireFormat.CBOR, null, second.contact().address().port()));
+    String misfit = watcher.err.await("no retry changes", WAIT_SECONDS);
+    assertThat(misfit)
+        .isEqualTo(
+            "kad watch: will not join through "
+                + secondAddress
+                + " again: peer at "
+                + secondAddress
+                + " speaks kad protocol v2 with format CBOR but this node speaks v2 with JSON,"
+                + " which no retry changes; retrying "
+                + firstAddress);
+
+    // The first seed comes back as it was: the watch rejoins through it and watches on.
+    KadNode restarted = startNode(first.contact().address().port());
+    restarted.put(Key.of("watched"), bytes("second")).block(Duration.ofSeconds(10));
+    String reconnected = watcher.err.await("reconnected", WAIT_SECONDS * 2);
+    watcher.out.await("second", WAIT_SECONDS);
+
+    threads.get(0).interrupt();
+    Cli.Run run = watch.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(run.exitCode()).as(run.errText()).isZero();
+    assertThat(run.err()).containsExactly(cutOff, misfit, reconnected);
   }
 
   @Test
