@@ -40,7 +40,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
-import reactor.test.StepVerifier;
 
 class KadNodeTest {
 
@@ -584,11 +583,10 @@ class KadNodeTest {
     Cluster c = clusters.grow(12, 40);
     KadNode from = c.node(0);
     NodeId target = NodeId.random(c.random);
-    StepVerifier.withVirtualTime(() -> from.trace(target), () -> c.vts, Long.MAX_VALUE)
-        .expectSubscription()
-        .expectNextMatches(LookupEvent.Queried.class::isInstance)
-        .thenCancel()
-        .verify(Duration.ofSeconds(10));
+    // next() cancels the trace at its first event. (This test used StepVerifier.withVirtualTime,
+    // which disposed the cluster's clock when verify ended: nothing was sent afterwards whatever
+    // the lookup did, and the assertions below could not fail.)
+    assertThat(c.await(from.trace(target).next())).isInstanceOf(LookupEvent.Queried.class);
     long sent = c.network.traffic().requests();
     c.vts.advanceTimeBy(Duration.ofSeconds(10));
     // The requests already sent are answered into the void, nothing more is asked.

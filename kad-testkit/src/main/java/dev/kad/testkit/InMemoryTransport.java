@@ -146,8 +146,9 @@ public final class InMemoryTransport implements Transport {
    * KadTimeoutException} when no response arrives within the network's request timeout, {@link
    * UnreachableContactException} at once when {@code to} was never handed out or this node is
    * killed, {@link NodeClosedException} when this transport is or becomes closed, and {@link
-   * IllegalStateException} before start. Cancelling forgets the request: a late response is
-   * dropped. Timers run on the network's scheduler.
+   * IllegalStateException} before start or once the network's scheduler is disposed (as {@code
+   * StepVerifier.withVirtualTime} leaves the one it is given). Cancelling forgets the request: a
+   * late response is dropped. Timers run on the network's scheduler.
    *
    * @param to the peer's address
    * @param request the request
@@ -163,6 +164,11 @@ public final class InMemoryTransport implements Transport {
   private void transmit(Address to, Request request, MonoSink<Response> sink) {
     if (handler.get() == null && !closed.get()) {
       sink.error(new IllegalStateException("transport " + address + " must be started to send"));
+      return;
+    }
+    if (network.scheduler().isDisposed()) {
+      // Nothing would arrive: every request would time out never, and lookups find nothing.
+      sink.error(new IllegalStateException(VirtualTime.disposed(network.scheduler())));
       return;
     }
     long id = network.nextRequestId();

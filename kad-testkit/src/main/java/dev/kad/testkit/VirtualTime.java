@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
@@ -26,7 +27,8 @@ public final class VirtualTime {
    * @param limit the most virtual time to spend, not negative
    * @return the value, or null when the {@code Mono} completed empty
    * @throws IllegalArgumentException when {@code step} is not positive or {@code limit} is negative
-   * @throws IllegalStateException when {@code limit} passes first
+   * @throws IllegalStateException when {@code limit} passes first, or {@code scheduler} is disposed
+   *     (as {@code StepVerifier.withVirtualTime} leaves the scheduler it is given)
    * @throws RuntimeException the {@code Mono}'s error, unwrapped
    */
   public static <T> T await(
@@ -41,6 +43,9 @@ public final class VirtualTime {
     if (limit.isNegative()) {
       throw new IllegalArgumentException("limit must not be negative but was " + limit);
     }
+    if (scheduler.isDisposed()) {
+      throw new IllegalStateException(disposed(scheduler));
+    }
     CompletableFuture<T> future = mono.toFuture();
     Duration spent = Duration.ZERO;
     while (!future.isDone() && spent.compareTo(limit) < 0) {
@@ -50,6 +55,20 @@ public final class VirtualTime {
       spent = spent.plus(advance);
     }
     return resultOf(future, limit);
+  }
+
+  /**
+   * Why a disposed virtual clock cannot drive anything, and the usual way it got disposed.
+   *
+   * @param scheduler the disposed clock
+   * @return the message
+   */
+  static String disposed(Scheduler scheduler) {
+    return "the virtual clock "
+        + scheduler
+        + " is disposed, so nothing scheduled on it runs: StepVerifier.withVirtualTime disposes"
+        + " the scheduler it is given when verify() ends; make it the test's last step, or drive"
+        + " the step with VirtualTime.await instead";
   }
 
   /**

@@ -56,6 +56,26 @@ class SimulatedNetworkTest {
   }
 
   @Test
+  void aRequestOnANetworkWhoseClockIsDisposedFailsSayingSo() {
+    InMemoryTransport client = pongServer(network);
+    InMemoryTransport server = pongServer(network);
+    StepVerifier.withVirtualTime(() -> client.send(server.address(), ping(client)), () -> vts, 1)
+        .thenAwait(Duration.ofSeconds(1))
+        .expectNextCount(1)
+        .verifyComplete();
+
+    // StepVerifier disposed the clock: before, the request went nowhere and failed as
+    // unreachable, so a lookup quietly found nothing.
+    StepVerifier.create(client.send(server.address(), ping(client)))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("is disposed"))
+        .verify(REAL_TIME_GUARD);
+  }
+
+  @Test
   void uniformLatencyDeliversEachResponseWithinTwiceTheRange() {
     network.latency(Duration.ofMillis(10), Duration.ofMillis(50));
     InMemoryTransport client = pongServer(network);

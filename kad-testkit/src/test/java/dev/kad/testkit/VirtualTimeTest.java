@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 class VirtualTimeTest {
@@ -27,6 +28,19 @@ class VirtualTimeTest {
     assertThat(VirtualTime.await(vts, later, Duration.ofMillis(10), Duration.ofSeconds(1)))
         .isEqualTo("done");
     assertThat(vts.now(TimeUnit.MILLISECONDS)).isEqualTo(30);
+  }
+
+  @Test
+  void aClockStepVerifierDisposedIsNamedInsteadOfDrivingNothing() {
+    StepVerifier.withVirtualTime(() -> Mono.delay(Duration.ofSeconds(1), vts), () -> vts, 1)
+        .thenAwait(Duration.ofSeconds(1))
+        .expectNext(0L)
+        .verifyComplete();
+
+    assertThatThrownBy(() -> VirtualTime.await(vts, Mono.just("later")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("is disposed")
+        .hasMessageContaining("StepVerifier.withVirtualTime disposes the scheduler");
   }
 
   @Test
