@@ -51,14 +51,15 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
    */
   static String describe(Throwable failure) {
     Throwable e = cause(failure);
+    OutOfMemoryError outOfMemory = outOfMemory(e);
     String message;
-    if (e instanceof OutOfMemoryError) {
+    if (outOfMemory != null) {
       message =
           String.format(
               Locale.ROOT,
               "out of memory (%s) with a heap of at most %d MB; give the JVM more with -Xmx,"
                   + " e.g. java -Xmx4g -jar kad-bench.jar ...",
-              e.getMessage(),
+              outOfMemory.getMessage(),
               Runtime.getRuntime().maxMemory() >> 20);
     } else {
       message = text(e);
@@ -73,6 +74,21 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
       }
     }
     return message.replace('\n', ' ').replace('\r', ' ').strip();
+  }
+
+  /**
+   * The {@link OutOfMemoryError} among {@code e} and its causes, or null: the JVM may wrap one that
+   * struck while it linked a lambda or reflected ({@code InternalError}).
+   */
+  private static OutOfMemoryError outOfMemory(Throwable e) {
+    Throwable t = e;
+    for (int i = 0; i < 32 && t != null; i++) {
+      if (t instanceof OutOfMemoryError oom) {
+        return oom;
+      }
+      t = t.getCause() == t ? null : t.getCause();
+    }
+    return null;
   }
 
   /** The failure itself, without picocli's and Reactor's wrappers. */

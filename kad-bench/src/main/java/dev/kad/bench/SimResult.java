@@ -80,7 +80,8 @@ record SimResult(
             .field("get_ms_p50", getMsP50, 1)
             .field("put_acks_mean", putAcksMean, 2)
             .field("heap_bytes_per_node", heapBytesPerNode)
-            .field("wall_s", wallSeconds, 2);
+            .field("wall_s", wallSeconds, 2)
+            .field("gc", Collector.name());
     churn.ifPresent(
         c ->
             json.field("churn_per_hour", s.churnPerHour(), 6)

@@ -42,6 +42,7 @@ import reactor.core.publisher.Mono;
       "                      of the values delivered (null when none was)",
       "  delivered_fraction  fraction of the M puts the watcher received",
       "  puts_failed         puts no node accepted (counted as not delivered)",
+      "  gc                  the garbage collector that ran",
       "  churn_delivered_fraction  with churn: the fraction delivered while nodes are",
       "                      replaced (every put is then made during the churn, so",
       "                      it equals delivered_fraction)",
@@ -220,7 +221,7 @@ final class WatchCommand implements Callable<Integer> {
             .field("churn_delivered_fraction", fraction, 4)
             .field("nodes_replaced", phase.replaced());
       }
-      return json.field("wall_s", sim.wallSeconds(), 2).toString();
+      return json.field("wall_s", sim.wallSeconds(), 2).field("gc", Collector.name()).toString();
     } finally {
       if (watching != null) {
         watching.dispose();

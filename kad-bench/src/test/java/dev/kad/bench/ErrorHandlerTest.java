@@ -89,6 +89,21 @@ class ErrorHandlerTest {
   }
 
   @Test
+  void anOutOfMemoryErrorTheJvmWrappedIsStillReportedAsOutOfMemory() {
+    // How the parallel collector's "GC overhead" reached the handler while a lambda was linked
+    // (java -XX:+UseParallelGC -Xmx48m -jar kad-bench.jar sim --nodes 30000 ...).
+    String line =
+        ErrorHandler.describe(
+            new InternalError(
+                new OutOfMemoryError("GC overhead limit exceeded").toString(),
+                new OutOfMemoryError("GC overhead limit exceeded")));
+
+    assertThat(line)
+        .startsWith("out of memory (GC overhead limit exceeded) with a heap of at most ")
+        .contains("-Xmx4g");
+  }
+
+  @Test
   void aBadOptionStaysOneLineWithExitCode2() {
     String line = Cli.run("tcp", "--nodes", "1", "--lookups", "1").rejected();
 

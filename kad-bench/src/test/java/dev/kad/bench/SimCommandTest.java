@@ -38,7 +38,8 @@ class SimCommandTest {
           "get_ms_p50",
           "put_acks_mean",
           "heap_bytes_per_node",
-          "wall_s");
+          "wall_s",
+          "gc");
 
   private static final Pattern FIELD = Pattern.compile("\"([a-z0-9_]+)\":(\"[^\"]*\"|[-0-9.eE]+)");
 

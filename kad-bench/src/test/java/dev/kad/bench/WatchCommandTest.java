@@ -28,7 +28,8 @@ class WatchCommandTest {
                 "notify_ms_p99",
                 "delivered_fraction",
                 "puts_failed",
-                "wall_s"));
+                "wall_s",
+                "gc"));
     assertThat(Cli.number(fields, "delivered_fraction")).isEqualTo(1.0);
     assertThat(Cli.number(fields, "notify_ms_p50")).isPositive();
   }
