@@ -10,6 +10,7 @@ import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import java.time.Clock;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
@@ -114,8 +115,9 @@ public final class KadNodes {
 
     /**
      * Sets the scheduler every timer of the node runs on (a {@code VirtualTimeScheduler} in tests
-     * and simulations); by default {@link Schedulers#parallel()}. Unless a {@link #clock(Clock)} is
-     * set too, the node reads the time from this scheduler.
+     * and simulations); by default the transport's when it has one ({@link Transport#scheduler()}:
+     * a simulated network's clock), else {@link Schedulers#parallel()}. Unless a {@link
+     * #clock(Clock)} is set too, the node reads the time from this scheduler.
      *
      * @param scheduler the scheduler
      * @return this builder
@@ -185,13 +187,29 @@ public final class KadNodes {
      * @throws IllegalStateException when no transport was set
      * @throws IllegalArgumentException when the id's width differs from the configuration, or the
      *     transport cannot carry the configuration's ids, values or frames ({@link
-     *     Transport#checkCompatible(KadConfig)})
+     *     Transport#checkCompatible(KadConfig)}), or the scheduler set is not the one the transport
+     *     requires ({@link Transport#scheduler()})
      */
     public Mono<KadNode> start() {
       if (transport == null) {
         throw new IllegalStateException("a transport is required: call transport(...)");
       }
       transport.checkCompatible(config);
+      Scheduler timers = scheduler;
+      Optional<Scheduler> shared = transport.scheduler();
+      if (shared.isPresent()) {
+        if (timers == null) {
+          timers = shared.get();
+        } else if (timers != shared.get()) {
+          throw new IllegalArgumentException(
+              "the node's scheduler "
+                  + timers
+                  + " is not its transport's "
+                  + shared.get()
+                  + ", on which the network delivers messages: leave scheduler(...) unset, or set"
+                  + " the transport's (a simulated network's clock)");
+        }
+      }
       RandomGenerator rng = random != null ? random : new SplittableRandom();
       NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), rng);
       if (nodeId.bits() != config.idBits()) {
@@ -202,10 +220,10 @@ public final class KadNodes {
           new DefaultKadNode(
               config,
               transport,
-              scheduler != null ? scheduler : Schedulers.parallel(),
+              timers != null ? timers : Schedulers.parallel(),
               clock != null
                   ? clock
-                  : scheduler != null ? SchedulerClock.of(scheduler) : Clock.systemUTC(),
+                  : timers != null ? SchedulerClock.of(timers) : Clock.systemUTC(),
               rng,
               nodeId,
               store != null ? store : new InMemoryRecordStore(config),

@@ -1,21 +1,26 @@
 package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.Value;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
 import dev.kad.testkit.ForwardingTransport;
 import dev.kad.testkit.SimulatedNetwork;
 import dev.kad.testkit.VirtualTime;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
@@ -36,6 +41,44 @@ class KadNodesStartTest {
 
   private Mono<KadNode> start(Transport transport) {
     return KadNodes.builder().transport(transport).scheduler(time).start();
+  }
+
+  @Test
+  void aNodeOnASimulatedNetworkRunsOnTheNetworksClockWithoutBeingToldTo() {
+    KadNode a =
+        VirtualTime.await(time, KadNodes.builder().transport(network.newTransport()).start());
+    nodes.add(a);
+    KadNode b =
+        VirtualTime.await(
+            time,
+            KadNodes.builder()
+                .transport(new ForwardingTransport(network.newTransport()) {})
+                .start());
+    nodes.add(b);
+
+    VirtualTime.await(time, b.bootstrap(List.of(a.address())));
+
+    // The node's clock is the network's: virtual time, starting at the epoch.
+    Key key = Key.of("clock");
+    VirtualTime.await(time, b.put(key, new byte[] {1}));
+    List<Value> values = VirtualTime.await(time, a.get(key).collectList());
+    assertThat(values).hasSize(1);
+    assertThat(values.get(0).expiresAt())
+        .isBetween(
+            Instant.EPOCH.plus(Duration.ofHours(24)), Instant.EPOCH.plus(Duration.ofHours(25)));
+  }
+
+  @Test
+  void aNodeGivenAnotherSchedulerThanItsSimulatedNetworksFailsToBuildNamingBoth() {
+    assertThatThrownBy(
+            () ->
+                KadNodes.builder()
+                    .transport(network.newTransport())
+                    .scheduler(Schedulers.parallel())
+                    .start())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("is not its transport's")
+        .hasMessageContaining(time.toString());
   }
 
   @Test

@@ -7,7 +7,9 @@ import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
 import java.util.Objects;
+import java.util.Optional;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * A transport that passes every call to another one, for tests that change one thing about a real
@@ -60,5 +62,10 @@ public abstract class ForwardingTransport implements Transport {
   @Override
   public void checkCompatible(KadConfig config) {
     delegate.checkCompatible(config);
+  }
+
+  @Override
+  public Optional<Scheduler> scheduler() {
+    return delegate.scheduler();
   }
 }

@@ -13,6 +13,7 @@ import dev.kad.api.spi.Transport;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +26,7 @@ import reactor.core.Disposables;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * A {@link Transport} whose messages travel through a {@link SimulatedNetwork}, subject to its
@@ -84,6 +86,17 @@ public final class InMemoryTransport implements Transport {
    */
   public Address address() {
     return address;
+  }
+
+  /**
+   * The network's scheduler: a node built on this transport runs its timers on the clock the
+   * network delivers on (taken when the builder sets none; another fails the build).
+   *
+   * @return the network's scheduler
+   */
+  @Override
+  public Optional<Scheduler> scheduler() {
+    return Optional.of(network.scheduler());
   }
 
   /**

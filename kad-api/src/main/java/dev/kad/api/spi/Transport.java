@@ -4,7 +4,9 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
+import java.util.Optional;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * Carries requests between nodes. The engine talks only to this interface, so the in-memory
@@ -38,6 +40,20 @@ public interface Transport {
    *     carry such a node's messages (ids of another width, larger values or frames)
    */
   default void checkCompatible(KadConfig config) {}
+
+  /**
+   * The scheduler a node on this transport must run on, when the transport has one: a simulated
+   * network delivers messages on its own clock, and a node whose timers ran on another (virtual
+   * time against real time) would time out requests the network has not delivered yet, or never.
+   * Building a node without a scheduler takes this one; building it with another fails. The default
+   * has none (the TCP transport delivers in real time whatever the node's scheduler); a transport
+   * that wraps another should pass the call on.
+   *
+   * @return the scheduler every node on this transport shares, or empty
+   */
+  default Optional<Scheduler> scheduler() {
+    return Optional.empty();
+  }
 
   /**
    * Starts serving inbound requests with {@code handler}.
