@@ -56,14 +56,15 @@ class WatchCommandTest {
     return node;
   }
 
-  @Test
-  @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void saysWhenItsNetworkIsGoneAndWhenItIsBackAndWatchesOnThroughTheNewNodes() throws Exception {
+  /** A watch through one seed that holds "first", cut off by the seed's close. */
+  private record CutOff(
+      Cli watcher, CompletableFuture<Cli.Run> watch, String address, int port, String line) {}
+
+  private CutOff watchUntilItsOnlySeedCloses() throws Exception {
     KadNode seed = startNode(0);
     String address = seed.contact().address().toString();
     int port = seed.contact().address().port();
     seed.put(Key.of("watched"), bytes("first")).block(Duration.ofSeconds(10));
-
     Cli watcher = new Cli();
     CompletableFuture<Cli.Run> watch =
         Cli.inBackground(
@@ -74,7 +75,19 @@ class WatchCommandTest {
     watcher.out.await("first", WAIT_SECONDS);
 
     seed.close().block(Duration.ofSeconds(10));
-    String cutOff = watcher.err.await("no node has answered", WAIT_SECONDS);
+    String line = watcher.err.await("no node has answered", WAIT_SECONDS);
+    return new CutOff(watcher, watch, address, port, line);
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void saysWhenItsNetworkIsGoneAndWhenItIsBackAndWatchesOnThroughTheNewNodes() throws Exception {
+    CutOff cut = watchUntilItsOnlySeedCloses();
+    Cli watcher = cut.watcher();
+    CompletableFuture<Cli.Run> watch = cut.watch();
+    String address = cut.address();
+    int port = cut.port();
+    String cutOff = cut.line();
     assertThat(cutOff)
         .isEqualTo(
             "kad watch: no node has answered for 2 s; still watching 'watched', joining again"
@@ -103,21 +116,11 @@ class WatchCommandTest {
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void aWatchWhoseOnlySeedComesBackWithTlsOnStopsWithOneLineInsteadOfRetrying() throws Exception {
-    KadNode seed = startNode(0);
-    String address = seed.contact().address().toString();
-    int port = seed.contact().address().port();
-    seed.put(Key.of("watched"), bytes("first")).block(Duration.ofSeconds(10));
-    Cli watcher = new Cli();
-    CompletableFuture<Cli.Run> watch =
-        Cli.inBackground(
-            () ->
-                watcher.execute(
-                    "watch", "--bootstrap", address, "--silence-warning", "2s", "watched"),
-            threads);
-    watcher.out.await("first", WAIT_SECONDS);
-
-    seed.close().block(Duration.ofSeconds(10));
-    String cutOff = watcher.err.await("no node has answered", WAIT_SECONDS);
+    CutOff cut = watchUntilItsOnlySeedCloses();
+    CompletableFuture<Cli.Run> watch = cut.watch();
+    String address = cut.address();
+    int port = cut.port();
+    String cutOff = cut.line();
     // The seed comes back at its address with TLS on, which the watch has off: no retry mends it.
     TestCertificates certs = TestCertificates.shared();
     nodes.add(
