@@ -1271,8 +1271,9 @@ final class DefaultKadNode implements KadNode {
     /**
      * The values not emitted yet. A signed value is told apart by its key too (empty when
      * unsigned): one signed with another key under a publisher's id verifies, and keyed by
-     * publisher, value id and seq alone, it hid the publisher's own value of that seq from the get,
-     * and with a higher seq took its place in the cached copy.
+     * publisher, value id and seq alone, it hid the publisher's own value of that seq from the get.
+     * (The cached copy leaves out a publisher's value id found under two keys: see {@link
+     * #cacheStore()}.)
      */
     private List<Value> fresh(List<Value> values) {
       List<Value> out = new ArrayList<>(values.size());
@@ -1302,7 +1303,20 @@ final class DefaultKadNode implements KadNode {
           closest = c;
         }
       }
-      List<Value> values = new ArrayList<>(found.values());
+      // A store keeps one value per publisher and value id, the first it is sent: one found
+      // under two signing keys (a forgery beside the publisher's own) is left out rather than
+      // cache whichever came first.
+      Map<List<Object>, Integer> signers = new HashMap<>();
+      found.keySet().forEach(id -> signers.merge(id.subList(0, 2), 1, Integer::sum));
+      List<Value> values = new ArrayList<>();
+      for (Map.Entry<List<Object>, Value> e : found.entrySet()) {
+        if (signers.get(e.getKey().subList(0, 2)) == 1) {
+          values.add(e.getValue());
+        }
+      }
+      if (values.isEmpty()) {
+        return Mono.empty();
+      }
       if (values.size() > config.maxValuesPerKey()) {
         values = values.subList(0, config.maxValuesPerKey());
       }

@@ -78,7 +78,8 @@ class KadNodesStartTest {
                     .start())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("is not its transport's")
-        .hasMessageContaining(time.toString());
+        .hasMessageContaining(time.toString())
+        .hasMessageContaining(Schedulers.parallel().toString());
   }
 
   @Test

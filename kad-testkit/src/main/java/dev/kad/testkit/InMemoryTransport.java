@@ -179,11 +179,6 @@ public final class InMemoryTransport implements Transport {
       sink.error(new IllegalStateException("transport " + address + " must be started to send"));
       return;
     }
-    if (network.scheduler().isDisposed()) {
-      // Nothing would arrive: every request would time out never, and lookups find nothing.
-      sink.error(new IllegalStateException(VirtualTime.disposed(network.scheduler())));
-      return;
-    }
     long id = network.nextRequestId();
     Disposable.Swap timer = Disposables.swap();
     pending.put(id, sink);
@@ -194,6 +189,11 @@ public final class InMemoryTransport implements Transport {
         });
     if (closed.get()) {
       fail(id, closedException());
+      return;
+    }
+    if (network.scheduler().isDisposed()) {
+      // Nothing would arrive, and lookups would quietly find nothing.
+      fail(id, new IllegalStateException(VirtualTime.disposed(network.scheduler())));
       return;
     }
     Duration timeout = network.requestTimeout();

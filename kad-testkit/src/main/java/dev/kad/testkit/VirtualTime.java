@@ -28,7 +28,8 @@ public final class VirtualTime {
    * @return the value, or null when the {@code Mono} completed empty
    * @throws IllegalArgumentException when {@code step} is not positive or {@code limit} is negative
    * @throws IllegalStateException when {@code limit} passes first, or {@code scheduler} is disposed
-   *     (as {@code StepVerifier.withVirtualTime} leaves the scheduler it is given)
+   *     (as {@code StepVerifier.withVirtualTime} leaves the scheduler it is given) and the {@code
+   *     Mono} did not terminate at subscription
    * @throws RuntimeException the {@code Mono}'s error, unwrapped
    */
   public static <T> T await(
@@ -43,10 +44,14 @@ public final class VirtualTime {
     if (limit.isNegative()) {
       throw new IllegalArgumentException("limit must not be negative but was " + limit);
     }
-    if (scheduler.isDisposed()) {
-      throw new IllegalStateException(disposed(scheduler));
-    }
     CompletableFuture<T> future = mono.toFuture();
+    if (scheduler.isDisposed() && (!future.isDone() || future.isCompletedExceptionally())) {
+      // Only what needs the clock fails (Reactor's own "Scheduler unavailable" kept as the
+      // cause): a close that completes at once still runs.
+      Throwable cause = future.isDone() ? future.handle((value, error) -> error).join() : null;
+      future.cancel(true);
+      throw new IllegalStateException(disposed(scheduler), cause);
+    }
     Duration spent = Duration.ZERO;
     while (!future.isDone() && spent.compareTo(limit) < 0) {
       Duration left = limit.minus(spent);

@@ -27,10 +27,11 @@ import reactor.core.scheduler.Scheduler;
  * then it reports {@link Reconnected}. Each attempt goes through the seeds and the contacts the
  * node knows, as {@code kad node --retry-join}'s does ({@link RetriedJoin}): a seed that fails in a
  * way no retry changes (its settings do not fit the node's) is told once to the {@link
- * RetriedJoin.Misfit} listener and not dialed again while others may answer, and when every one
- * fails so, the monitor fails with a {@link CliException} naming each and why. Ticks that come
- * while a check runs are dropped. Every timer runs on the given scheduler, and the clock must be
- * the node's, which {@code lastHeard} is read by.
+ * RetriedJoin.Misfit} listener and not dialed again while others may answer, and when every seed
+ * and known contact fails so (known contacts that do not answer keep it trying), the monitor fails
+ * with a {@link CliException} naming each and why. Ticks that come while a check runs are dropped.
+ * Every timer runs on the given scheduler, and the clock must be the node's, which {@code
+ * lastHeard} is read by.
  */
 final class SilenceMonitor {
 

@@ -28,7 +28,8 @@ import reactor.core.scheduler.Schedulers;
  * subscribing at once at the key's closest nodes as they are now, reading the values stored while
  * it was cut off (each printed once, as always). A seed that fails the rejoin in a way no retry
  * changes (its settings no longer fit the client's) is named once on stderr and not dialed again;
- * when every seed fails so, the watch ends with one line naming each and why, and exits 1.
+ * when every seed and every node it knew fails so, the watch ends with one line naming each and
+ * why, and exits 1 (nodes it knew that do not answer keep it trying).
  */
 @Command(
     name = "watch",
@@ -39,7 +40,7 @@ import reactor.core.scheduler.Schedulers;
       "First the current values, then each new or replaced value, one a line, until Ctrl-C"
           + " or --count values were printed. When no node has answered for --silence-warning,"
           + " a line on stderr says so and the watch joins again through --bootstrap; another"
-          + " line says when it has reconnected. When every seed fails in a way no retry"
+          + " line says when it has reconnected. When every seed and known node fails in a way no retry"
           + " changes (TLS on one side only, another wire format, an untrusted certificate),"
           + " it exits 1 naming each."
     })

@@ -22,12 +22,13 @@ import java.util.TreeSet;
  * <p>A subscription belongs to the subscriber's id <em>and</em> the address it was made from, as a
  * routing-table contact keeps its first address: a Subscribe or Unsubscribe claiming the id from
  * another address neither redirects, renews nor ends it (anyone can claim an id), and a Subscribe
- * from the new address is a subscription of its own. A key has at most one subscription per
- * address, which the id that subscribed there last holds: one node listens at an address and every
- * push goes to it, so more ids there are no more watchers, and ids made up at one address took
- * every place of a key (and multiplied each of its pushes to that address). The per-subscriber
- * bound counts an address, whatever ids subscribed from it: counted per id, a peer claiming a
- * watcher's id from other addresses used up that watcher's room, and made-up ids escaped it.
+ * from the new address is a subscription of its own; another id at the same address takes it over.
+ * A key has at most one subscription per address, which the id that subscribed there last holds:
+ * one node listens at an address and every push goes to it, so more ids there are no more watchers,
+ * and ids made up at one address took every place of a key (and multiplied each of its pushes to
+ * that address). The per-subscriber bound counts an address, whatever ids subscribed from it:
+ * counted per id, a peer claiming a watcher's id from other addresses used up that watcher's room,
+ * and made-up ids escaped it.
  *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
@@ -129,9 +130,10 @@ public final class SubscriberRegistry {
   }
 
   /**
-   * Adds or renews a subscription. Only a Subscribe from the subscription's own address (the same
-   * id and address) renews it; one from the same id at another address is another subscription,
-   * pushed to that address, and leaves the first as it was.
+   * Adds, renews or takes over a subscription. A Subscribe from the id holding the key's
+   * subscription at its address renews it; one from another id at that address extends it and takes
+   * it over (not a renewal: {@link Grant#renewed()} is false); one from the same id at another
+   * address is another subscription, pushed to that address, and leaves the first as it was.
    *
    * @param key the watched key
    * @param subscriber the watching node, at the address it sent from

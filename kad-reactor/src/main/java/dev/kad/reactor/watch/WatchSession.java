@@ -39,8 +39,9 @@ public final class WatchSession {
   /**
    * What a seq orders: a publisher's value id, and for a signed value the key that signs it (empty
    * when unsigned). A value signed with another key under a publisher's id verifies, and would
-   * otherwise, with a higher seq, hide every later update of that publisher from the watch; the
-   * store keeps them apart the same way (a signed value is replaced only under the same key).
+   * otherwise, with a higher seq, hide every later update of that publisher from the watch. (A
+   * store keeps one value per publisher and value id, and replaces a signed one only under the same
+   * key: a node holds the forgery or the genuine value, whichever reached it first.)
    */
   private record Identity(NodeId publisher, long valueId, ByteBuffer publicKey) {
     static Identity of(Value v) {
