@@ -77,7 +77,8 @@ class SubscriberRegistryProperties {
             full = "maxTotal";
           }
         }
-        Optional<Duration> granted = registry.subscribe(key, subscriber, ttl, now);
+        Optional<SubscriberRegistry.Grant> grant = registry.grant(key, subscriber, ttl, now);
+        Optional<Duration> granted = grant.map(SubscriberRegistry.Grant::ttl);
         if (full != null) {
           assertThat(granted).as("refused by %s at %s", full, now).isEmpty();
         } else {
@@ -88,6 +89,10 @@ class SubscriberRegistryProperties {
           assertThat(granted)
               .as("%s of %s at %s: live subscriptions are under every bound", key, id, now)
               .contains(expected);
+          // A renewal only when the same id held it; a takeover by another id is not one.
+          assertThat(grant.get().renewed())
+              .as("renewed flag of %s at %s", subscriber, now)
+              .isEqualTo(held && subs.get(subscriber.address()).subscriber().equals(subscriber));
           subs.put(
               subscriber.address(),
               new SubscriberRegistry.Subscription(subscriber, now.plus(expected)));
