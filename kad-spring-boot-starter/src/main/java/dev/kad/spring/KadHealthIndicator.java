@@ -62,7 +62,8 @@ public class KadHealthIndicator implements HealthIndicator {
   /**
    * Creates the indicator with the {@linkplain #defaultSilenceThreshold(KadConfig) default silence
    * threshold} of the node's configuration and the system clock (UTC), which must be the node's
-   * clock too (as it is for nodes {@code KadNodes.builder()} makes without a scheduler).
+   * clock too (as it is for nodes {@code KadNodes.builder()} makes without a scheduler on a
+   * transport that names none, such as the TCP transport the starter builds).
    *
    * @param node the node
    * @param lifecycle its lifecycle, which knows the bootstrap outcome
