@@ -121,6 +121,8 @@ public class KadAutoConfiguration {
             .maxInboundConnections(properties.getMaxInboundConnections())
             .maxInboundConnectionsPerIp(properties.getMaxInboundConnectionsPerIp())
             .perIpLimitForLocalPeers(properties.isPerIpLimitForLocalPeers())
+            .maxRequestsPerSecondPerIp(properties.getMaxRequestsPerSecondPerIp())
+            .checkSenderAddress(properties.isCheckSenderAddress())
             .nativeTransport(properties.isNativeTransport())
             .maxOutboundConnections(properties.getMaxOutboundConnections())
             .maxConcurrentRequestsPerConnection(properties.getMaxConcurrentRequestsPerConnection());

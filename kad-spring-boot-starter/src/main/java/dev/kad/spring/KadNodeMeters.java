@@ -26,10 +26,13 @@ import java.util.concurrent.TimeUnit;
  * TcpTransport} is known, the transport's {@code kad.transport.connections.open}, {@code
  * kad.transport.connections.dropped} (connections closed for misbehaving), {@code
  * kad.transport.connections.evicted}, {@code kad.transport.claims.refuted} (peers that claimed
- * another node's address) and {@code kad.transport.tls.failures} (connections whose TLS handshake
- * failed, also counted as dropped). Every meter carries the tags this binder was given: a registry
- * keeps one gauge per name and tags, so the gauges of a second node bound to the same registry with
- * the same tags would never be reported.
+ * another node's address), {@code kad.transport.tls.failures} (connections whose TLS handshake
+ * failed, also counted as dropped), {@code kad.transport.requests.rate.limited} (inbound requests
+ * answered RATE_LIMITED, their source over max-requests-per-second-per-ip) and {@code
+ * kad.transport.senders.spoofed} (inbound requests answered INVALID, with check-sender-address on,
+ * for claiming a sender address on another host). Every meter carries the tags this binder was
+ * given: a registry keeps one gauge per name and tags, so the gauges of a second node bound to the
+ * same registry with the same tags would never be reported.
  */
 public class KadNodeMeters implements MeterBinder {
 
@@ -187,6 +190,20 @@ public class KadNodeMeters implements MeterBinder {
             "Connections closed, with TLS on, because their handshake failed or timed out (a peer"
                 + " without TLS or with a certificate the trust material does not accept);"
                 + " counted in kad.transport.connections.dropped too")
+        .tags(tags)
+        .register(registry);
+    FunctionCounter.builder(
+            "kad.transport.requests.rate.limited", transport, t -> t.stats().rateLimitedRequests())
+        .description(
+            "Inbound requests answered RATE_LIMITED, without reaching the node, because their"
+                + " source (an IPv4 address or IPv6 /64) was over max-requests-per-second-per-ip")
+        .tags(tags)
+        .register(registry);
+    FunctionCounter.builder(
+            "kad.transport.senders.spoofed", transport, t -> t.stats().spoofedSenders())
+        .description(
+            "Inbound requests answered INVALID, with check-sender-address on, because they claimed"
+                + " a sender address on another host than their connection comes from")
         .tags(tags)
         .register(registry);
   }

@@ -193,10 +193,27 @@ public class KadProperties implements Validator {
   private int maxInboundConnectionsPerIp = 32;
 
   /**
-   * Whether max-inbound-connections-per-ip also counts peers on this host (a loopback address, or
-   * the address they connected to): set it when other users of this host are not trusted.
+   * Whether max-inbound-connections-per-ip and max-requests-per-second-per-ip also count peers on
+   * this host (a loopback address, or the address they connected to): set it when other users of
+   * this host are not trusted.
    */
   private boolean perIpLimitForLocalPeers = false;
+
+  /**
+   * The most requests a second taken from one IPv4 address or IPv6 /64, with a burst of one
+   * second's worth; more are answered RATE_LIMITED without reaching the node. 0 turns the bound
+   * off. Peers on this host (loopback) are not counted.
+   */
+  private int maxRequestsPerSecondPerIp = 1000;
+
+  /**
+   * Whether a request from a peer that connected must claim, as its sender's address, a host whose
+   * IP is the one it connects from (or both on this host); other requests are answered INVALID. The
+   * port cannot be checked. Off by default: behind NAT, with a container's published port or on a
+   * multi-homed host a legitimate peer's connection may come from another address than the one it
+   * advertises.
+   */
+  private boolean checkSenderAddress = false;
 
   /**
    * Whether the transport runs on Linux's native epoll transport where Netty finds it usable (NIO
@@ -373,6 +390,11 @@ public class KadProperties implements Validator {
         "maxInboundConnectionsPerIp",
         p.maxInboundConnectionsPerIp,
         transport::maxInboundConnectionsPerIp);
+    check(
+        errors,
+        "maxRequestsPerSecondPerIp",
+        p.maxRequestsPerSecondPerIp,
+        transport::maxRequestsPerSecondPerIp);
     check(
         errors,
         "maxOutboundConnections",
@@ -962,6 +984,22 @@ public class KadProperties implements Validator {
 
   public void setMaxInboundConnectionsPerIp(int maxInboundConnectionsPerIp) {
     this.maxInboundConnectionsPerIp = maxInboundConnectionsPerIp;
+  }
+
+  public int getMaxRequestsPerSecondPerIp() {
+    return maxRequestsPerSecondPerIp;
+  }
+
+  public void setMaxRequestsPerSecondPerIp(int maxRequestsPerSecondPerIp) {
+    this.maxRequestsPerSecondPerIp = maxRequestsPerSecondPerIp;
+  }
+
+  public boolean isCheckSenderAddress() {
+    return checkSenderAddress;
+  }
+
+  public void setCheckSenderAddress(boolean checkSenderAddress) {
+    this.checkSenderAddress = checkSenderAddress;
   }
 
   public boolean isPerIpLimitForLocalPeers() {

@@ -156,6 +156,8 @@ class KadAutoConfigurationTest {
             "kad.connect-timeout=2s",
             "kad.max-concurrent-requests-per-connection=16",
             "kad.per-ip-limit-for-local-peers=true",
+            "kad.max-requests-per-second-per-ip=250",
+            "kad.check-sender-address=true",
             "kad.native-transport=false",
             "kad.max-pending-write-bytes=2MB",
             "kad.max-total-pending-write-bytes=32MB")
@@ -169,6 +171,8 @@ class KadAutoConfigurationTest {
               assertThat(options.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
               assertThat(options.maxConcurrentRequestsPerConnection()).isEqualTo(16);
               assertThat(options.perIpLimitForLocalPeers()).isTrue();
+              assertThat(options.maxRequestsPerSecondPerIp()).isEqualTo(250);
+              assertThat(options.checkSenderAddress()).isTrue();
               assertThat(options.nativeTransport()).isFalse();
               assertThat(options.maxPendingWriteBytes()).isEqualTo(2 * 1024 * 1024);
               assertThat(options.maxTotalPendingWriteBytes()).isEqualTo(32L * 1024 * 1024);
@@ -334,6 +338,9 @@ class KadAutoConfigurationTest {
     assertFailure(
         "kad.max-inbound-connections-per-ip=0",
         "kad.max-inbound-connections-per-ip must be in [1, 1000000] but was 0");
+    assertFailure(
+        "kad.max-requests-per-second-per-ip=-1",
+        "kad.max-requests-per-second-per-ip must be in [0, 1000000] but was -1");
     assertFailure("kad.hard-timeout=-1s", "kad.hard-timeout must be positive but was PT-1S");
     assertFailure(
         "kad.bootstrap=127.0.0.1:7000,bad", "kad.bootstrap[1] must be HOST:PORT but was 'bad'");
@@ -767,6 +774,15 @@ class KadAutoConfigurationTest {
                         .isNotNull();
                     assertThat(registry.find("kad.transport.claims.refuted").functionCounter())
                         .isNotNull();
+                    assertThat(
+                            registry
+                                .get("kad.transport.requests.rate.limited")
+                                .functionCounter()
+                                .count())
+                        .isZero();
+                    assertThat(
+                            registry.get("kad.transport.senders.spoofed").functionCounter().count())
+                        .isZero();
                   });
         });
   }

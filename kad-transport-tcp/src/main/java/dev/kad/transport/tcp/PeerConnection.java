@@ -12,6 +12,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import java.net.SocketAddress;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,6 +60,21 @@ final class PeerConnection {
      * at once comes as {@code Mono.just}, which the connection writes without subscribing.
      */
     Mono<Response> answer(Request request);
+
+    /**
+     * The answer to an inbound request over {@code connection} that is not to reach the handler
+     * (its source is over its rate), or null to let it through. Called on the connection's event
+     * loop, one request at a time, before {@link #learned}.
+     */
+    Response refuse(PeerConnection connection, Request request);
+
+    /**
+     * The verdict on the sender address an inbound request over {@code connection} claims: null
+     * when it passes at once, otherwise a {@code Mono} that emits the answer refusing the request,
+     * or completes empty when the claim passes (a host name looked up). Called on the connection's
+     * event loop after {@link #refuse}.
+     */
+    Mono<Response> checkSender(PeerConnection connection, Request request);
 
     /** The peer's advertised contact, seen on an inbound request over {@code connection}. */
     void learned(PeerConnection connection, Contact sender);
@@ -119,6 +135,25 @@ final class PeerConnection {
   private volatile long lastUsed = System.nanoTime();
 
   private volatile boolean retired;
+
+  /**
+   * The bucket of {@code maxRequestsPerSecondPerIp} that inbound requests on this connection take
+   * from, or null when they are not bounded; {@code rateKnown} once the owner looked it up. Used
+   * only on the connection's event loop, by the owner's {@link Owner#refuse}.
+   */
+  private RequestRates.Bucket rate;
+
+  private boolean rateKnown;
+
+  /**
+   * The verdicts on the sender hosts requests on this connection claimed, by host: whether each
+   * matches the connection's remote IP. Used only on the event loop, by the owner's {@link
+   * Owner#checkSender}.
+   */
+  private final Map<String, Mono<Boolean>> senderVerdicts = new HashMap<>();
+
+  /** Set by the first request refused for its claimed sender: it is logged at WARN. */
+  private final AtomicBoolean spoofWarned = new AtomicBoolean();
 
   /**
    * On a dialed connection, set until the dial that opened it has handed it to the senders waiting
@@ -392,6 +427,31 @@ final class PeerConnection {
     return lastUsed;
   }
 
+  /** Whether the owner looked up {@link #rate()}; on the event loop only. */
+  boolean rateKnown() {
+    return rateKnown;
+  }
+
+  /** The bucket inbound requests take from, or null; on the event loop only. */
+  RequestRates.Bucket rate() {
+    return rate;
+  }
+
+  void rate(RequestRates.Bucket bucket) {
+    rate = bucket;
+    rateKnown = true;
+  }
+
+  /** The verdicts on claimed sender hosts, by host; on the event loop only. */
+  Map<String, Mono<Boolean>> senderVerdicts() {
+    return senderVerdicts;
+  }
+
+  /** Whether this is the first request refused for its claimed sender on this connection. */
+  boolean firstSpoof() {
+    return spoofWarned.compareAndSet(false, true);
+  }
+
   /** Claims the right to learn the peer's advertised address, once per connection. */
   boolean claimSender() {
     return senderLearned.compareAndSet(false, true);
@@ -523,8 +583,58 @@ final class PeerConnection {
       return Mono.empty();
     }
     Request request = (Request) decoded.message();
-    owner.learned(this, request.sender());
-    return answer(decoded.rid(), request);
+    Response refused = owner.refuse(this, request);
+    if (refused != null) {
+      // Answered at once, and nothing else: not the handler, not the sender's claimed address.
+      writeResponse(decoded.rid(), refused);
+      return Mono.empty();
+    }
+    Mono<Response> senderRefused = owner.checkSender(this, request);
+    if (senderRefused == null) {
+      owner.learned(this, request.sender());
+      return answer(decoded.rid(), request);
+    }
+    return checkedAnswer(decoded.rid(), request, senderRefused);
+  }
+
+  /**
+   * Answers {@code request} once the check of its claimed sender passes (completes empty), or with
+   * the refusal it emits. In flight meanwhile, so the connection is neither idle nor closed under
+   * it.
+   */
+  private Mono<Void> checkedAnswer(long rid, Request request, Mono<Response> senderRefused) {
+    if (senderRefused instanceof Fuseable.ScalarCallable<?> now) {
+      Response refusal;
+      try {
+        refusal = (Response) now.call();
+      } catch (Exception e) {
+        throw Exceptions.propagate(e); // not from Mono.just or Mono.empty
+      }
+      if (refusal != null) {
+        writeResponse(rid, refusal);
+        return Mono.empty();
+      }
+      owner.learned(this, request.sender());
+      return answer(rid, request);
+    }
+    answering.incrementAndGet();
+    return senderRefused
+        .doOnNext(refusal -> writeResponse(rid, refusal))
+        .hasElement()
+        .flatMap(
+            refused -> {
+              if (refused || !open) {
+                return Mono.<Void>empty();
+              }
+              owner.learned(this, request.sender());
+              return answer(rid, request);
+            })
+        .takeUntilOther(closed.asMono())
+        .doFinally(
+            s -> {
+              answering.decrementAndGet();
+              closeIfRetiredAndIdle();
+            });
   }
 
   private void onResponse(long rid, Response response) {

@@ -25,6 +25,7 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -32,6 +33,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -47,6 +49,7 @@ import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Exceptions;
+import reactor.core.Fuseable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
@@ -102,6 +105,14 @@ import reactor.netty.tcp.TcpServer;
  * a dial would pass the bound and when a request ends while over it; a retired connection takes no
  * new requests (they dial again) and closes once its own are answered.
  *
+ * <p><b>Requests.</b> An inbound request reaches the handler unless its source (an IPv4 address or
+ * IPv6 /64, peers on this host exempt unless {@code perIpLimitForLocalPeers}) is over {@code
+ * maxRequestsPerSecondPerIp}, when it is answered at once with {@code Failure(RATE_LIMITED)}, or,
+ * with {@code checkSenderAddress} on, it came on an accepted connection and claims a sender on
+ * another host than the connection comes from, when it is answered with {@code Failure(INVALID)}.
+ * Either keeps the connection open, is counted ({@code rateLimitedRequests}, {@code
+ * spoofedSenders}) and logged at WARN once per source or connection.
+ *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
  * {@code eventLoops}, which it leaves to their owner; handlers and response subscribers run on
@@ -119,6 +130,12 @@ public final class TcpTransport implements Transport {
    * that is gone refuses the dial at once.
    */
   private static final int SEND_AGAIN_TIMES = 3;
+
+  /**
+   * The distinct sender hosts requests on one connection may claim with {@code checkSenderAddress}:
+   * a node claims one, and each claimed host name costs a look-up.
+   */
+  private static final int MAX_CLAIMED_HOSTS = 16;
 
   /**
    * Where a TLS handshake's delegated tasks run: certificate validation and key agreement take
@@ -168,6 +185,12 @@ public final class TcpTransport implements Transport {
    */
   private final ConcurrentHashMap<String, Integer> inboundPerSource = new ConcurrentHashMap<>();
 
+  /**
+   * The token buckets of {@code maxRequestsPerSecondPerIp} by source, or null when it is 0 (no
+   * bound).
+   */
+  private final RequestRates rates;
+
   /** Dialed connections not retired: what {@code maxOutboundConnections} bounds. */
   private final AtomicInteger outboundInService = new AtomicInteger();
 
@@ -176,6 +199,12 @@ public final class TcpTransport implements Transport {
 
   /** Turns a peer's address into a socket address; host names are looked up. */
   private final Function<Address, Mono<InetSocketAddress>> resolver;
+
+  /**
+   * Every address of a host name a request claims for its sender, looked up off the event loops
+   * ({@code checkSenderAddress}).
+   */
+  private final Function<String, Mono<List<InetAddress>>> hostLookup;
 
   private volatile DisposableServer server;
   private volatile Address localAddress;
@@ -187,14 +216,21 @@ public final class TcpTransport implements Transport {
   private volatile TcpTls tls;
 
   private TcpTransport(
-      TcpTransportOptions options, Function<Address, Mono<InetSocketAddress>> resolver) {
+      TcpTransportOptions options,
+      Function<Address, Mono<InetSocketAddress>> resolver,
+      Function<String, Mono<List<InetAddress>>> hostLookup) {
     this.options = options;
     this.resolver = resolver;
+    this.hostLookup = hostLookup;
     this.tls = options.tls().orElse(null);
     this.codec =
         new WireCodec(
             options.format(), options.idBits(), options.maxValueBytes(), options.maxFrameBytes());
     this.metrics = new TransportMetrics(options.name());
+    this.rates =
+        options.maxRequestsPerSecondPerIp() > 0
+            ? new RequestRates(options.maxRequestsPerSecondPerIp(), System::nanoTime)
+            : null;
     this.requestTimer = Mono.delay(options.requestTimeout(), options.scheduler()).onErrorReturn(0L);
     this.nodeId = options.nodeId().orElseGet(() -> NodeId.of(new byte[options.idBits() / 8]));
     // Shared loops belong to the caller; our own (daemon threads) are disposed by close(). Either
@@ -250,7 +286,8 @@ public final class TcpTransport implements Transport {
    * @return a new transport
    */
   public static TcpTransport create(TcpTransportOptions options) {
-    return new TcpTransport(Objects.requireNonNull(options, "options"), TcpTransport::resolve);
+    return new TcpTransport(
+        Objects.requireNonNull(options, "options"), TcpTransport::resolve, TcpTransport::lookUp);
   }
 
   /**
@@ -259,8 +296,21 @@ public final class TcpTransport implements Transport {
    */
   static TcpTransport create(
       TcpTransportOptions options, Function<Address, Mono<InetSocketAddress>> resolver) {
+    return create(options, resolver, TcpTransport::lookUp);
+  }
+
+  /**
+   * A transport that also looks up the host names requests claim for their senders with {@code
+   * hostLookup}: tests give names addresses without touching the network.
+   */
+  static TcpTransport create(
+      TcpTransportOptions options,
+      Function<Address, Mono<InetSocketAddress>> resolver,
+      Function<String, Mono<List<InetAddress>>> hostLookup) {
     return new TcpTransport(
-        Objects.requireNonNull(options, "options"), Objects.requireNonNull(resolver, "resolver"));
+        Objects.requireNonNull(options, "options"),
+        Objects.requireNonNull(resolver, "resolver"),
+        Objects.requireNonNull(hostLookup, "hostLookup"));
   }
 
   /**
@@ -729,6 +779,12 @@ public final class TcpTransport implements Transport {
         .subscribeOn(Schedulers.boundedElastic());
   }
 
+  /** Every address of a host name, looked up off the event loops. */
+  private static Mono<List<InetAddress>> lookUp(String host) {
+    return Mono.fromCallable(() -> List.of(InetAddress.getAllByName(host)))
+        .subscribeOn(Schedulers.boundedElastic());
+  }
+
   private void register(Address address, PeerConnection pc) {
     pc.registeredAs(address);
     // A dial-back answered before this ran has registered the connection it confirmed: keep that.
@@ -866,9 +922,7 @@ public final class TcpTransport implements Transport {
       return null;
     }
     InetAddress ip = r.getAddress();
-    if (!limitLocal
-        && (ip.isLoopbackAddress()
-            || (local instanceof InetSocketAddress l && ip.equals(l.getAddress())))) {
+    if (!limitLocal && isLocal(ip, local)) {
       return null;
     }
     byte[] b = ip.getAddress();
@@ -881,6 +935,54 @@ public final class TcpTransport implements Transport {
         ((b[2] & 0xff) << 8) | (b[3] & 0xff),
         ((b[4] & 0xff) << 8) | (b[5] & 0xff),
         ((b[6] & 0xff) << 8) | (b[7] & 0xff));
+  }
+
+  /**
+   * Whether {@code ip} is on this host, as the per-IP bounds and the sender check tell: a loopback
+   * address, or the address {@code local} (the connection's end on this host) has.
+   */
+  static boolean isLocal(InetAddress ip, SocketAddress local) {
+    return ip.isLoopbackAddress()
+        || (local instanceof InetSocketAddress l
+            && l.getAddress() != null
+            && Arrays.equals(unmapped(ip.getAddress()), unmapped(l.getAddress().getAddress())));
+  }
+
+  /**
+   * Whether a request on a connection from {@code remote} to {@code local} may claim the IP {@code
+   * claimed} for its sender: the same IP as the connection's remote one, or both on this host
+   * ({@link #isLocal}). An IPv4-mapped IPv6 address is its IPv4 address. A connection without an IP
+   * address passes, having nothing to compare.
+   */
+  static boolean senderMatches(byte[] claimed, SocketAddress remote, SocketAddress local) {
+    if (!(remote instanceof InetSocketAddress r) || r.getAddress() == null) {
+      return true;
+    }
+    InetAddress from = r.getAddress();
+    byte[] ip = unmapped(claimed);
+    if (Arrays.equals(ip, unmapped(from.getAddress()))) {
+      return true;
+    }
+    InetAddress claimedIp;
+    try {
+      claimedIp = InetAddress.getByAddress(ip);
+    } catch (UnknownHostException e) {
+      return false; // only for a length other than 4 or 16
+    }
+    return isLocal(from, local) && isLocal(claimedIp, local);
+  }
+
+  /** The IPv4 address of an IPv4-mapped IPv6 address ({@code ::ffff:a.b.c.d}); others as given. */
+  static byte[] unmapped(byte[] ip) {
+    if (ip.length != 16 || (ip[10] & 0xff) != 0xff || (ip[11] & 0xff) != 0xff) {
+      return ip;
+    }
+    for (int i = 0; i < 10; i++) {
+      if (ip[i] != 0) {
+        return ip;
+      }
+    }
+    return Arrays.copyOfRange(ip, 12, 16);
   }
 
   /**
@@ -965,6 +1067,160 @@ public final class TcpTransport implements Transport {
               .onErrorResume(e -> Mono.just(handlerFailed(request, e)));
         }
 
+        /**
+         * {@inheritDoc}
+         *
+         * <p>A request from a source over {@code maxRequestsPerSecondPerIp} is answered with {@code
+         * Failure(RATE_LIMITED)}. The connection's bucket is looked up at its first request, when
+         * both its ends are known whichever side dialed, and given back when it closes.
+         */
+        @Override
+        public Response refuse(PeerConnection connection, Request request) {
+          if (rates == null) {
+            return null;
+          }
+          if (!connection.rateKnown()) {
+            Channel channel = connection.channel();
+            String source =
+                inboundSource(
+                    channel.remoteAddress(),
+                    channel.localAddress(),
+                    options.perIpLimitForLocalPeers());
+            RequestRates.Bucket bucket = source == null ? null : rates.opened(source);
+            connection.rate(bucket);
+            if (bucket != null) {
+              channel.closeFuture().addListener(f -> rates.closed(bucket, channel.eventLoop()));
+            }
+          }
+          RequestRates.Bucket bucket = connection.rate();
+          if (bucket == null || bucket.tryAcquire()) {
+            return null;
+          }
+          metrics.rateLimited.increment();
+          String message =
+              "more than "
+                  + rates.perSecond()
+                  + " requests a second from "
+                  + bucket.source
+                  + " (maxRequestsPerSecondPerIp)";
+          if (bucket.firstRefusal()) {
+            metrics.warn(
+                TransportMetrics.Warning.RATE_LIMITED,
+                "{}: answering requests from {} with RATE_LIMITED: {}; logged once per source",
+                options.name(),
+                HostPort.of(connection.remote()),
+                message);
+          } else {
+            log.debug(
+                "{}: {} from {} is over the rate",
+                options.name(),
+                request.getClass().getSimpleName(),
+                HostPort.of(connection.remote()));
+          }
+          return failure(Response.Code.RATE_LIMITED, message);
+        }
+
+        /**
+         * {@inheritDoc}
+         *
+         * <p>With {@code checkSenderAddress} on, on an accepted connection: an IP literal is judged
+         * at once; a host name is looked up once per connection, off the event loops, and the
+         * verdict comes back on the connection's loop. Each verdict is kept by the connection,
+         * which then judges the same claimed host at once.
+         */
+        @Override
+        public Mono<Response> checkSender(PeerConnection connection, Request request) {
+          if (!options.checkSenderAddress() || !connection.inbound()) {
+            return null;
+          }
+          Address claimed = request.sender().address();
+          Map<String, Mono<Boolean>> verdicts = connection.senderVerdicts();
+          Mono<Boolean> verdict = verdicts.get(claimed.host());
+          if (verdict == null) {
+            if (verdicts.size() >= MAX_CLAIMED_HOSTS) {
+              return Mono.just(
+                  spoofed(
+                      connection,
+                      "sender claims "
+                          + claimed
+                          + " but requests on the connection from "
+                          + remoteIp(connection)
+                          + " already claimed "
+                          + MAX_CLAIMED_HOSTS
+                          + " other hosts"));
+            }
+            verdict = senderVerdict(connection, claimed.host());
+            verdicts.put(claimed.host(), verdict);
+          }
+          if (verdict instanceof Fuseable.ScalarCallable<?> known) {
+            Object matches;
+            try {
+              matches = known.call();
+            } catch (Exception e) {
+              throw Exceptions.propagate(e); // not from Mono.just, whose call() throws nothing
+            }
+            return Boolean.TRUE.equals(matches) ? null : Mono.just(mismatch(connection, claimed));
+          }
+          return verdict.flatMap(
+              matches -> matches ? Mono.empty() : Mono.just(mismatch(connection, claimed)));
+        }
+
+        /**
+         * Whether {@code host}, claimed on {@code connection}, matches it: at once for an IP
+         * literal; for a host name, once it is looked up (a name that does not resolve within
+         * {@code connectTimeout} does not match), on the connection's event loop, where the verdict
+         * replaces the look-up among the connection's verdicts.
+         */
+        private Mono<Boolean> senderVerdict(PeerConnection connection, String host) {
+          Channel channel = connection.channel();
+          byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
+          if (ip != null) {
+            return Mono.just(senderMatches(ip, channel.remoteAddress(), channel.localAddress()));
+          }
+          return hostLookup
+              .apply(host)
+              .map(
+                  addresses -> {
+                    for (InetAddress a : addresses) {
+                      if (senderMatches(
+                          a.getAddress(), channel.remoteAddress(), channel.localAddress())) {
+                        return true;
+                      }
+                    }
+                    return false;
+                  })
+              .timeout(options.connectTimeout(), options.scheduler())
+              .defaultIfEmpty(false)
+              .publishOn(Schedulers.fromExecutor(channel.eventLoop()))
+              .onErrorReturn(false)
+              .doOnNext(matches -> connection.senderVerdicts().put(host, Mono.just(matches)))
+              .cache();
+        }
+
+        private Response mismatch(PeerConnection connection, Address claimed) {
+          return spoofed(
+              connection,
+              "sender claims "
+                  + claimed
+                  + " but the connection comes from "
+                  + remoteIp(connection));
+        }
+
+        private Response spoofed(PeerConnection connection, String message) {
+          metrics.spoofedSenders.increment();
+          if (connection.firstSpoof()) {
+            metrics.warn(
+                TransportMetrics.Warning.SPOOFED_SENDER,
+                "{}: answering requests from {} with INVALID: {}; logged once per connection",
+                options.name(),
+                HostPort.of(connection.remote()),
+                message);
+          } else {
+            log.debug("{}: {}", options.name(), message);
+          }
+          return failure(Response.Code.INVALID, message);
+        }
+
         private Response handlerFailed(Request request, Throwable e) {
           metrics.handlerFailures.increment();
           metrics.warn(
@@ -1045,6 +1301,13 @@ public final class TcpTransport implements Transport {
         }
       };
 
+  /** The IP a connection comes from, as text. */
+  private static String remoteIp(PeerConnection connection) {
+    return connection.remote() instanceof InetSocketAddress r && r.getAddress() != null
+        ? NetUtil.toAddressString(r.getAddress())
+        : String.valueOf(connection.remote());
+  }
+
   /** Whether {@code host} is an IP literal equal to the remote address of a connection. */
   private static boolean sameIp(String host, SocketAddress remote) {
     byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
@@ -1055,11 +1318,24 @@ public final class TcpTransport implements Transport {
   }
 
   private Response.Failure internalFailure(String message) {
+    return failure(Response.Code.INTERNAL, message);
+  }
+
+  /** A refusal the transport answers itself, from the node it serves. */
+  private Response.Failure failure(Response.Code code, String message) {
     Address a = localAddress;
     return new Response.Failure(
         new Contact(nodeId, a != null ? a : new Address(options.bindHost(), options.bindPort())),
-        Response.Code.INTERNAL,
+        code,
         message);
+  }
+
+  /**
+   * Sources holding a bucket of {@code maxRequestsPerSecondPerIp} now: tests wait for 0 once their
+   * connections closed and the buckets refilled.
+   */
+  int rateLimitedSources() {
+    return rates == null ? 0 : rates.size();
   }
 
   /**

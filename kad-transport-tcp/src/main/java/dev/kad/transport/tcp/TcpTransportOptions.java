@@ -47,8 +47,16 @@ import reactor.netty.resources.LoopResources;
  * @param maxInboundConnectionsPerIp connections accepted from one IPv4 address, or one IPv6 /64,
  *     beyond this many are closed at once; peers on this host are exempt unless {@code
  *     perIpLimitForLocalPeers}
- * @param perIpLimitForLocalPeers whether {@code maxInboundConnectionsPerIp} also bounds peers on
- *     this host: a loopback address, or the address the connection reached
+ * @param perIpLimitForLocalPeers whether {@code maxInboundConnectionsPerIp} and {@code
+ *     maxRequestsPerSecondPerIp} also bound peers on this host: a loopback address, or the address
+ *     the connection reached
+ * @param maxRequestsPerSecondPerIp inbound requests from one IPv4 address, or one IPv6 /64, beyond
+ *     this many a second (with a burst of one second's worth) are answered with {@code
+ *     Failure(RATE_LIMITED)} without reaching the handler; 0 for no bound; peers on this host are
+ *     exempt unless {@code perIpLimitForLocalPeers}
+ * @param checkSenderAddress whether an inbound request on an accepted connection must claim, as its
+ *     sender's address, a host whose IP is the one the connection comes from (or both local to this
+ *     host); one that does not is answered with {@code Failure(INVALID)}. The port is not checked
  * @param maxOutboundConnections dialing a peer while this many dialed connections are open first
  *     closes the least recently used one with nothing in flight (a soft bound: when every one is
  *     busy, the dial goes ahead, and connections over the bound close as their requests end)
@@ -86,6 +94,8 @@ public record TcpTransportOptions(
     int maxInboundConnections,
     int maxInboundConnectionsPerIp,
     boolean perIpLimitForLocalPeers,
+    int maxRequestsPerSecondPerIp,
+    boolean checkSenderAddress,
     int maxOutboundConnections,
     int maxPendingWriteBytes,
     long maxTotalPendingWriteBytes,
@@ -114,7 +124,10 @@ public record TcpTransportOptions(
    * @param maxInboundConnections the bound on accepted connections
    * @param maxInboundConnectionsPerIp the bound on accepted connections from one IPv4 address or
    *     IPv6 /64
-   * @param perIpLimitForLocalPeers whether the per-IP bound also applies to peers on this host
+   * @param perIpLimitForLocalPeers whether the per-IP bounds also apply to peers on this host
+   * @param maxRequestsPerSecondPerIp the bound on inbound requests a second from one IPv4 address
+   *     or IPv6 /64, 0 for none
+   * @param checkSenderAddress whether a request's claimed sender host must match its connection
    * @param maxOutboundConnections the soft bound on dialed connections
    * @param maxPendingWriteBytes the bound on unwritten bytes per connection
    * @param maxTotalPendingWriteBytes the bound on unwritten bytes of all connections together
@@ -157,6 +170,7 @@ public record TcpTransportOptions(
     positive("idleTimeout", idleTimeout);
     range("maxInboundConnections", maxInboundConnections, 1, 1_000_000);
     range("maxInboundConnectionsPerIp", maxInboundConnectionsPerIp, 1, 1_000_000);
+    range("maxRequestsPerSecondPerIp", maxRequestsPerSecondPerIp, 0, 1_000_000);
     range("maxOutboundConnections", maxOutboundConnections, 1, 1_000_000);
     if (maxPendingWriteBytes < minPendingWriteBytes(maxFrameBytes)) {
       throw new IllegalArgumentException(
@@ -323,6 +337,8 @@ public record TcpTransportOptions(
     private int maxInboundConnections = 1024;
     private int maxInboundConnectionsPerIp = 32;
     private boolean perIpLimitForLocalPeers;
+    private int maxRequestsPerSecondPerIp = 1000;
+    private boolean checkSenderAddress;
     private int maxOutboundConnections = 512;
     private int maxPendingWriteBytes = DEFAULT_MAX_PENDING_WRITE_BYTES;
     private boolean maxPendingWriteBytesSet;
@@ -533,15 +549,71 @@ public record TcpTransportOptions(
     }
 
     /**
-     * Whether {@link #maxInboundConnectionsPerIp(int)} also bounds peers on this host, connecting
-     * from a loopback address or from the address they reached (false by default). Set it when
-     * other users of this host are not trusted.
+     * Whether {@link #maxInboundConnectionsPerIp(int)} and {@link #maxRequestsPerSecondPerIp(int)}
+     * also bound peers on this host, connecting from a loopback address or from the address they
+     * reached (false by default). Set it when other users of this host are not trusted.
      *
      * @param perIpLimitForLocalPeers true to count local peers as any other
      * @return this builder
      */
     public Builder perIpLimitForLocalPeers(boolean perIpLimitForLocalPeers) {
       this.perIpLimitForLocalPeers = perIpLimitForLocalPeers;
+      return this;
+    }
+
+    /**
+     * The bound on inbound requests from one IPv4 address, or from one IPv6 /64, counted as {@link
+     * #maxInboundConnectionsPerIp(int)} counts connections (1,000 a second by default; 0 for no
+     * bound). Each source has a token bucket that holds one second's worth and refills at this
+     * rate, shared by all its connections, whichever side dialed them: a burst of that many
+     * requests passes at once, and beyond it a request is answered at once with {@code
+     * Failure(RATE_LIMITED)} naming the rate and the source, without reaching the node's handler
+     * ({@code rateLimitedRequests} in {@link TcpTransport#stats()}, one WARN line per source). A
+     * node sends a peer a few requests a second, so the default lets a few hundred nodes behind one
+     * NAT through while one host cannot take a node's whole capacity. Peers on this host are exempt
+     * unless {@link #perIpLimitForLocalPeers(boolean)}: a cluster in one process, or a benchmark on
+     * loopback, is not slowed. A source's bucket is kept while it has a connection open and until
+     * it has refilled after its last one closed, so reconnecting does not refill it.
+     *
+     * @param maxRequestsPerSecondPerIp in {@code [0, 1000000]}, 0 to turn the bound off
+     * @return this builder
+     */
+    public Builder maxRequestsPerSecondPerIp(int maxRequestsPerSecondPerIp) {
+      this.maxRequestsPerSecondPerIp =
+          range("maxRequestsPerSecondPerIp", maxRequestsPerSecondPerIp, 0, 1_000_000);
+      return this;
+    }
+
+    /**
+     * Whether to check the address an inbound request claims for its sender against the connection
+     * it came on (false by default). On, a request on a connection a peer opened must claim an IP
+     * literal equal to the connection's remote IP (an IPv4-mapped IPv6 literal counts as its IPv4
+     * address), or a host name one of whose addresses is; a peer on this host (loopback, or the
+     * address the connection reached, as {@link #perIpLimitForLocalPeers(boolean)} tells) may claim
+     * any other local address. Any other claim is answered at once with {@code Failure(INVALID)}
+     * naming both addresses, without reaching the node's handler ({@code spoofedSenders} in {@link
+     * TcpTransport#stats()}, one WARN line per connection). A host name is looked up off the event
+     * loops, within {@code connectTimeout} (a name that does not resolve in time fails); each
+     * verdict is kept for the connection's life, for up to 16 claimed hosts per connection (a
+     * connection that claims more is refused). Requests on connections this node dialed are not
+     * checked: it chose the address it reached.
+     *
+     * <p>It stops one host from claiming the addresses of other hosts, so that a peer cannot fill
+     * routing tables with contacts at addresses it does not own. It cannot stop a claim of another
+     * port on the same host: the port a connection comes from is an ephemeral one, not the port its
+     * node listens on, so the claimed port is not compared.
+     *
+     * <p>Off by default because a legitimate peer's claim may not match: behind NAT its connection
+     * comes from the NAT's public address while it advertises what its operator configured, a
+     * container's published port maps a host address it does not see, and a multi-homed host may
+     * connect from another interface than the one it advertises. Turn it on for a network whose
+     * nodes reach each other directly, at the addresses they advertise.
+     *
+     * @param checkSenderAddress true to refuse requests whose claimed sender host does not match
+     * @return this builder
+     */
+    public Builder checkSenderAddress(boolean checkSenderAddress) {
+      this.checkSenderAddress = checkSenderAddress;
       return this;
     }
 
@@ -721,6 +793,8 @@ public record TcpTransportOptions(
           maxInboundConnections,
           maxInboundConnectionsPerIp,
           perIpLimitForLocalPeers,
+          maxRequestsPerSecondPerIp,
+          checkSenderAddress,
           maxOutboundConnections,
           pendingWriteBytes,
           totalPendingWriteBytes,

@@ -38,6 +38,12 @@ package dev.kad.transport.tcp;
  * @param tlsFailures connections closed, with TLS on, because their TLS handshake failed or timed
  *     out (a peer without TLS, garbage, a certificate the trust material does not accept, a peer
  *     that stalls the handshake) or a TLS alert ended them; counted on whichever side saw it
+ * @param rateLimitedRequests inbound requests answered with {@code Failure(RATE_LIMITED)} because
+ *     their source (an IPv4 address or IPv6 /64) was over {@code maxRequestsPerSecondPerIp}; their
+ *     connections stay open, so they are not violations
+ * @param spoofedSenders inbound requests answered with {@code Failure(INVALID)}, with {@code
+ *     checkSenderAddress} on, because the sender address they claimed is not on the host their
+ *     connection comes from; their connections stay open, so they are not violations
  */
 public record TcpTransportStats(
     long openConnections,
@@ -59,7 +65,9 @@ public record TcpTransportStats(
     long evictedConnections,
     long claimsConfirmed,
     long claimsRefuted,
-    long tlsFailures) {
+    long tlsFailures,
+    long rateLimitedRequests,
+    long spoofedSenders) {
 
   /**
    * The sum of every protocol-violation counter.

@@ -25,7 +25,16 @@ final class TransportMetrics {
     /** An answer did not fit in {@code maxFrameBytes}; the peer gets {@code Failure(LIMIT)}. */
     OVERSIZED_RESPONSE,
     /** A peer claimed an address whose node, asked by a dial-back, did not open its connection. */
-    REFUTED_CLAIM
+    REFUTED_CLAIM,
+    /**
+     * A source went over {@code maxRequestsPerSecondPerIp}; it gets {@code Failure(RATE_LIMITED)}.
+     */
+    RATE_LIMITED,
+    /**
+     * A request claimed a sender address its connection does not come from ({@code
+     * checkSenderAddress}); it gets {@code Failure(INVALID)}.
+     */
+    SPOOFED_SENDER
   }
 
   private final String name;
@@ -47,6 +56,8 @@ final class TransportMetrics {
   final LongAdder handlerFailures = new LongAdder();
   final LongAdder claimsConfirmed = new LongAdder();
   final LongAdder claimsRefuted = new LongAdder();
+  final LongAdder rateLimited = new LongAdder();
+  final LongAdder spoofedSenders = new LongAdder();
 
   TransportMetrics(String name) {
     this.name = name;
@@ -168,6 +179,8 @@ final class TransportMetrics {
         evicted.sum(),
         claimsConfirmed.sum(),
         claimsRefuted.sum(),
-        count(Violation.TLS));
+        count(Violation.TLS),
+        rateLimited.sum(),
+        spoofedSenders.sum());
   }
 }

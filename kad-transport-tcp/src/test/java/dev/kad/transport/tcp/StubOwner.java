@@ -39,6 +39,16 @@ final class StubOwner implements PeerConnection.Owner {
   }
 
   @Override
+  public Response refuse(PeerConnection connection, Request request) {
+    return null;
+  }
+
+  @Override
+  public Mono<Response> checkSender(PeerConnection connection, Request request) {
+    return null;
+  }
+
+  @Override
   public void learned(PeerConnection c, Contact sender) {}
 
   @Override

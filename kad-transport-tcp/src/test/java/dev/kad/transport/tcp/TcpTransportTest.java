@@ -1145,6 +1145,8 @@ class TcpTransportTest implements TransportContract {
                     d.maxInboundConnections(),
                     d.maxInboundConnectionsPerIp(),
                     d.perIpLimitForLocalPeers(),
+                    d.maxRequestsPerSecondPerIp(),
+                    d.checkSenderAddress(),
                     d.maxOutboundConnections(),
                     d.maxPendingWriteBytes(),
                     d.maxTotalPendingWriteBytes(),

@@ -1,0 +1,118 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.LookupEvent;
+import dev.kad.api.PutResult;
+import dev.kad.api.Value;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.testkit.ForwardingTransport;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.publisher.Mono;
+
+/**
+ * A peer that answers {@code Failure(RATE_LIMITED)} (a TCP transport over its {@code
+ * maxRequestsPerSecondPerIp}) is alive: it stays in the routing table however often it refuses, a
+ * lookup counts it as a contact that did not answer this time, and a put reports its refusal.
+ */
+class RateLimitedPeerTest {
+
+  private static final KadConfig CONFIG =
+      KadConfig.builder().k(8).maxFailures(2).maintenance(false).build();
+
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
+
+  /**
+   * A node whose requests to {@code limited} are answered RATE_LIMITED by it while {@code on} holds
+   * for the request.
+   */
+  private static KadNode joinLimitedBy(Cluster c, Contact limited, Predicate<Request> on) {
+    return c.join(
+        c.builder()
+            .transport(
+                new ForwardingTransport(c.network.newTransport()) {
+                  @Override
+                  public Mono<Response> send(Address to, Request request) {
+                    return super.send(to, request)
+                        .map(
+                            r ->
+                                to.equals(limited.address()) && on.test(request)
+                                    ? new Response.Failure(
+                                        r.sender(),
+                                        Response.Code.RATE_LIMITED,
+                                        "more than 1000 requests a second from 10.0.0.1")
+                                    : r);
+                  }
+                }));
+  }
+
+  @Test
+  void aContactThatAnswersRateLimitedMoreThanMaxFailuresTimesStaysInTheRoutingTable() {
+    Cluster c = clusters.grow(71, 10);
+    Contact limited = c.node(3).contact();
+    AtomicBoolean on = new AtomicBoolean();
+    KadNode node = joinLimitedBy(c, limited, r -> on.get());
+    assertThat(node.routingTable().contacts()).contains(limited);
+    on.set(true);
+
+    for (int round = 0; round < CONFIG.maxFailures() + 2; round++) {
+      // Its own id: the closest contact there is, asked by every round.
+      List<LookupEvent> events = c.await(node.trace(limited.id()));
+      assertThat(events)
+          .as("round %d is refused by the limited contact", round)
+          .anySatisfy(
+              e ->
+                  assertThat(e)
+                      .isInstanceOfSatisfying(
+                          LookupEvent.Failed.class,
+                          f -> {
+                            assertThat(f.contact()).isEqualTo(limited);
+                            assertThat(f.reason()).contains("RATE_LIMITED");
+                          }));
+      c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    }
+
+    assertThat(node.routingTable().contacts()).contains(limited);
+  }
+
+  @Test
+  void aPutReportsARateLimitedRefusalByItsCode() {
+    Cluster c = clusters.grow(72, 6);
+    Contact limited = c.node(2).contact();
+    // Only its Stores: a contact that refuses the lookup did not answer it, so is not stored at.
+    KadNode node = joinLimitedBy(c, limited, Request.Store.class::isInstance);
+    Key key = Key.of("rate-limited");
+
+    PutResult result =
+        c.await(
+            node.put(
+                key,
+                Value.of(
+                    "v".getBytes(StandardCharsets.UTF_8),
+                    node.id(),
+                    1,
+                    1,
+                    c.now().plus(Duration.ofHours(1)))));
+
+    // Six nodes and k 8: every node is among the closest, the limited one too.
+    assertThat(result.rejected())
+        .anySatisfy(
+            r -> {
+              assertThat(r.contact()).isEqualTo(limited);
+              assertThat(r.reason()).startsWith("RATE_LIMITED: more than 1000 requests");
+            });
+    assertThat(node.routingTable().contacts()).contains(limited);
+  }
+}
