@@ -102,7 +102,7 @@ abstract class ClientCommand implements Callable<Integer> {
             port,
             advertise,
             tls,
-            connectOptions.connectTimeout(),
+            connectOptions::applyTo,
             new SplittableRandom(),
             timeout)) {
       try {

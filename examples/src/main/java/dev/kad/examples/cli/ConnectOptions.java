@@ -1,5 +1,6 @@
 package dev.kad.examples.cli;
 
+import dev.kad.transport.tcp.TcpTransportOptions;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 
@@ -20,8 +21,8 @@ final class ConnectOptions {
               + " 5s without an answer.")
   private Duration connectTimeout;
 
-  /** The transport's connect timeout: positive and at most a day, as the converter checked. */
-  Duration connectTimeout() {
-    return connectTimeout;
+  /** Sets the transport's connect timeout: positive and at most a day, as the converter checked. */
+  void applyTo(TcpTransportOptions.Builder transport) {
+    transport.connectTimeout(connectTimeout);
   }
 }

@@ -5,6 +5,7 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
 import dev.kad.transport.tcp.TcpTls;
+import dev.kad.transport.tcp.TcpTransportOptions;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -103,6 +104,23 @@ final class NodeCommand implements Callable<Integer> {
               + " certificate) is not tried again, and when no seed fits it exits 1.")
   private boolean retryJoin;
 
+  @Option(
+      names = "--max-requests-per-second-per-ip",
+      paramLabel = "N",
+      description =
+          "Requests a second one IPv4 address or IPv6 /64 may send this node, with a burst of one"
+              + " second's worth; more are answered RATE_LIMITED (default: 1000; 0: no limit)."
+              + " Peers on this host are not counted.")
+  private Integer maxRequestsPerSecondPerIp;
+
+  @Option(
+      names = "--check-sender-address",
+      description =
+          "Refuse requests whose sender claims an address on another host than the one its"
+              + " connection comes from. Leave it off behind NAT or Docker port mapping, where an"
+              + " honest peer's address may not match.")
+  private boolean checkSenderAddress;
+
   @Mixin private TlsOptions tlsOptions;
 
   @Mixin private ConnectOptions connectOptions;
@@ -125,7 +143,7 @@ final class NodeCommand implements Callable<Integer> {
             port,
             advertise,
             tls,
-            connectOptions.connectTimeout(),
+            this::transportSettings,
             new SplittableRandom(),
             timeout)) {
       KadNode node = running.node();
@@ -163,6 +181,14 @@ final class NodeCommand implements Callable<Integer> {
       awaitStop(running);
     }
     return 0;
+  }
+
+  private void transportSettings(TcpTransportOptions.Builder transport) {
+    connectOptions.applyTo(transport);
+    if (maxRequestsPerSecondPerIp != null) {
+      transport.maxRequestsPerSecondPerIp(maxRequestsPerSecondPerIp);
+    }
+    transport.checkSenderAddress(checkSenderAddress);
   }
 
   /**

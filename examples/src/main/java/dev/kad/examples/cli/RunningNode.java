@@ -17,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -62,7 +63,8 @@ final class RunningNode implements AutoCloseable {
    * @param id the node's id, or null for a random one
    * @param advertise the address peers dial, or null for the bound one
    * @param tls TLS for every connection, or null for plain TCP
-   * @param connectTimeout the transport's connect timeout, or null for its default
+   * @param transportSettings the transport's settings from other options (its connect timeout,
+   *     limits), applied after the address, id and TLS
    */
   static RunningNode start(
       KadConfig config,
@@ -71,12 +73,12 @@ final class RunningNode implements AutoCloseable {
       int port,
       Address advertise,
       TcpTls tls,
-      Duration connectTimeout,
+      Consumer<TcpTransportOptions.Builder> transportSettings,
       RandomGenerator random,
       Duration timeout) {
     KadNode node =
         startNode(
-            config, "kad", id, host, port, advertise, 2, tls, connectTimeout, random, timeout);
+            config, "kad", id, host, port, advertise, 2, tls, transportSettings, random, timeout);
     RunningNode running = new RunningNode(node);
     Runtime.getRuntime().addShutdownHook(running.hook);
     return running;
@@ -121,12 +123,12 @@ final class RunningNode implements AutoCloseable {
       RandomGenerator random,
       Duration timeout) {
     return startNode(
-        config, name, id, host, port, advertise, eventLoopThreads, tls, null, random, timeout);
+        config, name, id, host, port, advertise, eventLoopThreads, tls, b -> {}, random, timeout);
   }
 
   /**
-   * Starts a node on a TCP transport, as the other overloads do, with the transport's connect
-   * timeout when {@code connectTimeout} is set.
+   * Starts a node on a TCP transport, as the other overloads do, with {@code transportSettings}
+   * applied to the transport's options after the address, id and TLS.
    */
   private static KadNode startNode(
       KadConfig config,
@@ -137,7 +139,7 @@ final class RunningNode implements AutoCloseable {
       Address advertise,
       int eventLoopThreads,
       TcpTls tls,
-      Duration connectTimeout,
+      Consumer<TcpTransportOptions.Builder> transportSettings,
       RandomGenerator random,
       Duration timeout) {
     NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
@@ -157,9 +159,7 @@ final class RunningNode implements AutoCloseable {
       if (tls != null) {
         options.tls(tls);
       }
-      if (connectTimeout != null) {
-        options.connectTimeout(connectTimeout);
-      }
+      transportSettings.accept(options);
       built = options.build();
     } catch (IllegalArgumentException e) {
       throw withOptionNames(e);
@@ -310,7 +310,8 @@ final class RunningNode implements AutoCloseable {
         String.valueOf(e.getMessage())
             .replace("advertisedAddress", "--advertise")
             .replace("bindHost", "--host")
-            .replace("bindPort", "--port");
+            .replace("bindPort", "--port")
+            .replace("maxRequestsPerSecondPerIp", "--max-requests-per-second-per-ip");
     return new IllegalArgumentException(message, e);
   }
 
