@@ -159,6 +159,12 @@ final class DefaultKadNode implements KadNode {
   private final AtomicBoolean cutOff = new AtomicBoolean();
 
   /**
+   * Whether a put was stored only at this node because it knows no other node: said once, since a
+   * node that was never bootstrapped (its {@code bootstrap} not subscribed) puts this way quietly.
+   */
+  private final AtomicBoolean warnedAlone = new AtomicBoolean();
+
+  /**
    * The seeds of the last bootstrap that failed to reach its network, until a bootstrap succeeds;
    * null before any failed, after a success, and after a failure whose seeds included this node
    * itself. A node with such seeds is not the first of its network, even when it knows no other
@@ -1031,16 +1037,24 @@ final class DefaultKadNode implements KadNode {
       AtomicReference<Throwable> firstError) {
     List<Address> others = seeds.stream().filter(s -> !selves.contains(s)).toList();
     List<Address> self = seeds.stream().filter(selves::contains).toList();
-    String message = "no seed answered: " + seedProblems(others, problems);
-    if (!self.isEmpty()) {
-      message += "; skipped " + self + ": this node itself";
-    }
     Map<Address, Throwable> bySeed = new LinkedHashMap<>();
     for (Address seed : others) {
       bySeed.put(
           seed,
           failures.getOrDefault(
               seed, new UnreachableContactException("seed at " + seed + " gave no answer")));
+    }
+    // Seeds that answered with settings that do not fit did answer: said so, as a retried join's
+    // end says it, rather than as silence.
+    boolean noneMendable =
+        !bySeed.isEmpty()
+            && bySeed.values().stream()
+                .allMatch(e -> e instanceof KadException k && !k.isTransient());
+    String message =
+        (noneMendable ? "each seed failed in a way no retry changes: " : "no seed answered: ")
+            + seedProblems(others, problems);
+    if (!self.isEmpty()) {
+      message += "; skipped " + self + ": this node itself";
     }
     return new NoSeedAnsweredException(message, firstError.get(), self, bySeed);
   }
@@ -1457,7 +1471,16 @@ final class DefaultKadNode implements KadNode {
     boolean selfHolds = result.accepted().stream().anyMatch(c -> c.id().equals(id));
     List<Address> unjoined = unjoinedSeeds;
     boolean first = reached.asked.isEmpty() && unjoined == null;
-    if (result.accepted().size() > (selfHolds ? 1 : 0) || (selfHolds && first)) {
+    if (result.accepted().size() > (selfHolds ? 1 : 0)) {
+      return Mono.just(result);
+    }
+    if (selfHolds && first) {
+      if (warnedAlone.compareAndSet(false, true)) {
+        log.warn(
+            "node={} stored a put only at itself: it knows no other node, as the first node of its"
+                + " network or a node whose bootstrap was never subscribed; said once",
+            id.toShortHex());
+      }
       return Mono.just(result);
     }
     String key = "key " + result.key().toShortHex();

@@ -186,15 +186,21 @@ public final class KadNodes {
      * @return the running node
      * @throws IllegalStateException when no transport was set
      * @throws IllegalArgumentException when the id's width differs from the configuration, or the
-     *     transport cannot carry the configuration's ids, values or frames ({@link
-     *     Transport#checkCompatible(KadConfig)}), or the scheduler set is not the one the transport
-     *     requires ({@link Transport#scheduler()})
+     *     transport cannot carry the configuration's ids, values or frames, or was built for
+     *     another node's id ({@link Transport#attach(NodeId, KadConfig)}), or the scheduler set is
+     *     not the one the transport requires ({@link Transport#scheduler()})
      */
     public Mono<KadNode> start() {
       if (transport == null) {
         throw new IllegalStateException("a transport is required: call transport(...)");
       }
-      transport.checkCompatible(config);
+      RandomGenerator rng = random != null ? random : new SplittableRandom();
+      NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), rng);
+      if (nodeId.bits() != config.idBits()) {
+        throw new IllegalArgumentException(
+            "id must have idBits " + config.idBits() + " but had " + nodeId.bits());
+      }
+      transport.attach(nodeId, config);
       Scheduler timers = scheduler;
       Optional<Scheduler> shared = transport.scheduler();
       if (shared.isPresent()) {
@@ -209,12 +215,6 @@ public final class KadNodes {
                   + ", on which the network delivers messages: leave scheduler(...) unset, or set"
                   + " the transport's (a simulated network's clock)");
         }
-      }
-      RandomGenerator rng = random != null ? random : new SplittableRandom();
-      NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), rng);
-      if (nodeId.bits() != config.idBits()) {
-        throw new IllegalArgumentException(
-            "id must have idBits " + config.idBits() + " but had " + nodeId.bits());
       }
       DefaultKadNode node =
           new DefaultKadNode(

@@ -205,6 +205,37 @@ class KadNodeTest {
   }
 
   @Test
+  void aNodeThatNeverBootstrappedStoresPutsOnlyAtItselfAndSaysSoOnce() {
+    Cluster c = clusters.grow(23, 0);
+    KadNode alone = c.start(CONFIG);
+    c.nodes.add(alone);
+    // slf4j-simple writes to the System.err of the moment; the puts run on this thread.
+    PrintStream err = System.err;
+    ByteArrayOutputStream logged = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(logged, true, StandardCharsets.UTF_8));
+    PutResult first;
+    PutResult second;
+    try {
+      first = c.await(alone.put(Key.of("one"), new byte[] {1}));
+      second = c.await(alone.put(Key.of("two"), new byte[] {2}));
+    } finally {
+      System.setErr(err);
+    }
+
+    assertThat(first.accepted()).extracting(Contact::id).containsExactly(alone.id());
+    assertThat(second.accepted()).extracting(Contact::id).containsExactly(alone.id());
+    assertThat(logged.toString(StandardCharsets.UTF_8).lines())
+        .filteredOn(l -> l.contains("stored a put only at itself"))
+        .singleElement()
+        .satisfies(
+            l ->
+                assertThat(l)
+                    .contains("WARN")
+                    .contains(alone.id().toShortHex())
+                    .contains("bootstrap was never subscribed"));
+  }
+
+  @Test
   void aNodeWhoseEverySeedIsItselfIsTheFirstNodeOfItsNetwork() {
     // Every node of a cluster is given the first one's address, the first one included.
     Cluster c = clusters.grow(19, 0);
@@ -301,7 +332,7 @@ class KadNodeTest {
                               .hasMessageContaining("does not fit"));
               assertThat(e.seedFailures().get(a)).hasMessageContaining(a.toString());
             })
-        .hasMessageStartingWith("no seed answered: [" + b + " (");
+        .hasMessageStartingWith("each seed failed in a way no retry changes: [" + b + " (");
   }
 
   @Test

@@ -3,9 +3,11 @@ package dev.kad.reactor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kad.api.KadConfig;
 import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.api.spi.Transport;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -80,6 +83,38 @@ class KadNodesStartTest {
         .hasMessageContaining("is not its transport's")
         .hasMessageContaining(time.toString())
         .hasMessageContaining(Schedulers.parallel().toString());
+  }
+
+  @Test
+  void buildingANodeAttachesItsTransportThroughAnyWrapperToTheNodesIdBeforeStarting() {
+    List<NodeId> attached = new ArrayList<>();
+    AtomicInteger startedBeforeAttach = new AtomicInteger();
+    Transport recording =
+        new ForwardingTransport(network.newTransport()) {
+          @Override
+          public void attach(NodeId self, KadConfig config) {
+            attached.add(self);
+            super.attach(self, config);
+          }
+
+          @Override
+          public Mono<Void> start(RequestHandler handler) {
+            if (attached.isEmpty()) {
+              startedBeforeAttach.incrementAndGet();
+            }
+            return super.start(handler);
+          }
+        };
+    NodeId id = NodeId.random(160, new Random(3));
+
+    KadNode node =
+        VirtualTime.await(
+            time,
+            KadNodes.builder().transport(new ForwardingTransport(recording) {}).id(id).start());
+    nodes.add(node);
+
+    assertThat(attached).containsExactly(id);
+    assertThat(startedBeforeAttach).hasValue(0);
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.kad.testkit;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
+import dev.kad.api.NodeId;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
@@ -14,8 +15,9 @@ import reactor.core.scheduler.Scheduler;
 /**
  * A transport that passes every call to another one, for tests that change one thing about a real
  * transport (record what is sent, hold a close, never answer one request) and keep the rest. Extend
- * it and override what changes; {@link #checkCompatible(KadConfig)} is passed on too, so a wrapped
- * transport still refuses a node it cannot carry.
+ * it and override what changes; {@link #checkCompatible(KadConfig)} and {@link #attach(NodeId,
+ * KadConfig)} are passed on too, so a wrapped transport still refuses a node it cannot carry and
+ * answers as the node it serves.
  */
 public abstract class ForwardingTransport implements Transport {
 
@@ -62,6 +64,11 @@ public abstract class ForwardingTransport implements Transport {
   @Override
   public void checkCompatible(KadConfig config) {
     delegate.checkCompatible(config);
+  }
+
+  @Override
+  public void attach(NodeId self, KadConfig config) {
+    delegate.attach(self, config);
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.kad.api.spi;
 
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
+import dev.kad.api.NodeId;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import java.util.Optional;
@@ -40,6 +41,24 @@ public interface Transport {
    *     carry such a node's messages (ids of another width, larger values or frames)
    */
   default void checkCompatible(KadConfig config) {}
+
+  /**
+   * Prepares this transport to serve the node {@code self} runs with {@code config}: building a
+   * node calls it once, before {@link #start(RequestHandler)}. It checks, as {@link
+   * #checkCompatible(KadConfig)} does, that the transport carries such a node's messages, and lets
+   * a transport that answers some requests itself (a refusal over a rate limit, an internal
+   * failure) answer them as {@code self}: a peer takes an answer from an id other than the one it
+   * asked as a sign that the node it asked is gone. The default only checks; a transport that wraps
+   * another should pass the call on.
+   *
+   * @param self the id of the node this transport is to serve
+   * @param config the configuration of that node
+   * @throws IllegalArgumentException as {@link #checkCompatible(KadConfig)} does, or when the
+   *     transport was built for a node of another id or already serves one
+   */
+  default void attach(NodeId self, KadConfig config) {
+    checkCompatible(config);
+  }
 
   /**
    * The scheduler a node on this transport must run on, when the transport has one: a simulated

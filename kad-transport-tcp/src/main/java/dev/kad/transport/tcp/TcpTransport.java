@@ -195,7 +195,15 @@ public final class TcpTransport implements Transport {
   private final AtomicInteger outboundInService = new AtomicInteger();
 
   private final Mono<Void> shutdown;
-  private final NodeId nodeId;
+
+  /**
+   * The id of the answers this transport makes itself: the options' node id, or the id of the node
+   * it was attached to, or all zeros before either.
+   */
+  private volatile NodeId nodeId;
+
+  /** The node this transport serves, once attached; guarded by {@code this}. */
+  private NodeId attached;
 
   /** Turns a peer's address into a socket address; host names are looked up. */
   private final Function<Address, Mono<InetSocketAddress>> resolver;
@@ -399,6 +407,43 @@ public final class TcpTransport implements Transport {
       throw incompatible(
           "maxFrameBytes", config.maxFrameBytes(), "exceeds", options.maxFrameBytes());
     }
+  }
+
+  /**
+   * Checks the configuration as {@link #checkCompatible} does, and takes {@code self} as the id of
+   * the answers this transport makes itself (a request over {@code maxRequestsPerSecondPerIp}, a
+   * sender on another host, a handler's failure): without it those carried an all-zero id, which
+   * peers count as a failure of the node they asked, and a rate-limited node was dropped from
+   * routing tables.
+   *
+   * @throws IllegalArgumentException when the configuration does not fit, when the options name
+   *     another node id, or when the transport already serves another node
+   */
+  @Override
+  public synchronized void attach(NodeId self, KadConfig config) {
+    Objects.requireNonNull(self, "self");
+    checkCompatible(config);
+    Optional<NodeId> built = options.nodeId();
+    if (built.isPresent() && !built.get().equals(self)) {
+      throw new IllegalArgumentException(
+          "the node's id "
+              + self.toHex()
+              + " differs from the nodeId "
+              + built.get().toHex()
+              + " of transport "
+              + options.name()
+              + ": set the same id on both, or leave it out of the transport's options");
+    }
+    if (attached != null && !attached.equals(self)) {
+      throw new IllegalArgumentException(
+          "transport "
+              + options.name()
+              + " already serves node "
+              + attached.toHex()
+              + ": each node needs a transport of its own");
+    }
+    attached = self;
+    nodeId = self;
   }
 
   private IllegalArgumentException incompatible(

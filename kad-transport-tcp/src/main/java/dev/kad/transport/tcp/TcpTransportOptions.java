@@ -31,9 +31,9 @@ import reactor.netty.resources.LoopResources;
  * @param bindPort the port to listen on, 0 for any free port
  * @param advertisedAddress the address peers should dial, when it differs from the bound one; a
  *     port of 0 means the bound port
- * @param nodeId the id of the node using this transport: the sender of the {@code
- *     Failure(INTERNAL)} answers the transport itself makes when the handler fails (all zero bits
- *     when absent)
+ * @param nodeId the id of the node using this transport, when fixed in advance: the sender of the
+ *     answers the transport makes itself (a handler's failure, a request over a limit); when
+ *     absent, building a node on the transport gives it the node's id ({@link TcpTransport#attach})
  * @param format the body encoding; both ends must agree
  * @param idBits the width of ids on the wire, 160 or 256; other lengths are refused
  * @param maxFrameBytes the largest frame body sent or accepted; a larger one closes the connection
@@ -423,8 +423,9 @@ public record TcpTransportOptions(
     }
 
     /**
-     * The id of the node this transport serves, used as the sender of the {@code Failure(INTERNAL)}
-     * answers the transport makes itself.
+     * The id of the node this transport serves, used as the sender of the answers the transport
+     * makes itself (a handler's failure, a request over a limit). Optional: building a node on the
+     * transport gives it the node's id; when set, building a node of another id fails.
      *
      * @param nodeId the node's id
      * @return this builder

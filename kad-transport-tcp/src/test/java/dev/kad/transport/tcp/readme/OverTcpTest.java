@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
+import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NoSeedAnsweredException;
+import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.reactor.KadNodes;
 import dev.kad.transport.tcp.TcpTransport;
@@ -18,6 +20,7 @@ import dev.kad.transport.tcp.WireFormat;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -140,7 +143,7 @@ class OverTcpTest {
     assertThatThrownBy(() -> joining.bootstrap(List.of(seed)).block(BOUND))
         .isInstanceOf(NoSeedAnsweredException.class)
         .hasMessage(
-            "no seed answered: ["
+            "each seed failed in a way no retry changes: ["
                 + seed
                 + " (peer at "
                 + seed
@@ -158,11 +161,75 @@ class OverTcpTest {
     assertThatThrownBy(() -> joining.bootstrap(List.of(seed)).block(BOUND))
         .isInstanceOf(NoSeedAnsweredException.class)
         .hasMessage(
-            "no seed answered: ["
+            "each seed failed in a way no retry changes: ["
                 + seed
                 + " (peer at "
                 + seed
                 + " uses 256-bit ids but this node 160-bit)]");
+  }
+
+  @Test
+  void aRateLimitedPeerWhoseTransportWasBuiltWithoutAnIdStaysInRoutingTables() {
+    KadConfig config = KadConfig.builder().maintenance(false).maxFailures(2).build();
+    KadNode asking = start(config);
+    KadNode healthy = start(config);
+    // Built as the README shows, without nodeId: the node gives the transport its id.
+    TcpTransport limitedTransport =
+        TcpTransport.create(
+            TcpTransportOptions.builder()
+                .fromConfig(config)
+                .bindHost("127.0.0.1")
+                .eventLoopThreads(1)
+                .maxRequestsPerSecondPerIp(1)
+                .perIpLimitForLocalPeers(true) // loopback peers count, as remote ones would
+                .build());
+    KadNode limited =
+        KadNodes.builder().config(config).transport(limitedTransport).start().block(BOUND);
+    nodes.add(limited);
+    healthy.bootstrap(List.of(asking.address())).block(BOUND);
+    limited.bootstrap(List.of(asking.address())).block(BOUND);
+
+    for (int i = 0; i < 6; i++) {
+      asking.findNode(NodeId.random(160, new SplittableRandom(i))).block(BOUND);
+    }
+
+    assertThat(limitedTransport.stats().rateLimitedRequests())
+        .as("the limited node refused some of the lookups' requests")
+        .isGreaterThanOrEqualTo(config.maxFailures());
+    assertThat(asking.routingTable().contacts())
+        .extracting(Contact::id)
+        .as("a refusal from the node asked is a sign of life, not a failure")
+        .contains(limited.id(), healthy.id());
+  }
+
+  @Test
+  void aTransportServesOneNodeAndOnlyTheIdItWasBuiltFor() {
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    NodeId built = NodeId.random(160, new SplittableRandom(1));
+    NodeId other = NodeId.random(160, new SplittableRandom(2));
+    TcpTransport forBuilt =
+        TcpTransport.create(TcpTransportOptions.builder().fromConfig(config).nodeId(built).build());
+    unused.add(forBuilt);
+    TcpTransport shared = defaults();
+
+    assertThatThrownBy(
+            () -> KadNodes.builder().config(config).transport(forBuilt).id(other).start())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "the node's id "
+                + other.toHex()
+                + " differs from the nodeId "
+                + built.toHex()
+                + " of transport kad-tcp: set the same id on both, or leave it out of the"
+                + " transport's options");
+    assertThatCode(() -> forBuilt.attach(built, config)).doesNotThrowAnyException();
+    shared.attach(built, config);
+    assertThatThrownBy(() -> shared.attach(other, config))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "transport kad-tcp already serves node "
+                + built.toHex()
+                + ": each node needs a transport of its own");
   }
 
   private TcpTransport defaults() {
