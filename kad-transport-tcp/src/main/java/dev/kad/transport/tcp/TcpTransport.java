@@ -416,8 +416,12 @@ public final class TcpTransport implements Transport {
    * peers count as a failure of the node they asked, and a rate-limited node was dropped from
    * routing tables.
    *
+   * <p>Until the transport has started (or while it may start again after a failed start) another
+   * node may take it over: a builder's {@code start()} called again after a failed start draws a
+   * new id.
+   *
    * @throws IllegalArgumentException when the configuration does not fit, when the options name
-   *     another node id, or when the transport already serves another node
+   *     another node id, or when the transport is started, or starting, for another node
    */
   @Override
   public synchronized void attach(NodeId self, KadConfig config) {
@@ -434,7 +438,7 @@ public final class TcpTransport implements Transport {
               + options.name()
               + ": set the same id on both, or leave it out of the transport's options");
     }
-    if (attached != null && !attached.equals(self)) {
+    if (attached != null && !attached.equals(self) && handler.get() != null) {
       throw new IllegalArgumentException(
           "transport "
               + options.name()

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NoSeedAnsweredException;
@@ -24,6 +25,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 /**
@@ -223,13 +225,37 @@ class OverTcpTest {
                 + " of transport kad-tcp: set the same id on both, or leave it out of the"
                 + " transport's options");
     assertThatCode(() -> forBuilt.attach(built, config)).doesNotThrowAnyException();
+    // Not started yet: another node may still take it (a start called again after a failure).
+    shared.attach(other, config);
     shared.attach(built, config);
+    shared.start(request -> Mono.empty()).block(BOUND);
     assertThatThrownBy(() -> shared.attach(other, config))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(
             "transport kad-tcp already serves node "
                 + built.toHex()
                 + ": each node needs a transport of its own");
+  }
+
+  @Test
+  void aStartThatFailedOnAPortInUseFailsTheSameWayWhenCalledAgain() {
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    KadNode holder = start(config);
+    TcpTransport taken =
+        TcpTransport.create(
+            TcpTransportOptions.builder()
+                .fromConfig(config)
+                .bindHost("127.0.0.1")
+                .bindPort(holder.address().port())
+                .eventLoopThreads(1)
+                .build());
+    unused.add(taken);
+    KadNodes.Builder builder = KadNodes.builder().config(config).transport(taken);
+
+    // Each call draws a new id; the second is not refused for the first's.
+    assertThatThrownBy(() -> Mono.defer(builder::start).retry(1).block(BOUND))
+        .isInstanceOf(KadException.class)
+        .hasMessageStartingWith("cannot listen on 127.0.0.1:" + holder.address().port());
   }
 
   private TcpTransport defaults() {
