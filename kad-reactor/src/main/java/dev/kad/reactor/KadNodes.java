@@ -79,13 +79,14 @@ public final class KadNodes {
     private Builder() {}
 
     /**
-     * Sets the listener told of every request and operation, for metrics.
+     * Sets the listener told of every request and operation, for metrics. An exception it throws is
+     * logged (the first at WARN) and does not reach the node's operations or its answers.
      *
      * @param listener a fast, thread-safe, non-blocking listener
      * @return this builder
      */
     public Builder listener(NodeListener listener) {
-      this.listener = Objects.requireNonNull(listener, "listener");
+      this.listener = GuardedListener.of(Objects.requireNonNull(listener, "listener"));
       return this;
     }
 

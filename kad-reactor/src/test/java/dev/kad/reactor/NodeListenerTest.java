@@ -2,10 +2,12 @@ package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NodeStats;
+import dev.kad.api.PutResult;
 import dev.kad.api.spi.NodeListener;
 import java.time.Duration;
 import java.util.List;
@@ -59,6 +61,39 @@ class NodeListenerTest {
       assertThat(stats.contacts()).isEqualTo(node.routingTable().size()).isPositive();
       assertThat(stats.buckets()).isPositive();
       assertThat(stats.activeWatches()).isZero();
+    }
+  }
+
+  @Test
+  void aListenerThatThrowsFailsNoOperationAndNoAnswer() {
+    try (Cluster c = new Cluster(43, CONFIG).grow(10)) {
+      NodeListener broken =
+          new NodeListener() {
+            @Override
+            public void rpcSent(String type, String outcome, Duration elapsed) {
+              throw new IllegalStateException("meter registry closed");
+            }
+
+            @Override
+            public void rpcReceived(String type, String outcome) {
+              throw new IllegalStateException("meter registry closed");
+            }
+
+            @Override
+            public void operationFinished(String kind, String outcome, Duration elapsed) {
+              throw new IllegalStateException("meter registry closed");
+            }
+          };
+      KadNode node = c.startWithListener(broken);
+
+      PutResult put = c.await(node.put(Key.of("metered"), new byte[] {1}));
+      assertThat(put.acceptedCount()).isGreaterThan(1);
+      assertThat(c.await(node.get(Key.of("metered")).collectList())).hasSize(1);
+      // Its answers to another node's requests are answers, not Failure(INTERNAL).
+      assertThat(c.await(c.node(3).findNode(node.id())))
+          .extracting(Contact::id)
+          .contains(node.id());
+      assertThat(c.node(3).routingTable().contacts()).extracting(Contact::id).contains(node.id());
     }
   }
 

@@ -4,7 +4,9 @@ import java.time.Duration;
 
 /**
  * Receives what a node does, for metrics. Called on the node's threads: implementations must be
- * fast, thread-safe and must not block. Every method does nothing by default.
+ * fast, thread-safe and must not block. Every method does nothing by default. A node built with
+ * {@code KadNodes.builder().listener(...)} logs an exception a listener throws and goes on: it
+ * never fails an operation or an answer.
  */
 public interface NodeListener {
 
