@@ -29,7 +29,9 @@ public class KadException extends RuntimeException {
   }
 
   /**
-   * Whether a retry may succeed.
+   * Whether a retry may succeed. This, not the exception's type, is the retry signal: an {@link
+   * IncompatiblePeerException} is an {@link UnreachableContactException} that no retry mends, and a
+   * {@link NoSeedAnsweredException} is transient only when some seed may yet answer.
    *
    * @return true for failures caused by the network or by load, false for invalid input
    */

@@ -41,7 +41,7 @@ public record NodeStats(
     Optional<Instant> lastHeard) {
 
   /**
-   * Checks the figures.
+   * Checks that {@code lastHeard} is set (empty, not null); the counts are taken as given.
    *
    * @param contacts contacts in the routing table's buckets
    * @param buckets buckets in the routing table

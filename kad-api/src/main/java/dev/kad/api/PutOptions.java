@@ -8,8 +8,9 @@ import java.util.Optional;
 
 /**
  * How {@link KadNode#put(Key, byte[], PutOptions)} publishes a value: its value id, how long it
- * lives, whether it is signed, and whether the node republishes it. Immutable: each {@code with}
- * method returns a copy, so one instance can be shared.
+ * lives, whether it is signed, and whether the node republishes it. Immutable: each method that
+ * takes a setting returns a copy with it and leaves this instance as it was ({@code
+ * options.valueId(2)} alone changes nothing: use what it returns), so one instance can be shared.
  *
  * <pre>{@code
  * PutOptions options = PutOptions.defaults().valueId(2).ttl(Duration.ofHours(1)).signedBy(keys);

@@ -175,7 +175,8 @@ public record Value(
   }
 
   /**
-   * This value with a new sequence number, data and expiry, unsigned.
+   * This value with a new sequence number, data and expiry, unsigned: sign it again ({@link
+   * #signedWith}) to replace a signed value, since nodes refuse an unsigned replacement of one.
    *
    * @param newData the new bytes
    * @param newSeq the new sequence number

@@ -16,8 +16,10 @@ import reactor.core.scheduler.Scheduler;
  * <p>Contract every implementation keeps (the testkit's {@code TransportContract} checks it):
  *
  * <ul>
- *   <li>{@link #start(RequestHandler)} is called once, before {@link #send}; inbound requests go to
- *       the handler from then on, possibly concurrently.
+ *   <li>{@link #attach(NodeId, KadConfig)} is called before {@link #start(RequestHandler)}, which
+ *       succeeds once, before {@link #send}; inbound requests go to the handler from then on,
+ *       possibly concurrently. A start that failed or was cancelled before it bound leaves the
+ *       transport unstarted, so it may be attached and started again (a node's builder retries so).
  *   <li>{@link #send} emits exactly one response or one error; errors are {@link
  *       dev.kad.api.KadException}s ({@link dev.kad.api.UnreachableContactException} when the peer
  *       cannot be reached or the connection is lost, {@link dev.kad.api.KadTimeoutException} when
@@ -79,7 +81,8 @@ public interface Transport {
    *
    * <p>Subscribing binds whatever the transport listens on; the {@code Mono} completes when
    * requests can be received and {@link #localAddress()} is known, and errors when binding fails.
-   * Starting twice is an error.
+   * Starting a started transport is an error; one whose start failed or was cancelled before it
+   * bound may be started again.
    *
    * @param handler answers every inbound request
    * @return completes once the transport is serving
