@@ -44,7 +44,9 @@ public final class Key extends KadId implements Comparable<Key> {
   }
 
   /**
-   * The 160-bit key of arbitrary bytes, hashed with SHA-1.
+   * The 160-bit key of arbitrary bytes, hashed with SHA-1. Bytes that already are a key (a 20-byte
+   * info-hash, another node's id) are hashed again here, to another key: take those with {@link
+   * #ofRaw(byte[])}, unlike {@link NodeId#of(byte[])}, which never hashes.
    *
    * @param data the bytes to hash
    * @return the key
