@@ -287,8 +287,21 @@ public record TcpTransportOptions(
     return bindHost;
   }
 
+  /**
+   * Whether {@code host} is a spelling of the wildcard address: every literal that parses to it
+   * ({@code ::0}, {@code 000.0.0.0}, {@code ::ffff:0.0.0.0}), not three strings, which let other
+   * spellings bind without an advertised address and advertise the undialable wildcard.
+   */
   static boolean isWildcard(String host) {
-    return host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
+    if (ip == null) {
+      return false;
+    }
+    try {
+      return InetAddress.getByAddress(ip).isAnyLocalAddress();
+    } catch (UnknownHostException e) {
+      return false; // only for a length other than 4 or 16, which a parsed literal never has
+    }
   }
 
   private static int range(String name, int value, int min, int max) {

@@ -1102,8 +1102,12 @@ class TcpTransportTest implements TransportContract {
     assertThatThrownBy(
             () -> TcpTransportOptions.builder().maxFrameBytes(2048).maxValueBytes(4096).build())
         .hasMessageContaining("maxValueBytes");
-    assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost("0.0.0.0").build())
-        .hasMessageContaining("advertisedAddress");
+    for (String wildcard : List.of("0.0.0.0", "::", "::0", "0::", "000.0.0.0", "::ffff:0.0.0.0")) {
+      assertThatThrownBy(() -> TcpTransportOptions.builder().bindHost(wildcard).build())
+          .as(wildcard)
+          .hasMessage(
+              "advertisedAddress must be set when bindHost is the wildcard '" + wildcard + "'");
+    }
     assertThatThrownBy(() -> TcpTransportOptions.builder().idleTimeout(Duration.ZERO))
         .hasMessageContaining("idleTimeout must be positive");
     assertThatThrownBy(() -> TcpTransportOptions.builder().maxOutboundConnections(0))
