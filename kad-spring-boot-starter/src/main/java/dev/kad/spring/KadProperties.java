@@ -188,7 +188,8 @@ public class KadProperties implements Validator {
 
   /**
    * The most TCP connections accepted from one IPv4 address or IPv6 /64; more are closed at once.
-   * Peers on this host (loopback) are not counted.
+   * Peers on this host (a loopback address, or the address they connected to) are not counted
+   * unless per-ip-limit-for-local-peers.
    */
   private int maxInboundConnectionsPerIp = 32;
 
@@ -202,16 +203,17 @@ public class KadProperties implements Validator {
   /**
    * The most requests a second taken from one IPv4 address or IPv6 /64, with a burst of one
    * second's worth; more are answered RATE_LIMITED without reaching the node. 0 turns the bound
-   * off. Peers on this host (loopback) are not counted.
+   * off. Peers on this host (a loopback address, or the address they connected to) are not counted
+   * unless per-ip-limit-for-local-peers.
    */
   private int maxRequestsPerSecondPerIp = 1000;
 
   /**
-   * Whether a request from a peer that connected must claim, as its sender's address, a host whose
-   * IP is the one it connects from (or both on this host); other requests are answered INVALID. The
-   * port cannot be checked. Off by default: behind NAT, with a container's published port or on a
-   * multi-homed host a legitimate peer's connection may come from another address than the one it
-   * advertises.
+   * Whether a request, on a connection either side opened, must claim, as its sender's address, a
+   * host whose IP is the one its connection comes from (for IPv6, one in the same /64; or both on
+   * this host); other requests are answered INVALID. The port cannot be checked. Off by default:
+   * behind NAT, with a container's published port or on a multi-homed host a legitimate peer's
+   * connection may come from another address than the one it advertises.
    */
   private boolean checkSenderAddress = false;
 

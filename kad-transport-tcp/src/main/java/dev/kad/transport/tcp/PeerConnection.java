@@ -12,8 +12,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import java.net.SocketAddress;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -63,16 +64,16 @@ final class PeerConnection {
 
     /**
      * The answer to an inbound request over {@code connection} that is not to reach the handler
-     * (its source is over its rate), or null to let it through. Called on the connection's event
+     * (its source is over its rate), or empty to let it through. Called on the connection's event
      * loop, one request at a time, before {@link #learned}.
      */
-    Response refuse(PeerConnection connection, Request request);
+    Optional<Response> refuse(PeerConnection connection, Request request);
 
     /**
-     * The verdict on the sender address an inbound request over {@code connection} claims: null
-     * when it passes at once, otherwise a {@code Mono} that emits the answer refusing the request,
-     * or completes empty when the claim passes (a host name looked up). Called on the connection's
-     * event loop after {@link #refuse}.
+     * The verdict on the sender address an inbound request over {@code connection} claims: a {@code
+     * Mono} that emits the answer refusing the request, or completes empty when the claim passes;
+     * {@code Mono.just} or {@code Mono.empty()} when known at once, which the connection reads
+     * without subscribing. Called on the connection's event loop after {@link #refuse}.
      */
     Mono<Response> checkSender(PeerConnection connection, Request request);
 
@@ -146,11 +147,10 @@ final class PeerConnection {
   private boolean rateKnown;
 
   /**
-   * The verdicts on the sender hosts requests on this connection claimed, by host: whether each
-   * matches the connection's remote IP. Used only on the event loop, by the owner's {@link
-   * Owner#checkSender}.
+   * The sender host names requests on this connection claimed, which the owner's {@link
+   * Owner#checkSender} bounds; used only on the event loop.
    */
-  private final Map<String, Mono<Boolean>> senderVerdicts = new HashMap<>();
+  private final Set<String> claimedHosts = new HashSet<>();
 
   /** Set by the first request refused for its claimed sender: it is logged at WARN. */
   private final AtomicBoolean spoofWarned = new AtomicBoolean();
@@ -442,9 +442,9 @@ final class PeerConnection {
     rateKnown = true;
   }
 
-  /** The verdicts on claimed sender hosts, by host; on the event loop only. */
-  Map<String, Mono<Boolean>> senderVerdicts() {
-    return senderVerdicts;
+  /** The sender host names requests on this connection claimed; on the event loop only. */
+  Set<String> claimedHosts() {
+    return claimedHosts;
   }
 
   /** Whether this is the first request refused for its claimed sender on this connection. */
@@ -583,18 +583,13 @@ final class PeerConnection {
       return Mono.empty();
     }
     Request request = (Request) decoded.message();
-    Response refused = owner.refuse(this, request);
-    if (refused != null) {
+    Optional<Response> refused = owner.refuse(this, request);
+    if (refused.isPresent()) {
       // Answered at once, and nothing else: not the handler, not the sender's claimed address.
-      writeResponse(decoded.rid(), refused);
+      writeResponse(decoded.rid(), refused.get());
       return Mono.empty();
     }
-    Mono<Response> senderRefused = owner.checkSender(this, request);
-    if (senderRefused == null) {
-      owner.learned(this, request.sender());
-      return answer(decoded.rid(), request);
-    }
-    return checkedAnswer(decoded.rid(), request, senderRefused);
+    return checkedAnswer(decoded.rid(), request, owner.checkSender(this, request));
   }
 
   /**

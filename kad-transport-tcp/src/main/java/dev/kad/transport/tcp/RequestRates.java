@@ -18,10 +18,10 @@ import java.util.function.LongSupplier;
  * second ahead; a refused request takes nothing. So a bucket is lock-free, and a full bucket is
  * exactly one whose instant has passed.
  *
- * <p>Memory is bounded by the connections: a source's bucket is made when its first connection
- * opens and dropped once it has no connection and has refilled (a full bucket and no bucket are the
- * same), so a peer cannot refill its bucket by reconnecting, and the map holds only sources with a
- * connection open or closed within the last second.
+ * <p>Memory is bounded by the connections: a source's bucket is made at the first request of a
+ * connection from it and dropped once it has no connection and has refilled (a full bucket and no
+ * bucket are the same), so a peer cannot refill its bucket by reconnecting, and the map holds only
+ * sources with a connection open or closed within the last second.
  *
  * <p>Time is {@code nanoClock}, {@link System#nanoTime()} in the transport: the monotonic clock its
  * other per-connection bounds (idle and preface timeouts, eviction) run on, since requests arrive
@@ -56,8 +56,8 @@ final class RequestRates {
   }
 
   /**
-   * The bucket of {@code source} for a connection that just opened from it, counted until {@link
-   * #closed}.
+   * The bucket of {@code source} for a connection from it, at the connection's first request;
+   * counted until {@link #closed}.
    */
   Bucket opened(String source) {
     return buckets.compute(
@@ -72,28 +72,38 @@ final class RequestRates {
   /**
    * Counts off a closed connection of {@code bucket}'s source. The source's last connection drops
    * the bucket when it is full; otherwise {@code later} drops it once it has refilled, unless a new
-   * connection took it meanwhile.
+   * connection took it meanwhile (whose close checks it again).
    *
    * @param later where to run the check once the bucket is full (a connection's event loop)
    */
   void closed(Bucket bucket, ScheduledExecutorService later) {
     Bucket kept = buckets.computeIfPresent(bucket.source, (s, b) -> release(b, true));
+    dropWhenFull(kept, later);
+  }
+
+  /**
+   * Checks {@code kept} again once it is full, if it is kept with no connection: a check that finds
+   * it not yet full (tokens taken after this one was planned) plans the next.
+   */
+  private void dropWhenFull(Bucket kept, ScheduledExecutorService later) {
     if (kept == null || kept.connections > 0) {
       return;
     }
     long untilFull = Math.max(0, kept.tat.get() - nanoClock.getAsLong());
     try {
       later.schedule(
-          () -> buckets.computeIfPresent(bucket.source, (s, b) -> release(b, false)),
+          () ->
+              dropWhenFull(
+                  buckets.computeIfPresent(kept.source, (s, b) -> release(b, false)), later),
           untilFull + 1,
           TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       // The loop is shutting down with the transport, whose map goes with it.
-      buckets.remove(bucket.source, kept);
+      buckets.remove(kept.source, kept);
     }
   }
 
-  /** The bucket to keep for its source, or null to drop it. */
+  /** The bucket to keep for its source, or null to drop it (as the map's compute takes it). */
   private Bucket release(Bucket b, boolean oneClosed) {
     if (oneClosed) {
       b.connections--;

@@ -33,7 +33,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -108,10 +107,11 @@ import reactor.netty.tcp.TcpServer;
  * <p><b>Requests.</b> An inbound request reaches the handler unless its source (an IPv4 address or
  * IPv6 /64, peers on this host exempt unless {@code perIpLimitForLocalPeers}) is over {@code
  * maxRequestsPerSecondPerIp}, when it is answered at once with {@code Failure(RATE_LIMITED)}, or,
- * with {@code checkSenderAddress} on, it came on an accepted connection and claims a sender on
- * another host than the connection comes from, when it is answered with {@code Failure(INVALID)}.
- * Either keeps the connection open, is counted ({@code rateLimitedRequests}, {@code
- * spoofedSenders}) and logged at WARN once per source or connection.
+ * with {@code checkSenderAddress} on, it claims a sender on another host than its connection (of
+ * either kind) comes from, when it is answered with {@code Failure(INVALID)}; a claimed host name
+ * that is not known when every look-up is taken is answered with {@code Failure(RATE_LIMITED)}.
+ * Each keeps the connection open, is counted ({@code rateLimitedRequests}, {@code spoofedSenders})
+ * and logged at WARN once per source or connection.
  *
  * <p><b>Threads.</b> Each transport owns its event loops ({@code eventLoopThreads} threads named
  * after {@code name}) and releases them in {@link #close()}, unless the options give it shared
@@ -132,10 +132,23 @@ public final class TcpTransport implements Transport {
   private static final int SEND_AGAIN_TIMES = 3;
 
   /**
-   * The distinct sender hosts requests on one connection may claim with {@code checkSenderAddress}:
-   * a node claims one, and each claimed host name costs a look-up.
+   * The distinct sender host names requests on one connection may claim with {@code
+   * checkSenderAddress}: a node claims one, and each claimed host name costs a look-up.
    */
-  private static final int MAX_CLAIMED_HOSTS = 16;
+  static final int MAX_CLAIMED_HOSTS = 16;
+
+  /**
+   * Look-ups of claimed sender host names running at once, for the whole transport: each blocks a
+   * thread of {@link Schedulers#boundedElastic()}, which the node's dials and the application
+   * share, for as long as the system's resolver takes, and peers choose the names.
+   */
+  static final int MAX_LOOKUPS_IN_FLIGHT = 4;
+
+  /** Claimed sender host names whose addresses are kept, for the whole transport. */
+  private static final int MAX_LOOKED_UP_HOSTS = 1024;
+
+  /** How long a claimed sender host name's addresses (or its failed look-up) are kept. */
+  private static final Duration LOOKUP_TTL = Duration.ofSeconds(30);
 
   /**
    * Where a TLS handshake's delegated tasks run: certificate validation and key agreement take
@@ -209,10 +222,10 @@ public final class TcpTransport implements Transport {
   private final Function<Address, Mono<InetSocketAddress>> resolver;
 
   /**
-   * Every address of a host name a request claims for its sender, looked up off the event loops
-   * ({@code checkSenderAddress}).
+   * The addresses of host names requests claim for their sender ({@code checkSenderAddress}),
+   * looked up off the event loops, a few at a time, and kept a while.
    */
-  private final Function<String, Mono<List<InetAddress>>> hostLookup;
+  private final HostLookups hostLookups;
 
   private volatile DisposableServer server;
   private volatile Address localAddress;
@@ -229,7 +242,9 @@ public final class TcpTransport implements Transport {
       Function<String, Mono<List<InetAddress>>> hostLookup) {
     this.options = options;
     this.resolver = resolver;
-    this.hostLookup = hostLookup;
+    this.hostLookups =
+        new HostLookups(
+            hostLookup, MAX_LOOKUPS_IN_FLIGHT, MAX_LOOKED_UP_HOSTS, LOOKUP_TTL, System::nanoTime);
     this.tls = options.tls().orElse(null);
     this.codec =
         new WireCodec(
@@ -828,10 +843,9 @@ public final class TcpTransport implements Transport {
         .subscribeOn(Schedulers.boundedElastic());
   }
 
-  /** Every address of a host name, looked up off the event loops. */
+  /** Every address of a host name; blocking, so {@link HostLookups} runs it off the event loops. */
   private static Mono<List<InetAddress>> lookUp(String host) {
-    return Mono.fromCallable(() -> List.of(InetAddress.getAllByName(host)))
-        .subscribeOn(Schedulers.boundedElastic());
+    return Mono.fromCallable(() -> List.of(InetAddress.getAllByName(host)));
   }
 
   private void register(Address address, PeerConnection pc) {
@@ -961,8 +975,9 @@ public final class TcpTransport implements Transport {
    * What {@code maxInboundConnectionsPerIp} counts a peer's connection against: its IPv4 address,
    * or its IPv6 /64 (a host is usually given a whole /64, so counting its addresses would not bound
    * it), as {@code 192.0.2.1} or {@code 2001:db8:0:1::/64}. A link-local IPv6 address counts on its
-   * own, since every host on the link shares {@code fe80::/64}. Peers on this host (a loopback
-   * address, or the address the connection reached) are not counted unless {@code limitLocal}.
+   * own, since every host on the link shares {@code fe80::/64}; an IPv4-mapped IPv6 address is its
+   * IPv4 address. Peers on this host (a loopback address, or the address the connection reached)
+   * are not counted unless {@code limitLocal}.
    *
    * @return the source, or {@code null} when the peer is not counted
    */
@@ -974,9 +989,9 @@ public final class TcpTransport implements Transport {
     if (!limitLocal && isLocal(ip, local)) {
       return null;
     }
-    byte[] b = ip.getAddress();
+    byte[] b = unmapped(ip.getAddress());
     if (b.length != 16 || ip.isLinkLocalAddress()) {
-      return NetUtil.toAddressString(ip);
+      return NetUtil.bytesToIpAddress(b);
     }
     return String.format(
         "%x:%x:%x:%x::/64",
@@ -999,9 +1014,11 @@ public final class TcpTransport implements Transport {
 
   /**
    * Whether a request on a connection from {@code remote} to {@code local} may claim the IP {@code
-   * claimed} for its sender: the same IP as the connection's remote one, or both on this host
-   * ({@link #isLocal}). An IPv4-mapped IPv6 address is its IPv4 address. A connection without an IP
-   * address passes, having nothing to compare.
+   * claimed} for its sender: the same IP as the connection's remote one, an IPv6 address in the
+   * same /64 as a global one (a desktop dials from a temporary privacy address and advertises its
+   * stable one; the per-source bounds take a /64 as one host too), or both on this host ({@link
+   * #isLocal}). An IPv4-mapped IPv6 address is its IPv4 address. A connection without an IP address
+   * passes, having nothing to compare.
    */
   static boolean senderMatches(byte[] claimed, SocketAddress remote, SocketAddress local) {
     if (!(remote instanceof InetSocketAddress r) || r.getAddress() == null) {
@@ -1009,7 +1026,16 @@ public final class TcpTransport implements Transport {
     }
     InetAddress from = r.getAddress();
     byte[] ip = unmapped(claimed);
-    if (Arrays.equals(ip, unmapped(from.getAddress()))) {
+    byte[] fromIp = unmapped(from.getAddress());
+    if (Arrays.equals(ip, fromIp)) {
+      return true;
+    }
+    // Every host on a link has fe80::/64, and ::/64 holds loopback: only a global /64 is one host.
+    if (ip.length == 16
+        && fromIp.length == 16
+        && !from.isLinkLocalAddress()
+        && !from.isLoopbackAddress()
+        && Arrays.equals(ip, 0, 8, fromIp, 0, 8)) {
       return true;
     }
     InetAddress claimedIp;
@@ -1124,9 +1150,9 @@ public final class TcpTransport implements Transport {
          * both its ends are known whichever side dialed, and given back when it closes.
          */
         @Override
-        public Response refuse(PeerConnection connection, Request request) {
+        public Optional<Response> refuse(PeerConnection connection, Request request) {
           if (rates == null) {
-            return null;
+            return Optional.empty();
           }
           if (!connection.rateKnown()) {
             Channel channel = connection.channel();
@@ -1143,7 +1169,7 @@ public final class TcpTransport implements Transport {
           }
           RequestRates.Bucket bucket = connection.rate();
           if (bucket == null || bucket.tryAcquire()) {
-            return null;
+            return Optional.empty();
           }
           metrics.rateLimited.increment();
           String message =
@@ -1166,84 +1192,98 @@ public final class TcpTransport implements Transport {
                 request.getClass().getSimpleName(),
                 HostPort.of(connection.remote()));
           }
-          return failure(Response.Code.RATE_LIMITED, message);
+          return Optional.of(failure(Response.Code.RATE_LIMITED, message));
         }
 
         /**
          * {@inheritDoc}
          *
-         * <p>With {@code checkSenderAddress} on, on an accepted connection: an IP literal is judged
-         * at once; a host name is looked up once per connection, off the event loops, and the
-         * verdict comes back on the connection's loop. Each verdict is kept by the connection,
-         * which then judges the same claimed host at once.
+         * <p>With {@code checkSenderAddress} on, on either kind of connection (what a peer claims
+         * is what it writes, whoever dialed): an IP literal is judged at once; a host name by its
+         * addresses, which {@link HostLookups} keeps for the whole transport a while, or looks up
+         * off the event loops, a few at a time (none free: {@code Failure(RATE_LIMITED)}). A
+         * look-up's verdict comes back on the connection's loop.
          */
         @Override
         public Mono<Response> checkSender(PeerConnection connection, Request request) {
-          if (!options.checkSenderAddress() || !connection.inbound()) {
-            return null;
+          if (!options.checkSenderAddress()) {
+            return Mono.empty();
           }
           Address claimed = request.sender().address();
-          Map<String, Mono<Boolean>> verdicts = connection.senderVerdicts();
-          Mono<Boolean> verdict = verdicts.get(claimed.host());
-          if (verdict == null) {
-            if (verdicts.size() >= MAX_CLAIMED_HOSTS) {
-              return Mono.just(
-                  spoofed(
-                      connection,
-                      "sender claims "
-                          + claimed
-                          + " but requests on the connection from "
-                          + remoteIp(connection)
-                          + " already claimed "
-                          + MAX_CLAIMED_HOSTS
-                          + " other hosts"));
-            }
-            verdict = senderVerdict(connection, claimed.host());
-            verdicts.put(claimed.host(), verdict);
+          Channel channel = connection.channel();
+          byte[] ip = NetUtil.createByteArrayFromIpAddressString(claimed.host());
+          if (ip != null) {
+            return senderMatches(ip, channel.remoteAddress(), channel.localAddress())
+                ? Mono.empty()
+                : Mono.just(mismatch(connection, claimed));
           }
-          if (verdict instanceof Fuseable.ScalarCallable<?> known) {
-            Object matches;
+          Set<String> claimedHosts = connection.claimedHosts();
+          if (!claimedHosts.contains(claimed.host()) && claimedHosts.size() >= MAX_CLAIMED_HOSTS) {
+            return Mono.just(
+                spoofed(
+                    connection,
+                    "sender claims "
+                        + claimed
+                        + " but requests on the connection from "
+                        + remoteIp(connection)
+                        + " already claimed "
+                        + MAX_CLAIMED_HOSTS
+                        + " other hosts"));
+          }
+          Optional<Mono<List<InetAddress>>> addresses = hostLookups.addresses(claimed.host());
+          if (addresses.isEmpty()) {
+            return Mono.just(noLookUp(connection, claimed));
+          }
+          claimedHosts.add(claimed.host());
+          Mono<List<InetAddress>> found = addresses.get();
+          if (found instanceof Fuseable.ScalarCallable<?> known) {
+            List<?> now;
             try {
-              matches = known.call();
+              now = (List<?>) known.call();
             } catch (Exception e) {
               throw Exceptions.propagate(e); // not from Mono.just, whose call() throws nothing
             }
-            return Boolean.TRUE.equals(matches) ? null : Mono.just(mismatch(connection, claimed));
+            return anyMatches(now, channel)
+                ? Mono.empty()
+                : Mono.just(mismatch(connection, claimed));
           }
-          return verdict.flatMap(
-              matches -> matches ? Mono.empty() : Mono.just(mismatch(connection, claimed)));
+          // Waits at most connectTimeout; the look-up itself runs on to its end, and is kept.
+          return found
+              .map(now -> anyMatches(now, channel))
+              .timeout(options.connectTimeout(), options.scheduler())
+              .onErrorReturn(false)
+              .publishOn(Schedulers.fromExecutor(channel.eventLoop()))
+              .flatMap(
+                  matches -> matches ? Mono.empty() : Mono.just(mismatch(connection, claimed)));
         }
 
-        /**
-         * Whether {@code host}, claimed on {@code connection}, matches it: at once for an IP
-         * literal; for a host name, once it is looked up (a name that does not resolve within
-         * {@code connectTimeout} does not match), on the connection's event loop, where the verdict
-         * replaces the look-up among the connection's verdicts.
-         */
-        private Mono<Boolean> senderVerdict(PeerConnection connection, String host) {
-          Channel channel = connection.channel();
-          byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
-          if (ip != null) {
-            return Mono.just(senderMatches(ip, channel.remoteAddress(), channel.localAddress()));
+        /** Whether any of a claimed host's {@code addresses} matches {@code channel}. */
+        private boolean anyMatches(List<?> addresses, Channel channel) {
+          for (Object a : addresses) {
+            if (senderMatches(
+                ((InetAddress) a).getAddress(), channel.remoteAddress(), channel.localAddress())) {
+              return true;
+            }
           }
-          return hostLookup
-              .apply(host)
-              .map(
-                  addresses -> {
-                    for (InetAddress a : addresses) {
-                      if (senderMatches(
-                          a.getAddress(), channel.remoteAddress(), channel.localAddress())) {
-                        return true;
-                      }
-                    }
-                    return false;
-                  })
-              .timeout(options.connectTimeout(), options.scheduler())
-              .defaultIfEmpty(false)
-              .publishOn(Schedulers.fromExecutor(channel.eventLoop()))
-              .onErrorReturn(false)
-              .doOnNext(matches -> connection.senderVerdicts().put(host, Mono.just(matches)))
-              .cache();
+          return false;
+        }
+
+        private Response noLookUp(PeerConnection connection, Address claimed) {
+          metrics.rateLimited.increment();
+          String message =
+              "no look-up of "
+                  + claimed.host()
+                  + ": "
+                  + MAX_LOOKUPS_IN_FLIGHT
+                  + " host names are being looked up (checkSenderAddress); claim an IP literal or"
+                  + " try later";
+          metrics.warn(
+              TransportMetrics.Warning.RATE_LIMITED,
+              "{}: answering a request from {} with RATE_LIMITED: {}",
+              options.name(),
+              HostPort.of(connection.remote()),
+              message);
+          return failure(Response.Code.RATE_LIMITED, message);
         }
 
         private Response mismatch(PeerConnection connection, Address claimed) {
@@ -1455,6 +1495,7 @@ public final class TcpTransport implements Transport {
                     : loops.disposeLater(Duration.ZERO, Duration.ofSeconds(5)));
     return stopServer
         .then(closeConnections)
+        .doFinally(s -> hostLookups.dispose())
         .then(releaseLoops)
         .doOnSuccess(
             v -> {

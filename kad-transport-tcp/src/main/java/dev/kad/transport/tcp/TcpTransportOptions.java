@@ -54,9 +54,10 @@ import reactor.netty.resources.LoopResources;
  *     this many a second (with a burst of one second's worth) are answered with {@code
  *     Failure(RATE_LIMITED)} without reaching the handler; 0 for no bound; peers on this host are
  *     exempt unless {@code perIpLimitForLocalPeers}
- * @param checkSenderAddress whether an inbound request on an accepted connection must claim, as its
- *     sender's address, a host whose IP is the one the connection comes from (or both local to this
- *     host); one that does not is answered with {@code Failure(INVALID)}. The port is not checked
+ * @param checkSenderAddress whether an inbound request, on a connection of either kind, must claim,
+ *     as its sender's address, a host whose IP is the one the connection comes from (for IPv6, in
+ *     its /64; or both local to this host); one that does not is answered with {@code
+ *     Failure(INVALID)}. The port is not checked
  * @param maxOutboundConnections dialing a peer while this many dialed connections are open first
  *     closes the least recently used one with nothing in flight (a soft bound: when every one is
  *     busy, the dial goes ahead, and connections over the bound close as their requests end)
@@ -600,17 +601,24 @@ public record TcpTransportOptions(
 
     /**
      * Whether to check the address an inbound request claims for its sender against the connection
-     * it came on (false by default). On, a request on a connection a peer opened must claim an IP
-     * literal equal to the connection's remote IP (an IPv4-mapped IPv6 literal counts as its IPv4
-     * address), or a host name one of whose addresses is; a peer on this host (loopback, or the
-     * address the connection reached, as {@link #perIpLimitForLocalPeers(boolean)} tells) may claim
-     * any other local address. Any other claim is answered at once with {@code Failure(INVALID)}
-     * naming both addresses, without reaching the node's handler ({@code spoofedSenders} in {@link
-     * TcpTransport#stats()}, one WARN line per connection). A host name is looked up off the event
-     * loops, within {@code connectTimeout} (a name that does not resolve in time fails); each
-     * verdict is kept for the connection's life, for up to 16 claimed hosts per connection (a
-     * connection that claims more is refused). Requests on connections this node dialed are not
-     * checked: it chose the address it reached.
+     * it came on (false by default). On, a request must claim an IP literal equal to its
+     * connection's remote IP (an IPv4-mapped IPv6 literal counts as its IPv4 address), or, for a
+     * global IPv6 address, one in the same /64 (a desktop dials from a temporary privacy address
+     * and advertises its stable one), or a host name one of whose addresses does; a peer on this
+     * host (loopback, or the address the connection reached, as {@link
+     * #perIpLimitForLocalPeers(boolean)} tells) may claim any other local address. This holds on
+     * connections this node dialed too: what a peer claims is what it writes, and there the remote
+     * IP is the one this node dialed. Any other claim is answered at once with {@code
+     * Failure(INVALID)} naming both addresses, without reaching the node's handler ({@code
+     * spoofedSenders} in {@link TcpTransport#stats()}, one WARN line per connection).
+     *
+     * <p>A host name is looked up off the event loops, on {@code boundedElastic}, and a request
+     * waits for it at most {@code connectTimeout} (a name not resolved by then fails; the look-up
+     * runs on, and its answer is kept). The transport runs at most 4 look-ups at once and keeps the
+     * addresses of up to 1,024 names, or that a look-up failed, for 30 seconds; a claimed name that
+     * is not kept when all 4 are taken is answered at once with {@code Failure(RATE_LIMITED)}
+     * ({@code rateLimitedRequests}), and nothing is kept of that. One connection may claim at most
+     * 16 host names (more are answered {@code Failure(INVALID)}); IP literals cost no look-up.
      *
      * <p>It stops one host from claiming the addresses of other hosts, so that a peer cannot fill
      * routing tables with contacts at addresses it does not own. It cannot stop a claim of another

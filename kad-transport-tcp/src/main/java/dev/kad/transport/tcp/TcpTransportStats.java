@@ -39,8 +39,9 @@ package dev.kad.transport.tcp;
  *     out (a peer without TLS, garbage, a certificate the trust material does not accept, a peer
  *     that stalls the handshake) or a TLS alert ended them; counted on whichever side saw it
  * @param rateLimitedRequests inbound requests answered with {@code Failure(RATE_LIMITED)} because
- *     their source (an IPv4 address or IPv6 /64) was over {@code maxRequestsPerSecondPerIp}; their
- *     connections stay open, so they are not violations
+ *     their source (an IPv4 address or IPv6 /64) was over {@code maxRequestsPerSecondPerIp}, or,
+ *     with {@code checkSenderAddress} on, because the host name they claimed was not known and
+ *     every look-up was taken; their connections stay open, so they are not violations
  * @param spoofedSenders inbound requests answered with {@code Failure(INVALID)}, with {@code
  *     checkSenderAddress} on, because the sender address they claimed is not on the host their
  *     connection comes from; their connections stay open, so they are not violations

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -72,12 +72,29 @@ class RequestRatesTest {
       assertThat(rates.size()).as("empty: kept until refilled").isEqualTo(1);
       RequestRates.Bucket reconnected = rates.opened("192.0.2.2");
       assertThat(reconnected.tryAcquire()).as("reconnecting does not refill it").isFalse();
-      rates.closed(reconnected, later);
+      // moved before the close: the check it schedules reads the test's clock when it runs
       now.addAndGet(1_000_000_000L);
-      // the check scheduled for when it is full: 1 s of the test's clock, 1 s on the executor
-      later.shutdown();
-      assertThat(later.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
-      assertThat(rates.size()).isZero();
+      rates.closed(reconnected, later);
+      assertThat(rates.size()).as("refilled when its last connection closed").isZero();
+    } finally {
+      later.shutdownNow();
+    }
+  }
+
+  @Test
+  void aBucketFoundNotYetFullByItsCheckIsCheckedAgainUntilItIsDropped() {
+    ScheduledThreadPoolExecutor later = new ScheduledThreadPoolExecutor(1);
+    try {
+      RequestRates.Bucket drained = rates.opened("192.0.2.2");
+      taken(drained, 10);
+      now.addAndGet(500_000_000L);
+      rates.closed(drained, later); // half refilled: checked again in 0.5 s
+      Await.until("the first check", () -> later.getCompletedTaskCount() == 1);
+      assertThat(rates.size()).as("the test's clock stood still: not yet full").isEqualTo(1);
+
+      now.addAndGet(500_000_000L);
+
+      Await.until("the bucket to be dropped", () -> rates.size() == 0);
     } finally {
       later.shutdownNow();
     }

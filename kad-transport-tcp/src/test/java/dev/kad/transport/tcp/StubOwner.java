@@ -4,6 +4,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import java.util.List;
+import java.util.Optional;
 import reactor.core.publisher.Mono;
 
 /**
@@ -39,13 +40,13 @@ final class StubOwner implements PeerConnection.Owner {
   }
 
   @Override
-  public Response refuse(PeerConnection connection, Request request) {
-    return null;
+  public Optional<Response> refuse(PeerConnection connection, Request request) {
+    return Optional.empty();
   }
 
   @Override
   public Mono<Response> checkSender(PeerConnection connection, Request request) {
-    return null;
+    return Mono.empty();
   }
 
   @Override

@@ -3,29 +3,40 @@ package dev.kad.transport.tcp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kad.api.Address;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
 import dev.kad.api.spi.RequestHandler;
 import io.netty.util.NetUtil;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * The checks a transport makes of inbound requests before they reach the node, over loopback:
@@ -38,11 +49,17 @@ class TcpRequestLimitsTest {
 
   private final List<TcpTransport> transports = new ArrayList<>();
   private final List<Socket> sockets = new ArrayList<>();
+  private final List<ServerSocket> listeners = new ArrayList<>();
+  private final Disposable.Composite pending = Disposables.composite();
 
   @AfterEach
   void closeAll() throws IOException {
+    pending.dispose();
     for (Socket s : sockets) {
       s.close();
+    }
+    for (ServerSocket l : listeners) {
+      l.close();
     }
     Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
   }
@@ -103,40 +120,71 @@ class TcpRequestLimitsTest {
   /** {@code n} pings on one connection, as {@link #rawPing}; returns the answers' bodies. */
   private List<String> rawPings(TcpTransport server, String localIp, String claimedHost, int n)
       throws IOException {
+    RawPeer peer = dial(server, localIp);
+    List<String> answers = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      answers.add(peer.ping(claimedHost));
+    }
+    return answers;
+  }
+
+  /**
+   * A raw peer that dialed {@code server} from {@code localIp}, its preface exchanged; the test is
+   * skipped where {@code localIp} cannot be bound (only Linux has all of 127.0.0.0/8 by default).
+   */
+  private RawPeer dial(TcpTransport server, String localIp) throws IOException {
     Socket s = new Socket();
     sockets.add(s);
     s.setSoTimeout((int) BOUND.toMillis());
-    s.bind(new InetSocketAddress(localIp, 0));
+    try {
+      s.bind(new InetSocketAddress(localIp, 0));
+    } catch (BindException e) {
+      Assumptions.abort(localIp + " cannot be bound on this host: " + e.getMessage());
+    }
     s.connect(
         new InetSocketAddress("127.0.0.1", server.localAddress().port()), (int) BOUND.toMillis());
-    byte[] preface = new byte[38];
-    preface[0] = 'K';
-    preface[1] = 'A';
-    preface[2] = 'D';
-    preface[3] = 2;
-    String sender =
-        "{\"id\":\""
-            + Base64.getEncoder().encodeToString(new byte[20])
-            + "\",\"host\":\""
-            + claimedHost
-            + "\",\"port\":9}";
-    s.getOutputStream().write(preface);
-    InputStream in = s.getInputStream();
-    List<String> answers = new ArrayList<>();
-    for (int rid = 1; rid <= n; rid++) {
-      byte[] body =
-          ("{\"rid\":" + rid + ",\"msg\":{\"type\":\"ping\",\"sender\":" + sender + "}}")
-              .getBytes(StandardCharsets.UTF_8);
-      s.getOutputStream()
-          .write(ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array());
-      s.getOutputStream().flush();
-      if (rid == 1) {
-        assertThat(in.readNBytes(preface.length)).startsWith('K', 'A', 'D');
-      }
-      int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
-      answers.add(new String(in.readNBytes(length), StandardCharsets.UTF_8));
+    RawPeer peer = new RawPeer(s);
+    peer.out.write(RawPeer.PREFACE);
+    peer.out.flush();
+    assertThat(peer.in.readNBytes(Preface.LENGTH)).startsWith('K', 'A', 'D');
+    return peer;
+  }
+
+  /** One end of a connection that speaks kad's JSON frames by hand. */
+  private static final class RawPeer {
+    /** A version 2 JSON preface with no flags and a zero nonce. */
+    static final byte[] PREFACE = Arrays.copyOf(new byte[] {'K', 'A', 'D', 2}, Preface.LENGTH);
+
+    final InputStream in;
+    final OutputStream out;
+    private int rid;
+
+    RawPeer(Socket s) throws IOException {
+      this.in = s.getInputStream();
+      this.out = s.getOutputStream();
     }
-    return answers;
+
+    /** Sends a ping claiming {@code claimedHost} as its sender and returns the answer's body. */
+    String ping(String claimedHost) throws IOException {
+      String sender =
+          "{\"id\":\""
+              + Base64.getEncoder().encodeToString(new byte[20])
+              + "\",\"host\":\""
+              + claimedHost
+              + "\",\"port\":9}";
+      byte[] body =
+          ("{\"rid\":" + ++rid + ",\"msg\":{\"type\":\"ping\",\"sender\":" + sender + "}}")
+              .getBytes(StandardCharsets.UTF_8);
+      out.write(ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array());
+      out.flush();
+      return frame();
+    }
+
+    /** The body of the next frame. */
+    String frame() throws IOException {
+      int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
+      return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    }
   }
 
   @Test
@@ -263,40 +311,38 @@ class TcpRequestLimitsTest {
   }
 
   @Test
-  void aClaimedHostNameIsLookedUpOncePerConnectionAndPassesWhenAnyAddressMatches()
+  void aClaimedHostNameIsLookedUpOnceForAllConnectionsAndPassesWhenAnyAddressMatches()
       throws IOException {
     AtomicInteger lookups = new AtomicInteger();
-    Function<String, Mono<List<InetAddress>>> names =
-        host ->
-            Mono.fromCallable(
-                () -> {
-                  lookups.incrementAndGet();
-                  return switch (host) {
-                    case "honest.test" ->
-                        List.of(
-                            InetAddress.getByAddress(host, new byte[] {(byte) 192, 0, 2, 9}),
-                            InetAddress.getByAddress(host, new byte[] {127, 0, 0, 1}));
-                    case "liar.test" ->
-                        List.of(InetAddress.getByAddress(host, new byte[] {(byte) 192, 0, 2, 1}));
-                    default -> throw new UnknownHostException(host);
-                  };
-                });
     TcpTransport server =
-        TcpTransport.create(
-            TcpTransportOptions.builder().checkSenderAddress(true).build(),
-            a -> Mono.never(),
-            names);
-    transports.add(server);
-    server.start(new EchoHandler(1)).block(BOUND);
+        checking(
+            host ->
+                Mono.fromCallable(
+                    () -> {
+                      lookups.incrementAndGet();
+                      return switch (host) {
+                        case "honest.test" ->
+                            List.of(
+                                InetAddress.getByAddress(host, new byte[] {(byte) 192, 0, 2, 9}),
+                                loopback(host));
+                        case "liar.test" ->
+                            List.of(
+                                InetAddress.getByAddress(host, new byte[] {(byte) 192, 0, 2, 1}));
+                        default -> throw new UnknownHostException(host);
+                      };
+                    }),
+            Duration.ofSeconds(5));
 
     assertThat(rawPings(server, "127.0.0.1", "honest.test", 3)).allMatch(b -> b.contains(PONG));
-    assertThat(lookups).as("one look-up for the connection").hasValue(1);
+    assertThat(rawPing(server, "127.0.0.1", "honest.test")).contains(PONG);
+    assertThat(lookups).as("one look-up for every connection").hasValue(1);
     assertThat(rawPings(server, "127.0.0.1", "liar.test", 2))
         .allMatch(
             b -> b.contains("sender claims liar.test:9 but the connection comes from 127.0.0.1"));
     assertThat(rawPing(server, "127.0.0.1", "nowhere.test")).contains("INVALID");
+    assertThat(rawPing(server, "127.0.0.1", "nowhere.test")).contains("INVALID");
     assertThat(lookups).hasValue(3);
-    assertThat(server.stats().spoofedSenders()).isEqualTo(3);
+    assertThat(server.stats().spoofedSenders()).isEqualTo(4);
   }
 
   private static byte[] ip(String literal) {
@@ -314,14 +360,139 @@ class TcpRequestLimitsTest {
     assertThat(TcpTransport.senderMatches(ip("192.0.2.1"), at("192.0.2.1"), local)).isTrue();
     assertThat(TcpTransport.senderMatches(ip("::ffff:192.0.2.1"), at("192.0.2.1"), local)).isTrue();
     assertThat(TcpTransport.senderMatches(ip("2001:db8::1"), at("2001:db8::1"), local)).isTrue();
-    // another host, even in the same /64 or /24
+    // another IPv4 host, even in the same /24
     assertThat(TcpTransport.senderMatches(ip("192.0.2.2"), at("192.0.2.1"), local)).isFalse();
-    assertThat(TcpTransport.senderMatches(ip("2001:db8::2"), at("2001:db8::1"), local)).isFalse();
     // on this host both: loopback, or the address the connection reached
     assertThat(TcpTransport.senderMatches(ip("10.0.0.5"), at("127.0.0.1"), local)).isTrue();
     assertThat(TcpTransport.senderMatches(ip("::1"), at("10.0.0.5"), local)).isTrue();
     // a local peer may not claim another host, nor a remote one this host
     assertThat(TcpTransport.senderMatches(ip("192.0.2.1"), at("127.0.0.1"), local)).isFalse();
     assertThat(TcpTransport.senderMatches(ip("127.0.0.1"), at("192.0.2.1"), local)).isFalse();
+  }
+
+  @Test
+  void aPeerThisNodeDialedCannotClaimAnotherHostsAddress() throws IOException {
+    Counting node = new Counting();
+    TcpTransport server = started(node, b -> b.checkSenderAddress(true));
+    ServerSocket attacker = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+    listeners.add(attacker);
+    attacker.setSoTimeout((int) BOUND.toMillis());
+    Address at = new Address("127.0.0.1", attacker.getLocalPort());
+    // the node dials the attacker, which never answers its ping
+    pending.add(
+        server
+            .send(at, new Request.Ping(Messages.contact(1, server.localAddress())))
+            .subscribe(r -> {}, e -> {}));
+    Socket s = attacker.accept();
+    sockets.add(s);
+    s.setSoTimeout((int) BOUND.toMillis());
+    RawPeer peer = new RawPeer(s);
+    assertThat(peer.in.readNBytes(Preface.LENGTH)).startsWith('K', 'A', 'D');
+    peer.out.write(RawPeer.PREFACE);
+    assertThat(peer.frame()).contains("\"type\":\"ping\"");
+
+    assertThat(peer.ping("192.0.2.1"))
+        .contains("INVALID")
+        .contains("sender claims 192.0.2.1:9 but the connection comes from 127.0.0.1");
+    assertThat(peer.ping("127.0.0.1")).as("the host it was dialed at").contains(PONG);
+    assertThat(node.handled).hasValue(1);
+    assertThat(server.stats().spoofedSenders()).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionMayClaimAtMostSixteenHostNames() throws IOException {
+    AtomicInteger lookups = new AtomicInteger();
+    TcpTransport server =
+        checking(
+            host ->
+                Mono.fromCallable(
+                    () -> {
+                      lookups.incrementAndGet();
+                      return List.of(loopback(host));
+                    }),
+            Duration.ofSeconds(5));
+    RawPeer peer = dial(server, "127.0.0.1");
+    for (int i = 1; i <= 16; i++) {
+      assertThat(peer.ping("h" + i + ".test")).contains(PONG);
+    }
+
+    assertThat(peer.ping("h17.test"))
+        .contains("INVALID")
+        .contains(
+            "sender claims h17.test:9 but requests on the connection from 127.0.0.1 already"
+                + " claimed 16 other hosts");
+    assertThat(peer.ping("h1.test")).as("a host it claimed before").contains(PONG);
+    assertThat(peer.ping("127.0.0.1")).as("an IP literal costs no look-up").contains(PONG);
+    assertThat(lookups).hasValue(16);
+    assertThat(rawPing(server, "127.0.0.1", "h17.test")).as("another connection").contains(PONG);
+  }
+
+  @Test
+  void hostNameLookUpsInFlightAreBoundedTransportWideAndARefusalIsNotKept() throws IOException {
+    Map<String, Sinks.One<List<InetAddress>>> answers = new ConcurrentHashMap<>();
+    Function<String, Sinks.One<List<InetAddress>>> answer =
+        host -> answers.computeIfAbsent(host, h -> Sinks.one());
+    TcpTransport server = checking(host -> answer.apply(host).asMono(), Duration.ofMillis(200));
+    int max = TcpTransport.MAX_LOOKUPS_IN_FLIGHT;
+    // look-ups that never answer, one connection each: reconnecting does not get around the bound
+    for (int i = 1; i <= max; i++) {
+      assertThat(rawPing(server, "127.0.0.1", "slow" + i + ".test"))
+          .as("not looked up within connectTimeout")
+          .contains("INVALID")
+          .contains("sender claims slow" + i + ".test:9 but");
+    }
+
+    String refused = rawPing(server, "127.0.0.1", "next.test");
+
+    assertThat(refused)
+        .contains("RATE_LIMITED")
+        .contains("no look-up of next.test: " + max + " host names are being looked up");
+    assertThat(answers).doesNotContainKey("next.test");
+    assertThat(rawPing(server, "127.0.0.1", "127.0.0.1")).as("no look-up needed").contains(PONG);
+    assertThat(server.stats().rateLimitedRequests()).isEqualTo(1);
+    // slow1.test answers at last: its addresses are kept, and its look-up is free again
+    answer.apply("slow1.test").tryEmitValue(List.of(loopback("slow1.test"))).orThrow();
+    answer.apply("next.test").tryEmitValue(List.of(loopback("next.test"))).orThrow();
+    assertThat(rawPing(server, "127.0.0.1", "slow1.test")).contains(PONG);
+    assertThat(rawPing(server, "127.0.0.1", "next.test")).as("looked up this time").contains(PONG);
+  }
+
+  /** A server with {@code checkSenderAddress} whose host names are looked up by {@code names}. */
+  private TcpTransport checking(
+      Function<String, Mono<List<InetAddress>>> names, Duration connectTimeout) {
+    TcpTransport server =
+        TcpTransport.create(
+            TcpTransportOptions.builder()
+                .checkSenderAddress(true)
+                .connectTimeout(connectTimeout)
+                .build(),
+            a -> Mono.never(),
+            names);
+    transports.add(server);
+    server.start(new EchoHandler(1)).block(BOUND);
+    return server;
+  }
+
+  private static InetAddress loopback(String host) throws UnknownHostException {
+    return InetAddress.getByAddress(host, new byte[] {127, 0, 0, 1});
+  }
+
+  @Test
+  void anIpv6ClaimInTheConnectionsSlash64Passes() {
+    InetSocketAddress local = at("2001:db8:ff::5");
+    // desktops dial from a temporary privacy address and advertise a stable one
+    assertThat(TcpTransport.senderMatches(ip("2001:db8::2"), at("2001:db8::1"), local)).isTrue();
+    assertThat(
+            TcpTransport.senderMatches(
+                ip("2001:db8::ffff:ffff:ffff:ffff"), at("2001:db8::1"), local))
+        .isTrue();
+    // another /64, even the next one
+    assertThat(TcpTransport.senderMatches(ip("2001:db8:0:1::1"), at("2001:db8::1"), local))
+        .isFalse();
+    // every host on a link has fe80::/64: a link-local address must be the connection's own
+    assertThat(TcpTransport.senderMatches(ip("fe80::2"), at("fe80::1"), local)).isFalse();
+    // IPv4 addresses are compared whole, an IPv4-mapped IPv6 one included
+    assertThat(TcpTransport.senderMatches(ip("::ffff:192.0.2.2"), at("192.0.2.1"), local))
+        .isFalse();
   }
 }

@@ -27,6 +27,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.ref.WeakReference;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -1321,6 +1322,19 @@ class TcpTransportTest implements TransportContract {
         .isEqualTo("192.0.2.1");
     assertThat(TcpTransport.inboundSource(socket("::1", 40000), local, true))
         .isEqualTo("0:0:0:0::/64");
+  }
+
+  @Test
+  void anIpv4MappedIpv6PeerCountsAsItsIpv4Address() throws Exception {
+    byte[] mapped = new byte[16];
+    mapped[10] = (byte) 0xff;
+    mapped[11] = (byte) 0xff;
+    System.arraycopy(new byte[] {(byte) 198, 51, 100, 7}, 0, mapped, 12, 4);
+    InetSocketAddress remote =
+        new InetSocketAddress(Inet6Address.getByAddress(null, mapped, -1), 40000);
+
+    assertThat(TcpTransport.inboundSource(remote, socket("192.0.2.1", 7000), false))
+        .isEqualTo("198.51.100.7");
   }
 
   private static InetSocketAddress socket(String ip, int port) throws Exception {
