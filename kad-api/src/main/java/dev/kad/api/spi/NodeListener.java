@@ -32,7 +32,10 @@ public interface NodeListener {
   default void rpcReceived(String type, String outcome) {}
 
   /**
-   * An operation of the node finished.
+   * An operation of the node finished. {@code "find_node"} counts every node lookup: those of the
+   * application's {@code findNode} calls, and those a put, a bootstrap (one per bucket it
+   * refreshes), a bucket refresh and a watch run on their own; a {@code "put"} or {@code
+   * "bootstrap"} is reported once more as itself.
    *
    * @param kind {@code "find_node"}, {@code "get"}, {@code "put"} or {@code "bootstrap"}
    * @param outcome {@code "ok"}, {@code "error"} or {@code "cancelled"}
