@@ -47,30 +47,17 @@ class TcpRequestLimitsTest {
 
   private static final Duration BOUND = Duration.ofSeconds(10);
 
-  private final List<TcpTransport> transports = new ArrayList<>();
-  private final List<Socket> sockets = new ArrayList<>();
-  private final List<ServerSocket> listeners = new ArrayList<>();
+  private final Opened opened = new Opened(BOUND);
   private final Disposable.Composite pending = Disposables.composite();
 
   @AfterEach
   void closeAll() throws IOException {
     pending.dispose();
-    for (Socket s : sockets) {
-      s.close();
-    }
-    for (ServerSocket l : listeners) {
-      l.close();
-    }
-    Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
+    opened.close();
   }
 
   private TcpTransport started(RequestHandler handler, Consumer<TcpTransportOptions.Builder> opts) {
-    TcpTransportOptions.Builder b = TcpTransportOptions.builder();
-    opts.accept(b);
-    TcpTransport t = TcpTransport.create(b.build());
-    transports.add(t);
-    t.start(handler).block(BOUND);
-    return t;
+    return opened.started(handler, opts);
   }
 
   private TcpTransport client() {
@@ -134,7 +121,7 @@ class TcpRequestLimitsTest {
    */
   private RawPeer dial(TcpTransport server, String localIp) throws IOException {
     Socket s = new Socket();
-    sockets.add(s);
+    opened.socket(s);
     s.setSoTimeout((int) BOUND.toMillis());
     try {
       s.bind(new InetSocketAddress(localIp, 0));
@@ -375,7 +362,7 @@ class TcpRequestLimitsTest {
     Counting node = new Counting();
     TcpTransport server = started(node, b -> b.checkSenderAddress(true));
     ServerSocket attacker = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
-    listeners.add(attacker);
+    opened.listener(attacker);
     attacker.setSoTimeout((int) BOUND.toMillis());
     Address at = new Address("127.0.0.1", attacker.getLocalPort());
     // the node dials the attacker, which never answers its ping
@@ -384,7 +371,7 @@ class TcpRequestLimitsTest {
             .send(at, new Request.Ping(Messages.contact(1, server.localAddress())))
             .subscribe(r -> {}, e -> {}));
     Socket s = attacker.accept();
-    sockets.add(s);
+    opened.socket(s);
     s.setSoTimeout((int) BOUND.toMillis());
     RawPeer peer = new RawPeer(s);
     assertThat(peer.in.readNBytes(Preface.LENGTH)).startsWith('K', 'A', 'D');
@@ -468,7 +455,7 @@ class TcpRequestLimitsTest {
                 .build(),
             a -> Mono.never(),
             names);
-    transports.add(server);
+    opened.transport(server);
     server.start(new EchoHandler(1)).block(BOUND);
     return server;
   }

@@ -20,7 +20,6 @@ import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -34,7 +33,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -48,28 +46,15 @@ class TcpTransportHostilePeerTest {
   private static final byte[] PREFACE = preface(2, 0);
   private static final Consumer<TcpTransportOptions.Builder> DEFAULT_OPTIONS = b -> {};
 
-  private final List<TcpTransport> transports = new ArrayList<>();
-  private final List<Socket> sockets = new ArrayList<>();
-  private final List<ServerSocket> listeners = new ArrayList<>();
+  private final Opened opened = new Opened(BOUND);
 
   @AfterEach
   void closeAll() throws IOException {
-    for (Socket s : sockets) {
-      s.close();
-    }
-    for (ServerSocket l : listeners) {
-      l.close();
-    }
-    Flux.fromIterable(transports).flatMap(TcpTransport::close).then().block(BOUND);
+    opened.close();
   }
 
   private TcpTransport started(RequestHandler handler, Consumer<TcpTransportOptions.Builder> opts) {
-    TcpTransportOptions.Builder b = TcpTransportOptions.builder();
-    opts.accept(b);
-    TcpTransport t = TcpTransport.create(b.build());
-    transports.add(t);
-    t.start(handler).block(BOUND);
-    return t;
+    return opened.started(handler, opts);
   }
 
   private TcpTransport server() {
@@ -78,7 +63,7 @@ class TcpTransportHostilePeerTest {
 
   private Socket connect(TcpTransport server, Consumer<Socket> beforeConnect) throws IOException {
     Socket s = new Socket();
-    sockets.add(s);
+    opened.socket(s);
     beforeConnect.accept(s);
     s.setSoTimeout((int) BOUND.toMillis());
     s.connect(
@@ -395,7 +380,7 @@ class TcpTransportHostilePeerTest {
         .verify(BOUND);
     assertThat(good.stats().dialedConnections()).isEqualTo(1);
     // and once the flood ends, new peers get in
-    for (Socket s : sockets) {
+    for (Socket s : opened.sockets()) {
       s.close();
     }
     Await.until("the flood's connections to close", () -> server.stats().openConnections() == 1);
@@ -416,10 +401,7 @@ class TcpTransportHostilePeerTest {
     assertThat(server.stats().rejectedConnections()).isZero();
     assertThat(server.stats().violations()).isEqualTo(6);
     // closed connections give their slots back
-    for (Socket s : sockets) {
-      s.close();
-    }
-    sockets.clear();
+    opened.closeSockets();
     Await.until("the flood's connections to close", () -> server.stats().openConnections() == 0);
     for (int i = 0; i < 4; i++) {
       connect(server).getOutputStream().write(PREFACE);
@@ -582,14 +564,14 @@ class TcpTransportHostilePeerTest {
   /** A raw listener standing in for a hostile node that other nodes dial. */
   private ServerSocket listener() throws IOException {
     ServerSocket l = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
-    listeners.add(l);
+    opened.listener(l);
     return l;
   }
 
   private Socket accept(ServerSocket listener) throws IOException {
     listener.setSoTimeout((int) BOUND.toMillis());
     Socket s = listener.accept();
-    sockets.add(s);
+    opened.socket(s);
     s.setSoTimeout((int) BOUND.toMillis());
     return s;
   }
