@@ -19,7 +19,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /**
@@ -31,6 +34,8 @@ import reactor.core.publisher.Mono;
  * first.
  */
 final class RequestHandling implements RequestHandler {
+
+  private static final Logger log = LoggerFactory.getLogger(RequestHandling.class);
 
   /** Callbacks into the node for what follows an accepted request. */
   interface Hooks {
@@ -56,6 +61,12 @@ final class RequestHandling implements RequestHandler {
   private final SubscriberRegistry subscribers;
   private final Clock clock;
   private final Hooks hooks;
+
+  /**
+   * Whether the store was found full at a refused Store and said so: a full store refuses every new
+   * value (an attacker's flood fills it without a line otherwise), said once per time it fills.
+   */
+  private final AtomicBoolean full = new AtomicBoolean();
 
   RequestHandling(
       KadConfig config,
@@ -167,7 +178,30 @@ final class RequestHandling implements RequestHandler {
     if (!changed.isEmpty()) {
       hooks.stored(r.key(), changed);
     }
+    if (!rejected.isEmpty() || full.get()) {
+      noteFull();
+    }
     return new Response.Stored(me, accepted, rejected);
+  }
+
+  /**
+   * Says once that the store is full (no room for one more value of the largest size), and again
+   * only after it had room.
+   */
+  private void noteFull() {
+    long bytes = store.storedBytes();
+    boolean noRoom =
+        bytes > config.maxStoredBytes() - config.maxValueBytes() - KadConfig.STORED_VALUE_OVERHEAD;
+    if (!noRoom) {
+      full.set(false);
+    } else if (full.compareAndSet(false, true)) {
+      log.warn(
+          "node={} store is full ({} of maxStoredBytes {}): it refuses new values until some"
+              + " expire; said again only after it had room",
+          table.self().toShortHex(),
+          bytes,
+          config.maxStoredBytes());
+    }
   }
 
   /**

@@ -15,6 +15,9 @@ import dev.kad.reactor.routing.RoutingTable;
 import dev.kad.reactor.routing.TestClock;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.watch.SubscriberRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -66,6 +69,66 @@ class RequestHandlingTest {
           });
   private final Contact peer = new Contact(NodeId.random(rng), new Address("10.0.1.1", 4000));
   private final Instant later = clock.instant().plus(Duration.ofHours(1));
+
+  @Test
+  void aFullStoreSaysSoOnceEachTimeItFills() {
+    // Room for two values of 8 bytes (each counted with 128 bytes of overhead), not three.
+    KadConfig small = config.toBuilder().maxStoredBytes(300).build();
+    InMemoryRecordStore smallStore = new InMemoryRecordStore(small);
+    RequestHandling filling =
+        new RequestHandling(
+            small,
+            () -> me,
+            table,
+            smallStore,
+            subscribers,
+            clock,
+            new RequestHandling.Hooks() {
+              @Override
+              public void heardFrom(Contact sender, Request request) {}
+
+              @Override
+              public void stored(Key key, List<Value> values) {}
+
+              @Override
+              public boolean notified(Request.Notify notify) {
+                return true;
+              }
+            });
+    // slf4j-simple writes to the System.err of the moment; the handler answers on this thread.
+    PrintStream err = System.err;
+    ByteArrayOutputStream logged = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(logged, true, StandardCharsets.UTF_8));
+    int refused = 0;
+    try {
+      for (int round = 0; round < 2; round++) {
+        Instant expiry = clock.instant().plus(Duration.ofMinutes(1));
+        for (int i = 0; i < 5; i++) {
+          Value v = Value.of(new byte[8], peer.id(), 10 * round + i, 1, expiry);
+          Response r =
+              filling.answer(
+                  new Request.Store(peer, Key.of("full-" + round + i), List.of(v), false));
+          refused += ((Response.Stored) r).rejected().size();
+        }
+        // Its values expire and a store finds room again: the next time it fills is news.
+        clock.advance(Duration.ofMinutes(2));
+        smallStore.expire(clock.instant());
+        Value roomy =
+            Value.of(new byte[1], peer.id(), 100 + round, 1, clock.instant().plusSeconds(1));
+        filling.answer(new Request.Store(peer, Key.of("roomy" + round), List.of(roomy), false));
+        clock.advance(Duration.ofSeconds(2));
+        smallStore.expire(clock.instant());
+      }
+    } finally {
+      System.setErr(err);
+    }
+
+    assertThat(refused).as("three of five refused in each round").isEqualTo(6);
+    assertThat(logged.toString(StandardCharsets.UTF_8).lines())
+        .filteredOn(l -> l.contains("store is full"))
+        .hasSize(2)
+        .allSatisfy(l -> assertThat(l).contains("WARN").contains("maxStoredBytes 300"));
+  }
 
   @Test
   void pingIsAnsweredWithPongAndTheSenderEntersTheTable() {
