@@ -8,6 +8,7 @@ import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -30,6 +31,9 @@ import picocli.CommandLine.Parameters;
           + " left out; exits with 1 when no other node stored it."
     })
 final class PutCommand extends ClientCommand {
+
+  /** How many nodes that did not answer a put names. */
+  private static final int SHOWN_ADDRESSES = 5;
 
   @Parameters(index = "1", paramLabel = "VALUE", description = "The value, UTF-8 text.")
   private String value;
@@ -88,6 +92,7 @@ final class PutCommand extends ClientCommand {
     }
     if (!result.failed().isEmpty()) {
       problems.append("; ").append(result.failed().size()).append(" did not answer");
+      problems.append(" (").append(addresses(result.failed())).append(")");
     }
     if (stored.isEmpty()) {
       throw new CliException(
@@ -102,5 +107,15 @@ final class PutCommand extends ClientCommand {
         .println("stored '" + key + "' at " + stored.size() + " of " + asked + " nodes" + problems);
     out().flush();
     return 0;
+  }
+
+  /** The first few contacts' addresses, an operator's lead to which nodes are gone. */
+  private static String addresses(List<Contact> contacts) {
+    int shown = Math.min(contacts.size(), SHOWN_ADDRESSES);
+    String named =
+        contacts.subList(0, shown).stream()
+            .map(c -> c.address().toString())
+            .collect(Collectors.joining(", "));
+    return shown < contacts.size() ? named + ", …" : named;
   }
 }

@@ -2,6 +2,7 @@ package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import java.time.Duration;
@@ -53,6 +54,22 @@ class PutCommandTest {
 
     assertThat(run.exitCode()).as(run.errText()).isZero();
     assertThat(run.out()).containsExactly("stored 'greeting' at 1 of 1 nodes");
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void namesTheNodesThatDidNotAnswer() {
+    String seed = startNode(KadConfig.defaults());
+    String gone = startNode(KadConfig.defaults());
+    KadNode leaving = nodes.get(1);
+    leaving.bootstrap(List.of(Address.parse(seed))).block(Duration.ofSeconds(30));
+    leaving.close().block(Duration.ofSeconds(10)); // the seed still lists it
+
+    Cli.Run run = Cli.kad("put", "--bootstrap", seed, "greeting", "hello");
+
+    assertThat(run.exitCode()).as(run.errText()).isZero();
+    assertThat(run.out())
+        .containsExactly("stored 'greeting' at 1 of 2 nodes; 1 did not answer (" + gone + ")");
   }
 
   @Test
