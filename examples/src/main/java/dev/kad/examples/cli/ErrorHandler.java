@@ -2,13 +2,16 @@ package dev.kad.examples.cli;
 
 import dev.kad.api.KadException;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 import reactor.core.Exceptions;
 
 /**
@@ -27,9 +30,30 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
   public int handleParseException(ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
     String name = cmd.getCommandSpec().qualifiedName();
-    cmd.getErr().println(name + ": " + ex.getMessage() + " (see '" + name + " --help')");
+    String message = misspelt(cmd).orElse(ex.getMessage());
+    cmd.getErr().println(name + ": " + message + " (see '" + name + " --help')");
     cmd.getErr().flush();
     return cmd.getCommandSpec().exitCodeOnInvalidInput();
+  }
+
+  /**
+   * An unknown option, with the option it most looks like: said first, since a misspelt option
+   * explains whatever else went wrong (the option it stood for missing, its value taken for an
+   * argument, or for another unknown option).
+   */
+  private static Optional<String> misspelt(CommandLine cmd) {
+    return cmd.getUnmatchedArguments().stream()
+        .filter(a -> a.startsWith("-"))
+        .findFirst()
+        .map(
+            unknown -> {
+              List<String> like =
+                  new UnmatchedArgumentException(cmd, List.of(unknown)).getSuggestions();
+              return "Unknown option: '"
+                  + unknown
+                  + "'"
+                  + (like.isEmpty() ? "" : " (did you mean '" + like.get(0) + "'?)");
+            });
   }
 
   @Override

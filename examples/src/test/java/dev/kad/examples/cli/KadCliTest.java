@@ -127,6 +127,27 @@ class KadCliTest {
   }
 
   @Test
+  void aMisspeltOptionIsNamedWithWhatWasMeantAheadOfWhatItLeftMissing() {
+    Cli.Run alone = Cli.kad("get", "--bootstrp", "127.0.0.1:7601", "greeting");
+    Cli.Run twice =
+        Cli.kad("get", "--bootstrap", "127.0.0.1:1", "--bootstrp", "127.0.0.1:2", "greeting");
+    Cli.Run node = Cli.kad("node", "--port", "0", "--boostrap", "127.0.0.1:7601");
+
+    for (Cli.Run run : List.of(alone, twice)) {
+      assertThat(run.exitCode()).isEqualTo(2);
+      assertThat(run.err())
+          .containsExactly(
+              "kad get: Unknown option: '--bootstrp' (did you mean '--bootstrap'?)"
+                  + " (see 'kad get --help')");
+    }
+    assertThat(node.exitCode()).isEqualTo(2);
+    assertThat(node.err())
+        .containsExactly(
+            "kad node: Unknown option: '--boostrap' (did you mean '--bootstrap'?)"
+                + " (see 'kad node --help')");
+  }
+
+  @Test
   void unparsableAddressIsAUsageErrorOnOneLine() {
     Cli.Run run = Cli.kad("put", "--bootstrap", "localhost", "key", "value");
 
