@@ -25,14 +25,16 @@ import java.util.concurrent.TimeUnit;
  * leave out or show as no value, before it first hears from one); and, when the node's {@link
  * TcpTransport} is known, the transport's {@code kad.transport.connections.open}, {@code
  * kad.transport.connections.dropped} (connections closed for misbehaving), {@code
- * kad.transport.connections.evicted}, {@code kad.transport.claims.refuted} (peers that claimed
- * another node's address), {@code kad.transport.tls.failures} (connections whose TLS handshake
- * failed, also counted as dropped), {@code kad.transport.requests.rate.limited} (inbound requests
- * answered RATE_LIMITED, their source over max-requests-per-second-per-ip) and {@code
- * kad.transport.senders.spoofed} (inbound requests answered INVALID, with check-sender-address on,
- * for claiming a sender address on another host). Every meter carries the tags this binder was
- * given: a registry keeps one gauge per name and tags, so the gauges of a second node bound to the
- * same registry with the same tags would never be reported.
+ * kad.transport.connections.evicted}, {@code kad.transport.connections.evicted.inbound} (quiet
+ * accepted connections closed to make room at max-inbound-connections), {@code
+ * kad.transport.claims.refuted} (peers that claimed another node's address), {@code
+ * kad.transport.tls.failures} (connections whose TLS handshake failed, also counted as dropped),
+ * {@code kad.transport.requests.rate.limited} (inbound requests answered RATE_LIMITED, their source
+ * over max-requests-per-second-per-ip) and {@code kad.transport.senders.spoofed} (inbound requests
+ * answered INVALID, with check-sender-address on, for claiming a sender address on another host).
+ * Every meter carries the tags this binder was given: a registry keeps one gauge per name and tags,
+ * so the gauges of a second node bound to the same registry with the same tags would never be
+ * reported.
  */
 public class KadNodeMeters implements MeterBinder {
 
@@ -178,6 +180,15 @@ public class KadNodeMeters implements MeterBinder {
     FunctionCounter.builder(
             "kad.transport.connections.evicted", transport, t -> t.stats().evictedConnections())
         .description("Idle dialed connections closed to stay within max-outbound-connections")
+        .tags(tags)
+        .register(registry);
+    FunctionCounter.builder(
+            "kad.transport.connections.evicted.inbound",
+            transport,
+            t -> t.stats().evictedInboundConnections())
+        .description(
+            "Quiet accepted connections closed to make room for a newcomer at"
+                + " max-inbound-connections")
         .tags(tags)
         .register(registry);
     FunctionCounter.builder(

@@ -772,6 +772,11 @@ class KadAutoConfigurationTest {
                         .isNotNull();
                     assertThat(registry.find("kad.transport.connections.evicted").functionCounter())
                         .isNotNull();
+                    assertThat(
+                            registry
+                                .find("kad.transport.connections.evicted.inbound")
+                                .functionCounter())
+                        .isNotNull();
                     assertThat(registry.find("kad.transport.claims.refuted").functionCounter())
                         .isNotNull();
                     assertThat(

@@ -12,11 +12,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Closes a connection that should not stay open: one accepted over {@code maxInboundConnections} or
- * {@code maxInboundConnectionsPerIp} (at activation, before anything is sent), and one whose peer
- * does not read (more than {@code maxPendingWriteBytes} still unwritten once flushed, or the
- * largest backlog of all connections while they together have more than {@code
- * maxTotalPendingWriteBytes} unwritten after a flush). Idle connections are {@link IdleClose}'s.
+ * Closes a connection that should not stay open: one accepted over {@code
+ * maxInboundConnectionsPerIp}, or over {@code maxInboundConnections} while no accepted connection
+ * is quiet enough to make room (at activation, before anything is sent), and one whose peer does
+ * not read (more than {@code maxPendingWriteBytes} still unwritten once flushed, or the largest
+ * backlog of all connections while they together have more than {@code maxTotalPendingWriteBytes}
+ * unwritten after a flush). Idle connections are {@link IdleClose}'s.
  *
  * <p>It sits on the socket's side of the {@code FlushConsolidationHandler}, so that its own flush
  * reaches the socket at once, and every write passes it: it adds each write's bytes to the

@@ -107,6 +107,13 @@ final class PeerConnection {
   private final AtomicInteger answering = new AtomicInteger();
   private final AtomicBoolean senderLearned = new AtomicBoolean();
   private final AtomicBoolean outOfService = new AtomicBoolean();
+
+  /**
+   * On an accepted connection, set while the transport is about to evict it for a newcomer, so that
+   * newcomers arriving together each pick another one.
+   */
+  private final AtomicBoolean evicting = new AtomicBoolean();
+
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
   private final byte[] nonce;
@@ -132,7 +139,11 @@ final class PeerConnection {
   /** On an accepted connection, the address its peer advertised (same IP), unchecked. */
   private volatile Address claimed;
 
-  /** {@link System#nanoTime()} of the last request sent or frame read, for eviction. */
+  /**
+   * {@link System#nanoTime()} of the last request sent, frame read or answer written, for eviction;
+   * at first when the connection opened, so one that never carried a whole frame is quiet from
+   * then.
+   */
   private volatile long lastUsed = System.nanoTime();
 
   private volatile boolean retired;
@@ -341,9 +352,10 @@ final class PeerConnection {
 
   /**
    * Takes this connection out of service for eviction. Only the first of this and {@link
-   * #leaveService()} succeeds, so the caller that gets {@code true} owns the eviction and takes the
-   * connection off the outbound count, exactly once. New requests are refused with {@link Retired}
-   * from now on; the channel closes once no request sent on it is pending, at once when none is.
+   * #leaveService()} succeeds, so the caller that gets {@code true} owns the eviction and, for a
+   * dialed connection, takes it off the outbound count, exactly once (an accepted one leaves the
+   * inbound count when it closes). New requests are refused with {@link Retired} from now on; the
+   * channel closes once no request sent on it is pending, at once when none is.
    *
    * <p>{@code retired} is written before {@code pending} is read here, and {@link #request} adds to
    * {@code pending} before reading {@code retired}, so at least one side sees the other: a request
@@ -356,6 +368,25 @@ final class PeerConnection {
     retired = true;
     closeIfRetiredAndIdle();
     return true;
+  }
+
+  /**
+   * Claims this accepted connection for one newcomer's eviction; only one claim holds at a time.
+   *
+   * @return false when another newcomer's eviction holds it
+   */
+  boolean claimEviction() {
+    return evicting.compareAndSet(false, true);
+  }
+
+  /** Gives up a {@linkplain #claimEviction claim}: the connection turned busy before its close. */
+  void releaseEviction() {
+    evicting.set(false);
+  }
+
+  /** Whether a newcomer's eviction holds this connection ({@link #claimEviction}). */
+  boolean evicting() {
+    return evicting.get();
   }
 
   /**
@@ -699,6 +730,7 @@ final class PeerConnection {
               new Response.Failure(
                   response.sender(), Response.Code.LIMIT, "response over maxFrameBytes"));
     }
+    lastUsed = System.nanoTime();
     channel.writeAndFlush(frame);
   }
 
@@ -794,7 +826,10 @@ final class PeerConnection {
     private static final long serialVersionUID = 1L;
 
     Retired(PeerConnection connection) {
-      super(connection, "it was closed to stay within maxOutboundConnections");
+      super(
+          connection,
+          "it was closed to stay within "
+              + (connection.inbound() ? "maxInboundConnections" : "maxOutboundConnections"));
     }
   }
 

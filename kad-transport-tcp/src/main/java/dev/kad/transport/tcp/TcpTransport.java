@@ -87,9 +87,13 @@ import reactor.netty.tcp.TcpServer;
  * message, as malformed). A wrong preface, a length over {@code maxFrameBytes}, a body that does
  * not decode strictly, a response to a request id never sent, a peer that does not read (its
  * backlog over {@code maxPendingWriteBytes}, or the largest backlog while all backlogs together are
- * over {@code maxTotalPendingWriteBytes}) and a connection over {@code maxInboundConnections} or
- * {@code maxInboundConnectionsPerIp} each close that one connection, log one WARN line
- * (rate-limited) and bump a counter of {@link #stats()}; every other connection carries on.
+ * over {@code maxTotalPendingWriteBytes}), a connection over {@code maxInboundConnectionsPerIp} and
+ * one over {@code maxInboundConnections} while every accepted connection has a request in flight
+ * each close that one connection, log one WARN line (rate-limited) and bump a counter of {@link
+ * #stats()}; every other connection carries on. Otherwise a connection over {@code
+ * maxInboundConnections} is let in and the accepted connection quiet the longest (no message either
+ * way, nothing in flight; one that never carried a whole frame is quiet since it opened) is closed
+ * instead ({@code evictedInboundConnections}): idle connections cannot lock newcomers out.
  *
  * <p><b>Connections.</b> A request to an address reuses the open connection to it, or dials one
  * (concurrent requests share the dial). A connection a peer opened is reused for requests to that
@@ -130,6 +134,19 @@ public final class TcpTransport implements Transport {
    * that is gone refuses the dial at once.
    */
   private static final int SEND_AGAIN_TIMES = 3;
+
+  /**
+   * Picks of a quiet accepted connection to make room for one newcomer over {@code
+   * maxInboundConnections}: a pick is evicted on its own event loop, and a request read meanwhile
+   * (rare: it was the quietest) sends the newcomer to the next quietest.
+   */
+  private static final int EVICTION_ATTEMPTS = 4;
+
+  /** Scans for a quiet accepted connection to claim, when newcomers arriving together race. */
+  private static final int MAX_EVICTION_SCANS = 16;
+
+  private static final String EVERY_ACCEPTED_BUSY =
+      "maxInboundConnections reached and every accepted connection has a request in flight";
 
   /**
    * The distinct sender host names requests on one connection may claim with {@code
@@ -860,9 +877,10 @@ public final class TcpTransport implements Transport {
   private void initChannel(Channel channel, boolean inbound, SocketAddress remote) {
     Violation rejected = null;
     String rejectedDetail = null;
+    boolean overTotal = false;
     if (inbound) {
       metrics.accepted.increment();
-      boolean overTotal = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
+      overTotal = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
       String source =
           inboundSource(
               channel.remoteAddress(), channel.localAddress(), options.perIpLimitForLocalPeers());
@@ -881,10 +899,6 @@ public final class TcpTransport implements Transport {
                   + source;
         }
       }
-      if (rejected == null && overTotal) {
-        rejected = Violation.CONNECTION_LIMIT;
-        rejectedDetail = "maxInboundConnections reached";
-      }
     } else {
       metrics.dialed.increment();
       outboundInService.incrementAndGet();
@@ -902,6 +916,10 @@ public final class TcpTransport implements Transport {
             inbound ? null : channel.attr(PeerConnection.CHECKS).get());
     channel.attr(PeerConnection.KEY).set(pc);
     connections.add(pc);
+    if (overTotal && rejected == null && !closing.get() && !makeRoom(pc, EVICTION_ATTEMPTS)) {
+      rejected = Violation.CONNECTION_LIMIT;
+      rejectedDetail = EVERY_ACCEPTED_BUSY;
+    }
     int high = options.maxPendingWriteBytes();
     channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(high / 2, high));
     ChannelPipeline p = channel.pipeline();
@@ -961,6 +979,78 @@ public final class TcpTransport implements Transport {
     } else if (!inbound) {
       trimOutbound();
     }
+  }
+
+  /**
+   * Makes room within {@code maxInboundConnections} for the accepted connection {@code newcomer}:
+   * claims the accepted connection quiet the longest (no message either way since, at first, it
+   * opened) with nothing in flight either way and no other newcomer's claim on it, and evicts it on
+   * its own event loop ({@link #evict}), where no frame of it is being read meanwhile. A scan of
+   * the connections, but only when the bound is reached.
+   *
+   * @param attemptsLeft picks left, this one included, for when a pick turns busy before its loop
+   *     evicts it
+   * @return false when no accepted connection is quiet: the newcomer is to be refused
+   */
+  private boolean makeRoom(PeerConnection newcomer, int attemptsLeft) {
+    // Each lost claim is another newcomer's win, and takes a connection out of the next scan.
+    for (int scan = 0; scan < MAX_EVICTION_SCANS; scan++) {
+      PeerConnection quietest = null;
+      for (PeerConnection pc : connections) {
+        if (pc != newcomer
+            && pc.inbound()
+            && !pc.evicting()
+            && pc.takesRequests()
+            && !pc.busy()
+            && (quietest == null || pc.lastUsed() - quietest.lastUsed() < 0)) {
+          quietest = pc;
+        }
+      }
+      if (quietest == null) {
+        return false;
+      }
+      if (quietest.claimEviction()) {
+        PeerConnection victim = quietest;
+        afterThisTask(victim.channel(), () -> evict(victim, newcomer, attemptsLeft - 1));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * On {@code victim}'s event loop: closes the connection claimed for {@code newcomer} if it is
+   * still quiet ({@link PeerConnection#retire} takes it out of service once; a request of this node
+   * that races the close is refused with {@link PeerConnection.Retired} and sent on a new dial).
+   * Otherwise gives the claim up and picks again, and once out of picks refuses the newcomer.
+   */
+  private void evict(PeerConnection victim, PeerConnection newcomer, int attemptsLeft) {
+    if (victim.takesRequests() && !victim.busy() && victim.retire()) {
+      metrics.evictedInbound.increment();
+      metrics.warn(
+          TransportMetrics.Warning.EVICTED_INBOUND,
+          "{}: closing the accepted connection {}, quiet for {} ms, to accept {} within"
+              + " maxInboundConnections {}",
+          options.name(),
+          HostPort.of(victim.remote()),
+          (System.nanoTime() - victim.lastUsed()) / 1_000_000,
+          HostPort.of(newcomer.remote()),
+          options.maxInboundConnections());
+      for (Address a : victim.registrations()) {
+        peers.remove(a, victim);
+      }
+      return;
+    }
+    victim.releaseEviction();
+    if (attemptsLeft > 0 && !closing.get() && makeRoom(newcomer, attemptsLeft)) {
+      return;
+    }
+    afterThisTask(
+        newcomer.channel(),
+        () -> {
+          metrics.violation(Violation.CONNECTION_LIMIT, newcomer.remote(), EVERY_ACCEPTED_BUSY);
+          newcomer.closeChannel();
+        });
   }
 
   private static void afterThisTask(Channel channel, Runnable action) {

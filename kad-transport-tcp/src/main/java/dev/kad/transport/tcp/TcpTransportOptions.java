@@ -43,7 +43,9 @@ import reactor.netty.resources.LoopResources;
  *     preface (and, with TLS, to complete its handshake) before the connection is closed
  * @param idleTimeout a connection without a message either way and without pending requests for
  *     this long is closed (bytes of a frame that is not complete yet do not count)
- * @param maxInboundConnections connections accepted beyond this many are closed at once
+ * @param maxInboundConnections connections accepted beyond this many close the accepted one quiet
+ *     the longest with nothing in flight, or, when every one has a request in flight, are closed at
+ *     once
  * @param maxInboundConnectionsPerIp connections accepted from one IPv4 address, or one IPv6 /64,
  *     beyond this many are closed at once; peers on this host are exempt unless {@code
  *     perIpLimitForLocalPeers}
@@ -534,7 +536,12 @@ public record TcpTransportOptions(
 
     /**
      * The bound on connections accepted from peers (1024 by default); dialed connections are one
-     * per peer, closed when idle and bounded by {@link #maxOutboundConnections(int)}.
+     * per peer, closed when idle and bounded by {@link #maxOutboundConnections(int)}. A connection
+     * accepted at the bound makes room: the accepted connection quiet the longest (no message
+     * either way, nothing in flight either way; one that never carried a whole frame is quiet since
+     * it opened) is closed, and its peer dials again when it needs to. Only when every accepted
+     * connection has a request in flight is the newcomer closed at once. So idle connections cannot
+     * lock new peers out for {@link #idleTimeout(Duration)}.
      *
      * @param maxInboundConnections positive
      * @return this builder

@@ -12,7 +12,7 @@ package dev.kad.transport.tcp;
  * @param acceptedConnections connections accepted from peers
  * @param dialedConnections connections this transport opened
  * @param rejectedConnections accepted connections closed at once because {@code
- *     maxInboundConnections} were open
+ *     maxInboundConnections} were open and every accepted connection had a request in flight
  * @param rejectedConnectionsPerIp accepted connections closed at once because {@code
  *     maxInboundConnectionsPerIp} were open from the peer's IPv4 address or IPv6 /64
  * @param badPrefaces connections closed because their preface named another protocol, version or
@@ -31,6 +31,9 @@ package dev.kad.transport.tcp;
  *     Failure(INTERNAL)}
  * @param evictedConnections idle dialed connections closed to dial another within {@code
  *     maxOutboundConnections}
+ * @param evictedInboundConnections accepted connections closed to accept another within {@code
+ *     maxInboundConnections}: each the one quiet the longest (no message either way, nothing in
+ *     flight); not violations, the peer dials again when it needs to
  * @param claimsConfirmed connections peers opened that a dial-back to the address they advertised
  *     confirmed, and that then carried requests to them
  * @param claimsRefuted connections peers opened claiming an address whose node, asked by a
@@ -64,6 +67,7 @@ public record TcpTransportStats(
     long idleClosed,
     long handlerFailures,
     long evictedConnections,
+    long evictedInboundConnections,
     long claimsConfirmed,
     long claimsRefuted,
     long tlsFailures,

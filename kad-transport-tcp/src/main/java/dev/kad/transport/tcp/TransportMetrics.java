@@ -34,7 +34,12 @@ final class TransportMetrics {
      * A request claimed a sender address its connection does not come from ({@code
      * checkSenderAddress}); it gets {@code Failure(INVALID)}.
      */
-    SPOOFED_SENDER
+    SPOOFED_SENDER,
+    /**
+     * An accepted connection, the quietest, was closed to make room for a newcomer within {@code
+     * maxInboundConnections}.
+     */
+    EVICTED_INBOUND
   }
 
   private final String name;
@@ -51,6 +56,7 @@ final class TransportMetrics {
   final AtomicLong pendingWriteBytes = new AtomicLong();
 
   final LongAdder evicted = new LongAdder();
+  final LongAdder evictedInbound = new LongAdder();
   final LongAdder lateResponses = new LongAdder();
   final LongAdder idleClosed = new LongAdder();
   final LongAdder handlerFailures = new LongAdder();
@@ -177,6 +183,7 @@ final class TransportMetrics {
         idleClosed.sum(),
         handlerFailures.sum(),
         evicted.sum(),
+        evictedInbound.sum(),
         claimsConfirmed.sum(),
         claimsRefuted.sum(),
         count(Violation.TLS),
