@@ -160,7 +160,10 @@ class NodeProcessTest {
           .asString()
           .startsWith(
               "kad get: cannot join the network: no seed answered: [" + seed + " (connection")
-          .endsWith(" closed)]");
+          // what this side found, not a bare "closed": the line says what to fix
+          .endsWith(
+              " closed: bad preface: not a kad peer: preface 48 54 54 50 2f instead of 'KAD'"
+                  + " v2 JSON)]");
     }
   }
 

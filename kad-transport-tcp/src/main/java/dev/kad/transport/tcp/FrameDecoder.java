@@ -96,12 +96,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
                   }
                   if (!prefaceSeen && !failed && ctx.channel().isActive() && !handshaking(ctx)) {
                     failed = true;
-                    metrics.violation(
-                        Violation.BAD_PREFACE,
-                        ctx.channel().remoteAddress(),
+                    String detail =
                         "no preface within "
                             + TcpTransport.ceilMillis(Duration.ofNanos(prefaceTimeoutNanos))
-                            + " ms");
+                            + " ms";
+                    metrics.violation(Violation.BAD_PREFACE, ctx.channel().remoteAddress(), detail);
+                    peer.violated(Violation.BAD_PREFACE, detail);
                     peer.closeChannel();
                   }
                 },
@@ -290,6 +290,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
 
   private void close(ChannelHandlerContext ctx, Violation violation, String detail) {
     metrics.violation(violation, ctx.channel().remoteAddress(), detail);
+    peer.violated(violation, detail);
     if (answerBeforeClose) {
       answerAndClose(ctx);
     } else {

@@ -116,6 +116,10 @@ final class PeerConnection {
 
   private final Set<Address> registeredAs = ConcurrentHashMap.newKeySet();
   private final Sinks.Empty<Void> closed = Sinks.empty();
+
+  /** The violation this side closed the connection for, said in its pending requests' failure. */
+  private volatile String violation;
+
   private final byte[] nonce;
   private volatile byte[] binding;
   private final Claim checking;
@@ -294,6 +298,17 @@ final class PeerConnection {
    */
   void closingByUs() {
     closedByUs = true;
+  }
+
+  /**
+   * Records the protocol violation this side closes the connection for (no preface in time, a peer
+   * that is not a kad node), so that the requests pending on it fail with it rather than with a
+   * bare "closed": the one line a command prints then says what to fix.
+   */
+  void violated(Violation violation, String detail) {
+    if (this.violation == null) {
+      this.violation = violation.description() + ": " + detail;
+    }
   }
 
   /**
@@ -761,9 +776,11 @@ final class PeerConnection {
       // (another format, too many connections, a message it takes for malformed): sending again
       // would be refused again. A request whose frame had not gone out, though, the peer never saw
       // (this side closed the connection, idle, just as a sender took it): it goes out elsewhere.
+      String why = violation;
       KadException ifWritten =
           closedByUs || !exchanged
-              ? new UnreachableContactException("connection " + this + " closed")
+              ? new UnreachableContactException(
+                  "connection " + this + " closed" + (why != null ? ": " + why : ""))
               : new ClosedByPeer(this);
       for (Map.Entry<Long, Pending> e : pending.entrySet()) {
         Pending p = e.getValue();

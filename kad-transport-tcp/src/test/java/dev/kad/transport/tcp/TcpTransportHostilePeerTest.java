@@ -718,7 +718,7 @@ class TcpTransportHostilePeerTest {
   }
 
   @Test
-  void aDialedPeerThatAnswersWithSomethingElseFailsTheRequestAsAClosedConnection()
+  void aDialedPeerThatAnswersWithSomethingElseFailsTheRequestAsAClosedConnectionSayingWhy()
       throws IOException {
     TcpTransport client = server();
     ServerSocket web = listener();
@@ -743,11 +743,44 @@ class TcpTransportHostilePeerTest {
                 assertThat(e)
                     .isInstanceOf(dev.kad.api.UnreachableContactException.class)
                     .isNotInstanceOf(dev.kad.api.IncompatiblePeerException.class)
-                    .hasMessage("connection to 127.0.0.1:" + web.getLocalPort() + " closed")
+                    .hasMessage(
+                        "connection to 127.0.0.1:"
+                            + web.getLocalPort()
+                            + " closed: bad preface: not a kad peer: preface 48 54 54 50 2f"
+                            + " instead of 'KAD' v2 JSON")
                     // not a kad node: maybe a proxy starting before its node
                     .matches(u -> ((dev.kad.api.KadException) u).isTransient()))
         .verify(BOUND);
     assertCounted(client, "the bad preface", TcpTransportStats::badPrefaces);
+  }
+
+  @Test
+  void aDialedPeerThatSaysNothingFailsTheRequestNamingTheConnectTimeout() throws IOException {
+    TcpTransport client =
+        started(new EchoHandler(1), b -> b.connectTimeout(Duration.ofMillis(300)));
+    ServerSocket silent = listener();
+    Mono<Response> ping =
+        client.send(
+            new Address("127.0.0.1", silent.getLocalPort()),
+            new Request.Ping(Messages.contact(1, client.localAddress())));
+    StepVerifier.create(ping)
+        .then(
+            () -> {
+              try {
+                assertClosedByServer(accept(silent)); // accepts, and never writes a byte
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            })
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+                    .hasMessage(
+                        "connection to 127.0.0.1:"
+                            + silent.getLocalPort()
+                            + " closed: bad preface: no preface within 300 ms"))
+        .verify(BOUND);
   }
 
   @Test
