@@ -497,8 +497,13 @@ final class DefaultKadNode implements KadNode {
 
   // ---- contacts and RPCs ----------------------------------------------------------------
 
-  private void heardFrom(Contact sender) {
-    heardFrom(sender, true);
+  /**
+   * {@code sender} answered at its address, which this node dialed: proven there, it takes the
+   * address over from another id the table holds there in its bucket (a node restarted with a new
+   * id), which a request, claiming its sender's address, never does.
+   */
+  private void answeredBy(Contact sender) {
+    afterInsertion(table.answered(sender), sender, true);
   }
 
   /**
@@ -579,7 +584,11 @@ final class DefaultKadNode implements KadNode {
   }
 
   private void heardFrom(Contact sender, boolean mayProbe) {
-    Insertion insertion = table.seen(sender);
+    afterInsertion(table.seen(sender), sender, mayProbe);
+  }
+
+  /** Sends the ping and the hand-over an insertion of {@code sender} asks for. */
+  private void afterInsertion(Insertion insertion, Contact sender, boolean mayProbe) {
     insertion
         .toPing()
         .ifPresent(
@@ -682,7 +691,7 @@ final class DefaultKadNode implements KadNode {
                 // A subscriber answering a push is not learnt, only refreshed when known: it may
                 // be a client, which enters no routing table (its own requests add a full node).
                 if (!(request instanceof Request.Notify) || table.contains(to.id())) {
-                  heardFrom(to);
+                  answeredBy(to);
                 }
               } else {
                 removed(table.failed(to));
@@ -694,7 +703,7 @@ final class DefaultKadNode implements KadNode {
                 if (!(request instanceof Request.Notify)
                     && !(response instanceof Response.Failure)
                     && response.sender().id().bits() == config.idBits()) {
-                  heardFrom(new Contact(response.sender().id(), to.address()));
+                  answeredBy(new Contact(response.sender().id(), to.address()));
                 }
               }
             })
@@ -1100,7 +1109,7 @@ final class DefaultKadNode implements KadNode {
                 failures.put(seed, seedFailure(seed, r, problem.get()));
                 return Mono.empty();
               }
-              return provenContact(r.sender(), seed).doOnNext(this::heardFrom);
+              return provenContact(r.sender(), seed).doOnNext(this::answeredBy);
             });
   }
 

@@ -14,6 +14,7 @@ import dev.kad.api.LookupEvent;
 import dev.kad.api.NoStoreAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
+import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
@@ -468,6 +470,68 @@ class HostilePeerTest {
     // The node serving the address now is live and was reached there: it takes the old one's
     // place, so a node whose contacts all restarted still knows someone after a rejoin.
     assertThat(node.routingTable().contacts()).contains(restarted);
+  }
+
+  @Test
+  void madeUpIdsPingingFromOneSilentAddressTakeOnePlacePerBucket() {
+    // An attacker trial: pings from made-up ids, all claiming one address that accepts
+    // connections and never answers. Each took a free place or a replacement's, answers handed
+    // them out, and every lookup that met one waited out its timeout.
+    Cluster c = clusters.grow(59, 12);
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(59);
+    InMemoryTransport silent = c.network.newTransport();
+    c.await(silent.start(request -> Mono.never()));
+    List<Contact> known = victim.routingTable().contacts();
+    for (int i = 0; i < 500; i++) {
+      Contact madeUp = new Contact(NodeId.random(rng), silent.address());
+      assertThat(c.await(silent.send(victim.contact().address(), new Request.Ping(madeUp))))
+          .isInstanceOf(Response.Pong.class);
+    }
+    int held = 0;
+    for (RoutingTableSnapshot.Bucket b : victim.routingTable().buckets()) {
+      long here =
+          Stream.concat(b.contacts().stream(), b.replacements().stream())
+              .filter(contact -> contact.address().equals(silent.address()))
+              .count();
+      assertThat(here).as("ids at the silent address in %s", b).isLessThanOrEqualTo(1);
+      held += (int) here;
+    }
+    assertThat(held).isBetween(1, victim.routingTable().buckets().size());
+    // The nodes it knew are all still there.
+    assertThat(victim.routingTable().contacts()).containsAll(known);
+  }
+
+  @Test
+  void aNodeRestartedWithANewIdAtItsAddressTakesItsPlaceOnceAskedThere() {
+    // A node restarts at its address with a new id (the Spring starter's default), in the same
+    // bucket of the tables that held it. Its requests claim the address the old id holds there,
+    // which proves nothing; the address answering as the new id when asked for the old one does.
+    Cluster c = clusters.grow(60, CONFIG.toBuilder().maxFailures(3).build(), 8);
+    KadNode node = c.node(0);
+    KadNode old = c.node(5);
+    Contact before = old.contact();
+    KadNodes.learn(node, List.of(before));
+    assertThat(node.routingTable().contacts()).contains(before);
+    c.network.kill(before.address());
+    c.await(old.close());
+    c.nodes.remove(old);
+    c.network.revive(before.address());
+    // The old id with its last bit flipped: the same bucket in every table.
+    byte[] bytes = before.id().toBytes();
+    bytes[bytes.length - 1] ^= 1;
+    KadNode restarted =
+        c.await(
+            c.builder()
+                .id(NodeId.of(bytes))
+                .transport(c.network.newTransport(before.address()))
+                .start());
+    c.nodes.add(restarted);
+    c.await(restarted.bootstrap(List.of(c.node(1).contact().address())));
+    assertThat(node.routingTable().contacts()).contains(before).doesNotContain(restarted.contact());
+
+    c.await(node.findNode(before.id()));
+    assertThat(node.routingTable().contacts()).contains(restarted.contact()).doesNotContain(before);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.kad.reactor.routing;
 
+import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.KadId;
 import dev.kad.api.NodeId;
@@ -47,6 +48,23 @@ final class ContactArray {
     long prefix = prefixOf(id);
     for (int i = 0; i < prefixes.length; i++) {
       if (prefixes[i] == prefix && contacts[i].id().equals(id)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The index of a contact at {@code address} (host and port) under another id than {@code id}, or
+   * -1. Compares ports first: most contacts of a bucket differ there, and an int is read without
+   * touching the host's text.
+   */
+  int indexOfOtherAt(Address address, NodeId id) {
+    int port = address.port();
+    String host = address.host();
+    for (int i = 0; i < contacts.length; i++) {
+      Address a = contacts[i].address();
+      if (a.port() == port && a.host().equals(host) && !contacts[i].id().equals(id)) {
         return i;
       }
     }

@@ -30,6 +30,13 @@ public record Insertion(Kind kind, Optional<Contact> toPing) {
     REJECTED_SUBNET,
     /** Its address cannot be dialed: port 0, an unspecified, multicast or broadcast IP. */
     REJECTED_ADDRESS,
+    /**
+     * Its address (host and port) is held by another id in its bucket, as a contact or in the
+     * replacement cache: an address holds one id per bucket. Neither a failure nor a success of
+     * either id: the holder stays as it was until it fails, or until the address answers as the new
+     * id ({@link RoutingTable#answered(Contact)}).
+     */
+    REJECTED_ADDRESS_TAKEN,
     /** It is this node. */
     SELF
   }

@@ -75,24 +75,45 @@ public final class RoutingTable {
   }
 
   /**
-   * Records that {@code contact} was heard from (an inbound request or an answer): moves it to the
-   * tail of its bucket, adds it, or keeps it in the replacement cache of a full bucket. A known id
-   * heard from at another address than the table's changes nothing, in a bucket or in a replacement
-   * cache: the table keeps the first address until it fails and is removed.
+   * Records that {@code contact} was heard from (an inbound request, which claims its address; an
+   * answer, proven at the address dialed, goes to {@link #answered(Contact)}): moves it to the tail
+   * of its bucket, adds it, or keeps it in the replacement cache of a full bucket. A known id heard
+   * from at another address than the table's changes nothing, in a bucket or in a replacement
+   * cache: the table keeps the first address until it fails and is removed. An address (host and
+   * port) holds one id per bucket, its contacts and replacement cache together: a new id at an
+   * address another id holds in the bucket it lands in is refused ({@link
+   * Kind#REJECTED_ADDRESS_TAKEN}), so a peer making up ids at one address takes one place per
+   * bucket at most.
    *
    * @param contact the contact heard from
    * @return what was done, and which contact to ping when a full bucket's oldest is due
    * @throws IllegalArgumentException when the contact's id has another width
    */
   public Insertion seen(Contact contact) {
-    return seen(contact, true);
+    return seen(contact, true, false);
+  }
+
+  /**
+   * Records that {@code contact} answered at its address, which this node dialed: as {@link
+   * #seen(Contact)}, but the address is proven to serve this id now, so another id holding it in
+   * the contact's bucket (a node restarted there with a new id) is not there any more and is
+   * dropped, without a replacement promoted in its place: the contact takes it. A message that only
+   * claims the address, an inbound request, goes to {@link #seen(Contact)}.
+   *
+   * @param contact the contact that answered, at the address dialed
+   * @return what was done, and which contact to ping when a full bucket's oldest is due
+   * @throws IllegalArgumentException when the contact's id has another width
+   */
+  public Insertion answered(Contact contact) {
+    return seen(contact, true, true);
   }
 
   /**
    * As {@link #seen(Contact)}; with {@code mayPing} false a full bucket's oldest is never marked as
-   * being pinged, for a caller that has nobody to send that ping.
+   * being pinged, for a caller that has nobody to send that ping; with {@code proven} true as
+   * {@link #answered(Contact)}.
    */
-  private Insertion seen(Contact contact, boolean mayPing) {
+  private Insertion seen(Contact contact, boolean mayPing, boolean proven) {
     Objects.requireNonNull(contact, "contact");
     checkWidth(contact.id());
     if (contact.id().equals(self)) {
@@ -139,10 +160,34 @@ public final class RoutingTable {
           return Insertion.of(Kind.REJECTED_ADDRESS);
         }
         boolean full = bucket.isFull(config.k());
-        // A full bucket that splits is not where the contact lands: the limit counts the half it
-        // falls in, which may hold none of its subnet.
-        if ((!full || !canSplit(bucket)) && violatesSubnetLimit(bucket, contact)) {
-          return Insertion.of(Kind.REJECTED_SUBNET);
+        // A full bucket that splits is not where the contact lands: the limits count the half it
+        // falls in, which may hold none of its subnet, nor its address.
+        if (!full || !canSplit(bucket)) {
+          int holder = bucket.members().indexOfOtherAt(contact.address(), contact.id());
+          int waiting =
+              holder >= 0
+                  ? -1
+                  : bucket.replacements().indexOfOtherAt(contact.address(), contact.id());
+          if (holder >= 0 || waiting >= 0) {
+            if (!proven) {
+              // Another id holds the address here: a peer making up ids at one address (one that
+              // never answers) would take every free place and every replacement, and each answer
+              // naming them would cost a timeout. The holder is neither refreshed nor failed.
+              return Insertion.of(Kind.REJECTED_ADDRESS_TAKEN);
+            }
+            // The address answered as this id: the holder is not there (a restart with a new id).
+            // Dropped without a promotion, so the contact takes its place.
+            publish(
+                current,
+                index,
+                holder >= 0
+                    ? bucket.minus(holder)
+                    : bucket.withReplacements(bucket.replacements().minus(waiting)));
+            continue;
+          }
+          if (violatesSubnetLimit(bucket, contact)) {
+            return Insertion.of(Kind.REJECTED_SUBNET);
+          }
         }
         if (!full) {
           Bucket updated = bucket.plus(new Entry(contact, now, 0, successEpoch, false));
@@ -214,7 +259,7 @@ public final class RoutingTable {
       // contact left its bucket while the ping was out (failures) and the bucket filled up again,
       // it comes back as a newcomer; asking for a ping of the new oldest here marked that contact
       // as being pinged with no ping ever sent, and its bucket probed nobody from then on.
-      seen(contact, false);
+      seen(contact, false, true);
       return Removal.NONE;
     }
     synchronized (lock) {

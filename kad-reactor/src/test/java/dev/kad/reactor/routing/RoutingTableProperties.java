@@ -67,12 +67,18 @@ class RoutingTableProperties {
     List<Contact> pool = new ArrayList<>();
     for (int i = 0; i < 60; i++) {
       pool.add(
-          new Contact(self.randomInBucket(150 + rng.nextInt(10), rng), new Address("h" + i, 1)));
+          // Some ids share an address: one node restarted with new ids, or made-up ones.
+          new Contact(
+              self.randomInBucket(150 + rng.nextInt(10), rng),
+              new Address("h" + (i < 40 ? i : rng.nextInt(40)), 1)));
     }
     for (int i = 0; i < events; i++) {
       Contact c = pool.get(rng.nextInt(pool.size()));
       switch (rng.nextInt(4)) {
-        case 0, 1 -> table.seen(c).toPing().ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
+        case 0, 1 ->
+            (rng.nextBoolean() ? table.seen(c) : table.answered(c))
+                .toPing()
+                .ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
         case 2 -> table.failed(c);
         default -> clock.advance(java.time.Duration.ofSeconds(rng.nextInt(120)));
       }
@@ -95,16 +101,24 @@ class RoutingTableProperties {
       for (Contact c : bucket.replacements()) {
         assertThat(bucket.contacts()).doesNotContain(c);
       }
+      Set<Address> addresses = new HashSet<>();
+      for (Contact c : bucket.contacts()) {
+        assertThat(addresses.add(c.address())).as("one id at %s in its bucket", c).isTrue();
+      }
+      for (Contact c : bucket.replacements()) {
+        assertThat(addresses.add(c.address())).as("one id at %s in its bucket", c).isTrue();
+      }
     }
     assertThat(table.size()).isEqualTo(seen.size());
   }
 
   /**
    * The table against a plain model of its javadoc and DESIGN.md's routing-table rules, step by
-   * step: random contacts heard from (some at a second address, some undialable, this node itself),
-   * pings asked for and answered, lost or never sent, failures, removals, touches and a clock
-   * moving on. Every step compares what each call returns, every bucket's contacts and replacements
-   * in order, last-seen times, closest() and the refresh targets.
+   * step: random contacts heard from or answering (some at a second address, some new ids at
+   * another's address, some undialable, this node itself), pings asked for and answered, lost or
+   * never sent, failures, removals, touches and a clock moving on. Every step compares what each
+   * call returns, every bucket's contacts and replacements in order, last-seen times, closest() and
+   * the refresh targets.
    */
   @Property(tries = 120)
   void behavesLikeAModelOfBucketsReplacementsPingsAndFailures(
@@ -142,8 +156,11 @@ class RoutingTableProperties {
       int op = pick(weights, rng);
       if (op == 0) {
         Contact c = pool.any(rng);
-        Insertion got = table.seen(c);
-        assertThat(got).as("seen(%s)", c).isEqualTo(model.seen(c, true));
+        boolean answered = rng.nextInt(3) == 0;
+        Insertion got = answered ? table.answered(c) : table.seen(c);
+        assertThat(got)
+            .as("%s(%s)", answered ? "answered" : "seen", c)
+            .isEqualTo(model.seen(c, true, answered));
         got.toPing().ifPresent(pings::add);
       } else if (op == 1) {
         if (!pings.isEmpty()) {
@@ -230,6 +247,11 @@ class RoutingTableProperties {
         contacts.add(new Contact(id, address(i, subnets, rng)));
         if (rng.nextInt(5) == 0) {
           contacts.add(new Contact(id, address(1000 + i, subnets, rng)));
+        }
+        // Another id at an address of the pool: a node restarted with a new id, or made up.
+        if (i > 0 && rng.nextInt(4) == 0) {
+          Address taken = contacts.get(rng.nextInt(contacts.size())).address();
+          contacts.add(new Contact(self.randomInBucket(index(rng), rng), taken));
         }
       }
       contacts.add(new Contact(self, new Address("10.0.0.250", 4000)));
@@ -337,7 +359,7 @@ class RoutingTableProperties {
       return found;
     }
 
-    Insertion seen(Contact c, boolean mayPing) {
+    Insertion seen(Contact c, boolean mayPing, boolean proven) {
       if (c.id().equals(self)) {
         return new Insertion(Kind.SELF, Optional.empty());
       }
@@ -377,9 +399,38 @@ class RoutingTableProperties {
                 && b.depth < self.bits()
                 && (b.covers(self)
                     || config.relaxedSplit() && b.depth % RoutingTable.SPLIT_BASE != 0);
-        // The subnet limit counts the bucket the contact lands in, after any split.
-        if (!splits && overSubnetLimit(b, c)) {
-          return new Insertion(Kind.REJECTED_SUBNET, Optional.empty());
+        // The limits count the bucket the contact lands in, after any split.
+        if (!splits) {
+          // One id per address in a bucket's contacts and replacements together; an answer at the
+          // address (proven) takes it over from the id held there.
+          int holder = -1;
+          for (int i = 0; i < b.entries.size(); i++) {
+            Contact h = b.entries.get(i).contact;
+            if (h.address().equals(c.address()) && !h.id().equals(c.id())) {
+              holder = i;
+            }
+          }
+          int waiting = -1;
+          for (int i = 0; i < b.replacements.size(); i++) {
+            Contact h = b.replacements.get(i);
+            if (h.address().equals(c.address()) && !h.id().equals(c.id())) {
+              waiting = i;
+            }
+          }
+          if (holder >= 0 || waiting >= 0) {
+            if (!proven) {
+              return new Insertion(Kind.REJECTED_ADDRESS_TAKEN, Optional.empty());
+            }
+            if (holder >= 0) {
+              b.entries.remove(holder);
+            } else {
+              b.replacements.remove(waiting);
+            }
+            continue;
+          }
+          if (overSubnetLimit(b, c)) {
+            return new Insertion(Kind.REJECTED_SUBNET, Optional.empty());
+          }
         }
         if (b.entries.size() < config.k()) {
           b.entries.add(new MEntry(c, now, epoch));
@@ -428,7 +479,7 @@ class RoutingTableProperties {
 
     Removal pingResult(Contact c, boolean answered) {
       if (answered) {
-        seen(c, false);
+        seen(c, false, true);
         return new Removal(false, Optional.empty());
       }
       MBucket b = bucketOf(c.id());

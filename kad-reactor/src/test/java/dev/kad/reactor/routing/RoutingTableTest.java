@@ -518,6 +518,178 @@ class RoutingTableTest {
     assertThat(table.snapshot().size()).isEqualTo(2);
   }
 
+  @Test
+  void manyIdsClaimingOneAddressTakeOneSlotOfItsBucketAndAskForNoPing() {
+    // The attack: pings from made-up ids, all claiming one address that never answers. Each took
+    // a free slot or a replacement place, every answer handed them out, and each cost a timeout.
+    RoutingTable table = table(k(4));
+    Address claimed = new Address("10.66.0.1", 4000);
+    for (int i = 0; i < 3; i++) {
+      table.seen(contactInBucket(159));
+    }
+    Contact first = new Contact(self.randomInBucket(159, rng), claimed);
+    assertThat(table.seen(first).kind()).isEqualTo(Kind.ADDED);
+    for (int i = 0; i < 200; i++) {
+      Insertion got = table.seen(new Contact(self.randomInBucket(159, rng), claimed));
+      assertThat(got.kind()).isEqualTo(Kind.REJECTED_ADDRESS_TAKEN);
+      assertThat(got.toPing()).isEmpty();
+    }
+    Bucket bucket = bucketOf(table, first);
+    assertThat(bucket.contacts()).hasSize(4).containsOnlyOnce(first);
+    assertThat(bucket.replacements()).isEmpty();
+    // The holder is untouched: still heard from as itself, still failing as itself.
+    assertThat(table.seen(first).kind()).isEqualTo(Kind.REFRESHED);
+  }
+
+  @Test
+  void anAddressWaitingInTheReplacementCacheIsTakenThereToo() {
+    RoutingTable table = table(k(2));
+    Contact a = contactInBucket(159);
+    Contact b = contactInBucket(159);
+    table.seen(a);
+    table.seen(b);
+    Address claimed = new Address("10.66.0.1", 4000);
+    Contact waiting = new Contact(self.randomInBucket(159, rng), claimed);
+    assertThat(table.seen(waiting).kind()).isEqualTo(Kind.CACHED);
+    for (int i = 0; i < 10; i++) {
+      assertThat(table.seen(new Contact(self.randomInBucket(159, rng), claimed)).kind())
+          .isEqualTo(Kind.REJECTED_ADDRESS_TAKEN);
+    }
+    assertThat(bucketOf(table, a).replacements()).containsExactly(waiting);
+    // The waiting id itself is seen again as before.
+    assertThat(table.seen(waiting).kind()).isEqualTo(Kind.CACHED);
+    // Once it fails there, the address is free for another id.
+    table.failed(waiting);
+    Contact next = new Contact(self.randomInBucket(159, rng), claimed);
+    assertThat(table.seen(next).kind()).isEqualTo(Kind.CACHED);
+    assertThat(bucketOf(table, a).replacements()).containsExactly(next);
+  }
+
+  @Test
+  void idsAtOneAddressInRandomBucketsHoldAtMostOneEntryPerBucket() {
+    RoutingTable table = table(k(4));
+    for (int i = 0; i < 300; i++) {
+      table.seen(contactInBucket(159 - Math.min(Integer.numberOfTrailingZeros(rng.nextInt()), 20)));
+    }
+    Address claimed = new Address("10.66.0.1", 4000);
+    for (int i = 0; i < 2000; i++) {
+      table.seen(new Contact(self.randomInBucket(159 - rng.nextInt(24), rng), claimed));
+    }
+    assertThat(table.bucketCount()).isGreaterThan(5);
+    int held = 0;
+    for (Bucket b : table.snapshot().buckets()) {
+      long here =
+          java.util.stream.Stream.concat(b.contacts().stream(), b.replacements().stream())
+              .filter(c -> c.address().equals(claimed))
+              .count();
+      assertThat(here).as("entries at the claimed address in %s", b).isLessThanOrEqualTo(1);
+      held += (int) here;
+    }
+    assertThat(held).isPositive().isLessThanOrEqualTo(table.bucketCount());
+  }
+
+  @Test
+  void anotherIdAtATakenAddressInAnotherBucketIsAdded() {
+    // Several nodes may share a host, not a host and port; one node's address in one bucket says
+    // nothing of another bucket's ids.
+    RoutingTable table = table(k(2));
+    Address shared = new Address("10.66.0.1", 4000);
+    Contact far = new Contact(self.randomInBucket(159, rng), shared);
+    Contact near = new Contact(self.randomInBucket(150, rng), shared);
+    table.seen(contactInBucket(159));
+    table.seen(far);
+    assertThat(table.seen(near).kind()).isEqualTo(Kind.ADDED);
+    assertThat(bucketOf(table, far)).isNotEqualTo(bucketOf(table, near));
+    // Another port of the same host is another address.
+    Contact otherPort = new Contact(self.randomInBucket(159, rng), new Address("10.66.0.1", 4001));
+    assertThat(table.seen(otherPort).kind()).isNotEqualTo(Kind.REJECTED_ADDRESS_TAKEN);
+  }
+
+  @Test
+  void aSplitAdmitsAnIdWhoseAddressIsHeldOnlyInTheOtherHalf() {
+    // As the subnet limit, the rule counts the bucket the contact lands in, after any split.
+    RoutingTable table = table(k(2));
+    Address shared = new Address("10.66.0.1", 4000);
+    Contact far = new Contact(self.randomInBucket(159, rng), shared);
+    table.seen(far);
+    table.seen(contactInBucket(150));
+    // The one bucket is full and holds this node's id: it splits, and the new id lands in the
+    // near half, which holds no contact at the address.
+    Contact near = new Contact(self.randomInBucket(150, rng), shared);
+    assertThat(table.seen(near).kind()).isEqualTo(Kind.ADDED);
+    assertThat(table.bucketCount()).isGreaterThan(1);
+  }
+
+  @Test
+  void aNewIdAnsweringAtAnAddressTakesItOverFromTheIdHeldThere() {
+    // A node restarted at its address with a new id: asked as the old id, the address answered
+    // as the new one, which is proven there; the old one is not there any more.
+    RoutingTable table = table(k(2));
+    Address address = new Address("10.66.0.1", 4000);
+    Contact old = new Contact(self.randomInBucket(159, rng), address);
+    Contact other = contactInBucket(159);
+    table.seen(old);
+    table.seen(other);
+    Contact waiting = contactInBucket(159);
+    table.seen(waiting);
+    Contact restarted = new Contact(self.randomInBucket(159, rng), address);
+    // Its own requests claim the address; they do not prove it.
+    assertThat(table.seen(restarted).kind()).isEqualTo(Kind.REJECTED_ADDRESS_TAKEN);
+    assertThat(table.answered(restarted).kind()).isEqualTo(Kind.ADDED);
+    Bucket bucket = bucketOf(table, restarted);
+    assertThat(bucket.contacts()).containsExactly(other, restarted);
+    // It took the old one's place, not the waiting replacement's.
+    assertThat(bucket.replacements()).containsExactly(waiting);
+    assertThat(table.contains(old.id())).isFalse();
+    assertThat(table.answered(restarted).kind()).isEqualTo(Kind.REFRESHED);
+  }
+
+  @Test
+  void aNewIdAtATakenAddressIsAddedOnceTheIdHeldThereFailedOut() {
+    // A node restarted with a new id and never asked under its old one: its own requests bring
+    // it in once the old id has failed maxFailures times and left.
+    RoutingTable table = table(KadConfig.builder().k(4).maxFailures(2).build());
+    Address address = new Address("10.66.0.1", 4000);
+    Contact old = new Contact(self.randomInBucket(159, rng), address);
+    Contact other = contactInBucket(159);
+    table.seen(old);
+    table.seen(other);
+    Contact restarted = new Contact(self.randomInBucket(159, rng), address);
+    assertThat(table.seen(restarted).kind()).isEqualTo(Kind.REJECTED_ADDRESS_TAKEN);
+    assertThat(table.failed(old).removed()).isFalse();
+    table.seen(other);
+    assertThat(table.failed(old).removed()).isTrue();
+    assertThat(table.seen(restarted).kind()).isEqualTo(Kind.ADDED);
+    assertThat(bucketOf(table, other).contacts()).containsExactly(other, restarted);
+  }
+
+  @Test
+  void aNewIdAnsweringAtAnAddressWaitingInTheCacheTakesItsPlaceThere() {
+    RoutingTable table = table(k(1));
+    Contact member = contactInBucket(159);
+    table.seen(member);
+    Address address = new Address("10.66.0.1", 4000);
+    Contact old = new Contact(self.randomInBucket(159, rng), address);
+    assertThat(table.seen(old).kind()).isEqualTo(Kind.CACHED);
+    Contact restarted = new Contact(self.randomInBucket(159, rng), address);
+    assertThat(table.answered(restarted).kind()).isEqualTo(Kind.CACHED);
+    assertThat(bucketOf(table, member).replacements()).containsExactly(restarted);
+  }
+
+  @Test
+  void anAnswerFromAKnownIdAtAnotherIdsAddressKeepsTheFirstAddressOfEach() {
+    // The id keeps its first address (OTHER_ADDRESS) even when an answer proves the new one: the
+    // id's own failures move it, and the holder of the address is left alone.
+    RoutingTable table = table(k(4));
+    Contact a = contactInBucket(159);
+    Contact b = contactInBucket(159);
+    table.seen(a);
+    table.seen(b);
+    assertThat(table.answered(new Contact(a.id(), b.address())).kind())
+        .isEqualTo(Kind.OTHER_ADDRESS);
+    assertThat(bucketOf(table, a).contacts()).containsExactly(a, b);
+  }
+
   private static Bucket bucketOf(RoutingTable table, Contact member) {
     return table.snapshot().buckets().stream()
         .filter(b -> b.contacts().contains(member))
