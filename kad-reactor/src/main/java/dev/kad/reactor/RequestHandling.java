@@ -196,8 +196,8 @@ final class RequestHandling implements RequestHandler {
       full.set(false);
     } else if (full.compareAndSet(false, true)) {
       log.warn(
-          "node={} store is full ({} of maxStoredBytes {}): it refuses new values until some"
-              + " expire; said again only after it had room",
+          "node={} store is full ({} of maxStoredBytes {}): it refuses values of up to"
+              + " maxValueBytes until some expire; said again only after it had room",
           table.self().toShortHex(),
           bytes,
           config.maxStoredBytes());

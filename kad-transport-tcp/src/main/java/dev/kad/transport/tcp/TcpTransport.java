@@ -1025,7 +1025,13 @@ public final class TcpTransport implements Transport {
    * Otherwise gives the claim up and picks again, and once out of picks refuses the newcomer.
    */
   private void evict(PeerConnection victim, PeerConnection newcomer, int attemptsLeft) {
-    if (victim.takesRequests() && !victim.busy() && victim.retire()) {
+    if (!victim.takesRequests()) {
+      // Closing on its own meanwhile (idle, or its peer hung up): that makes the room, and picking
+      // another would close a second connection for one newcomer.
+      victim.releaseEviction();
+      return;
+    }
+    if (!victim.busy() && victim.retire()) {
       metrics.evictedInbound.increment();
       metrics.warn(
           TransportMetrics.Warning.EVICTED_INBOUND,

@@ -613,11 +613,12 @@ public record TcpTransportOptions(
      * global IPv6 address, one in the same /64 (a desktop dials from a temporary privacy address
      * and advertises its stable one), or a host name one of whose addresses does; a peer on this
      * host (loopback, or the address the connection reached, as {@link
-     * #perIpLimitForLocalPeers(boolean)} tells) may claim any other local address. This holds on
-     * connections this node dialed too: what a peer claims is what it writes, and there the remote
-     * IP is the one this node dialed. Any other claim is answered at once with {@code
-     * Failure(INVALID)} naming both addresses, without reaching the node's handler ({@code
-     * spoofedSenders} in {@link TcpTransport#stats()}, one WARN line per connection).
+     * #perIpLimitForLocalPeers(boolean)} tells) may claim a loopback address or the address the
+     * connection reached, not the host's other interfaces. This holds on connections this node
+     * dialed too: what a peer claims is what it writes, and there the remote IP is the one this
+     * node dialed. Any other claim is answered at once with {@code Failure(INVALID)} naming both
+     * addresses, without reaching the node's handler ({@code spoofedSenders} in {@link
+     * TcpTransport#stats()}, one WARN line per connection).
      *
      * <p>A host name is looked up off the event loops, on {@code boundedElastic}, and a request
      * waits for it at most {@code connectTimeout} (a name not resolved by then fails; the look-up

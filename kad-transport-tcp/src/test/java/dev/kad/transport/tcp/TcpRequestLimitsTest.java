@@ -419,7 +419,9 @@ class TcpRequestLimitsTest {
     Map<String, Sinks.One<List<InetAddress>>> answers = new ConcurrentHashMap<>();
     Function<String, Sinks.One<List<InetAddress>>> answer =
         host -> answers.computeIfAbsent(host, h -> Sinks.one());
-    TcpTransport server = checking(host -> answer.apply(host).asMono(), Duration.ofMillis(200));
+    // connectTimeout bounds each wait for a look-up; long enough that a look-up answered at once
+    // is never late on a loaded host, short enough that the slow ones end soon
+    TcpTransport server = checking(host -> answer.apply(host).asMono(), Duration.ofSeconds(2));
     int max = TcpTransport.MAX_LOOKUPS_IN_FLIGHT;
     // look-ups that never answer, one connection each: reconnecting does not get around the bound
     for (int i = 1; i <= max; i++) {
