@@ -21,9 +21,11 @@ import reactor.core.scheduler.Schedulers;
  * the application share, until the system's resolver answers or gives up, whoever stops waiting for
  * it; and peers choose the names. So a look-up, once started, runs to its end whatever its waiters
  * do, and counts against {@code maxInFlight} until then: a peer claiming names whose name server
- * never answers takes at most that many threads, however often it reconnects. When none is free a
- * host that is not known is not looked up ({@link #addresses} is empty), and nothing is kept of the
- * refusal. A failed look-up is kept as no addresses, for the same {@code ttl}.
+ * never answers takes at most that many threads, however often it reconnects. A source (the per-IP
+ * bounds' key) runs at most one look-up at a time, so one peer cannot hold every slot and lock out
+ * honest peers that claim names. When none is free, or the source's is taken, a host that is not
+ * known is not looked up ({@link #addresses} is empty), and nothing is kept of the refusal. A
+ * failed look-up is kept as no addresses, for the same {@code ttl}.
  *
  * <p>Time is {@code nanoClock}, {@link System#nanoTime()} in the transport, as {@link
  * RequestRates}'s.
@@ -36,6 +38,12 @@ final class HostLookups {
   private final long ttlNanos;
   private final LongSupplier nanoClock;
   private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+
+  /** Look-ups in flight per source; a source without one has no entry. */
+  private final ConcurrentHashMap<String, Integer> bySource = new ConcurrentHashMap<>();
+
+  /** Look-ups one source may run at once. */
+  static final int PER_SOURCE = 1;
 
   /** Completes on {@link #dispose()}: look-ups still running are cancelled. */
   private final Sinks.Empty<Void> disposed = Sinks.empty();
@@ -75,6 +83,17 @@ final class HostLookups {
    * emits the empty list when the look-up failed; it never errors.
    */
   Optional<Mono<List<InetAddress>>> addresses(String host) {
+    return addresses(host, null);
+  }
+
+  /**
+   * As {@link #addresses(String)}, for a request from {@code source}, which may start a new look-up
+   * only while it has fewer than {@link #PER_SOURCE} in flight.
+   *
+   * @param source the requester's source, as the per-IP bounds key it, or null for a peer they do
+   *     not count (one on this host)
+   */
+  Optional<Mono<List<InetAddress>>> addresses(String host, String source) {
     long now = nanoClock.getAsLong();
     Entry[] started = new Entry[1];
     Entry entry =
@@ -84,7 +103,13 @@ final class HostLookups {
               if (old != null && old.fresh(now)) {
                 return old;
               }
+              if (source != null && !takeShare(source)) {
+                return old;
+              }
               if (!inFlight.tryAcquire()) {
+                if (source != null) {
+                  releaseShare(source);
+                }
                 return old;
               }
               started[0] = new Entry();
@@ -95,12 +120,31 @@ final class HostLookups {
     }
     if (started[0] != null) {
       trim(now);
-      start(host, started[0]);
+      start(host, started[0], source);
     }
     return Optional.of(entry.addresses);
   }
 
-  private void start(String host, Entry entry) {
+  private boolean takeShare(String source) {
+    boolean[] taken = new boolean[1];
+    bySource.compute(
+        source,
+        (s, n) -> {
+          int running = n == null ? 0 : n;
+          if (running >= PER_SOURCE) {
+            return n;
+          }
+          taken[0] = true;
+          return running + 1;
+        });
+    return taken[0];
+  }
+
+  private void releaseShare(String source) {
+    bySource.computeIfPresent(source, (s, n) -> n <= 1 ? null : n - 1);
+  }
+
+  private void start(String host, Entry entry, String source) {
     Mono.defer(() -> lookUp.apply(host))
         .subscribeOn(Schedulers.boundedElastic())
         .map(List::copyOf)
@@ -111,6 +155,9 @@ final class HostLookups {
             addresses -> {
               // Free before the waiters hear: one of them may start the next look-up.
               inFlight.release();
+              if (source != null) {
+                releaseShare(source);
+              }
               entry.done(addresses, nanoClock.getAsLong());
             });
   }

@@ -1326,7 +1326,13 @@ public final class TcpTransport implements Transport {
                         + MAX_CLAIMED_HOSTS
                         + " other hosts"));
           }
-          Optional<Mono<List<InetAddress>>> addresses = hostLookups.addresses(claimed.host());
+          Optional<Mono<List<InetAddress>>> addresses =
+              hostLookups.addresses(
+                  claimed.host(),
+                  inboundSource(
+                      channel.remoteAddress(),
+                      channel.localAddress(),
+                      options.perIpLimitForLocalPeers()));
           if (addresses.isEmpty()) {
             return Mono.just(noLookUp(connection, claimed));
           }
@@ -1371,8 +1377,10 @@ public final class TcpTransport implements Transport {
                   + claimed.host()
                   + ": "
                   + MAX_LOOKUPS_IN_FLIGHT
-                  + " host names are being looked up (checkSenderAddress); claim an IP literal or"
-                  + " try later";
+                  + " host names are being looked up, or "
+                  + HostLookups.PER_SOURCE
+                  + " for this peer's address (checkSenderAddress); claim an IP literal or try"
+                  + " later";
           metrics.warn(
               TransportMetrics.Warning.RATE_LIMITED,
               "{}: answering a request from {} with RATE_LIMITED: {}",

@@ -115,6 +115,27 @@ class HostLookupsTest {
   }
 
   @Test
+  void aSourceRunsOneLookUpAtATimeAndOthersStillGetTheirs() throws Exception {
+    HostLookups hosts = lookups(4, 16);
+    hosts.addresses("slow1.test", "192.0.2.1").orElseThrow();
+
+    assertThat(hosts.addresses("slow2.test", "192.0.2.1"))
+        .as("its one look-up is in flight")
+        .isEmpty();
+    assertThat(hosts.addresses("slow1.test", "192.0.2.1"))
+        .as("a look-up in flight is shared")
+        .isPresent();
+    assertThat(hosts.addresses("slow2.test", "192.0.2.2")).as("another source").isPresent();
+    assertThat(hosts.addresses("slow3.test", null)).as("a peer on this host").isPresent();
+    Await.until("three look-ups to start", () -> calls.get() == 3);
+
+    answer("slow1.test").tryEmitValue(List.of(address("slow1.test", 1))).orThrow();
+    Await.until(
+        "the source's look-up to be free",
+        () -> hosts.addresses("slow4.test", "192.0.2.1").isPresent());
+  }
+
+  @Test
   void atMostMaxHostsAreKeptAndLookUpsInFlightAreNeverDropped() throws Exception {
     HostLookups hosts = lookups(2, 3);
     Mono<List<InetAddress>> slow = hosts.addresses("slow.test").orElseThrow();
