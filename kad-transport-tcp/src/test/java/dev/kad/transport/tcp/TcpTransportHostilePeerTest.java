@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
@@ -722,35 +723,26 @@ class TcpTransportHostilePeerTest {
       throws IOException {
     TcpTransport client = server();
     ServerSocket web = listener();
-    Mono<Response> ping =
-        client.send(
-            new Address("127.0.0.1", web.getLocalPort()),
-            new Request.Ping(Messages.contact(1, client.localAddress())));
-    StepVerifier.create(ping)
-        .then(
-            () -> {
-              try {
-                Socket s = accept(web);
-                s.getOutputStream().write(json("HTTP/1.1 400 Bad Request\r\n\r\n"));
-                s.getOutputStream().flush();
-                assertClosedByServer(s);
-              } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            })
-        .expectErrorSatisfies(
-            e ->
-                assertThat(e)
-                    .isInstanceOf(dev.kad.api.UnreachableContactException.class)
-                    .isNotInstanceOf(dev.kad.api.IncompatiblePeerException.class)
-                    .hasMessage(
-                        "connection to 127.0.0.1:"
-                            + web.getLocalPort()
-                            + " closed: bad preface: not a kad peer: preface 48 54 54 50 2f"
-                            + " instead of 'KAD' v2 JSON")
-                    // not a kad node: maybe a proxy starting before its node
-                    .matches(u -> ((dev.kad.api.KadException) u).isTransient()))
-        .verify(BOUND);
+
+    Throwable failure =
+        pingFailure(
+            client,
+            web,
+            s -> {
+              s.getOutputStream().write(json("HTTP/1.1 400 Bad Request\r\n\r\n"));
+              s.getOutputStream().flush();
+            });
+
+    assertThat(failure)
+        .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+        .isNotInstanceOf(dev.kad.api.IncompatiblePeerException.class)
+        .hasMessage(
+            "connection to 127.0.0.1:"
+                + web.getLocalPort()
+                + " closed: bad preface: not a kad peer: preface 48 54 54 50 2f"
+                + " instead of 'KAD' v2 JSON")
+        // not a kad node: maybe a proxy starting before its node
+        .matches(u -> ((dev.kad.api.KadException) u).isTransient());
     assertCounted(client, "the bad preface", TcpTransportStats::badPrefaces);
   }
 
@@ -759,28 +751,15 @@ class TcpTransportHostilePeerTest {
     TcpTransport client =
         started(new EchoHandler(1), b -> b.connectTimeout(Duration.ofMillis(300)));
     ServerSocket silent = listener();
-    Mono<Response> ping =
-        client.send(
-            new Address("127.0.0.1", silent.getLocalPort()),
-            new Request.Ping(Messages.contact(1, client.localAddress())));
-    StepVerifier.create(ping)
-        .then(
-            () -> {
-              try {
-                assertClosedByServer(accept(silent)); // accepts, and never writes a byte
-              } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-            })
-        .expectErrorSatisfies(
-            e ->
-                assertThat(e)
-                    .isInstanceOf(dev.kad.api.UnreachableContactException.class)
-                    .hasMessage(
-                        "connection to 127.0.0.1:"
-                            + silent.getLocalPort()
-                            + " closed: bad preface: no preface within 300 ms"))
-        .verify(BOUND);
+
+    Throwable failure = pingFailure(client, silent, s -> {}); // accepts, and never writes a byte
+
+    assertThat(failure)
+        .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+        .hasMessage(
+            "connection to 127.0.0.1:"
+                + silent.getLocalPort()
+                + " closed: bad preface: no preface within 300 ms");
   }
 
   @Test
@@ -797,34 +776,57 @@ class TcpTransportHostilePeerTest {
   void aDialerToldAnotherFormatByTheAcceptorSaysSoNotThatTheConnectionClosed() throws IOException {
     TcpTransport client = server();
     ServerSocket cbor = listener();
+
+    Throwable failure =
+        pingFailure(
+            client,
+            cbor,
+            s -> {
+              s.getInputStream().readNBytes(PREFACE.length);
+              s.getOutputStream().write(preface(2, 1));
+              s.getOutputStream().flush();
+            });
+
+    assertThat(failure)
+        .isInstanceOf(dev.kad.api.IncompatiblePeerException.class)
+        .hasMessage(
+            "peer at 127.0.0.1:"
+                + cbor.getLocalPort()
+                + " speaks kad protocol v2 with format CBOR but this node speaks v2"
+                + " with JSON")
+        .matches(u -> !((dev.kad.api.KadException) u).isTransient());
+    assertCounted(client, "the bad preface", TcpTransportStats::badPrefaces);
+  }
+
+  /** What a raw peer does with the connection it accepted; the server closes it after. */
+  @FunctionalInterface
+  private interface RawPeerAction {
+    void on(Socket accepted) throws IOException;
+  }
+
+  /**
+   * What a ping from {@code client} to {@code listener} fails with, the raw peer there doing {@code
+   * peer} with the connection it accepted and then waiting for the client to close it.
+   */
+  private Throwable pingFailure(TcpTransport client, ServerSocket listener, RawPeerAction peer) {
     Mono<Response> ping =
         client.send(
-            new Address("127.0.0.1", cbor.getLocalPort()),
+            new Address("127.0.0.1", listener.getLocalPort()),
             new Request.Ping(Messages.contact(1, client.localAddress())));
+    AtomicReference<Throwable> failure = new AtomicReference<>();
     StepVerifier.create(ping)
         .then(
             () -> {
               try {
-                Socket s = accept(cbor);
-                s.getInputStream().readNBytes(PREFACE.length);
-                s.getOutputStream().write(preface(2, 1));
-                s.getOutputStream().flush();
+                Socket s = accept(listener);
+                peer.on(s);
                 assertClosedByServer(s);
               } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
               }
             })
-        .expectErrorSatisfies(
-            e ->
-                assertThat(e)
-                    .isInstanceOf(dev.kad.api.IncompatiblePeerException.class)
-                    .hasMessage(
-                        "peer at 127.0.0.1:"
-                            + cbor.getLocalPort()
-                            + " speaks kad protocol v2 with format CBOR but this node speaks v2"
-                            + " with JSON")
-                    .matches(u -> !((dev.kad.api.KadException) u).isTransient()))
+        .expectErrorSatisfies(failure::set)
         .verify(BOUND);
-    assertCounted(client, "the bad preface", TcpTransportStats::badPrefaces);
+    return failure.get();
   }
 }
