@@ -42,7 +42,7 @@ final class SilenceMonitor {
   static final Duration MIN_THRESHOLD = Duration.ofSeconds(2);
 
   /** What the monitor reports. */
-  sealed interface Transition permits CutOff, Reconnected {}
+  sealed interface Transition permits CutOff, StillCutOff, Reconnected {}
 
   /**
    * No node has answered for at least the threshold; the monitor is joining again.
@@ -57,6 +57,17 @@ final class SilenceMonitor {
    * @param contacts the contacts in the routing table now
    */
   record Reconnected(int contacts) implements Transition {}
+
+  /**
+   * Still no node has answered since the {@link CutOff}: said every {@link #reminderPeriod} while
+   * the monitor keeps joining again, so a long outage does not look like a hung command.
+   *
+   * @param silence how long no node has answered
+   */
+  record StillCutOff(Duration silence) implements Transition {}
+
+  /** The shortest time between two {@link StillCutOff}s. */
+  static final Duration MIN_REMINDER = Duration.ofMinutes(1);
 
   private final KadNode node;
   private final List<Address> seeds;
@@ -97,10 +108,10 @@ final class SilenceMonitor {
 
   /**
    * Subscribing starts the checks; a {@link CutOff} is emitted when the node falls silent and a
-   * {@link Reconnected} when it hears again, alternately, each transition once. Never completes;
-   * errors only with {@link NodeClosedException}, or with a {@link CliException} when every seed
-   * failed a rejoin in a way no retry changes. Cancelling stops the checks and any probe or
-   * bootstrap in flight.
+   * {@link Reconnected} when it hears again, alternately, each transition once, with a {@link
+   * StillCutOff} every {@link #reminderPeriod} between the two. Never completes; errors only with
+   * {@link NodeClosedException}, or with a {@link CliException} when every seed failed a rejoin in
+   * a way no retry changes. Cancelling stops the checks and any probe or bootstrap in flight.
    */
   Flux<Transition> transitions() {
     return Flux.defer(
@@ -117,9 +128,16 @@ final class SilenceMonitor {
   private Flux<Transition> check(Instant since, Duration tick) {
     Duration silence = silence(since);
     if (silence.compareTo(threshold) >= 0) {
+      Duration every = reminderPeriod();
+      Flux<Transition> reminders =
+          Flux.interval(every, every, scheduler).map(i -> new StillCutOff(silence(since)));
       return Flux.concat(
           Mono.just(new CutOff(silence)),
-          rejoin(since, tick).then(Mono.fromSupplier(() -> new Reconnected(contacts()))));
+          rejoin(since, tick)
+              .then(Mono.<Transition>fromSupplier(() -> new Reconnected(contacts())))
+              .flux()
+              .mergeWith(reminders)
+              .takeUntil(Reconnected.class::isInstance));
     }
     if (silence.compareTo(threshold.dividedBy(2)) >= 0) {
       return probe(tick).thenMany(Flux.empty());
@@ -153,6 +171,11 @@ final class SilenceMonitor {
         .then()
         .timeout(bound, scheduler)
         .onErrorResume(e -> !(e instanceof NodeClosedException), e -> Mono.empty());
+  }
+
+  /** The threshold, but at least {@link #MIN_REMINDER}: a short threshold is not a chatty one. */
+  Duration reminderPeriod() {
+    return threshold.compareTo(MIN_REMINDER) > 0 ? threshold : MIN_REMINDER;
   }
 
   private Duration silence(Instant since) {

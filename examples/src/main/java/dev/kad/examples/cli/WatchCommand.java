@@ -5,6 +5,7 @@ import dev.kad.api.Key;
 import dev.kad.api.Value;
 import dev.kad.examples.cli.SilenceMonitor.CutOff;
 import dev.kad.examples.cli.SilenceMonitor.Reconnected;
+import dev.kad.examples.cli.SilenceMonitor.StillCutOff;
 import dev.kad.examples.cli.SilenceMonitor.Transition;
 import java.io.PrintWriter;
 import java.time.Clock;
@@ -148,6 +149,13 @@ final class WatchCommand extends ClientCommand {
               + key
               + "', joining again through "
               + RunningNode.names(bootstrap);
+    } else if (t instanceof StillCutOff still) {
+      line =
+          "still no node has answered, for "
+              + Await.human(still.silence())
+              + "; still joining again through "
+              + RunningNode.names(bootstrap)
+              + " and the nodes it knew";
     } else {
       int n = ((Reconnected) t).contacts();
       line =

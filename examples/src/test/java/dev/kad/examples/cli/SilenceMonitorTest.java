@@ -7,6 +7,7 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.examples.cli.SilenceMonitor.CutOff;
 import dev.kad.examples.cli.SilenceMonitor.Reconnected;
+import dev.kad.examples.cli.SilenceMonitor.StillCutOff;
 import dev.kad.examples.cli.SilenceMonitor.Transition;
 import dev.kad.reactor.KadNodes;
 import dev.kad.reactor.SchedulerClock;
@@ -82,16 +83,22 @@ class SilenceMonitorTest {
     vts.advanceTimeBy(THRESHOLD.plus(THRESHOLD.dividedBy(2)));
     assertThat(seen).singleElement().isInstanceOf(CutOff.class);
     assertThat(((CutOff) seen.get(0)).silence()).isGreaterThanOrEqualTo(THRESHOLD);
-    // Still cut off, still trying: said once.
+    // Still cut off, still trying: reminded once a minute (the threshold, at least a minute).
     vts.advanceTimeBy(Duration.ofMinutes(5));
-    assertThat(seen).hasSize(1);
+    assertThat(seen).hasSize(6);
+    assertThat(seen.subList(1, 6))
+        .allSatisfy(t -> assertThat(t).isInstanceOf(StillCutOff.class))
+        .extracting(t -> ((StillCutOff) t).silence())
+        .isSorted()
+        .allSatisfy(s -> assertThat(s).isGreaterThan(Duration.ofMinutes(1)));
 
     network.revive(seedAddress);
     vts.advanceTimeBy(Backoff.MAX_DELAY.multipliedBy(2));
-    assertThat(seen).hasSize(2);
-    assertThat(seen.get(1)).isEqualTo(new Reconnected(1));
+    assertThat(seen.get(seen.size() - 1)).isEqualTo(new Reconnected(1));
+    int reconnectedAt = seen.size();
+    // Reminders end with the reconnection, and nothing more is said while nodes answer.
     vts.advanceTimeBy(Duration.ofMinutes(5));
-    assertThat(seen).hasSize(2);
+    assertThat(seen).hasSize(reconnectedAt);
   }
 
   @Test
