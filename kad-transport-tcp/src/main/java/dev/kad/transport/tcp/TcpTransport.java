@@ -881,9 +881,7 @@ public final class TcpTransport implements Transport {
     if (inbound) {
       metrics.accepted.increment();
       overTotal = metrics.openInbound.incrementAndGet() > options.maxInboundConnections();
-      String source =
-          inboundSource(
-              channel.remoteAddress(), channel.localAddress(), options.perIpLimitForLocalPeers());
+      String source = sourceOf(channel);
       if (source != null) {
         int fromSource = inboundPerSource.merge(source, 1, Integer::sum);
         channel
@@ -1077,6 +1075,15 @@ public final class TcpTransport implements Transport {
    *
    * @return the source, or {@code null} when the peer is not counted
    */
+  /**
+   * The source {@code channel}'s peer counts as for every per-source bound (connections, request
+   * rate, host-name look-ups), or null for a peer on this host that they exempt.
+   */
+  private String sourceOf(Channel channel) {
+    return inboundSource(
+        channel.remoteAddress(), channel.localAddress(), options.perIpLimitForLocalPeers());
+  }
+
   static String inboundSource(SocketAddress remote, SocketAddress local, boolean limitLocal) {
     if (!(remote instanceof InetSocketAddress r) || r.getAddress() == null) {
       return null;
@@ -1252,11 +1259,7 @@ public final class TcpTransport implements Transport {
           }
           if (!connection.rateKnown()) {
             Channel channel = connection.channel();
-            String source =
-                inboundSource(
-                    channel.remoteAddress(),
-                    channel.localAddress(),
-                    options.perIpLimitForLocalPeers());
+            String source = sourceOf(channel);
             RequestRates.Bucket bucket = source == null ? null : rates.opened(source);
             connection.rate(bucket);
             if (bucket != null) {
@@ -1327,12 +1330,7 @@ public final class TcpTransport implements Transport {
                         + " other hosts"));
           }
           Optional<Mono<List<InetAddress>>> addresses =
-              hostLookups.addresses(
-                  claimed.host(),
-                  inboundSource(
-                      channel.remoteAddress(),
-                      channel.localAddress(),
-                      options.perIpLimitForLocalPeers()));
+              hostLookups.addresses(claimed.host(), sourceOf(channel));
           if (addresses.isEmpty()) {
             return Mono.just(noLookUp(connection, claimed));
           }

@@ -125,6 +125,22 @@ class TcpInboundEvictionTest {
         .startsWith("{\"rid\":7,\"msg\":{\"type\":\"valuesFound\"");
   }
 
+  /**
+   * Idle peers opened one at a time, each counted open before the next, until {@code server} holds
+   * {@code MAX_INBOUND} connections with the {@code alreadyOpen} it had.
+   */
+  private List<Socket> idlePeersUpToTheBound(TcpTransport server, int alreadyOpen)
+      throws IOException {
+    List<Socket> idle = new ArrayList<>();
+    for (int open = alreadyOpen + 1; open <= MAX_INBOUND; open++) {
+      idle.add(idlePeer(server));
+      int expected = open;
+      Await.until(
+          expected + " connections open", () -> server.stats().openConnections() == expected);
+    }
+    return idle;
+  }
+
   private Mono<Response> ping(TcpTransport client, TcpTransport server) {
     return client.send(
         server.localAddress(), new Request.Ping(Messages.contact(5, client.localAddress())));
@@ -133,12 +149,7 @@ class TcpInboundEvictionTest {
   @Test
   void theQuietestAcceptedConnectionMakesRoomForAnHonestNewcomer() throws IOException {
     TcpTransport server = server();
-    List<Socket> idle = new ArrayList<>();
-    for (int i = 0; i < MAX_INBOUND; i++) {
-      idle.add(idlePeer(server));
-      int open = i + 1;
-      Await.until(open + " connections open", () -> server.stats().openConnections() == open);
-    }
+    List<Socket> idle = idlePeersUpToTheBound(server, 0);
     TcpTransport client = opened.started(new EchoHandler(5), b -> {});
 
     StepVerifier.create(ping(client, server))
@@ -160,12 +171,7 @@ class TcpInboundEvictionTest {
     TcpTransport server = server();
     // the oldest connection, quiet since its request, but with that request in flight
     Socket busy = busyPeer(server);
-    List<Socket> idle = new ArrayList<>();
-    for (int i = 1; i < MAX_INBOUND; i++) {
-      idle.add(idlePeer(server));
-      int open = i + 1;
-      Await.until(open + " connections open", () -> server.stats().openConnections() == open);
-    }
+    List<Socket> idle = idlePeersUpToTheBound(server, 1);
     TcpTransport client = opened.started(new EchoHandler(5), b -> {});
 
     StepVerifier.create(ping(client, server))
