@@ -16,6 +16,7 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /**
@@ -83,6 +84,66 @@ class KadWebAsShippedTest {
         .isEqualTo(1)
         .jsonPath("$.failed.length()")
         .isEqualTo(0);
+  }
+
+  @Test
+  void theLivePageAndWhatItLoadsAreServedAtTheRoot() {
+    WebTestClient http = startAlone();
+
+    String page =
+        http.get()
+            .uri("/")
+            .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .expectHeader()
+            .contentTypeCompatibleWith(MediaType.TEXT_HTML)
+            .expectBody(String.class)
+            .returnResult()
+            .getResponseBody();
+    assertThat(page).contains("<script src=\"kad.js\"").contains("href=\"kad.css\"");
+    http.get()
+        .uri("/kad.js")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectHeader()
+        .contentTypeCompatibleWith("text/javascript")
+        .expectBody(String.class)
+        .value(body -> assertThat(body).isNotBlank());
+    http.get()
+        .uri("/kad.css")
+        .exchange()
+        .expectStatus()
+        .isOk()
+        .expectHeader()
+        .contentTypeCompatibleWith("text/css")
+        .expectBody(String.class)
+        .value(body -> assertThat(body).isNotBlank());
+  }
+
+  @Test
+  void theLivePageShowsWhatTheNetworkSendsAsTextNeverAsHtml() {
+    // Values, addresses and reasons come from other nodes: a value "<img onerror=...>" must
+    // be shown, not run. The script sets text only.
+    String script =
+        startAlone()
+            .get()
+            .uri("/kad.js")
+            .exchange()
+            .expectStatus()
+            .isOk()
+            .expectBody(String.class)
+            .returnResult()
+            .getResponseBody();
+    assertThat(script)
+        .contains("textContent")
+        .doesNotContain("innerHTML")
+        .doesNotContain("outerHTML")
+        .doesNotContain("insertAdjacentHTML")
+        .doesNotContain("document.write")
+        .doesNotContain("eval(");
   }
 
   @Test
