@@ -17,9 +17,11 @@ import java.util.Optional;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.InitializingBean;
+import org.springframework.beans.factory.config.BeanFactoryPostProcessor;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
+import org.springframework.context.EnvironmentAware;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.Environment;
@@ -39,8 +41,12 @@ import org.springframework.core.env.SystemEnvironmentPropertySource;
  * kad.max_value_bytes} and {@code KAD_MAX_VALUE_BYTES} are {@code kad.max-value-bytes}. An
  * environment variable is warned of only when a known name is close to it: the environment is
  * shared with every other program, and feeds placeholders ({@code ${KAD_TLS_PASSWORD}}).
+ *
+ * <p>It is a bean factory post-processor so that it runs before any bean is created: a kad property
+ * that fails to bind ({@code kad.port=99999}) stops the start while {@link KadProperties} binds,
+ * and the typo beside it would otherwise be told only on the next start.
  */
-final class UnknownKadProperties implements InitializingBean {
+final class UnknownKadProperties implements BeanFactoryPostProcessor, EnvironmentAware {
 
   /** The metadata files read, every copy on the class path. */
   static final List<String> METADATA =
@@ -55,14 +61,17 @@ final class UnknownKadProperties implements InitializingBean {
   /** A name the starter binds, which the metadata lacks only when it was not read at all. */
   private static final String ANCHOR = "kad.enabled";
 
-  private final Environment environment;
+  // Set by the container before postProcessBeanFactory: a post-processor is created before
+  // autowiring, so it cannot take the environment through its constructor.
+  private Environment environment;
 
-  UnknownKadProperties(Environment environment) {
+  @Override
+  public void setEnvironment(Environment environment) {
     this.environment = Objects.requireNonNull(environment, "environment");
   }
 
   @Override
-  public void afterPropertiesSet() {
+  public void postProcessBeanFactory(ConfigurableListableBeanFactory beanFactory) {
     if (!(environment instanceof ConfigurableEnvironment configurable)) {
       return;
     }

@@ -48,6 +48,17 @@ class UnknownKadPropertiesTest {
   }
 
   @Test
+  void aMisspeltNameIsWarnedAboutEvenWhenAnotherKadPropertyStopsTheStart() {
+    // Both mistakes at once: the user fixing the port must not meet the typo only on the next
+    // start.
+    runner
+        .withPropertyValues("kad.port=99999", "kad.bootstap=127.0.0.1:7101")
+        .run(context -> assertThat(context).hasFailed());
+    assertThat(log.text())
+        .contains("kad.bootstap is not a kad property (did you mean kad.bootstrap?)");
+  }
+
+  @Test
   void environmentVariablesAndListAndMapEntriesAreNamedAsWrittenWithTheirSuggestion() {
     runner
         .withPropertyValues("kad.metrics.tag.node=a", "kad.bootstrapp[0]=127.0.0.1:7101")
