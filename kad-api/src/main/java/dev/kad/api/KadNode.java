@@ -113,6 +113,11 @@ public interface KadNode {
    * as soon as some node returns it, and the {@code Flux} completes when the lookup finishes. An
    * empty completion means no node holds a value. Cancelling cancels the lookup.
    *
+   * <p>A value is never emitted after a newer seq of its publisher and value id: a node that missed
+   * an update returns the older one, which is then left out (and that node is sent the newer once
+   * the lookup finishes). An older seq that arrives first is emitted, and its newer one after it,
+   * so the last value emitted of a publisher and value id is the newest found.
+   *
    * @param key the key, of this node's id width
    * @return the values as they arrive
    * @throws IllegalArgumentException when {@code key} has the wrong width

@@ -1251,17 +1251,31 @@ final class DefaultKadNode implements KadNode {
                   .concatMapIterable(values -> values);
           return Flux.fromIterable(local)
               .concatWith(remote)
-              .concatWith(Mono.fromRunnable(() -> submit(collector.cacheStore())));
+              .concatWith(
+                  Mono.fromRunnable(
+                      () -> {
+                        submit(collector.cacheStore());
+                        submit(collector.repairs());
+                      }));
         });
   }
 
-  /** The distinct values of one get, who held them, and where to cache them afterwards. */
+  /**
+   * The values of one get, newest first per identity, who held them, and where to cache or repair
+   * them afterwards.
+   */
   private final class ValueCollector {
     private final Key key;
     private final int quorum;
-    private final Set<List<Object>> seen = new HashSet<>();
+
+    /** The newest value emitted of each identity: publisher, value id and signing key. */
     private final Map<List<Object>, Value> found = new LinkedHashMap<>();
+
     private final List<Contact> withoutValues = new ArrayList<>();
+
+    /** What each answering holder returned, to bring one holding an older seq up to date. */
+    private final Map<Contact, List<Value>> returned = new LinkedHashMap<>();
+
     private int holders;
 
     ValueCollector(Key key, int quorum) {
@@ -1282,6 +1296,7 @@ final class DefaultKadNode implements KadNode {
           withoutValues.add(answered.contact());
         } else {
           holders++;
+          returned.put(answered.contact(), step.values());
         }
       }
       return fresh(step.values());
@@ -1292,27 +1307,72 @@ final class DefaultKadNode implements KadNode {
     }
 
     /**
-     * The values not emitted yet. A signed value is told apart by its key too (empty when
-     * unsigned): one signed with another key under a publisher's id verifies, and keyed by
-     * publisher, value id and seq alone, it hid the publisher's own value of that seq from the get.
-     * (The cached copy leaves out a publisher's value id found under two keys: see {@link
-     * #cacheStore()}.)
+     * The values newer than any emitted of their identity: a holder that missed an update still
+     * returns the older seq, which must not follow the newer one (a reader taking the last value
+     * would take it). An older seq that comes first is emitted, and its newer one after it. A
+     * signed value is told apart by its key too (empty when unsigned): one signed with another key
+     * under a publisher's id verifies, and keyed by publisher and value id alone, it hid the
+     * publisher's own value from the get. (The cached copy leaves out a publisher's value id found
+     * under two keys: see {@link #cacheStore()}.)
      */
     private List<Value> fresh(List<Value> values) {
       List<Value> out = new ArrayList<>(values.size());
       for (Value v : values) {
-        ByteBuffer signer = ByteBuffer.wrap(v.publicKey());
-        if (seen.add(List.of(v.publisher(), v.valueId(), v.seq(), signer))) {
+        List<Object> identity = identity(v);
+        Value held = found.get(identity);
+        if (held == null || v.seq() > held.seq()) {
           out.add(v);
-          List<Object> identity = List.of(v.publisher(), v.valueId(), signer);
-          found.put(identity, newest(found.get(identity), v));
+          found.put(identity, v);
         }
       }
       return out;
     }
 
-    private Value newest(Value held, Value v) {
-      return held == null || v.seq() > held.seq() ? v : held;
+    private static List<Object> identity(Value v) {
+      return List.of(v.publisher(), v.valueId(), ByteBuffer.wrap(v.publicKey()));
+    }
+
+    /**
+     * Read repair: each holder that returned an older seq of a value than the newest found is sent
+     * the newest, so a node that missed an update (down or hung during the put) stops serving the
+     * old value now rather than at the next replication, up to an hour later. Only among the nodes
+     * this get asked, and never a value found under two signing keys (as {@link #cacheStore()}).
+     */
+    Mono<Void> repairs() {
+      if (returned.isEmpty()) {
+        return Mono.empty();
+      }
+      Set<List<Object>> ambiguous = ambiguous();
+      List<Mono<Void>> stores = new ArrayList<>();
+      for (Map.Entry<Contact, List<Value>> e : returned.entrySet()) {
+        List<Value> newer = new ArrayList<>();
+        for (Value v : e.getValue()) {
+          Value newest = found.get(identity(v));
+          if (newest != null
+              && newest.seq() > v.seq()
+              && !ambiguous.contains(identity(v).subList(0, 2))) {
+            newer.add(newest);
+          }
+        }
+        if (!newer.isEmpty()) {
+          stores.add(storeAt(e.getKey(), key, newer, false).onErrorResume(x -> Mono.empty()));
+        }
+      }
+      return Flux.merge(stores).then();
+    }
+
+    /** The (publisher, value id) pairs found under more than one signing key. */
+    private Set<List<Object>> ambiguous() {
+      Map<List<Object>, Integer> signers = new HashMap<>();
+      found.keySet().forEach(id -> signers.merge(id.subList(0, 2), 1, Integer::sum));
+      Set<List<Object>> out = new HashSet<>();
+      signers.forEach(
+          (id, n) -> {
+            if (n > 1) {
+              out.add(id);
+            }
+          });
+      return out;
     }
 
     /** Kademlia §2.3: store the values at the closest node that was asked and lacked them. */
@@ -1329,11 +1389,10 @@ final class DefaultKadNode implements KadNode {
       // A store keeps one value per publisher and value id, the first it is sent: one found
       // under two signing keys (a forgery beside the publisher's own) is left out rather than
       // cache whichever came first.
-      Map<List<Object>, Integer> signers = new HashMap<>();
-      found.keySet().forEach(id -> signers.merge(id.subList(0, 2), 1, Integer::sum));
+      Set<List<Object>> ambiguous = ambiguous();
       List<Value> values = new ArrayList<>();
       for (Map.Entry<List<Object>, Value> e : found.entrySet()) {
-        if (signers.get(e.getKey().subList(0, 2)) == 1) {
+        if (!ambiguous.contains(e.getKey().subList(0, 2))) {
           values.add(e.getValue());
         }
       }

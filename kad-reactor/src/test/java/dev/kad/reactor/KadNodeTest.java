@@ -135,6 +135,40 @@ class KadNodeTest {
   }
 
   @Test
+  void aGetNeverEmitsAnOlderValueAfterItsNewerOneAndBringsStaleHoldersUpToDate() {
+    Cluster c = clusters.grow(15, 40);
+    Key key = Key.of("stale");
+    KadNode publisher = c.node(1);
+    c.await(publisher.put(key, new byte[] {1}));
+    // Three holders miss the second put (hung, then back), keeping the first value.
+    List<KadNode> holders =
+        c.holders(key).stream()
+            .filter(n -> n != publisher)
+            .sorted(Cluster.byDistanceTo(key))
+            .toList();
+    List<KadNode> missed = holders.subList(0, 3);
+    missed.forEach(n -> c.network.kill(n.contact().address()));
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    c.await(publisher.put(key, new byte[] {2}));
+    missed.forEach(n -> c.network.revive(n.contact().address()));
+    // A holder of the newer value reads it from its own store first, then meets the older.
+    KadNode reader = holders.get(3);
+
+    List<Value> got = c.await(reader.get(key));
+
+    // Once the newer value was emitted the older is not: the last one is the newest found.
+    assertThat(got).isNotEmpty().last().satisfies(v -> assertThat(v.data()).containsExactly(2));
+    assertThat(got).extracting(Value::seq).isSorted().doesNotHaveDuplicates();
+    c.await(Mono.delay(Duration.ofSeconds(5), c.vts));
+    for (KadNode n : missed) {
+      assertThat(((DefaultKadNode) n).store().get(key, c.now()))
+          .as("the copy at a holder that missed the second put")
+          .singleElement()
+          .satisfies(v -> assertThat(v.data()).containsExactly(2));
+    }
+  }
+
+  @Test
   void aQuorumOfOneStopsTheLookupEarly() {
     Cluster c = clusters.grow(6, 80);
     Key key = Key.of("quorum");
