@@ -205,12 +205,13 @@ public final class InMemoryTransport implements Transport {
                     fail(
                         id,
                         new KadTimeoutException(
-                            "no response from "
+                            "no answer from "
                                 + to
                                 + " to "
                                 + kind(request)
                                 + " within "
-                                + timeout)),
+                                + timeout.toMillis()
+                                + " ms")),
                 timeout.toNanos(),
                 TimeUnit.NANOSECONDS));
     try {

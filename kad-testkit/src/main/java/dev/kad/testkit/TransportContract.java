@@ -285,7 +285,8 @@ public interface TransportContract {
 
   /**
    * A peer that accepts a request but never answers makes the send time out, and not before half
-   * the request timeout has passed (a timer in the wrong unit or never armed fails this).
+   * the request timeout has passed (a timer in the wrong unit or never armed fails this), with a
+   * message naming the peer, the request and the time waited.
    */
   @Test
   default void sendToPeerThatNeverAnswersErrorsWithTimeout() {
@@ -298,7 +299,14 @@ public interface TransportContract {
     StepVerifier.create(client.send(server.localAddress(), ping))
         .expectSubscription()
         .expectNoEvent(requestTimeout().dividedBy(2))
-        .expectError(KadTimeoutException.class)
+        .expectErrorSatisfies(
+            e ->
+                // Worded as the engine words its own timeout, naming the request too.
+                assertThat(e)
+                    .isInstanceOf(KadTimeoutException.class)
+                    .hasMessageStartingWith(
+                        "no answer from " + server.localAddress() + " to Ping within ")
+                    .hasMessageContaining(" ms"))
         .verify(requestTimeout().plus(verifyTimeout()));
   }
 

@@ -635,12 +635,13 @@ public final class TcpTransport implements Transport {
             Mono.error(
                 () ->
                     new KadTimeoutException(
-                        "no response from "
+                        "no answer from "
                             + to
                             + " to "
                             + request.getClass().getSimpleName()
-                            + " within requestTimeout "
-                            + options.requestTimeout())));
+                            + " within "
+                            + options.requestTimeout().toMillis()
+                            + " ms (requestTimeout)")));
     // The timer first, as timeout() subscribed it.
     return Mono.firstWithSignal(timedOut, attempt(to, request, SEND_AGAIN_TIMES))
         // One operator for both mappings: each is a subscriber set up for every request.
