@@ -28,6 +28,9 @@ import java.util.Set;
  * @param maxFailures consecutive failed requests after which a contact is removed, at least 2
  * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket, 0 for
  *     no limit
+ * @param maxPerIp the most contacts of one public IP address (an IPv4 address, or an IPv6 /64) in
+ *     one bucket, 0 for no limit; loopback, private, carrier-grade NAT, link-local and unique-local
+ *     addresses and host names are not counted
  * @param softTimeout the time after which a lookup request is stalled and frees its slot
  * @param hardTimeout the time after which a request fails
  * @param expireAfter how long a stored value lives unless republished
@@ -63,6 +66,7 @@ public record KadConfig(
     Duration pingGrace,
     int maxFailures,
     int maxPerSubnet,
+    int maxPerIp,
     Duration softTimeout,
     Duration hardTimeout,
     Duration expireAfter,
@@ -148,6 +152,8 @@ public record KadConfig(
    * @param maxFailures consecutive failed requests after which a contact is removed, at least 2
    * @param maxPerSubnet the most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket, 0
    *     for no limit
+   * @param maxPerIp the most contacts of one public IP address (an IPv4 address, or an IPv6 /64) in
+   *     one bucket, 0 for no limit
    * @param softTimeout the time after which a lookup request is stalled and frees its slot
    * @param hardTimeout the time after which a request fails
    * @param expireAfter how long a stored value lives unless republished
@@ -182,6 +188,7 @@ public record KadConfig(
     checkNonNegative("pingGrace", pingGrace);
     checkRange("maxFailures", maxFailures, 2, 1000);
     checkRange("maxPerSubnet", maxPerSubnet, 0, 256);
+    checkRange("maxPerIp", maxPerIp, 0, 256);
     checkPositive("softTimeout", softTimeout);
     checkPositive("hardTimeout", hardTimeout);
     checkPeriod("expireAfter", expireAfter);
@@ -360,6 +367,7 @@ public record KadConfig(
     b.pingGrace = pingGrace;
     b.maxFailures = maxFailures;
     b.maxPerSubnet = maxPerSubnet;
+    b.maxPerIp = maxPerIp;
     b.softTimeout = softTimeout;
     b.hardTimeout = hardTimeout;
     b.expireAfter = expireAfter;
@@ -443,6 +451,7 @@ public record KadConfig(
     private Duration pingGrace = Duration.ofMinutes(1);
     private int maxFailures = 5;
     private int maxPerSubnet = 0;
+    private int maxPerIp = 2;
     private Duration softTimeout = Duration.ofMillis(500);
     private Duration hardTimeout = Duration.ofSeconds(5);
     private Duration expireAfter = Duration.ofHours(24);
@@ -559,6 +568,27 @@ public record KadConfig(
      */
     public Builder maxPerSubnet(int maxPerSubnet) {
       this.maxPerSubnet = checkRange("maxPerSubnet", maxPerSubnet, 0, 256);
+      return this;
+    }
+
+    /**
+     * Sets the most contacts of one public IP address in one bucket (2 by default), as mainline
+     * BitTorrent nodes keep one per IP (libtorrent's {@code dht_restrict_routing_ips}, BEP 42): a
+     * peer on one host cannot take most places of a bucket by claiming made-up ids at many ports,
+     * each a distinct address. An IPv4 address counts as one IP, and so does an IPv6 /64 (a host is
+     * usually given a whole /64), as the TCP transport's per-IP bounds count a source. Only public
+     * addresses count: loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12,
+     * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), link-local (169.254.0.0/16, fe80::/10)
+     * and unique-local (fc00::/7) addresses, their IPv4-mapped forms, and host names (never looked
+     * up) are exempt, so a cluster on one host or one private network keeps every place. A contact
+     * over the limit is refused, not cached, and a replacement over it is not promoted.
+     *
+     * @param maxPerIp in [0, 256], 0 for no limit
+     * @return this builder
+     * @throws IllegalArgumentException when out of range
+     */
+    public Builder maxPerIp(int maxPerIp) {
+      this.maxPerIp = checkRange("maxPerIp", maxPerIp, 0, 256);
       return this;
     }
 
@@ -828,6 +858,7 @@ public record KadConfig(
           pingGrace,
           maxFailures,
           maxPerSubnet,
+          maxPerIp,
           softTimeout,
           hardTimeout,
           expireAfter,

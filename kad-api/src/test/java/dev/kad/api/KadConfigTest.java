@@ -86,6 +86,20 @@ class KadConfigTest {
   }
 
   @Test
+  void maxPerIpIsTwoByDefaultZeroTurnsItOffAndOutOfRangeIsRefusedNamingTheValue() {
+    assertThat(KadConfig.defaults().maxPerIp()).isEqualTo(2);
+    assertThat(KadConfig.builder().maxPerIp(0).build().maxPerIp()).isZero();
+    assertThat(KadConfig.builder().maxPerIp(256).build().maxPerIp()).isEqualTo(256);
+    assertThatThrownBy(() -> KadConfig.builder().maxPerIp(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxPerIp must be in [0, 256] but was -1");
+    assertThatThrownBy(() -> KadConfig.builder().maxPerIp(257))
+        .hasMessage("maxPerIp must be in [0, 256] but was 257");
+    KadConfig one = KadConfig.builder().maxPerIp(1).build();
+    assertThat(one.toBuilder().build().maxPerIp()).isEqualTo(1);
+  }
+
+  @Test
   void toBuilderKeepsEverySetting() {
     KadConfig c =
         KadConfig.builder()

@@ -503,6 +503,32 @@ class HostilePeerTest {
   }
 
   @Test
+  void madeUpIdsAtManyPortsOfOnePublicIpTakeAtMostMaxPerIpPlacesPerBucket() {
+    // The attacker trial of 2026-11-27: pings from made-up ids at ports 20,000 to 50,000 of one
+    // host, each port a distinct address, took most places of the victims' buckets.
+    Cluster c = clusters.grow(61, 12);
+    KadNode victim = c.node(0);
+    SplittableRandom rng = new SplittableRandom(61);
+    RawPeer attacker = RawPeer.pinging(c, NodeId.random(rng));
+    List<Contact> known = victim.routingTable().contacts();
+    for (int port = 20_000; port < 20_500; port++) {
+      Contact madeUp = new Contact(NodeId.random(rng), new Address("203.0.113.7", port));
+      attacker.send(c, victim, new Request.Ping(madeUp));
+    }
+    int held = 0;
+    for (RoutingTableSnapshot.Bucket b : victim.routingTable().buckets()) {
+      long here =
+          b.contacts().stream().filter(x -> x.address().host().equals("203.0.113.7")).count();
+      assertThat(here)
+          .as("contacts at the one IP in %s", b)
+          .isLessThanOrEqualTo(victim.config().maxPerIp());
+      held += (int) here;
+    }
+    assertThat(held).isPositive();
+    assertThat(victim.routingTable().contacts()).containsAll(known);
+  }
+
+  @Test
   void aNodeRestartedWithANewIdAtItsAddressTakesItsPlaceOnceAskedThere() {
     // A node restarts at its address with a new id (the Spring starter's default), in the same
     // bucket of the tables that held it. Its requests claim the address the old id holds there,

@@ -91,6 +91,13 @@ public class KadProperties implements Validator {
   /** The most contacts of one /24 (IPv4) or /48 (IPv6) subnet in one bucket; 0 for no limit. */
   private int maxPerSubnet = 0;
 
+  /**
+   * The most contacts of one public IP address (an IPv4 address, or an IPv6 /64) in one bucket; 0
+   * for no limit. Loopback, private, carrier-grade NAT, link-local and unique-local addresses and
+   * host names are not counted.
+   */
+  private int maxPerIp = 2;
+
   /** Host to bind the TCP transport to. */
   private String host = "127.0.0.1";
 
@@ -274,6 +281,7 @@ public class KadProperties implements Validator {
         .pingGrace(pingGrace)
         .maxFailures(maxFailures)
         .maxPerSubnet(maxPerSubnet)
+        .maxPerIp(maxPerIp)
         .softTimeout(softTimeout)
         .hardTimeout(hardTimeout)
         .maxValueBytes(intBytes("maxValueBytes", maxValueBytes))
@@ -352,6 +360,7 @@ public class KadProperties implements Validator {
     check(errors, "pingGrace", p.pingGrace, engine::pingGrace);
     check(errors, "maxFailures", p.maxFailures, engine::maxFailures);
     check(errors, "maxPerSubnet", p.maxPerSubnet, engine::maxPerSubnet);
+    check(errors, "maxPerIp", p.maxPerIp, engine::maxPerIp);
     check(errors, "softTimeout", p.softTimeout, engine::softTimeout);
     check(errors, "hardTimeout", p.hardTimeout, engine::hardTimeout);
     check(
@@ -770,6 +779,14 @@ public class KadProperties implements Validator {
 
   public void setMaxPerSubnet(int maxPerSubnet) {
     this.maxPerSubnet = maxPerSubnet;
+  }
+
+  public int getMaxPerIp() {
+    return maxPerIp;
+  }
+
+  public void setMaxPerIp(int maxPerIp) {
+    this.maxPerIp = maxPerIp;
   }
 
   public String getHost() {

@@ -962,6 +962,7 @@ class KadAutoConfigurationTest {
             "kad.ping-grace=30s",
             "kad.max-failures=9",
             "kad.max-per-subnet=2",
+            "kad.max-per-ip=0",
             "kad.job-jitter=5s",
             "kad.jobs=refresh,expiry",
             "kad.expiry-interval=2m",
@@ -974,6 +975,7 @@ class KadAutoConfigurationTest {
               assertThat(config.pingGrace()).isEqualTo(Duration.ofSeconds(30));
               assertThat(config.maxFailures()).isEqualTo(9);
               assertThat(config.maxPerSubnet()).isEqualTo(2);
+              assertThat(config.maxPerIp()).isZero();
               assertThat(config.jobJitter()).isEqualTo(Duration.ofSeconds(5));
               assertThat(config.jobs())
                   .containsExactlyInAnyOrder(MaintenanceJob.REFRESH, MaintenanceJob.EXPIRY);
@@ -986,6 +988,14 @@ class KadAutoConfigurationTest {
             context ->
                 StartupFailure.rootCause(context)
                     .hasMessageContaining("kad.max-failures must be in [2, 1000] but was 0"));
+    runner
+        .withPropertyValues("kad.max-per-ip=300")
+        .run(
+            context ->
+                StartupFailure.rootCause(context)
+                    .hasMessageContaining("kad.max-per-ip must be in [0, 256] but was 300"));
+    runner.run(
+        context -> assertThat(context.getBean(KadNode.class).config().maxPerIp()).isEqualTo(2));
   }
 
   @Test

@@ -114,6 +114,15 @@ final class NodeCommand implements Callable<Integer> {
   private Integer maxRequestsPerSecondPerIp;
 
   @Option(
+      names = "--max-per-ip",
+      paramLabel = "N",
+      description =
+          "Contacts of one public IP address (an IPv4 address or IPv6 /64) a routing-table bucket"
+              + " keeps (default: 2; 0: no limit). Loopback, private and link-local addresses are"
+              + " not counted. Raise it when more than two nodes share one public IP.")
+  private Integer maxPerIp;
+
+  @Option(
       names = "--check-sender-address",
       description =
           "Refuse requests whose sender claims an address on another host than the one its"
@@ -128,7 +137,7 @@ final class NodeCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    KadConfig config = KadConfig.defaults();
+    KadConfig config = config();
     if (retryJoin && bootstrap.isEmpty()) {
       throw new ParameterException(
           spec.commandLine(),
@@ -181,6 +190,20 @@ final class NodeCommand implements Callable<Integer> {
       awaitStop(running);
     }
     return 0;
+  }
+
+  /** The node's settings: the defaults and what the options change. */
+  KadConfig config() {
+    KadConfig.Builder config = KadConfig.defaults().toBuilder();
+    if (maxPerIp != null) {
+      try {
+        config.maxPerIp(maxPerIp);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(
+            spec.commandLine(), String.valueOf(e.getMessage()).replace("maxPerIp", "--max-per-ip"));
+      }
+    }
+    return config.build();
   }
 
   private void transportSettings(TcpTransportOptions.Builder transport) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
 import dev.kad.api.NodeId;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -177,6 +178,34 @@ class TransportOptionsTest {
         .startsWith("kad node: ")
         .contains("--max-requests-per-second-per-ip must be in [0, 1000000] but was -1");
     assertThat(negative.out()).as("no node started").isEmpty();
+  }
+
+  @Test
+  void maxPerIpSetsTheRoutingTablesLimitOnOnePublicIpDefaultingToTwo() {
+    assertThat(nodeConfig("--max-per-ip", "0").maxPerIp()).isZero();
+    assertThat(nodeConfig("--max-per-ip", "5").maxPerIp()).isEqualTo(5);
+    assertThat(nodeConfig().maxPerIp()).isEqualTo(2);
+  }
+
+  @Test
+  void aMaxPerIpOutOfRangeIsBadInputNamingTheOption() {
+    Cli.Run negative = Cli.kad("node", "--port", "0", "--max-per-ip", "-1");
+
+    assertThat(negative.exitCode()).isEqualTo(2);
+    assertThat(negative.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad node: ")
+        .contains("--max-per-ip must be in [0, 256] but was -1");
+    assertThat(negative.out()).as("no node started").isEmpty();
+  }
+
+  /** The settings {@code kad node --port 0} with {@code options} would start its node with. */
+  private static KadConfig nodeConfig(String... options) {
+    List<String> args = new ArrayList<>(List.of("node", "--port", "0"));
+    args.addAll(List.of(options));
+    ParseResult parsed = KadCli.commandLine().parseArgs(args.toArray(String[]::new));
+    return ((NodeCommand) parsed.subcommand().commandSpec().userObject()).config();
   }
 
   /**

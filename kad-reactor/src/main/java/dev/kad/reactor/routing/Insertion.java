@@ -28,6 +28,11 @@ public record Insertion(Kind kind, Optional<Contact> toPing) {
     CACHED,
     /** The subnet limit of its bucket was reached. */
     REJECTED_SUBNET,
+    /**
+     * The limit of its bucket on contacts of one public IP address ({@link
+     * dev.kad.api.KadConfig#maxPerIp()}) was reached.
+     */
+    REJECTED_IP,
     /** Its address cannot be dialed: port 0, an unspecified, multicast or broadcast IP. */
     REJECTED_ADDRESS,
     /**

@@ -51,7 +51,7 @@ public final class RoutingTable {
    * Creates an empty table: one bucket covering the whole space.
    *
    * @param self the owning node's id
-   * @param config k, replacement cache size, ping grace, max failures and subnet limit
+   * @param config k, replacement cache size, ping grace, max failures, IP and subnet limits
    * @param clock the node's clock
    */
   public RoutingTable(NodeId self, KadConfig config, Clock clock) {
@@ -184,6 +184,9 @@ public final class RoutingTable {
                     ? bucket.minus(holder)
                     : bucket.withReplacements(bucket.replacements().minus(waiting)));
             continue;
+          }
+          if (violatesIpLimit(bucket, contact)) {
+            return Insertion.of(Kind.REJECTED_IP);
           }
           if (violatesSubnetLimit(bucket, contact)) {
             return Insertion.of(Kind.REJECTED_SUBNET);
@@ -359,12 +362,12 @@ public final class RoutingTable {
     }
     Bucket updated = bucket.minus(at);
     ContactArray cache = bucket.replacements();
-    // The newest replacement the subnet limit admits: the cache was filled against the bucket as
-    // it was then, so a subnet may have filled up since.
+    // The newest replacement the IP and subnet limits admit: the cache was filled against the
+    // bucket as it was then, so an IP or a subnet may have filled up since.
     Removal removal = Removal.REMOVED;
     for (int i = cache.size() - 1; i >= 0; i--) {
       Contact promoted = cache.get(i);
-      if (!violatesSubnetLimit(updated, promoted)) {
+      if (!violatesIpLimit(updated, promoted) && !violatesSubnetLimit(updated, promoted)) {
         updated =
             updated
                 .plus(new Entry(promoted, clock.instant(), 0, successEpoch, false))
@@ -710,6 +713,31 @@ public final class RoutingTable {
       return false;
     }
     return bucket.covers(self) || (config.relaxedSplit() && bucket.depth % SPLIT_BASE != 0);
+  }
+
+  /**
+   * Whether the bucket holds {@link KadConfig#maxPerIp()} contacts at the contact's public IP
+   * already. Every insertion into a bucket that does not split passes here, mostly with addresses
+   * the limit exempts (the simulated network's, a local cluster's): those return before any member
+   * is read.
+   */
+  private boolean violatesIpLimit(Bucket bucket, Contact contact) {
+    int limit = config.maxPerIp();
+    if (limit == 0 || bucket.size() < limit) {
+      return false;
+    }
+    String ip = Subnets.limitedIp(contact.address());
+    if (ip == null) {
+      return false;
+    }
+    ContactArray members = bucket.members();
+    int same = 0;
+    for (int i = 0; i < members.size(); i++) {
+      if (Subnets.atIp(ip, members.get(i).address()) && ++same >= limit) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean violatesSubnetLimit(Bucket bucket, Contact contact) {

@@ -5,7 +5,8 @@ import java.util.Arrays;
 
 /**
  * What the routing table reads from an address without looking anything up: its subnet for the
- * per-bucket diversity limit (/24 for IPv4, /48 for IPv6), and whether it can be dialed at all.
+ * per-bucket diversity limit (/24 for IPv4, /48 for IPv6), its public IP for the per-bucket IP
+ * limit (an IPv4 address or an IPv6 /64), and whether it can be dialed at all.
  */
 public final class Subnets {
 
@@ -99,6 +100,96 @@ public final class Subnets {
     }
     int[] octets = ipv4(host);
     return octets == null ? host : "v4:" + octets[0] + "." + octets[1] + "." + octets[2];
+  }
+
+  /**
+   * The IP {@link dev.kad.api.KadConfig#maxPerIp()} counts a contact at {@code address} against, a
+   * key equal for two addresses of one IPv4 address or one IPv6 /64 whatever their ports (as the
+   * TCP transport's per-IP bounds count a source), or null for an address the limit exempts: a host
+   * name (nothing is looked up), a loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12,
+   * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), link-local (169.254.0.0/16, fe80::/10) or
+   * unique-local (fc00::/7) address, or the IPv4-mapped form of one of these. Those leave local
+   * clusters, private networks and the simulated network's 10.x addresses as they were.
+   *
+   * <p>Runs on every insertion into a bucket that does not split, so an IPv4 address, the common
+   * case, is read without allocating: {@link Address} keeps it as a canonical dotted quad, which is
+   * its own key.
+   */
+  static String limitedIp(Address address) {
+    String host = address.host();
+    if (host.indexOf(':') < 0) {
+      // Address keeps a host whose last label is a number only as a dotted quad: anything else
+      // is a name ("kad-7" ends in a digit too).
+      int lastDot = host.lastIndexOf('.');
+      if (lastDot < 0 || lastDot == host.length() - 1) {
+        return null;
+      }
+      for (int i = lastDot + 1; i < host.length(); i++) {
+        char c = host.charAt(i);
+        if (c < '0' || c > '9') {
+          return null;
+        }
+      }
+      int dot = host.indexOf('.');
+      int a = decimal(host, 0, dot);
+      int b = decimal(host, dot + 1, host.indexOf('.', dot + 1));
+      return localIpv4(a, b) ? null : host;
+    }
+    int[] g = ipv6(withoutZone(host));
+    if (g == null) {
+      return null;
+    }
+    if (g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0xffff) {
+      // Address keeps these as IPv4 already; one that came here would count as that address.
+      return localIpv4(g[6] >> 8, g[6] & 0xff)
+          ? null
+          : (g[6] >> 8) + "." + (g[6] & 0xff) + "." + (g[7] >> 8) + "." + (g[7] & 0xff);
+    }
+    boolean loopback =
+        g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0 && g[6] == 0
+            && g[7] == 1;
+    if (loopback || (g[0] & 0xffc0) == 0xfe80 || (g[0] & 0xfe00) == 0xfc00) {
+      return null;
+    }
+    return "v6:"
+        + Integer.toHexString(g[0])
+        + ":"
+        + Integer.toHexString(g[1])
+        + ":"
+        + Integer.toHexString(g[2])
+        + ":"
+        + Integer.toHexString(g[3]);
+  }
+
+  /**
+   * Whether {@code other} is at the IP {@code ip}, a key {@link #limitedIp} gave: for an IPv4 key,
+   * whether its host is that very text, without parsing it.
+   */
+  static boolean atIp(String ip, Address other) {
+    String host = other.host();
+    if (!ip.startsWith("v6:")) {
+      return host.equals(ip);
+    }
+    return host.indexOf(':') >= 0 && ip.equals(limitedIp(other));
+  }
+
+  /** Whether the IPv4 address starting {@code a.b} is loopback, private, shared or link-local. */
+  private static boolean localIpv4(int a, int b) {
+    return a == 10
+        || a == 127
+        || (a == 172 && (b & 0xf0) == 16)
+        || (a == 192 && b == 168)
+        || (a == 100 && (b & 0xc0) == 64)
+        || (a == 169 && b == 254);
+  }
+
+  /** The decimal number {@code s} holds from {@code from} to {@code to}, checked by Address. */
+  private static int decimal(String s, int from, int to) {
+    int n = 0;
+    for (int i = from; i < to; i++) {
+      n = n * 10 + (s.charAt(i) - '0');
+    }
+    return n;
   }
 
   private static String withoutZone(String host) {

@@ -86,6 +86,66 @@ class RoutingTableProperties {
     assertInvariants(table, self, config);
   }
 
+  /**
+   * Made-up ids at many ports of a few public IPs, heard from, answering, failing and removed: no
+   * bucket ever holds more than {@code maxPerIp} of one IP, neither by insertion nor by the
+   * promotion of a replacement cached while its IP had room. Promotions are rare in the model
+   * property above; here a third of the events remove or fail a contact the table holds.
+   */
+  @Property(tries = 150)
+  void noBucketEverHoldsMoreContactsOfOnePublicIpThanTheLimit(
+      @ForAll long seed,
+      @ForAll @IntRange(min = 1, max = 3) int maxPerIp,
+      @ForAll @IntRange(min = 1, max = 5) int k) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    NodeId self = NodeId.random(rng);
+    KadConfig config =
+        KadConfig.builder().k(k).replacementCacheSize(3).maxFailures(2).maxPerIp(maxPerIp).build();
+    TestClock clock = new TestClock();
+    RoutingTable table = new RoutingTable(self, config, clock);
+    List<Contact> pool = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      int ip = 1 + rng.nextInt(2);
+      Address address =
+          switch (rng.nextInt(4)) {
+            case 0 -> new Address("2001:db8:0:" + ip + "::" + (i + 1), 4000);
+            case 1 -> new Address("10.0.0." + ip, 4000 + i);
+            default -> new Address("203.0.113." + ip, 4000 + i);
+          };
+      pool.add(new Contact(self.randomInBucket(156 + rng.nextInt(4), rng), address));
+    }
+    int steps = 50 + rng.nextInt(300);
+    for (int step = 0; step < steps; step++) {
+      Contact c = pool.get(rng.nextInt(pool.size()));
+      List<Contact> held = table.snapshot().contacts();
+      Contact member = held.isEmpty() ? c : held.get(rng.nextInt(held.size()));
+      switch (rng.nextInt(6)) {
+        case 0, 1 ->
+            (rng.nextBoolean() ? table.seen(c) : table.answered(c))
+                .toPing()
+                .ifPresent(p -> table.pingResult(p, rng.nextBoolean()));
+        case 2 -> table.remove(member.id());
+        case 3 -> table.failed(member);
+        default -> clock.advance(Duration.ofSeconds(rng.nextInt(90)));
+      }
+      for (var bucket : table.snapshot().buckets()) {
+        Map<String, Integer> perIp = new HashMap<>();
+        for (Contact held2 : bucket.contacts()) {
+          String host = held2.address().host();
+          if (host.startsWith("203.")) {
+            perIp.merge(host, 1, Integer::sum);
+          } else if (host.startsWith("2001:")) {
+            perIp.merge(host.substring(0, host.indexOf("::")), 1, Integer::sum);
+          }
+        }
+        assertThat(perIp.values())
+            .as("per IP in %s", bucket.contacts())
+            .allMatch(n -> n <= maxPerIp);
+      }
+    }
+    assertInvariants(table, self, config);
+  }
+
   static void assertInvariants(RoutingTable table, NodeId self, KadConfig config) {
     var snapshot = table.snapshot();
     Set<NodeId> seen = new HashSet<>();
@@ -127,6 +187,7 @@ class RoutingTableProperties {
       @ForAll @IntRange(min = 0, max = 3) int cacheSize,
       @ForAll @IntRange(min = 2, max = 3) int maxFailures,
       @ForAll @IntRange(min = 0, max = 3) int maxPerSubnet,
+      @ForAll @IntRange(min = 0, max = 3) int maxPerIp,
       @ForAll @IntRange(min = 1, max = 8) int subnets,
       @ForAll boolean relaxed) {
     SplittableRandom rng = new SplittableRandom(seed);
@@ -137,6 +198,7 @@ class RoutingTableProperties {
             .replacementCacheSize(cacheSize)
             .maxFailures(maxFailures)
             .maxPerSubnet(maxPerSubnet)
+            .maxPerIp(maxPerIp)
             .relaxedSplit(relaxed)
             .pingGrace(Duration.ofSeconds(30))
             .build();
@@ -258,15 +320,23 @@ class RoutingTableProperties {
       return new Pool(self, contacts);
     }
 
-    /** An address in one of a few /24s (some spelled as IPv4-mapped IPv6), a name, or unusable. */
+    /**
+     * An address in one of a few private /24s (some spelled as IPv4-mapped IPv6), a name, unusable,
+     * or one of two public IPv4 addresses or two IPv6 /64s, each at many ports.
+     */
     private static Address address(int i, int subnets, SplittableRandom rng) {
       int subnet = rng.nextInt(subnets);
       String host = "10.0." + subnet + "." + (i & 0xff);
+      // Four public IPs in two subnets, so that buckets often meet several contacts of one.
+      int ip = 1 + rng.nextInt(2);
       return switch (rng.nextInt(16)) {
         case 0 -> new Address("node-" + i + ".example", 4000);
         case 1 -> new Address("::ffff:" + host, 4000);
         case 2 -> new Address(host, 0);
         case 3 -> new Address(rng.nextBoolean() ? "0.0.0.0" : "224.0.0." + (i & 0xff), 4000);
+        case 4, 5, 6, 7 -> new Address("198.51.100." + ip, 4000 + i);
+        case 8 -> new Address("::ffff:198.51.100." + ip, 5000 + i);
+        case 9, 10 -> new Address("2001:db8:1:" + ip + "::" + (i + 1), 4000);
         default -> new Address(host, 4000);
       };
     }
@@ -428,6 +498,9 @@ class RoutingTableProperties {
             }
             continue;
           }
+          if (overIpLimit(b, c)) {
+            return new Insertion(Kind.REJECTED_IP, Optional.empty());
+          }
           if (overSubnetLimit(b, c)) {
             return new Insertion(Kind.REJECTED_SUBNET, Optional.empty());
           }
@@ -530,7 +603,7 @@ class RoutingTableProperties {
       b.entries.remove(at);
       for (int i = b.replacements.size() - 1; i >= 0; i--) {
         Contact r = b.replacements.get(i);
-        if (!overSubnetLimit(b, r)) {
+        if (!overIpLimit(b, r) && !overSubnetLimit(b, r)) {
           b.replacements.remove(i);
           b.entries.add(new MEntry(r, clock.instant(), epoch));
           return new Removal(true, Optional.of(r));
@@ -579,10 +652,39 @@ class RoutingTableProperties {
           >= config.maxPerSubnet();
     }
 
-    /** The pool's addresses: a /24 of 10.0.x.y however spelled, else the host itself. */
+    /**
+     * The pool's addresses: a /24 of 10.0.x.y or 198.51.x.y however spelled, a /48 of
+     * 2001:db8:x::/48, else the host itself.
+     */
     private static String subnet(Address a) {
       String host = a.host().startsWith("::ffff:") ? a.host().substring(7) : a.host();
-      return host.startsWith("10.0.") ? host.substring(0, host.lastIndexOf('.')) : host;
+      if (host.startsWith("2001:db8:")) {
+        return host.substring(0, host.indexOf(':', "2001:db8:".length()));
+      }
+      return host.startsWith("10.0.") || host.startsWith("198.51.")
+          ? host.substring(0, host.lastIndexOf('.'))
+          : host;
+    }
+
+    private boolean overIpLimit(MBucket b, Contact c) {
+      String ip = ip(c.address());
+      if (config.maxPerIp() == 0 || ip == null) {
+        return false;
+      }
+      return b.entries.stream().filter(e -> ip.equals(ip(e.contact.address()))).count()
+          >= config.maxPerIp();
+    }
+
+    /**
+     * The pool's public IPs: 198.51.x.y however spelled, or a /64 of 2001:db8:x:y::/64; null for
+     * the private addresses and names the IP limit leaves alone.
+     */
+    private static String ip(Address a) {
+      String host = a.host().startsWith("::ffff:") ? a.host().substring(7) : a.host();
+      if (host.startsWith("2001:db8:")) {
+        return host.substring(0, host.indexOf("::"));
+      }
+      return host.startsWith("198.51.") ? host : null;
     }
 
     private static boolean dialable(Address a) {
@@ -621,6 +723,16 @@ class RoutingTableProperties {
             perSubnet.merge(subnet(e.contact.address()), 1, Integer::sum);
           }
           assertThat(perSubnet.values()).allMatch(n -> n <= config.maxPerSubnet());
+        }
+        if (config.maxPerIp() > 0) {
+          Map<String, Integer> perIp = new HashMap<>();
+          for (MEntry e : b.entries) {
+            String ip = ip(e.contact.address());
+            if (ip != null) {
+              perIp.merge(ip, 1, Integer::sum);
+            }
+          }
+          assertThat(perIp.values()).allMatch(n -> n <= config.maxPerIp());
         }
       }
       var snapshot = table.snapshot();

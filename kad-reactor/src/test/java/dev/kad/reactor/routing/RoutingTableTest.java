@@ -448,6 +448,136 @@ class RoutingTableTest {
     assertThat(table.seen(v6c).kind()).isEqualTo(Kind.REJECTED_SUBNET);
   }
 
+  /** Three contacts at {@code host}, each at a port and with an id of its own, in bucket 159. */
+  private List<Kind> threeAt(RoutingTable table, String host) {
+    List<Kind> kinds = new ArrayList<>();
+    for (int port = 4000; port < 4003; port++) {
+      kinds.add(
+          table.seen(new Contact(self.randomInBucket(159, rng), new Address(host, port))).kind());
+    }
+    return kinds;
+  }
+
+  @Test
+  void aThirdContactAtOnePublicIpInABucketIsRefusedByDefault() {
+    // The attacker trial: made-up ids at many ports of one host, each port a distinct address.
+    RoutingTable table = table(KadConfig.builder().k(20).build());
+    assertThat(threeAt(table, "203.0.113.5"))
+        .containsExactly(Kind.ADDED, Kind.ADDED, Kind.REJECTED_IP);
+    // Other IPs, even of the same /24, are not that one's: the subnet limit is off by default.
+    assertThat(threeAt(table, "203.0.113.6"))
+        .containsExactly(Kind.ADDED, Kind.ADDED, Kind.REJECTED_IP);
+    // Just outside the exempt ranges: public.
+    for (String host : List.of("172.32.0.1", "100.128.0.1", "169.253.0.1", "192.169.0.1")) {
+      assertThat(threeAt(table, host))
+          .as(host)
+          .containsExactly(Kind.ADDED, Kind.ADDED, Kind.REJECTED_IP);
+    }
+    assertThat(table.size()).isEqualTo(12);
+  }
+
+  @Test
+  void ipLimitLeavesLoopbackPrivateLinkLocalAddressesAndHostNamesAlone() {
+    RoutingTable table = table(KadConfig.builder().k(64).build());
+    for (String host :
+        List.of(
+            "127.0.0.1",
+            "127.3.2.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.1",
+            "169.254.1.1",
+            "::1",
+            "fe80::1",
+            "febf::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "::ffff:10.0.0.1",
+            "node.example")) {
+      assertThat(threeAt(table, host)).as(host).containsOnly(Kind.ADDED);
+    }
+    assertThat(table.size()).isEqualTo(48);
+  }
+
+  @Test
+  void anIpv6Slash64CountsAsOneIp() {
+    RoutingTable table = table(KadConfig.builder().k(20).build());
+    Contact a = new Contact(self.randomInBucket(159, rng), new Address("2001:db8:1:2::1", 1));
+    Contact b = new Contact(self.randomInBucket(159, rng), new Address("2001:db8:1:2::2", 1));
+    Contact c = new Contact(self.randomInBucket(159, rng), new Address("2001:db8:1:2:ffff::3", 1));
+    Contact d = new Contact(self.randomInBucket(159, rng), new Address("2001:db8:1:3::1", 1));
+    assertThat(table.seen(a).kind()).isEqualTo(Kind.ADDED);
+    assertThat(table.seen(b).kind()).isEqualTo(Kind.ADDED);
+    assertThat(table.seen(c).kind()).isEqualTo(Kind.REJECTED_IP);
+    assertThat(table.seen(d).kind()).isEqualTo(Kind.ADDED);
+    // An IPv4-mapped public address is that IPv4 address.
+    assertThat(
+            table
+                .seen(
+                    new Contact(
+                        self.randomInBucket(159, rng), new Address("::ffff:198.51.100.7", 1)))
+                .kind())
+        .isEqualTo(Kind.ADDED);
+    assertThat(
+            table
+                .seen(new Contact(self.randomInBucket(159, rng), new Address("198.51.100.7", 2)))
+                .kind())
+        .isEqualTo(Kind.ADDED);
+    assertThat(
+            table
+                .seen(
+                    new Contact(
+                        self.randomInBucket(159, rng), new Address("::ffff:198.51.100.7", 3)))
+                .kind())
+        .isEqualTo(Kind.REJECTED_IP);
+  }
+
+  @Test
+  void maxPerIpZeroTurnsTheLimitOffAndItCountsPerBucket() {
+    RoutingTable off = table(KadConfig.builder().k(20).maxPerIp(0).build());
+    assertThat(threeAt(off, "203.0.113.5")).containsOnly(Kind.ADDED);
+    RoutingTable one = table(KadConfig.builder().k(2).maxPerIp(1).build());
+    assertThat(threeAt(one, "203.0.113.5"))
+        .containsExactly(Kind.ADDED, Kind.REJECTED_IP, Kind.REJECTED_IP);
+    // Another bucket has room for that IP again: the next contact splits the full one bucket.
+    assertThat(one.seen(contactInBucket(10)).kind()).isEqualTo(Kind.ADDED);
+    Contact near = new Contact(self.randomInBucket(10, rng), new Address("203.0.113.5", 5000));
+    assertThat(one.seen(near).kind()).isEqualTo(Kind.ADDED);
+  }
+
+  @Test
+  void aPromotedReplacementNeverBreaksTheIpLimit() {
+    RoutingTable table = table(KadConfig.builder().k(3).replacementCacheSize(3).build());
+    Contact x1 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.1", 1));
+    Contact a = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.1", 1));
+    Contact b = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.2", 1));
+    table.seen(x1);
+    table.seen(a);
+    table.seen(b);
+    table.seen(contactInBucket(10)); // splits: the full bucket 159 cannot split any more
+    // One of its IP is in the bucket when each arrives, so each waits in the cache.
+    Contact y = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.3", 1));
+    Contact x2 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.1", 2));
+    Contact x3 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.1", 3));
+    assertThat(table.seen(y).kind()).isEqualTo(Kind.CACHED);
+    assertThat(table.seen(x2).kind()).isEqualTo(Kind.CACHED);
+    assertThat(table.seen(x3).kind()).isEqualTo(Kind.CACHED);
+    assertThat(table.remove(a.id())).isTrue();
+    assertThat(bucketOf(table, x1).contacts()).containsExactly(x1, b, x3);
+    // x2 would be the third of its IP: the older y takes the place.
+    assertThat(table.remove(b.id())).isTrue();
+    Bucket bucket = bucketOf(table, x1);
+    assertThat(bucket.contacts()).containsExactly(x1, x3, y);
+    assertThat(bucket.replacements()).containsExactly(x2);
+    // The full bucket refuses a fourth of that IP rather than cache it.
+    Contact x4 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.1", 4));
+    assertThat(table.seen(x4).kind()).isEqualTo(Kind.REJECTED_IP);
+    assertThat(bucketOf(table, x1).replacements()).containsExactly(x2);
+  }
+
   @Test
   void subnetLimitCountsTheBucketAContactLandsInAfterASplit() {
     RoutingTable table = table(KadConfig.builder().k(2).maxPerSubnet(1).build());

@@ -155,4 +155,53 @@ class SubnetsTest {
   void anythingButALiteralIsItsOwnSubnet(String host) {
     assertThat(subnet(host)).isEqualTo(host);
   }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "127.0.0.1",
+        "127.255.0.9",
+        "10.0.0.1",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.0.1",
+        "100.64.0.1",
+        "100.127.255.255",
+        "169.254.0.1",
+        "::1",
+        "fe80::1%eth0",
+        "febf:ffff::1",
+        "fc00::1",
+        "fdff::1",
+        "::ffff:192.168.1.1",
+        "node.example",
+        "kad-7"
+      })
+  void theIpLimitExemptsLocalPrivateAndLinkLocalAddressesAndNames(String host) {
+    assertThat(Subnets.limitedIp(new Address(host, 4000))).isNull();
+  }
+
+  @Test
+  void theIpLimitCountsAPublicIpv4AddressOrIpv6Slash64WhateverThePort() {
+    for (String host :
+        new String[] {
+          "172.15.255.255", "172.32.0.0", "100.63.0.1", "100.128.0.1", "169.253.0.1", "1.1.1.1"
+        }) {
+      assertThat(Subnets.limitedIp(new Address(host, 1))).as(host).isEqualTo(host);
+    }
+    String ip = Subnets.limitedIp(new Address("203.0.113.5", 1));
+    assertThat(Subnets.limitedIp(new Address("::ffff:203.0.113.5", 2))).isEqualTo(ip);
+    assertThat(Subnets.atIp(ip, new Address("203.0.113.5", 9))).isTrue();
+    assertThat(Subnets.atIp(ip, new Address("203.0.113.50", 1))).isFalse();
+    String v6 = Subnets.limitedIp(new Address("2001:db8:1:2::1", 1));
+    for (String host : new String[] {"2001:db8:1:2::9", "2001:db8:1:2:ffff:1:2:3%eth0"}) {
+      assertThat(Subnets.limitedIp(new Address(host, 5))).as(host).isEqualTo(v6);
+      assertThat(Subnets.atIp(v6, new Address(host, 5))).as(host).isTrue();
+    }
+    for (String host : new String[] {"2001:db8:1:3::1", "fe80::1", "203.0.113.5"}) {
+      assertThat(Subnets.atIp(v6, new Address(host, 5))).as(host).isFalse();
+    }
+    assertThat(Subnets.limitedIp(new Address("fbff::1", 1))).isNotNull();
+    assertThat(Subnets.limitedIp(new Address("fec0::1", 1))).isNotNull();
+  }
 }
