@@ -1781,8 +1781,11 @@ final class DefaultKadNode implements KadNode {
             return onClose.asMono();
           }
           closing.tryEmitEmpty();
+          // Drops the queued Unsubscribes of watches that ended just before: the farewell
+          // sends them (LiveStreams keeps them owed until they settle).
           background.dispose();
-          // Goodbyes to the nodes the watches are subscribed at, for at most the soft timeout.
+          // Goodbyes to the nodes the watches are subscribed at, and those owed by watches that
+          // ended, for at most the soft timeout. Taken once closed: no Subscribe leaves after.
           Mono<Void> farewell =
               liveStreams
                   .farewell()

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,12 @@ import reactor.core.publisher.Signal;
  * before have been answered or have failed, and a Subscribe only once its Unsubscribes have (see
  * {@code exchange}), so the network cannot reorder them: a watch that ends while its Subscribes
  * travel unsubscribes after their answers.
+ *
+ * <p>A watch that ends, or whose node starts closing, sends no Subscribe from then on: each is
+ * checked when it joins its link's turn and again when its turn comes ({@link #open}). Every
+ * Unsubscribe a watch owes is sent, even when its node closes just after: a closing node sends (for
+ * at most its soft timeout, see {@link #farewell}) those of its open watches and those queued and
+ * not yet settled ({@link #owed}), as {@code close()} drops the queue.
  */
 final class LiveStreams {
 
@@ -75,6 +82,17 @@ final class LiveStreams {
    * settles, so the map holds no more than the links with exchanges in flight.
    */
   private final Map<Link, Turn> turns = new ConcurrentHashMap<>();
+
+  /** An Unsubscribe of {@code key} owed to {@code at}. */
+  private record Owed(Key key, Contact at) {}
+
+  /**
+   * The Unsubscribes owed by ended watches and dropped nodes, from before they are queued until
+   * they settle, each with how many times it is owed. Cancelled with the queue by {@code close()},
+   * they stay here, and {@link #farewell} sends them: the queue dropped them, and the storage nodes
+   * kept the subscriptions of watches cancelled just before a close until their TTL ran out.
+   */
+  private final Map<Owed, Integer> owed = new ConcurrentHashMap<>();
 
   LiveStreams(DefaultKadNode node) {
     this.node = node;
@@ -189,7 +207,7 @@ final class LiveStreams {
               return Flux.fromIterable(closest)
                   .flatMap(
                       c ->
-                          exchange(c, key, subscribe, () -> true)
+                          exchange(c, key, subscribe, () -> open(session))
                               .doOnNext(
                                   r -> {
                                     // Granted only by the node asked: another id at its
@@ -219,20 +237,25 @@ final class LiveStreams {
                   .then(
                       Mono.fromSupplier(
                           () -> {
-                            session.subscribedAt().retainAll(accepted.keySet());
                             // Every node that held or was asked for a subscription and did not
                             // grant one is told to drop it: one that held it may hold it still,
                             // and one whose answer was lost may have subscribed. Only a node
-                            // asked for the first time that refused holds nothing.
+                            // asked for the first time that refused holds nothing. Owed before
+                            // the watch drops them, so a close() meanwhile sees each of them in
+                            // one place or the other; queued after, or the queued check would
+                            // find the watch still subscribed there.
                             Set<Contact> held = new HashSet<>(before);
                             Set<Contact> asked = new HashSet<>(before);
                             asked.addAll(closest);
+                            List<Owed> owing = new ArrayList<>();
                             for (Contact c : asked) {
                               if (!accepted.containsKey(c)
                                   && (held.contains(c) || !refused.contains(c))) {
-                                node.unsubscribe(unsubscribeUnlessWatched(c, key));
+                                owing.add(owe(key, c));
                               }
                             }
+                            session.subscribedAt().retainAll(accepted.keySet());
+                            owing.forEach(this::unsubscribeLater);
                             if (accepted.isEmpty()) {
                               session.grantedNone();
                               if (closest.isEmpty()) {
@@ -323,7 +346,10 @@ final class LiveStreams {
    * wait, not the request, so that the turn after it still waits for its answer. Each request ends
    * by the hard timeout at the latest, or when the transport closes.
    *
-   * @param send asked in the link's order, before anything is sent: false sends nothing
+   * @param send asked in the link's order, before anything is sent: false sends nothing; for a
+   *     Subscribe, asked again when its turn comes (a Subscribe may wait for Unsubscribes to
+   *     settle, and sent after its watch ended or its node began closing, nothing would unsubscribe
+   *     it)
    * @return the answer, or empty when {@code send} said no
    */
   private Mono<Response> exchange(Contact at, Key key, Request request, BooleanSupplier send) {
@@ -354,8 +380,12 @@ final class LiveStreams {
           Turn turn = joined.get(0);
           // toFuture subscribes here, once, so that a cancelled wait does not cancel the request;
           // materialized, an error after the wait was cancelled is not reported as dropped.
+          Mono<Response> call =
+              subscribe
+                  ? Mono.defer(() -> send.getAsBoolean() ? node.call(at, request) : Mono.empty())
+                  : node.call(at, request);
           CompletableFuture<Signal<Response>> answer =
-              turn.after.then(node.call(at, request)).materialize().toFuture();
+              turn.after.then(call).materialize().toFuture();
           answer.whenComplete((signal, error) -> leave(link, turn));
           return Mono.fromFuture(answer, true).dematerialize();
         });
@@ -400,21 +430,63 @@ final class LiveStreams {
         .then();
   }
 
+  /**
+   * Whether a Subscribe of {@code session} may leave: the watch is open and its node is not
+   * closing. A round adds its nodes to {@link WatchSession#subscribedAt()} before it asks, and
+   * {@link #endWatch} and {@code close()} mark the end before they read that set, so a Subscribe
+   * either is not sent or is seen there and unsubscribed (after its answer, in the link's order).
+   */
+  private boolean open(WatchSession session) {
+    return !session.ended() && !node.isClosed();
+  }
+
+  /**
+   * Ends a watch: marks it ended, then owes an Unsubscribe to each node it is subscribed or
+   * subscribing at, and queues them once it has left the key's watches (the queued check would
+   * otherwise find it still there). Owed before it leaves, so a {@code close()} meanwhile finds
+   * each node among its open watches or among the owed. Owed when the node is closing too: whether
+   * its {@link #farewell} was taken before is not known here, and a closed node drops what it owes.
+   */
   private void endWatch(WatchSession session) {
     Key key = session.key();
+    session.end();
+    List<Owed> owing = new ArrayList<>();
+    for (Contact c : List.copyOf(session.subscribedAt())) {
+      owing.add(owe(key, c));
+    }
     watches.computeIfPresent(
         key,
         (k, sessions) -> {
           sessions.remove(session);
           return sessions.isEmpty() ? null : sessions;
         });
-    if (!node.isClosed()) {
-      for (Contact c : List.copyOf(session.subscribedAt())) {
-        node.unsubscribe(unsubscribeUnlessWatched(c, key));
-      }
-    }
     session.subscribedAt().clear();
     session.asking().clear();
+    owing.forEach(this::unsubscribeLater);
+  }
+
+  private Owed owe(Key key, Contact at) {
+    Owed o = new Owed(key, at);
+    owed.merge(o, 1, Integer::sum);
+    return o;
+  }
+
+  /**
+   * Queues an owed Unsubscribe (sent unless watched, see {@link #unsubscribeUnlessWatched}), which
+   * stays owed until it settles. One the queue refuses while the node is open (it is full) is no
+   * longer owed, as before; one refused or dropped because the node is closing stays owed, for
+   * {@link #farewell}.
+   */
+  private void unsubscribeLater(Owed o) {
+    boolean queued =
+        node.unsubscribe(unsubscribeUnlessWatched(o.at(), o.key()).doOnTerminate(() -> settled(o)));
+    if (!queued && !node.isClosed()) {
+      settled(o);
+    }
+  }
+
+  private void settled(Owed o) {
+    owed.computeIfPresent(o, (k, times) -> times > 1 ? times - 1 : null);
   }
 
   /**
@@ -590,18 +662,23 @@ final class LiveStreams {
   }
 
   /**
-   * The Unsubscribes a closing node owes: one per key and node its watches are subscribed at, so
-   * storage nodes stop pushing to it at once instead of after a failed push or the TTL. Subscribing
-   * sends them all at once; errors are ignored. Take it before {@link #endAll}, which forgets them.
+   * The Unsubscribes a closing node owes: one per key and node its watches are subscribed or
+   * subscribing at, and one per Unsubscribe owed by a watch that ended (or a node a round dropped)
+   * and not yet settled, so storage nodes stop pushing to it at once instead of after a failed push
+   * or the TTL. Subscribing sends them all at once; errors are ignored. Take it after the node is
+   * marked closed (from then on no Subscribe leaves, see {@link #open}), and before {@link
+   * #endAll}, which forgets the watches. The watches are read before the owed: a watch ending
+   * meanwhile is owed before it leaves them.
    */
   Mono<Void> farewell() {
-    List<Mono<Void>> goodbyes = new ArrayList<>();
+    Map<Key, Set<Contact>> due = new HashMap<>();
     watches.forEach(
-        (key, sessions) -> {
-          Set<Contact> at = new HashSet<>();
-          sessions.forEach(s -> at.addAll(s.subscribedAt()));
-          at.forEach(c -> goodbyes.add(unsubscribe(c, key)));
-        });
+        (key, sessions) ->
+            sessions.forEach(
+                s -> due.computeIfAbsent(key, k -> new HashSet<>()).addAll(s.subscribedAt())));
+    owed.keySet().forEach(o -> due.computeIfAbsent(o.key(), k -> new HashSet<>()).add(o.at()));
+    List<Mono<Void>> goodbyes = new ArrayList<>();
+    due.forEach((key, at) -> at.forEach(c -> goodbyes.add(unsubscribe(c, key))));
     return Flux.merge(goodbyes).then();
   }
 

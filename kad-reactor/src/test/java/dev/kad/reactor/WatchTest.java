@@ -840,6 +840,55 @@ class WatchTest {
   }
 
   @Test
+  void closingRightAfterCancellingAWatchLeavesNoSubscriptionBehind() {
+    Cluster c = cluster(58, 20);
+    KadNode watcher = c.node(3);
+    // More Unsubscribes than the node sends at once (64): the cancels queue the rest.
+    List<Disposable> cancelled = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      cancelled.add(watcher.watch(Key.of("cancelled then closed " + i)).subscribe());
+    }
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    assertThat(subscriptionsHeldFor(c, watcher)).isEqualTo(20 * CONFIG.k());
+
+    // close() at the instant of the cancels sends the queued Unsubscribes too.
+    cancelled.forEach(Disposable::dispose);
+    c.await(watcher.close());
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(subscriptionsHeldFor(c, watcher)).isZero();
+  }
+
+  @Test
+  void closingWhileSubscribesWaitForTheirTurnSendsNoneOfThem() {
+    Cluster c = cluster(59, 20);
+    RecordingTransport[] recorder = new RecordingTransport[1];
+    KadNode watcher = c.startRecorded(recorder);
+    Key key = Key.of("closed while waiting");
+    Disposable first = watcher.watch(key).subscribe();
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    // The first watch's Unsubscribes take 200 ms to settle; the second watch's lookup is quick,
+    // and its Subscribes wait for them (the link's order).
+    c.network.latency(Duration.ofMillis(100));
+    first.dispose();
+    c.vts.advanceTimeBy(Duration.ofMillis(1));
+    c.network.latency(Duration.ofMillis(1));
+    recorder[0].clear();
+    watches.add(watcher.watch(key).subscribe(v -> {}, e -> {}));
+    c.vts.advanceTimeBy(Duration.ofMillis(40));
+    assertThat(recorder[0].sent()).noneMatch(Request.Subscribe.class::isInstance);
+    // Closed before the turn of the Subscribes comes; slow legs from now, so a Subscribe sent
+    // then would be answered only after close() stopped waiting for its Unsubscribes.
+    c.network.latency(Duration.ofMillis(150));
+    recorder[0].clear();
+    c.await(watcher.close());
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(subscriptionsHeldFor(c, watcher)).isZero();
+    assertThat(recorder[0].sent()).noneMatch(Request.Subscribe.class::isInstance);
+  }
+
+  @Test
   void aWatchOpenedRightAfterOneOfItsKeyEndedKeepsItsSubscriptions() {
     Cluster c = cluster(42, 20);
     Key key = Key.of("reopened");

@@ -58,6 +58,7 @@ public final class WatchSession {
   private final Set<Contact> asking = ConcurrentHashMap.newKeySet();
   private final Sinks.Many<Boolean> kicks = Sinks.many().multicast().directBestEffort();
   private volatile FluxSink<Value> sink;
+  private volatile boolean ended;
   private volatile Duration renewal;
   private volatile int roundsWithout;
   private final AtomicBoolean kicked = new AtomicBoolean();
@@ -184,6 +185,24 @@ public final class WatchSession {
     if (s != null) {
       s.error(error);
     }
+  }
+
+  /**
+   * Marks the watch ended: its subscriber is gone or its node is closing. Volatile, so a round that
+   * adds nodes to {@link #subscribedAt()} and then finds the watch open, and an end that is marked
+   * and then copies that set, cannot both miss each other.
+   */
+  public void end() {
+    ended = true;
+  }
+
+  /**
+   * Whether the watch ended ({@link #end()}): none of its Subscribes may leave from then on.
+   *
+   * @return true once ended
+   */
+  public boolean ended() {
+    return ended;
   }
 
   /**
