@@ -581,7 +581,8 @@ public record KadConfig(
      * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), link-local (169.254.0.0/16, fe80::/10)
      * and unique-local (fc00::/7) addresses, their IPv4-mapped forms, and host names (never looked
      * up) are exempt, so a cluster on one host or one private network keeps every place. A contact
-     * over the limit is refused, not cached, and a replacement over it is not promoted.
+     * over the limit is refused, not cached, a replacement over it is not promoted, and a bucket's
+     * replacement cache keeps only the newest {@code maxPerIp} of one IP.
      *
      * @param maxPerIp in [0, 256], 0 for no limit
      * @return this builder

@@ -238,10 +238,32 @@ public final class RoutingTable {
         : Insertion.of(Kind.CACHED);
   }
 
-  /** The cache with {@code contact} as its newest, the oldest dropped beyond its size. */
+  /**
+   * The cache with {@code contact} as its newest, the oldest dropped beyond its size. It holds at
+   * most {@link KadConfig#maxPerIp()} contacts of one public IP: a newer one of that IP takes the
+   * place of the oldest of them, not of the oldest of all, so one host claiming made-up ids at many
+   * ports cannot push every other replacement out.
+   */
   private ContactArray newest(ContactArray cache, Contact contact) {
     if (config.replacementCacheSize() == 0) {
       return cache;
+    }
+    int limit = config.maxPerIp();
+    if (limit > 0 && cache.size() >= limit && cache.indexOf(contact.id()) < 0) {
+      String ip = Subnets.limitedIp(contact.address());
+      if (ip != null) {
+        int same = 0;
+        int oldestSame = -1;
+        for (int i = 0; i < cache.size(); i++) {
+          if (Subnets.atIp(ip, cache.get(i).address())) {
+            oldestSame = oldestSame < 0 ? i : oldestSame;
+            same++;
+          }
+        }
+        if (same >= limit) {
+          cache = cache.minus(oldestSame);
+        }
+      }
     }
     return cache.withNewest(contact, config.replacementCacheSize());
   }

@@ -517,6 +517,20 @@ class RoutingTableProperties {
           continue;
         }
         if (config.replacementCacheSize() > 0) {
+          String ip = ip(c.address());
+          if (config.maxPerIp() > 0
+              && ip != null
+              && b.replacements.stream().noneMatch(r -> r.id().equals(c.id()))
+              && b.replacements.stream().filter(r -> ip.equals(ip(r.address()))).count()
+                  >= config.maxPerIp()) {
+            // The cache holds at most maxPerIp of one IP: the newest takes its oldest's place.
+            for (int i = 0; i < b.replacements.size(); i++) {
+              if (ip.equals(ip(b.replacements.get(i).address()))) {
+                b.replacements.remove(i);
+                break;
+              }
+            }
+          }
           b.replacements.removeIf(r -> r.id().equals(c.id()));
           b.replacements.add(c);
           if (b.replacements.size() > config.replacementCacheSize()) {

@@ -579,6 +579,37 @@ class RoutingTableTest {
   }
 
   @Test
+  void oneIpFillsAtMostMaxPerIpPlacesOfAReplacementCache() {
+    RoutingTable table = table(KadConfig.builder().k(3).replacementCacheSize(5).build());
+    Contact member = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.1", 1));
+    table.seen(member);
+    for (int i = 2; i <= 3; i++) {
+      table.seen(new Contact(self.randomInBucket(159, rng), new Address("198.51.100." + i, 1)));
+    }
+    table.seen(contactInBucket(10)); // splits: the full bucket 159 cannot split any more
+    Contact y1 = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.4", 1));
+    Contact y2 = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.5", 1));
+    assertThat(table.seen(y1).kind()).isEqualTo(Kind.CACHED);
+    assertThat(table.seen(y2).kind()).isEqualTo(Kind.CACHED);
+    // Made-up ids at five ports of one host: each waits, but only the newest two stay.
+    List<Contact> flood = new ArrayList<>();
+    for (int port = 1; port <= 5; port++) {
+      Contact x = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.9", port));
+      flood.add(x);
+      assertThat(table.seen(x).kind()).isEqualTo(Kind.CACHED);
+    }
+    assertThat(bucketOf(table, member).replacements())
+        .containsExactly(y1, y2, flood.get(3), flood.get(4));
+    // Addresses the limit exempts fill the cache as before.
+    for (int port = 1; port <= 5; port++) {
+      table.seen(new Contact(self.randomInBucket(159, rng), new Address("10.0.0.9", port)));
+    }
+    assertThat(bucketOf(table, member).replacements())
+        .hasSize(5)
+        .allMatch(c -> c.address().host().equals("10.0.0.9"));
+  }
+
+  @Test
   void subnetLimitCountsTheBucketAContactLandsInAfterASplit() {
     RoutingTable table = table(KadConfig.builder().k(2).maxPerSubnet(1).build());
     // The one bucket is full and holds this node's id: far from 192.168.7.0/24, near from another.
