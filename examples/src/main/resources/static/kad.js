@@ -117,8 +117,16 @@ $('put-form').addEventListener('submit', async (event) => {
 
 // --- get: values as they arrive (NDJSON) ---------------------------------------------------
 
+let getting = null;
+
 $('get-form').addEventListener('submit', async (event) => {
   event.preventDefault();
+  // A get still streaming would append its values under this one's.
+  if (getting !== null) {
+    getting.abort();
+  }
+  const aborted = new AbortController();
+  getting = aborted;
   const out = $('get-status');
   const list = $('get-values');
   list.replaceChildren();
@@ -128,7 +136,7 @@ $('get-form').addEventListener('submit', async (event) => {
   let values = 0;
   try {
     const response = await fetch(keyPath(field(event.target, 'key').value),
-        {headers: {Accept: 'application/x-ndjson'}});
+        {headers: {Accept: 'application/x-ndjson'}, signal: aborted.signal});
     if (!response.ok) {
       show(out, await problemOf(response), 'error');
       return;
@@ -151,7 +159,9 @@ $('get-form').addEventListener('submit', async (event) => {
     show(out, values === 0 ? `no value (${elapsed()} ms)` : `${count(values, 'value')} in ${elapsed()} ms`,
         'ok');
   } catch (e) {
-    show(out, e.message, 'error');
+    if (!aborted.signal.aborted) {
+      show(out, e.message, 'error');
+    }
   }
 });
 
@@ -187,7 +197,11 @@ $('watch-form').addEventListener('submit', (event) => {
   const source = new EventSource(path + '/watch');
   watching = source;
   $('watch-stop').disabled = false;
-  source.onopen = () => show($('watch-status'), `watching '${key}'`, 'ok');
+  source.onopen = () => {
+    // A reconnect is a new watch, which sends the current values first again.
+    list.replaceChildren();
+    show($('watch-status'), `watching '${key}'`, 'ok');
+  };
   source.addEventListener('value', (e) => {
     list.prepend(valueItem(JSON.parse(e.data), new Date().toLocaleTimeString() + ': '));
   });

@@ -1337,6 +1337,9 @@ final class DefaultKadNode implements KadNode {
      * the newest, so a node that missed an update (down or hung during the put) stops serving the
      * old value now rather than at the next replication, up to an hour later. Only among the nodes
      * this get asked, and never a value found under two signing keys (as {@link #cacheStore()}).
+     * Sent as a cached Store, which the store never lets turn a cached copy into an original, nor
+     * restart an original's replication clock: the value went to this node alone, not to the other
+     * k - 1 closest.
      */
     Mono<Void> repairs() {
       if (returned.isEmpty()) {
@@ -1355,7 +1358,7 @@ final class DefaultKadNode implements KadNode {
           }
         }
         if (!newer.isEmpty()) {
-          stores.add(storeAt(e.getKey(), key, newer, false).onErrorResume(x -> Mono.empty()));
+          stores.add(storeAt(e.getKey(), key, newer, true).onErrorResume(x -> Mono.empty()));
         }
       }
       return Flux.merge(stores).then();

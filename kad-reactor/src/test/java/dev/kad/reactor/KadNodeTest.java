@@ -154,6 +154,7 @@ class KadNodeTest {
     // A holder of the newer value reads it from its own store first, then meets the older.
     KadNode reader = holders.get(3);
 
+    java.time.Instant repairedAfter = c.now();
     List<Value> got = c.await(reader.get(key));
 
     // Once the newer value was emitted the older is not: the last one is the newest found.
@@ -161,10 +162,17 @@ class KadNodeTest {
     assertThat(got).extracting(Value::seq).isSorted().doesNotHaveDuplicates();
     c.await(Mono.delay(Duration.ofSeconds(5), c.vts));
     for (KadNode n : missed) {
-      assertThat(((DefaultKadNode) n).store().get(key, c.now()))
+      assertThat(((DefaultKadNode) n).store().entries(c.now()))
           .as("the copy at a holder that missed the second put")
           .singleElement()
-          .satisfies(v -> assertThat(v.data()).containsExactly(2));
+          .satisfies(
+              s -> {
+                assertThat(s.value().data()).containsExactly(2);
+                // Still an original whose replication clock the repair did not restart: it was
+                // stored at this node alone, not at the other k - 1.
+                assertThat(s.cached()).isFalse();
+                assertThat(s.storedAt()).isBefore(repairedAfter);
+              });
     }
   }
 

@@ -186,7 +186,15 @@ public final class RoutingTable {
             continue;
           }
           if (violatesIpLimit(bucket, contact)) {
-            return Insertion.of(Kind.REJECTED_IP);
+            if (!proven) {
+              return Insertion.of(Kind.REJECTED_IP);
+            }
+            // An answer proves the address, while a member at its IP may be a claim nobody
+            // proved: made-up ids at two other ports of a host would otherwise keep the host's
+            // real node out for good. The least recently seen of them makes room, without a
+            // promotion, so the contact takes its place.
+            publish(current, index, bucket.minus(oldestAtIp(bucket, contact)));
+            continue;
           }
           if (violatesSubnetLimit(bucket, contact)) {
             return Insertion.of(Kind.REJECTED_SUBNET);
@@ -760,6 +768,18 @@ public final class RoutingTable {
       }
     }
     return false;
+  }
+
+  /** The least recently seen member at the contact's public IP, which the IP limit counts. */
+  private static int oldestAtIp(Bucket bucket, Contact contact) {
+    String ip = Subnets.limitedIp(contact.address());
+    ContactArray members = bucket.members();
+    for (int i = 0; i < members.size(); i++) {
+      if (Subnets.atIp(ip, members.get(i).address())) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("no member at " + ip + " though the IP limit was reached");
   }
 
   private boolean violatesSubnetLimit(Bucket bucket, Contact contact) {

@@ -499,7 +499,18 @@ class RoutingTableProperties {
             continue;
           }
           if (overIpLimit(b, c)) {
-            return new Insertion(Kind.REJECTED_IP, Optional.empty());
+            if (!proven) {
+              return new Insertion(Kind.REJECTED_IP, Optional.empty());
+            }
+            // An answer at that IP takes the place of the least recently seen member there.
+            String ip = ip(c.address());
+            for (int i = 0; i < b.entries.size(); i++) {
+              if (ip.equals(ip(b.entries.get(i).contact.address()))) {
+                b.entries.remove(i);
+                break;
+              }
+            }
+            continue;
           }
           if (overSubnetLimit(b, c)) {
             return new Insertion(Kind.REJECTED_SUBNET, Optional.empty());

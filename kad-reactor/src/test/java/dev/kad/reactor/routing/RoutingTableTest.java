@@ -579,6 +579,30 @@ class RoutingTableTest {
   }
 
   @Test
+  void claimsAtOtherPortsOfAHostNeverLockItsAnsweringNodeOut() {
+    // Two made-up ids claimed at other ports of a host fill its IP's places in the bucket;
+    // the host's real node answers, which proves its address, and takes the older claim's place.
+    RoutingTable table = table(KadConfig.builder().k(20).build());
+    Contact claim1 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.5", 1));
+    Contact claim2 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.5", 2));
+    Contact real = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.5", 7000));
+    assertThat(table.seen(claim1).kind()).isEqualTo(Kind.ADDED);
+    assertThat(table.seen(claim2).kind()).isEqualTo(Kind.ADDED);
+    assertThat(table.seen(real).kind())
+        .as("a request only claims its address")
+        .isEqualTo(Kind.REJECTED_IP);
+
+    assertThat(table.answered(real).kind()).isEqualTo(Kind.ADDED);
+
+    assertThat(table.contains(real.id())).isTrue();
+    assertThat(table.contains(claim1.id())).isFalse();
+    assertThat(table.contains(claim2.id())).isTrue();
+    // A further claim at that IP is still refused.
+    Contact claim3 = new Contact(self.randomInBucket(159, rng), new Address("203.0.113.5", 3));
+    assertThat(table.seen(claim3).kind()).isEqualTo(Kind.REJECTED_IP);
+  }
+
+  @Test
   void oneIpFillsAtMostMaxPerIpPlacesOfAReplacementCache() {
     RoutingTable table = table(KadConfig.builder().k(3).replacementCacheSize(5).build());
     Contact member = new Contact(self.randomInBucket(159, rng), new Address("198.51.100.1", 1));
