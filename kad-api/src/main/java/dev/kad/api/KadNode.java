@@ -114,11 +114,11 @@ public interface KadNode {
    * empty completion means no node holds a value. Cancelling cancels the lookup.
    *
    * <p>A value is never emitted after a newer seq of its publisher, value id and signing key: a
-   * node that missed an update returns the older one, which is then left out (and that node is sent
-   * the newer once the lookup finishes). An older seq that arrives first is emitted, and its newer
-   * one after it, so the last value emitted of a publisher and value id is the newest found. (A
-   * value signed with another key under the publisher's id is another value: compare {@link
-   * Value#publicKey()}.)
+   * node that missed an update returns the older one, which is then left out (and that node, or
+   * this node's own store, is given the newer once the lookup finishes). An older seq that arrives
+   * first is emitted, and its newer one after it, so the last value emitted of a publisher and
+   * value id is the newest found. (A value signed with another key under the publisher's id is
+   * another value: compare {@link Value#publicKey()}.)
    *
    * @param key the key, of this node's id width
    * @return the values as they arrive

@@ -1256,6 +1256,7 @@ final class DefaultKadNode implements KadNode {
                       () -> {
                         submit(collector.cacheStore());
                         submit(collector.repairs());
+                        collector.repairLocal();
                       }));
         });
   }
@@ -1276,6 +1277,9 @@ final class DefaultKadNode implements KadNode {
     /** What each answering holder returned, to bring one holding an older seq up to date. */
     private final Map<Contact, List<Value>> returned = new LinkedHashMap<>();
 
+    /** What this node's own store held when the get began. */
+    private List<Value> held = List.of();
+
     private int holders;
 
     ValueCollector(Key key, int quorum) {
@@ -1287,6 +1291,7 @@ final class DefaultKadNode implements KadNode {
       if (!values.isEmpty()) {
         holders++;
       }
+      held = values;
       return fresh(values);
     }
 
@@ -1362,6 +1367,29 @@ final class DefaultKadNode implements KadNode {
         }
       }
       return Flux.merge(stores).then();
+    }
+
+    /**
+     * Read repair at this node: a value its own store holds at an older seq than the newest found
+     * is replaced, as a cached Store from another node would replace it (a cached copy stays
+     * cached, an original keeps its replication clock), and its watchers are pushed the change.
+     */
+    void repairLocal() {
+      Set<List<Object>> ambiguous = ambiguous();
+      Instant now = clock.instant();
+      List<Value> changed = new ArrayList<>();
+      for (Value v : held) {
+        Value newest = found.get(identity(v));
+        if (newest != null
+            && newest.seq() > v.seq()
+            && !ambiguous.contains(identity(v).subList(0, 2))
+            && store.store(key, newest, handling.cachedKeepUntil(key, now), true, now).changed()) {
+          changed.add(newest);
+        }
+      }
+      if (!changed.isEmpty()) {
+        liveStreams.stored(key, changed);
+      }
     }
 
     /** The (publisher, value id) pairs found under more than one signing key. */

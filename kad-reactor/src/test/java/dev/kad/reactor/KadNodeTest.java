@@ -177,6 +177,32 @@ class KadNodeTest {
   }
 
   @Test
+  void aGetFromANodeHoldingAnOlderValueBringsItsOwnCopyUpToDate() {
+    Cluster c = clusters.grow(16, 40);
+    Key key = Key.of("stale here");
+    KadNode publisher = c.node(1);
+    c.await(publisher.put(key, new byte[] {1}));
+    KadNode missed =
+        c.holders(key).stream()
+            .filter(n -> n != publisher)
+            .min(Cluster.byDistanceTo(key))
+            .orElseThrow();
+    c.network.kill(missed.contact().address());
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    c.await(publisher.put(key, new byte[] {2}));
+    c.network.revive(missed.contact().address());
+
+    // Its own copy first, then the newer one from the others.
+    assertThat(c.await(missed.get(key)))
+        .extracting(v -> v.data()[0])
+        .containsExactly((byte) 1, (byte) 2);
+
+    assertThat(((DefaultKadNode) missed).store().get(key, c.now()))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).containsExactly(2));
+  }
+
+  @Test
   void aQuorumOfOneStopsTheLookupEarly() {
     Cluster c = clusters.grow(6, 80);
     Key key = Key.of("quorum");
