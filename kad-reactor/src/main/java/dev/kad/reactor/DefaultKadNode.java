@@ -1324,8 +1324,8 @@ final class DefaultKadNode implements KadNode {
       List<Value> out = new ArrayList<>(values.size());
       for (Value v : values) {
         List<Object> identity = identity(v);
-        Value held = found.get(identity);
-        if (held == null || v.seq() > held.seq()) {
+        Value emitted = found.get(identity);
+        if (emitted == null || v.seq() > emitted.seq()) {
           out.add(v);
           found.put(identity, v);
         }
