@@ -1355,10 +1355,8 @@ final class DefaultKadNode implements KadNode {
       for (Map.Entry<Contact, List<Value>> e : returned.entrySet()) {
         List<Value> newer = new ArrayList<>();
         for (Value v : e.getValue()) {
-          Value newest = found.get(identity(v));
-          if (newest != null
-              && newest.seq() > v.seq()
-              && !ambiguous.contains(identity(v).subList(0, 2))) {
+          Value newest = newerThan(v, ambiguous);
+          if (newest != null) {
             newer.add(newest);
           }
         }
@@ -1379,10 +1377,8 @@ final class DefaultKadNode implements KadNode {
       Instant now = clock.instant();
       List<Value> changed = new ArrayList<>();
       for (Value v : held) {
-        Value newest = found.get(identity(v));
+        Value newest = newerThan(v, ambiguous);
         if (newest != null
-            && newest.seq() > v.seq()
-            && !ambiguous.contains(identity(v).subList(0, 2))
             && store.store(key, newest, handling.cachedKeepUntil(key, now), true, now).changed()) {
           changed.add(newest);
         }
@@ -1390,6 +1386,18 @@ final class DefaultKadNode implements KadNode {
       if (!changed.isEmpty()) {
         liveStreams.stored(key, changed);
       }
+    }
+
+    /**
+     * The newest value found of {@code v}'s identity when it is newer than {@code v}, or null; null
+     * too for a (publisher, value id) found under two signing keys, which no repair takes sides on.
+     */
+    private Value newerThan(Value v, Set<List<Object>> ambiguous) {
+      List<Object> identity = identity(v);
+      Value newest = found.get(identity);
+      return newest != null && newest.seq() > v.seq() && !ambiguous.contains(identity.subList(0, 2))
+          ? newest
+          : null;
     }
 
     /** The (publisher, value id) pairs found under more than one signing key. */
