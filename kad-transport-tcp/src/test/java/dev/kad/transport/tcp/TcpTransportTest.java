@@ -268,9 +268,13 @@ class TcpTransportTest implements TransportContract {
     StepVerifier.create(client.send(server.localAddress(), new Request.Ping(me(client, 2))))
         .expectErrorSatisfies(
             e ->
+                // Worded as the engine words its own timeout, so one output never says both.
                 assertThat(e)
                     .isInstanceOf(KadTimeoutException.class)
-                    .hasMessageContaining(server.localAddress().toString()))
+                    .hasMessage(
+                        "no answer from "
+                            + server.localAddress()
+                            + " to Ping within 200 ms (requestTimeout)"))
         .verify(BOUND);
     assertThat(client.stats().pendingRequests()).isZero();
   }
