@@ -193,7 +193,8 @@ public final class RoutingTable {
             // proved: made-up ids at two other ports of a host would otherwise keep the host's
             // real node out for good. The least recently seen of them makes room, without a
             // promotion, so the contact takes its place.
-            publish(current, index, bucket.minus(oldestAtIp(bucket, contact)));
+            String ip = Subnets.limitedIp(contact.address());
+            publish(current, index, bucket.minus(firstAtIp(bucket.members(), ip)));
             continue;
           }
           if (violatesSubnetLimit(bucket, contact)) {
@@ -259,18 +260,8 @@ public final class RoutingTable {
     int limit = config.maxPerIp();
     if (limit > 0 && cache.size() >= limit && cache.indexOf(contact.id()) < 0) {
       String ip = Subnets.limitedIp(contact.address());
-      if (ip != null) {
-        int same = 0;
-        int oldestSame = -1;
-        for (int i = 0; i < cache.size(); i++) {
-          if (Subnets.atIp(ip, cache.get(i).address())) {
-            oldestSame = oldestSame < 0 ? i : oldestSame;
-            same++;
-          }
-        }
-        if (same >= limit) {
-          cache = cache.minus(oldestSame);
-        }
+      if (ip != null && countAtIp(cache, ip) >= limit) {
+        cache = cache.minus(firstAtIp(cache, ip));
       }
     }
     return cache.withNewest(contact, config.replacementCacheSize());
@@ -757,29 +748,31 @@ public final class RoutingTable {
       return false;
     }
     String ip = Subnets.limitedIp(contact.address());
-    if (ip == null) {
-      return false;
-    }
-    ContactArray members = bucket.members();
-    int same = 0;
-    for (int i = 0; i < members.size(); i++) {
-      if (Subnets.atIp(ip, members.get(i).address()) && ++same >= limit) {
-        return true;
-      }
-    }
-    return false;
+    return ip != null && countAtIp(bucket.members(), ip) >= limit;
   }
 
-  /** The least recently seen member at the contact's public IP, which the IP limit counts. */
-  private static int oldestAtIp(Bucket bucket, Contact contact) {
-    String ip = Subnets.limitedIp(contact.address());
-    ContactArray members = bucket.members();
-    for (int i = 0; i < members.size(); i++) {
-      if (Subnets.atIp(ip, members.get(i).address())) {
+  /** How many of {@code contacts} are at the public IP {@code ip} ({@link Subnets#limitedIp}). */
+  private static int countAtIp(ContactArray contacts, String ip) {
+    int same = 0;
+    for (int i = 0; i < contacts.size(); i++) {
+      if (Subnets.atIp(ip, contacts.get(i).address())) {
+        same++;
+      }
+    }
+    return same;
+  }
+
+  /**
+   * The first, least recently seen, of {@code contacts} at the public IP {@code ip}, which the
+   * caller has counted there.
+   */
+  private static int firstAtIp(ContactArray contacts, String ip) {
+    for (int i = 0; i < contacts.size(); i++) {
+      if (Subnets.atIp(ip, contacts.get(i).address())) {
         return i;
       }
     }
-    throw new IllegalStateException("no member at " + ip + " though the IP limit was reached");
+    throw new IllegalStateException("no contact at " + ip + " though the IP limit was reached");
   }
 
   private boolean violatesSubnetLimit(Bucket bucket, Contact contact) {

@@ -146,16 +146,21 @@ class TcpInboundEvictionTest {
         server.localAddress(), new Request.Ping(Messages.contact(5, client.localAddress())));
   }
 
+  /** The client's ping is answered: the newcomer was let in. */
+  private void assertServed(TcpTransport client, TcpTransport server) {
+    StepVerifier.create(ping(client, server))
+        .expectNextMatches(Response.Pong.class::isInstance)
+        .expectComplete()
+        .verify(BOUND);
+  }
+
   @Test
   void theQuietestAcceptedConnectionMakesRoomForAnHonestNewcomer() throws IOException {
     TcpTransport server = server();
     List<Socket> idle = idlePeersUpToTheBound(server, 0);
     TcpTransport client = opened.started(new EchoHandler(5), b -> {});
 
-    StepVerifier.create(ping(client, server))
-        .expectNextMatches(Response.Pong.class::isInstance)
-        .expectComplete()
-        .verify(BOUND);
+    assertServed(client, server);
 
     // the first idle peer, quiet since it connected, made room; nobody was refused
     assertClosedByServer(idle.get(0));
@@ -174,10 +179,7 @@ class TcpInboundEvictionTest {
     List<Socket> idle = idlePeersUpToTheBound(server, 1);
     TcpTransport client = opened.started(new EchoHandler(5), b -> {});
 
-    StepVerifier.create(ping(client, server))
-        .expectNextMatches(Response.Pong.class::isInstance)
-        .expectComplete()
-        .verify(BOUND);
+    assertServed(client, server);
 
     // the quietest idle one went, not the older one with a request in flight
     assertClosedByServer(idle.get(0));
