@@ -10,19 +10,15 @@ import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
+import dev.kad.reactor.store.RecordingLogger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.Marker;
-import org.slf4j.event.Level;
-import org.slf4j.helpers.LegacyAbstractLogger;
-import org.slf4j.helpers.MessageFormatter;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -290,53 +286,6 @@ class MaintenanceTest {
     time.advanceTimeBy(Duration.ofSeconds(10));
     assertThat(runs.get()).isEqualTo(12);
     job.dispose();
-  }
-
-  /** A logger that keeps every line it is given, as "LEVEL message". */
-  static final class RecordingLogger extends LegacyAbstractLogger {
-    private static final long serialVersionUID = 1L;
-
-    final List<String> lines = new CopyOnWriteArrayList<>();
-
-    RecordingLogger() {
-      this.name = "recording";
-    }
-
-    @Override
-    public boolean isTraceEnabled() {
-      return true;
-    }
-
-    @Override
-    public boolean isDebugEnabled() {
-      return true;
-    }
-
-    @Override
-    public boolean isInfoEnabled() {
-      return true;
-    }
-
-    @Override
-    public boolean isWarnEnabled() {
-      return true;
-    }
-
-    @Override
-    public boolean isErrorEnabled() {
-      return true;
-    }
-
-    @Override
-    protected String getFullyQualifiedCallerName() {
-      return null;
-    }
-
-    @Override
-    protected void handleNormalizedLoggingCall(
-        Level level, Marker marker, String pattern, Object[] arguments, Throwable throwable) {
-      lines.add(level + " " + MessageFormatter.basicArrayFormat(pattern, arguments));
-    }
   }
 
   @Test
