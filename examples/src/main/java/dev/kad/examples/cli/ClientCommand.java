@@ -104,7 +104,8 @@ abstract class ClientCommand implements Callable<Integer> {
             tls,
             connectOptions::applyTo,
             new SplittableRandom(),
-            timeout)) {
+            timeout,
+            null)) {
       try {
         RunningNode.join(running.node(), bootstrap, timeout);
         return run(running, Key.of(key));

@@ -7,9 +7,12 @@ import dev.kad.api.NodeId;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -85,6 +88,15 @@ final class NodeCommand implements Callable<Integer> {
   private List<Address> bootstrap = new ArrayList<>();
 
   @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description =
+          "Directory (created when missing) where the node keeps what a restart should not lose:"
+              + " its id, the values it stores for the network, and contacts to rejoin through"
+              + " without --bootstrap. One node per directory.")
+  private Path dataDir;
+
+  @Option(
       names = "--timeout",
       defaultValue = "30s",
       paramLabel = "DURATION",
@@ -138,31 +150,36 @@ final class NodeCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     KadConfig config = config();
-    if (retryJoin && bootstrap.isEmpty()) {
+    SplittableRandom random = new SplittableRandom();
+    DataDir dir = dataDir == null ? null : DataDir.open(dataDir);
+    NodeId nodeId = dir == null ? id : dir.id(id, config.idBits(), () -> NodeId.random(random));
+    List<Address> saved = dir == null ? List.of() : dir.contacts();
+    if (retryJoin && bootstrap.isEmpty() && saved.isEmpty()) {
       throw new ParameterException(
           spec.commandLine(),
-          "--retry-join retries joining through --bootstrap, but no --bootstrap address was given");
+          "--retry-join retries joining through --bootstrap, but no --bootstrap address was given"
+              + (dir == null ? "" : " and " + dir.contactsFile() + " holds none"));
     }
     TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
         RunningNode.start(
             config,
-            id,
+            nodeId,
             host,
             port,
             advertise,
             tls,
             this::transportSettings,
-            new SplittableRandom(),
-            timeout)) {
+            random,
+            timeout,
+            dir)) {
       KadNode node = running.node();
       out.println("kad node " + node.id().toHex() + " listening on " + listening(node));
       out.flush();
-      if (!bootstrap.isEmpty()) {
+      List<Address> seeds = seeds(saved);
+      if (!seeds.isEmpty()) {
         try {
-          if (!retryJoin) {
-            RunningNode.join(node, bootstrap, timeout);
-          } else if (!running.joinRetrying(bootstrap, timeout)) {
+          if (!join(running, seeds, saved, out)) {
             // closed by Ctrl-C, or stopped by the embedding thread (exit 0, as while running)
             return running.closing() ? ClientCommand.INTERRUPTED : 0;
           }
@@ -172,17 +189,6 @@ final class NodeCommand implements Callable<Integer> {
           }
           throw e;
         }
-        int contacts = node.routingTable().size();
-        if (contacts == 0) {
-          // The engine completes with no contact only when every address was this node's own.
-          out.println("first node of its network: every bootstrap address is this node itself");
-        } else {
-          out.println(
-              "joined the network: "
-                  + contacts
-                  + (contacts == 1 ? " contact" : " contacts")
-                  + " in the routing table");
-        }
       }
       out.println("running; press Ctrl-C to stop");
       out.flush();
@@ -190,6 +196,55 @@ final class NodeCommand implements Callable<Integer> {
       awaitStop(running);
     }
     return 0;
+  }
+
+  /** The --bootstrap addresses, then the saved ones it does not name. */
+  private List<Address> seeds(List<Address> saved) {
+    Set<Address> seeds = new LinkedHashSet<>(bootstrap);
+    seeds.addAll(saved);
+    return List.copyOf(seeds);
+  }
+
+  /**
+   * Joins through {@code seeds} and says how it went. Without --bootstrap the seeds are only the
+   * contacts saved by an earlier run: when none of them answers (the network restarts too, and this
+   * node is up first) the node runs on as the first of its network, which the others rejoin
+   * through, since they saved its address too.
+   *
+   * @return false when the node closed while joining
+   */
+  private boolean join(
+      RunningNode running, List<Address> seeds, List<Address> saved, PrintWriter out) {
+    KadNode node = running.node();
+    try {
+      if (!retryJoin) {
+        RunningNode.join(node, seeds, timeout);
+      } else if (!running.joinRetrying(seeds, timeout)) {
+        return false;
+      }
+    } catch (RuntimeException e) {
+      if (!bootstrap.isEmpty() || running.closing()) {
+        throw e;
+      }
+      out.println(
+          "no saved contact answered ("
+              + ErrorHandler.describe(e)
+              + "); running as the first node of its network until others join");
+      return true;
+    }
+    int contacts = node.routingTable().size();
+    if (contacts == 0) {
+      // The engine completes with no contact only when every address was this node's own.
+      out.println("first node of its network: every bootstrap address is this node itself");
+    } else {
+      out.println(
+          "joined the network: "
+              + contacts
+              + (contacts == 1 ? " contact" : " contacts")
+              + " in the routing table"
+              + (bootstrap.isEmpty() ? " (through the contacts saved in " + dataDir + ")" : ""));
+    }
+    return true;
   }
 
   /** The node's settings: the defaults and what the options change. */

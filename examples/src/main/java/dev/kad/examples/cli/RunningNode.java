@@ -8,6 +8,8 @@ import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.reactor.KadNodes;
+import dev.kad.reactor.store.FileRecordStore;
+import dev.kad.reactor.store.RecordStore;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
@@ -22,7 +24,10 @@ import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.Exceptions;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -38,14 +43,35 @@ final class RunningNode implements AutoCloseable {
   /** How long a graceful close may take before the command gives up on it. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
+  /** How often a node with a data directory saves its contacts, besides when it closes. */
+  static final Duration SAVE_CONTACTS_EVERY = Duration.ofMinutes(1);
+
   private final KadNode node;
+  private final DataDir dataDir;
+  private final FileRecordStore store;
+  private final Disposable savingContacts;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CountDownLatch closed = new CountDownLatch(1);
   private final Thread hook;
 
   /** Wraps a started node; {@link #start} registers the shutdown hook, tests use this alone. */
   RunningNode(KadNode node) {
+    this(node, null, null);
+  }
+
+  /**
+   * Wraps a started node that keeps its state in {@code dataDir}: saves its contacts there every
+   * {@link #SAVE_CONTACTS_EVERY} and when it closes, and closes {@code store} after the node.
+   */
+  private RunningNode(KadNode node, DataDir dataDir, FileRecordStore store) {
     this.node = node;
+    this.dataDir = dataDir;
+    this.store = store;
+    this.savingContacts =
+        dataDir == null
+            ? Disposables.disposed()
+            : Flux.interval(SAVE_CONTACTS_EVERY, Schedulers.boundedElastic())
+                .subscribe(tick -> dataDir.saveContacts(node.routingTable()));
     this.hook =
         new Thread(
             () -> {
@@ -65,6 +91,8 @@ final class RunningNode implements AutoCloseable {
    * @param tls TLS for every connection, or null for plain TCP
    * @param transportSettings the transport's settings from other options (its connect timeout,
    *     limits), applied after the address, id and TLS
+   * @param dataDir where the node keeps its values and saves its contacts, or null to keep nothing
+   * @throws CliException when the data directory's values cannot be opened
    */
   static RunningNode start(
       KadConfig config,
@@ -75,11 +103,39 @@ final class RunningNode implements AutoCloseable {
       TcpTls tls,
       Consumer<TcpTransportOptions.Builder> transportSettings,
       RandomGenerator random,
-      Duration timeout) {
-    KadNode node =
-        startNode(
-            config, "kad", id, host, port, advertise, 2, tls, transportSettings, random, timeout);
-    RunningNode running = new RunningNode(node);
+      Duration timeout,
+      DataDir dataDir) {
+    FileRecordStore store = dataDir == null ? null : dataDir.openStore(config);
+    KadNode node;
+    try {
+      node =
+          startNode(
+              config,
+              "kad",
+              id,
+              host,
+              port,
+              advertise,
+              2,
+              tls,
+              transportSettings,
+              store,
+              random,
+              timeout);
+    } catch (RuntimeException e) {
+      if (store != null) {
+        store.close();
+      }
+      throw e;
+    }
+    if (store != null) {
+      log.info(
+          "node={} loaded {} stored values from {}",
+          node.id().toShortHex(),
+          store.loadedValues(),
+          dataDir.valuesFile());
+    }
+    RunningNode running = new RunningNode(node, dataDir, store);
     Runtime.getRuntime().addShutdownHook(running.hook);
     return running;
   }
@@ -123,12 +179,24 @@ final class RunningNode implements AutoCloseable {
       RandomGenerator random,
       Duration timeout) {
     return startNode(
-        config, name, id, host, port, advertise, eventLoopThreads, tls, b -> {}, random, timeout);
+        config,
+        name,
+        id,
+        host,
+        port,
+        advertise,
+        eventLoopThreads,
+        tls,
+        b -> {},
+        null,
+        random,
+        timeout);
   }
 
   /**
    * Starts a node on a TCP transport, as the other overloads do, with {@code transportSettings}
-   * applied to the transport's options after the address, id and TLS.
+   * applied to the transport's options after the address, id and TLS, and the values kept in {@code
+   * store} when it is set (in memory otherwise).
    */
   private static KadNode startNode(
       KadConfig config,
@@ -140,6 +208,7 @@ final class RunningNode implements AutoCloseable {
       int eventLoopThreads,
       TcpTls tls,
       Consumer<TcpTransportOptions.Builder> transportSettings,
+      RecordStore store,
       RandomGenerator random,
       Duration timeout) {
     NodeId nodeId = id != null ? id : NodeId.random(config.idBits(), random);
@@ -166,10 +235,12 @@ final class RunningNode implements AutoCloseable {
     }
     TcpTransport transport = TcpTransport.create(built);
     try {
-      return Await.of(
-          KadNodes.builder().config(config).transport(transport).id(nodeId).random(random).start(),
-          timeout,
-          "starting a node on " + host + ":" + port);
+      KadNodes.Builder builder =
+          KadNodes.builder().config(config).transport(transport).id(nodeId).random(random);
+      if (store != null) {
+        builder.store(store);
+      }
+      return Await.of(builder.start(), timeout, "starting a node on " + host + ":" + port);
     } catch (RuntimeException e) {
       // failed or timed out (and cancelled): release the port and the event loops
       try {
@@ -357,11 +428,18 @@ final class RunningNode implements AutoCloseable {
     // A pending interrupt would make block() fail at once; close first, then restore it.
     boolean interrupted = Thread.interrupted();
     try {
+      savingContacts.dispose();
+      if (dataDir != null) {
+        dataDir.saveContacts(node.routingTable()); // the table as the running node last knew it
+      }
       Await.of(node.close(), CLOSE_TIMEOUT, "closing node " + node.id().toShortHex());
     } catch (RuntimeException e) {
       log.warn(
           "node={} did not close cleanly: {}", node.id().toShortHex(), ErrorHandler.describe(e));
     } finally {
+      if (store != null) {
+        store.close(); // after the node: nothing stores into it any more
+      }
       closed.countDown();
       if (interrupted) {
         Thread.currentThread().interrupt();

@@ -1,0 +1,176 @@
+package dev.kad.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code kad node --data-dir}: a node restarted on its directory keeps its id and the values it
+ * stored, and rejoins through the contacts it saved. The nodes run in-process through picocli on
+ * loopback; interrupting a node's thread is its Ctrl-C.
+ */
+class NodeDataDirTest {
+
+  private static final long WAIT_SECONDS = 30;
+
+  @TempDir Path temp;
+
+  private final List<Thread> threads = new ArrayList<>();
+
+  @AfterEach
+  void stopEverything() throws InterruptedException {
+    for (Thread t : threads) {
+      t.interrupt();
+      t.join(TimeUnit.SECONDS.toMillis(15));
+    }
+  }
+
+  /** A node command running on a thread of its own. */
+  private final class Running {
+    final Cli cli = new Cli();
+    final Thread thread;
+    final CompletableFuture<Cli.Run> run;
+    final String listening;
+    final String address;
+    private boolean running;
+
+    Running(String... args) throws InterruptedException {
+      List<String> all = new ArrayList<>(List.of("node", "--port", "0"));
+      all.addAll(List.of(args));
+      run = Cli.inBackground(() -> cli.execute(all.toArray(String[]::new)), threads);
+      thread = threads.get(threads.size() - 1);
+      listening = cli.out.await("listening on", WAIT_SECONDS);
+      address = NodeProcessTest.address(listening);
+    }
+
+    /** Waits for a line containing {@code text}; each line is awaited once. */
+    String awaitLine(String text) throws InterruptedException {
+      String line = cli.out.await(text, WAIT_SECONDS);
+      running |= line.startsWith("running; ");
+      return line;
+    }
+
+    /** Ctrl-C once the node runs, and the exit code 0 of a node stopped so. */
+    void stop() throws Exception {
+      if (!running) {
+        awaitLine("running; ");
+      }
+      thread.interrupt();
+      Cli.Run done = run.get(WAIT_SECONDS, TimeUnit.SECONDS);
+      assertThat(done.exitCode()).as(done.errText()).isZero();
+    }
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void aNodeRestartedOnItsDataDirKeepsItsIdAndTheValuesItStored() throws Exception {
+    Path dir = temp.resolve("node");
+    Running first = new Running("--data-dir", dir.toString());
+    String id = first.listening.split(" ")[2];
+    Cli.Run put = Cli.kad("put", "--bootstrap", first.address, "kept-key", "kept value");
+    assertThat(put.exitCode()).as(put.errText()).isZero();
+    first.stop();
+
+    Running again = new Running("--data-dir", dir.toString());
+    again.awaitLine("running");
+
+    assertThat(again.listening).startsWith("kad node " + id + " listening on ");
+    Cli.Run get = Cli.kad("get", "--bootstrap", again.address, "kept-key");
+    assertThat(get.exitCode()).as(get.errText()).isZero();
+    assertThat(get.out()).containsExactly("kept value");
+    again.stop();
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void aNodeRestartedOnItsDataDirRejoinsThroughTheContactsItSaved() throws Exception {
+    Running seed = new Running();
+    Path dir = temp.resolve("node");
+    Running first = new Running("--data-dir", dir.toString(), "--bootstrap", seed.address);
+    first.awaitLine("joined the network: 1 contact");
+    first.stop();
+    assertThat(Files.readAllLines(dir.resolve("contacts"))).contains(seed.address);
+
+    Running again = new Running("--data-dir", dir.toString());
+
+    assertThat(again.awaitLine("joined the network"))
+        .isEqualTo(
+            "joined the network: 1 contact in the routing table (through the contacts saved in "
+                + dir
+                + ")");
+    again.stop();
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void aNodeWhoseSavedContactsAreGoneRunsAsTheFirstNodeOfItsNetwork() throws Exception {
+    Running seed = new Running();
+    Path dir = temp.resolve("node");
+    Running first = new Running("--data-dir", dir.toString(), "--bootstrap", seed.address);
+    first.awaitLine("joined the network");
+    first.stop();
+    seed.stop();
+
+    Running again = new Running("--data-dir", dir.toString());
+
+    assertThat(again.awaitLine("no saved contact answered"))
+        .startsWith("no saved contact answered (")
+        .contains(seed.address)
+        .endsWith("); running as the first node of its network until others join");
+    again.stop();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aSecondNodeOnTheSameDataDirFailsWithOneLine() throws Exception {
+    Path dir = temp.resolve("node");
+    Running first = new Running("--data-dir", dir.toString());
+    first.awaitLine("running");
+
+    Cli.Run second = Cli.kad("node", "--port", "0", "--data-dir", dir.toString());
+
+    assertThat(second.exitCode()).isEqualTo(1);
+    assertThat(second.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad node: cannot open the stored values: ")
+        .contains(dir.resolve("values").toString())
+        .contains("in use");
+    first.stop();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void anIdOtherThanTheKeptOneFailsWithOneLine() throws Exception {
+    Path dir = temp.resolve("node");
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("node-id"), "00112233445566778899aabbccddeeff00112233\n");
+
+    Cli.Run run =
+        Cli.kad(
+            "node",
+            "--port",
+            "0",
+            "--data-dir",
+            dir.toString(),
+            "--id",
+            "ffffffffffffffffffffffffffffffffffffffff");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err())
+        .containsExactly(
+            "kad node: --id ffffffffffffffffffffffffffffffffffffffff is not the id "
+                + dir.resolve("node-id")
+                + " holds (00112233445566778899aabbccddeeff00112233): leave --id out, or give"
+                + " another --data-dir");
+  }
+}
