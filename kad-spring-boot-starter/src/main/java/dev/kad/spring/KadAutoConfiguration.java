@@ -7,12 +7,16 @@ import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
 import dev.kad.api.spi.NodeListener;
 import dev.kad.reactor.KadNodes;
+import dev.kad.reactor.store.FileRecordStore;
+import dev.kad.reactor.store.RecordStore;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import dev.kad.transport.tcp.WireFormat;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -72,6 +76,24 @@ public class KadAutoConfiguration {
   @ConditionalOnMissingBean
   NodeId kadNodeId(KadProperties properties, KadConfig config) {
     return properties.nodeId(config, new SecureRandom());
+  }
+
+  /**
+   * The values the node stores for the network, kept in {@code kad.store-file} so that they survive
+   * a restart. Closed after the node, which depends on it.
+   */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnProperty(prefix = "kad", name = "store-file")
+  @ConditionalOnMissingBean(RecordStore.class)
+  FileRecordStore kadRecordStore(KadProperties properties, KadConfig config) {
+    Path file = properties.getStoreFile();
+    try {
+      FileRecordStore store = FileRecordStore.open(file, config);
+      log.info("kad.store-file {}: {} stored values loaded", file, store.loadedValues());
+      return store;
+    } catch (IOException e) {
+      throw new IllegalStateException("kad.store-file cannot be opened: " + e.getMessage(), e);
+    }
   }
 
   // Stopping the context pauses joining; closing it closes the node (an application's own node
@@ -323,7 +345,8 @@ public class KadAutoConfiguration {
         KadConfig config,
         TcpTransport transport,
         NodeId kadNodeId,
-        ObjectProvider<NodeListener> listeners) {
+        ObjectProvider<NodeListener> listeners,
+        ObjectProvider<RecordStore> store) {
       // Checked before the port is bound, so that a bad address leaves no node behind.
       properties.bootstrapAddresses();
       checkSameId(transport, kadNodeId);
@@ -333,6 +356,7 @@ public class KadAutoConfiguration {
               .transport(transport)
               .id(kadNodeId)
               .listener(CompositeNodeListener.of(listeners.orderedStream().toList()));
+      store.ifAvailable(builder::store);
       // Binding a port is start-up work on the thread that builds the context, never an event
       // loop; the bean must be usable once it is injected, so the context waits for it.
       return awaitStart(builder.start().toFuture(), START_TIMEOUT);

@@ -7,6 +7,7 @@ import dev.kad.api.NodeId;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -133,6 +134,12 @@ public class KadProperties implements Validator {
 
   /** Largest message accepted: a size such as 64KB, or a number of bytes. */
   private DataSize maxFrameBytes = DataSize.ofKilobytes(64);
+
+  /**
+   * File where the node keeps the values it stores for the network, so that they survive a restart
+   * (created when missing; one node per file). Unset: values are kept in memory only.
+   */
+  private Path storeFile;
 
   /** How long a stored value lives unless republished. */
   private Duration expireAfter = Duration.ofHours(24);
@@ -867,6 +874,14 @@ public class KadProperties implements Validator {
 
   public void setMaxStoredBytes(DataSize maxStoredBytes) {
     this.maxStoredBytes = maxStoredBytes;
+  }
+
+  public Path getStoreFile() {
+    return storeFile;
+  }
+
+  public void setStoreFile(Path storeFile) {
+    this.storeFile = storeFile;
   }
 
   public DataSize getMaxFrameBytes() {

@@ -1,0 +1,101 @@
+package dev.kad.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.reactor.store.FileRecordStore;
+import dev.kad.reactor.store.InMemoryRecordStore;
+import dev.kad.reactor.store.RecordStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** {@code kad.store-file}: the values a node stores for the network outlive its context. */
+class KadStoreFileTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(20);
+
+  @TempDir Path temp;
+
+  private final ApplicationContextRunner runner =
+      new ApplicationContextRunner()
+          .withConfiguration(AutoConfigurations.of(KadAutoConfiguration.class))
+          .withPropertyValues("kad.host=127.0.0.1", "kad.port=0", "kad.maintenance=false");
+
+  @Test
+  void valuesPutThroughANodeWithAStoreFileAreInTheFileAfterTheContextCloses() throws Exception {
+    Path file = temp.resolve("values");
+    Key key = Key.of("kept");
+    runner
+        .withPropertyValues("kad.store-file=" + file)
+        .run(
+            context -> {
+              assertThat(context).hasSingleBean(FileRecordStore.class);
+              KadNode node = context.getBean(KadNode.class);
+              // alone in its network, the node stores at itself
+              assertThat(node.put(key, "kept value".getBytes(StandardCharsets.UTF_8)).block(BOUND))
+                  .satisfies(result -> assertThat(result.acceptedCount()).isEqualTo(1));
+            });
+
+    try (FileRecordStore reopened = FileRecordStore.open(file, KadConfig.defaults())) {
+      assertThat(reopened.get(key, Instant.now()))
+          .singleElement()
+          .satisfies(
+              v ->
+                  assertThat(new String(v.data(), StandardCharsets.UTF_8)).isEqualTo("kept value"));
+    }
+  }
+
+  @Test
+  void withoutAStoreFileValuesAreKeptInMemory() {
+    runner.run(context -> assertThat(context).doesNotHaveBean(RecordStore.class));
+  }
+
+  @Test
+  void aRecordStoreOfTheApplicationIsTheNodesStoreAndTheStoreFileBacksOff() {
+    runner
+        .withUserConfiguration(OwnStore.class)
+        .withPropertyValues("kad.store-file=" + temp.resolve("values"))
+        .run(
+            context -> {
+              assertThat(context).doesNotHaveBean(FileRecordStore.class);
+              KadNode node = context.getBean(KadNode.class);
+              node.put(Key.of("mine"), new byte[] {1}).block(BOUND);
+              assertThat(context.getBean(RecordStore.class).size()).isEqualTo(1);
+              assertThat(Files.exists(temp.resolve("values"))).isFalse();
+            });
+  }
+
+  @Test
+  void aStoreFileThatCannotBeOpenedFailsTheStartNamingTheProperty() throws Exception {
+    Path directory = Files.createDirectories(temp.resolve("a-directory"));
+    runner
+        .withPropertyValues("kad.store-file=" + directory)
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .hasStackTraceContaining(
+                        "kad.store-file cannot be opened: cannot open record store file "
+                            + directory
+                            + ": "));
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class OwnStore {
+    @Bean
+    RecordStore ownStore(KadConfig config) {
+      return new InMemoryRecordStore(config);
+    }
+  }
+}
