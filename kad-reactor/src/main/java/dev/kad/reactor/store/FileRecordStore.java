@@ -481,15 +481,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    */
   private void createEmpty() throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".new");
-    try (FileChannel c =
-        FileChannel.open(
-            tmp,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING,
-            StandardOpenOption.WRITE)) {
-      writeFully(c, header());
-      c.force(true);
-    }
+    writeSnapshot(tmp, List.of());
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
     forceDirectory();
   }
