@@ -40,8 +40,12 @@ import org.springframework.boot.ssl.NoSuchSslBundleException;
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Condition;
+import org.springframework.context.annotation.ConditionContext;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.type.AnnotatedTypeMetadata;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -83,7 +87,7 @@ public class KadAutoConfiguration {
    * a restart. Closed after the node, which depends on it.
    */
   @Bean(destroyMethod = "close")
-  @ConditionalOnProperty(prefix = "kad", name = "store-file")
+  @Conditional(StoreFileSet.class)
   @ConditionalOnMissingBean(RecordStore.class)
   FileRecordStore kadRecordStore(KadProperties properties, KadConfig config) {
     Path file = properties.getStoreFile();
@@ -93,6 +97,18 @@ public class KadAutoConfiguration {
       return store;
     } catch (IOException e) {
       throw new IllegalStateException("kad.store-file cannot be opened: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Whether {@code kad.store-file} names a file: an empty value (what {@code
+   * kad.store-file=${KAD_STORE_FILE:}} gives when the variable is unset) keeps values in memory.
+   */
+  static final class StoreFileSet implements Condition {
+    @Override
+    public boolean matches(ConditionContext context, AnnotatedTypeMetadata metadata) {
+      String file = context.getEnvironment().getProperty("kad.store-file");
+      return file != null && !file.isBlank();
     }
   }
 

@@ -62,6 +62,18 @@ class KadStoreFileTest {
   }
 
   @Test
+  void anEmptyStoreFileIsNoStoreFile() {
+    // what `kad.store-file=${KAD_STORE_FILE:}` gives when the variable is unset
+    runner
+        .withPropertyValues("kad.store-file=")
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed().doesNotHaveBean(RecordStore.class);
+              assertThat(context).hasSingleBean(KadNode.class);
+            });
+  }
+
+  @Test
   void aRecordStoreOfTheApplicationIsTheNodesStoreAndTheStoreFileBacksOff() {
     runner
         .withUserConfiguration(OwnStore.class)
