@@ -3,6 +3,7 @@ package dev.kad.examples.cli;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeId;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransportOptions;
@@ -223,7 +224,7 @@ final class NodeCommand implements Callable<Integer> {
         return false;
       }
     } catch (RuntimeException e) {
-      if (!bootstrap.isEmpty() || running.closing()) {
+      if (running.closing() || !onlySavedContactsFailed(e)) {
         throw e;
       }
       out.println(
@@ -245,6 +246,23 @@ final class NodeCommand implements Callable<Integer> {
               + (bootstrap.isEmpty() ? " (through the contacts saved in " + dataDir + ")" : ""));
     }
     return true;
+  }
+
+  /**
+   * Whether the seeds that failed the join were only saved contacts: there is no --bootstrap, or
+   * every --bootstrap address is this node's own (every node of a cluster given the same list).
+   * Such a node was the first of its network before, and is again when its saved peers are gone.
+   */
+  private boolean onlySavedContactsFailed(RuntimeException failure) {
+    if (bootstrap.isEmpty()) {
+      return true;
+    }
+    for (Throwable e = failure; e != null; e = e.getCause()) {
+      if (e instanceof NoSeedAnsweredException n) {
+        return n.selfSeeds().containsAll(bootstrap);
+      }
+    }
+    return false;
   }
 
   /** The node's settings: the defaults and what the options change. */

@@ -2,6 +2,8 @@ package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,8 +46,11 @@ class NodeDataDirTest {
     private boolean running;
 
     Running(String... args) throws InterruptedException {
-      List<String> all = new ArrayList<>(List.of("node", "--port", "0"));
+      List<String> all = new ArrayList<>(List.of("node"));
       all.addAll(List.of(args));
+      if (!all.contains("--port")) {
+        all.addAll(List.of("--port", "0"));
+      }
       run = Cli.inBackground(() -> cli.execute(all.toArray(String[]::new)), threads);
       thread = threads.get(threads.size() - 1);
       listening = cli.out.await("listening on", WAIT_SECONDS);
@@ -126,6 +131,39 @@ class NodeDataDirTest {
         .startsWith("no saved contact answered (")
         .contains(seed.address)
         .endsWith("); running as the first node of its network until others join");
+    again.stop();
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void aNodeWhoseOnlyBootstrapAddressIsItsOwnRunsAsTheFirstNodeWhenItsSavedContactsAreGone()
+      throws Exception {
+    // Every node of a cluster is started with the same list, its own address included; the
+    // whole cluster restarts, and this node is up first.
+    Running seed = new Running();
+    Path dir = temp.resolve("node");
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    String own = "127.0.0.1:" + port;
+    Running first =
+        new Running(
+            "--port",
+            String.valueOf(port),
+            "--data-dir",
+            dir.toString(),
+            "--bootstrap",
+            own + "," + seed.address);
+    first.awaitLine("joined the network");
+    first.stop();
+    seed.stop();
+
+    Running again =
+        new Running(
+            "--port", String.valueOf(port), "--data-dir", dir.toString(), "--bootstrap", own);
+
+    assertThat(again.awaitLine("no saved contact answered")).contains(seed.address);
     again.stop();
   }
 
