@@ -16,6 +16,8 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -29,7 +31,9 @@ class KadStoreFileTest {
 
   private final ApplicationContextRunner runner =
       new ApplicationContextRunner()
-          .withConfiguration(AutoConfigurations.of(KadAutoConfiguration.class))
+          .withConfiguration(
+              AutoConfigurations.of(
+                  KadAutoConfiguration.class, KadStoreHealthAutoConfiguration.class))
           .withPropertyValues("kad.host=127.0.0.1", "kad.port=0", "kad.maintenance=false");
 
   @Test
@@ -58,7 +62,38 @@ class KadStoreFileTest {
 
   @Test
   void withoutAStoreFileValuesAreKeptInMemory() {
-    runner.run(context -> assertThat(context).doesNotHaveBean(RecordStore.class));
+    runner.run(
+        context ->
+            assertThat(context)
+                .doesNotHaveBean(RecordStore.class)
+                .doesNotHaveBean(KadStoreHealthIndicator.class));
+  }
+
+  @Test
+  void theStoreHealthIndicatorReportsTheFileAndWhatItHolds() {
+    Path file = temp.resolve("values");
+    runner
+        .withPropertyValues("kad.store-file=" + file)
+        .run(
+            context -> {
+              KadNode node = context.getBean(KadNode.class);
+              node.put(Key.of("held"), new byte[10]).block(BOUND);
+              Health health = context.getBean(KadStoreHealthIndicator.class).health();
+              assertThat(health.getStatus()).isEqualTo(Status.UP);
+              assertThat(health.getDetails())
+                  .containsEntry("file", file.toAbsolutePath().toString())
+                  .containsEntry("values", 1)
+                  .containsEntry("bytes", 10L + KadConfig.STORED_VALUE_OVERHEAD)
+                  .doesNotContainKey("writeFailure");
+            });
+  }
+
+  @Test
+  void theStoreHealthIndicatorIsOffWithTheKadIndicator() {
+    runner
+        .withPropertyValues(
+            "kad.store-file=" + temp.resolve("values"), "management.health.kad.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean(KadStoreHealthIndicator.class));
   }
 
   @Test

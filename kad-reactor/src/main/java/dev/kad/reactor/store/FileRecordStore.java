@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.zip.CRC32;
@@ -125,6 +126,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   private long failures;
 
   private Exception lastFailure;
+
+  /** The failure of the last write attempt while writes fail; null once one succeeds. */
+  private volatile String writeFailure;
 
   /** The latest instant a store was called with, for the values a rewrite keeps. */
   private Instant lastNow;
@@ -248,6 +252,26 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    */
   public int loadedValues() {
     return loadedValues;
+  }
+
+  /**
+   * Why the store cannot write its file, while it cannot: the last write attempt's failure (a full
+   * disk, say), until an attempt succeeds. Meanwhile the store serves from memory and what it
+   * accepts would be lost by a crash or a restart; a health check reports it.
+   *
+   * @return the failure, or empty while writes succeed
+   */
+  public Optional<String> writeFailure() {
+    return Optional.ofNullable(writeFailure);
+  }
+
+  /**
+   * The file the store keeps its log in.
+   *
+   * @return the absolute path
+   */
+  public Path file() {
+    return file;
   }
 
   /**
@@ -681,6 +705,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
           }
           if (failing) {
             failing = false;
+            writeFailure = null;
             log.info("record store file {}: writing again", file);
           }
           synchronized (lock) {
@@ -693,6 +718,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
           synchronized (lock) {
             failures++;
             lastFailure = e;
+            writeFailure = e.toString();
             // What was not written is in the store: the retry rewrites the log from it.
             rewriteNeeded = true;
             queue.clear();

@@ -386,6 +386,7 @@ class FileRecordStoreTest {
         .asString()
         .contains(file().toString())
         .contains("cannot write");
+    assertThat(s.writeFailure()).hasValueSatisfying(f -> assertThat(f).contains("compact"));
 
     Files.delete(obstacle.resolve("inside"));
     // A retry may beat us to it: a failed rewrite deletes its temporary file.
@@ -393,6 +394,7 @@ class FileRecordStoreTest {
     put(s, key, value(3, alice, 3, 1, day), now);
     s.flush();
     assertThat(log.at("INFO")).singleElement().asString().contains("writing again");
+    assertThat(s.writeFailure()).isEmpty();
     s.close();
 
     FileRecordStore reopened = open();
