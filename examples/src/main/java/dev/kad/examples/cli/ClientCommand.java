@@ -105,6 +105,7 @@ abstract class ClientCommand implements Callable<Integer> {
             connectOptions::applyTo,
             new SplittableRandom(),
             timeout,
+            null,
             null)) {
       try {
         RunningNode.join(running.node(), bootstrap, timeout);

@@ -5,14 +5,18 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
+import dev.kad.reactor.routing.Subnets;
 import dev.kad.reactor.store.FileRecordStore;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -48,6 +52,10 @@ final class DataDir {
    * @throws CliException when it cannot be created or is not a directory
    */
   static DataDir open(Path dir) {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new CliException(
+          "cannot use " + dir + " as the data directory: it is a file, not a directory");
+    }
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
@@ -67,6 +75,11 @@ final class DataDir {
 
   Path valuesFile() {
     return dir.resolve("values");
+  }
+
+  /** Whether an earlier run left its id here: this start is a restart. */
+  boolean hasId() {
+    return Files.exists(idFile());
   }
 
   /**
@@ -116,7 +129,8 @@ final class DataDir {
     Path file = contactsFile();
     List<String> lines;
     try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+      // Decoded leniently: a damaged byte spoils its line, which is skipped, not the file.
+      lines = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).lines().toList();
     } catch (NoSuchFileException e) {
       return List.of();
     } catch (IOException e) {
@@ -131,13 +145,21 @@ final class DataDir {
         continue;
       }
       try {
-        addresses.add(Address.parse(text));
+        Address address = Address.parse(text);
+        if (Subnets.dialable(address)) {
+          addresses.add(address);
+        } else {
+          skipped++;
+        }
       } catch (IllegalArgumentException e) {
         skipped++;
       }
     }
     if (skipped > 0) {
-      log.warn("skipped {} lines of {} that are not HOST:PORT addresses", skipped, file);
+      log.warn(
+          "skipped {} lines of {} that are not addresses a node can dial (HOST:PORT)",
+          skipped,
+          file);
     }
     return List.copyOf(addresses);
   }
@@ -205,14 +227,27 @@ final class DataDir {
     try {
       return FileRecordStore.open(valuesFile(), config);
     } catch (IOException e) {
-      throw new CliException("cannot open the stored values: " + ErrorHandler.describe(e));
+      // The store's own messages name the file and what is wrong; the JDK's name the file only.
+      String why = e.getClass() == IOException.class ? e.getMessage() : ErrorHandler.describe(e);
+      throw new CliException("cannot open the stored values: " + why);
     }
   }
 
   private static void write(Path file, String text) {
     Path temp = file.resolveSibling(file.getFileName() + ".tmp");
     try {
-      Files.writeString(temp, text, StandardCharsets.UTF_8);
+      try (FileChannel channel =
+          FileChannel.open(
+              temp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
+        ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+        while (bytes.hasRemaining()) {
+          channel.write(bytes);
+        }
+        channel.force(true); // on disk before the rename: a power cut leaves no empty file
+      }
       try {
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {

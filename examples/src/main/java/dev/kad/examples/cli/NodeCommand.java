@@ -5,6 +5,7 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeId;
+import dev.kad.reactor.store.FileRecordStore;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.io.PrintWriter;
@@ -152,14 +153,32 @@ final class NodeCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     KadConfig config = config();
     SplittableRandom random = new SplittableRandom();
-    DataDir dir = dataDir == null ? null : DataDir.open(dataDir);
-    NodeId nodeId = dir == null ? id : dir.id(id, config.idBits(), () -> NodeId.random(random));
-    List<Address> saved = dir == null ? List.of() : dir.contacts();
-    if (retryJoin && bootstrap.isEmpty() && saved.isEmpty()) {
+    if (dataDir != null && dataDir.toString().isBlank()) {
       throw new ParameterException(
-          spec.commandLine(),
-          "--retry-join retries joining through --bootstrap, but no --bootstrap address was given"
-              + (dir == null ? "" : " and " + dir.contactsFile() + " holds none"));
+          spec.commandLine(), "--data-dir must name a directory but was '" + dataDir + "'");
+    }
+    DataDir dir = dataDir == null ? null : DataDir.open(dataDir);
+    // Opened first: its lock keeps a second node off the directory before either writes an id.
+    FileRecordStore store = dir == null ? null : dir.openStore(config);
+    NodeId nodeId;
+    List<Address> saved;
+    boolean restarted;
+    try {
+      restarted = dir != null && dir.hasId();
+      nodeId = dir == null ? id : dir.id(id, config.idBits(), () -> NodeId.random(random));
+      saved = dir == null ? List.of() : dir.contacts();
+      if (retryJoin && bootstrap.isEmpty() && saved.isEmpty()) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--retry-join retries joining through --bootstrap, but no --bootstrap address was"
+                + " given"
+                + (dir == null ? "" : " and " + dir.contactsFile() + " holds none"));
+      }
+    } catch (RuntimeException e) {
+      if (store != null) {
+        store.close();
+      }
+      throw e;
     }
     TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
@@ -173,11 +192,21 @@ final class NodeCommand implements Callable<Integer> {
             this::transportSettings,
             random,
             timeout,
-            dir)) {
+            dir,
+            store)) {
       KadNode node = running.node();
       out.println("kad node " + node.id().toHex() + " listening on " + listening(node));
       out.flush();
       List<Address> seeds = seeds(saved);
+      if (seeds.isEmpty() && restarted) {
+        String line =
+            "no contacts saved in "
+                + dir.contactsFile()
+                + ": running as the first node of its network; give --bootstrap HOST:PORT of a"
+                + " running node to join one";
+        out.println(line);
+        log.warn("node={} {}", nodeId.toShortHex(), line);
+      }
       if (!seeds.isEmpty()) {
         try {
           if (!join(running, seeds, saved, out)) {
@@ -227,12 +256,16 @@ final class NodeCommand implements Callable<Integer> {
       if (running.closing() || !onlySavedContactsFailed(e)) {
         throw e;
       }
-      out.println(
+      String line =
           "no saved contact answered ("
               + ErrorHandler.describe(e)
-              + "); running as the first node of its network until others join");
+              + "); running as the first node of its network until others join (if the network"
+              + " moved to other addresses, give --bootstrap HOST:PORT of a running node)";
+      out.println(line);
+      log.warn("node={} {}", node.id().toShortHex(), line);
       return true;
     }
+    running.saveContacts(); // now, not a minute later: a crash then still leaves them
     int contacts = node.routingTable().size();
     if (contacts == 0) {
       // The engine completes with no contact only when every address was this node's own.

@@ -91,8 +91,9 @@ final class RunningNode implements AutoCloseable {
    * @param tls TLS for every connection, or null for plain TCP
    * @param transportSettings the transport's settings from other options (its connect timeout,
    *     limits), applied after the address, id and TLS
-   * @param dataDir where the node keeps its values and saves its contacts, or null to keep nothing
-   * @throws CliException when the data directory's values cannot be opened
+   * @param dataDir where the node saves its contacts, or null to save none
+   * @param store the values of the data directory, opened (its lock taken) by the caller and closed
+   *     after the node, or null to keep values in memory
    */
   static RunningNode start(
       KadConfig config,
@@ -104,8 +105,8 @@ final class RunningNode implements AutoCloseable {
       Consumer<TcpTransportOptions.Builder> transportSettings,
       RandomGenerator random,
       Duration timeout,
-      DataDir dataDir) {
-    FileRecordStore store = dataDir == null ? null : dataDir.openStore(config);
+      DataDir dataDir,
+      FileRecordStore store) {
     KadNode node;
     try {
       node =
@@ -133,7 +134,7 @@ final class RunningNode implements AutoCloseable {
           "node={} loaded {} stored values from {}",
           node.id().toShortHex(),
           store.loadedValues(),
-          dataDir.valuesFile());
+          store.file());
     }
     RunningNode running = new RunningNode(node, dataDir, store);
     Runtime.getRuntime().addShutdownHook(running.hook);
@@ -361,6 +362,13 @@ final class RunningNode implements AutoCloseable {
       }
     }
     return ok;
+  }
+
+  /** Saves the node's contacts in its data directory, if it has one: at once, after a join. */
+  void saveContacts() {
+    if (dataDir != null) {
+      dataDir.saveContacts(node.routingTable());
+    }
   }
 
   /** {@code 127.0.0.1:7000, 127.0.0.1:7001}. */

@@ -7,6 +7,7 @@ import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -75,7 +76,7 @@ class DataDirTest {
 
     assertThatThrownBy(() -> DataDir.open(file))
         .isInstanceOf(CliException.class)
-        .hasMessageStartingWith("cannot use " + file + " as the data directory: ");
+        .hasMessage("cannot use " + file + " as the data directory: it is a file, not a directory");
   }
 
   @Test
@@ -125,6 +126,26 @@ class DataDirTest {
 
     assertThat(DataDir.open(temp).contacts())
         .containsExactly(Address.parse("127.0.0.1:7000"), Address.parse("[::1]:7001"));
+  }
+
+  @Test
+  void addressesNoNodeCanDialAreSkippedNotHandedToTheJoin() throws Exception {
+    Files.writeString(
+        temp.resolve("contacts"), "127.0.0.1:0\n0.0.0.0:7000\n224.0.0.1:7000\n127.0.0.1:7001\n");
+
+    assertThat(DataDir.open(temp).contacts()).containsExactly(Address.parse("127.0.0.1:7001"));
+  }
+
+  @Test
+  void aDamagedByteSpoilsItsLineOnly() throws Exception {
+    String text = "127.0.0.1:7000\n127.0.0.1:7002\n127.0.0.1:7001\n";
+    byte[] bad = text.getBytes(StandardCharsets.US_ASCII);
+    // a lead byte with no continuation, in the second line: invalid UTF-8
+    bad[text.indexOf("7002")] = (byte) 0xC3;
+    Files.write(temp.resolve("contacts"), bad);
+
+    assertThat(DataDir.open(temp).contacts())
+        .containsExactly(Address.parse("127.0.0.1:7000"), Address.parse("127.0.0.1:7001"));
   }
 
   @Test

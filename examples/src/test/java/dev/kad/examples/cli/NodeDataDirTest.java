@@ -2,6 +2,8 @@ package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kad.api.KadConfig;
+import dev.kad.reactor.store.FileRecordStore;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -102,8 +104,10 @@ class NodeDataDirTest {
     Path dir = temp.resolve("node");
     Running first = new Running("--data-dir", dir.toString(), "--bootstrap", seed.address);
     first.awaitLine("joined the network: 1 contact");
-    first.stop();
+    first.awaitLine("running; ");
+    // saved once joined, not only at the minute's save or the close: a crash keeps them
     assertThat(Files.readAllLines(dir.resolve("contacts"))).contains(seed.address);
+    first.stop();
 
     Running again = new Running("--data-dir", dir.toString());
 
@@ -130,7 +134,9 @@ class NodeDataDirTest {
     assertThat(again.awaitLine("no saved contact answered"))
         .startsWith("no saved contact answered (")
         .contains(seed.address)
-        .endsWith("); running as the first node of its network until others join");
+        .endsWith(
+            "); running as the first node of its network until others join (if the network moved"
+                + " to other addresses, give --bootstrap HOST:PORT of a running node)");
     again.stop();
   }
 
@@ -180,10 +186,54 @@ class NodeDataDirTest {
     assertThat(second.err())
         .singleElement()
         .asString()
-        .startsWith("kad node: cannot open the stored values: ")
+        .startsWith("kad node: cannot open the stored values: record store file ")
         .contains(dir.resolve("values").toString())
         .contains("in use");
     first.stop();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aRestartWithNoSavedContactSaysItRunsAloneAndHowToJoin() throws Exception {
+    Path dir = temp.resolve("node");
+    Running first = new Running("--data-dir", dir.toString());
+    first.stop();
+
+    Running again = new Running("--data-dir", dir.toString());
+
+    assertThat(again.awaitLine("no contacts saved"))
+        .isEqualTo(
+            "no contacts saved in "
+                + dir.resolve("contacts")
+                + ": running as the first node of its network; give --bootstrap HOST:PORT of a"
+                + " running node to join one");
+    again.stop();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aDirectoryInUseGetsNoIdWrittenByASecondNode() throws Exception {
+    Path dir = temp.resolve("node");
+    FileRecordStore held = FileRecordStore.open(dir.resolve("values"), KadConfig.defaults());
+    try {
+      Cli.Run second = Cli.kad("node", "--port", "0", "--data-dir", dir.toString());
+
+      assertThat(second.exitCode()).isEqualTo(1);
+      assertThat(dir.resolve("node-id")).doesNotExist();
+    } finally {
+      held.close();
+    }
+  }
+
+  @Test
+  void anEmptyDataDirIsBadUsage() {
+    Cli.Run run = Cli.kad("node", "--port", "0", "--data-dir=");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .singleElement()
+        .asString()
+        .startsWith("kad node: --data-dir must name a directory but was ''");
   }
 
   @Test
