@@ -470,17 +470,36 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
         }
       }
     }
+    Path copy = null;
+    if (good < size && (size - good > longestRecord() || wholeRecordAfter(good, size))) {
+      // More than a crash leaves (part of one record), or whole records after the bad one: the
+      // file was damaged before its end. Keep it as it was for whoever can mend it.
+      copy = file.resolveSibling(file.getFileName() + ".damaged-" + System.currentTimeMillis());
+      Files.copy(file, copy);
+    }
     out = FileChannel.open(file, StandardOpenOption.WRITE);
     try {
       if (good < size) {
         out.truncate(good);
         out.force(true);
-        log.warn(
-            "record store file {}: dropped {} bytes of a torn or corrupt tail after the last whole"
-                + " record at offset {}",
-            file,
-            size - good,
-            good);
+        if (copy == null) {
+          log.warn(
+              "record store file {}: dropped {} bytes of a torn tail after the last whole record"
+                  + " at offset {} ({} records kept)",
+              file,
+              size - good,
+              good,
+              records);
+        } else {
+          log.warn(
+              "record store file {}: damaged at offset {}: kept the {} records before it and"
+                  + " dropped the {} bytes from there on; the file as it was is copied to {}",
+              file,
+              good,
+              records,
+              size - good,
+              copy);
+        }
       }
       out.position(good);
     } catch (IOException e) {
@@ -498,6 +517,54 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
           firstReason);
     }
     return delegate.size();
+  }
+
+  /**
+   * Whether an intact record starts somewhere after the first bytes of {@code [from, size)}, a
+   * region no longer than {@link #longestRecord()}: then the record at {@code from} was damaged,
+   * not torn by a crash, which leaves nothing after the torn record.
+   */
+  private boolean wholeRecordAfter(long from, long size) throws IOException {
+    byte[] region = new byte[(int) (size - from)];
+    try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.wrap(region);
+      while (b.hasRemaining()) {
+        if (c.read(b, from + b.position()) < 0) {
+          break; // shorter than it was a moment ago: what was read is what there is
+        }
+      }
+    }
+    ByteBuffer all = ByteBuffer.wrap(region);
+    for (int at = 1; at + RECORD_HEADER_BYTES + MIN_PAYLOAD <= region.length; at++) {
+      int length = all.getInt(at);
+      if (length < MIN_PAYLOAD || length > region.length - at - RECORD_HEADER_BYTES) {
+        continue;
+      }
+      CRC32 crc = new CRC32();
+      crc.update(region, at + RECORD_HEADER_BYTES, length);
+      if ((int) crc.getValue() != all.getInt(at + 4)) {
+        continue;
+      }
+      try {
+        decode(ByteBuffer.wrap(region, at + RECORD_HEADER_BYTES, length).slice());
+        return true;
+      } catch (RuntimeException notARecord) {
+        // a checksum that matched by chance
+      }
+    }
+    return false;
+  }
+
+  /** The most bytes one record of this configuration takes: a crash tears at most one. */
+  private long longestRecord() {
+    int idBytes = config.idBits() / 8;
+    return RECORD_HEADER_BYTES
+        + MIN_PAYLOAD
+        - 40
+        + 2L * idBytes
+        + Value.PUBLIC_KEY_BYTES
+        + Value.SIGNATURE_BYTES
+        + config.maxValueBytes();
   }
 
   /**
@@ -728,7 +795,13 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
             flushTarget = durable;
             lock.notifyAll();
           }
-          if (!failing) {
+          if (batch.stop) {
+            log.error(
+                "record store file {}: closed without writing the stores accepted since its last"
+                    + " successful write, which are lost: {}",
+                file,
+                e.toString());
+          } else if (!failing) {
             log.error(
                 "record store file {}: cannot write, serving from memory and retrying: {}",
                 file,

@@ -198,6 +198,38 @@ class FileRecordStoreTest {
   }
 
   @Test
+  void damageBeforeTheEndKeepsTheRecordsBeforeItAndACopyOfTheFileAsItWas() throws Exception {
+    FileRecordStore s = open();
+    for (int i = 0; i < 40; i++) {
+      put(s, key, value(i % 8, alice, i, 1, day), now.plusSeconds(i));
+    }
+    s.close();
+    byte[] before = Files.readAllBytes(file());
+    int middle = before.length / 2;
+    try (FileChannel c = FileChannel.open(file(), StandardOpenOption.WRITE)) {
+      c.write(ByteBuffer.allocate(64), middle);
+    }
+    byte[] damaged = Files.readAllBytes(file());
+
+    FileRecordStore reopened = open();
+
+    assertThat(reopened.loadedValues()).isPositive().isLessThan(40);
+    assertThat(log.at("WARN"))
+        .singleElement()
+        .asString()
+        .contains(file().toString())
+        .contains("damaged at offset")
+        .contains("copied to");
+    try (var copies = Files.list(dir)) {
+      List<Path> kept =
+          copies.filter(p -> p.getFileName().toString().contains(".damaged-")).toList();
+      assertThat(kept).singleElement();
+      assertThat(Files.readAllBytes(kept.get(0))).isEqualTo(damaged);
+    }
+    assertThat(Files.size(file())).isLessThanOrEqualTo(middle);
+  }
+
+  @Test
   void garbageAfterTheLastRecordIsCutOffAndNothingBeforeItIsLost() throws Exception {
     FileRecordStore s = open();
     put(s, key, value(1, alice, 1, 1, day), now);
@@ -407,7 +439,10 @@ class FileRecordStoreTest {
     Files.createDirectories(dir.resolve("node.kadstore.compact").resolve("inside"));
     put(s, key, value(1, alice, 1, 1, day), now);
     s.close();
-    assertThat(log.at("ERROR")).hasSize(1);
+    assertThat(log.at("ERROR"))
+        .last()
+        .asString()
+        .contains("closed without writing the stores accepted since its last successful write");
     // The lock is released: the file opens again, without what could not be written.
     assertThat(open().loadedValues()).isZero();
   }
