@@ -77,6 +77,19 @@ class NodeDataDirTest {
     }
   }
 
+  /**
+   * Runs a node on {@code dir} that joins through {@code seed}, checks it saved the seed's address
+   * once joined (not only at the minute's save or the close, so that a crash keeps it), and stops
+   * it: what a restart on {@code dir} finds.
+   */
+  private void joinAndStop(Path dir, Running seed) throws Exception {
+    Running first = new Running("--data-dir", dir.toString(), "--bootstrap", seed.address);
+    first.awaitLine("joined the network: 1 contact");
+    first.awaitLine("running; ");
+    assertThat(Files.readAllLines(dir.resolve("contacts"))).contains(seed.address);
+    first.stop();
+  }
+
   @Test
   @Timeout(value = 90, unit = TimeUnit.SECONDS)
   void aNodeRestartedOnItsDataDirKeepsItsIdAndTheValuesItStored() throws Exception {
@@ -102,12 +115,7 @@ class NodeDataDirTest {
   void aNodeRestartedOnItsDataDirRejoinsThroughTheContactsItSaved() throws Exception {
     Running seed = new Running();
     Path dir = temp.resolve("node");
-    Running first = new Running("--data-dir", dir.toString(), "--bootstrap", seed.address);
-    first.awaitLine("joined the network: 1 contact");
-    first.awaitLine("running; ");
-    // saved once joined, not only at the minute's save or the close: a crash keeps them
-    assertThat(Files.readAllLines(dir.resolve("contacts"))).contains(seed.address);
-    first.stop();
+    joinAndStop(dir, seed);
 
     Running again = new Running("--data-dir", dir.toString());
 
@@ -124,9 +132,7 @@ class NodeDataDirTest {
   void aNodeWhoseSavedContactsAreGoneRunsAsTheFirstNodeOfItsNetwork() throws Exception {
     Running seed = new Running();
     Path dir = temp.resolve("node");
-    Running first = new Running("--data-dir", dir.toString(), "--bootstrap", seed.address);
-    first.awaitLine("joined the network");
-    first.stop();
+    joinAndStop(dir, seed);
     seed.stop();
 
     Running again = new Running("--data-dir", dir.toString());
