@@ -87,6 +87,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
 
   private static final long FORCE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long MAX_RETRY_NANOS = TimeUnit.SECONDS.toNanos(30);
   private static final long CLOSE_WAIT_MILLIS = 10_000;
 
   private final Path file;
@@ -125,7 +126,10 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   /** Failed write attempts, for a flush to tell that the attempt it asked for failed. */
   private long failures;
 
-  private Exception lastFailure;
+  private Throwable lastFailure;
+
+  /** Set when the writer thread ended: at close, or (a bug, an Error) before it. */
+  private boolean writerStopped;
 
   /** The failure of the last write attempt while writes fail; null once one succeeds. */
   private volatile String writeFailure;
@@ -161,9 +165,16 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     this.delegate = new InMemoryRecordStore(config);
     this.lastNow = Instant.MIN;
     this.loadedValues = load();
-    this.compactedBytes = fileBytes;
+    // What the log would be rewritten to, not what it is: a log restarted before it doubled must
+    // not double its bound at each open.
+    this.compactedBytes = Math.min(fileBytes, delegate.storedBytes());
     this.rewriteNeeded = fileBytes > compactThreshold();
-    this.writer = new Thread(this::writeLoop, "kad-store-writer");
+    try {
+      this.writer = new Thread(this::writeLoop, "kad-store-writer");
+    } catch (Throwable e) {
+      out.close(); // opened by load(); open() closes the lock
+      throw e;
+    }
     this.writer.setDaemon(true);
   }
 
@@ -228,17 +239,24 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       throw new IOException(
           "record store file " + absolute + " is in use by another open store (" + lockFile + ")");
     }
-    FileRecordStore store;
+    FileRecordStore store = null;
+    boolean started = false;
     try {
       store =
           new FileRecordStore(
               absolute, config, log, compactAtBytes, maxQueuedBytes, lockChannel, fileLock);
-    } catch (IOException | RuntimeException e) {
-      lockChannel.close();
-      throw e;
+      store.writer.start();
+      started = true;
+      return store;
+    } finally {
+      if (!started) {
+        // An Error too (out of memory replaying a large log): a retry must find the file free.
+        if (store != null) {
+          store.out.close();
+        }
+        lockChannel.close();
+      }
     }
-    store.writer.start();
-    return store;
   }
 
   private static Path lockFileOf(Path file) {
@@ -291,7 +309,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       flushTarget = Math.max(flushTarget, target);
       lock.notifyAll();
       while (durable < target) {
-        if (failures != failuresBefore) {
+        if (failures != failuresBefore || writerStopped) {
           throw new UncheckedIOException(
               "could not write record store file " + file,
               lastFailure instanceof IOException io ? io : new IOException(lastFailure));
@@ -337,11 +355,19 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       interrupted = true;
       writer.interrupt();
     }
-    try {
-      fileLock.release();
-      lockChannel.close();
-    } catch (IOException e) {
-      log.warn("record store file {}: could not release {}: {}", file, lockFile, e.toString());
+    if (writer.isAlive()) {
+      // Still in a write or a rename: a new owner of the file could have it replaced under it.
+      log.error(
+          "record store file {}: the writer is still running; {} stays locked until it ends",
+          file,
+          lockFile);
+    } else {
+      try {
+        fileLock.release();
+        lockChannel.close();
+      } catch (IOException e) {
+        log.warn("record store file {}: could not release {}: {}", file, lockFile, e.toString());
+      }
     }
     if (interrupted) {
       Thread.currentThread().interrupt();
@@ -350,9 +376,16 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
 
   @Override
   public StoreOutcome store(Key key, Value value, Instant keepUntil, boolean cached, Instant now) {
+    // Verified before the lock: a signature takes about a millisecond, and every caller waits on
+    // the lock.
+    Optional<StoreOutcome> bad = InMemoryRecordStore.signatureRejection(key, value);
+    if (bad.isPresent()) {
+      checkOpen();
+      return bad.get();
+    }
     synchronized (lock) {
       checkOpen();
-      StoreOutcome outcome = delegate.store(key, value, keepUntil, cached, now);
+      StoreOutcome outcome = delegate.storeVerified(key, value, keepUntil, cached, now);
       if (!outcome.accepted()) {
         return outcome;
       }
@@ -458,7 +491,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
         }
         good += RECORD_HEADER_BYTES + r.payloadBytes;
         records++;
-        StoreOutcome outcome = delegate.store(r.key, r.value, r.keepUntil, r.cached, r.now);
+        // Verified when first stored, and the checksum holds: not verified again, which would
+        // take a millisecond a signed value.
+        StoreOutcome outcome = delegate.storeVerified(r.key, r.value, r.keepUntil, r.cached, r.now);
         if (r.now.isAfter(lastNow)) {
           lastNow = r.now;
         }
@@ -734,6 +769,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     long written = 0;
     long lastForce = System.nanoTime();
     long retryAt = 0;
+    long retryDelay = RETRY_NANOS;
     boolean failing = false;
     try {
       while (true) {
@@ -781,7 +817,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
             }
             lock.notifyAll();
           }
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception | Error e) {
+          // An Error too (out of memory for a large batch): the writer must outlive it, or stores
+          // would go on being accepted and never written.
           synchronized (lock) {
             failures++;
             lastFailure = e;
@@ -807,8 +845,10 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
                 file,
                 e.toString());
           }
+          // Each retry rewrites the whole store: back off, from a second up to half a minute.
+          retryDelay = failing ? Math.min(2 * retryDelay, MAX_RETRY_NANOS) : RETRY_NANOS;
           failing = true;
-          retryAt = System.nanoTime() + RETRY_NANOS;
+          retryAt = System.nanoTime() + retryDelay;
         }
         if (batch.stop) {
           return;
@@ -816,7 +856,20 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       }
     } catch (InterruptedException e) {
       // close() gave up on this thread.
+    } catch (Throwable e) {
+      // Not from a write (those are retried above): the writer cannot go on. Say so wherever
+      // someone looks, since every store from now on is kept in memory only.
+      synchronized (lock) {
+        failures++;
+        lastFailure = e;
+        writeFailure = "the writer stopped: " + e;
+      }
+      log.error("record store file {}: the writer stopped, nothing more is written", file, e);
     } finally {
+      synchronized (lock) {
+        writerStopped = true;
+        lock.notifyAll();
+      }
       try {
         out.close();
       } catch (IOException e) {

@@ -75,6 +75,31 @@ public final class InMemoryRecordStore implements RecordStore {
 
   @Override
   public StoreOutcome store(Key key, Value value, Instant keepUntil, boolean cached, Instant now) {
+    Optional<StoreOutcome> bad = signatureRejection(key, value);
+    return bad.isPresent() ? bad.get() : storeVerified(key, value, keepUntil, cached, now);
+  }
+
+  /**
+   * The refusal of a signed value whose signature does not hold for {@code key}: a check that takes
+   * about a millisecond, done before any lock is taken.
+   *
+   * @return the refusal, or empty for an unsigned value or a good signature
+   */
+  static Optional<StoreOutcome> signatureRejection(Key key, Value value) {
+    if (!value.isSigned()) {
+      return Optional.empty();
+    }
+    // The reason names the part at fault: "value signature does not verify", or a public key of
+    // small order (under which anyone can sign), or a non-canonical key or signature.
+    return value.signatureProblem(key).map(problem -> StoreOutcome.rejected("value " + problem));
+  }
+
+  /**
+   * {@link #store} of a value whose signature, if any, was checked by the caller ({@link
+   * #signatureRejection}) or when it was first stored (a {@link FileRecordStore} replaying its
+   * log).
+   */
+  StoreOutcome storeVerified(Key key, Value value, Instant keepUntil, boolean cached, Instant now) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(keepUntil, "keepUntil");
@@ -85,14 +110,6 @@ public final class InMemoryRecordStore implements RecordStore {
     }
     if (value.isExpiredAt(now)) {
       return StoreOutcome.rejected("value expired at " + value.expiresAt());
-    }
-    if (value.isSigned()) {
-      // The reason names the part at fault: "value signature does not verify", or a public key of
-      // small order (under which anyone can sign), or a non-canonical key or signature.
-      Optional<String> problem = value.signatureProblem(key);
-      if (problem.isPresent()) {
-        return StoreOutcome.rejected("value " + problem.get());
-      }
     }
     Instant until = keepUntil.isBefore(value.expiresAt()) ? keepUntil : value.expiresAt();
     synchronized (this) {

@@ -20,9 +20,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Marker;
+import org.slf4j.event.Level;
 
 class FileRecordStoreTest {
 
@@ -445,6 +450,58 @@ class FileRecordStoreTest {
         .contains("closed without writing the stores accepted since its last successful write");
     // The lock is released: the file opens again, without what could not be written.
     assertThat(open().loadedValues()).isZero();
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS) // a dead writer made flush() wait forever
+  void anErrorInTheMiddleOfAWriteIsAFailedWriteTheWriterOutlives() throws Exception {
+    // The rewrite's DEBUG line runs out of memory once: an Error on the writer thread.
+    AtomicBoolean thrown = new AtomicBoolean();
+    RecordingLogger failingOnce =
+        new RecordingLogger() {
+          private static final long serialVersionUID = 1L;
+
+          @Override
+          protected void handleNormalizedLoggingCall(
+              Level level, Marker marker, String pattern, Object[] args, Throwable t) {
+            if (level == Level.DEBUG && thrown.compareAndSet(false, true)) {
+              throw new OutOfMemoryError("injected");
+            }
+            super.handleNormalizedLoggingCall(level, marker, pattern, args, t);
+          }
+        };
+    // No record fits the queue: every batch is a rewrite, which logs at DEBUG.
+    FileRecordStore s = FileRecordStore.open(file(), CONFIG, failingOnce, 1 << 20, 1);
+    opened.add(s);
+    put(s, key, value(1, alice, 1, 1, day), now);
+    assertThatThrownBy(s::flush).isInstanceOf(java.io.UncheckedIOException.class);
+    assertThat(s.writeFailure()).hasValueSatisfying(f -> assertThat(f).contains("injected"));
+
+    put(s, key, value(2, alice, 2, 1, day), now);
+    s.flush(); // the writer is alive: this write succeeds
+    assertThat(s.writeFailure()).isEmpty();
+    s.close();
+    assertThat(open().get(key, now))
+        .containsExactlyInAnyOrder(value(1, alice, 1, 1, day), value(2, alice, 2, 1, day));
+  }
+
+  @Test
+  void aLogThatOutgrewItsValuesIsRewrittenWhenOpened() throws Exception {
+    // Rewritten only past 1 MiB: 300 replacements of one value leave a log of 300 records.
+    FileRecordStore s = open(CONFIG, 1 << 20, FileRecordStore.MAX_QUEUED_BYTES);
+    for (int i = 1; i <= 300; i++) {
+      put(s, key, value(i, alice, 1, i, day), now);
+    }
+    s.close();
+    long grown = Files.size(file());
+
+    // Reopened with a bound below that: its live value is one record, so the log is rewritten.
+    FileRecordStore reopened = open(CONFIG, 1024, FileRecordStore.MAX_QUEUED_BYTES);
+    put(reopened, other, value(1, alice, 2, 1, day), now);
+    reopened.flush(); // waits for that store, which the rewrite holds
+
+    assertThat(Files.size(file())).isLessThan(grown / 50);
+    assertThat(reopened.get(key, now)).containsExactly(value(300, alice, 1, 300, day));
   }
 
   @Test

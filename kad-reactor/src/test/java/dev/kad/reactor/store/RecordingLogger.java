@@ -11,7 +11,7 @@ import org.slf4j.helpers.MessageFormatter;
  * A logger that keeps every line it is given, as "LEVEL message": for tests of what a component
  * logs (the engine's jobs, the file store).
  */
-public final class RecordingLogger extends LegacyAbstractLogger {
+public class RecordingLogger extends LegacyAbstractLogger {
   private static final long serialVersionUID = 1L;
 
   public final List<String> lines = new CopyOnWriteArrayList<>();
