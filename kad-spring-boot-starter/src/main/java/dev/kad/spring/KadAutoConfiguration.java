@@ -83,24 +83,6 @@ public class KadAutoConfiguration {
   }
 
   /**
-   * The values the node stores for the network, kept in {@code kad.store-file} so that they survive
-   * a restart. Closed after the node, which depends on it.
-   */
-  @Bean(destroyMethod = "close")
-  @Conditional(StoreFileSet.class)
-  @ConditionalOnMissingBean(RecordStore.class)
-  FileRecordStore kadRecordStore(KadProperties properties, KadConfig config) {
-    Path file = properties.getStoreFile();
-    try {
-      FileRecordStore store = FileRecordStore.open(file, config);
-      log.info("kad.store-file {}: {} stored values loaded", file, store.loadedValues());
-      return store;
-    } catch (IOException e) {
-      throw new IllegalStateException("kad.store-file cannot be opened: " + e.getMessage(), e);
-    }
-  }
-
-  /**
    * Whether {@code kad.store-file} names a file: an empty value (what {@code
    * kad.store-file=${KAD_STORE_FILE:}} gives when the variable is unset) keeps values in memory.
    */
@@ -330,6 +312,25 @@ public class KadAutoConfiguration {
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnMissingBean(KadNode.class)
   static class Tcp {
+
+    /**
+     * The values the node stores for the network, kept in {@code kad.store-file} so that they
+     * survive a restart. Closed after the node, which depends on it. Only for the node made here:
+     * an application's own node has its own store.
+     */
+    @Bean(destroyMethod = "close")
+    @Conditional(StoreFileSet.class)
+    @ConditionalOnMissingBean(RecordStore.class)
+    FileRecordStore kadRecordStore(KadProperties properties, KadConfig config) {
+      Path file = properties.getStoreFile();
+      try {
+        FileRecordStore store = FileRecordStore.open(file, config);
+        log.info("kad.store-file {}: {} stored values loaded", file, store.loadedValues());
+        return store;
+      } catch (IOException e) {
+        throw new IllegalStateException("kad.store-file cannot be opened: " + e.getMessage(), e);
+      }
+    }
 
     // The node closes its transport; this closes one whose node did not start (a port in use,
     // say), whose event loops would otherwise outlive the context. Closing again is harmless.

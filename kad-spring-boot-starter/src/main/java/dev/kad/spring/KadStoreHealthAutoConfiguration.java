@@ -10,8 +10,9 @@ import org.springframework.context.annotation.Bean;
 
 /**
  * The {@code kadStore} health indicator ({@link KadStoreHealthIndicator}) for a node that keeps its
- * values in a {@link FileRecordStore} bean: the starter's ({@code kad.store-file}) or the
- * application's. After {@link KadAutoConfiguration}, which makes the starter's, so that the
+ * values in a {@link FileRecordStore} bean: the starter's ({@code kad.store-file}), or an
+ * application's bean declared as a {@code FileRecordStore} (one declared as a {@code RecordStore}
+ * is not looked into). After {@link KadAutoConfiguration}, which makes the starter's, so that the
  * condition sees it; on and off with the kad indicator ({@code management.health.kad.enabled}).
  */
 @AutoConfiguration(after = KadAutoConfiguration.class)

@@ -124,6 +124,18 @@ class KadStoreFileTest {
   }
 
   @Test
+  void anApplicationsOwnNodeGetsNoStoreFileItWouldNotUse() {
+    runner
+        .withUserConfiguration(KadAutoConfigurationTest.UserNode.class)
+        .withPropertyValues("kad.store-file=" + temp.resolve("values"))
+        .run(
+            context -> {
+              assertThat(context).hasNotFailed().doesNotHaveBean(FileRecordStore.class);
+              assertThat(temp.resolve("values")).doesNotExist();
+            });
+  }
+
+  @Test
   void aStoreFileThatCannotBeOpenedFailsTheStartNamingTheProperty() throws Exception {
     Path directory = Files.createDirectories(temp.resolve("a-directory"));
     runner

@@ -40,7 +40,7 @@ final class DataDir {
   static final int SAVED_CONTACTS = 64;
 
   private final Path dir;
-  private volatile boolean warnedSave;
+  private boolean warnedSave;
 
   private DataDir(Path dir) {
     this.dir = dir;
@@ -170,7 +170,8 @@ final class DataDir {
    * table with no contact leaves the file as it is (a node that lost its peers keeps the old ones
    * to try). A failure is logged once at WARN and not thrown: the node keeps running.
    */
-  void saveContacts(RoutingTableSnapshot table) {
+  synchronized void saveContacts(RoutingTableSnapshot table) {
+    // Synchronized: the minute's save and a join's or the close's share the temporary file.
     List<Address> chosen = spread(table, SAVED_CONTACTS);
     if (chosen.isEmpty()) {
       return;
@@ -185,10 +186,11 @@ final class DataDir {
     try {
       write(contactsFile(), text.toString());
       warnedSave = false;
-    } catch (CliException e) {
+    } catch (RuntimeException e) {
+      // Any failure: the periodic save goes on, and the close after it still closes the node.
       if (!warnedSave) {
         warnedSave = true;
-        log.warn("{}; keeping the contacts saved before", e.getMessage());
+        log.warn("{}; keeping the contacts saved before", ErrorHandler.describe(e));
       }
     }
   }

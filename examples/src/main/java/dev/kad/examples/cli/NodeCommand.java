@@ -157,6 +157,7 @@ final class NodeCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--data-dir must name a directory but was '" + dataDir + "'");
     }
+    TcpTls tls = tlsOptions.tls(); // bad input first, before anything is opened or written
     DataDir dir = dataDir == null ? null : DataDir.open(dataDir);
     // Opened first: its lock keeps a second node off the directory before either writes an id.
     FileRecordStore store = dir == null ? null : dir.openStore(config);
@@ -164,8 +165,6 @@ final class NodeCommand implements Callable<Integer> {
     List<Address> saved;
     boolean restarted;
     try {
-      restarted = dir != null && dir.hasId();
-      nodeId = dir == null ? id : dir.id(id, config.idBits(), () -> NodeId.random(random));
       saved = dir == null ? List.of() : dir.contacts();
       if (retryJoin && bootstrap.isEmpty() && saved.isEmpty()) {
         throw new ParameterException(
@@ -174,13 +173,15 @@ final class NodeCommand implements Callable<Integer> {
                 + " given"
                 + (dir == null ? "" : " and " + dir.contactsFile() + " holds none"));
       }
+      restarted = dir != null && dir.hasId();
+      // Written last: a start refused as bad usage leaves no id that a corrected --id would meet.
+      nodeId = dir == null ? id : dir.id(id, config.idBits(), () -> NodeId.random(random));
     } catch (RuntimeException e) {
       if (store != null) {
         store.close();
       }
       throw e;
     }
-    TcpTls tls = tlsOptions.tls();
     try (RunningNode running =
         RunningNode.start(
             config,

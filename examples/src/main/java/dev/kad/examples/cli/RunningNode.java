@@ -43,6 +43,9 @@ final class RunningNode implements AutoCloseable {
   /** How long a graceful close may take before the command gives up on it. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
+  /** The longest a {@link FileRecordStore} takes to close: it waits for its writer twice 10 s. */
+  private static final long STORE_CLOSE_MILLIS = 20_000;
+
   /** How often a node with a data directory saves its contacts, besides when it closes. */
   static final Duration SAVE_CONTACTS_EVERY = Duration.ofMinutes(1);
 
@@ -410,7 +413,8 @@ final class RunningNode implements AutoCloseable {
 
   private void waitForClose() {
     try {
-      closed.await(CLOSE_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      // The node's close, then the store's, which may wait for its writer twice 10 s.
+      closed.await(CLOSE_TIMEOUT.toMillis() + STORE_CLOSE_MILLIS + 1000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -232,6 +232,34 @@ class NodeDataDirTest {
   }
 
   @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aStartRefusedForBadInputWritesNoIdAndLeavesTheDirectoryFree() throws Exception {
+    Path dir = temp.resolve("node");
+
+    Cli.Run retry = Cli.kad("node", "--port", "0", "--data-dir", dir.toString(), "--retry-join");
+    Cli.Run tls =
+        Cli.kad(
+            "node",
+            "--port",
+            "0",
+            "--data-dir",
+            dir.toString(),
+            "--tls-key-store",
+            temp.resolve("missing.p12").toString(),
+            "--tls-trust-store",
+            temp.resolve("missing-ca.p12").toString(),
+            "--tls-password-env",
+            "KAD_TEST_NO_SUCH_VARIABLE");
+
+    assertThat(retry.exitCode()).isEqualTo(2);
+    assertThat(tls.exitCode()).isNotZero();
+    assertThat(tls.errText()).doesNotContain("in use");
+    assertThat(dir.resolve("node-id")).doesNotExist();
+    // nothing holds the directory: a node starts on it
+    new Running("--data-dir", dir.toString()).stop();
+  }
+
+  @Test
   void anEmptyDataDirIsBadUsage() {
     Cli.Run run = Cli.kad("node", "--port", "0", "--data-dir=");
 
