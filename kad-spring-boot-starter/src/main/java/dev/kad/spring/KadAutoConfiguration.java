@@ -328,7 +328,7 @@ public class KadAutoConfiguration {
         log.info("kad.store-file {}: {} stored values loaded", file, store.loadedValues());
         return store;
       } catch (IOException e) {
-        throw new IllegalStateException("kad.store-file cannot be opened: " + e.getMessage(), e);
+        throw new KadStoreFileException(e);
       }
     }
 

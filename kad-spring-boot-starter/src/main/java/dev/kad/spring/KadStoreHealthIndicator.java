@@ -8,10 +8,10 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * Reports the file the node keeps its values in ({@code kad.store-file}): up while the store writes
- * it, with the file, the values and the bytes held; down while it cannot ({@code writeFailure}
- * names why: a full disk, say). The node still serves from memory then, but what it stores would be
- * lost by a crash or a restart, which is what the file is for. It is up again once a write
- * succeeds.
+ * it, with the file, the values held and the bytes they count against maxStoredBytes; down while it
+ * cannot ({@code writeFailure} names why: a full disk, say). The node still serves from memory
+ * then, but what it stores would be lost by a crash or a restart, which is what the file is for. It
+ * is up again once a write succeeds.
  */
 public class KadStoreHealthIndicator implements HealthIndicator {
 
@@ -33,7 +33,7 @@ public class KadStoreHealthIndicator implements HealthIndicator {
     builder
         .withDetail("file", store.file().toString())
         .withDetail("values", store.size())
-        .withDetail("bytes", store.storedBytes());
+        .withDetail("storedBytes", store.storedBytes());
     failure.ifPresent(f -> builder.withDetail("writeFailure", f));
     return builder.build();
   }

@@ -16,6 +16,7 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -28,6 +29,8 @@ class KadStoreFileTest {
   private static final Duration BOUND = Duration.ofSeconds(20);
 
   @TempDir Path temp;
+
+  private final KadStoreFileFailureAnalyzer analyzer = new KadStoreFileFailureAnalyzer();
 
   private final ApplicationContextRunner runner =
       new ApplicationContextRunner()
@@ -83,7 +86,7 @@ class KadStoreFileTest {
               assertThat(health.getDetails())
                   .containsEntry("file", file.toAbsolutePath().toString())
                   .containsEntry("values", 1)
-                  .containsEntry("bytes", 10L + KadConfig.STORED_VALUE_OVERHEAD)
+                  .containsEntry("storedBytes", 10L + KadConfig.STORED_VALUE_OVERHEAD)
                   .doesNotContainKey("writeFailure");
             });
   }
@@ -148,6 +151,41 @@ class KadStoreFileTest {
                         "kad.store-file cannot be opened: cannot open record store file "
                             + directory
                             + ": "));
+  }
+
+  @Test
+  void aStoreFileInUseIsReportedShortlyWithWhatToDo() throws Exception {
+    Path file = temp.resolve("values");
+    FileRecordStore other = FileRecordStore.open(file, KadConfig.defaults());
+    try {
+      runner
+          .withPropertyValues("kad.store-file=" + file)
+          .run(
+              context -> {
+                FailureAnalysis analysis = analyzer.analyze(context.getStartupFailure());
+                assertThat(analysis).isNotNull();
+                assertThat(analysis.getDescription())
+                    .startsWith("kad.store-file cannot be opened: record store file " + file)
+                    .contains("is in use by another open store");
+                assertThat(analysis.getAction()).contains("own kad.store-file");
+              });
+    } finally {
+      other.close();
+    }
+  }
+
+  @Test
+  void aFileThatIsNotAStoreIsReportedWithWhatToDo() throws Exception {
+    Path file = Files.writeString(temp.resolve("notes.txt"), "not a store at all");
+    runner
+        .withPropertyValues("kad.store-file=" + file)
+        .run(
+            context -> {
+              FailureAnalysis analysis = analyzer.analyze(context.getStartupFailure());
+              assertThat(analysis).isNotNull();
+              assertThat(analysis.getDescription()).contains("is not a kad record store");
+              assertThat(analysis.getAction()).contains("move this file aside");
+            });
   }
 
   @Configuration(proxyBeanMethods = false)

@@ -1,0 +1,35 @@
+package dev.kad.spring;
+
+import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+
+/**
+ * Reports a {@code kad.store-file} that cannot be opened as Spring Boot's short "APPLICATION FAILED
+ * TO START" description and action, instead of the hundred-line stack trace of the failed bean: in
+ * use by another node, not a kad store (or of another format or id width), or not a file that can
+ * be created and written. Registered in {@code META-INF/spring.factories}.
+ */
+final class KadStoreFileFailureAnalyzer extends AbstractFailureAnalyzer<KadStoreFileException> {
+
+  @Override
+  protected FailureAnalysis analyze(Throwable root, KadStoreFileException cause) {
+    String why = String.valueOf(cause.getMessage());
+    String action;
+    if (why.contains("is in use by another open store")) {
+      action =
+          "Stop the other node that uses this file (another instance of this application, a"
+              + " `kad node`), or give each node its own kad.store-file.";
+    } else if (why.contains("is not a kad record store")
+        || why.contains("format version")
+        || why.contains("holds ids of")) {
+      action =
+          "Point kad.store-file at the file this node wrote before, or move this file aside to"
+              + " start with an empty store.";
+    } else {
+      action =
+          "Set kad.store-file to a file this application can create and write (its directory is"
+              + " created when missing), or leave it empty to keep values in memory.";
+    }
+    return new FailureAnalysis(why + ".", action, cause);
+  }
+}
