@@ -42,6 +42,9 @@ final class DataDir {
   private final Path dir;
   private boolean warnedSave;
 
+  /** What the last save wrote: a save of the same addresses is skipped. */
+  private List<Address> lastSaved = List.of();
+
   private DataDir(Path dir) {
     this.dir = dir;
   }
@@ -157,9 +160,10 @@ final class DataDir {
     }
     if (skipped > 0) {
       log.warn(
-          "skipped {} lines of {} that are not addresses a node can dial (HOST:PORT)",
-          skipped,
-          file);
+          "skipped {} of {} that {} not an address a node can dial (HOST:PORT)",
+          skipped == 1 ? "1 line" : skipped + " lines",
+          file,
+          skipped == 1 ? "is" : "are");
     }
     return List.copyOf(addresses);
   }
@@ -173,7 +177,7 @@ final class DataDir {
   synchronized void saveContacts(RoutingTableSnapshot table) {
     // Synchronized: the minute's save and a join's or the close's share the temporary file.
     List<Address> chosen = spread(table, SAVED_CONTACTS);
-    if (chosen.isEmpty()) {
+    if (chosen.isEmpty() || chosen.equals(lastSaved)) {
       return;
     }
     StringBuilder text =
@@ -185,6 +189,7 @@ final class DataDir {
     chosen.forEach(a -> text.append(a).append('\n'));
     try {
       write(contactsFile(), text.toString());
+      lastSaved = chosen;
       warnedSave = false;
     } catch (RuntimeException e) {
       // Any failure: the periodic save goes on, and the close after it still closes the node.

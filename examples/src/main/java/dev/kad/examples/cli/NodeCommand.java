@@ -9,6 +9,7 @@ import dev.kad.reactor.store.FileRecordStore;
 import dev.kad.transport.tcp.TcpTls;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -201,7 +202,9 @@ final class NodeCommand implements Callable<Integer> {
       List<Address> seeds = seeds(saved);
       if (seeds.isEmpty() && restarted) {
         String line =
-            "no contacts saved in "
+            (Files.exists(dir.contactsFile())
+                    ? "no usable contact saved in "
+                    : "no contacts saved in ")
                 + dir.contactsFile()
                 + ": running as the first node of its network; give --bootstrap HOST:PORT of a"
                 + " running node to join one";
@@ -270,7 +273,10 @@ final class NodeCommand implements Callable<Integer> {
     int contacts = node.routingTable().size();
     if (contacts == 0) {
       // The engine completes with no contact only when every address was this node's own.
-      out.println("first node of its network: every bootstrap address is this node itself");
+      out.println(
+          "first node of its network: every "
+              + (bootstrap.isEmpty() ? "saved contact" : "bootstrap address")
+              + " is this node itself");
     } else {
       out.println(
           "joined the network: "

@@ -46,8 +46,12 @@ final class RunningNode implements AutoCloseable {
   /** The longest a {@link FileRecordStore} takes to close: it waits for its writer twice 10 s. */
   private static final long STORE_CLOSE_MILLIS = 20_000;
 
-  /** How often a node with a data directory saves its contacts, besides when it closes. */
-  static final Duration SAVE_CONTACTS_EVERY = Duration.ofMinutes(1);
+  /**
+   * How often a node with a data directory looks whether its contacts changed and saves them if so,
+   * besides after joining and when it closes: soon enough that the first node of a network, which
+   * joins through nobody, has saved the nodes that joined through it before a crash.
+   */
+  static final Duration SAVE_CONTACTS_EVERY = Duration.ofSeconds(5);
 
   private final KadNode node;
   private final DataDir dataDir;

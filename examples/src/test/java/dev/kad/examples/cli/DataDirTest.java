@@ -109,6 +109,20 @@ class DataDirTest {
   }
 
   @Test
+  void theSameContactsAreNotWrittenAgain() throws Exception {
+    DataDir dir = DataDir.open(temp);
+    RoutingTableSnapshot table = table(List.of(7000));
+    dir.saveContacts(table);
+    Files.writeString(temp.resolve("contacts"), "127.0.0.1:7999\n"); // someone else's write
+
+    dir.saveContacts(table); // the node looks again: nothing changed, nothing written
+
+    assertThat(dir.contacts()).containsExactly(Address.parse("127.0.0.1:7999"));
+    dir.saveContacts(table(List.of(7000, 7001)));
+    assertThat(dir.contacts()).hasSize(2);
+  }
+
+  @Test
   void anEmptyTableKeepsTheContactsSavedBefore() {
     DataDir dir = DataDir.open(temp);
     dir.saveContacts(table(List.of(7000)));

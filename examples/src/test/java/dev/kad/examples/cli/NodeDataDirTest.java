@@ -218,6 +218,21 @@ class NodeDataDirTest {
 
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aRestartWhoseSavedContactsAreAllUnusableSaysSo() throws Exception {
+    Path dir = temp.resolve("node");
+    Running first = new Running("--data-dir", dir.toString());
+    first.stop();
+    Files.writeString(dir.resolve("contacts"), "127.0.0.1:0\nnot an address\n");
+
+    Running again = new Running("--data-dir", dir.toString());
+
+    assertThat(again.awaitLine("saved in"))
+        .startsWith("no usable contact saved in " + dir.resolve("contacts") + ": ");
+    again.stop();
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aDirectoryInUseGetsNoIdWrittenByASecondNode() throws Exception {
     Path dir = temp.resolve("node");
     FileRecordStore held = FileRecordStore.open(dir.resolve("values"), KadConfig.defaults());

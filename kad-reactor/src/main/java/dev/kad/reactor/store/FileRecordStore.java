@@ -222,6 +222,10 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     if (dir != null) {
       Files.createDirectories(dir);
     }
+    if (Files.isDirectory(absolute)) {
+      // Said before the lock file is made beside it, which would be left behind.
+      throw new IOException("record store file " + absolute + " is a directory");
+    }
     Path lockFile = lockFileOf(absolute);
     FileChannel lockChannel =
         FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -475,7 +479,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
               + file
               + " is not a kad record store: "
               + size
-              + " bytes, shorter than the header");
+              + " bytes, shorter than the header; move it aside to start with an empty store");
     }
     long good = HEADER_BYTES;
     int records = 0;
@@ -629,7 +633,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
               + " is not a kad record store: it starts with 0x"
               + Long.toHexString(magic)
               + ", not the magic 0x"
-              + Long.toHexString(MAGIC));
+              + Long.toHexString(MAGIC)
+              + "; move it aside to start with an empty store");
     }
     int version = in.readInt();
     if (version != VERSION) {

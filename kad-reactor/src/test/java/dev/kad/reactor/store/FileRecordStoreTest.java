@@ -505,6 +505,16 @@ class FileRecordStoreTest {
   }
 
   @Test
+  void aDirectoryWhereTheFileShouldBeFailsToOpenLeavingNoLockFile() throws Exception {
+    Files.createDirectories(file());
+
+    assertThatThrownBy(() -> FileRecordStore.open(file(), CONFIG))
+        .isInstanceOf(IOException.class)
+        .hasMessage("record store file " + file() + " is a directory");
+    assertThat(file().resolveSibling(file().getFileName() + ".lock")).doesNotExist();
+  }
+
+  @Test
   void aMissingDirectoryIsCreated() throws Exception {
     Path nested = dir.resolve("a/b/node.kadstore");
     try (FileRecordStore s = FileRecordStore.open(nested, CONFIG)) {
