@@ -175,7 +175,7 @@ final class DataDir {
    * to try). A failure is logged once at WARN and not thrown: the node keeps running.
    */
   synchronized void saveContacts(RoutingTableSnapshot table) {
-    // Synchronized: the minute's save and a join's or the close's share the temporary file.
+    // Synchronized: the periodic save and a join's or the close's share the temporary file.
     List<Address> chosen = spread(table, SAVED_CONTACTS);
     if (chosen.isEmpty() || chosen.equals(lastSaved)) {
       return;

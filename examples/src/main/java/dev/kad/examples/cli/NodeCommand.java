@@ -213,7 +213,7 @@ final class NodeCommand implements Callable<Integer> {
       }
       if (!seeds.isEmpty()) {
         try {
-          if (!join(running, seeds, saved, out)) {
+          if (!join(running, seeds, out)) {
             // closed by Ctrl-C, or stopped by the embedding thread (exit 0, as while running)
             return running.closing() ? ClientCommand.INTERRUPTED : 0;
           }
@@ -247,8 +247,7 @@ final class NodeCommand implements Callable<Integer> {
    *
    * @return false when the node closed while joining
    */
-  private boolean join(
-      RunningNode running, List<Address> seeds, List<Address> saved, PrintWriter out) {
+  private boolean join(RunningNode running, List<Address> seeds, PrintWriter out) {
     KadNode node = running.node();
     try {
       if (!retryJoin) {
@@ -269,7 +268,7 @@ final class NodeCommand implements Callable<Integer> {
       log.warn("node={} {}", node.id().toShortHex(), line);
       return true;
     }
-    running.saveContacts(); // now, not a minute later: a crash then still leaves them
+    running.saveContacts(); // now, not at the next periodic look: a crash then still leaves them
     int contacts = node.routingTable().size();
     if (contacts == 0) {
       // The engine completes with no contact only when every address was this node's own.

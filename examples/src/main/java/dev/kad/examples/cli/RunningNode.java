@@ -67,8 +67,9 @@ final class RunningNode implements AutoCloseable {
   }
 
   /**
-   * Wraps a started node that keeps its state in {@code dataDir}: saves its contacts there every
-   * {@link #SAVE_CONTACTS_EVERY} and when it closes, and closes {@code store} after the node.
+   * Wraps a started node that keeps its state in {@code dataDir}: saves its contacts there when
+   * they changed, looking every {@link #SAVE_CONTACTS_EVERY}, and when it closes, and closes {@code
+   * store} after the node.
    */
   private RunningNode(KadNode node, DataDir dataDir, FileRecordStore store) {
     this.node = node;
