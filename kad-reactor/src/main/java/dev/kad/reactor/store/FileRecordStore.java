@@ -39,21 +39,22 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>{@code
  * FileRecordStore store = FileRecordStore.open(Path.of("data/node-1.kadstore"), config);
- * KadNode node =
- *     KadNodes.builder().config(config).store(store).transport(transport).start().block();
- * // ...
- * node.close().block();
- * store.close(); // after the node: it writes what the node stored last
+ * Mono<KadNode> started = KadNodes.builder().config(config).store(store).transport(transport).start();
+ * // ... and when the application stops, the store closes after the node that started emitted,
+ * // so that it writes what the node stored last:
+ * Mono<Void> stopped = node.close().doFinally(signal -> store.close());
  * }</pre>
  *
- * <p>The writer forces the file to disk at most about once a second: a crash loses at most about
- * the last second of accepted stores, a {@link #close()} nothing. A crash in the middle of a record
- * leaves a torn tail, which the next open cuts off at the last whole record (one WARN line). When
- * the log grows past twice what it holds live (and a few MiB) the writer rewrites it from the
- * store's values into a temporary file and renames that over the log. A write error (a full disk)
- * is logged once at ERROR; the store keeps serving from memory and the writer retries, rewriting
- * the whole log, about once a second. A sibling {@code .lock} file, locked while the store is open,
- * keeps a second store (of this or another process) off the same file.
+ * <p>The writer forces the file to disk at most about once a second: a crash loses about the last
+ * second of accepted stores (more while the writer is behind: what came since the last finished
+ * rewrite, past 8 MiB of queued records or while a rewrite runs), a {@link #close()} nothing. A
+ * crash in the middle of a record leaves a torn tail, which the next open cuts off at the last
+ * whole record (one WARN line). When the log grows past twice what it holds live (and a few MiB)
+ * the writer rewrites it from the store's values into a temporary file and renames that over the
+ * log. A write error (a full disk) is logged once at ERROR; the store keeps serving from memory and
+ * the writer retries, rewriting the whole log, about once a second. A sibling {@code .lock} file,
+ * locked while the store is open, keeps a second store (of this or another process) off the same
+ * file.
  *
  * <p>File layout: a header of magic, format version and id width, then records of {@code int}
  * length, {@code int} CRC32 of the payload, and the payload: the arguments of one accepted {@link
