@@ -86,6 +86,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   /** Records queued beyond this are not kept: the writer rewrites the log from the store. */
   static final long MAX_QUEUED_BYTES = 8L * 1024 * 1024;
 
+  /** The most bytes {@link #wholeRecordAfter} checksums before it calls the tail damaged. */
+  private static final long MAX_SCAN_BYTES = 64L * 1024 * 1024;
+
   private static final long FORCE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long MAX_RETRY_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -131,6 +134,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
 
   /** Set when the writer thread ended: at close, or (a bug, an Error) before it. */
   private boolean writerStopped;
+
+  /** Set once the file's lock is released. */
+  private boolean lockReleased;
 
   /** The failure of the last write attempt while writes fail; null once one succeeds. */
   private volatile String writeFailure;
@@ -361,21 +367,33 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       writer.interrupt();
     }
     if (writer.isAlive()) {
-      // Still in a write or a rename: a new owner of the file could have it replaced under it.
+      // Still in a write or a rename: a new owner of the file could have it replaced under it. The
+      // writer releases the lock when it ends.
       log.error(
           "record store file {}: the writer is still running; {} stays locked until it ends",
           file,
           lockFile);
     } else {
-      try {
-        fileLock.release();
-        lockChannel.close();
-      } catch (IOException e) {
-        log.warn("record store file {}: could not release {}: {}", file, lockFile, e.toString());
-      }
+      releaseLock();
     }
     if (interrupted) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Releases the file's lock once: by close(), or by the writer ending after close() gave up. */
+  private void releaseLock() {
+    synchronized (lock) {
+      if (lockReleased) {
+        return;
+      }
+      lockReleased = true;
+    }
+    try {
+      fileLock.release();
+      lockChannel.close();
+    } catch (IOException e) {
+      log.warn("record store file {}: could not release {}: {}", file, lockFile, e.toString());
     }
   }
 
@@ -575,10 +593,25 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       }
     }
     ByteBuffer all = ByteBuffer.wrap(region);
+    int idBytes = config.idBits() / 8;
+    // Offsets of a payload's fields: flags, then two instants, then the key's length byte.
+    int keyLength = 1 + 12 + 12;
+    int publisherLength = keyLength + 1 + idBytes;
+    long checksummed = 0;
     for (int at = 1; at + RECORD_HEADER_BYTES + MIN_PAYLOAD <= region.length; at++) {
       int length = all.getInt(at);
-      if (length < MIN_PAYLOAD || length > region.length - at - RECORD_HEADER_BYTES) {
-        continue;
+      int payload = at + RECORD_HEADER_BYTES;
+      if (length < MIN_PAYLOAD
+          || length > region.length - payload
+          || (region[payload] & ~CACHED) != 0
+          || region[payload + keyLength] != idBytes
+          || payload + publisherLength >= region.length
+          || region[payload + publisherLength] != idBytes) {
+        continue; // not a record's shape: no checksum to compute
+      }
+      checksummed += length;
+      if (checksummed > MAX_SCAN_BYTES) {
+        return true; // data shaped like records over and over: call it damage, keep a copy
       }
       CRC32 crc = new CRC32();
       crc.update(region, at + RECORD_HEADER_BYTES, length);
@@ -779,8 +812,12 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     boolean failing = false;
     try {
       while (true) {
-        Batch batch = nextBatch(written, lastForce, failing, retryAt);
+        Batch batch = null;
+        boolean failedAtClose = false;
         try {
+          // Inside the try: a rewrite's snapshot copies the whole store, which may run out of
+          // memory as a write may.
+          batch = nextBatch(written, lastForce, failing, retryAt);
           boolean forced = false;
           if (batch.snapshot != null) {
             compact(batch.snapshot);
@@ -823,6 +860,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
             }
             lock.notifyAll();
           }
+        } catch (InterruptedException e) {
+          throw e;
         } catch (Exception | Error e) {
           // An Error too (out of memory for a large batch): the writer must outlive it, or stores
           // would go on being accepted and never written.
@@ -839,7 +878,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
             flushTarget = durable;
             lock.notifyAll();
           }
-          if (batch.stop) {
+          failedAtClose = batch != null ? batch.stop : closed;
+          if (failedAtClose) {
             log.error(
                 "record store file {}: closed without writing the stores accepted since its last"
                     + " successful write, which are lost: {}",
@@ -856,7 +896,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
           failing = true;
           retryAt = System.nanoTime() + retryDelay;
         }
-        if (batch.stop) {
+        if ((batch != null && batch.stop) || failedAtClose) {
           return;
         }
       }
@@ -872,14 +912,19 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       }
       log.error("record store file {}: the writer stopped, nothing more is written", file, e);
     } finally {
+      boolean closing;
       synchronized (lock) {
         writerStopped = true;
+        closing = closed;
         lock.notifyAll();
       }
       try {
         out.close();
       } catch (IOException e) {
         log.warn("record store file {}: could not close it: {}", file, e.toString());
+      }
+      if (closing) {
+        releaseLock(); // close() may have given up waiting for this thread
       }
     }
   }
