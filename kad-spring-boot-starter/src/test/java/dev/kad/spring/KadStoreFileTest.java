@@ -148,9 +148,9 @@ class KadStoreFileTest {
                 assertThat(context)
                     .getFailure()
                     .hasStackTraceContaining(
-                        "kad.store-file cannot be opened: cannot open record store file "
+                        "kad.store-file cannot be opened: record store file "
                             + directory
-                            + ": "));
+                            + " is a directory"));
   }
 
   @Test

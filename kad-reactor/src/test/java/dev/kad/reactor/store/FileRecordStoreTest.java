@@ -515,6 +515,34 @@ class FileRecordStoreTest {
   }
 
   @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aCloseFromAnInterruptedThreadLeavesTheFileFreeOnceTheWriterEnds() throws Exception {
+    List<Thread> before = writers();
+    FileRecordStore s = open();
+    put(s, key, value(1, alice, 1, 1, day), now);
+    List<Thread> ours = new ArrayList<>(writers());
+    ours.removeAll(before);
+
+    Thread.currentThread().interrupt(); // close() cannot wait for its writer
+    try {
+      s.close();
+    } finally {
+      Thread.interrupted();
+    }
+    for (Thread writer : ours) {
+      writer.join(TimeUnit.SECONDS.toMillis(20));
+    }
+
+    assertThat(open().loadedValues()).isLessThanOrEqualTo(1); // the file opens: not locked
+  }
+
+  private static List<Thread> writers() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().equals("kad-store-writer") && t.isAlive())
+        .toList();
+  }
+
+  @Test
   void aMissingDirectoryIsCreated() throws Exception {
     Path nested = dir.resolve("a/b/node.kadstore");
     try (FileRecordStore s = FileRecordStore.open(nested, CONFIG)) {
