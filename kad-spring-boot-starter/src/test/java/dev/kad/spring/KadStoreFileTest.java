@@ -151,6 +151,27 @@ class KadStoreFileTest {
                         "kad.store-file cannot be opened: record store file "
                             + directory
                             + " is a directory"));
+    runner
+        .withPropertyValues("kad.store-file=" + directory)
+        .run(
+            context ->
+                assertThat(analyzer.analyze(context.getStartupFailure()).getAction())
+                    .contains("a file this application can create and write"));
+  }
+
+  @Test
+  void aStoreOfAnotherIdWidthIsReportedWithWhatToDo() throws Exception {
+    Path file = temp.resolve("values");
+    FileRecordStore.open(file, KadConfig.builder().idBits(256).build()).close();
+
+    runner
+        .withPropertyValues("kad.store-file=" + file)
+        .run(
+            context -> {
+              FailureAnalysis analysis = analyzer.analyze(context.getStartupFailure());
+              assertThat(analysis.getDescription()).contains("holds ids of 256 bits");
+              assertThat(analysis.getAction()).contains("move this file aside");
+            });
   }
 
   @Test

@@ -43,9 +43,6 @@ final class RunningNode implements AutoCloseable {
   /** How long a graceful close may take before the command gives up on it. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
-  /** The longest a {@link FileRecordStore} takes to close: it waits for its writer twice 10 s. */
-  private static final long STORE_CLOSE_MILLIS = 20_000;
-
   /**
    * How often a node with a data directory looks whether its contacts changed and saves them if so,
    * besides after joining and when it closes: soon enough that the first node of a network, which
@@ -418,8 +415,9 @@ final class RunningNode implements AutoCloseable {
 
   private void waitForClose() {
     try {
-      // The node's close, then the store's, which may wait for its writer twice 10 s.
-      closed.await(CLOSE_TIMEOUT.toMillis() + STORE_CLOSE_MILLIS + 1000, TimeUnit.MILLISECONDS);
+      // The node's close, then the store's.
+      Duration bound = CLOSE_TIMEOUT.plus(FileRecordStore.CLOSE_TIMEOUT).plusSeconds(1);
+      closed.await(bound.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -93,6 +94,12 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final long MAX_RETRY_NANOS = TimeUnit.SECONDS.toNanos(30);
   private static final long CLOSE_WAIT_MILLIS = 10_000;
+
+  /**
+   * The longest {@link #close()} takes: it waits for its writer twice {@code CLOSE_WAIT_MILLIS}
+   * (finishing, then after an interrupt) before it gives up on it.
+   */
+  public static final Duration CLOSE_TIMEOUT = Duration.ofMillis(2 * CLOSE_WAIT_MILLIS);
 
   private final Path file;
   private final Path lockFile;
@@ -337,8 +344,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
 
   /**
    * Writes and forces every store accepted so far, stops the writer and releases the file. A write
-   * that fails here is logged, not thrown; a writer stuck on the disk is given up after a few
-   * seconds. Calling it again does nothing; a store or read afterwards throws {@link
+   * that fails here is logged, not thrown; a writer stuck on the disk is given up within {@link
+   * #CLOSE_TIMEOUT}. Calling it again does nothing; a store or read afterwards throws {@link
    * IllegalStateException}.
    */
   @Override
@@ -406,6 +413,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       checkOpen();
       return bad.get();
     }
+    // Encoded before the lock too (a copy of the value and its checksum); wasted only on a refusal.
+    byte[] record = encode(key, value, keepUntil, cached, now);
     synchronized (lock) {
       checkOpen();
       StoreOutcome outcome = delegate.storeVerified(key, value, keepUntil, cached, now);
@@ -417,7 +426,6 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
         lastNow = now;
       }
       if (!rewriteNeeded) {
-        byte[] record = encode(key, value, keepUntil, cached, now);
         if (queuedBytes + record.length > maxQueuedBytes) {
           // The writer is far behind: rather than hold every record, it rewrites the log from
           // the store, which holds them all.
