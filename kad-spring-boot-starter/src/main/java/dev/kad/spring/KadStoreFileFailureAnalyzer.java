@@ -1,5 +1,6 @@
 package dev.kad.spring;
 
+import dev.kad.reactor.store.RecordStoreFileException;
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 
@@ -14,14 +15,15 @@ final class KadStoreFileFailureAnalyzer extends AbstractFailureAnalyzer<KadStore
   @Override
   protected FailureAnalysis analyze(Throwable root, KadStoreFileException cause) {
     String why = String.valueOf(cause.getMessage());
+    RecordStoreFileException.Reason reason =
+        cause.getCause() instanceof RecordStoreFileException refused ? refused.reason() : null;
     String action;
-    if (why.contains("is in use by another open store")) {
+    if (reason == RecordStoreFileException.Reason.IN_USE) {
       action =
           "Stop the other node that uses this file (another instance of this application, a"
               + " `kad node`), or give each node its own kad.store-file.";
-    } else if (why.contains("is not a kad record store")
-        || why.contains("format version")
-        || why.contains("holds ids of")) {
+    } else if (reason == RecordStoreFileException.Reason.NOT_A_STORE
+        || reason == RecordStoreFileException.Reason.INCOMPATIBLE) {
       action =
           "Point kad.store-file at the file this node wrote before, or move this file aside to"
               + " start with an empty store.";

@@ -7,6 +7,7 @@ import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
 import dev.kad.reactor.routing.Subnets;
 import dev.kad.reactor.store.FileRecordStore;
+import dev.kad.reactor.store.RecordStoreFileException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -235,7 +236,10 @@ final class DataDir {
       return FileRecordStore.open(valuesFile(), config);
     } catch (IOException e) {
       // The store's own messages name the file and what is wrong; the JDK's name the file only.
-      String why = e.getClass() == IOException.class ? e.getMessage() : ErrorHandler.describe(e);
+      String why =
+          e instanceof RecordStoreFileException || e.getClass() == IOException.class
+              ? e.getMessage()
+              : ErrorHandler.describe(e);
       throw new CliException("cannot open the stored values: " + why);
     }
   }

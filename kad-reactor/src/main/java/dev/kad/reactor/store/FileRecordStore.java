@@ -199,8 +199,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    * @param file the log file; a sibling {@code <file>.lock} is created and locked beside it
    * @param config the node's configuration: its limits, and its id width, which must be the file's
    * @return the open store, holding the values the file held that have not expired
-   * @throws IOException when the file cannot be read or created, is not a store of this format and
-   *     id width, or is in use by another open store
+   * @throws RecordStoreFileException when the file is in use by another open store, is a directory,
+   *     or is not a store of this format and id width
+   * @throws IOException when the file cannot be read or created
    * @throws NullPointerException when an argument is null
    */
   public static FileRecordStore open(Path file, KadConfig config) throws IOException {
@@ -238,7 +239,10 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     }
     if (Files.isDirectory(absolute)) {
       // Said before the lock file is made beside it, which would be left behind.
-      throw new IOException("record store file " + absolute + " is a directory");
+      throw new RecordStoreFileException(
+          absolute,
+          RecordStoreFileException.Reason.DIRECTORY,
+          "record store file " + absolute + " is a directory");
     }
     Path lockFile = lockFileOf(absolute);
     FileChannel lockChannel =
@@ -254,7 +258,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     }
     if (fileLock == null) {
       lockChannel.close();
-      throw new IOException(
+      throw new RecordStoreFileException(
+          absolute,
+          RecordStoreFileException.Reason.IN_USE,
           "record store file " + absolute + " is in use by another open store (" + lockFile + ")");
     }
     FileRecordStore store = null;
@@ -501,7 +507,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     }
     long size = Files.size(file);
     if (size < HEADER_BYTES) {
-      throw new IOException(
+      throw new RecordStoreFileException(
+          file,
+          RecordStoreFileException.Reason.NOT_A_STORE,
           "record store file "
               + file
               + " is not a kad record store: "
@@ -669,7 +677,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   private void checkHeader(DataInputStream in) throws IOException {
     long magic = in.readLong();
     if (magic != MAGIC) {
-      throw new IOException(
+      throw new RecordStoreFileException(
+          file,
+          RecordStoreFileException.Reason.NOT_A_STORE,
           "record store file "
               + file
               + " is not a kad record store: it starts with 0x"
@@ -680,7 +690,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     }
     int version = in.readInt();
     if (version != VERSION) {
-      throw new IOException(
+      throw new RecordStoreFileException(
+          file,
+          RecordStoreFileException.Reason.INCOMPATIBLE,
           "record store file "
               + file
               + " has format version "
@@ -690,7 +702,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     }
     int idBits = in.readInt();
     if (idBits != config.idBits()) {
-      throw new IOException(
+      throw new RecordStoreFileException(
+          file,
+          RecordStoreFileException.Reason.INCOMPATIBLE,
           "record store file "
               + file
               + " holds ids of "

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,6 +53,14 @@ class FileRecordStoreTest {
 
   private Path file() {
     return dir.resolve("node.kadstore");
+  }
+
+  /** Checks that a refused open names the file and says why. */
+  private Consumer<RecordStoreFileException> refused(RecordStoreFileException.Reason reason) {
+    return e -> {
+      assertThat(e.reason()).isEqualTo(reason);
+      assertThat(e.file()).isEqualTo(file().toAbsolutePath());
+    };
   }
 
   private FileRecordStore open(KadConfig config) throws IOException {
@@ -295,7 +304,8 @@ class FileRecordStoreTest {
   void aFileWithAnotherMagicFailsToOpenNamingTheFile() throws Exception {
     Files.write(file(), "not a kad store at all".getBytes());
     assertThatThrownBy(this::open)
-        .isInstanceOf(IOException.class)
+        .isInstanceOfSatisfying(
+            RecordStoreFileException.class, refused(RecordStoreFileException.Reason.NOT_A_STORE))
         .hasMessageContaining(file().toString())
         .hasMessageContaining("is not a kad record store");
     // The failed open released the lock.
@@ -310,7 +320,8 @@ class FileRecordStoreTest {
       c.write(ByteBuffer.allocate(4).putInt(0, 99), 8);
     }
     assertThatThrownBy(this::open)
-        .isInstanceOf(IOException.class)
+        .isInstanceOfSatisfying(
+            RecordStoreFileException.class, refused(RecordStoreFileException.Reason.INCOMPATIBLE))
         .hasMessageContaining(file().toString())
         .hasMessageContaining("format version 99");
   }
@@ -319,7 +330,8 @@ class FileRecordStoreTest {
   void aFileOfAnotherIdWidthFailsToOpen() throws Exception {
     open().close();
     assertThatThrownBy(() -> open(CONFIG.toBuilder().idBits(256).build()))
-        .isInstanceOf(IOException.class)
+        .isInstanceOfSatisfying(
+            RecordStoreFileException.class, refused(RecordStoreFileException.Reason.INCOMPATIBLE))
         .hasMessageContaining(file().toString())
         .hasMessageContaining("ids of 160 bits but the node's idBits is 256");
   }
@@ -328,7 +340,8 @@ class FileRecordStoreTest {
   void aFileTooShortForAHeaderFailsToOpen() throws Exception {
     Files.write(file(), new byte[] {1, 2, 3});
     assertThatThrownBy(this::open)
-        .isInstanceOf(IOException.class)
+        .isInstanceOfSatisfying(
+            RecordStoreFileException.class, refused(RecordStoreFileException.Reason.NOT_A_STORE))
         .hasMessageContaining(file().toString())
         .hasMessageContaining("shorter than the header");
   }
@@ -337,7 +350,8 @@ class FileRecordStoreTest {
   void aSecondOpenOfTheSameFileFailsWhileTheFirstIsOpen() throws Exception {
     FileRecordStore first = open();
     assertThatThrownBy(this::open)
-        .isInstanceOf(IOException.class)
+        .isInstanceOfSatisfying(
+            RecordStoreFileException.class, refused(RecordStoreFileException.Reason.IN_USE))
         .hasMessageContaining(file().toString())
         .hasMessageContaining("in use");
     put(first, key, value(1, alice, 1, 1, day), now);
@@ -509,7 +523,8 @@ class FileRecordStoreTest {
     Files.createDirectories(file());
 
     assertThatThrownBy(() -> FileRecordStore.open(file(), CONFIG))
-        .isInstanceOf(IOException.class)
+        .isInstanceOfSatisfying(
+            RecordStoreFileException.class, refused(RecordStoreFileException.Reason.DIRECTORY))
         .hasMessage("record store file " + file() + " is a directory");
     assertThat(file().resolveSibling(file().getFileName() + ".lock")).doesNotExist();
   }
