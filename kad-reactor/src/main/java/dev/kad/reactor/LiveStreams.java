@@ -152,9 +152,15 @@ final class LiveStreams {
                           Mono.defer(() -> session.takeKick() ? Mono.empty() : Mono.never())));
           Mono<Void> readValues =
               node.values(key, Integer.MAX_VALUE).collectList().doOnNext(session::offer).then();
+          // The first round also reads beside its subscriptions, each value as it arrives: a
+          // round waits for its slowest storage node (a hung one costs a hard timeout in the
+          // lookup and another in its Subscribe), and the values held, this node's own first,
+          // should not wait for it. The read after the round stays, for a store made between
+          // this read and a Subscribe's arrival.
+          Mono<Void> readEarly =
+              node.values(key, Integer.MAX_VALUE).doOnNext(v -> session.offer(List.of(v))).then();
           Mono<Void> upkeep =
-              resubscribe(session)
-                  .then(readValues)
+              Mono.when(readEarly, resubscribe(session).then(readValues))
                   .then(
                       nextRenewal
                           .then(Mono.defer(() -> resubscribe(session)))

@@ -77,6 +77,25 @@ class WatchTest {
   }
 
   @Test
+  void theCurrentValuesArriveWithoutWaitingForAHungStorageNode() {
+    // A network of k nodes or fewer: every node is among the key's closest, so the hung one is
+    // asked by the lookup and by the subscription round, each waiting its hard timeout (2 s).
+    Cluster c = cluster(35, 5);
+    Key key = Key.of("early");
+    c.await(c.node(1).put(key, new byte[] {1}));
+    c.network.kill(c.node(2).contact().address());
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    watches.add(c.node(3).watch(key).subscribe(seen::add));
+    c.vts.advanceTimeBy(Duration.ofMillis(500));
+    assertThat(firstBytes(seen)).containsExactly(1);
+    // The subscriptions the other nodes granted still bring what comes later, once.
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+    c.await(c.node(4).put(key, new byte[] {2}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(1));
+    assertThat(firstBytes(seen)).containsExactly(1, 2);
+  }
+
+  @Test
   void aReplacementWithAHigherSeqArrivesOnce() {
     Cluster c = cluster(32, 40);
     Key key = Key.of("score");
