@@ -209,8 +209,9 @@ public interface KadNode {
    * @param value the value
    * @return the outcome per contacted node
    * @throws IllegalArgumentException when the key or the value's publisher has the wrong width, the
-   *     value is too large, or it expires later than {@link KadConfig#latestExpiry} of now (nodes
-   *     would refuse it)
+   *     value is too large, it expires later than {@link KadConfig#latestExpiry} of now or has
+   *     expired, or it is signed and its signature does not verify under {@code key} ({@link
+   *     Value#signatureProblem(Key)}): every node would refuse it
    */
   Mono<PutResult> put(Key key, Value value);
 

@@ -1510,13 +1510,31 @@ final class DefaultKadNode implements KadNode {
     }
     checkWidth("value publisher", value.publisher());
     checkSize(value.size());
-    if (value.expiresAt().isAfter(config.latestExpiry(clock.instant()))) {
+    Instant now = clock.instant();
+    if (value.expiresAt().isAfter(config.latestExpiry(now))) {
       throw new IllegalArgumentException(
           "value expires at "
               + value.expiresAt()
               + ", later than expireAfter "
               + config.expireAfter()
               + " from now: nodes refuse it");
+    }
+    if (value.isExpiredAt(now)) {
+      throw new IllegalArgumentException(
+          "value expired at " + value.expiresAt() + ", before now (" + now + "): nodes refuse it");
+    }
+    if (value.isSigned()) {
+      value
+          .signatureProblem(key)
+          .ifPresent(
+              problem -> {
+                throw new IllegalArgumentException(
+                    "value under key "
+                        + key.toShortHex()
+                        + ": "
+                        + problem
+                        + " (was it signed for another key?): nodes refuse it");
+              });
     }
     return timed("put", Mono.defer(() -> store(key, value, false)));
   }

@@ -245,6 +245,30 @@ class KadNodeTest {
   }
 
   @Test
+  void aPreparedValueEveryNodeWouldRefuseFailsAtCallTimeSendingNothing() throws Exception {
+    Cluster c = clusters.grow(8, 5);
+    KadNode publisher = c.node(1);
+    Instant now = c.now();
+    c.network.resetTraffic();
+    Value expired = Value.of(new byte[] {1}, publisher.id(), 1, 1, now.minusSeconds(1));
+    assertThatThrownBy(() -> publisher.put(Key.of("late"), expired))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("value expired at " + now.minusSeconds(1));
+    java.security.KeyPair keys =
+        java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    Value signed =
+        Value.of(new byte[] {2}, publisher.id(), 2, 1, now.plusSeconds(60))
+            .signedWith(Key.of("prepared"), keys);
+    assertThatThrownBy(() -> publisher.put(Key.of("another key"), signed))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("under key " + Key.of("another key").toShortHex())
+        .hasMessageContaining("signature does not verify");
+    assertThat(c.network.traffic().sent()).isZero();
+    // Under the key it was signed for it is stored.
+    assertThat(c.await(publisher.put(Key.of("prepared"), signed)).acceptedCount()).isEqualTo(5);
+  }
+
+  @Test
   void aValueReachesANewNodeThatJoinsCloserToTheKey() {
     Cluster c = clusters.grow(9, 40);
     Key key = Key.of("hand over");
