@@ -13,11 +13,14 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeId;
+import dev.kad.api.PutOptions;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.reactor.KadNodes;
 import dev.kad.transport.tcp.TcpTransport;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import dev.kad.transport.tcp.WireFormat;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +89,30 @@ class OverTcpTest {
         .expectNext("again")
         .thenCancel()
         .verify(BOUND);
+  }
+
+  @Test
+  void aSignedPutThroughABootstrappedNodeIsReadVerifiedElsewhere() throws Exception {
+    KadConfig config = KadConfig.builder().maintenance(false).build();
+    KadNode seed = start(config);
+    KadNode node = start(config);
+    KadNode reader = start(config);
+    Duration bound = Duration.ofSeconds(10);
+    node.bootstrap(List.of(Address.parse("127.0.0.1:" + seed.address().port()))).block(bound);
+    reader.bootstrap(List.of(seed.address())).block(bound);
+
+    KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    node.put(Key.of("greeting"), "hello".getBytes(UTF_8), PutOptions.defaults().signedBy(keys))
+        .block(bound);
+
+    assertThat(reader.get(Key.of("greeting")).collectList().block(bound))
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(new String(v.data(), UTF_8)).isEqualTo("hello");
+              assertThat(v.verifySignature(Key.of("greeting"))).isTrue();
+              assertThat(v.publicKey()).isEqualTo(keys.getPublic().getEncoded());
+            });
   }
 
   @Test
