@@ -225,7 +225,8 @@ public record KadConfig(
               + budget
               + " for a key's values next to k = "
               + k
-              + " contacts");
+              + " contacts: "
+              + fitting(budget, maxFrameBytes, idBits));
     }
     checkPositive("subscriptionTtl", subscriptionTtl);
     checkRange("maxSubscribersPerKey", maxSubscribersPerKey, 1, 1_000_000);
@@ -328,6 +329,16 @@ public record KadConfig(
         + base64(payload)
         + base64(idBits / 8)
         + (signed ? SIGNATURE_WIRE_BYTES : 0);
+  }
+
+  /** What to do when a signed value of maxValueBytes does not fit {@code budget}. */
+  private static String fitting(long budget, int maxFrameBytes, int idBits) {
+    // base64(p) = 4 * ceil(p / 3) grows with p: the largest p whose encoding fits the room left.
+    long room = budget - valueWireBytes(0, idBits, true);
+    long largest = Math.min(maxFrameBytes, 3 * (room / 4));
+    return largest < 1
+        ? "no value fits; raise maxFrameBytes or lower k"
+        : "at most " + largest + " fits; raise maxFrameBytes for larger values";
   }
 
   private static long base64(int bytes) {

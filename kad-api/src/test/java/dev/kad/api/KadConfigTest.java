@@ -64,7 +64,15 @@ class KadConfigTest {
     assertThatThrownBy(() -> KadConfig.builder().maxValueBytes(60_000).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("maxValueBytes 60000 does not fit one message")
-        .hasMessageContaining("maxFrameBytes 65536");
+        .hasMessageContaining("maxFrameBytes 65536")
+        .hasMessageContaining("at most 46566 fits; raise maxFrameBytes for larger values");
+    // The size named is the largest that builds.
+    assertThat(KadConfig.builder().maxValueBytes(46_566).build().maxValueBytes()).isEqualTo(46_566);
+    assertThatThrownBy(() -> KadConfig.builder().maxValueBytes(46_567).build())
+        .hasMessageContaining("at most 46566 fits");
+    assertThatThrownBy(
+            () -> KadConfig.builder().k(256).maxFrameBytes(4096).maxValueBytes(1000).build())
+        .hasMessageContaining("no value fits; raise maxFrameBytes or lower k");
   }
 
   @Test
