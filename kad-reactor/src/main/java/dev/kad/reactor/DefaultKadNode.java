@@ -738,9 +738,11 @@ final class DefaultKadNode implements KadNode {
                             new KadTimeoutException(
                                 "no answer from "
                                     + to
+                                    + " to "
+                                    + request.getClass().getSimpleName()
                                     + " within "
                                     + config.hardTimeout().toMillis()
-                                    + " ms"))),
+                                    + " ms (hardTimeout)"))),
                 transport
                     .send(to, request)
                     // The SPI promises a response or an error; an empty answer would leave a

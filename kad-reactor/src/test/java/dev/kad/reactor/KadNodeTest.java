@@ -391,6 +391,8 @@ class KadNodeTest {
         .isInstanceOfSatisfying(
             NoSeedAnsweredException.class, e -> assertThat(e.selfSeeds()).containsExactly(own))
         .hasMessageStartingWith("no seed answered: [" + dead + " (")
+        // The timeout names what went unanswered and the setting that bounds it.
+        .hasMessageContaining("no answer from " + dead + " to Ping within 2000 ms (hardTimeout)")
         .hasMessageEndingWith("; skipped [" + own + "]: this node itself")
         .matches(e -> ((NoSeedAnsweredException) e).isTransient());
 

@@ -99,7 +99,8 @@ final class FrameDecoder extends ByteToMessageDecoder {
                     String detail =
                         "no preface within "
                             + TcpTransport.ceilMillis(Duration.ofNanos(prefaceTimeoutNanos))
-                            + " ms";
+                            + " ms (connectTimeout): the peer sent nothing (a hung process, or"
+                            + " not a kad node)";
                     metrics.violation(Violation.BAD_PREFACE, ctx.channel().remoteAddress(), detail);
                     peer.violated(Violation.BAD_PREFACE, detail);
                     peer.closeChannel();

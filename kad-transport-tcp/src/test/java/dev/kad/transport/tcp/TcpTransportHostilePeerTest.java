@@ -759,7 +759,8 @@ class TcpTransportHostilePeerTest {
         .hasMessage(
             "connection to 127.0.0.1:"
                 + silent.getLocalPort()
-                + " closed: bad preface: no preface within 300 ms");
+                + " closed: bad preface: no preface within 300 ms (connectTimeout): the peer sent"
+                + " nothing (a hung process, or not a kad node)");
   }
 
   @Test
