@@ -372,7 +372,8 @@ public record TcpTransportOptions(
     /**
      * Copies the settings kad's configuration shares with the transport: {@code idBits}, {@code
      * maxFrameBytes}, {@code maxValueBytes}, and {@code hardTimeout} as the request timeout; raises
-     * {@code maxPendingWriteBytes} to the least that {@code maxFrameBytes} needs.
+     * {@code maxPendingWriteBytes} to the least that {@code maxFrameBytes} needs. It replaces
+     * whatever was set for these before, so call it first and set the others after it.
      *
      * @param config the node's configuration
      * @return this builder
