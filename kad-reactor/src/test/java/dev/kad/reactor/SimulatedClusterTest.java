@@ -3,11 +3,15 @@ package dev.kad.reactor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kad.api.Address;
+import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
+import dev.kad.api.PutResult;
 import dev.kad.api.Value;
 import dev.kad.api.spi.Transport;
 import dev.kad.testkit.SimulatedCluster;
@@ -54,6 +58,53 @@ class SimulatedClusterTest {
 
       assertThat(values).extracting(v -> v.data()[0]).containsExactly((byte) 42);
     }
+  }
+
+  @Test
+  void theNodesAPutNamesAreFoundByAddress() {
+    SimulatedNetwork network = new SimulatedNetwork(time, 8);
+    try (SimulatedCluster cluster = SimulatedCluster.start(network, 10, nodes(network))) {
+      assertThat(cluster.network()).isSameAs(network);
+      Key key = Key.of("where");
+      PutResult put = cluster.await(cluster.node(2).put(key, new byte[] {7}));
+      for (Contact holder : put.accepted()) {
+        KadNode node = cluster.node(holder.address());
+        assertThat(node.id()).isEqualTo(holder.id());
+        assertThat(cluster.await(node.get(key, 1).collectList())).hasSize(1);
+      }
+      Address nowhere = new Address("10.9.9.9", 4000);
+      assertThatThrownBy(() -> cluster.node(nowhere))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("no node of this cluster is at 10.9.9.9:4000");
+    }
+  }
+
+  @Test
+  void aNodeThatCannotJoinIsNamedWithTheBootstrapErrorAsCause() {
+    SimulatedNetwork network = new SimulatedNetwork(time, 6);
+    List<KadNode> started = new ArrayList<>();
+    Function<Transport, Mono<KadNode>> firstGoesDeaf =
+        transport ->
+            nodes(network)
+                .apply(transport)
+                .doOnNext(
+                    n -> {
+                      started.add(n);
+                      if (started.size() == 2) {
+                        network.kill(started.get(0).address());
+                      }
+                    });
+
+    assertThatThrownBy(() -> SimulatedCluster.start(network, 4, firstGoesDeaf))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageStartingWith(
+            "node 1 of 4 ("
+                + started.get(1).address()
+                + ") could not join through node 0 ("
+                + started.get(0).address()
+                + "): no seed answered")
+        .hasCauseInstanceOf(NoSeedAnsweredException.class);
+    assertThat(started).hasSize(2);
   }
 
   @Test

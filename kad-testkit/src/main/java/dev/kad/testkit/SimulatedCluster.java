@@ -1,5 +1,6 @@
 package dev.kad.testkit;
 
+import dev.kad.api.Address;
 import dev.kad.api.KadNode;
 import dev.kad.api.spi.Transport;
 import java.time.Duration;
@@ -30,16 +31,20 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  * }</pre>
  *
  * <p>Nodes are started and joined one after another, each through the first node, in virtual time,
- * so a seed gives the same cluster every run. Not thread-safe: one test thread drives it. {@link
- * #close()} closes every node (on virtual time) and disposes nothing else: the clock and the
- * network are the caller's.
+ * so a seed gives the same cluster every run, as long as each node draws its id and choices from
+ * the network's seed ({@code .random(network.newRandom())}): without it the ids are random. Not
+ * thread-safe: one test thread drives it. {@link #close()} closes every node (on virtual time) and
+ * disposes nothing else: the clock and the network are the caller's.
  */
 public final class SimulatedCluster implements AutoCloseable {
 
+  private final SimulatedNetwork network;
   private final VirtualTimeScheduler time;
   private final List<KadNode> nodes;
 
-  private SimulatedCluster(VirtualTimeScheduler time, List<KadNode> nodes) {
+  private SimulatedCluster(
+      SimulatedNetwork network, VirtualTimeScheduler time, List<KadNode> nodes) {
+    this.network = network;
     this.time = time;
     this.nodes = List.copyOf(nodes);
   }
@@ -55,7 +60,10 @@ public final class SimulatedCluster implements AutoCloseable {
    * @return the joined cluster
    * @throws IllegalArgumentException when {@code size} is below 1 or the network's scheduler is not
    *     a {@code VirtualTimeScheduler}
-   * @throws RuntimeException a node's start or join failure, after the nodes already started are
+   * @throws IllegalStateException when a node could not join, naming it and the first node, with
+   *     the bootstrap's error as its cause (a network losing messages can lose a join's ping: set
+   *     its loss after the cluster started)
+   * @throws RuntimeException a node's start failure as it came, after the nodes already started are
    *     closed
    */
   public static SimulatedCluster start(
@@ -75,14 +83,43 @@ public final class SimulatedCluster implements AutoCloseable {
         KadNode next = VirtualTime.await(time, node.apply(network.newTransport()));
         started.add(next);
         if (i > 0) {
-          VirtualTime.await(time, next.bootstrap(List.of(started.get(0).address())));
+          join(time, next, started.get(0), i, size);
         }
       }
     } catch (RuntimeException e) {
       closeAll(time, started);
       throw e;
     }
-    return new SimulatedCluster(time, started);
+    return new SimulatedCluster(network, time, started);
+  }
+
+  private static void join(
+      VirtualTimeScheduler time, KadNode node, KadNode first, int index, int size) {
+    try {
+      VirtualTime.await(time, node.bootstrap(List.of(first.address())));
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "node "
+              + index
+              + " of "
+              + size
+              + " ("
+              + node.address()
+              + ") could not join through node 0 ("
+              + first.address()
+              + "): "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /**
+   * The network the nodes run on.
+   *
+   * @return the network given to {@link #start}
+   */
+  public SimulatedNetwork network() {
+    return network;
   }
 
   /**
@@ -103,6 +140,23 @@ public final class SimulatedCluster implements AutoCloseable {
    */
   public KadNode node(int index) {
     return nodes.get(index);
+  }
+
+  /**
+   * The node at an address, e.g. one a {@code PutResult} names.
+   *
+   * @param address a node's address
+   * @return the node of this cluster at {@code address}
+   * @throws IllegalArgumentException when no node of this cluster is there
+   */
+  public KadNode node(Address address) {
+    Objects.requireNonNull(address, "address");
+    for (KadNode node : nodes) {
+      if (node.address().equals(address)) {
+        return node;
+      }
+    }
+    throw new IllegalArgumentException("no node of this cluster is at " + address);
   }
 
   /**

@@ -86,6 +86,9 @@ public final class SimulatedNetwork {
   private final AtomicLong requestIds = new AtomicLong();
   private final Counters total = new Counters();
 
+  /** Which {@link #resetTraffic()} the counters are at: a message counts only in its own. */
+  private volatile int trafficEpoch;
+
   private volatile LatencyRange latency = new LatencyRange(0, 0);
   private volatile double lossProbability;
   private volatile Map<Address, Integer> partitionGroups = Map.of();
@@ -311,9 +314,16 @@ public final class SimulatedNetwork {
    *
    * @param address the node's address
    * @return this network
+   * @throws IllegalArgumentException when no transport of this network was ever at {@code address}
    */
   public SimulatedNetwork kill(Address address) {
-    endpoint(Objects.requireNonNull(address, "address")).killed = true;
+    Endpoint endpoint = endpoints.get(Objects.requireNonNull(address, "address"));
+    if (endpoint == null) {
+      // Made here, the endpoint would be handed out dead by the next newTransport().
+      throw new IllegalArgumentException(
+          "cannot kill " + address + ": no transport of this network was ever at that address");
+    }
+    endpoint.killed = true;
     return this;
   }
 
@@ -362,8 +372,13 @@ public final class SimulatedNetwork {
     return endpoint == null ? Traffic.NONE : endpoint.counters.snapshot();
   }
 
-  /** Sets every counter to zero, e.g. after a warm-up phase. */
+  /**
+   * Sets every counter to zero, e.g. after a warm-up phase. From then on the counters count only
+   * messages sent after the reset: one in flight at the reset is not counted when it arrives or is
+   * dropped, so {@code sent == delivered + dropped + inFlight} still holds.
+   */
   public void resetTraffic() {
+    trafficEpoch++;
     total.reset();
     for (Endpoint endpoint : endpoints.values()) {
       endpoint.counters.reset();
@@ -457,6 +472,7 @@ public final class SimulatedNetwork {
   }
 
   private void schedule(Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival) {
+    int epoch = trafficEpoch;
     double loss = lossProbability;
     LatencyRange range = latency;
     boolean lost;
@@ -469,19 +485,26 @@ public final class SimulatedNetwork {
       countDropped(from);
       return;
     }
-    scheduler.schedule(() -> arrive(from, to, onArrival), delayNanos, TimeUnit.NANOSECONDS);
+    scheduler.schedule(() -> arrive(from, to, onArrival, epoch), delayNanos, TimeUnit.NANOSECONDS);
   }
 
-  private void arrive(Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival) {
+  private void arrive(
+      Endpoint from, Endpoint to, Consumer<InMemoryTransport> onArrival, int epoch) {
+    // Sent before the last resetTraffic(): its fate is not counted either.
+    boolean counted = epoch == trafficEpoch;
     InMemoryTransport target = to.transport;
     if (target == null || !target.isServing() || to.killed || !sameSide(from.address, to.address)) {
-      countDropped(from);
+      if (counted) {
+        countDropped(from);
+      }
       return;
     }
-    total.delivered.increment();
-    from.counters.delivered.increment();
-    to.counters.received.increment();
-    total.received.increment();
+    if (counted) {
+      total.delivered.increment();
+      from.counters.delivered.increment();
+      to.counters.received.increment();
+      total.received.increment();
+    }
     onArrival.accept(target);
   }
 

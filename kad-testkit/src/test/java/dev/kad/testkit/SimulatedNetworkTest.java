@@ -300,6 +300,50 @@ class SimulatedNetworkTest {
   }
 
   @Test
+  void aResetWhileMessagesTravelCountsOnlyWhatIsSentAfterIt() {
+    network.latency(Duration.ofMillis(50));
+    InMemoryTransport a = pongServer(network);
+    InMemoryTransport b = pongServer(network);
+    a.send(b.address(), ping(a)).subscribe();
+    a.send(b.address(), ping(a)).subscribe();
+    vts.advanceTimeBy(Duration.ofMillis(10));
+    assertThat(network.traffic().inFlight()).isEqualTo(2);
+
+    network.resetTraffic();
+    b.send(a.address(), ping(b)).subscribe();
+    vts.advanceTimeBy(Duration.ofSeconds(1));
+
+    // The two requests in flight at the reset are not counted when they arrive; their answers,
+    // sent after it, are: the network's sums still add up.
+    assertThat(network.traffic()).isEqualTo(new Traffic(4, 1, 4, 0, 4));
+    assertThat(network.traffic().inFlight()).isZero();
+    assertThat(network.traffic(a.address())).isEqualTo(new Traffic(1, 0, 1, 0, 3));
+    assertThat(network.traffic(b.address())).isEqualTo(new Traffic(3, 1, 3, 0, 1));
+  }
+
+  @Test
+  void killingAnAddressNoTransportWasEverAtIsRefused() {
+    InMemoryTransport a = pongServer(network);
+    Address next = new Address("10.0.0.2", a.address().port());
+
+    assertThatThrownBy(() -> network.kill(next))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "cannot kill 10.0.0.2:"
+                + a.address().port()
+                + ": no transport of this network was"
+                + " ever at that address");
+    // Not handed out dead: the next transport there answers.
+    InMemoryTransport b = pongServer(network);
+    assertThat(b.address()).isEqualTo(next);
+    assertThat(network.isAlive(next)).isTrue();
+    StepVerifier.withVirtualTime(() -> a.send(next, ping(a)), () -> vts, 1)
+        .thenAwait(Duration.ofSeconds(1))
+        .expectNextCount(1)
+        .verifyComplete();
+  }
+
+  @Test
   void newTransportsGetDistinctAddressesFillingOneSlash24AtATime() {
     List<Address> addresses = new ArrayList<>();
     for (int i = 0; i < 255; i++) {
