@@ -4,10 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.KadConfig;
 import dev.kad.reactor.store.FileRecordStore;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -125,6 +129,39 @@ class NodeDataDirTest {
                 + dir
                 + ")");
     again.stop();
+  }
+
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void theFirstNodeSavesTheNodesThatJoinThroughItWhileItRuns() throws Exception {
+    Path dir = temp.resolve("first");
+    Running first = new Running("--data-dir", dir.toString());
+    first.awaitLine("running; ");
+    try (WatchService watcher = dir.getFileSystem().newWatchService()) {
+      dir.register(
+          watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
+      Running second = new Running("--bootstrap", first.address);
+      second.awaitLine("joined the network");
+
+      // It joins through nobody, so only its periodic save (every 5 s) keeps the newcomer
+      // for a restart after a crash, before any close.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+      while (!savedContacts(dir).contains(second.address)) {
+        long left = deadline - System.nanoTime();
+        assertThat(left).as("contacts saved in %s within %d s", dir, WAIT_SECONDS).isPositive();
+        WatchKey key = watcher.poll(left, TimeUnit.NANOSECONDS);
+        if (key != null) {
+          key.pollEvents();
+          key.reset();
+        }
+      }
+      assertThat(first.thread.isAlive()).isTrue();
+    }
+  }
+
+  private static List<String> savedContacts(Path dir) throws IOException {
+    Path file = dir.resolve("contacts");
+    return Files.exists(file) ? Files.readAllLines(file) : List.of();
   }
 
   @Test
