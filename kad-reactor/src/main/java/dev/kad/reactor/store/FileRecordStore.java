@@ -218,7 +218,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    */
   private static IOException named(IOException e, Path file) {
     String message = e.getMessage();
-    if (message != null && message.contains(file.toString())) {
+    if (e instanceof RecordStoreFileException
+        || message != null && message.contains(file.toString())) {
       return e;
     }
     String what = message == null ? e.getClass().getSimpleName() : message;
@@ -232,11 +233,17 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(log, "log");
-    Path absolute = file.toAbsolutePath();
-    Path dir = absolute.getParent();
+    Path dir = file.toAbsolutePath().getParent();
     if (dir != null) {
       Files.createDirectories(dir);
     }
+    // The file by its real name: reached through a symbolic link (to it, or to a directory above
+    // it), a second store took a lock file of another name and wrote the same log, and a rewrite
+    // renamed over the link replaced the link instead of the file.
+    Path absolute =
+        Files.exists(file)
+            ? file.toRealPath()
+            : dir == null ? file.toAbsolutePath() : dir.toRealPath().resolve(file.getFileName());
     if (Files.isDirectory(absolute)) {
       // Said before the lock file is made beside it, which would be left behind.
       throw new RecordStoreFileException(
@@ -310,7 +317,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   /**
    * The file the store keeps its log in.
    *
-   * @return the absolute path
+   * @return its real path: absolute, with symbolic links to it or above it resolved
    */
   public Path file() {
     return file;

@@ -96,11 +96,21 @@ final class FrameDecoder extends ByteToMessageDecoder {
                   }
                   if (!prefaceSeen && !failed && ctx.channel().isActive() && !handshaking(ctx)) {
                     failed = true;
+                    long millis = TcpTransport.ceilMillis(Duration.ofNanos(prefaceTimeoutNanos));
+                    int got = actualReadableBytes();
                     String detail =
-                        "no preface within "
-                            + TcpTransport.ceilMillis(Duration.ofNanos(prefaceTimeoutNanos))
-                            + " ms (connectTimeout): the peer sent nothing (a hung process, or"
-                            + " not a kad node)";
+                        got == 0
+                            ? "no preface within "
+                                + millis
+                                + " ms (connectTimeout): the peer sent nothing (a hung process,"
+                                + " or not a kad node)"
+                            : "no whole preface within "
+                                + millis
+                                + " ms (connectTimeout): the peer sent "
+                                + got
+                                + " of its "
+                                + Preface.LENGTH
+                                + " bytes and stopped (a hung process?)";
                     metrics.violation(Violation.BAD_PREFACE, ctx.channel().remoteAddress(), detail);
                     peer.violated(Violation.BAD_PREFACE, detail);
                     peer.closeChannel();

@@ -764,6 +764,35 @@ class TcpTransportHostilePeerTest {
   }
 
   @Test
+  void aDialedPeerThatStopsHalfwayThroughItsPrefaceIsNamedAsSuch() throws IOException {
+    TcpTransport client =
+        started(new EchoHandler(1), b -> b.connectTimeout(Duration.ofMillis(300)));
+    ServerSocket silent = listener();
+    byte[] half = new byte[20];
+    half[0] = 'K';
+    half[1] = 'A';
+    half[2] = 'D';
+    half[3] = 2;
+
+    Throwable failure =
+        pingFailure(
+            client,
+            silent,
+            s -> {
+              s.getOutputStream().write(half);
+              s.getOutputStream().flush();
+            });
+
+    assertThat(failure)
+        .isInstanceOf(dev.kad.api.UnreachableContactException.class)
+        .hasMessage(
+            "connection to 127.0.0.1:"
+                + silent.getLocalPort()
+                + " closed: bad preface: no whole preface within 300 ms (connectTimeout): the"
+                + " peer sent 20 of its 38 bytes and stopped (a hung process?)");
+  }
+
+  @Test
   void garbageIsNotAnsweredWithAPreface() throws IOException {
     TcpTransport server = server();
     Socket s = connect(server);
