@@ -1,18 +1,23 @@
 package dev.kad.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
+import dev.kad.api.Value;
 import dev.kad.reactor.store.FileRecordStore;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -88,6 +93,44 @@ class KadStoreFileTest {
                   .containsEntry("values", 1)
                   .containsEntry("storedBytes", 10L + KadConfig.STORED_VALUE_OVERHEAD)
                   .doesNotContainKey("writeFailure");
+            });
+  }
+
+  @Test
+  void theStoreHealthIndicatorIsDownWhileTheFileCannotBeWrittenAndUpOnceItCan() throws Exception {
+    Path file = temp.resolve("values");
+    // Where the log's rewrite goes: a directory there fails every rewrite, as a full disk would.
+    Path rewrite = temp.resolve("values.compact");
+    runner
+        .withPropertyValues("kad.store-file=" + file)
+        .run(
+            context -> {
+              FileRecordStore store = context.getBean(FileRecordStore.class);
+              KadStoreHealthIndicator indicator = context.getBean(KadStoreHealthIndicator.class);
+              Files.createDirectory(rewrite);
+              // Not empty, so the writer's clean-up of a failed rewrite cannot remove it.
+              Files.createFile(rewrite.resolve("keep"));
+              // One value replaced 300 times: a log of about 5 MiB holding 16 KiB live, which
+              // the writer rewrites.
+              Key key = Key.of("replaced");
+              NodeId publisher = NodeId.random(new SplittableRandom(1));
+              Instant now = Instant.now();
+              for (int seq = 1; seq <= 300; seq++) {
+                Value v =
+                    Value.of(new byte[16 * 1024], publisher, 1, seq, now.plus(Duration.ofHours(1)));
+                assertThat(store.store(key, v, v.expiresAt(), false, now).accepted()).isTrue();
+              }
+              assertThatThrownBy(store::flush).isInstanceOf(UncheckedIOException.class);
+
+              Health down = indicator.health();
+              assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+              assertThat(down.getDetails()).containsEntry("values", 1).containsKey("writeFailure");
+
+              Files.delete(rewrite.resolve("keep"));
+              Files.delete(rewrite);
+              store.flush(); // the writer's next attempt, within about a second
+              assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+              assertThat(indicator.health().getDetails()).doesNotContainKey("writeFailure");
             });
   }
 

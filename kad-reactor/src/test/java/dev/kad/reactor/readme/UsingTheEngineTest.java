@@ -243,7 +243,7 @@ class UsingTheEngineTest {
             "no seed answered: [10.9.9.9:4000 (no node was ever at 10.9.9.9:4000")
         // The node's hard timeout or the network's request timeout, both 5 s: whichever fires.
         .hasMessageContaining(first.address() + " (no ")
-        .hasMessageEndingWith(" within 5000 ms)]");
+        .hasMessageEndingWith(" to Ping within 5000 ms (hardTimeout))]");
     // Its own address is skipped, not a failure: with nothing else, it is the first node.
     assertThatThrownBy(() -> await(lonely.bootstrap(List.of(lonely.address(), nobody))))
         .isInstanceOf(UnreachableContactException.class)
