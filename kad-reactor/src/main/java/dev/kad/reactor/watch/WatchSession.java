@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Sinks;
 
@@ -54,6 +55,14 @@ public final class WatchSession {
   private final Map<Identity, Value> pending = new LinkedHashMap<>();
   private final Map<Identity, Long> delivered = new LinkedHashMap<>();
   private final AtomicInteger wip = new AtomicInteger();
+
+  /**
+   * The subscriber's demand not yet met, counted here: the sink's own count lags a request that
+   * arrives on another thread while it emits, and a value passed to the sink past the demand waited
+   * in its queue, where a newer seq no longer replaced it.
+   */
+  private final AtomicLong requested = new AtomicLong();
+
   private final Set<Contact> subscribedAt = ConcurrentHashMap.newKeySet();
   private final Set<Contact> asking = ConcurrentHashMap.newKeySet();
   private final Sinks.Many<Boolean> kicks = Sinks.many().multicast().directBestEffort();
@@ -106,7 +115,11 @@ public final class WatchSession {
    */
   public void attach(FluxSink<Value> sink) {
     this.sink = sink;
-    sink.onRequest(n -> drain());
+    sink.onRequest(
+        n -> {
+          requested.getAndUpdate(r -> r + n < 0 ? Long.MAX_VALUE : r + n);
+          drain();
+        });
     drain();
   }
 
@@ -145,10 +158,13 @@ public final class WatchSession {
       return;
     }
     do {
-      while (s.requestedFromDownstream() > 0 && !s.isCancelled()) {
+      while (requested.get() > 0 && !s.isCancelled()) {
         Value next = poll();
         if (next == null) {
           break;
+        }
+        if (requested.get() != Long.MAX_VALUE) {
+          requested.decrementAndGet();
         }
         s.next(next);
       }
