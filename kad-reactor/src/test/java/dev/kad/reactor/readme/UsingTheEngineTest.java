@@ -13,6 +13,7 @@ import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
 import dev.kad.api.NodeClosedException;
 import dev.kad.api.NodeId;
+import dev.kad.api.PutOptions;
 import dev.kad.api.PutResult;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
@@ -126,6 +127,35 @@ class UsingTheEngineTest {
 
     assertThat(watched).containsExactly("hello", "again");
     assertThat(first.stopRepublishing(key)).isTrue();
+  }
+
+  @Test
+  void aValueIsRemovedByReplacingItWithAnEmptyOneThatIsNotRepublished() {
+    KadNode first = start();
+    KadNode second = start();
+    KadNode third = start();
+    await(second.bootstrap(List.of(first.address())));
+    await(third.bootstrap(List.of(first.address())));
+    Key key = Key.of("user:42");
+    await(first.put(key, "hello".getBytes(UTF_8)));
+    List<Value> watched = new CopyOnWriteArrayList<>();
+    Disposable watch = third.watch(key).subscribe(watched::add);
+    time.advanceTimeBy(SECOND);
+
+    // As the README shows: the same value id, a higher seq, no data, not republished.
+    await(first.put(key, new byte[0], PutOptions.defaults().republish(false)));
+    time.advanceTimeBy(SECOND);
+
+    assertThat(await(second.get(key).collectList()))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).isEmpty());
+    assertThat(watched).extracting(v -> v.data().length).containsExactly(5, 0);
+    // Every copy, the replaced one's too, is gone once the replacement's ttl has passed.
+    time.advanceTimeBy(CONFIG.expireAfter().plusHours(2));
+    assertThat(await(second.get(key).collectList())).isEmpty();
+    assertThat(await(first.get(key).collectList())).isEmpty();
+    assertThat(first.stopRepublishing(key)).as("nothing was left to republish").isFalse();
+    watch.dispose();
   }
 
   @Test
