@@ -15,6 +15,8 @@ public class StoreRejectedException extends KadException {
   // PutResult is not Serializable: a deserialized exception has no put result.
   private final transient PutResult putResult;
 
+  private final boolean retryable;
+
   /**
    * An exception with a message naming what failed.
    *
@@ -23,6 +25,7 @@ public class StoreRejectedException extends KadException {
   public StoreRejectedException(String message) {
     super(message);
     this.putResult = null;
+    this.retryable = false;
   }
 
   /**
@@ -34,6 +37,7 @@ public class StoreRejectedException extends KadException {
   public StoreRejectedException(String message, Throwable cause) {
     super(message, cause);
     this.putResult = null;
+    this.retryable = false;
   }
 
   /**
@@ -45,8 +49,22 @@ public class StoreRejectedException extends KadException {
    * @throws NullPointerException when {@code putResult} is null
    */
   public StoreRejectedException(String message, PutResult putResult) {
+    this(message, putResult, false);
+  }
+
+  /**
+   * The failure of a put, with its outcome, that a retry may mend: every node refused only for the
+   * moment ({@code RATE_LIMITED}: it was over its requests per second from this node's address).
+   *
+   * @param message what failed, naming the key and the refusals
+   * @param putResult the put's outcome
+   * @param retryable true when every refusal was for the moment, so {@link #isTransient()} is true
+   * @throws NullPointerException when {@code putResult} is null
+   */
+  public StoreRejectedException(String message, PutResult putResult, boolean retryable) {
     super(message);
     this.putResult = Objects.requireNonNull(putResult, "putResult");
+    this.retryable = retryable;
   }
 
   /**
@@ -59,8 +77,15 @@ public class StoreRejectedException extends KadException {
     return Optional.ofNullable(putResult);
   }
 
+  /**
+   * Whether a retry may succeed: only when every node refused for the moment ({@code
+   * RATE_LIMITED}); a value refused for what it is (too large, expired, a bad signature, a full
+   * store) is refused again.
+   *
+   * @return true when every refusal was {@code RATE_LIMITED}
+   */
   @Override
   public boolean isTransient() {
-    return false;
+    return retryable;
   }
 }

@@ -88,6 +88,9 @@ final class DefaultKadNode implements KadNode {
    */
   private static final int PUSH_CONCURRENCY = MAX_QUEUED_TASKS;
 
+  /** How a store's refusal reads when the node refused it for its rate limit. */
+  private static final String RATE_LIMITED_REASON = Response.Code.RATE_LIMITED + ": ";
+
   /**
    * Unsubscribes running at once, in their own queue: enough that those owed to departed nodes,
    * each waiting the hard timeout, do not hold the others back long, and few enough that many
@@ -1620,6 +1623,12 @@ final class DefaultKadNode implements KadNode {
     List<PutResult.Rejection> refused =
         result.rejected().stream().filter(r -> !r.contact().id().equals(id)).toList();
     if (!refused.isEmpty() || (reached.asked.isEmpty() && !result.rejected().isEmpty())) {
+      // Nodes over their requests per second from this one refuse anything for the moment: the
+      // value is not at fault, and a retry may be taken.
+      boolean busy =
+          !refused.isEmpty()
+              && refused.size() == result.rejected().size()
+              && refused.stream().allMatch(r -> r.reason().startsWith(RATE_LIMITED_REASON));
       return Mono.error(
           new StoreRejectedException(
               (selfHolds ? "no other node" : "no node")
@@ -1629,8 +1638,10 @@ final class DefaultKadNode implements KadNode {
                   + result.rejected()
                   + ", failed "
                   + result.failed().size()
-                  + kept,
-              result));
+                  + kept
+                  + (busy ? "; every refusal was RATE_LIMITED, so a retry may succeed" : ""),
+              result,
+              busy));
     }
     // Nobody else answered: the network, not the value, is the problem, and a retry may help.
     String why =
@@ -1682,7 +1693,7 @@ final class DefaultKadNode implements KadNode {
                   response instanceof Response.Stored s && !s.rejected().isEmpty()
                       ? s.rejected().get(0).reason()
                       : response instanceof Response.Failure f
-                          ? f.code() + ": " + f.message()
+                          ? f.code() + ": " + f.message() // RATE_LIMITED_REASON for that code
                           : "unexpected " + response.getClass().getSimpleName();
               return new StoreAttempt.Refused(new PutResult.Rejection(c, reason));
             })

@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Signal;
+import reactor.util.retry.Retry;
 
 /**
  * The live streams of one node (DESIGN, Live value streams): the watcher side (subscribing at a
@@ -522,8 +523,24 @@ final class LiveStreams {
     for (SubscriberRegistry.Subscription subscription :
         node.subscribers().subscriptions(key, node.clock().instant())) {
       Contact subscriber = subscription.subscriber();
+      Request.Notify notify = new Request.Notify(node.contact(), key, changed);
       node.push(
-          node.call(subscriber, new Request.Notify(node.contact(), key, changed))
+          Mono.defer(() -> node.call(subscriber, notify))
+              // A subscriber over its requests per second from this node refuses for the moment:
+              // sent again a second later (the limit's window), a few times, before it counts as
+              // refused. Ending the subscription at once lost the change until the watch's next
+              // renewal, for every watch of a node under a burst of pushes.
+              .flatMap(
+                  answer ->
+                      answer instanceof Response.Failure f
+                              && f.code() == Response.Code.RATE_LIMITED
+                              && answer.sender().id().equals(subscriber.id())
+                          ? Mono.<Response>error(new BusySubscriber())
+                          : Mono.just(answer))
+              .retryWhen(
+                  Retry.fixedDelay(PUSH_RETRIES, Duration.ofSeconds(1))
+                      .scheduler(node.scheduler())
+                      .filter(BusySubscriber.class::isInstance))
               .map(answer -> refused(subscriber, answer))
               .onErrorReturn(true)
               .filter(refused -> refused)
@@ -539,6 +556,18 @@ final class LiveStreams {
                     node.subscribers().end(key, subscription);
                   })
               .then());
+    }
+  }
+
+  /** How many times a push a subscriber refused as {@code RATE_LIMITED} is sent again. */
+  private static final int PUSH_RETRIES = 3;
+
+  /** A subscriber answered a push {@code RATE_LIMITED}: it is alive, and busy for the moment. */
+  private static final class BusySubscriber extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    BusySubscriber() {
+      super("subscriber refused the push as RATE_LIMITED", null, false, false);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.kad.reactor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
@@ -9,17 +10,23 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
 import dev.kad.api.PutResult;
+import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
+import dev.kad.api.spi.RequestHandler;
 import dev.kad.testkit.ForwardingTransport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -85,6 +92,85 @@ class RateLimitedPeerTest {
     }
 
     assertThat(node.routingTable().contacts()).contains(limited);
+  }
+
+  @Test
+  void aPutEveryOtherNodeRefusedRateLimitedFailsAsTransient() {
+    Cluster c = clusters.grow(73, 4);
+    // Every Store refused RATE_LIMITED: the value is fine, the network is busy for a moment.
+    KadNode node =
+        c.join(
+            c.builder()
+                .transport(
+                    new ForwardingTransport(c.network.newTransport()) {
+                      @Override
+                      public Mono<Response> send(Address to, Request request) {
+                        return super.send(to, request)
+                            .map(
+                                r ->
+                                    request instanceof Request.Store ? rateLimited(r.sender()) : r);
+                      }
+                    }));
+
+    assertThatThrownBy(() -> c.await(node.put(Key.of("busy"), new byte[] {1})))
+        .isInstanceOfSatisfying(
+            StoreRejectedException.class,
+            e -> {
+              assertThat(e.isTransient()).as("a retry may succeed").isTrue();
+              assertThat(e.putResult().orElseThrow().rejected())
+                  .hasSize(4)
+                  .allSatisfy(r -> assertThat(r.reason()).startsWith("RATE_LIMITED: "));
+            })
+        .hasMessageContaining("every refusal was RATE_LIMITED");
+  }
+
+  @Test
+  void aPushTheWatcherAnswersRateLimitedIsSentAgainAndKeepsTheSubscription() {
+    Cluster c = clusters.grow(74, 6);
+    AtomicBoolean limited = new AtomicBoolean();
+    AtomicReference<Contact> self = new AtomicReference<>();
+    // A client: it stores nothing itself, so what it sees came by push.
+    KadNode watcher =
+        c.join(
+            c.builder()
+                .config(CONFIG.toBuilder().clientMode(true).build())
+                .transport(
+                    new ForwardingTransport(c.network.newTransport()) {
+                      @Override
+                      public Mono<Void> start(RequestHandler handler) {
+                        return super.start(
+                            request ->
+                                request instanceof Request.Notify && limited.get()
+                                    ? Mono.just(rateLimited(self.get()))
+                                    : handler.handle(request));
+                      }
+                    }));
+    self.set(watcher.contact());
+    Key key = Key.of("pushed");
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    Disposable watch = watcher.watch(key).subscribe(seen::add);
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    int subscribers = subscribers(c);
+    assertThat(subscribers).isPositive();
+
+    // Every push of the next half second is refused as a busy node refuses it.
+    limited.set(true);
+    c.await(c.node(1).put(key, new byte[] {7}));
+    c.vts.schedule(() -> limited.set(false), 500, TimeUnit.MILLISECONDS);
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+
+    assertThat(seen).extracting(v -> v.data()[0]).containsExactly((byte) 7);
+    assertThat(subscribers(c)).as("subscriptions kept").isEqualTo(subscribers);
+    watch.dispose();
+  }
+
+  private static int subscribers(Cluster c) {
+    return c.nodes.stream().mapToInt(n -> n.stats().subscribers()).sum();
+  }
+
+  private static Response rateLimited(Contact sender) {
+    return new Response.Failure(
+        sender, Response.Code.RATE_LIMITED, "more than 1000 requests a second from 10.0.0.1");
   }
 
   @Test
