@@ -81,10 +81,22 @@ class ProblemHandler {
 
   /**
    * A put no node accepted: 502, with the put result as the problem's {@code put} member, in the
-   * JSON a successful put answers, so the client sees whether this node keeps a copy.
+   * JSON a successful put answers, so the client sees whether this node keeps a copy; 503 with a
+   * {@code Retry-After} of a second when every node refused only for the moment (over its rate
+   * limit), as a retry may then succeed.
    */
   @ExceptionHandler(StoreRejectedException.class)
   ResponseEntity<ProblemDetail> rejected(StoreRejectedException e) {
+    if (e.isTransient()) {
+      ResponseEntity<ProblemDetail> busy =
+          problem(HttpStatus.SERVICE_UNAVAILABLE, "DHT busy", e.getMessage());
+      return withPut(
+          ResponseEntity.status(busy.getStatusCode())
+              .headers(busy.getHeaders())
+              .header(HttpHeaders.RETRY_AFTER, "1")
+              .body(busy.getBody()),
+          e.putResult());
+    }
     return withPut(
         problem(HttpStatus.BAD_GATEWAY, "Store rejected", e.getMessage()), e.putResult());
   }

@@ -6,7 +6,11 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.message.Request;
+import dev.kad.api.message.Response;
+import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
+import dev.kad.testkit.ForwardingTransport;
 import dev.kad.testkit.SimulatedNetwork;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -17,7 +21,9 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
+import org.springframework.http.HttpHeaders;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -59,8 +65,23 @@ class KadWebPutTest {
               .transport(network.newTransport())
               .start()
               .block(BOUND);
-      KadNode node =
-          KadNodes.builder().config(FAST).transport(network.newTransport()).start().block(BOUND);
+      // Its Stores of the key "busy" are refused as a node over its rate limit refuses them.
+      Transport transport =
+          new ForwardingTransport(network.newTransport()) {
+            @Override
+            public Mono<Response> send(Address to, Request request) {
+              return super.send(to, request)
+                  .map(
+                      r ->
+                          request instanceof Request.Store s && s.key().equals(Key.of("busy"))
+                              ? new Response.Failure(
+                                  r.sender(),
+                                  Response.Code.RATE_LIMITED,
+                                  "more than 1000 requests a second from 10.0.0.2")
+                              : r);
+            }
+          };
+      KadNode node = KadNodes.builder().config(FAST).transport(transport).start().block(BOUND);
       node.bootstrap(List.of(peer.contact().address())).block(BOUND);
       return node;
     }
@@ -87,6 +108,24 @@ class KadWebPutTest {
         .expectBody()
         .jsonPath("$.accepted.length()")
         .isEqualTo(2);
+  }
+
+  @Test
+  void aValueEveryOtherNodeRefusedForItsRateLimitIsA503ToRetry() {
+    Problems.expect(
+            http.put()
+                .uri("/keys/{key}", "busy")
+                .bodyValue("hi".getBytes(StandardCharsets.UTF_8))
+                .exchange()
+                .expectHeader()
+                .valueEquals(HttpHeaders.RETRY_AFTER, "1"),
+            503)
+        .jsonPath("$.title")
+        .isEqualTo("DHT busy")
+        .jsonPath("$.detail")
+        .value(d -> assertThat((String) d).contains("every refusal was RATE_LIMITED"))
+        .jsonPath("$.put.rejected[0].reason")
+        .value(r -> assertThat((String) r).startsWith("RATE_LIMITED: "));
   }
 
   @Test
