@@ -23,6 +23,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -46,6 +47,11 @@ class RateLimitedPeerTest {
    * for the request.
    */
   private static KadNode joinLimitedBy(Cluster c, Contact limited, Predicate<Request> on) {
+    return joinRefused(c, (to, request) -> to.equals(limited.address()) && on.test(request));
+  }
+
+  /** A node whose requests are answered RATE_LIMITED, by the node asked, when {@code refused}. */
+  private static KadNode joinRefused(Cluster c, BiPredicate<Address, Request> refused) {
     return c.join(
         c.builder()
             .transport(
@@ -53,14 +59,7 @@ class RateLimitedPeerTest {
                   @Override
                   public Mono<Response> send(Address to, Request request) {
                     return super.send(to, request)
-                        .map(
-                            r ->
-                                to.equals(limited.address()) && on.test(request)
-                                    ? new Response.Failure(
-                                        r.sender(),
-                                        Response.Code.RATE_LIMITED,
-                                        "more than 1000 requests a second from 10.0.0.1")
-                                    : r);
+                        .map(r -> refused.test(to, request) ? rateLimited(r.sender()) : r);
                   }
                 }));
   }
@@ -98,19 +97,7 @@ class RateLimitedPeerTest {
   void aPutEveryOtherNodeRefusedRateLimitedFailsAsTransient() {
     Cluster c = clusters.grow(73, 4);
     // Every Store refused RATE_LIMITED: the value is fine, the network is busy for a moment.
-    KadNode node =
-        c.join(
-            c.builder()
-                .transport(
-                    new ForwardingTransport(c.network.newTransport()) {
-                      @Override
-                      public Mono<Response> send(Address to, Request request) {
-                        return super.send(to, request)
-                            .map(
-                                r ->
-                                    request instanceof Request.Store ? rateLimited(r.sender()) : r);
-                      }
-                    }));
+    KadNode node = joinRefused(c, (to, request) -> request instanceof Request.Store);
 
     assertThatThrownBy(() -> c.await(node.put(Key.of("busy"), new byte[] {1})))
         .isInstanceOfSatisfying(
