@@ -335,6 +335,10 @@ final class DefaultKadNode implements KadNode {
     return store;
   }
 
+  LiveStreams liveStreams() {
+    return liveStreams;
+  }
+
   Transport transport() {
     return transport;
   }

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
@@ -524,12 +526,16 @@ final class LiveStreams {
         node.subscribers().subscriptions(key, node.clock().instant())) {
       Contact subscriber = subscription.subscriber();
       Request.Notify notify = new Request.Notify(node.contact(), key, changed);
+      AtomicBoolean retryHeld = new AtomicBoolean();
       node.push(
           Mono.defer(() -> node.call(subscriber, notify))
               // A subscriber over its requests per second from this node refuses for the moment:
               // sent again a second later (the limit's window), a few times, before it counts as
               // refused. Ending the subscription at once lost the change until the watch's next
-              // renewal, for every watch of a node under a burst of pushes.
+              // renewal, for every watch of a node under a burst of pushes. At most MAX_RETRYING
+              // pushes wait to be sent again at once, each holding a place in the push queue that
+              // every subscriber shares: past that, a busy answer is a refusal, as before, so one
+              // busy watcher cannot crowd out the pushes to the others.
               .flatMap(
                   answer ->
                       answer instanceof Response.Failure f
@@ -540,7 +546,13 @@ final class LiveStreams {
               .retryWhen(
                   Retry.fixedDelay(PUSH_RETRIES, Duration.ofSeconds(1))
                       .scheduler(node.scheduler())
-                      .filter(BusySubscriber.class::isInstance))
+                      .filter(e -> e instanceof BusySubscriber && holdRetry(retryHeld)))
+              .doFinally(
+                  signal -> {
+                    if (retryHeld.get()) {
+                      retrying.decrementAndGet();
+                    }
+                  })
               .map(answer -> refused(subscriber, answer))
               .onErrorReturn(true)
               .filter(refused -> refused)
@@ -561,6 +573,25 @@ final class LiveStreams {
 
   /** How many times a push a subscriber refused as {@code RATE_LIMITED} is sent again. */
   private static final int PUSH_RETRIES = 3;
+
+  /** The most pushes waiting to be sent again at once: a quarter of the push queue. */
+  static final int MAX_RETRYING = 1024;
+
+  /** Pushes waiting to be sent again, each counted once from its first busy answer. */
+  private final AtomicInteger retrying = new AtomicInteger();
+
+  /** Whether a push may wait to be sent again: it holds a place already, or one is free. */
+  private boolean holdRetry(AtomicBoolean held) {
+    if (held.get()) {
+      return true;
+    }
+    if (retrying.incrementAndGet() > MAX_RETRYING) {
+      retrying.decrementAndGet();
+      return false;
+    }
+    held.set(true);
+    return true;
+  }
 
   /** A subscriber answered a push {@code RATE_LIMITED}: it is alive, and busy for the moment. */
   private static final class BusySubscriber extends RuntimeException {

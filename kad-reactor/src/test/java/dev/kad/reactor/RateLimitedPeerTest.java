@@ -9,6 +9,7 @@ import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.LookupEvent;
+import dev.kad.api.NodeId;
 import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
@@ -18,10 +19,12 @@ import dev.kad.api.spi.RequestHandler;
 import dev.kad.testkit.ForwardingTransport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiPredicate;
 import java.util.function.Predicate;
@@ -149,6 +152,75 @@ class RateLimitedPeerTest {
     assertThat(seen).extracting(v -> v.data()[0]).containsExactly((byte) 7);
     assertThat(subscribers(c)).as("subscriptions kept").isEqualTo(subscribers);
     watch.dispose();
+  }
+
+  @Test
+  void aWatcherThatKeepsAnsweringRateLimitedDoesNotCrowdOutThePushesToOthers() {
+    Cluster c = clusters.grow(75, 3);
+    AtomicInteger busyNotifies = new AtomicInteger();
+    AtomicInteger otherNotifies = new AtomicInteger();
+    KadNode busy = pushedWatcher(c, true, busyNotifies);
+    KadNode other = pushedWatcher(c, false, otherNotifies);
+    Key key = Key.of("crowded");
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    Disposable busyWatch = busy.watch(key).subscribe();
+    Disposable otherWatch = other.watch(key).subscribe(seen::add);
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    DefaultKadNode storage = (DefaultKadNode) c.node(0);
+    assertThat(storage.subscribers().subscribers(key, c.now())).hasSize(2);
+
+    // Two changes a millisecond for three seconds: every push to the busy watcher waits to be
+    // sent again, more than the push queue could hold if each kept its place.
+    NodeId publisher = c.node(1).id();
+    Instant expiry = c.now().plus(Duration.ofHours(1));
+    int seq = 0;
+    for (int ms = 0; ms < 3_000; ms++) {
+      for (int j = 0; j < 2; j++) {
+        seq++;
+        storage
+            .liveStreams()
+            .stored(key, List.of(Value.of(new byte[] {1}, publisher, 1, seq, expiry)));
+      }
+      c.vts.advanceTimeBy(Duration.ofMillis(1));
+    }
+    c.vts.advanceTimeBy(Duration.ofSeconds(10));
+
+    assertThat(otherNotifies.get()).as("pushes to the other watcher").isEqualTo(seq);
+    // Past the bound of pushes waiting to be sent again, a busy answer was a refusal: the busy
+    // watcher's subscription there ended, as every refused push's did before retries.
+    assertThat(busyNotifies.get()).isPositive();
+    assertThat(storage.subscribers().subscribers(key, c.now()))
+        .extracting(Contact::id)
+        .containsExactly(other.id());
+    busyWatch.dispose();
+    otherWatch.dispose();
+  }
+
+  /** A client watcher whose node answers every push RATE_LIMITED when {@code busy}. */
+  private static KadNode pushedWatcher(Cluster c, boolean busy, AtomicInteger notifies) {
+    AtomicReference<Contact> self = new AtomicReference<>();
+    KadNode watcher =
+        c.join(
+            c.builder()
+                .config(CONFIG.toBuilder().clientMode(true).build())
+                .transport(
+                    new ForwardingTransport(c.network.newTransport()) {
+                      @Override
+                      public Mono<Void> start(RequestHandler handler) {
+                        return super.start(
+                            request -> {
+                              if (!(request instanceof Request.Notify)) {
+                                return handler.handle(request);
+                              }
+                              notifies.incrementAndGet();
+                              return busy
+                                  ? Mono.just(rateLimited(self.get()))
+                                  : handler.handle(request);
+                            });
+                      }
+                    }));
+    self.set(watcher.contact());
+    return watcher;
   }
 
   private static int subscribers(Cluster c) {
