@@ -15,6 +15,7 @@ public class StoreRejectedException extends KadException {
   // PutResult is not Serializable: a deserialized exception has no put result.
   private final transient PutResult putResult;
 
+  /** Whether every refusal was for the moment ({@code RATE_LIMITED}), so a retry may succeed. */
   private final boolean retryable;
 
   /**
