@@ -522,10 +522,10 @@ final class LiveStreams {
   /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */
   void stored(Key key, List<Value> changed) {
     deliver(key, changed);
+    Request.Notify notify = new Request.Notify(node.contact(), key, changed);
     for (SubscriberRegistry.Subscription subscription :
         node.subscribers().subscriptions(key, node.clock().instant())) {
       Contact subscriber = subscription.subscriber();
-      Request.Notify notify = new Request.Notify(node.contact(), key, changed);
       AtomicBoolean retryHeld = new AtomicBoolean();
       node.push(
           Mono.defer(() -> node.call(subscriber, notify))

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiPredicate;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -118,24 +119,8 @@ class RateLimitedPeerTest {
   void aPushTheWatcherAnswersRateLimitedIsSentAgainAndKeepsTheSubscription() {
     Cluster c = clusters.grow(74, 6);
     AtomicBoolean limited = new AtomicBoolean();
-    AtomicReference<Contact> self = new AtomicReference<>();
     // A client: it stores nothing itself, so what it sees came by push.
-    KadNode watcher =
-        c.join(
-            c.builder()
-                .config(CONFIG.toBuilder().clientMode(true).build())
-                .transport(
-                    new ForwardingTransport(c.network.newTransport()) {
-                      @Override
-                      public Mono<Void> start(RequestHandler handler) {
-                        return super.start(
-                            request ->
-                                request instanceof Request.Notify && limited.get()
-                                    ? Mono.just(rateLimited(self.get()))
-                                    : handler.handle(request));
-                      }
-                    }));
-    self.set(watcher.contact());
+    KadNode watcher = pushedWatcher(c, limited::get, new AtomicInteger());
     Key key = Key.of("pushed");
     List<Value> seen = new CopyOnWriteArrayList<>();
     Disposable watch = watcher.watch(key).subscribe(seen::add);
@@ -159,8 +144,8 @@ class RateLimitedPeerTest {
     Cluster c = clusters.grow(75, 3);
     AtomicInteger busyNotifies = new AtomicInteger();
     AtomicInteger otherNotifies = new AtomicInteger();
-    KadNode busy = pushedWatcher(c, true, busyNotifies);
-    KadNode other = pushedWatcher(c, false, otherNotifies);
+    KadNode busy = pushedWatcher(c, () -> true, busyNotifies);
+    KadNode other = pushedWatcher(c, () -> false, otherNotifies);
     Key key = Key.of("crowded");
     List<Value> seen = new CopyOnWriteArrayList<>();
     Disposable busyWatch = busy.watch(key).subscribe();
@@ -196,8 +181,11 @@ class RateLimitedPeerTest {
     otherWatch.dispose();
   }
 
-  /** A client watcher whose node answers every push RATE_LIMITED when {@code busy}. */
-  private static KadNode pushedWatcher(Cluster c, boolean busy, AtomicInteger notifies) {
+  /**
+   * A client watcher whose node counts the pushes it gets and answers them RATE_LIMITED while
+   * {@code busy}.
+   */
+  private static KadNode pushedWatcher(Cluster c, BooleanSupplier busy, AtomicInteger notifies) {
     AtomicReference<Contact> self = new AtomicReference<>();
     KadNode watcher =
         c.join(
@@ -213,7 +201,7 @@ class RateLimitedPeerTest {
                                 return handler.handle(request);
                               }
                               notifies.incrementAndGet();
-                              return busy
+                              return busy.getAsBoolean()
                                   ? Mono.just(rateLimited(self.get()))
                                   : handler.handle(request);
                             });
