@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -324,7 +325,7 @@ public class KadAutoConfiguration {
     FileRecordStore kadRecordStore(KadProperties properties, KadConfig config) {
       Path file = properties.getStoreFile();
       try {
-        FileRecordStore store = FileRecordStore.open(file, config);
+        FileRecordStore store = FileRecordStore.open(file, config, Instant.now());
         log.info("kad.store-file {}: {} stored values loaded", file, store.loadedValues());
         return store;
       } catch (IOException e) {

@@ -226,14 +226,17 @@ final class DataDir {
   }
 
   /**
-   * Opens the values file.
+   * Opens the values file, without the values that expired while no node ran on it: they would
+   * count as stored (in the log line and against the store's limits) until the node's first expiry
+   * run.
    *
+   * @param now the time of the node that will use the store
    * @throws CliException when it cannot be opened: another node uses it, it is not a store of this
    *     id width, or it cannot be read
    */
-  FileRecordStore openStore(KadConfig config) {
+  FileRecordStore openStore(KadConfig config, Instant now) {
     try {
-      return FileRecordStore.open(valuesFile(), config);
+      return FileRecordStore.open(valuesFile(), config, now);
     } catch (IOException e) {
       // The store's own messages name the file and what is wrong; the JDK's name the file only.
       String why =

@@ -12,6 +12,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -161,7 +162,7 @@ final class NodeCommand implements Callable<Integer> {
     TcpTls tls = tlsOptions.tls(); // bad input first, before anything is opened or written
     DataDir dir = dataDir == null ? null : DataDir.open(dataDir);
     // Opened first: its lock keeps a second node off the directory before either writes an id.
-    FileRecordStore store = dir == null ? null : dir.openStore(config);
+    FileRecordStore store = dir == null ? null : dir.openStore(config, Instant.now());
     NodeId nodeId;
     List<Address> saved;
     boolean restarted;

@@ -5,11 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
+import dev.kad.api.KadConfig;
+import dev.kad.api.Key;
 import dev.kad.api.NodeId;
 import dev.kad.api.RoutingTableSnapshot;
+import dev.kad.api.Value;
+import dev.kad.reactor.store.FileRecordStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -160,6 +165,33 @@ class DataDirTest {
 
     assertThat(DataDir.open(temp).contacts())
         .containsExactly(Address.parse("127.0.0.1:7000"), Address.parse("127.0.0.1:7001"));
+  }
+
+  @Test
+  void valuesThatExpiredWhileNoNodeRanAreNotLoaded() throws Exception {
+    DataDir dir = DataDir.open(temp);
+    KadConfig config = KadConfig.defaults();
+    Instant stopped = Instant.parse("2026-01-01T00:00:00Z");
+    Key key = Key.of("greeting");
+    try (FileRecordStore store = dir.openStore(config, stopped)) {
+      store.store(
+          key,
+          Value.of(new byte[] {1}, SELF, 1, 1, stopped.plusSeconds(60)),
+          Instant.MAX,
+          false,
+          stopped);
+      store.store(
+          key,
+          Value.of(new byte[] {2}, SELF, 2, 1, stopped.plusSeconds(3600)),
+          Instant.MAX,
+          false,
+          stopped);
+    }
+
+    try (FileRecordStore store = dir.openStore(config, stopped.plusSeconds(120))) {
+      assertThat(store.loadedValues()).isEqualTo(1);
+      assertThat(store.size()).isEqualTo(1);
+    }
   }
 
   @Test

@@ -166,7 +166,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
       long compactAtBytes,
       long maxQueuedBytes,
       FileChannel lockChannel,
-      FileLock fileLock)
+      FileLock fileLock,
+      Instant now)
       throws IOException {
     this.file = file;
     this.lockFile = lockFileOf(file);
@@ -178,7 +179,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     this.fileLock = fileLock;
     this.delegate = new InMemoryRecordStore(config);
     this.lastNow = Instant.MIN;
-    this.loadedValues = load();
+    this.loadedValues = load(now);
     // What the log would be rewritten to, not what it is: a log restarted before it doubled must
     // not double its bound at each open.
     this.compactedBytes = Math.min(fileBytes, delegate.storedBytes());
@@ -198,7 +199,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    *
    * @param file the log file; a sibling {@code <file>.lock} is created and locked beside it
    * @param config the node's configuration: its limits, and its id width, which must be the file's
-   * @return the open store, holding the values the file held that have not expired
+   * @return the open store, holding every value the file held, expired or not: the node's expiry
+   *     job drops the expired ones, and until then reads leave them out; {@link #open(Path,
+   *     KadConfig, Instant)} drops them at once
    * @throws RecordStoreFileException when the file is in use by another open store, is a directory,
    *     or is not a store of this format and id width
    * @throws IOException when the file cannot be read or created
@@ -206,7 +209,31 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    */
   public static FileRecordStore open(Path file, KadConfig config) throws IOException {
     try {
-      return open(file, config, LOG, COMPACT_AT_BYTES, MAX_QUEUED_BYTES);
+      return open(file, config, LOG, COMPACT_AT_BYTES, MAX_QUEUED_BYTES, null);
+    } catch (IOException e) {
+      throw named(e, file.toAbsolutePath());
+    }
+  }
+
+  /**
+   * {@link #open(Path, KadConfig)}, without the values that expired by {@code now} (while no node
+   * ran on the file, say): they are not counted by {@link #loadedValues()}, {@link #size()} or
+   * {@link #storedBytes()}, nor against the store's limits. A node on real time opens its store
+   * with {@code Instant.now()}.
+   *
+   * @param file the log file; a sibling {@code <file>.lock} is created and locked beside it
+   * @param config the node's configuration: its limits, and its id width, which must be the file's
+   * @param now the time of the node that will use the store
+   * @return the open store, holding the values the file held that have not expired by {@code now}
+   * @throws RecordStoreFileException when the file is in use by another open store, is a directory,
+   *     or is not a store of this format and id width
+   * @throws IOException when the file cannot be read or created
+   * @throws NullPointerException when an argument is null
+   */
+  public static FileRecordStore open(Path file, KadConfig config, Instant now) throws IOException {
+    Objects.requireNonNull(now, "now");
+    try {
+      return open(file, config, LOG, COMPACT_AT_BYTES, MAX_QUEUED_BYTES, now);
     } catch (IOException e) {
       throw named(e, file.toAbsolutePath());
     }
@@ -229,6 +256,20 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   /** {@link #open(Path, KadConfig)} with its logger and thresholds chosen, for the tests. */
   static FileRecordStore open(
       Path file, KadConfig config, Logger log, long compactAtBytes, long maxQueuedBytes)
+      throws IOException {
+    return open(file, config, log, compactAtBytes, maxQueuedBytes, null);
+  }
+
+  /**
+   * The store at {@code file}, with the values expired by {@code now} dropped unless it is null.
+   */
+  private static FileRecordStore open(
+      Path file,
+      KadConfig config,
+      Logger log,
+      long compactAtBytes,
+      long maxQueuedBytes,
+      Instant now)
       throws IOException {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(config, "config");
@@ -275,7 +316,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     try {
       store =
           new FileRecordStore(
-              absolute, config, log, compactAtBytes, maxQueuedBytes, lockChannel, fileLock);
+              absolute, config, log, compactAtBytes, maxQueuedBytes, lockChannel, fileLock, now);
       store.writer.start();
       started = true;
       return store;
@@ -508,7 +549,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   // Loading
 
   /** Reads the header (writing it to a new file), replays the records, cuts a torn tail. */
-  private int load() throws IOException {
+  private int load(Instant now) throws IOException {
     if (!Files.exists(file)) {
       createEmpty();
     }
@@ -596,6 +637,13 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
           refused,
           records,
           firstReason);
+    }
+    if (now != null) {
+      int expired = delegate.expire(now);
+      if (expired > 0) {
+        log.info(
+            "record store file {}: dropped {} values that had expired by {}", file, expired, now);
+      }
     }
     return delegate.size();
   }

@@ -157,6 +157,36 @@ class FileRecordStoreTest {
   }
 
   @Test
+  void valuesExpiredByTheOpeningTimeAreNeitherCountedNorHeldAgainstTheLimits() throws Exception {
+    KadConfig twoPerKey = KadConfig.builder().maxValuesPerKey(2).build();
+    FileRecordStore s = open(twoPerKey);
+    put(s, key, value(1, alice, 1, 1, now.plusSeconds(30)), now);
+    put(s, key, value(2, bob, 1, 1, day), now);
+    s.close();
+    Instant later = now.plusSeconds(60);
+
+    FileRecordStore reopened = FileRecordStore.open(file(), twoPerKey, later);
+    opened.add(reopened);
+
+    assertThat(reopened.loadedValues()).isEqualTo(1);
+    assertThat(reopened.size()).isEqualTo(1);
+    InMemoryRecordStore bobsAlone = new InMemoryRecordStore(twoPerKey);
+    put(bobsAlone, key, value(2, bob, 1, 1, day), now);
+    assertThat(reopened.storedBytes()).isEqualTo(bobsAlone.storedBytes());
+    NodeId carol = NodeId.random(rng);
+    assertThat(put(reopened, key, value(3, carol, 1, 1, day), later).accepted()).isTrue();
+  }
+
+  @Test
+  void withoutAnOpeningTimeExpiredValuesStayUntilTheExpiryRun() throws Exception {
+    FileRecordStore s = open();
+    put(s, key, value(1, alice, 1, 1, now.plusSeconds(30)), now);
+    s.close();
+
+    assertThat(open().loadedValues()).isEqualTo(1);
+  }
+
+  @Test
   void refusedStoresAreNotLogged() throws Exception {
     FileRecordStore s = open();
     put(s, key, value(1, alice, 1, 5, day), now);
