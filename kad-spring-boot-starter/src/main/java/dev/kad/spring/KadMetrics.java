@@ -1,20 +1,12 @@
 package dev.kad.spring;
 
 import dev.kad.api.spi.NodeListener;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Meter;
+import dev.kad.reactor.metrics.NodeMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.noop.NoopCounter;
-import io.micrometer.core.instrument.noop.NoopTimer;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BiFunction;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.BeansException;
@@ -22,19 +14,13 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 
 /**
- * Turns what the node reports into Micrometer meters: {@code kad.rpc.sent} (timer, by type and
- * outcome), {@code kad.rpc.received} (counter, by type and outcome) and {@code kad.operations}
- * (timer, by kind and outcome), each also carrying the tags this listener was given (to tell apart
- * the meters of several nodes in one registry). The registry is resolved once, when every singleton
- * of the context exists: the node may report before (inbound requests reach a bound port at once),
- * and those reports are dropped rather than making the registry bean on a node's thread. With no
- * registry, or several and none primary, nothing is recorded; a report never throws, since an
- * exception in a listener would fail the request it reports.
- *
- * <p>Each meter is registered on its first report and kept, so a report is two map look-ups and a
- * record, with no builder on the node's hot path. A meter removed from the registry is registered
- * again on its next report. A meter the registry refuses (Prometheus: a name already used with
- * other tag keys) is logged once and not asked for again.
+ * Turns what the node reports into Micrometer meters, as {@link NodeMetrics} does ({@code
+ * kad.rpc.sent}, {@code kad.rpc.received}, {@code kad.operations}), for a registry that is a bean
+ * of the application context. The registry is resolved once, when every singleton of the context
+ * exists: the node may report before (inbound requests reach a bound port at once), and those
+ * reports are dropped rather than making the registry bean on a node's thread. With no registry, or
+ * several and none primary, nothing is recorded; a report never throws, since an exception in a
+ * listener would fail the request it reports.
  */
 public class KadMetrics implements NodeListener, SmartInitializingSingleton {
 
@@ -42,32 +28,7 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
 
   private final ObjectProvider<MeterRegistry> registries;
   private final Tags tags;
-  private volatile MeterRegistry registry;
-
-  private final Meters<Timer> sent =
-      new Meters<>(
-          "kad.rpc.sent",
-          "type",
-          "Requests this node sent, by type and outcome",
-          Meter.Type.TIMER,
-          KadMetrics::timer,
-          NoopTimer::new);
-  private final Meters<Counter> received =
-      new Meters<>(
-          "kad.rpc.received",
-          "type",
-          "Requests this node answered, by type and outcome",
-          Meter.Type.COUNTER,
-          KadMetrics::counter,
-          NoopCounter::new);
-  private final Meters<Timer> operations =
-      new Meters<>(
-          "kad.operations",
-          "kind",
-          "Lookups and stores of this node, by kind and outcome",
-          Meter.Type.TIMER,
-          KadMetrics::timer,
-          NoopTimer::new);
+  private volatile NodeMetrics metrics;
 
   /**
    * Creates the listener.
@@ -86,7 +47,7 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
    */
   public KadMetrics(ObjectProvider<MeterRegistry> registry, Iterable<Tag> tags) {
     this.registries = Objects.requireNonNull(registry, "registry");
-    this.tags = checked(tags);
+    this.tags = NodeMetrics.checkedTags(tags);
   }
 
   /**
@@ -106,22 +67,8 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
    */
   public KadMetrics(MeterRegistry registry, Iterable<Tag> tags) {
     this.registries = null;
-    this.tags = checked(tags);
-    use(Objects.requireNonNull(registry, "registry"));
-  }
-
-  /** The tags, refused when one has a key kad's meters set per report. */
-  static Tags checked(Iterable<Tag> tags) {
-    Tags all = Tags.of(Objects.requireNonNull(tags, "tags"));
-    for (Tag tag : all) {
-      if (KadProperties.Metrics.RESERVED_TAG_KEYS.contains(tag.getKey())) {
-        throw new IllegalArgumentException(
-            "tags must not use the key '"
-                + tag.getKey()
-                + "': kad's meters set type, kind and outcome themselves");
-      }
-    }
-    return all;
+    this.tags = NodeMetrics.checkedTags(tags);
+    this.metrics = new NodeMetrics(Objects.requireNonNull(registry, "registry"), this.tags);
   }
 
   @Override
@@ -137,138 +84,33 @@ public class KadMetrics implements NodeListener, SmartInitializingSingleton {
       return;
     }
     if (r != null) {
-      use(r);
+      metrics = new NodeMetrics(r, tags);
     } else if (registries.stream().findAny().isPresent()) {
       log.warn("kad metrics are off: several meter registries and none is primary");
     }
   }
 
-  private void use(MeterRegistry r) {
-    // A kept meter the registry no longer holds would record into nothing.
-    r.config()
-        .onMeterRemoved(
-            m -> {
-              sent.forget(m);
-              received.forget(m);
-              operations.forget(m);
-            });
-    registry = r;
-  }
-
   @Override
   public void rpcSent(String type, String outcome, Duration elapsed) {
-    MeterRegistry r = registry;
-    if (r == null) {
-      return;
-    }
-    try {
-      sent.get(r, type, outcome, tags).record(elapsed);
-    } catch (RuntimeException e) {
-      log.debug("kad metrics: a report was dropped: {}", e.toString());
+    NodeMetrics m = metrics;
+    if (m != null) {
+      m.rpcSent(type, outcome, elapsed);
     }
   }
 
   @Override
   public void rpcReceived(String type, String outcome) {
-    MeterRegistry r = registry;
-    if (r == null) {
-      return;
-    }
-    try {
-      received.get(r, type, outcome, tags).increment();
-    } catch (RuntimeException e) {
-      log.debug("kad metrics: a report was dropped: {}", e.toString());
+    NodeMetrics m = metrics;
+    if (m != null) {
+      m.rpcReceived(type, outcome);
     }
   }
 
   @Override
   public void operationFinished(String kind, String outcome, Duration elapsed) {
-    MeterRegistry r = registry;
-    if (r == null) {
-      return;
-    }
-    try {
-      operations.get(r, kind, outcome, tags).record(elapsed);
-    } catch (RuntimeException e) {
-      log.debug("kad metrics: a report was dropped: {}", e.toString());
-    }
-  }
-
-  private static Timer timer(MeterRegistry registry, Meter.Id id) {
-    return Timer.builder(id.getName())
-        .description(id.getDescription())
-        .tags(id.getTagsAsIterable())
-        .register(registry);
-  }
-
-  private static Counter counter(MeterRegistry registry, Meter.Id id) {
-    return Counter.builder(id.getName())
-        .description(id.getDescription())
-        .tags(id.getTagsAsIterable())
-        .register(registry);
-  }
-
-  /**
-   * The meters of one name, by the values of its two tags: the first ({@code type} or {@code kind})
-   * and {@code outcome}. The engine reports a few values of each, so the maps stay small.
-   */
-  private static final class Meters<M extends Meter> {
-
-    private final String name;
-    private final String firstKey;
-    private final String description;
-    private final Meter.Type type;
-    private final BiFunction<MeterRegistry, Meter.Id, M> register;
-    private final Function<Meter.Id, M> noop;
-    private final Map<String, Map<String, M>> byFirst = new ConcurrentHashMap<>();
-
-    Meters(
-        String name,
-        String firstKey,
-        String description,
-        Meter.Type type,
-        BiFunction<MeterRegistry, Meter.Id, M> register,
-        Function<Meter.Id, M> noop) {
-      this.name = name;
-      this.firstKey = firstKey;
-      this.description = description;
-      this.type = type;
-      this.register = register;
-      this.noop = noop;
-    }
-
-    /** The meter of these tag values: two look-ups once it exists, without allocation. */
-    M get(MeterRegistry registry, String first, String outcome, Tags common) {
-      Map<String, M> byOutcome = byFirst.get(first);
-      M meter = byOutcome == null ? null : byOutcome.get(outcome);
-      return meter != null ? meter : add(registry, first, outcome, common);
-    }
-
-    private M add(MeterRegistry registry, String first, String outcome, Tags common) {
-      Meter.Id id =
-          new Meter.Id(
-              name, common.and(firstKey, first, "outcome", outcome), null, description, type);
-      M meter;
-      try {
-        // Registering twice, as two threads may, gives the same meter.
-        meter = register.apply(registry, id);
-      } catch (RuntimeException e) {
-        log.warn(
-            "kad metrics: the meter registry refused {}{}, which is not recorded: {}",
-            name,
-            id.getTags(),
-            e.toString());
-        meter = noop.apply(id);
-      }
-      byFirst.computeIfAbsent(first, f -> new ConcurrentHashMap<>()).put(outcome, meter);
-      return meter;
-    }
-
-    /** Drops a meter the registry removed, so that the next report registers it again. */
-    void forget(Meter removed) {
-      for (Map<String, M> byOutcome : byFirst.values()) {
-        byOutcome.values().removeIf(m -> m == removed);
-      }
+    NodeMetrics m = metrics;
+    if (m != null) {
+      m.operationFinished(kind, outcome, elapsed);
     }
   }
 }

@@ -2,19 +2,17 @@ package dev.kad.spring;
 
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeStats;
+import dev.kad.reactor.metrics.NodeGauges;
+import dev.kad.reactor.metrics.NodeMetrics;
 import dev.kad.transport.tcp.TcpTransport;
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
+import dev.kad.transport.tcp.TcpTransportGauges;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Gauges of the node's state: {@code kad.routing.contacts}, {@code kad.store.values}, {@code
@@ -34,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * answered INVALID, with check-sender-address on, for claiming a sender address on another host).
  * Every meter carries the tags this binder was given: a registry keeps one gauge per name and tags,
  * so the gauges of a second node bound to the same registry with the same tags would never be
- * reported.
+ * reported. The node's gauges are {@link NodeGauges}, the transport's {@link TcpTransportGauges},
+ * which an application without Spring binds itself.
  */
 public class KadNodeMeters implements MeterBinder {
 
@@ -123,99 +122,13 @@ public class KadNodeMeters implements MeterBinder {
       KadNode node, Optional<TcpTransport> transport, Iterable<Tag> tags, Clock clock) {
     this.node = Objects.requireNonNull(node, "node");
     this.transport = transport;
-    this.tags = KadMetrics.checked(tags);
+    this.tags = NodeMetrics.checkedTags(tags);
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   @Override
   public void bindTo(MeterRegistry registry) {
-    Gauge.builder("kad.routing.contacts", node, n -> n.stats().contacts())
-        .description("Contacts in the routing table")
-        .tags(tags)
-        .register(registry);
-    Gauge.builder("kad.store.values", node, n -> n.stats().storedValues())
-        .description("Values stored for the network")
-        .tags(tags)
-        .register(registry);
-    Gauge.builder("kad.store.bytes", node, n -> n.stats().storedBytes())
-        .description("Bytes stored: payloads plus 128 bytes per value")
-        .baseUnit("bytes")
-        .tags(tags)
-        .register(registry);
-    Gauge.builder("kad.watches.active", node, n -> n.stats().activeWatches())
-        .description("Open watch streams")
-        .tags(tags)
-        .register(registry);
-    Gauge.builder("kad.watches.polling", node, n -> n.stats().pollingWatches())
-        .description(
-            "Open watch streams no storage node holds a subscription of (each refused or failed),"
-                + " which read their values at each retry instead of being pushed them")
-        .tags(tags)
-        .register(registry);
-    TimeGauge.builder("kad.network.silence", node, TimeUnit.MILLISECONDS, this::silenceMillis)
-        .description("Time since the node last heard from another node (an answer or a request)")
-        .tags(tags)
-        .register(registry);
-    transport.ifPresent(t -> bindTransport(t, registry, tags));
-  }
-
-  /** Milliseconds since the node last heard from another node; NaN before the first time. */
-  private double silenceMillis(KadNode n) {
-    return n.stats()
-        .lastHeard()
-        .map(at -> (double) Math.max(0, Duration.between(at, clock.instant()).toMillis()))
-        .orElse(Double.NaN);
-  }
-
-  private static void bindTransport(TcpTransport transport, MeterRegistry registry, Tags tags) {
-    Gauge.builder("kad.transport.connections.open", transport, t -> t.stats().openConnections())
-        .description("Open TCP connections")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder(
-            "kad.transport.connections.dropped", transport, t -> t.stats().violations())
-        .description("Connections closed because the peer misbehaved")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder(
-            "kad.transport.connections.evicted", transport, t -> t.stats().evictedConnections())
-        .description("Idle dialed connections closed to stay within max-outbound-connections")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder(
-            "kad.transport.connections.evicted.inbound",
-            transport,
-            t -> t.stats().evictedInboundConnections())
-        .description(
-            "Quiet accepted connections closed to make room for a newcomer at"
-                + " max-inbound-connections")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder(
-            "kad.transport.claims.refuted", transport, t -> t.stats().claimsRefuted())
-        .description("Peers that claimed an address whose node, dialed back, disowned them")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder("kad.transport.tls.failures", transport, t -> t.stats().tlsFailures())
-        .description(
-            "Connections closed, with TLS on, because their handshake failed or timed out (a peer"
-                + " without TLS or with a certificate the trust material does not accept);"
-                + " counted in kad.transport.connections.dropped too")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder(
-            "kad.transport.requests.rate.limited", transport, t -> t.stats().rateLimitedRequests())
-        .description(
-            "Inbound requests answered RATE_LIMITED, without reaching the node, because their"
-                + " source (an IPv4 address or IPv6 /64) was over max-requests-per-second-per-ip")
-        .tags(tags)
-        .register(registry);
-    FunctionCounter.builder(
-            "kad.transport.senders.spoofed", transport, t -> t.stats().spoofedSenders())
-        .description(
-            "Inbound requests answered INVALID, with check-sender-address on, because they claimed"
-                + " a sender address on another host than their connection comes from")
-        .tags(tags)
-        .register(registry);
+    new NodeGauges(node, tags, clock).bindTo(registry);
+    transport.ifPresent(t -> new TcpTransportGauges(t, tags).bindTo(registry));
   }
 }

@@ -4,6 +4,7 @@ import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.MaintenanceJob;
 import dev.kad.api.NodeId;
+import dev.kad.reactor.metrics.NodeMetrics;
 import dev.kad.transport.tcp.TcpTransportOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -1196,7 +1197,7 @@ public class KadProperties implements Validator {
   public static class Metrics {
 
     /** The tag keys kad's meters set themselves, which {@code tags} must not use. */
-    static final Set<String> RESERVED_TAG_KEYS = Set.of("type", "kind", "outcome");
+    static final Set<String> RESERVED_TAG_KEYS = NodeMetrics.RESERVED_TAG_KEYS;
 
     /**
      * Tags added to every kad meter of this node, such as node=a: needed only to tell apart several

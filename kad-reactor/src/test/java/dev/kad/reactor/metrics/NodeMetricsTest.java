@@ -1,4 +1,4 @@
-package dev.kad.spring;
+package dev.kad.reactor.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
+import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.KadNodes;
 import dev.kad.reactor.SchedulerClock;
@@ -28,8 +29,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
-/** {@link KadMetrics} and {@link KadNodeMeters} on their own, without a context. */
-class KadMetricsTest {
+/** {@link NodeMetrics} and {@link NodeGauges}: a node's meters without Spring. */
+class NodeMetricsTest {
 
   private static final Duration ELAPSED = Duration.ofMillis(3);
 
@@ -50,8 +51,29 @@ class KadMetricsTest {
   }
 
   @Test
+  void aNodeBuiltWithTheListenerCountsItsOperationsAndRequests() {
+    NodeMetrics metrics = new NodeMetrics(registry);
+    KadNode a = start(network.newTransport(), metrics);
+    KadNode b = start(network.newTransport(), NodeListener.NONE);
+    new NodeGauges(a, Tags.empty(), virtualClock).bindTo(registry);
+    VirtualTime.await(vts, b.bootstrap(List.of(a.address())));
+
+    VirtualTime.await(vts, a.put(Key.of("greeting"), new byte[] {1}));
+
+    assertThat(registry.get("kad.operations").tags("kind", "put", "outcome", "ok").timer().count())
+        .isEqualTo(1);
+    assertThat(registry.get("kad.rpc.sent").tags("type", "store", "outcome", "ok").timer().count())
+        .isEqualTo(1);
+    assertThat(registry.get("kad.rpc.received").tags("outcome", "ok").counters())
+        .as("b's requests while it joined through a")
+        .isNotEmpty();
+    assertThat(registry.get("kad.routing.contacts").gauge().value()).isEqualTo(1);
+    assertThat(registry.get("kad.store.values").gauge().value()).isEqualTo(1);
+  }
+
+  @Test
   void aReportOfAMeterThatExistsAllocatesNoBuilder() {
-    KadMetrics metrics = new KadMetrics(registry);
+    NodeMetrics metrics = new NodeMetrics(registry);
     int reports = 20_000;
     for (int i = 0; i < reports; i++) {
       report(metrics);
@@ -73,7 +95,7 @@ class KadMetricsTest {
         .isEqualTo(2L * reports);
   }
 
-  private static void report(KadMetrics metrics) {
+  private static void report(NodeMetrics metrics) {
     metrics.rpcSent("ping", "ok", ELAPSED);
     metrics.rpcReceived("store", "ok");
     metrics.operationFinished("get", "ok", ELAPSED);
@@ -81,7 +103,7 @@ class KadMetricsTest {
 
   @Test
   void aMeterRemovedFromTheRegistryComesBackOnTheNextReport() {
-    KadMetrics metrics = new KadMetrics(registry);
+    NodeMetrics metrics = new NodeMetrics(registry);
     metrics.rpcSent("ping", "ok", ELAPSED);
     registry.remove(registry.get("kad.rpc.sent").timer());
     metrics.rpcSent("ping", "ok", ELAPSED);
@@ -102,7 +124,7 @@ class KadMetricsTest {
                 return id;
               }
             });
-    KadMetrics metrics = new KadMetrics(registry);
+    NodeMetrics metrics = new NodeMetrics(registry);
     assertThatCode(
             () -> {
               metrics.rpcSent("ping", "ok", ELAPSED);
@@ -116,12 +138,12 @@ class KadMetricsTest {
 
   @Test
   void twoNodesInOneRegistryAreToldApartByTheirTags() {
-    KadMetrics metricsOfA = new KadMetrics(registry, Tags.of("node", "a"));
-    KadMetrics metricsOfB = new KadMetrics(registry, Tags.of("node", "b"));
+    NodeMetrics metricsOfA = new NodeMetrics(registry, Tags.of("node", "a"));
+    NodeMetrics metricsOfB = new NodeMetrics(registry, Tags.of("node", "b"));
     KadNode a = start(network.newTransport());
     KadNode b = start(network.newTransport());
-    new KadNodeMeters(a, Tags.of("node", "a")).bindTo(registry);
-    new KadNodeMeters(b, Tags.of("node", "b")).bindTo(registry);
+    new NodeGauges(a, Tags.of("node", "a"), virtualClock).bindTo(registry);
+    new NodeGauges(b, Tags.of("node", "b"), virtualClock).bindTo(registry);
     // b stores a value: only b's gauge counts it.
     VirtualTime.await(vts, b.put(Key.of("only-b"), new byte[] {1}));
     metricsOfA.operationFinished("get", "ok", ELAPSED);
@@ -139,7 +161,7 @@ class KadMetricsTest {
   void silenceIsTheTimeSinceTheNodeLastHeardFromAnotherNodeInSecondsAndNoValueBefore() {
     KadNode a = start(network.newTransport());
     KadNode b = start(network.newTransport());
-    new KadNodeMeters(a, Tags.empty(), virtualClock).bindTo(registry);
+    new NodeGauges(a, Tags.empty(), virtualClock).bindTo(registry);
     TimeGauge silence = registry.get("kad.network.silence").timeGauge();
     assertThat(silence.getId().getBaseUnit()).isEqualTo("seconds");
     // Nobody heard yet: NaN, which registries leave out, not 0, which would say all is well.
@@ -156,21 +178,26 @@ class KadMetricsTest {
   @Test
   void aTagNamedLikeOneKadSetsPerReportIsRefused() {
     KadNode a = start(network.newTransport());
-    assertThatThrownBy(() -> new KadMetrics(registry, Tags.of("outcome", "x")))
+    assertThatThrownBy(() -> new NodeMetrics(registry, Tags.of("outcome", "x")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'outcome'");
-    assertThatThrownBy(() -> new KadNodeMeters(a, Tags.of("type", "x")))
+    assertThatThrownBy(() -> new NodeGauges(a, Tags.of("type", "x"), virtualClock))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'type'");
   }
 
   private KadNode start(Transport transport) {
+    return start(transport, NodeListener.NONE);
+  }
+
+  private KadNode start(Transport transport, NodeListener listener) {
     KadNode n =
         VirtualTime.await(
             vts,
             KadNodes.builder()
                 .config(KadConfig.builder().maintenance(false).build())
                 .transport(transport)
+                .listener(listener)
                 .scheduler(vts)
                 .clock(virtualClock)
                 .start());
