@@ -9,6 +9,8 @@ import dev.kad.api.spi.Transport;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
 import java.time.Clock;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -34,6 +36,26 @@ import reactor.core.scheduler.Schedulers;
 public final class KadNodes {
 
   private KadNodes() {}
+
+  /**
+   * The record stores given to {@link Builder#store} that serve a node now, and which: a store
+   * serves one node, from its start until its close, as a transport does. Two nodes on one store
+   * shared one file past its lock, and each replicated and expired the other's values as its own.
+   */
+  private static final Map<RecordStore, NodeId> SERVING = new IdentityHashMap<>();
+
+  /** Takes {@code store} for {@code node}: null when it was free, else the node it serves. */
+  private static NodeId claim(RecordStore store, NodeId node) {
+    synchronized (SERVING) {
+      return SERVING.putIfAbsent(store, node);
+    }
+  }
+
+  private static void release(RecordStore store, NodeId node) {
+    synchronized (SERVING) {
+      SERVING.remove(store, node);
+    }
+  }
 
   /**
    * A builder with the default configuration, the parallel scheduler, the system clock, an unseeded
@@ -164,7 +186,8 @@ public final class KadNodes {
     }
 
     /**
-     * Sets the record store; by default an {@link InMemoryRecordStore}.
+     * Sets the record store; by default an {@link InMemoryRecordStore}. A store serves one running
+     * node: {@link #start()} refuses one that another node started with and has not closed.
      *
      * @param store the store
      * @return this builder
@@ -183,6 +206,10 @@ public final class KadNodes {
      * subscription while the first is starting or has started fails with an {@code
      * IllegalStateException} saying so (subscribe once, or {@code cache()} the {@code Mono}); one
      * after a failed or cancelled start tries again.
+     *
+     * <p>A record store set by {@link #store} serves one node from its start until its close: a
+     * start with a store that serves another node errors with an {@code IllegalArgumentException}
+     * naming both (the default in-memory store is the node's own).
      *
      * @return the running node
      * @throws IllegalStateException when no transport was set
@@ -241,7 +268,44 @@ public final class KadNodes {
                           + ": a KadNodes.builder().start() starts one node, so subscribe to it"
                           + " once (or cache() it)"));
             }
-            return started.doOnError(e -> claimed.set(false)).doOnCancel(() -> claimed.set(false));
+            if (store == null) {
+              return started
+                  .doOnError(e -> claimed.set(false))
+                  .doOnCancel(() -> claimed.set(false));
+            }
+            NodeId holder = claim(store, nodeId);
+            if (holder != null) {
+              claimed.set(false);
+              return Mono.error(
+                  new IllegalArgumentException(
+                      "record store "
+                          + store
+                          + " already serves node "
+                          + holder.toShortHex()
+                          + ": each node needs a store of its own (close that node first)"));
+            }
+            AtomicBoolean up = new AtomicBoolean();
+            return started
+                .doOnNext(
+                    n -> {
+                      up.set(true);
+                      // Released once the node has closed, whoever closed it.
+                      n.onClose()
+                          .doFinally(signal -> release(store, nodeId))
+                          .subscribe(v -> {}, e -> {});
+                    })
+                .doOnError(
+                    e -> {
+                      claimed.set(false);
+                      release(store, nodeId);
+                    })
+                .doOnCancel(
+                    () -> {
+                      claimed.set(false);
+                      if (!up.get()) {
+                        release(store, nodeId);
+                      }
+                    });
           });
     }
   }
