@@ -111,7 +111,12 @@ public interface KadNode {
    *
    * <p>Subscribing starts a value lookup; each distinct value (publisher, value id, seq) is emitted
    * as soon as some node returns it, and the {@code Flux} completes when the lookup finishes. An
-   * empty completion means no node holds a value. Cancelling cancels the lookup.
+   * empty completion means no node holds a value. When no node answered (every node the lookup
+   * asked failed, or this node's last {@link #bootstrap} failed and it had nobody to ask) and this
+   * node holds no value of the key itself, it errors instead with an {@link
+   * UnreachableContactException}, transient: this node may be cut off, which is not "no value". A
+   * node with nobody to ask that never failed a bootstrap is the first of its network and completes
+   * empty. Cancelling cancels the lookup.
    *
    * <p>A value is never emitted after a newer seq of its publisher, value id and signing key: a
    * node that missed an update returns the older one, which is then left out (and that node, or
@@ -177,13 +182,17 @@ public interface KadNode {
    * stops the stores not yet answered.
    *
    * <p>With {@link PutOptions#republish()} (the default) the value is registered for republishing
-   * when the {@code Mono} is subscribed, before any store, whatever the outcome: a put that errors
-   * or is cancelled is republished too, which retries its replication, and its seq stays taken.
-   * Every republish run (every {@code min(republishInterval, expireAfter / 2)}) stores it again
-   * with the same seq and an expiry {@code ttl} from then, signed again when the options sign, so
-   * it never expires while this node lives, until {@link #stopRepublishing(Key)} or {@link
-   * #stopRepublishing(Key, long)} or {@link #close()}. A put of the same key and value id without
-   * republishing ends the republishing of the earlier value.
+   * when the {@code Mono} is subscribed, before any store: a put that errors or is cancelled is
+   * republished too, which retries its replication, and its seq stays taken. Except a put every
+   * node refused for good (a {@link StoreRejectedException} that is not transient, with no node
+   * keeping a copy, e.g. one signed by another key pair than the stored value): the value this node
+   * published before under that key and value id is republished again, so that a refused
+   * replacement neither lets it expire nor takes its place. Every republish run (every {@code
+   * min(republishInterval, expireAfter / 2)}) stores it again with the same seq and an expiry
+   * {@code ttl} from then, signed again when the options sign, so it never expires while this node
+   * lives, until {@link #stopRepublishing(Key)} or {@link #stopRepublishing(Key, long)} or {@link
+   * #close()}. A put of the same key and value id without republishing ends the republishing of the
+   * earlier value.
    *
    * @param key the key, of this node's id width
    * @param data the payload, at most {@link KadConfig#maxValueBytes()} bytes

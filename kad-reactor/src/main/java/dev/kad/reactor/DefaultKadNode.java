@@ -1229,7 +1229,7 @@ final class DefaultKadNode implements KadNode {
   @Override
   public Flux<Value> get(Key key) {
     checkWidth("key", key);
-    return timed("get", values(key, Integer.MAX_VALUE));
+    return timed("get", values(key, Integer.MAX_VALUE, true));
   }
 
   @Override
@@ -1239,10 +1239,23 @@ final class DefaultKadNode implements KadNode {
       throw new IllegalArgumentException(
           "quorum must be in [1, " + config.k() + "] but was " + quorum);
     }
-    return timed("get", values(key, quorum));
+    return timed("get", values(key, quorum, true));
   }
 
+  /** The values of {@code key} for a watch's reads, which never error for an unanswered lookup. */
   Flux<Value> values(Key key, int quorum) {
+    return values(key, quorum, false);
+  }
+
+  /**
+   * The values of {@code key}: this node's own, then those its lookup finds. With {@code
+   * failUnanswered} (a get), when this node holds no value of the key itself, a lookup that asked
+   * nodes and heard from none errors with an {@link UnreachableContactException}, and so does one
+   * that had nobody to ask because this node's last bootstrap failed: either way this node is cut
+   * off, and an empty completion would read as "no node holds a value" ({@link #put} tells the same
+   * state apart).
+   */
+  private Flux<Value> values(Key key, int quorum, boolean failUnanswered) {
     return Flux.defer(
         () -> {
           if (closed.get()) {
@@ -1261,11 +1274,12 @@ final class DefaultKadNode implements KadNode {
           return Flux.fromIterable(local)
               .concatWith(remote)
               .concatWith(
-                  Mono.fromRunnable(
+                  Mono.defer(
                       () -> {
                         submit(collector.cacheStore());
                         submit(collector.repairs());
                         collector.repairLocal();
+                        return failUnanswered ? collector.unanswered() : Mono.empty();
                       }));
         });
   }
@@ -1291,6 +1305,11 @@ final class DefaultKadNode implements KadNode {
 
     private int holders;
 
+    /** The nodes the lookup asked, and how many of them answered. */
+    private int asked;
+
+    private int answered;
+
     ValueCollector(Key key, int quorum) {
       this.key = key;
       this.quorum = quorum;
@@ -1305,7 +1324,11 @@ final class DefaultKadNode implements KadNode {
     }
 
     List<Value> collect(Progress step) {
+      if (step.event() instanceof LookupEvent.Queried) {
+        asked++;
+      }
       if (step.event() instanceof LookupEvent.Answered answered) {
+        this.answered++;
         if (step.values().isEmpty()) {
           withoutValues.add(answered.contact());
         } else {
@@ -1318,6 +1341,34 @@ final class DefaultKadNode implements KadNode {
 
     boolean quorumReached() {
       return holders >= quorum;
+    }
+
+    /**
+     * Empty when some node answered, or this node holds values of the key itself (they are the
+     * answer, as a quorum counts this node), or it is the first of its network and had nobody to
+     * ask; otherwise the error that says this node is cut off.
+     */
+    <T> Mono<T> unanswered() {
+      if (answered > 0 || holders > 0) {
+        return Mono.empty();
+      }
+      List<Address> unjoined = unjoinedSeeds;
+      if (asked == 0 && unjoined == null) {
+        return Mono.empty();
+      }
+      String why =
+          asked == 0
+              ? "this node has not joined its network: no bootstrap through "
+                  + unjoined
+                  + " succeeded"
+              : "none of the " + asked + " nodes its lookup asked answered";
+      return Mono.error(
+          new UnreachableContactException(
+              "no node answered the get of key "
+                  + key.toShortHex()
+                  + ": "
+                  + why
+                  + " (this node may be cut off)"));
     }
 
     /**
@@ -1486,29 +1537,57 @@ final class DefaultKadNode implements KadNode {
     return Mono.defer(
         () -> {
           Instant now = clock.instant();
+          Publication[] replaced = new Publication[1];
           // Atomic, so two puts of one key and value id at once never share a seq with different
           // data.
           Publication put =
               published.compute(
                   own,
-                  (k, previous) ->
-                      new Publication(
-                          signed(
-                              key,
-                              Value.of(
-                                  copy,
-                                  id,
-                                  own.valueId(),
-                                  Math.max(
-                                      previous == null ? 0 : previous.value().seq() + 1,
-                                      now.toEpochMilli()),
-                                  now.plus(ttl)),
-                              keyPair),
-                          ttl,
-                          keyPair,
-                          options.republish()));
-          return timed("put", store(key, put.value(), options.republish()));
+                  (k, previous) -> {
+                    replaced[0] = previous;
+                    return new Publication(
+                        signed(
+                            key,
+                            Value.of(
+                                copy,
+                                id,
+                                own.valueId(),
+                                Math.max(
+                                    previous == null ? 0 : previous.value().seq() + 1,
+                                    now.toEpochMilli()),
+                                now.plus(ttl)),
+                            keyPair),
+                        ttl,
+                        keyPair,
+                        options.republish());
+                  });
+          return timed(
+              "put",
+              store(key, put.value(), options.republish())
+                  .doOnError(
+                      StoreRejectedException.class,
+                      e -> keepPublishedOnRefusal(own, put, replaced[0], e)));
         });
+  }
+
+  /**
+   * Gives {@code own} back to the value it published before {@code put} when every node refused
+   * {@code put} for good and none, this node included, keeps it: republishing a value no node
+   * accepts would stop republishing the accepted one, which would expire, and store the refused one
+   * in its place once it had (a put signed by another key pair, say). A later put of the key and
+   * value id, which took over meanwhile, is left as it is.
+   */
+  private void keepPublishedOnRefusal(
+      Own own, Publication put, Publication previous, StoreRejectedException refusal) {
+    if (refusal.isTransient()
+        || refusal.putResult().map(r -> !r.accepted().isEmpty()).orElse(true)) {
+      return;
+    }
+    if (previous == null) {
+      published.remove(own, put);
+    } else {
+      published.replace(own, put, previous);
+    }
   }
 
   @Override

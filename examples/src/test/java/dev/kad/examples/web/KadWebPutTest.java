@@ -192,4 +192,29 @@ class KadWebPutTest {
       network.revive(peerAddress);
     }
   }
+
+  @Test
+  void aGetNoOtherNodeAnsweredIsA503NotAnEmptyArray() {
+    Address peerAddress = peer.contact().address();
+    network.kill(peerAddress);
+    try {
+      Problems.expect(
+              http.mutate()
+                  .responseTimeout(BOUND)
+                  .build()
+                  .get()
+                  .uri("/keys/{key}", "held-nowhere")
+                  .exchange(),
+              503)
+          .jsonPath("$.title")
+          .isEqualTo("DHT unavailable")
+          .jsonPath("$.detail")
+          .isEqualTo(
+              "no node answered the get of key "
+                  + Key.of("held-nowhere").toShortHex()
+                  + ": none of the 1 nodes its lookup asked answered (this node may be cut off)");
+    } finally {
+      network.revive(peerAddress);
+    }
+  }
 }
