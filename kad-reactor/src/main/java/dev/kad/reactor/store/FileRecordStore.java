@@ -148,8 +148,13 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   /** The failure of the last write attempt while writes fail; null once one succeeds. */
   private volatile String writeFailure;
 
-  /** The latest instant a store was called with, for the values a rewrite keeps. */
-  private Instant lastNow;
+  /**
+   * The latest instant a store or an expiry run was called with since open: no store goes back
+   * before it (see {@link #store}), and a rewrite keeps the values not expired at it. Not the
+   * latest instant in the log: after a clock set back across a restart, that one dropped from a
+   * rewrite values that had not expired yet.
+   */
+  private Instant floor = Instant.MIN;
 
   private volatile boolean closed;
 
@@ -178,7 +183,6 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     this.lockChannel = lockChannel;
     this.fileLock = fileLock;
     this.delegate = new InMemoryRecordStore(config);
-    this.lastNow = Instant.MIN;
     this.loadedValues = load(now);
     // What the log would be rewritten to, not what it is: a log restarted before it doubled must
     // not double its bound at each open.
@@ -471,14 +475,23 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
     byte[] record = encode(key, value, keepUntil, cached, now);
     synchronized (lock) {
       checkOpen();
-      StoreOutcome outcome = delegate.storeVerified(key, value, keepUntil, cached, now);
+      // Callers on several threads each read the clock, so a call can come with an instant before
+      // one already seen. The in-memory store drops what expired at each call's instant, and an
+      // expiry run or a refused store leaves no record of that: a store accepted in the room it
+      // made, replayed at its earlier instant, would find the room taken and be refused. So no
+      // store goes back before the latest instant seen since open; it is logged at that instant.
+      Instant at = now;
+      if (now.isBefore(floor)) {
+        at = floor;
+        record = encode(key, value, keepUntil, cached, at);
+      } else {
+        floor = now;
+      }
+      StoreOutcome outcome = delegate.storeVerified(key, value, keepUntil, cached, at);
       if (!outcome.accepted()) {
         return outcome;
       }
       accepted++;
-      if (now.isAfter(lastNow)) {
-        lastNow = now;
-      }
       if (!rewriteNeeded) {
         if (queuedBytes + record.length > maxQueuedBytes) {
           // The writer is far behind: rather than hold every record, it rewrites the log from
@@ -516,8 +529,13 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
 
   @Override
   public int expire(Instant now) {
-    checkOpen();
-    return delegate.expire(now);
+    synchronized (lock) {
+      checkOpen();
+      if (now.isAfter(floor)) {
+        floor = now;
+      }
+      return delegate.expire(now);
+    }
   }
 
   @Override
@@ -581,9 +599,6 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
         // Verified when first stored, and the checksum holds: not verified again, which would
         // take a millisecond a signed value.
         StoreOutcome outcome = delegate.storeVerified(r.key, r.value, r.keepUntil, r.cached, r.now);
-        if (r.now.isAfter(lastNow)) {
-          lastNow = r.now;
-        }
         if (!outcome.accepted()) {
           refused++;
           if (firstReason == null) {
@@ -1058,7 +1073,7 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
    */
   private Batch snapshotNow(boolean stop) {
     synchronized (lock) {
-      List<StoredValue> values = new ArrayList<>(delegate.entries(lastNow));
+      List<StoredValue> values = new ArrayList<>(delegate.entries(floor));
       queue.clear();
       queuedBytes = 0;
       rewriteNeeded = false;
@@ -1083,11 +1098,15 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   }
 
   /**
-   * Rewrites the log from {@code values}: each as one store at its {@code storedAt}, oldest first,
+   * Rewrites the log from {@code values}: each as one store at its {@code storedAt}, newest first,
    * which a replay turns back into the same value with the same bookkeeping.
    */
   private void compact(List<StoredValue> values) throws IOException {
-    values.sort(Comparator.comparing(StoredValue::storedAt));
+    // Newest first: a replayed store drops what expired at its instant, and each value here is
+    // kept past its own storedAt, so no later record's earlier instant drops one. Oldest first, a
+    // value stored after the clock was set back (across a restart) was dropped by a value stored
+    // before, at a later instant, and the rewrite lost it.
+    values.sort(Comparator.comparing(StoredValue::storedAt).reversed());
     Path tmp = file.resolveSibling(file.getFileName() + ".compact");
     long bytes;
     try {
