@@ -210,9 +210,11 @@ public interface KadNode {
    *
    * <p>As {@link #put(Key, byte[], PutOptions)}, except that the node does not republish it; the
    * value keeps its publisher, value id, seq, expiry and signature. A value of this node to be
-   * republished, with its own value id, ttl or signature, is put with {@link PutOptions} instead.
-   * When no other node accepted it, the put errors as {@link #put(Key, byte[])} does, and a copy at
-   * this node stays until the value expires.
+   * republished, with its own value id, ttl or signature, is put with {@link PutOptions} instead. A
+   * value of this node's id with a higher seq than the one it put from data under the same key and
+   * value id replaces that one as a put without republishing would: its republishing ends. When no
+   * other node accepted it, the put errors as {@link #put(Key, byte[])} does, and a copy at this
+   * node stays until the value expires.
    *
    * @param key the key, of this node's id width
    * @param value the value

@@ -1624,7 +1624,40 @@ final class DefaultKadNode implements KadNode {
                         + " (was it signed for another key?): nodes refuse it");
               });
     }
-    return timed("put", Mono.defer(() -> store(key, value, false)));
+    return timed(
+        "put",
+        Mono.defer(
+            () -> {
+              if (!value.publisher().equals(id)) {
+                return store(key, value, false);
+              }
+              Own own = new Own(key, value.valueId());
+              Publication[] replaced = new Publication[1];
+              Publication put = supersede(own, value, replaced);
+              return store(key, value, false)
+                  .doOnError(
+                      StoreRejectedException.class,
+                      e -> keepPublishedOnRefusal(own, put, replaced[0], e));
+            }));
+  }
+
+  /**
+   * A value of this node's own put as given replaces what this node put from data for the same key
+   * and value id when its seq is higher: the republishing of the older value ends (it would be
+   * refused as older while the new one lives, and come back once the new one expired), and the next
+   * put from data takes a seq above the new one.
+   *
+   * @return the registration now held for {@code own}; {@code replaced[0]} is the one before
+   */
+  private Publication supersede(Own own, Value value, Publication[] replaced) {
+    return published.compute(
+        own,
+        (k, p) -> {
+          replaced[0] = p;
+          return p == null || p.value().seq() < value.seq()
+              ? new Publication(value, p == null ? Duration.ZERO : p.ttl(), null, false)
+              : p;
+        });
   }
 
   private Mono<PutResult> store(Key key, Value value, boolean republished) {

@@ -79,4 +79,32 @@ class RefusedPutRepublishTest {
               assertThat(v.publicKey()).isEqualTo(bob.getPublic().getEncoded());
             });
   }
+
+  @Test
+  void aPreparedValueRefusedForGoodLeavesTheAcceptedValueRepublished() throws Exception {
+    Key key = Key.of("presence:carol");
+    KeyPair carol = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    KeyPair wrong = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    KadNode publisher = cluster.node(1);
+    cluster.await(
+        publisher.put(
+            key, "online".getBytes(StandardCharsets.UTF_8), PutOptions.defaults().signedBy(carol)));
+    Value stored = cluster.await(cluster.node(6).get(key).next());
+    Value hijack =
+        Value.of(
+                "hijack".getBytes(StandardCharsets.UTF_8),
+                publisher.id(),
+                stored.valueId(),
+                stored.seq() + 1,
+                stored.expiresAt())
+            .signedWith(key, wrong);
+
+    assertThat(catchThrowable(() -> cluster.await(publisher.put(key, hijack))))
+        .isInstanceOf(StoreRejectedException.class);
+    cluster.advance(Duration.ofHours(25));
+
+    assertThat(cluster.await(cluster.node(6).get(key).collectList()))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).isEqualTo("online".getBytes(StandardCharsets.UTF_8)));
+  }
 }
