@@ -1,5 +1,6 @@
 package dev.kad.transport.tcp;
 
+import java.nio.channels.UnresolvedAddressException;
 import java.util.regex.Pattern;
 
 /**
@@ -20,13 +21,17 @@ public final class SocketErrors {
    * The reason {@code error} gives, from its innermost cause.
    *
    * @param error a failed dial, bind or write, with its causes
-   * @return the innermost cause's message without a native call's prefix, or its class's simple
-   *     name when it has no message
+   * @return the innermost cause's message without a native call's prefix, "the host name cannot be
+   *     resolved" for an unresolvable host, or the cause's class's simple name when it has no
+   *     message
    */
   public static String reason(Throwable error) {
     Throwable root = error;
     for (int i = 0; i < 16 && root.getCause() != null && root.getCause() != root; i++) {
       root = root.getCause();
+    }
+    if (root instanceof UnresolvedAddressException) {
+      return "the host name cannot be resolved"; // the JDK's has no message
     }
     String message = root.getMessage();
     if (message == null || message.isBlank()) {
