@@ -36,7 +36,7 @@ abstract class ClientCommand implements Callable<Integer> {
       required = true,
       paramLabel = "HOST:PORT",
       split = ",",
-      converter = AddressConverter.class,
+      converter = SeedConverter.class,
       description = "A node of the network to join through (e.g. a `kad node`); repeat for more.")
   List<Address> bootstrap;
 
@@ -91,6 +91,7 @@ abstract class ClientCommand implements Callable<Integer> {
 
   @Override
   public final Integer call() {
+    SeedConverter.requireAddresses(spec);
     check();
     TcpTls tls = tlsOptions.tls();
     Logging.quietUnless(verbose);

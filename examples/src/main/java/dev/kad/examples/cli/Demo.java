@@ -375,7 +375,7 @@ final class Demo {
           hops.getOrDefault(a.contact().id(), 0),
           "answered",
           a.contact(),
-          "returned " + a.returned() + " contacts");
+          "returned " + a.returned() + (a.returned() == 1 ? " contact" : " contacts"));
     } else if (e instanceof LookupEvent.Stalled s) {
       return row(
           when,

@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
+    versionProvider = KadCli.Version.class,
     description = {
       "Runs a local cluster of real TCP nodes and walks through the DHT.",
       "",

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "get",
     mixinStandardHelpOptions = true,
+    versionProvider = KadCli.Version.class,
     description = {
       "Prints the values stored under KEY, one a line.",
       "",

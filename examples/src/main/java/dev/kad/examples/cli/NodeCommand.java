@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "node",
     mixinStandardHelpOptions = true,
+    versionProvider = KadCli.Version.class,
     description = {
       "Runs one kad node until interrupted (Ctrl-C closes it gracefully).",
       "",
@@ -87,7 +88,7 @@ final class NodeCommand implements Callable<Integer> {
       names = "--bootstrap",
       paramLabel = "HOST:PORT",
       split = ",",
-      converter = AddressConverter.class,
+      converter = SeedConverter.class,
       description = "A node of the network to join through; repeat for more.")
   private List<Address> bootstrap = new ArrayList<>();
 
@@ -152,6 +153,7 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    SeedConverter.requireAddresses(spec);
     PrintWriter out = spec.commandLine().getOut();
     KadConfig config = config();
     SplittableRandom random = new SplittableRandom();

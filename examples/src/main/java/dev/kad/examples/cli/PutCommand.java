@@ -1,5 +1,6 @@
 package dev.kad.examples.cli;
 
+import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
@@ -7,7 +8,9 @@ import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.UnreachableContactException;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,6 +27,7 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "put",
     mixinStandardHelpOptions = true,
+    versionProvider = KadCli.Version.class,
     description = {
       "Stores VALUE under KEY at the key's k closest nodes.",
       "",
@@ -109,13 +113,21 @@ final class PutCommand extends ClientCommand {
     return 0;
   }
 
-  /** The first few contacts' addresses, an operator's lead to which nodes are gone. */
-  private static String addresses(List<Contact> contacts) {
-    int shown = Math.min(contacts.size(), SHOWN_ADDRESSES);
+  /**
+   * The first few contacts' addresses, an operator's lead to which nodes are gone: each address
+   * once, with how many ids there did not answer when more than one did (a node restarted at its
+   * address with a new id is still listed under its old one for a while).
+   */
+  static String addresses(List<Contact> contacts) {
+    Map<Address, Long> ids =
+        contacts.stream()
+            .collect(
+                Collectors.groupingBy(Contact::address, LinkedHashMap::new, Collectors.counting()));
     String named =
-        contacts.subList(0, shown).stream()
-            .map(c -> c.address().toString())
+        ids.entrySet().stream()
+            .limit(SHOWN_ADDRESSES)
+            .map(e -> e.getKey() + (e.getValue() > 1 ? " (" + e.getValue() + " ids)" : ""))
             .collect(Collectors.joining(", "));
-    return shown < contacts.size() ? named + ", …" : named;
+    return ids.size() > SHOWN_ADDRESSES ? named + ", …" : named;
   }
 }

@@ -35,6 +35,7 @@ import reactor.core.scheduler.Schedulers;
 @Command(
     name = "watch",
     mixinStandardHelpOptions = true,
+    versionProvider = KadCli.Version.class,
     description = {
       "Prints the values of KEY as they are stored, until interrupted.",
       "",
