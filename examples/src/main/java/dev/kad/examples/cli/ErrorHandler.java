@@ -2,6 +2,7 @@ package dev.kad.examples.cli;
 
 import dev.kad.api.KadException;
 import java.io.PrintWriter;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -30,7 +31,7 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
   public int handleParseException(ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
     String name = cmd.getCommandSpec().qualifiedName();
-    String message = misspelt(cmd).orElse(ex.getMessage());
+    String message = unknownCommand(cmd).or(() -> misspelt(cmd)).orElse(ex.getMessage());
     cmd.getErr().println(name + ": " + message + " (see '" + name + " --help')");
     cmd.getErr().flush();
     return cmd.getCommandSpec().exitCodeOnInvalidInput();
@@ -54,6 +55,50 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
                   + "'"
                   + (like.isEmpty() ? "" : " (did you mean '" + like.get(0) + "'?)");
             });
+  }
+
+  /**
+   * A word where a command was expected ({@code kad nosuch}), with the command it most looks like
+   * and the list of them, rather than picocli's "Unmatched argument at index 0".
+   */
+  private static Optional<String> unknownCommand(CommandLine cmd) {
+    List<String> unmatched = cmd.getUnmatchedArguments();
+    if (cmd.getSubcommands().isEmpty() || unmatched.isEmpty() || unmatched.get(0).startsWith("-")) {
+      return Optional.empty();
+    }
+    String unknown = unmatched.get(0);
+    // picocli's suggestions reach far ('frobnicate' would be 'watch'): only a near miss here.
+    Optional<String> like =
+        cmd.getSubcommands().keySet().stream()
+            .filter(c -> editDistance(c, unknown) <= 2)
+            .min(Comparator.comparingInt(c -> editDistance(c, unknown)));
+    return Optional.of(
+        "Unknown command: '"
+            + unknown
+            + "'"
+            + like.map(c -> " (did you mean '" + c + "'?)").orElse("")
+            + "; the commands are "
+            + String.join(", ", cmd.getSubcommands().keySet()));
+  }
+
+  /** Levenshtein distance: the fewest one-letter inserts, deletes and changes from a to b. */
+  static int editDistance(String a, String b) {
+    int[] previous = new int[b.length() + 1];
+    int[] current = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      previous[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      current[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int change = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        current[j] = Math.min(change, Math.min(previous[j], current[j - 1]) + 1);
+      }
+      int[] swap = previous;
+      previous = current;
+      current = swap;
+    }
+    return previous[b.length()];
   }
 
   @Override

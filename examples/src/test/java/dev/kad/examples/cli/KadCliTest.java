@@ -1,6 +1,7 @@
 package dev.kad.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 
 import dev.kad.api.KadConfig;
 import java.io.IOException;
@@ -299,6 +300,23 @@ class KadCliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).hasSize(1);
     assertThat(run.err().get(0)).startsWith("kad: Missing command");
+  }
+
+  @Test
+  void anUnknownCommandIsNamedWithTheOneItLooksLikeAndTheList() {
+    Cli.Run misspelt = Cli.kad("nodes", "--port", "0");
+    Cli.Run unknown = Cli.kad("frobnicate");
+
+    assertThat(misspelt.exitCode()).isEqualTo(2);
+    assertThat(misspelt.err())
+        .containsExactly(
+            "kad: Unknown command: 'nodes' (did you mean 'node'?); the commands are demo, node,"
+                + " put, get, watch, help (see 'kad --help')");
+    assertThat(unknown.exitCode()).isEqualTo(2);
+    assertThat(unknown.err())
+        .singleElement(STRING)
+        .startsWith("kad: Unknown command: 'frobnicate'")
+        .doesNotContain("did you mean");
   }
 
   @Test
