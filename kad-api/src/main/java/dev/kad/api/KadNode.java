@@ -232,7 +232,7 @@ public interface KadNode {
    * live until their expiry. A republish already storing one of them completes.
    *
    * @param key the key, of this node's id width
-   * @return true when this node was republishing a value of the key
+   * @return true when this node was republishing a value of the key; false once it is closed
    * @throws IllegalArgumentException when {@code key} has the wrong width
    */
   boolean stopRepublishing(Key key);
@@ -244,7 +244,7 @@ public interface KadNode {
    *
    * @param key the key, of this node's id width
    * @param valueId the value id given in the {@link PutOptions}
-   * @return true when this node was republishing that value
+   * @return true when this node was republishing that value; false once it is closed
    * @throws IllegalArgumentException when {@code key} has the wrong width
    */
   boolean stopRepublishing(Key key, long valueId);

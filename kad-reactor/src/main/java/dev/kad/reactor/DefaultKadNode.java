@@ -1925,6 +1925,9 @@ final class DefaultKadNode implements KadNode {
    * it still replaces the copies out there.
    */
   private boolean stop(Own own) {
+    if (closed.get()) {
+      return false; // a closed node republishes nothing
+    }
     AtomicBoolean stopped = new AtomicBoolean();
     published.computeIfPresent(
         own,

@@ -9,6 +9,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NoSeedAnsweredException;
 import dev.kad.api.NoStoreAnsweredException;
+import dev.kad.api.PutOptions;
 import dev.kad.api.PutResult;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
@@ -223,5 +224,18 @@ class PutOutcomeTest {
     // Not even subscribed: nothing registered.
     a.put(Key.of("not subscribed"), new byte[] {8});
     assertThat(a.stopRepublishing(Key.of("not subscribed"))).isFalse();
+  }
+
+  @Test
+  void aClosedNodeRepublishesNothingSoStoppingSaysIt() {
+    Cluster c = clusters.grow(6, 2);
+    KadNode a = c.node(0);
+    Key key = Key.of("closed");
+    c.await(a.put(key, new byte[] {9}, PutOptions.defaults().valueId(3)));
+
+    c.await(a.close());
+
+    assertThat(a.stopRepublishing(key)).isFalse();
+    assertThat(a.stopRepublishing(key, 3)).isFalse();
   }
 }
