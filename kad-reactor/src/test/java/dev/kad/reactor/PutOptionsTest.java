@@ -1,5 +1,6 @@
 package dev.kad.reactor;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,6 +9,7 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.PutOptions;
 import dev.kad.api.PutResult;
+import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -194,5 +196,92 @@ class PutOptionsTest {
     assertThat(put.value().expiresAt())
         .isBetween(before.plus(Duration.ofMinutes(90)), c.now().plus(Duration.ofMinutes(90)));
     assertThat(List.of(put.value().valueId(), (long) put.value().size())).containsExactly(0L, 1L);
+  }
+
+  @Test
+  void aValueReplacedByItsPublisherWithAHigherSeqIsNotRepublishedBackAfterTheNewOneExpires() {
+    Cluster c = clusters.grow(23, 12);
+    Key key = Key.of("replaced");
+    KadNode publisher = c.node(4);
+    // Republished (the default), value id 0, seq = the clock's millis.
+    c.await(publisher.put(key, new byte[] {1}));
+    Value first = c.await(c.node(10).get(key).next());
+    // The publisher replaces it with a prepared value of the same identity and a higher seq,
+    // which lives 30 minutes and is never republished.
+    Value second =
+        Value.of(
+            new byte[] {2},
+            publisher.id(),
+            first.valueId(),
+            first.seq() + 1,
+            c.now().plus(Duration.ofMinutes(30)));
+    c.await(publisher.put(key, second));
+    assertThat(c.await(c.node(10).get(key).collectList()))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).containsExactly(2));
+    // The replacement expired; the replaced value must not come back.
+    c.vts.advanceTimeBy(Duration.ofHours(3));
+    assertThat(c.await(c.node(10).get(key).collectList()))
+        .as("values of key after the replacement expired")
+        .noneSatisfy(v -> assertThat(v.data()).containsExactly(1));
+  }
+
+  /**
+   * A put every node refuses for good (another key pair than the stored value's: a process that
+   * made a fresh key pair after a restart) leaves the republishing of the key and value id to the
+   * accepted value. It took it over: the accepted value expired, and the refused one, republished
+   * meanwhile, was then accepted in its place.
+   */
+  @Test
+  void aPutRefusedForGoodLeavesTheAcceptedValueRepublished() {
+    Cluster c = clusters.grow(44, 12);
+    Key key = Key.of("presence:bob");
+    KeyPair bob = ed25519();
+    KadNode publisher = c.node(1);
+    c.await(publisher.put(key, "online".getBytes(UTF_8), PutOptions.defaults().signedBy(bob)));
+
+    assertThatThrownBy(
+            () ->
+                c.await(
+                    publisher.put(
+                        key, "hijack".getBytes(UTF_8), PutOptions.defaults().signedBy(ed25519()))))
+        .isInstanceOfSatisfying(
+            StoreRejectedException.class, e -> assertThat(e.isTransient()).isFalse());
+    c.vts.advanceTimeBy(CONFIG.expireAfter().plusHours(1));
+
+    assertThat(c.await(c.node(10).get(key).collectList()))
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.data()).isEqualTo("online".getBytes(UTF_8));
+              assertThat(v.publicKey()).isEqualTo(bob.getPublic().getEncoded());
+            });
+  }
+
+  /** The same for a prepared value of this node's, signed by another key pair. */
+  @Test
+  void aPreparedValueRefusedForGoodLeavesTheAcceptedValueRepublished() {
+    Cluster c = clusters.grow(45, 12);
+    Key key = Key.of("presence:carol");
+    KadNode publisher = c.node(1);
+    c.await(
+        publisher.put(key, "online".getBytes(UTF_8), PutOptions.defaults().signedBy(ed25519())));
+    Value stored = c.await(c.node(10).get(key).next());
+    Value hijack =
+        Value.of(
+                "hijack".getBytes(UTF_8),
+                publisher.id(),
+                stored.valueId(),
+                stored.seq() + 1,
+                stored.expiresAt())
+            .signedWith(key, ed25519());
+
+    assertThatThrownBy(() -> c.await(publisher.put(key, hijack)))
+        .isInstanceOf(StoreRejectedException.class);
+    c.vts.advanceTimeBy(CONFIG.expireAfter().plusHours(1));
+
+    assertThat(c.await(c.node(10).get(key).collectList()))
+        .singleElement()
+        .satisfies(v -> assertThat(v.data()).isEqualTo("online".getBytes(UTF_8)));
   }
 }

@@ -67,11 +67,12 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
       return Optional.empty();
     }
     String unknown = unmatched.get(0);
-    // picocli's suggestions reach far ('frobnicate' would be 'watch'): only a near miss here.
+    // picocli's suggestions reach far ('frobnicate' would be 'watch'): only a command that
+    // begins as the word does ('nodes', 'wacth').
     Optional<String> like =
         cmd.getSubcommands().keySet().stream()
-            .filter(c -> editDistance(c, unknown) <= 2)
-            .min(Comparator.comparingInt(c -> editDistance(c, unknown)));
+            .filter(c -> commonPrefix(c, unknown) >= 2)
+            .max(Comparator.comparingInt(c -> commonPrefix(c, unknown)));
     return Optional.of(
         "Unknown command: '"
             + unknown
@@ -81,24 +82,13 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
             + String.join(", ", cmd.getSubcommands().keySet()));
   }
 
-  /** Levenshtein distance: the fewest one-letter inserts, deletes and changes from a to b. */
-  static int editDistance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
+  /** How many leading characters {@code a} and {@code b} share. */
+  private static int commonPrefix(String a, String b) {
+    int n = 0;
+    while (n < a.length() && n < b.length() && a.charAt(n) == b.charAt(n)) {
+      n++;
     }
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int change = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        current[j] = Math.min(change, Math.min(previous[j], current[j - 1]) + 1);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
+    return n;
   }
 
   @Override
