@@ -651,7 +651,7 @@ final class LiveStreams {
           }
         }
       }
-      session.offer(genuine);
+      session.offer(genuine, notify.sender());
     }
     if (genuine == null) {
       log.debug(

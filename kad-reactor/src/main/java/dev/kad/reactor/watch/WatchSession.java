@@ -6,6 +6,7 @@ import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +29,14 @@ import reactor.core.publisher.Sinks;
  * bounded by the number of identities, itself capped at {@code maxPending} (beyond it the oldest
  * identity is dropped). Each (publisher, value id, seq) is delivered at most once, and never a
  * lower seq after a higher one of the same signing key.
+ *
+ * <p>Ids cost nothing, so anyone may be among a key's storage nodes and push made-up identities.
+ * One storage node holds at most {@code maxValuesPerKey} values of the key, so one sender's
+ * identities take at most a quarter of the buffer (past it, its own oldest goes), and cannot push
+ * out values other nodes sent. The identities delivered are remembered ({@code 16 × maxPending} of
+ * them); when the memory is full the oldest one that a single storage node alone pushed goes first:
+ * an honest value reaches the watch from every storage node, or from a read, so one node's flood of
+ * made-up identities cannot make the watch forget it and take an older seq of it again.
  */
 public final class WatchSession {
 
@@ -50,10 +59,21 @@ public final class WatchSession {
     }
   }
 
+  /** A value waiting for the subscriber, and the one storage node that pushed it (null: a read). */
+  private record Waiting(Value value, Contact from) {}
+
+  /**
+   * A delivered identity's seq, and the one storage node that alone pushed it (null once a read or
+   * a second node brought it too).
+   */
+  private record Delivered(long seq, Contact from) {}
+
   private final Key key;
   private final int maxPending;
-  private final Map<Identity, Value> pending = new LinkedHashMap<>();
-  private final Map<Identity, Long> delivered = new LinkedHashMap<>();
+  private final int maxPendingPerSender;
+  private final Map<Identity, Waiting> pending = new LinkedHashMap<>();
+  private final Map<Contact, Integer> pendingBySender = new HashMap<>();
+  private final Map<Identity, Delivered> delivered = new LinkedHashMap<>();
   private final AtomicInteger wip = new AtomicInteger();
 
   /**
@@ -86,6 +106,7 @@ public final class WatchSession {
   public WatchSession(Key key, int maxPending, Duration ttl) {
     this.key = key;
     this.maxPending = maxPending;
+    this.maxPendingPerSender = Math.max(1, maxPending / 4);
     this.renewal = halfOf(ttl);
   }
 
@@ -124,32 +145,78 @@ public final class WatchSession {
   }
 
   /**
+   * Offers values read from the key's nodes or stored at this node; the ones not delivered yet with
+   * a higher seq are buffered and delivered as the subscriber asks.
+   *
+   * @param values values of the key, from a get or a store here
+   */
+  public void offer(List<Value> values) {
+    offer(values, null);
+  }
+
+  /**
    * Offers values; the ones not delivered yet with a higher seq are buffered and delivered as the
    * subscriber asks.
    *
-   * @param values values of the key, from a get or a notification
+   * @param values values of the key
+   * @param from the storage node that pushed them, or null for values read or stored here
    */
-  public void offer(List<Value> values) {
+  public void offer(List<Value> values, Contact from) {
     synchronized (this) {
       for (Value v : values) {
         Identity id = Identity.of(v);
-        Long done = delivered.get(id);
-        if (done != null && done >= v.seq()) {
+        Delivered done = delivered.get(id);
+        if (done != null && done.seq() >= v.seq()) {
+          if (done.from() != null && !done.from().equals(from)) {
+            delivered.put(
+                id, new Delivered(done.seq(), null)); // vouched for twice, keeps its place
+          }
           continue;
         }
-        Value waiting = pending.get(id);
-        if (waiting == null || waiting.seq() < v.seq()) {
-          pending.remove(id);
-          pending.put(id, v);
+        Waiting waiting = pending.get(id);
+        if (waiting != null
+            && waiting.value().seq() == v.seq()
+            && waiting.from() != null
+            && !waiting.from().equals(from)) {
+          // Vouched for twice: no one sender's any more. Replaced in place, keeping its turn.
+          pendingBySender.computeIfPresent(waiting.from(), (c, n) -> n == 1 ? null : n - 1);
+          pending.put(id, new Waiting(waiting.value(), null));
+          continue;
+        }
+        if (waiting == null || waiting.value().seq() < v.seq()) {
+          if (waiting != null) {
+            removePending(id);
+          } else if (from != null && pendingBySender.getOrDefault(from, 0) >= maxPendingPerSender) {
+            removeOldestPendingOf(from);
+          }
+          pending.put(id, new Waiting(v, from));
+          if (from != null) {
+            pendingBySender.merge(from, 1, Integer::sum);
+          }
         }
         while (pending.size() > maxPending) {
-          Iterator<Identity> oldest = pending.keySet().iterator();
-          oldest.next();
-          oldest.remove();
+          removePending(pending.keySet().iterator().next());
         }
       }
     }
     drain();
+  }
+
+  private Waiting removePending(Identity id) {
+    Waiting removed = pending.remove(id);
+    if (removed != null && removed.from() != null) {
+      pendingBySender.computeIfPresent(removed.from(), (c, n) -> n == 1 ? null : n - 1);
+    }
+    return removed;
+  }
+
+  private void removeOldestPendingOf(Contact from) {
+    for (Map.Entry<Identity, Waiting> e : pending.entrySet()) {
+      if (from.equals(e.getValue().from())) {
+        removePending(e.getKey());
+        return;
+      }
+    }
   }
 
   private void drain() {
@@ -172,23 +239,40 @@ public final class WatchSession {
   }
 
   private synchronized Value poll() {
-    Iterator<Map.Entry<Identity, Value>> it = pending.entrySet().iterator();
+    Iterator<Identity> it = pending.keySet().iterator();
     if (!it.hasNext()) {
       return null;
     }
-    Map.Entry<Identity, Value> first = it.next();
-    it.remove();
+    Identity id = it.next();
+    Waiting next = removePending(id);
     // Most recently delivered last, so the bound forgets the identities quiet the longest: kept
     // in first-delivery order, it forgot a busy identity first, and a lagging node's older seq
     // of it was then delivered after a higher one.
-    delivered.remove(first.getKey());
-    delivered.put(first.getKey(), first.getValue().seq());
+    Delivered before = delivered.remove(id);
+    Contact from =
+        next.from() == null || before != null && !next.from().equals(before.from())
+            ? null
+            : next.from();
+    delivered.put(id, new Delivered(next.value().seq(), from));
     if (delivered.size() > 16 * maxPending) {
-      Iterator<Identity> oldest = delivered.keySet().iterator();
-      oldest.next();
-      oldest.remove();
+      forgetOneDelivered();
     }
-    return first.getValue();
+    return next.value();
+  }
+
+  /**
+   * Forgets the delivered identity quiet the longest among those one storage node alone pushed, or
+   * the one quiet the longest when there is none.
+   */
+  private void forgetOneDelivered() {
+    Iterator<Delivered> it = delivered.values().iterator();
+    while (it.hasNext()) {
+      if (it.next().from() != null) {
+        it.remove();
+        return;
+      }
+    }
+    delivered.remove(delivered.keySet().iterator().next());
   }
 
   /**
