@@ -130,6 +130,12 @@ final class DefaultKadNode implements KadNode {
    */
   private final Map<Own, Publication> published = new ConcurrentHashMap<>();
 
+  /**
+   * The puts in flight of each {@link Own}, oldest first; changed only within {@code
+   * published.compute} of the Own.
+   */
+  private final Map<Own, List<InFlight>> flying = new ConcurrentHashMap<>();
+
   private final LiveStreams liveStreams = new LiveStreams(this);
 
   /** Fires once per subscription after the hard timeout; cold, so one serves every request. */
@@ -1537,57 +1543,128 @@ final class DefaultKadNode implements KadNode {
     return Mono.defer(
         () -> {
           Instant now = clock.instant();
-          Publication[] replaced = new Publication[1];
+          InFlight[] flight = new InFlight[1];
           // Atomic, so two puts of one key and value id at once never share a seq with different
           // data.
           Publication put =
               published.compute(
                   own,
                   (k, previous) -> {
-                    replaced[0] = previous;
-                    return new Publication(
-                        signed(
-                            key,
-                            Value.of(
-                                copy,
-                                id,
-                                own.valueId(),
-                                Math.max(
-                                    previous == null ? 0 : previous.value().seq() + 1,
-                                    now.toEpochMilli()),
-                                now.plus(ttl)),
-                            keyPair),
-                        ttl,
-                        keyPair,
-                        options.republish());
+                    Publication created =
+                        new Publication(
+                            signed(
+                                key,
+                                Value.of(
+                                    copy,
+                                    id,
+                                    own.valueId(),
+                                    Math.max(
+                                        previous == null ? 0 : previous.value().seq() + 1,
+                                        now.toEpochMilli()),
+                                    now.plus(ttl)),
+                                keyPair),
+                            ttl,
+                            keyPair,
+                            options.republish());
+                    flight[0] = inFlight(own, previous, created);
+                    return created;
                   });
           return timed(
-              "put",
-              store(key, put.value(), options.republish())
-                  .doOnError(
-                      StoreRejectedException.class,
-                      e -> keepPublishedOnRefusal(own, put, replaced[0], e)));
+              "put", settling(own, flight[0], store(key, put.value(), options.republish())));
         });
   }
 
   /**
-   * Gives {@code own} back to the value it published before {@code put} when every node refused
-   * {@code put} for good and none, this node included, keeps it: republishing a value no node
-   * accepts would stop republishing the accepted one, which would expire, and store the refused one
-   * in its place once it had (a put signed by another key pair, say). A later put of the key and
-   * value id, which took over meanwhile, is left as it is.
+   * A put of an {@link Own} in flight: its seq, and the registration it replaced, which a refusal
+   * for good gives back. Read and written only within {@code published.compute} of its Own.
    */
-  private void keepPublishedOnRefusal(
-      Own own, Publication put, Publication previous, StoreRejectedException refusal) {
-    if (refusal.isTransient()
-        || refusal.putResult().map(r -> !r.accepted().isEmpty()).orElse(true)) {
-      return;
+  private static final class InFlight {
+    private final long seq;
+    private final boolean republished;
+    private Publication replaced;
+
+    InFlight(long seq, boolean republished, Publication replaced) {
+      this.seq = seq;
+      this.republished = republished;
+      this.replaced = replaced;
     }
-    if (previous == null) {
-      published.remove(own, put);
-    } else {
-      published.replace(own, put, previous);
+  }
+
+  /**
+   * Notes {@code created}, which replaced {@code previous}, in flight; within the compute of own.
+   */
+  private InFlight inFlight(Own own, Publication previous, Publication created) {
+    InFlight flight = new InFlight(created.value().seq(), created.republished(), previous);
+    flying.computeIfAbsent(own, k -> new ArrayList<>()).add(flight);
+    return flight;
+  }
+
+  /** {@code store}, settling {@code flight} when it ends, however it ends. */
+  private Mono<PutResult> settling(Own own, InFlight flight, Mono<PutResult> store) {
+    return store
+        .doOnError(e -> settled(own, flight, e))
+        .doFinally(signal -> settled(own, flight, null));
+  }
+
+  /**
+   * Ends {@code flight}; when {@code error} refused it for good, gives {@code own} back to what it
+   * replaced. Republishing a value no node accepts would stop republishing the accepted one, which
+   * would expire, and store the refused one in its place once it had (a put signed by another key
+   * pair, say). A later put of the key and value id, which took over meanwhile, is left as it is,
+   * but gives back what the refused one replaced if it is refused in turn.
+   */
+  private void settled(Own own, InFlight flight, Throwable error) {
+    boolean refusedForGood =
+        error instanceof StoreRejectedException refusal
+            && !refusal.isTransient()
+            && refusal.putResult().map(r -> r.accepted().isEmpty()).orElse(false);
+    published.compute(
+        own,
+        (k, current) -> {
+          List<InFlight> flights = flying.get(own);
+          int at = -1;
+          for (int i = 0; flights != null && i < flights.size(); i++) {
+            if (flights.get(i) == flight) {
+              at = i;
+            }
+          }
+          if (at < 0) {
+            return current; // settled already
+          }
+          flights.remove(at);
+          if (flights.isEmpty()) {
+            flying.remove(own);
+          }
+          if (!refusedForGood) {
+            return current;
+          }
+          if (at < flights.size()) {
+            // A later put in flight replaced this one: it gives back what this one replaced.
+            InFlight next = flights.get(at);
+            if (next.replaced != null && next.replaced.value().seq() == flight.seq) {
+              next.replaced = givenBack(flight, next.replaced);
+            }
+            return current;
+          }
+          // Compared by seq: a republish run may have renewed it, stopRepublishing stopped it.
+          return current != null && current.value().seq() == flight.seq
+              ? givenBack(flight, current)
+              : current;
+        });
+  }
+
+  /**
+   * What {@code refused}, registered now as {@code registered}, replaced: not republished when
+   * stopped meanwhile. A first put of its key and value id keeps its registration: no accepted
+   * value is at stake, and a refusal for lack of room (the key or the store full) may pass at a
+   * later republish.
+   */
+  private static Publication givenBack(InFlight refused, Publication registered) {
+    Publication back = refused.replaced;
+    if (back == null) {
+      return registered;
     }
+    return refused.republished && !registered.republished() ? back.notRepublished() : back;
   }
 
   @Override
@@ -1632,12 +1709,10 @@ final class DefaultKadNode implements KadNode {
                 return store(key, value, false);
               }
               Own own = new Own(key, value.valueId());
-              Publication[] replaced = new Publication[1];
-              Publication put = supersede(own, value, replaced);
-              return store(key, value, false)
-                  .doOnError(
-                      StoreRejectedException.class,
-                      e -> keepPublishedOnRefusal(own, put, replaced[0], e));
+              InFlight flight = supersede(own, value);
+              return flight == null
+                  ? store(key, value, false)
+                  : settling(own, flight, store(key, value, false));
             }));
   }
 
@@ -1647,17 +1722,22 @@ final class DefaultKadNode implements KadNode {
    * refused as older while the new one lives, and come back once the new one expired), and the next
    * put from data takes a seq above the new one.
    *
-   * @return the registration now held for {@code own}; {@code replaced[0]} is the one before
+   * @return the put in flight when it replaced the registration, else null
    */
-  private Publication supersede(Own own, Value value, Publication[] replaced) {
-    return published.compute(
+  private InFlight supersede(Own own, Value value) {
+    InFlight[] flight = new InFlight[1];
+    published.compute(
         own,
         (k, p) -> {
-          replaced[0] = p;
-          return p == null || p.value().seq() < value.seq()
-              ? new Publication(value, p == null ? Duration.ZERO : p.ttl(), null, false)
-              : p;
+          if (p != null && p.value().seq() >= value.seq()) {
+            return p;
+          }
+          Publication created =
+              new Publication(value, p == null ? Duration.ZERO : p.ttl(), null, false);
+          flight[0] = inFlight(own, p, created);
+          return created;
         });
+    return flight[0];
   }
 
   private Mono<PutResult> store(Key key, Value value, boolean republished) {

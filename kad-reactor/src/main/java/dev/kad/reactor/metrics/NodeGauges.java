@@ -89,14 +89,17 @@ public final class NodeGauges implements MeterBinder {
                 + " which read their values at each retry instead of being pushed them")
         .tags(tags)
         .register(registry);
-    TimeGauge.builder("kad.network.silence", node, TimeUnit.MILLISECONDS, this::silenceMillis)
+    // The clock alone is captured: a function holding this binder would hold the node strongly.
+    Clock clock = this.clock;
+    TimeGauge.builder(
+            "kad.network.silence", node, TimeUnit.MILLISECONDS, n -> silenceMillis(n, clock))
         .description("Time since the node last heard from another node (an answer or a request)")
         .tags(tags)
         .register(registry);
   }
 
   /** Milliseconds since the node last heard from another node; NaN before the first time. */
-  private double silenceMillis(KadNode n) {
+  private static double silenceMillis(KadNode n, Clock clock) {
     return n.stats()
         .lastHeard()
         .map(at -> (double) Math.max(0, Duration.between(at, clock.instant()).toMillis()))

@@ -149,10 +149,10 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
   private volatile String writeFailure;
 
   /**
-   * The latest instant a store or an expiry run was called with since open: no store goes back
-   * before it (see {@link #store}), and a rewrite keeps the values not expired at it. Not the
-   * latest instant in the log: after a clock set back across a restart, that one dropped from a
-   * rewrite values that had not expired yet.
+   * The latest instant a store or an expiry run was called with since open (or open itself, given
+   * one): no store goes back before it (see {@link #store}), and a rewrite keeps the values not
+   * expired at it. Not the latest instant in the log: after a clock set back across a restart, that
+   * one dropped from a rewrite values that had not expired yet.
    */
   private Instant floor = Instant.MIN;
 
@@ -654,6 +654,8 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
           firstReason);
     }
     if (now != null) {
+      // An instant seen since open: the room this run makes leaves no record, as an expiry run's.
+      floor = now;
       int expired = delegate.expire(now);
       if (expired > 0) {
         log.info(

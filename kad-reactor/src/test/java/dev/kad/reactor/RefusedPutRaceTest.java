@@ -1,0 +1,160 @@
+package dev.kad.reactor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kad.api.KadConfig;
+import dev.kad.api.KadNode;
+import dev.kad.api.Key;
+import dev.kad.api.PutOptions;
+import dev.kad.api.StoreRejectedException;
+import dev.kad.api.Value;
+import dev.kad.testkit.SimulatedCluster;
+import dev.kad.testkit.SimulatedNetwork;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * Races around giving the republishing back after a put refused for good ({@code
+ * keepPublishedOnRefusal}): the refused value must never end up registered in place of the accepted
+ * one, whatever else touched the registration while the refused put was in flight.
+ */
+class RefusedPutRaceTest {
+
+  private static final KadConfig CONFIG = KadConfig.builder().k(5).build();
+
+  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+  private final SimulatedNetwork network =
+      new SimulatedNetwork(time, 42).latency(Duration.ofMillis(10), Duration.ofMillis(50));
+  private final SimulatedCluster cluster =
+      SimulatedCluster.start(
+          network,
+          8,
+          t -> KadNodes.builder().config(CONFIG).transport(t).random(network.newRandom()).start());
+
+  @AfterEach
+  void tearDown() {
+    cluster.close();
+    time.dispose();
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static KeyPair keyPair() throws Exception {
+    return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+  }
+
+  /** The values of {@code key} a day and more later, read from another node. */
+  private List<String> dataAfterADay(Key key) {
+    cluster.advance(Duration.ofHours(25));
+    return cluster.await(cluster.node(6).get(key).collectList()).stream()
+        .map((Value v) -> new String(v.data(), StandardCharsets.UTF_8))
+        .toList();
+  }
+
+  /**
+   * Two puts of one key and value id at once, both refused for good, the first one's refusal
+   * arriving first: its give-back finds the second registered and leaves it; the second's then
+   * gives the registration back to the first, a refused value, and the accepted one is no longer
+   * republished.
+   */
+  @Test
+  void twoRefusedPutsAtOnceLeaveTheAcceptedValueRepublished() throws Exception {
+    Key key = Key.of("presence:dave");
+    KeyPair dave = keyPair();
+    KeyPair wrong = keyPair();
+    KadNode publisher = cluster.node(1);
+    cluster.await(publisher.put(key, utf8("online"), PutOptions.defaults().signedBy(dave)));
+
+    List<String> refusedInOrder = new CopyOnWriteArrayList<>();
+    Disposable first =
+        publisher
+            .put(key, utf8("hijack-1"), PutOptions.defaults().signedBy(wrong))
+            .subscribe(
+                r -> refusedInOrder.add("accepted-1"),
+                e ->
+                    refusedInOrder.add(
+                        e instanceof StoreRejectedException ? "refused-1" : "1:" + e));
+    // The second starts later, so that the first settles first.
+    time.advanceTimeBy(Duration.ofMillis(30));
+    Disposable second =
+        publisher
+            .put(key, utf8("hijack-2"), PutOptions.defaults().signedBy(wrong))
+            .subscribe(
+                r -> refusedInOrder.add("accepted-2"),
+                e ->
+                    refusedInOrder.add(
+                        e instanceof StoreRejectedException ? "refused-2" : "2:" + e));
+    time.advanceTimeBy(Duration.ofSeconds(30));
+    first.dispose();
+    second.dispose();
+    assertThat(refusedInOrder).as("precondition").containsExactly("refused-1", "refused-2");
+
+    assertThat(dataAfterADay(key)).containsExactly("online");
+  }
+
+  /**
+   * A republish run that renews the registration of a put still in flight replaces it with an
+   * equal-but-renewed one: the put's refusal then finds no registration identical to its own and
+   * leaves the refused value registered.
+   */
+  @Test
+  void aRepublishRunDuringARefusedPutLeavesTheAcceptedValueRepublished() throws Exception {
+    Key key = Key.of("presence:erin");
+    KeyPair erin = keyPair();
+    KeyPair wrong = keyPair();
+    KadNode publisher = cluster.node(1);
+    cluster.await(publisher.put(key, utf8("online"), PutOptions.defaults().signedBy(erin)));
+
+    List<String> outcome = new CopyOnWriteArrayList<>();
+    Disposable put =
+        publisher
+            .put(key, utf8("hijack"), PutOptions.defaults().signedBy(wrong))
+            .subscribe(
+                r -> outcome.add("accepted"),
+                e -> outcome.add(e instanceof StoreRejectedException ? "refused" : e.toString()));
+    // The republish job runs while the put is in flight (a run over many values lasts long), a
+    // few milliseconds later: the renewal expires later than the put's value.
+    time.advanceTimeBy(Duration.ofMillis(5));
+    Disposable run = ((DefaultKadNode) publisher).republishAll().subscribe(v -> {}, e -> {});
+    time.advanceTimeBy(Duration.ofSeconds(30));
+    put.dispose();
+    run.dispose();
+    assertThat(outcome).as("precondition").containsExactly("refused");
+
+    assertThat(dataAfterADay(key)).containsExactly("online");
+  }
+
+  /** A stop of the republishing while the refused put is in flight stays a stop. */
+  @Test
+  void aStopDuringARefusedPutIsKept() throws Exception {
+    Key key = Key.of("presence:frank");
+    KeyPair frank = keyPair();
+    KeyPair wrong = keyPair();
+    KadNode publisher = cluster.node(1);
+    cluster.await(publisher.put(key, utf8("online"), PutOptions.defaults().signedBy(frank)));
+
+    List<String> outcome = new CopyOnWriteArrayList<>();
+    Disposable put =
+        publisher
+            .put(key, utf8("hijack"), PutOptions.defaults().signedBy(wrong))
+            .subscribe(
+                r -> outcome.add("accepted"),
+                e -> outcome.add(e instanceof StoreRejectedException ? "refused" : e.toString()));
+    assertThat(publisher.stopRepublishing(key)).isTrue();
+    time.advanceTimeBy(Duration.ofSeconds(30));
+    put.dispose();
+    assertThat(outcome).as("precondition").containsExactly("refused");
+
+    assertThat(dataAfterADay(key)).isEmpty();
+  }
+}
