@@ -49,9 +49,12 @@ import java.util.Set;
  *     plus {@link #STORED_VALUE_OVERHEAD}
  * @param maxFrameBytes the largest message a transport accepts
  * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
- * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
- * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (one address, whatever
- *     ids it claims) may hold at a storage node
+ * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key, of which one
+ *     public IP (an IPv4 address or IPv6 /64, whatever its ports) holds at most a quarter (at least
+ *     one)
+ * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node may hold at a storage
+ *     node: one public IP from all its ports, or one private or loopback address, whatever ids it
+ *     claims
  * @param clientMode whether the node is a client: it marks every request it sends as {@linkplain
  *     dev.kad.api.message.Request#fromClient() from a client}, so that receivers answer it but
  *     never add it to their routing tables, and it never counts itself among the nodes that store a
@@ -172,9 +175,11 @@ public record KadConfig(
    *     plus {@link #STORED_VALUE_OVERHEAD}
    * @param maxFrameBytes the largest message a transport accepts
    * @param subscriptionTtl how long a subscription made by {@code watch} lasts before renewal
-   * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key
-   * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node (one address,
-   *     whatever ids it claims) may hold here
+   * @param maxSubscribersPerKey the most subscribers a storage node keeps for one key, of which one
+   *     public IP (an IPv4 address or IPv6 /64, whatever its ports) holds at most a quarter (at
+   *     least one)
+   * @param maxSubscriptionsPerPeer the most subscriptions one subscribing node may hold here: one
+   *     public IP from all its ports, or one private or loopback address, whatever ids it claims
    * @param clientMode whether the node is a client that queries the network without being part of
    *     it
    * @throws IllegalArgumentException when a setting is out of range or two contradict
@@ -795,7 +800,15 @@ public record KadConfig(
     }
 
     /**
-     * Sets the most subscribers a storage node keeps for one key.
+     * Sets the most subscribers a storage node keeps for one key (64 by default). A key holds one
+     * subscription per address, and one public IP (an IPv4 address, or an IPv6 /64, whatever its
+     * ports: the key {@link KadConfig#maxPerIp()} counts by) holds at most a quarter of its places,
+     * {@code max(1, maxSubscribersPerKey / 4)}, 16 by default: a host can claim any port of its
+     * own, even with the TCP transport's sender check on, and 64 made-up ports of one host took
+     * every place of a key. Further Subscribes from that IP to the key are refused, while its
+     * subscriptions held are renewed. Loopback, private, carrier-grade NAT, link-local and
+     * unique-local addresses are exempt from the share, as from {@code maxPerIp}, so a local
+     * cluster's nodes each take a place.
      *
      * @param maxSubscribersPerKey in [1, 1000000]
      * @return this builder
@@ -808,20 +821,26 @@ public record KadConfig(
     }
 
     /**
-     * Sets the most subscriptions one subscribing node, one address, may hold at this node (1024 by
-     * default): a storage node refuses a peer's further subscriptions, so one peer cannot take the
-     * whole registry (it holds 65,536 subscriptions in all, so at the default one peer takes at
-     * most 1/64 of it). Each address counts on its own, whatever ids subscribe from it, so a peer
-     * claiming a watcher's id from elsewhere cannot use up that watcher's room, and ids made up at
-     * one address share its room.
+     * Sets the most subscriptions one subscribing node may hold at this node (1024 by default): a
+     * storage node refuses a peer's further subscriptions, so one peer cannot take the whole
+     * registry (it holds 65,536 subscriptions in all, so at the default one peer takes at most 1/64
+     * of it). A public address counts by its IP, as {@link KadConfig#maxPerIp()} does (an IPv4
+     * address, or an IPv6 /64), whatever its ports and ids: a host can claim any port of its own,
+     * even with the TCP transport's sender check on, and counted per address 64 made-up ports of
+     * one host filled the registry. A loopback, private, carrier-grade NAT, link-local or
+     * unique-local address counts on its own (host and port), so the nodes of a local cluster on
+     * one host each have this room. Either way a peer claiming a watcher's id from elsewhere cannot
+     * use up that watcher's room, and ids made up at one address or IP share its room;
+     * subscriptions held are renewed at the bound.
      *
      * <p>In a small network the same k nodes store every key, so a node's watches of distinct keys
      * all count against this bound at each of them: a gateway watching more keys than this is
      * refused everywhere for the rest, whose watches then read their values at each retry round (at
      * most a minute apart) instead of being pushed changes at once. The default was 64, which a
      * gateway reached with its 65th key; 1024 matches the bound the web example puts on the watch
-     * streams it keeps open ({@code kad.web.max-watches}). The total, not this bound, is what
-     * bounds memory: a peer making up ids and addresses passes this one.
+     * streams it keeps open ({@code kad.web.max-watches}); gateways behind one public IP (a NAT)
+     * share it. The total, not this bound, is what bounds memory: a peer with many IPs (an IPv6
+     * /56, many IPv4 addresses) passes this one.
      *
      * @param maxSubscriptionsPerPeer in [1, 1000000]
      * @return this builder

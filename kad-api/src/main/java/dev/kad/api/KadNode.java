@@ -259,12 +259,12 @@ public interface KadNode {
    * node still uses the subscriptions.
    *
    * <p>Storage nodes bound the subscriptions they keep ({@link
-   * KadConfig#maxSubscriptionsPerPeer()}, {@link KadConfig#maxSubscribersPerKey()}, and a total). A
-   * watch that every node it asks refuses (or whose subscriptions all fail while lookups are
-   * answered) reads the key's values at each retry round, a second apart at first and at most a
-   * minute apart, until a node grants it: its changes arrive that much later, not pushed at once.
-   * {@link NodeStats#pollingWatches()} counts such watches, and each change into and out of that
-   * state is logged at INFO.
+   * KadConfig#maxSubscriptionsPerPeer()}, {@link KadConfig#maxSubscribersPerKey()} with a quarter
+   * of a key's places for one public IP, and a total). A watch that every node it asks refuses (or
+   * whose subscriptions all fail while lookups are answered) reads the key's values at each retry
+   * round, a second apart at first and at most a minute apart, until a node grants it: its changes
+   * arrive that much later, not pushed at once. {@link NodeStats#pollingWatches()} counts such
+   * watches, and each change into and out of that state is logged at INFO.
    *
    * @param key the key, of this node's id width
    * @return the values, live

@@ -1,5 +1,6 @@
 package dev.kad.reactor;
 
+import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadId;
@@ -10,6 +11,7 @@ import dev.kad.api.message.Response;
 import dev.kad.api.message.Response.Code;
 import dev.kad.api.spi.RequestHandler;
 import dev.kad.reactor.routing.RoutingTable;
+import dev.kad.reactor.routing.Subnets;
 import dev.kad.reactor.store.RecordStore;
 import dev.kad.reactor.store.StoreOutcome;
 import dev.kad.reactor.watch.SubscriberRegistry;
@@ -116,18 +118,12 @@ final class RequestHandling implements RequestHandler {
     } else if (request instanceof Request.Store r) {
       return store(me, r);
     } else if (request instanceof Request.Subscribe r) {
-      return subscribers
-          .grant(r.key(), r.sender(), r.ttl(), clock.instant())
-          .<Response>map(grant -> new Response.Subscribed(me, grant.ttl(), grant.renewed()))
-          .orElseGet(
-              () ->
-                  new Response.Failure(
-                      me,
-                      Code.LIMIT,
-                      "subscriber limit reached: maxSubscribersPerKey for key "
-                          + r.key().toShortHex()
-                          + ", maxSubscriptionsPerPeer for this subscriber (its address,"
-                          + " whatever its ids), or this node's total"));
+      SubscriberRegistry.Answer answer =
+          subscribers.answer(r.key(), r.sender(), r.ttl(), clock.instant());
+      if (answer instanceof SubscriberRegistry.Grant grant) {
+        return new Response.Subscribed(me, grant.ttl(), grant.renewed());
+      }
+      return new Response.Failure(me, Code.LIMIT, refused((SubscriberRegistry.Refusal) answer, r));
     } else if (request instanceof Request.Unsubscribe r) {
       // Ends only the subscription made from the sender's address: an id claimed from elsewhere
       // cannot cancel another address's pushes.
@@ -150,6 +146,41 @@ final class RequestHandling implements RequestHandler {
       return new Response.Pong(me);
     }
     return new Response.Failure(me, Code.INVALID, "unknown request " + request.getClass());
+  }
+
+  /** Why a Subscribe was refused, naming the bound and the setting it comes from. */
+  private static String refused(SubscriberRegistry.Refusal refusal, Request.Subscribe r) {
+    String key = r.key().toShortHex();
+    Address at = r.sender().address();
+    return switch (refusal.bound()) {
+      case TOTAL ->
+          "subscriber limit reached: this node holds its most subscriptions of all keys ("
+              + refusal.limit()
+              + ")";
+      case PER_KEY ->
+          "subscriber limit reached: key "
+              + key
+              + " has maxSubscribersPerKey ("
+              + refusal.limit()
+              + ") subscribers";
+      case PER_IP_PER_KEY ->
+          "subscriber limit reached: key "
+              + key
+              + " has "
+              + refusal.limit()
+              + " subscribers at the IP of "
+              + at.host()
+              + " (its IPv4 address or IPv6 /64, whatever the port), the most one IP may hold of"
+              + " a key's places (a quarter of maxSubscribersPerKey, at least 1)";
+      case PER_SUBSCRIBER ->
+          "subscriber limit reached: "
+              + (Subnets.limitedIp(at) != null
+                  ? "the IP of " + at.host() + " (every port of its IPv4 address or IPv6 /64)"
+                  : "this subscriber's address " + at)
+              + " holds maxSubscriptionsPerPeer ("
+              + refusal.limit()
+              + ") subscriptions here, whatever its ids";
+    };
   }
 
   private List<Contact> closestFor(KadId target, Contact requester) {

@@ -301,6 +301,51 @@ class RequestHandlingTest {
   }
 
   @Test
+  void aSubscribeRefusedAtTheShareOfOnePublicIpSaysSoAndItsRenewalsPass() {
+    // The registry here keeps 2 subscribers per key, so one public IP holds 1 of them, and 8
+    // subscriptions per subscriber.
+    Key key = Key.of("w");
+    Contact first = new Contact(NodeId.random(rng), new Address("203.0.113.7", 4000));
+    Contact otherPort = new Contact(NodeId.random(rng), new Address("203.0.113.7", 4001));
+    assertThat(handling.answer(new Request.Subscribe(first, key, Duration.ofMinutes(5))))
+        .isInstanceOf(Response.Subscribed.class);
+    assertRefused(
+        new Request.Subscribe(otherPort, key, Duration.ofMinutes(5)),
+        Code.LIMIT,
+        "key "
+            + key.toShortHex()
+            + " has 1 subscribers at the IP of 203.0.113.7 (its IPv4 address or IPv6 /64,"
+            + " whatever the port), the most one IP may hold of a key's places");
+    assertThat(handling.answer(new Request.Subscribe(first, key, Duration.ofMinutes(5))))
+        .isEqualTo(new Response.Subscribed(me, Duration.ofMinutes(5), true));
+
+    for (int i = 1; i < 8; i++) {
+      assertThat(
+              handling.answer(
+                  new Request.Subscribe(otherPort, Key.of("k" + i), Duration.ofMinutes(5))))
+          .isInstanceOf(Response.Subscribed.class);
+    }
+    assertRefused(
+        new Request.Subscribe(
+            new Contact(NodeId.random(rng), new Address("203.0.113.7", 4002)),
+            Key.of("k8"),
+            Duration.ofMinutes(5)),
+        Code.LIMIT,
+        "the IP of 203.0.113.7 (every port of its IPv4 address or IPv6 /64) holds"
+            + " maxSubscriptionsPerPeer (8) subscriptions here");
+    assertThat(handling.answer(new Request.Subscribe(peer, key, Duration.ofMinutes(5))))
+        .as("another host takes the key's other place")
+        .isInstanceOf(Response.Subscribed.class);
+    assertRefused(
+        new Request.Subscribe(
+            new Contact(NodeId.random(rng), new Address("198.51.100.9", 4000)),
+            key,
+            Duration.ofMinutes(5)),
+        Code.LIMIT,
+        "key " + key.toShortHex() + " has maxSubscribersPerKey (2) subscribers");
+  }
+
+  @Test
   void notifyIsAcknowledgedAndPassedOn() {
     Request.Notify notify =
         new Request.Notify(

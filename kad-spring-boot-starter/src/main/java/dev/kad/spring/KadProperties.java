@@ -172,13 +172,16 @@ public class KadProperties implements Validator {
   /** How long a watch subscription lasts before renewal. */
   private Duration subscriptionTtl = Duration.ofMinutes(10);
 
-  /** The most watchers this node keeps for one key. */
+  /**
+   * The most watchers this node keeps for one key; one public IP (whatever its ports) holds at most
+   * a quarter of them.
+   */
   private int maxSubscribersPerKey = 64;
 
   /**
-   * The most keys one watching address (whatever ids it uses) may subscribe to at this node; a
-   * watch refused at every storage node reads its values at each retry instead of being pushed
-   * them.
+   * The most keys one watcher may subscribe to at this node, whatever ids it uses: one public IP
+   * from all its ports, or one private or loopback address; a watch refused at every storage node
+   * reads its values at each retry instead of being pushed them.
    */
   private int maxSubscriptionsPerPeer = 1024;
 

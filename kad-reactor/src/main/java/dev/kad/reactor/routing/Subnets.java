@@ -6,7 +6,8 @@ import java.util.Arrays;
 /**
  * What the routing table reads from an address without looking anything up: its subnet for the
  * per-bucket diversity limit (/24 for IPv4, /48 for IPv6), its public IP for the per-bucket IP
- * limit (an IPv4 address or an IPv6 /64), and whether it can be dialed at all.
+ * limit (an IPv4 address or an IPv6 /64; the subscriber registry counts subscribers by it too), and
+ * whether it can be dialed at all.
  */
 public final class Subnets {
 
@@ -109,13 +110,18 @@ public final class Subnets {
    * name (nothing is looked up), a loopback (127.0.0.0/8, ::1), private (10.0.0.0/8, 172.16.0.0/12,
    * 192.168.0.0/16), carrier-grade NAT (100.64.0.0/10), link-local (169.254.0.0/16, fe80::/10) or
    * unique-local (fc00::/7) address, or the IPv4-mapped form of one of these. Those leave local
-   * clusters, private networks and the simulated network's 10.x addresses as they were.
+   * clusters, private networks and the simulated network's 10.x addresses as they were. The
+   * subscriber registry ({@link dev.kad.reactor.watch.SubscriberRegistry}) counts a subscriber by
+   * the same key, so a host bounded here is bounded there alike.
    *
    * <p>Runs on every insertion into a bucket that does not split, so an IPv4 address, the common
    * case, is read without allocating: {@link Address} keeps it as a canonical dotted quad, which is
    * its own key.
+   *
+   * @param address a contact's or a sender's address
+   * @return the key of its public IP, or null when the per-IP bounds exempt it
    */
-  static String limitedIp(Address address) {
+  public static String limitedIp(Address address) {
     String host = address.host();
     if (host.indexOf(':') < 0) {
       // Address keeps a host whose last label is a number only as a dotted quad: anything else

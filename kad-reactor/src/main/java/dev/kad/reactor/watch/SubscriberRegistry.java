@@ -3,6 +3,7 @@ package dev.kad.reactor.watch;
 import dev.kad.api.Address;
 import dev.kad.api.Contact;
 import dev.kad.api.Key;
+import dev.kad.reactor.routing.Subnets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,9 +16,9 @@ import java.util.TreeSet;
 
 /**
  * The storage side of live streams: which nodes subscribed to which keys, until when. Bounded per
- * key, per subscriber and in total (ids cost a peer nothing, so the per-subscriber bound alone does
- * not bound the registry); expired subscriptions are never returned and make room under every bound
- * at once. Thread-safe, one short lock, no I/O.
+ * key, per public IP within a key, per subscriber and in total (ids cost a peer nothing, so the
+ * per-subscriber bound alone does not bound the registry); expired subscriptions are never returned
+ * and make room under every bound at once. Thread-safe, one short lock, no I/O.
  *
  * <p>A subscription belongs to the subscriber's id <em>and</em> the address it was made from, as a
  * routing-table contact keeps its first address: a Subscribe or Unsubscribe claiming the id from
@@ -26,13 +27,26 @@ import java.util.TreeSet;
  * A key has at most one subscription per address, which the id that subscribed there last holds:
  * one node listens at an address and every push goes to it, so more ids there are no more watchers,
  * and ids made up at one address took every place of a key (and multiplied each of its pushes to
- * that address). The per-subscriber bound counts an address, whatever ids subscribed from it:
- * counted per id, a peer claiming a watcher's id from other addresses used up that watcher's room,
- * and made-up ids escaped it.
+ * that address).
+ *
+ * <p>A host can claim any port of its own, even with the TCP transport's sender check on, so the
+ * registry counts a public address by its IP, as the routing table's {@code maxPerIp} does ({@link
+ * Subnets#limitedIp}: one IPv4 address, or one IPv6 /64, whatever its ports): one such IP holds at
+ * most {@code max(1, maxPerKey / 4)} places of a key ({@link Bound#PER_IP_PER_KEY}), and the
+ * per-subscriber bound counts its subscriptions from all its ports together. Counted per address,
+ * 64 made-up ports of one host took every place of a key (64 by default), and 64 ports times 1024
+ * keys the whole registry. A loopback, private, carrier-grade NAT, link-local or unique-local
+ * address, or a host name, is exempt as there: the per-subscriber bound counts it per address (host
+ * and port), whatever ids subscribed from it, and no per-IP share of a key applies, so local
+ * clusters and the simulated network's 10.x nodes are bounded as before. Counted per id rather than
+ * per address or IP, a peer claiming a watcher's id from other addresses used up that watcher's
+ * room, and made-up ids escaped it.
  *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
- * refused at a bound, however often a peer sends one, never scans the registry.
+ * refused at a bound, however often a peer sends one, never scans the registry. Each key keeps a
+ * count per public IP beside its subscriptions, so the per-IP share is checked without scanning the
+ * key either.
  */
 public final class SubscriberRegistry {
 
@@ -43,13 +57,41 @@ public final class SubscriberRegistry {
   public static final int DEFAULT_MAX_TOTAL = 65_536;
 
   private final int maxPerKey;
+  private final int maxPerIpPerKey;
   private final int maxKeysPerSubscriber;
   private final int maxTotal;
   private int total;
   private final Duration maxTtl;
-  private final Map<Key, Map<Address, Subscription>> byKey = new HashMap<>();
-  private final Map<Address, Integer> keysPerSubscriber = new HashMap<>();
+  private final Map<Key, Held> byKey = new HashMap<>();
+
+  /**
+   * Subscriptions per subscriber, keyed by {@link #subscriberOf}: a public IP's key ({@link
+   * Subnets#limitedIp}, a String) or an exempt {@link Address}, which are never equal.
+   */
+  private final Map<Object, Integer> keysPerSubscriber = new HashMap<>();
+
   private final TreeSet<Due> byExpiry = new TreeSet<>();
+
+  /** The subscriptions of one key, one per address, and how many of them each public IP holds. */
+  private static final class Held {
+    final Map<Address, Subscription> subs = new LinkedHashMap<>();
+    final Map<String, Integer> perIp = new HashMap<>();
+
+    void add(Address at) {
+      String ip = Subnets.limitedIp(at);
+      if (ip != null) {
+        perIp.merge(ip, 1, Integer::sum);
+      }
+    }
+
+    void remove(Address at) {
+      subs.remove(at);
+      String ip = Subnets.limitedIp(at);
+      if (ip != null) {
+        perIp.computeIfPresent(ip, (k, n) -> n <= 1 ? null : n - 1);
+      }
+    }
+  }
 
   /**
    * A subscription as the registry holds it.
@@ -66,7 +108,36 @@ public final class SubscriberRegistry {
    * @param renewed true when the subscription was still held and is extended, false when it is new
    *     (never held, or ended, expired or unsubscribed since)
    */
-  public record Grant(Duration ttl, boolean renewed) {}
+  public record Grant(Duration ttl, boolean renewed) implements Answer {}
+
+  /** What a Subscribe is answered with: a {@link Grant} or a {@link Refusal}. */
+  public sealed interface Answer permits Grant, Refusal {}
+
+  /**
+   * A Subscribe refused at a bound; the subscriber may ask again later, when room is made.
+   *
+   * @param bound the bound that refused it
+   * @param limit that bound's value
+   */
+  public record Refusal(Bound bound, int limit) implements Answer {}
+
+  /** The bound that refused a new subscription, checked in this order. */
+  public enum Bound {
+    /** The registry holds its most subscriptions of all keys together. */
+    TOTAL,
+    /** The key has its most subscribers ({@code maxSubscribersPerKey}). */
+    PER_KEY,
+    /**
+     * The subscriber's public IP (an IPv4 address or an IPv6 /64) holds its share of the key's
+     * places, {@code max(1, maxSubscribersPerKey / 4)}, from other ports.
+     */
+    PER_IP_PER_KEY,
+    /**
+     * The subscriber holds its most subscriptions ({@code maxSubscriptionsPerPeer}): those of its
+     * public IP from every port, or of its address when that is exempt (private, loopback).
+     */
+    PER_SUBSCRIBER
+  }
 
   /** When a subscription lapses, and which one it is: an entry of the expiry index. */
   private record Due(Instant at, Key key, Contact subscriber) implements Comparable<Due> {
@@ -95,8 +166,10 @@ public final class SubscriberRegistry {
   /**
    * Creates an empty registry.
    *
-   * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most subscriptions of one subscriber address, whatever its ids
+   * @param maxPerKey the most subscribers of one key; one public IP holds at most {@code max(1,
+   *     maxPerKey / 4)} of them
+   * @param maxKeysPerSubscriber the most subscriptions of one public IP from all its ports, or of
+   *     one exempt (private, loopback) address, whatever their ids
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
   public SubscriberRegistry(int maxPerKey, int maxKeysPerSubscriber, Duration maxTtl) {
@@ -106,8 +179,10 @@ public final class SubscriberRegistry {
   /**
    * Creates an empty registry with a bound on all subscriptions together.
    *
-   * @param maxPerKey the most subscribers of one key
-   * @param maxKeysPerSubscriber the most subscriptions of one subscriber address, whatever its ids
+   * @param maxPerKey the most subscribers of one key; one public IP holds at most {@code max(1,
+   *     maxPerKey / 4)} of them
+   * @param maxKeysPerSubscriber the most subscriptions of one public IP from all its ports, or of
+   *     one exempt (private, loopback) address, whatever their ids
    * @param maxTotal the most subscriptions of all keys together
    * @param maxTtl the longest subscription granted; longer requests are shortened
    */
@@ -125,6 +200,7 @@ public final class SubscriberRegistry {
           "maxKeysPerSubscriber must be at least 1 but was " + maxKeysPerSubscriber);
     }
     this.maxPerKey = maxPerKey;
+    this.maxPerIpPerKey = Math.max(1, maxPerKey / 4);
     this.maxKeysPerSubscriber = maxKeysPerSubscriber;
     this.maxTtl = maxTtl.compareTo(MIN_TTL) < 0 ? MIN_TTL : maxTtl;
   }
@@ -157,35 +233,67 @@ public final class SubscriberRegistry {
    * @return the time granted and whether a live subscription was renewed, or empty when a limit
    *     refuses the subscription
    */
-  public synchronized Optional<Grant> grant(
-      Key key, Contact subscriber, Duration ttl, Instant now) {
+  public Optional<Grant> grant(Key key, Contact subscriber, Duration ttl, Instant now) {
+    return answer(key, subscriber, ttl, now) instanceof Grant g ? Optional.of(g) : Optional.empty();
+  }
+
+  /**
+   * Adds or renews a subscription, as {@link #grant}, or says which bound refuses it. A
+   * subscription still held at the subscriber's address is always renewed (or taken over), whatever
+   * the bounds: they refuse only new ones.
+   *
+   * @param key the watched key
+   * @param subscriber the watching node, at the address it sent from
+   * @param ttl the time asked for, clamped to [{@link #MIN_TTL}, maxTtl]
+   * @param now the current instant
+   * @return the grant, or the refusal and the bound that made it
+   */
+  public synchronized Answer answer(Key key, Contact subscriber, Duration ttl, Instant now) {
     Duration granted =
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
     expire(now);
     Address at = subscriber.address();
-    Map<Address, Subscription> subs = byKey.get(key);
-    Subscription held = subs == null ? null : subs.get(at);
-    if (held == null) {
-      if (total >= maxTotal
-          || (subs != null && subs.size() >= maxPerKey)
-          || keysPerSubscriber.getOrDefault(at, 0) >= maxKeysPerSubscriber) {
-        return Optional.empty();
+    Held held = byKey.get(key);
+    Subscription before = held == null ? null : held.subs.get(at);
+    if (before == null) {
+      Refusal refusal = refusal(held, at);
+      if (refusal != null) {
+        return refusal;
       }
-      if (subs == null) {
-        subs = new LinkedHashMap<>();
-        byKey.put(key, subs);
+      if (held == null) {
+        held = new Held();
+        byKey.put(key, held);
       }
-      keysPerSubscriber.merge(at, 1, Integer::sum);
+      held.add(at);
+      keysPerSubscriber.merge(subscriberOf(at), 1, Integer::sum);
       total++;
     } else {
       // Another id at the address takes the subscription over: one node listens there, the one
       // that asked last (a node restarted there with a new id), and pushes go to the address.
-      byExpiry.remove(Due.of(key, held));
+      byExpiry.remove(Due.of(key, before));
     }
     Subscription renewed = new Subscription(subscriber, now.plus(granted));
-    subs.put(at, renewed);
+    held.subs.put(at, renewed);
     byExpiry.add(Due.of(key, renewed));
-    return Optional.of(new Grant(granted, held != null && held.subscriber().equals(subscriber)));
+    return new Grant(granted, before != null && before.subscriber().equals(subscriber));
+  }
+
+  /** The bound a new subscription of {@code held}'s key from {@code at} meets, or null. */
+  private Refusal refusal(Held held, Address at) {
+    if (total >= maxTotal) {
+      return new Refusal(Bound.TOTAL, maxTotal);
+    }
+    if (held != null && held.subs.size() >= maxPerKey) {
+      return new Refusal(Bound.PER_KEY, maxPerKey);
+    }
+    String ip = Subnets.limitedIp(at);
+    if (held != null && ip != null && held.perIp.getOrDefault(ip, 0) >= maxPerIpPerKey) {
+      return new Refusal(Bound.PER_IP_PER_KEY, maxPerIpPerKey);
+    }
+    if (keysPerSubscriber.getOrDefault(ip != null ? ip : at, 0) >= maxKeysPerSubscriber) {
+      return new Refusal(Bound.PER_SUBSCRIBER, maxKeysPerSubscriber);
+    }
+    return null;
   }
 
   /**
@@ -197,17 +305,13 @@ public final class SubscriberRegistry {
    * @return true when there was one
    */
   public synchronized boolean unsubscribe(Key key, Contact subscriber) {
-    Map<Address, Subscription> subs = byKey.get(key);
-    Subscription held = subs == null ? null : subs.get(subscriber.address());
-    if (held == null || !held.subscriber().equals(subscriber)) {
+    Held held = byKey.get(key);
+    Subscription subscription = held == null ? null : held.subs.get(subscriber.address());
+    if (subscription == null || !subscription.subscriber().equals(subscriber)) {
       return false;
     }
-    subs.remove(subscriber.address());
-    byExpiry.remove(Due.of(key, held));
-    release(subscriber);
-    if (subs.isEmpty()) {
-      byKey.remove(key);
-    }
+    byExpiry.remove(Due.of(key, subscription));
+    release(key, held, subscriber.address());
     return true;
   }
 
@@ -222,17 +326,13 @@ public final class SubscriberRegistry {
    * @return true when it was still held, and is now ended
    */
   public synchronized boolean end(Key key, Subscription subscription) {
-    Map<Address, Subscription> subs = byKey.get(key);
-    Contact subscriber = subscription.subscriber();
-    if (subs == null || subs.get(subscriber.address()) != subscription) {
+    Held held = byKey.get(key);
+    Address at = subscription.subscriber().address();
+    if (held == null || held.subs.get(at) != subscription) {
       return false;
     }
-    subs.remove(subscriber.address());
     byExpiry.remove(Due.of(key, subscription));
-    release(subscriber);
-    if (subs.isEmpty()) {
-      byKey.remove(key);
-    }
+    release(key, held, at);
     return true;
   }
 
@@ -245,8 +345,8 @@ public final class SubscriberRegistry {
    */
   public synchronized List<Subscription> subscriptions(Key key, Instant now) {
     expire(now);
-    Map<Address, Subscription> subs = byKey.get(key);
-    return subs == null ? List.of() : List.copyOf(subs.values());
+    Held held = byKey.get(key);
+    return held == null ? List.of() : List.copyOf(held.subs.values());
   }
 
   /**
@@ -258,12 +358,12 @@ public final class SubscriberRegistry {
    */
   public synchronized List<Contact> subscribers(Key key, Instant now) {
     expire(now);
-    Map<Address, Subscription> subs = byKey.get(key);
-    if (subs == null) {
+    Held held = byKey.get(key);
+    if (held == null) {
       return List.of();
     }
-    List<Contact> out = new ArrayList<>(subs.size());
-    for (Subscription s : subs.values()) {
+    List<Contact> out = new ArrayList<>(held.subs.size());
+    for (Subscription s : held.subs.values()) {
       out.add(s.subscriber());
     }
     return out;
@@ -277,12 +377,7 @@ public final class SubscriberRegistry {
   public synchronized void expire(Instant now) {
     while (!byExpiry.isEmpty() && !now.isBefore(byExpiry.first().at())) {
       Due due = byExpiry.pollFirst();
-      Map<Address, Subscription> subs = byKey.get(due.key());
-      subs.remove(due.subscriber().address());
-      release(due.subscriber());
-      if (subs.isEmpty()) {
-        byKey.remove(due.key());
-      }
+      release(due.key(), byKey.get(due.key()), due.subscriber().address());
     }
   }
 
@@ -296,32 +391,55 @@ public final class SubscriberRegistry {
   }
 
   /**
-   * Whether the expiry index, the per-subscriber counts and the total agree with the subscriptions
-   * held: for tests.
+   * Whether the expiry index, the per-subscriber and per-IP counts and the total agree with the
+   * subscriptions held: for tests.
    *
    * @return true when every subscription held is indexed under its expiry and counted once
    */
   synchronized boolean consistent() {
     int held = 0;
-    Map<Address, Integer> perSubscriber = new HashMap<>();
-    for (Map.Entry<Key, Map<Address, Subscription>> e : byKey.entrySet()) {
-      if (e.getValue().isEmpty()) {
+    Map<Object, Integer> perSubscriber = new HashMap<>();
+    for (Map.Entry<Key, Held> e : byKey.entrySet()) {
+      Map<Address, Subscription> subs = e.getValue().subs;
+      if (subs.isEmpty()) {
         return false;
       }
-      for (Map.Entry<Address, Subscription> s : e.getValue().entrySet()) {
+      Map<String, Integer> perIp = new HashMap<>();
+      for (Map.Entry<Address, Subscription> s : subs.entrySet()) {
         if (!s.getKey().equals(s.getValue().subscriber().address())
             || !byExpiry.contains(Due.of(e.getKey(), s.getValue()))) {
           return false;
         }
-        perSubscriber.merge(s.getKey(), 1, Integer::sum);
+        perSubscriber.merge(subscriberOf(s.getKey()), 1, Integer::sum);
+        String ip = Subnets.limitedIp(s.getKey());
+        if (ip != null) {
+          perIp.merge(ip, 1, Integer::sum);
+        }
         held++;
+      }
+      if (!perIp.equals(e.getValue().perIp)) {
+        return false;
       }
     }
     return held == total && byExpiry.size() == total && perSubscriber.equals(keysPerSubscriber);
   }
 
-  private void release(Contact subscriber) {
+  /**
+   * What the per-subscriber bound counts a subscription from {@code at} against: its public IP, or
+   * the address itself when that is exempt from the per-IP bounds (private, loopback, a name).
+   */
+  private static Object subscriberOf(Address at) {
+    String ip = Subnets.limitedIp(at);
+    return ip != null ? ip : at;
+  }
+
+  /** Removes the subscription at {@code at} from {@code key}'s, already out of the expiry index. */
+  private void release(Key key, Held held, Address at) {
+    held.remove(at);
+    if (held.subs.isEmpty()) {
+      byKey.remove(key);
+    }
     total--;
-    keysPerSubscriber.computeIfPresent(subscriber.address(), (c, n) -> n <= 1 ? null : n - 1);
+    keysPerSubscriber.computeIfPresent(subscriberOf(at), (c, n) -> n <= 1 ? null : n - 1);
   }
 }

@@ -20,12 +20,15 @@ import net.jqwik.api.constraints.IntRange;
 
 /**
  * {@link SubscriberRegistry} against a model under random subscribes, renewals, unsubscribes,
- * reads, expiry runs and a clock moving forward: the bounds per key, per subscriber and in total
- * hold, a limit refuses only when live subscriptions reach it (a lapsed one makes room at once, as
- * it is never returned), lapsed subscriptions are never returned, and the expiry index agrees with
- * the subscriptions held after every step. A subscription is its subscriber's id and address: the
- * same id from another address neither renews nor ends it but is a subscription of its own, and the
- * per-subscriber bound counts each id and address on its own.
+ * reads, expiry runs and a clock moving forward: the bounds per key, per public IP within a key,
+ * per subscriber and in total hold, a limit refuses only when live subscriptions reach it (a lapsed
+ * one makes room at once, as it is never returned) and says which, lapsed subscriptions are never
+ * returned, and the expiry index and the counts agree with the subscriptions held after every step.
+ * A subscription is its subscriber's id and address: the same id from another address neither
+ * renews nor ends it but is a subscription of its own. The per-subscriber bound counts a private
+ * address (10.x) on its own, whatever its ids, and a public IP (203.0.113.x) from all its ports
+ * together; a public IP holds at most max(1, maxPerKey / 4) places of a key, and renews them at any
+ * bound.
  */
 class SubscriberRegistryProperties {
 
@@ -35,7 +38,7 @@ class SubscriberRegistryProperties {
   void boundsHoldAndOnlyLiveSubscriptionsCount(
       @ForAll long seed,
       @ForAll @IntRange(min = 1, max = 300) int steps,
-      @ForAll @IntRange(min = 1, max = 4) int maxPerKey,
+      @ForAll @IntRange(min = 1, max = 8) int maxPerKey,
       @ForAll @IntRange(min = 1, max = 4) int maxKeysPerSubscriber,
       @ForAll @IntRange(min = 1, max = 10) int maxTotal,
       @ForAll @IntRange(min = 0, max = 15_000) int maxTtlMillis) {
@@ -57,9 +60,10 @@ class SubscriberRegistryProperties {
     for (int step = 0; step < steps; step++) {
       Key key = keys[rng.nextInt(keys.length)];
       NodeId id = ids[rng.nextInt(ids.length)];
-      // The same id may come from another address (another host or another port).
-      Contact subscriber =
-          new Contact(id, new Address("10.0.0." + rng.nextInt(2), 4000 + rng.nextInt(2)));
+      // The same id may come from another address (another host or another port), private or
+      // public.
+      String host = (rng.nextBoolean() ? "10.0.0." : "203.0.113.") + rng.nextInt(2);
+      Contact subscriber = new Contact(id, new Address(host, 4000 + rng.nextInt(3)));
       int op = rng.nextInt(10);
       if (op < 5) {
         Duration ttl = Duration.ofMillis(rng.nextInt(20_000));
@@ -67,20 +71,28 @@ class SubscriberRegistryProperties {
             model.computeIfAbsent(key, k -> new HashMap<>());
         // A live subscription at the address is renewed, or taken over by another id there.
         boolean held = live(subs.get(subscriber.address()), now);
-        String full = null;
+        SubscriberRegistry.Refusal full = null;
+        Object source = source(subscriber.address());
         if (!held) {
-          if (live(model, now, key, null) >= maxPerKey) {
-            full = "maxPerKey";
-          } else if (live(model, now, null, subscriber.address()) >= maxKeysPerSubscriber) {
-            full = "maxKeysPerSubscriber";
-          } else if (live(model, now, null, null) >= maxTotal) {
-            full = "maxTotal";
+          int share = Math.max(1, maxPerKey / 4);
+          if (live(model, now, null, null) >= maxTotal) {
+            full = new SubscriberRegistry.Refusal(SubscriberRegistry.Bound.TOTAL, maxTotal);
+          } else if (live(model, now, key, null) >= maxPerKey) {
+            full = new SubscriberRegistry.Refusal(SubscriberRegistry.Bound.PER_KEY, maxPerKey);
+          } else if (source instanceof String && live(model, now, key, source) >= share) {
+            full = new SubscriberRegistry.Refusal(SubscriberRegistry.Bound.PER_IP_PER_KEY, share);
+          } else if (live(model, now, null, source) >= maxKeysPerSubscriber) {
+            full =
+                new SubscriberRegistry.Refusal(
+                    SubscriberRegistry.Bound.PER_SUBSCRIBER, maxKeysPerSubscriber);
           }
         }
-        Optional<SubscriberRegistry.Grant> grant = registry.grant(key, subscriber, ttl, now);
+        SubscriberRegistry.Answer answer = registry.answer(key, subscriber, ttl, now);
+        Optional<SubscriberRegistry.Grant> grant =
+            answer instanceof SubscriberRegistry.Grant g ? Optional.of(g) : Optional.empty();
         Optional<Duration> granted = grant.map(SubscriberRegistry.Grant::ttl);
         if (full != null) {
-          assertThat(granted).as("refused by %s at %s", full, now).isEmpty();
+          assertThat(answer).as("refused by %s at %s", full.bound(), now).isEqualTo(full);
         } else {
           Duration expected =
               ttl.compareTo(SubscriberRegistry.MIN_TTL) < 0
@@ -130,6 +142,15 @@ class SubscriberRegistryProperties {
             .as("live subscribers of %s at %s", key, now)
             .containsExactlyInAnyOrderElementsOf(expected)
             .hasSizeLessThanOrEqualTo(maxPerKey);
+        Map<Object, Integer> perIp = new HashMap<>();
+        for (Contact c : expected) {
+          if (source(c.address()) instanceof String ip) {
+            perIp.merge(ip, 1, Integer::sum);
+          }
+        }
+        assertThat(perIp.values())
+            .as("places of %s per public IP", key)
+            .allMatch(n -> n <= Math.max(1, maxPerKey / 4));
       }
       assertThat(registry.consistent())
           .as("the expiry index and the counts agree with the subscriptions held")
@@ -162,19 +183,28 @@ class SubscriberRegistryProperties {
     return s != null && now.isBefore(s.expiresAt());
   }
 
-  /** Live subscriptions, of one key and/or one subscriber address when given. */
+  /**
+   * What the bounds count an address as: its IP when public (here 203.0.113.x), the address itself
+   * when private (10.x).
+   */
+  private static Object source(Address address) {
+    return address.host().startsWith("203.") ? address.host() : address;
+  }
+
+  /** Live subscriptions, of one key and/or one {@linkplain #source source} when given. */
   private static int live(
       Map<Key, Map<Address, SubscriberRegistry.Subscription>> model,
       Instant now,
       Key key,
-      Address subscriber) {
+      Object subscriber) {
     int n = 0;
     for (Map.Entry<Key, Map<Address, SubscriberRegistry.Subscription>> e : model.entrySet()) {
       if (key != null && !key.equals(e.getKey())) {
         continue;
       }
       for (Map.Entry<Address, SubscriberRegistry.Subscription> s : e.getValue().entrySet()) {
-        if ((subscriber == null || subscriber.equals(s.getKey())) && live(s.getValue(), now)) {
+        if ((subscriber == null || subscriber.equals(source(s.getKey())))
+            && live(s.getValue(), now)) {
           n++;
         }
       }
