@@ -44,6 +44,13 @@ public final class SchedulerClock extends Clock {
   @Override
   public Instant instant() {
     long nanos = scheduler.now(TimeUnit.NANOSECONDS);
-    return Instant.ofEpochSecond(0, nanos);
+    long millis = scheduler.now(TimeUnit.MILLISECONDS);
+    // Reactor's default now(NANOSECONDS) is System.nanoTime(), which counts from no epoch (the
+    // machine's boot, say): only its milliseconds are the wall clock. A scheduler whose
+    // nanoseconds agree with its milliseconds (VirtualTimeScheduler) counts both from the epoch.
+    if (Math.abs(TimeUnit.NANOSECONDS.toMillis(nanos) - millis) < 1000) {
+      return Instant.ofEpochSecond(0, nanos);
+    }
+    return Instant.ofEpochMilli(millis);
   }
 }

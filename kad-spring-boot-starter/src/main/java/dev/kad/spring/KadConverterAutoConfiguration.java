@@ -1,7 +1,9 @@
 package dev.kad.spring;
 
 import dev.kad.api.Address;
+import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
@@ -13,7 +15,8 @@ import org.springframework.core.convert.converter.Converter;
  * {@code [ipv6]:port}). Spring Boot adds every converter bean to the conversion service of WebFlux
  * and MVC, so a controller can take {@code @PathVariable NodeId id} or {@code @RequestParam Address
  * seed}; a bad value fails the request with 400 (a {@code TypeMismatchException} whose message
- * names the value), not 500.
+ * names the value), not 500. With a {@link KadNode} bean, an id of the other width than the node's
+ * ({@code kad.id-bits}) is a bad value too: no call of the node takes it.
  *
  * <p>There is none for {@code Key}: Spring already binds a {@code Key} parameter through {@code
  * Key.of(String)}, which hashes the text as a name. To take a key's hex, take a {@code String} and
@@ -28,8 +31,8 @@ public class KadConverterAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean(name = "kadNodeIdConverter")
-  Converter<String, NodeId> kadNodeIdConverter() {
-    return new NodeIdConverter();
+  Converter<String, NodeId> kadNodeIdConverter(ObjectProvider<KadNode> node) {
+    return new NodeIdConverter(node);
   }
 
   @Bean
@@ -41,9 +44,28 @@ public class KadConverterAutoConfiguration {
   /** A class, not a lambda: the conversion service reads the source and target types from it. */
   private static final class NodeIdConverter implements Converter<String, NodeId> {
 
+    private final ObjectProvider<KadNode> node;
+
+    NodeIdConverter(ObjectProvider<KadNode> node) {
+      this.node = node;
+    }
+
     @Override
     public NodeId convert(String hex) {
-      return NodeId.parse(hex);
+      NodeId id = NodeId.parse(hex);
+      // Read at each request: the node is made after the converters, and may be the application's.
+      KadNode kadNode = node.getIfUnique();
+      int bits = kadNode == null ? id.bits() : kadNode.config().idBits();
+      if (id.bits() != bits) {
+        throw new IllegalArgumentException(
+            "node id must be "
+                + bits / 4
+                + " hex digits for this node (kad.id-bits "
+                + bits
+                + ") but was "
+                + hex.length());
+      }
+      return id;
     }
   }
 

@@ -326,7 +326,18 @@ public class KadProperties implements Validator {
     if (nodeId == null || nodeId.isBlank()) {
       return NodeId.random(config.idBits(), random);
     }
-    NodeId id = NodeId.parse(nodeId.strip());
+    NodeId id;
+    try {
+      id = NodeId.parse(nodeId.strip());
+    } catch (IllegalArgumentException e) {
+      // The parser names the value "node id"; said of the property, that read "kad.node-id id".
+      String message = String.valueOf(e.getMessage());
+      throw new IllegalArgumentException(
+          message.startsWith("node id ")
+              ? "kad.node-id " + message.substring("node id ".length())
+              : "kad.node-id: " + message,
+          e);
+    }
     if (id.bits() != config.idBits()) {
       throw new IllegalArgumentException(
           "kad.node-id must have "

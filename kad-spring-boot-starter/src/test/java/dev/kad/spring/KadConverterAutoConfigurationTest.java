@@ -62,6 +62,35 @@ class KadConverterAutoConfigurationTest {
         });
   }
 
+  /**
+   * With a node, an id of the other width can serve no call of it ({@code trace}, {@code findNode}
+   * throw IllegalArgumentException): the README's {@code trace(@PathVariable NodeId id)} answered
+   * 500 and logged an ERROR for 64 digits on a 160-bit node. It is the caller's error, as 3 digits
+   * are.
+   */
+  @Test
+  void withANodeAnIdOfTheOtherWidthIsTheCallersErrorNamingTheWidth() {
+    runner
+        .withConfiguration(AutoConfigurations.of(KadAutoConfiguration.class))
+        .withPropertyValues("kad.maintenance=false")
+        .run(
+            context -> {
+              WebTestClient client = WebTestClient.bindToApplicationContext(context).build();
+              client.get().uri("/nodes/{id}", ID160).exchange().expectStatus().isOk();
+              client
+                  .get()
+                  .uri("/nodes/{id}", ID256)
+                  .exchange()
+                  .expectStatus()
+                  .isBadRequest()
+                  .expectBody(String.class)
+                  .consumeWith(
+                      r ->
+                          assertThat(r.getResponseBody())
+                              .contains("40 hex digits", "kad.id-bits 160", "64"));
+            });
+  }
+
   @Test
   void aRequestParamAddressBindsWithAnIpv6Host() {
     runner.run(
