@@ -403,6 +403,15 @@ public class KadProperties implements Validator {
     check(errors, "republishInterval", p.republishInterval, engine::republishInterval);
     check(errors, "jobJitter", p.jobJitter, engine::jobJitter);
     check(errors, "jobs", p.jobs, engine::jobs);
+    if (p.maintenance && p.jobs != null && p.jobs.isEmpty()) {
+      // An empty kad.jobs= (a blank environment variable, say) would stop every job unsaid.
+      errors.rejectValue(
+          "jobs",
+          "kad.invalid",
+          "kad.jobs is empty, which would run no maintenance job: list the jobs to run (refresh,"
+              + " liveness, expiry, replicate, republish), or set kad.maintenance=false to run"
+              + " none");
+    }
     check(errors, "expiryInterval", p.expiryInterval, engine::expiryInterval);
     check(errors, "subscriptionTtl", p.subscriptionTtl, engine::subscriptionTtl);
     check(errors, "maxSubscribersPerKey", p.maxSubscribersPerKey, engine::maxSubscribersPerKey);

@@ -999,6 +999,20 @@ class KadAutoConfigurationTest {
   }
 
   @Test
+  void anEmptyJobListIsRefusedRatherThanStoppingEveryJobUnsaid() {
+    runner
+        .withPropertyValues("kad.maintenance=true", "kad.jobs=")
+        .run(
+            context ->
+                StartupFailure.rootCause(context)
+                    .hasMessageContaining("kad.jobs is empty, which would run no maintenance job"));
+    runner
+        .withPropertyValues("kad.maintenance=false", "kad.jobs=")
+        .run(
+            context -> assertThat(context.getBean(KadNode.class).config().maintenance()).isFalse());
+  }
+
+  @Test
   void aPortInUseFailsStartUpWithAClearMessage() throws Exception {
     Created created = new Created();
     try (java.net.ServerSocket taken =
