@@ -44,6 +44,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -135,6 +136,11 @@ final class DefaultKadNode implements KadNode {
    * published.compute} of the Own.
    */
   private final Map<Own, List<InFlight>> flying = new ConcurrentHashMap<>();
+
+  /** The puts in flight by key and value id, for tests: empty once every put settled. */
+  Map<?, ?> putsInFlight() {
+    return Collections.unmodifiableMap(flying);
+  }
 
   private final LiveStreams liveStreams = new LiveStreams(this);
 

@@ -62,8 +62,8 @@ public class KadConverterAutoConfiguration {
                 + bits / 4
                 + " hex digits for this node (kad.id-bits "
                 + bits
-                + ") but was "
-                + hex.length());
+                + ") but had "
+                + id.bits() / 4);
       }
       return id;
     }

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -66,7 +67,7 @@ public final class WatchSession {
    * A delivered identity's seq, and the one storage node that alone pushed it (null once a read or
    * a second node brought it too).
    */
-  private record Delivered(long seq, Contact from) {}
+  private record Delivered(long seq, Contact from, long stamp) {}
 
   private final Key key;
   private final int maxPending;
@@ -74,6 +75,13 @@ public final class WatchSession {
   private final Map<Identity, Waiting> pending = new LinkedHashMap<>();
   private final Map<Contact, Integer> pendingBySender = new HashMap<>();
   private final Map<Identity, Delivered> delivered = new LinkedHashMap<>();
+
+  /** The delivered identities that one storage node alone pushed, in delivery order. */
+  private final Set<Identity> deliveredSingle = new LinkedHashSet<>();
+
+  /** Deliveries so far: the stamp of the next one. */
+  private long deliveries;
+
   private final AtomicInteger wip = new AtomicInteger();
 
   /**
@@ -168,8 +176,9 @@ public final class WatchSession {
         Delivered done = delivered.get(id);
         if (done != null && done.seq() >= v.seq()) {
           if (done.from() != null && !done.from().equals(from)) {
-            delivered.put(
-                id, new Delivered(done.seq(), null)); // vouched for twice, keeps its place
+            // vouched for twice, keeps its place
+            delivered.put(id, new Delivered(done.seq(), null, done.stamp()));
+            deliveredSingle.remove(id);
           }
           continue;
         }
@@ -249,11 +258,15 @@ public final class WatchSession {
     // in first-delivery order, it forgot a busy identity first, and a lagging node's older seq
     // of it was then delivered after a higher one.
     Delivered before = delivered.remove(id);
+    deliveredSingle.remove(id);
     Contact from =
         next.from() == null || before != null && !next.from().equals(before.from())
             ? null
             : next.from();
-    delivered.put(id, new Delivered(next.value().seq(), from));
+    delivered.put(id, new Delivered(next.value().seq(), from, deliveries++));
+    if (from != null) {
+      deliveredSingle.add(id);
+    }
     if (delivered.size() > 16 * maxPending) {
       forgetOneDelivered();
     }
@@ -261,18 +274,24 @@ public final class WatchSession {
   }
 
   /**
-   * Forgets the delivered identity quiet the longest among those one storage node alone pushed, or
-   * the one quiet the longest when there is none.
+   * Forgets the delivered identity quiet the longest among those one storage node alone pushed,
+   * when it is in the older half of the memory, or else the one quiet the longest. A value just
+   * delivered was pushed by one node so far, the other storage nodes' pushes of it on their way:
+   * forgotten at once, it was delivered again when they came.
    */
   private void forgetOneDelivered() {
-    Iterator<Delivered> it = delivered.values().iterator();
-    while (it.hasNext()) {
-      if (it.next().from() != null) {
-        it.remove();
+    Iterator<Identity> singles = deliveredSingle.iterator();
+    if (singles.hasNext()) {
+      Identity oldest = singles.next();
+      if (delivered.get(oldest).stamp() < deliveries - 8L * maxPending) {
+        singles.remove();
+        delivered.remove(oldest);
         return;
       }
     }
-    delivered.remove(delivered.keySet().iterator().next());
+    Identity oldest = delivered.keySet().iterator().next();
+    delivered.remove(oldest);
+    deliveredSingle.remove(oldest);
   }
 
   /**
