@@ -3,6 +3,7 @@ package dev.kad.reactor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kad.api.KadConfig;
+import dev.kad.api.KadException;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.PutOptions;
@@ -22,13 +23,16 @@ import reactor.core.Disposable;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
- * Races around giving the republishing back after a put refused for good ({@code
- * keepPublishedOnRefusal}): the refused value must never end up registered in place of the accepted
- * one, whatever else touched the registration while the refused put was in flight.
+ * Giving the republishing back after a put refused for good: the refused value must never end up
+ * registered in place of the accepted one, whatever else touched the registration while the refused
+ * put was in flight; and a first put, with nothing accepted to give back to, keeps its
+ * registration.
  */
-class RefusedPutRaceTest {
+class RefusedPutRepublishTest {
 
-  private static final KadConfig CONFIG = KadConfig.builder().k(5).build();
+  /** One value per key, so that a key fills; republished hourly, so that a refusal is retried. */
+  private static final KadConfig CONFIG =
+      KadConfig.builder().k(5).maxValuesPerKey(1).republishInterval(Duration.ofHours(1)).build();
 
   private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
   private final SimulatedNetwork network =
@@ -156,5 +160,37 @@ class RefusedPutRaceTest {
     assertThat(outcome).as("precondition").containsExactly("refused");
 
     assertThat(dataAfterADay(key)).isEmpty();
+  }
+
+  /**
+   * A first put of a key refused because the key is full at every node keeps its registration: the
+   * next republish after the room freed stores it.
+   */
+  @Test
+  void aPutRefusedForAFullKeyLandsOnceTheKeyHasRoom() {
+    Key key = Key.of("full");
+    KadNode occupier = cluster.node(2);
+    KadNode publisher = cluster.node(1);
+    cluster.await(
+        occupier.put(
+            key,
+            "first".getBytes(StandardCharsets.UTF_8),
+            PutOptions.defaults().ttl(Duration.ofMinutes(30)).republish(false)));
+
+    Throwable refused = null;
+    try {
+      cluster.await(publisher.put(key, "second".getBytes(StandardCharsets.UTF_8)));
+    } catch (RuntimeException e) {
+      refused = e;
+    }
+    assertThat(refused).as("precondition").isInstanceOf(StoreRejectedException.class);
+    assertThat(((KadException) refused).isTransient()).isFalse();
+
+    // The occupier's value expires after 30 minutes; the publisher's republish runs every hour.
+    cluster.advance(Duration.ofHours(3));
+
+    assertThat(cluster.await(cluster.node(6).get(key).collectList()))
+        .extracting((Value v) -> new String(v.data(), StandardCharsets.UTF_8))
+        .containsExactly("second");
   }
 }
