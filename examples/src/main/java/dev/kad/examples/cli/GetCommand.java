@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code kad get}: prints the values stored under KEY, one a line, as they arrive; exits with 1 and
- * a line on stderr when no node holds a value.
+ * a line on stderr when no node holds a value, or when no node answered the get.
  */
 @Command(
     name = "get",
@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
       "Prints the values stored under KEY, one a line.",
       "",
       "A key holds one value per publisher (each `kad put` run publishes as a new node)."
-          + " Exits with 1 when no node holds a value for KEY."
+          + " Exits with 1 when no node holds a value for KEY, or when no node answered (this"
+          + " node may be cut off)."
     })
 final class GetCommand extends ClientCommand {
 
