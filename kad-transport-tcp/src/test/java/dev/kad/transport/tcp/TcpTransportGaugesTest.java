@@ -48,6 +48,8 @@ class TcpTransportGaugesTest {
       drainUntilClosed(hostile.getInputStream());
     }
     Await.until("the bad preface to be counted", () -> server.stats().violations() == 1);
+    // Counted as it is closed: the connection leaves the open ones a moment later.
+    Await.until("the hostile connection to close", () -> server.stats().openConnections() == 1);
 
     assertThat(registry.get("kad.transport.connections.dropped").functionCounter().count())
         .isEqualTo(1.0);
