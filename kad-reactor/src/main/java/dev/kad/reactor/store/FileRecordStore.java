@@ -555,7 +555,9 @@ public final class FileRecordStore implements RecordStore, AutoCloseable {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("record store file " + file + " is closed");
+      // Seen in a node's maintenance log when the store was closed before its node.
+      throw new IllegalStateException(
+          "record store file " + file + " is closed: close the node that uses it first");
     }
   }
 

@@ -187,6 +187,17 @@ class FileRecordStoreTest {
   }
 
   @Test
+  void aStoreUsedAfterItsCloseSaysWhichFileAndWhatOrderToCloseIn() throws Exception {
+    FileRecordStore s = open();
+    s.close();
+
+    assertThatThrownBy(() -> put(s, key, value(1, alice, 1, 1, day), now))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining(file().getFileName().toString())
+        .hasMessageEndingWith("is closed: close the node that uses it first");
+  }
+
+  @Test
   void refusedStoresAreNotLogged() throws Exception {
     FileRecordStore s = open();
     put(s, key, value(1, alice, 1, 5, day), now);
