@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.noop.NoopCounter;
 import io.micrometer.core.instrument.noop.NoopTimer;
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -93,15 +94,25 @@ public final class NodeMetrics implements NodeListener {
   public NodeMetrics(MeterRegistry registry, Iterable<Tag> tags) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.tags = checkedTags(tags);
-    // A kept meter the registry no longer holds would record into nothing.
+    // A kept meter the registry no longer holds would record into nothing. The registry keeps its
+    // listeners for good, so the listener holds this weakly: a node rebuilt on a long-lived
+    // registry leaves a few bytes behind, not its meters.
+    WeakReference<NodeMetrics> self = new WeakReference<>(this);
     registry
         .config()
         .onMeterRemoved(
             m -> {
-              sent.forget(m);
-              received.forget(m);
-              operations.forget(m);
+              NodeMetrics metrics = self.get();
+              if (metrics != null) {
+                metrics.forget(m);
+              }
             });
+  }
+
+  private void forget(Meter removed) {
+    sent.forget(removed);
+    received.forget(removed);
+    operations.forget(removed);
   }
 
   /**

@@ -12,10 +12,11 @@ import java.time.Clock;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link NodeGauges} says its gauges hold the node weakly, as Micrometer's do: a registry must not
- * keep a node the application dropped (with its routing table and store) alive.
+ * A long-lived registry keeps nothing of a node the application dropped: {@link NodeGauges} hold
+ * the node weakly, as Micrometer's gauges do, and {@link NodeMetrics} its meters (the registry
+ * keeps its meter-removed listeners for good).
  */
-class NodeGaugesWeakTest {
+class MetersHoldNothingTest {
 
   @Test
   void theRegistryDoesNotKeepADroppedNode() {
@@ -50,5 +51,24 @@ class NodeGaugesWeakTest {
                 });
     new NodeGauges(node, Tags.empty(), Clock.systemUTC()).bindTo(registry);
     return new WeakReference<>(node);
+  }
+
+  @Test
+  void theRegistryDoesNotKeepADroppedListener() {
+    MeterRegistry registry = new SimpleMeterRegistry();
+    WeakReference<NodeMetrics> dropped = listenAndDrop(registry);
+
+    for (int i = 0; i < 50 && dropped.get() != null; i++) {
+      System.gc();
+    }
+
+    assertThat(registry.find("kad.rpc.sent").timer()).isNotNull();
+    assertThat(dropped.get()).as("the listener, after 50 collections").isNull();
+  }
+
+  private static WeakReference<NodeMetrics> listenAndDrop(MeterRegistry registry) {
+    NodeMetrics metrics = new NodeMetrics(registry);
+    metrics.rpcSent("ping", "ok", java.time.Duration.ofMillis(1));
+    return new WeakReference<>(metrics);
   }
 }
