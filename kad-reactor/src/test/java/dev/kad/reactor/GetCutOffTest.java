@@ -10,15 +10,10 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.UnreachableContactException;
 import dev.kad.api.Value;
-import dev.kad.testkit.SimulatedCluster;
-import dev.kad.testkit.SimulatedNetwork;
-import dev.kad.testkit.VirtualTime;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import reactor.test.scheduler.VirtualTimeScheduler;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A get whose lookup reached no node tells "cut off" from "no value": a node whose every contact
@@ -30,25 +25,13 @@ class GetCutOffTest {
 
   private static final KadConfig CONFIG = KadConfig.builder().k(5).build();
 
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final SimulatedNetwork network =
-      new SimulatedNetwork(time, 42).latency(Duration.ofMillis(10), Duration.ofMillis(50));
-  private final SimulatedCluster cluster =
-      SimulatedCluster.start(
-          network,
-          6,
-          t -> KadNodes.builder().config(CONFIG).transport(t).random(network.newRandom()).start());
-
-  @AfterEach
-  void tearDown() {
-    cluster.close();
-    time.dispose();
-  }
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
+  private final Cluster cluster = clusters.grow(42, 6);
 
   private void killAllBut(KadNode survivor) {
-    for (KadNode n : cluster.nodes()) {
+    for (KadNode n : cluster.nodes) {
       if (n != survivor) {
-        network.kill(n.address());
+        cluster.network.kill(n.address());
       }
     }
   }
@@ -85,28 +68,21 @@ class GetCutOffTest {
 
   @Test
   void aFirstNodeWithNobodyToAskStillCompletesEmpty() {
-    SimulatedNetwork other = new SimulatedNetwork(time, 7);
-    KadNode lone =
-        VirtualTime.await(
-            time, KadNodes.builder().config(CONFIG).transport(other.newTransport()).start());
-    try {
-      assertThat(VirtualTime.await(time, lone.get(Key.of("presence:bob")).collectList())).isEmpty();
-    } finally {
-      VirtualTime.await(time, lone.close());
-    }
+    Cluster alone = clusters.grow(7, 1);
+
+    assertThat(alone.await(alone.node(0).get(Key.of("presence:bob")).collectList())).isEmpty();
   }
 
   @Test
   void aGetThatSomeNodeAnsweredCompletesEmptyWhenNoValueExists() {
     KadNode reader = cluster.node(2);
-    network.kill(cluster.node(3).address());
+    cluster.network.kill(cluster.node(3).address());
     assertThat(cluster.await(reader.get(Key.of("presence:nobody")).collectList())).isEmpty();
   }
 
   @Test
   void aNodeWhoseBootstrapFailedSaysItHasNotJoined() {
-    KadNode lone =
-        cluster.await(KadNodes.builder().config(CONFIG).transport(network.newTransport()).start());
+    KadNode lone = cluster.await(cluster.builder().start());
     try {
       catchThrowable(() -> cluster.await(lone.bootstrap(List.of(Address.parse("10.9.9.9:4000")))));
 

@@ -7,38 +7,23 @@ import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.PutOptions;
 import dev.kad.api.PutResult;
-import dev.kad.testkit.SimulatedCluster;
-import dev.kad.testkit.SimulatedNetwork;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
-import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** Every put in flight is settled however it ends: the node's {@code flying} map empties. */
 class PutInFlightLeakTest {
 
   private static final KadConfig CONFIG = KadConfig.builder().k(5).build();
 
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final SimulatedNetwork network =
-      new SimulatedNetwork(time, 7).latency(Duration.ofMillis(10), Duration.ofMillis(50));
-  private final SimulatedCluster cluster =
-      SimulatedCluster.start(
-          network,
-          6,
-          t -> KadNodes.builder().config(CONFIG).transport(t).random(network.newRandom()).start());
-
-  @AfterEach
-  void tearDown() {
-    cluster.close();
-    time.dispose();
-  }
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
+  private final Cluster cluster = clusters.grow(7, 6);
 
   private static Map<?, ?> flying(KadNode node) {
     return ((DefaultKadNode) node).putsInFlight();
@@ -59,12 +44,12 @@ class PutInFlightLeakTest {
     Mono<PutResult> put = node.put(key, utf8("b"), PutOptions.defaults());
     Disposable one = put.subscribe(r -> {}, e -> {});
     Disposable two = put.subscribe(r -> {}, e -> {});
-    cluster.advance(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     assertThat(one.isDisposed() && two.isDisposed()).isTrue();
     assertThat(flying(node)).isEmpty();
     // Cancelled in flight.
     Disposable cancelled = node.put(key, utf8("c"), PutOptions.defaults()).subscribe();
-    cluster.advance(Duration.ofMillis(15));
+    cluster.vts.advanceTimeBy(Duration.ofMillis(15));
     cancelled.dispose();
     assertThat(flying(node)).isEmpty();
     // Refused for good: signed by another key pair than the stored value's.
@@ -73,17 +58,17 @@ class PutInFlightLeakTest {
     cluster.await(node.put(key, utf8("d"), PutOptions.defaults().valueId(2).signedBy(dave)));
     node.put(key, utf8("e"), PutOptions.defaults().valueId(2).signedBy(wrong))
         .subscribe(r -> {}, e -> {});
-    cluster.advance(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     assertThat(flying(node)).isEmpty();
     // The node closes mid-put.
     node.put(key, utf8("f"), PutOptions.defaults()).subscribe(r -> {}, e -> {});
-    cluster.advance(Duration.ofMillis(15));
+    cluster.vts.advanceTimeBy(Duration.ofMillis(15));
     node.close().subscribe();
-    cluster.advance(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     assertThat(flying(node)).isEmpty();
     // A put on a closed node.
     node.put(key, utf8("g"), PutOptions.defaults()).subscribe(r -> {}, e -> {});
-    cluster.advance(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     assertThat(flying(node)).isEmpty();
   }
 }

@@ -9,18 +9,15 @@ import dev.kad.api.Key;
 import dev.kad.api.PutOptions;
 import dev.kad.api.StoreRejectedException;
 import dev.kad.api.Value;
-import dev.kad.testkit.SimulatedCluster;
-import dev.kad.testkit.SimulatedNetwork;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
-import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
  * Giving the republishing back after a put refused for good: the refused value must never end up
@@ -34,20 +31,8 @@ class RefusedPutRepublishTest {
   private static final KadConfig CONFIG =
       KadConfig.builder().k(5).maxValuesPerKey(1).republishInterval(Duration.ofHours(1)).build();
 
-  private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
-  private final SimulatedNetwork network =
-      new SimulatedNetwork(time, 42).latency(Duration.ofMillis(10), Duration.ofMillis(50));
-  private final SimulatedCluster cluster =
-      SimulatedCluster.start(
-          network,
-          8,
-          t -> KadNodes.builder().config(CONFIG).transport(t).random(network.newRandom()).start());
-
-  @AfterEach
-  void tearDown() {
-    cluster.close();
-    time.dispose();
-  }
+  @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
+  private final Cluster cluster = clusters.grow(42, 8);
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
@@ -59,7 +44,7 @@ class RefusedPutRepublishTest {
 
   /** The values of {@code key} a day and more later, read from another node. */
   private List<String> dataAfterADay(Key key) {
-    cluster.advance(Duration.ofHours(25));
+    cluster.vts.advanceTimeBy(Duration.ofHours(25));
     return cluster.await(cluster.node(6).get(key).collectList()).stream()
         .map((Value v) -> new String(v.data(), StandardCharsets.UTF_8))
         .toList();
@@ -89,7 +74,7 @@ class RefusedPutRepublishTest {
                     refusedInOrder.add(
                         e instanceof StoreRejectedException ? "refused-1" : "1:" + e));
     // The second starts later, so that the first settles first.
-    time.advanceTimeBy(Duration.ofMillis(30));
+    cluster.vts.advanceTimeBy(Duration.ofMillis(30));
     Disposable second =
         publisher
             .put(key, utf8("hijack-2"), PutOptions.defaults().signedBy(wrong))
@@ -98,7 +83,7 @@ class RefusedPutRepublishTest {
                 e ->
                     refusedInOrder.add(
                         e instanceof StoreRejectedException ? "refused-2" : "2:" + e));
-    time.advanceTimeBy(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     first.dispose();
     second.dispose();
     assertThat(refusedInOrder).as("precondition").containsExactly("refused-1", "refused-2");
@@ -128,9 +113,9 @@ class RefusedPutRepublishTest {
                 e -> outcome.add(e instanceof StoreRejectedException ? "refused" : e.toString()));
     // The republish job runs while the put is in flight (a run over many values lasts long), a
     // few milliseconds later: the renewal expires later than the put's value.
-    time.advanceTimeBy(Duration.ofMillis(5));
+    cluster.vts.advanceTimeBy(Duration.ofMillis(5));
     Disposable run = ((DefaultKadNode) publisher).republishAll().subscribe(v -> {}, e -> {});
-    time.advanceTimeBy(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     put.dispose();
     run.dispose();
     assertThat(outcome).as("precondition").containsExactly("refused");
@@ -155,7 +140,7 @@ class RefusedPutRepublishTest {
                 r -> outcome.add("accepted"),
                 e -> outcome.add(e instanceof StoreRejectedException ? "refused" : e.toString()));
     assertThat(publisher.stopRepublishing(key)).isTrue();
-    time.advanceTimeBy(Duration.ofSeconds(30));
+    cluster.vts.advanceTimeBy(Duration.ofSeconds(30));
     put.dispose();
     assertThat(outcome).as("precondition").containsExactly("refused");
 
@@ -187,7 +172,7 @@ class RefusedPutRepublishTest {
     assertThat(((KadException) refused).isTransient()).isFalse();
 
     // The occupier's value expires after 30 minutes; the publisher's republish runs every hour.
-    cluster.advance(Duration.ofHours(3));
+    cluster.vts.advanceTimeBy(Duration.ofHours(3));
 
     assertThat(cluster.await(cluster.node(6).get(key).collectList()))
         .extracting((Value v) -> new String(v.data(), StandardCharsets.UTF_8))
