@@ -77,16 +77,15 @@ public final class SubscriberRegistry {
     final Map<Address, Subscription> subs = new LinkedHashMap<>();
     final Map<String, Integer> perIp = new HashMap<>();
 
-    void add(Address at) {
-      String ip = Subnets.limitedIp(at);
+    /** Counts a subscription from {@code ip} ({@link Subnets#limitedIp}, null when exempt). */
+    void add(String ip) {
       if (ip != null) {
         perIp.merge(ip, 1, Integer::sum);
       }
     }
 
-    void remove(Address at) {
+    void remove(Address at, String ip) {
       subs.remove(at);
-      String ip = Subnets.limitedIp(at);
       if (ip != null) {
         perIp.computeIfPresent(ip, (k, n) -> n <= 1 ? null : n - 1);
       }
@@ -256,7 +255,8 @@ public final class SubscriberRegistry {
     Held held = byKey.get(key);
     Subscription before = held == null ? null : held.subs.get(at);
     if (before == null) {
-      Refusal refusal = refusal(held, at);
+      String ip = Subnets.limitedIp(at); // parsed once: the bounds and the counts all use it
+      Refusal refusal = refusal(held, at, ip);
       if (refusal != null) {
         return refusal;
       }
@@ -264,8 +264,8 @@ public final class SubscriberRegistry {
         held = new Held();
         byKey.put(key, held);
       }
-      held.add(at);
-      keysPerSubscriber.merge(subscriberOf(at), 1, Integer::sum);
+      held.add(ip);
+      keysPerSubscriber.merge(subscriberOf(at, ip), 1, Integer::sum);
       total++;
     } else {
       // Another id at the address takes the subscription over: one node listens there, the one
@@ -279,18 +279,17 @@ public final class SubscriberRegistry {
   }
 
   /** The bound a new subscription of {@code held}'s key from {@code at} meets, or null. */
-  private Refusal refusal(Held held, Address at) {
+  private Refusal refusal(Held held, Address at, String ip) {
     if (total >= maxTotal) {
       return new Refusal(Bound.TOTAL, maxTotal);
     }
     if (held != null && held.subs.size() >= maxPerKey) {
       return new Refusal(Bound.PER_KEY, maxPerKey);
     }
-    String ip = Subnets.limitedIp(at);
     if (held != null && ip != null && held.perIp.getOrDefault(ip, 0) >= maxPerIpPerKey) {
       return new Refusal(Bound.PER_IP_PER_KEY, maxPerIpPerKey);
     }
-    if (keysPerSubscriber.getOrDefault(ip != null ? ip : at, 0) >= maxKeysPerSubscriber) {
+    if (keysPerSubscriber.getOrDefault(subscriberOf(at, ip), 0) >= maxKeysPerSubscriber) {
       return new Refusal(Bound.PER_SUBSCRIBER, maxKeysPerSubscriber);
     }
     return null;
@@ -429,17 +428,22 @@ public final class SubscriberRegistry {
    * the address itself when that is exempt from the per-IP bounds (private, loopback, a name).
    */
   private static Object subscriberOf(Address at) {
-    String ip = Subnets.limitedIp(at);
+    return subscriberOf(at, Subnets.limitedIp(at));
+  }
+
+  /** {@link #subscriberOf(Address)} with {@code at}'s {@link Subnets#limitedIp} already known. */
+  private static Object subscriberOf(Address at, String ip) {
     return ip != null ? ip : at;
   }
 
   /** Removes the subscription at {@code at} from {@code key}'s, already out of the expiry index. */
   private void release(Key key, Held held, Address at) {
-    held.remove(at);
+    String ip = Subnets.limitedIp(at);
+    held.remove(at, ip);
     if (held.subs.isEmpty()) {
       byKey.remove(key);
     }
     total--;
-    keysPerSubscriber.computeIfPresent(subscriberOf(at), (c, n) -> n <= 1 ? null : n - 1);
+    keysPerSubscriber.computeIfPresent(subscriberOf(at, ip), (c, n) -> n <= 1 ? null : n - 1);
   }
 }
