@@ -28,8 +28,16 @@ public abstract sealed class KadId permits NodeId, Key {
 
   private final int hash;
 
+  /** The first eight bytes, big-endian: they decide most distance comparisons on their own. */
+  private final long high;
+
   KadId(byte[] bytes) {
     this.bytes = bytes;
+    long leading = 0;
+    for (int i = 0; i < Long.BYTES; i++) {
+      leading = (leading << 8) | (bytes[i] & 0xff);
+    }
+    this.high = leading;
     // Ids are uniform (random or a SHA digest) and Kademlia makes neighbours share prefixes, so
     // the last four bytes hash as well as all of them, for nothing: every decoded contact pays it.
     // A peer can pick ids or raw keys that share them, so NodeId and Key are Comparable: a HashMap
@@ -132,6 +140,19 @@ public abstract sealed class KadId permits NodeId, Key {
   }
 
   /**
+   * The first 64 bits of this id, big-endian, as {@link java.util.UUID#getMostSignificantBits}
+   * gives a UUID's: the distance from {@code t} to {@code a} is smaller than to {@code b} whenever
+   * {@code Long.compareUnsigned(a.highBits() ^ t.highBits(), b.highBits() ^ t.highBits()) < 0}, so
+   * a routing table or lookup can order ids by these bits and read the rest only on a tie. Kept
+   * beside the bytes, not computed per call.
+   *
+   * @return bits {@code bits() - 1} down to {@code bits() - 64} of this id
+   */
+  public long highBits() {
+    return high;
+  }
+
+  /**
    * One bit of this id.
    *
    * @param index the bit index, 0 being the least significant and {@code bits() - 1} the most
@@ -172,7 +193,10 @@ public abstract sealed class KadId permits NodeId, Key {
   public int compareDistance(KadId a, KadId b) {
     checkSameWidth(a);
     checkSameWidth(b);
-    for (int i = 0; i < bytes.length; i++) {
+    if (a.high != b.high) {
+      return Long.compareUnsigned(a.high ^ high, b.high ^ high);
+    }
+    for (int i = Long.BYTES; i < bytes.length; i++) {
       if (a.bytes[i] != b.bytes[i]) {
         int da = (a.bytes[i] ^ bytes[i]) & 0xff;
         int db = (b.bytes[i] ^ bytes[i]) & 0xff;
@@ -193,7 +217,11 @@ public abstract sealed class KadId permits NodeId, Key {
    */
   public int bucketIndex(KadId other) {
     checkSameWidth(other);
-    for (int i = 0; i < bytes.length; i++) {
+    long x64 = high ^ other.high;
+    if (x64 != 0) {
+      return bits() - 1 - Long.numberOfLeadingZeros(x64);
+    }
+    for (int i = Long.BYTES; i < bytes.length; i++) {
       int x = (bytes[i] ^ other.bytes[i]) & 0xff;
       if (x != 0) {
         return (bytes.length - 1 - i) * 8 + (31 - Integer.numberOfLeadingZeros(x));

@@ -89,6 +89,20 @@ class KadIdProperties {
   }
 
   @Property
+  void highBitsAreTheLeadingSixtyFourBitsAndOrderDistancesUnlessTied(
+      @ForAll("triples") NodeId[] ids) {
+    NodeId target = ids[0];
+    var value = new java.math.BigInteger(1, target.toBytes());
+    assertThat(target.highBits()).isEqualTo(value.shiftRight(target.bits() - 64).longValue());
+    long a = ids[1].highBits() ^ target.highBits();
+    long b = ids[2].highBits() ^ target.highBits();
+    if (a != b) {
+      assertThat(Integer.signum(Long.compareUnsigned(a, b)))
+          .isEqualTo(Integer.signum(target.compareDistance(ids[1], ids[2])));
+    }
+  }
+
+  @Property
   void bucketIndexIsTheHighestSetBitOfTheDistance(@ForAll("triples") NodeId[] ids) {
     var d = new java.math.BigInteger(1, ids[0].distance(ids[1]).toBytes());
     assertThat(ids[0].bucketIndex(ids[1])).isEqualTo(d.bitLength() - 1);

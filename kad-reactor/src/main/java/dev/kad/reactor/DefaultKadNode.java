@@ -904,8 +904,22 @@ final class DefaultKadNode implements KadNode {
           Flux<Progress> run =
               lookup.run(target, findValue, budget, table.closest(target, 2 * config.k()));
           // close() ends a lookup in flight with NodeClosedException, not as if peers failed.
+          return untilClosed(run);
+        });
+  }
+
+  /**
+   * Ends {@code operation} with {@link NodeClosedException} once close() begins, whatever the
+   * subscriber's demand: an error needs none, and a get whose subscriber had not yet taken this
+   * node's own values never reached its lookup, which alone listened for the close, so it hung past
+   * the close (or, given demand later, completed after it).
+   */
+  private <T> Flux<T> untilClosed(Flux<T> operation) {
+    return Flux.defer(
+        () -> {
           AtomicBoolean cut = new AtomicBoolean();
-          return run.takeUntilOther(closing.asMono().thenReturn(true).doOnNext(cut::set))
+          return operation
+              .takeUntilOther(closing.asMono().thenReturn(true).doOnNext(cut::set))
               .concatWith(Flux.defer(() -> cut.get() ? Flux.error(closedError()) : Flux.empty()));
         });
   }
@@ -1241,7 +1255,7 @@ final class DefaultKadNode implements KadNode {
   @Override
   public Flux<Value> get(Key key) {
     checkWidth("key", key);
-    return timed("get", values(key, Integer.MAX_VALUE, true));
+    return timed("get", untilClosed(values(key, Integer.MAX_VALUE, true)));
   }
 
   @Override
@@ -1251,7 +1265,7 @@ final class DefaultKadNode implements KadNode {
       throw new IllegalArgumentException(
           "quorum must be in [1, " + config.k() + "] but was " + quorum);
     }
-    return timed("get", values(key, quorum, true));
+    return timed("get", untilClosed(values(key, quorum, true)));
   }
 
   /** The values of {@code key} for a watch's reads, which never error for an unanswered lookup. */

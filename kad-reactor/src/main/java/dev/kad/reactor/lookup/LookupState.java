@@ -154,7 +154,7 @@ public final class LookupState {
     this.self = self;
     this.k = k;
     this.alpha = alpha;
-    this.targetPrefix = prefixOf(target);
+    this.targetPrefix = target.highBits();
     for (Contact c : seeds) {
       offer(c, 1);
     }
@@ -190,7 +190,7 @@ public final class LookupState {
         || !Subnets.dialable(c.address())) {
       return false;
     }
-    Candidate candidate = new Candidate(c, prefixOf(id) ^ targetPrefix, hop);
+    Candidate candidate = new Candidate(c, id.highBits() ^ targetPrefix, hop);
     byId.put(id, candidate);
     byDistance.add(candidate);
     return true;
@@ -199,15 +199,6 @@ public final class LookupState {
   private int compareDistance(Candidate a, Candidate b) {
     int byPrefix = Long.compareUnsigned(a.distance, b.distance);
     return byPrefix != 0 ? byPrefix : target.compareDistance(a.contact.id(), b.contact.id());
-  }
-
-  /** The first 64 bits of an id, big-endian. */
-  private static long prefixOf(KadId id) {
-    long prefix = 0;
-    for (int i = 0; i < 8; i++) {
-      prefix = (prefix << 8) | (id.byteAt(i) & 0xff);
-    }
-    return prefix;
   }
 
   /**

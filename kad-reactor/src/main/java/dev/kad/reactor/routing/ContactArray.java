@@ -20,7 +20,7 @@ final class ContactArray {
 
   private final Contact[] contacts;
 
-  /** {@code prefixOf(contacts[i].id())}, in the same order. */
+  /** {@code contacts[i].id().highBits()}, in the same order. */
   private final long[] prefixes;
 
   /** {@code contacts[i].address().hashCode()}, in the same order. */
@@ -51,7 +51,7 @@ final class ContactArray {
 
   /** The index of the contact with {@code id}, or -1. */
   int indexOf(NodeId id) {
-    long prefix = prefixOf(id);
+    long prefix = id.highBits();
     for (int i = 0; i < prefixes.length; i++) {
       if (prefixes[i] == prefix && contacts[i].id().equals(id)) {
         return i;
@@ -83,7 +83,7 @@ final class ContactArray {
 
   /** These contacts and {@code added} last. */
   ContactArray plus(Contact added) {
-    return plus(added, prefixOf(added.id()), added.address().hashCode());
+    return plus(added, added.id().highBits(), added.address().hashCode());
   }
 
   /** These contacts without the one at {@code index}. */
@@ -111,7 +111,7 @@ final class ContactArray {
    * dropped beyond {@code capacity} (at least 1).
    */
   ContactArray withNewest(Contact newest, int capacity) {
-    long prefix = prefixOf(newest.id());
+    long prefix = newest.id().highBits();
     int known = indexOf(newest.id());
     int kept = Math.min(contacts.length - (known >= 0 ? 1 : 0), capacity - 1);
     Contact[] c = new Contact[kept + 1];
@@ -167,15 +167,6 @@ final class ContactArray {
     System.arraycopy(from, 0, to, 0, index);
     System.arraycopy(from, index + 1, to, index, contacts.length - index - 1);
     return to;
-  }
-
-  /** The first 64 bits of an id, big-endian. */
-  static long prefixOf(KadId id) {
-    long key = 0;
-    for (int b = 0; b < 8; b++) {
-      key = (key << 8) | (id.byteAt(b) & 0xff);
-    }
-    return key;
   }
 
   /** Bit {@code index} counted from the most significant bit. */

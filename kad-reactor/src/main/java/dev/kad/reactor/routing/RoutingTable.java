@@ -509,7 +509,7 @@ public final class RoutingTable {
     }
     Bucket[] current = buckets;
     boolean[] taken = new boolean[current.length];
-    long targetPrefix = ContactArray.prefixOf(target);
+    long targetPrefix = target.highBits();
     List<Contact> out = new ArrayList<>(Math.min(n, 64));
     // The insertion sort's places, shared by the buckets visited: a bucket holds at most k.
     int places = Math.min(n, config.k());
@@ -560,7 +560,7 @@ public final class RoutingTable {
     int size = contacts.size();
     int places = Math.min(size, limit);
     int kept = 0;
-    long excludedPrefix = ContactArray.prefixOf(excluded);
+    long excludedPrefix = excluded.highBits();
     for (int i = 0; i < size; i++) {
       if (contacts.prefix(i) == excludedPrefix && contacts.get(i).id().equals(excluded)) {
         continue;
@@ -680,7 +680,7 @@ public final class RoutingTable {
   public int[] contactsPerBucketIndex() {
     int bits = self.bits();
     int[] counts = new int[bits];
-    long own = ContactArray.prefixOf(self);
+    long own = self.highBits();
     for (Bucket b : buckets) {
       ContactArray members = b.members();
       for (int i = 0; i < members.size(); i++) {
