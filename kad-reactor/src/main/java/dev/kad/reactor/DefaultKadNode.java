@@ -68,6 +68,7 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.SignalType;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 
@@ -260,19 +261,72 @@ final class DefaultKadNode implements KadNode {
   }
 
   Mono<KadNode> start() {
-    // Asked per subscription, so a start that failed (a port in use) can be subscribed again.
-    return Mono.defer(() -> transport.start(this::answer))
-        .then(
-            Mono.fromCallable(
-                () -> {
-                  background.add(tasks.start());
-                  background.add(pushes.start());
-                  if (config.maintenance()) {
-                    background.add(new Maintenance(this).start());
-                  }
-                  log.info("node={} started at {}", id.toShortHex(), contact().address());
-                  return this;
-                }));
+    return start(() -> {});
+  }
+
+  /**
+   * Starts the transport, then the node's jobs, and emits the node.
+   *
+   * <p>A start that fails or is cancelled before it emitted the node leaves nothing running: when
+   * the transport serves by then (it started, or bound before the cancel reached it; the last step,
+   * which starts the jobs, may have run too) the node is closed, since no one holds it to close it
+   * later. {@code stopped} runs once nothing runs: at once when the transport did not start, after
+   * the close otherwise. A start cancelled before its transport served can be subscribed again, as
+   * can one that failed to start its transport (a port in use); after a close it errors.
+   *
+   * @param stopped run when the start ended without leaving the node running
+   */
+  Mono<KadNode> start(Runnable stopped) {
+    return Mono.defer(
+        () -> {
+          if (closed.get()) {
+            stopped.run();
+            return Mono.error(closedError());
+          }
+          AtomicBoolean emitted = new AtomicBoolean();
+          return transport
+              .start(this::answer)
+              .then(
+                  Mono.fromCallable(
+                      () -> {
+                        background.add(tasks.start());
+                        background.add(pushes.start());
+                        if (config.maintenance()) {
+                          background.add(new Maintenance(this).start());
+                        }
+                        log.info("node={} started at {}", id.toShortHex(), contact().address());
+                        return (KadNode) this;
+                      }))
+              // Set before the node goes on: a subscriber that cancels once it has it keeps it.
+              .doOnNext(n -> emitted.set(true))
+              // After the cancel reached the transport's start, so its outcome is known.
+              .doFinally(
+                  signal -> {
+                    if (signal != SignalType.ON_COMPLETE && !emitted.get()) {
+                      abandon(stopped);
+                    }
+                  });
+        });
+  }
+
+  /** Closes a node whose start ended without emitting it, if its transport serves; then stopped. */
+  private void abandon(Runnable stopped) {
+    if (!transportServes()) {
+      stopped.run();
+      return;
+    }
+    log.info("node={} start cancelled or failed once serving: closing it", id.toShortHex());
+    close().subscribe(null, e -> stopped.run(), stopped);
+  }
+
+  /** Whether the transport serves: it knows its address once started ({@code localAddress}). */
+  private boolean transportServes() {
+    try {
+      transport.localAddress();
+      return true;
+    } catch (IllegalStateException notStarted) {
+      return false;
+    }
   }
 
   /** Answers an inbound request, and tells the listener. */
@@ -405,7 +459,10 @@ final class DefaultKadNode implements KadNode {
 
   /**
    * Sends {@code values} of {@code key} to {@code to} in as many Stores as it takes for each to fit
-   * one message ({@link KadConfig#keyWireBudget()}), one after the other.
+   * one message ({@link KadConfig#keyWireBudget()}), one after the other. A value that has expired
+   * by the time its Store leaves is left out, and a Store left empty is not sent: the values were
+   * read from the store before the lookups of a replication run or a hand-over, which take time,
+   * and the receiver would refuse them anyway.
    */
   private Mono<Void> storeAt(Contact to, Key key, List<Value> values, boolean cached) {
     List<List<Value>> batches = new ArrayList<>();
@@ -425,8 +482,25 @@ final class DefaultKadNode implements KadNode {
       batches.add(batch);
     }
     return Flux.fromIterable(batches)
-        .concatMap(b -> call(to, new Request.Store(contact(), key, b, cached)))
+        .concatMap(
+            b ->
+                Mono.defer(
+                    () -> {
+                      List<Value> live = unexpired(b);
+                      return live.isEmpty()
+                          ? Mono.empty()
+                          : call(to, new Request.Store(contact(), key, live, cached));
+                    }))
         .then();
+  }
+
+  /** {@code values} without those expired now, the same list when none is. */
+  private List<Value> unexpired(List<Value> values) {
+    Instant now = clock.instant();
+    if (values.stream().noneMatch(v -> v.isExpiredAt(now))) {
+      return values;
+    }
+    return values.stream().filter(v -> !v.isExpiredAt(now)).toList();
   }
 
   /** A value of this node's: its key and value id. */

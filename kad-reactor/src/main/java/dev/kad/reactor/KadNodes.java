@@ -205,11 +205,15 @@ public final class KadNodes {
      * transport cannot start. The node is built once, by this call, not per subscription: a second
      * subscription while the first is starting or has started fails with an {@code
      * IllegalStateException} saying so (subscribe once, or {@code cache()} the {@code Mono}); one
-     * after a failed or cancelled start tries again.
+     * after a failed start, or one cancelled before the transport served, tries again. A start
+     * cancelled (or failed) once the transport served, before the node was emitted, closes the
+     * node, which no one could close otherwise: a later subscription errors with {@code
+     * NodeClosedException}.
      *
      * <p>A record store set by {@link #store} serves one node from its start until its close: a
      * start with a store that serves another node errors with an {@code IllegalArgumentException}
-     * naming both (the default in-memory store is the node's own).
+     * naming both (the default in-memory store is the node's own). A start that ends without the
+     * node running gives the store back once nothing of the node runs.
      *
      * @return the running node
      * @throws IllegalStateException when no transport was set
@@ -256,7 +260,6 @@ public final class KadNodes {
               nodeId,
               store != null ? store : new InMemoryRecordStore(config),
               listener);
-      Mono<KadNode> started = node.start();
       AtomicBoolean claimed = new AtomicBoolean();
       return Mono.defer(
           () -> {
@@ -269,7 +272,7 @@ public final class KadNodes {
                           + " once (or cache() it)"));
             }
             if (store == null) {
-              return started
+              return node.start()
                   .doOnError(e -> claimed.set(false))
                   .doOnCancel(() -> claimed.set(false));
             }
@@ -284,28 +287,19 @@ public final class KadNodes {
                           + holder.toShortHex()
                           + ": each node needs a store of its own (close that node first)"));
             }
-            AtomicBoolean up = new AtomicBoolean();
-            return started
+            // A start that ends without the node running releases the store once nothing runs:
+            // a cancel that came after the transport served (or the jobs started) closes the node
+            // first. Released at the cancel itself, the store served the next node while this one,
+            // which no one held to close, still answered and ran its jobs on it.
+            return node.start(() -> release(store, nodeId))
                 .doOnNext(
-                    n -> {
-                      up.set(true);
-                      // Released once the node has closed, whoever closed it.
-                      n.onClose()
-                          .doFinally(signal -> release(store, nodeId))
-                          .subscribe(v -> {}, e -> {});
-                    })
-                .doOnError(
-                    e -> {
-                      claimed.set(false);
-                      release(store, nodeId);
-                    })
-                .doOnCancel(
-                    () -> {
-                      claimed.set(false);
-                      if (!up.get()) {
-                        release(store, nodeId);
-                      }
-                    });
+                    n ->
+                        // Released once the node has closed, whoever closed it.
+                        n.onClose()
+                            .doFinally(signal -> release(store, nodeId))
+                            .subscribe(v -> {}, e -> {}))
+                .doOnError(e -> claimed.set(false))
+                .doOnCancel(() -> claimed.set(false));
           });
     }
   }

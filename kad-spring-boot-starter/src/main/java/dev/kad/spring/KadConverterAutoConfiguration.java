@@ -1,6 +1,7 @@
 package dev.kad.spring;
 
 import dev.kad.api.Address;
+import dev.kad.api.KadId;
 import dev.kad.api.KadNode;
 import dev.kad.api.NodeId;
 import org.springframework.beans.factory.ObjectProvider;
@@ -57,16 +58,24 @@ public class KadConverterAutoConfiguration {
       KadNode kadNode = node.getIfUnique();
       int bits = kadNode == null ? id.bits() : kadNode.config().idBits();
       if (id.bits() != bits) {
-        throw new IllegalArgumentException(
-            "node id must be "
-                + bits / 4
-                + " hex digits for this node (kad.id-bits "
-                + bits
-                + ") but had "
-                + id.bits() / 4);
+        throw new IllegalArgumentException(otherWidth("node id", bits, id));
       }
       return id;
     }
+  }
+
+  /**
+   * The refusal of an id of the other width than the node's, in a request parameter or a JSON body
+   * ({@link KadJacksonModule}).
+   */
+  static String otherWidth(String what, int bits, KadId id) {
+    return what
+        + " must be "
+        + bits / 4
+        + " hex digits for this node (kad.id-bits "
+        + bits
+        + ") but had "
+        + id.bits() / 4;
   }
 
   /** A class, not a lambda: the conversion service reads the source and target types from it. */

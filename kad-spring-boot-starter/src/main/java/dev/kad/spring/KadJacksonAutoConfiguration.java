@@ -1,5 +1,7 @@
 package dev.kad.spring;
 
+import dev.kad.api.KadNode;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -13,9 +15,11 @@ import tools.jackson.databind.JacksonModule;
  * Boot's Jackson auto-configuration, which adds every {@link JacksonModule} bean to the {@code
  * JsonMapper} it builds, writes kad's types as JSON: a WebFlux or MVC controller can return {@code
  * Mono<PutResult>} or {@code Flux<LookupEvent>} as they are, and take ids and addresses in request
- * bodies. {@code kad.jackson.enabled=false} turns it off; a user bean of type {@link
- * KadJacksonModule} replaces the one made here. It does not depend on {@code kad.enabled}: an
- * application without a node of its own may still show kad's types.
+ * bodies, held to the node's id width when there is a node ({@code kad.id-bits}), as {@link
+ * KadConverterAutoConfiguration} holds request parameters. {@code kad.jackson.enabled=false} turns
+ * it off; a user bean of type {@link KadJacksonModule} replaces the one made here. It does not
+ * depend on {@code kad.enabled}: an application without a node of its own may still show kad's
+ * types.
  */
 @AutoConfiguration
 @ConditionalOnClass(JacksonModule.class)
@@ -25,7 +29,12 @@ public class KadJacksonAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  KadJacksonModule kadJacksonModule() {
-    return new KadJacksonModule();
+  KadJacksonModule kadJacksonModule(ObjectProvider<KadNode> node) {
+    // Read at each id read: the node is made after the mapper, and may be the application's.
+    return new KadJacksonModule(
+        () -> {
+          KadNode kadNode = node.getIfUnique();
+          return kadNode == null ? 0 : kadNode.config().idBits();
+        });
   }
 }

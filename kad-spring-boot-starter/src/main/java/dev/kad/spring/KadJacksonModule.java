@@ -13,6 +13,7 @@ import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import java.time.Duration;
 import java.util.function.Function;
+import java.util.function.IntSupplier;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
@@ -47,8 +48,11 @@ import tools.jackson.databind.ser.std.StdSerializer;
  * </ul>
  *
  * <p>A bad id or address in a request body fails the read with a message naming the value, as
- * {@code NodeId.parse} and {@code Address.parse} word it. The composite types are written only:
- * they are results, not requests.
+ * {@code NodeId.parse} and {@code Address.parse} word it. Made with the node's id width ({@link
+ * #KadJacksonModule(IntSupplier)}, as the starter makes it when there is a node), a node id or key
+ * of the other width fails the read too, as {@link KadConverterAutoConfiguration} refuses it in a
+ * request parameter: no call of the node takes it. The composite types are written only: they are
+ * results, not requests.
  *
  * <p>The starter registers it as a bean when Jackson 3 is on the class path ({@code
  * kad.jackson.enabled=false} turns that off), and Spring Boot adds every such bean to the {@code
@@ -59,23 +63,48 @@ public class KadJacksonModule extends SimpleModule {
 
   private static final long serialVersionUID = 1L;
 
-  /** A module with kad's serializers, deserializers and mix-ins. */
+  /** A module with kad's serializers, deserializers and mix-ins, reading ids of either width. */
   public KadJacksonModule() {
+    this(() -> 0);
+  }
+
+  /**
+   * A module with kad's serializers, deserializers and mix-ins that reads node ids and keys of one
+   * width only.
+   *
+   * @param idBits the width ids must have, read at each id read ({@code kad.id-bits}: 160 or 256),
+   *     or 0 for either width
+   */
+  public KadJacksonModule(IntSupplier idBits) {
     super("kad");
+    Function<String, NodeId> nodeId = hex -> checkedWidth(NodeId.parse(hex), "node id", idBits);
+    Function<String, Key> key = hex -> checkedWidth(Key.parse(hex), "key", idBits);
     addSerializer(NodeId.class, new TextSerializer<>(NodeId.class, KadId::toHex, false));
     addSerializer(Key.class, new TextSerializer<>(Key.class, KadId::toHex, false));
     addSerializer(Address.class, new TextSerializer<>(Address.class, Address::toString, false));
     addKeySerializer(NodeId.class, new TextSerializer<>(NodeId.class, KadId::toHex, true));
     addKeySerializer(Key.class, new TextSerializer<>(Key.class, KadId::toHex, true));
     addKeySerializer(Address.class, new TextSerializer<>(Address.class, Address::toString, true));
-    addDeserializer(NodeId.class, new ParsingDeserializer<>(NodeId.class, NodeId::parse));
-    addDeserializer(Key.class, new ParsingDeserializer<>(Key.class, Key::parse));
+    addDeserializer(NodeId.class, new ParsingDeserializer<>(NodeId.class, nodeId));
+    addDeserializer(Key.class, new ParsingDeserializer<>(Key.class, key));
     addDeserializer(Address.class, new ParsingDeserializer<>(Address.class, Address::parse));
-    addKeyDeserializer(NodeId.class, new ParsingKeyDeserializer(NodeId.class, NodeId::parse));
-    addKeyDeserializer(Key.class, new ParsingKeyDeserializer(Key.class, Key::parse));
+    addKeyDeserializer(NodeId.class, new ParsingKeyDeserializer(NodeId.class, nodeId));
+    addKeyDeserializer(Key.class, new ParsingKeyDeserializer(Key.class, key));
     addKeyDeserializer(Address.class, new ParsingKeyDeserializer(Address.class, Address::parse));
     setMixInAnnotation(Value.class, ValueMixin.class);
     setMixInAnnotation(LookupEvent.class, LookupEventMixin.class);
+  }
+
+  /**
+   * {@code id} when it has the width {@code idBits} gives (any when 0), else the refusal {@link
+   * KadConverterAutoConfiguration} words for a request parameter.
+   */
+  private static <T extends KadId> T checkedWidth(T id, String what, IntSupplier idBits) {
+    int bits = idBits.getAsInt();
+    if (bits != 0 && id.bits() != bits) {
+      throw new IllegalArgumentException(KadConverterAutoConfiguration.otherWidth(what, bits, id));
+    }
+    return id;
   }
 
   /** Writes a value as a string, or as a map key, in kad's own text form. */
