@@ -515,13 +515,17 @@ public final class RoutingTable {
     int places = Math.min(n, config.k());
     long[] keys = new long[places];
     int[] order = new int[places];
+    long[] ranges = rangePrefixes(current, targetPrefix);
     while (out.size() < n) {
       // The nearest bucket not taken yet: a few linear scans beat sorting every bucket.
       int next = -1;
       for (int i = 0; i < current.length; i++) {
         if (!taken[i]
             && !current[i].isEmpty()
-            && (next < 0 || compareRanges(current[i], current[next], target) < 0)) {
+            && (next < 0
+                || (ranges != null
+                    ? Long.compareUnsigned(ranges[i], ranges[next]) < 0
+                    : compareRanges(current[i], current[next], target) < 0))) {
           next = i;
         }
       }
@@ -593,6 +597,29 @@ public final class RoutingTable {
     int cmp = Long.compareUnsigned(keyA, keyB);
     return cmp < 0
         || cmp == 0 && target.compareDistance(contacts.get(a).id(), contacts.get(b).id()) < 0;
+  }
+
+  /**
+   * The first 64 bits of the lowest distance from the target to each bucket's range, or null when a
+   * bucket is deeper than 64 bits. Those bits order buckets as {@link #compareRanges} does, since a
+   * range's lowest distance has only zeros beyond the bucket's depth, and each bucket's are read
+   * once instead of at every comparison of a scan.
+   */
+  private static long[] rangePrefixes(Bucket[] buckets, long targetPrefix) {
+    long[] ranges = new long[buckets.length];
+    for (int i = 0; i < buckets.length; i++) {
+      Bucket b = buckets[i];
+      if (b.depth > Long.SIZE) {
+        return null;
+      }
+      long low = 0;
+      for (int j = 0; j < Long.BYTES; j++) {
+        low = (low << 8) | (b.low[j] & 0xff);
+      }
+      long mask = b.depth == 0 ? 0 : -1L << (Long.SIZE - b.depth);
+      ranges[i] = (low ^ targetPrefix) & mask;
+    }
+    return ranges;
   }
 
   /** Orders two buckets by the distance ranges {@code target} XOR maps them to. */
