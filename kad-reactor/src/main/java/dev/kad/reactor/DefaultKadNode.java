@@ -113,6 +113,10 @@ final class DefaultKadNode implements KadNode {
   private final Scheduler scheduler;
   private final Clock clock;
   private final RandomGenerator random;
+
+  /** Where subscription tokens come from: a {@code SecureRandom}, thread-safe. */
+  private final RandomGenerator tokens;
+
   private final NodeId id;
   private final RoutingTable table;
   private final RecordStore store;
@@ -195,9 +199,11 @@ final class DefaultKadNode implements KadNode {
       Scheduler scheduler,
       Clock clock,
       RandomGenerator random,
+      RandomGenerator tokens,
       NodeId id,
       RecordStore store,
       NodeListener listener) {
+    this.tokens = tokens;
     this.listener = listener;
     this.config = config;
     this.transport = transport;
@@ -415,6 +421,19 @@ final class DefaultKadNode implements KadNode {
 
   Instant now() {
     return clock.instant();
+  }
+
+  /**
+   * A new subscription token ({@code Request.Subscribe#token()}): never 0, which means none.
+   *
+   * @return a token no other node can guess
+   */
+  long subscriptionToken() {
+    long token;
+    do {
+      token = tokens.nextLong();
+    } while (token == 0);
+    return token;
   }
 
   /** A random start delay in [0, min(jobJitter, cap)]. */

@@ -8,6 +8,7 @@ import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -34,6 +35,9 @@ import reactor.core.scheduler.Schedulers;
  * }</pre>
  */
 public final class KadNodes {
+
+  /** Where every node's subscription tokens come from: thread-safe, shared by the nodes. */
+  private static final SecureRandom TOKENS = new SecureRandom();
 
   private KadNodes() {}
 
@@ -164,7 +168,10 @@ public final class KadNodes {
     }
 
     /**
-     * Sets the random source of every random choice, so a seed reproduces a run.
+     * Sets the random source of every random choice, so a seed reproduces a run. The secret tokens
+     * of the node's live-stream subscriptions are the exception: they come from a {@link
+     * java.security.SecureRandom} whatever source is set, so a seed known to others never makes
+     * them guessable, and no run's course depends on their values.
      *
      * @param random the random source; the node uses it under its own lock
      * @return this builder
@@ -257,6 +264,10 @@ public final class KadNodes {
                   ? clock
                   : timers != null ? SchedulerClock.of(timers) : Clock.systemUTC(),
               rng,
+              // Tokens guard live streams against forged pushes and Unsubscribes: unguessable,
+              // whatever random source was given. A seeded simulation still reproduces its run:
+              // nothing orders by a token's value, and the node's own source is not drawn from.
+              TOKENS,
               nodeId,
               store != null ? store : new InMemoryRecordStore(config),
               listener);

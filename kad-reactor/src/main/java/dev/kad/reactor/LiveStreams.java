@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -86,8 +85,38 @@ final class LiveStreams {
    */
   private final Map<Link, Turn> turns = new ConcurrentHashMap<>();
 
-  /** An Unsubscribe of {@code key} owed to {@code at}. */
-  private record Owed(Key key, Contact at) {}
+  /**
+   * An Unsubscribe of {@code key} owed to {@code at}, with the token of the subscription it ends (0
+   * for none).
+   */
+  private record Owed(Key key, Contact at, long token) {}
+
+  /**
+   * The secret of this node's subscription of a key at one storage node (see {@code
+   * Request.Subscribe#token()}), shared by the node's watches of the key as the subscription is.
+   * {@code held} is set when the storage node's {@code Subscribed} echoed it: from then on a push
+   * claimed from that node is taken only with it. A node that did not echo it (an earlier version)
+   * is pushed to as before.
+   */
+  private static final class Token {
+    final long value;
+    volatile boolean held;
+
+    /** Whether a push without this token was refused and said so: said once per token. */
+    final AtomicBoolean refusedOne = new AtomicBoolean();
+
+    Token(long value) {
+      this.value = value;
+    }
+  }
+
+  /**
+   * The tokens of this node's subscriptions, per key and storage node. A key's go when its last
+   * watch ends (the Unsubscribes owed then carry theirs), a storage node's when an Unsubscribe is
+   * sent there; a new watch draws new ones, whose subscriptions sit beside any old one a lost
+   * Unsubscribe left, and the old one ends at its first push, refused for its stale token.
+   */
+  private final Map<Key, Map<Contact, Token>> tokens = new ConcurrentHashMap<>();
 
   /**
    * The Unsubscribes owed by ended watches and dropped nodes, from before they are queued until
@@ -99,6 +128,19 @@ final class LiveStreams {
 
   LiveStreams(DefaultKadNode node) {
     this.node = node;
+  }
+
+  /** The token of this node's subscription of {@code key} at {@code at}, drawn when first asked. */
+  private Token token(Key key, Contact at) {
+    return tokens
+        .computeIfAbsent(key, k -> new ConcurrentHashMap<>())
+        .computeIfAbsent(at, c -> new Token(node.subscriptionToken()));
+  }
+
+  /** The token of this node's subscription of {@code key} at {@code at}, or null. */
+  private Token knownToken(Key key, Contact at) {
+    Map<Contact, Token> of = tokens.get(key);
+    return of == null ? null : of.get(at);
   }
 
   Flux<Value> watch(Key key) {
@@ -199,7 +241,7 @@ final class LiveStreams {
         .flatMap(
             closest -> {
               Duration ttl = node.config().subscriptionTtl();
-              Request.Subscribe subscribe = new Request.Subscribe(node.contact(), key, ttl);
+              Contact me = node.contact();
               List<Contact> before = List.copyOf(session.subscribedAt());
               // Asking first: a kick for one of them in between would start a needless round.
               session.asking().addAll(closest);
@@ -215,33 +257,41 @@ final class LiveStreams {
               AtomicReference<Response.Code> refusal = new AtomicReference<>();
               return Flux.fromIterable(closest)
                   .flatMap(
-                      c ->
-                          exchange(c, key, subscribe, () -> open(session))
-                              .doOnNext(
-                                  r -> {
-                                    // Granted only by the node asked: another id at its
-                                    // address would push as a node the watch never took.
-                                    if (r instanceof Response.Subscribed granted
-                                        && r.sender().id().equals(c.id())) {
-                                      accepted.put(c, granted.ttl());
-                                      if (!granted.renewed()) {
-                                        if (before.contains(c)) {
-                                          lapsed.add(c);
-                                        }
-                                        lapsedFor(key, c, session);
+                      c -> {
+                        Token token = token(key, c);
+                        Request.Subscribe subscribe =
+                            new Request.Subscribe(me, key, ttl, false, token.value);
+                        return exchange(c, key, subscribe, () -> open(session))
+                            .doOnNext(
+                                r -> {
+                                  // Granted only by the node asked: another id at its
+                                  // address would push as a node the watch never took.
+                                  if (r instanceof Response.Subscribed granted
+                                      && r.sender().id().equals(c.id())) {
+                                    // Echoed: the node pushes the token from now on, and a
+                                    // push claimed in its name without it is forged. Not
+                                    // echoed: a node of an earlier version, taken as before.
+                                    token.held = granted.token() == token.value;
+                                    accepted.put(c, granted.ttl());
+                                    if (!granted.renewed()) {
+                                      if (before.contains(c)) {
+                                        lapsed.add(c);
                                       }
-                                    } else {
-                                      refused.add(c);
-                                      if (r instanceof Response.Failure f) {
-                                        refusal.compareAndSet(null, f.code());
-                                      }
+                                      lapsedFor(key, c, session);
                                     }
-                                  })
-                              .onErrorResume(e -> Mono.empty())
-                              // After the failure's kick was weighed (the call reports it
-                              // before the exchange settles), so the round's own Subscribes
-                              // never kick it.
-                              .doFinally(signal -> session.asking().remove(c)),
+                                  } else {
+                                    refused.add(c);
+                                    if (r instanceof Response.Failure f) {
+                                      refusal.compareAndSet(null, f.code());
+                                    }
+                                  }
+                                })
+                            .onErrorResume(e -> Mono.empty())
+                            // After the failure's kick was weighed (the call reports it
+                            // before the exchange settles), so the round's own Subscribes
+                            // never kick it.
+                            .doFinally(signal -> session.asking().remove(c));
+                      },
                       node.config().k())
                   .then(
                       Mono.fromSupplier(
@@ -418,8 +468,8 @@ final class LiveStreams {
   }
 
   /** An Unsubscribe owed by a closing node: its watches are ending, so nothing still wants it. */
-  private Mono<Void> unsubscribe(Contact at, Key key) {
-    return exchange(at, key, new Request.Unsubscribe(node.contact(), key), () -> true)
+  private Mono<Void> unsubscribe(Contact at, Key key, long token) {
+    return exchange(at, key, new Request.Unsubscribe(node.contact(), key, false, token), () -> true)
         .onErrorResume(e -> Mono.empty())
         .then();
   }
@@ -433,10 +483,30 @@ final class LiveStreams {
    * ran out). A watch adds a node before it sends its Subscribe there, and the check runs in the
    * link's order, so an Unsubscribe either sees the new watch or goes out before its Subscribe.
    */
-  private Mono<Void> unsubscribeUnlessWatched(Contact at, Key key) {
-    return exchange(at, key, new Request.Unsubscribe(node.contact(), key), () -> !watched(key, at))
+  private Mono<Void> unsubscribeUnlessWatched(Contact at, Key key, long token) {
+    return exchange(
+            at,
+            key,
+            new Request.Unsubscribe(node.contact(), key, false, token),
+            () -> {
+              if (watched(key, at)) {
+                return false;
+              }
+              forgetToken(key, at, token);
+              return true;
+            })
         .onErrorResume(e -> Mono.empty())
         .then();
+  }
+
+  /** Forgets the token of {@code key} at {@code at} once it is unsubscribed, if still that one. */
+  private void forgetToken(Key key, Contact at, long token) {
+    tokens.computeIfPresent(
+        key,
+        (k, of) -> {
+          of.computeIfPresent(at, (c, t) -> t.value == token ? null : t);
+          return of.isEmpty() ? null : of;
+        });
   }
 
   /**
@@ -467,7 +537,12 @@ final class LiveStreams {
         key,
         (k, sessions) -> {
           sessions.remove(session);
-          return sessions.isEmpty() ? null : sessions;
+          if (sessions.isEmpty()) {
+            // Inside the compute, so a watch of the key that joins now draws new tokens.
+            tokens.remove(key);
+            return null;
+          }
+          return sessions;
         });
     session.subscribedAt().clear();
     session.asking().clear();
@@ -475,7 +550,8 @@ final class LiveStreams {
   }
 
   private Owed owe(Key key, Contact at) {
-    Owed o = new Owed(key, at);
+    Token token = knownToken(key, at);
+    Owed o = new Owed(key, at, token == null ? 0 : token.value);
     owed.merge(o, 1, Integer::sum);
     return o;
   }
@@ -488,7 +564,8 @@ final class LiveStreams {
    */
   private void unsubscribeLater(Owed o) {
     boolean queued =
-        node.unsubscribe(unsubscribeUnlessWatched(o.at(), o.key()).doOnTerminate(() -> settled(o)));
+        node.unsubscribe(
+            unsubscribeUnlessWatched(o.at(), o.key(), o.token()).doOnTerminate(() -> settled(o)));
     if (!queued && !node.isClosed()) {
       settled(o);
     }
@@ -522,10 +599,13 @@ final class LiveStreams {
   /** Values of {@code key} changed here: local watchers see them, remote subscribers are told. */
   void stored(Key key, List<Value> changed) {
     deliver(key, changed);
-    Request.Notify notify = new Request.Notify(node.contact(), key, changed);
+    Request.Notify untokened = new Request.Notify(node.contact(), key, changed);
     for (SubscriberRegistry.Subscription subscription :
         node.subscribers().subscriptions(key, node.clock().instant())) {
       Contact subscriber = subscription.subscriber();
+      // The subscription's token, so the watcher can tell this push from a forged one; a third
+      // party subscribed in its name never issued it and refuses the push, which ends that.
+      Request.Notify notify = untokened.withToken(subscription.token());
       AtomicBoolean retryHeld = new AtomicBoolean();
       node.push(
           Mono.defer(() -> node.call(subscriber, notify))
@@ -637,6 +717,28 @@ final class LiveStreams {
           notify.sender());
       return false;
     }
+    Token token = knownToken(notify.key(), notify.sender());
+    if (token != null && token.held && notify.token() != token.value) {
+      // The storage node holds this node's subscription with its token and pushes it every time:
+      // a push without it is forged in that node's name (anyone may claim a contact), or comes
+      // from an older subscription a lost Unsubscribe left there, which the refusal ends.
+      if (token.refusedOne.compareAndSet(false, true)) {
+        log.info(
+            "node={} refused a push for {} claimed from {} without the subscription's token"
+                + " (forged, or from a subscription this node no longer holds); further ones"
+                + " for this subscription are logged at DEBUG",
+            node.id().toShortHex(),
+            notify.key().toShortHex(),
+            notify.sender());
+      } else {
+        log.debug(
+            "node={} refused a push for {} claimed from {} without the subscription's token",
+            node.id().toShortHex(),
+            notify.key().toShortHex(),
+            notify.sender());
+      }
+      return false;
+    }
     List<Value> genuine = null;
     for (WatchSession session : sessions) {
       if (!session.subscribedAt(notify.sender())) {
@@ -737,14 +839,19 @@ final class LiveStreams {
    * meanwhile is owed before it leaves them.
    */
   Mono<Void> farewell() {
-    Map<Key, Set<Contact>> due = new HashMap<>();
+    Set<Owed> due = new HashSet<>();
     watches.forEach(
         (key, sessions) ->
             sessions.forEach(
-                s -> due.computeIfAbsent(key, k -> new HashSet<>()).addAll(s.subscribedAt())));
-    owed.keySet().forEach(o -> due.computeIfAbsent(o.key(), k -> new HashSet<>()).add(o.at()));
+                s -> {
+                  for (Contact c : s.subscribedAt()) {
+                    Token token = knownToken(key, c);
+                    due.add(new Owed(key, c, token == null ? 0 : token.value));
+                  }
+                }));
+    due.addAll(owed.keySet());
     List<Mono<Void>> goodbyes = new ArrayList<>();
-    due.forEach((key, at) -> at.forEach(c -> goodbyes.add(unsubscribe(c, key))));
+    due.forEach(o -> goodbyes.add(unsubscribe(o.at(), o.key(), o.token())));
     return Flux.merge(goodbyes).then();
   }
 
@@ -752,5 +859,6 @@ final class LiveStreams {
   void endAll(Throwable error) {
     watches.values().forEach(sessions -> sessions.forEach(w -> w.error(error)));
     watches.clear();
+    tokens.clear();
   }
 }

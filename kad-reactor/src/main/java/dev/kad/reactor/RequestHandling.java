@@ -119,15 +119,18 @@ final class RequestHandling implements RequestHandler {
       return store(me, r);
     } else if (request instanceof Request.Subscribe r) {
       SubscriberRegistry.Answer answer =
-          subscribers.answer(r.key(), r.sender(), r.ttl(), clock.instant());
+          subscribers.answer(r.key(), r.sender(), r.ttl(), clock.instant(), r.token());
       if (answer instanceof SubscriberRegistry.Grant grant) {
-        return new Response.Subscribed(me, grant.ttl(), grant.renewed());
+        // The token echoed: this node holds the subscription with it and pushes it in every
+        // Notify, so the watcher may refuse a push claimed in this node's name without it.
+        return new Response.Subscribed(me, grant.ttl(), grant.renewed(), r.token());
       }
       return new Response.Failure(me, Code.LIMIT, refused((SubscriberRegistry.Refusal) answer, r));
     } else if (request instanceof Request.Unsubscribe r) {
-      // Ends only the subscription made from the sender's address: an id claimed from elsewhere
-      // cannot cancel another address's pushes.
-      subscribers.unsubscribe(r.key(), r.sender());
+      // Ends only the subscription made from the sender's address with the request's token: an id
+      // claimed from elsewhere cannot cancel another address's pushes, nor an address claimed
+      // without the watcher's token its subscription.
+      subscribers.unsubscribe(r.key(), r.sender(), r.token());
       return new Response.Pong(me);
     } else if (request instanceof Request.Notify r) {
       if (!hooks.notified(r)) {
@@ -172,6 +175,14 @@ final class RequestHandling implements RequestHandler {
               + at.host()
               + " (its IPv4 address or IPv6 /64, whatever the port), the most one IP may hold of"
               + " a key's places (a quarter of maxSubscribersPerKey, at least 1)";
+      case PER_ADDRESS_PER_KEY ->
+          "subscriber limit reached: key "
+              + key
+              + " has "
+              + refusal.limit()
+              + " subscriptions from "
+              + at
+              + " with other tokens, the most one address may hold of a key";
       case PER_SUBSCRIBER ->
           "subscriber limit reached: "
               + (Subnets.limitedIp(at) != null

@@ -124,6 +124,20 @@ final class Cluster implements AutoCloseable {
     return contacts.stream().map(Contact::id).toList();
   }
 
+  /**
+   * The token {@code storage} holds {@code watcher}'s subscription of {@code key} with, which it
+   * pushes in its Notifies: what a test that pushes in a storage node's name (a test cannot make a
+   * node push at will) must send to pass for it.
+   */
+  long tokenAt(KadNode storage, KadNode watcher, Key key) {
+    return ((DefaultKadNode) storage)
+        .subscribers().subscriptions(key, now()).stream()
+            .filter(s -> s.subscriber().id().equals(watcher.id()))
+            .findFirst()
+            .orElseThrow()
+            .token();
+  }
+
   static Comparator<KadNode> byDistanceTo(KadId target) {
     return (a, b) -> target.compareDistance(a.id(), b.id());
   }

@@ -301,6 +301,25 @@ class RequestHandlingTest {
   }
 
   @Test
+  void aSubscriptionsTokenIsEchoedAndOnlyAnUnsubscribeWithItEndsIt() {
+    Key key = Key.of("tokened");
+    Duration ttl = Duration.ofMinutes(5);
+    assertThat(handling.answer(new Request.Subscribe(peer, key, ttl, false, 42)))
+        .isEqualTo(new Response.Subscribed(me, ttl, false, 42));
+    assertThat(handling.answer(new Request.Subscribe(peer, key, ttl, false, 42)))
+        .isEqualTo(new Response.Subscribed(me, ttl, true, 42));
+    for (long wrong : new long[] {0, 41}) {
+      assertThat(handling.answer(new Request.Unsubscribe(peer, key, false, wrong)))
+          .isEqualTo(new Response.Pong(me));
+    }
+    assertThat(subscribers.subscriptions(key, clock.instant()))
+        .extracting(s -> s.token())
+        .containsExactly(42L);
+    handling.answer(new Request.Unsubscribe(peer, key, false, 42));
+    assertThat(subscribers.subscriptions(key, clock.instant())).isEmpty();
+  }
+
+  @Test
   void aSubscribeRefusedAtTheShareOfOnePublicIpSaysSoAndItsRenewalsPass() {
     // The registry here keeps 2 subscribers per key, so one public IP holds 1 of them, and 8
     // subscriptions per subscriber.

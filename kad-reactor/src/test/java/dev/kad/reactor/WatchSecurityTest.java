@@ -28,7 +28,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * A hostile storage node against a watch: ids cost nothing, so anyone can be among a key's k
- * storage nodes and push what it likes in its own name. It can push made-up identities, but not
+ * storage nodes and push what it likes in its own name (the tests push in a storage node's name
+ * with the token it holds, as the node itself could). Anyone else's pushes in its name, without
+ * that token, are refused ({@code SubscriptionTokenTest}). It can push made-up identities, but not
  * make the watch drop or forget what other nodes sent, nor pass values no node would store.
  */
 class WatchSecurityTest {
@@ -150,7 +152,12 @@ class WatchSecurityTest {
         wire(c)
             .send(
                 watcher.contact().address(),
-                new Request.Notify(storage.contact(), key, List.of(older))));
+                new Request.Notify(
+                    storage.contact(),
+                    key,
+                    List.of(older),
+                    false,
+                    c.tokenAt(storage, watcher, key))));
     c.vts.advanceTimeBy(Duration.ofSeconds(2));
 
     List<Value> honest = seen.stream().filter(v -> v.publisher().equals(publisher.id())).toList();
@@ -186,9 +193,12 @@ class WatchSecurityTest {
     for (int i = 0; i <= CONFIG.maxValuesPerKey(); i++) {
       tooMany.add(Value.of(new byte[] {4}, c.node(3).id(), 10 + i, 1, later));
     }
+    long token = c.tokenAt(storage, watcher, key);
     for (List<Value> push : List.of(List.of(tampered, otherKey), List.of(farFuture), tooMany)) {
       c.await(
-          wire.send(watcher.contact().address(), new Request.Notify(storage.contact(), key, push)));
+          wire.send(
+              watcher.contact().address(),
+              new Request.Notify(storage.contact(), key, push, false, token)));
     }
     Response unwatched =
         c.await(
@@ -209,6 +219,8 @@ class WatchSecurityTest {
       Cluster c, KadNode watcher, KadNode storage, Key key, int identities, int salt) {
     InMemoryTransport wire = wire(c);
     SplittableRandom rng = new SplittableRandom(salt);
+    // The storage node's own pushes carry its subscription's token.
+    long token = c.tokenAt(storage, watcher, key);
     int perPush = CONFIG.maxValuesPerKey();
     for (int sent = 0; sent < identities; sent += perPush) {
       List<Value> junk = new ArrayList<>();
@@ -218,7 +230,8 @@ class WatchSecurityTest {
       Response answer =
           c.await(
               wire.send(
-                  watcher.contact().address(), new Request.Notify(storage.contact(), key, junk)));
+                  watcher.contact().address(),
+                  new Request.Notify(storage.contact(), key, junk, false, token)));
       assertThat(answer).isInstanceOf(Response.Pong.class);
     }
   }

@@ -674,7 +674,8 @@ class WatchTest {
             .filter(n -> n != watcher && n.stats().subscribers() > 0)
             .findFirst()
             .orElseThrow();
-    // The storage node's push (sent in its name: a test cannot make a node push at will) carries
+    // The storage node's push (sent in its name, with its token: a test cannot make a node push at
+    // will) carries
     // a value whose expiry passed on the way and a live one. Refused, the push would end the
     // subscription at that node, and the watch would miss its pushes until the next renewal.
     InMemoryTransport wire = c.network.newTransport();
@@ -685,7 +686,12 @@ class WatchTest {
         c.await(
             wire.send(
                 watcher.contact().address(),
-                new Request.Notify(storage.contact(), key, List.of(expired, live))));
+                new Request.Notify(
+                    storage.contact(),
+                    key,
+                    List.of(expired, live),
+                    false,
+                    c.tokenAt(storage, watcher, key))));
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
 
     assertThat(answer).isInstanceOf(Response.Pong.class);

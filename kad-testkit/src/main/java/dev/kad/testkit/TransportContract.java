@@ -203,7 +203,17 @@ public interface TransportContract {
             Map.entry(
                 new Request.Notify(clientContact, key, values),
                 new Response.Failure(
-                    serverContact, Response.Code.LIMIT, "too many subscribers: 100")));
+                    serverContact, Response.Code.LIMIT, "too many subscribers: 100")),
+            // A live-stream subscription's token, whatever its value, both ways.
+            Map.entry(
+                new Request.Subscribe(clientContact, key, Duration.ofMinutes(10), false, -5),
+                new Response.Subscribed(serverContact, Duration.ofSeconds(599), true, -5)),
+            Map.entry(
+                new Request.Unsubscribe(clientContact, key, false, Long.MIN_VALUE),
+                new Response.Pong(serverContact)),
+            Map.entry(
+                new Request.Notify(clientContact, key, values, false, Long.MAX_VALUE),
+                new Response.Pong(serverContact)));
     Map<Request, Response> answers = new HashMap<>();
     exchanges.forEach(exchange -> answers.put(exchange.getKey(), exchange.getValue()));
     started(server, request -> Mono.justOrEmpty(answers.get(request)));

@@ -203,12 +203,22 @@ public sealed interface Request extends Message {
    * Asks to be notified of every value stored under {@code key} for {@code ttl}, answered with
    * {@link Response.Subscribed}.
    *
+   * <p>The {@code token} is the subscription's secret: the watcher draws it, unpredictably, for
+   * this key and storage node, a storage node that holds it says so in {@link
+   * Response.Subscribed#token()} and pushes it in every {@link Notify} of the subscription, and
+   * only an {@link Unsubscribe} carrying it ends the subscription. So whoever does not know it can
+   * neither push values into the watch in the storage node's name, nor end the subscription in the
+   * watcher's name, and a subscription made in a third party's name is dropped at its first push,
+   * which the third party refuses. 0 is no token: a node of an earlier version, treated as before.
+   *
    * @param sender the subscribing node
    * @param key the watched key
    * @param ttl how long the subscription should last before it must be renewed
    * @param fromClient whether the sender is a client ({@link Request#fromClient()})
+   * @param token the subscription's secret, or 0 for none
    */
-  record Subscribe(Contact sender, Key key, Duration ttl, boolean fromClient) implements Request {
+  record Subscribe(Contact sender, Key key, Duration ttl, boolean fromClient, long token)
+      implements Request {
 
     /**
      * Checks the parts.
@@ -218,6 +228,7 @@ public sealed interface Request extends Message {
      * @param ttl how long the subscription should last before it must be renewed: not negative, at
      *     most {@link dev.kad.api.KadConfig#MAX_DURATION}
      * @param fromClient whether the sender is a client
+     * @param token the subscription's secret, or 0 for none
      * @throws NullPointerException when a part is null
      * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
@@ -225,6 +236,21 @@ public sealed interface Request extends Message {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
       Response.Subscribed.checkTtl(ttl);
+    }
+
+    /**
+     * A request without a token ({@code token} 0), as nodes of earlier versions send.
+     *
+     * @param sender the subscribing node
+     * @param key the watched key
+     * @param ttl how long the subscription should last before it must be renewed: not negative, at
+     *     most {@link dev.kad.api.KadConfig#MAX_DURATION}
+     * @param fromClient whether the sender is a client
+     * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException naming the value when the ttl is negative or too long
+     */
+    public Subscribe(Contact sender, Key key, Duration ttl, boolean fromClient) {
+      this(sender, key, ttl, fromClient, 0);
     }
 
     /**
@@ -243,18 +269,35 @@ public sealed interface Request extends Message {
 
     @Override
     public Subscribe withFromClient(boolean fromClient) {
-      return fromClient == this.fromClient ? this : new Subscribe(sender, key, ttl, fromClient);
+      return fromClient == this.fromClient
+          ? this
+          : new Subscribe(sender, key, ttl, fromClient, token);
+    }
+
+    /**
+     * This request with {@link #token()} set as given, the other parts unchanged.
+     *
+     * @param token the subscription's secret, or 0 for none
+     * @return a request with that token, or this one when it has it already
+     */
+    public Subscribe withToken(long token) {
+      return token == this.token ? this : new Subscribe(sender, key, ttl, fromClient, token);
     }
   }
 
   /**
    * Ends a subscription, answered with {@link Response.Pong}.
    *
+   * <p>It ends only the subscription made with its {@code token} (see {@link Subscribe}); one
+   * without a token (0) ends only a subscription made without one, as nodes of earlier versions
+   * make.
+   *
    * @param sender the subscribed node
    * @param key the key no longer watched
    * @param fromClient whether the sender is a client ({@link Request#fromClient()})
+   * @param token the secret of the subscription to end, or 0 for none
    */
-  record Unsubscribe(Contact sender, Key key, boolean fromClient) implements Request {
+  record Unsubscribe(Contact sender, Key key, boolean fromClient, long token) implements Request {
 
     /**
      * Checks the parts.
@@ -262,11 +305,24 @@ public sealed interface Request extends Message {
      * @param sender the subscribed node
      * @param key the key no longer watched
      * @param fromClient whether the sender is a client
+     * @param token the secret of the subscription to end, or 0 for none
      * @throws NullPointerException when a part is null
      */
     public Unsubscribe {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
+    }
+
+    /**
+     * A request without a token ({@code token} 0), as nodes of earlier versions send.
+     *
+     * @param sender the subscribed node
+     * @param key the key no longer watched
+     * @param fromClient whether the sender is a client
+     * @throws NullPointerException when a part is null
+     */
+    public Unsubscribe(Contact sender, Key key, boolean fromClient) {
+      this(sender, key, fromClient, 0);
     }
 
     /**
@@ -282,7 +338,17 @@ public sealed interface Request extends Message {
 
     @Override
     public Unsubscribe withFromClient(boolean fromClient) {
-      return fromClient == this.fromClient ? this : new Unsubscribe(sender, key, fromClient);
+      return fromClient == this.fromClient ? this : new Unsubscribe(sender, key, fromClient, token);
+    }
+
+    /**
+     * This request with {@link #token()} set as given, the other parts unchanged.
+     *
+     * @param token the secret of the subscription to end, or 0 for none
+     * @return a request with that token, or this one when it has it already
+     */
+    public Unsubscribe withToken(long token) {
+      return token == this.token ? this : new Unsubscribe(sender, key, fromClient, token);
     }
   }
 
@@ -292,12 +358,17 @@ public sealed interface Request extends Message {
    * key through the sender (its Unsubscribe was lost, or it restarted): any Failure, or an answer
    * from another id than the subscriber's, tells the storage node to end that subscription.
    *
+   * <p>It carries the {@code token} of the subscription it is pushed under (see {@link Subscribe}):
+   * a watcher whose subscription the storage node said it holds with a token refuses a push claimed
+   * from that node without it.
+   *
    * @param sender the storage node
    * @param key the watched key
    * @param values the new or replaced values
    * @param fromClient whether the sender is a client ({@link Request#fromClient()})
+   * @param token the secret of the subscription pushed under, or 0 for none
    */
-  record Notify(Contact sender, Key key, List<Value> values, boolean fromClient)
+  record Notify(Contact sender, Key key, List<Value> values, boolean fromClient, long token)
       implements Request {
 
     /**
@@ -307,12 +378,26 @@ public sealed interface Request extends Message {
      * @param key the watched key
      * @param values the new or replaced values
      * @param fromClient whether the sender is a client
+     * @param token the secret of the subscription pushed under, or 0 for none
      * @throws NullPointerException when a part is null
      */
     public Notify {
       Objects.requireNonNull(sender, "sender");
       Objects.requireNonNull(key, "key");
       values = List.copyOf(values);
+    }
+
+    /**
+     * A push without a token ({@code token} 0), as nodes of earlier versions send.
+     *
+     * @param sender the storage node
+     * @param key the watched key
+     * @param values the new or replaced values
+     * @param fromClient whether the sender is a client
+     * @throws NullPointerException when a part is null
+     */
+    public Notify(Contact sender, Key key, List<Value> values, boolean fromClient) {
+      this(sender, key, values, fromClient, 0);
     }
 
     /**
@@ -329,7 +414,19 @@ public sealed interface Request extends Message {
 
     @Override
     public Notify withFromClient(boolean fromClient) {
-      return fromClient == this.fromClient ? this : new Notify(sender, key, values, fromClient);
+      return fromClient == this.fromClient
+          ? this
+          : new Notify(sender, key, values, fromClient, token);
+    }
+
+    /**
+     * This push with {@link #token()} set as given, the other parts unchanged.
+     *
+     * @param token the secret of the subscription pushed under, or 0 for none
+     * @return a push with that token, or this one when it has it already
+     */
+    public Notify withToken(long token) {
+      return token == this.token ? this : new Notify(sender, key, values, fromClient, token);
     }
   }
 }

@@ -133,8 +133,12 @@ public sealed interface Response extends Message {
    * @param renewed true when the answering node still held this subscriber's subscription of the
    *     key and extended it; false when it created a new one (also what a node that does not say
    *     answers, so a watcher errs on the side of reading)
+   * @param token the {@link Request.Subscribe#token()} the answering node holds the subscription
+   *     with and pushes in its {@link Request.Notify}s, echoed; 0 when the Subscribe had none or
+   *     the node does not keep tokens (an earlier version): the watcher then takes its pushes
+   *     without one, as before
    */
-  record Subscribed(Contact sender, Duration ttl, boolean renewed) implements Response {
+  record Subscribed(Contact sender, Duration ttl, boolean renewed, long token) implements Response {
 
     /**
      * Checks the parts.
@@ -143,6 +147,7 @@ public sealed interface Response extends Message {
      * @param ttl how long the subscription lasts without renewal: not negative, at most {@link
      *     KadConfig#MAX_DURATION}
      * @param renewed true when an existing subscription was extended, false when a new one was made
+     * @param token the subscription's token the answering node holds, echoed, or 0 for none
      * @throws NullPointerException when a part is null
      * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
@@ -152,7 +157,21 @@ public sealed interface Response extends Message {
     }
 
     /**
-     * A grant of a new subscription ({@code renewed} false).
+     * An answer that holds no token ({@code token} 0), as nodes of earlier versions answer.
+     *
+     * @param sender the answering node
+     * @param ttl how long the subscription lasts without renewal: not negative, at most {@link
+     *     KadConfig#MAX_DURATION}
+     * @param renewed true when an existing subscription was extended, false when a new one was made
+     * @throws NullPointerException when a part is null
+     * @throws IllegalArgumentException naming the value when the ttl is negative or too long
+     */
+    public Subscribed(Contact sender, Duration ttl, boolean renewed) {
+      this(sender, ttl, renewed, 0);
+    }
+
+    /**
+     * A grant of a new subscription ({@code renewed} false) that holds no token ({@code token} 0).
      *
      * @param sender the answering node
      * @param ttl how long the subscription lasts without renewal: not negative, at most {@link
@@ -161,7 +180,7 @@ public sealed interface Response extends Message {
      * @throws IllegalArgumentException naming the value when the ttl is negative or too long
      */
     public Subscribed(Contact sender, Duration ttl) {
-      this(sender, ttl, false);
+      this(sender, ttl, false, 0);
     }
 
     /**

@@ -63,4 +63,28 @@ class RequestTest {
     assertThat(new Request.Subscribe(SENDER, KEY, KadConfig.MAX_DURATION).ttl())
         .isEqualTo(KadConfig.MAX_DURATION);
   }
+
+  @Test
+  void theConstructorsWithoutATokenMakeLiveStreamMessagesWithoutOneAndTheMarkKeepsIt() {
+    Value v = Value.of(new byte[] {1}, SENDER.id(), 0, 1, Instant.EPOCH);
+    Duration ttl = Duration.ofMinutes(1);
+    assertThat(new Request.Subscribe(SENDER, KEY, ttl).token()).isZero();
+    assertThat(new Request.Unsubscribe(SENDER, KEY).token()).isZero();
+    assertThat(new Request.Notify(SENDER, KEY, List.of(v)).token()).isZero();
+    assertThat(new Response.Subscribed(SENDER, ttl, true).token()).isZero();
+    assertThat(new Response.Subscribed(SENDER, ttl).token()).isZero();
+    List<Request> tokened =
+        List.of(
+            new Request.Subscribe(SENDER, KEY, ttl).withToken(-9),
+            new Request.Unsubscribe(SENDER, KEY).withToken(-9),
+            new Request.Notify(SENDER, KEY, List.of(v)).withToken(-9));
+    for (Request r : tokened) {
+      Request marked = r.withFromClient(true);
+      assertThat(marked.withFromClient(false)).isEqualTo(r);
+      assertThat(marked).extracting("token").as("%s keeps its token when marked", r).isEqualTo(-9L);
+    }
+    Request.Subscribe s = new Request.Subscribe(SENDER, KEY, ttl, true, 5);
+    assertThat(s.withToken(5)).isSameAs(s);
+    assertThat(s.withToken(0)).isEqualTo(new Request.Subscribe(SENDER, KEY, ttl, true));
+  }
 }

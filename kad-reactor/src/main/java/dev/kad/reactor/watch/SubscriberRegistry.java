@@ -24,10 +24,10 @@ import java.util.TreeSet;
  * routing-table contact keeps its first address: a Subscribe or Unsubscribe claiming the id from
  * another address neither redirects, renews nor ends it (anyone can claim an id), and a Subscribe
  * from the new address is a subscription of its own; another id at the same address takes it over.
- * A key has at most one subscription per address, which the id that subscribed there last holds:
- * one node listens at an address and every push goes to it, so more ids there are no more watchers,
- * and ids made up at one address took every place of a key (and multiplied each of its pushes to
- * that address).
+ * A key has at most one subscription per address and token, which the id that subscribed there last
+ * holds: one node listens at an address and every push goes to it, so more ids there are no more
+ * watchers, and ids made up at one address took every place of a key (and multiplied each of its
+ * pushes to that address).
  *
  * <p>A host can claim any port of its own, even with the TCP transport's sender check on, so the
  * registry counts a public address by its IP, as the routing table's {@code maxPerIp} does ({@link
@@ -42,6 +42,18 @@ import java.util.TreeSet;
  * per address or IP, a peer claiming a watcher's id from other addresses used up that watcher's
  * room, and made-up ids escaped it.
  *
+ * <p>A subscription also keeps the token it was made with ({@code Request.Subscribe#token()}, 0 for
+ * none: a node of an earlier version), pushed in each of its Notifies. A key's subscriptions are
+ * held per address <em>and</em> token: a Subscribe from the address with the same token renews (or
+ * takes over) the subscription, one with another token is a subscription of its own, so that nobody
+ * claiming the watcher's address without its token can take over, re-token or end its subscription.
+ * A third party's subscription made in the watcher's name ends at its first push, which the watcher
+ * refuses (it never issued that token). One address holds at most {@link #MAX_PER_ADDRESS_PER_KEY}
+ * subscriptions of a key: enough for a watcher that restarted at its address and subscribes with a
+ * fresh token while its old subscription lives, and few enough that tokens made up in an address's
+ * name do not multiply each push to it, as ids made up at one address once did. An Unsubscribe ends
+ * only the subscription of its token.
+ *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
  * refused at a bound, however often a peer sends one, never scans the registry. Each key keeps a
@@ -52,6 +64,12 @@ public final class SubscriberRegistry {
 
   /** The shortest subscription granted, so a renewal storm cannot be requested. */
   public static final Duration MIN_TTL = Duration.ofSeconds(1);
+
+  /**
+   * The most subscriptions of one key from one address, with different tokens: a watcher's current
+   * one and one it made before restarting at the address, say.
+   */
+  public static final int MAX_PER_ADDRESS_PER_KEY = 2;
 
   /** The most subscriptions a registry holds unless told otherwise, a few megabytes. */
   public static final int DEFAULT_MAX_TOTAL = 65_536;
@@ -72,23 +90,34 @@ public final class SubscriberRegistry {
 
   private final TreeSet<Due> byExpiry = new TreeSet<>();
 
-  /** The subscriptions of one key, one per address, and how many of them each public IP holds. */
-  private static final class Held {
-    final Map<Address, Subscription> subs = new LinkedHashMap<>();
-    final Map<String, Integer> perIp = new HashMap<>();
+  /** Where a subscription's pushes go and the token they carry: one subscription of a key each. */
+  private record Slot(Address at, long token) {}
 
-    /** Counts a subscription from {@code ip} ({@link Subnets#limitedIp}, null when exempt). */
-    void add(String ip) {
+  /**
+   * The subscriptions of one key, one per address and token, and how many of them each address and
+   * each public IP holds.
+   */
+  private static final class Held {
+    final Map<Slot, Subscription> subs = new LinkedHashMap<>();
+    final Map<String, Integer> perIp = new HashMap<>();
+    final Map<Address, Integer> perAddress = new HashMap<>();
+
+    /**
+     * Counts a subscription from {@code at}, of {@code ip} ({@link Subnets#limitedIp}, or null).
+     */
+    void add(Address at, String ip) {
       if (ip != null) {
         perIp.merge(ip, 1, Integer::sum);
       }
+      perAddress.merge(at, 1, Integer::sum);
     }
 
-    void remove(Address at, String ip) {
-      subs.remove(at);
+    void remove(Slot slot, String ip) {
+      subs.remove(slot);
       if (ip != null) {
         perIp.computeIfPresent(ip, (k, n) -> n <= 1 ? null : n - 1);
       }
+      perAddress.computeIfPresent(slot.at(), (k, n) -> n <= 1 ? null : n - 1);
     }
   }
 
@@ -97,8 +126,24 @@ public final class SubscriberRegistry {
    *
    * @param subscriber the watching node
    * @param expiresAt when it lapses unless renewed
+   * @param token the token it was made with, pushed in its Notifies; 0 for none
    */
-  public record Subscription(Contact subscriber, Instant expiresAt) {}
+  public record Subscription(Contact subscriber, Instant expiresAt, long token) {
+
+    /**
+     * A subscription made without a token.
+     *
+     * @param subscriber the watching node
+     * @param expiresAt when it lapses unless renewed
+     */
+    public Subscription(Contact subscriber, Instant expiresAt) {
+      this(subscriber, expiresAt, 0);
+    }
+
+    private Slot slot() {
+      return new Slot(subscriber.address(), token);
+    }
+  }
 
   /**
    * A subscription granted.
@@ -132,6 +177,11 @@ public final class SubscriberRegistry {
      */
     PER_IP_PER_KEY,
     /**
+     * The subscriber's address holds {@link #MAX_PER_ADDRESS_PER_KEY} subscriptions of the key with
+     * other tokens.
+     */
+    PER_ADDRESS_PER_KEY,
+    /**
      * The subscriber holds its most subscriptions ({@code maxSubscriptionsPerPeer}): those of its
      * public IP from every port, or of its address when that is exempt (private, loopback).
      */
@@ -139,9 +189,10 @@ public final class SubscriberRegistry {
   }
 
   /** When a subscription lapses, and which one it is: an entry of the expiry index. */
-  private record Due(Instant at, Key key, Contact subscriber) implements Comparable<Due> {
+  private record Due(Instant at, Key key, Contact subscriber, long token)
+      implements Comparable<Due> {
     static Due of(Key key, Subscription s) {
-      return new Due(s.expiresAt(), key, s.subscriber());
+      return new Due(s.expiresAt(), key, s.subscriber(), s.token());
     }
 
     @Override
@@ -156,9 +207,10 @@ public final class SubscriberRegistry {
       if (c == 0) {
         c = subscriber.address().host().compareTo(other.subscriber.address().host());
       }
-      return c != 0
-          ? c
-          : Integer.compare(subscriber.address().port(), other.subscriber.address().port());
+      if (c == 0) {
+        c = Integer.compare(subscriber.address().port(), other.subscriber.address().port());
+      }
+      return c != 0 ? c : Long.compare(token, other.token);
     }
   }
 
@@ -221,6 +273,20 @@ public final class SubscriberRegistry {
   }
 
   /**
+   * Adds or renews a subscription without a token, as {@link #answer(Key, Contact, Duration,
+   * Instant, long)} with token 0.
+   *
+   * @param key the watched key
+   * @param subscriber the watching node, at the address it sent from
+   * @param ttl the time asked for, clamped to [{@link #MIN_TTL}, maxTtl]
+   * @param now the current instant
+   * @return the grant, or the refusal and the bound that made it
+   */
+  public Answer answer(Key key, Contact subscriber, Duration ttl, Instant now) {
+    return answer(key, subscriber, ttl, now, 0);
+  }
+
+  /**
    * Adds or renews a subscription, as {@link #subscribe}, and says which: the subscriber learns
    * from it whether the subscription it counted on had lapsed (a push to it failed while it was cut
    * off, unnoticed), and so whether it missed pushes.
@@ -233,27 +299,33 @@ public final class SubscriberRegistry {
    *     refuses the subscription
    */
   public Optional<Grant> grant(Key key, Contact subscriber, Duration ttl, Instant now) {
-    return answer(key, subscriber, ttl, now) instanceof Grant g ? Optional.of(g) : Optional.empty();
+    return answer(key, subscriber, ttl, now, 0) instanceof Grant g
+        ? Optional.of(g)
+        : Optional.empty();
   }
 
   /**
    * Adds or renews a subscription, as {@link #grant}, or says which bound refuses it. A
-   * subscription still held at the subscriber's address is always renewed (or taken over), whatever
-   * the bounds: they refuse only new ones.
+   * subscription still held at the subscriber's address with the same token is always renewed (or
+   * taken over by another id), whatever the bounds: they refuse only new ones. One with another
+   * token is a new subscription beside it, which leaves it as it was.
    *
    * @param key the watched key
    * @param subscriber the watching node, at the address it sent from
    * @param ttl the time asked for, clamped to [{@link #MIN_TTL}, maxTtl]
    * @param now the current instant
+   * @param token the subscription's token, pushed in its Notifies; 0 for none
    * @return the grant, or the refusal and the bound that made it
    */
-  public synchronized Answer answer(Key key, Contact subscriber, Duration ttl, Instant now) {
+  public synchronized Answer answer(
+      Key key, Contact subscriber, Duration ttl, Instant now, long token) {
     Duration granted =
         ttl.compareTo(MIN_TTL) < 0 ? MIN_TTL : ttl.compareTo(maxTtl) > 0 ? maxTtl : ttl;
     expire(now);
     Address at = subscriber.address();
+    Slot slot = new Slot(at, token);
     Held held = byKey.get(key);
-    Subscription before = held == null ? null : held.subs.get(at);
+    Subscription before = held == null ? null : held.subs.get(slot);
     if (before == null) {
       String ip = Subnets.limitedIp(at); // parsed once: the bounds and the counts all use it
       Refusal refusal = refusal(held, at, ip);
@@ -264,7 +336,7 @@ public final class SubscriberRegistry {
         held = new Held();
         byKey.put(key, held);
       }
-      held.add(ip);
+      held.add(at, ip);
       keysPerSubscriber.merge(subscriberOf(at, ip), 1, Integer::sum);
       total++;
     } else {
@@ -272,8 +344,8 @@ public final class SubscriberRegistry {
       // that asked last (a node restarted there with a new id), and pushes go to the address.
       byExpiry.remove(Due.of(key, before));
     }
-    Subscription renewed = new Subscription(subscriber, now.plus(granted));
-    held.subs.put(at, renewed);
+    Subscription renewed = new Subscription(subscriber, now.plus(granted), token);
+    held.subs.put(slot, renewed);
     byExpiry.add(Due.of(key, renewed));
     return new Grant(granted, before != null && before.subscriber().equals(subscriber));
   }
@@ -289,6 +361,9 @@ public final class SubscriberRegistry {
     if (held != null && ip != null && held.perIp.getOrDefault(ip, 0) >= maxPerIpPerKey) {
       return new Refusal(Bound.PER_IP_PER_KEY, maxPerIpPerKey);
     }
+    if (held != null && held.perAddress.getOrDefault(at, 0) >= MAX_PER_ADDRESS_PER_KEY) {
+      return new Refusal(Bound.PER_ADDRESS_PER_KEY, MAX_PER_ADDRESS_PER_KEY);
+    }
     if (keysPerSubscriber.getOrDefault(subscriberOf(at, ip), 0) >= maxKeysPerSubscriber) {
       return new Refusal(Bound.PER_SUBSCRIBER, maxKeysPerSubscriber);
     }
@@ -296,21 +371,37 @@ public final class SubscriberRegistry {
   }
 
   /**
-   * Ends the subscription made from {@code subscriber}'s address; one of the same id at another
-   * address stays (anyone can claim an id, so an Unsubscribe speaks only for where it came from).
+   * Ends the subscription made without a token from {@code subscriber}'s address, as {@link
+   * #unsubscribe(Key, Contact, long)} with token 0.
    *
    * @param key the watched key
    * @param subscriber the watching node, at the address it sent from
    * @return true when there was one
    */
-  public synchronized boolean unsubscribe(Key key, Contact subscriber) {
+  public boolean unsubscribe(Key key, Contact subscriber) {
+    return unsubscribe(key, subscriber, 0);
+  }
+
+  /**
+   * Ends the subscription made from {@code subscriber}'s address with {@code token}; one of the
+   * same id at another address stays (anyone can claim an id, so an Unsubscribe speaks only for
+   * where it came from), and so does one with another token (anyone can claim an address too, but
+   * only the watcher knows its token). Token 0 ends only a subscription made without one.
+   *
+   * @param key the watched key
+   * @param subscriber the watching node, at the address it sent from
+   * @param token the token of the subscription to end, or 0 for none
+   * @return true when there was one
+   */
+  public synchronized boolean unsubscribe(Key key, Contact subscriber, long token) {
     Held held = byKey.get(key);
-    Subscription subscription = held == null ? null : held.subs.get(subscriber.address());
+    Subscription subscription =
+        held == null ? null : held.subs.get(new Slot(subscriber.address(), token));
     if (subscription == null || !subscription.subscriber().equals(subscriber)) {
       return false;
     }
     byExpiry.remove(Due.of(key, subscription));
-    release(key, held, subscriber.address());
+    release(key, held, subscription.slot());
     return true;
   }
 
@@ -326,12 +417,12 @@ public final class SubscriberRegistry {
    */
   public synchronized boolean end(Key key, Subscription subscription) {
     Held held = byKey.get(key);
-    Address at = subscription.subscriber().address();
-    if (held == null || held.subs.get(at) != subscription) {
+    Slot slot = subscription.slot();
+    if (held == null || held.subs.get(slot) != subscription) {
       return false;
     }
     byExpiry.remove(Due.of(key, subscription));
-    release(key, held, at);
+    release(key, held, slot);
     return true;
   }
 
@@ -376,7 +467,7 @@ public final class SubscriberRegistry {
   public synchronized void expire(Instant now) {
     while (!byExpiry.isEmpty() && !now.isBefore(byExpiry.first().at())) {
       Due due = byExpiry.pollFirst();
-      release(due.key(), byKey.get(due.key()), due.subscriber().address());
+      release(due.key(), byKey.get(due.key()), new Slot(due.subscriber().address(), due.token()));
     }
   }
 
@@ -399,24 +490,27 @@ public final class SubscriberRegistry {
     int held = 0;
     Map<Object, Integer> perSubscriber = new HashMap<>();
     for (Map.Entry<Key, Held> e : byKey.entrySet()) {
-      Map<Address, Subscription> subs = e.getValue().subs;
+      Map<Slot, Subscription> subs = e.getValue().subs;
       if (subs.isEmpty()) {
         return false;
       }
       Map<String, Integer> perIp = new HashMap<>();
-      for (Map.Entry<Address, Subscription> s : subs.entrySet()) {
-        if (!s.getKey().equals(s.getValue().subscriber().address())
+      Map<Address, Integer> perAddress = new HashMap<>();
+      for (Map.Entry<Slot, Subscription> s : subs.entrySet()) {
+        if (!s.getKey().equals(s.getValue().slot())
             || !byExpiry.contains(Due.of(e.getKey(), s.getValue()))) {
           return false;
         }
-        perSubscriber.merge(subscriberOf(s.getKey()), 1, Integer::sum);
-        String ip = Subnets.limitedIp(s.getKey());
+        Address at = s.getKey().at();
+        perSubscriber.merge(subscriberOf(at), 1, Integer::sum);
+        perAddress.merge(at, 1, Integer::sum);
+        String ip = Subnets.limitedIp(at);
         if (ip != null) {
           perIp.merge(ip, 1, Integer::sum);
         }
         held++;
       }
-      if (!perIp.equals(e.getValue().perIp)) {
+      if (!perIp.equals(e.getValue().perIp) || !perAddress.equals(e.getValue().perAddress)) {
         return false;
       }
     }
@@ -436,10 +530,13 @@ public final class SubscriberRegistry {
     return ip != null ? ip : at;
   }
 
-  /** Removes the subscription at {@code at} from {@code key}'s, already out of the expiry index. */
-  private void release(Key key, Held held, Address at) {
+  /**
+   * Removes the subscription at {@code slot} from {@code key}'s, already out of the expiry index.
+   */
+  private void release(Key key, Held held, Slot slot) {
+    Address at = slot.at();
     String ip = Subnets.limitedIp(at);
-    held.remove(at, ip);
+    held.remove(slot, ip);
     if (held.subs.isEmpty()) {
       byKey.remove(key);
     }

@@ -246,4 +246,71 @@ class SubscriberRegistryTest {
     assertThat(registry.size()).isEqualTo(1);
     assertThat(registry.consistent()).isTrue();
   }
+
+  @Test
+  void aSubscribeWithAnotherTokenFromTheAddressIsASubscriptionBesideItNotARetokening() {
+    SubscriberRegistry registry = new SubscriberRegistry(8, 8, Duration.ofMinutes(10));
+    Contact a = node(1);
+    Duration minute = Duration.ofMinutes(1);
+    assertThat(registry.answer(key, a, minute, now, 7))
+        .isEqualTo(new SubscriberRegistry.Grant(minute, false));
+    assertThat(registry.answer(key, a, minute, now.plusSeconds(1), 7))
+        .isEqualTo(new SubscriberRegistry.Grant(minute, true));
+    // Another token, even in the same id: a subscription of its own, the first untouched.
+    assertThat(registry.answer(key, a, minute, now.plusSeconds(2), 8))
+        .isEqualTo(new SubscriberRegistry.Grant(minute, false));
+    assertThat(registry.subscriptions(key, now.plusSeconds(2)))
+        .extracting(SubscriberRegistry.Subscription::token)
+        .containsExactly(7L, 8L);
+    // At most MAX_PER_ADDRESS_PER_KEY of a key from one address: made-up tokens do not multiply
+    // the pushes to it; a renewal of one held still passes.
+    assertThat(registry.answer(key, a, minute, now.plusSeconds(3), 9))
+        .isEqualTo(
+            new SubscriberRegistry.Refusal(
+                SubscriberRegistry.Bound.PER_ADDRESS_PER_KEY,
+                SubscriberRegistry.MAX_PER_ADDRESS_PER_KEY));
+    assertThat(registry.answer(key, a, minute, now.plusSeconds(3), 0))
+        .isInstanceOf(SubscriberRegistry.Refusal.class);
+    assertThat(registry.answer(key, a, minute, now.plusSeconds(4), 7))
+        .isEqualTo(new SubscriberRegistry.Grant(minute, true));
+    assertThat(registry.consistent()).isTrue();
+  }
+
+  @Test
+  void anUnsubscribeEndsOnlyTheSubscriptionOfItsToken() {
+    SubscriberRegistry registry = new SubscriberRegistry(8, 8, Duration.ofMinutes(10));
+    Contact a = node(1);
+    registry.answer(key, a, Duration.ofMinutes(1), now, 7);
+    assertThat(registry.unsubscribe(key, a)).as("no token").isFalse();
+    assertThat(registry.unsubscribe(key, a, 8)).as("another token").isFalse();
+    assertThat(registry.subscribers(key, now)).containsExactly(a);
+    assertThat(registry.unsubscribe(key, a, 7)).isTrue();
+    assertThat(registry.subscribers(key, now)).isEmpty();
+    // A subscription without a token (an earlier version's) ends as before.
+    registry.subscribe(key, a, Duration.ofMinutes(1), now);
+    assertThat(registry.unsubscribe(key, a, 7)).isFalse();
+    assertThat(registry.unsubscribe(key, a)).isTrue();
+    assertThat(registry.consistent()).isTrue();
+  }
+
+  @Test
+  void endingOneTokensSubscriptionLeavesTheOtherOfTheAddress() {
+    SubscriberRegistry registry = new SubscriberRegistry(8, 8, Duration.ofMinutes(10));
+    Contact a = node(1);
+    registry.answer(key, a, Duration.ofMinutes(1), now, 7);
+    registry.answer(key, a, Duration.ofMinutes(2), now, 8);
+    SubscriberRegistry.Subscription made =
+        registry.subscriptions(key, now).stream().filter(s -> s.token() == 8).findFirst().get();
+    assertThat(registry.end(key, made)).isTrue();
+    assertThat(registry.subscriptions(key, now))
+        .extracting(SubscriberRegistry.Subscription::token)
+        .containsExactly(7L);
+    // Both expire on their own, and free the address's places.
+    registry.answer(key, a, Duration.ofMinutes(2), now, 9);
+    assertThat(registry.subscriptions(key, now.plusSeconds(61)))
+        .extracting(SubscriberRegistry.Subscription::token)
+        .containsExactly(9L);
+    assertThat(registry.consistent()).isTrue();
+    assertThat(registry.size()).isEqualTo(1);
+  }
 }

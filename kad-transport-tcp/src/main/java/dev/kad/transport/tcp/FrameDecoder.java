@@ -80,7 +80,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
           Preface.encode(
               ctx.alloc(),
               format,
-              Preface.READS_RENEWED | Preface.widthFlag(idBits) | (echo == null ? 0 : Preface.ECHO),
+              Preface.READS | Preface.widthFlag(idBits) | (echo == null ? 0 : Preface.ECHO),
               peer.nonce(),
               echo));
     }
@@ -267,7 +267,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
   /** An accepting side's preface: no nonces; {@code flags} added to what every one says. */
   private ByteBuf acceptorPreface(ChannelHandlerContext ctx, int flags) {
     return Preface.encode(
-        ctx.alloc(), format, Preface.READS_RENEWED | Preface.widthFlag(idBits) | flags, null, null);
+        ctx.alloc(), format, Preface.READS | Preface.widthFlag(idBits) | flags, null, null);
   }
 
   /**

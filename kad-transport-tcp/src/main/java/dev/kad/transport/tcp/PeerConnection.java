@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -140,6 +141,21 @@ final class PeerConnection {
    */
   private volatile boolean peerReadsRenewed;
 
+  /**
+   * Whether the peer's preface says it reads a live-stream subscription's {@code token} field
+   * ({@link Preface#READS_TOKEN}); set before {@link #prefaceArrived} completes.
+   */
+  private volatile boolean peerReadsToken;
+
+  /**
+   * Completes when the peer's preface has been read. A request that carries a token waits for it on
+   * a dialed connection, whose first requests may leave before the acceptor's preface arrives:
+   * written with the token, an earlier version would close the connection at the unknown field;
+   * without it, a watcher's subscription would be held without its token, and a storage node's push
+   * refused by the watcher that holds one.
+   */
+  private final CompletableFuture<Void> prefaceArrived = new CompletableFuture<>();
+
   /** On an accepted connection, the address its peer advertised (same IP), unchecked. */
   private volatile Address claimed;
 
@@ -251,6 +267,8 @@ final class PeerConnection {
    */
   boolean prefaceReceived(Preface.Received preface) {
     peerReadsRenewed = preface.has(Preface.READS_RENEWED);
+    peerReadsToken = preface.has(Preface.READS_TOKEN);
+    prefaceArrived.complete(null);
     if (inbound) {
       peerNonce = preface.nonce();
       return preface.has(Preface.ECHO) && owner.dialedWith(preface.echo());
@@ -545,25 +563,66 @@ final class PeerConnection {
             fail(rid, p, refused);
             return;
           }
-          ByteBuf frame;
-          try {
-            frame = codec.encode(channel.alloc(), rid, request);
-          } catch (KadException e) {
-            fail(rid, p, e);
+          if (!prefaceArrived.isDone() && token(request) != 0) {
+            // Only on a dialed connection: an accepted one answers after the dialer's preface.
+            // A close meanwhile fails the request as not sent, and the write below is skipped.
+            prefaceArrived.thenRun(() -> write(rid, p, request));
             return;
           }
-          channel
-              .writeAndFlush(frame)
-              .addListener(
-                  f -> {
-                    if (f.isSuccess()) {
-                      p.written = true;
-                    } else {
-                      // A frame whose write failed did not reach the peer whole: never handled.
-                      fail(rid, p, new NotSent(this, "its write failed: " + f.cause()));
-                    }
-                  });
+          write(rid, p, request);
         });
+  }
+
+  /** Encodes and writes a request registered as {@code rid}, unless it already ended. */
+  private void write(long rid, Pending p, Request request) {
+    if (pending.get(rid) != p) {
+      return;
+    }
+    ByteBuf frame;
+    try {
+      frame = codec.encode(channel.alloc(), rid, peerReadsToken ? request : untokened(request));
+    } catch (KadException e) {
+      fail(rid, p, e);
+      return;
+    }
+    channel
+        .writeAndFlush(frame)
+        .addListener(
+            f -> {
+              if (f.isSuccess()) {
+                p.written = true;
+              } else {
+                // A frame whose write failed did not reach the peer whole: never handled.
+                fail(rid, p, new NotSent(this, "its write failed: " + f.cause()));
+              }
+            });
+  }
+
+  /** A live-stream request's subscription token, or 0 for none and for other requests. */
+  private static long token(Request request) {
+    if (request instanceof Request.Subscribe r) {
+      return r.token();
+    } else if (request instanceof Request.Unsubscribe r) {
+      return r.token();
+    } else if (request instanceof Request.Notify r) {
+      return r.token();
+    }
+    return 0;
+  }
+
+  /**
+   * {@code request} without its token, for a peer that predates the field (it would refuse it and
+   * close the connection): it subscribes, unsubscribes and pushes as it always has.
+   */
+  private static Request untokened(Request request) {
+    if (request instanceof Request.Subscribe r) {
+      return r.withToken(0);
+    } else if (request instanceof Request.Unsubscribe r) {
+      return r.withToken(0);
+    } else if (request instanceof Request.Notify r) {
+      return r.withToken(0);
+    }
+    return request;
   }
 
   /**
@@ -723,10 +782,13 @@ final class PeerConnection {
   }
 
   private void writeResponse(long rid, Response response) {
-    if (response instanceof Response.Subscribed s && s.renewed() && !peerReadsRenewed) {
-      // A peer that predates the field would refuse it and close the connection; without it, it
+    if (response instanceof Response.Subscribed s
+        && ((s.renewed() && !peerReadsRenewed) || (s.token() != 0 && !peerReadsToken))) {
+      // A peer that predates a field would refuse it and close the connection; without it, it
       // reads the answer as it always has.
-      response = new Response.Subscribed(s.sender(), s.ttl());
+      response =
+          new Response.Subscribed(
+              s.sender(), s.ttl(), s.renewed() && peerReadsRenewed, peerReadsToken ? s.token() : 0);
     }
     ByteBuf frame;
     try {

@@ -73,7 +73,7 @@ final class PlaintextKadPeer extends ByteToMessageDecoder {
             Preface.encode(
                 ctx.alloc(),
                 format,
-                Preface.READS_RENEWED | Preface.widthFlag(idBits) | Preface.TLS_REQUIRED,
+                Preface.READS | Preface.widthFlag(idBits) | Preface.TLS_REQUIRED,
                 null,
                 null))
         .addListener(

@@ -57,6 +57,18 @@ final class Preface {
   static final int READS_RENEWED = 4;
 
   /**
+   * Flag of either side's preface: it reads the {@code token} field of a {@code subscribe}, {@code
+   * unsubscribe}, {@code notify} and {@code subscribed}, a live-stream subscription's secret.
+   * Earlier versions ignore the flag and refuse the field, so a node writes it only to a peer that
+   * set the flag, and on a connection it dialed, waits for the peer's preface before it writes a
+   * request that carries one.
+   */
+  static final int READS_TOKEN = 64;
+
+  /** The flags of what this version reads, which every preface it writes sets. */
+  static final int READS = READS_RENEWED | READS_TOKEN;
+
+  /**
    * Flag of either side's preface: this node's ids are 160 bits wide ({@code idBits}). Set, like
    * {@link #IDS_256}, by every node since the flags were added; a preface with neither comes from
    * an earlier release, whose width is not known, and is taken as fitting (as every preface was): a

@@ -20,7 +20,10 @@ import java.util.Map;
  * either maps onto one of these records completely or is refused. A {@code subscribed}'s {@code
  * renewed} is optional too, written only when true and only to a peer whose preface says it reads
  * it ({@link Preface#READS_RENEWED}), and read as false when absent: a peer that predates it makes
- * its watchers read the current values, the safe side.
+ * its watchers read the current values, the safe side. A live-stream subscription's {@code token}
+ * ({@code subscribe}, {@code unsubscribe}, {@code notify}, {@code subscribed}) is optional the same
+ * way: written only when not 0 and only to a peer whose preface sets {@link Preface#READS_TOKEN},
+ * and read as 0 (no token, as an earlier version) when absent.
  */
 final class Wire {
 
@@ -61,7 +64,8 @@ final class Wire {
     CODE("code"),
     MESSAGE("message"),
     FROM_CLIENT("fromClient"),
-    RENEWED("renewed");
+    RENEWED("renewed"),
+    TOKEN("token");
 
     private static final Map<String, Field> BY_NAME = new HashMap<>();
 
@@ -126,7 +130,7 @@ final class Wire {
 
     /**
      * The bits of the fields it may leave out: {@code fromClient} of a request, {@code renewed} of
-     * a {@code subscribed}.
+     * a {@code subscribed}, {@code token} of the live-stream messages.
      */
     final int optional;
 
@@ -138,10 +142,17 @@ final class Wire {
         bits |= f.bit();
       }
       this.fields = bits;
-      this.optional =
+      int optional =
           Request.class.isAssignableFrom(record)
               ? Field.FROM_CLIENT.bit()
               : record == Response.Subscribed.class ? Field.RENEWED.bit() : 0;
+      if (record == Request.Subscribe.class
+          || record == Request.Unsubscribe.class
+          || record == Request.Notify.class
+          || record == Response.Subscribed.class) {
+        optional |= Field.TOKEN.bit();
+      }
+      this.optional = optional;
     }
 
     /** The type named {@code name} on the wire, or null. */
@@ -169,11 +180,13 @@ final class Wire {
   record Store(Peer sender, byte[] key, List<Val> values, boolean cached, boolean fromClient)
       implements Msg {}
 
-  record Subscribe(Peer sender, byte[] key, long ttlMillis, boolean fromClient) implements Msg {}
+  record Subscribe(Peer sender, byte[] key, long ttlMillis, boolean fromClient, long token)
+      implements Msg {}
 
-  record Unsubscribe(Peer sender, byte[] key, boolean fromClient) implements Msg {}
+  record Unsubscribe(Peer sender, byte[] key, boolean fromClient, long token) implements Msg {}
 
-  record Notify(Peer sender, byte[] key, List<Val> values, boolean fromClient) implements Msg {}
+  record Notify(Peer sender, byte[] key, List<Val> values, boolean fromClient, long token)
+      implements Msg {}
 
   record Pong(Peer sender) implements Msg {}
 
@@ -183,7 +196,7 @@ final class Wire {
 
   record Stored(Peer sender, int accepted, List<Rejection> rejected) implements Msg {}
 
-  record Subscribed(Peer sender, long ttlMillis, boolean renewed) implements Msg {}
+  record Subscribed(Peer sender, long ttlMillis, boolean renewed, long token) implements Msg {}
 
   record Failure(Peer sender, Response.Code code, String message) implements Msg {}
 }

@@ -66,11 +66,11 @@ final class WireMapping {
     } else if (msg instanceof Wire.Store m) {
       return new Request.Store(s, key(m.key()), values(m.values()), m.cached(), m.fromClient());
     } else if (msg instanceof Wire.Subscribe m) {
-      return new Request.Subscribe(s, key(m.key()), ttl(m.ttlMillis()), m.fromClient());
+      return new Request.Subscribe(s, key(m.key()), ttl(m.ttlMillis()), m.fromClient(), m.token());
     } else if (msg instanceof Wire.Unsubscribe m) {
-      return new Request.Unsubscribe(s, key(m.key()), m.fromClient());
+      return new Request.Unsubscribe(s, key(m.key()), m.fromClient(), m.token());
     } else if (msg instanceof Wire.Notify m) {
-      return new Request.Notify(s, key(m.key()), values(m.values()), m.fromClient());
+      return new Request.Notify(s, key(m.key()), values(m.values()), m.fromClient(), m.token());
     } else if (msg instanceof Wire.Pong) {
       return new Response.Pong(s);
     } else if (msg instanceof Wire.NodesFound m) {
@@ -84,7 +84,7 @@ final class WireMapping {
       }
       return new Response.Stored(s, m.accepted(), rejected);
     } else if (msg instanceof Wire.Subscribed m) {
-      return new Response.Subscribed(s, ttl(m.ttlMillis()), m.renewed());
+      return new Response.Subscribed(s, ttl(m.ttlMillis()), m.renewed(), m.token());
     } else if (msg instanceof Wire.Failure m) {
       // The peer's words reach exceptions, lookup events and put results, and so log lines.
       return new Response.Failure(s, m.code(), PeerText.printable(m.message()));

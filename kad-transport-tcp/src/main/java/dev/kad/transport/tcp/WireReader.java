@@ -76,6 +76,7 @@ final class WireReader {
     String message;
     boolean fromClient;
     boolean renewed;
+    long token;
   }
 
   private static Wire.Msg msg(JsonParser p) throws IOException {
@@ -110,14 +111,14 @@ final class WireReader {
       case FIND_NODE -> new Wire.FindNode(f.sender, f.target, f.fromClient);
       case FIND_VALUE -> new Wire.FindValue(f.sender, f.key, f.fromClient);
       case STORE -> new Wire.Store(f.sender, f.key, f.values, f.cached, f.fromClient);
-      case SUBSCRIBE -> new Wire.Subscribe(f.sender, f.key, f.ttlMillis, f.fromClient);
-      case UNSUBSCRIBE -> new Wire.Unsubscribe(f.sender, f.key, f.fromClient);
-      case NOTIFY -> new Wire.Notify(f.sender, f.key, f.values, f.fromClient);
+      case SUBSCRIBE -> new Wire.Subscribe(f.sender, f.key, f.ttlMillis, f.fromClient, f.token);
+      case UNSUBSCRIBE -> new Wire.Unsubscribe(f.sender, f.key, f.fromClient, f.token);
+      case NOTIFY -> new Wire.Notify(f.sender, f.key, f.values, f.fromClient, f.token);
       case PONG -> new Wire.Pong(f.sender);
       case NODES_FOUND -> new Wire.NodesFound(f.sender, f.contacts);
       case VALUES_FOUND -> new Wire.ValuesFound(f.sender, f.values, f.contacts);
       case STORED -> new Wire.Stored(f.sender, f.accepted, f.rejected);
-      case SUBSCRIBED -> new Wire.Subscribed(f.sender, f.ttlMillis, f.renewed);
+      case SUBSCRIBED -> new Wire.Subscribed(f.sender, f.ttlMillis, f.renewed, f.token);
       case FAILURE -> new Wire.Failure(f.sender, f.code, f.message);
     };
   }
@@ -146,6 +147,7 @@ final class WireReader {
       case MESSAGE -> f.message = string(p, name);
       case FROM_CLIENT -> f.fromClient = bool(p, name);
       case RENEWED -> f.renewed = bool(p, name);
+      case TOKEN -> f.token = longValue(p, name);
     }
   }
 

@@ -57,13 +57,18 @@ final class WireWriter {
         Request.Subscribe m = (Request.Subscribe) message;
         binary(g, Wire.Field.KEY, m.key().toBytes());
         g.writeNumberField(Wire.Field.TTL.wireName, m.ttl().toMillis());
+        token(g, m.token());
       }
-      case UNSUBSCRIBE ->
-          binary(g, Wire.Field.KEY, ((Request.Unsubscribe) message).key().toBytes());
+      case UNSUBSCRIBE -> {
+        Request.Unsubscribe m = (Request.Unsubscribe) message;
+        binary(g, Wire.Field.KEY, m.key().toBytes());
+        token(g, m.token());
+      }
       case NOTIFY -> {
         Request.Notify m = (Request.Notify) message;
         binary(g, Wire.Field.KEY, m.key().toBytes());
         values(g, m.values());
+        token(g, m.token());
       }
       case NODES_FOUND -> contacts(g, ((Response.NodesFound) message).contacts());
       case VALUES_FOUND -> {
@@ -92,12 +97,23 @@ final class WireWriter {
         if (m.renewed()) {
           g.writeBooleanField(Wire.Field.RENEWED.wireName, true);
         }
+        token(g, m.token());
       }
       case FAILURE -> {
         Response.Failure m = (Response.Failure) message;
         g.writeStringField(Wire.Field.CODE.wireName, m.code().name());
         g.writeStringField(Wire.Field.MESSAGE.wireName, m.message());
       }
+    }
+  }
+
+  /**
+   * A live-stream subscription's token, only when there is one, as {@code renewed}: a connection
+   * drops it for a peer that cannot read it ({@link Preface#READS_TOKEN}).
+   */
+  private static void token(JsonGenerator g, long token) throws IOException {
+    if (token != 0) {
+      g.writeNumberField(Wire.Field.TOKEN.wireName, token);
     }
   }
 

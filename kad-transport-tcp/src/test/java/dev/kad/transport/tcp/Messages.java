@@ -82,6 +82,8 @@ final class Messages {
             .as((d, p, vid, seq, exp, sig) -> new Value(d, p, vid, seq, exp, sig[0], sig[1]));
     Arbitrary<List<Value>> valueLists = values.list().ofMaxSize(4);
     Arbitrary<List<Contact>> contactLists = contacts.list().ofMaxSize(6);
+    // A live-stream subscription's token: none (0, as an earlier version), or any long.
+    Arbitrary<Long> tokens = Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs());
     Arbitrary<Duration> ttls =
         Arbitraries.longs().between(0, 10_000_000_000L).map(Duration::ofMillis);
     // A peer's words arrive as they were when printable (PeerText): any script, no control or
@@ -102,9 +104,12 @@ final class Messages {
             Combinators.combine(contacts, keys).as(Request.FindValue::new),
             Combinators.combine(contacts, keys, valueLists, Arbitraries.of(true, false))
                 .as(Request.Store::new),
-            Combinators.combine(contacts, keys, ttls).as(Request.Subscribe::new),
-            Combinators.combine(contacts, keys).as(Request.Unsubscribe::new),
-            Combinators.combine(contacts, keys, valueLists).as(Request.Notify::new),
+            Combinators.combine(contacts, keys, ttls, tokens)
+                .as((c, k, t, token) -> new Request.Subscribe(c, k, t, false, token)),
+            Combinators.combine(contacts, keys, tokens)
+                .as((c, k, token) -> new Request.Unsubscribe(c, k, false, token)),
+            Combinators.combine(contacts, keys, valueLists, tokens)
+                .as((c, k, v, token) -> new Request.Notify(c, k, v, false, token)),
             contacts.map(Response.Pong::new),
             Combinators.combine(contacts, contactLists).as(Response.NodesFound::new),
             Combinators.combine(contacts, valueLists, contactLists).as(Response.ValuesFound::new),
@@ -113,7 +118,8 @@ final class Messages {
                     Arbitraries.integers().between(0, 1000),
                     rejections.list().ofMaxSize(3))
                 .as(Response.Stored::new),
-            Combinators.combine(contacts, ttls).as(Response.Subscribed::new),
+            Combinators.combine(contacts, ttls, Arbitraries.of(false, true), tokens)
+                .as(Response.Subscribed::new),
             Combinators.combine(
                     contacts, Arbitraries.of(Response.Code.class), words.ofMaxLength(60))
                 .as(Response.Failure::new)));

@@ -322,7 +322,7 @@ class TcpTransportHostilePeerTest {
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
     byte[] answered = PREFACE.clone();
-    answered[5] = (byte) (Preface.READS_RENEWED | widthFlag);
+    answered[5] = (byte) (Preface.READS | widthFlag);
     assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
     int length = ByteBuffer.wrap(in.readNBytes(4)).getInt();
     assertThat(new String(in.readNBytes(length), StandardCharsets.UTF_8))
@@ -706,7 +706,7 @@ class TcpTransportHostilePeerTest {
     s.getOutputStream().write(preface(2, 1)); // CBOR
     s.getOutputStream().flush();
     byte[] answered = PREFACE.clone();
-    answered[5] = Preface.READS_RENEWED | Preface.IDS_160;
+    answered[5] = Preface.READS | Preface.IDS_160;
     InputStream in = s.getInputStream();
     assertThat(in.readNBytes(PREFACE.length)).containsExactly(answered);
     assertThat(in.read()).as("closed after the preface").isEqualTo(-1);
