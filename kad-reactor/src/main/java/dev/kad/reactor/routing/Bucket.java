@@ -20,6 +20,10 @@ final class Bucket {
   private static final Entry[] NO_ENTRIES = new Entry[0];
 
   final byte[] low;
+
+  /** The first 64 bits of {@link #low}, big-endian: a bucket's range is read without the array. */
+  final long lowHigh;
+
   final int depth;
   final Instant touchedAt;
 
@@ -34,22 +38,32 @@ final class Bucket {
 
   /** An empty bucket. */
   Bucket(byte[] low, int depth, Instant touchedAt) {
-    this(low, depth, NO_ENTRIES, ContactArray.EMPTY, ContactArray.EMPTY, touchedAt);
+    this(low, highBits(low), depth, NO_ENTRIES, ContactArray.EMPTY, ContactArray.EMPTY, touchedAt);
   }
 
   private Bucket(
       byte[] low,
+      long lowHigh,
       int depth,
       Entry[] entries,
       ContactArray members,
       ContactArray replacements,
       Instant touchedAt) {
     this.low = low;
+    this.lowHigh = lowHigh;
     this.depth = depth;
     this.entries = entries;
     this.members = members;
     this.replacements = replacements;
     this.touchedAt = touchedAt;
+  }
+
+  private static long highBits(byte[] bytes) {
+    long high = 0;
+    for (int i = 0; i < Long.BYTES; i++) {
+      high = (high << 8) | (bytes[i] & 0xff);
+    }
+    return high;
   }
 
   /** One contact with what the table knows of its liveness. */
@@ -132,7 +146,7 @@ final class Bucket {
     Entry[] e = Arrays.copyOf(entries, entries.length + 1);
     e[entries.length] = added;
     ContactArray m = members.plus(added.contact());
-    return new Bucket(low, depth, e, m, replacements, touchedAt);
+    return new Bucket(low, lowHigh, depth, e, m, replacements, touchedAt);
   }
 
   /** This bucket without entry {@code index}. */
@@ -140,7 +154,7 @@ final class Bucket {
     Entry[] e = new Entry[entries.length - 1];
     System.arraycopy(entries, 0, e, 0, index);
     System.arraycopy(entries, index + 1, e, index, entries.length - index - 1);
-    return new Bucket(low, depth, e, members.minus(index), replacements, touchedAt);
+    return new Bucket(low, lowHigh, depth, e, members.minus(index), replacements, touchedAt);
   }
 
   /** This bucket with entry {@code index} taken out and {@code moved}, the same contact, last. */
@@ -149,23 +163,23 @@ final class Bucket {
     System.arraycopy(entries, 0, e, 0, index);
     System.arraycopy(entries, index + 1, e, index, entries.length - index - 1);
     e[entries.length - 1] = moved;
-    return new Bucket(low, depth, e, members.movedToEnd(index), replacements, touchedAt);
+    return new Bucket(low, lowHigh, depth, e, members.movedToEnd(index), replacements, touchedAt);
   }
 
   /** This bucket with entry {@code index} replaced by {@code changed}, the same contact. */
   Bucket with(int index, Entry changed) {
     Entry[] e = entries.clone();
     e[index] = changed;
-    return new Bucket(low, depth, e, members, replacements, touchedAt);
+    return new Bucket(low, lowHigh, depth, e, members, replacements, touchedAt);
   }
 
   /** This bucket with another replacement cache. */
   Bucket withReplacements(ContactArray newReplacements) {
-    return new Bucket(low, depth, entries, members, newReplacements, touchedAt);
+    return new Bucket(low, lowHigh, depth, entries, members, newReplacements, touchedAt);
   }
 
   Bucket touched(Instant now) {
-    return new Bucket(low, depth, entries, members, replacements, now);
+    return new Bucket(low, lowHigh, depth, entries, members, replacements, now);
   }
 
   /** Splits on the bit after the prefix, keeping the order of contacts and replacements. */

@@ -612,12 +612,8 @@ public final class RoutingTable {
       if (b.depth > Long.SIZE) {
         return null;
       }
-      long low = 0;
-      for (int j = 0; j < Long.BYTES; j++) {
-        low = (low << 8) | (b.low[j] & 0xff);
-      }
       long mask = b.depth == 0 ? 0 : -1L << (Long.SIZE - b.depth);
-      ranges[i] = (low ^ targetPrefix) & mask;
+      ranges[i] = (b.lowHigh ^ targetPrefix) & mask;
     }
     return ranges;
   }
