@@ -6,6 +6,8 @@ import dev.kad.api.KadId;
 import dev.kad.api.KadNode;
 import dev.kad.api.Key;
 import dev.kad.api.NodeId;
+import dev.kad.api.Value;
+import dev.kad.testkit.InMemoryTransport;
 import dev.kad.testkit.SimulatedNetwork;
 import dev.kad.testkit.VirtualTime;
 import java.time.Duration;
@@ -136,6 +138,23 @@ final class Cluster implements AutoCloseable {
             .findFirst()
             .orElseThrow()
             .token();
+  }
+
+  /** A peer of its own on the network that sends whatever it is told, in whatever name. */
+  InMemoryTransport rawPeer() {
+    InMemoryTransport wire = network.newTransport();
+    await(wire.start(request -> Mono.empty()));
+    return wire;
+  }
+
+  /** The node farthest from {@code target}, which holds none of its values. */
+  KadNode farthestFrom(KadId target) {
+    return nodes.stream().max(byDistanceTo(target)).orElseThrow();
+  }
+
+  /** The first byte of each value's data, in order: what tests tell their values apart by. */
+  static List<Integer> firstBytes(List<Value> values) {
+    return values.stream().map(v -> (int) v.data()[0]).toList();
   }
 
   static Comparator<KadNode> byDistanceTo(KadId target) {

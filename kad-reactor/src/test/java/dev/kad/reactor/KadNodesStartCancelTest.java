@@ -123,16 +123,21 @@ class KadNodesStartCancelTest {
         .isEqualTo(claimed);
   }
 
+  /** Subscribes to {@code start} and cancels it half a second of virtual time later. */
+  private void cancelHalfASecondIn(Mono<KadNode> start) {
+    StepVerifier.create(start)
+        .expectSubscription()
+        .then(() -> time.advanceTimeBy(Duration.ofMillis(500)))
+        .thenCancel()
+        .verify(Duration.ofSeconds(10));
+  }
+
   @Test
   void cancelledBeforeTheTransportStartedNothingRunsAndTheStoreIsFree() {
     InMemoryTransport inner = network.newTransport();
     Staged transport = new Staged(inner, s -> Mono.delay(Duration.ofSeconds(1), time).then(s));
     RecordStore store = new InMemoryRecordStore(CONFIG);
-    StepVerifier.create(start(transport, store))
-        .expectSubscription()
-        .then(() -> time.advanceTimeBy(Duration.ofMillis(500)))
-        .thenCancel()
-        .verify(Duration.ofSeconds(10));
+    cancelHalfASecondIn(start(transport, store));
     time.advanceTimeBy(Duration.ofSeconds(5));
     assertConsistent("before the transport started", inner, store);
   }
@@ -143,11 +148,7 @@ class KadNodesStartCancelTest {
     Staged transport = new Staged(inner, s -> Mono.delay(Duration.ofSeconds(1), time).then(s));
     RecordStore store = new InMemoryRecordStore(CONFIG);
     Mono<KadNode> start = start(transport, store);
-    StepVerifier.create(start)
-        .expectSubscription()
-        .then(() -> time.advanceTimeBy(Duration.ofMillis(500)))
-        .thenCancel()
-        .verify(Duration.ofSeconds(10));
+    cancelHalfASecondIn(start);
     KadNode node = VirtualTime.await(time, start);
     nodes.add(node);
     assertThat(answers(inner.address())).isTrue();
@@ -178,11 +179,7 @@ class KadNodesStartCancelTest {
     Staged transport =
         new Staged(inner, s -> s.then(Mono.delay(Duration.ofSeconds(1), time)).then());
     RecordStore store = new InMemoryRecordStore(CONFIG);
-    StepVerifier.create(start(transport, store))
-        .expectSubscription()
-        .then(() -> time.advanceTimeBy(Duration.ofMillis(500)))
-        .thenCancel()
-        .verify(Duration.ofSeconds(10));
+    cancelHalfASecondIn(start(transport, store));
     time.advanceTimeBy(Duration.ofSeconds(5));
     assertConsistent("after the transport bound, before its start completed", inner, store);
   }

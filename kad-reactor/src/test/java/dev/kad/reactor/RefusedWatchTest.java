@@ -63,10 +63,6 @@ class RefusedWatchTest {
     return watch;
   }
 
-  private static List<Integer> firstBytes(List<Value> values) {
-    return values.stream().map(v -> (int) v.data()[0]).toList();
-  }
-
   /** How many storage nodes hold a subscription of {@code key} pushed to {@code at}. */
   private static long subscriptionsPushedTo(Cluster c, Key key, Contact at) {
     return c.nodes.stream()
@@ -104,12 +100,12 @@ class RefusedWatchTest {
     c.await(c.node(1).put(second, new byte[] {7}));
     c.vts.advanceTimeBy(WatchSession.MAX_RETRY.plusSeconds(5));
 
-    assertThat(firstBytes(secondSeen)).as("read at a retry round").containsExactly(7);
+    assertThat(Cluster.firstBytes(secondSeen)).as("read at a retry round").containsExactly(7);
     assertThat(gateway.stats().pollingWatches()).isEqualTo(1);
     // The subscribed watch is pushed to as before.
     c.await(c.node(2).put(first, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(firstSeen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(firstSeen)).containsExactly(1);
   }
 
   @Test
@@ -138,7 +134,7 @@ class RefusedWatchTest {
     c.await(c.node(1).put(second, new byte[] {9}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
     assertThat(recorder[0].received()).anyMatch(Request.Notify.class::isInstance);
-    assertThat(firstBytes(secondSeen)).containsExactly(9);
+    assertThat(Cluster.firstBytes(secondSeen)).containsExactly(9);
   }
 
   @Test
@@ -179,6 +175,6 @@ class RefusedWatchTest {
     assertThat(gateway.stats().pollingWatches()).isZero();
     c.await(c.node(1).put(second, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(secondSeen)).containsExactly(3);
+    assertThat(Cluster.firstBytes(secondSeen)).containsExactly(3);
   }
 }

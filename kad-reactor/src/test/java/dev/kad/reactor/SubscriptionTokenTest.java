@@ -56,22 +56,6 @@ class SubscriptionTokenTest {
     return seen;
   }
 
-  private static List<Integer> firstBytes(List<Value> values) {
-    return values.stream().map(v -> (int) v.data()[0]).toList();
-  }
-
-  /** A peer of its own on the network that sends whatever it is told, in whatever name. */
-  private static InMemoryTransport wire(Cluster c) {
-    InMemoryTransport wire = c.network.newTransport();
-    c.await(wire.start(request -> Mono.empty()));
-    return wire;
-  }
-
-  private static KadNode farthestFrom(Cluster c, Key key) {
-    List<KadNode> byDistance = c.nodes.stream().sorted(Cluster.byDistanceTo(key)).toList();
-    return byDistance.get(byDistance.size() - 1);
-  }
-
   /** The subscriptions {@code storage} holds of {@code key} pushed to {@code at}. */
   private static List<SubscriberRegistry.Subscription> heldFor(
       Cluster c, KadNode storage, Key key, Address at) {
@@ -99,7 +83,7 @@ class SubscriptionTokenTest {
     for (int run = 0; run < 2; run++) {
       Cluster c = clusters.grow(76, 12);
       Key key = Key.of("seeded");
-      KadNode watcher = farthestFrom(c, key);
+      KadNode watcher = c.farthestFrom(key);
       watch(c, watcher, key);
       runs.add(c.tokenAt(storageNodeOf(c, watcher, key), watcher, key));
     }
@@ -112,12 +96,12 @@ class SubscriptionTokenTest {
   void aForgedPushInAStorageNodesNameWithoutItsTokenIsRefusedAndTheRealPushesStillArrive() {
     Cluster c = clusters.grow(71, 20);
     Key key = Key.of("forged");
-    KadNode watcher = farthestFrom(c, key);
+    KadNode watcher = c.farthestFrom(key);
     List<Value> seen = watch(c, watcher, key);
     KadNode storage = storageNodeOf(c, watcher, key);
     long token = c.tokenAt(storage, watcher, key);
     assertThat(token).as("the watcher subscribed with a token").isNotZero();
-    InMemoryTransport wire = wire(c);
+    InMemoryTransport wire = c.rawPeer();
     Value forged = Value.of(new byte[] {66}, c.node(3).id(), 7, 1, c.now().plusSeconds(600));
 
     List<Response> answers = new ArrayList<>();
@@ -142,7 +126,7 @@ class SubscriptionTokenTest {
     // subscription there.
     c.await(c.node(1).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
     assertThat(heldFor(c, storage, key, watcher.contact().address()))
         .singleElement()
         .extracting(SubscriberRegistry.Subscription::token)
@@ -162,11 +146,11 @@ class SubscriptionTokenTest {
   void aSpoofedUnsubscribeWithoutTheTokenLeavesTheSubscriptionPushing() {
     Cluster c = clusters.grow(72, 20);
     Key key = Key.of("muted");
-    KadNode watcher = farthestFrom(c, key);
+    KadNode watcher = c.farthestFrom(key);
     List<Value> seen = watch(c, watcher, key);
     KadNode storage = storageNodeOf(c, watcher, key);
     long token = c.tokenAt(storage, watcher, key);
-    InMemoryTransport wire = wire(c);
+    InMemoryTransport wire = c.rawPeer();
 
     for (long claimed : new long[] {0, token + 1}) {
       c.await(
@@ -179,7 +163,7 @@ class SubscriptionTokenTest {
     assertThat(heldFor(c, storage, key, watcher.contact().address())).hasSize(1);
     c.await(c.node(1).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
     assertThat(heldFor(c, storage, key, watcher.contact().address())).hasSize(1);
     // The watcher's own Unsubscribe, with the token, still ends it.
     c.await(
@@ -206,7 +190,7 @@ class SubscriptionTokenTest {
     // Another third party, watching nothing: refused with "not watching", as before.
     RecordingTransport[] idleRecorder = new RecordingTransport[1];
     KadNode idle = c.startRecorded(idleRecorder);
-    InMemoryTransport wire = wire(c);
+    InMemoryTransport wire = c.rawPeer();
     long made = 12345;
     for (KadNode third : List.of(victim, idle)) {
       assertThat(
@@ -235,7 +219,7 @@ class SubscriptionTokenTest {
         .extracting(SubscriberRegistry.Subscription::token)
         .isEqualTo(token);
     assertThat(heldFor(c, storage, key, idle.contact().address())).isEmpty();
-    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2);
   }
 
   /**
@@ -257,11 +241,11 @@ class SubscriptionTokenTest {
   void aSubscribeFromTheSameAddressWithAnotherTokenDoesNotStopTheOriginalsPushes() {
     Cluster c = clusters.grow(74, 20);
     Key key = Key.of("re-tokened");
-    KadNode watcher = farthestFrom(c, key);
+    KadNode watcher = c.farthestFrom(key);
     List<Value> seen = watch(c, watcher, key);
     KadNode storage = storageNodeOf(c, watcher, key);
     long token = c.tokenAt(storage, watcher, key);
-    InMemoryTransport wire = wire(c);
+    InMemoryTransport wire = c.rawPeer();
 
     List<Response> answers = new ArrayList<>();
     for (long other : new long[] {token + 1, token + 2, 0}) {
@@ -282,7 +266,7 @@ class SubscriptionTokenTest {
     c.await(c.node(1).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
 
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
     // The made-up token's push was refused and ended that subscription alone.
     assertThat(heldFor(c, storage, key, watcher.contact().address()))
         .singleElement()
@@ -349,7 +333,7 @@ class SubscriptionTokenTest {
     c.await(c.node(2).put(key, new byte[] {2}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
 
-    assertThat(firstBytes(seen)).containsExactlyInAnyOrder(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactlyInAnyOrder(1, 2);
     // Every older node's push was taken: a refused one would have ended its subscription.
     assertThat(storage)
         .allSatisfy(n -> assertThat(heldFor(c, n, key, watcher.contact().address())).hasSize(1));

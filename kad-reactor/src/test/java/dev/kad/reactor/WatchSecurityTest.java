@@ -24,7 +24,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.reactivestreams.Subscription;
 import reactor.core.Disposable;
 import reactor.core.publisher.BaseSubscriber;
-import reactor.core.publisher.Mono;
 
 /**
  * A hostile storage node against a watch: ids cost nothing, so anyone can be among a key's k
@@ -66,22 +65,6 @@ class WatchSecurityTest {
     return seen;
   }
 
-  private static List<Integer> firstBytes(List<Value> values) {
-    return values.stream().map(v -> (int) v.data()[0]).toList();
-  }
-
-  /** A peer of its own on the network that sends whatever it is told, in whatever name. */
-  private static InMemoryTransport wire(Cluster c) {
-    InMemoryTransport wire = c.network.newTransport();
-    c.await(wire.start(request -> Mono.empty()));
-    return wire;
-  }
-
-  private static KadNode farthestFrom(Cluster c, Key key) {
-    List<KadNode> byDistance = c.nodes.stream().sorted(Cluster.byDistanceTo(key)).toList();
-    return byDistance.get(byDistance.size() - 1);
-  }
-
   private static List<KadNode> storageNodesOf(Cluster c, KadNode watcher, Key key) {
     return c.nodes.stream()
         .filter(n -> n != watcher)
@@ -98,7 +81,7 @@ class WatchSecurityTest {
       aFloodOfMadeUpIdentitiesFromOneStorageNodeDoesNotDropAnHonestValueWaitingForASlowSubscriber() {
     Cluster c = cluster(57, 20);
     Key key = Key.of("flooded");
-    KadNode watcher = farthestFrom(c, key);
+    KadNode watcher = c.farthestFrom(key);
     List<Value> seen = new CopyOnWriteArrayList<>();
     BaseSubscriber<Value> slow =
         new BaseSubscriber<>() {
@@ -135,7 +118,7 @@ class WatchSecurityTest {
   void aStorageNodeCannotMakeTheWatchDeliverAnOlderSignedSeqAfterANewerOne() throws Exception {
     Cluster c = cluster(58, 20);
     Key key = Key.of("replayed");
-    KadNode watcher = farthestFrom(c, key);
+    KadNode watcher = c.farthestFrom(key);
     List<Value> seen = watch(watcher, key);
     KadNode storage = storageNodesOf(c, watcher, key).get(0);
     KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
@@ -145,11 +128,11 @@ class WatchSecurityTest {
     Value older = c.await(publisher.get(key).collectList()).get(0);
     c.await(publisher.put(key, new byte[] {2}, PutOptions.defaults().signedBy(keys)));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2);
 
     flood(c, watcher, storage, key, 64 * CONFIG.maxValuesPerKey(), 1000);
     c.await(
-        wire(c)
+        c.rawPeer()
             .send(
                 watcher.contact().address(),
                 new Request.Notify(
@@ -161,7 +144,7 @@ class WatchSecurityTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(2));
 
     List<Value> honest = seen.stream().filter(v -> v.publisher().equals(publisher.id())).toList();
-    assertThat(firstBytes(honest)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(honest)).containsExactly(1, 2);
   }
 
   /**
@@ -174,10 +157,10 @@ class WatchSecurityTest {
   void pushesOfValuesNoStorageNodeWouldHoldNeverReachTheApplication() throws Exception {
     Cluster c = cluster(59, 20);
     Key key = Key.of("checked");
-    KadNode watcher = farthestFrom(c, key);
+    KadNode watcher = c.farthestFrom(key);
     List<Value> seen = watch(watcher, key);
     KadNode storage = storageNodesOf(c, watcher, key).get(0);
-    InMemoryTransport wire = wire(c);
+    InMemoryTransport wire = c.rawPeer();
     KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
     java.time.Instant later = c.now().plusSeconds(600);
     Value genuine = Value.of(new byte[] {1}, c.node(3).id(), 0, 5, later).signedWith(key, keys);
@@ -217,7 +200,7 @@ class WatchSecurityTest {
    */
   private static void flood(
       Cluster c, KadNode watcher, KadNode storage, Key key, int identities, int salt) {
-    InMemoryTransport wire = wire(c);
+    InMemoryTransport wire = c.rawPeer();
     SplittableRandom rng = new SplittableRandom(salt);
     // The storage node's own pushes carry its subscription's token.
     long token = c.tokenAt(storage, watcher, key);

@@ -60,20 +60,16 @@ class WatchTest {
     return seen;
   }
 
-  private static List<Integer> firstBytes(List<Value> values) {
-    return values.stream().map(v -> (int) v.data()[0]).toList();
-  }
-
   @Test
   void aWatcherSeesTheCurrentValueThenAValuePutFromAnotherNode() {
     Cluster c = cluster(31, 40);
     Key key = Key.of("news");
     c.await(c.node(3).put(key, new byte[] {1}));
     List<Value> seen = watch(c.node(20), key);
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
     c.await(c.node(7).put(key, new byte[] {2}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2);
   }
 
   @Test
@@ -87,12 +83,12 @@ class WatchTest {
     List<Value> seen = new CopyOnWriteArrayList<>();
     watches.add(c.node(3).watch(key).subscribe(seen::add));
     c.vts.advanceTimeBy(Duration.ofMillis(500));
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
     // The subscriptions the other nodes granted still bring what comes later, once.
     c.vts.advanceTimeBy(Duration.ofSeconds(10));
     c.await(c.node(4).put(key, new byte[] {2}));
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
-    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2);
   }
 
   @Test
@@ -104,7 +100,7 @@ class WatchTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
     c.await(c.node(3).put(key, new byte[] {2}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2);
     assertThat(seen.get(1).seq()).isGreaterThan(seen.get(0).seq());
   }
 
@@ -117,8 +113,8 @@ class WatchTest {
     c.await(c.node(2).put(key, new byte[] {1}));
     c.await(c.node(4).put(key, new byte[] {2}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(first)).containsExactlyInAnyOrder(1, 2);
-    assertThat(firstBytes(second)).containsExactlyInAnyOrder(1, 2);
+    assertThat(Cluster.firstBytes(first)).containsExactlyInAnyOrder(1, 2);
+    assertThat(Cluster.firstBytes(second)).containsExactlyInAnyOrder(1, 2);
   }
 
   @Test
@@ -147,7 +143,7 @@ class WatchTest {
     c.vts.advanceTimeBy(CONFIG.subscriptionTtl());
     c.await(c.node(1).put(key, new byte[] {9}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(9);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(9);
   }
 
   @Test
@@ -174,10 +170,10 @@ class WatchTest {
     c.await(fresh.get(0).put(key, new byte[] {2}));
     // Well before the next renewal would have come (a minute after the failed round).
     c.vts.advanceTimeBy(Duration.ofSeconds(25));
-    assertThat(firstBytes(seen)).as("read from the nodes found again").containsExactly(2);
+    assertThat(Cluster.firstBytes(seen)).as("read from the nodes found again").containsExactly(2);
     c.await(fresh.get(1).put(key, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).as("pushed by them").containsExactly(2, 3);
+    assertThat(Cluster.firstBytes(seen)).as("pushed by them").containsExactly(2, 3);
   }
 
   @Test
@@ -210,7 +206,7 @@ class WatchTest {
     assertThat(seen).isEmpty();
     // The renewal subscribes at the newcomers only, and reads what they hold.
     c.vts.advanceTimeBy(CONFIG.subscriptionTtl());
-    assertThat(firstBytes(seen)).containsExactly(5);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(5);
   }
 
   @Test
@@ -237,7 +233,7 @@ class WatchTest {
     c.await(fresh.get(1).put(key, new byte[] {4}));
     c.await(watcher.bootstrap(List.of(fresh.get(0).contact().address())));
     c.vts.advanceTimeBy(Duration.ofSeconds(3));
-    assertThat(firstBytes(seen)).containsExactly(4);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(4);
   }
 
   @Test
@@ -260,10 +256,10 @@ class WatchTest {
     c.network.heal();
     c.await(watcher.findNode(watcher.id()));
     c.vts.advanceTimeBy(Duration.ofSeconds(3));
-    assertThat(firstBytes(seen)).as("read once the network answers").containsExactly(2);
+    assertThat(Cluster.firstBytes(seen)).as("read once the network answers").containsExactly(2);
     c.await(others.get(1).put(key, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(3));
-    assertThat(firstBytes(seen)).as("pushed").containsExactly(2, 3);
+    assertThat(Cluster.firstBytes(seen)).as("pushed").containsExactly(2, 3);
   }
 
   @Test
@@ -317,10 +313,10 @@ class WatchTest {
     c.network.heal();
     c.await(watcher.findNode(watcher.id()));
     c.vts.advanceTimeBy(Duration.ofSeconds(3));
-    assertThat(firstBytes(seen)).as("read once the network answers").containsExactly(2);
+    assertThat(Cluster.firstBytes(seen)).as("read once the network answers").containsExactly(2);
     c.await(c.node(1).put(key, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(3));
-    assertThat(firstBytes(seen)).as("pushed").containsExactly(2, 3);
+    assertThat(Cluster.firstBytes(seen)).as("pushed").containsExactly(2, 3);
   }
 
   @Test
@@ -341,10 +337,10 @@ class WatchTest {
     // The renewal (half the 2 min granted) subscribes at the same nodes, which answer that the
     // subscriptions are new: the watch reads what it missed.
     c.vts.advanceTimeBy(Duration.ofMinutes(1));
-    assertThat(firstBytes(seen)).as("read at the renewal").containsExactly(2);
+    assertThat(Cluster.firstBytes(seen)).as("read at the renewal").containsExactly(2);
     c.await(publisher.put(key, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(3));
-    assertThat(firstBytes(seen)).as("pushed").containsExactly(2, 3);
+    assertThat(Cluster.firstBytes(seen)).as("pushed").containsExactly(2, 3);
   }
 
   @Test
@@ -366,8 +362,8 @@ class WatchTest {
     assertThat(second).isEmpty();
     // Past both renewals, half the 2 min granted after each one's subscription.
     c.vts.advanceTimeBy(Duration.ofMinutes(1));
-    assertThat(firstBytes(first)).as("the first watch").containsExactly(2);
-    assertThat(firstBytes(second)).as("the second watch").containsExactly(2);
+    assertThat(Cluster.firstBytes(first)).as("the first watch").containsExactly(2);
+    assertThat(Cluster.firstBytes(second)).as("the second watch").containsExactly(2);
   }
 
   @Test
@@ -487,7 +483,7 @@ class WatchTest {
     }
     c.await(c.node(3).put(key, new byte[] {1}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
   }
 
   @Test
@@ -509,7 +505,7 @@ class WatchTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(50));
     c.await(c.node(4).put(key, new byte[] {7}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(7);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(7);
   }
 
   /**
@@ -695,7 +691,7 @@ class WatchTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
 
     assertThat(answer).isInstanceOf(Response.Pong.class);
-    assertThat(firstBytes(seen)).containsExactly(2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(2);
   }
 
   @Test
@@ -793,7 +789,7 @@ class WatchTest {
     c.await(byDistance.get(0).put(key, new byte[] {5}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
 
-    assertThat(firstBytes(seen)).containsExactly(5);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(5);
     assertThat(subscriptionsPushedTo(c, key, watcher.contact())).isEqualTo(CONFIG.k());
   }
 
@@ -812,7 +808,7 @@ class WatchTest {
     c.await(byDistance.get(0).put(key, new byte[] {6}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
 
-    assertThat(firstBytes(seen)).containsExactly(6);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(6);
   }
 
   @Test
@@ -841,7 +837,7 @@ class WatchTest {
     assertThat(subscriptionsPushedTo(c, key, after.contact())).isEqualTo(CONFIG.k());
     c.await(c.node(1).put(key, new byte[] {7}));
     c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
-    assertThat(firstBytes(seen)).containsExactly(7);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(7);
     // The pushes to the old address failed and ended the subscriptions there.
     assertThat(subscriptionsPushedTo(c, key, old)).isZero();
     assertThat(subscriptionsPushedTo(c, key, after.contact())).isEqualTo(CONFIG.k());
@@ -933,7 +929,7 @@ class WatchTest {
     assertThat(subscriptionsHeldFor(c, watcher)).isEqualTo(CONFIG.k());
     c.await(c.node(1).put(key, new byte[] {4}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(4);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(4);
   }
 
   @Test
@@ -967,7 +963,8 @@ class WatchTest {
     }
     // Their Subscribes to the node travel together, not one round trip after another.
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
-    assertThat(seen).allSatisfy(values -> assertThat(firstBytes(values)).containsExactly(8));
+    assertThat(seen)
+        .allSatisfy(values -> assertThat(Cluster.firstBytes(values)).containsExactly(8));
   }
 
   @Test
@@ -1033,7 +1030,7 @@ class WatchTest {
     slow.request(1);
     c.vts.advanceTimeBy(Duration.ofSeconds(1));
 
-    assertThat(firstBytes(seen)).containsExactly(1, 40);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 40);
   }
 
   @Test
@@ -1094,7 +1091,7 @@ class WatchTest {
     Key key = Key.of("restarted");
     c.await(first.put(key, new byte[] {1}));
     List<Value> seen = watch(watcher, key);
-    assertThat(firstBytes(seen)).containsExactly(1);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
 
     // A crash: nothing reaches the watcher, which still counts itself subscribed there.
     c.network.kill(address);
@@ -1107,12 +1104,12 @@ class WatchTest {
     c.await(watcher.bootstrap(List.of(address)));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
     // Read from the new node at once, not at the renewal minutes later.
-    assertThat(firstBytes(seen)).containsExactly(1, 2);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2);
 
     // Subscribed there: the Unsubscribe owed to the old contact, which the new node answers in
     // its place, did not end that subscription.
     c.await(second.put(key, new byte[] {3}));
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(firstBytes(seen)).containsExactly(1, 2, 3);
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1, 2, 3);
   }
 }
