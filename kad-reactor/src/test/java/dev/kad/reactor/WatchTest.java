@@ -471,8 +471,7 @@ class WatchTest {
   private void assertForgedPushesAreDropped(Cluster c, Key key, List<NodeId> claimedIds) {
     KadNode watcher = c.node(12);
     List<Value> seen = watch(watcher, key);
-    InMemoryTransport outsider = c.network.newTransport();
-    c.await(outsider.start(request -> Mono.empty()));
+    InMemoryTransport outsider = c.rawPeer();
     Value forged =
         Value.of(new byte[] {66}, c.node(3).id(), 0, Long.MAX_VALUE, c.now().plusSeconds(600));
     for (NodeId claimed : claimedIds) {
@@ -671,11 +670,10 @@ class WatchTest {
             .findFirst()
             .orElseThrow();
     // The storage node's push (sent in its name, with its token: a test cannot make a node push at
-    // will) carries
-    // a value whose expiry passed on the way and a live one. Refused, the push would end the
-    // subscription at that node, and the watch would miss its pushes until the next renewal.
-    InMemoryTransport wire = c.network.newTransport();
-    c.await(wire.start(request -> Mono.empty()));
+    // will) carries a value whose expiry passed on the way and a live one. Refused, the push would
+    // end the subscription at that node, and the watch would miss its pushes until the next
+    // renewal.
+    InMemoryTransport wire = c.rawPeer();
     Value expired = Value.of(new byte[] {1}, storage.id(), 1, 1, c.now());
     Value live = Value.of(new byte[] {2}, storage.id(), 2, 1, c.now().plusSeconds(600));
     Response answer =
