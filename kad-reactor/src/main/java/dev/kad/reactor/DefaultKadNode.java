@@ -1226,9 +1226,24 @@ final class DefaultKadNode implements KadNode {
         .flatMap(
             r -> {
               heardFromNetwork(r.sender());
-              // This node's own answer (a Failure: it refuses requests sent under its own id).
+              // This node's own answer (a Failure: it refuses requests sent under its own id),
+              // reached at another of its addresses: it answers from its own contact.
               if (r.sender().id().equals(id)) {
-                selves.add(seed);
+                if (r.sender().address().equals(contact().address())) {
+                  selves.add(seed);
+                  return Mono.empty();
+                }
+                // Another node with this id (a copied id file or data directory): taken for
+                // this node itself, it made the node run alone as the first of its network.
+                String problem =
+                    "answered with this node's own id "
+                        + id.toShortHex()
+                        + " from "
+                        + r.sender().address()
+                        + ": another node runs with this node's id";
+                problems.put(seed, problem);
+                failures.put(
+                    seed, new IncompatiblePeerException("seed at " + seed + " " + problem));
                 return Mono.empty();
               }
               Optional<String> problem = seedProblem(r);

@@ -379,6 +379,32 @@ class KadNodeTest {
   }
 
   @Test
+  void aSeedAnsweringWithThisNodesIdFromAnotherAddressIsAnotherNodeNotItself() {
+    // An operator copied a node's data directory (its id file) to start a second node, and gave
+    // it the first node as its seed: the seed answers with the same id from its own address. The
+    // copy took that for itself and ran alone as "the first node of its network", silently.
+    Cluster c = clusters.grow(26, 0);
+    NodeId shared = NodeId.random(c.random);
+    KadNode original = c.startWithId(shared);
+    c.nodes.add(original);
+    KadNode copy = c.startWithId(shared);
+    c.nodes.add(copy);
+    Address seed = original.contact().address();
+
+    assertThatThrownBy(() -> c.await(copy.bootstrap(List.of(seed))))
+        .isInstanceOfSatisfying(
+            NoSeedAnsweredException.class,
+            e -> {
+              assertThat(e.selfSeeds()).isEmpty();
+              assertThat(e.isTransient()).isFalse();
+              assertThat(e.seedFailures().get(seed))
+                  .isInstanceOf(IncompatiblePeerException.class)
+                  .hasMessageContaining("this node's own id " + shared.toShortHex());
+            })
+        .hasMessageStartingWith("each seed failed in a way no retry changes: [" + seed + " (");
+  }
+
+  @Test
   void aSelfSeedIsSkippedButOtherSeedsThatAllFailStillFailTheBootstrap() {
     Cluster c = clusters.grow(20, 2);
     Address dead = c.node(1).contact().address();
