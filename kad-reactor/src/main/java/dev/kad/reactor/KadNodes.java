@@ -8,6 +8,7 @@ import dev.kad.api.spi.NodeListener;
 import dev.kad.api.spi.Transport;
 import dev.kad.reactor.store.InMemoryRecordStore;
 import dev.kad.reactor.store.RecordStore;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.IdentityHashMap;
@@ -36,8 +37,23 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class KadNodes {
 
-  /** Where every node's subscription tokens come from: thread-safe, shared by the nodes. */
-  private static final SecureRandom TOKENS = new SecureRandom();
+  /**
+   * Where every node's subscription tokens come from: thread-safe, shared by the nodes. A DRBG
+   * seeded here, once: tokens are drawn on event loops, and the default {@code NativePRNG} reads
+   * {@code /dev/urandom} at every draw (BlockHound caught it), while a seeded DRBG only computes.
+   */
+  private static final SecureRandom TOKENS = seededTokens();
+
+  private static SecureRandom seededTokens() {
+    SecureRandom random;
+    try {
+      random = SecureRandom.getInstance("DRBG");
+    } catch (NoSuchAlgorithmException e) {
+      random = new SecureRandom();
+    }
+    random.nextLong();
+    return random;
+  }
 
   private KadNodes() {}
 
