@@ -263,6 +263,11 @@ final class DefaultKadNode implements KadNode {
               public boolean notified(Request.Notify notify) {
                 return liveStreams.notified(notify);
               }
+
+              @Override
+              public void probe(Key key, List<SubscriberRegistry.Subscription> stale) {
+                liveStreams.probe(key, stale);
+              }
             });
   }
 

@@ -86,17 +86,32 @@ final class LiveStreams {
   private final Map<Link, Turn> turns = new ConcurrentHashMap<>();
 
   /**
-   * An Unsubscribe of {@code key} owed to {@code at}, with the token of the subscription it ends (0
-   * for none).
+   * An Unsubscribe of {@code key} owed to {@code at}, with the token of the subscription it ends
+   * (null for none), the same object as the subscription's, so that an answer echoing it after the
+   * Unsubscribe was owed (a Subscribe still in flight) is seen when the Unsubscribe's turn comes.
    */
-  private record Owed(Key key, Contact at, long token) {}
+  private record Owed(Key key, Contact at, Token held) {
+    /** The token the Unsubscribe carries, 0 for none. */
+    long token() {
+      return held == null ? 0 : held.value;
+    }
+
+    /**
+     * Whether {@code at} echoed the token: it holds the subscription by it, so an Unsubscribe with
+     * it ends that one alone.
+     */
+    boolean echoed() {
+      return held != null && held.held;
+    }
+  }
 
   /**
    * The secret of this node's subscription of a key at one storage node (see {@code
    * Request.Subscribe#token()}), shared by the node's watches of the key as the subscription is.
    * {@code held} is set when the storage node's {@code Subscribed} echoed it: from then on a push
    * claimed from that node is taken only with it. A node that did not echo it (an earlier version)
-   * is pushed to as before.
+   * is pushed to as before, without a token; a push with another token is refused either way (see
+   * {@code foreign}).
    */
   private static final class Token {
     final long value;
@@ -114,7 +129,9 @@ final class LiveStreams {
    * The tokens of this node's subscriptions, per key and storage node. A key's go when its last
    * watch ends (the Unsubscribes owed then carry theirs), a storage node's when an Unsubscribe is
    * sent there; a new watch draws new ones, whose subscriptions sit beside any old one a lost
-   * Unsubscribe left, and the old one ends at its first push, refused for its stale token.
+   * Unsubscribe left, and the old one ends at its first push, refused for its stale token, or at
+   * the probe a storage node sends it when it refuses a Subscribe for want of room (see {@link
+   * SubscriberRegistry#probes}).
    */
   private final Map<Key, Map<Contact, Token>> tokens = new ConcurrentHashMap<>();
 
@@ -482,14 +499,23 @@ final class LiveStreams {
    * Unsubscribe while any other watch of the key was open left those nodes pushing until the TTL
    * ran out). A watch adds a node before it sends its Subscribe there, and the check runs in the
    * link's order, so an Unsubscribe either sees the new watch or goes out before its Subscribe.
+   *
+   * <p>Sent even so when {@code at} echoed its token and the key's watches hold another token there
+   * now (the key's last watch ended, and a new one drew a new token): the storage node holds the
+   * two subscriptions apart, and the Unsubscribe ends only the old one, which skipped held one of
+   * the address's {@link SubscriberRegistry#MAX_PER_ADDRESS_PER_KEY} places of the key until its
+   * TTL or a probe ended it.
    */
-  private Mono<Void> unsubscribeUnlessWatched(Contact at, Key key, long token) {
+  private Mono<Void> unsubscribeUnlessWatched(Owed o) {
+    Contact at = o.at();
+    Key key = o.key();
+    long token = o.token();
     return exchange(
             at,
             key,
             new Request.Unsubscribe(node.contact(), key, false, token),
             () -> {
-              if (watched(key, at)) {
+              if (watched(key, at) && !replaced(o)) {
                 return false;
               }
               forgetToken(key, at, token);
@@ -497,6 +523,17 @@ final class LiveStreams {
             })
         .onErrorResume(e -> Mono.empty())
         .then();
+  }
+
+  /**
+   * Whether {@code o}'s subscription is not the one the key's watches hold at its node now: the
+   * node echoed its token, and the watches hold another one there. Not when they hold none there
+   * (the address is watched through another id): whoever serves it now may not read tokens, and an
+   * Unsubscribe stripped of its token would end the watches' subscription there.
+   */
+  private boolean replaced(Owed o) {
+    Token now = knownToken(o.key(), o.at());
+    return o.echoed() && now != null && now.value != o.token();
   }
 
   /** Forgets the token of {@code key} at {@code at} once it is unsubscribed, if still that one. */
@@ -550,10 +587,14 @@ final class LiveStreams {
   }
 
   private Owed owe(Key key, Contact at) {
-    Token token = knownToken(key, at);
-    Owed o = new Owed(key, at, token == null ? 0 : token.value);
+    Owed o = owed(key, at);
     owed.merge(o, 1, Integer::sum);
     return o;
+  }
+
+  /** The Unsubscribe of {@code key} at {@code at} with the token held there now, if any. */
+  private Owed owed(Key key, Contact at) {
+    return new Owed(key, at, knownToken(key, at));
   }
 
   /**
@@ -563,9 +604,7 @@ final class LiveStreams {
    * {@link #farewell}.
    */
   private void unsubscribeLater(Owed o) {
-    boolean queued =
-        node.unsubscribe(
-            unsubscribeUnlessWatched(o.at(), o.key(), o.token()).doOnTerminate(() -> settled(o)));
+    boolean queued = node.unsubscribe(unsubscribeUnlessWatched(o).doOnTerminate(() -> settled(o)));
     if (!queued && !node.isClosed()) {
       settled(o);
     }
@@ -602,53 +641,75 @@ final class LiveStreams {
     Request.Notify untokened = new Request.Notify(node.contact(), key, changed);
     for (SubscriberRegistry.Subscription subscription :
         node.subscribers().subscriptions(key, node.clock().instant())) {
-      Contact subscriber = subscription.subscriber();
-      // The subscription's token, so the watcher can tell this push from a forged one; a third
-      // party subscribed in its name never issued it and refuses the push, which ends that.
-      Request.Notify notify = untokened.withToken(subscription.token());
-      AtomicBoolean retryHeld = new AtomicBoolean();
-      node.push(
-          Mono.defer(() -> node.call(subscriber, notify))
-              // A subscriber over its requests per second from this node refuses for the moment:
-              // sent again a second later (the limit's window), a few times, before it counts as
-              // refused. Ending the subscription at once lost the change until the watch's next
-              // renewal, for every watch of a node under a burst of pushes. At most MAX_RETRYING
-              // pushes wait to be sent again at once, each holding a place in the push queue that
-              // every subscriber shares: past that, a busy answer is a refusal, as before, so one
-              // busy watcher cannot crowd out the pushes to the others.
-              .flatMap(
-                  answer ->
-                      answer instanceof Response.Failure f
-                              && f.code() == Response.Code.RATE_LIMITED
-                              && answer.sender().id().equals(subscriber.id())
-                          ? Mono.<Response>error(new BusySubscriber())
-                          : Mono.just(answer))
-              .retryWhen(
-                  Retry.fixedDelay(PUSH_RETRIES, Duration.ofSeconds(1))
-                      .scheduler(node.scheduler())
-                      .filter(e -> e instanceof BusySubscriber && holdRetry(retryHeld)))
-              .doFinally(
-                  signal -> {
-                    if (retryHeld.get()) {
-                      retrying.decrementAndGet();
-                    }
-                  })
-              .map(answer -> refused(subscriber, answer))
-              .onErrorReturn(true)
-              .filter(refused -> refused)
-              .doOnNext(
-                  refused -> {
-                    // A subscriber that does not take its push loses the subscription: it failed,
-                    // refused (it no longer watches the key through this node), or another node
-                    // serves its address now. This node dialed the subscriber's address, so the
-                    // answer comes from whoever serves it, and only this one subscription ends. A
-                    // live watcher subscribes again at its next renewal; a subscription renewed
-                    // while the push travelled is left alone, as the renewal came after whatever
-                    // the answer says.
-                    node.subscribers().end(key, subscription);
-                  })
-              .then());
+      push(key, subscription, untokened);
     }
+  }
+
+  /**
+   * Probes subscriptions of {@code key} a refused Subscribe's address holds with other tokens (see
+   * {@link SubscriberRegistry#probes}): pushes each an empty Notify with its token, as a change is
+   * pushed. A watcher that holds the subscription takes it; one that no longer does refuses it, and
+   * the refusal ends the subscription, making room for the watcher's next Subscribe.
+   */
+  void probe(Key key, List<SubscriberRegistry.Subscription> stale) {
+    Request.Notify empty = new Request.Notify(node.contact(), key, List.of());
+    for (SubscriberRegistry.Subscription subscription : stale) {
+      push(key, subscription, empty);
+    }
+  }
+
+  /**
+   * Queues a push of {@code untokened}'s values to {@code subscription}, with its token; a refusal
+   * or failure ends the subscription.
+   */
+  private void push(
+      Key key, SubscriberRegistry.Subscription subscription, Request.Notify untokened) {
+    Contact subscriber = subscription.subscriber();
+    // The subscription's token, so the watcher can tell this push from a forged one; a third
+    // party subscribed in its name never issued it and refuses the push, which ends that.
+    Request.Notify notify = untokened.withToken(subscription.token());
+    AtomicBoolean retryHeld = new AtomicBoolean();
+    node.push(
+        Mono.defer(() -> node.call(subscriber, notify))
+            // A subscriber over its requests per second from this node refuses for the moment:
+            // sent again a second later (the limit's window), a few times, before it counts as
+            // refused. Ending the subscription at once lost the change until the watch's next
+            // renewal, for every watch of a node under a burst of pushes. At most MAX_RETRYING
+            // pushes wait to be sent again at once, each holding a place in the push queue that
+            // every subscriber shares: past that, a busy answer is a refusal, as before, so one
+            // busy watcher cannot crowd out the pushes to the others.
+            .flatMap(
+                answer ->
+                    answer instanceof Response.Failure f
+                            && f.code() == Response.Code.RATE_LIMITED
+                            && answer.sender().id().equals(subscriber.id())
+                        ? Mono.<Response>error(new BusySubscriber())
+                        : Mono.just(answer))
+            .retryWhen(
+                Retry.fixedDelay(PUSH_RETRIES, Duration.ofSeconds(1))
+                    .scheduler(node.scheduler())
+                    .filter(e -> e instanceof BusySubscriber && holdRetry(retryHeld)))
+            .doFinally(
+                signal -> {
+                  if (retryHeld.get()) {
+                    retrying.decrementAndGet();
+                  }
+                })
+            .map(answer -> refused(subscriber, answer))
+            .onErrorReturn(true)
+            .filter(refused -> refused)
+            .doOnNext(
+                refused -> {
+                  // A subscriber that does not take its push loses the subscription: it failed,
+                  // refused (it no longer watches the key through this node), or another node
+                  // serves its address now. This node dialed the subscriber's address, so the
+                  // answer comes from whoever serves it, and only this one subscription ends. A
+                  // live watcher subscribes again at its next renewal; a subscription renewed
+                  // while the push travelled is left alone, as the renewal came after whatever
+                  // the answer says.
+                  node.subscribers().end(key, subscription);
+                })
+            .then());
   }
 
   /** How many times a push a subscriber refused as {@code RATE_LIMITED} is sent again. */
@@ -718,11 +779,8 @@ final class LiveStreams {
       return false;
     }
     Token token = knownToken(notify.key(), notify.sender());
-    if (token != null && token.held && notify.token() != token.value) {
-      // The storage node holds this node's subscription with its token and pushes it every time:
-      // a push without it is forged in that node's name (anyone may claim a contact), or comes
-      // from an older subscription a lost Unsubscribe left there, which the refusal ends.
-      if (token.refusedOne.compareAndSet(false, true)) {
+    if (foreign(token, notify.token())) {
+      if (token != null && token.refusedOne.compareAndSet(false, true)) {
         log.info(
             "node={} refused a push for {} claimed from {} without the subscription's token"
                 + " (forged, or from a subscription this node no longer holds); further ones"
@@ -764,6 +822,23 @@ final class LiveStreams {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether a push carrying {@code pushed} is not of this node's subscription at its sender, whose
+   * token there is {@code held} (null for none). A token-aware storage node pushes only the token
+   * it was given: a push with another token, whether or not the node echoed this node's, comes from
+   * a subscription this node no longer holds (a lost Unsubscribe, a restart; or a probe of one, see
+   * {@link SubscriberRegistry#probes}) or is forged, and its refusal ends that subscription. Once
+   * the node echoed this node's token, a push without a token is forged in its name (anyone may
+   * claim a contact). Only a push without one from a node that never echoed one is taken (a node of
+   * an earlier version), if a watch is subscribed there.
+   */
+  private static boolean foreign(Token held, long pushed) {
+    if (held == null) {
+      return pushed != 0;
+    }
+    return pushed != held.value && (pushed != 0 || held.held);
   }
 
   /**
@@ -845,8 +920,7 @@ final class LiveStreams {
             sessions.forEach(
                 s -> {
                   for (Contact c : s.subscribedAt()) {
-                    Token token = knownToken(key, c);
-                    due.add(new Owed(key, c, token == null ? 0 : token.value));
+                    due.add(owed(key, c));
                   }
                 }));
     due.addAll(owed.keySet());

@@ -54,6 +54,13 @@ final class RequestHandling implements RequestHandler {
      *     key: false refuses the push, and the storage node then ends that subscription
      */
     boolean notified(Request.Notify notify);
+
+    /**
+     * A Subscribe of {@code key} was refused while its address holds {@code stale}, subscriptions
+     * of the key with other tokens that are due a probe ({@link SubscriberRegistry#probes}): push
+     * each an empty Notify with its token, and end the ones whose push is refused.
+     */
+    void probe(Key key, List<SubscriberRegistry.Subscription> stale);
   }
 
   private final KadConfig config;
@@ -124,6 +131,15 @@ final class RequestHandling implements RequestHandler {
         // The token echoed: this node holds the subscription with it and pushes it in every
         // Notify, so the watcher may refuse a push claimed in this node's name without it.
         return new Response.Subscribed(me, grant.ttl(), grant.renewed(), r.token());
+      }
+      // The address's subscriptions of the key with other tokens may be stale (an Unsubscribe
+      // lost, the watcher restarted there) and hold the place this one needs: probed, the watcher
+      // refuses the ones it no longer holds, which ends them, and its retry finds room. One the
+      // watcher holds (the Subscribe claimed its address without its token) it takes.
+      List<SubscriberRegistry.Subscription> stale =
+          subscribers.probes(r.key(), r.sender().address(), r.token(), clock.instant());
+      if (!stale.isEmpty()) {
+        hooks.probe(r.key(), stale);
       }
       return new Response.Failure(me, Code.LIMIT, refused((SubscriberRegistry.Refusal) answer, r));
     } else if (request instanceof Request.Unsubscribe r) {

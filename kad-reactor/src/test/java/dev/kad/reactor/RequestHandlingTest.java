@@ -41,6 +41,7 @@ class RequestHandlingTest {
   private final List<Value> changed = new ArrayList<>();
   private final List<Request.Notify> notified = new ArrayList<>();
   private boolean watching = true;
+  private final List<SubscriberRegistry.Subscription> probed = new ArrayList<>();
   private final RequestHandling handling =
       new RequestHandling(
           config,
@@ -65,6 +66,11 @@ class RequestHandlingTest {
             public boolean notified(Request.Notify notify) {
               notified.add(notify);
               return watching;
+            }
+
+            @Override
+            public void probe(Key key, List<SubscriberRegistry.Subscription> stale) {
+              probed.addAll(stale);
             }
           });
   private final Contact peer = new Contact(NodeId.random(rng), new Address("10.0.1.1", 4000));
@@ -94,6 +100,9 @@ class RequestHandlingTest {
               public boolean notified(Request.Notify notify) {
                 return true;
               }
+
+              @Override
+              public void probe(Key key, List<SubscriberRegistry.Subscription> stale) {}
             });
     // slf4j-simple writes to the System.err of the moment; the handler answers on this thread.
     PrintStream err = System.err;
@@ -317,6 +326,37 @@ class RequestHandlingTest {
         .containsExactly(42L);
     handling.answer(new Request.Unsubscribe(peer, key, false, 42));
     assertThat(subscribers.subscriptions(key, clock.instant())).isEmpty();
+  }
+
+  /**
+   * A Subscribe refused while its address holds subscriptions of the key with other tokens is
+   * answered as before, and names them for a probe: each once a second at most, and not in its
+   * first second. Another address's subscription, or the refused token's own, is never named.
+   */
+  @Test
+  void aRefusedSubscribeProbesItsAddressesOtherSubscriptionsAtMostOnceASecond() {
+    Key key = Key.of("probe");
+    Duration ttl = Duration.ofMinutes(5);
+    assertThat(handling.answer(new Request.Subscribe(peer, key, ttl, false, 1)))
+        .isInstanceOf(Response.Subscribed.class);
+    assertThat(handling.answer(new Request.Subscribe(peer, key, ttl, false, 2)))
+        .isInstanceOf(Response.Subscribed.class);
+    Response refused = handling.answer(new Request.Subscribe(peer, key, ttl, false, 3));
+    assertThat(refused)
+        .isInstanceOfSatisfying(
+            Response.Failure.class, f -> assertThat(f.code()).isEqualTo(Code.LIMIT));
+    assertThat(probed).as("made this second").isEmpty();
+
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(handling.answer(new Request.Subscribe(peer, key, ttl, false, 4))).isEqualTo(refused);
+    assertThat(probed).extracting(s -> s.token()).containsExactly(1L, 2L);
+    handling.answer(new Request.Subscribe(peer, key, ttl, false, 5));
+    clock.advance(Duration.ofMillis(999));
+    handling.answer(new Request.Subscribe(peer, key, ttl, false, 6));
+    assertThat(probed).hasSize(2);
+    clock.advance(Duration.ofMillis(1));
+    handling.answer(new Request.Subscribe(peer, key, ttl, false, 7));
+    assertThat(probed).extracting(s -> s.token()).containsExactly(1L, 2L, 1L, 2L);
   }
 
   @Test

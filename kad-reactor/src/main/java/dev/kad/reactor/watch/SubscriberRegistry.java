@@ -54,6 +54,14 @@ import java.util.TreeSet;
  * name do not multiply each push to it, as ids made up at one address once did. An Unsubscribe ends
  * only the subscription of its token.
  *
+ * <p>A Subscribe refused at any bound while its address holds subscriptions of the key with other
+ * tokens names them for a probe ({@link #probes}): the storage node pushes each an empty Notify
+ * with its token, and the watcher there refuses one it no longer holds (a lost Unsubscribe, a
+ * restart), which ends it. So a stale subscription holds a watcher's place for a retry, not for its
+ * TTL. Each subscription is probed at most once per {@link #PROBE_INTERVAL}, counted from its
+ * making too, so Subscribes claiming an address, whatever their tokens, make this node probe at
+ * most {@link #MAX_PER_ADDRESS_PER_KEY} subscriptions of a key there per interval.
+ *
  * <p>Subscriptions are indexed by the instant they lapse, so every operation first drops what has
  * lapsed in O(log n) per subscription dropped, and in O(log n) when nothing has: a Subscribe
  * refused at a bound, however often a peer sends one, never scans the registry. Each key keeps a
@@ -70,6 +78,12 @@ public final class SubscriberRegistry {
    * one and one it made before restarting at the address, say.
    */
   public static final int MAX_PER_ADDRESS_PER_KEY = 2;
+
+  /**
+   * The least time between two probes of one subscription, and between its making and its first
+   * probe (see {@link #probes}).
+   */
+  public static final Duration PROBE_INTERVAL = Duration.ofSeconds(1);
 
   /** The most subscriptions a registry holds unless told otherwise, a few megabytes. */
   public static final int DEFAULT_MAX_TOTAL = 65_536;
@@ -94,30 +108,48 @@ public final class SubscriberRegistry {
   private record Slot(Address at, long token) {}
 
   /**
-   * The subscriptions of one key, one per address and token, and how many of them each address and
-   * each public IP holds.
+   * The subscriptions of one key, one per address and token, how many of them each public IP holds,
+   * the tokens each address holds them with (at most {@link #MAX_PER_ADDRESS_PER_KEY}), and when
+   * each was last probed or, if never, made.
    */
   private static final class Held {
     final Map<Slot, Subscription> subs = new LinkedHashMap<>();
     final Map<String, Integer> perIp = new HashMap<>();
-    final Map<Address, Integer> perAddress = new HashMap<>();
+    final Map<Address, List<Long>> tokensAt = new HashMap<>();
+    final Map<Slot, Instant> probed = new HashMap<>();
 
     /**
-     * Counts a subscription from {@code at}, of {@code ip} ({@link Subnets#limitedIp}, or null).
+     * Counts a new subscription at {@code slot}, of {@code ip} ({@link Subnets#limitedIp}, or
+     * null), made {@code now}.
      */
-    void add(Address at, String ip) {
+    void add(Slot slot, String ip, Instant now) {
       if (ip != null) {
         perIp.merge(ip, 1, Integer::sum);
       }
-      perAddress.merge(at, 1, Integer::sum);
+      tokensAt
+          .computeIfAbsent(slot.at(), a -> new ArrayList<>(MAX_PER_ADDRESS_PER_KEY))
+          .add(slot.token());
+      probed.put(slot, now);
     }
 
     void remove(Slot slot, String ip) {
       subs.remove(slot);
+      probed.remove(slot);
       if (ip != null) {
         perIp.computeIfPresent(ip, (k, n) -> n <= 1 ? null : n - 1);
       }
-      perAddress.computeIfPresent(slot.at(), (k, n) -> n <= 1 ? null : n - 1);
+      tokensAt.computeIfPresent(
+          slot.at(),
+          (k, tokens) -> {
+            tokens.remove(Long.valueOf(slot.token()));
+            return tokens.isEmpty() ? null : tokens;
+          });
+    }
+
+    /** How many subscriptions of the key {@code at} holds. */
+    int at(Address at) {
+      List<Long> tokens = tokensAt.get(at);
+      return tokens == null ? 0 : tokens.size();
     }
   }
 
@@ -336,7 +368,7 @@ public final class SubscriberRegistry {
         held = new Held();
         byKey.put(key, held);
       }
-      held.add(at, ip);
+      held.add(slot, ip, now);
       keysPerSubscriber.merge(subscriberOf(at, ip), 1, Integer::sum);
       total++;
     } else {
@@ -361,13 +393,48 @@ public final class SubscriberRegistry {
     if (held != null && ip != null && held.perIp.getOrDefault(ip, 0) >= maxPerIpPerKey) {
       return new Refusal(Bound.PER_IP_PER_KEY, maxPerIpPerKey);
     }
-    if (held != null && held.perAddress.getOrDefault(at, 0) >= MAX_PER_ADDRESS_PER_KEY) {
+    if (held != null && held.at(at) >= MAX_PER_ADDRESS_PER_KEY) {
       return new Refusal(Bound.PER_ADDRESS_PER_KEY, MAX_PER_ADDRESS_PER_KEY);
     }
     if (keysPerSubscriber.getOrDefault(subscriberOf(at, ip), 0) >= maxKeysPerSubscriber) {
       return new Refusal(Bound.PER_SUBSCRIBER, maxKeysPerSubscriber);
     }
     return null;
+  }
+
+  /**
+   * The subscriptions of {@code key} at {@code at} with other tokens than {@code token} that are
+   * due a probe, marked probed {@code now}: call it when a Subscribe from {@code at} with {@code
+   * token} was refused. A subscription is due once {@link #PROBE_INTERVAL} has passed since it was
+   * last probed or, if never, made: each is probed at most once per interval, and one made after a
+   * probe of the address waits the interval too, so Subscribes claiming {@code at} make at most
+   * {@link #MAX_PER_ADDRESS_PER_KEY} of the key's subscriptions there due per interval, whatever
+   * their tokens and however many come. The caller pushes each an empty Notify with its token, and
+   * ends it ({@link #end}) when the push is refused: the watcher there no longer holds it.
+   *
+   * @param key the key a Subscribe was refused for
+   * @param at the address the refused Subscribe came from
+   * @param token the refused Subscribe's token
+   * @param now the current instant
+   * @return the subscriptions to probe, often none
+   */
+  public synchronized List<Subscription> probes(Key key, Address at, long token, Instant now) {
+    expire(now);
+    Held held = byKey.get(key);
+    List<Long> tokens = held == null ? null : held.tokensAt.get(at);
+    if (tokens == null) {
+      return List.of();
+    }
+    List<Subscription> due = new ArrayList<>(tokens.size());
+    for (long t : tokens) {
+      Slot slot = new Slot(at, t);
+      Instant last = held.probed.get(slot);
+      if (t != token && (last == null || !now.isBefore(last.plus(PROBE_INTERVAL)))) {
+        held.probed.put(slot, now);
+        due.add(held.subs.get(slot));
+      }
+    }
+    return due;
   }
 
   /**
@@ -502,6 +569,10 @@ public final class SubscriberRegistry {
           return false;
         }
         Address at = s.getKey().at();
+        List<Long> tokens = e.getValue().tokensAt.get(at);
+        if (tokens == null || !tokens.contains(s.getKey().token())) {
+          return false;
+        }
         perSubscriber.merge(subscriberOf(at), 1, Integer::sum);
         perAddress.merge(at, 1, Integer::sum);
         String ip = Subnets.limitedIp(at);
@@ -510,7 +581,11 @@ public final class SubscriberRegistry {
         }
         held++;
       }
-      if (!perIp.equals(e.getValue().perIp) || !perAddress.equals(e.getValue().perAddress)) {
+      Map<Address, Integer> tokensAt = new HashMap<>();
+      e.getValue().tokensAt.forEach((at, tokens) -> tokensAt.put(at, tokens.size()));
+      if (!perIp.equals(e.getValue().perIp)
+          || !perAddress.equals(tokensAt)
+          || !e.getValue().probed.keySet().equals(subs.keySet())) {
         return false;
       }
     }
