@@ -14,9 +14,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -28,6 +30,7 @@ final class Cluster implements AutoCloseable {
   final SimulatedNetwork network;
   final KadConfig config;
   final List<KadNode> nodes = new ArrayList<>();
+  private final List<Disposable> kept = new ArrayList<>();
   final RandomGenerator random;
 
   Cluster(long seed, KadConfig config) {
@@ -161,8 +164,25 @@ final class Cluster implements AutoCloseable {
     return (a, b) -> target.compareDistance(a.id(), b.id());
   }
 
+  /**
+   * Watches {@code key} from {@code node} until the cluster closes, and gives the watch ten seconds
+   * to subscribe: the values it delivers gather in the list returned.
+   */
+  List<Value> watch(KadNode node, Key key) {
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    keep(node.watch(key).subscribe(seen::add));
+    vts.advanceTimeBy(Duration.ofSeconds(10));
+    return seen;
+  }
+
+  /** Disposes {@code subscription} when the cluster closes, before its nodes close. */
+  void keep(Disposable subscription) {
+    kept.add(subscription);
+  }
+
   @Override
   public void close() {
+    kept.forEach(Disposable::dispose);
     for (KadNode n : nodes) {
       await(n.close());
     }

@@ -17,11 +17,8 @@ import dev.kad.testkit.InMemoryTransport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -42,19 +39,6 @@ class SubscriptionTokenTest {
           .build();
 
   @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
-  private final List<Disposable> watches = new ArrayList<>();
-
-  @AfterEach
-  void disposeWatches() {
-    watches.forEach(Disposable::dispose);
-  }
-
-  private List<Value> watch(Cluster c, KadNode node, Key key) {
-    List<Value> seen = new CopyOnWriteArrayList<>();
-    watches.add(node.watch(key).subscribe(seen::add));
-    c.vts.advanceTimeBy(Duration.ofSeconds(10));
-    return seen;
-  }
 
   /** The subscriptions {@code storage} holds of {@code key} pushed to {@code at}. */
   private static List<SubscriberRegistry.Subscription> heldFor(
@@ -84,7 +68,7 @@ class SubscriptionTokenTest {
       Cluster c = clusters.grow(76, 12);
       Key key = Key.of("seeded");
       KadNode watcher = c.farthestFrom(key);
-      watch(c, watcher, key);
+      c.watch(watcher, key);
       runs.add(c.tokenAt(storageNodeOf(c, watcher, key), watcher, key));
     }
     assertThat(runs.get(0)).isNotZero();
@@ -97,7 +81,7 @@ class SubscriptionTokenTest {
     Cluster c = clusters.grow(71, 20);
     Key key = Key.of("forged");
     KadNode watcher = c.farthestFrom(key);
-    List<Value> seen = watch(c, watcher, key);
+    List<Value> seen = c.watch(watcher, key);
     KadNode storage = storageNodeOf(c, watcher, key);
     long token = c.tokenAt(storage, watcher, key);
     assertThat(token).as("the watcher subscribed with a token").isNotZero();
@@ -147,7 +131,7 @@ class SubscriptionTokenTest {
     Cluster c = clusters.grow(72, 20);
     Key key = Key.of("muted");
     KadNode watcher = c.farthestFrom(key);
-    List<Value> seen = watch(c, watcher, key);
+    List<Value> seen = c.watch(watcher, key);
     KadNode storage = storageNodeOf(c, watcher, key);
     long token = c.tokenAt(storage, watcher, key);
     InMemoryTransport wire = c.rawPeer();
@@ -184,7 +168,7 @@ class SubscriptionTokenTest {
     Key key = Key.of("reflected");
     RecordingTransport[] recorder = new RecordingTransport[1];
     KadNode victim = c.startRecorded(recorder);
-    List<Value> seen = watch(c, victim, key);
+    List<Value> seen = c.watch(victim, key);
     KadNode storage = storageNodeOf(c, victim, key);
     long token = c.tokenAt(storage, victim, key);
     // Another third party, watching nothing: refused with "not watching", as before.
@@ -242,7 +226,7 @@ class SubscriptionTokenTest {
     Cluster c = clusters.grow(74, 20);
     Key key = Key.of("re-tokened");
     KadNode watcher = c.farthestFrom(key);
-    List<Value> seen = watch(c, watcher, key);
+    List<Value> seen = c.watch(watcher, key);
     KadNode storage = storageNodeOf(c, watcher, key);
     long token = c.tokenAt(storage, watcher, key);
     InMemoryTransport wire = c.rawPeer();
@@ -314,7 +298,7 @@ class SubscriptionTokenTest {
     }
     Key key = Key.of("mixed versions");
     KadNode watcher = c.join(c.builder());
-    List<Value> seen = watch(c, watcher, key);
+    List<Value> seen = c.watch(watcher, key);
     List<KadNode> older = c.nodes.subList(1, 15);
     List<KadNode> storage =
         older.stream()

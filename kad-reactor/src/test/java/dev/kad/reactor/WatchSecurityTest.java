@@ -18,11 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.reactivestreams.Subscription;
-import reactor.core.Disposable;
 import reactor.core.publisher.BaseSubscriber;
 
 /**
@@ -46,23 +44,10 @@ class WatchSecurityTest {
 
   @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
   private Cluster cluster;
-  private final List<Disposable> watches = new ArrayList<>();
-
-  @AfterEach
-  void disposeWatches() {
-    watches.forEach(Disposable::dispose);
-  }
 
   private Cluster cluster(long seed, int nodes) {
     cluster = clusters.grow(seed, nodes);
     return cluster;
-  }
-
-  private List<Value> watch(KadNode node, Key key) {
-    List<Value> seen = new CopyOnWriteArrayList<>();
-    watches.add(node.watch(key).subscribe(seen::add));
-    cluster.vts.advanceTimeBy(Duration.ofSeconds(10));
-    return seen;
   }
 
   private static List<KadNode> storageNodesOf(Cluster c, KadNode watcher, Key key) {
@@ -93,7 +78,7 @@ class WatchSecurityTest {
             seen.add(value);
           }
         };
-    watches.add(slow);
+    cluster.keep(slow);
     watcher.watch(key).subscribe(slow);
     c.vts.advanceTimeBy(Duration.ofSeconds(10));
     KadNode storage = storageNodesOf(c, watcher, key).get(0);
@@ -119,7 +104,7 @@ class WatchSecurityTest {
     Cluster c = cluster(58, 20);
     Key key = Key.of("replayed");
     KadNode watcher = c.farthestFrom(key);
-    List<Value> seen = watch(watcher, key);
+    List<Value> seen = cluster.watch(watcher, key);
     KadNode storage = storageNodesOf(c, watcher, key).get(0);
     KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
     KadNode publisher = c.node(3);
@@ -158,7 +143,7 @@ class WatchSecurityTest {
     Cluster c = cluster(59, 20);
     Key key = Key.of("checked");
     KadNode watcher = c.farthestFrom(key);
-    List<Value> seen = watch(watcher, key);
+    List<Value> seen = cluster.watch(watcher, key);
     KadNode storage = storageNodesOf(c, watcher, key).get(0);
     InMemoryTransport wire = c.rawPeer();
     KeyPair keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
