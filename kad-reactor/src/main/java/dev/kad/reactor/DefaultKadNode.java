@@ -117,6 +117,9 @@ final class DefaultKadNode implements KadNode {
   /** Where subscription tokens come from: a {@code SecureRandom}, thread-safe. */
   private final RandomGenerator tokens;
 
+  /** Set once a start emitted the node: a later start must not touch it (see {@link #start}). */
+  private final AtomicBoolean running = new AtomicBoolean();
+
   private final NodeId id;
   private final RoutingTable table;
   private final RecordStore store;
@@ -294,6 +297,12 @@ final class DefaultKadNode implements KadNode {
             stopped.run();
             return Mono.error(closedError());
           }
+          if (running.get()) {
+            // An earlier start emitted the node, which runs: starting again would fail at the
+            // transport, and that failure, finding the transport serving, closed the running node.
+            return Mono.error(
+                new IllegalStateException("node " + id.toShortHex() + " is already started"));
+          }
           AtomicBoolean emitted = new AtomicBoolean();
           return transport
               .start(this::answer)
@@ -309,7 +318,11 @@ final class DefaultKadNode implements KadNode {
                         return (KadNode) this;
                       }))
               // Set before the node goes on: a subscriber that cancels once it has it keeps it.
-              .doOnNext(n -> emitted.set(true))
+              .doOnNext(
+                  n -> {
+                    running.set(true);
+                    emitted.set(true);
+                  })
               // After the cancel reached the transport's start, so its outcome is known.
               .doFinally(
                   signal -> {

@@ -298,10 +298,26 @@ public final class KadNodes {
                           + ": a KadNodes.builder().start() starts one node, so subscribe to it"
                           + " once (or cache() it)"));
             }
+            // Set when the node is emitted: a cancel that comes with it (take(1), next()) leaves
+            // the node running, so the start stays taken. Reset, a second subscription started
+            // the node again, and its failed start (the transport serves already) closed it.
+            AtomicBoolean up = new AtomicBoolean();
             if (store == null) {
               return node.start()
+                  .doOnNext(n -> up.set(true))
                   .doOnError(e -> claimed.set(false))
-                  .doOnCancel(() -> claimed.set(false));
+                  .doOnCancel(
+                      () -> {
+                        if (!up.get()) {
+                          claimed.set(false);
+                        }
+                      });
+            }
+            if (node.isClosed()) {
+              // A start cancelled once its transport served closed the node, which may still hold
+              // the store while it closes: say closed, not that the store serves another node.
+              claimed.set(false);
+              return Mono.error(node.closedError());
             }
             NodeId holder = claim(store, nodeId);
             if (holder != null) {
@@ -320,13 +336,20 @@ public final class KadNodes {
             // which no one held to close, still answered and ran its jobs on it.
             return node.start(() -> release(store, nodeId))
                 .doOnNext(
-                    n ->
-                        // Released once the node has closed, whoever closed it.
-                        n.onClose()
-                            .doFinally(signal -> release(store, nodeId))
-                            .subscribe(v -> {}, e -> {}))
+                    n -> {
+                      up.set(true);
+                      // Released once the node has closed, whoever closed it.
+                      n.onClose()
+                          .doFinally(signal -> release(store, nodeId))
+                          .subscribe(v -> {}, e -> {});
+                    })
                 .doOnError(e -> claimed.set(false))
-                .doOnCancel(() -> claimed.set(false));
+                .doOnCancel(
+                    () -> {
+                      if (!up.get()) {
+                        claimed.set(false);
+                      }
+                    });
           });
     }
   }

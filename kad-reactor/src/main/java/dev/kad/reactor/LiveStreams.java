@@ -641,7 +641,7 @@ final class LiveStreams {
     Request.Notify untokened = new Request.Notify(node.contact(), key, changed);
     for (SubscriberRegistry.Subscription subscription :
         node.subscribers().subscriptions(key, node.clock().instant())) {
-      push(key, subscription, untokened);
+      push(key, subscription, untokened, true);
     }
   }
 
@@ -654,16 +654,23 @@ final class LiveStreams {
   void probe(Key key, List<SubscriberRegistry.Subscription> stale) {
     Request.Notify empty = new Request.Notify(node.contact(), key, List.of());
     for (SubscriberRegistry.Subscription subscription : stale) {
-      push(key, subscription, empty);
+      // Only an answer that refuses it ends a probed subscription: a probe that fails or times
+      // out says nothing of the token (a watcher restarted at the address answers, and refuses),
+      // and ended on it, anyone claiming the address ended a briefly unreachable watcher's pushes
+      // until its renewal, though no change was pushed meanwhile.
+      push(key, subscription, empty, false);
     }
   }
 
   /**
-   * Queues a push of {@code untokened}'s values to {@code subscription}, with its token; a refusal
-   * or failure ends the subscription.
+   * Queues a push of {@code untokened}'s values to {@code subscription}, with its token; a refusal,
+   * or a failure when {@code endOnFailure}, ends the subscription.
    */
   private void push(
-      Key key, SubscriberRegistry.Subscription subscription, Request.Notify untokened) {
+      Key key,
+      SubscriberRegistry.Subscription subscription,
+      Request.Notify untokened,
+      boolean endOnFailure) {
     Contact subscriber = subscription.subscriber();
     // The subscription's token, so the watcher can tell this push from a forged one; a third
     // party subscribed in its name never issued it and refuses the push, which ends that.
@@ -696,7 +703,7 @@ final class LiveStreams {
                   }
                 })
             .map(answer -> refused(subscriber, answer))
-            .onErrorReturn(true)
+            .onErrorReturn(endOnFailure)
             .filter(refused -> refused)
             .doOnNext(
                 refused -> {

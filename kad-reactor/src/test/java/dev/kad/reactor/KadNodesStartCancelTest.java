@@ -173,6 +173,69 @@ class KadNodesStartCancelTest {
     assertThat(claimed(store)).isFalse();
   }
 
+  /** A transport whose close takes ten seconds of virtual time, as a real socket's may. */
+  private final class SlowClose extends ForwardingTransport {
+    SlowClose(Transport delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public Mono<Void> close() {
+      return Mono.delay(Duration.ofSeconds(10), time).then(super.close());
+    }
+  }
+
+  /**
+   * The javadoc of start(): a start cancelled once the transport served closes the node, and a
+   * later subscription errors with NodeClosedException. While that close is still under way (a
+   * transport that takes time to close) the store is still claimed by the very node that is
+   * closing, and a second subscription was refused with "record store ... already serves node X:
+   * close that node first", naming the node being closed.
+   */
+  @Test
+  void aSecondSubscriptionWhileTheCancelledStartStillClosesErrorsAsClosed() {
+    Staged transport = new Staged(new SlowClose(network.newTransport()), s -> s);
+    RecordStore store = new InMemoryRecordStore(CONFIG);
+    Subscription[] subscription = new Subscription[1];
+    transport.onFirstAddressAfterStart = () -> subscription[0].cancel();
+    Mono<KadNode> start = start(transport, store);
+    StepVerifier.create(start)
+        .consumeSubscriptionWith(s -> subscription[0] = s)
+        .then(() -> time.advanceTimeBy(Duration.ofSeconds(1)))
+        .thenCancel()
+        .verify(Duration.ofSeconds(10));
+    StepVerifier.create(start)
+        .expectError(dev.kad.api.NodeClosedException.class)
+        .verify(Duration.ofSeconds(10));
+    time.advanceTimeBy(Duration.ofSeconds(20));
+    assertThat(claimed(store)).isFalse();
+  }
+
+  /**
+   * A subscriber that cancels when it receives the node (take(1), next(), StepVerifier's
+   * consumeNextWith then thenCancel) keeps it running; subscribing to the same start() again must
+   * fail with the IllegalStateException the javadoc promises and leave that node alone. The cancel
+   * after the node reset the start's "already started" flag, so the second subscription started the
+   * node again, its transport refused ("already started"), and the failed start, finding the
+   * transport serving, closed the running node.
+   */
+  @Test
+  void aSecondSubscriptionAfterACancelThatCameWithTheNodeLeavesTheNodeRunning() {
+    InMemoryTransport inner = network.newTransport();
+    Mono<KadNode> start = KadNodes.builder().config(CONFIG).transport(inner).start();
+    KadNode[] node = new KadNode[1];
+    StepVerifier.create(start)
+        .consumeNextWith(n -> node[0] = n)
+        .thenCancel()
+        .verify(Duration.ofSeconds(10));
+    nodes.add(node[0]);
+    StepVerifier.create(start)
+        .expectError(IllegalStateException.class)
+        .verify(Duration.ofSeconds(10));
+    time.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(answers(inner.address())).as("the node the first subscription got runs").isTrue();
+  }
+
   @Test
   void cancelledAfterTheTransportBoundButBeforeItsStartCompleted() {
     InMemoryTransport inner = network.newTransport();

@@ -371,6 +371,48 @@ class StaleSubscriptionTest {
   }
 
   /**
+   * Subscribes claiming a watcher's address while the watcher is briefly unreachable (a few
+   * seconds, no value changes meanwhile): the refused one probes the watcher's own subscription,
+   * the probe fails, and a failed probe ended the subscription as a refusal does. A timeout says
+   * nothing about whether the watcher holds the token (a watcher that restarted at the address
+   * answers, and refuses), so the claimant ended the watcher's pushes until its renewal, minutes
+   * later, though the docs say someone claiming the address cannot end its subscription this way.
+   */
+  @Test
+  void aProbeThatFailsWhileTheWatcherIsBrieflyUnreachableLeavesItsSubscription() {
+    Cluster c = clusters.grow(85, 20);
+    Key key = Key.of("probed while away");
+    KadNode watcher = c.join(c.builder());
+    Address at = watcher.contact().address();
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    watch(c, watcher, key, seen);
+    KadNode storage =
+        c.nodes.stream()
+            .filter(n -> n != watcher && !heldFor(c, n, key, at).isEmpty())
+            .findFirst()
+            .orElseThrow();
+    long token = c.tokenAt(storage, watcher, key);
+    InMemoryTransport wire = c.rawPeer();
+
+    c.network.kill(at);
+    for (long made = 7000; made < 7002; made++) {
+      c.await(
+          wire.send(
+              storage.contact().address(),
+              new Request.Subscribe(
+                  watcher.contact(), key, CONFIG.subscriptionTtl(), false, made)));
+    }
+    c.vts.advanceTimeBy(Duration.ofSeconds(3));
+    c.network.revive(at);
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+
+    assertThat(heldFor(c, storage, key, at))
+        .extracting(SubscriberRegistry.Subscription::token)
+        .as("the watcher's subscription after a probe failed while it was away")
+        .contains(token);
+  }
+
+  /**
    * The key's last watch ends while the watcher's Unsubscribe queue is full (64 at a time, here
    * held by those of other watches that ended just before), and a new watch of the key starts at
    * once, with new tokens, and is granted beside the old subscriptions. The owed Unsubscribes, with
