@@ -82,7 +82,10 @@ public interface Transport {
    * <p>Subscribing binds whatever the transport listens on; the {@code Mono} completes when
    * requests can be received and {@link #localAddress()} is known, and errors when binding fails.
    * Starting a started transport is an error; one whose start failed or was cancelled before it
-   * bound may be started again.
+   * bound may be started again. A start cancelled as it binds leaves the transport either serving
+   * or unstarted, and {@link #localAddress()} tells which once the cancel returned (a node closes a
+   * transport its cancelled start left serving): an implementation never serves without knowing its
+   * address.
    *
    * @param handler answers every inbound request
    * @return completes once the transport is serving

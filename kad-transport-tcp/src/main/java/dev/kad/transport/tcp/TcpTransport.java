@@ -508,9 +508,11 @@ public final class TcpTransport implements Transport {
    * binding fails (the transport can then be started again), {@link IllegalStateException} when the
    * transport was already started and {@link NodeClosedException} after {@link #close()}, also when
    * it closes while binding. Cancelling before the server listens leaves the transport not started
-   * (a bind that finishes all the same is closed), so it can be started again. The handler is
-   * called on an event loop, concurrently for requests of different connections; an error or empty
-   * answer from it is sent back as {@code Failure(INTERNAL)}.
+   * (a bind that finishes all the same is closed), so it can be started again; a cancel that
+   * crosses the bind leaves it serving only if {@link #localAddress()} answers once the cancel
+   * returned, so the canceller can tell whether to close it. The handler is called on an event
+   * loop, concurrently for requests of different connections; an error or empty answer from it is
+   * sent back as {@code Failure(INTERNAL)}.
    *
    * @param handler answers every inbound request
    * @return completes when serving
@@ -535,6 +537,8 @@ public final class TcpTransport implements Transport {
           }
           // Set by whichever comes first: the bound server, or the subscriber's cancel.
           AtomicBoolean settled = new AtomicBoolean();
+          // Set by a cancel, also one that arrives while the bound server is being published.
+          AtomicBoolean cancelled = new AtomicBoolean();
           return serverSpec
               .bind()
               .onErrorMap(
@@ -550,11 +554,15 @@ public final class TcpTransport implements Transport {
               // Not bound, so not started: a later start() may try again.
               .doOnError(e -> this.handler.compareAndSet(handler, null))
               .flatMap(
-                  bound -> settled.compareAndSet(false, true) ? onBound(bound) : unwanted(bound))
+                  bound ->
+                      settled.compareAndSet(false, true)
+                          ? onBound(bound, cancelled, handler)
+                          : unwanted(bound))
               // Cancelled while binding: not started either. A server that binds all the same is
               // disposed when it arrives (unwanted), so the handler is not left claimed by nothing.
               .doOnCancel(
                   () -> {
+                    cancelled.set(true);
                     if (settled.compareAndSet(false, true)) {
                       this.handler.compareAndSet(handler, null);
                     }
@@ -568,7 +576,19 @@ public final class TcpTransport implements Transport {
     return Mono.empty();
   }
 
-  private Mono<Void> onBound(DisposableServer bound) {
+  /**
+   * Publishes the server bound for a start, unless that start was closed or cancelled meanwhile.
+   *
+   * <p>A cancel may arrive on another thread while this runs, after the bound server won {@code
+   * settled}; its subscriber (a node's start) then asks {@link #localAddress()} whether the
+   * transport serves. The address is published before {@code cancelled} is read here, as the cancel
+   * sets {@code cancelled} before its subscriber reads the address: whichever runs second sees the
+   * other. The subscriber that saw no address was told "not started", so the server is disposed
+   * here and the handler released; one that saw it closes the transport, which disposing here too
+   * does not disturb.
+   */
+  private Mono<Void> onBound(
+      DisposableServer bound, AtomicBoolean cancelled, RequestHandler handler) {
     // Published before closing is read, as close() sets closing before shutdown reads server:
     // whichever runs second sees the other, so the server is disposed by one or both.
     this.server = bound;
@@ -582,6 +602,14 @@ public final class TcpTransport implements Transport {
             .advertisedAddress()
             .map(a -> a.port() == 0 ? new Address(a.host(), port) : a)
             .orElseGet(() -> new Address(options.bindHost(), port));
+    if (cancelled.get()) {
+      this.localAddress = null;
+      this.server = null;
+      bound.dispose();
+      this.handler.compareAndSet(handler, null);
+      log.debug("{}: start cancelled as it bound port {}: not serving", options.name(), port);
+      return Mono.empty();
+    }
     log.info(
         "{}: listening on {}, advertised as {}, format {}, {}",
         options.name(),

@@ -1076,6 +1076,56 @@ class TcpTransportTest implements TransportContract {
     }
   }
 
+  @Test
+  void aStartCancelledAtAnyMomentServesOnlyWhenItKnowsItsAddress() throws IOException {
+    // A node whose start is cancelled asks localAddress() whether its transport serves, and closes
+    // it only then: a transport that serves without an address would be left listening for no one.
+    LoopResources loops =
+        LoopResources.create("cancel-start-" + System.identityHashCode(this), 1, 2, true, false);
+    java.util.Random random = new java.util.Random(5);
+    int served = 0;
+    try {
+      for (int i = 0; i < 100; i++) {
+        int port;
+        try (ServerSocket free =
+            new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+          port = free.getLocalPort();
+        }
+        TcpTransport t =
+            TcpTransport.create(
+                TcpTransportOptions.builder().bindPort(port).eventLoops(loops).build());
+        transports.add(t);
+        reactor.core.Disposable start = t.start(new EchoHandler(1)).subscribe();
+        // Cancel anywhere from before the bind to after it: binding takes a few hundred µs.
+        long cancelAt = System.nanoTime() + random.nextInt(1_500_000);
+        while (System.nanoTime() < cancelAt) {
+          Thread.onSpinWait();
+        }
+        start.dispose();
+        if (knowsItsAddress(t)) {
+          served++;
+          t.close().block(BOUND);
+        }
+        int cancelledPort = port;
+        Await.until("port " + port + " to be free", () -> isFree(cancelledPort));
+      }
+    } finally {
+      cleanup();
+      loops.disposeLater().block(BOUND);
+    }
+    // Both outcomes were met, or the cancels missed the bind altogether.
+    assertThat(served).isBetween(1, 99);
+  }
+
+  private static boolean knowsItsAddress(TcpTransport t) {
+    try {
+      t.localAddress();
+      return true;
+    } catch (IllegalStateException notStarted) {
+      return false;
+    }
+  }
+
   /** Whether nothing listens on {@code port}: binding it succeeds. */
   private static boolean isFree(int port) {
     try (ServerSocket s = new ServerSocket()) {
