@@ -130,6 +130,15 @@ final class DefaultKadNode implements KadNode {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Sinks.Empty<Void> onClose = Sinks.empty();
 
+  /** The most addresses a node checks for another node running with its id, in its lifetime. */
+  static final int MAX_SAME_ID_CHECKS = 16;
+
+  /**
+   * Addresses other nodes listed this node's own id at, each checked once by a ping (see {@link
+   * #noticeOwnId}), with whether a node there answered with this id.
+   */
+  private final Map<Address, Boolean> sameIdChecks = new ConcurrentHashMap<>();
+
   /** Completes when close() begins: operations in flight end with NodeClosedException. */
   private final Sinks.Empty<Void> closing = Sinks.empty();
 
@@ -988,7 +997,73 @@ final class DefaultKadNode implements KadNode {
         findValue
             ? new Request.FindValue(contact(), (Key) target)
             : new Request.FindNode(contact(), asNodeId(target));
-    return call(to, request);
+    return call(to, request).doOnNext(this::noticeOwnId);
+  }
+
+  /**
+   * Checks the addresses an answer lists this node's own id at, other than its own. A lookup drops
+   * such a contact (it never asks itself), and the routing table refuses it, so a second node
+   * started with this node's id (a copied id file or data directory: a disk image, a container
+   * image with the directory baked in) went unnoticed unless it was a seed, while other nodes'
+   * tables swapped the two addresses back and forth. The answer alone proves nothing: it may be
+   * this node's own address from before a restart on another port, or a peer's invention. A ping
+   * there tells: a node that answers from another address with this id runs with it, and a WARN
+   * says so, once per address. At most {@value #MAX_SAME_ID_CHECKS} addresses are ever checked, so
+   * that answers listing made-up addresses cannot make this node ping them without end.
+   */
+  private void noticeOwnId(Response response) {
+    List<Contact> contacts =
+        response instanceof Response.NodesFound nodes
+            ? nodes.contacts()
+            : response instanceof Response.ValuesFound values ? values.contacts() : List.of();
+    for (Contact c : contacts) {
+      if (c.id().equals(id) && !c.address().equals(contact().address())) {
+        checkSameId(c.address());
+      }
+    }
+  }
+
+  private void checkSameId(Address at) {
+    if (sameIdChecks.size() >= MAX_SAME_ID_CHECKS
+        || sameIdChecks.putIfAbsent(at, Boolean.FALSE) != null) {
+      return;
+    }
+    boolean queued =
+        submit(
+            send(at, new Request.Ping(contact()))
+                .doOnNext(
+                    r -> {
+                      // Its own answer (a refusal: it refuses requests under its own id) when the
+                      // address reaches this node after all (a second interface, a port mapping).
+                      if (r.sender().id().equals(id)
+                          && !r.sender().address().equals(contact().address())) {
+                        sameIdChecks.put(at, Boolean.TRUE);
+                        log.warn(
+                            "node={} another node at {} answers with this node's id: give each"
+                                + " node an id of its own (a copied id file or data directory?);"
+                                + " other nodes mix the two up",
+                            id.toShortHex(),
+                            at);
+                      }
+                    })
+                .onErrorResume(e -> Mono.empty())
+                .then());
+    if (!queued) {
+      // Not checked (closing, or the queue is full): a later answer may try again.
+      sameIdChecks.remove(at, Boolean.FALSE);
+    }
+  }
+
+  /** The addresses found to run another node with this node's id. */
+  Set<Address> sameIdElsewhere() {
+    Set<Address> found = new HashSet<>();
+    sameIdChecks.forEach(
+        (at, same) -> {
+          if (same) {
+            found.add(at);
+          }
+        });
+    return found;
   }
 
   private static NodeId asNodeId(KadId id) {

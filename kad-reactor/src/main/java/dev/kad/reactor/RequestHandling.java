@@ -210,8 +210,23 @@ final class RequestHandling implements RequestHandler {
     };
   }
 
+  /**
+   * The k closest known to {@code target} but the requester itself. Its id held at another address
+   * stays in: a second node running with that id (a copied id file or data directory), which the
+   * requester can learn of only so ({@code DefaultKadNode.noticeOwnId} checks the address), or the
+   * requester's own address from before a restart on another port, or the address this node reached
+   * it at behind a port mapping, which the requester finds to be itself.
+   */
   private List<Contact> closestFor(KadId target, Contact requester) {
-    return table.closest(target, config.k(), requester.id());
+    List<Contact> closest = table.closest(target, config.k() + 1);
+    int k = config.k();
+    for (int i = 0; i < closest.size(); i++) {
+      if (closest.get(i).equals(requester)) {
+        closest.remove(i);
+        break;
+      }
+    }
+    return closest.size() > k ? closest.subList(0, k) : closest;
   }
 
   private Response store(Contact me, Request.Store r) {

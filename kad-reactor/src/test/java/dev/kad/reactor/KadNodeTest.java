@@ -405,6 +405,38 @@ class KadNodeTest {
   }
 
   @Test
+  void aNodeRunningWithThisNodesIdIsFoundThroughOtherNodesAndAStaleOwnAddressIsNot() {
+    // Copies of one data directory (a disk or container image) joining through a third node: the
+    // seed check cannot see it, but the join's lookup of its own id meets the other copy first.
+    Cluster c = clusters.grow(27, 20);
+    NodeId shared = NodeId.random(c.random);
+    KadNode original = c.startWithId(shared);
+    c.nodes.add(original);
+    c.await(original.bootstrap(List.of(c.node(0).contact().address())));
+    // This node's own address from before a restart on another port, still in others' tables.
+    NodeId restartedId = NodeId.random(c.random);
+    KadNode before = c.startWithId(restartedId);
+    c.nodes.add(before);
+    c.await(before.bootstrap(List.of(c.node(2).contact().address())));
+    c.network.kill(before.contact().address());
+
+    KadNode copy = c.startWithId(shared);
+    c.nodes.add(copy);
+    c.await(copy.bootstrap(List.of(c.node(1).contact().address())));
+    KadNode restarted = c.startWithId(restartedId);
+    c.nodes.add(restarted);
+    c.await(restarted.bootstrap(List.of(c.node(3).contact().address())));
+    c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
+
+    assertThat(((DefaultKadNode) copy).sameIdElsewhere())
+        .containsExactly(original.contact().address());
+    assertThat(((DefaultKadNode) restarted).sameIdElsewhere()).isEmpty();
+    for (int i = 0; i < 20; i++) {
+      assertThat(((DefaultKadNode) c.node(i)).sameIdElsewhere()).isEmpty();
+    }
+  }
+
+  @Test
   void aSelfSeedIsSkippedButOtherSeedsThatAllFailStillFailTheBootstrap() {
     Cluster c = clusters.grow(20, 2);
     Address dead = c.node(1).contact().address();
