@@ -1016,8 +1016,12 @@ final class DefaultKadNode implements KadNode {
         response instanceof Response.NodesFound nodes
             ? nodes.contacts()
             : response instanceof Response.ValuesFound values ? values.contacts() : List.of();
-    for (Contact c : contacts) {
-      if (c.id().equals(id) && !c.address().equals(contact().address())) {
+    int hash = id.hashCode();
+    for (int i = 0; i < contacts.size(); i++) {
+      Contact c = contacts.get(i);
+      if (c.id().hashCode() == hash
+          && c.id().equals(id)
+          && !c.address().equals(contact().address())) {
         checkSameId(c.address());
       }
     }

@@ -5,6 +5,7 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadId;
 import dev.kad.api.Key;
+import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -220,9 +221,13 @@ final class RequestHandling implements RequestHandler {
   private List<Contact> closestFor(KadId target, Contact requester) {
     List<Contact> closest = table.closest(target, config.k() + 1);
     int k = config.k();
+    NodeId requesterId = requester.id();
     for (int i = 0; i < closest.size(); i++) {
-      if (closest.get(i).equals(requester)) {
-        closest.remove(i);
+      Contact c = closest.get(i);
+      if (c.id().equals(requesterId)) {
+        if (c.address().equals(requester.address())) {
+          closest.remove(i);
+        }
         break;
       }
     }
