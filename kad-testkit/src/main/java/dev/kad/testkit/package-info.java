@@ -9,6 +9,7 @@
  * dev.kad.api.spi.Transport} implementation's tests implement; {@link
  * dev.kad.testkit.ForwardingTransport}, a transport that wraps another to change one call; {@link
  * dev.kad.testkit.NoBlocking}, BlockHound set up to find blocking calls on a transport's threads;
- * and {@link dev.kad.testkit.TestCertificates}, a test CA and certificates for TLS tests.
+ * {@link dev.kad.testkit.NettyLeaks}, a JUnit extension that fails a test class that leaked a Netty
+ * buffer; and {@link dev.kad.testkit.TestCertificates}, a test CA and certificates for TLS tests.
  */
 package dev.kad.testkit;
