@@ -80,6 +80,13 @@ final class Cluster implements AutoCloseable {
     return await(builder().id(id).start());
   }
 
+  /** Starts a node with {@code id} and adds it, without bootstrapping it. */
+  KadNode addWithId(NodeId id) {
+    KadNode node = startWithId(id);
+    nodes.add(node);
+    return node;
+  }
+
   /** Starts the node, bootstraps it from node 0 when there is one, and adds it. */
   KadNode join(KadNodes.Builder node) {
     KadNode started = await(node.start());

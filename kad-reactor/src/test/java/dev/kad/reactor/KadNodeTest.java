@@ -385,10 +385,8 @@ class KadNodeTest {
     // copy took that for itself and ran alone as "the first node of its network", silently.
     Cluster c = clusters.grow(26, 0);
     NodeId shared = NodeId.random(c.random);
-    KadNode original = c.startWithId(shared);
-    c.nodes.add(original);
-    KadNode copy = c.startWithId(shared);
-    c.nodes.add(copy);
+    KadNode original = c.addWithId(shared);
+    KadNode copy = c.addWithId(shared);
     Address seed = original.contact().address();
 
     assertThatThrownBy(() -> c.await(copy.bootstrap(List.of(seed))))
@@ -410,21 +408,17 @@ class KadNodeTest {
     // seed check cannot see it, but the join's lookup of its own id meets the other copy first.
     Cluster c = clusters.grow(27, 20);
     NodeId shared = NodeId.random(c.random);
-    KadNode original = c.startWithId(shared);
-    c.nodes.add(original);
+    KadNode original = c.addWithId(shared);
     c.await(original.bootstrap(List.of(c.node(0).contact().address())));
     // This node's own address from before a restart on another port, still in others' tables.
     NodeId restartedId = NodeId.random(c.random);
-    KadNode before = c.startWithId(restartedId);
-    c.nodes.add(before);
+    KadNode before = c.addWithId(restartedId);
     c.await(before.bootstrap(List.of(c.node(2).contact().address())));
     c.network.kill(before.contact().address());
 
-    KadNode copy = c.startWithId(shared);
-    c.nodes.add(copy);
+    KadNode copy = c.addWithId(shared);
     c.await(copy.bootstrap(List.of(c.node(1).contact().address())));
-    KadNode restarted = c.startWithId(restartedId);
-    c.nodes.add(restarted);
+    KadNode restarted = c.addWithId(restartedId);
     c.await(restarted.bootstrap(List.of(c.node(3).contact().address())));
     c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
 

@@ -1051,15 +1051,8 @@ class TcpTransportTest implements TransportContract {
         LoopResources.create("close-start-" + System.identityHashCode(this), 1, 2, true, false);
     try {
       for (int i = 0; i < 50; i++) {
-        int port;
-        try (ServerSocket free =
-            new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-          port = free.getLocalPort();
-        }
-        TcpTransport t =
-            TcpTransport.create(
-                TcpTransportOptions.builder().bindPort(port).eventLoops(loops).build());
-        transports.add(t);
+        int port = freePort();
+        TcpTransport t = onPort(port, loops);
         // start() is subscribed first, so close() lands anywhere from before the bind to after it
         Mono.when(
                 t.start(new EchoHandler(1))
@@ -1086,15 +1079,8 @@ class TcpTransportTest implements TransportContract {
     int served = 0;
     try {
       for (int i = 0; i < 100; i++) {
-        int port;
-        try (ServerSocket free =
-            new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-          port = free.getLocalPort();
-        }
-        TcpTransport t =
-            TcpTransport.create(
-                TcpTransportOptions.builder().bindPort(port).eventLoops(loops).build());
-        transports.add(t);
+        int port = freePort();
+        TcpTransport t = onPort(port, loops);
         reactor.core.Disposable start = t.start(new EchoHandler(1)).subscribe();
         // Cancel anywhere from before the bind to after it: binding takes a few hundred µs.
         long cancelAt = System.nanoTime() + random.nextInt(1_500_000);
@@ -1124,6 +1110,21 @@ class TcpTransportTest implements TransportContract {
     } catch (IllegalStateException notStarted) {
       return false;
     }
+  }
+
+  /** A loopback port nothing listens on now. */
+  private static int freePort() throws IOException {
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return free.getLocalPort();
+    }
+  }
+
+  /** A transport to bind {@code port} on {@code loops}, closed after the test. */
+  private TcpTransport onPort(int port, LoopResources loops) {
+    TcpTransport t =
+        TcpTransport.create(TcpTransportOptions.builder().bindPort(port).eventLoops(loops).build());
+    transports.add(t);
+    return t;
   }
 
   /** Whether nothing listens on {@code port}: binding it succeeds. */
