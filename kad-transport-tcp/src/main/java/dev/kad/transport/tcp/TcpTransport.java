@@ -535,10 +535,10 @@ public final class TcpTransport implements Transport {
                         + " was already started: a transport serves one node, so give each node a"
                         + " transport of its own"));
           }
-          // Set by whichever comes first: the bound server, or the subscriber's cancel.
+          // Set by whichever comes first: the bound server, or the subscriber's cancel. Both hold
+          // its lock while they act on it, so that a cancel returns only once the start is either
+          // published (serving, its address known) or given up (the handler slot free again).
           AtomicBoolean settled = new AtomicBoolean();
-          // Set by a cancel, also one that arrives while the bound server is being published.
-          AtomicBoolean cancelled = new AtomicBoolean();
           return serverSpec
               .bind()
               .onErrorMap(
@@ -554,17 +554,32 @@ public final class TcpTransport implements Transport {
               // Not bound, so not started: a later start() may try again.
               .doOnError(e -> this.handler.compareAndSet(handler, null))
               .flatMap(
-                  bound ->
-                      settled.compareAndSet(false, true)
-                          ? onBound(bound, cancelled, handler)
-                          : unwanted(bound))
+                  bound -> {
+                    boolean published;
+                    synchronized (settled) {
+                      if (!settled.compareAndSet(false, true)) {
+                        return unwanted(bound);
+                      }
+                      published = publish(bound);
+                    }
+                    if (!published) {
+                      bound.dispose();
+                      return bound.onDispose().then(Mono.error(closedError()));
+                    }
+                    // Logged once the lock is free: a cancel waits for the publishing alone.
+                    logListening(bound);
+                    return Mono.<Void>empty();
+                  })
               // Cancelled while binding: not started either. A server that binds all the same is
               // disposed when it arrives (unwanted), so the handler is not left claimed by nothing.
+              // A cancel that meets the bound server being published waits for it: the start then
+              // serves, and its canceller, seeing the address, closes the transport.
               .doOnCancel(
                   () -> {
-                    cancelled.set(true);
-                    if (settled.compareAndSet(false, true)) {
-                      this.handler.compareAndSet(handler, null);
+                    synchronized (settled) {
+                      if (settled.compareAndSet(false, true)) {
+                        this.handler.compareAndSet(handler, null);
+                      }
                     }
                   });
         });
@@ -577,24 +592,18 @@ public final class TcpTransport implements Transport {
   }
 
   /**
-   * Publishes the server bound for a start, unless that start was closed or cancelled meanwhile.
+   * Publishes the server bound for a start and its address, unless the transport is closing (then
+   * the caller disposes it). Called holding the start's lock, which a cancel takes too: a cancel
+   * returns before this began (the server is then unwanted) or after it published the address.
    *
-   * <p>A cancel may arrive on another thread while this runs, after the bound server won {@code
-   * settled}; its subscriber (a node's start) then asks {@link #localAddress()} whether the
-   * transport serves. The address is published before {@code cancelled} is read here, as the cancel
-   * sets {@code cancelled} before its subscriber reads the address: whichever runs second sees the
-   * other. The subscriber that saw no address was told "not started", so the server is disposed
-   * here and the handler released; one that saw it closes the transport, which disposing here too
-   * does not disturb.
+   * @return whether the server was published
    */
-  private Mono<Void> onBound(
-      DisposableServer bound, AtomicBoolean cancelled, RequestHandler handler) {
+  private boolean publish(DisposableServer bound) {
     // Published before closing is read, as close() sets closing before shutdown reads server:
     // whichever runs second sees the other, so the server is disposed by one or both.
     this.server = bound;
     if (closing.get()) {
-      bound.dispose();
-      return bound.onDispose().then(Mono.error(closedError()));
+      return false;
     }
     int port = ((InetSocketAddress) bound.address()).getPort();
     this.localAddress =
@@ -602,14 +611,10 @@ public final class TcpTransport implements Transport {
             .advertisedAddress()
             .map(a -> a.port() == 0 ? new Address(a.host(), port) : a)
             .orElseGet(() -> new Address(options.bindHost(), port));
-    if (cancelled.get()) {
-      this.localAddress = null;
-      this.server = null;
-      bound.dispose();
-      this.handler.compareAndSet(handler, null);
-      log.debug("{}: start cancelled as it bound port {}: not serving", options.name(), port);
-      return Mono.empty();
-    }
+    return true;
+  }
+
+  private void logListening(DisposableServer bound) {
     log.info(
         "{}: listening on {}, advertised as {}, format {}, {}",
         options.name(),
@@ -617,7 +622,6 @@ public final class TcpTransport implements Transport {
         localAddress,
         options.format(),
         tls().map(Object::toString).orElse("plain TCP (no TLS)"));
-    return Mono.empty();
   }
 
   @Override

@@ -1103,6 +1103,49 @@ class TcpTransportTest implements TransportContract {
     assertThat(served).isBetween(1, 99);
   }
 
+  @Test
+  void aStartCancelledAsItBindsThatLeftNoAddressCanBeStartedAgainAtOnce() {
+    // "A start cancelled as it binds leaves the transport either serving or unstarted, and
+    // localAddress() tells which once the cancel returned": unstarted means startable, as a node's
+    // start retried after a timeout's cancel does. A cancel that crosses the bind returned while
+    // the event loop still held the handler slot for the start it was undoing.
+    LoopResources loops =
+        LoopResources.create("restart-" + System.identityHashCode(this), 1, 2, true, false);
+    java.util.Random random = new java.util.Random(7);
+    List<String> refused = new ArrayList<>();
+    int crossed = 0;
+    try {
+      for (int i = 0; i < 600 && refused.isEmpty(); i++) {
+        TcpTransport t =
+            TcpTransport.create(
+                TcpTransportOptions.builder().bindPort(0).eventLoops(loops).build());
+        transports.add(t);
+        reactor.core.Disposable start = t.start(new EchoHandler(1)).subscribe();
+        long cancelAt = System.nanoTime() + random.nextInt(1_500_000);
+        while (System.nanoTime() < cancelAt) {
+          Thread.onSpinWait();
+        }
+        start.dispose();
+        if (knowsItsAddress(t)) {
+          t.close().block(BOUND);
+          continue;
+        }
+        crossed++;
+        try {
+          t.start(new EchoHandler(1)).block(BOUND);
+        } catch (IllegalStateException e) {
+          refused.add("attempt " + i + ": " + e.getMessage());
+        }
+        t.close().block(BOUND);
+      }
+    } finally {
+      cleanup();
+      loops.disposeLater().block(BOUND);
+    }
+    assertThat(crossed).isPositive();
+    assertThat(refused).isEmpty();
+  }
+
   private static boolean knowsItsAddress(TcpTransport t) {
     try {
       t.localAddress();
