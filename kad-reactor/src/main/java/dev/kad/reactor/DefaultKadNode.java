@@ -997,7 +997,9 @@ final class DefaultKadNode implements KadNode {
         findValue
             ? new Request.FindValue(contact(), (Key) target)
             : new Request.FindNode(contact(), asNodeId(target));
-    return call(to, request).doOnNext(this::noticeOwnId);
+    // A client shares the id of the node it publishes for, by design (kad put --id), and enters
+    // no routing table, so nobody mixes the two up.
+    return config.clientMode() ? call(to, request) : call(to, request).doOnNext(this::noticeOwnId);
   }
 
   /**

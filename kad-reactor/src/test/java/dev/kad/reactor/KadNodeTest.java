@@ -425,6 +425,13 @@ class KadNodeTest {
     assertThat(((DefaultKadNode) copy).sameIdElsewhere())
         .containsExactly(original.contact().address());
     assertThat(((DefaultKadNode) restarted).sameIdElsewhere()).isEmpty();
+    // A client publishing for the original shares its id by design (kad put --id): no warning.
+    KadNode client =
+        c.await(c.builder().config(CONFIG.toBuilder().clientMode(true).build()).id(shared).start());
+    c.nodes.add(client);
+    c.await(client.bootstrap(List.of(c.node(5).contact().address())));
+    c.vts.advanceTimeBy(CONFIG.hardTimeout().multipliedBy(2));
+    assertThat(((DefaultKadNode) client).sameIdElsewhere()).isEmpty();
     for (int i = 0; i < 20; i++) {
       assertThat(((DefaultKadNode) c.node(i)).sameIdElsewhere()).isEmpty();
     }
