@@ -318,7 +318,8 @@ final class RequestHandling implements RequestHandler {
     if (bad.isPresent()) {
       return bad;
     }
-    if (sender.id().equals(table.self())) {
+    // A client may share this node's id (kad put --id publishes as a node): it enters no table.
+    if (sender.id().equals(table.self()) && !request.fromClient()) {
       return Problem.invalid("sender claims this node's own id " + sender.id().toShortHex());
     }
     if (request instanceof Request.FindNode r) {

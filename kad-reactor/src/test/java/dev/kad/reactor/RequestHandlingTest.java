@@ -231,6 +231,20 @@ class RequestHandlingTest {
   }
 
   @Test
+  void aClientPublishingUnderThisNodesIdIsServedAndANodeClaimingItIsNot() {
+    // kad put --id HEX publishes as a node's id, and that node may be among the key's k closest.
+    Contact client = new Contact(me.id(), new Address("10.0.2.1", 5000));
+    Key key = Key.of("own");
+    Value v = Value.of(new byte[] {1}, me.id(), 1, 1, later);
+    Response r =
+        handling.answer(new Request.Store(client, key, List.of(v), false).withFromClient(true));
+    assertThat(r).isInstanceOf(Response.Stored.class);
+    assertThat(store.size()).isEqualTo(1);
+    // A full node claiming this node's id is another node with it, or someone claiming it.
+    assertRefused(new Request.Ping(client), Code.INVALID, "own id");
+  }
+
+  @Test
   void aValueThatExpiredOnTheWayIsRefusedByIndexAndTheOthersAreStored() {
     // A replication, hand-over or cache Store carries all of a key's values: one that expired in
     // transit, or by a clock a little ahead of the sender's, must not cost the others their copy.
