@@ -244,7 +244,16 @@ final class DefaultKadNode implements KadNode {
             config.maxSubscribersPerKey(),
             config.maxSubscriptionsPerPeer(),
             config.subscriptionTtl());
-    this.lookup = new Lookup(config, id, scheduler, clock, this::find);
+    // A client is no node of the network: one running with its id (kad put --id publishes as a
+    // node) is a node like any other to ask and store at, so its lookups leave out an id no node
+    // has (a random one) rather than its own.
+    this.lookup =
+        new Lookup(
+            config,
+            config.clientMode() ? NodeId.random(id.bits(), random) : id,
+            scheduler,
+            clock,
+            this::find);
     this.handling =
         new RequestHandling(
             config,

@@ -83,6 +83,23 @@ class ClientModeTest {
   }
 
   @Test
+  void aClientPublishingUnderARunningNodesIdAsksAndStoresAtThatNodeToo() {
+    // kad put --id HEX publishes as a node's id: for the client that node is one of the key's
+    // closest like any other. Its lookups left it out as "itself", and the node refused it.
+    Cluster c = clusters.grow(76, 20);
+    KadNode owner = c.node(4);
+    KadNode client = c.await(c.builder().config(CLIENT).id(owner.id()).start());
+    c.nodes.add(client);
+    c.await(client.bootstrap(List.of(c.node(0).contact().address())));
+    Key key = Key.ofRaw(owner.id().toBytes());
+
+    assertThat(c.await(client.findNode(owner.id())).get(0)).isEqualTo(owner.contact());
+    PutResult put = c.await(client.put(key, new byte[] {7}));
+    assertThat(put.accepted()).contains(owner.contact());
+    assertThat(((DefaultKadNode) owner).store().get(key, c.now())).hasSize(1);
+  }
+
+  @Test
   void aClientFindsTheClosestNodesWithoutEnteringAnyTable() {
     Cluster c = clusters.grow(71, 30);
     RecordingTransport[] recorded = new RecordingTransport[1];
