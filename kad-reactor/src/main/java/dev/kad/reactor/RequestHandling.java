@@ -5,7 +5,6 @@ import dev.kad.api.Contact;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadId;
 import dev.kad.api.Key;
-import dev.kad.api.NodeId;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
@@ -219,19 +218,9 @@ final class RequestHandling implements RequestHandler {
    * it at behind a port mapping, which the requester finds to be itself.
    */
   private List<Contact> closestFor(KadId target, Contact requester) {
-    List<Contact> closest = table.closest(target, config.k() + 1);
-    int k = config.k();
-    NodeId requesterId = requester.id();
-    for (int i = 0; i < closest.size(); i++) {
-      Contact c = closest.get(i);
-      if (c.id().equals(requesterId)) {
-        if (c.address().equals(requester.address())) {
-          closest.remove(i);
-        }
-        break;
-      }
-    }
-    return closest.size() > k ? closest.subList(0, k) : closest;
+    return table.holdsElsewhere(requester)
+        ? table.closest(target, config.k())
+        : table.closest(target, config.k(), requester.id());
   }
 
   private Response store(Contact me, Request.Store r) {

@@ -671,6 +671,20 @@ public final class RoutingTable {
   }
 
   /**
+   * Whether a bucket holds {@code contact}'s id at another address than {@code contact}'s: the id's
+   * first address, which the table keeps while another claims it.
+   *
+   * @param contact an id and the address it claims
+   * @return true when the id is a bucket contact at another address
+   */
+  public boolean holdsElsewhere(Contact contact) {
+    Bucket[] current = buckets;
+    Bucket b = current[indexOf(current, contact.id())];
+    int at = b.indexOf(contact.id());
+    return at >= 0 && !b.entry(at).contact().address().equals(contact.address());
+  }
+
+  /**
    * Whether the table knows {@code id} as a bucket contact.
    *
    * @param id the id
