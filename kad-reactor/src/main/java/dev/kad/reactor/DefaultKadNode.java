@@ -224,7 +224,11 @@ final class DefaultKadNode implements KadNode {
     this.random = random;
     this.id = id;
     this.store = store;
-    this.table = new RoutingTable(id, config, clock);
+    // A client is no node of the network: one running with its id (kad put --id publishes as a
+    // node, often through that node) is a node like any other to keep, ask and store at, so its
+    // table and lookups center on an id no node has (a random one) rather than its own.
+    NodeId place = config.clientMode() ? NodeId.random(id.bits(), random) : id;
+    this.table = new RoutingTable(place, config, clock);
     this.tasks =
         new TaskQueue(
             "node=" + id.toShortHex() + " tasks", MAX_QUEUED_TASKS, TASK_CONCURRENCY, scheduler);
@@ -244,16 +248,7 @@ final class DefaultKadNode implements KadNode {
             config.maxSubscribersPerKey(),
             config.maxSubscriptionsPerPeer(),
             config.subscriptionTtl());
-    // A client is no node of the network: one running with its id (kad put --id publishes as a
-    // node) is a node like any other to ask and store at, so its lookups leave out an id no node
-    // has (a random one) rather than its own.
-    this.lookup =
-        new Lookup(
-            config,
-            config.clientMode() ? NodeId.random(id.bits(), random) : id,
-            scheduler,
-            clock,
-            this::find);
+    this.lookup = new Lookup(config, place, scheduler, clock, this::find);
     this.handling =
         new RequestHandling(
             config,
@@ -657,11 +652,12 @@ final class DefaultKadNode implements KadNode {
   /**
    * Notes that a message from {@code sender} arrived, for {@link NodeStats#lastHeard()}: every
    * inbound request and every response to {@link #send} go through here. Any message from another
-   * node shows the network reachable, a refusal or an invalid request too; one from this node's own
-   * id (it pinged its own address, given as a seed) does not.
+   * node shows the network reachable, a refusal or an invalid request too; one from this node
+   * itself (it pinged its own address, given as a seed) does not, while one from a node of its id
+   * elsewhere (the node a client publishes for) does.
    */
   private void heardFromNetwork(Contact sender) {
-    if (sender.id().equals(id)) {
+    if (sender.equals(contact())) {
       return;
     }
     long now = clock.millis();
@@ -1336,7 +1332,8 @@ final class DefaultKadNode implements KadNode {
               heardFromNetwork(r.sender());
               // This node's own answer (a Failure: it refuses requests sent under its own id),
               // reached at another of its addresses: it answers from its own contact.
-              if (r.sender().id().equals(id)) {
+              // A client's seed may be the node it publishes for, with its id (kad put --id).
+              if (r.sender().id().equals(id) && !config.clientMode()) {
                 if (r.sender().address().equals(contact().address())) {
                   selves.add(seed);
                   return Mono.empty();
@@ -2030,7 +2027,9 @@ final class DefaultKadNode implements KadNode {
    * would leave with this node, so the put errors, though the copy stays and is republished.
    */
   private Mono<PutResult> settle(Reached reached, PutResult result, boolean republished) {
-    boolean selfHolds = result.accepted().stream().anyMatch(c -> c.id().equals(id));
+    // This node's own copy is listed as its contact: a node of its id elsewhere (the node a
+    // client publishes for, kad put --id) is another node's copy.
+    boolean selfHolds = result.accepted().contains(contact());
     List<Address> unjoined = unjoinedSeeds;
     boolean first = reached.asked.isEmpty() && unjoined == null;
     if (result.accepted().size() > (selfHolds ? 1 : 0)) {
@@ -2053,7 +2052,7 @@ final class DefaultKadNode implements KadNode {
                 ? "; the value is stored only at this node, which republishes it"
                 : "; the value is stored only at this node, until it expires";
     List<PutResult.Rejection> refused =
-        result.rejected().stream().filter(r -> !r.contact().id().equals(id)).toList();
+        result.rejected().stream().filter(r -> !r.contact().equals(contact())).toList();
     if (!refused.isEmpty() || (reached.asked.isEmpty() && !result.rejected().isEmpty())) {
       // Nodes over their requests per second from this one refuse anything for the moment: the
       // value is not at fault, and a retry may be taken.
@@ -2173,7 +2172,7 @@ final class DefaultKadNode implements KadNode {
       Set<NodeId> listed = new HashSet<>();
       closest.forEach(c -> listed.add(c.id()));
       reached.failed.values().stream()
-          .filter(c -> !listed.contains(c.id()) && !c.id().equals(id))
+          .filter(c -> !listed.contains(c.id()) && !c.equals(contact()))
           .sorted((x, y) -> key.compareDistance(x.id(), y.id()))
           .limit(room)
           .forEach(failed::add);

@@ -95,8 +95,21 @@ class ClientModeTest {
 
     assertThat(c.await(client.findNode(owner.id())).get(0)).isEqualTo(owner.contact());
     PutResult put = c.await(client.put(key, new byte[] {7}));
-    assertThat(put.accepted()).contains(owner.contact());
+    assertThat(put.accepted()).contains(owner.contact()).hasSize(CONFIG.k());
     assertThat(((DefaultKadNode) owner).store().get(key, c.now())).hasSize(1);
+  }
+
+  @Test
+  void aPutStoredOnlyAtTheNodeWhoseIdTheClientSharesSucceeds() {
+    // That node's copy is another node's, not the client's own (which would leave with it).
+    Cluster c = clusters.grow(77, 1);
+    KadNode owner = c.node(0);
+    KadNode client = c.await(c.builder().config(CLIENT).id(owner.id()).start());
+    c.nodes.add(client);
+    c.await(client.bootstrap(List.of(owner.contact().address())));
+
+    PutResult put = c.await(client.put(Key.of("alone"), new byte[] {7}));
+    assertThat(put.accepted()).containsExactly(owner.contact());
   }
 
   @Test

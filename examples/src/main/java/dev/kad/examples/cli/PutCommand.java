@@ -83,11 +83,12 @@ final class PutCommand extends ClientCommand {
     }
     // A client node never keeps a copy itself (KadConfig.clientMode); should a result name it
     // anyway, its copy would end when the command exits, so only the other nodes are reported,
-    // and a put that none of them stored fails.
-    NodeId self = running.node().id();
-    List<Contact> stored = result.accepted().stream().filter(c -> !c.id().equals(self)).toList();
+    // and a put that none of them stored fails. By contact, not id: with --id the client shares
+    // the id of the node it publishes for, whose copy counts.
+    Contact self = running.node().contact();
+    List<Contact> stored = result.accepted().stream().filter(c -> !c.equals(self)).toList();
     List<PutResult.Rejection> refused =
-        result.rejected().stream().filter(r -> !r.contact().id().equals(self)).toList();
+        result.rejected().stream().filter(r -> !r.contact().equals(self)).toList();
     int asked = stored.size() + refused.size() + result.failed().size();
     StringBuilder problems = new StringBuilder();
     if (!refused.isEmpty()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kad.api.Address;
 import dev.kad.api.KadConfig;
 import dev.kad.api.KadNode;
+import dev.kad.api.NodeId;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,11 +31,15 @@ class PutCommandTest {
   }
 
   private String startNode(KadConfig config) {
+    return startNode(config, null);
+  }
+
+  private String startNode(KadConfig config, NodeId id) {
     KadNode node =
         RunningNode.startNode(
             config,
             "put-test-" + nodes.size(),
-            null,
+            id,
             "127.0.0.1",
             0,
             null,
@@ -106,6 +111,20 @@ class PutCommandTest {
     assertThat(Cli.kad("put", "--bootstrap", seed, "greeting", "hi").exitCode()).isZero();
     Cli.Run both = Cli.kad("get", "--bootstrap", seed, "greeting");
     assertThat(both.out()).as(both.errText()).containsExactlyInAnyOrder("hello 2", "hi");
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aPutUnderTheIdOfTheNodeItJoinsThroughIsStoredThereToo() {
+    // Publishing as one's own node, through it: the node and the client share the id.
+    String id = "3f2a000000000000000000000000000000000002";
+    String seed = startNode(KadConfig.defaults(), NodeId.parse(id));
+
+    Cli.Run run = Cli.kad("put", "--bootstrap", seed, "--id", id, "greeting", "hello");
+
+    assertThat(run.exitCode()).as(run.errText()).isZero();
+    assertThat(run.out()).containsExactly("stored 'greeting' at 1 of 1 nodes");
+    assertThat(Cli.kad("get", "--bootstrap", seed, "greeting").out()).containsExactly("hello");
   }
 
   @Test
