@@ -56,6 +56,14 @@ class ClientModeTest {
     return client;
   }
 
+  /** A client publishing under {@code owner}'s id, joined through {@code seed}. */
+  private static KadNode clientWithIdOf(Cluster c, KadNode owner, KadNode seed) {
+    KadNode client = c.await(c.builder().config(CLIENT).id(owner.id()).start());
+    c.nodes.add(client);
+    c.await(client.bootstrap(List.of(seed.contact().address())));
+    return client;
+  }
+
   /** Every contact and replacement of every node but {@code except}. */
   private static List<NodeId> knownToOthers(Cluster c, KadNode except) {
     return c.nodes.stream()
@@ -88,9 +96,7 @@ class ClientModeTest {
     // closest like any other. Its lookups left it out as "itself", and the node refused it.
     Cluster c = clusters.grow(76, 20);
     KadNode owner = c.node(4);
-    KadNode client = c.await(c.builder().config(CLIENT).id(owner.id()).start());
-    c.nodes.add(client);
-    c.await(client.bootstrap(List.of(c.node(0).contact().address())));
+    KadNode client = clientWithIdOf(c, owner, c.node(0));
     Key key = Key.ofRaw(owner.id().toBytes());
 
     assertThat(c.await(client.findNode(owner.id())).get(0)).isEqualTo(owner.contact());
@@ -104,9 +110,7 @@ class ClientModeTest {
     // That node's copy is another node's, not the client's own (which would leave with it).
     Cluster c = clusters.grow(77, 1);
     KadNode owner = c.node(0);
-    KadNode client = c.await(c.builder().config(CLIENT).id(owner.id()).start());
-    c.nodes.add(client);
-    c.await(client.bootstrap(List.of(owner.contact().address())));
+    KadNode client = clientWithIdOf(c, owner, owner);
 
     PutResult put = c.await(client.put(Key.of("alone"), new byte[] {7}));
     assertThat(put.accepted()).containsExactly(owner.contact());

@@ -1081,13 +1081,7 @@ class TcpTransportTest implements TransportContract {
       for (int i = 0; i < 100; i++) {
         int port = freePort();
         TcpTransport t = onPort(port, loops);
-        reactor.core.Disposable start = t.start(new EchoHandler(1)).subscribe();
-        // Cancel anywhere from before the bind to after it: binding takes a few hundred µs.
-        long cancelAt = System.nanoTime() + random.nextInt(1_500_000);
-        while (System.nanoTime() < cancelAt) {
-          Thread.onSpinWait();
-        }
-        start.dispose();
+        startAndCancelAtRandom(t, random);
         if (knowsItsAddress(t)) {
           served++;
           t.close().block(BOUND);
@@ -1116,16 +1110,8 @@ class TcpTransportTest implements TransportContract {
     int crossed = 0;
     try {
       for (int i = 0; i < 600 && refused.isEmpty(); i++) {
-        TcpTransport t =
-            TcpTransport.create(
-                TcpTransportOptions.builder().bindPort(0).eventLoops(loops).build());
-        transports.add(t);
-        reactor.core.Disposable start = t.start(new EchoHandler(1)).subscribe();
-        long cancelAt = System.nanoTime() + random.nextInt(1_500_000);
-        while (System.nanoTime() < cancelAt) {
-          Thread.onSpinWait();
-        }
-        start.dispose();
+        TcpTransport t = onPort(0, loops);
+        startAndCancelAtRandom(t, random);
         if (knowsItsAddress(t)) {
           t.close().block(BOUND);
           continue;
@@ -1144,6 +1130,16 @@ class TcpTransportTest implements TransportContract {
     }
     assertThat(crossed).isPositive();
     assertThat(refused).isEmpty();
+  }
+
+  /** Starts {@code t} and cancels anywhere from before the bind to after it (a few hundred µs). */
+  private static void startAndCancelAtRandom(TcpTransport t, java.util.Random random) {
+    reactor.core.Disposable start = t.start(new EchoHandler(1)).subscribe();
+    long cancelAt = System.nanoTime() + random.nextInt(1_500_000);
+    while (System.nanoTime() < cancelAt) {
+      Thread.onSpinWait();
+    }
+    start.dispose();
   }
 
   private static boolean knowsItsAddress(TcpTransport t) {
