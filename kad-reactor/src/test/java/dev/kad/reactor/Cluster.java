@@ -33,6 +33,20 @@ final class Cluster implements AutoCloseable {
   private final List<Disposable> kept = new ArrayList<>();
   final RandomGenerator random;
 
+  /**
+   * The settings of the watch tests: small k and value sets, short timeouts, subscriptions of two
+   * minutes, no maintenance jobs (a test runs what it needs).
+   */
+  static KadConfig.Builder watchConfig() {
+    return KadConfig.builder()
+        .k(6)
+        .maxValuesPerKey(8)
+        .softTimeout(Duration.ofMillis(300))
+        .hardTimeout(Duration.ofSeconds(2))
+        .subscriptionTtl(Duration.ofMinutes(2))
+        .maintenance(false);
+  }
+
   Cluster(long seed, KadConfig config) {
     this.network =
         new SimulatedNetwork(vts, seed).latency(Duration.ofMillis(10), Duration.ofMillis(50));

@@ -39,14 +39,7 @@ import reactor.core.publisher.Mono;
 class StaleSubscriptionTest {
 
   private static final KadConfig CONFIG =
-      KadConfig.builder()
-          .k(6)
-          .maxValuesPerKey(8)
-          .softTimeout(Duration.ofMillis(300))
-          .hardTimeout(Duration.ofSeconds(2))
-          .subscriptionTtl(Duration.ofMinutes(10))
-          .maintenance(false)
-          .build();
+      Cluster.watchConfig().subscriptionTtl(Duration.ofMinutes(10)).build();
 
   @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
   private final List<Disposable> watches = new ArrayList<>();

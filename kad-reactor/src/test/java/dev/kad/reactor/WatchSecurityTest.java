@@ -32,15 +32,7 @@ import reactor.core.publisher.BaseSubscriber;
  */
 class WatchSecurityTest {
 
-  private static final KadConfig CONFIG =
-      KadConfig.builder()
-          .k(6)
-          .maxValuesPerKey(8)
-          .softTimeout(Duration.ofMillis(300))
-          .hardTimeout(Duration.ofSeconds(2))
-          .subscriptionTtl(Duration.ofMinutes(2))
-          .maintenance(false)
-          .build();
+  private static final KadConfig CONFIG = Cluster.watchConfig().build();
 
   @RegisterExtension final Cluster.PerTest clusters = new Cluster.PerTest(CONFIG);
   private Cluster cluster;
