@@ -7,7 +7,9 @@ import java.util.Objects;
 /**
  * A consistent, immutable view of a node's routing table at one moment.
  *
- * @param self the owning node's id
+ * @param self the id the table centers on: the owning node's id, or for a client-mode node ({@link
+ *     KadConfig#clientMode()}) a random id no node has, since a client is no node of the network
+ *     and the node it publishes for may share its id
  * @param buckets the k-buckets, ordered from the farthest range to the one holding {@code self}
  */
 public record RoutingTableSnapshot(NodeId self, List<Bucket> buckets) {
@@ -15,7 +17,7 @@ public record RoutingTableSnapshot(NodeId self, List<Bucket> buckets) {
   /**
    * Copies the bucket list.
    *
-   * @param self the owning node's id
+   * @param self the id the table centers on (see the class)
    * @param buckets the k-buckets, ordered from the farthest range to the one holding {@code self}
    * @throws NullPointerException when a part is null
    */

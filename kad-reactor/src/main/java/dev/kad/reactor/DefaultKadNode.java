@@ -1195,7 +1195,9 @@ final class DefaultKadNode implements KadNode {
                       .flatMap(
                           answered -> {
                             if (!answered.isEmpty()) {
-                              return findNode(id)
+                              // The id the table centers on: a client's is a random one, not its
+                              // own, and a lookup of its own filled only one far bucket.
+                              return findNode(table.self())
                                   .flatMap(
                                       closest -> {
                                         // Nobody answered the join's lookup (its requests were

@@ -117,6 +117,21 @@ class ClientModeTest {
   }
 
   @Test
+  void aClientsBootstrapFillsItsTableAroundTheIdItCentersOn() {
+    // The table centers on a random id, not the client's own: the join lookup must look that one
+    // up, or every contact it learns lands in one far bucket and the refresh beyond the closest
+    // neighbour adds nothing (a 6-contact, 2-bucket table against a full node's ~36 in 6 to 8).
+    Cluster c = clusters.grow(81, 200);
+    KadNode client = c.await(c.builder().config(CLIENT).start());
+    c.nodes.add(client);
+    c.await(client.bootstrap(List.of(c.node(0).contact().address())));
+
+    RoutingTableSnapshot table = client.routingTable();
+    assertThat(table.buckets().size()).as("%s", table).isGreaterThanOrEqualTo(4);
+    assertThat(table.size()).isGreaterThanOrEqualTo(3 * CONFIG.k());
+  }
+
+  @Test
   void aClientFindsTheClosestNodesWithoutEnteringAnyTable() {
     Cluster c = clusters.grow(71, 30);
     RecordingTransport[] recorded = new RecordingTransport[1];

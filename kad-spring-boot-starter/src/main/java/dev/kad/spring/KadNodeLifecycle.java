@@ -440,7 +440,8 @@ public class KadNodeLifecycle
                         node.stats().contacts(),
                         node.stats().lastHeard().map(Instant::toString).orElse("-"),
                         seeds);
-                    return node.findNode(node.id())
+                    // The id its table centers on (a client's is not its own id).
+                    return node.findNode(node.routingTable().self())
                         .then()
                         .onErrorResume(x -> !(x instanceof NodeClosedException), x -> Mono.empty())
                         .doOnSuccess(v -> done(attempts.get(), rejoin));
