@@ -69,6 +69,12 @@ class StaleSubscriptionTest {
             .toList();
   }
 
+  /** The other nodes that hold a subscription of {@code key} at the watcher's address. */
+  private static List<KadNode> storageOf(Cluster c, KadNode watcher, Key key) {
+    Address at = watcher.contact().address();
+    return c.nodes.stream().filter(n -> n != watcher && !heldFor(c, n, key, at).isEmpty()).toList();
+  }
+
   /**
    * A watcher cancels its watch while cut off from the key's storage nodes (its Unsubscribes are
    * lost), twice within the TTL, and no value changes meanwhile: each storage node keeps both stale
@@ -95,8 +101,7 @@ class StaleSubscriptionTest {
       c.vts.advanceTimeBy(Duration.ofSeconds(10));
       c.network.heal();
     }
-    List<KadNode> storage =
-        c.nodes.stream().filter(n -> n != watcher && !heldFor(c, n, key, at).isEmpty()).toList();
+    List<KadNode> storage = storageOf(c, watcher, key);
     assertThat(storage).isNotEmpty();
 
     List<Value> seen = new CopyOnWriteArrayList<>();
@@ -209,9 +214,7 @@ class StaleSubscriptionTest {
   @Test
   void aPushWithAnotherTokenIsRefusedFromANodeThatEchoedNone() {
     Cluster c = clusters.grow(83, 1);
-    for (int i = 0; i < 14; i++) {
-      c.join(c.builder().transport(new OlderPeer(c.network.newTransport())));
-    }
+    OlderPeer.join(c, 14);
     Key key = Key.of("never echoed");
     KadNode watcher = c.join(c.builder());
     List<Value> seen = new CopyOnWriteArrayList<>();
@@ -241,65 +244,6 @@ class StaleSubscriptionTest {
     assertThat(Cluster.firstBytes(seen)).containsExactly(2);
   }
 
-  /** A node of an earlier version: it holds its subscriptions without a token, and echoes none. */
-  private static final class OlderPeer extends ForwardingTransport {
-    OlderPeer(Transport delegate) {
-      super(delegate);
-    }
-
-    @Override
-    public Mono<Void> start(RequestHandler handler) {
-      return super.start(
-          request ->
-              handler.handle(
-                  request instanceof Request.Subscribe r
-                      ? r.withToken(0)
-                      : request instanceof Request.Unsubscribe r ? r.withToken(0) : request));
-    }
-  }
-
-  /**
-   * Whoever claims a watcher's address fills its two places of a key at every node before the
-   * watcher subscribes: each storage node refuses the watcher's Subscribe, probes the two made-up
-   * subscriptions, which the watcher refuses, and grants its retry within seconds, not at the TTL.
-   */
-  @Test
-  void placesFilledInTheWatchersNameBeforeItSubscribesAreFreedWithinSeconds() {
-    Cluster c = clusters.grow(84, 20);
-    Key key = Key.of("claimed first");
-    KadNode watcher = farthestFrom(c, key);
-    Address at = watcher.contact().address();
-    InMemoryTransport wire = c.rawPeer();
-    for (KadNode n : c.nodes) {
-      if (n != watcher) {
-        for (long made : new long[] {1111, 2222}) {
-          c.await(
-              wire.send(
-                  n.contact().address(),
-                  new Request.Subscribe(
-                      watcher.contact(), key, CONFIG.subscriptionTtl(), false, made)));
-        }
-      }
-    }
-    c.vts.advanceTimeBy(Duration.ofSeconds(2));
-
-    List<Value> seen = new CopyOnWriteArrayList<>();
-    watch(c, watcher, key, seen);
-
-    List<KadNode> storage =
-        c.nodes.stream()
-            .filter(n -> n != watcher)
-            .filter(
-                n ->
-                    heldFor(c, n, key, at).stream()
-                        .anyMatch(s -> s.token() != 1111 && s.token() != 2222))
-            .toList();
-    assertThat(storage).hasSizeGreaterThanOrEqualTo(CONFIG.k() - 1);
-    c.await(c.node(1).put(key, new byte[] {1}));
-    c.vts.advanceTimeBy(Duration.ofSeconds(5));
-    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
-  }
-
   /**
    * Subscribes claiming a watcher's address with made-up tokens, ten a second: the storage node
    * probes the address's subscriptions of the key at most twice a second, the watcher takes the
@@ -315,11 +259,7 @@ class StaleSubscriptionTest {
     Address at = watcher.contact().address();
     List<Value> seen = new CopyOnWriteArrayList<>();
     watch(c, watcher, key, seen);
-    KadNode storage =
-        c.nodes.stream()
-            .filter(n -> n != watcher && !heldFor(c, n, key, at).isEmpty())
-            .findFirst()
-            .orElseThrow();
+    KadNode storage = storageOf(c, watcher, key).get(0);
     long token = c.tokenAt(storage, watcher, key);
     InMemoryTransport wire = c.rawPeer();
     Instant start = c.now();
@@ -379,11 +319,7 @@ class StaleSubscriptionTest {
     Address at = watcher.contact().address();
     List<Value> seen = new CopyOnWriteArrayList<>();
     watch(c, watcher, key, seen);
-    KadNode storage =
-        c.nodes.stream()
-            .filter(n -> n != watcher && !heldFor(c, n, key, at).isEmpty())
-            .findFirst()
-            .orElseThrow();
+    KadNode storage = storageOf(c, watcher, key).get(0);
     long token = c.tokenAt(storage, watcher, key);
     InMemoryTransport wire = c.rawPeer();
 
@@ -426,8 +362,7 @@ class StaleSubscriptionTest {
     }
     watches.addAll(fillers);
     Disposable first = watch(c, watcher, key, new CopyOnWriteArrayList<>());
-    List<KadNode> storage =
-        c.nodes.stream().filter(n -> n != watcher && !heldFor(c, n, key, at).isEmpty()).toList();
+    List<KadNode> storage = storageOf(c, watcher, key);
     assertThat(storage).isNotEmpty();
     Map<KadNode, Long> old = new HashMap<>();
     storage.forEach(n -> old.put(n, c.tokenAt(n, watcher, key)));

@@ -9,17 +9,13 @@ import dev.kad.api.Key;
 import dev.kad.api.Value;
 import dev.kad.api.message.Request;
 import dev.kad.api.message.Response;
-import dev.kad.api.spi.RequestHandler;
-import dev.kad.api.spi.Transport;
 import dev.kad.reactor.watch.SubscriberRegistry;
-import dev.kad.testkit.ForwardingTransport;
 import dev.kad.testkit.InMemoryTransport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import reactor.core.publisher.Mono;
 
 /**
  * A live stream's subscription token: the secret a watcher draws per key and storage node, sends in
@@ -256,38 +252,11 @@ class SubscriptionTokenTest {
         .isEqualTo(token);
   }
 
-  /**
-   * A node of an earlier version: it reads no token, so it holds its subscriptions without one,
-   * echoes none and pushes none (what the TCP transport makes of a new node's requests to a peer
-   * whose preface lacks the flag).
-   */
-  private static final class OlderPeer extends ForwardingTransport {
-    OlderPeer(Transport delegate) {
-      super(delegate);
-    }
-
-    @Override
-    public Mono<Void> start(RequestHandler handler) {
-      return super.start(request -> handler.handle(untokened(request)));
-    }
-
-    private static Request untokened(Request request) {
-      if (request instanceof Request.Subscribe r) {
-        return r.withToken(0);
-      } else if (request instanceof Request.Unsubscribe r) {
-        return r.withToken(0);
-      }
-      return request;
-    }
-  }
-
   /** (e) Storage nodes that hold no tokens (earlier versions) still push to a new watcher. */
   @Test
   void storageNodesOfAnEarlierVersionStillPushToTheWatcher() {
     Cluster c = clusters.grow(75, 1);
-    for (int i = 0; i < 14; i++) {
-      c.join(c.builder().transport(new OlderPeer(c.network.newTransport())));
-    }
+    OlderPeer.join(c, 14);
     Key key = Key.of("mixed versions");
     KadNode watcher = c.join(c.builder());
     List<Value> seen = c.watch(watcher, key);
