@@ -383,4 +383,46 @@ class StaleSubscriptionTest {
     c.vts.advanceTimeBy(Duration.ofSeconds(5));
     assertThat(Cluster.firstBytes(seen)).containsExactly(1);
   }
+
+  /**
+   * Whoever claims a watcher's address fills its two places of a key at every node before the
+   * watcher subscribes: each storage node refuses the watcher's Subscribe, probes the two made-up
+   * subscriptions, which the watcher refuses, and grants its retry within seconds, not at the TTL.
+   */
+  @Test
+  void placesFilledInTheWatchersNameBeforeItSubscribesAreFreedWithinSeconds() {
+    Cluster c = clusters.grow(84, 20);
+    Key key = Key.of("claimed first");
+    KadNode watcher = farthestFrom(c, key);
+    Address at = watcher.contact().address();
+    InMemoryTransport wire = c.rawPeer();
+    for (KadNode n : c.nodes) {
+      if (n != watcher) {
+        for (long made : new long[] {1111, 2222}) {
+          c.await(
+              wire.send(
+                  n.contact().address(),
+                  new Request.Subscribe(
+                      watcher.contact(), key, CONFIG.subscriptionTtl(), false, made)));
+        }
+      }
+    }
+    c.vts.advanceTimeBy(Duration.ofSeconds(2));
+
+    List<Value> seen = new CopyOnWriteArrayList<>();
+    watch(c, watcher, key, seen);
+
+    List<KadNode> storage =
+        c.nodes.stream()
+            .filter(n -> n != watcher)
+            .filter(
+                n ->
+                    heldFor(c, n, key, at).stream()
+                        .anyMatch(s -> s.token() != 1111 && s.token() != 2222))
+            .toList();
+    assertThat(storage).hasSizeGreaterThanOrEqualTo(CONFIG.k() - 1);
+    c.await(c.node(1).put(key, new byte[] {1}));
+    c.vts.advanceTimeBy(Duration.ofSeconds(5));
+    assertThat(Cluster.firstBytes(seen)).containsExactly(1);
+  }
 }
